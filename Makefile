@@ -1,0 +1,54 @@
+# Qinglang — install, run, test. Everything installs into .venv/ and node_modules/.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+QL := $(VENV)/bin/qinglang
+UV_VERSION := 0.13.8
+HOST ?= 127.0.0.1
+PORT ?= 8000
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: install run test lint format migrate seed serve worker clean e2e-deps
+
+install: $(VENV)/.installed node_modules/.installed
+
+$(VENV)/.installed: pyproject.toml uv.lock
+	@test -x $(PY) || python3 -m venv $(VENV)
+	@test -x $(VENV)/bin/pip || $(PY) -m ensurepip >/dev/null
+	@test -x $(VENV)/bin/uv || $(PY) -m pip install -q --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(VENV)/bin/uv sync --frozen --inexact --quiet
+	@touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+migrate: install
+	QINGLANG_DEMO=true $(QL) migrate --noinput -v0
+
+# Installs, migrates SQLite, loads the district demo (once), starts a Huey worker and the
+# web server, and prints the URL and the demo logins.
+run: migrate
+	QINGLANG_DEMO=true $(QL) seed-demo --scale district --if-empty
+	QINGLANG_DEMO=true $(QL) collectstatic --noinput -v0
+	@QINGLANG_DEMO=true $(QL) demo_logins --url http://$(HOST):$(PORT)/
+	@QINGLANG_DEMO=true $(QL) worker > var/worker.log 2>&1 & echo $$! > var/worker.pid; \
+	trap 'kill $$(cat var/worker.pid) 2>/dev/null' EXIT INT TERM; \
+	QINGLANG_DEMO=true $(QL) serve --host $(HOST) --port $(PORT)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+# Installs, lints, checks migrations are complete, runs the whole suite (browser tests
+# included when Debian's chromium is installed: see .ci/run).
+test: lint
+	QINGLANG_TESTING=true $(QL) makemigrations --check --dry-run -v1
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) node_modules var

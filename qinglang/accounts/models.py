@@ -1,0 +1,91 @@
+"""Users, their memberships (role + scope) and API tokens for integrations."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models import Q
+
+from qinglang.core.models import DepartmentKind
+
+
+class Role(models.TextChoices):
+    PLATFORM_ADMIN = "platform_admin", "平台管理员"
+    REGULATOR_LEADER = "regulator_leader", "监管领导"
+    REGULATOR_OFFICER = "regulator_officer", "监管人员"
+    INSPECTOR = "inspector", "执法检查人员"
+    GRID_WORKER = "grid_worker", "网格员"
+    INSTITUTION_ADMIN = "institution_admin", "机构管理员"
+    INSTITUTION_STAFF = "institution_staff", "机构工作人员"
+    BANK_OPERATOR = "bank_operator", "托管银行操作员"
+    PARENT = "parent", "家长"
+
+
+REGULATOR_ROLES = frozenset({Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER, Role.INSPECTOR, Role.GRID_WORKER})
+INSTITUTION_ROLES = frozenset({Role.INSTITUTION_ADMIN, Role.INSTITUTION_STAFF})
+STAFF_ROLES = frozenset({Role.PLATFORM_ADMIN, *REGULATOR_ROLES, *INSTITUTION_ROLES, Role.BANK_OPERATOR})
+
+
+class User(AbstractUser):
+    """A person using Qinglang. What they may see comes from their memberships."""
+
+    display_name = models.CharField("姓名", max_length=64, blank=True)
+    phone = models.CharField("手机号码", max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = "用户"
+        verbose_name_plural = "用户"
+
+    def __str__(self) -> str:
+        return self.display_name or self.username
+
+
+class Membership(models.Model):
+    """A role held by a user with its scope: division prefixes (+ department) for
+    regulators, an institution for institution users, a bank for bank operators; a
+    parent's scope is their own records. Institutions and banks live in upper apps, so
+    they are referenced by id here and checked by the services that create memberships."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    division_prefixes = models.JSONField(default=list, blank=True)
+    department_kind = models.CharField(max_length=32, choices=DepartmentKind.choices, blank=True)
+    institution_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    bank_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "角色授权"
+        verbose_name_plural = "角色授权"
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(role__in=[Role.INSTITUTION_ADMIN, Role.INSTITUTION_STAFF])
+                | Q(institution_id__isnull=False),
+                name="membership_institution_role_has_institution",
+            ),
+            models.CheckConstraint(
+                condition=~Q(role=Role.BANK_OPERATOR) | Q(bank_id__isnull=False),
+                name="membership_bank_role_has_bank",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()}"
+
+
+class ApiToken(models.Model):
+    """A per-integration API token. Only a SHA-256 digest is stored; the token is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "接口令牌"
+        verbose_name_plural = "接口令牌"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

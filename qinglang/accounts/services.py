@@ -1,0 +1,190 @@
+"""Writes of the accounts app: users, memberships, API tokens."""
+
+import hashlib
+import secrets
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from qinglang.core.audit import audit_record
+from qinglang.core.errors import DomainError
+from qinglang.core.models import DepartmentKind, Division
+from qinglang.core.validators import validate_mobile
+
+from .models import INSTITUTION_ROLES, REGULATOR_ROLES, ApiToken, Membership, Role, User
+
+TOKEN_PREFIX = "qlt_"
+
+
+@transaction.atomic
+def user_create(
+    *,
+    actor,
+    username: str,
+    password: str,
+    display_name: str = "",
+    phone: str = "",
+    check_password: bool = True,
+) -> User:
+    username = (username or "").strip()
+    if not username:
+        raise ValidationError({"username": "请填写用户名"})
+    if User.objects.filter(username=username).exists():
+        raise DomainError("duplicate_username", f"用户名已存在：{username}", {"username": username})
+    if phone:
+        phone = validate_mobile(phone)
+    user = User(username=username, display_name=display_name, phone=phone)
+    if check_password:
+        validate_password(password, user)
+    user.set_password(password)
+    user.full_clean(exclude=["password"])
+    user.save()
+    audit_record(
+        actor=actor,
+        action="user.create",
+        obj=user,
+        changes={"username": [None, username], "display_name": [None, display_name]},
+    )
+    return user
+
+
+@transaction.atomic
+def membership_grant(
+    *,
+    actor,
+    user: User,
+    role: str,
+    division_prefixes: list[str] | None = None,
+    department_kind: str = "",
+    institution_id: int | None = None,
+    bank_id: int | None = None,
+) -> Membership:
+    """Give ``user`` a role with its scope. Institution and bank ids are validated by the
+    upper apps' services that call this (registry, funds)."""
+    if role not in Role.values:
+        raise ValidationError({"role": f"未知角色：{role}"})
+    prefixes = [p.strip() for p in (division_prefixes or [])]
+    if role in REGULATOR_ROLES:
+        if not prefixes:
+            raise ValidationError({"division_prefixes": "监管角色须指定管辖区划"})
+        known = set(
+            Division.objects.filter(code__in=[p for p in prefixes if p]).values_list("code", flat=True)
+        )
+        unknown = [p for p in prefixes if p and p not in known]
+        if unknown:
+            raise DomainError("unknown_division", f"区划代码不存在：{'、'.join(unknown)}", {"codes": unknown})
+        if department_kind and department_kind not in DepartmentKind.values:
+            raise ValidationError({"department_kind": f"未知部门类型：{department_kind}"})
+    elif prefixes or department_kind:
+        raise ValidationError({"division_prefixes": "只有监管角色按区划授权"})
+    if role in INSTITUTION_ROLES and not institution_id:
+        raise ValidationError({"institution_id": "机构角色须指定机构"})
+    if role == Role.BANK_OPERATOR and not bank_id:
+        raise ValidationError({"bank_id": "银行角色须指定银行"})
+    m = Membership.objects.create(
+        user=user,
+        role=role,
+        division_prefixes=prefixes,
+        department_kind=department_kind or "",
+        institution_id=institution_id if role in INSTITUTION_ROLES else None,
+        bank_id=bank_id if role == Role.BANK_OPERATOR else None,
+    )
+    audit_record(
+        actor=actor,
+        action="membership.grant",
+        obj=m,
+        object_type="accounts.membership",
+        division_code=prefixes[0] if prefixes else "",
+        changes={
+            "user": user.username,
+            "role": role,
+            "division_prefixes": prefixes,
+            "department_kind": department_kind,
+            "institution_id": institution_id,
+            "bank_id": bank_id,
+        },
+    )
+    return m
+
+
+@transaction.atomic
+def membership_revoke(*, actor, membership: Membership) -> Membership:
+    Membership.objects.select_for_update().filter(pk=membership.pk).update(active=False)
+    membership.active = False
+    audit_record(actor=actor, action="membership.revoke", obj=membership, changes={"active": [True, False]})
+    return membership
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+@transaction.atomic
+def api_token_create(*, actor, user: User, name: str) -> tuple[ApiToken, str]:
+    """Create a token for an integration. Returns the plain token, which is never stored."""
+    if not (name or "").strip():
+        raise ValidationError({"name": "请填写令牌用途"})
+    plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    tok = ApiToken.objects.create(user=user, name=name.strip(), prefix=plain[:12], digest=_digest(plain))
+    audit_record(
+        actor=actor,
+        action="api_token.create",
+        obj=tok,
+        changes={"user": user.username, "name": tok.name},
+    )
+    return tok, plain
+
+
+@transaction.atomic
+def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
+    token.revoked_at = timezone.now()
+    token.save(update_fields=["revoked_at"])
+    audit_record(actor=actor, action="api_token.revoke", obj=token, changes={"revoked": True})
+    return token
+
+
+def api_token_authenticate(plain: str) -> User | None:
+    """The active user behind a token, or None. Touches last_used_at at most once a minute."""
+    if not plain or not plain.startswith(TOKEN_PREFIX):
+        return None
+    tok = (
+        ApiToken.objects.select_related("user").filter(digest=_digest(plain), revoked_at__isnull=True).first()
+    )
+    if tok is None or not tok.user.is_active:
+        return None
+    now = timezone.now()
+    if tok.last_used_at is None or (now - tok.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=tok.pk).update(last_used_at=now)  # bookkeeping, not a domain write
+    return tok.user
+
+
+def may_set_policy(user, division_code: str) -> bool:
+    """Policy overrides: the platform admin anywhere; a regulator leader for a division
+    within their own prefixes (a city leader may override the province's figure)."""
+    from .scope import actor_for
+
+    a = actor_for(user)
+    if a.is_platform_admin:
+        return True
+    if Role.REGULATOR_LEADER not in a.roles or not division_code:
+        return False
+    return any(division_code.startswith(p) for ps, _ in a.regulator for p in ps)
+
+
+def policy_override(*, actor, key: str, division_code: str, value, basis: str, effective_from=None):
+    """Set a division's own figure for a rule, if the actor may."""
+    from qinglang.core.errors import PermissionDeniedError
+    from qinglang.core.services import policy_set
+
+    if not may_set_policy(actor, division_code):
+        raise PermissionDeniedError("只有本级及上级监管领导或平台管理员可以设定本区划的政策参数")
+    return policy_set(
+        actor=actor,
+        key=key,
+        division_code=division_code,
+        value=value,
+        basis=basis,
+        effective_from=effective_from,
+    )

@@ -1,0 +1,95 @@
+"""The one NinjaAPI: routers from every app, one error handler for all of them."""
+
+import logging
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+
+from qinglang.accounts.api import router as accounts_router
+from qinglang.accounts.services import api_token_authenticate
+from qinglang.core.api import router as core_router
+from qinglang.core.api_support import TokenAuth, auth_methods
+from qinglang.core.errors import DomainError, validation_detail
+from qinglang.registry.api import public_router as registry_public_router
+from qinglang.registry.api import router as registry_router
+
+log = logging.getLogger(__name__)
+TokenAuth.lookup = staticmethod(api_token_authenticate)
+
+api = NinjaAPI(
+    title="清朗 校外培训监管平台 API",
+    version="1",
+    description="Qinglang API. Authenticate with a session (and CSRF token) or `Authorization: Bearer <API token>`.",
+    auth=auth_methods(),
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+)
+
+
+def _err(request, code: str, message: str, detail=None, status: int = 400):
+    return api.create_response(request, {"code": code, "message": message, "detail": detail}, status=status)
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request, exc: DomainError):
+    return _err(request, exc.code, exc.message, exc.detail, exc.status)
+
+
+@api.exception_handler(DjangoValidationError)
+def on_validation_error(request, exc: DjangoValidationError):
+    detail = validation_detail(exc)
+    first = next(iter(detail.values()))[0] if detail else "输入有误"
+    return _err(request, "invalid", first, detail, 422)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_request_error(request, exc: NinjaValidationError):
+    return _err(request, "invalid_request", "请求参数格式不正确", exc.errors, 422)
+
+
+@api.exception_handler(AuthenticationError)
+def on_auth_error(request, exc):
+    return _err(request, "unauthenticated", "请先登录或提供有效的接口令牌", None, 401)
+
+
+@api.exception_handler(Http404)
+def on_404(request, exc):
+    return _err(request, "not_found", "对象不存在或无权查看", None, 404)
+
+
+@api.exception_handler(PermissionDenied)
+def on_403(request, exc):
+    return _err(request, "forbidden", "无权执行此操作", None, 403)
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request, exc: HttpError):
+    return _err(request, "http_error", str(exc), None, exc.status_code)
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request, exc):
+    log.exception("unhandled API error")
+    return _err(
+        request,
+        "server_error",
+        "服务器内部错误，请稍后重试",
+        {"request_id": getattr(request, "request_id", "")},
+        500,
+    )
+
+
+@api.get("/ping", auth=None, tags=["system"], summary="Trivial endpoint (health and benchmark reference)")
+def ping(request):
+    return {"ok": True}
+
+
+api.add_router("/core", core_router)
+api.add_router("/accounts", accounts_router)
+api.add_router("/registry", registry_router)
+api.add_router("/public", registry_public_router)

@@ -1,0 +1,161 @@
+"""The audit recorder (审计). Services call ``audit_record`` inside their transaction; the
+event is chained to the one before it by SHA-256, so an edited or deleted row is found by
+``audit_verify``. Never called through signals: bulk writes and jobs would escape them."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from django.db import transaction
+
+from .context import current_request_id
+from .models import AuditEvent, AuditHead
+
+GENESIS = "0" * 64
+
+
+def _jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, ensure_ascii=False, default=str, sort_keys=True))
+
+
+def _digest(fields: dict[str, Any]) -> str:
+    raw = json.dumps(fields, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def _hash_fields(e: AuditEvent) -> dict[str, Any]:
+    at = e.occurred_at.astimezone(UTC).isoformat(timespec="microseconds")
+    return {
+        "seq": e.seq,
+        "at": at,
+        "actor_id": e.actor_id,
+        "actor_label": e.actor_label,
+        "action": e.action,
+        "object_type": e.object_type,
+        "object_id": str(e.object_id),
+        "division_code": e.division_code,
+        "changes": e.changes,
+        "request_id": e.request_id,
+        "prev_hash": e.prev_hash,
+    }
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list]:
+    """Changed fields as {field: [before, after]}."""
+    keys = list(dict.fromkeys([*before, *after]))
+    return {k: [before.get(k), after.get(k)] for k in keys if before.get(k) != after.get(k)}
+
+
+def snapshot(obj, fields: list[str]) -> dict[str, Any]:
+    return _jsonable({f: getattr(obj, f) for f in fields})
+
+
+@dataclass(frozen=True)
+class Entry:
+    action: str
+    object_type: str
+    object_id: str
+    division_code: str = ""
+    changes: dict | None = None
+
+
+def _actor_fields(actor) -> tuple[int | None, str]:
+    if actor is None or not getattr(actor, "is_authenticated", False):
+        return None, str(actor) if isinstance(actor, str) else "system"
+    return actor.pk, actor.get_username()
+
+
+def audit_record_many(*, actor, entries: list[Entry]) -> list[AuditEvent]:
+    """Append events for one write. Must run inside the write's transaction: the head row
+    lock serialises appenders so the chain stays linear."""
+    if not entries:
+        return []
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record must be called inside the service's transaction")
+    head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
+    actor_id, actor_label = _actor_fields(actor)
+    now = datetime.now(UTC)
+    rid = current_request_id()
+    events = []
+    prev = head.hash
+    seq = head.seq
+    for en in entries:
+        seq += 1
+        e = AuditEvent(
+            seq=seq,
+            occurred_at=now,
+            actor_id=actor_id,
+            actor_label=actor_label,
+            action=en.action,
+            object_type=en.object_type,
+            object_id=str(en.object_id),
+            division_code=en.division_code or "",
+            changes=_jsonable(en.changes or {}),
+            request_id=rid,
+            prev_hash=prev,
+        )
+        e.hash = _digest(_hash_fields(e))
+        prev = e.hash
+        events.append(e)
+    AuditEvent.objects.bulk_create(events)
+    AuditHead.objects.filter(id=1).update(seq=seq, hash=prev)
+    return events
+
+
+def audit_record(
+    *,
+    actor,
+    action: str,
+    obj=None,
+    object_type: str | None = None,
+    object_id: Any = None,
+    division_code: str | None = None,
+    changes: dict | None = None,
+) -> AuditEvent:
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = obj.pk if object_id is None else object_id
+        if division_code is None:
+            division_code = getattr(obj, "division_code", "") or ""
+    return audit_record_many(
+        actor=actor,
+        entries=[Entry(action, object_type or "", str(object_id), division_code or "", changes)],
+    )[0]
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    broken_seq: int | None = None
+    reason: str = ""
+
+
+def audit_verify(*, chunk_size: int = 5000) -> VerifyResult:
+    """Walk the chain in order and report the first broken link: an edited row (its hash no
+    longer matches), a deleted row (a gap in seq, or a prev_hash that doesn't follow), or
+    deleted newest rows (the head is ahead of the last row)."""
+    prev_hash = GENESIS
+    expected = 1
+    checked = 0
+    for e in AuditEvent.objects.order_by("seq").iterator(chunk_size=chunk_size):
+        if e.seq != expected:
+            return VerifyResult(False, checked, expected, f"事件 #{expected} 缺失(被删除)")
+        if e.prev_hash != prev_hash:
+            return VerifyResult(False, checked, e.seq, f"事件 #{e.seq} 的前序哈希不符(前一事件被改动或删除)")
+        if _digest(_hash_fields(e)) != e.hash:
+            return VerifyResult(False, checked, e.seq, f"事件 #{e.seq} 内容与哈希不符(被直接修改)")
+        prev_hash = e.hash
+        expected += 1
+        checked += 1
+    head = AuditHead.objects.filter(id=1).first()
+    if head and (head.seq != checked or head.hash != prev_hash):
+        return VerifyResult(
+            False,
+            checked,
+            checked + 1,
+            f"链头记录到 #{head.seq}，实际只有 #{checked}(末尾事件被删除)",
+        )
+    return VerifyResult(True, checked)

@@ -1,0 +1,43 @@
+"""Working days (工作日) from chinese-calendar: statutory holidays and make-up workdays
+decide every legal time limit. Outside the years the package knows, fall back to
+Monday-Friday and say so in the log."""
+
+import logging
+from datetime import date, timedelta
+
+import chinese_calendar
+
+log = logging.getLogger(__name__)
+
+
+def is_working_day(d: date) -> bool:
+    try:
+        return chinese_calendar.is_workday(d)
+    except NotImplementedError:
+        log.warning("chinese-calendar has no data for %s; counting Monday-Friday", d.year)
+        return d.weekday() < 5
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The date ``days`` working days after ``start`` (start itself not counted): a
+    deadline of N working days from a notice served on ``start``."""
+    if days < 0:
+        raise ValueError("days must be >= 0")
+    d = start
+    left = days
+    while left:
+        d += timedelta(days=1)
+        if is_working_day(d):
+            left -= 1
+    return d
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Working days after ``start`` up to and including ``end`` (0 if end <= start)."""
+    n = 0
+    d = start
+    while d < end:
+        d += timedelta(days=1)
+        if is_working_day(d):
+            n += 1
+    return n

@@ -1,0 +1,159 @@
+"""Core tables: the division tree, departments, policy parameters and the audit trail."""
+
+from django.db import models
+from django.db.models import Q
+
+
+class DivisionLevel(models.IntegerChoices):
+    PROVINCE = 1, "省级"
+    CITY = 2, "地级"
+    COUNTY = 3, "县级"
+    TOWNSHIP = 4, "乡镇(街道)"
+    COMMUNITY = 5, "社区(村)"
+
+
+CODE_LENGTHS = {
+    2: DivisionLevel.PROVINCE,
+    4: DivisionLevel.CITY,
+    6: DivisionLevel.COUNTY,
+    9: DivisionLevel.TOWNSHIP,
+    12: DivisionLevel.COMMUNITY,
+}
+
+
+class Division(models.Model):
+    """行政区划: a GB/T 2260 code (2/4/6 digits) or NBS statistical code (9/12 digits).
+    "Within" is a prefix match on ``code``."""
+
+    code = models.CharField(max_length=12, primary_key=True)
+    name = models.CharField(max_length=64)
+    level = models.PositiveSmallIntegerField(choices=DivisionLevel.choices)
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    full_name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = "行政区划"
+        verbose_name_plural = "行政区划"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(level=1, code__regex=r"^[0-9]{2}$")
+                | Q(level=2, code__regex=r"^[0-9]{4}$")
+                | Q(level=3, code__regex=r"^[0-9]{6}$")
+                | Q(level=4, code__regex=r"^[0-9]{9}$")
+                | Q(level=5, code__regex=r"^[0-9]{12}$"),
+                name="division_code_matches_level",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def county_code(self) -> str | None:
+        return self.code[:6] if len(self.code) >= 6 else None
+
+
+class DepartmentKind(models.TextChoices):
+    EDUCATION = "education", "教育局"
+    SPORTS = "sports", "体育局"
+    CULTURE_TOURISM = "culture_tourism", "文化和旅游局"
+    SCIENCE_TECH = "science_tech", "科技局"
+    MARKET_REGULATION = "market_regulation", "市场监督管理局"
+    FIRE = "fire", "消防救援大队"
+    PUBLIC_SECURITY = "public_security", "公安局"
+    CIVIL_AFFAIRS = "civil_affairs", "民政局"
+    HUMAN_RESOURCES = "human_resources", "人力资源和社会保障局"
+    DEVELOPMENT_REFORM = "development_reform", "发展和改革局"
+    HOUSING = "housing", "住房和城乡建设局"
+    URBAN_MANAGEMENT = "urban_management", "城市管理局"
+    FINANCE_REGULATOR = "finance_regulator", "金融监管局"
+    TOWNSHIP_GOVERNMENT = "township_government", "乡镇人民政府(街道办事处)"
+
+
+class Department(models.Model):
+    """A department of a division's government (主管部门 when it supervises institutions)."""
+
+    division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="departments")
+    kind = models.CharField(max_length=32, choices=DepartmentKind.choices)
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["division_id", "kind"]
+        verbose_name = "部门"
+        verbose_name_plural = "部门"
+        constraints = [
+            models.UniqueConstraint(fields=["division", "kind"], name="department_unique_kind_per_division")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PolicyParameter(models.Model):
+    """Policy as data: a rule's figure for a division ("" = national default). Resolution
+    walks from the most specific division code up to the national default."""
+
+    key = models.CharField(max_length=100, db_index=True)
+    division_code = models.CharField(max_length=12, blank=True, default="")
+    value = models.JSONField(null=True, blank=True)  # null = "set locally", not enforced
+    basis = models.TextField()
+    effective_from = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["key", "division_code", "-effective_from"]
+        verbose_name = "政策参数"
+        verbose_name_plural = "政策参数"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "division_code", "effective_from"],
+                name="policy_unique_key_division_from",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}@{self.division_code or '全国'}={self.value}"
+
+
+class AuditEvent(models.Model):
+    """Append-only, hash-chained record of every write (审计日志). ``seq`` is contiguous;
+    ``hash`` covers the event's fields and the previous event's hash."""
+
+    seq = models.BigIntegerField(unique=True)
+    occurred_at = models.DateTimeField()
+    actor_id = models.BigIntegerField(null=True, blank=True)
+    actor_label = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=100)
+    object_type = models.CharField(max_length=100)
+    object_id = models.CharField(max_length=64)
+    division_code = models.CharField(max_length=12, blank=True, db_index=True)
+    changes = models.JSONField(default=dict)
+    request_id = models.CharField(max_length=64, blank=True)
+    prev_hash = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["seq"]
+        verbose_name = "审计事件"
+        verbose_name_plural = "审计事件"
+        indexes = [models.Index(fields=["object_type", "object_id", "seq"], name="audit_object_idx")]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.action} {self.object_type}:{self.object_id}"
+
+
+class AuditHead(models.Model):
+    """The chain's head (one row): deleting the newest events is caught against it."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    seq = models.BigIntegerField(default=0)
+    hash = models.CharField(max_length=64, default="0" * 64)
+
+    class Meta:
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="audit_head_single_row")]
+
+    def __str__(self) -> str:
+        return f"head #{self.seq}"

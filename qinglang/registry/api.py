@@ -1,0 +1,427 @@
+"""Registry API: institutions and their sub-resources; public whitelist and blacklist."""
+
+from datetime import date
+
+from django.http import HttpRequest
+from ninja import Query, Router, Schema
+
+from qinglang.core.crypto import decrypt
+from qinglang.core.pagination import keyset_page
+
+from . import selectors, services
+from .models import Staff
+
+router = Router(tags=["registry"])
+public_router = Router(tags=["public"], auth=None)
+
+
+class InstitutionOut(Schema):
+    id: int
+    name: str
+    registered_name: str
+    uscc: str | None
+    legal_representative: str
+    contact_name: str
+    contact_phone: str
+    category: str
+    kind: str
+    stages: str
+    mode: str
+    nature: str
+    nonprofit_conversion: str
+    division_code: str
+    address: str
+    competent_department_id: int | None
+    licence_status: str
+    status: str
+    whitelisted: bool
+    blacklisted: bool
+    party_organisation: bool
+    party_charter_clause: bool
+
+
+class InstitutionPage(Schema):
+    items: list[InstitutionOut]
+    next_cursor: str | None
+
+
+class InstitutionFilters(Schema):
+    division: str = ""
+    category: str = ""
+    kind: str = ""
+    status: str = ""
+    licence_status: str = ""
+    whitelisted: bool | None = None
+    blacklisted: bool | None = None
+    q: str = ""
+    cursor: str | None = None
+    limit: int = 50
+
+
+class InstitutionIn(Schema):
+    name: str
+    registered_name: str = ""
+    uscc: str | None = None
+    legal_representative: str = ""
+    contact_name: str = ""
+    contact_phone: str = ""
+    category: str
+    kind: str = ""
+    stages: list[str] = []
+    mode: str = "offline"
+    nature: str = "for_profit"
+    nonprofit_conversion: str = "not_applicable"
+    division_code: str
+    address: str = ""
+    party_organisation: bool = False
+    party_charter_clause: bool = False
+    founded_on: date | None = None
+
+
+class InstitutionPatch(Schema):
+    name: str | None = None
+    registered_name: str | None = None
+    uscc: str | None = None
+    legal_representative: str | None = None
+    contact_name: str | None = None
+    contact_phone: str | None = None
+    category: str | None = None
+    kind: str | None = None
+    stages: list[str] | None = None
+    mode: str | None = None
+    nature: str | None = None
+    nonprofit_conversion: str | None = None
+    division_code: str | None = None
+    address: str | None = None
+    party_organisation: bool | None = None
+    party_charter_clause: bool | None = None
+    founded_on: date | None = None
+
+
+class ReasonIn(Schema):
+    reason: str
+
+
+class TransitionIn(Schema):
+    to_status: str
+    reason: str
+
+
+class LicenceIn(Schema):
+    number: str
+    issuer: str = ""
+    valid_from: date | None = None
+    valid_until: date | None = None
+
+
+class LicenceOut(Schema):
+    id: int
+    kind: str
+    number: str
+    issuer: str
+    valid_from: date | None
+    valid_until: date | None
+    revoked: bool
+
+
+class SiteIn(Schema):
+    name: str
+    address: str
+    division_code: str
+    area_sqm: int | None = None
+    is_primary: bool = False
+
+
+class SiteOut(SiteIn):
+    id: int
+    institution_id: int
+    active: bool
+
+
+class StaffIn(Schema):
+    name: str
+    resident_id: str | None = None
+    role: str = "teacher"
+    teaches_subject: bool = False
+    subjects: str = ""
+    teacher_qualification_no: str = ""
+    background_check_on: date | None = None
+    hired_on: date | None = None
+    left_on: date | None = None
+
+
+class StaffOut(Schema):
+    id: int
+    institution_id: int
+    name: str
+    resident_id: str
+    role: str
+    teaches_subject: bool
+    subjects: str
+    teacher_qualification_no: str
+    lacks_qualification: bool
+    background_check_on: date | None
+    hired_on: date | None
+    left_on: date | None
+
+
+class CourseIn(Schema):
+    name: str
+    kind: str
+    stage: str
+    lessons: int
+    lesson_minutes: int = 45
+    unit_price_fen: int
+    class_size: int | None = None
+
+
+class CourseOut(CourseIn):
+    id: int
+    institution_id: int
+    approval_status: str
+
+
+class ReviewIn(Schema):
+    approve: bool
+    reason: str = ""
+
+
+class MaterialIn(Schema):
+    title: str
+    subject: str = ""
+    stage: str = ""
+    publisher: str = ""
+
+
+class MaterialOut(MaterialIn):
+    id: int
+    institution_id: int
+    status: str
+    reject_reason: str
+
+
+def _filters(f: InstitutionFilters) -> selectors.InstitutionFilter:
+    return selectors.InstitutionFilter(
+        division=f.division,
+        category=f.category,
+        kind=f.kind,
+        status=f.status,
+        licence_status=f.licence_status,
+        whitelisted=f.whitelisted,
+        blacklisted=f.blacklisted,
+        q=f.q,
+    )
+
+
+@router.get(
+    "/institutions",
+    response=InstitutionPage,
+    summary="Institutions in the caller's scope (cursor pages)",
+)
+def institution_list(request: HttpRequest, filters: Query[InstitutionFilters]):
+    qs = selectors.institution_list(actor=request.user, filters=_filters(filters))
+    page = keyset_page(qs, cursor=filters.cursor, limit=filters.limit)
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+@router.post("/institutions", response={201: InstitutionOut})
+def institution_create(request: HttpRequest, payload: InstitutionIn):
+    return 201, services.institution_create(actor=request.user, data=payload.dict())
+
+
+@router.get("/institutions/{institution_id}", response=InstitutionOut)
+def institution_get(request: HttpRequest, institution_id: int):
+    return selectors.institution_get(actor=request.user, institution_id=institution_id)
+
+
+@router.patch("/institutions/{institution_id}", response=InstitutionOut)
+def institution_update(request: HttpRequest, institution_id: int, payload: InstitutionPatch):
+    selectors.institution_get(actor=request.user, institution_id=institution_id)
+    return services.institution_update(
+        actor=request.user, institution_id=institution_id, data=payload.dict(exclude_unset=True)
+    )
+
+
+@router.post(
+    "/institutions/{institution_id}/transitions",
+    response=InstitutionOut,
+    summary="Change operating status",
+)
+def institution_transition(request: HttpRequest, institution_id: int, payload: TransitionIn):
+    selectors.institution_get(actor=request.user, institution_id=institution_id)
+    return services.institution_transition(
+        actor=request.user,
+        institution_id=institution_id,
+        to_status=payload.to_status,
+        reason=payload.reason,
+    )
+
+
+@router.post("/institutions/{institution_id}/whitelist", response=InstitutionOut)
+def whitelist_add(request: HttpRequest, institution_id: int, payload: ReasonIn):
+    selectors.institution_get(actor=request.user, institution_id=institution_id)
+    services.whitelist_add(actor=request.user, institution_id=institution_id, reason=payload.reason)
+    return selectors.institution_get(actor=request.user, institution_id=institution_id)
+
+
+@router.delete("/institutions/{institution_id}/whitelist", response=InstitutionOut)
+def whitelist_remove(request: HttpRequest, institution_id: int, payload: ReasonIn):
+    selectors.institution_get(actor=request.user, institution_id=institution_id)
+    return services.whitelist_remove(actor=request.user, institution_id=institution_id, reason=payload.reason)
+
+
+@router.post("/institutions/{institution_id}/blacklist", response=InstitutionOut)
+def blacklist_add(request: HttpRequest, institution_id: int, payload: ReasonIn):
+    selectors.institution_get(actor=request.user, institution_id=institution_id)
+    services.blacklist_add(actor=request.user, institution_id=institution_id, reason=payload.reason)
+    return selectors.institution_get(actor=request.user, institution_id=institution_id)
+
+
+@router.delete("/institutions/{institution_id}/blacklist", response=InstitutionOut)
+def blacklist_remove(request: HttpRequest, institution_id: int, payload: ReasonIn):
+    selectors.institution_get(actor=request.user, institution_id=institution_id)
+    return services.blacklist_remove(actor=request.user, institution_id=institution_id, reason=payload.reason)
+
+
+@router.get("/institutions/{institution_id}/licences", response=list[LicenceOut])
+def licence_list(request: HttpRequest, institution_id: int):
+    return list(selectors.licence_list(actor=request.user, institution_id=institution_id))
+
+
+@router.put("/institutions/{institution_id}/licences/{kind}", response=LicenceOut)
+def licence_set(request: HttpRequest, institution_id: int, kind: str, payload: LicenceIn):
+    selectors.institution_get(actor=request.user, institution_id=institution_id)
+    return services.licence_set(
+        actor=request.user, institution_id=institution_id, kind=kind, **payload.dict()
+    )
+
+
+@router.get("/institutions/{institution_id}/sites", response=list[SiteOut])
+def site_list(request: HttpRequest, institution_id: int):
+    return list(selectors.site_list(actor=request.user, institution_id=institution_id))
+
+
+@router.post("/institutions/{institution_id}/sites", response={201: SiteOut})
+def site_create(request: HttpRequest, institution_id: int, payload: SiteIn):
+    selectors.institution_get(actor=request.user, institution_id=institution_id)
+    return 201, services.site_create(actor=request.user, institution_id=institution_id, data=payload.dict())
+
+
+def _staff_out(request, s: Staff) -> dict:
+    full = selectors.staff_may_see_resident_id(actor=request.user)
+    return {
+        **{f: getattr(s, f) for f in StaffOut.model_fields if hasattr(s, f) and f != "resident_id"},
+        "resident_id": decrypt(s.resident_id_encrypted) if full else s.resident_id_masked,
+    }
+
+
+@router.get("/institutions/{institution_id}/staff", response=list[StaffOut])
+def staff_list(request: HttpRequest, institution_id: int):
+    return [
+        _staff_out(request, s)
+        for s in selectors.staff_list(actor=request.user, institution_id=institution_id)
+    ]
+
+
+@router.post("/institutions/{institution_id}/staff", response={201: StaffOut})
+def staff_create(request: HttpRequest, institution_id: int, payload: StaffIn):
+    selectors.institution_get(actor=request.user, institution_id=institution_id)
+    return 201, _staff_out(
+        request,
+        services.staff_create(actor=request.user, institution_id=institution_id, data=payload.dict()),
+    )
+
+
+@router.get("/institutions/{institution_id}/courses", response=list[CourseOut])
+def course_list(request: HttpRequest, institution_id: int):
+    return list(selectors.course_list(actor=request.user, institution_id=institution_id))
+
+
+@router.post("/institutions/{institution_id}/courses", response={201: CourseOut})
+def course_create(request: HttpRequest, institution_id: int, payload: CourseIn):
+    selectors.institution_get(actor=request.user, institution_id=institution_id)
+    return 201, services.course_create(actor=request.user, institution_id=institution_id, data=payload.dict())
+
+
+@router.post("/courses/{course_id}/review", response=CourseOut)
+def course_review(request: HttpRequest, course_id: int, payload: ReviewIn):
+    return services.course_review(actor=request.user, course_id=course_id, approve=payload.approve)
+
+
+@router.get("/institutions/{institution_id}/materials", response=list[MaterialOut])
+def material_list(request: HttpRequest, institution_id: int):
+    return list(selectors.material_list(actor=request.user, institution_id=institution_id))
+
+
+@router.post("/institutions/{institution_id}/materials", response={201: MaterialOut})
+def material_submit(request: HttpRequest, institution_id: int, payload: MaterialIn):
+    selectors.institution_get(actor=request.user, institution_id=institution_id)
+    return 201, services.material_submit(
+        actor=request.user, institution_id=institution_id, data=payload.dict()
+    )
+
+
+@router.post("/materials/{material_id}/review", response=MaterialOut)
+def material_review(request: HttpRequest, material_id: int, payload: ReviewIn):
+    return services.material_review(
+        actor=request.user, material_id=material_id, approve=payload.approve, reason=payload.reason
+    )
+
+
+# --- public -----------------------------------------------------------------------
+
+
+class PublicInstitutionOut(Schema):
+    id: int
+    name: str
+    category: str
+    kind: str
+    division_code: str
+    address: str
+    mode: str
+    licence_status: str
+
+
+class PublicPage(Schema):
+    items: list[PublicInstitutionOut]
+    next_cursor: str | None
+
+
+class PublicFilters(Schema):
+    q: str = ""
+    division: str = ""
+    category: str = ""
+    kind: str = ""
+    cursor: str | None = None
+    limit: int = 20
+
+
+@public_router.get("/whitelist", response=PublicPage, summary="Search the public whitelist (no login)")
+def public_whitelist(request: HttpRequest, f: Query[PublicFilters]):
+    qs = selectors.public_whitelist_search(q=f.q, division=f.division, category=f.category, kind=f.kind)
+    page = keyset_page(
+        qs.only(*PublicInstitutionOut.model_fields), cursor=f.cursor, limit=f.limit, max_limit=100
+    )
+    return {"items": page.items, "next_cursor": page.next_cursor}
+
+
+class BlacklistOut(Schema):
+    institution_id: int
+    name: str
+    division_code: str
+    reason: str
+    decided_on: date
+
+
+@public_router.get("/blacklist", response=list[BlacklistOut], summary="The public blacklist")
+def public_blacklist(request: HttpRequest):
+    return [
+        {
+            "institution_id": e.institution_id,
+            "name": e.institution.name,
+            "division_code": e.institution.division_code,
+            "reason": e.reason,
+            "decided_on": e.decided_on,
+        }
+        for e in selectors.public_blacklist()[:1000]
+    ]

@@ -1,0 +1,446 @@
+"""The registry of training institutions (校外培训机构): licences, sites, staff, courses,
+training materials and the public white and black lists."""
+
+from django.db import models
+from django.db.models import Q
+
+from qinglang.accounts.scope import ScopePaths
+from qinglang.core.models import Department
+
+
+class Category(models.TextChoices):
+    SUBJECT = "subject", "学科类"
+    NON_SUBJECT = "non_subject", "非学科类"
+    MEAL_CARE = "meal_care", "托管(小饭桌)"
+
+
+class Kind(models.TextChoices):
+    SUBJECT = "subject", "学科类"
+    SPORTS = "sports", "体育类"
+    ARTS = "arts", "文化艺术类"
+    SCIENCE_TECH = "science_tech", "科技类"
+    PRACTICE = "practice", "综合实践类"
+    MEAL_CARE = "meal_care", "托管(小饭桌)"
+
+
+CATEGORY_KINDS = {
+    Category.SUBJECT: {Kind.SUBJECT},
+    Category.NON_SUBJECT: {Kind.SPORTS, Kind.ARTS, Kind.SCIENCE_TECH, Kind.PRACTICE},
+    Category.MEAL_CARE: {Kind.MEAL_CARE},
+}
+
+
+class Stage(models.TextChoices):
+    PRESCHOOL = "preschool", "学龄前"
+    PRIMARY = "primary", "小学"
+    JUNIOR = "junior", "初中"
+    SENIOR = "senior", "高中"
+
+
+class Mode(models.TextChoices):
+    OFFLINE = "offline", "线下"
+    ONLINE = "online", "线上"
+
+
+class Nature(models.TextChoices):
+    FOR_PROFIT = "for_profit", "营利性"
+    NON_PROFIT = "non_profit", "非营利性"
+
+
+class NonprofitConversion(models.TextChoices):
+    NOT_APPLICABLE = "not_applicable", "不适用"
+    PENDING = "pending", "待转"
+    COMPLETED = "completed", "已完成营转非"
+
+
+class LicenceStatus(models.TextChoices):
+    FULLY_LICENSED = "fully_licensed", "证照齐全"
+    PERMIT_ONLY = "permit_only", "有证无照"
+    LICENSE_ONLY = "license_only", "有照无证"
+    UNLICENSED = "unlicensed", "无证无照"
+
+
+class Status(models.TextChoices):
+    ACTIVE = "active", "正常办学"
+    SUSPENDED = "suspended", "停业整顿"
+    STOP_ENROLLMENT = "stop_enrollment", "停止招生"
+    CLOSED = "closed", "已关停"
+    BANNED = "banned", "已取缔"
+    RUNAWAY = "runaway", "卷款跑路"
+
+
+# Institution status state machine (one service per transition; see services.STATUS_TRANSITIONS).
+STATUS_TRANSITIONS: dict[str, set[str]] = {
+    Status.ACTIVE: {
+        Status.SUSPENDED,
+        Status.STOP_ENROLLMENT,
+        Status.CLOSED,
+        Status.BANNED,
+        Status.RUNAWAY,
+    },
+    Status.SUSPENDED: {Status.ACTIVE, Status.CLOSED, Status.BANNED, Status.RUNAWAY},
+    Status.STOP_ENROLLMENT: {
+        Status.ACTIVE,
+        Status.SUSPENDED,
+        Status.CLOSED,
+        Status.BANNED,
+        Status.RUNAWAY,
+    },
+    Status.CLOSED: set(),
+    Status.BANNED: set(),
+    Status.RUNAWAY: {Status.CLOSED},
+}
+
+
+class Institution(models.Model):
+    """校外培训机构. ``division_code`` is where it is registered (county or finer); the
+    competent department (主管部门) follows from category by the who-supervises rule."""
+
+    scope = ScopePaths(division="division_code", institution="id", department="competent_department__kind")
+
+    name = models.CharField("机构名称", max_length=200)
+    registered_name = models.CharField("登记名称", max_length=200, blank=True)
+    uscc = models.CharField("统一社会信用代码", max_length=18, null=True, blank=True)
+    legal_representative = models.CharField("法定代表人", max_length=64, blank=True)
+    contact_name = models.CharField("联系人", max_length=64, blank=True)
+    contact_phone = models.CharField("联系电话", max_length=20, blank=True)
+    category = models.CharField("类别", max_length=16, choices=Category.choices)
+    kind = models.CharField("培训类型", max_length=16, choices=Kind.choices)
+    stages = models.CharField("学段", max_length=64, blank=True, help_text="逗号分隔")
+    mode = models.CharField("办学形式", max_length=8, choices=Mode.choices, default=Mode.OFFLINE)
+    nature = models.CharField("性质", max_length=16, choices=Nature.choices, default=Nature.FOR_PROFIT)
+    nonprofit_conversion = models.CharField(
+        "营转非",
+        max_length=16,
+        choices=NonprofitConversion.choices,
+        default=NonprofitConversion.NOT_APPLICABLE,
+    )
+    division_code = models.CharField("所属区划", max_length=12)
+    address = models.CharField("地址", max_length=255, blank=True)
+    competent_department = models.ForeignKey(
+        Department,
+        verbose_name="主管部门",
+        on_delete=models.PROTECT,
+        related_name="institutions",
+        null=True,
+        blank=True,
+    )
+    competent_department_overridden = models.BooleanField("主管部门由审批部门指定", default=False)
+    licence_status = models.CharField(
+        "证照状态", max_length=16, choices=LicenceStatus.choices, default=LicenceStatus.UNLICENSED
+    )
+    status = models.CharField("办学状态", max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    whitelisted = models.BooleanField("白名单", default=False)
+    blacklisted = models.BooleanField("黑名单", default=False)
+    party_organisation = models.BooleanField("党组织覆盖", default=False)
+    party_charter_clause = models.BooleanField("党建入章", default=False)
+    founded_on = models.DateField("成立日期", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "培训机构"
+        verbose_name_plural = "培训机构"
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["uscc"], condition=Q(uscc__isnull=False), name="institution_unique_uscc"
+            ),
+            models.CheckConstraint(
+                condition=~Q(whitelisted=True, blacklisted=True),
+                name="institution_not_white_and_black",
+            ),
+            models.CheckConstraint(
+                condition=~Q(whitelisted=True) | Q(licence_status="fully_licensed", status="active"),
+                name="institution_whitelist_needs_licences_and_active",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["division_code", "id"], name="inst_div_id_idx"),
+            models.Index(
+                fields=["division_code", "category", "status", "id"], name="inst_div_cat_status_idx"
+            ),
+            models.Index(fields=["whitelisted", "division_code", "id"], name="inst_white_div_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def stage_list(self) -> list[str]:
+        return [s for s in self.stages.split(",") if s]
+
+    @property
+    def county_code(self) -> str:
+        return self.division_code[:6]
+
+
+class LicenceKind(models.TextChoices):
+    SCHOOL_PERMIT = "school_permit", "办学许可证"
+    BUSINESS_LICENSE = "business_license", "营业执照"
+    NONPROFIT_REGISTRATION = "nonprofit_registration", "民办非企业单位登记证书"
+    FIRE_ACCEPTANCE = "fire_acceptance", "消防验收(备案)"
+    FOOD_LICENCE = "food_licence", "食品经营许可证"
+
+
+class Licence(models.Model):
+    """A licence or certificate an institution holds, with its validity."""
+
+    scope = ScopePaths(
+        division="institution__division_code",
+        institution="institution_id",
+        department="institution__competent_department__kind",
+    )
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="licences")
+    kind = models.CharField("证照类型", max_length=32, choices=LicenceKind.choices)
+    number = models.CharField("证号", max_length=64)
+    issuer = models.CharField("发证机关", max_length=100, blank=True)
+    valid_from = models.DateField("有效期起", null=True, blank=True)
+    valid_until = models.DateField("有效期至", null=True, blank=True)
+    revoked = models.BooleanField("已吊销/注销", default=False)
+
+    class Meta:
+        verbose_name = "证照"
+        verbose_name_plural = "证照"
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "kind"], name="licence_one_per_kind"),
+            models.CheckConstraint(
+                condition=Q(valid_until__isnull=True)
+                | Q(valid_from__isnull=True)
+                | Q(valid_until__gte=models.F("valid_from")),
+                name="licence_valid_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.number}"
+
+    def is_valid_on(self, day) -> bool:
+        return (
+            not self.revoked
+            and (self.valid_until is None or self.valid_until >= day)
+            and (self.valid_from is None or self.valid_from <= day)
+        )
+
+
+class StatusChange(models.Model):
+    """Insert-only record of each institution status transition."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="status_changes")
+    from_status = models.CharField(max_length=16, choices=Status.choices)
+    to_status = models.CharField(max_length=16, choices=Status.choices)
+    reason = models.TextField()
+    decided_by_id = models.BigIntegerField(null=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"
+
+
+class ListKind(models.TextChoices):
+    WHITE = "white", "白名单"
+    BLACK = "black", "黑名单"
+
+
+class ListEntry(models.Model):
+    """An entry on the public white or black list: why, when, who decided; removal is
+    recorded on the same row (never deleted)."""
+
+    scope = ScopePaths(division="institution__division_code", institution="institution_id")
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="list_entries")
+    list_kind = models.CharField("名单", max_length=8, choices=ListKind.choices)
+    reason = models.TextField("理由")
+    decided_on = models.DateField("决定日期")
+    decided_by_id = models.BigIntegerField(null=True)
+    decided_by_label = models.CharField("决定人", max_length=150, blank=True)
+    removed_on = models.DateField("移出日期", null=True, blank=True)
+    removed_reason = models.TextField("移出理由", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "名单记录"
+        verbose_name_plural = "名单记录"
+        ordering = ["-decided_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "list_kind"],
+                condition=Q(removed_on__isnull=True),
+                name="listentry_one_open_per_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_list_kind_display()}: {self.institution_id}"
+
+
+class Site(models.Model):
+    """A training site (教学点) of an institution, located to township or community."""
+
+    scope = ScopePaths(
+        division="division_code",
+        institution="institution_id",
+        department="institution__competent_department__kind",
+    )
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="sites")
+    name = models.CharField("场所名称", max_length=200)
+    address = models.CharField("地址", max_length=255)
+    division_code = models.CharField("所属区划", max_length=12)
+    area_sqm = models.PositiveIntegerField("面积(平方米)", null=True, blank=True)
+    is_primary = models.BooleanField("主场所", default=False)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = "培训场所"
+        verbose_name_plural = "培训场所"
+        ordering = ["institution_id", "-is_primary", "id"]
+        indexes = [models.Index(fields=["division_code"], name="site_div_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StaffRole(models.TextChoices):
+    TEACHER = "teacher", "教师"
+    MANAGER = "manager", "管理人员"
+    OTHER = "other", "其他从业人员"
+
+
+class Staff(models.Model):
+    """从业人员. The resident ID number is stored encrypted (with a keyed digest for
+    duplicates) and shown masked except to roles that need it."""
+
+    scope = ScopePaths(
+        division="institution__division_code",
+        institution="institution_id",
+        department="institution__competent_department__kind",
+    )
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="staff")
+    name = models.CharField("姓名", max_length=64)
+    resident_id_encrypted = models.TextField(blank=True)
+    resident_id_digest = models.CharField(max_length=64, blank=True, db_index=True)
+    resident_id_masked = models.CharField("身份证号(脱敏)", max_length=18, blank=True)
+    role = models.CharField("岗位", max_length=16, choices=StaffRole.choices, default=StaffRole.TEACHER)
+    teaches_subject = models.BooleanField("从事学科类教学", default=False)
+    subjects = models.CharField("任教科目", max_length=100, blank=True)
+    teacher_qualification_no = models.CharField("教师资格证号", max_length=32, blank=True)
+    background_check_on = models.DateField("无犯罪记录查询日期", null=True, blank=True)
+    hired_on = models.DateField("入职日期", null=True, blank=True)
+    left_on = models.DateField("离职日期", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "从业人员"
+        verbose_name_plural = "从业人员"
+        ordering = ["institution_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "resident_id_digest"],
+                condition=~Q(resident_id_digest=""),
+                name="staff_unique_person_per_institution",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def lacks_qualification(self) -> bool:
+        """学科类教师无教师资格证: flagged on lists and the detail page."""
+        return self.teaches_subject and not self.teacher_qualification_no
+
+
+class ApprovalStatus(models.TextChoices):
+    PENDING = "pending", "待审核"
+    APPROVED = "approved", "已核准"
+    REJECTED = "rejected", "未核准"
+
+
+class Course(models.Model):
+    """A course on offer, with its price (integer fen per lesson)."""
+
+    scope = ScopePaths(
+        division="institution__division_code",
+        institution="institution_id",
+        department="institution__competent_department__kind",
+    )
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="courses")
+    name = models.CharField("课程名称", max_length=200)
+    kind = models.CharField("培训类型", max_length=16, choices=Kind.choices)
+    stage = models.CharField("学段", max_length=16, choices=Stage.choices)
+    lessons = models.PositiveIntegerField("课时数")
+    lesson_minutes = models.PositiveIntegerField("每课时分钟", default=45)
+    unit_price_fen = models.BigIntegerField("课时单价(分)")
+    class_size = models.PositiveIntegerField("班额", null=True, blank=True)
+    approval_status = models.CharField(
+        "审核状态", max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "课程"
+        verbose_name_plural = "课程"
+        ordering = ["institution_id", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(unit_price_fen__gte=0), name="course_price_not_negative"),
+            models.CheckConstraint(condition=Q(lessons__gte=1), name="course_has_lessons"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class MaterialStatus(models.TextChoices):
+    SUBMITTED = "submitted", "待审核"
+    APPROVED = "approved", "审核通过"
+    REJECTED = "rejected", "审核不通过"
+
+
+MATERIAL_TRANSITIONS = {
+    MaterialStatus.SUBMITTED: {MaterialStatus.APPROVED, MaterialStatus.REJECTED},
+    MaterialStatus.REJECTED: {MaterialStatus.SUBMITTED},
+    MaterialStatus.APPROVED: set(),
+}
+
+
+class TrainingMaterial(models.Model):
+    """培训材料, reviewed before use (submitted → approved / rejected with reason)."""
+
+    scope = ScopePaths(
+        division="institution__division_code",
+        institution="institution_id",
+        department="institution__competent_department__kind",
+    )
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="materials")
+    title = models.CharField("材料名称", max_length=200)
+    subject = models.CharField("科目/领域", max_length=64, blank=True)
+    stage = models.CharField("学段", max_length=16, choices=Stage.choices, blank=True)
+    publisher = models.CharField("编写/出版", max_length=200, blank=True)
+    status = models.CharField(
+        "审核状态", max_length=16, choices=MaterialStatus.choices, default=MaterialStatus.SUBMITTED
+    )
+    reject_reason = models.TextField("不通过理由", blank=True)
+    reviewed_by_id = models.BigIntegerField(null=True, blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "培训材料"
+        verbose_name_plural = "培训材料"
+        ordering = ["institution_id", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(status="rejected") | ~Q(reject_reason=""),
+                name="material_rejection_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

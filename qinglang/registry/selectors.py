@@ -1,0 +1,180 @@
+"""Reads of the registry, each narrowed by ``restrict`` to what the user may see."""
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Q, QuerySet
+
+from qinglang.accounts.scope import actor_for, restrict
+from qinglang.core.errors import NotFound
+from qinglang.core.models import AuditEvent
+
+from .models import (
+    Course,
+    Institution,
+    Licence,
+    ListEntry,
+    ListKind,
+    Site,
+    Staff,
+    Status,
+    StatusChange,
+    TrainingMaterial,
+)
+
+
+@dataclass
+class InstitutionFilter:
+    division: str = ""
+    category: str = ""
+    kind: str = ""
+    status: str = ""
+    licence_status: str = ""
+    whitelisted: bool | None = None
+    blacklisted: bool | None = None
+    q: str = ""
+
+
+def apply_institution_filter(qs: QuerySet, f: InstitutionFilter) -> QuerySet:
+    if f.division:
+        qs = qs.filter(division_code__startswith=f.division)
+    if f.category:
+        qs = qs.filter(category=f.category)
+    if f.kind:
+        qs = qs.filter(kind=f.kind)
+    if f.status:
+        qs = qs.filter(status=f.status)
+    if f.licence_status:
+        qs = qs.filter(licence_status=f.licence_status)
+    if f.whitelisted is not None:
+        qs = qs.filter(whitelisted=f.whitelisted)
+    if f.blacklisted is not None:
+        qs = qs.filter(blacklisted=f.blacklisted)
+    if f.q:
+        term = f.q.strip()
+        qs = qs.filter(
+            Q(name__icontains=term) | Q(registered_name__icontains=term) | Q(uscc__iexact=term.upper())
+        )
+    return qs
+
+
+def institution_list(*, actor, filters: InstitutionFilter | None = None) -> QuerySet:
+    qs = restrict(Institution.objects.all(), actor, regulator_department=False)
+    return apply_institution_filter(qs, filters or InstitutionFilter()).select_related("competent_department")
+
+
+def institution_get(*, actor, institution_id: int) -> Institution:
+    inst = institution_list(actor=actor).filter(pk=institution_id).first()
+    if inst is None:
+        raise NotFound("机构")
+    return inst
+
+
+def institution_counts(*, actor) -> dict:
+    """Key counts for the console home, in one query."""
+    qs = restrict(Institution.objects.all(), actor, regulator_department=False)
+    return qs.aggregate(
+        total=Count("id"),
+        active=Count("id", filter=Q(status=Status.ACTIVE)),
+        whitelisted=Count("id", filter=Q(whitelisted=True)),
+        blacklisted=Count("id", filter=Q(blacklisted=True)),
+        fully_licensed=Count("id", filter=Q(licence_status="fully_licensed")),
+        unlicensed=Count("id", filter=Q(licence_status="unlicensed")),
+        subject=Count("id", filter=Q(category="subject")),
+    )
+
+
+def _children(model, *, actor, institution_id: int) -> QuerySet:
+    institution_get(actor=actor, institution_id=institution_id)  # 404 outside scope
+    return restrict(model.objects.filter(institution_id=institution_id), actor, regulator_department=False)
+
+
+def licence_list(*, actor, institution_id: int) -> QuerySet:
+    return _children(Licence, actor=actor, institution_id=institution_id).order_by("kind")
+
+
+def site_list(*, actor, institution_id: int) -> QuerySet:
+    return _children(Site, actor=actor, institution_id=institution_id)
+
+
+def staff_list(*, actor, institution_id: int) -> QuerySet:
+    return _children(Staff, actor=actor, institution_id=institution_id)
+
+
+def course_list(*, actor, institution_id: int) -> QuerySet:
+    return _children(Course, actor=actor, institution_id=institution_id)
+
+
+def material_list(*, actor, institution_id: int) -> QuerySet:
+    return _children(TrainingMaterial, actor=actor, institution_id=institution_id)
+
+
+def status_history(*, actor, institution_id: int) -> QuerySet:
+    return _children(StatusChange, actor=actor, institution_id=institution_id)
+
+
+def list_entries(*, actor, kind: str, open_only: bool = True) -> QuerySet:
+    qs = restrict(ListEntry.objects.filter(list_kind=kind), actor).select_related("institution")
+    return qs.filter(removed_on__isnull=True) if open_only else qs
+
+
+def institution_history(*, actor, institution_id: int) -> QuerySet:
+    """The institution's history from the audit trail: its own events and its children's."""
+    inst = institution_get(actor=actor, institution_id=institution_id)
+    q = Q(object_type="registry.institution", object_id=str(inst.pk))
+    for rel, label in (
+        (inst.licences, "registry.licence"),
+        (inst.sites, "registry.site"),
+        (inst.staff, "registry.staff"),
+        (inst.courses, "registry.course"),
+        (inst.materials, "registry.trainingmaterial"),
+    ):
+        ids = [str(pk) for pk in rel.values_list("pk", flat=True)]
+        if ids:
+            q |= Q(object_type=label, object_id__in=ids)
+    return AuditEvent.objects.filter(q).order_by("-seq")
+
+
+def staff_may_see_resident_id(*, actor) -> bool:
+    """Full ID numbers are for the platform admin and regulators (leader/officer) only."""
+    a = actor_for(actor)
+    return a.is_platform_admin or bool(a.roles & {"regulator_leader", "regulator_officer"})
+
+
+# --- public reads (no login): whitelist, disclosure board, blacklist --------------------
+
+PUBLIC_FIELDS = [
+    "id",
+    "name",
+    "category",
+    "kind",
+    "division_code",
+    "address",
+    "mode",
+    "licence_status",
+    "whitelisted",
+]
+
+
+def public_whitelist_search(
+    *, q: str = "", division: str = "", category: str = "", kind: str = ""
+) -> QuerySet:
+    qs = Institution.objects.filter(whitelisted=True, status=Status.ACTIVE)
+    return apply_institution_filter(
+        qs, InstitutionFilter(division=division, category=category, kind=kind, q=q)
+    )
+
+
+def public_institution_get(*, institution_id: int) -> Institution:
+    """The public page shows whitelisted and blacklisted institutions only."""
+    inst = Institution.objects.filter(Q(whitelisted=True) | Q(blacklisted=True), pk=institution_id).first()
+    if inst is None:
+        raise NotFound("机构")
+    return inst
+
+
+def public_blacklist() -> QuerySet:
+    return (
+        ListEntry.objects.filter(list_kind=ListKind.BLACK, removed_on__isnull=True)
+        .select_related("institution")
+        .order_by("-decided_on", "-id")
+    )

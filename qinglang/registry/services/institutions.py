@@ -1,0 +1,434 @@
+"""Institutions: registration, profile, licences and the operating-status state machine."""
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from qinglang.accounts.scope import actor_for
+from qinglang.core.audit import audit_record, diff, snapshot
+from qinglang.core.errors import DomainError, IllegalTransition
+from qinglang.core.models import Department
+from qinglang.core.services import department_ensure_for_division
+from qinglang.core.validators import validate_phone, validate_uscc
+
+from ..models import (
+    CATEGORY_KINDS,
+    STATUS_TRANSITIONS,
+    Category,
+    Institution,
+    Licence,
+    LicenceKind,
+    LicenceStatus,
+    ListEntry,
+    ListKind,
+    Mode,
+    Nature,
+    NonprofitConversion,
+    Stage,
+    Status,
+    StatusChange,
+)
+from ..supervision import competent_department_for
+from .common import check_division, lock_institution, require_regulator_for_division
+
+__all__ = [
+    "PROFILE_FIELDS",
+    "derive_licence_status",
+    "institution_ban",
+    "institution_close",
+    "institution_create",
+    "institution_mark_runaway",
+    "institution_reactivate",
+    "institution_refresh_licence_status",
+    "institution_set_competent_department",
+    "institution_stop_enrollment",
+    "institution_suspend",
+    "institution_transition",
+    "institution_update",
+    "licence_remove",
+    "licence_set",
+]
+
+PROFILE_FIELDS = [
+    "name",
+    "registered_name",
+    "uscc",
+    "legal_representative",
+    "contact_name",
+    "contact_phone",
+    "category",
+    "kind",
+    "stages",
+    "mode",
+    "nature",
+    "nonprofit_conversion",
+    "division_code",
+    "address",
+    "party_organisation",
+    "party_charter_clause",
+    "founded_on",
+]
+# What an institution's own users may change of their profile (the rest is the regulator's).
+SELF_EDITABLE = {
+    "contact_name",
+    "contact_phone",
+    "address",
+    "party_organisation",
+    "party_charter_clause",
+}
+
+
+def _clean_profile(data: dict) -> dict:
+    out = {}
+    errors: dict[str, str] = {}
+    for f in PROFILE_FIELDS:
+        if f not in data:
+            continue
+        v = data[f]
+        if isinstance(v, str):
+            v = v.strip()
+        out[f] = v
+    if "uscc" in out:
+        if out["uscc"]:
+            try:
+                out["uscc"] = validate_uscc(out["uscc"].upper())
+            except ValidationError as e:
+                errors["uscc"] = e.messages[0]
+        else:
+            out["uscc"] = None
+    if out.get("contact_phone"):
+        try:
+            out["contact_phone"] = validate_phone(out["contact_phone"])
+        except ValidationError as e:
+            errors["contact_phone"] = e.messages[0]
+    if "stages" in out:
+        stages = out["stages"]
+        if isinstance(stages, str):
+            stages = [s.strip() for s in stages.split(",") if s.strip()]
+        bad = [s for s in stages if s not in Stage.values]
+        if bad:
+            errors["stages"] = f"未知学段：{'、'.join(bad)}"
+        out["stages"] = ",".join(s for s in Stage.values if s in stages)
+    for f, choices in (
+        ("category", Category),
+        ("mode", Mode),
+        ("nature", Nature),
+        ("nonprofit_conversion", NonprofitConversion),
+    ):
+        if f in out and out[f] not in choices.values:
+            errors[f] = f"取值无效：{out[f]}"
+    if errors:
+        raise ValidationError(errors)
+    return out
+
+
+def _check_category_kind(inst: Institution) -> None:
+    allowed = CATEGORY_KINDS.get(inst.category, set())
+    if inst.kind not in allowed:
+        raise ValidationError({"kind": f"培训类型与类别不符：{inst.get_category_display()}不含{inst.kind}"})
+
+
+def _competent(inst: Institution):
+    dept = competent_department_for(inst.kind, inst.division_code)
+    if dept is None:
+        department_ensure_for_division(actor="system", division_code=inst.division_code[:6])
+        dept = competent_department_for(inst.kind, inst.division_code)
+    return dept
+
+
+@transaction.atomic
+def institution_create(*, actor, data: dict) -> Institution:
+    """Register an institution (登记). The competent department follows the
+    who-supervises rule; the licence status starts as 无证无照 until licences are added."""
+    clean = _clean_profile(data)
+    if not clean.get("name"):
+        raise ValidationError({"name": "请填写机构名称"})
+    div = check_division(clean.get("division_code", ""))
+    require_regulator_for_division(actor=actor, division_code=div.code)
+    if clean.get("uscc") and Institution.objects.filter(uscc=clean["uscc"]).exists():
+        raise DomainError(
+            "duplicate_uscc", f"统一社会信用代码已登记：{clean['uscc']}", {"uscc": clean["uscc"]}
+        )
+    inst = Institution(**clean)
+    if inst.category == Category.SUBJECT and not inst.kind:
+        inst.kind = "subject"
+    _check_category_kind(inst)
+    inst.competent_department = _competent(inst)
+    inst.full_clean()
+    inst.save()
+    audit_record(
+        actor=actor,
+        action="institution.create",
+        obj=inst,
+        changes=diff({}, snapshot(inst, [*PROFILE_FIELDS, "competent_department_id"])),
+    )
+    return inst
+
+
+@transaction.atomic
+def institution_update(*, actor, institution_id: int, data: dict) -> Institution:
+    inst = lock_institution(
+        actor=actor,
+        institution_id=institution_id,
+        institution_may_write=True,
+        institution_admin_only=True,
+    )
+    a = actor_for(actor)
+    is_self = inst.id in a.institution_ids and not (a.is_platform_admin or a.regulator)
+    clean = _clean_profile(data)
+    if is_self:
+        forbidden = sorted(set(clean) - SELF_EDITABLE)
+        if forbidden:
+            raise DomainError(
+                "forbidden_fields",
+                f"机构用户不能修改：{'、'.join(forbidden)}",
+                {"fields": forbidden},
+                status=403,
+            )
+    if "division_code" in clean:
+        div = check_division(clean["division_code"])
+        # nobody can move an institution out of their own reach
+        require_regulator_for_division(actor=actor, division_code=div.code)
+    if clean.get("uscc") and Institution.objects.filter(uscc=clean["uscc"]).exclude(pk=inst.pk).exists():
+        raise DomainError(
+            "duplicate_uscc", f"统一社会信用代码已登记：{clean['uscc']}", {"uscc": clean["uscc"]}
+        )
+    before = snapshot(inst, PROFILE_FIELDS)
+    for k, v in clean.items():
+        setattr(inst, k, v)
+    _check_category_kind(inst)
+    if not inst.competent_department_overridden and ({"kind", "division_code"} & set(clean)):
+        inst.competent_department = _competent(inst)
+    inst.full_clean()
+    inst.save()
+    changes = diff(before, snapshot(inst, PROFILE_FIELDS))
+    if changes:
+        audit_record(actor=actor, action="institution.update", obj=inst, changes=changes)
+    return inst
+
+
+@transaction.atomic
+def institution_set_competent_department(
+    *, actor, institution_id: int, department_id: int, reason: str
+) -> Institution:
+    """The approver may override the derived competent department (谁审批、谁监管)."""
+    inst = lock_institution(actor=actor, institution_id=institution_id)
+    dept = Department.objects.filter(pk=department_id).first()
+    if dept is None or not inst.division_code.startswith(dept.division_id):
+        raise ValidationError({"department_id": "主管部门须为机构所在地的部门"})
+    if not reason.strip():
+        raise ValidationError({"reason": "请说明指定主管部门的理由"})
+    before = inst.competent_department_id
+    inst.competent_department = dept
+    inst.competent_department_overridden = True
+    inst.save(update_fields=["competent_department", "competent_department_overridden", "updated_at"])
+    audit_record(
+        actor=actor,
+        action="institution.set_competent_department",
+        obj=inst,
+        changes={"competent_department_id": [before, dept.pk], "reason": reason},
+    )
+    return inst
+
+
+def derive_licence_status(licences, day: date) -> str:
+    """办学许可证 × (营业执照 or 民非登记证书) → the licence status matrix."""
+    valid = {lic.kind for lic in licences if lic.is_valid_on(day)}
+    permit = LicenceKind.SCHOOL_PERMIT in valid
+    registration = bool(valid & {LicenceKind.BUSINESS_LICENSE, LicenceKind.NONPROFIT_REGISTRATION})
+    if permit and registration:
+        return LicenceStatus.FULLY_LICENSED
+    if permit:
+        return LicenceStatus.PERMIT_ONLY
+    if registration:
+        return LicenceStatus.LICENSE_ONLY
+    return LicenceStatus.UNLICENSED
+
+
+def institution_refresh_licence_status(
+    *, actor, inst: Institution, day: date | None = None, reason: str = ""
+) -> bool:
+    """Recompute the derived licence status (inside the caller's transaction, row locked);
+    an institution no longer fully licensed leaves the whitelist. Returns True if changed."""
+    day = day or timezone.localdate()
+    new = derive_licence_status(list(inst.licences.all()), day)
+    if new == inst.licence_status:
+        return False
+    old = inst.licence_status
+    inst.licence_status = new
+    fields = ["licence_status", "updated_at"]
+    if inst.whitelisted and new != LicenceStatus.FULLY_LICENSED:
+        _close_list_entry(
+            actor=actor,
+            inst=inst,
+            kind=ListKind.WHITE,
+            reason=reason or "证照不全或已过期，自动移出白名单",
+            day=day,
+        )
+        inst.whitelisted = False
+        fields.append("whitelisted")
+    inst.save(update_fields=fields)
+    audit_record(
+        actor=actor,
+        action="institution.licence_status",
+        obj=inst,
+        changes={
+            "licence_status": [old, new],
+            **({"whitelisted": [True, False]} if "whitelisted" in fields else {}),
+        },
+    )
+    return True
+
+
+def _close_list_entry(*, actor, inst: Institution, kind: str, reason: str, day: date) -> None:
+    ListEntry.objects.filter(institution=inst, list_kind=kind, removed_on__isnull=True).update(
+        removed_on=day, removed_reason=reason
+    )
+
+
+@transaction.atomic
+def licence_set(
+    *,
+    actor,
+    institution_id: int,
+    kind: str,
+    number: str,
+    issuer: str = "",
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+) -> Licence:
+    """Record or replace a licence of a kind, then recompute the licence status."""
+    inst = lock_institution(actor=actor, institution_id=institution_id)
+    if kind not in LicenceKind.values:
+        raise ValidationError({"kind": f"未知证照类型：{kind}"})
+    number = (number or "").strip()
+    if not number:
+        raise ValidationError({"number": "请填写证号"})
+    if valid_from and valid_until and valid_until < valid_from:
+        raise ValidationError({"valid_until": "有效期至不能早于有效期起"})
+    lic = Licence.objects.filter(institution=inst, kind=kind).first()
+    fields = ["number", "issuer", "valid_from", "valid_until", "revoked"]
+    before = snapshot(lic, fields) if lic else {}
+    lic = lic or Licence(institution=inst, kind=kind)
+    lic.number, lic.issuer, lic.valid_from, lic.valid_until, lic.revoked = (
+        number,
+        issuer.strip(),
+        valid_from,
+        valid_until,
+        False,
+    )
+    lic.full_clean()
+    lic.save()
+    audit_record(
+        actor=actor,
+        action="licence.set",
+        obj=lic,
+        division_code=inst.division_code,
+        changes={"kind": kind, **diff(before, snapshot(lic, fields))},
+    )
+    institution_refresh_licence_status(actor=actor, inst=inst)
+    return lic
+
+
+@transaction.atomic
+def licence_remove(*, actor, institution_id: int, kind: str, reason: str) -> None:
+    """Mark a licence revoked/cancelled (吊销/注销); the row stays for the record."""
+    inst = lock_institution(actor=actor, institution_id=institution_id)
+    lic = Licence.objects.filter(institution=inst, kind=kind).first()
+    if lic is None:
+        raise DomainError("not_found", "该证照不存在", {"kind": kind}, status=404)
+    if not reason.strip():
+        raise ValidationError({"reason": "请说明理由"})
+    lic.revoked = True
+    lic.save(update_fields=["revoked"])
+    audit_record(
+        actor=actor,
+        action="licence.revoke",
+        obj=lic,
+        division_code=inst.division_code,
+        changes={"kind": kind, "revoked": [False, True], "reason": reason},
+    )
+    institution_refresh_licence_status(actor=actor, inst=inst, reason=f"证照被吊销/注销：{reason}")
+
+
+@transaction.atomic
+def institution_transition(*, actor, institution_id: int, to_status: str, reason: str) -> Institution:
+    """Move an institution along the status state machine (one audited change)."""
+    if to_status not in Status.values:
+        raise ValidationError({"to_status": f"未知状态：{to_status}"})
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "请说明状态变更的理由"})
+    inst = lock_institution(actor=actor, institution_id=institution_id)
+    allowed = STATUS_TRANSITIONS[inst.status]
+    if to_status not in allowed:
+        labels = dict(Status.choices)
+        raise IllegalTransition("institution", labels[inst.status], labels[to_status], sorted(allowed))
+    old = inst.status
+    inst.status = to_status
+    fields = ["status", "updated_at"]
+    changes = {"status": [old, to_status], "reason": reason}
+    if inst.whitelisted and to_status != Status.ACTIVE:
+        _close_list_entry(
+            actor=actor,
+            inst=inst,
+            kind=ListKind.WHITE,
+            reason=f"办学状态变更为{inst.get_status_display()}",
+            day=timezone.localdate(),
+        )
+        inst.whitelisted = False
+        fields.append("whitelisted")
+        changes["whitelisted"] = [True, False]
+    inst.save(update_fields=fields)
+    StatusChange.objects.create(
+        institution=inst,
+        from_status=old,
+        to_status=to_status,
+        reason=reason,
+        decided_by_id=getattr(actor, "pk", None),
+    )
+    audit_record(actor=actor, action=f"institution.{to_status}", obj=inst, changes=changes)
+    return inst
+
+
+def institution_suspend(*, actor, institution_id: int, reason: str) -> Institution:
+    """停业整顿."""
+    return institution_transition(
+        actor=actor, institution_id=institution_id, to_status=Status.SUSPENDED, reason=reason
+    )
+
+
+def institution_stop_enrollment(*, actor, institution_id: int, reason: str) -> Institution:
+    """责令停止招生."""
+    return institution_transition(
+        actor=actor, institution_id=institution_id, to_status=Status.STOP_ENROLLMENT, reason=reason
+    )
+
+
+def institution_close(*, actor, institution_id: int, reason: str) -> Institution:
+    """关停(终止办学)."""
+    return institution_transition(
+        actor=actor, institution_id=institution_id, to_status=Status.CLOSED, reason=reason
+    )
+
+
+def institution_ban(*, actor, institution_id: int, reason: str) -> Institution:
+    """取缔 an unlicensed operator."""
+    return institution_transition(
+        actor=actor, institution_id=institution_id, to_status=Status.BANNED, reason=reason
+    )
+
+
+def institution_mark_runaway(*, actor, institution_id: int, reason: str) -> Institution:
+    """卷款跑路."""
+    return institution_transition(
+        actor=actor, institution_id=institution_id, to_status=Status.RUNAWAY, reason=reason
+    )
+
+
+def institution_reactivate(*, actor, institution_id: int, reason: str) -> Institution:
+    """恢复正常办学 after suspension or stop of enrolment."""
+    return institution_transition(
+        actor=actor, institution_id=institution_id, to_status=Status.ACTIVE, reason=reason
+    )
