@@ -32,7 +32,7 @@ def division_get(*, code: str) -> Division:
 def department_list(*, division: str = "", kind: str = "") -> QuerySet:
     qs = Department.objects.select_related("division")
     if division:
-        qs = qs.filter(division_id__startswith=division)
+        qs = qs.filter(division__code__startswith=division)
     if kind:
         qs = qs.filter(kind=kind)
     return qs

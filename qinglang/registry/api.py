@@ -3,7 +3,7 @@
 from datetime import date
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from qinglang.core.crypto import decrypt
 from qinglang.core.pagination import keyset_page
@@ -226,15 +226,15 @@ def institution_list(request: HttpRequest, filters: Query[InstitutionFilters]):
 
 @router.post("/institutions", response={201: InstitutionOut})
 def institution_create(request: HttpRequest, payload: InstitutionIn):
-    return 201, services.institution_create(actor=request.user, data=payload.dict())
+    return Status(201, services.institution_create(actor=request.user, data=payload.dict()))
 
 
-@router.get("/institutions/{institution_id}", response=InstitutionOut)
+@router.get("/institutions/{int:institution_id}", response=InstitutionOut)
 def institution_get(request: HttpRequest, institution_id: int):
     return selectors.institution_get(actor=request.user, institution_id=institution_id)
 
 
-@router.patch("/institutions/{institution_id}", response=InstitutionOut)
+@router.patch("/institutions/{int:institution_id}", response=InstitutionOut)
 def institution_update(request: HttpRequest, institution_id: int, payload: InstitutionPatch):
     selectors.institution_get(actor=request.user, institution_id=institution_id)
     return services.institution_update(
@@ -243,7 +243,7 @@ def institution_update(request: HttpRequest, institution_id: int, payload: Insti
 
 
 @router.post(
-    "/institutions/{institution_id}/transitions",
+    "/institutions/{int:institution_id}/transitions",
     response=InstitutionOut,
     summary="Change operating status",
 )
@@ -257,38 +257,38 @@ def institution_transition(request: HttpRequest, institution_id: int, payload: T
     )
 
 
-@router.post("/institutions/{institution_id}/whitelist", response=InstitutionOut)
+@router.post("/institutions/{int:institution_id}/whitelist", response=InstitutionOut)
 def whitelist_add(request: HttpRequest, institution_id: int, payload: ReasonIn):
     selectors.institution_get(actor=request.user, institution_id=institution_id)
     services.whitelist_add(actor=request.user, institution_id=institution_id, reason=payload.reason)
     return selectors.institution_get(actor=request.user, institution_id=institution_id)
 
 
-@router.delete("/institutions/{institution_id}/whitelist", response=InstitutionOut)
+@router.delete("/institutions/{int:institution_id}/whitelist", response=InstitutionOut)
 def whitelist_remove(request: HttpRequest, institution_id: int, payload: ReasonIn):
     selectors.institution_get(actor=request.user, institution_id=institution_id)
     return services.whitelist_remove(actor=request.user, institution_id=institution_id, reason=payload.reason)
 
 
-@router.post("/institutions/{institution_id}/blacklist", response=InstitutionOut)
+@router.post("/institutions/{int:institution_id}/blacklist", response=InstitutionOut)
 def blacklist_add(request: HttpRequest, institution_id: int, payload: ReasonIn):
     selectors.institution_get(actor=request.user, institution_id=institution_id)
     services.blacklist_add(actor=request.user, institution_id=institution_id, reason=payload.reason)
     return selectors.institution_get(actor=request.user, institution_id=institution_id)
 
 
-@router.delete("/institutions/{institution_id}/blacklist", response=InstitutionOut)
+@router.delete("/institutions/{int:institution_id}/blacklist", response=InstitutionOut)
 def blacklist_remove(request: HttpRequest, institution_id: int, payload: ReasonIn):
     selectors.institution_get(actor=request.user, institution_id=institution_id)
     return services.blacklist_remove(actor=request.user, institution_id=institution_id, reason=payload.reason)
 
 
-@router.get("/institutions/{institution_id}/licences", response=list[LicenceOut])
+@router.get("/institutions/{int:institution_id}/licences", response=list[LicenceOut])
 def licence_list(request: HttpRequest, institution_id: int):
     return list(selectors.licence_list(actor=request.user, institution_id=institution_id))
 
 
-@router.put("/institutions/{institution_id}/licences/{kind}", response=LicenceOut)
+@router.put("/institutions/{int:institution_id}/licences/{kind}", response=LicenceOut)
 def licence_set(request: HttpRequest, institution_id: int, kind: str, payload: LicenceIn):
     selectors.institution_get(actor=request.user, institution_id=institution_id)
     return services.licence_set(
@@ -296,15 +296,17 @@ def licence_set(request: HttpRequest, institution_id: int, kind: str, payload: L
     )
 
 
-@router.get("/institutions/{institution_id}/sites", response=list[SiteOut])
+@router.get("/institutions/{int:institution_id}/sites", response=list[SiteOut])
 def site_list(request: HttpRequest, institution_id: int):
     return list(selectors.site_list(actor=request.user, institution_id=institution_id))
 
 
-@router.post("/institutions/{institution_id}/sites", response={201: SiteOut})
+@router.post("/institutions/{int:institution_id}/sites", response={201: SiteOut})
 def site_create(request: HttpRequest, institution_id: int, payload: SiteIn):
     selectors.institution_get(actor=request.user, institution_id=institution_id)
-    return 201, services.site_create(actor=request.user, institution_id=institution_id, data=payload.dict())
+    return Status(
+        201, services.site_create(actor=request.user, institution_id=institution_id, data=payload.dict())
+    )
 
 
 def _staff_out(request, s: Staff) -> dict:
@@ -315,7 +317,7 @@ def _staff_out(request, s: Staff) -> dict:
     }
 
 
-@router.get("/institutions/{institution_id}/staff", response=list[StaffOut])
+@router.get("/institutions/{int:institution_id}/staff", response=list[StaffOut])
 def staff_list(request: HttpRequest, institution_id: int):
     return [
         _staff_out(request, s)
@@ -323,45 +325,46 @@ def staff_list(request: HttpRequest, institution_id: int):
     ]
 
 
-@router.post("/institutions/{institution_id}/staff", response={201: StaffOut})
+@router.post("/institutions/{int:institution_id}/staff", response={201: StaffOut})
 def staff_create(request: HttpRequest, institution_id: int, payload: StaffIn):
     selectors.institution_get(actor=request.user, institution_id=institution_id)
-    return 201, _staff_out(
-        request,
-        services.staff_create(actor=request.user, institution_id=institution_id, data=payload.dict()),
-    )
+    staff = services.staff_create(actor=request.user, institution_id=institution_id, data=payload.dict())
+    return Status(201, _staff_out(request, staff))
 
 
-@router.get("/institutions/{institution_id}/courses", response=list[CourseOut])
+@router.get("/institutions/{int:institution_id}/courses", response=list[CourseOut])
 def course_list(request: HttpRequest, institution_id: int):
     return list(selectors.course_list(actor=request.user, institution_id=institution_id))
 
 
-@router.post("/institutions/{institution_id}/courses", response={201: CourseOut})
+@router.post("/institutions/{int:institution_id}/courses", response={201: CourseOut})
 def course_create(request: HttpRequest, institution_id: int, payload: CourseIn):
     selectors.institution_get(actor=request.user, institution_id=institution_id)
-    return 201, services.course_create(actor=request.user, institution_id=institution_id, data=payload.dict())
+    return Status(
+        201, services.course_create(actor=request.user, institution_id=institution_id, data=payload.dict())
+    )
 
 
-@router.post("/courses/{course_id}/review", response=CourseOut)
+@router.post("/courses/{int:course_id}/review", response=CourseOut)
 def course_review(request: HttpRequest, course_id: int, payload: ReviewIn):
     return services.course_review(actor=request.user, course_id=course_id, approve=payload.approve)
 
 
-@router.get("/institutions/{institution_id}/materials", response=list[MaterialOut])
+@router.get("/institutions/{int:institution_id}/materials", response=list[MaterialOut])
 def material_list(request: HttpRequest, institution_id: int):
     return list(selectors.material_list(actor=request.user, institution_id=institution_id))
 
 
-@router.post("/institutions/{institution_id}/materials", response={201: MaterialOut})
+@router.post("/institutions/{int:institution_id}/materials", response={201: MaterialOut})
 def material_submit(request: HttpRequest, institution_id: int, payload: MaterialIn):
     selectors.institution_get(actor=request.user, institution_id=institution_id)
-    return 201, services.material_submit(
+    material = services.material_submit(
         actor=request.user, institution_id=institution_id, data=payload.dict()
     )
+    return Status(201, material)
 
 
-@router.post("/materials/{material_id}/review", response=MaterialOut)
+@router.post("/materials/{int:material_id}/review", response=MaterialOut)
 def material_review(request: HttpRequest, material_id: int, payload: ReviewIn):
     return services.material_review(
         actor=request.user, material_id=material_id, approve=payload.approve, reason=payload.reason
@@ -425,3 +428,65 @@ def public_blacklist(request: HttpRequest):
         }
         for e in selectors.public_blacklist()[:1000]
     ]
+
+
+# --- Excel import and export (机构台账) ----------------------------------------------------
+
+from django.http import HttpResponse  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django.utils.http import content_disposition_header  # noqa: E402
+from ninja import File, UploadedFile  # noqa: E402
+
+from qinglang.core.api_support import Error  # noqa: E402
+from qinglang.core.errors import DomainError  # noqa: E402
+
+from . import xlsx  # noqa: E402
+
+
+def _xlsx_response(content: bytes, filename: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=xlsx.XLSX_CONTENT_TYPE)
+    response["Content-Disposition"] = content_disposition_header(as_attachment=True, filename=filename)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+class ImportRowError(Schema):
+    row: int
+    column: str
+    message: str
+
+
+class ImportOut(Schema):
+    created: int
+    errors: list[ImportRowError]
+
+
+@router.get(
+    "/institutions/export.xlsx",
+    summary="Export the filtered institution list (same filters as the list) as .xlsx",
+)
+def institution_export_xlsx(request: HttpRequest, filters: Query[InstitutionFilters]):
+    qs = selectors.institution_list(actor=request.user, filters=_filters(filters))
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    return _xlsx_response(xlsx.institutions_to_xlsx(qs), f"培训机构-{stamp}.xlsx")
+
+
+@router.get(
+    "/institutions/import-template.xlsx",
+    summary="The .xlsx template for importing institutions",
+)
+def institution_import_template(request: HttpRequest):
+    townships = services.import_township_choices(actor=request.user)
+    return _xlsx_response(xlsx.institution_template_xlsx(townships=townships), "培训机构导入模板.xlsx")
+
+
+@router.post(
+    "/institutions/import",
+    response={200: ImportOut, 403: Error, 422: Error},
+    summary="Import institutions from .xlsx (all rows or none)",
+)
+def institution_import(request: HttpRequest, file: File[UploadedFile]):
+    result = services.institution_import_xlsx(actor=request.user, file_obj=file)
+    if not result.ok:
+        raise DomainError("import_failed", result.message, {"errors": result.errors_as_dicts()}, status=422)
+    return {"created": result.created, "errors": []}

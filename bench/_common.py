@@ -1,0 +1,190 @@
+"""Shared parts of the HTTP benchmarks: data preparation, a gunicorn server on a free
+loopback port, the load generator (a separate process) and the RESULT line."""
+
+import argparse
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def http_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
+    p.add_argument("--concurrency", type=int, default=4, help="concurrent clients")
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per endpoint")
+    p.add_argument("--max-requests", type=int, default=50_000, help="bound per endpoint")
+    p.add_argument("--scale", default="district", help="scale to seed if the database has no institutions")
+
+
+def db_label() -> str:
+    from django.conf import settings
+    from django.db import connection
+
+    return f"{connection.vendor}:{settings.DATABASES['default']['NAME']}"
+
+
+def ensure_data(scale: str) -> int:
+    from qinglang.portal import demo
+    from qinglang.registry.models import Institution
+
+    n = Institution.objects.count()
+    if n == 0:
+        print(f"no institutions: seeding scale={scale} first …", flush=True)
+        st = demo.seed(scale=scale, progress=lambda m: print(m, flush=True))
+        print(f"seeded {st.institutions:,} institutions in {st.seconds:.1f} s", flush=True)
+        n = st.institutions
+    return n
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """gunicorn with N sync workers, the environment passed through."""
+
+    def __init__(self, workers: int):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "qinglang.config.settings"),
+        }
+        self.log = open(f"/tmp/qinglang-bench-gunicorn-{self.port}.log", "w")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [
+                str(VENV_BIN / "gunicorn"),
+                "qinglang.config.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
+                "--worker-class",
+                "sync",
+                "--log-level",
+                "warning",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(self.base + "/api/ping", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        self.stop()
+        raise RuntimeError(f"gunicorn did not start; see {self.log.name}")
+
+    def worker_pids(self) -> list[int]:
+        pids = []
+        for d in Path("/proc").iterdir():
+            if not d.name.isdigit():
+                continue
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            if ppid == self.proc.pid:
+                pids.append(int(d.name))
+        return pids
+
+    def worker_peak_rss_mb(self) -> float:
+        peak = 0.0
+        for pid in self.worker_pids():
+            try:
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmHWM:"):
+                        peak = max(peak, int(line.split()[1]) / 1024)
+            except OSError:
+                pass
+        return peak
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+        return False
+
+
+def load(url: str, args, headers: dict | None = None) -> dict:
+    cmd = [
+        sys.executable,
+        str(REPO / "bench" / "_load.py"),
+        url,
+        "--concurrency",
+        str(args.concurrency),
+        "--duration",
+        str(args.duration),
+        "--max-requests",
+        str(args.max_requests),
+    ]
+    for k, v in (headers or {}).items():
+        cmd += ["--header", f"{k}: {v}"]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def show(label: str, r: dict) -> None:
+    print(
+        f"{label:<10} {r['throughput']:8.1f} req/s  p50 {r['p50_ms']:6.1f} ms  p90 {r['p90_ms']:6.1f} ms"
+        f"  p99 {r['p99_ms']:6.1f} ms  max {r['max_ms']:6.1f} ms  ({r['ok']} ok, {r['errors']} errors,"
+        f" {r['mean_bytes']:.0f} B/response)",
+        flush=True,
+    )
+
+
+def compare(name: str, args, target_url: str, headers: dict | None, n_institutions: int) -> int:
+    """Load the target and /api/ping of the same server in turn; print the RESULT line."""
+    print(
+        f"database {db_label()}, {n_institutions:,} institutions; machine: {os.cpu_count()} CPUs", flush=True
+    )
+    print(
+        f"gunicorn {args.workers} sync workers; load: {args.concurrency} concurrent clients,"
+        f" {args.duration:g} s per endpoint (max {args.max_requests} requests)",
+        flush=True,
+    )
+    with Server(args.workers) as srv:
+        print(f"target: GET {target_url}", flush=True)
+        target = load(srv.base + target_url, args, headers)
+        ping = load(srv.base + "/api/ping", args)
+        rss = srv.worker_peak_rss_mb()
+    show(name, target)
+    show("ping", ping)
+    print(f"peak RSS of one web worker (VmHWM): {rss:.0f} MB", flush=True)
+    if target["ok"] == 0:
+        print(f"target failed: statuses {target['statuses']}")
+        return 1
+    ratio = target["throughput"] / ping["throughput"] if ping["throughput"] else 0.0
+    goal = "met" if ratio >= 0.5 and target["p99_ms"] <= 50 else "NOT met"
+    print(f"goal ratio >= 0.5 and p99 <= 50 ms: {goal} (ratio {ratio:.2f}, p99 {target['p99_ms']:.1f} ms)")
+    print(
+        f"RESULT {name} {target['throughput']:.1f} req/s ratio={ratio:.2f}"
+        f" ref=ping:{ping['throughput']:.1f}req/s"
+    )
+    return 0

@@ -1,0 +1,23 @@
+"""``qinglang bench whitelist-search``: the public whitelist search
+(GET /api/public/whitelist?q=<common name fragment>&division=<province prefix>, no login)
+against the trivial endpoint /api/ping of the same gunicorn server in the same run."""
+
+import argparse
+from urllib.parse import urlencode
+
+from bench._common import compare, ensure_data, http_args
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="qinglang bench whitelist-search")
+    http_args(p)
+    p.add_argument("--q", default="舞蹈", help="name fragment to search for")
+    p.add_argument("--division", default="51", help="division prefix (a province)")
+    a = p.parse_args(argv)
+    n = ensure_data(a.scale)
+    from qinglang.registry.selectors import public_whitelist_search
+
+    matching = public_whitelist_search(q=a.q, division=a.division).count()
+    print(f"whitelisted institutions matching q={a.q!r} in {a.division}: {matching:,}")
+    url = "/api/public/whitelist?" + urlencode({"q": a.q, "division": a.division})
+    return compare("whitelist-search", a, url, None, n)

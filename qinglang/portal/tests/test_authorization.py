@@ -1,0 +1,870 @@
+"""Every URL, every role: nothing outside a user's scope is ever shown or changed.
+
+The test builds two worlds — institution A in the demo county (510107) and institution B
+in another county (510104), each with a site, a staff member, a course, a material and
+licences — and a user for every role scoped to world A. It then *discovers* every URL
+pattern (pages and the ninja API) at collection time and, for each one:
+
+* GET with B's ids in the path: every role but the platform admin gets 302-to-login,
+  401, 403, 404 or 405, exactly as for an id that does not exist (so the existence of B
+  does not leak), and nothing of B (name, USCC, resident ID, ...) is in the body;
+* GET of lists, searches and exports, bare and searching for B (q=B's name, its USCC,
+  division=510104, format=csv ...): nothing of B in the body for any non-admin role,
+  anonymous included (B is on no public list, so the public pages must not show it);
+* every write (API POST/PATCH/PUT/DELETE, page POST) aimed at B: refused, no audit event,
+  B unchanged;
+* positive controls, so the test fails if everything simply 404s: with A's ids some role
+  sees A, and the platform admin sees B exactly as it sees A.
+
+A new route whose path parameter the test does not know fails loudly: add a filler to
+``PARAM_RULES`` below, so each new route's scoping is tested on purpose.
+"""
+
+import contextlib
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from django.conf import settings
+from django.db import transaction
+from django.forms.models import model_to_dict
+from django.shortcuts import resolve_url
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+from django.urls.resolvers import RegexPattern, RoutePattern
+
+from qinglang.accounts.models import Role
+from qinglang.core.models import AuditEvent, Division, PolicyParameter
+from qinglang.testing import DEMO_COUNTY, OTHER_COUNTY, TOWNSHIP, make_institution, make_user
+
+# --- the two worlds --------------------------------------------------------------------
+
+A_TAG = "ALPHA7XQ3M"  # long enough that no random token (CSRF, cursor) contains it by chance
+B_TAG = "ZETA9K7QXW"
+B_TOWNSHIP = "510104020"  # a township of the other county, created for the test
+POLICY_KEY = "guided_price.subject_per_lesson_fen"
+MISSING_ID = 987654321
+
+
+def _resident_id(area: str, birth: str, seq: str) -> str:
+    from stdnum.cn import ric
+
+    body = area + birth + seq
+    return body + ric.calc_check_digit(body + "0")  # it expects a placeholder check digit
+
+
+RID_A = _resident_id(DEMO_COUNTY, "19900101", "123")
+RID_B = _resident_id(OTHER_COUNTY, "19910202", "456")
+
+PERSONAS = [
+    "anonymous",
+    "platform_admin",
+    "regulator_leader",
+    "regulator_officer",
+    "inspector",
+    "grid_worker",
+    "institution_admin",
+    "institution_staff",
+    "bank_operator",
+    "parent",
+]
+NON_ADMIN = [p for p in PERSONAS if p != "platform_admin"]
+
+
+@dataclass
+class Side:
+    """One world's objects, by the kind of path parameter that names them."""
+
+    name: str
+    tag: str
+    institution: object
+    site: object
+    staff: object
+    course: object
+    material: object
+    licence: object
+    user: object
+    division: str
+    township: str
+
+
+@dataclass
+class World:
+    a: Side
+    b: Side
+    users: dict
+    clients: dict
+    b_markers: list[str]
+
+    def side(self, which: str):
+        return {"A": self.a, "B": self.b}.get(which)
+
+
+def _build_side(admin, *, tag, name, division, township, rid, phone) -> Side:
+    from qinglang.registry import services
+
+    inst = make_institution(
+        admin,
+        division_code=division,
+        name=f"{name}机构{tag}",
+        registered_name=f"{name}登记名{tag}",
+        legal_representative=f"{name}法人{tag}",
+        contact_phone=phone,
+        address=f"{name}路{tag}号",
+        whitelisted=(name == "甲域"),
+    )
+    lic = services.licence_set(
+        actor=admin,
+        institution_id=inst.pk,
+        kind="fire_acceptance",
+        number=f"{name}消{tag}",
+        issuer="消防救援大队",
+        valid_from=date(2025, 1, 1),
+    )
+    site = services.site_create(
+        actor=admin,
+        institution_id=inst.pk,
+        data={"name": f"{name}教学点{tag}", "address": f"{name}街{tag}号", "division_code": township},
+    )
+    staff = services.staff_create(
+        actor=admin,
+        institution_id=inst.pk,
+        data={"name": f"{name}教师{tag}", "resident_id": rid, "role": "teacher"},
+    )
+    course = services.course_create(
+        actor=admin,
+        institution_id=inst.pk,
+        data={
+            "name": f"{name}课程{tag}",
+            "kind": "arts",
+            "stage": "primary",
+            "lessons": 20,
+            "unit_price_fen": 8000,
+        },
+    )
+    material = services.material_submit(
+        actor=admin, institution_id=inst.pk, data={"title": f"{name}教材{tag}", "subject": "美术"}
+    )
+    user = services.institution_user_create(
+        actor=admin,
+        institution_id=inst.pk,
+        username=f"org-{tag.lower()}",
+        password="Qinglang-test-2026",
+        display_name=f"{name}管理员{tag}",
+        check_password=False,
+    )
+    inst.refresh_from_db()
+    return Side(name, tag, inst, site, staff, course, material, lic, user, division, township)
+
+
+def _build_world() -> World:
+    from qinglang.core.validators import mask_resident_id
+
+    Division.objects.get_or_create(
+        code=B_TOWNSHIP,
+        defaults={"name": "测试街道", "level": 4, "parent_id": OTHER_COUNTY, "full_name": "锦江区测试街道"},
+    )
+    admin = make_user(Role.PLATFORM_ADMIN)
+    a = _build_side(
+        admin,
+        tag=A_TAG,
+        name="甲域",
+        division=TOWNSHIP,
+        township=TOWNSHIP,
+        rid=RID_A,
+        phone="13800007777",
+    )
+    b = _build_side(
+        admin,
+        tag=B_TAG,
+        name="乙域",
+        division=OTHER_COUNTY,
+        township=B_TOWNSHIP,
+        rid=RID_B,
+        phone="13900009999",
+    )
+    assert not (b.institution.whitelisted or b.institution.blacklisted)
+    users = {
+        "anonymous": None,
+        "platform_admin": admin,
+        "regulator_leader": make_user(Role.REGULATOR_LEADER, prefixes=[DEMO_COUNTY]),
+        "regulator_officer": make_user(Role.REGULATOR_OFFICER, prefixes=[DEMO_COUNTY]),
+        "inspector": make_user(Role.INSPECTOR, prefixes=[DEMO_COUNTY]),
+        "grid_worker": make_user(Role.GRID_WORKER, prefixes=[TOWNSHIP]),
+        "institution_admin": make_user(Role.INSTITUTION_ADMIN, institution_id=a.institution.pk),
+        "institution_staff": make_user(Role.INSTITUTION_STAFF, institution_id=a.institution.pk),
+        "bank_operator": make_user(Role.BANK_OPERATOR, bank_id=1),
+        "parent": make_user(Role.PARENT),
+    }
+    clients = {}
+    for persona, user in users.items():
+        c = Client()
+        if user is not None:
+            c.force_login(user)
+        clients[persona] = c
+    markers = [
+        B_TAG,
+        b.institution.uscc,
+        RID_B,
+        mask_resident_id(RID_B),
+        "13900009999",
+        b.user.username,
+    ]
+    return World(a=a, b=b, users=users, clients=clients, b_markers=markers)
+
+
+@pytest.fixture(scope="module")
+def world(django_db_setup, django_db_blocker):
+    """Built once per module inside a transaction that is rolled back at the end; each
+    test runs in its own savepoint within it (pytest-django's ``db``)."""
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            w = _build_world()
+        except BaseException:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+            raise
+    yield w
+    with django_db_blocker.unblock():
+        transaction.set_rollback(True)
+        atomic.__exit__(None, None, None)
+
+
+# --- route discovery -------------------------------------------------------------------
+
+SKIP_PREFIXES = ("admin/", "static/", "media/", "i18n/", "__debug__/")
+PARAM_RE = re.compile(r"<(?:(?P<conv>[^>:]+):)?(?P<name>[^>]+)>")
+
+
+@dataclass(frozen=True)
+class Route:
+    route: str  # Django route syntax, e.g. "console/institutions/<int:pk>/"
+    is_api: bool
+    methods: tuple[str, ...]  # lower case
+    openapi_path: str | None
+    problem: str = ""  # set when the pattern cannot be turned into a URL
+
+    @property
+    def params(self) -> list[tuple[str, str]]:
+        """(name, static segment before it) for each path parameter."""
+        out = []
+        for m in PARAM_RE.finditer(self.route):
+            before = [s for s in PARAM_RE.sub("", self.route[: m.start()]).split("/") if s]
+            out.append((m.group("name"), before[-1] if before else ""))
+        return out
+
+    def __str__(self) -> str:
+        return "/" + self.route
+
+
+def _openapi_paths() -> dict:
+    from qinglang.config.api import api
+
+    return api.get_openapi_schema()["paths"]
+
+
+def discover_routes() -> list[Route]:
+    """Every URL pattern of the project (pages and API), walked recursively."""
+    paths = _openapi_paths()
+    seen: dict[str, Route] = {}
+
+    def walk(patterns, prefix: str, problem: str):
+        for p in patterns:
+            piece, prob = _pattern_text(p.pattern)
+            text = prefix + piece
+            if text.startswith(SKIP_PREFIXES):
+                continue
+            if isinstance(p, URLResolver):
+                walk(p.url_patterns, text, problem or prob)
+                continue
+            assert isinstance(p, URLPattern)
+            if text in seen:
+                continue
+            is_api = text.startswith("api/")
+            openapi = "/" + PARAM_RE.sub(lambda m: "{" + m.group("name") + "}", text)
+            if is_api and openapi in paths:
+                methods = tuple(
+                    sorted(m for m in paths[openapi] if m in {"get", "post", "put", "patch", "delete"})
+                )
+            else:
+                methods = ("get",) if is_api else ("get", "post")
+                openapi = None
+            seen[text] = Route(text, is_api, methods, openapi, problem or prob)
+
+    walk(get_resolver().url_patterns, "", "")
+    return sorted(seen.values(), key=lambda r: r.route)
+
+
+def _pattern_text(pattern) -> tuple[str, str]:
+    if isinstance(pattern, RoutePattern):
+        return str(pattern), ""
+    if isinstance(pattern, RegexPattern):
+        if pattern.regex.groups:
+            return str(
+                pattern
+            ), f"regex pattern with groups {pattern.regex.pattern!r}: give it a RoutePattern"
+        return str(pattern).lstrip("^").rstrip("$").replace("\\Z", ""), ""
+    return str(pattern), f"unknown pattern type {type(pattern).__name__}"
+
+
+ROUTES = discover_routes()
+
+# Bugs found by this test in code it does not own: (test name, route) → reason. Each is a
+# strict xfail, so the entry must be removed once the bug is fixed.
+KNOWN_BUGS: dict = {}
+
+
+def _params(test: str, routes: list[Route]) -> list:
+    return [
+        pytest.param(r, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[(test, r.route)]))
+        if (test, r.route) in KNOWN_BUGS
+        else r
+        for r in routes
+    ]
+
+
+GET_ROUTES = [r for r in ROUTES if "get" in r.methods]
+API_WRITES = [(m, r) for r in ROUTES if r.is_api for m in r.methods if m != "get"]
+PAGE_POSTS = [r for r in ROUTES if not r.is_api and not r.route.startswith("accounts/")]
+
+
+# --- path parameter fillers ------------------------------------------------------------
+#
+# A rule maps a path parameter (and, for ambiguous names like ``pk``, the static path
+# segment before it) to the kind of object it names. Scoped kinds are filled with A's or
+# B's object; reference kinds (divisions, policy keys, choice values) are the same data
+# for everyone and are filled with B's division or a fixed value.
+
+OBJECT_KINDS = {"institution", "site", "staff", "course", "material", "licence", "user"}
+PARAM_RULES: list[tuple[set[str], set[str] | None, str]] = [
+    ({"institution_id", "institution_pk", "inst_id", "org_id"}, None, "institution"),
+    ({"course_id"}, None, "course"),
+    ({"material_id"}, None, "material"),
+    ({"site_id"}, None, "site"),
+    ({"staff_id"}, None, "staff"),
+    ({"licence_id", "license_id"}, None, "licence"),
+    ({"user_id"}, None, "user"),
+    ({"pk", "id", "object_id"}, {"institutions", "institution", "org", "orgs"}, "institution"),
+    ({"pk", "id", "object_id"}, {"courses", "course"}, "course"),
+    ({"pk", "id", "object_id"}, {"materials", "material"}, "material"),
+    ({"pk", "id", "object_id"}, {"sites", "site"}, "site"),
+    ({"pk", "id", "object_id"}, {"staff"}, "staff"),
+    ({"pk", "id", "object_id"}, {"licences", "licence"}, "licence"),
+    ({"pk", "id", "object_id"}, {"users", "user"}, "user"),
+    ({"code", "division_code", "division"}, None, "division"),
+    ({"key"}, {"policy"}, "policy_key"),
+    ({"kind"}, {"list", "lists"}, "list_kind"),
+    ({"kind"}, {"licences", "licence"}, "licence_kind"),
+    ({"op"}, None, "list_op"),
+]
+FIXED = {"policy_key": POLICY_KEY, "list_kind": "white", "licence_kind": "fire_acceptance", "list_op": "add"}
+
+
+def param_kind(name: str, before: str) -> str | None:
+    for names, befores, kind in PARAM_RULES:
+        if name in names and (befores is None or before in befores):
+            return kind
+    return None
+
+
+def unknown_params(route: Route) -> list[str]:
+    return [f"<{n}> (after '{b}/')" for n, b in route.params if param_kind(n, b) is None]
+
+
+def require_fillers(route: Route) -> None:
+    if route.problem:
+        pytest.fail(f"{route}: {route.problem}")
+    unknown = unknown_params(route)
+    if unknown:
+        pytest.fail(
+            f"{route}: no filler for path parameter {', '.join(unknown)}. Add a rule to PARAM_RULES in "
+            "qinglang/portal/tests/test_authorization.py saying which object it names, so that this "
+            "route is tested with other-county ids for every role."
+        )
+
+
+def is_scoped(route: Route) -> bool:
+    return any(param_kind(n, b) in OBJECT_KINDS for n, b in route.params)
+
+
+def fill(world: World, route: Route, which: str) -> str:
+    """The URL of ``route`` with A's, B's or non-existent ("missing") objects."""
+    side = world.side(which)
+
+    def value(m) -> str:
+        kind = param_kind(m.group("name"), _before(route.route, m.start()))
+        if kind in FIXED:
+            return FIXED[kind]
+        if kind == "division":
+            return (side or world.b).division[:6] if which != "missing" else "999999"
+        if which == "missing":
+            return str(MISSING_ID)
+        return str(getattr(side, kind).pk)
+
+    return "/" + PARAM_RE.sub(value, route.route)
+
+
+def _before(text: str, pos: int) -> str:
+    segs = [s for s in PARAM_RE.sub("", text[:pos]).split("/") if s]
+    return segs[-1] if segs else ""
+
+
+# --- looking at responses --------------------------------------------------------------
+
+
+def body_text(resp) -> str:
+    raw = b"".join(resp.streaming_content) if resp.streaming else resp.content
+    if raw[:2] == b"PK":  # xlsx and other zip containers
+        try:
+            with zipfile.ZipFile(io.BytesIO(raw)) as z:
+                raw = b"\n".join(z.read(n) for n in z.namelist())
+        except zipfile.BadZipFile:
+            pass
+    text = raw.decode("utf-8", errors="replace") + "\n" + raw.decode("gb18030", errors="replace")
+    if "json" in resp.get("Content-Type", ""):
+        with contextlib.suppress(ValueError):
+            text += json.dumps(json.loads(raw), ensure_ascii=False)
+    return text + "\n" + resp.get("Location", "")
+
+
+def leaks(world: World, resp) -> list[str]:
+    text = body_text(resp)
+    return [m for m in world.b_markers if m and m in text]
+
+
+def is_login_redirect(resp) -> bool:
+    login = resolve_url(settings.LOGIN_URL)
+    return resp.status_code in (301, 302, 303) and resp["Location"].split("?")[0] == login
+
+
+def redirect_path(resp) -> str | None:
+    return resp["Location"].split("?")[0] if resp.status_code in (301, 302, 303) else None
+
+
+def b_state(world: World) -> dict:
+    """Everything stored about world B (and its county), to compare before and after."""
+    from qinglang.registry.models import Institution
+
+    inst = Institution.objects.get(pk=world.b.institution.pk)
+    related = {
+        rel: sorted((model_to_dict(o) for o in getattr(inst, rel).all()), key=lambda d: d["id"])
+        for rel in ("licences", "sites", "staff", "courses", "materials", "list_entries", "status_changes")
+    }
+    return {
+        "institution": model_to_dict(inst),
+        **related,
+        "county_institutions": list(
+            Institution.objects.filter(division_code__startswith=OTHER_COUNTY).values_list("id", flat=True)
+        ),
+        "county_policy": list(
+            PolicyParameter.objects.filter(division_code__startswith=OTHER_COUNTY).values_list("id", "value")
+        ),
+        "b_user": model_to_dict(type(world.b.user).objects.get(pk=world.b.user.pk)),
+    }
+
+
+def last_seq() -> int:
+    return AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+
+def events_about_b(world: World, after: int) -> list[str]:
+    b = world.b
+    ids = {
+        "registry.institution": b.institution.pk,
+        "registry.site": b.site.pk,
+        "registry.staff": b.staff.pk,
+        "registry.course": b.course.pk,
+        "registry.trainingmaterial": b.material.pk,
+        "registry.licence": b.licence.pk,
+        "accounts.user": b.user.pk,
+    }
+    out = []
+    for e in AuditEvent.objects.filter(seq__gt=after):
+        if e.division_code.startswith(OTHER_COUNTY) or str(ids.get(e.object_type)) == e.object_id:
+            out.append(str(e))
+    return out
+
+
+@pytest.fixture
+def rollback():
+    """Run a block whose writes are undone (for positive controls that must not change
+    the shared world)."""
+
+    class _Rollback:
+        def __enter__(self):
+            self._atomic = transaction.atomic()
+            self._atomic.__enter__()
+
+        def __exit__(self, *exc):
+            transaction.set_rollback(True)
+            self._atomic.__exit__(*exc)
+            return False
+
+    return _Rollback
+
+
+# --- discovery sanity --------------------------------------------------------------------
+
+
+def test_discovery_finds_pages_and_api_routes():
+    routes = {r.route for r in ROUTES}
+    assert "api/registry/institutions/<int:institution_id>" in routes
+    assert any(not r.is_api for r in ROUTES)
+    assert API_WRITES, "no API write routes discovered"
+
+
+def test_every_path_parameter_has_a_filler():
+    problems = [f"{r}: {r.problem}" for r in ROUTES if r.problem]
+    problems += [f"{r}: {', '.join(unknown_params(r))}" for r in ROUTES if unknown_params(r)]
+    assert not problems, (
+        "Routes with path parameters this test cannot fill; add rules to PARAM_RULES in "
+        "qinglang/portal/tests/test_authorization.py:\n  " + "\n  ".join(problems)
+    )
+
+
+# --- reads -------------------------------------------------------------------------------
+
+DENIED = {401, 403, 404, 405}
+# The API's own description: no data, and slow to generate, so fetched without searches.
+NO_DATA_ROUTES = {"api/", "api/docs", "api/openapi.json"}
+
+
+def _list_queries(world: World) -> list[dict]:
+    """Searches that match B but do not contain any B marker themselves, so that pages
+    echoing the search box (or ``next=`` in a login redirect) do not count as a leak."""
+    b = world.b.institution
+    search = {
+        "q": "乙域机构",
+        "division": OTHER_COUNTY,
+        "division_code": OTHER_COUNTY,
+        "institution": b.pk,
+        "institution_id": b.pk,
+    }
+    return [
+        {},
+        search,
+        {"q": b.uscc.lower()},  # USCC search is case-insensitive; the marker is upper case
+        {"q": B_TAG[4:]},
+        {**search, "format": "csv"},
+        {**search, "export": "csv"},
+        {**search, "export": "xlsx"},
+    ]
+
+
+@pytest.mark.parametrize("route", _params("get", GET_ROUTES), ids=str)
+def test_get_never_shows_other_county(world, db, route):
+    require_fillers(route)
+    failures: list[str] = []
+    if is_scoped(route):
+        url_a, url_b, url_missing = (fill(world, route, w) for w in ("A", "B", "missing"))
+        seen_a, statuses_a = [], []
+        for persona in PERSONAS:
+            c = world.clients[persona]
+            ra, rb, rm = c.get(url_a), c.get(url_b), c.get(url_missing)
+            statuses_a.append(ra.status_code)
+            for url, r in ((url_a, ra), (url_b, rb), (url_missing, rm)):
+                if r.status_code >= 500:
+                    failures.append(f"{persona}: GET {url} → {r.status_code}")
+            if ra.status_code == 200 and A_TAG in body_text(ra):
+                seen_a.append(persona)
+            if persona == "platform_admin":
+                if (
+                    not route.route.startswith(("public/", "api/public/"))
+                    and rb.status_code != ra.status_code
+                ):
+                    failures.append(
+                        f"platform_admin: GET {url_b} → {rb.status_code} but {url_a} → {ra.status_code}; "
+                        "the filler for B may name the wrong object"
+                    )
+                continue
+            leaked = leaks(world, rb)
+            if leaked:
+                failures.append(f"{persona}: GET {url_b} → {rb.status_code} shows {leaked}")
+            ok = (
+                rb.status_code in DENIED
+                or is_login_redirect(rb)
+                or (redirect_path(rb) is not None and redirect_path(rb) == redirect_path(rm))
+            )
+            if not ok:
+                failures.append(
+                    f"{persona}: GET {url_b} → {rb.status_code}, expected 302-to-login/401/403/404"
+                )
+            if rb.status_code != rm.status_code:
+                failures.append(
+                    f"{persona}: GET {url_b} → {rb.status_code} but a non-existent id gives "
+                    f"{rm.status_code}: the existence of another county's object leaks"
+                )
+        if not seen_a and any(s in (200, 404) for s in statuses_a):
+            failures.append(
+                f"positive control: no role sees A ({A_TAG}) at {url_a} (statuses {statuses_a}); the "
+                "test would pass even if the route showed nothing at all — check the fillers"
+            )
+    else:
+        url = fill(world, route, "B")
+        queries = [{}] if route.route in NO_DATA_ROUTES else _list_queries(world)
+        for persona in PERSONAS:
+            c = world.clients[persona]
+            for query in queries:
+                r = c.get(url, query)
+                if r.status_code >= 500:
+                    failures.append(f"{persona}: GET {url} {query} → {r.status_code}")
+                if persona == "platform_admin":
+                    continue
+                leaked = leaks(world, r)
+                if leaked:
+                    failures.append(f"{persona}: GET {url} {query} → {r.status_code} shows {leaked}")
+    assert not failures, f"{route}:\n  " + "\n  ".join(failures)
+
+
+def test_search_positive_controls(world, db):
+    """The searches used above do find B (for the platform admin) and A (for A's
+    regulator): the absence of B elsewhere is scope, not a search that matches nothing."""
+    api_list = "/api/registry/institutions"
+    r = world.clients["platform_admin"].get(
+        api_list, {"q": world.b.institution.name, "division": OTHER_COUNTY}
+    )
+    assert r.status_code == 200 and B_TAG in body_text(r)
+    r = world.clients["regulator_officer"].get(api_list, {"q": A_TAG})
+    assert r.status_code == 200 and A_TAG in body_text(r)
+    pages = [r for r in GET_ROUTES if r.route.startswith("console/") and not r.params]
+    if pages:  # at least one console list page shows B to the admin when searched for
+        found = [
+            str(p)
+            for p in pages
+            if any(
+                B_TAG in body_text(world.clients["platform_admin"].get(fill(world, p, "B"), q))
+                for q in _list_queries(world)[1:3]
+            )
+        ]
+        assert found, "no console page shows B to the platform admin when searching for it"
+
+
+def test_admin_site_refuses_anonymous_and_role_users(world, db):
+    r = world.clients["anonymous"].get("/admin/")
+    assert r.status_code == 302 and r["Location"].startswith("/admin/login/")
+    for persona in NON_ADMIN:
+        if persona == "anonymous":
+            continue
+        r = world.clients[persona].get("/admin/registry/institution/")
+        assert r.status_code == 302 and r["Location"].startswith("/admin/login/"), persona
+
+
+# --- writes ------------------------------------------------------------------------------
+
+
+def _sample(name: str, schema: dict, side: Side, components: dict):
+    samples = {
+        "name": "越权写入",
+        "title": "越权写入",
+        "reason": "越权测试理由",
+        "basis": "越权测试依据",
+        "category": "non_subject",
+        "kind": "arts",
+        "stage": "primary",
+        "stages": ["primary"],
+        "to_status": "suspended",
+        "division_code": side.township,
+        "number": "越权证号0001",
+        "address": "越权地址",
+        "lessons": 10,
+        "lesson_minutes": 45,
+        "unit_price_fen": 5000,
+        "approve": True,
+        "value": 5000,
+        "role": "teacher",
+        "mode": "offline",
+        "nature": "for_profit",
+        "nonprofit_conversion": "not_applicable",
+        "contact_phone": "13700001234",
+    }
+    if name in samples:
+        return samples[name]
+    schema = _resolve(schema, components)
+    for alt in schema.get("anyOf", []):
+        if alt.get("type") != "null":
+            schema = _resolve(alt, components)
+            break
+    if "enum" in schema:
+        return schema["enum"][0]
+    t = schema.get("type")
+    if schema.get("format") == "date":
+        return date.today().isoformat()
+    return {"integer": 1, "number": 1, "boolean": True, "array": [], "object": {}}.get(t, "越权写入")
+
+
+def _resolve(schema: dict, components: dict) -> dict:
+    while "$ref" in schema:
+        schema = components[schema["$ref"].rsplit("/", 1)[-1]]
+    return schema
+
+
+def api_body(route: Route, method: str, side: Side) -> tuple[str, object]:
+    """A request body that passes the route's schema: ("json", dict), ("multipart", dict)
+    or ("none", None)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from qinglang.config.api import api
+
+    spec = api.get_openapi_schema()
+    components = spec.get("components", {}).get("schemas", {})
+    op = spec["paths"][route.openapi_path][method]
+    content = op.get("requestBody", {}).get("content", {})
+    if "multipart/form-data" in content:
+        schema = _resolve(content["multipart/form-data"]["schema"], components)
+        data = {}
+        for name, prop in schema.get("properties", {}).items():
+            prop = _resolve(prop, components)
+            if prop.get("format") == "binary":
+                data[name] = SimpleUploadedFile(f"{name}.xlsx", b"not really a spreadsheet")
+            else:
+                data[name] = _sample(name, prop, side, components)
+        return "multipart", data
+    if "application/json" not in content:
+        return "none", None
+    schema = _resolve(content["application/json"]["schema"], components)
+    required = set(schema.get("required", []))
+    body = {}
+    for name, prop in schema.get("properties", {}).items():
+        value = _sample(name, prop, side, components)
+        if name in required or value != "越权写入" or name in ("name", "title"):
+            body[name] = value
+    return "json", body
+
+
+def _send(client: Client, method: str, url: str, body: tuple[str, object]) -> object:
+    kind, payload = body
+    if kind == "multipart":
+        for f in payload.values():
+            if hasattr(f, "seek"):
+                f.seek(0)
+        return getattr(client, method)(url, payload)
+    data = json.dumps(payload) if kind == "json" else ""
+    return getattr(client, method)(url, data, content_type="application/json")
+
+
+@pytest.mark.parametrize(("method", "route"), API_WRITES, ids=lambda v: str(v))
+def test_api_write_to_other_county_is_refused(world, db, rollback, method, route):
+    require_fillers(route)
+    failures = []
+    url_b, url_missing, url_a = (fill(world, route, w) for w in ("B", "missing", "A"))
+    body_b, body_a = api_body(route, method, world.b), api_body(route, method, world.a)
+    for persona in NON_ADMIN:
+        before_state, before_seq = b_state(world), last_seq()
+        r = _send(world.clients[persona], method, url_b, body_b)
+        if r.status_code not in {401, 403, 404, 405, 422}:
+            failures.append(f"{persona}: {method.upper()} {url_b} → {r.status_code} {r.content[:200]!r}")
+        if persona == "anonymous" and r.status_code != 401:
+            failures.append(f"anonymous: {method.upper()} {url_b} → {r.status_code}, expected 401")
+        written = AuditEvent.objects.filter(seq__gt=before_seq).count()
+        if written:
+            failures.append(f"{persona}: {method.upper()} {url_b} wrote {written} audit event(s)")
+        if b_state(world) != before_state:
+            failures.append(f"{persona}: {method.upper()} {url_b} changed world B")
+        if leaks(world, r):
+            failures.append(f"{persona}: {method.upper()} {url_b} response shows {leaks(world, r)}")
+        if is_scoped(route):
+            rm = _send(world.clients[persona], method, url_missing, body_b)
+            if rm.status_code != r.status_code:
+                failures.append(
+                    f"{persona}: {method.upper()} {url_b} → {r.status_code} but a non-existent id gives "
+                    f"{rm.status_code}: the existence of another county's object leaks"
+                )
+    # controls: the body passes the schema (the admin's request reaches the handler), and
+    # some in-scope role reaches the handler with A's objects
+    with rollback():
+        r = _send(world.clients["platform_admin"], method, url_b, body_b)
+        code = r.json().get("code") if "json" in r.get("Content-Type", "") and r.content else None
+        if r.status_code >= 500 or code == "invalid_request":
+            failures.append(
+                f"control: the platform admin's {method.upper()} {url_b} → {r.status_code} {r.content[:300]!r}; "
+                "fix _sample() so the request body is valid and the scope check is really exercised"
+            )
+    reached = []
+    for persona in NON_ADMIN:
+        with rollback():
+            r = _send(world.clients[persona], method, url_a, body_a)
+        if r.status_code not in (401, 403, 404):
+            reached.append(persona)
+    if not reached:
+        failures.append(f"positive control: no role reaches {method.upper()} {url_a} with its own objects")
+    assert not failures, f"{method.upper()} {route}:\n  " + "\n  ".join(failures)
+
+
+def _form_data(side: Side) -> dict:
+    return {
+        "name": "越权写入",
+        "title": "越权写入",
+        "reason": "越权测试理由",
+        "basis": "越权测试依据",
+        "to_status": "suspended",
+        "division_code": side.township,
+        "category": "non_subject",
+        "kind": "fire_acceptance",
+        "stages": "primary",
+        "number": "越权证号0001",
+        "issuer": "越权",
+        "valid_from": "2025-01-01",
+        "approve": "1",
+        "decision": "approve",
+        "key": POLICY_KEY,
+        "value": "5000",
+        "address": "越权地址",
+        "contact_phone": "13700001234",
+        "uscc": "",
+    }
+
+
+@pytest.mark.parametrize("route", _params("post", PAGE_POSTS), ids=str)
+def test_page_post_to_other_county_is_refused(world, db, rollback, route):
+    require_fillers(route)
+    failures = []
+    url_b, url_missing, url_a = (fill(world, route, w) for w in ("B", "missing", "A"))
+    for persona in NON_ADMIN:
+        before_state, before_seq = b_state(world), last_seq()
+        r = world.clients[persona].post(url_b, _form_data(world.b))
+        if r.status_code >= 500:
+            failures.append(f"{persona}: POST {url_b} → {r.status_code}")
+        about_b = events_about_b(world, before_seq)
+        if about_b:
+            failures.append(f"{persona}: POST {url_b} wrote audit events about B: {about_b}")
+        if b_state(world) != before_state:
+            failures.append(f"{persona}: POST {url_b} changed world B")
+        if leaks(world, r):
+            failures.append(f"{persona}: POST {url_b} → {r.status_code} shows {leaks(world, r)}")
+        if is_scoped(route):
+            written = AuditEvent.objects.filter(seq__gt=before_seq).count()
+            if written:
+                failures.append(f"{persona}: POST {url_b} wrote {written} audit event(s)")
+            rm = world.clients[persona].post(url_missing, _form_data(world.b))
+            ok = (
+                r.status_code in DENIED
+                or is_login_redirect(r)
+                or (redirect_path(r) is not None and redirect_path(r) == redirect_path(rm))
+            )
+            if not ok:
+                failures.append(
+                    f"{persona}: POST {url_b} → {r.status_code}, expected 302-to-login/403/404/405"
+                )
+            if rm.status_code != r.status_code:
+                failures.append(
+                    f"{persona}: POST {url_b} → {r.status_code} but a non-existent id gives {rm.status_code}"
+                )
+    if is_scoped(route):
+        outcomes = {}
+        for persona in NON_ADMIN:
+            with rollback():
+                r = world.clients[persona].post(url_a, _form_data(world.a))
+            outcomes[persona] = "login" if is_login_redirect(r) else r.status_code
+            if r.status_code >= 500:
+                failures.append(f"{persona}: POST {url_a} → {r.status_code}")
+        if all(o in ("login", 403, 404) for o in outcomes.values()):
+            failures.append(
+                f"positive control: no role reaches POST {url_a} with its own objects: {outcomes}"
+            )
+    assert not failures, f"POST {route}:\n  " + "\n  ".join(failures)

@@ -1,0 +1,129 @@
+"""The demo seed: a realistic county whose data keeps the registry's rules."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from stdnum.cn import ric
+
+from qinglang.accounts.models import Membership, Role, User
+from qinglang.core.audit import audit_verify
+from qinglang.core.crypto import decrypt
+from qinglang.core.models import AuditEvent
+from qinglang.portal import demo
+from qinglang.registry.models import (
+    Course,
+    Institution,
+    Kind,
+    Licence,
+    LicenceStatus,
+    ListEntry,
+    ListKind,
+    MaterialStatus,
+    Site,
+    Staff,
+    Status,
+    TrainingMaterial,
+)
+from qinglang.registry.services.institutions import derive_licence_status
+from qinglang.registry.supervision import competent_department_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seeded(db):
+    out = StringIO()
+    call_command("seed_demo", "--scale", "district", stdout=out)
+    return out.getvalue()
+
+
+def test_district_covers_every_kind_state_and_status(seeded):
+    insts = Institution.objects.all()
+    assert 250 <= insts.count() <= 350
+    assert set(insts.values_list("kind", flat=True)) == set(Kind.values)
+    assert set(insts.values_list("licence_status", flat=True)) == set(LicenceStatus.values)
+    assert set(insts.values_list("status", flat=True)) == set(Status.values)
+    assert insts.filter(status=Status.ACTIVE).count() > insts.count() // 2
+    assert set(TrainingMaterial.objects.values_list("status", flat=True)) == set(MaterialStatus.values)
+    assert all(i.division_code.startswith(demo.DEMO_COUNTY) for i in insts)
+    assert Site.objects.exclude(division_code__startswith=demo.DEMO_COUNTY).count() == 0
+    assert Course.objects.filter(unit_price_fen__lte=0).count() == 0
+    assert "done:" in seeded
+
+
+def test_whitelist_and_licence_invariants(seeded):
+    white = Institution.objects.filter(whitelisted=True)
+    assert white.count() > 50
+    assert not white.exclude(licence_status=LicenceStatus.FULLY_LICENSED).exists()
+    assert not white.exclude(status=Status.ACTIVE).exists()
+    assert not Institution.objects.filter(whitelisted=True, blacklisted=True).exists()
+    assert Institution.objects.filter(blacklisted=True).exists()
+    # list entries match the flags
+    open_white = set(
+        ListEntry.objects.filter(list_kind=ListKind.WHITE, removed_on__isnull=True).values_list(
+            "institution_id", flat=True
+        )
+    )
+    assert open_white == set(white.values_list("id", flat=True))
+    open_black = set(
+        ListEntry.objects.filter(list_kind=ListKind.BLACK, removed_on__isnull=True).values_list(
+            "institution_id", flat=True
+        )
+    )
+    assert open_black == set(Institution.objects.filter(blacklisted=True).values_list("id", flat=True))
+    # derived fields agree with the services' rules
+    for inst in Institution.objects.prefetch_related("licences")[:120]:
+        assert derive_licence_status(list(inst.licences.all()), demo.date.today()) == inst.licence_status
+        assert inst.competent_department_id == competent_department_for(inst.kind, inst.division_code).pk
+    assert Licence.objects.exists()
+
+
+def test_staff_ids_are_valid_and_encrypted(seeded):
+    staff = list(Staff.objects.all()[:50])
+    assert staff
+    for s in staff:
+        rid = decrypt(s.resident_id_encrypted)
+        assert ric.is_valid(rid)
+        assert s.resident_id_masked == rid[:6] + "*" * 8 + rid[-4:]
+    assert any(s.lacks_qualification for s in Staff.objects.filter(teaches_subject=True))
+
+
+def test_every_role_has_a_demo_user(seeded):
+    for role in Role.values:
+        assert Membership.objects.filter(role=role, active=True).exists(), role
+    user = User.objects.get(username="officer")
+    assert user.check_password(demo.DEMO_PASSWORD)
+    out = StringIO()
+    call_command("demo_logins", "--url", "http://127.0.0.1:8000/", stdout=out)
+    text = out.getvalue()
+    assert "http://127.0.0.1:8000/" in text and demo.DEMO_PASSWORD in text
+    for username, _, _ in demo.DEMO_USERS:
+        assert username in text
+
+
+def test_if_empty_is_idempotent(seeded):
+    before = (Institution.objects.count(), User.objects.count(), AuditEvent.objects.count())
+    call_command("seed_demo", "--scale", "district", "--if-empty", stdout=StringIO())
+    assert (Institution.objects.count(), User.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_audit_chain_verifies(seeded):
+    assert AuditEvent.objects.filter(action="institution.seed").count() == Institution.objects.count()
+    assert audit_verify().ok
+
+
+def test_large_scale_streams_in_chunks(db):
+    """The province path (generated townships, chunked writes, one audit event per chunk)
+    on a small count."""
+    stats = demo.seed(scale="province", total=1200, chunk=500)
+    assert stats.institutions == 1200 == Institution.objects.count()
+    assert AuditEvent.objects.filter(action="institution.seed_batch").count() == 3
+    assert Institution.objects.values("division_code").distinct().count() > 50
+    assert (
+        not Institution.objects.filter(whitelisted=True)
+        .exclude(licence_status=LicenceStatus.FULLY_LICENSED, status=Status.ACTIVE)
+        .exists()
+    )
+    assert Institution.objects.filter(competent_department__isnull=True).count() == 0
+    assert audit_verify().ok

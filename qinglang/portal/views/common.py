@@ -1,0 +1,119 @@
+"""What every portal view shares: who may enter which end, and how service errors become
+Chinese messages on the page."""
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+
+from qinglang.accounts.models import INSTITUTION_ROLES, REGULATOR_ROLES, Role
+from qinglang.accounts.scope import actor_for
+from qinglang.core.errors import DomainError, NotFound, validation_detail
+
+CONSOLE_ROLES = frozenset({Role.PLATFORM_ADMIN, *REGULATOR_ROLES})
+WRITER_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER})
+
+# Field names services use in ValidationError dicts, for messages shown outside a form.
+FIELD_LABELS = {
+    "name": "机构名称",
+    "uscc": "统一社会信用代码",
+    "contact_phone": "联系电话",
+    "division_code": "区划代码",
+    "kind": "培训类型",
+    "category": "类别",
+    "stages": "学段",
+    "reason": "理由",
+    "number": "证号",
+    "valid_until": "有效期至",
+    "to_status": "状态",
+    "value": "取值",
+    "basis": "依据",
+    "title": "材料名称",
+    "address": "地址",
+    "resident_id": "身份证号",
+    "unit_price_fen": "课时单价",
+}
+
+
+def _role_required(roles: frozenset) -> Callable:
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not (actor_for(request.user).roles & roles):
+                raise PermissionDenied("无权访问此页面")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+console_required = _role_required(CONSOLE_ROLES)
+org_required = _role_required(frozenset(INSTITUTION_ROLES))
+
+
+def can_write(user) -> bool:
+    """Regulator leaders and officers (and the platform admin) act on institutions; the
+    services check again, this only decides which forms to show."""
+    return bool(actor_for(user).roles & WRITER_ROLES)
+
+
+def error_text(exc: Exception) -> str:
+    """One Chinese sentence for a service error."""
+    if isinstance(exc, DomainError):
+        return exc.message
+    if isinstance(exc, ValidationError):
+        parts = []
+        for field, msgs in validation_detail(exc).items():
+            label = FIELD_LABELS.get(field, "")
+            text = "；".join(msgs)
+            parts.append(f"{label}：{text}" if label and field != "__all__" else text)
+        return "；".join(parts)
+    raise exc
+
+
+def run_action(request, fn: Callable, success: str) -> bool:
+    """Call a service; on success flash ``success``, on a rule or input error flash the
+    Chinese reason. Services are atomic, so a failure leaves nothing half-written."""
+    try:
+        fn()
+    except NotFound:
+        raise Http404("不存在或无权查看")
+    except (DomainError, ValidationError) as exc:
+        messages.error(request, f"操作未完成：{error_text(exc)}")
+        return False
+    messages.success(request, success)
+    return True
+
+
+def apply_errors(form, exc: Exception) -> None:
+    """Attach a service error to the form: field errors where the form has the field."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
+        for field, msgs in exc.message_dict.items():
+            target = field if field in form.fields else None
+            for m in msgs:
+                form.add_error(target, m if target else f"{FIELD_LABELS.get(field, field)}：{m}")
+        return
+    form.add_error(None, error_text(exc))
+
+
+def is_htmx(request) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def not_found(fn: Callable):
+    """Selectors raise NotFound for objects outside scope: that is a 404 on pages."""
+
+    @wraps(fn)
+    def wrapped(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except NotFound:
+            raise Http404("不存在或无权查看")
+
+    return wrapped

@@ -1,0 +1,111 @@
+"""Public site (公众端, no login): whitelist search, an institution's disclosure board
+(办学信息公示) and the blacklist. Only what is meant for the public is rendered: no
+resident ID numbers, no phone numbers, teachers' names masked."""
+
+from django.conf import settings
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from qinglang.core.errors import NotFound
+from qinglang.core.money import format_yuan
+from qinglang.core.selectors import division_list
+from qinglang.core.validators import mask_name
+from qinglang.registry import selectors as registry
+from qinglang.registry.models import ApprovalStatus, LicenceKind, MaterialStatus, StaffRole
+
+from ..forms import PublicSearchForm
+
+# The county whose townships the public search offers (the demo county by default).
+PUBLIC_COUNTY = settings.PUBLIC_DIVISION
+
+
+def mask_number(value: str) -> str:
+    """Keep the first 4 and last 2 characters of a certificate number."""
+    if not value:
+        return ""
+    if len(value) <= 6:
+        return value[:1] + "*" * (len(value) - 1)
+    return value[:4] + "*" * (len(value) - 6) + value[-2:]
+
+
+@require_GET
+def public_home(request):
+    form = PublicSearchForm(request.GET or None)
+    params = form.params() if form.is_bound else {"q": "", "division": "", "category": ""}
+    qs = registry.public_whitelist_search(**params).order_by("id")
+    page = Paginator(qs, 20).get_page(request.GET.get("page"))
+    townships = division_list(parent=PUBLIC_COUNTY)
+    names = {d.code: d.name for d in townships}
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "portal/public/home.html",
+        {
+            "form": form,
+            "params": params,
+            "page": page,
+            "townships": townships,
+            "division_names": names,
+            "query": query.urlencode(),
+        },
+    )
+
+
+def _disclosure(inst) -> dict:
+    """The board's sections, built from the public institution only."""
+    today = timezone.localdate()
+    licences = {lic.kind: lic for lic in inst.licences.all()}
+    teachers = [
+        {
+            "name": mask_name(s.name),
+            "subjects": s.subjects,
+            "qualification": mask_number(s.teacher_qualification_no),
+            "lacks": s.lacks_qualification,
+        }
+        for s in inst.staff.filter(role=StaffRole.TEACHER, left_on__isnull=True).order_by("id")
+    ]
+    courses = [
+        {
+            "course": c,
+            "price": format_yuan(c.unit_price_fen),
+            "total": format_yuan(c.unit_price_fen * c.lessons),
+        }
+        for c in inst.courses.filter(approval_status=ApprovalStatus.APPROVED).order_by("id")
+    ]
+    fire = licences.get(LicenceKind.FIRE_ACCEPTANCE)
+    return {
+        "permit": licences.get(LicenceKind.SCHOOL_PERMIT),
+        "registration": licences.get(LicenceKind.BUSINESS_LICENSE)
+        or licences.get(LicenceKind.NONPROFIT_REGISTRATION),
+        "fire": fire,
+        "fire_valid": bool(fire and fire.is_valid_on(today)),
+        "teachers": teachers,
+        "courses": courses,
+        "materials": inst.materials.filter(status=MaterialStatus.APPROVED).order_by("id"),
+        "sites": inst.sites.filter(active=True),
+        "today": today,
+    }
+
+
+@require_GET
+def public_institution(request, pk: int):
+    try:
+        inst = registry.public_institution_get(institution_id=pk)
+    except NotFound:
+        raise Http404("机构不存在或未公示")
+    ctx = {"inst": inst}
+    if inst.whitelisted:
+        ctx.update(_disclosure(inst))
+    else:
+        ctx["black_entry"] = registry.public_blacklist().filter(institution_id=inst.pk).first()
+    return render(request, "portal/public/institution.html", ctx)
+
+
+@require_GET
+def public_blacklist(request):
+    page = Paginator(registry.public_blacklist(), 50).get_page(request.GET.get("page"))
+    return render(request, "portal/public/blacklist.html", {"page": page})
