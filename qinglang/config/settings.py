@@ -81,7 +81,9 @@ TEMPLATES = [
 DATABASE_URL = env_str("QINGLANG_DATABASE_URL")
 if DATABASE_URL:
     DATABASES = {
-        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("QINGLANG_DB_CONN_MAX_AGE", 60))
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=0 if TESTING else env_int("QINGLANG_DB_CONN_MAX_AGE", 60)
+        )
     }
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 else:
