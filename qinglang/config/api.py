@@ -11,9 +11,13 @@ from ninja.errors import ValidationError as NinjaValidationError
 
 from qinglang.accounts.api import router as accounts_router
 from qinglang.accounts.services import api_token_authenticate
+from qinglang.clues.api import router as clues_router
 from qinglang.core.api import router as core_router
 from qinglang.core.api_support import TokenAuth, auth_methods
 from qinglang.core.errors import DomainError, validation_detail
+from qinglang.enforcement.api import router as enforcement_router
+from qinglang.funds.api import router as funds_router
+from qinglang.inspections.api import router as inspections_router
 from qinglang.registry.api import public_router as registry_public_router
 from qinglang.registry.api import router as registry_router
 
@@ -93,3 +97,7 @@ api.add_router("/core", core_router)
 api.add_router("/accounts", accounts_router)
 api.add_router("/registry", registry_router)
 api.add_router("/public", registry_public_router)
+api.add_router("/funds", funds_router)
+api.add_router("/inspections", inspections_router)
+api.add_router("/clues", clues_router)
+api.add_router("/enforcement", enforcement_router)

@@ -39,6 +39,10 @@ INSTALLED_APPS = [
     "qinglang.core",
     "qinglang.accounts",
     "qinglang.registry",
+    "qinglang.funds",
+    "qinglang.inspections",
+    "qinglang.clues",
+    "qinglang.enforcement",
     "qinglang.portal",
 ]
 

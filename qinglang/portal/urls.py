@@ -1,5 +1,6 @@
 from django.urls import path
 
+from . import urls_clues, urls_enforcement, urls_funds, urls_inspections
 from .views import actions, console, org, public
 
 app_name = "portal"
@@ -56,4 +57,9 @@ urlpatterns = [
     ),
     # parent end
     path("parent/", org.parent_home, name="parent_home"),
+    # other apps' pages, each in its own module
+    *urls_funds.urlpatterns,
+    *urls_inspections.urlpatterns,
+    *urls_clues.urlpatterns,
+    *urls_enforcement.urlpatterns,
 ]

@@ -25,7 +25,7 @@ import io
 import json
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import pytest
@@ -40,6 +40,38 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 from qinglang.accounts.models import Role
 from qinglang.core.models import AuditEvent, Division, PolicyParameter
 from qinglang.testing import DEMO_COUNTY, OTHER_COUNTY, TOWNSHIP, make_institution, make_user
+
+# --- app plug-ins ------------------------------------------------------------------------
+#
+# An app above the registry adds its own objects to both worlds and says which path
+# parameters name them, in ``qinglang/<app>/tests/authz.py``:
+#
+#   PARAM_RULES = [({"order_id"}, None, "order"), ({"pk"}, {"orders"}, "order")]
+#   def build_side(*, admin, side, users, which) -> dict[str, object]   # kind -> object
+#   def markers(side) -> list[str]            # strings that must never leak from world B
+#   def audit_ids(side) -> dict[str, object]  # audit object_type -> B's object (optional)
+#
+# ``which`` is "A" or "B"; ``users`` are the personas (scoped to world A), so A's objects
+# can belong to them (the parent's own order, the bank operator's bank, …).
+
+
+def _plugins() -> list:
+    import importlib
+
+    out = []
+    for app in settings.INSTALLED_APPS:
+        if not app.startswith("qinglang."):
+            continue
+        try:
+            out.append(importlib.import_module(f"{app}.tests.authz"))
+        except ModuleNotFoundError as exc:
+            if exc.name not in (f"{app}.tests.authz", f"{app}.tests"):
+                raise
+    return out
+
+
+PLUGINS = _plugins()
+
 
 # --- the two worlds --------------------------------------------------------------------
 
@@ -90,6 +122,10 @@ class Side:
     user: object
     division: str
     township: str
+    extra: dict = field(default_factory=dict)  # objects added by app plug-ins, by kind
+
+    def obj(self, kind: str):
+        return self.extra[kind] if kind in self.extra else getattr(self, kind)
 
 
 @dataclass
@@ -200,6 +236,9 @@ def _build_world() -> World:
         "bank_operator": make_user(Role.BANK_OPERATOR, bank_id=1),
         "parent": make_user(Role.PARENT),
     }
+    for plugin in PLUGINS:
+        a.extra.update(plugin.build_side(admin=admin, side=a, users=users, which="A"))
+        b.extra.update(plugin.build_side(admin=admin, side=b, users=users, which="B"))
     clients = {}
     for persona, user in users.items():
         c = Client()
@@ -214,6 +253,8 @@ def _build_world() -> World:
         "13900009999",
         b.user.username,
     ]
+    for plugin in PLUGINS:
+        markers += plugin.markers(b)
     return World(a=a, b=b, users=users, clients=clients, b_markers=markers)
 
 
@@ -342,6 +383,7 @@ PAGE_POSTS = [r for r in ROUTES if not r.is_api and not r.route.startswith("acco
 # for everyone and are filled with B's division or a fixed value.
 
 OBJECT_KINDS = {"institution", "site", "staff", "course", "material", "licence", "user"}
+OBJECT_KINDS |= {kind for plugin in PLUGINS for _, _, kind in plugin.PARAM_RULES}
 PARAM_RULES: list[tuple[set[str], set[str] | None, str]] = [
     ({"institution_id", "institution_pk", "inst_id", "org_id"}, None, "institution"),
     ({"course_id"}, None, "course"),
@@ -363,6 +405,7 @@ PARAM_RULES: list[tuple[set[str], set[str] | None, str]] = [
     ({"kind"}, {"licences", "licence"}, "licence_kind"),
     ({"op"}, None, "list_op"),
 ]
+PARAM_RULES += [rule for plugin in PLUGINS for rule in plugin.PARAM_RULES]
 FIXED = {"policy_key": POLICY_KEY, "list_kind": "white", "licence_kind": "fire_acceptance", "list_op": "add"}
 
 
@@ -405,7 +448,7 @@ def fill(world: World, route: Route, which: str) -> str:
             return (side or world.b).division[:6] if which != "missing" else "999999"
         if which == "missing":
             return str(MISSING_ID)
-        return str(getattr(side, kind).pk)
+        return str(side.obj(kind).pk)
 
     return "/" + PARAM_RE.sub(value, route.route)
 
@@ -484,6 +527,9 @@ def events_about_b(world: World, after: int) -> list[str]:
         "registry.licence": b.licence.pk,
         "accounts.user": b.user.pk,
     }
+    for plugin in PLUGINS:
+        if hasattr(plugin, "audit_ids"):
+            ids.update({k: v.pk for k, v in plugin.audit_ids(b).items()})
     out = []
     for e in AuditEvent.objects.filter(seq__gt=after):
         if e.division_code.startswith(OTHER_COUNTY) or str(ids.get(e.object_type)) == e.object_id:

@@ -1,0 +1,3 @@
+"""Pages of the inspections app (included by portal/urls.py, same namespace)."""
+
+urlpatterns: list = []
