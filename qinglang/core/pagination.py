@@ -41,4 +41,7 @@ def keyset_page(qs: QuerySet, *, cursor: str | None, limit: int, max_limit: int 
     items = list(qs.order_by("id")[: limit + 1])
     more = len(items) > limit
     items = items[:limit]
-    return Page(items, encode_cursor(items[-1].id) if more and items else None)
+    if not (more and items):
+        return Page(items, None)
+    last = items[-1]
+    return Page(items, encode_cursor(last["id"] if isinstance(last, dict) else last.id))

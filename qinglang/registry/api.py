@@ -5,6 +5,7 @@ from datetime import date
 from django.http import HttpRequest
 from ninja import Query, Router, Schema, Status
 
+from qinglang.core.api_support import fast_page_response
 from qinglang.core.crypto import decrypt
 from qinglang.core.pagination import keyset_page
 
@@ -220,8 +221,8 @@ def _filters(f: InstitutionFilters) -> selectors.InstitutionFilter:
 )
 def institution_list(request: HttpRequest, filters: Query[InstitutionFilters]):
     qs = selectors.institution_list(actor=request.user, filters=_filters(filters))
-    page = keyset_page(qs, cursor=filters.cursor, limit=filters.limit)
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    page = keyset_page(qs.values(*InstitutionOut.model_fields), cursor=filters.cursor, limit=filters.limit)
+    return fast_page_response(page, InstitutionOut)
 
 
 @router.post("/institutions", response={201: InstitutionOut})
@@ -403,9 +404,9 @@ class PublicFilters(Schema):
 def public_whitelist(request: HttpRequest, f: Query[PublicFilters]):
     qs = selectors.public_whitelist_search(q=f.q, division=f.division, category=f.category, kind=f.kind)
     page = keyset_page(
-        qs.only(*PublicInstitutionOut.model_fields), cursor=f.cursor, limit=f.limit, max_limit=100
+        qs.values(*PublicInstitutionOut.model_fields), cursor=f.cursor, limit=f.limit, max_limit=100
     )
-    return {"items": page.items, "next_cursor": page.next_cursor}
+    return fast_page_response(page, PublicInstitutionOut)
 
 
 class BlacklistOut(Schema):

@@ -32,6 +32,8 @@ class Command(BaseCommand):
             seed_value=seed,
             progress=lambda m: self.stdout.write(m),
         )
+        if scale == "district":
+            self._seed_apps(seed)
         self.stdout.write(
             "done: "
             + ", ".join(f"{k} {v:,}" for k, v in stats.counts.items())
@@ -39,3 +41,23 @@ class Command(BaseCommand):
             + f" ({stats.institutions / max(stats.seconds, 1e-9):,.0f} institutions/s),"
             + f" peak RSS {stats.peak_rss_mb:.0f} MB"
         )
+
+    def _seed_apps(self, seed: int) -> None:
+        """Each app above the registry may add its own demo data for the demo county in
+        ``qinglang/<app>/demo.py``: ``seed_district(*, county, rng, log) -> dict[str, int]``."""
+        import importlib
+        import random
+
+        from django.conf import settings
+
+        for app in settings.INSTALLED_APPS:
+            if not app.startswith("qinglang.") or app in ("qinglang.portal", "qinglang.registry"):
+                continue
+            try:
+                mod = importlib.import_module(f"{app}.demo")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{app}.demo":
+                    raise
+                continue
+            counts = mod.seed_district(county=demo.DEMO_COUNTY, rng=random.Random(seed), log=self.stdout.write)
+            self.stdout.write(f"{app}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
