@@ -90,6 +90,9 @@ if DATABASE_URL:
         )
     }
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # lets parallel test runs on one server use separate test databases
+    if env_str("QINGLANG_TEST_DATABASE_NAME"):
+        DATABASES["default"]["TEST"] = {"NAME": env_str("QINGLANG_TEST_DATABASE_NAME")}
 else:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {

@@ -49,6 +49,7 @@ from qinglang.registry.models import (
     Status,
     TrainingMaterial,
 )
+from qinglang.registry.search import search_text_for
 from qinglang.registry.services.institutions import derive_licence_status
 from qinglang.registry.supervision import KIND_TO_DEPARTMENT
 
@@ -343,11 +344,14 @@ class Generator:
                 "blacklisted": blacklisted,
                 "party_organisation": rng.random() < 0.3,
                 "party_charter_clause": rng.random() < 0.25,
+                "search_text": "",
                 "founded_on": founded,
                 "created_at": self.now,
                 "updated_at": self.now,
             }
         )
+        row = b.institution[-1]
+        row["search_text"] = search_text_for(row["name"], row["registered_name"], row["uscc"])
         b.licence.extend(licences)
         decided = today - timedelta(days=rng.randrange(1, 400))
         if whitelisted:

@@ -135,6 +135,8 @@ class Institution(models.Model):
     party_organisation = models.BooleanField("党组织覆盖", default=False)
     party_charter_clause = models.BooleanField("党建入章", default=False)
     founded_on = models.DateField("成立日期", null=True, blank=True)
+    # character bigrams of the names and the credit code (registry.search), kept by save()
+    search_text = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -165,6 +167,15 @@ class Institution(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        from .search import search_text_for
+
+        self.search_text = search_text_for(self.name, self.registered_name, self.uscc)
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and {"name", "registered_name", "uscc"} & set(update_fields):
+            kwargs["update_fields"] = {*update_fields, "search_text"}
+        super().save(*args, **kwargs)
 
     @property
     def stage_list(self) -> list[str]:

@@ -20,6 +20,7 @@ from .models import (
     StatusChange,
     TrainingMaterial,
 )
+from .search import name_search_q
 
 
 @dataclass
@@ -49,11 +50,8 @@ def apply_institution_filter(qs: QuerySet, f: InstitutionFilter) -> QuerySet:
         qs = qs.filter(whitelisted=f.whitelisted)
     if f.blacklisted is not None:
         qs = qs.filter(blacklisted=f.blacklisted)
-    if f.q:
-        term = f.q.strip()
-        qs = qs.filter(
-            Q(name__icontains=term) | Q(registered_name__icontains=term) | Q(uscc__iexact=term.upper())
-        )
+    if f.q and f.q.strip():
+        qs = qs.filter(name_search_q(f.q))
     return qs
 
 

@@ -281,3 +281,22 @@ def test_site_must_be_in_county_and_township(officer):
         data={"name": "总部", "address": "浆洗街1号", "division_code": "510107001"},
     )
     assert site.division_code == "510107001"
+
+
+def test_name_search_two_character_chinese_terms_and_credit_code(officer):
+    from qinglang.registry.selectors import InstitutionFilter, institution_list
+
+    a = make_institution(officer, name="星光舞蹈培训中心")
+    b = make_institution(officer, name="蹈光舞星艺术")  # has 舞 and 蹈 but not 舞蹈
+    make_institution(officer, name="编程少年")
+
+    def found(q):
+        return set(institution_list(actor=officer, filters=InstitutionFilter(q=q)).values_list("id", flat=True))
+
+    assert found("舞蹈") == {a.pk}
+    assert found("舞蹈培训") == {a.pk}
+    assert found("光舞") == {a.pk, b.pk}
+    assert found("舞") == {a.pk, b.pk}
+    assert found(a.uscc.lower()) == {a.pk}
+    services.institution_update(actor=officer, institution_id=a.pk, data={"name": "星光编程"})
+    assert found("舞蹈") == set() and found("编程") >= {a.pk}
