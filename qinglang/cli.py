@@ -85,11 +85,11 @@ def main(argv: list[str] | None = None) -> None:
         _django(["run_huey", *rest])
     elif cmd == "seed-demo":
         _django(["seed_demo", *rest])
-    elif cmd == "audit":
+    elif cmd in ("audit", "ledger"):
         if rest[:1] != ["verify"]:
-            print("usage: qinglang audit verify")
+            print(f"usage: qinglang {cmd} verify")
             sys.exit(2)
-        _django(["audit_verify", *rest[1:]])
+        _django([f"{cmd}_verify", *rest[1:]])
     elif cmd == "bench":
         _bench(rest)
     else:
