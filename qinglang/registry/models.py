@@ -182,6 +182,11 @@ class Institution(models.Model):
         return [s for s in self.stages.split(",") if s]
 
     @property
+    def stage_labels(self) -> str:
+        labels = dict(Stage.choices)
+        return "、".join(str(labels.get(s, s)) for s in self.stage_list)
+
+    @property
     def county_code(self) -> str:
         return self.division_code[:6]
 

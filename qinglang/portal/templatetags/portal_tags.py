@@ -1,5 +1,7 @@
 """Small display helpers for portal templates."""
 
+import functools
+
 from django import template
 
 from qinglang.core.money import format_yuan
@@ -39,3 +41,17 @@ def badge(value):
 @register.filter
 def get_item(mapping, key):
     return mapping.get(key, "") if mapping else ""
+
+
+@register.filter
+def division_name(code):
+    """'510107009' -> '四川省成都市武侯区晋阳街道' (reference data, cached per process)."""
+    return _division_full_name(code or "")
+
+
+@functools.lru_cache(maxsize=8192)
+def _division_full_name(code: str) -> str:
+    from qinglang.core.models import Division
+
+    d = Division.objects.filter(code=code).only("full_name", "name").first()
+    return (d.full_name or d.name) if d else code
