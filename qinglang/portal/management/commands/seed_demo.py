@@ -59,5 +59,7 @@ class Command(BaseCommand):
                 if exc.name != f"{app}.demo":
                     raise
                 continue
-            counts = mod.seed_district(county=demo.DEMO_COUNTY, rng=random.Random(seed), log=self.stdout.write)
+            counts = mod.seed_district(
+                county=demo.DEMO_COUNTY, rng=random.Random(seed), log=self.stdout.write
+            )
             self.stdout.write(f"{app}: " + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
