@@ -33,7 +33,8 @@ def name_search_q(term: str) -> Q:
     """A filter for institutions whose name, registered name or credit code matches."""
     term = term.strip()
     substring = Q(name__icontains=term) | Q(registered_name__icontains=term)
-    by_code = Q(uscc=term.upper())
+    code = term.upper()
+    by_code = Q(uscc=code) if len(code) == 18 and code.isalnum() else Q(pk__in=[])
     g = grams(term)
     if connection.vendor == "postgresql" and g and all(len(x) == 2 for x in g):
         tsquery = " & ".join(dict.fromkeys(g))
