@@ -291,7 +291,9 @@ def test_name_search_two_character_chinese_terms_and_credit_code(officer):
     make_institution(officer, name="编程少年")
 
     def found(q):
-        return set(institution_list(actor=officer, filters=InstitutionFilter(q=q)).values_list("id", flat=True))
+        return set(
+            institution_list(actor=officer, filters=InstitutionFilter(q=q)).values_list("id", flat=True)
+        )
 
     assert found("舞蹈") == {a.pk}
     assert found("舞蹈培训") == {a.pk}
