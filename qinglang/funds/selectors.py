@@ -1,0 +1,167 @@
+"""Every read of the funds app, narrowed by ``restrict`` to what the user may see."""
+
+from datetime import date
+
+from django.db.models import Count, QuerySet, Sum
+
+from qinglang.accounts.scope import restrict
+from qinglang.core.errors import NotFound
+from qinglang.registry.models import Institution
+
+from .models import (
+    Bank,
+    CustodyAccount,
+    Entry,
+    InstructionLine,
+    LedgerAccount,
+    Lesson,
+    LessonBatch,
+    NotificationRefusal,
+    Order,
+    PrepaidDeclaration,
+    ReconciliationDifference,
+    Refund,
+    Signal,
+)
+from .services.indicators import coverage_rows, obligations_fen
+
+
+def order_list(*, actor, status: str | None = None, institution_id: int | None = None) -> QuerySet[Order]:
+    qs = restrict(Order.objects.select_related("institution", "course"), actor)
+    if status:
+        qs = qs.filter(status=status)
+    if institution_id:
+        qs = qs.filter(institution_id=institution_id)
+    return qs.order_by("-id")
+
+
+def order_get(*, actor, order_id: int) -> Order:
+    o = restrict(Order.objects.select_related("institution", "course"), actor).filter(pk=order_id).first()
+    if o is None:
+        raise NotFound("订单")
+    return o
+
+
+def lesson_list(*, actor, order_id: int | None = None, status: str | None = None) -> QuerySet[Lesson]:
+    qs = restrict(Lesson.objects.select_related("order", "order__course"), actor)
+    if order_id:
+        qs = qs.filter(order_id=order_id)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-id")
+
+
+def refund_list(*, actor, status: str | None = None, institution_id: int | None = None) -> QuerySet[Refund]:
+    qs = restrict(Refund.objects.select_related("order", "order__course", "institution"), actor)
+    if status:
+        qs = qs.filter(status=status)
+    if institution_id:
+        qs = qs.filter(institution_id=institution_id)
+    return qs.order_by("-id")
+
+
+def refund_get(*, actor, refund_id: int) -> Refund:
+    r = refund_list(actor=actor).filter(pk=refund_id).first()
+    if r is None:
+        raise NotFound("退费申请")
+    return r
+
+
+def institution_get(*, actor, institution_id: int) -> Institution:
+    inst = (
+        restrict(Institution.objects.all(), actor, regulator_department=False)
+        .filter(pk=institution_id)
+        .first()
+    )
+    if inst is None:
+        raise NotFound("机构")
+    return inst
+
+
+def institution_funds(*, actor, institution_id: int, limit: int = 100) -> dict:
+    """An institution's fund page: custody account, balances, obligations, ledger history."""
+    inst = institution_get(actor=actor, institution_id=institution_id)
+    custody = CustodyAccount.objects.select_related("bank").filter(institution_id=inst.pk).first()
+    accounts = {
+        a.kind: a.normal_balance
+        for a in LedgerAccount.objects.filter(institution_id=inst.pk).exclude(kind="prepaid")
+    }
+    held = -(
+        LedgerAccount.objects.filter(institution_id=inst.pk, kind="prepaid").aggregate(s=Sum("balance_fen"))[
+            "s"
+        ]
+        or 0
+    )
+    entries = list(
+        Entry.objects.filter(account__institution_id=inst.pk)
+        .exclude(account__kind="prepaid")
+        .select_related("posting", "account")
+        .order_by("-id")[:limit]
+    )
+    return {
+        "institution": inst,
+        "custody": custody,
+        "balances": accounts,
+        "held_fen": held,
+        "obligations_fen": obligations_fen(inst.pk),
+        "entries": entries,
+        "signals": list(Signal.objects.filter(institution_id=inst.pk).order_by("-id")[:20]),
+    }
+
+
+def bank_get(*, actor, bank_id: int) -> Bank:
+    b = restrict(Bank.objects.all(), actor).filter(pk=bank_id).first()
+    if b is None:
+        raise NotFound("托管银行")
+    return b
+
+
+def instruction_lines(*, actor, bank_id: int, day: date) -> QuerySet[InstructionLine]:
+    bank = bank_get(actor=actor, bank_id=bank_id)
+    return restrict(InstructionLine.objects.filter(bank_id=bank.pk, day=day), actor).order_by("ref")
+
+
+def difference_list(*, actor, resolved: bool = False) -> QuerySet[ReconciliationDifference]:
+    return restrict(ReconciliationDifference.objects.filter(resolved=resolved), actor).order_by("-day", "id")
+
+
+def batch_get(*, actor, batch_id: int) -> LessonBatch:
+    b = restrict(LessonBatch.objects.all(), actor).filter(pk=batch_id).first()
+    if b is None:
+        raise NotFound("消课批次")
+    return b
+
+
+def custody_overview(*, actor, week_start: date) -> dict:
+    """Custody of the scope by township and by competent department, with the coverage
+    rate (held under custody ÷ declared) for the week."""
+    accounts = restrict(LedgerAccount.objects.all(), actor)
+    declarations = restrict(PrepaidDeclaration.objects.all(), actor)
+    by_township = coverage_rows(
+        declarations=declarations.extra(select={}),
+        accounts=accounts,
+        week_start=week_start,
+        key="division_code",
+    )
+    by_dept = coverage_rows(
+        declarations=declarations,
+        accounts=accounts,
+        week_start=week_start,
+        key="institution__competent_department__kind",
+    )
+    # fold community codes into townships
+    folded: dict[str, dict] = {}
+    for r in by_township:
+        k = (r["group"] or "")[:9]
+        f = folded.setdefault(k, {"group": k, "held_fen": 0, "declared_fen": 0})
+        f["held_fen"] += r["held_fen"]
+        f["declared_fen"] += r["declared_fen"]
+    for f in folded.values():
+        f["rate"] = (f["held_fen"] / f["declared_fen"]) if f["declared_fen"] else None
+    totals = restrict(CustodyAccount.objects.all(), actor).aggregate(n=Count("id"))
+    return {
+        "by_township": sorted(folded.values(), key=lambda r: r["group"]),
+        "by_department": by_dept,
+        "custody_accounts": totals["n"],
+        "refusals": NotificationRefusal.objects.none(),
+    }

@@ -1,0 +1,56 @@
+"""Every write of the funds app, re-exported by sub-domain."""
+
+from .banks import (
+    bank_create,
+    bank_secret,
+    custody_account_open,
+    deposit_record,
+    releases_freeze,
+    releases_unfreeze,
+)
+from .common import institution_may_take_orders
+from .indicators import declaration_submit, large_movement_check, obligation_signals_sweep
+from .lessons import (
+    lesson_batch_import,
+    lesson_confirm,
+    lesson_dispute,
+    lesson_dispute_resolve,
+    lesson_record,
+    lessons_deem_confirmed,
+)
+from .orders import OrderInput, order_cancel, order_create, payment_record, payment_refusal_log
+from .recon import difference_resolve, instruction_file, instructions_generate, statement_import
+from .refunds import refund_answer, refund_pro_rata, refund_request, refunds_deem_agreed, unconsumed_fen
+
+__all__ = [
+    "OrderInput",
+    "bank_create",
+    "bank_secret",
+    "custody_account_open",
+    "declaration_submit",
+    "deposit_record",
+    "difference_resolve",
+    "institution_may_take_orders",
+    "instruction_file",
+    "instructions_generate",
+    "large_movement_check",
+    "lesson_batch_import",
+    "lesson_confirm",
+    "lesson_dispute",
+    "lesson_dispute_resolve",
+    "lesson_record",
+    "lessons_deem_confirmed",
+    "obligation_signals_sweep",
+    "order_cancel",
+    "order_create",
+    "payment_record",
+    "payment_refusal_log",
+    "refund_answer",
+    "refund_pro_rata",
+    "refund_request",
+    "refunds_deem_agreed",
+    "releases_freeze",
+    "releases_unfreeze",
+    "statement_import",
+    "unconsumed_fen",
+]

@@ -1,0 +1,206 @@
+"""Custody banks and accounts (托管银行、监管账户); freezing of releases."""
+
+import secrets
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from qinglang.accounts.scope import actor_for, in_scope
+from qinglang.core import crypto
+from qinglang.core.audit import audit_record
+from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.policy import policy_resolve
+
+from ..ledger import PostingSpec, institution_accounts, post
+from ..models import AccountKind, Bank, CustodyAccount, CustodyMode, Order, OrderStatus, PostingCode
+from .common import is_regulator_writer, lock_institution_row
+
+
+def bank_create(*, actor, code: str, name: str, division_code: str, secret: str = "") -> tuple[Bank, str]:
+    """Register a custody bank for a division; returns the bank and its notification
+    secret (shown once)."""
+    code, name = (code or "").strip(), (name or "").strip()
+    if not code or not name:
+        raise ValidationError({"name": "银行编码和名称不能为空"})
+    with transaction.atomic():
+        if not is_regulator_writer(actor, division_code):
+            raise PermissionDeniedError("无权登记托管银行")
+        if Bank.objects.filter(code=code).exists():
+            raise DomainError("duplicate_bank", f"银行编码已存在：{code}", {"code": code})
+        secret = secret or secrets.token_hex(32)
+        bank = Bank.objects.create(
+            code=code, name=name, division_code=division_code, secret_encrypted=crypto.encrypt(secret)
+        )
+        audit_record(actor=actor, action="funds.bank_create", obj=bank, changes={"code": code, "name": name})
+    return bank, secret
+
+
+def bank_secret(bank: Bank) -> str:
+    return crypto.decrypt(bank.secret_encrypted)
+
+
+def custody_account_open(
+    *,
+    actor,
+    institution_id: int,
+    bank_id: int,
+    mode: str,
+    account_number: str,
+    opened_on: date,
+    required_deposit_fen: int = 0,
+) -> CustodyAccount:
+    """Open an institution's custody account at a bank, in a mode the division allows
+    (``custody.modes_allowed``)."""
+    if mode not in CustodyMode.values:
+        raise ValidationError({"mode": f"未知的监管方式：{mode}"})
+    if type(required_deposit_fen) is not int or required_deposit_fen < 0:
+        raise ValidationError({"required_deposit_fen": "保证金须为非负整数(分)"})
+    with transaction.atomic():
+        inst = lock_institution_row(institution_id)
+        if not is_regulator_writer(actor, inst.division_code):
+            if isinstance(actor, str) or not in_scope(inst, actor, regulator_department=False):
+                raise NotFound("机构")
+            raise PermissionDeniedError()
+        bank = Bank.objects.filter(pk=bank_id).first()
+        if bank is None:
+            raise DomainError("unknown_bank", "托管银行不存在", {"bank_id": bank_id}, status=422)
+        allowed = policy_resolve("custody.modes_allowed", inst.division_code)
+        if mode not in (allowed.value or []):
+            raise allowed.violation(f"本地不允许“{CustodyMode(mode).label}”监管方式", mode=mode)
+        if CustodyAccount.objects.filter(institution_id=inst.pk).exists():
+            raise DomainError("custody_exists", "该机构已开立监管账户", None, status=409)
+        acc = CustodyAccount(
+            institution=inst,
+            bank=bank,
+            mode=mode,
+            account_number=(account_number or "").strip(),
+            opened_on=opened_on,
+            required_deposit_fen=required_deposit_fen,
+            division_code=inst.division_code,
+        )
+        acc.full_clean()
+        acc.save()
+        institution_accounts(inst, bank.pk)
+        audit_record(
+            actor=actor,
+            action="funds.custody_account_open",
+            obj=acc,
+            changes={
+                "institution_id": inst.pk,
+                "bank_id": bank.pk,
+                "mode": mode,
+                "account_number": acc.account_number,
+            },
+        )
+    return acc
+
+
+def deposit_record(*, actor, institution_id: int, amount_fen: int, key: str) -> CustodyAccount:
+    """Risk-deposit mode: the institution pays its deposit into the custody account."""
+    if type(amount_fen) is not int or amount_fen <= 0:
+        raise ValidationError({"amount_fen": "金额须为正整数(分)"})
+    with transaction.atomic():
+        inst = lock_institution_row(institution_id)
+        acc = CustodyAccount.objects.select_for_update(no_key=True).filter(institution_id=inst.pk).first()
+        if acc is None:
+            raise DomainError("no_custody_account", "机构未开立监管账户", None, status=422)
+        if not (is_regulator_writer(actor, inst.division_code) or _is_bank(actor, acc.bank_id)):
+            raise PermissionDeniedError()
+        accs = institution_accounts(inst, acc.bank_id)
+        post(
+            [
+                PostingSpec(
+                    key=key,
+                    code=PostingCode.DEPOSIT,
+                    legs=(
+                        (accs[AccountKind.CUSTODY].pk, amount_fen),
+                        (accs[AccountKind.RISK_DEPOSIT].pk, -amount_fen),
+                    ),
+                    institution_id=inst.pk,
+                    division_code=inst.division_code,
+                    bank_id=acc.bank_id,
+                )
+            ]
+        )
+        accs[AccountKind.RISK_DEPOSIT].refresh_from_db()
+        acc.deposit_held_fen = -accs[AccountKind.RISK_DEPOSIT].balance_fen
+        acc.save(update_fields=["deposit_held_fen"])
+        audit_record(actor=actor, action="funds.deposit_record", obj=acc, changes={"amount_fen": amount_fen})
+    return acc
+
+
+def _is_bank(actor, bank_id) -> bool:
+    from .common import is_bank_operator
+
+    return is_bank_operator(actor, bank_id)
+
+
+def _set_frozen(*, actor, institution_id: int, reason: str, frozen: bool) -> CustodyAccount:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "请填写理由"})
+    with transaction.atomic():
+        inst = lock_institution_row(institution_id)
+        if not is_regulator_writer(actor, inst.division_code):
+            raise PermissionDeniedError("无权暂停或恢复资金拨付")
+        acc = CustodyAccount.objects.select_for_update(no_key=True).filter(institution_id=inst.pk).first()
+        if acc is None:
+            raise DomainError("no_custody_account", "机构未开立监管账户", None, status=422)
+        before = acc.releases_frozen
+        acc.releases_frozen = frozen
+        acc.frozen_reason = reason if frozen else ""
+        acc.save(update_fields=["releases_frozen", "frozen_reason"])
+        released = 0
+        if before and not frozen:
+            from .lessons import release_pending
+
+            orders = list(
+                Order.objects.select_for_update(no_key=True)
+                .filter(
+                    institution_id=inst.pk,
+                    status__in=[
+                        OrderStatus.PAID,
+                        OrderStatus.COMPLETED,
+                        OrderStatus.REFUND_REQUESTED,
+                        OrderStatus.REFUNDED,
+                    ],
+                )
+                .order_by("id")
+            )
+            released = release_pending(
+                orders=orders, frozen=False, key_prefix=f"unfreeze:{inst.pk}:{_unfreeze_seq(inst.pk)}"
+            )
+        audit_record(
+            actor=actor,
+            action="funds.releases_freeze" if frozen else "funds.releases_unfreeze",
+            obj=acc,
+            changes={"releases_frozen": [before, frozen], "reason": reason, "released_fen": released},
+        )
+    return acc
+
+
+def _unfreeze_seq(institution_id: int) -> int:
+    from qinglang.core.models import AuditEvent
+
+    return (
+        AuditEvent.objects.filter(
+            action="funds.releases_unfreeze", object_type="funds.custodyaccount"
+        ).count()
+        + 1
+    )
+
+
+def releases_freeze(*, actor, institution_id: int, reason: str) -> CustodyAccount:
+    """Freeze fund releases (a penalty decision that stops operation): lessons recorded
+    while frozen release nothing; refunds are still paid."""
+    return _set_frozen(actor=actor, institution_id=institution_id, reason=reason, frozen=True)
+
+
+def releases_unfreeze(*, actor, institution_id: int, reason: str) -> CustodyAccount:
+    """Lift the freeze; lessons consumed meanwhile are released now."""
+    return _set_frozen(actor=actor, institution_id=institution_id, reason=reason, frozen=False)
+
+
+def actor_bank_ids(actor) -> set[int]:
+    return set() if isinstance(actor, str) else actor_for(actor).bank_ids

@@ -1,0 +1,480 @@
+"""Lesson consumption (消课) and per-lesson release (一课一消 / 消拨同步), single and
+set-based batches; parent confirmation and disputes."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from qinglang.accounts.scope import actor_for
+from qinglang.core.audit import audit_record
+from qinglang.core.calendar import add_working_days
+from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.policy import policy_resolve
+
+from ..ledger import PostingSpec, account_get_or_create, existing_postings, post
+from ..models import (
+    LESSON_TRANSITIONS,
+    ORDER_TRANSITIONS,
+    AccountKind,
+    CustodyAccount,
+    LedgerAccount,
+    Lesson,
+    LessonBatch,
+    LessonStatus,
+    Order,
+    OrderStatus,
+    PostingCode,
+)
+from .common import is_institution_user, is_regulator_writer, lock_institution_row, lock_order, transition
+
+MAX_BATCH = 100_000
+CONSUMABLE = {OrderStatus.PAID, OrderStatus.REFUND_REQUESTED}
+REPORT_KEEP = 1000
+
+
+def release_target(order: Order, consumed: int) -> int:
+    """How much of the order should have been released after ``consumed`` lessons under
+    its release rule (``custody.release_rule``; ``custody.staged_release`` for staged).
+    Never more than paid minus refunded."""
+    cap = order.paid_fen - order.refunded_fen
+    if order.release_rule == "staged" and order.status != OrderStatus.REFUNDED:
+        stages = policy_resolve("custody.staged_release", order.division_code).value or []
+        pct = sum(p for num, den, p in stages if consumed * den >= num * order.lessons)
+        return min(cap, order.paid_fen * min(pct, 100) // 100)
+    return min(cap, consumed * order.unit_price_fen)
+
+
+@dataclass
+class EventResult:
+    line: int
+    event_id: str
+    result: str  # accepted / duplicate / refused
+    reason: str = ""
+    code: str = ""
+
+
+@dataclass
+class BatchOutcome:
+    batch: LessonBatch | None
+    results: list[EventResult]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        out = {"accepted": 0, "duplicate": 0, "refused": 0}
+        for r in self.results:
+            out[r.result] += 1
+        return out
+
+
+def _parse_row(n: int, row) -> tuple[str, int, datetime] | EventResult:
+    if isinstance(row, str):
+        return EventResult(n, "", "refused", row, "malformed")
+    if not isinstance(row, dict):
+        return EventResult(n, "", "refused", "行格式不正确(应为对象)", "malformed")
+    event_id = str(row.get("event_id") or "").strip()
+    if not event_id or len(event_id) > 64:
+        return EventResult(n, event_id[:64], "refused", "缺少事件编号或过长(event_id)", "malformed")
+    raw_order = row.get("order_id")
+    try:
+        if isinstance(raw_order, (bool, float)):
+            raise ValueError
+        order_id = int(str(raw_order).strip())
+        if order_id <= 0:
+            raise ValueError
+    except (TypeError, ValueError):
+        return EventResult(n, event_id, "refused", f"订单号不正确：{raw_order!r}", "malformed")
+    given = row.get("given_at")
+    when = None
+    if isinstance(given, datetime):
+        when = given
+    elif given:
+        try:
+            when = parse_datetime(str(given).strip())
+        except ValueError:
+            when = None
+        if when is None:
+            return EventResult(n, event_id, "refused", f"上课时间格式不正确：{given!r}", "malformed")
+    when = when or timezone.now()
+    if timezone.is_naive(when):
+        when = timezone.make_aware(when)
+    for extra in ("amount_fen", "lessons"):
+        if extra in row and row[extra] not in (None, "", 1, "1"):
+            return EventResult(
+                n, event_id, "refused", f"{extra} 只能为 1 个课时，金额由订单决定", "malformed"
+            )
+    return event_id, order_id, when
+
+
+def _check_writer(actor, inst) -> None:
+    if isinstance(actor, str) or actor_for(actor).is_platform_admin:
+        return
+    if is_institution_user(actor, inst.pk):
+        return
+    if is_regulator_writer(actor, inst.division_code):
+        raise PermissionDeniedError("消课由机构记录")
+    from qinglang.accounts.scope import in_scope
+
+    if in_scope(inst, actor, regulator_department=False):
+        raise PermissionDeniedError("消课由机构记录")
+    raise NotFound("机构")
+
+
+def lesson_batch_import(
+    *, actor, institution_id: int, rows: Iterable, filename: str = "", now: datetime | None = None
+) -> BatchOutcome:
+    """Set-based consumption of up to 100,000 lesson events in one transaction: one
+    lock per order, aggregated balance updates, bulk inserts. Each event is accepted,
+    a duplicate (its event id was seen before: a no-op) or refused with a reason; the
+    batch is applied whole or not at all."""
+    now = now or timezone.now()
+    results: list[EventResult] = []
+    parsed: list[tuple[int, str, int, datetime]] = []
+    for n, row in enumerate(rows, start=1):
+        if n > MAX_BATCH:
+            raise DomainError(
+                "batch_too_large", f"单批最多 {MAX_BATCH} 条消课记录", {"max": MAX_BATCH}, status=422
+            )
+        p = _parse_row(n, row)
+        if isinstance(p, EventResult):
+            results.append(p)
+        else:
+            parsed.append((n, *p))
+    with transaction.atomic():
+        inst = lock_institution_row(institution_id)
+        _check_writer(actor, inst)
+        custody = CustodyAccount.objects.filter(institution_id=inst.pk).first()
+        frozen = bool(custody and custody.releases_frozen)
+        confirm_days = int(policy_resolve("lesson.parent_confirm_days", inst.division_code).value or 15)
+        confirm_by = add_working_days(timezone.localdate(now), confirm_days)
+        seen: set[str] = set()
+        ids = list({e for _, e, _, _ in parsed})
+        for i in range(0, len(ids), 900):
+            seen.update(
+                Lesson.objects.filter(institution_id=inst.pk, event_id__in=ids[i : i + 900]).values_list(
+                    "event_id", flat=True
+                )
+            )
+        order_ids = sorted({o for _, _, o, _ in parsed})
+        orders: dict[int, Order] = {}
+        for i in range(0, len(order_ids), 900):
+            for o in (
+                Order.objects.select_for_update(no_key=True)
+                .filter(pk__in=order_ids[i : i + 900], institution_id=inst.pk)
+                .order_by("id")
+            ):
+                orders[o.pk] = o
+        start = {o.pk: (o.lessons_consumed, o.released_fen) for o in orders.values()}
+        settlement = account_get_or_create(
+            institution=inst, kind=AccountKind.SETTLEMENT, bank_id=inst and custody and custody.bank_id
+        )
+        prepaid = {}
+        if orders:
+            prepaid = (
+                dict(LedgerAccount.objects.filter(order_id__in=list(orders)).values_list("order_id", "id"))
+                if len(orders) <= 900
+                else _prepaid_ids(list(orders))
+            )
+        lessons: list[Lesson] = []
+        specs: list[PostingSpec] = []
+        spec_lesson: list[Lesson] = []
+        for n, event_id, order_id, when in parsed:
+            if event_id in seen:
+                results.append(EventResult(n, event_id, "duplicate", "事件编号已记录，忽略"))
+                continue
+            order = orders.get(order_id)
+            if order is None:
+                results.append(
+                    EventResult(
+                        n, event_id, "refused", f"订单 {order_id} 不存在或不属于本机构", "unknown_order"
+                    )
+                )
+                continue
+            if order.status == OrderStatus.COMPLETED or (
+                order.status in CONSUMABLE and order.lessons_remaining <= 0
+            ):
+                results.append(EventResult(n, event_id, "refused", "已超过所购课时数", "no_lessons_left"))
+                continue
+            if order.status not in CONSUMABLE:
+                results.append(
+                    EventResult(
+                        n,
+                        event_id,
+                        "refused",
+                        f"订单状态为“{order.get_status_display()}”，不能消课",
+                        "order_not_active",
+                    )
+                )
+                continue
+            seen.add(event_id)
+            order.lessons_consumed += 1
+            amount = 0
+            if not frozen:
+                amount = release_target(order, order.lessons_consumed) - order.released_fen
+            lesson = Lesson(
+                institution_id=inst.pk,
+                order_id=order.pk,
+                event_id=event_id,
+                given_at=when,
+                confirm_by=confirm_by,
+                released_fen=max(amount, 0),
+                bank_id=order.bank_id,
+                division_code=order.division_code,
+                created_at=now,
+            )
+            if amount > 0:
+                order.released_fen += amount
+                specs.append(
+                    PostingSpec(
+                        key=f"lesson:{inst.pk}:{event_id}",
+                        code=PostingCode.RELEASE,
+                        legs=((prepaid[order.pk], amount), (settlement.pk, -amount)),
+                        institution_id=inst.pk,
+                        division_code=order.division_code,
+                        order_id=order.pk,
+                        bank_id=order.bank_id,
+                    )
+                )
+                spec_lesson.append(lesson)
+            if order.lessons_remaining == 0 and order.status == OrderStatus.PAID:
+                transition("funds.order", ORDER_TRANSITIONS, order.status, OrderStatus.COMPLETED)
+                order.status = OrderStatus.COMPLETED
+            lessons.append(lesson)
+            results.append(EventResult(n, event_id, "accepted"))
+        if specs:
+            # keys of lessons never seen cannot exist, except from a crashed-and-lost
+            # lesson row, which the transaction rules out; post() still checks.
+            postings = post(specs, now=now)
+            for lesson, p in zip(spec_lesson, postings, strict=True):
+                lesson.posting_id = p.pk
+        results.sort(key=lambda r: r.line)
+        counts = {"accepted": 0, "duplicate": 0, "refused": 0}
+        for r in results:
+            counts[r.result] += 1
+        batch = None
+        if len(results) > 1 or filename:
+            batch = LessonBatch.objects.create(
+                institution=inst,
+                division_code=inst.division_code,
+                filename=filename[:200],
+                created_by_id=None if isinstance(actor, str) else actor.pk,
+                report=[r.__dict__ for r in results if r.result != "accepted"][:REPORT_KEEP],
+                **counts,
+            )
+            for lesson in lessons:
+                lesson.batch_id = batch.pk
+        Lesson.objects.bulk_create(lessons, batch_size=5000)
+        changed = [o for o in orders.values() if (o.lessons_consumed, o.released_fen) != start[o.pk]]
+        Order.objects.bulk_update(changed, ["lessons_consumed", "released_fen", "status"], batch_size=500)
+        if lessons:
+            audit_record(
+                actor=actor,
+                action="funds.lessons_record",
+                object_type="funds.lessonbatch" if batch else "funds.lesson",
+                object_id=batch.pk if batch else lessons[0].event_id,
+                division_code=inst.division_code,
+                changes={**counts, "released_fen": sum(s.legs[0][1] for s in specs), "frozen": frozen},
+            )
+    return BatchOutcome(batch, results)
+
+
+def _prepaid_ids(order_ids: list[int]) -> dict[int, int]:
+    out = {}
+    for i in range(0, len(order_ids), 900):
+        out.update(
+            LedgerAccount.objects.filter(order_id__in=order_ids[i : i + 900]).values_list("order_id", "id")
+        )
+    return out
+
+
+def lesson_record(
+    *, actor, institution_id: int, order_id: int, event_id: str, given_at=None
+) -> tuple[Lesson, str]:
+    """One lesson (institution end, API): returns the lesson and "accepted" or
+    "duplicate"; a refusal raises with its reason."""
+    out = lesson_batch_import(
+        actor=actor,
+        institution_id=institution_id,
+        rows=[{"event_id": event_id, "order_id": order_id, "given_at": given_at}],
+    )
+    r = out.results[0]
+    if r.result == "refused":
+        raise DomainError(r.code or "refused", r.reason, {"event_id": r.event_id}, status=422)
+    lesson = Lesson.objects.get(institution_id=institution_id, event_id=r.event_id)
+    return lesson, r.result
+
+
+def release_pending(*, orders: list[Order], frozen: bool, key_prefix: str) -> int:
+    """Release what is due but not yet released (after an unfreeze or a refund). The
+    orders must be locked by the caller."""
+    if frozen or not orders:
+        return 0
+    specs = []
+    for o in orders:
+        amount = release_target(o, o.lessons_consumed) - o.released_fen
+        if amount <= 0:
+            continue
+        prepaid = LedgerAccount.objects.get(order_id=o.pk)
+        settlement = account_get_or_create(
+            institution=o.institution, kind=AccountKind.SETTLEMENT, bank_id=o.bank_id
+        )
+        specs.append(
+            PostingSpec(
+                key=f"{key_prefix}:release:{o.pk}:{o.released_fen}",
+                code=PostingCode.RELEASE,
+                legs=((prepaid.pk, amount), (settlement.pk, -amount)),
+                institution_id=o.institution_id,
+                division_code=o.division_code,
+                order_id=o.pk,
+                bank_id=o.bank_id,
+            )
+        )
+        o.released_fen += amount
+        o.save(update_fields=["released_fen"])
+    post(specs)
+    return sum(s.legs[0][1] for s in specs)
+
+
+def _lock_lesson(*, actor, lesson_id: int, **roles) -> tuple[Lesson, Order]:
+    lesson = Lesson.objects.filter(pk=lesson_id).first()
+    if lesson is None:
+        raise NotFound("消课记录")
+    order = lock_order(actor=actor, order_id=lesson.order_id, **roles)
+    lesson = Lesson.objects.select_for_update(no_key=True).get(pk=lesson_id)
+    return lesson, order
+
+
+def lesson_confirm(*, actor, lesson_id: int) -> Lesson:
+    """The parent confirms a lesson was given."""
+    with transaction.atomic():
+        lesson, _ = _lock_lesson(actor=actor, lesson_id=lesson_id, parent=True)
+        transition("funds.lesson", LESSON_TRANSITIONS, lesson.status, LessonStatus.CONFIRMED)
+        before = lesson.status
+        lesson.status = LessonStatus.CONFIRMED
+        lesson.save(update_fields=["status"])
+        audit_record(
+            actor=actor,
+            action="funds.lesson_confirm",
+            obj=lesson,
+            changes={"status": [before, lesson.status]},
+        )
+    return lesson
+
+
+def lesson_dispute(*, actor, lesson_id: int, reason: str) -> Lesson:
+    """The parent disputes a lesson within ``lesson.parent_confirm_days`` working days."""
+    reason = (reason or "").strip()
+    if not reason:
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError({"reason": "请填写异议理由"})
+    with transaction.atomic():
+        lesson, _ = _lock_lesson(actor=actor, lesson_id=lesson_id, parent=True)
+        transition("funds.lesson", LESSON_TRANSITIONS, lesson.status, LessonStatus.DISPUTED)
+        if timezone.localdate() > lesson.confirm_by:
+            r = policy_resolve("lesson.parent_confirm_days", lesson.division_code)
+            raise r.violation("已过家长确认期限，视为确认", confirm_by=lesson.confirm_by.isoformat())
+        lesson.status = LessonStatus.DISPUTED
+        lesson.save(update_fields=["status"])
+        audit_record(actor=actor, action="funds.lesson_dispute", obj=lesson, changes={"reason": reason})
+    return lesson
+
+
+def lesson_dispute_resolve(*, actor, lesson_id: int, upheld: bool, note: str = "") -> Lesson:
+    """The institution (accepting) or a regulator decides a dispute; upheld reverses the
+    lesson: the order gets the lesson back and the release is reversed by a correcting
+    posting."""
+    with transaction.atomic():
+        lesson, order = _lock_lesson(actor=actor, lesson_id=lesson_id, institution=True, regulator=True)
+        a = None if isinstance(actor, str) else actor_for(actor)
+        if (
+            not upheld
+            and a
+            and not a.is_platform_admin
+            and not is_regulator_writer(actor, order.division_code)
+        ):
+            raise PermissionDeniedError("驳回异议须由监管部门决定")
+        target = LessonStatus.DISPUTE_UPHELD if upheld else LessonStatus.DISPUTE_REJECTED
+        transition("funds.lesson", LESSON_TRANSITIONS, lesson.status, target)
+        reversed_fen = 0
+        if upheld:
+            if order.status not in (OrderStatus.PAID, OrderStatus.COMPLETED, OrderStatus.REFUND_REQUESTED):
+                raise DomainError(
+                    "order_closed",
+                    "订单已退费或关闭，异议请由监管部门清退处理",
+                    {"status": order.status},
+                    status=409,
+                )
+            order.lessons_consumed -= 1
+            new_target = release_target(order, order.lessons_consumed)
+            reversed_fen = max(order.released_fen - new_target, 0)
+            if reversed_fen:
+                prepaid = LedgerAccount.objects.get(order_id=order.pk)
+                settlement = account_get_or_create(
+                    institution=order.institution, kind=AccountKind.SETTLEMENT, bank_id=order.bank_id
+                )
+                post(
+                    [
+                        PostingSpec(
+                            key=f"reversal:{lesson.pk}",
+                            code=PostingCode.RELEASE_REVERSAL,
+                            legs=((settlement.pk, reversed_fen), (prepaid.pk, -reversed_fen)),
+                            institution_id=order.institution_id,
+                            division_code=order.division_code,
+                            order_id=order.pk,
+                            bank_id=order.bank_id,
+                            reverses_id=lesson.posting_id,
+                        )
+                    ]
+                )
+                order.released_fen -= reversed_fen
+            if order.status == OrderStatus.COMPLETED:
+                transition("funds.order", ORDER_TRANSITIONS, order.status, OrderStatus.PAID)
+                order.status = OrderStatus.PAID
+            order.save(update_fields=["lessons_consumed", "released_fen", "status"])
+        before = lesson.status
+        lesson.status = target
+        lesson.save(update_fields=["status"])
+        audit_record(
+            actor=actor,
+            action="funds.lesson_dispute_resolve",
+            obj=lesson,
+            changes={"status": [before, target], "reversed_fen": reversed_fen, "note": note},
+        )
+    return lesson
+
+
+def lessons_deem_confirmed(*, actor="system:lesson-confirm", today=None) -> int:
+    """Lessons unanswered past their confirmation deadline count as confirmed. Works
+    from current state, so a missed run catches up."""
+    today = today or timezone.localdate()
+    with transaction.atomic():
+        qs = Lesson.objects.filter(status=LessonStatus.RECORDED, confirm_by__lt=today)
+        n = qs.update(status=LessonStatus.DEEMED_CONFIRMED)
+        if n:
+            audit_record(
+                actor=actor,
+                action="funds.lessons_deem_confirmed",
+                object_type="funds.lesson",
+                object_id="*",
+                changes={"count": n, "before": today.isoformat()},
+            )
+    return n
+
+
+__all__ = [
+    "BatchOutcome",
+    "EventResult",
+    "existing_postings",
+    "lesson_batch_import",
+    "lesson_confirm",
+    "lesson_dispute",
+    "lesson_dispute_resolve",
+    "lesson_record",
+    "lessons_deem_confirmed",
+    "release_pending",
+    "release_target",
+]

@@ -1,0 +1,323 @@
+"""Orders under every fee rule of POLICY.md, and payments into custody."""
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from qinglang.accounts.scope import actor_for, in_scope
+from qinglang.core.audit import audit_record
+from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.policy import policy_resolve
+from qinglang.registry.models import ApprovalStatus, Course, Kind
+
+from ..ledger import PostingSpec, institution_accounts, post
+from ..models import (
+    ORDER_TRANSITIONS,
+    AccountKind,
+    Bank,
+    LedgerAccount,
+    NotificationRefusal,
+    Order,
+    OrderStatus,
+    Payment,
+    PostingCode,
+)
+from .common import (
+    institution_may_take_orders,
+    is_bank_operator,
+    is_institution_user,
+    lock_institution_row,
+    transition,
+)
+
+CONTRACT_TEMPLATE = (
+    "《中小学生校外培训服务合同(示范文本)》(教育部、国家市场监督管理总局 2021年修订)\n"
+    "培训机构：{institution}\n课程：{course}\n学员：{learner}\n课时数：{lessons}\n课时单价：{price}\n"
+    "合计：{amount}\n开课日期：{starts_on}\n"
+    "预收费全部进入监管账户({bank} {account})，按“一课一消”拨付；未消课部分可申请退费，原路退回。"
+)
+
+
+@dataclass(frozen=True)
+class OrderInput:
+    course_id: int
+    learner_name: str
+    lessons: int
+    starts_on: date
+    months: int = 1
+    top_up_of_id: int | None = None
+    training_loan: bool = False
+    external_ref: str = ""
+
+
+def _months_ok(value) -> bool:
+    return type(value) is int and value >= 1
+
+
+def check_fee_rules(*, inst, course: Course, data: OrderInput, today: date) -> None:
+    """Every fee rule of POLICY.md, against the parameters in force for the institution's
+    division; the first broken rule is raised naming key, value, setter and basis."""
+    div = inst.division_code
+    if course.approval_status != ApprovalStatus.APPROVED:
+        raise DomainError(
+            "course_not_approved", "课程未经审核核准，不得收费", {"course_id": course.pk}, status=422
+        )
+    r = policy_resolve("fees.max_lessons_per_charge", div)
+    if r.value is not None and data.lessons > int(r.value):
+        raise r.violation(f"单次收费课时数 {data.lessons} 超过上限", lessons=data.lessons)
+    r = policy_resolve("fees.max_months_per_charge", div)
+    if r.value is not None and data.months > int(r.value):
+        raise r.violation(f"单次收费时间跨度 {data.months} 个月超过上限", months=data.months)
+    amount = data.lessons * course.unit_price_fen
+    r = policy_resolve("fees.max_amount_per_charge_fen", div)
+    if r.value is not None and amount > int(r.value):
+        raise r.violation(f"单次收费金额 {amount} 分超过上限", amount_fen=amount)
+    if course.kind == Kind.SUBJECT:
+        r = policy_resolve("guided_price.subject_per_lesson_fen", div)
+        if r.value is not None and course.unit_price_fen > int(r.value):
+            raise r.violation(
+                f"课时单价 {course.unit_price_fen} 分高于政府指导价", unit_price_fen=course.unit_price_fen
+            )
+    r = policy_resolve("fees.earliest_charge_before_start_days", div)
+    days_before = (data.starts_on - today).days
+    if r.value is not None and days_before > int(r.value):
+        raise r.violation(f"距开课还有 {days_before} 天，收费过早", days_before=days_before)
+    if data.training_loan:
+        r = policy_resolve("fees.training_loans_allowed", div)
+        if not r.value:
+            raise r.violation("不得使用培训贷缴费")
+    if data.top_up_of_id is not None:
+        prev = (
+            Order.objects.select_for_update(no_key=True)
+            .filter(pk=data.top_up_of_id, institution_id=inst.pk)
+            .first()
+        )
+        if prev is None:
+            raise DomainError(
+                "unknown_order", "续费所依据的原订单不存在", {"top_up_of": data.top_up_of_id}, status=422
+            )
+        r = policy_resolve("fees.per_lesson_charge_when_remaining_at_most", div)
+        if r.value is not None and prev.lessons_remaining > int(r.value):
+            raise r.violation(
+                f"原订单剩余 {prev.lessons_remaining} 课时，尚不得续费", remaining=prev.lessons_remaining
+            )
+
+
+def order_create(*, actor, data: OrderInput, today: date | None = None) -> Order:
+    """A parent (for themself) or an institution's system creates an order; refused
+    unless every fee rule holds."""
+    today = today or timezone.localdate()
+    if type(data.lessons) is not int or data.lessons < 1:
+        raise ValidationError({"lessons": "课时数须为正整数"})
+    if not _months_ok(data.months):
+        raise ValidationError({"months": "收费月数须为正整数"})
+    if not (data.learner_name or "").strip():
+        raise ValidationError({"learner_name": "请填写学员姓名"})
+    with transaction.atomic():
+        course = Course.objects.select_related("institution").filter(pk=data.course_id).first()
+        if course is None:
+            raise NotFound("课程")
+        inst = lock_institution_row(course.institution_id)
+        a = None if isinstance(actor, str) else actor_for(actor)
+        parent_id = None
+        if a is not None and a.is_parent and not a.institution_ids:
+            parent_id = a.user_id  # parents may buy from any whitelisted institution
+        elif not (
+            isinstance(actor, str) or (a and a.is_platform_admin) or is_institution_user(actor, inst.pk)
+        ):
+            if a is None or not in_scope(inst, actor, regulator_department=False):
+                raise NotFound("课程")
+            raise PermissionDeniedError("仅家长或机构可以下单")
+        custody = institution_may_take_orders(inst)
+        modes = policy_resolve("custody.modes_allowed", inst.division_code)
+        if custody.mode not in (modes.value or []):
+            raise modes.violation("机构的监管方式本地不允许", mode=custody.mode)
+        check_fee_rules(inst=inst, course=course, data=data, today=today)
+        rule = policy_resolve("custody.release_rule", inst.division_code).value or "per_lesson"
+        amount = data.lessons * course.unit_price_fen
+        order = Order(
+            institution=inst,
+            course=course,
+            parent_id=parent_id,
+            external_ref=(data.external_ref or "")[:64],
+            learner_name=data.learner_name.strip()[:64],
+            lessons=data.lessons,
+            unit_price_fen=course.unit_price_fen,
+            amount_fen=amount,
+            months=data.months,
+            starts_on=data.starts_on,
+            top_up_of_id=data.top_up_of_id,
+            release_rule=rule,
+            bank_id=custody.bank_id,
+            division_code=inst.division_code,
+            contract_text=CONTRACT_TEMPLATE.format(
+                institution=inst.name,
+                course=course.name,
+                learner=data.learner_name.strip(),
+                lessons=data.lessons,
+                price=f"{course.unit_price_fen / 100:.2f}元",
+                amount=f"{amount / 100:.2f}元",
+                starts_on=data.starts_on.isoformat(),
+                bank=custody.bank.name,
+                account=custody.account_number,
+            ),
+        )
+        order.save()
+        LedgerAccount.objects.create(
+            kind=AccountKind.PREPAID,
+            institution=inst,
+            order=order,
+            bank_id=custody.bank_id,
+            division_code=inst.division_code,
+        )
+        audit_record(
+            actor=actor,
+            action="funds.order_create",
+            obj=order,
+            changes={
+                "course_id": course.pk,
+                "lessons": data.lessons,
+                "amount_fen": amount,
+                "release_rule": rule,
+            },
+        )
+    return order
+
+
+def order_cancel(*, actor, order_id: int) -> Order:
+    from .common import lock_order
+
+    with transaction.atomic():
+        order = lock_order(actor=actor, order_id=order_id, parent=True, institution=True, regulator=True)
+        transition("funds.order", ORDER_TRANSITIONS, order.status, OrderStatus.CANCELLED)
+        order.status = OrderStatus.CANCELLED
+        order.save(update_fields=["status"])
+        audit_record(
+            actor=actor,
+            action="funds.order_cancel",
+            obj=order,
+            changes={"status": ["pending_payment", "cancelled"]},
+        )
+    return order
+
+
+def notification_hash(*, txn_id: str, order_id: int, amount_fen: int, payer_account: str) -> str:
+    raw = json.dumps([txn_id, order_id, amount_fen, payer_account], ensure_ascii=False)
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def notification_refuse(*, bank_id: int | None, txn_id: str, code: str, reason: str, body: str = "") -> None:
+    """Log a refused notification (its own transaction: the refusal survives the error)."""
+    NotificationRefusal.objects.create(
+        bank_id=bank_id, txn_id=txn_id[:64], code=code, reason=reason[:300], body=body[:2000]
+    )
+
+
+def payment_record(
+    *,
+    actor,
+    bank_id: int,
+    txn_id: str,
+    order_id: int,
+    amount_fen: int,
+    payer_account: str = "",
+    paid_at: datetime | None = None,
+    signed: bool = False,
+) -> tuple[Payment, bool]:
+    """Money into custody for an order: from the bank's signed notification (``signed``)
+    or entered by the bank's operator. Idempotent on (bank, transaction id): the same
+    notification again returns the original (created=False); the same id with other
+    content, an unknown order or an amount that doesn't match the order is refused."""
+    txn_id = (txn_id or "").strip()
+    if not txn_id or len(txn_id) > 64:
+        raise ValidationError({"txn_id": "银行交易流水号为空或过长"})
+    if type(amount_fen) is not int or amount_fen <= 0:
+        raise DomainError("bad_amount", "金额须为正整数(分)", {"amount_fen": str(amount_fen)}, status=422)
+    h = notification_hash(
+        txn_id=txn_id, order_id=order_id, amount_fen=amount_fen, payer_account=payer_account
+    )
+    with transaction.atomic():
+        bank = Bank.objects.filter(pk=bank_id).first()
+        if bank is None:
+            raise NotFound("托管银行")
+        if (
+            not signed
+            and not is_bank_operator(actor, bank.pk)
+            and not (not isinstance(actor, str) and actor_for(actor).is_platform_admin)
+        ):
+            raise NotFound("托管银行")
+        prior = Payment.objects.filter(bank_id=bank.pk, txn_id=txn_id).first()
+        if prior is not None:
+            if prior.payload_hash != h:
+                raise DomainError(
+                    "notification_altered", "同一交易流水号的通知内容不一致", {"txn_id": txn_id}, status=409
+                )
+            return prior, False
+        order = Order.objects.select_for_update(no_key=True).filter(pk=order_id, bank_id=bank.pk).first()
+        if order is None:
+            raise DomainError("unknown_order", "订单不存在或不在本行托管", {"order_id": order_id}, status=422)
+        if order.status != OrderStatus.PENDING_PAYMENT:
+            raise DomainError("order_not_payable", "订单不在待缴费状态", {"status": order.status}, status=409)
+        if amount_fen != order.amount_fen:
+            raise DomainError(
+                "amount_mismatch",
+                "到账金额与订单金额不符",
+                {"expected": order.amount_fen, "got": amount_fen},
+                status=422,
+            )
+        inst = order.institution
+        accs = institution_accounts(inst, bank.pk)
+        prepaid = LedgerAccount.objects.get(order_id=order.pk)
+        posting = post(
+            [
+                PostingSpec(
+                    key=f"payment:{bank.pk}:{txn_id}",
+                    code=PostingCode.PAYMENT,
+                    legs=((accs[AccountKind.CUSTODY].pk, amount_fen), (prepaid.pk, -amount_fen)),
+                    institution_id=inst.pk,
+                    division_code=order.division_code,
+                    order_id=order.pk,
+                    bank_id=bank.pk,
+                )
+            ]
+        )[0]
+        transition("funds.order", ORDER_TRANSITIONS, order.status, OrderStatus.PAID)
+        order.status = OrderStatus.PAID
+        order.paid_fen += amount_fen
+        order.save(update_fields=["status", "paid_fen"])
+        payment = Payment.objects.create(
+            bank=bank,
+            txn_id=txn_id,
+            order=order,
+            institution=inst,
+            amount_fen=amount_fen,
+            payer_account=(payer_account or "")[:64],
+            payload_hash=h,
+            posting_id=posting.pk,
+            division_code=order.division_code,
+            paid_at=paid_at or timezone.now(),
+        )
+        audit_record(
+            actor=actor if not signed else f"bank:{bank.code}",
+            action="funds.payment_record",
+            obj=payment,
+            changes={"order_id": order.pk, "amount_fen": amount_fen, "txn_id": txn_id},
+        )
+        from .indicators import large_movement_check
+
+        large_movement_check(institution=inst, amount_fen=amount_fen, posting_id=posting.pk)
+    return payment, True
+
+
+def payment_refusal_log(
+    *, bank_id: int | None, code: str, reason: str, body: bytes = b"", txn_id: str = ""
+) -> None:
+    """Keep a refused bank notification for the regulator (outside the refused write)."""
+    notification_refuse(
+        bank_id=bank_id, txn_id=txn_id, code=code, reason=reason, body=body.decode("utf-8", "replace")
+    )

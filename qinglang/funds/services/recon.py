@@ -1,0 +1,256 @@
+"""Daily release and refund instructions per bank, bank statement import and
+reconciliation (对账)."""
+
+import csv
+import io
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from qinglang.accounts.scope import in_scope
+from qinglang.core.audit import audit_record
+from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.money import yuan_to_fen
+
+from ..ledger import PostingSpec, account_get_or_create, post
+from ..models import (
+    AccountKind,
+    Bank,
+    CustodyAccount,
+    DifferenceKind,
+    InstructionKind,
+    InstructionLine,
+    LedgerAccount,
+    Payment,
+    PostingCode,
+    ReconciliationDifference,
+    StatementLine,
+)
+from .common import is_bank_operator, is_regulator_writer
+
+
+def instructions_generate(*, actor="system:instructions", day: date) -> int:
+    """Pay out, per institution, what is due: released fees from custody to the
+    settlement account (not while releases are frozen), agreed refunds back to the
+    payers. One instruction line per institution and kind, idempotent per day."""
+    n = 0
+    with transaction.atomic():
+        for acc in CustodyAccount.objects.select_related("institution").order_by("id"):
+            accs = {
+                a.kind: a
+                for a in LedgerAccount.objects.filter(
+                    institution_id=acc.institution_id,
+                    kind__in=[AccountKind.CUSTODY, AccountKind.SETTLEMENT, AccountKind.REFUNDS_PAYABLE],
+                )
+            }
+            if AccountKind.CUSTODY not in accs:
+                continue
+            for kind, acc_kind, code in (
+                (InstructionKind.REFUND, AccountKind.REFUNDS_PAYABLE, PostingCode.REFUND_PAYOUT),
+                (InstructionKind.RELEASE, AccountKind.SETTLEMENT, PostingCode.SETTLEMENT_PAYOUT),
+            ):
+                src = accs.get(acc_kind)
+                if src is None or (kind == InstructionKind.RELEASE and acc.releases_frozen):
+                    continue
+                ref = f"{kind}-{day:%Y%m%d}-{acc.institution_id}"
+                if InstructionLine.objects.filter(ref=ref).exists():
+                    continue
+                src.refresh_from_db()
+                custody = LedgerAccount.objects.get(pk=accs[AccountKind.CUSTODY].pk)
+                amount = min(-src.balance_fen, custody.balance_fen)
+                if amount <= 0:
+                    continue
+                p = post(
+                    [
+                        PostingSpec(
+                            key=f"payout:{ref}",
+                            code=code,
+                            legs=((src.pk, amount), (custody.pk, -amount)),
+                            institution_id=acc.institution_id,
+                            division_code=acc.division_code,
+                            bank_id=acc.bank_id,
+                        )
+                    ]
+                )[0]
+                InstructionLine.objects.create(
+                    bank_id=acc.bank_id,
+                    institution_id=acc.institution_id,
+                    day=day,
+                    kind=kind,
+                    ref=ref,
+                    amount_fen=amount,
+                    destination="settlement_account"
+                    if kind == InstructionKind.RELEASE
+                    else "original_payment_account",
+                    posting_id=p.pk,
+                    division_code=acc.division_code,
+                )
+                n += 1
+        if n:
+            audit_record(
+                actor=actor,
+                action="funds.instructions_generate",
+                object_type="funds.instructionline",
+                object_id=day.isoformat(),
+                changes={"lines": n},
+            )
+    return n
+
+
+def instruction_file(lines, *, bank=None) -> str:
+    out = io.StringIO()
+    w = csv.writer(out)
+    if bank is not None:
+        out.write(f"# {bank.code} {bank.name}\n")
+    w.writerow(["ref", "day", "kind", "institution_id", "amount_fen", "destination"])
+    for ln in lines:
+        w.writerow([ln.ref, ln.day.isoformat(), ln.kind, ln.institution_id, ln.amount_fen, ln.destination])
+    return out.getvalue()
+
+
+def _parse_statement(text: str) -> list[tuple[str, str, int]]:
+    rows = []
+    for i, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+        txn = (row.get("txn_id") or "").strip()
+        direction = (row.get("direction") or "").strip()
+        if not txn or direction not in ("in", "out"):
+            raise ValidationError({"file": f"第 {i} 行缺少流水号或方向(in/out)"})
+        if row.get("amount_fen"):
+            try:
+                amount = int(row["amount_fen"])
+            except ValueError:
+                raise ValidationError({"file": f"第 {i} 行金额不是整数(分)：{row['amount_fen']}"})
+        else:
+            amount = yuan_to_fen(row.get("amount_yuan") or "")
+        if amount <= 0:
+            raise ValidationError({"file": f"第 {i} 行金额须为正数"})
+        rows.append((txn, direction, amount))
+    return rows
+
+
+def statement_import(*, actor, bank_id: int, day: date, text: str) -> dict:
+    """Import a bank's daily statement (CSV: txn_id, direction, amount_fen or amount_yuan)
+    and reconcile it with the ledger by transaction id and amount."""
+    rows = _parse_statement(text)
+    with transaction.atomic():
+        bank = Bank.objects.filter(pk=bank_id).first()
+        if bank is None or not (
+            is_bank_operator(actor, bank.pk) or is_regulator_writer(actor, bank.division_code)
+        ):
+            raise NotFound("托管银行")
+        StatementLine.objects.filter(bank=bank, day=day).delete()
+        StatementLine.objects.bulk_create(
+            [StatementLine(bank=bank, day=day, txn_id=t, direction=d, amount_fen=a) for t, d, a in rows]
+        )
+        diffs = reconcile(bank=bank, day=day)
+        audit_record(
+            actor=actor,
+            action="funds.statement_import",
+            obj=bank,
+            changes={"day": day.isoformat(), "lines": len(rows), "differences": diffs},
+        )
+    return {"lines": len(rows), "differences": diffs}
+
+
+def reconcile(*, bank: Bank, day: date) -> int:
+    ledger: dict[str, tuple[int, int | None, str]] = {}
+    for p in Payment.objects.filter(bank=bank, paid_at__date=day):
+        ledger[p.txn_id] = (p.amount_fen, p.institution_id, p.division_code)
+    for ln in InstructionLine.objects.filter(bank_id=bank.pk, day=day):
+        ledger[ln.ref] = (ln.amount_fen, ln.institution_id, ln.division_code)
+    bank_rows = {s.txn_id: s.amount_fen for s in StatementLine.objects.filter(bank=bank, day=day)}
+    ReconciliationDifference.objects.filter(bank_id=bank.pk, day=day, resolved=False).delete()
+    diffs = []
+    for txn, (amount, inst, div) in ledger.items():
+        if txn not in bank_rows:
+            diffs.append(
+                ReconciliationDifference(
+                    bank_id=bank.pk,
+                    day=day,
+                    kind=DifferenceKind.MISSING,
+                    txn_id=txn,
+                    ledger_amount_fen=amount,
+                    institution_id=inst,
+                    division_code=div,
+                )
+            )
+        elif bank_rows[txn] != amount:
+            diffs.append(
+                ReconciliationDifference(
+                    bank_id=bank.pk,
+                    day=day,
+                    kind=DifferenceKind.AMOUNT_MISMATCH,
+                    txn_id=txn,
+                    ledger_amount_fen=amount,
+                    bank_amount_fen=bank_rows[txn],
+                    institution_id=inst,
+                    division_code=div,
+                )
+            )
+    for txn, amount in bank_rows.items():
+        if txn not in ledger:
+            diffs.append(
+                ReconciliationDifference(
+                    bank_id=bank.pk,
+                    day=day,
+                    kind=DifferenceKind.EXTRA,
+                    txn_id=txn,
+                    bank_amount_fen=amount,
+                    division_code=bank.division_code,
+                )
+            )
+    ReconciliationDifference.objects.bulk_create(diffs, ignore_conflicts=True)
+    return len(diffs)
+
+
+def difference_resolve(
+    *, actor, difference_id: int, resolution: str, correction_fen: int = 0
+) -> ReconciliationDifference:
+    """A regulator resolves a difference; a non-zero ``correction_fen`` posts a correcting
+    entry between the institution's custody and suspense accounts (+ into custody)."""
+    resolution = (resolution or "").strip()
+    if not resolution:
+        raise ValidationError({"resolution": "请填写处理说明"})
+    if type(correction_fen) is not int:
+        raise ValidationError({"correction_fen": "更正金额须为整数(分)"})
+    with transaction.atomic():
+        d = ReconciliationDifference.objects.select_for_update(no_key=True).filter(pk=difference_id).first()
+        if d is None or not (isinstance(actor, str) or in_scope(d, actor)):
+            raise NotFound("对账差异")
+        if not is_regulator_writer(actor, d.division_code):
+            raise PermissionDeniedError("对账差异由监管部门处理")
+        if d.resolved:
+            raise DomainError("already_resolved", "该差异已处理", None, status=409)
+        if correction_fen:
+            if not d.institution_id:
+                raise DomainError("no_institution", "该差异无对应机构，不能记更正分录", None, status=422)
+            from qinglang.registry.models import Institution
+
+            inst = Institution.objects.get(pk=d.institution_id)
+            custody = account_get_or_create(institution=inst, kind=AccountKind.CUSTODY)
+            suspense = account_get_or_create(institution=inst, kind=AccountKind.SUSPENSE)
+            p = post(
+                [
+                    PostingSpec(
+                        key=f"correction:{d.pk}",
+                        code=PostingCode.CORRECTION,
+                        legs=((custody.pk, correction_fen), (suspense.pk, -correction_fen)),
+                        institution_id=inst.pk,
+                        division_code=inst.division_code,
+                        bank_id=d.bank_id,
+                        memo=resolution[:200],
+                    )
+                ]
+            )[0]
+            d.correcting_posting_id = p.pk
+        d.resolved = True
+        d.resolution = resolution[:500]
+        d.save(update_fields=["resolved", "resolution", "correcting_posting_id"])
+        audit_record(
+            actor=actor,
+            action="funds.difference_resolve",
+            obj=d,
+            changes={"resolution": resolution, "correction_fen": correction_fen},
+        )
+    return d
