@@ -1,3 +1,21 @@
 """Pages of the inspections app (included by portal/urls.py, same namespace)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .views import inspections as v
+
+urlpatterns: list = [
+    path("console/inspections/", v.campaign_board, name="campaign_board"),
+    path("console/inspections/campaigns/<int:campaign_id>/", v.campaign_detail, name="campaign_detail"),
+    path("console/inspections/tasks/", v.task_list, name="inspection_tasks"),
+    path("console/inspections/tasks/<int:task_id>/", v.task_detail, name="task_detail"),
+    path("console/inspections/ledger/", v.ledger, name="ledger"),
+    path("console/inspections/ledger/<int:item_id>/", v.ledger_item, name="ledger_item"),
+    path("inspections/notices/<int:notice_id>/download/", v.notice_download, name="notice_download"),
+    path("inspections/letters/<int:letter_id>/download/", v.letter_download, name="letter_download"),
+    path("inspections/evidence/<int:evidence_id>/download/", v.evidence_download, name="evidence_download"),
+    path("org/rectification/", v.org_rectification, name="org_rectification"),
+    path("org/rectification/items/<int:item_id>/", v.org_item, name="org_item"),
+    path("public/draws/", v.public_draws, name="public_draws"),
+    path("public/draws/<int:draw_id>/", v.public_draw, name="public_draw"),
+]

@@ -1,0 +1,122 @@
+"""``qinglang bench overdue-sweep``: the rectification overdue sweep over N ledger items
+(default 1,000,000) on PostgreSQL, against a plain SQL count of the overdue items in the
+same run. Items are generated set-based (generate_series) under one scratch notice and
+removed afterwards. Goal: sweep ≤ 60 s."""
+
+import argparse
+import time
+from datetime import timedelta
+
+
+def _refuse_test_db() -> None:
+    from django.conf import settings
+    from django.db import connection
+
+    name = settings.DATABASES["default"]["NAME"]
+    if connection.vendor != "postgresql":
+        raise SystemExit(
+            "overdue-sweep runs on PostgreSQL: set QINGLANG_DATABASE_URL (e.g. …/qinglang_bench)"
+        )
+    if name in ("test", "test_test"):
+        raise SystemExit("refusing to write benchmark data into the test database")
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="qinglang bench overdue-sweep")
+    p.add_argument("--items", type=int, default=1_000_000)
+    p.add_argument("--keep", action="store_true", help="keep the generated items")
+    a = p.parse_args(argv)
+    _refuse_test_db()
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from bench._common import db_label
+    from qinglang.inspections.models import LedgerItem, Letter, Notice, SweepRun, Task
+    from qinglang.inspections.services import ledger_sweep_overdue
+    from qinglang.registry.models import Institution
+
+    today = timezone.localdate()
+    inst = Institution.objects.order_by("id").first()
+    if inst is None:
+        from bench._common import ensure_data
+
+        ensure_data("district")
+        inst = Institution.objects.order_by("id").first()
+    print(f"database {db_label()}; generating {a.items:,} ledger items …", flush=True)
+    t0 = time.monotonic()
+    with transaction.atomic():
+        task = Task.objects.create(
+            institution=inst,
+            division_code=inst.division_code,
+            scheduled_on=today,
+            due_on=today,
+            origin="adhoc",
+            reason="bench",
+        )
+        notice = Notice.objects.create(
+            number=f"BENCH-{task.pk}",
+            task=task,
+            institution=inst,
+            division_code=inst.division_code,
+            issued_on=today - timedelta(days=90),
+            deadline_days=10,
+            deadline_on=today,
+        )
+        with connection.cursor() as cur:
+            # deadlines spread over the last 60 and next 30 days; 60 % issued, 10 % returned,
+            # 15 % submitted, 15 % closed out; divisions of the seeded institutions' counties
+            cur.execute(
+                f"""
+                INSERT INTO {LedgerItem._meta.db_table}
+                  (notice_id, institution_id, division_code, department_kind, title, basis, requirement,
+                   contact_name, contact_phone, measures, deadline_on, status, escalation, updated_at)
+                SELECT %s, %s, %s, 'education', 'bench item', '', '', '', '', '',
+                       %s::date - ((g::bigint * 7919) %% 90 - 30)::int,
+                       CASE WHEN g %% 20 < 12 THEN 'issued' WHEN g %% 20 < 14 THEN 'returned'
+                            WHEN g %% 20 < 17 THEN 'submitted' ELSE 'closed_out' END,
+                       0, now()
+                FROM generate_series(1, %s) AS g
+                """,
+                [notice.pk, inst.pk, inst.division_code, today, a.items],
+            )
+    with connection.cursor() as cur:
+        cur.execute(f"ANALYZE {LedgerItem._meta.db_table}")
+    print(f"generated in {time.monotonic() - t0:.1f} s", flush=True)
+    try:
+        with connection.cursor() as cur:
+            t0 = time.monotonic()
+            cur.execute(
+                f"SELECT count(*) FROM {LedgerItem._meta.db_table} WHERE status IN ('issued','returned') AND deadline_on < %s",
+                [today],
+            )
+            overdue = cur.fetchone()[0]
+            count_s = time.monotonic() - t0
+        print(f"plain SQL count of overdue items: {overdue:,} in {count_s * 1000:.0f} ms", flush=True)
+        t0 = time.monotonic()
+        run = ledger_sweep_overdue(today=today, actor="system:bench")
+        sweep_s = time.monotonic() - t0
+        print(
+            f"sweep: {run.reminders:,} reminder letters, {run.supervisions:,} supervision letters,"
+            f" {run.cases_due:,} items due for a case in {sweep_s:.2f} s",
+            flush=True,
+        )
+        t0 = time.monotonic()
+        again = ledger_sweep_overdue(today=today, actor="system:bench")
+        print(
+            f"second run (nothing to do): {again.reminders + again.supervisions + again.cases_due} changes in {time.monotonic() - t0:.2f} s"
+        )
+        goal = "met" if sweep_s <= 60 else "NOT met"
+        print(f"goal ≤ 60 s: {goal}")
+        ratio = sweep_s / count_s if count_s else 0.0
+        print(
+            f"RESULT overdue-sweep {sweep_s:.2f} s ratio={ratio:.1f} ref=sql-count:{count_s * 1000:.0f}ms/{overdue}overdue/{a.items}items"
+        )
+    finally:
+        if not a.keep:
+            with transaction.atomic():
+                Letter.objects.filter(item__notice=notice).delete()
+                LedgerItem.objects.filter(notice=notice).delete()
+                notice.delete()
+                task.delete()
+                SweepRun.objects.filter(ran_on=today).delete()
+    return 0

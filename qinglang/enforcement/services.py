@@ -1,0 +1,407 @@
+"""Every write of the enforcement app: penalty cases (行政处罚) from filing to decision,
+the decision's effects through the registry and funds services, publication as a typical
+case, and the escalation of overdue rectification items into cases."""
+
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from qinglang.accounts.scope import in_scope
+from qinglang.core.audit import audit_record
+from qinglang.core.errors import DomainError, IllegalTransition, NotFound
+from qinglang.inspections import files
+from qinglang.inspections.models import Evidence
+from qinglang.inspections.services import ledger_items_case_due, ledger_mark_case_filed
+from qinglang.inspections.services.common import is_system, lock_scoped, require_writer, user_id
+from qinglang.registry import services as registry
+from qinglang.registry.models import STATUS_TRANSITIONS, Institution, LicenceStatus, Status
+from qinglang.registry.supervision import competent_department_kind
+
+from .models import (
+    CASE_TRANSITIONS,
+    CaseEvidence,
+    CaseStatus,
+    CaseTransition,
+    CaseType,
+    Decision,
+    Gravity,
+    Origin,
+    Penalty,
+    PenaltyCase,
+    PenaltyKind,
+    TypicalCase,
+)
+
+YUAN = 100
+MONEY_KINDS = {PenaltyKind.FINE, PenaltyKind.CONFISCATION}
+STOPS_OPERATION = {PenaltyKind.STOP_OPERATION, PenaltyKind.REVOKE_PERMIT}
+# Art. 18 ladder (disguised training; unauthorised competitions follow the same ladder)
+FINE_LADDER = {
+    Gravity.ORDINARY: (0, 0),
+    Gravity.SERIOUS: (1, 50_000 * YUAN),
+    Gravity.ESPECIALLY_SERIOUS: (50_000 * YUAN, 100_000 * YUAN),
+}
+
+
+def _move(*, actor, case: PenaltyCase, to: str, note: str = "", extra: dict | None = None) -> PenaltyCase:
+    allowed = CASE_TRANSITIONS[case.status]
+    if to not in allowed:
+        labels = dict(CaseStatus.choices)
+        raise IllegalTransition("penalty_case", labels[case.status], labels[to], sorted(allowed))
+    old = case.status
+    case.status = to
+    case.save(update_fields=["status"])
+    CaseTransition.objects.create(
+        case=case, from_status=old, to_status=to, note=note, actor_id=user_id(actor)
+    )
+    audit_record(
+        actor=actor,
+        action=f"case.{to}",
+        obj=case,
+        changes={"status": [old, to], "note": note, **(extra or {})},
+    )
+    return case
+
+
+def _lock_case(actor, case_id: int) -> PenaltyCase:
+    case = lock_scoped(PenaltyCase, case_id, actor=actor, what="处罚案件")
+    require_writer(actor=actor, division_code=case.division_code, what="办理处罚案件")
+    return case
+
+
+def _create_case(
+    *, actor, inst: Institution, case_type, origin, facts, origin_ref="", gains=0
+) -> PenaltyCase:
+    today = timezone.localdate()
+    case = PenaltyCase.objects.create(
+        number=f"tmp-{inst.pk}-{timezone.now().timestamp()}",
+        institution=inst,
+        division_code=inst.division_code,
+        department_kind=competent_department_kind(inst.kind),
+        case_type=case_type,
+        origin=origin,
+        origin_ref=(origin_ref or "")[:64],
+        facts=facts,
+        illegal_gains_fen=gains,
+        filed_on=today,
+        filed_by_id=user_id(actor),
+    )
+    case.number = f"{inst.division_code[:6]}教罚〔{today.year}〕{case.pk:05d}号"
+    case.save(update_fields=["number"])
+    CaseTransition.objects.create(
+        case=case,
+        from_status=CaseStatus.FILED,
+        to_status=CaseStatus.FILED,
+        note="立案",
+        actor_id=user_id(actor),
+    )
+    audit_record(
+        actor=actor,
+        action="case.file",
+        obj=case,
+        changes={
+            "number": case.number,
+            "institution_id": inst.pk,
+            "type": case_type,
+            "origin": origin,
+            "origin_ref": origin_ref,
+        },
+    )
+    return case
+
+
+@transaction.atomic
+def case_file(
+    *,
+    actor,
+    institution_id: int,
+    case_type: str,
+    origin: str,
+    facts: str,
+    origin_ref: str = "",
+    illegal_gains_fen: int = 0,
+) -> PenaltyCase:
+    """立案."""
+    if case_type not in CaseType.values:
+        raise ValidationError({"case_type": f"未知的案件类型：{case_type}"})
+    if origin not in Origin.values:
+        raise ValidationError({"origin": f"未知的案件来源：{origin}"})
+    facts = (facts or "").strip()
+    if not facts:
+        raise ValidationError({"facts": "请填写违法事实"})
+    if illegal_gains_fen < 0:
+        raise ValidationError({"illegal_gains_fen": "违法所得不能为负数"})
+    inst = Institution.objects.select_for_update().filter(pk=institution_id).first()
+    if inst is None or not (is_system(actor) or in_scope(inst, actor, regulator_department=False)):
+        raise NotFound("机构")
+    require_writer(actor=actor, division_code=inst.division_code, what="立案")
+    return _create_case(
+        actor=actor,
+        inst=inst,
+        case_type=case_type,
+        origin=origin,
+        facts=facts,
+        origin_ref=origin_ref,
+        gains=illegal_gains_fen,
+    )
+
+
+@transaction.atomic
+def case_start_investigation(*, actor, case_id: int, note: str = "") -> PenaltyCase:
+    case = _lock_case(actor, case_id)
+    return _move(actor=actor, case=case, to=CaseStatus.INVESTIGATING, note=(note or "开始调查取证").strip())
+
+
+@transaction.atomic
+def case_withdraw(*, actor, case_id: int, reason: str) -> PenaltyCase:
+    case = _lock_case(actor, case_id)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "请说明撤销立案的理由"})
+    return _move(actor=actor, case=case, to=CaseStatus.WITHDRAWN, note=reason.strip())
+
+
+@transaction.atomic
+def case_close(*, actor, case_id: int, note: str = "") -> PenaltyCase:
+    case = _lock_case(actor, case_id)
+    return _move(actor=actor, case=case, to=CaseStatus.CLOSED, note=(note or "结案").strip())
+
+
+@transaction.atomic
+def case_add_evidence(*, actor, case_id: int, description: str, upload=None) -> CaseEvidence:
+    case = _lock_case(actor, case_id)
+    if case.status not in (CaseStatus.FILED, CaseStatus.INVESTIGATING):
+        raise DomainError("case_evidence_closed", "案件已作出决定，不能再补充证据")
+    description = (description or "").strip()
+    if not description:
+        raise ValidationError({"description": "请说明证据内容"})
+    ev = None
+    created = False
+    if upload is not None:
+        c = files.check_upload(upload)
+        rel, digest, created = files.store(c.data, folder="evidence")
+        ev = Evidence.objects.create(
+            institution_id=case.institution_id,
+            division_code=case.division_code,
+            original_name=c.name,
+            content_type=c.content_type,
+            size=len(c.data),
+            sha256=digest,
+            path=rel,
+            uploaded_by_id=user_id(actor),
+        )
+    try:
+        row = CaseEvidence.objects.create(
+            case=case, file=ev, description=description[:300], added_by_id=user_id(actor)
+        )
+        audit_record(
+            actor=actor,
+            action="case.evidence",
+            obj=case,
+            changes={"description": description, "sha256": ev.sha256 if ev else None},
+        )
+    except BaseException:
+        if created:
+            files.discard(ev.path)
+        raise
+    return row
+
+
+def _check_penalties(
+    case: PenaltyCase, penalties: list[dict], gravity: str, refunded_fen: int
+) -> list[tuple[str, int]]:
+    """The penalty kinds and amounts of POLICY.md ("Penalties")."""
+    out: dict[str, int] = {}
+    for p in penalties:
+        kind, amount = p.get("kind"), int(p.get("amount_fen") or 0)
+        if kind not in PenaltyKind.values:
+            raise ValidationError({"penalties": f"未知的处罚种类：{kind}"})
+        if kind in out:
+            raise ValidationError({"penalties": f"处罚种类重复：{PenaltyKind(kind).label}"})
+        if kind in MONEY_KINDS and amount <= 0:
+            raise ValidationError({"penalties": f"{PenaltyKind(kind).label}须填写金额"})
+        if kind not in MONEY_KINDS and amount:
+            raise ValidationError({"penalties": f"{PenaltyKind(kind).label}不涉及金额"})
+        out[kind] = amount
+    if not out:
+        raise ValidationError({"penalties": "请至少选择一种处罚"})
+    # fees already refunded for unused lessons are deducted from illegal gains
+    net = max(0, case.illegal_gains_fen - refunded_fen)
+    if PenaltyKind.CONFISCATION in out and out[PenaltyKind.CONFISCATION] > net:
+        raise DomainError(
+            "confiscation_exceeds_gains",
+            f"没收金额超过违法所得(扣除已退费后为{net / YUAN:.2f}元)",
+            {"net_gains_fen": net},
+            status=422,
+        )
+    fine = out.get(PenaltyKind.FINE, 0)
+    if case.case_type == CaseType.UNAUTHORIZED:
+        if PenaltyKind.STOP_OPERATION not in out:
+            raise DomainError(
+                "stop_required", "擅自举办校外培训机构的，应当责令停止举办(第十七条)", status=422
+            )
+        if (fine and not (net <= fine <= 5 * net)) or (fine and net == 0):
+            raise DomainError(
+                "fine_out_of_range",
+                f"罚款应为违法所得的1至5倍(违法所得扣除已退费后为{net / YUAN:.2f}元；第十七条)",
+                {"min_fen": net, "max_fen": 5 * net},
+                status=422,
+            )
+    elif case.case_type in (CaseType.DISGUISED, CaseType.COMPETITION):
+        lo, hi = FINE_LADDER[gravity]
+        if fine and not (lo <= fine <= hi):
+            if hi == 0:
+                msg = "情节一般的，予以警告或通报批评，不处罚款(第十八条)"
+            else:
+                msg = f"{Gravity(gravity).label}的，罚款应在{lo / YUAN:,.0f}元至{hi / YUAN:,.0f}元之间(第十八条)"
+            raise DomainError("fine_out_of_range", msg, {"min_fen": lo, "max_fen": hi}, status=422)
+    return sorted(out.items())
+
+
+def _apply_effects(*, actor, case: PenaltyCase, kinds: set[str], blacklist: bool) -> list[dict]:
+    """Status change, whitelist removal, blacklist, freeze of fund releases — each through
+    the owning app's service, inside this transaction (all or nothing)."""
+    effects: list[dict] = []
+    inst = Institution.objects.get(pk=case.institution_id)
+    reason = f"行政处罚决定 {case.number}"
+    target = None
+    if PenaltyKind.STOP_OPERATION in kinds:
+        target = Status.BANNED if inst.licence_status == LicenceStatus.UNLICENSED else Status.CLOSED
+    elif PenaltyKind.REVOKE_PERMIT in kinds:
+        target = Status.CLOSED
+    elif PenaltyKind.STOP_ENROLLMENT in kinds:
+        target = Status.STOP_ENROLLMENT
+    if target and inst.status != target and target in STATUS_TRANSITIONS[inst.status]:
+        registry.institution_transition(actor=actor, institution_id=inst.pk, to_status=target, reason=reason)
+        effects.append({"effect": "status", "from": inst.status, "to": target})
+        inst.refresh_from_db()
+    heavy = kinds - {PenaltyKind.WARNING, PenaltyKind.PUBLIC_CRITICISM}
+    if inst.whitelisted and heavy:
+        registry.whitelist_remove(actor=actor, institution_id=inst.pk, reason=reason)
+        effects.append({"effect": "whitelist_remove"})
+    if (blacklist or kinds & STOPS_OPERATION) and not inst.blacklisted:
+        registry.blacklist_add(actor=actor, institution_id=inst.pk, reason=reason)
+        effects.append({"effect": "blacklist_add"})
+    if kinds & STOPS_OPERATION:
+        try:
+            from qinglang.funds.services import releases_freeze
+        except ImportError:
+            effects.append({"effect": "funds_freeze", "applied": False, "why": "funds service unavailable"})
+        else:
+            try:
+                releases_freeze(actor=actor, institution_id=inst.pk, reason=reason)
+            except DomainError as exc:
+                if exc.code != "no_custody_account":
+                    raise
+                # nothing to freeze: an unlicensed operator has no custody account
+                effects.append({"effect": "funds_freeze", "applied": False, "why": exc.message})
+            else:
+                effects.append({"effect": "funds_freeze", "applied": True})
+    return effects
+
+
+@transaction.atomic
+def case_decide(
+    *,
+    actor,
+    case_id: int,
+    penalties: list[dict],
+    reasoning: str,
+    gravity: str = Gravity.ORDINARY,
+    blacklist: bool = False,
+    refunded_fen: int | None = None,
+    decided_on: date | None = None,
+) -> Decision:
+    """作出行政处罚决定 and apply its effects. ``penalties``: [{"kind", "amount_fen"}]."""
+    case = _lock_case(actor, case_id)
+    if gravity not in Gravity.values:
+        raise ValidationError({"gravity": f"未知的情节：{gravity}"})
+    reasoning = (reasoning or "").strip()
+    if not reasoning:
+        raise ValidationError({"reasoning": "请填写处罚理由和依据"})
+    if CaseStatus.DECIDED not in CASE_TRANSITIONS[case.status]:
+        labels = dict(CaseStatus.choices)
+        raise IllegalTransition(
+            "penalty_case",
+            labels[case.status],
+            labels[CaseStatus.DECIDED],
+            sorted(CASE_TRANSITIONS[case.status]),
+        )
+    if refunded_fen is not None:
+        if refunded_fen < 0:
+            raise ValidationError({"refunded_fen": "退费金额不能为负数"})
+        case.refunded_fen = refunded_fen
+        case.save(update_fields=["refunded_fen"])
+    checked = _check_penalties(case, penalties, gravity, case.refunded_fen)
+    decision = Decision.objects.create(
+        case=case,
+        decided_on=decided_on or timezone.localdate(),
+        gravity=gravity,
+        reasoning=reasoning,
+        blacklist=blacklist,
+        decided_by_id=user_id(actor),
+    )
+    Penalty.objects.bulk_create(Penalty(decision=decision, kind=k, amount_fen=a) for k, a in checked)
+    effects = _apply_effects(actor=actor, case=case, kinds={k for k, _ in checked}, blacklist=blacklist)
+    decision.effects = effects
+    decision.save(update_fields=["effects"])
+    _move(
+        actor=actor,
+        case=case,
+        to=CaseStatus.DECIDED,
+        note=reasoning,
+        extra={"penalties": checked, "gravity": gravity, "effects": effects},
+    )
+    return decision
+
+
+@transaction.atomic
+def case_publish(*, actor, case_id: int, title: str, summary: str) -> TypicalCase:
+    """Publish a decided case as a typical case (典型案例) on the public site."""
+    case = _lock_case(actor, case_id)
+    if case.status not in (CaseStatus.DECIDED, CaseStatus.CLOSED):
+        raise DomainError("case_not_decided", "只有已作出处罚决定的案件才能作为典型案例公开")
+    if TypicalCase.objects.filter(case=case).exists():
+        raise DomainError("already_published", "该案件已公开")
+    title, summary = (title or "").strip(), (summary or "").strip()
+    if not title or not summary:
+        raise ValidationError({"title": "请填写标题和案情摘要"})
+    t = TypicalCase.objects.create(
+        case=case,
+        title=title[:200],
+        summary=summary,
+        published_on=timezone.localdate(),
+        published_by_id=user_id(actor),
+    )
+    audit_record(actor=actor, action="case.publish", obj=case, changes={"title": title})
+    return t
+
+
+def escalate_overdue_items(*, actor="system:escalation", limit: int = 1000) -> int:
+    """Periodic job: file one penalty case per institution for its rectification items
+    the sweep marked as due for a case (逾期未整改立案). Each institution in its own
+    transaction, so one failure does not hold up the rest."""
+    items = ledger_items_case_due(limit=limit)
+    by_inst: dict[int, list] = {}
+    for i in items:
+        by_inst.setdefault(i.institution_id, []).append(i)
+    n = 0
+    for inst_id, group in by_inst.items():
+        with transaction.atomic():
+            inst = Institution.objects.select_for_update().get(pk=inst_id)
+            facts = "；".join(
+                f"《整改通知书》{i.notice.number}所列“{i.title}”逾期未整改(期限{i.deadline_on})"
+                for i in group
+            )
+            case = _create_case(
+                actor=actor,
+                inst=inst,
+                case_type=CaseType.OTHER,
+                origin=Origin.ESCALATION,
+                facts=facts,
+                origin_ref=f"ledger:{','.join(str(i.pk) for i in group)}"[:64],
+            )
+            ledger_mark_case_filed(actor=actor, item_ids=[i.pk for i in group], case_id=case.pk)
+            n += 1
+    return n

@@ -1,0 +1,439 @@
+# ruff: noqa: DJ008 -- rows are shown through their fields, not str()
+"""Joint inspections (联合执法检查): campaigns, the random draw (双随机、一公开), teams,
+tasks, checklists, inspection records with evidence, rectification notices and the
+rectification ledger (整改台账) with its escalation letters.
+
+The ledger refers to penalty cases only by id (``case_id``): enforcement sits above this
+app and writes that column through ``ledger_mark_escalated``."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from qinglang.accounts.scope import ScopePaths
+from qinglang.core.models import DepartmentKind
+from qinglang.registry.models import Institution, Site
+
+
+class CampaignType(models.TextChoices):
+    GENERAL = "general", "综合检查"
+    MEAL_CARE = "meal_care", "托管(小饭桌)专项"
+    DISGUISED = "disguised_training", "隐形变异培训专项"
+    SAFETY = "safety", "安全专项"
+
+
+class Domain(models.TextChoices):
+    """Checklist domains of POLICY.md ("Inspections and rectification")."""
+
+    QUALIFICATION = "qualification", "资质证照"
+    DISCLOSURE = "disclosure", "收费与师资公示"
+    FUNDS = "funds", "资金监管与平台销售"
+    STAFF_MATERIALS = "staff_materials", "从业人员与培训材料"
+    SURVEILLANCE = "surveillance", "视频监控"
+    FIRE = "fire", "消防安全"
+    FOOD = "food", "食品安全(托管/小饭桌)"
+    DISGUISED = "disguised_training", "隐形变异学科类培训"
+    COMPETITION = "illegal_competition", "违规竞赛"
+    BEYOND_SYLLABUS = "beyond_syllabus", "超纲教学"
+    SIGNAGE = "signage", "招牌名称与登记名称一致"
+    SCOPE = "business_scope", "经营范围与实际教学一致"
+    ARCHIVES = "archives", "档案管理"
+    ADVERTISING = "advertising", "广告宣传"
+
+
+class Severity(models.TextChoices):
+    MINOR = "minor", "一般"
+    MAJOR = "major", "较重"
+    SERIOUS = "serious", "严重"
+
+
+class ChecklistTemplate(models.Model):
+    """检查清单模板. ``division_code`` "" is a national default, readable by every regulator."""
+
+    scope = ScopePaths(division="division_code")
+
+    name = models.CharField("模板名称", max_length=200)
+    campaign_type = models.CharField("专项类型", max_length=32, choices=CampaignType.choices)
+    division_code = models.CharField("所属区划", max_length=12, blank=True, db_index=True)
+    is_default = models.BooleanField("默认模板", default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["campaign_type", "id"]
+        verbose_name = verbose_name_plural = "检查清单模板"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChecklistItem(models.Model):
+    """检查事项: one thing checked, with its legal basis, severity and the department
+    responsible for it."""
+
+    template = models.ForeignKey(ChecklistTemplate, on_delete=models.CASCADE, related_name="items")
+    code = models.CharField("编号", max_length=16)
+    domain = models.CharField("领域", max_length=32, choices=Domain.choices)
+    title = models.CharField("检查事项", max_length=300)
+    basis = models.CharField("依据", max_length=300)
+    severity = models.CharField("严重程度", max_length=16, choices=Severity.choices, default=Severity.MINOR)
+    department_kind = models.CharField("责任部门", max_length=32, choices=DepartmentKind.choices)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["template_id", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["template", "code"], name="checklist_item_code_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.title}"
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", "筹备中"
+    DRAWN = "drawn", "已抽取"
+    CLOSED = "closed", "已结束"
+
+
+class Campaign(models.Model):
+    """专项行动: a time-boxed action over a target population (a saved registry filter)."""
+
+    scope = ScopePaths(division="division_code")
+
+    name = models.CharField("名称", max_length=200)
+    campaign_type = models.CharField("专项类型", max_length=32, choices=CampaignType.choices)
+    division_code = models.CharField("区划", max_length=12, db_index=True)
+    starts_on = models.DateField("开始日期")
+    ends_on = models.DateField("结束日期")
+    # {"categories": [...], "kinds": [...], "licence_statuses": [...], "whitelisted": bool|None,
+    #  "townships": [...]} — empty lists mean "any"
+    target_filter = models.JSONField("检查对象", default=dict, blank=True)
+    departments = models.JSONField("参与部门", default=list, blank=True)
+    template = models.ForeignKey(ChecklistTemplate, on_delete=models.PROTECT, related_name="campaigns")
+    coverage_goal = models.PositiveSmallIntegerField("覆盖率目标(%)", default=100)
+    status = models.CharField(max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
+    created_by_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = verbose_name_plural = "专项行动"
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="campaign_period"),
+            models.CheckConstraint(condition=Q(coverage_goal__lte=100), name="campaign_goal_pct"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Draw(models.Model):
+    """A random draw (双随机): reproducible from ``seed`` over the population recorded by
+    its digest; targets and teams are its output rows."""
+
+    scope = ScopePaths(division="division_code", public=Q(published=True))
+
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="draw")
+    division_code = models.CharField(max_length=12, db_index=True)
+    seed = models.CharField("随机种子", max_length=64)
+    algorithm = models.CharField(max_length=32, default="qinglang-draw-v1")
+    share = models.FloatField("抽取比例", null=True, blank=True)
+    count = models.PositiveIntegerField("抽取数量", null=True, blank=True)
+    team_size = models.PositiveSmallIntegerField("每组人数", default=2)
+    population_size = models.PositiveIntegerField("对象总数")
+    population_digest = models.CharField(max_length=64)
+    inspector_pool = models.JSONField(default=list)  # user ids, sorted
+    target_count = models.PositiveIntegerField("抽中数量")
+    targets = models.JSONField(default=list)  # institution ids in draw order
+    exclusions = models.JSONField(default=list, blank=True)  # gap / conflict / unstaffed notes
+    drawn_at = models.DateTimeField(auto_now_add=True)
+    drawn_by_id = models.BigIntegerField(null=True)
+    published = models.BooleanField("已公开", default=False)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+
+
+class ConflictOfInterest(models.Model):
+    """A declared conflict of interest (回避): the inspector is never drawn to the institution."""
+
+    scope = ScopePaths(division="institution__division_code")
+
+    inspector = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")
+    reason = models.CharField("回避理由", max_length=300)
+    declared_on = models.DateField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["inspector", "institution"], name="conflict_unique"),
+        ]
+
+
+class Team(models.Model):
+    """检查组: inspectors from several departments."""
+
+    scope = ScopePaths(division="division_code")
+
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="teams"
+    )
+    division_code = models.CharField(max_length=12, db_index=True)
+    name = models.CharField("组名", max_length=100)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMember(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="members")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    department_kind = models.CharField(max_length=32, choices=DepartmentKind.choices, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["team", "user"], name="team_member_unique")]
+
+
+class TaskStatus(models.TextChoices):
+    PLANNED = "planned", "待检查"
+    COMPLETED = "completed", "已检查"
+    CANCELLED = "cancelled", "已取消"
+
+
+class TaskOrigin(models.TextChoices):
+    DRAW = "draw", "随机抽取"
+    CLUE = "clue", "线索核查"
+    ADHOC = "adhoc", "临时安排"
+
+
+class Task(models.Model):
+    """An inspection of one site (or of the institution where it has no site) on a date."""
+
+    scope = ScopePaths(division="division_code")
+
+    campaign = models.ForeignKey(
+        Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="tasks"
+    )
+    team = models.ForeignKey(Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks")
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="inspection_tasks")
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    division_code = models.CharField(max_length=12, db_index=True)
+    scheduled_on = models.DateField("检查日期")
+    due_on = models.DateField("完成期限")
+    status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.PLANNED)
+    origin = models.CharField(max_length=16, choices=TaskOrigin.choices, default=TaskOrigin.DRAW)
+    origin_ref = models.CharField(max_length=64, blank=True)
+    reason = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["scheduled_on", "id"]
+        indexes = [
+            models.Index(fields=["division_code", "status"], name="insp_task_div_status"),
+            models.Index(fields=["institution", "scheduled_on"], name="insp_task_inst_day"),
+        ]
+
+
+class Outcome(models.TextChoices):
+    COMPLIANT = "compliant", "符合"
+    FIXED_ON_SITE = "fixed_on_site", "立行立改"
+    RECTIFICATION = "rectification", "限期整改"
+
+
+class Record(models.Model):
+    """检查记录 of one task."""
+
+    scope = ScopePaths(division="division_code")
+
+    task = models.OneToOneField(Task, on_delete=models.PROTECT, related_name="record")
+    division_code = models.CharField(max_length=12, db_index=True)
+    inspected_on = models.DateField("检查日期")
+    summary = models.TextField("检查情况", blank=True)
+    submitted_by_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+
+class Result(models.Model):
+    """One checklist item's result; a non-compliant result is a finding (问题)."""
+
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="results")
+    item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    description = models.TextField("问题描述", blank=True)
+    requirement = models.TextField("整改要求", blank=True)
+
+    class Meta:
+        ordering = ["record_id", "item__position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["record", "item"], name="result_one_per_item"),
+            models.CheckConstraint(
+                condition=Q(outcome="compliant") | ~Q(description=""), name="finding_has_description"
+            ),
+        ]
+
+
+class Evidence(models.Model):
+    """An evidence file (photo or document): type checked by content, size limited, stored
+    under MEDIA_ROOT (outside the web root) by its SHA-256 digest."""
+
+    scope = ScopePaths(division="division_code", institution="institution_id")
+
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="+")
+    division_code = models.CharField(max_length=12, db_index=True)
+    result = models.ForeignKey(
+        Result, null=True, blank=True, on_delete=models.CASCADE, related_name="evidence"
+    )
+    ledger_item = models.ForeignKey(
+        "LedgerItem", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence"
+    )
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    path = models.CharField(max_length=200)  # relative to MEDIA_ROOT
+    uploaded_by_id = models.BigIntegerField(null=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+
+class Notice(models.Model):
+    """整改通知书: a .docx official document stored with its digest."""
+
+    scope = ScopePaths(division="division_code", institution="institution_id")
+
+    number = models.CharField("文号", max_length=64, unique=True)
+    task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="notices")
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="rectification_notices"
+    )
+    division_code = models.CharField(max_length=12, db_index=True)
+    issued_on = models.DateField("发文日期")
+    deadline_days = models.PositiveSmallIntegerField("整改期限(工作日)")
+    deadline_on = models.DateField("整改期限")
+    departments = models.JSONField("发文部门", default=list)
+    path = models.CharField(max_length=200, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    issued_by_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        ordering = ["-issued_on", "-id"]
+
+
+class LedgerStatus(models.TextChoices):
+    ISSUED = "issued", "待整改"
+    SUBMITTED = "submitted", "已提交整改材料"
+    VERIFIED = "verified", "复查通过"
+    RETURNED = "returned", "退回重改"
+    CLOSED_OUT = "closed_out", "已销号"
+
+
+# Rectification ledger state machine: one service per transition (services/ledger.py).
+LEDGER_TRANSITIONS: dict[str, set[str]] = {
+    LedgerStatus.ISSUED: {LedgerStatus.SUBMITTED},
+    LedgerStatus.SUBMITTED: {LedgerStatus.VERIFIED, LedgerStatus.RETURNED},
+    LedgerStatus.RETURNED: {LedgerStatus.SUBMITTED},
+    LedgerStatus.VERIFIED: {LedgerStatus.CLOSED_OUT},
+    LedgerStatus.CLOSED_OUT: set(),
+}
+# Items the institution still owes: the deadline runs against these.
+OPEN_STATUSES = (LedgerStatus.ISSUED, LedgerStatus.RETURNED)
+
+
+class Escalation(models.IntegerChoices):
+    NONE = 0, "未逾期升级"
+    REMINDER = 1, "已发提示函"
+    SUPERVISION = 2, "已发督办函"
+    CASE_DUE = 3, "应立案"
+    CASE_FILED = 4, "已立案"
+
+
+class LedgerItem(models.Model):
+    """整改台账 item: one per rectification finding."""
+
+    scope = ScopePaths(division="division_code", institution="institution_id", department="department_kind")
+
+    notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="items")
+    result = models.OneToOneField(
+        Result, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_item"
+    )
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="ledger_items")
+    division_code = models.CharField(max_length=12)
+    department_kind = models.CharField("责任部门", max_length=32, choices=DepartmentKind.choices)
+    title = models.CharField("问题", max_length=300)
+    basis = models.CharField("依据", max_length=300, blank=True)
+    requirement = models.TextField("整改要求", blank=True)
+    contact_name = models.CharField("机构联系人", max_length=64, blank=True)
+    contact_phone = models.CharField("联系电话", max_length=20, blank=True)
+    measures = models.TextField("整改措施", blank=True)
+    deadline_on = models.DateField("整改期限")
+    status = models.CharField(max_length=16, choices=LedgerStatus.choices, default=LedgerStatus.ISSUED)
+    escalation = models.PositiveSmallIntegerField(choices=Escalation.choices, default=Escalation.NONE)
+    case_id = models.BigIntegerField(null=True, blank=True)  # enforcement.PenaltyCase id
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["deadline_on", "id"]
+        indexes = [
+            models.Index(
+                fields=["division_code", "status", "deadline_on"], name="ledger_div_status_deadline"
+            ),
+            models.Index(fields=["status", "deadline_on"], name="ledger_status_deadline"),
+        ]
+
+
+class LedgerTransition(models.Model):
+    """Insert-only history of ledger item status changes."""
+
+    item = models.ForeignKey(LedgerItem, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=16, choices=LedgerStatus.choices)
+    to_status = models.CharField(max_length=16, choices=LedgerStatus.choices)
+    note = models.TextField(blank=True)
+    actor_id = models.BigIntegerField(null=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+
+class LetterKind(models.TextChoices):
+    REMINDER = "reminder", "整改提示函"
+    SUPERVISION = "supervision", "整改督办函"
+
+
+class Letter(models.Model):
+    """提示函 / 督办函 for an overdue item. Rows are inserted set-based by the sweep; the
+    .docx is rendered afterwards (``letters_render_pending``) or on first download."""
+
+    scope = ScopePaths(division="division_code", institution="institution_id")
+
+    item = models.ForeignKey(LedgerItem, on_delete=models.CASCADE, related_name="letters")
+    institution_id = models.BigIntegerField(db_index=True)
+    division_code = models.CharField(max_length=12)
+    kind = models.CharField(max_length=16, choices=LetterKind.choices)
+    issued_on = models.DateField()
+    overdue_days = models.PositiveSmallIntegerField(default=0)
+    path = models.CharField(max_length=200, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-issued_on", "-id"]
+        constraints = [models.UniqueConstraint(fields=["item", "kind"], name="letter_once_per_kind")]
+
+    @property
+    def number(self) -> str:
+        prefix = "提" if self.kind == LetterKind.REMINDER else "督"
+        return f"校外整改{prefix}〔{self.issued_on.year}〕{self.pk:06d}号"
+
+
+class SweepRun(models.Model):
+    """One run of the overdue sweep, with what it did (the job catches up from state)."""
+
+    ran_on = models.DateField()
+    started_at = models.DateTimeField(auto_now_add=True)
+    reminders = models.PositiveIntegerField(default=0)
+    supervisions = models.PositiveIntegerField(default=0)
+    cases_due = models.PositiveIntegerField(default=0)
+    seconds = models.FloatField(default=0)

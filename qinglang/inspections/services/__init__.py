@@ -1,0 +1,30 @@
+"""Every write of the inspections app (re-exported by sub-domain)."""
+
+from .campaigns import (  # noqa: F401
+    campaign_close,
+    campaign_create,
+    campaign_draw,
+    checklist_item_add,
+    checklist_item_remove,
+    checklist_template_copy,
+    conflict_declare,
+    draw_publish,
+    draw_verify,
+    inspection_task_create_adhoc,
+    population_for,
+    task_assign,
+    task_cancel,
+)
+from .ledger import (  # noqa: F401
+    ledger_close_out,
+    ledger_items_case_due,
+    ledger_mark_case_filed,
+    ledger_return,
+    ledger_submit,
+    ledger_sweep_overdue,
+    ledger_verify,
+    letter_render,
+    letters_render_pending,
+    overdue_cutoff,
+)
+from .records import inspection_record_submit, notice_render  # noqa: F401

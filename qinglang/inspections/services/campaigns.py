@@ -1,0 +1,555 @@
+"""Campaigns (专项行动), checklists, the random draw (双随机、一公开), teams and tasks."""
+
+import secrets
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from qinglang.accounts.models import Membership, Role
+from qinglang.accounts.scope import actor_for
+from qinglang.core.audit import audit_record
+from qinglang.core.calendar import is_working_day
+from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
+from qinglang.core.models import DepartmentKind, Division
+from qinglang.core.policy import policy_resolve
+from qinglang.registry.models import Institution, LicenceStatus, Site, Status
+
+from ..checklists import default_template
+from ..draw import Inspector, compute_draw, population_digest, target_count
+from ..models import (
+    Campaign,
+    CampaignStatus,
+    CampaignType,
+    ChecklistItem,
+    ChecklistTemplate,
+    ConflictOfInterest,
+    Domain,
+    Draw,
+    Severity,
+    Task,
+    TaskOrigin,
+    TaskStatus,
+    Team,
+    TeamMember,
+)
+from .common import is_system, lock_scoped, require_writer, user_id
+
+LIVE_STATUSES = (Status.ACTIVE, Status.SUSPENDED, Status.STOP_ENROLLMENT)
+FILTER_KEYS = {"categories", "kinds", "licence_statuses", "whitelisted", "townships"}
+
+
+def _clean_filter(f: dict, division_code: str) -> dict:
+    f = dict(f or {})
+    unknown = set(f) - FILTER_KEYS
+    if unknown:
+        raise ValidationError({"target_filter": f"未知的筛选条件：{', '.join(sorted(unknown))}"})
+    out: dict = {}
+    for key in ("categories", "kinds", "licence_statuses", "townships"):
+        vals = [str(v) for v in (f.get(key) or []) if str(v).strip()]
+        if vals:
+            out[key] = sorted(set(vals))
+    bad = set(out.get("licence_statuses", [])) - set(LicenceStatus.values)
+    if bad:
+        raise ValidationError({"target_filter": f"未知的证照状态：{', '.join(sorted(bad))}"})
+    for t in out.get("townships", []):
+        if not t.startswith(division_code):
+            raise ValidationError({"target_filter": f"乡镇(街道) {t} 不在专项行动区划内"})
+    if f.get("whitelisted") is not None:
+        out["whitelisted"] = bool(f["whitelisted"])
+    return out
+
+
+def population_for(campaign: Campaign) -> QuerySet:
+    """The target population: institutions in the campaign's division matching its saved
+    filter, still operating (active, suspended or stopped from enrolling)."""
+    f = campaign.target_filter or {}
+    qs = Institution.objects.filter(
+        division_code__startswith=campaign.division_code, status__in=LIVE_STATUSES
+    )
+    if f.get("categories"):
+        qs = qs.filter(category__in=f["categories"])
+    if f.get("kinds"):
+        qs = qs.filter(kind__in=f["kinds"])
+    if f.get("licence_statuses"):
+        qs = qs.filter(licence_status__in=f["licence_statuses"])
+    if f.get("whitelisted") is not None:
+        qs = qs.filter(whitelisted=f["whitelisted"])
+    if f.get("townships"):
+        from django.db.models import Q
+
+        q = Q()
+        for t in f["townships"]:
+            q |= Q(division_code__startswith=t)
+        qs = qs.filter(q)
+    return qs
+
+
+@transaction.atomic
+def campaign_create(*, actor, data: dict) -> Campaign:
+    """Plan a campaign: period, division, target population, departments, checklist."""
+    code = (data.get("division_code") or "").strip()
+    if not Division.objects.filter(code=code).exists() or len(code) < 2:
+        raise ValidationError({"division_code": f"区划代码不存在：{code}"})
+    require_writer(actor=actor, division_code=code, what="创建专项行动")
+    name = (data.get("name") or "").strip()
+    if not name:
+        raise ValidationError({"name": "请填写专项行动名称"})
+    ctype = data.get("campaign_type") or CampaignType.GENERAL
+    if ctype not in CampaignType.values:
+        raise ValidationError({"campaign_type": f"未知的专项类型：{ctype}"})
+    starts, ends = data.get("starts_on"), data.get("ends_on")
+    if not isinstance(starts, date) or not isinstance(ends, date) or ends < starts:
+        raise ValidationError({"ends_on": "请填写有效的起止日期(结束不早于开始)"})
+    depts = sorted({str(d) for d in (data.get("departments") or [])})
+    bad = set(depts) - set(DepartmentKind.values)
+    if bad:
+        raise ValidationError({"departments": f"未知的部门：{', '.join(sorted(bad))}"})
+    goal = int(data.get("coverage_goal") or 100)
+    if not 1 <= goal <= 100:
+        raise ValidationError({"coverage_goal": "覆盖率目标应在1-100之间"})
+    if data.get("template_id"):
+        from qinglang.accounts.scope import restrict
+
+        tpl = restrict(ChecklistTemplate.objects.filter(pk=data["template_id"]), actor).first()
+        tpl = tpl or ChecklistTemplate.objects.filter(pk=data["template_id"], division_code="").first()
+        if tpl is None:
+            raise ValidationError({"template_id": "检查清单模板不存在"})
+    else:
+        tpl = default_template(ctype)
+    c = Campaign(
+        name=name,
+        campaign_type=ctype,
+        division_code=code,
+        starts_on=starts,
+        ends_on=ends,
+        target_filter=_clean_filter(data.get("target_filter") or {}, code),
+        departments=depts,
+        template=tpl,
+        coverage_goal=goal,
+        created_by_id=user_id(actor),
+    )
+    c.full_clean()
+    c.save()
+    audit_record(
+        actor=actor,
+        action="campaign.create",
+        obj=c,
+        changes={"name": name, "type": ctype, "filter": c.target_filter, "departments": depts},
+    )
+    return c
+
+
+def _inspector_pool(campaign: Campaign) -> list[Inspector]:
+    """Inspectors whose area covers the campaign's division, from its departments."""
+    pool = []
+    seen = set()
+    for m in Membership.objects.filter(role=Role.INSPECTOR, active=True).order_by("user_id"):
+        prefixes = [p for p in (m.division_prefixes or []) if isinstance(p, str)]
+        if not any(campaign.division_code.startswith(p) for p in prefixes):
+            continue
+        if campaign.departments and m.department_kind not in campaign.departments:
+            continue
+        if m.user_id in seen:
+            continue
+        seen.add(m.user_id)
+        pool.append(Inspector(m.user_id, m.department_kind or ""))
+    return pool
+
+
+def _working_days(start: date, end: date) -> list[date]:
+    days, d = [], start
+    while d <= end:
+        if is_working_day(d):
+            days.append(d)
+        d += timedelta(days=1)
+    return days or [start]
+
+
+@transaction.atomic
+def campaign_draw(
+    *,
+    actor,
+    campaign_id: int,
+    share: float | None = None,
+    count: int | None = None,
+    team_size: int = 2,
+    seed: str | None = None,
+    today: date | None = None,
+) -> Draw:
+    """双随机: draw a share or a count of the population and joint teams of inspectors.
+    An inspector is never drawn to an institution they inspected within
+    ``random_inspection.same_inspector_gap_days`` or declared a conflict with. The seed
+    is recorded, so the draw can be recomputed by anyone (``draw_verify``)."""
+    c = lock_scoped(Campaign, campaign_id, actor=actor, what="专项行动")
+    require_writer(actor=actor, division_code=c.division_code, what="随机抽取")
+    if c.status != CampaignStatus.DRAFT or Draw.objects.filter(campaign=c).exists():
+        raise IllegalTransition("campaign", c.get_status_display(), CampaignStatus.DRAWN.label, [])
+    if (share is None) == (count is None):
+        raise ValidationError({"share": "请指定抽取比例或抽取数量(二选一)"})
+    if share is not None and not 0 < share <= 1:
+        raise ValidationError({"share": "抽取比例应在0到1之间"})
+    if count is not None and count < 1:
+        raise ValidationError({"count": "抽取数量至少为1"})
+    if not 1 <= team_size <= 10:
+        raise ValidationError({"team_size": "每组人数应在1-10之间"})
+    today = today or timezone.localdate()
+    seed = seed or secrets.token_hex(16)
+    population = list(population_for(c).order_by("id").values_list("id", flat=True))
+    if not population:
+        raise DomainError("empty_population", "检查对象为空：没有符合条件的机构")
+    k = target_count(len(population), share=share, count=count)
+    pool = _inspector_pool(c)
+    if not pool:
+        raise DomainError("no_inspectors", "没有可抽取的执法检查人员(请核对参与部门和人员区划)")
+    gap = policy_resolve("random_inspection.same_inspector_gap_days", c.division_code)
+    since = today - timedelta(days=int(gap.value))
+    pool_ids = [i.user_id for i in pool]
+    recent = set(
+        Task.objects.filter(
+            division_code__startswith=c.division_code,
+            scheduled_on__gte=since,
+            team__members__user_id__in=pool_ids,
+        )
+        .exclude(status=TaskStatus.CANCELLED)
+        .values_list("team__members__user_id", "institution_id")
+    )
+    conflicts = set(
+        ConflictOfInterest.objects.filter(inspector_id__in=pool_ids).values_list(
+            "inspector_id", "institution_id"
+        )
+    )
+    result = compute_draw(
+        seed=seed,
+        population=population,
+        k=k,
+        pool=pool,
+        team_size=team_size,
+        recent=recent,
+        conflicts=conflicts,
+    )
+    draw = Draw.objects.create(
+        campaign=c,
+        division_code=c.division_code,
+        seed=seed,
+        share=share,
+        count=count,
+        team_size=team_size,
+        population_size=len(population),
+        population_digest=population_digest(population),
+        inspector_pool=sorted(pool_ids),
+        target_count=k,
+        targets=result.targets,
+        exclusions=result.exclusions,
+        drawn_by_id=user_id(actor),
+    )
+    teams = Team.objects.bulk_create(
+        Team(campaign=c, division_code=c.division_code, name=f"第{i + 1}检查组")
+        for i in range(len(result.teams))
+    )
+    TeamMember.objects.bulk_create(
+        TeamMember(team=teams[i], user_id=m.user_id, department_kind=m.department)
+        for i, members in enumerate(result.teams)
+        for m in members
+    )
+    days = _working_days(max(c.starts_on, today), c.ends_on) if c.ends_on >= today else [c.ends_on]
+    sites: dict[int, list[Site]] = {}
+    for s in Site.objects.filter(institution_id__in=result.targets, active=True).order_by("id"):
+        sites.setdefault(s.institution_id, []).append(s)
+    divisions = dict(Institution.objects.filter(id__in=result.targets).values_list("id", "division_code"))
+    tasks = []
+    for n, inst_id in enumerate(result.targets):
+        t_idx = result.assignment[inst_id]
+        for site in sites.get(inst_id) or [None]:
+            tasks.append(
+                Task(
+                    campaign=c,
+                    team=teams[t_idx] if t_idx is not None else None,
+                    institution_id=inst_id,
+                    site=site,
+                    division_code=site.division_code if site else divisions[inst_id],
+                    scheduled_on=days[n % len(days)],
+                    due_on=c.ends_on,
+                    origin=TaskOrigin.DRAW,
+                    origin_ref=f"draw:{draw.pk}",
+                )
+            )
+    Task.objects.bulk_create(tasks, batch_size=2000)
+    c.status = CampaignStatus.DRAWN
+    c.save(update_fields=["status"])
+    audit_record(
+        actor=actor,
+        action="campaign.draw",
+        obj=c,
+        changes={
+            "draw_id": draw.pk,
+            "seed": seed,
+            "population": len(population),
+            "population_digest": draw.population_digest,
+            "drawn": k,
+            "teams": len(teams),
+            "tasks": len(tasks),
+            "excluded": len(result.exclusions),
+            "gap_days": gap.value,
+        },
+    )
+    return draw
+
+
+def draw_verify(*, draw: Draw) -> bool:
+    """Recompute the targets from the recorded seed over the current population: true if
+    the population is unchanged and the draw comes out the same."""
+    population = list(population_for(draw.campaign).order_by("id").values_list("id", flat=True))
+    if population_digest(population) != draw.population_digest:
+        return False
+    import random
+
+    return random.Random(draw.seed).sample(sorted(population), draw.target_count) == draw.targets
+
+
+@transaction.atomic
+def draw_publish(*, actor, campaign_id: int) -> Draw:
+    """一公开: show the draw (seed, population, drawn institutions) on the public site."""
+    c = lock_scoped(Campaign, campaign_id, actor=actor, what="专项行动")
+    require_writer(actor=actor, division_code=c.division_code, what="公开抽取结果")
+    draw = Draw.objects.select_for_update().filter(campaign=c).first()
+    if draw is None:
+        raise DomainError("not_drawn", "尚未抽取，不能公开")
+    if draw.published:
+        raise DomainError("already_published", "抽取结果已公开")
+    draw.published = True
+    draw.published_at = timezone.now()
+    draw.save(update_fields=["published", "published_at"])
+    audit_record(actor=actor, action="draw.publish", obj=draw, changes={"published": [False, True]})
+    return draw
+
+
+@transaction.atomic
+def campaign_close(*, actor, campaign_id: int) -> Campaign:
+    c = lock_scoped(Campaign, campaign_id, actor=actor, what="专项行动")
+    require_writer(actor=actor, division_code=c.division_code, what="结束专项行动")
+    if c.status != CampaignStatus.DRAWN:
+        raise IllegalTransition("campaign", c.get_status_display(), CampaignStatus.CLOSED.label, [])
+    c.status = CampaignStatus.CLOSED
+    c.save(update_fields=["status"])
+    audit_record(actor=actor, action="campaign.close", obj=c, changes={"status": ["drawn", "closed"]})
+    return c
+
+
+@transaction.atomic
+def conflict_declare(
+    *, actor, institution_id: int, reason: str, inspector_id: int | None = None
+) -> ConflictOfInterest:
+    """An inspector declares a conflict of interest (回避); leaders may record one for them."""
+    from qinglang.accounts.scope import in_scope
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "请说明回避理由"})
+    inst = Institution.objects.filter(pk=institution_id).first()
+    if inst is None or not in_scope(inst, actor, regulator_department=False):
+        raise NotFound("机构")
+    a = actor_for(actor)
+    target = inspector_id or user_id(actor)
+    if target != user_id(actor):
+        require_writer(actor=actor, division_code=inst.division_code, what="登记回避")
+    elif not (a.is_platform_admin or Role.INSPECTOR in a.roles or a.roles & {Role.REGULATOR_OFFICER}):
+        raise PermissionDeniedError("只有执法检查人员可以申报回避")
+    coi, created = ConflictOfInterest.objects.get_or_create(
+        inspector_id=target,
+        institution=inst,
+        defaults={"reason": reason, "declared_on": timezone.localdate()},
+    )
+    if created:
+        audit_record(
+            actor=actor,
+            action="conflict.declare",
+            obj=coi,
+            division_code=inst.division_code,
+            changes={"inspector_id": target, "institution_id": inst.pk, "reason": reason},
+        )
+    return coi
+
+
+@transaction.atomic
+def inspection_task_create_adhoc(
+    *,
+    actor,
+    institution_id: int,
+    due_on: date,
+    reason: str,
+    origin: str = TaskOrigin.CLUE,
+    origin_ref: str = "",
+    site_id: int | None = None,
+) -> Task:
+    """An inspection outside a draw (a clue to verify, a follow-up); a team is assigned
+    with ``task_assign``."""
+    from qinglang.accounts.scope import in_scope
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "请说明检查事由"})
+    if origin not in TaskOrigin.values or origin == TaskOrigin.DRAW:
+        raise ValidationError({"origin": f"未知的任务来源：{origin}"})
+    inst = Institution.objects.select_for_update().filter(pk=institution_id).first()
+    if inst is None or not (is_system(actor) or in_scope(inst, actor, regulator_department=False)):
+        raise NotFound("机构")
+    require_writer(actor=actor, division_code=inst.division_code, what="安排检查任务")
+    site = None
+    if site_id is not None:
+        site = Site.objects.filter(pk=site_id, institution=inst).first()
+        if site is None:
+            raise NotFound("场所")
+    today = timezone.localdate()
+    if due_on < today:
+        raise ValidationError({"due_on": "完成期限不能早于今天"})
+    task = Task.objects.create(
+        institution=inst,
+        site=site,
+        division_code=site.division_code if site else inst.division_code,
+        scheduled_on=today,
+        due_on=due_on,
+        origin=origin,
+        origin_ref=(origin_ref or "")[:64],
+        reason=reason[:300],
+    )
+    audit_record(
+        actor=actor,
+        action="inspection_task.create",
+        obj=task,
+        changes={"institution_id": inst.pk, "origin": origin, "origin_ref": origin_ref, "reason": reason},
+    )
+    return task
+
+
+@transaction.atomic
+def task_assign(*, actor, task_id: int, inspector_ids: list[int]) -> Task:
+    """Assign a team (formed from the given inspectors) to a task."""
+    task = lock_scoped(Task, task_id, actor=actor, what="检查任务")
+    require_writer(actor=actor, division_code=task.division_code, what="指派检查组")
+    if task.status != TaskStatus.PLANNED:
+        raise IllegalTransition("task", task.get_status_display(), "已指派", [])
+    ids = sorted({int(i) for i in inspector_ids})
+    if not ids:
+        raise ValidationError({"inspector_ids": "请选择执法检查人员"})
+    members = {
+        m.user_id: m
+        for m in Membership.objects.filter(user_id__in=ids, role=Role.INSPECTOR, active=True)
+        if any(task.division_code.startswith(p) for p in (m.division_prefixes or []) if isinstance(p, str))
+    }
+    if set(ids) - set(members):
+        raise ValidationError({"inspector_ids": "所选人员不是该区划的执法检查人员"})
+    if ConflictOfInterest.objects.filter(inspector_id__in=ids, institution_id=task.institution_id).exists():
+        raise DomainError("conflict_of_interest", "所选人员已申报与该机构存在利害关系，应当回避")
+    team = Team.objects.create(
+        campaign=task.campaign, division_code=task.division_code, name=f"任务{task.pk}检查组"
+    )
+    TeamMember.objects.bulk_create(
+        TeamMember(team=team, user_id=i, department_kind=members[i].department_kind or "") for i in ids
+    )
+    old = task.team_id
+    task.team = team
+    task.save(update_fields=["team"])
+    audit_record(
+        actor=actor,
+        action="inspection_task.assign",
+        obj=task,
+        changes={"team": [old, team.pk], "inspectors": ids},
+    )
+    return task
+
+
+@transaction.atomic
+def task_cancel(*, actor, task_id: int, reason: str) -> Task:
+    task = lock_scoped(Task, task_id, actor=actor, what="检查任务")
+    require_writer(actor=actor, division_code=task.division_code, what="取消检查任务")
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "请说明取消理由"})
+    if task.status != TaskStatus.PLANNED:
+        raise IllegalTransition("task", task.get_status_display(), TaskStatus.CANCELLED.label, [])
+    task.status = TaskStatus.CANCELLED
+    task.save(update_fields=["status"])
+    audit_record(
+        actor=actor,
+        action="inspection_task.cancel",
+        obj=task,
+        changes={"status": ["planned", "cancelled"], "reason": reason},
+    )
+    return task
+
+
+# --- checklists ---------------------------------------------------------------------------
+
+
+@transaction.atomic
+def checklist_template_copy(*, actor, template_id: int, division_code: str, name: str) -> ChecklistTemplate:
+    """Copy a template (a national default or one of the division's) for local editing."""
+    require_writer(actor=actor, division_code=division_code, what="编辑检查清单")
+    src = ChecklistTemplate.objects.filter(pk=template_id).first()
+    if src is None or not (src.division_code == "" or division_code.startswith(src.division_code)):
+        raise NotFound("检查清单模板")
+    if not (name or "").strip():
+        raise ValidationError({"name": "请填写模板名称"})
+    t = ChecklistTemplate.objects.create(
+        name=name.strip(), campaign_type=src.campaign_type, division_code=division_code
+    )
+    ChecklistItem.objects.bulk_create(
+        ChecklistItem(
+            template=t,
+            code=i.code,
+            domain=i.domain,
+            title=i.title,
+            basis=i.basis,
+            severity=i.severity,
+            department_kind=i.department_kind,
+            position=i.position,
+        )
+        for i in src.items.all()
+    )
+    audit_record(actor=actor, action="checklist.copy", obj=t, changes={"from": src.pk, "name": t.name})
+    return t
+
+
+def _lock_local_template(actor, template_id: int) -> ChecklistTemplate:
+    t = lock_scoped(ChecklistTemplate, template_id, actor=actor, what="检查清单模板")
+    if t.division_code == "":
+        raise DomainError("template_national", "全国默认模板不能直接修改，请先复制为本地模板")
+    require_writer(actor=actor, division_code=t.division_code, what="编辑检查清单")
+    return t
+
+
+@transaction.atomic
+def checklist_item_add(*, actor, template_id: int, data: dict) -> ChecklistItem:
+    t = _lock_local_template(actor, template_id)
+    item = ChecklistItem(
+        template=t,
+        code=(data.get("code") or "").strip(),
+        domain=data.get("domain") or "",
+        title=(data.get("title") or "").strip(),
+        basis=(data.get("basis") or "").strip(),
+        severity=data.get("severity") or Severity.MINOR,
+        department_kind=data.get("department_kind") or DepartmentKind.EDUCATION,
+        position=t.items.count(),
+    )
+    if item.domain not in Domain.values:
+        raise ValidationError({"domain": "请选择检查领域"})
+    item.full_clean()
+    item.save()
+    audit_record(
+        actor=actor, action="checklist.item_add", obj=t, changes={"code": item.code, "title": item.title}
+    )
+    return item
+
+
+@transaction.atomic
+def checklist_item_remove(*, actor, template_id: int, item_id: int) -> None:
+    t = _lock_local_template(actor, template_id)
+    item = t.items.filter(pk=item_id).first()
+    if item is None:
+        raise NotFound("检查事项")
+    if t.campaigns.exclude(status=CampaignStatus.DRAFT).exists():
+        raise DomainError("template_in_use", "模板已用于进行中的专项行动，不能删除事项")
+    item.delete()
+    audit_record(actor=actor, action="checklist.item_remove", obj=t, changes={"code": item.code})

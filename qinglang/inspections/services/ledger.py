@@ -1,0 +1,313 @@
+"""The rectification ledger (整改台账): issued → submitted → verified → closed_out, or
+returned (and submitted again); one service per transition, an insert-only transition row
+each time. Overdue items escalate — reminder letter, supervision letter, penalty case —
+at working-day intervals from policy, by a set-based sweep that works from current state
+(so a run after downtime catches up everything that fell due meanwhile)."""
+
+import time
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from qinglang.accounts.models import INSTITUTION_ROLES
+from qinglang.accounts.scope import actor_for
+from qinglang.core.audit import Entry, audit_record, audit_record_many
+from qinglang.core.calendar import is_working_day, working_days_between
+from qinglang.core.errors import IllegalTransition, PermissionDeniedError
+from qinglang.core.models import PolicyParameter
+from qinglang.core.policy import policy_resolve
+
+from .. import documents, files
+from ..models import (
+    LEDGER_TRANSITIONS,
+    OPEN_STATUSES,
+    Escalation,
+    Evidence,
+    LedgerItem,
+    LedgerStatus,
+    LedgerTransition,
+    Letter,
+    LetterKind,
+    SweepRun,
+)
+from .common import lock_scoped, require_inspector, require_writer, user_id
+from .records import place_name
+
+LEVEL_KEYS = [
+    (Escalation.REMINDER, "rectification.reminder_after_overdue_days", LetterKind.REMINDER),
+    (Escalation.SUPERVISION, "rectification.supervision_letter_after_overdue_days", LetterKind.SUPERVISION),
+    (Escalation.CASE_DUE, "rectification.case_after_overdue_days", None),
+]
+
+
+def _move(*, actor, item: LedgerItem, to: str, note: str = "", extra: dict | None = None) -> LedgerItem:
+    allowed = LEDGER_TRANSITIONS[item.status]
+    if to not in allowed:
+        labels = dict(LedgerStatus.choices)
+        raise IllegalTransition("ledger_item", labels[item.status], labels[to], sorted(allowed))
+    old = item.status
+    item.status = to
+    item.save(update_fields=["status", "measures", "updated_at"])
+    LedgerTransition.objects.create(
+        item=item, from_status=old, to_status=to, note=note, actor_id=user_id(actor)
+    )
+    audit_record(
+        actor=actor,
+        action=f"ledger.{to}",
+        obj=item,
+        changes={"status": [old, to], "note": note, **(extra or {})},
+    )
+    return item
+
+
+def _lock_item(actor, item_id: int, **kw) -> LedgerItem:
+    return lock_scoped(LedgerItem, item_id, actor=actor, what="整改事项", **kw)
+
+
+@transaction.atomic
+def ledger_submit(*, actor, item_id: int, measures: str, uploads: list) -> LedgerItem:
+    """The institution reports its rectification with evidence (机构端提交整改材料)."""
+    item = _lock_item(actor, item_id)
+    a = actor_for(actor)
+    if not (
+        a.is_platform_admin or (item.institution_id in a.institution_ids and a.roles & INSTITUTION_ROLES)
+    ):
+        raise PermissionDeniedError("只有被检查机构可以提交整改材料")
+    measures = (measures or "").strip()
+    if not measures:
+        raise ValidationError({"measures": "请说明整改措施"})
+    if item.status not in LEDGER_TRANSITIONS or LedgerStatus.SUBMITTED not in LEDGER_TRANSITIONS[item.status]:
+        labels = dict(LedgerStatus.choices)
+        raise IllegalTransition("ledger_item", labels[item.status], labels[LedgerStatus.SUBMITTED], [])
+    if not uploads:
+        raise ValidationError({"files": "请上传整改证明材料(照片或文件)"})
+    checked = [files.check_upload(f) for f in uploads]
+    created: list[str] = []
+    try:
+        rows = []
+        for c in checked:
+            rel, digest, new = files.store(c.data, folder="evidence")
+            if new:
+                created.append(rel)
+            rows.append(
+                Evidence(
+                    institution_id=item.institution_id,
+                    division_code=item.division_code,
+                    ledger_item=item,
+                    original_name=c.name,
+                    content_type=c.content_type,
+                    size=len(c.data),
+                    sha256=digest,
+                    path=rel,
+                    uploaded_by_id=user_id(actor),
+                )
+            )
+        Evidence.objects.bulk_create(rows)
+        item.measures = measures
+        return _move(
+            actor=actor,
+            item=item,
+            to=LedgerStatus.SUBMITTED,
+            note=measures,
+            extra={"evidence": [r.sha256 for r in rows]},
+        )
+    except BaseException:
+        for rel in created:
+            files.discard(rel)
+        raise
+
+
+@transaction.atomic
+def ledger_verify(*, actor, item_id: int, note: str = "") -> LedgerItem:
+    """复查: the reinspection confirms the rectification. Joint teams reinspect across
+    departments, so any inspector of the area may, not only the responsible department."""
+    item = _lock_item(actor, item_id, regulator_department=False)
+    require_inspector(actor=actor, division_code=item.division_code)
+    return _move(actor=actor, item=item, to=LedgerStatus.VERIFIED, note=(note or "复查合格").strip())
+
+
+@transaction.atomic
+def ledger_return(*, actor, item_id: int, reason: str) -> LedgerItem:
+    """复查不合格: back to the institution; the deadline keeps running."""
+    item = _lock_item(actor, item_id, regulator_department=False)
+    require_inspector(actor=actor, division_code=item.division_code)
+    if not (reason or "").strip():
+        raise ValidationError({"reason": "请说明退回理由"})
+    return _move(actor=actor, item=item, to=LedgerStatus.RETURNED, note=reason.strip())
+
+
+@transaction.atomic
+def ledger_close_out(*, actor, item_id: int, note: str = "") -> LedgerItem:
+    """销号."""
+    item = _lock_item(actor, item_id)
+    require_writer(actor=actor, division_code=item.division_code, what="销号")
+    return _move(
+        actor=actor, item=item, to=LedgerStatus.CLOSED_OUT, note=(note or "整改到位，予以销号").strip()
+    )
+
+
+# --- overdue sweep --------------------------------------------------------------------------
+
+
+def overdue_cutoff(today: date, n: int) -> date:
+    """The latest deadline that is at least ``n`` working days overdue on ``today``:
+    deadline <= cutoff  ⇔  working_days_between(deadline, today) >= n."""
+    if n <= 0:
+        return today - timedelta(days=1)
+    d, count = today, 0
+    while True:
+        if is_working_day(d):
+            count += 1
+            if count >= n:
+                return d - timedelta(days=1)
+        d -= timedelta(days=1)
+
+
+def _groups(today: date) -> list[tuple[str, list[str]]]:
+    """(prefix, more specific prefixes to exclude): the national default plus every
+    division that overrides one of the escalation intervals."""
+    keys = [k for _, k, _ in LEVEL_KEYS]
+    prefixes = sorted(
+        set(
+            PolicyParameter.objects.filter(key__in=keys, effective_from__lte=today)
+            .exclude(division_code="")
+            .values_list("division_code", flat=True)
+        )
+    )
+    out = []
+    for p in ["", *prefixes]:
+        under = [q for q in prefixes if q != p and q.startswith(p)]
+        # exclude only the nearest overrides; theirs handle what lies below them
+        nearest = [q for q in under if not any(q != r and q.startswith(r) for r in under)]
+        out.append((p, nearest))
+    return out
+
+
+def _where(prefix: str, excluded: list[str]) -> tuple[str, list]:
+    sql, params = "", []
+    if prefix:
+        sql += " AND division_code LIKE %s"
+        params.append(prefix + "%")
+    for q in excluded:
+        sql += " AND division_code NOT LIKE %s"
+        params.append(q + "%")
+    return sql, params
+
+
+def ledger_sweep_overdue(*, today: date | None = None, actor="system:overdue-sweep") -> SweepRun:
+    """Periodic job: escalate every open item whose deadline has passed by the policy's
+    working days. Set-based: per level and policy group one INSERT … SELECT of letters and
+    one UPDATE of the level, whatever the number of items. Letters' .docx files are
+    rendered afterwards (``letters_render_pending``)."""
+    today = today or timezone.localdate()
+    t0 = time.monotonic()
+    items = LedgerItem._meta.db_table
+    letters = Letter._meta.db_table
+    counts = {1: 0, 2: 0, 3: 0}
+    entries = []
+    with transaction.atomic():
+        run = SweepRun.objects.create(ran_on=today)
+        with connection.cursor() as cur:
+            for prefix, excluded in _groups(today):
+                place = prefix or "000000"
+                geo_sql, geo_params = _where(prefix, excluded)
+                for level, key, kind in LEVEL_KEYS:
+                    days = int(policy_resolve(key, place, on=today).value)
+                    cutoff = overdue_cutoff(today, days)
+                    cond = f" WHERE status IN (%s, %s) AND escalation < %s AND deadline_on <= %s{geo_sql}"
+                    params = [*OPEN_STATUSES, int(level), cutoff, *geo_params]
+                    if kind is not None:
+                        cur.execute(
+                            f"INSERT INTO {letters} (item_id, institution_id, division_code, kind, issued_on,"  # noqa: S608 -- table names from _meta; values bound
+                            f" overdue_days, path, sha256) SELECT id, institution_id, division_code, %s, %s,"
+                            f" 0, '', '' FROM {items}{cond}",
+                            [kind, today, *params],
+                        )
+                    cur.execute(f"UPDATE {items} SET escalation = %s{cond}", [int(level), *params])  # noqa: S608
+                    n = cur.rowcount
+                    counts[int(level)] += n
+                    if n:
+                        entries.append(
+                            Entry(
+                                f"ledger.escalate.{Escalation(level).name.lower()}",
+                                "inspections.sweeprun",
+                                str(run.pk),
+                                prefix,
+                                {"items": n, "rule": key, "days": days, "deadline_on_or_before": cutoff},
+                            )
+                        )
+        run.reminders, run.supervisions, run.cases_due = counts[1], counts[2], counts[3]
+        run.seconds = time.monotonic() - t0
+        run.save(update_fields=["reminders", "supervisions", "cases_due", "seconds"])
+        audit_record_many(actor=actor, entries=entries)
+    return run
+
+
+def ledger_items_case_due(*, limit: int = 1000) -> list[LedgerItem]:
+    """For the enforcement job: items the sweep marked for a penalty case, still open."""
+    return list(
+        LedgerItem.objects.filter(
+            escalation=Escalation.CASE_DUE, case_id__isnull=True, status__in=OPEN_STATUSES
+        )
+        .select_related("institution", "notice")
+        .order_by("institution_id", "id")[:limit]
+    )
+
+
+@transaction.atomic
+def ledger_mark_case_filed(*, actor, item_ids: list[int], case_id: int) -> int:
+    """Enforcement files a case for overdue items; the ledger records its id."""
+    n = LedgerItem.objects.filter(pk__in=item_ids, case_id__isnull=True).update(
+        case_id=case_id, escalation=Escalation.CASE_FILED
+    )
+    audit_record_many(
+        actor=actor,
+        entries=[
+            Entry("ledger.case_filed", "inspections.ledgeritem", str(i), "", {"case_id": case_id})
+            for i in item_ids
+        ],
+    )
+    return n
+
+
+# --- letters --------------------------------------------------------------------------------
+
+
+def letter_render(letter: Letter) -> Letter:
+    """Render and store one letter's .docx (idempotent: content-addressed)."""
+    item = letter.item
+    place = place_name(letter.division_code)
+    overdue = working_days_between(item.deadline_on, letter.issued_on)
+    supervision = letter.kind == LetterKind.SUPERVISION
+    data = documents.letter_docx(
+        kind_label=LetterKind(letter.kind).label,
+        number=letter.number,
+        institution=item.institution.name,
+        place=place,
+        notice_number=item.notice.number,
+        item_title=item.title,
+        deadline_on=item.deadline_on,
+        overdue_days=overdue,
+        issuers=documents.department_names(
+            ["education", item.department_kind] if item.department_kind != "education" else ["education"],
+            place,
+        ),
+        issued_on=letter.issued_on,
+        next_step="逾期仍不整改的，将依法立案查处。"
+        if supervision
+        else "请于收到本函后尽快整改到位，否则将发出督办函。",
+    )
+    rel, digest, _ = files.store(data, folder="letters", suffix=".docx")
+    Letter.objects.filter(pk=letter.pk).update(path=rel, sha256=digest, overdue_days=min(overdue, 32767))
+    letter.path, letter.sha256, letter.overdue_days = rel, digest, overdue
+    return letter
+
+
+def letters_render_pending(*, limit: int = 500) -> int:
+    n = 0
+    for letter in Letter.objects.filter(path="").select_related("item__institution", "item__notice")[:limit]:
+        letter_render(letter)
+        n += 1
+    return n

@@ -1,0 +1,362 @@
+"""Pages of joint inspections: the campaign board with coverage, the draw, an inspector's
+tasks and the inspection form (phone-sized), the rectification ledger (overdue first),
+the institution end's notices and items, the public draw results, and downloads of the
+stored documents and evidence (always through the scoped selectors)."""
+
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from qinglang.accounts.models import INSTITUTION_ROLES, Role
+from qinglang.accounts.scope import actor_for
+from qinglang.core.errors import DomainError, NotFound
+from qinglang.core.models import DepartmentKind
+from qinglang.inspections import files, selectors, services
+from qinglang.inspections.models import CampaignType, LedgerStatus, Outcome
+
+from .common import can_write, console_required, error_text, not_found, org_required, run_action
+
+INSPECTOR_ROLES = {Role.PLATFORM_ADMIN, Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER, Role.INSPECTOR}
+
+
+def _date(v: str) -> date | None:
+    try:
+        return date.fromisoformat(v)
+    except (TypeError, ValueError):
+        return None
+
+
+@console_required
+def campaign_board(request):
+    if request.method == "POST":
+        if not can_write(request.user):
+            raise PermissionDenied("无权创建专项行动")
+        p = request.POST
+        data = {
+            "name": p.get("name", ""),
+            "campaign_type": p.get("campaign_type") or CampaignType.GENERAL,
+            "division_code": p.get("division_code", ""),
+            "starts_on": _date(p.get("starts_on")),
+            "ends_on": _date(p.get("ends_on")),
+            "departments": p.getlist("departments"),
+            "coverage_goal": p.get("coverage_goal") or 100,
+            "target_filter": {
+                "categories": p.getlist("categories"),
+                "kinds": p.getlist("kinds"),
+            },
+        }
+        holder = {}
+        if run_action(
+            request,
+            lambda: holder.setdefault("c", services.campaign_create(actor=request.user, data=data)),
+            "专项行动已创建",
+        ):
+            return redirect("portal:campaign_detail", campaign_id=holder["c"].pk)
+        return redirect("portal:campaign_board")
+    campaigns = list(selectors.campaign_list(actor=request.user)[:50])
+    rows = [(c, selectors.campaign_coverage(campaign=c)) for c in campaigns]
+    return render(
+        request,
+        "portal/inspections/board.html",
+        {
+            "rows": rows,
+            "types": CampaignType.choices,
+            "departments": DepartmentKind.choices,
+            "can_write": can_write(request.user),
+            "prefixes": actor_for(request.user).division_prefixes,
+        },
+    )
+
+
+@console_required
+@not_found
+def campaign_detail(request, campaign_id: int):
+    c = selectors.campaign_get(actor=request.user, campaign_id=campaign_id)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action == "draw":
+            share = request.POST.get("share") or None
+            count = request.POST.get("count") or None
+            try:
+                kw = {"share": float(share) / 100 if share else None, "count": int(count) if count else None}
+                kw["team_size"] = int(request.POST.get("team_size") or 2)
+            except ValueError:
+                messages.error(request, "操作未完成：抽取比例或数量格式不正确")
+            else:
+                run_action(
+                    request,
+                    lambda: services.campaign_draw(actor=request.user, campaign_id=c.pk, **kw),
+                    "已完成随机抽取",
+                )
+        elif action == "publish":
+            run_action(
+                request,
+                lambda: services.draw_publish(actor=request.user, campaign_id=c.pk),
+                "抽取结果已在公众网站公开",
+            )
+        elif action == "close":
+            run_action(
+                request,
+                lambda: services.campaign_close(actor=request.user, campaign_id=c.pk),
+                "专项行动已结束",
+            )
+        else:
+            messages.error(request, "操作未完成：未知操作")
+        return redirect("portal:campaign_detail", campaign_id=c.pk)
+    draw = selectors.draw_get(actor=request.user, campaign_id=c.pk)
+    tasks = selectors.task_list(actor=request.user).filter(campaign=c)
+    return render(
+        request,
+        "portal/inspections/campaign.html",
+        {
+            "c": c,
+            "cov": selectors.campaign_coverage(campaign=c),
+            "draw": draw,
+            "tasks": tasks[:500],
+            "teams": c.teams.prefetch_related("members").all()[:200],
+            "can_write": can_write(request.user),
+            "items": c.template.items.all(),
+        },
+    )
+
+
+@console_required
+def task_list(request):
+    tasks = selectors.task_list(actor=request.user)
+    status = request.GET.get("status", "planned")
+    if status in ("planned", "completed", "cancelled"):
+        tasks = tasks.filter(status=status)
+    return render(request, "portal/inspections/tasks.html", {"tasks": tasks[:200], "status": status})
+
+
+def _results_from_post(request, items) -> list[dict]:
+    out = []
+    for i in items:
+        out.append(
+            {
+                "item_id": i.pk,
+                "outcome": request.POST.get(f"outcome_{i.pk}", ""),
+                "description": request.POST.get(f"desc_{i.pk}", ""),
+                "requirement": request.POST.get(f"req_{i.pk}", ""),
+                "files": request.FILES.getlist(f"files_{i.pk}"),
+            }
+        )
+    return out
+
+
+@console_required
+@not_found
+def task_detail(request, task_id: int):
+    """The inspection form: one card per checklist item, large touch targets."""
+    task = selectors.task_get(actor=request.user, task_id=task_id)
+    from qinglang.inspections.checklists import default_template
+
+    template = task.campaign.template if task.campaign_id else default_template(CampaignType.GENERAL)
+    items = list(template.items.all())
+    error = ""
+    if request.method == "POST":
+        try:
+            services.inspection_record_submit(
+                actor=request.user,
+                task_id=task.pk,
+                inspected_on=_date(request.POST.get("inspected_on")) or timezone.localdate(),
+                results=_results_from_post(request, items),
+                summary=request.POST.get("summary", ""),
+                deadline_days=int(request.POST["deadline_days"])
+                if request.POST.get("deadline_days", "").isdigit()
+                else None,
+            )
+        except NotFound:
+            raise Http404("不存在或无权查看")
+        except (DomainError, ValidationError) as exc:
+            error = error_text(exc)
+        else:
+            messages.success(request, "检查记录已提交")
+            return redirect("portal:task_detail", task_id=task.pk)
+    record = getattr(task, "record", None) if task.status == "completed" else None
+    return render(
+        request,
+        "portal/inspections/task.html",
+        {
+            "task": task,
+            "items": items,
+            "record": record,
+            "notices": task.notices.all(),
+            "outcomes": Outcome.choices,
+            "error": error,
+            "posted": request.POST if error else {},
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@console_required
+def ledger(request):
+    status = request.GET.get("status", "")
+    items = selectors.ledger_list(
+        actor=request.user,
+        status=status if status in LedgerStatus.values else "",
+        overdue_only=request.GET.get("overdue") == "1",
+    )
+    return render(
+        request,
+        "portal/inspections/ledger.html",
+        {
+            "items": items[:300],
+            "status": status,
+            "statuses": LedgerStatus.choices,
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@console_required
+@not_found
+def ledger_item(request, item_id: int):
+    item = selectors.ledger_get(actor=request.user, item_id=item_id)
+    if request.method == "POST":
+        action = request.POST.get("action")
+        note = request.POST.get("note", "")
+        fns = {
+            "verify": (
+                lambda: services.ledger_verify(actor=request.user, item_id=item.pk, note=note),
+                "复查通过",
+            ),
+            "return": (
+                lambda: services.ledger_return(actor=request.user, item_id=item.pk, reason=note),
+                "已退回重改",
+            ),
+            "close_out": (
+                lambda: services.ledger_close_out(actor=request.user, item_id=item.pk, note=note),
+                "已销号",
+            ),
+        }
+        if action in fns:
+            run_action(request, *fns[action])
+        else:
+            messages.error(request, "操作未完成：未知操作")
+        return redirect("portal:ledger_item", item_id=item.pk)
+    return render(
+        request,
+        "portal/inspections/ledger_item.html",
+        {
+            "item": item,
+            "console": True,
+            "transitions": item.transitions.all(),
+            "letters": item.letters.all(),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+# --- downloads (regulators and the institution concerned) ----------------------------------
+
+
+def _file_response(rel: str, name: str, content_type: str):
+    try:
+        fh = files.open_stored(rel)
+    except (OSError, DomainError):
+        raise Http404("文件不存在")
+    return FileResponse(fh, as_attachment=True, filename=name, content_type=content_type)
+
+
+@login_required
+@not_found
+def notice_download(request, notice_id: int):
+    n = selectors.notice_get(actor=request.user, notice_id=notice_id)
+    if not n.path:
+        services.notice_render(n)
+    return _file_response(n.path, f"整改通知书-{n.pk}.docx", files.DOCX)
+
+
+@login_required
+@not_found
+def letter_download(request, letter_id: int):
+    letter = selectors.letter_get(actor=request.user, letter_id=letter_id)
+    if not letter.path:
+        services.letter_render(letter)
+    return _file_response(letter.path, f"{letter.get_kind_display()}-{letter.pk}.docx", files.DOCX)
+
+
+@login_required
+@not_found
+def evidence_download(request, evidence_id: int):
+    e = selectors.evidence_get(actor=request.user, evidence_id=evidence_id)
+    return _file_response(e.path, e.original_name, e.content_type)
+
+
+# --- institution end ---------------------------------------------------------------------------
+
+
+@org_required
+def org_rectification(request):
+    return render(
+        request,
+        "portal/inspections/org_list.html",
+        {
+            "notices": selectors.notice_list(actor=request.user)[:100],
+            "items": selectors.ledger_list(actor=request.user)[:200],
+            "today": timezone.localdate(),
+        },
+    )
+
+
+@org_required
+@not_found
+def org_item(request, item_id: int):
+    item = selectors.ledger_get(actor=request.user, item_id=item_id)
+    error = ""
+    if request.method == "POST":
+        if not (actor_for(request.user).roles & INSTITUTION_ROLES):
+            raise PermissionDenied
+        try:
+            services.ledger_submit(
+                actor=request.user,
+                item_id=item.pk,
+                measures=request.POST.get("measures", ""),
+                uploads=request.FILES.getlist("files"),
+            )
+        except NotFound:
+            raise Http404("不存在或无权查看")
+        except (DomainError, ValidationError) as exc:
+            error = error_text(exc)
+        else:
+            messages.success(request, "整改材料已提交，等待复查")
+            return redirect("portal:org_item", item_id=item.pk)
+    return render(
+        request,
+        "portal/inspections/ledger_item.html",
+        {
+            "item": item,
+            "console": False,
+            "error": error,
+            "transitions": item.transitions.all(),
+            "letters": item.letters.all(),
+            "can_submit": item.status in (LedgerStatus.ISSUED, LedgerStatus.RETURNED),
+            "today": timezone.localdate(),
+        },
+    )
+
+
+# --- public site (一公开) ------------------------------------------------------------------------
+
+
+def public_draws(request):
+    return render(
+        request, "portal/inspections/public_draws.html", {"draws": selectors.public_draw_list()[:100]}
+    )
+
+
+@not_found
+def public_draw(request, draw_id: int):
+    d = selectors.public_draw_get(draw_id=draw_id)
+    return render(
+        request,
+        "portal/inspections/public_draw.html",
+        {"d": d, "rows": selectors.public_draw_targets(draw=d)},
+    )
