@@ -11,11 +11,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from qinglang.core.errors import DomainError
 
+from . import bulk
 from .models import NON_NEGATIVE_CREDIT, NON_NEGATIVE_DEBIT, AccountKind, Entry, LedgerAccount, Posting
 
 CHUNK = 900  # below SQLite's bound-parameter limit
@@ -56,23 +57,32 @@ def _check_legs(spec: PostingSpec) -> None:
 
 
 def _chunks(seq: Sequence, n: int = CHUNK) -> Iterable[Sequence]:
-    for i in range(0, len(seq), n):
-        yield seq[i : i + n]
+    return bulk.chunks(seq, n)
 
 
 def existing_postings(keys: list[str]) -> dict[str, Posting]:
     out: dict[str, Posting] = {}
-    for chunk in _chunks(keys):
+    for chunk in _chunks(keys, bulk.in_chunk()):
         for p in Posting.objects.filter(idempotency_key__in=chunk):
             out[p.idempotency_key] = p
     return out
+
+
+def _existing(keys: list[str]) -> dict[str, tuple[int, str]]:
+    """key -> (posting id, payload hash), one query per chunk (one on PostgreSQL)."""
+    rows = bulk.select_in(
+        f"SELECT idempotency_key, id, payload_hash FROM {Posting._meta.db_table} "  # noqa: S608
+        "WHERE idempotency_key {in}",
+        keys,
+    )
+    return {k: (pk, h) for k, pk, h in rows}
 
 
 def lock_accounts(ids: Iterable[int]) -> dict[int, LedgerAccount]:
     """Lock accounts in id order (a fixed order, so concurrent writers cannot deadlock)."""
     ids = sorted(set(ids))
     out: dict[int, LedgerAccount] = {}
-    for chunk in _chunks(ids):
+    for chunk in _chunks(ids, bulk.in_chunk()):
         for a in LedgerAccount.objects.select_for_update(no_key=True).filter(id__in=chunk).order_by("id"):
             out[a.id] = a
     missing = set(ids) - set(out)
@@ -102,6 +112,15 @@ def post(specs: Sequence[PostingSpec], *, now=None) -> list[Posting]:
     """Apply postings; return one Posting per spec (the original for a retried key). A
     key reused with a different payload raises ``idempotency_conflict``. All or nothing:
     a balance rule broken by any posting refuses the whole call."""
+    ids = post_ids(specs, now=now)
+    by_id: dict[int, Posting] = {}
+    for chunk in _chunks(sorted(set(ids)), bulk.in_chunk()):
+        by_id.update(Posting.objects.in_bulk(chunk))
+    return [by_id[i] for i in ids]
+
+
+def post_ids(specs: Sequence[PostingSpec], *, now=None) -> list[int]:
+    """``post`` for the bulk paths: the posting ids only, without loading rows back."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger.post must run inside the service's transaction")
     if not specs:
@@ -109,12 +128,12 @@ def post(specs: Sequence[PostingSpec], *, now=None) -> list[Posting]:
     for s in specs:
         _check_legs(s)
     hashes = [s.payload_hash() for s in specs]
-    found = existing_postings([s.key for s in specs])
+    found = _existing([s.key for s in specs])
     fresh: dict[str, tuple[PostingSpec, str]] = {}
     for s, h in zip(specs, hashes, strict=True):
         prior = found.get(s.key)
         if prior is not None:
-            if prior.payload_hash != h:
+            if prior[1] != h:
                 raise _conflict(s.key)
             continue
         if s.key in fresh:
@@ -123,16 +142,34 @@ def post(specs: Sequence[PostingSpec], *, now=None) -> list[Posting]:
             continue
         fresh[s.key] = (s, h)
     if fresh:
-        _apply(list(fresh.values()), now or timezone.now())
-        found.update(existing_postings(list(fresh)))
-    return [found[s.key] for s in specs]
+        found.update(_apply(list(fresh.values()), now or timezone.now()))
+    return [found[s.key][0] for s in specs]
 
 
 def _conflict(key: str) -> DomainError:
     return DomainError("idempotency_conflict", "同一幂等键已用于内容不同的记账请求", {"key": key}, status=409)
 
 
-def _apply(items: list[tuple[PostingSpec, str]], now) -> None:
+POSTING_COLS = (
+    "id",
+    "idempotency_key",
+    "payload_hash",
+    "code",
+    "institution_id",
+    "order_id",
+    "bank_id",
+    "division_code",
+    "amount_fen",
+    "reverses_id",
+    "memo",
+    "created_at",
+)
+
+
+def _apply(items: list[tuple[PostingSpec, str]], now) -> dict[str, tuple[int, str]]:
+    """Lock the touched accounts (id order), check balance rules on the net effect,
+    insert postings and entries in bulk, write the new balances in one statement.
+    Returns key -> (new posting id, hash)."""
     delta: dict[int, int] = defaultdict(int)
     for s, _ in items:
         for acc, amount in s.legs:
@@ -143,33 +180,31 @@ def _apply(items: list[tuple[PostingSpec, str]], now) -> None:
     for acc_id, d in delta.items():
         a = accounts[acc_id]
         check_balance_rules(a, a.balance_fen + d)
-    postings = [
-        Posting(
-            idempotency_key=s.key,
-            payload_hash=h,
-            code=s.code,
-            institution_id=s.institution_id,
-            order_id=s.order_id,
-            bank_id=s.bank_id,
-            division_code=s.division_code,
-            amount_fen=sum(a for _, a in s.legs if a > 0),
-            reverses_id=s.reverses_id,
-            memo=s.memo[:200],
-            created_at=now,
+    ids = bulk.allocate_ids(Posting._meta.db_table, len(items))
+    postings = []
+    entries = []
+    out: dict[str, tuple[int, str]] = {}
+    for pk, (s, h) in zip(ids, items, strict=True):
+        postings.append(
+            (
+                pk,
+                s.key,
+                h,
+                s.code,
+                s.institution_id,
+                s.order_id,
+                s.bank_id,
+                s.division_code,
+                sum(a for _, a in s.legs if a > 0),
+                s.reverses_id,
+                s.memo[:200],
+                now,
+            )
         )
-        for s, h in items
-    ]
-    Posting.objects.bulk_create(postings, batch_size=2000)
-    if any(p.pk is None for p in postings):  # old SQLite without RETURNING
-        ids = {p.idempotency_key: p.pk for p in existing_postings([p.idempotency_key for p in postings])}
-        for p in postings:
-            p.pk = p.id = ids[p.idempotency_key]
-    entries = [
-        Entry(posting_id=p.pk, account_id=acc, amount_fen=amount)
-        for p, (s, _) in zip(postings, items, strict=True)
-        for acc, amount in s.legs
-    ]
-    Entry.objects.bulk_create(entries, batch_size=5000)
+        entries.extend((pk, acc, amount) for acc, amount in s.legs)
+        out[s.key] = (pk, h)
+    bulk.insert_rows(Posting._meta.db_table, POSTING_COLS, postings, datetime_cols=(11,))
+    bulk.insert_rows(Entry._meta.db_table, ("posting_id", "account_id", "amount_fen"), entries)
     changed = []
     for acc_id, d in delta.items():
         if d:
@@ -177,27 +212,18 @@ def _apply(items: list[tuple[PostingSpec, str]], now) -> None:
             a.balance_fen += d
             changed.append(a)
     _write_balances(changed)
+    return out
 
 
 def _write_balances(accounts: list[LedgerAccount]) -> None:
     """Absolute balances computed under the row locks (so a missing lock would lose
     updates and ``ledger_verify`` would see it)."""
-    if len(accounts) <= 3:
-        for a in accounts:
-            LedgerAccount.objects.filter(pk=a.pk).update(balance_fen=a.balance_fen)
-        return
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            for chunk in _chunks(accounts, 5000):
-                values = ",".join(["(%s,%s)"] * len(chunk))
-                params = [x for a in chunk for x in (a.pk, a.balance_fen)]
-                cur.execute(
-                    f"UPDATE funds_ledgeraccount AS t SET balance_fen = v.b::bigint "  # noqa: S608
-                    f"FROM (VALUES {values}) AS v(id, b) WHERE t.id = v.id::bigint",
-                    params,
-                )
-        return
-    LedgerAccount.objects.bulk_update(accounts, ["balance_fen"], batch_size=400)
+    bulk.update_rows(
+        LedgerAccount._meta.db_table,
+        ("balance_fen",),
+        [(a.pk, a.balance_fen) for a in sorted(accounts, key=lambda a: a.pk)],
+        pg_types=("bigint",),
+    )
 
 
 def account_get_or_create(*, institution, kind: str, bank_id: int | None = None) -> LedgerAccount:

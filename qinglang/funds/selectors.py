@@ -165,3 +165,15 @@ def custody_overview(*, actor, week_start: date) -> dict:
         "custody_accounts": totals["n"],
         "refusals": NotificationRefusal.objects.none(),
     }
+
+
+def batch_list(*, actor, institution_id: int | None = None) -> QuerySet[LessonBatch]:
+    qs = restrict(LessonBatch.objects.all(), actor)
+    if institution_id:
+        qs = qs.filter(institution_id=institution_id)
+    return qs.order_by("-id")
+
+
+def custody_institutions(*, actor) -> QuerySet[CustodyAccount]:
+    """Custody accounts of the scope (the console's list of institutions under custody)."""
+    return restrict(CustodyAccount.objects.select_related("institution", "bank"), actor).order_by("id")

@@ -1,3 +1,55 @@
 """Pages of the funds app (included by portal/urls.py, same namespace)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .views import funds_console, funds_org, funds_parent
+
+urlpatterns = [
+    # parent end
+    path("parent/funds/", funds_parent.parent_orders, name="parent_orders"),
+    path("parent/funds/new/", funds_parent.parent_order_create, name="parent_order_create"),
+    path("parent/funds/orders/<int:order_id>/", funds_parent.parent_order, name="parent_order"),
+    path(
+        "parent/funds/orders/<int:order_id>/refund/",
+        funds_parent.parent_refund_request,
+        name="parent_refund_request",
+    ),
+    path(
+        "parent/funds/lessons/<int:lesson_id>/confirm/",
+        funds_parent.parent_lesson_confirm,
+        name="parent_lesson_confirm",
+    ),
+    path(
+        "parent/funds/lessons/<int:lesson_id>/dispute/",
+        funds_parent.parent_lesson_dispute,
+        name="parent_lesson_dispute",
+    ),
+    # institution end
+    path("org/<int:pk>/funds/", funds_org.org_funds, name="org_funds"),
+    path("org/<int:pk>/funds/batch/", funds_org.org_batch, name="org_batch"),
+    path("org/<int:pk>/funds/batch/<int:batch_id>/", funds_org.org_batch_report, name="org_batch_report"),
+    path("org/<int:pk>/funds/refunds/", funds_org.org_refunds, name="org_refunds"),
+    path(
+        "org/<int:pk>/funds/refunds/<int:refund_id>/answer/",
+        funds_org.org_refund_answer,
+        name="org_refund_answer",
+    ),
+    path(
+        "org/<int:pk>/funds/lessons/<int:lesson_id>/accept-dispute/",
+        funds_org.org_dispute_accept,
+        name="org_dispute_accept",
+    ),
+    # regulator console
+    path("console/funds/", funds_console.funds_overview, name="funds_overview"),
+    path("console/funds/institutions/<int:pk>/", funds_console.funds_institution, name="funds_institution"),
+    path("console/funds/institutions/<int:pk>/freeze/", funds_console.funds_freeze, name="funds_freeze"),
+    path(
+        "console/funds/institutions/<int:pk>/pro-rata/", funds_console.funds_pro_rata, name="funds_pro_rata"
+    ),
+    path("console/funds/differences/", funds_console.funds_differences, name="funds_differences"),
+    path(
+        "console/funds/differences/<int:difference_id>/resolve/",
+        funds_console.funds_difference_resolve,
+        name="funds_difference_resolve",
+    ),
+]

@@ -15,7 +15,8 @@ from qinglang.core.calendar import add_working_days
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
 from qinglang.core.policy import policy_resolve
 
-from ..ledger import PostingSpec, account_get_or_create, existing_postings, post
+from .. import bulk
+from ..ledger import PostingSpec, account_get_or_create, existing_postings, post, post_ids
 from ..models import (
     LESSON_TRANSITIONS,
     ORDER_TRANSITIONS,
@@ -34,6 +35,20 @@ from .common import is_institution_user, is_regulator_writer, lock_institution_r
 MAX_BATCH = 100_000
 CONSUMABLE = {OrderStatus.PAID, OrderStatus.REFUND_REQUESTED}
 REPORT_KEEP = 1000
+LESSON_COLS = (
+    "institution_id",
+    "order_id",
+    "event_id",
+    "given_at",
+    "status",
+    "confirm_by",
+    "released_fen",
+    "posting_id",
+    "batch_id",
+    "bank_id",
+    "division_code",
+    "created_at",
+)
 
 
 def release_target(order: Order, consumed: int) -> int:
@@ -70,7 +85,7 @@ class BatchOutcome:
         return out
 
 
-def _parse_row(n: int, row) -> tuple[str, int, datetime] | EventResult:
+def _parse_row(n: int, row, now: datetime) -> tuple[str, int, datetime] | EventResult:
     if isinstance(row, str):
         return EventResult(n, "", "refused", row, "malformed")
     if not isinstance(row, dict):
@@ -98,7 +113,7 @@ def _parse_row(n: int, row) -> tuple[str, int, datetime] | EventResult:
             when = None
         if when is None:
             return EventResult(n, event_id, "refused", f"上课时间格式不正确：{given!r}", "malformed")
-    when = when or timezone.now()
+    when = when or now
     if timezone.is_naive(when):
         when = timezone.make_aware(when)
     for extra in ("amount_fen", "lessons"):
@@ -132,13 +147,14 @@ def lesson_batch_import(
     batch is applied whole or not at all."""
     now = now or timezone.now()
     results: list[EventResult] = []
+    default_when = now
     parsed: list[tuple[int, str, int, datetime]] = []
     for n, row in enumerate(rows, start=1):
         if n > MAX_BATCH:
             raise DomainError(
                 "batch_too_large", f"单批最多 {MAX_BATCH} 条消课记录", {"max": MAX_BATCH}, status=422
             )
-        p = _parse_row(n, row)
+        p = _parse_row(n, row, default_when)
         if isinstance(p, EventResult):
             results.append(p)
         else:
@@ -150,20 +166,25 @@ def lesson_batch_import(
         frozen = bool(custody and custody.releases_frozen)
         confirm_days = int(policy_resolve("lesson.parent_confirm_days", inst.division_code).value or 15)
         confirm_by = add_working_days(timezone.localdate(now), confirm_days)
-        seen: set[str] = set()
-        ids = list({e for _, e, _, _ in parsed})
-        for i in range(0, len(ids), 900):
-            seen.update(
-                Lesson.objects.filter(institution_id=inst.pk, event_id__in=ids[i : i + 900]).values_list(
-                    "event_id", flat=True
-                )
+        # idempotency: every event id of the batch looked up at once (the institution
+        # row lock above serialises this institution's batches, so none can race in)
+        seen: set[str] = {
+            r[0]
+            for r in bulk.select_in(
+                f"SELECT event_id FROM {Lesson._meta.db_table} "  # noqa: S608
+                "WHERE institution_id = %s AND event_id {in}",
+                list({e for _, e, _, _ in parsed}),
+                params=[inst.pk],
             )
+        }
+        step = bulk.in_chunk()
+        # one lock per order, taken in id order (concurrent refunds lock the same rows)
         order_ids = sorted({o for _, _, o, _ in parsed})
         orders: dict[int, Order] = {}
-        for i in range(0, len(order_ids), 900):
+        for i in range(0, len(order_ids), step):
             for o in (
                 Order.objects.select_for_update(no_key=True)
-                .filter(pk__in=order_ids[i : i + 900], institution_id=inst.pk)
+                .filter(pk__in=order_ids[i : i + step], institution_id=inst.pk)
                 .order_by("id")
             ):
                 orders[o.pk] = o
@@ -171,16 +192,10 @@ def lesson_batch_import(
         settlement = account_get_or_create(
             institution=inst, kind=AccountKind.SETTLEMENT, bank_id=inst and custody and custody.bank_id
         )
-        prepaid = {}
-        if orders:
-            prepaid = (
-                dict(LedgerAccount.objects.filter(order_id__in=list(orders)).values_list("order_id", "id"))
-                if len(orders) <= 900
-                else _prepaid_ids(list(orders))
-            )
-        lessons: list[Lesson] = []
+        prepaid = _prepaid_ids(list(orders)) if orders else {}
+        lessons: list[list] = []  # rows of LESSON_COLS, posting_id and batch_id filled below
         specs: list[PostingSpec] = []
-        spec_lesson: list[Lesson] = []
+        spec_lesson: list[list] = []
         for n, event_id, order_id, when in parsed:
             if event_id in seen:
                 results.append(EventResult(n, event_id, "duplicate", "事件编号已记录，忽略"))
@@ -214,17 +229,20 @@ def lesson_batch_import(
             amount = 0
             if not frozen:
                 amount = release_target(order, order.lessons_consumed) - order.released_fen
-            lesson = Lesson(
-                institution_id=inst.pk,
-                order_id=order.pk,
-                event_id=event_id,
-                given_at=when,
-                confirm_by=confirm_by,
-                released_fen=max(amount, 0),
-                bank_id=order.bank_id,
-                division_code=order.division_code,
-                created_at=now,
-            )
+            lesson = [
+                inst.pk,
+                order.pk,
+                event_id,
+                when,
+                LessonStatus.RECORDED.value,
+                confirm_by,
+                max(amount, 0),
+                None,
+                None,
+                order.bank_id,
+                order.division_code,
+                now,
+            ]
             if amount > 0:
                 order.released_fen += amount
                 specs.append(
@@ -247,9 +265,9 @@ def lesson_batch_import(
         if specs:
             # keys of lessons never seen cannot exist, except from a crashed-and-lost
             # lesson row, which the transaction rules out; post() still checks.
-            postings = post(specs, now=now)
-            for lesson, p in zip(spec_lesson, postings, strict=True):
-                lesson.posting_id = p.pk
+            posting_ids = post_ids(specs, now=now)
+            for lesson, pid in zip(spec_lesson, posting_ids, strict=True):
+                lesson[7] = pid
         results.sort(key=lambda r: r.line)
         counts = {"accepted": 0, "duplicate": 0, "refused": 0}
         for r in results:
@@ -265,16 +283,31 @@ def lesson_batch_import(
                 **counts,
             )
             for lesson in lessons:
-                lesson.batch_id = batch.pk
-        Lesson.objects.bulk_create(lessons, batch_size=5000)
-        changed = [o for o in orders.values() if (o.lessons_consumed, o.released_fen) != start[o.pk]]
-        Order.objects.bulk_update(changed, ["lessons_consumed", "released_fen", "status"], batch_size=500)
+                lesson[8] = batch.pk
+        bulk.insert_rows(
+            Lesson._meta.db_table,
+            LESSON_COLS,
+            [tuple(x) for x in lessons],
+            datetime_cols=(3, 11),
+            date_cols=(5,),
+        )
+        changed = [
+            (o.pk, o.lessons_consumed, o.released_fen, o.status)
+            for o in sorted(orders.values(), key=lambda o: o.pk)
+            if (o.lessons_consumed, o.released_fen) != start[o.pk]
+        ]
+        bulk.update_rows(
+            Order._meta.db_table,
+            ("lessons_consumed", "released_fen", "status"),
+            changed,
+            pg_types=("integer", "bigint", "varchar"),
+        )
         if lessons:
             audit_record(
                 actor=actor,
                 action="funds.lessons_record",
                 object_type="funds.lessonbatch" if batch else "funds.lesson",
-                object_id=batch.pk if batch else lessons[0].event_id,
+                object_id=batch.pk if batch else lessons[0][2],
                 division_code=inst.division_code,
                 changes={**counts, "released_fen": sum(s.legs[0][1] for s in specs), "frozen": frozen},
             )
@@ -283,9 +316,10 @@ def lesson_batch_import(
 
 def _prepaid_ids(order_ids: list[int]) -> dict[int, int]:
     out = {}
-    for i in range(0, len(order_ids), 900):
+    step = bulk.in_chunk()
+    for i in range(0, len(order_ids), step):
         out.update(
-            LedgerAccount.objects.filter(order_id__in=order_ids[i : i + 900]).values_list("order_id", "id")
+            LedgerAccount.objects.filter(order_id__in=order_ids[i : i + step]).values_list("order_id", "id")
         )
     return out
 

@@ -731,6 +731,14 @@ def _sample(name: str, schema: dict, side: Side, components: dict):
     }
     if name in samples:
         return samples[name]
+    kind = param_kind(name, "")
+    if kind in OBJECT_KINDS:
+        # ids in the body name the side's own objects (sequences are not rolled back on
+        # PostgreSQL, so a constant id would point at nothing)
+        try:
+            return side.obj(kind).pk
+        except (AttributeError, KeyError):
+            pass
     schema = _resolve(schema, components)
     for alt in schema.get("anyOf", []):
         if alt.get("type") != "null":

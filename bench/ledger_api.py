@@ -1,0 +1,176 @@
+"""``qinglang bench ledger-api``: one lesson consumption per request
+(POST /api/funds/institutions/{id}/lessons, API token) at a fixed open-loop rate
+(default 200 requests/s) for a bounded duration against gunicorn on loopback; p50/p99.
+Goal: p99 ≤ 20 ms at 200 req/s. Prepares its own data in a scratch database
+(PostgreSQL ``qinglang_bench_ledger_api`` on --server, or a scratch SQLite file with
+--sqlite), never the configured one."""
+
+import argparse
+import http.client
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from bench._common import Server
+from bench._load import percentile
+
+REPO = Path(__file__).resolve().parent.parent
+DB = "qinglang_bench_ledger_api"
+
+CHILD = r"""
+import json, os, sys
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qinglang.config.settings")
+sys.path.insert(0, os.getcwd())
+import django; django.setup()
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from qinglang.accounts.services import api_token_create
+from qinglang.funds.testing import funds_world, paid_order
+orders_n, per = int(sys.argv[1]), int(sys.argv[2])
+w = funds_world(unit_price_fen=100)
+orders = [paid_order(w, lessons=per).pk for _ in range(orders_n)]
+_, token = api_token_create(actor="system:bench", user=w.org_user, name="bench ledger-api")
+print("JSON" + json.dumps({"institution": w.institution.pk, "orders": orders, "token": token}))
+"""
+
+
+def _prepare(env: dict, orders: int, per: int) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, str(orders), str(per)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    if out.returncode != 0:
+        raise SystemExit(out.stderr[-3000:])
+    return json.loads([ln for ln in out.stdout.splitlines() if ln.startswith("JSON")][-1][4:])
+
+
+def open_loop(
+    base: str, path_body, *, rate: float, duration: float, headers: dict, threads: int = 32
+) -> dict:
+    """Requests are scheduled at fixed times (i / rate); latency counts from the
+    scheduled time, so a slow server cannot slow the load down (no coordinated
+    omission)."""
+    host, port = base.replace("http://", "").split(":")
+    n = int(rate * duration)
+    lat: list[float] = []
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+    nxt = iter(range(n))
+    start = time.perf_counter() + 0.5
+
+    def worker():
+        conn = http.client.HTTPConnection(host, int(port), timeout=30)
+        while True:
+            with lock:
+                i = next(nxt, None)
+            if i is None:
+                break
+            due = start + i / rate
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            path, body = path_body(i)
+            try:
+                conn.request("POST", path, body=body, headers=headers)
+                resp = conn.getresponse()
+                resp.read()
+                status = resp.status
+            except OSError:
+                conn.close()
+                conn = http.client.HTTPConnection(host, int(port), timeout=30)
+                status = 0
+            dt = time.perf_counter() - due
+            with lock:
+                lat.append(dt)
+                statuses[status] = statuses.get(status, 0) + 1
+        conn.close()
+
+    ts = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    lat.sort()
+    return {
+        "requests": n,
+        "statuses": statuses,
+        "p50_ms": percentile(lat, 50) * 1000,
+        "p99_ms": percentile(lat, 99) * 1000,
+        "max_ms": lat[-1] * 1000 if lat else float("nan"),
+    }
+
+
+def main(argv: list[str]) -> int:
+    p = argparse.ArgumentParser(prog="qinglang bench ledger-api")
+    p.add_argument(
+        "--server", default=os.environ.get("QINGLANG_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+    )
+    p.add_argument("--sqlite", action="store_true", help="use a scratch SQLite file instead of PostgreSQL")
+    p.add_argument("--rate", type=float, default=200.0)
+    p.add_argument("--duration", type=float, default=15.0)
+    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--orders", type=int, default=100)
+    a = p.parse_args(argv)
+    n = int(a.rate * a.duration)
+    per = -(-(n + 50) // a.orders) + 1  # headroom for the warm-up
+    env = {k: v for k, v in os.environ.items() if k not in ("QINGLANG_DATABASE_URL", "QINGLANG_TESTING")}
+    env["QINGLANG_TESTING"] = "false"
+    if a.sqlite:
+        path = f"/tmp/{DB}.sqlite3"
+        for suffix in ("", "-wal", "-shm"):
+            Path(path + suffix).unlink(missing_ok=True)
+        env["QINGLANG_SQLITE_PATH"] = path
+        label = "sqlite"
+    else:
+        import psycopg
+
+        with psycopg.connect(a.server + "/postgres", autocommit=True) as c:
+            c.execute(f"DROP DATABASE IF EXISTS {DB}")
+            c.execute(f"CREATE DATABASE {DB}")
+        env["QINGLANG_DATABASE_URL"] = f"{a.server}/{DB}"
+        label = "postgresql"
+    data = _prepare(env, a.orders, per)
+    orders = data["orders"]
+    url = f"/api/funds/institutions/{data['institution']}/lessons"
+    headers = {"Authorization": f"Bearer {data['token']}", "Content-Type": "application/json"}
+
+    def path_body(i: int):
+        return url, json.dumps({"order_id": orders[i % len(orders)], "event_id": f"api-{i}"})
+
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(env)
+    try:
+        with Server(a.workers) as srv:
+            open_loop(
+                srv.base,
+                lambda i: (url, json.dumps({"order_id": orders[i % len(orders)], "event_id": f"warm-{i}"})),
+                rate=50,
+                duration=1,
+                headers=headers,
+            )
+            r = open_loop(srv.base, path_body, rate=a.rate, duration=a.duration, headers=headers)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    ok = r["statuses"].get(200, 0)
+    print(
+        f"{label}: {r['requests']} single-lesson POSTs at {a.rate:g}/s open loop for {a.duration:g} s, "
+        f"gunicorn {a.workers} sync workers: {ok} ok, statuses {r['statuses']}"
+    )
+    print(f"p50 {r['p50_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms  max {r['max_ms']:.1f} ms (goal p99 <= 20 ms)")
+    print(
+        f"RESULT ledger_api_p99_{label} {r['p99_ms']:.1f} ms ratio={r['p99_ms'] / 20:.2f} ref=goal_20ms_at_{a.rate:g}rps"
+    )
+    return 0 if ok == r["requests"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

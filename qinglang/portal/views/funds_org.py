@@ -1,0 +1,186 @@
+"""Institution end of prepaid-fee custody (机构端): the institution's orders, recording
+a lesson, batch upload (JSON lines / CSV) with its per-event report, refund requests to
+answer and disputed lessons to accept. Another institution's pages are a 404."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from qinglang.core.errors import DomainError, NotFound
+from qinglang.funds import selectors, services
+from qinglang.funds.models import LessonStatus, OrderStatus, RefundStatus
+from qinglang.funds.parsing import lesson_rows
+from qinglang.registry import selectors as registry
+
+from .common import apply_errors, org_required, run_action
+from .funds_forms import BatchUploadForm, LessonRecordForm, RefundAnswerForm
+
+PER_PAGE = 50
+MAX_UPLOAD = 64 * 1024 * 1024
+
+
+def _inst(request, pk: int):
+    try:
+        return registry.institution_get(actor=request.user, institution_id=pk)
+    except NotFound:
+        raise Http404("机构不存在或无权查看")
+
+
+def _ctx(inst, tab: str, **kw) -> dict:
+    return {"inst": inst, "section": "funds", "tab": tab, **kw}
+
+
+@org_required
+def org_funds(request, pk: int):
+    """Orders of my institution, with the form to record one lesson."""
+    inst = _inst(request, pk)
+    status = request.GET.get("status", "")
+    if status not in OrderStatus.values:
+        status = ""
+    qs = selectors.order_list(actor=request.user, institution_id=inst.pk, status=status or None)
+    page = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
+    form = LessonRecordForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            _, result = services.lesson_record(
+                actor=request.user,
+                institution_id=inst.pk,
+                order_id=d["order_id"],
+                event_id=d["event_id"],
+                given_at=d["given_at"],
+            )
+        except NotFound:
+            raise Http404("机构不存在或无权查看")
+        except (DomainError, ValidationError) as exc:
+            apply_errors(form, exc)
+        else:
+            if result == "duplicate":
+                messages.info(request, "该事件编号已记录过，本次未重复消课")
+            else:
+                messages.success(request, "已记录消课，对应课时费已从监管账户拨付")
+            return redirect("portal:org_funds", pk=inst.pk)
+    disputed = selectors.lesson_list(actor=request.user, status=LessonStatus.DISPUTED).filter(
+        institution_id=inst.pk
+    )[:50]
+    return render(
+        request,
+        "portal/funds/org_orders.html",
+        _ctx(
+            inst,
+            "orders",
+            page=page,
+            form=form,
+            status=status,
+            statuses=OrderStatus.choices,
+            query=f"status={status}" if status else "",
+            disputed=disputed,
+        ),
+    )
+
+
+@org_required
+@require_POST
+def org_dispute_accept(request, pk: int, lesson_id: int):
+    """The institution accepts a parent's dispute: the lesson is given back and its
+    release reversed (rejecting a dispute is a regulator's decision)."""
+    inst = _inst(request, pk)
+
+    def act():
+        if (
+            not selectors.lesson_list(actor=request.user)
+            .filter(pk=lesson_id, institution_id=inst.pk)
+            .exists()
+        ):
+            raise NotFound("消课记录")
+        services.lesson_dispute_resolve(
+            actor=request.user, lesson_id=lesson_id, upheld=True, note="机构认可异议"
+        )
+
+    run_action(request, act, "已认可异议，课时已退回、拨付已冲回")
+    return redirect("portal:org_funds", pk=inst.pk)
+
+
+@org_required
+def org_batch(request, pk: int):
+    """Upload a batch file; the report lists accepted / duplicate / refused per event."""
+    inst = _inst(request, pk)
+    form = BatchUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        f = form.cleaned_data["file"]
+        if f.size > MAX_UPLOAD:
+            form.add_error("file", "文件过大(最大 64 MB)")
+        else:
+            try:
+                out = services.lesson_batch_import(
+                    actor=request.user,
+                    institution_id=inst.pk,
+                    rows=lesson_rows(f, filename=f.name or ""),
+                    filename=f.name or "upload",
+                )
+            except NotFound:
+                raise Http404("机构不存在或无权查看")
+            except (DomainError, ValidationError) as exc:
+                apply_errors(form, exc)
+            else:
+                c = out.counts
+                messages.success(
+                    request,
+                    f"批量消课完成：接受 {c['accepted']} 条，重复 {c['duplicate']} 条，拒绝 {c['refused']} 条",
+                )
+                return redirect("portal:org_batch_report", pk=inst.pk, batch_id=out.batch.pk)
+    batches = selectors.batch_list(actor=request.user, institution_id=inst.pk)[:20]
+    return render(request, "portal/funds/org_batch.html", _ctx(inst, "batch", form=form, batches=batches))
+
+
+@org_required
+def org_batch_report(request, pk: int, batch_id: int):
+    inst = _inst(request, pk)
+    try:
+        batch = selectors.batch_get(actor=request.user, batch_id=batch_id)
+    except NotFound:
+        raise Http404("批次不存在或无权查看")
+    if batch.institution_id != inst.pk:
+        raise Http404("批次不存在或无权查看")
+    return render(request, "portal/funds/org_batch_report.html", _ctx(inst, "batch", batch=batch))
+
+
+@org_required
+def org_refunds(request, pk: int):
+    inst = _inst(request, pk)
+    refunds = selectors.refund_list(actor=request.user, institution_id=inst.pk)
+    page = Paginator(refunds, PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "portal/funds/org_refunds.html",
+        _ctx(inst, "refunds", page=page, form=RefundAnswerForm(), requested=RefundStatus.REQUESTED),
+    )
+
+
+@org_required
+@require_POST
+def org_refund_answer(request, pk: int, refund_id: int):
+    inst = _inst(request, pk)
+    form = RefundAnswerForm(request.POST)
+
+    def act():
+        if (
+            not selectors.refund_list(actor=request.user, institution_id=inst.pk)
+            .filter(pk=refund_id)
+            .exists()
+        ):
+            raise NotFound("退费申请")
+        if not form.is_valid():
+            raise ValidationError({"agree": "请选择同意或不同意"})
+        services.refund_answer(
+            actor=request.user,
+            refund_id=refund_id,
+            agree=form.cleaned_data["agree"],
+            answer=form.cleaned_data.get("answer", ""),
+        )
+
+    run_action(request, act, "已答复退费申请")
+    return redirect("portal:org_refunds", pk=inst.pk)

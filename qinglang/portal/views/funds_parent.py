@@ -1,0 +1,164 @@
+"""Parent end of prepaid-fee custody (家长端): my orders with what is paid, released,
+refunded and still held; lessons to confirm or dispute; refund requests; buying a course
+package from a whitelisted institution. Reads go through the funds selectors (a parent
+sees their own orders only; anything else is a 404), writes through the funds services."""
+
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from qinglang.accounts.scope import actor_for
+from qinglang.core.errors import DomainError, NotFound
+from qinglang.funds import selectors, services
+from qinglang.funds.models import LessonStatus, OrderStatus
+from qinglang.funds.services.refunds import unconsumed_fen
+from qinglang.registry import selectors as registry
+from qinglang.registry.models import ApprovalStatus, Course
+
+from .common import apply_errors, run_action
+from .funds_forms import OrderCreateForm, ReasonForm
+
+PER_PAGE = 30
+REFUNDABLE = {OrderStatus.PAID, OrderStatus.COMPLETED}
+
+
+def parent_required(view):
+    def wrapped(request, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not actor_for(request.user).is_parent:
+            raise PermissionDenied("仅家长可访问")
+        return view(request, *args, **kwargs)
+
+    wrapped.__name__ = view.__name__
+    wrapped.__doc__ = view.__doc__
+    return wrapped
+
+
+def _order(request, order_id: int):
+    try:
+        return selectors.order_get(actor=request.user, order_id=order_id)
+    except NotFound:
+        raise Http404("订单不存在或无权查看")
+
+
+@parent_required
+def parent_orders(request):
+    """My orders, lessons waiting for my confirmation, my refund requests."""
+    orders = selectors.order_list(actor=request.user).filter(parent_id=request.user.pk)
+    page = Paginator(orders, PER_PAGE).get_page(request.GET.get("page"))
+    to_confirm = (
+        selectors.lesson_list(actor=request.user, status=LessonStatus.RECORDED)
+        .filter(order__parent_id=request.user.pk)
+        .order_by("confirm_by", "id")[:50]
+    )
+    refunds = selectors.refund_list(actor=request.user).filter(order__parent_id=request.user.pk)[:50]
+    return render(
+        request,
+        "portal/funds/parent_orders.html",
+        {"page": page, "to_confirm": to_confirm, "refunds": refunds},
+    )
+
+
+@parent_required
+def parent_order(request, order_id: int):
+    order = _order(request, order_id)
+    lessons = selectors.lesson_list(actor=request.user, order_id=order.pk)[:200]
+    refunds = selectors.refund_list(actor=request.user).filter(order_id=order.pk)
+    return render(
+        request,
+        "portal/funds/parent_order.html",
+        {
+            "order": order,
+            "lessons": lessons,
+            "refunds": refunds,
+            "refundable": order.status in REFUNDABLE and unconsumed_fen(order) > 0,
+            "unconsumed_fen": unconsumed_fen(order),
+            "refund_form": ReasonForm(),
+            "dispute_form": ReasonForm(),
+        },
+    )
+
+
+@parent_required
+@require_POST
+def parent_lesson_confirm(request, lesson_id: int):
+    run_action(
+        request, lambda: services.lesson_confirm(actor=request.user, lesson_id=lesson_id), "已确认该课时"
+    )
+    return redirect(request.POST.get("next") or "portal:parent_orders")
+
+
+@parent_required
+@require_POST
+def parent_lesson_dispute(request, lesson_id: int):
+    run_action(
+        request,
+        lambda: services.lesson_dispute(
+            actor=request.user, lesson_id=lesson_id, reason=request.POST.get("reason", "")
+        ),
+        "异议已提交，机构或监管部门将处理",
+    )
+    return redirect(request.POST.get("next") or "portal:parent_orders")
+
+
+@parent_required
+@require_POST
+def parent_refund_request(request, order_id: int):
+    _order(request, order_id)
+    run_action(
+        request,
+        lambda: services.refund_request(
+            actor=request.user, order_id=order_id, reason=request.POST.get("reason", "")
+        ),
+        "退费申请已提交，机构须在规定工作日内答复，逾期视为同意",
+    )
+    return redirect("portal:parent_order", order_id=order_id)
+
+
+@parent_required
+def parent_order_create(request):
+    """Buy a course package from a whitelisted institution (its approved courses only);
+    every fee rule is checked by ``order_create``."""
+    inst = None
+    raw = request.GET.get("institution") or request.POST.get("institution")
+    if raw and raw.isdigit():
+        try:
+            inst = registry.public_institution_get(institution_id=int(raw))
+        except NotFound:
+            raise Http404("机构不存在")
+        if not inst.whitelisted:
+            raise Http404("机构不在白名单内")
+    if inst is None:
+        q = request.GET.get("q", "").strip()[:50]
+        found = registry.public_whitelist_search(q=q).order_by("id")[:20] if q else []
+        return render(request, "portal/funds/parent_order_new.html", {"q": q, "found": found})
+    courses = list(
+        Course.objects.filter(institution_id=inst.pk, approval_status=ApprovalStatus.APPROVED).order_by("id")
+    )
+    form = OrderCreateForm(request.POST or None, courses=courses)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            order = services.order_create(
+                actor=request.user,
+                data=services.OrderInput(
+                    course_id=d["course"],
+                    learner_name=d["learner_name"],
+                    lessons=d["lessons"],
+                    months=d["months"],
+                    starts_on=d["starts_on"],
+                ),
+            )
+        except NotFound:
+            raise Http404("课程不存在")
+        except (DomainError, ValidationError) as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"订单已生成（{order.amount_fen / 100:.2f} 元），请通过托管银行缴费")
+            return redirect("portal:parent_order", order_id=order.pk)
+    return render(request, "portal/funds/parent_order_new.html", {"inst": inst, "form": form})
