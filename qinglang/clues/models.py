@@ -1,0 +1,413 @@
+"""Clues (线索): complaints from the public (投诉举报), hotline work orders, Open311
+reports, grid workers' reports, covert visits (暗访) and online patrol (网上巡查) leads;
+whistles (吹哨报到); weekly trends and rising-institution signals.
+
+A ``Clue`` is the case a department handles; every submission about it is a
+``ClueReport`` (dedupe merges reports into one case and keeps every reporter). Reporter
+identity is stored encrypted on the report and shown only to the handling role."""
+
+from django.db import models
+from django.db.models import Q
+
+from qinglang.accounts.scope import ScopePaths
+from qinglang.core.models import Department, DepartmentKind
+
+
+class Category(models.TextChoices):
+    DISGUISED_TRAINING = "disguised_training", "隐形变异培训"
+    UNLICENSED = "unlicensed", "无证无照办学"
+    REFUND_DIFFICULTY = "refund_difficulty", "退费难"
+    RUNAWAY = "runaway", "卷款跑路"
+    PRICE = "price", "收费价格"
+    FIRE_SAFETY = "fire_safety", "消防安全"
+    FOOD_SAFETY = "food_safety", "食品安全"
+    ADVERTISING = "advertising", "违规广告"
+    STAFF_CONDUCT = "staff_conduct", "从业人员行为"
+    BEYOND_SYLLABUS = "beyond_syllabus", "超纲超前培训"
+    ILLEGAL_COMPETITION = "illegal_competition", "违规竞赛"
+    OTHER = "other", "其他"
+
+
+class Channel(models.TextChoices):
+    WEB = "web", "网上举报"
+    PARENT = "parent", "家长端"
+    HOTLINE = "hotline", "热线工单"
+    OPEN311 = "open311", "接口(Open311)"
+    GRID = "grid", "网格员上报"
+    COVERT_VISIT = "covert_visit", "暗访"
+    ONLINE_PATROL = "online_patrol", "网上巡查"
+
+
+class Status(models.TextChoices):
+    RECEIVED = "received", "待分办"
+    ROUTED = "routed", "待受理"
+    ACCEPTED = "accepted", "已受理"
+    INVESTIGATING = "investigating", "核查中"
+    CONCLUDED = "concluded", "已办结待反馈"
+    CLOSED = "closed", "已反馈"
+
+
+# The clue state machine: one service per arrow (services/handling.py).
+TRANSITIONS: dict[str, set[str]] = {
+    Status.RECEIVED: {Status.ROUTED},
+    Status.ROUTED: {Status.ACCEPTED, Status.RECEIVED},  # accept, or return for re-routing
+    Status.ACCEPTED: {Status.INVESTIGATING, Status.CONCLUDED},
+    Status.INVESTIGATING: {Status.CONCLUDED},
+    Status.CONCLUDED: {Status.CLOSED},
+    Status.CLOSED: {Status.ACCEPTED},  # the reporter reopens (once)
+}
+OPEN_STATUSES = [Status.RECEIVED, Status.ROUTED, Status.ACCEPTED, Status.INVESTIGATING]
+# What a reporter sees of the case on the tracking page.
+PUBLIC_STAGE = {
+    Status.RECEIVED: "已收到",
+    Status.ROUTED: "已转交主管部门",
+    Status.ACCEPTED: "已受理",
+    Status.INVESTIGATING: "核查处理中",
+    Status.CONCLUDED: "已办结",
+    Status.CLOSED: "已办结并反馈",
+}
+
+
+class CategorySource(models.TextChoices):
+    RULE = "rule", "规则"
+    MODEL = "model", "分类模型"
+    REGULATOR = "regulator", "人工更正"
+
+
+class Clue(models.Model):
+    """线索 (one case). ``routed_kinds`` lists the department kinds it is routed to
+    (``|education|market_regulation|``) so that a department's officers see only theirs."""
+
+    scope = ScopePaths(
+        division="division_code", department="routed_kinds__contains", owner="reports__submitted_by_id"
+    )
+
+    reference = models.CharField("编号", max_length=20, unique=True)
+    division_code = models.CharField("所属区划", max_length=12, db_index=True)
+    institution = models.ForeignKey(
+        "registry.Institution", null=True, blank=True, on_delete=models.PROTECT, related_name="clues"
+    )
+    match_method = models.CharField("匹配方式", max_length=16, blank=True)  # uscc / fuzzy / ""
+    match_score = models.FloatField(null=True, blank=True)
+    operator_name = models.CharField("被举报对象", max_length=200, blank=True)
+    operator_address = models.CharField("地址", max_length=255, blank=True)
+    operator_key = models.CharField(max_length=200, blank=True, db_index=True)  # normalised name, for dedupe
+    suspected_unlicensed = models.BooleanField("疑似无证经营", default=False)
+    category = models.CharField("问题类别", max_length=24, choices=Category.choices)
+    category_source = models.CharField(max_length=12, choices=CategorySource.choices)
+    summary = models.TextField("问题描述")
+    first_channel = models.CharField("来源", max_length=16, choices=Channel.choices)
+    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    routed_kinds = models.CharField(max_length=200, blank=True, db_index=True)
+    report_count = models.PositiveIntegerField("举报次数", default=1)
+    received_at = models.DateTimeField("收到时间")
+    last_reported_at = models.DateTimeField()
+    acknowledge_due = models.DateField("受理时限", null=True, blank=True)
+    resolve_due = models.DateField("办结时限", null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    concluded_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    escalation_level = models.PositiveSmallIntegerField("督办层级", default=0)  # 1 leader, 2 task force
+    finding = models.TextField("办理结果", blank=True)
+    substantiated = models.BooleanField("查证属实", null=True, blank=True)
+    feedback = models.TextField("反馈内容", blank=True)
+    reopened = models.BooleanField("已重新办理", default=False)
+    inspection_task_id = models.BigIntegerField(null=True, blank=True)
+    import_batch = models.ForeignKey("ClueImport", null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        verbose_name = "线索"
+        verbose_name_plural = "线索"
+        indexes = [
+            models.Index(fields=["division_code", "status", "received_at"], name="clue_div_status_idx"),
+            models.Index(fields=["institution", "category", "last_reported_at"], name="clue_dedupe_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=Status.values), name="clue_status_valid"),
+            models.CheckConstraint(
+                condition=Q(escalation_level__gte=0, escalation_level__lte=2), name="clue_escalation_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def routed_kind_list(self) -> list[str]:
+        return [k for k in self.routed_kinds.split("|") if k]
+
+    @property
+    def public_stage(self) -> str:
+        return PUBLIC_STAGE[self.status]
+
+
+class ClueReport(models.Model):
+    """One submission (举报) merged into a case. Reporter name and phone are encrypted;
+    ``tracking_code`` is the reporter's secret for following progress."""
+
+    scope = ScopePaths(
+        division="clue__division_code", department="clue__routed_kinds__contains", owner="submitted_by_id"
+    )
+
+    clue = models.ForeignKey(Clue, on_delete=models.CASCADE, related_name="reports")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    source_ref = models.CharField("来源编号", max_length=64, blank=True)  # hotline work order no., …
+    tracking_code = models.CharField(max_length=16, unique=True)
+    content = models.TextField("举报内容")
+    institution_name = models.CharField(max_length=200, blank=True)
+    uscc = models.CharField(max_length=18, blank=True)
+    address = models.CharField(max_length=255, blank=True)
+    division_code = models.CharField(max_length=12)
+    anonymous = models.BooleanField(default=False)
+    # {"name": …, "phone": …} encrypted as one token (one Fernet operation per report)
+    reporter_enc = models.TextField(blank=True)
+    reporter_phone_index = models.CharField(max_length=64, blank=True, db_index=True)
+    submitted_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="clue_reports"
+    )
+    open311_token = models.CharField(max_length=32, blank=True, db_index=True)
+    url = models.CharField("网址", max_length=500, blank=True)
+    received_at = models.DateTimeField()
+    satisfaction = models.PositiveSmallIntegerField("满意度", null=True, blank=True)
+    satisfaction_comment = models.TextField(blank=True)
+    reopen_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["received_at", "id"]
+        verbose_name = "举报记录"
+        verbose_name_plural = "举报记录"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "source_ref"],
+                condition=~Q(source_ref=""),
+                name="clue_report_unique_source",
+            ),
+            models.CheckConstraint(
+                condition=Q(satisfaction__isnull=True) | Q(satisfaction__gte=1, satisfaction__lte=5),
+                name="clue_report_satisfaction_range",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
+    def reporter(self) -> dict[str, str]:
+        """Name and phone in clear: callers are the audited reveal and masking only."""
+        import json
+
+        from qinglang.core.crypto import decrypt
+
+        return json.loads(decrypt(self.reporter_enc)) if self.reporter_enc else {"name": "", "phone": ""}
+
+
+class CluePhoto(models.Model):
+    """A photo attached to a report: checked by its magic bytes, stored under MEDIA_ROOT."""
+
+    report = models.ForeignKey(ClueReport, on_delete=models.CASCADE, related_name="photos")
+    path = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveIntegerField()
+    content_type = models.CharField(max_length=32)
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
+
+class ClueTransition(models.Model):
+    """Insert-only status change of a clue."""
+
+    clue = models.ForeignKey(Clue, on_delete=models.CASCADE, related_name="transitions")
+    from_status = models.CharField(max_length=16, choices=Status.choices)
+    to_status = models.CharField(max_length=16, choices=Status.choices)
+    reason = models.TextField(blank=True)
+    actor_id = models.BigIntegerField(null=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
+
+class RoutingAction(models.TextChoices):
+    ASSIGN = "assign", "分办"
+    TRANSFER = "transfer", "转办"
+    RETURN = "return", "退回"
+
+
+class ClueRouting(models.Model):
+    """Insert-only record of routing: assignment to a department, transfer, return."""
+
+    clue = models.ForeignKey(Clue, on_delete=models.CASCADE, related_name="routings")
+    action = models.CharField(max_length=12, choices=RoutingAction.choices)
+    department = models.ForeignKey(Department, null=True, on_delete=models.PROTECT, related_name="+")
+    department_kind = models.CharField(max_length=32, choices=DepartmentKind.choices, blank=True)
+    lead = models.BooleanField(default=False)
+    reason = models.TextField(blank=True)
+    actor_id = models.BigIntegerField(null=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
+
+class ClueEscalation(models.Model):
+    """督办: an overdue clue raised to the department leader (1) or the task force (2)."""
+
+    clue = models.ForeignKey(Clue, on_delete=models.CASCADE, related_name="escalations")
+    level = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=200)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clue", "level", "reason"], name="clue_escalation_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
+
+class ClueLabel(models.Model):
+    """A labelled example for the classifier: a regulator's correction (the shipped
+    examples live in data/labelled.tsv)."""
+
+    text = models.TextField()
+    category = models.CharField(max_length=24, choices=Category.choices)
+    clue = models.ForeignKey(Clue, null=True, on_delete=models.SET_NULL, related_name="labels")
+    actor_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
+
+class ClueImport(models.Model):
+    """One hotline .xlsx file imported in one transaction."""
+
+    scope = ScopePaths(division="division_code")
+
+    division_code = models.CharField(max_length=12)
+    filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    rows = models.PositiveIntegerField(default=0)
+    created = models.PositiveIntegerField(default=0)
+    merged = models.PositiveIntegerField(default=0)
+    skipped = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list)
+    actor_id = models.BigIntegerField(null=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
+
+class WhistleStatus(models.TextChoices):
+    OPEN = "open", "办理中"
+    CLOSED = "closed", "已办结"
+
+
+class Whistle(models.Model):
+    """吹哨报到: a township raises a problem and names departments that must report."""
+
+    scope = ScopePaths(division="division_code")
+
+    division_code = models.CharField("乡镇(街道)", max_length=12, db_index=True)
+    title = models.CharField("事项", max_length=200)
+    problem = models.TextField("问题")
+    institution = models.ForeignKey(
+        "registry.Institution", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    clue = models.ForeignKey(Clue, null=True, blank=True, on_delete=models.SET_NULL, related_name="whistles")
+    status = models.CharField(max_length=8, choices=WhistleStatus.choices, default=WhistleStatus.OPEN)
+    raised_by_id = models.BigIntegerField(null=True)
+    raised_at = models.DateTimeField()
+    due_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-raised_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
+
+class WhistleDepartment(models.Model):
+    """A department named in a whistle: it must report (报到) by ``due_at``."""
+
+    whistle = models.ForeignKey(Whistle, on_delete=models.CASCADE, related_name="departments")
+    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
+    department_kind = models.CharField(max_length=32, choices=DepartmentKind.choices)
+    reported_at = models.DateTimeField(null=True, blank=True)
+    action = models.TextField("采取的措施", blank=True)
+    reported_by_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["whistle", "department"], name="whistle_department_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
+
+class Dimension(models.TextChoices):
+    CATEGORY = "category", "问题类别"
+    AREA = "area", "区县"
+    INSTITUTION = "institution", "机构"
+
+
+class ClueTrend(models.Model):
+    """Weekly count of clues by category, area (county) or institution, with the count of
+    the week before (趋势)."""
+
+    scope = ScopePaths(division="division_code")
+
+    week_start = models.DateField()
+    dimension = models.CharField(max_length=12, choices=Dimension.choices)
+    key = models.CharField(max_length=64)
+    division_code = models.CharField(max_length=12)  # the county the row counts
+    count = models.PositiveIntegerField()
+    previous = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["-week_start", "dimension", "-count"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["week_start", "dimension", "key", "division_code"], name="clue_trend_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
+    @property
+    def change(self) -> int:
+        return self.count - self.previous
+
+
+class InstitutionSignal(models.Model):
+    """An institution whose weekly clue count is rising: kept for the risk module."""
+
+    scope = ScopePaths(division="institution__division_code")
+
+    institution = models.ForeignKey("registry.Institution", on_delete=models.CASCADE, related_name="+")
+    week_start = models.DateField()
+    count = models.PositiveIntegerField()
+    previous = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "week_start"], name="institution_signal_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"

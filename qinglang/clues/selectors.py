@@ -1,0 +1,138 @@
+"""Reads of the clues app, narrowed by ``restrict`` (a department's officers see the clues
+routed to their department; parents their own). Reporter identity is never read here:
+the masked forms are computed on demand, the clear text only through the audited
+``services.clue_reporters_reveal``."""
+
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from qinglang.accounts.scope import restrict
+from qinglang.core.errors import NotFound
+from qinglang.core.validators import mask_name, mask_phone
+
+from .models import PUBLIC_STAGE, Clue, ClueReport, ClueTrend, InstitutionSignal, Status, Whistle
+
+
+def clue_list(*, actor, status: str = "", category: str = "", q: str = "", overdue: bool = False) -> QuerySet:
+    qs = restrict(Clue.objects.all(), actor).distinct().select_related("institution")
+    if status:
+        qs = qs.filter(status=status)
+    if category:
+        qs = qs.filter(category=category)
+    if q:
+        qs = qs.filter(
+            Q(reference__icontains=q) | Q(operator_name__icontains=q) | Q(institution__name__icontains=q)
+        )
+    if overdue:
+        qs = qs.filter(escalation_level__gt=0)
+    return qs.order_by("-received_at", "-id")
+
+
+def clue_get(*, actor, clue_id: int) -> Clue:
+    c = restrict(Clue.objects.all(), actor).select_related("institution").filter(pk=clue_id).first()
+    if c is None:
+        raise NotFound("线索")
+    return c
+
+
+@dataclass
+class MaskedReport:
+    report: ClueReport
+    name: str
+    phone: str
+
+
+def masked_reports(clue: Clue) -> list[MaskedReport]:
+    out = []
+    for r in clue.reports.all().order_by("id"):
+        if r.anonymous:
+            out.append(MaskedReport(r, "匿名", ""))
+        else:
+            out.append(MaskedReport(r, mask_name(r.reporter()["name"]), mask_phone(r.reporter()["phone"])))
+    return out
+
+
+@dataclass
+class TrackingView:
+    """What the tracking page shows: progress and nothing else."""
+
+    reference: str
+    received_on: object
+    stage: str
+    steps: list[tuple[str, object]]
+    feedback: str
+    closed: bool
+    satisfaction: int | None
+    can_reopen: bool
+
+
+def tracking_lookup(*, code: str) -> TrackingView:
+    code = (code or "").strip().upper()
+    r = (
+        ClueReport.objects.select_related("clue").filter(tracking_code=code).first()
+        if len(code) >= 8
+        else None
+    )
+    if r is None:
+        raise NotFound("查询码对应的举报")
+    c = r.clue
+    steps = [("已收到", timezone.localtime(r.received_at))]
+    for t in c.transitions.order_by("at", "id"):
+        steps.append((PUBLIC_STAGE[t.to_status], timezone.localtime(t.at)))
+    return TrackingView(
+        reference=c.reference,
+        received_on=timezone.localtime(r.received_at).date(),
+        stage=PUBLIC_STAGE[c.status],
+        steps=steps,
+        feedback=c.feedback if c.status == Status.CLOSED else "",
+        closed=c.status == Status.CLOSED,
+        satisfaction=r.satisfaction,
+        can_reopen=c.status == Status.CLOSED and not c.reopened,
+    )
+
+
+def my_reports(*, actor) -> QuerySet:
+    """A parent's own reports (by the submitting account)."""
+    return ClueReport.objects.filter(submitted_by_id=actor.pk).select_related("clue").order_by("-received_at")
+
+
+def whistle_board(*, actor) -> list[dict]:
+    now = timezone.now()
+    out = []
+    for w in (
+        restrict(Whistle.objects.all(), actor)
+        .prefetch_related("departments__department")
+        .order_by("-raised_at")[:200]
+    ):
+        deps = list(w.departments.all())
+        late = [d for d in deps if (d.reported_at or now) > w.due_at]
+        out.append({"whistle": w, "departments": deps, "late": late})
+    return out
+
+
+def late_departments(*, actor) -> list[dict]:
+    """Departments named in whistles that reported late or not yet past the limit."""
+    now = timezone.now()
+    rows = []
+    for item in whistle_board(actor=actor):
+        for d in item["late"]:
+            rows.append(
+                {"whistle": item["whistle"], "department": d, "pending": d.reported_at is None, "now": now}
+            )
+    return rows
+
+
+def trends(*, actor, dimension: str = "category") -> QuerySet:
+    qs = restrict(ClueTrend.objects.all(), actor).filter(dimension=dimension)
+    latest = qs.order_by("-week_start").values_list("week_start", flat=True).first()
+    return qs.filter(week_start=latest).order_by("-count") if latest else qs.none()
+
+
+def signals(*, actor) -> QuerySet:
+    return (
+        restrict(InstitutionSignal.objects.all(), actor)
+        .select_related("institution")
+        .order_by("-week_start", "-count")
+    )

@@ -1,0 +1,125 @@
+"""Pieces shared by the clue services: who may handle, deadlines, codes, locking."""
+
+import base64
+import secrets
+from datetime import date
+from functools import lru_cache
+
+from django.db import transaction
+
+from qinglang.accounts.models import Role
+from qinglang.accounts.scope import actor_for, restrict
+from qinglang.core.calendar import add_working_days
+from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.policy import policy_value
+
+from ..models import Clue
+
+HANDLER_ROLES = frozenset({Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER})
+LEAD_ROLES = frozenset({Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER, Role.INSPECTOR})
+
+
+def random_code(n: int) -> str:
+    """n characters of base32 (A-Z, 2-7: no 0/1 to confuse with O/I), 5 random bits each."""
+    return base64.b32encode(secrets.token_bytes((n * 5 + 7) // 8 + 1)).decode("ascii")[:n]
+
+
+def random_codes(count: int, n: int) -> list[str]:
+    """``count`` codes of n base32 characters from one draw (bulk imports)."""
+    raw = base64.b32encode(secrets.token_bytes(count * ((n * 5 + 7) // 8 + 1))).decode("ascii")
+    return [raw[i * n : (i + 1) * n] for i in range(count)]
+
+
+def new_reference(on: date) -> str:
+    return f"XS{on:%y%m%d}{random_code(8)}"
+
+
+@lru_cache(maxsize=4096)
+def working_deadline(start: date, days: int) -> date:
+    return add_working_days(start, days)
+
+
+class PolicyBatch:
+    """``policy_value`` for many divisions with one query: the same resolution as
+    core.policy (most specific division first, newest figure in force within a level,
+    else the national default), over rows loaded once for a bulk import."""
+
+    def __init__(self, keys: list[str]):
+        from django.utils import timezone
+
+        from qinglang.core.models import PolicyParameter
+
+        rows = PolicyParameter.objects.filter(
+            key__in=keys, effective_from__lte=timezone.localdate()
+        ).order_by("effective_from")
+        self._rows: dict[tuple[str, str], object] = {}
+        for key, div, value in rows.values_list("key", "division_code", "value"):
+            self._rows[(key, div)] = value  # ordered by date: the newest wins
+        self._memo: dict[tuple[str, str], object] = {}
+
+    def value(self, key: str, division_code: str):
+        k = (key, division_code)
+        if k not in self._memo:
+            from qinglang.core.policy import division_chain
+            from qinglang.core.policy_defaults import BY_KEY
+
+            for code in division_chain(division_code):
+                if (key, code) in self._rows:
+                    self._memo[k] = self._rows[(key, code)]
+                    break
+            else:
+                self._memo[k] = BY_KEY[key].value
+        return self._memo[k]
+
+
+def deadlines(received_on: date, division_code: str, limits: PolicyBatch | None = None) -> tuple[date, date]:
+    """Acknowledge and resolve limits in working days (``limits`` for a batch)."""
+    if limits is None:
+        ack = int(policy_value("clue.acknowledge_days", division_code))
+        res = int(policy_value("clue.resolve_days", division_code))
+    else:
+        ack = int(limits.value("clue.acknowledge_days", division_code))
+        res = int(limits.value("clue.resolve_days", division_code))
+    return working_deadline(received_on, ack), working_deadline(received_on, res)
+
+
+def is_handler(user) -> bool:
+    a = actor_for(user)
+    return a.is_platform_admin or bool(a.roles & HANDLER_ROLES)
+
+
+def require_roles(user, roles: frozenset, message: str = "无权执行此操作") -> None:
+    a = actor_for(user)
+    if not (a.is_platform_admin or a.roles & roles):
+        raise PermissionDeniedError(message)
+
+
+def lock_clue(actor, clue_id: int) -> Clue:
+    """The clue, locked, if it is in the actor's scope (re-checked inside the write's
+    transaction); 404 otherwise, so other places' clues do not leak."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("lock_clue must run inside the service's transaction")
+    if not restrict(Clue.objects.filter(pk=clue_id), actor).exists():
+        raise NotFound("线索")
+    return Clue.objects.select_for_update().get(pk=clue_id)
+
+
+def text_required(value: str, field: str, label: str, *, max_len: int, min_len: int = 1) -> str:
+    from django.core.exceptions import ValidationError
+
+    v = (value or "").strip()
+    if len(v) < min_len:
+        raise ValidationError({field: f"请填写{label}" if not v else f"{label}至少{min_len}个字"})
+    if len(v) > max_len:
+        raise ValidationError({field: f"{label}不能超过{max_len}个字(当前{len(v)}字)"})
+    return v
+
+
+class RateLimited(DomainError):
+    def __init__(self, seconds: int):
+        super().__init__(
+            "rate_limited",
+            f"提交过于频繁，请{seconds // 60 or 1}分钟后再试",
+            {"retry_after": seconds},
+            status=429,
+        )

@@ -1,0 +1,289 @@
+"""Handling a clue: the state machine (``models.TRANSITIONS``), one service per arrow,
+each under a row lock with an insert-only transition row and an audit event; routing
+changes (transfer, return), category corrections, and the audited reading of reporter
+identity (confidentiality: only the handling role, every reading recorded)."""
+
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from qinglang.core.audit import audit_record
+from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
+from qinglang.core.models import Department, DepartmentKind
+
+from ..models import (
+    TRANSITIONS,
+    Category,
+    CategorySource,
+    Clue,
+    ClueLabel,
+    ClueReport,
+    ClueRouting,
+    ClueTransition,
+    RoutingAction,
+    Status,
+)
+from ..routing import DepartmentDirectory, department_kinds
+from .common import HANDLER_ROLES, lock_clue, require_roles, text_required
+
+
+def _move(actor, clue: Clue, to: str, reason: str = "", **changes) -> Clue:
+    allowed = TRANSITIONS.get(clue.status, set())
+    if to not in allowed:
+        raise IllegalTransition("clue", clue.status, to, sorted(allowed))
+    before = clue.status
+    now = timezone.now()
+    clue.status = to
+    for k, v in changes.items():
+        setattr(clue, k, v)
+    clue.save(update_fields=["status", *changes])
+    ClueTransition.objects.create(
+        clue=clue,
+        from_status=before,
+        to_status=to,
+        reason=reason,
+        actor_id=getattr(actor, "pk", None),
+        at=now,
+    )
+    audit_record(
+        actor=actor,
+        action=f"clue.{to}",
+        obj=clue,
+        changes={"status": [before, to], **({"reason": reason} if reason else {})},
+    )
+    return clue
+
+
+@transaction.atomic
+def clue_accept(*, actor, clue_id: int) -> Clue:
+    """受理: the routed department takes the clue on."""
+    require_roles(actor, HANDLER_ROLES)
+    clue = lock_clue(actor, clue_id)
+    return _move(actor, clue, Status.ACCEPTED, accepted_at=clue.accepted_at or timezone.now())
+
+
+@transaction.atomic
+def clue_investigate(
+    *, actor, clue_id: int, note: str = "", open_inspection: bool = False, due_in_days: int = 10
+) -> Clue:
+    """核查: start investigating; optionally open an ad-hoc inspection task of the
+    institution (inspections app)."""
+    require_roles(actor, HANDLER_ROLES)
+    clue = lock_clue(actor, clue_id)
+    task_id = None
+    if open_inspection:
+        if not clue.institution_id:
+            raise DomainError("no_institution", "线索未关联到登记机构，无法发起检查任务；请先现场核查")
+        from qinglang.inspections.services import inspection_task_create_adhoc
+
+        task = inspection_task_create_adhoc(
+            actor=actor,
+            institution_id=clue.institution_id,
+            due_on=timezone.localdate() + timedelta(days=due_in_days),
+            reason=f"线索{clue.reference}：{clue.get_category_display()}",
+            origin="clue",
+            origin_ref=clue.reference,
+        )
+        task_id = task.pk
+    extra = {"inspection_task_id": task_id} if task_id else {}
+    return _move(actor, clue, Status.INVESTIGATING, note, **extra)
+
+
+@transaction.atomic
+def clue_conclude(*, actor, clue_id: int, finding: str, substantiated: bool) -> Clue:
+    """办结: record the finding."""
+    require_roles(actor, HANDLER_ROLES)
+    finding = text_required(finding, "finding", "办理结果", max_len=4000, min_len=2)
+    clue = lock_clue(actor, clue_id)
+    return _move(
+        actor,
+        clue,
+        Status.CONCLUDED,
+        finding=finding,
+        substantiated=bool(substantiated),
+        concluded_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def clue_feedback(*, actor, clue_id: int, feedback: str) -> Clue:
+    """反馈: tell the reporter(s) the result; the case is closed."""
+    require_roles(actor, HANDLER_ROLES)
+    feedback = text_required(feedback, "feedback", "反馈内容", max_len=2000, min_len=2)
+    clue = lock_clue(actor, clue_id)
+    return _move(actor, clue, Status.CLOSED, feedback=feedback, closed_at=timezone.now())
+
+
+def _report_by_code(code: str) -> ClueReport:
+    code = (code or "").strip().upper()
+    r = ClueReport.objects.select_related("clue").filter(tracking_code=code).first() if code else None
+    if r is None:
+        raise NotFound("查询码对应的举报")
+    return r
+
+
+@transaction.atomic
+def clue_satisfaction(*, tracking_code: str, score: int, comment: str = "") -> ClueReport:
+    """满意度: the reporter rates the handling once the case is closed."""
+    r = _report_by_code(tracking_code)
+    if r.clue.status != Status.CLOSED:
+        raise DomainError("not_closed", "办结反馈后才能评价")
+    if score not in (1, 2, 3, 4, 5):
+        raise ValidationError({"score": "满意度须为1到5"})
+    r.satisfaction = score
+    r.satisfaction_comment = (comment or "").strip()[:500]
+    r.save(update_fields=["satisfaction", "satisfaction_comment"])
+    audit_record(
+        actor="reporter",
+        action="clue.satisfaction",
+        obj=r.clue,
+        changes={"report_id": r.pk, "satisfaction": score},
+    )
+    return r
+
+
+@transaction.atomic
+def clue_reopen(*, tracking_code: str, reason: str) -> Clue:
+    """The reporter asks for the case to be handled again: once per case."""
+    reason = text_required(reason, "reason", "重新办理理由", max_len=1000, min_len=2)
+    r = _report_by_code(tracking_code)
+    clue = Clue.objects.select_for_update().get(pk=r.clue_id)
+    if clue.reopened:
+        raise DomainError("reopen_used", "该线索已重新办理过一次，不能再次申请")
+    if clue.status != Status.CLOSED:
+        raise IllegalTransition("clue", clue.status, Status.ACCEPTED, sorted(TRANSITIONS[clue.status]))
+    r.reopen_reason = reason
+    r.save(update_fields=["reopen_reason"])
+    return _move("reporter", clue, Status.ACCEPTED, reason, reopened=True, closed_at=None)
+
+
+def _department(clue: Clue, kind: str) -> Department:
+    if kind not in DepartmentKind.values:
+        raise ValidationError({"department_kind": f"未知部门：{kind}"})
+    div = clue.division_code[:9] if kind == DepartmentKind.TOWNSHIP_GOVERNMENT else clue.division_code[:6]
+    dep = Department.objects.filter(division_id=div, kind=kind).first()
+    if dep is None:
+        raise DomainError("no_department", f"{div}没有{DepartmentKind(kind).label}")
+    return dep
+
+
+@transaction.atomic
+def clue_transfer(*, actor, clue_id: int, department_kind: str, reason: str) -> Clue:
+    """转办: the lead department hands the clue to another department of the same place."""
+    require_roles(actor, HANDLER_ROLES)
+    reason = text_required(reason, "reason", "转办理由", max_len=1000, min_len=2)
+    clue = lock_clue(actor, clue_id)
+    if clue.status not in (Status.ROUTED, Status.RECEIVED, Status.ACCEPTED):
+        raise DomainError("cannot_transfer", "已进入核查或办结的线索不能转办")
+    dep = _department(clue, department_kind)
+    before = clue.routed_kinds
+    clue.routed_kinds = f"|{department_kind}|"
+    clue.save(update_fields=["routed_kinds"])
+    ClueRouting.objects.create(
+        clue=clue,
+        action=RoutingAction.TRANSFER,
+        department=dep,
+        department_kind=department_kind,
+        lead=True,
+        reason=reason,
+        actor_id=actor.pk,
+        at=timezone.now(),
+    )
+    audit_record(
+        actor=actor,
+        action="clue.transfer",
+        obj=clue,
+        changes={"routed_kinds": [before, clue.routed_kinds], "reason": reason},
+    )
+    if clue.status == Status.RECEIVED:
+        _move(actor, clue, Status.ROUTED, reason)
+    return clue
+
+
+@transaction.atomic
+def clue_return(*, actor, clue_id: int, reason: str) -> Clue:
+    """退回: a department says the clue is not theirs; it goes back for re-routing."""
+    require_roles(actor, HANDLER_ROLES)
+    reason = text_required(reason, "reason", "退回理由", max_len=1000, min_len=2)
+    clue = lock_clue(actor, clue_id)
+    ClueRouting.objects.create(
+        clue=clue,
+        action=RoutingAction.RETURN,
+        department=None,
+        department_kind="",
+        reason=reason,
+        actor_id=actor.pk,
+        at=timezone.now(),
+    )
+    return _move(actor, clue, Status.RECEIVED, reason, routed_kinds="")
+
+
+@transaction.atomic
+def clue_route(*, actor, clue_id: int, department_kinds_: list[str], reason: str) -> Clue:
+    """分办 by hand (a returned or unroutable clue)."""
+    require_roles(actor, HANDLER_ROLES)
+    if not department_kinds_:
+        raise ValidationError({"department_kind": "请选择承办部门"})
+    clue = lock_clue(actor, clue_id)
+    deps = [(k, _department(clue, k)) for k in dict.fromkeys(department_kinds_)]
+    clue.routed_kinds = "|" + "|".join(k for k, _ in deps) + "|"
+    clue.save(update_fields=["routed_kinds"])
+    for i, (k, d) in enumerate(deps):
+        ClueRouting.objects.create(
+            clue=clue,
+            action=RoutingAction.ASSIGN,
+            department=d,
+            department_kind=k,
+            lead=i == 0,
+            reason=reason,
+            actor_id=actor.pk,
+            at=timezone.now(),
+        )
+    return _move(actor, clue, Status.ROUTED, reason)
+
+
+@transaction.atomic
+def clue_reclassify(*, actor, clue_id: int, category: str) -> Clue:
+    """A regulator corrects the category: kept as a labelled example the classifier
+    learns from. Routing is not changed by itself (use transfer)."""
+    require_roles(actor, HANDLER_ROLES)
+    if category not in Category.values:
+        raise ValidationError({"category": f"未知类别：{category}"})
+    clue = lock_clue(actor, clue_id)
+    before = clue.category
+    clue.category = category
+    clue.category_source = CategorySource.REGULATOR
+    clue.save(update_fields=["category", "category_source"])
+    ClueLabel.objects.create(text=clue.summary, category=category, clue=clue, actor_id=actor.pk)
+    audit_record(actor=actor, action="clue.reclassify", obj=clue, changes={"category": [before, category]})
+    return clue
+
+
+def suggested_kinds(clue: Clue) -> list[str]:
+    kind = clue.institution.kind if clue.institution_id else ""
+    kinds = department_kinds(clue.category, kind, unlicensed=clue.suspected_unlicensed)
+    return [k for k, d in DepartmentDirectory().resolve(clue.division_code, kinds) if d]
+
+
+@transaction.atomic
+def clue_reporters_reveal(*, actor, clue_id: int) -> list[dict]:
+    """Reporter names and phones of a case, for the handling role only; every reading
+    is an audit event."""
+    if not (actor and actor.is_authenticated):
+        raise PermissionDeniedError()
+    require_roles(actor, HANDLER_ROLES, "只有承办部门的监管人员可以查看举报人信息")
+    clue = lock_clue(actor, clue_id)
+    out = [
+        {
+            "report_id": r.pk,
+            **r.reporter(),
+            "anonymous": r.anonymous,
+        }
+        for r in clue.reports.order_by("id")
+    ]
+    audit_record(
+        actor=actor, action="clue.reporter_view", obj=clue, changes={"reports": [r["report_id"] for r in out]}
+    )
+    return out

@@ -1,0 +1,196 @@
+"""Hotline work orders (12345 热线工单) from .xlsx: one transaction per file, set-based.
+Rows with errors are listed with their work-order number and left out; the rest are
+imported; a work order already imported is skipped (idempotent re-import)."""
+
+import hashlib
+import time
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from qinglang.accounts.scope import division_in_scope
+from qinglang.core.audit import audit_record
+from qinglang.core.errors import DomainError, PermissionDeniedError
+from qinglang.core.models import Division
+from qinglang.core.validators import validate_phone
+
+from ..models import Channel, ClueImport, ClueReport
+from ..xlsx import excel_date
+from .common import HANDLER_ROLES, require_roles
+from .intake import MAX_TEXT, MIN_TEXT, Submission, ingest
+
+COLUMNS = ["工单编号", "受理时间", "诉求人", "联系电话", "诉求内容", "涉及机构", "事发地址", "所属区域"]
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+def _safe(rows):
+    try:
+        yield from rows
+    except Exception:
+        raise DomainError("bad_file", "文件内容损坏，无法读取：请重新导出 .xlsx", status=422)
+
+
+def _parse_time(v) -> datetime | None:
+    tz = timezone.get_current_timezone()
+    serial = excel_date(v)
+    if serial is not None:
+        return timezone.make_aware(serial, tz)
+    if isinstance(v, datetime):
+        return v if timezone.is_aware(v) else timezone.make_aware(v, tz)
+    s = str(v or "").strip()
+    try:
+        dt = datetime.fromisoformat(s)
+        return dt if timezone.is_aware(dt) else timezone.make_aware(dt, tz)
+    except ValueError:
+        pass
+    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d"):
+        try:
+            return timezone.make_aware(datetime.strptime(s, fmt), tz)
+        except ValueError:
+            continue
+    return None
+
+
+def _area_resolver(county: str):
+    """所属区域 as a code within the county, or a division name (township or county)."""
+    rows = list(Division.objects.filter(code__startswith=county).values_list("code", "name", "full_name"))
+    codes = {c for c, _, _ in rows}
+    names: dict[str, str] = {}
+    for c, n, full in rows:
+        for label in (n, full):
+            if label:
+                names.setdefault(label, c)
+
+    def resolve(v) -> str | None:
+        s = str(v or "").strip()
+        if not s:
+            return county
+        if s in codes:
+            return s
+        if s in names:
+            return names[s]
+        for label, code in names.items():
+            if len(label) >= 3 and label in s and len(code) >= 9:
+                return code
+        return None
+
+    return resolve
+
+
+@transaction.atomic
+def clue_import_hotline(*, actor, division_code: str, filename: str, data: bytes) -> ClueImport:
+    """Import a hotline work-order file for a county (or city) the actor handles."""
+    require_roles(actor, HANDLER_ROLES, "只有监管领导和监管人员可以导入热线工单")
+    division_code = (division_code or "").strip()
+    if not division_code or not Division.objects.filter(code=division_code).exists():
+        raise ValidationError({"division_code": f"所属区划无效：{division_code or '未填写'}"})
+    if not division_in_scope(actor, division_code):
+        raise PermissionDeniedError("只能导入本辖区的热线工单")
+    if len(data) > MAX_FILE_BYTES:
+        raise ValidationError({"file": "文件超过50MB"})
+    from ..xlsx import iter_rows
+
+    t0 = time.perf_counter()
+    try:
+        rows = iter_rows(data)
+        header = [str(c or "").strip() for c in next(rows, [])]
+    except Exception:
+        raise DomainError("bad_file", "无法读取文件：请上传 .xlsx 格式的热线工单", status=422)
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise DomainError("bad_columns", f"缺少列：{'、'.join(missing)}", {"missing": missing}, status=422)
+    col = {c: header.index(c) for c in COLUMNS}
+    resolve = _area_resolver(division_code)
+    subs, errors, seen = [], [], set()
+    n = 0
+    i_no, i_at, i_name, i_phone, i_text, i_org, i_addr, i_area = (col[c] for c in COLUMNS)
+    width = len(header)
+    for line, row in enumerate(_safe(rows), start=2):
+        if not row or all(v is None for v in row):
+            continue
+        if len(row) < width:
+            row = row + [None] * (width - len(row))
+        n += 1
+        no = str(row[i_no] or "").strip()
+        problems = []
+        if not no:
+            problems.append("缺少工单编号")
+        elif no in seen:
+            problems.append("文件内工单编号重复")
+        text = str(row[i_text] or "").strip()
+        if len(text) < MIN_TEXT:
+            problems.append("诉求内容为空或过短")
+        elif len(text) > MAX_TEXT:
+            problems.append(f"诉求内容超过{MAX_TEXT}字")
+        at = _parse_time(row[i_at])
+        if at is None:
+            problems.append("受理时间无法识别")
+        phone = str(row[i_phone] or "").strip()
+        if phone:
+            try:
+                phone = validate_phone(phone)
+            except ValidationError:
+                problems.append("联系电话格式不正确")
+        area = resolve(row[i_area])
+        if area is None or not area.startswith(division_code):
+            problems.append(f"所属区域不在本辖区：{row[i_area]}")
+        if problems:
+            errors.append({"row": line, "work_order": no, "errors": problems})
+            continue
+        seen.add(no)
+        subs.append(
+            Submission(
+                channel=Channel.HOTLINE,
+                content=text,
+                division_code=area,
+                institution_name=str(row[i_org] or "").strip()[:200],
+                address=str(row[i_addr] or "").strip()[:255],
+                reporter_name=str(row[i_name] or "").strip()[:64],
+                reporter_phone=phone,
+                anonymous=not (row[i_name] or phone),
+                source_ref=no,
+                received_at=at,
+            )
+        )
+    done = set()
+    refs = [s.source_ref for s in subs]
+    for i in range(0, len(refs), 5000):
+        done.update(
+            ClueReport.objects.filter(channel=Channel.HOTLINE, source_ref__in=refs[i : i + 5000]).values_list(
+                "source_ref", flat=True
+            )
+        )
+    fresh = [s for s in subs if s.source_ref not in done]
+    batch = ClueImport.objects.create(
+        division_code=division_code,
+        filename=(filename or "")[:255],
+        sha256=hashlib.sha256(data).hexdigest(),
+        rows=n,
+        skipped=len(subs) - len(fresh),
+        errors=errors[:1000],
+        actor_id=getattr(actor, "pk", None),
+    )
+    batch.timings = {"read_validate": round(time.perf_counter() - t0, 3)}
+    if fresh:
+        res = ingest(actor=actor, subs=fresh, import_batch=batch)
+        batch.created, batch.merged = res.created, res.merged
+        batch.timings.update({k: round(v, 3) for k, v in res.timings.items()})
+        batch.save(update_fields=["created", "merged"])
+    audit_record(
+        actor=actor,
+        action="clue.import",
+        obj=batch,
+        division_code=division_code,
+        changes={
+            "file": batch.filename,
+            "sha256": batch.sha256,
+            "rows": n,
+            "created": batch.created,
+            "merged": batch.merged,
+            "skipped": batch.skipped,
+            "errors": len(errors),
+        },
+    )
+    return batch

@@ -1,0 +1,248 @@
+"""Time limits (督办), whistles (吹哨报到) and weekly trends.
+
+The escalation sweep works from current state and dates, not from "since the last run",
+so a worker that was down catches up on its next run."""
+
+from collections import Counter
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from qinglang.accounts.scope import actor_for, division_in_scope
+from qinglang.core.audit import Entry, audit_record, audit_record_many
+from qinglang.core.calendar import working_days_between
+from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.models import Department, DepartmentKind
+from qinglang.core.policy import policy_value
+
+from ..models import (
+    Clue,
+    ClueEscalation,
+    ClueTrend,
+    Dimension,
+    InstitutionSignal,
+    Status,
+    Whistle,
+    WhistleDepartment,
+    WhistleStatus,
+)
+from .common import HANDLER_ROLES, require_roles, text_required
+
+TASK_FORCE_AFTER = 5  # working days past the resolve limit before the task force steps in
+
+
+@transaction.atomic
+def clue_escalate_overdue(*, actor="system:clues.escalation", today: date | None = None) -> dict[str, int]:
+    """Level 1 (department leader): not accepted by the acknowledge limit, or not
+    concluded by the resolve limit. Level 2 (task force): still open five working days
+    after the resolve limit."""
+    today = today or timezone.localdate()
+    now = timezone.now()
+    qs = Clue.objects.select_for_update().filter(
+        status__in=[Status.RECEIVED, Status.ROUTED, Status.ACCEPTED, Status.INVESTIGATING],
+        escalation_level__lt=2,
+    )
+    qs = qs.filter(acknowledge_due__lt=today)
+    ups, escalations, entries = [], [], []
+    for c in qs.only("id", "status", "acknowledge_due", "resolve_due", "escalation_level", "division_code"):
+        level = c.escalation_level
+        reason = ""
+        late_ack = c.status in (Status.RECEIVED, Status.ROUTED) and c.acknowledge_due < today
+        late_res = c.resolve_due and c.resolve_due < today
+        if late_res and working_days_between(c.resolve_due, today) >= TASK_FORCE_AFTER:
+            level, reason = 2, "超过办结时限5个工作日，提请专班督办"
+        elif late_res:
+            level, reason = max(level, 1), "超过办结时限，提请部门领导督办"
+        elif late_ack:
+            level, reason = max(level, 1), "超过受理时限，提请部门领导督办"
+        if level > c.escalation_level:
+            before = c.escalation_level
+            c.escalation_level = level
+            ups.append(c)
+            escalations.append(ClueEscalation(clue_id=c.pk, level=level, reason=reason, at=now))
+            entries.append(
+                Entry(
+                    "clue.escalate",
+                    "clues.clue",
+                    str(c.pk),
+                    c.division_code,
+                    {"escalation_level": [before, level], "reason": reason},
+                )
+            )
+    Clue.objects.bulk_update(ups, ["escalation_level"], batch_size=2000)
+    ClueEscalation.objects.bulk_create(escalations, ignore_conflicts=True)
+    audit_record_many(actor=actor, entries=entries)
+    return {
+        "leader": sum(1 for e in escalations if e.level == 1),
+        "task_force": sum(1 for e in escalations if e.level == 2),
+    }
+
+
+# --- whistles --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def whistle_raise(
+    *,
+    actor,
+    division_code: str,
+    title: str,
+    problem: str,
+    department_kinds: list[str],
+    institution_id: int | None = None,
+    clue_id: int | None = None,
+) -> Whistle:
+    """街乡吹哨: a township names the county departments that must report."""
+    require_roles(actor, HANDLER_ROLES, "只有监管领导和监管人员可以吹哨")
+    division_code = (division_code or "").strip()
+    if len(division_code) != 9:
+        raise ValidationError({"division_code": "吹哨须指定乡镇(街道)"})
+    if not division_in_scope(actor, division_code):
+        raise PermissionDeniedError("只能在本辖区吹哨")
+    title = text_required(title, "title", "事项", max_len=200, min_len=2)
+    problem = text_required(problem, "problem", "问题描述", max_len=2000, min_len=2)
+    kinds = [k for k in dict.fromkeys(department_kinds or []) if k]
+    if not kinds:
+        raise ValidationError({"department_kinds": "请至少点名一个部门"})
+    bad = [k for k in kinds if k not in DepartmentKind.values]
+    if bad:
+        raise ValidationError({"department_kinds": f"未知部门：{'、'.join(bad)}"})
+    deps = {d.kind: d for d in Department.objects.filter(division_id=division_code[:6], kind__in=kinds)}
+    missing = [k for k in kinds if k not in deps]
+    if missing:
+        raise DomainError("no_department", f"本区县没有这些部门：{'、'.join(missing)}")
+    if institution_id is not None:
+        from qinglang.registry.models import Institution
+
+        if not Institution.objects.filter(
+            pk=institution_id, division_code__startswith=division_code[:6]
+        ).exists():
+            raise NotFound("机构")
+    now = timezone.now()
+    hours = int(policy_value("whistle.report_hours", division_code))
+    w = Whistle.objects.create(
+        division_code=division_code,
+        title=title,
+        problem=problem,
+        institution_id=institution_id,
+        clue_id=clue_id,
+        raised_by_id=actor.pk,
+        raised_at=now,
+        due_at=now + timedelta(hours=hours),
+    )
+    WhistleDepartment.objects.bulk_create(
+        [WhistleDepartment(whistle=w, department=deps[k], department_kind=k) for k in kinds]
+    )
+    audit_record(
+        actor=actor,
+        action="whistle.raise",
+        obj=w,
+        changes={"title": title, "departments": kinds, "due_at": w.due_at},
+    )
+    return w
+
+
+@transaction.atomic
+def whistle_report(*, actor, whistle_id: int, department_kind: str, action: str) -> WhistleDepartment:
+    """部门报到: a named department reports and records what it did."""
+    require_roles(actor, HANDLER_ROLES, "只有监管领导和监管人员可以报到")
+    from qinglang.accounts.scope import restrict
+
+    if not restrict(Whistle.objects.filter(pk=whistle_id), actor).exists():
+        raise NotFound("吹哨事项")
+    w = Whistle.objects.select_for_update().get(pk=whistle_id)
+    a = actor_for(actor)
+    own = {d for _, d in a.regulator}
+    if not a.is_platform_admin and "" not in own and department_kind not in own:
+        raise PermissionDeniedError("只能为本部门报到")
+    action = text_required(action, "action", "采取的措施", max_len=2000, min_len=2)
+    wd = (
+        WhistleDepartment.objects.select_for_update()
+        .filter(whistle=w, department_kind=department_kind)
+        .first()
+    )
+    if wd is None:
+        raise DomainError("not_named", "该部门不在本次吹哨点名之列")
+    if wd.reported_at:
+        raise DomainError("already_reported", "本部门已报到")
+    wd.reported_at, wd.action, wd.reported_by_id = timezone.now(), action, actor.pk
+    wd.save(update_fields=["reported_at", "action", "reported_by_id"])
+    late = wd.reported_at > w.due_at
+    audit_record(
+        actor=actor, action="whistle.report", obj=w, changes={"department": department_kind, "late": late}
+    )
+    if not w.departments.filter(reported_at__isnull=True).exists():
+        w.status, w.closed_at = WhistleStatus.CLOSED, timezone.now()
+        w.save(update_fields=["status", "closed_at"])
+    return wd
+
+
+# --- trends ----------------------------------------------------------------------------
+
+
+def week_start(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+@transaction.atomic
+def clue_trends_refresh(*, actor="system:clues.trends", week: date | None = None) -> dict[str, int]:
+    """Weekly counts by category, county and institution, with the week before; rising
+    institutions (at least 2 clues and more than the week before) become signals."""
+    ws = week_start(week or timezone.localdate())
+    prev = ws - timedelta(days=7)
+    tz = timezone.get_current_timezone()
+
+    def counts(start: date):
+        from datetime import datetime, time
+
+        a = timezone.make_aware(datetime.combine(start, time.min), tz)
+        b = a + timedelta(days=7)
+        rows = (
+            Clue.objects.filter(received_at__gte=a, received_at__lt=b)
+            .values("division_code", "category", "institution_id")
+            .annotate(n=Count("id"))
+        )
+        cat, area, inst = Counter(), Counter(), Counter()
+        for r in rows:
+            county = r["division_code"][:6]
+            cat[(r["category"], county)] += r["n"]
+            area[(county, county)] += r["n"]
+            if r["institution_id"]:
+                inst[(str(r["institution_id"]), county)] += r["n"]
+        return {Dimension.CATEGORY: cat, Dimension.AREA: area, Dimension.INSTITUTION: inst}
+
+    now_c, prev_c = counts(ws), counts(prev)
+    ClueTrend.objects.filter(week_start=ws).delete()
+    rows = []
+    for dim, cur in now_c.items():
+        before = prev_c[dim]
+        for key, county in set(cur) | set(before):
+            rows.append(
+                ClueTrend(
+                    week_start=ws,
+                    dimension=dim,
+                    key=key,
+                    division_code=county,
+                    count=cur.get((key, county), 0),
+                    previous=before.get((key, county), 0),
+                )
+            )
+    ClueTrend.objects.bulk_create(rows, batch_size=5000)
+    signals = [
+        InstitutionSignal(institution_id=int(t.key), week_start=ws, count=t.count, previous=t.previous)
+        for t in rows
+        if t.dimension == Dimension.INSTITUTION and t.count >= 2 and t.count > t.previous
+    ]
+    InstitutionSignal.objects.filter(week_start=ws).delete()
+    InstitutionSignal.objects.bulk_create(signals)
+    audit_record(
+        actor=actor,
+        action="clue.trends",
+        object_type="clues.cluetrend",
+        object_id=ws.isoformat(),
+        changes={"rows": len(rows), "signals": len(signals)},
+    )
+    return {"rows": len(rows), "signals": len(signals)}

@@ -1,0 +1,21 @@
+"""Periodic jobs of the clues app. Each works from current state, so missed runs catch up."""
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task
+
+from .services import clue_escalate_overdue, clue_trends_refresh
+
+
+@db_periodic_task(crontab(minute="5"))
+def escalate_overdue_clues():
+    return clue_escalate_overdue()
+
+
+@db_periodic_task(crontab(minute="30", hour="1"))
+def refresh_clue_trends():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    clue_trends_refresh(week=timezone.localdate() - timedelta(days=7))  # finish last week
+    return clue_trends_refresh()

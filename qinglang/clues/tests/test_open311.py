@@ -1,0 +1,207 @@
+"""Open311 GeoReport v2 conformance of the implemented endpoints: field names, formats
+(JSON and XML), error responses as the specification gives them."""
+
+from xml.etree import ElementTree as ET
+
+import pytest
+from django.test import Client
+
+from qinglang.accounts.services import api_token_create
+from qinglang.clues.models import Category
+from qinglang.testing import TOWNSHIP, make_user
+
+pytestmark = pytest.mark.django_db
+BASE = "/api/clues/open311/v2"
+SERVICE_FIELDS = {"service_code", "service_name", "description", "metadata", "type", "keywords", "group"}
+REQUEST_FIELDS = {
+    "service_request_id",
+    "status",
+    "status_notes",
+    "service_name",
+    "service_code",
+    "description",
+    "agency_responsible",
+    "service_notice",
+    "requested_datetime",
+    "updated_datetime",
+    "expected_datetime",
+    "address",
+    "address_id",
+    "zipcode",
+    "lat",
+    "long",
+    "media_url",
+}
+
+
+@pytest.fixture
+def key(county, admin):
+    return api_token_create(actor=admin, user=make_user("parent"), name="civic app")[1]
+
+
+def _xml(r):
+    assert r["Content-Type"].startswith("text/xml")
+    assert r.content.startswith(b'<?xml version="1.0" encoding="utf-8"?>')
+    return ET.fromstring(r.content)
+
+
+def test_service_list_json_and_xml(db):
+    r = Client().get(f"{BASE}/services.json")
+    assert r.status_code == 200 and r["Content-Type"].startswith("application/json")
+    services = r.json()
+    assert [s["service_code"] for s in services] == Category.values
+    for s in services:
+        assert set(s) == SERVICE_FIELDS and s["metadata"] is True and s["type"] == "realtime"
+    root = _xml(Client().get(f"{BASE}/services.xml"))
+    assert root.tag == "services"
+    first = root.find("service")
+    assert {c.tag for c in first} == SERVICE_FIELDS and first.findtext("metadata") == "true"
+
+
+def test_service_definition(db):
+    d = Client().get(f"{BASE}/services/fire_safety.json").json()
+    assert d["service_code"] == "fire_safety"
+    a = d["attributes"][0]
+    assert set(a) == {
+        "variable",
+        "code",
+        "datatype",
+        "required",
+        "datatype_description",
+        "order",
+        "description",
+    }
+    root = _xml(Client().get(f"{BASE}/services/fire_safety.xml"))
+    assert (
+        root.tag == "service_definition" and root.find("attributes/attribute/code").text == "institution_name"
+    )
+    assert Client().get(f"{BASE}/services/nope.json").status_code == 404
+
+
+def test_jurisdiction_not_found(db):
+    r = Client().get(f"{BASE}/services.json", {"jurisdiction_id": "atlantis"})
+    assert r.status_code == 404 and r.json() == [
+        {"code": 404, "description": "jurisdiction_id provided was not found"}
+    ]
+
+
+def test_post_get_request_and_token(county, key):
+    c = Client()
+    r = c.post(
+        f"{BASE}/requests.json",
+        {
+            "api_key": key,
+            "service_code": "refund_difficulty",
+            "description": "培训机构拒绝退费两个月",
+            "jurisdiction_id": TOWNSHIP,
+            "first_name": "明",
+            "last_name": "王",
+            "phone": "13812345678",
+            "lat": "30.64",
+            "long": "104.04",
+        },
+    )
+    assert r.status_code == 200
+    out = r.json()
+    assert isinstance(out, list) and set(out[0]) == {
+        "service_request_id",
+        "service_notice",
+        "account_id",
+        "token",
+    }
+    sid, token = out[0]["service_request_id"], out[0]["token"]
+    got = c.get(f"{BASE}/requests/{sid}.json", {"api_key": key}).json()
+    assert len(got) == 1 and set(got[0]) == REQUEST_FIELDS
+    assert got[0]["status"] == "open" and got[0]["service_code"] == "refund_difficulty"
+    assert "王" not in str(got) and "13812345678" not in str(got)
+    lst = c.get(f"{BASE}/requests.json", {"api_key": key, "status": "open"}).json()
+    assert [x["service_request_id"] for x in lst] == [sid]
+    assert c.get(f"{BASE}/requests.json", {"api_key": key, "status": "closed"}).json() == []
+    root = _xml(c.get(f"{BASE}/requests.xml", {"api_key": key}))
+    assert root.tag == "service_requests" and root.find("request/service_request_id").text == sid
+    t = c.get(f"{BASE}/tokens/{token}.json", {"api_key": key}).json()
+    assert t == [{"service_request_id": sid, "token": token}]
+    root = _xml(
+        c.post(
+            f"{BASE}/requests.xml",
+            {
+                "api_key": key,
+                "service_code": "price",
+                "description": "一次性收取一年学费",
+                "division_code": TOWNSHIP,
+            },
+        )
+    )
+    assert root.tag == "service_requests" and root.find("request/service_request_id") is not None
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "text"),
+    [
+        ({"api_key": "qlt_wrong"}, 403, "Invalid api_key"),
+        ({}, 401, "api_key was not provided"),
+        ({"api_key": "K", "division_code": TOWNSHIP}, 400, "service_code was not provided"),
+        (
+            {
+                "api_key": "K",
+                "service_code": "potholes",
+                "division_code": TOWNSHIP,
+                "description": "abcdefgh",
+            },
+            400,
+            "service_code not found",
+        ),
+        ({"api_key": "K", "service_code": "price"}, 400, "jurisdiction_id was not provided"),
+        (
+            {"api_key": "K", "service_code": "price", "jurisdiction_id": "atlantis"},
+            404,
+            "jurisdiction_id provided was not found",
+        ),
+        (
+            {"api_key": "K", "service_code": "price", "division_code": TOWNSHIP, "description": ""},
+            400,
+            "content",
+        ),
+    ],
+)
+def test_post_errors_json_and_xml(county, key, data, status, text):
+    data = {k: (key if v == "K" else v) for k, v in data.items()}
+    r = Client().post(f"{BASE}/requests.json", data)
+    assert r.status_code == status
+    body = r.json()
+    assert isinstance(body, list) and set(body[0]) == {"code", "description"} and body[0]["code"] == status
+    assert text in body[0]["description"]
+    root = _xml(Client().post(f"{BASE}/requests.xml", data))
+    assert root.tag == "errors" and root.find("error/code").text == str(status)
+
+
+def test_get_request_not_found_and_not_others(county, key, admin):
+    other = api_token_create(actor=admin, user=make_user("parent"), name="other app")[1]
+    c = Client()
+    sid = c.post(
+        f"{BASE}/requests.json",
+        {"api_key": key, "service_code": "price", "description": "收费超过三个月", "division_code": TOWNSHIP},
+    ).json()[0]["service_request_id"]
+    r = c.get(f"{BASE}/requests/{sid}.json", {"api_key": other})
+    assert r.status_code == 404 and r.json()[0]["description"] == "service_request_id provided was not found"
+    assert c.get(f"{BASE}/requests/{sid}.json").status_code == 401
+
+
+def test_rate_limited_per_key(county, key):
+    from qinglang.clues.services.intake import RATE_LIMITS
+
+    limit = RATE_LIMITS["open311"][0]
+    c = Client()
+    codes = [
+        c.post(
+            f"{BASE}/requests.json",
+            {
+                "api_key": key,
+                "service_code": "other",
+                "description": f"第{i}条测试举报内容",
+                "division_code": TOWNSHIP,
+            },
+        ).status_code
+        for i in range(limit + 2)
+    ]
+    assert codes[:limit] == [200] * limit and codes[-1] == 429

@@ -1,0 +1,126 @@
+"""Matching, classification (with corrections), routing, transfers/returns, time limits and
+the escalation job, whistles, trends."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from qinglang.clues import services
+from qinglang.clues.classify import NaiveBayes, classify, features, rule_category, shipped_examples
+from qinglang.clues.matching import Matcher
+from qinglang.clues.models import Clue, ClueEscalation, InstitutionSignal, Status
+from qinglang.clues.routing import department_kinds
+from qinglang.core.errors import DomainError, IllegalTransition, NotFound
+from qinglang.testing import OTHER_COUNTY, TOWNSHIP, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def _lead(officer, content, **kw):
+    return services.clue_lead_create(
+        actor=officer,
+        submission=services.Submission(channel="covert_visit", content=content, division_code=TOWNSHIP, **kw),
+    ).clue
+
+
+def test_match_by_uscc_then_fuzzy_name_and_unknown(institution):
+    m = Matcher()
+    assert m.match(division_code=TOWNSHIP, uscc=institution.uscc).method == "uscc"
+    hit = m.match(division_code=TOWNSHIP, name="星辰艺术培训")
+    assert hit.institution_id == institution.pk and hit.method == "fuzzy"
+    assert m.match(division_code=TOWNSHIP, name="完全不同的武术馆").institution_id is None
+    assert (
+        m.match(division_code=OTHER_COUNTY + "001", name="星辰艺术培训中心").institution_id is None
+    )  # other county
+
+
+def test_classifier_rules_model_and_corrections(officer, institution):
+    assert rule_category("教室没有灭火器") == "fire_safety"
+    nb = NaiveBayes(shipped_examples())
+    assert nb.predict("要求孩子一次交一年学费，附加费用很多")[0] == "price"
+    assert features("ab")[:2] == ["a", "b"]
+    c = _lead(officer, "老师上课时经常玩手机不认真讲课", institution_name="星辰艺术培训中心")
+    services.clue_reclassify(actor=officer, clue_id=c.pk, category="staff_conduct")
+    assert classify("老师上课时经常玩手机不认真讲课")[0] == "staff_conduct"  # the correction is learnt
+
+
+def test_routing_table():
+    assert department_kinds("fire_safety", "arts") == ["fire"]
+    assert department_kinds("refund_difficulty", "sports") == ["education", "market_regulation"]
+    assert department_kinds("staff_conduct", "sports") == ["sports"]
+    assert "territorial" in department_kinds("unlicensed")
+
+
+def test_dedupe_window(officer, institution):
+    a = _lead(officer, "安全出口被堵住", uscc=institution.uscc)
+    b = _lead(officer, "消防通道堵塞", uscc=institution.uscc)
+    assert a.pk == b.pk
+    Clue.objects.filter(pk=a.pk).update(last_reported_at=timezone.now() - timedelta(days=31))
+    c = _lead(officer, "灭火器过期", uscc=institution.uscc)
+    assert c.pk != a.pk
+
+
+def test_transfer_return_route_and_illegal(officer, institution):
+    c = _lead(officer, "机构拒绝退费", uscc=institution.uscc)
+    assert c.routed_kind_list == ["education", "market_regulation"]
+    services.clue_transfer(actor=officer, clue_id=c.pk, department_kind="fire", reason="实为消防问题")
+    services.clue_return(actor=officer, clue_id=c.pk, reason="不属本部门")
+    c.refresh_from_db()
+    assert c.status == Status.RECEIVED and c.routed_kinds == ""
+    services.clue_route(actor=officer, clue_id=c.pk, department_kinds_=["education"], reason="重新分办")
+    assert list(c.routings.values_list("action", flat=True)) == [
+        "assign",
+        "assign",
+        "transfer",
+        "return",
+        "assign",
+    ]
+    with pytest.raises(IllegalTransition):
+        services.clue_feedback(actor=officer, clue_id=c.pk, feedback="没办就反馈")
+    outsider = make_user("regulator_officer", prefixes=[OTHER_COUNTY])
+    with pytest.raises(NotFound):
+        services.clue_accept(actor=outsider, clue_id=c.pk)
+    grid = make_user("grid_worker", prefixes=[TOWNSHIP])
+    with pytest.raises(DomainError):
+        services.clue_accept(actor=grid, clue_id=c.pk)
+
+
+def test_escalation_catches_up(officer, institution):
+    c = _lead(officer, "机构拒绝退费", uscc=institution.uscc)
+    Clue.objects.filter(pk=c.pk).update(acknowledge_due=date(2026, 3, 2), resolve_due=date(2026, 3, 20))
+    assert services.clue_escalate_overdue(today=date(2026, 3, 3)) == {"leader": 1, "task_force": 0}
+    assert services.clue_escalate_overdue(today=date(2026, 3, 4)) == {"leader": 0, "task_force": 0}
+    # the worker was down for weeks: the next run goes straight to the task force
+    assert services.clue_escalate_overdue(today=date(2026, 4, 20)) == {"leader": 0, "task_force": 1}
+    c.refresh_from_db()
+    assert c.escalation_level == 2 and ClueEscalation.objects.filter(clue=c).count() == 2
+
+
+def test_whistle_late_departments(officer, county):
+    from qinglang.clues import selectors
+    from qinglang.clues.models import Whistle
+
+    w = services.whistle_raise(
+        actor=officer,
+        division_code=TOWNSHIP,
+        title="无证培训点",
+        problem="多部门联合处置",
+        department_kinds=["education", "fire"],
+    )
+    services.whistle_report(actor=officer, whistle_id=w.pk, department_kind="education", action="已派员到场")
+    Whistle.objects.filter(pk=w.pk).update(due_at=timezone.now() - timedelta(hours=1))
+    late = selectors.late_departments(actor=officer)
+    assert [d["department"].department_kind for d in late] == ["education", "fire"]
+    assert late[1]["pending"]
+    with pytest.raises(DomainError, match="已报到"):
+        services.whistle_report(actor=officer, whistle_id=w.pk, department_kind="education", action="再报")
+
+
+def test_trends_and_rising_signals(officer, institution):
+    for t in ("拒绝退费", "退款不给", "消防通道堵"):
+        _lead(officer, f"星辰艺术培训中心{t}", uscc=institution.uscc)
+    out = services.clue_trends_refresh()
+    assert out["signals"] == 1
+    s = InstitutionSignal.objects.get()
+    assert s.institution_id == institution.pk and s.count == 2 and s.previous == 0

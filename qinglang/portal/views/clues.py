@@ -1,0 +1,389 @@
+"""Clue pages: public report form and tracking lookup, the parent end, the grid worker's
+phone page, and the regulator console (list, detail with handling, leads, hotline import,
+whistle board, trends). Reporter identity is shown only to the handling role on request,
+and that reading is audited by the service."""
+
+import csv
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from qinglang.accounts.models import Role
+from qinglang.accounts.scope import actor_for
+from qinglang.clues import selectors, services
+from qinglang.clues.forms import (
+    CATEGORY_CHOICES,
+    DEPARTMENT_CHOICES,
+    GridReportForm,
+    ImportForm,
+    LeadForm,
+    ReportForm,
+    WhistleForm,
+)
+from qinglang.clues.models import Category, Channel, Status
+from qinglang.clues.services.common import is_handler
+from qinglang.core.errors import DomainError, NotFound
+
+from .common import apply_errors, console_required, error_text, run_action
+
+PUBLIC_COUNTY = settings.PUBLIC_DIVISION
+
+
+def _ip(request) -> str:
+    return "ip:" + request.META.get("REMOTE_ADDR", "")
+
+
+def _submit(request, form, channel: str, source: str):
+    """Run the intake service for a valid form; on errors put them on the form."""
+    d = form.cleaned_data
+    try:
+        photos = services.read_photos(d.get("photos"))
+        return services.clue_report_submit(
+            actor=request.user,
+            submission=services.Submission(
+                channel=channel,
+                content=d["content"],
+                division_code=d["division_code"],
+                institution_name=d.get("institution_name", ""),
+                address=d.get("address", ""),
+                reporter_name=d.get("reporter_name", ""),
+                reporter_phone=d.get("reporter_phone", ""),
+                anonymous=d.get("anonymous", False),
+                photos=photos,
+            ),
+            source=source,
+        )
+    except (DomainError, ValidationError) as exc:
+        if isinstance(exc, NotFound):
+            raise Http404
+        apply_errors(form, exc)
+        return None
+
+
+# --- public ----------------------------------------------------------------------------
+
+
+def clue_report(request):
+    form = ReportForm(request.POST or None, request.FILES or None, county=PUBLIC_COUNTY)
+    if request.method == "POST" and form.is_valid():
+        rep = _submit(request, form, Channel.WEB, _ip(request))
+        if rep is not None:
+            request.session["clue_tracking_code"] = rep.tracking_code
+            return redirect("portal:clue_report_done")
+    return render(request, "portal/clues/report.html", {"form": form, "title": "投诉举报"}, status=200)
+
+
+def clue_report_done(request):
+    code = request.session.pop("clue_tracking_code", "")
+    if not code:
+        return redirect("portal:clue_track")
+    return render(request, "portal/clues/report_done.html", {"code": code})
+
+
+def clue_track(request):
+    """进度查询: progress and nothing else (no institution, no department, no reporter)."""
+    code = (request.POST.get("code") or request.GET.get("code") or "").strip()
+    view, error = None, ""
+    if request.method == "POST" and code:
+        op = request.POST.get("op")
+        try:
+            if op == "rate":
+                services.clue_satisfaction(
+                    tracking_code=code,
+                    score=int(request.POST.get("score") or 0),
+                    comment=request.POST.get("comment", ""),
+                )
+                messages.success(request, "感谢您的评价")
+            elif op == "reopen":
+                services.clue_reopen(tracking_code=code, reason=request.POST.get("reason", ""))
+                messages.success(request, "已申请重新办理")
+        except (DomainError, ValidationError, ValueError) as exc:
+            error = (
+                "查询码无效"
+                if isinstance(exc, NotFound)
+                else ("满意度须为1到5" if isinstance(exc, ValueError) else error_text(exc))
+            )
+    if code:
+        try:
+            services.rate_limit("web", "track:" + _ip(request)) if request.method == "POST" else None
+            view = selectors.tracking_lookup(code=code)
+        except NotFound:
+            error = error or "查询码无效，请核对后重试"
+        except DomainError as exc:
+            error = exc.message
+    return render(
+        request, "portal/clues/track.html", {"view": view, "code": code if view else "", "error": error}
+    )
+
+
+# --- parent end ------------------------------------------------------------------------
+
+
+def parent_clues(request):
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    if not actor_for(request.user).is_parent:
+        raise PermissionDenied("仅限家长账号")
+    form = ReportForm(request.POST or None, request.FILES or None, county=PUBLIC_COUNTY)
+    if request.method == "POST" and form.is_valid():
+        rep = _submit(request, form, Channel.PARENT, f"user:{request.user.pk}")
+        if rep is not None:
+            messages.success(request, f"举报已提交，查询码：{rep.tracking_code}")
+            return redirect("portal:parent_clues")
+    mine = selectors.my_reports(actor=request.user)[:50]
+    return render(request, "portal/clues/parent.html", {"form": form, "mine": mine})
+
+
+# --- grid worker ---------------------------------------------------------------------
+
+
+def grid_report(request):
+    if not request.user.is_authenticated:
+        return redirect_to_login(request.get_full_path())
+    a = actor_for(request.user)
+    if not (
+        a.is_platform_admin
+        or a.roles & {Role.GRID_WORKER, Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER, Role.INSPECTOR}
+    ):
+        raise PermissionDenied("仅限网格员和监管人员")
+    form = GridReportForm(
+        request.POST or None, request.FILES or None, prefixes=a.division_prefixes or [PUBLIC_COUNTY]
+    )
+    if request.method == "POST" and form.is_valid():
+        rep = _submit(request, form, Channel.GRID, f"user:{request.user.pk}")
+        if rep is not None:
+            messages.success(request, f"已上报，编号 {rep.clue.reference}")
+            return redirect("portal:grid_report")
+    return render(request, "portal/clues/grid.html", {"form": form})
+
+
+# --- console ---------------------------------------------------------------------------
+
+EXPORT_FIELDS = [
+    ("reference", "编号"),
+    ("division_code", "区划"),
+    ("category", "类别"),
+    ("status", "状态"),
+    ("report_count", "举报次数"),
+    ("received_at", "收到时间"),
+    ("resolve_due", "办结时限"),
+]
+
+
+@console_required
+def clue_list(request):
+    g = request.GET
+    qs = selectors.clue_list(
+        actor=request.user,
+        status=g.get("status", ""),
+        category=g.get("category", ""),
+        q=g.get("q", "").strip(),
+        overdue=g.get("overdue") == "1",
+    )
+    if g.get("export") == "csv" or g.get("format") == "csv":
+        # never any reporter field in an export
+        resp = HttpResponse(content_type="text/csv; charset=utf-8")
+        resp["Content-Disposition"] = 'attachment; filename="clues.csv"'
+        w = csv.writer(resp)
+        w.writerow([label for _, label in EXPORT_FIELDS] + ["涉及机构"])
+        for c in qs[:10000]:
+            w.writerow(
+                [getattr(c, f) for f, _ in EXPORT_FIELDS]
+                + [c.institution.name if c.institution_id else c.operator_name]
+            )
+        return resp
+    page = Paginator(qs, 30).get_page(g.get("page"))
+    query = g.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "portal/clues/console_list.html",
+        {
+            "page": page,
+            "statuses": Status.choices,
+            "categories": Category.choices,
+            "query": query.urlencode(),
+        },
+    )
+
+
+@console_required
+def clue_detail(request, clue_id: int):
+    try:
+        clue = selectors.clue_get(actor=request.user, clue_id=clue_id)
+    except NotFound:
+        raise Http404
+    if request.method == "POST":
+        op = request.POST.get("op", "")
+        p = request.POST
+        fns = {
+            "accept": lambda: services.clue_accept(actor=request.user, clue_id=clue_id),
+            "investigate": lambda: services.clue_investigate(
+                actor=request.user,
+                clue_id=clue_id,
+                note=p.get("reason", ""),
+                open_inspection=p.get("open_inspection") == "1",
+            ),
+            "conclude": lambda: services.clue_conclude(
+                actor=request.user,
+                clue_id=clue_id,
+                finding=p.get("finding", ""),
+                substantiated=p.get("substantiated") == "1",
+            ),
+            "feedback": lambda: services.clue_feedback(
+                actor=request.user, clue_id=clue_id, feedback=p.get("feedback", "")
+            ),
+            "transfer": lambda: services.clue_transfer(
+                actor=request.user,
+                clue_id=clue_id,
+                department_kind=p.get("department_kind", ""),
+                reason=p.get("reason", ""),
+            ),
+            "return": lambda: services.clue_return(
+                actor=request.user, clue_id=clue_id, reason=p.get("reason", "")
+            ),
+            "route": lambda: services.clue_route(
+                actor=request.user,
+                clue_id=clue_id,
+                department_kinds_=p.getlist("department_kind"),
+                reason=p.get("reason", "") or "人工分办",
+            ),
+            "reclassify": lambda: services.clue_reclassify(
+                actor=request.user, clue_id=clue_id, category=p.get("category", "")
+            ),
+        }
+        if op in fns:
+            run_action(request, fns[op], "已保存")
+        else:
+            messages.error(request, "未知操作")
+        return redirect("portal:clue_detail", clue_id=clue_id)
+    revealed = None
+    if request.GET.get("reveal") == "1" and is_handler(request.user):
+        try:
+            revealed = services.clue_reporters_reveal(actor=request.user, clue_id=clue_id)
+        except DomainError as exc:
+            messages.error(request, exc.message)
+    return render(
+        request,
+        "portal/clues/console_detail.html",
+        {
+            "clue": clue,
+            "reports": selectors.masked_reports(clue),
+            "revealed": revealed,
+            "handler": is_handler(request.user),
+            "transitions": clue.transitions.all(),
+            "routings": clue.routings.select_related("department"),
+            "escalations": clue.escalations.all(),
+            "categories": CATEGORY_CHOICES,
+            "departments": DEPARTMENT_CHOICES,
+        },
+    )
+
+
+@console_required
+def clue_lead_new(request):
+    form = LeadForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            rep = services.clue_lead_create(actor=request.user, submission=services.Submission(**d))
+        except (DomainError, ValidationError) as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"线索已录入：{rep.clue.reference}")
+            return redirect("portal:clue_detail", clue_id=rep.clue_id)
+    return render(request, "portal/clues/lead.html", {"form": form})
+
+
+@console_required
+def clue_import(request):
+    form = ImportForm(request.POST or None, request.FILES or None)
+    batch = None
+    if request.method == "POST" and form.is_valid():
+        f = form.cleaned_data["file"]
+        try:
+            batch = services.clue_import_hotline(
+                actor=request.user,
+                division_code=form.cleaned_data["division_code"],
+                filename=f.name,
+                data=f.read(),
+            )
+        except (DomainError, ValidationError) as exc:
+            apply_errors(form, exc)
+    return render(
+        request,
+        "portal/clues/import.html",
+        {"form": form, "batch": batch, "columns": services.HOTLINE_COLUMNS},
+    )
+
+
+@console_required
+def whistle_board(request):
+    form = WhistleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.whistle_raise(actor=request.user, **form.cleaned_data)
+        except (DomainError, ValidationError) as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, "已吹哨，被点名部门须在时限内报到")
+            return redirect("portal:whistle_board")
+    return render(
+        request,
+        "portal/clues/whistles.html",
+        {
+            "form": form,
+            "board": selectors.whistle_board(actor=request.user),
+            "late": selectors.late_departments(actor=request.user),
+        },
+    )
+
+
+@require_POST
+@console_required
+def whistle_report(request, whistle_id: int):
+    from qinglang.accounts.scope import restrict
+    from qinglang.clues.models import Whistle
+
+    if not restrict(Whistle.objects.filter(pk=whistle_id), request.user).exists():
+        raise Http404
+    run_action(
+        request,
+        lambda: services.whistle_report(
+            actor=request.user,
+            whistle_id=whistle_id,
+            department_kind=request.POST.get("department_kind", ""),
+            action=request.POST.get("action", ""),
+        ),
+        "已报到",
+    )
+    return redirect("portal:whistle_board")
+
+
+@console_required
+def clue_trends(request):
+    dim = request.GET.get("dimension", "category")
+    if dim not in ("category", "area", "institution"):
+        dim = "category"
+    rows = list(selectors.trends(actor=request.user, dimension=dim))
+    labels = dict(Category.choices)
+    if dim == "institution":
+        from qinglang.registry.models import Institution
+
+        names = dict(Institution.objects.filter(pk__in=[int(r.key) for r in rows]).values_list("id", "name"))
+        for r in rows:
+            r.label = names.get(int(r.key), r.key)
+    else:
+        for r in rows:
+            r.label = labels.get(r.key, r.key)
+    return render(
+        request,
+        "portal/clues/trends.html",
+        {"rows": rows, "dimension": dim, "signals": selectors.signals(actor=request.user)[:50]},
+    )
