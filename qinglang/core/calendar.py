@@ -10,11 +10,16 @@ import chinese_calendar
 log = logging.getLogger(__name__)
 
 
+_warned_years: set[int] = set()
+
+
 def is_working_day(d: date) -> bool:
     try:
         return chinese_calendar.is_workday(d)
     except NotImplementedError:
-        log.warning("chinese-calendar has no data for %s; counting Monday-Friday", d.year)
+        if d.year not in _warned_years:  # once per year and process, not once per day counted
+            _warned_years.add(d.year)
+            log.warning("chinese-calendar has no data for %s; counting Monday-Friday", d.year)
         return d.weekday() < 5
 
 

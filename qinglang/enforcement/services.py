@@ -9,11 +9,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from qinglang.accounts.scope import in_scope
-from qinglang.core.audit import audit_record
+from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.errors import DomainError, IllegalTransition, NotFound
 from qinglang.inspections import files
 from qinglang.inspections.models import Evidence
-from qinglang.inspections.services import ledger_items_case_due, ledger_mark_case_filed
+from qinglang.inspections.services import ledger_items_case_due, ledger_mark_cases_filed
 from qinglang.inspections.services.common import is_system, lock_scoped, require_writer, user_id
 from qinglang.registry import services as registry
 from qinglang.registry.models import STATUS_TRANSITIONS, Institution, LicenceStatus, Status
@@ -380,28 +380,76 @@ def case_publish(*, actor, case_id: int, title: str, summary: str) -> TypicalCas
 
 def escalate_overdue_items(*, actor="system:escalation", limit: int = 1000) -> int:
     """Periodic job: file one penalty case per institution for its rectification items
-    the sweep marked as due for a case (逾期未整改立案). Each institution in its own
-    transaction, so one failure does not hold up the rest."""
-    items = ledger_items_case_due(limit=limit)
-    by_inst: dict[int, list] = {}
-    for i in items:
-        by_inst.setdefault(i.institution_id, []).append(i)
-    n = 0
-    for inst_id, group in by_inst.items():
-        with transaction.atomic():
-            inst = Institution.objects.select_for_update().get(pk=inst_id)
-            facts = "；".join(
-                f"《整改通知书》{i.notice.number}所列“{i.title}”逾期未整改(期限{i.deadline_on})"
-                for i in group
-            )
-            case = _create_case(
-                actor=actor,
-                inst=inst,
+    the sweep marked as due for a case (逾期未整改立案). Set-based, one transaction per
+    chunk of up to ``limit`` items: the items and their institutions are locked with one
+    statement each, the cases and their first transition rows are bulk-inserted, the case
+    numbers set by one bulk update and the items marked by one UPDATE. Works from state
+    (items still open, due and without a case), so it is idempotent and catches up."""
+    with transaction.atomic():
+        items = ledger_items_case_due(limit=limit, lock=True)
+        if not items:
+            return 0
+        by_inst: dict[int, list] = {}
+        for i in items:
+            by_inst.setdefault(i.institution_id, []).append(i)
+        insts = {
+            inst.pk: inst
+            for inst in Institution.objects.select_for_update().filter(pk__in=list(by_inst)).order_by("pk")
+        }
+        today = timezone.localdate()
+        stamp = timezone.now().timestamp()
+        cases = PenaltyCase.objects.bulk_create(
+            PenaltyCase(
+                number=f"tmp-{inst_id}-{stamp}",
+                institution=insts[inst_id],
+                division_code=insts[inst_id].division_code,
+                department_kind=competent_department_kind(insts[inst_id].kind),
                 case_type=CaseType.OTHER,
                 origin=Origin.ESCALATION,
-                facts=facts,
                 origin_ref=f"ledger:{','.join(str(i.pk) for i in group)}"[:64],
+                facts="；".join(
+                    f"《整改通知书》{i.notice.number}所列“{i.title}”逾期未整改(期限{i.deadline_on})"
+                    for i in group
+                ),
+                illegal_gains_fen=0,
+                filed_on=today,
+                filed_by_id=user_id(actor),
             )
-            ledger_mark_case_filed(actor=actor, item_ids=[i.pk for i in group], case_id=case.pk)
-            n += 1
-    return n
+            for inst_id, group in by_inst.items()
+        )
+        for c in cases:
+            c.number = f"{c.division_code[:6]}教罚〔{today.year}〕{c.pk:05d}号"
+        PenaltyCase.objects.bulk_update(cases, ["number"], batch_size=1000)
+        CaseTransition.objects.bulk_create(
+            CaseTransition(
+                case=c,
+                from_status=CaseStatus.FILED,
+                to_status=CaseStatus.FILED,
+                note="立案",
+                actor_id=user_id(actor),
+            )
+            for c in cases
+        )
+        audit_record_many(
+            actor=actor,
+            entries=[
+                Entry(
+                    "case.file",
+                    "enforcement.penaltycase",
+                    str(c.pk),
+                    c.division_code,
+                    {
+                        "number": c.number,
+                        "institution_id": c.institution_id,
+                        "type": c.case_type,
+                        "origin": c.origin,
+                        "origin_ref": c.origin_ref,
+                    },
+                )
+                for c in cases
+            ],
+        )
+        ledger_mark_cases_filed(
+            actor=actor, filed={c.pk: [i.pk for i in by_inst[c.institution_id]] for c in cases}
+        )
+        return len(cases)

@@ -3,6 +3,7 @@ inspector pool and the exclusion facts, it returns the same targets and teams ev
 ``services.campaign_draw`` gathers the facts, calls it and stores the result with the seed,
 so anyone can recompute a published draw (``draw_verify``)."""
 
+import bisect
 import hashlib
 import math
 import random
@@ -67,30 +68,47 @@ def compute_draw(
     rng = random.Random(seed)
     targets = rng.sample(sorted(population), k)
     teams = form_teams(rng, pool, team_size)
-    load = [0] * len(teams)
+    # least-loaded eligible team, ties broken by a rotating start (deterministic): the
+    # order is (load, (t - start) mod T). Teams are kept in buckets by load, each sorted by
+    # index, so the order is walked without sorting every team for every target.
+    n_teams = len(teams)
+    buckets: list[list[int]] = [list(range(n_teams))]
+    load = [0] * n_teams
+    lowest = 0  # no team has a load below this
     assignment: dict[int, int | None] = {}
     exclusions: list[dict] = []
     start = 0
     for inst in targets:
         chosen = None
-        # least-loaded eligible team, ties broken by a rotating start (deterministic)
-        order = sorted(range(len(teams)), key=lambda t: (load[t], (t - start) % max(len(teams), 1)))
-        for t in order:
-            bad = [
-                (m.user_id, "conflict" if (m.user_id, inst) in conflicts else "gap")
-                for m in teams[t]
-                if (m.user_id, inst) in conflicts or (m.user_id, inst) in recent
-            ]
-            if bad:
-                for uid, why in bad:
-                    exclusions.append({"institution_id": inst, "team": t, "inspector_id": uid, "rule": why})
-                continue
-            chosen = t
-            break
+        for level in range(lowest, len(buckets)):
+            bucket = buckets[level]
+            i = bisect.bisect_left(bucket, start % n_teams) if n_teams else 0
+            for t in bucket[i:] + bucket[:i]:
+                bad = [
+                    (m.user_id, "conflict" if (m.user_id, inst) in conflicts else "gap")
+                    for m in teams[t]
+                    if (m.user_id, inst) in conflicts or (m.user_id, inst) in recent
+                ]
+                if bad:
+                    for uid, why in bad:
+                        exclusions.append(
+                            {"institution_id": inst, "team": t, "inspector_id": uid, "rule": why}
+                        )
+                    continue
+                chosen = t
+                break
+            if chosen is not None:
+                break
         if chosen is None:
             exclusions.append({"institution_id": inst, "team": None, "rule": "unstaffed"})
         else:
+            buckets[load[chosen]].remove(chosen)
             load[chosen] += 1
+            if len(buckets) <= load[chosen]:
+                buckets.append([])
+            bisect.insort(buckets[load[chosen]], chosen)
+            while lowest < len(buckets) - 1 and not buckets[lowest]:
+                lowest += 1
             start = chosen + 1
         assignment[inst] = chosen
     return DrawResult(targets, teams, assignment, exclusions)

@@ -218,3 +218,32 @@ def public_draw_targets(*, draw: Draw) -> list[dict]:
         if inst_id in rows:
             rows[inst_id]["notice"] = True
     return list(rows.values())
+
+
+def conflict_list(*, actor) -> QuerySet:
+    """Declared conflicts of interest: an inspector sees their own; leaders and officers
+    (and the platform admin) every declaration about institutions in their area."""
+    from .models import ConflictOfInterest
+
+    qs = ConflictOfInterest.objects.select_related("institution", "inspector")
+    a = actor_for(actor)
+    if a.is_platform_admin or a.roles & {Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER}:
+        qs = restrict(qs, actor)
+    else:
+        qs = qs.filter(inspector_id=getattr(actor, "pk", None))
+    return qs.order_by("-declared_on", "-id")
+
+
+def institution_by_ref(*, actor, ref: str) -> int | None:
+    """An institution id from what a user typed (its id or its credit code), in scope."""
+    from qinglang.registry.models import Institution
+
+    ref = (ref or "").strip().upper()
+    qs = restrict(Institution.objects.all(), actor, regulator_department=False)
+    if ref.isdigit() and len(ref) < 18:
+        qs = qs.filter(pk=int(ref))
+    elif ref:
+        qs = qs.filter(uscc=ref)
+    else:
+        return None
+    return qs.values_list("pk", flat=True).first()

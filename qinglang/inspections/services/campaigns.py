@@ -197,7 +197,8 @@ def campaign_draw(
         raise ValidationError({"team_size": "每组人数应在1-10之间"})
     today = today or timezone.localdate()
     seed = seed or secrets.token_hex(16)
-    population = list(population_for(c).order_by("id").values_list("id", flat=True))
+    divisions = dict(population_for(c).order_by("id").values_list("id", "division_code"))
+    population = list(divisions)
     if not population:
         raise DomainError("empty_population", "检查对象为空：没有符合条件的机构")
     k = target_count(len(population), share=share, count=count)
@@ -255,28 +256,26 @@ def campaign_draw(
         for m in members
     )
     days = _working_days(max(c.starts_on, today), c.ends_on) if c.ends_on >= today else [c.ends_on]
-    sites: dict[int, list[Site]] = {}
-    for s in Site.objects.filter(institution_id__in=result.targets, active=True).order_by("id"):
-        sites.setdefault(s.institution_id, []).append(s)
-    divisions = dict(Institution.objects.filter(id__in=result.targets).values_list("id", "division_code"))
-    tasks = []
+    # active sites of the drawn institutions: one query over the campaign's area (no list
+    # of tens of thousands of ids), as plain tuples
+    drawn = set(result.targets)
+    sites: dict[int, list[tuple[int, str]]] = {}
+    for sid, inst_id, code in (
+        Site.objects.filter(active=True, institution__division_code__startswith=c.division_code)
+        .order_by("id")
+        .values_list("id", "institution_id", "division_code")
+    ):
+        if inst_id in drawn:
+            sites.setdefault(inst_id, []).append((sid, code))
+    now = timezone.now()
+    rows = []
     for n, inst_id in enumerate(result.targets):
         t_idx = result.assignment[inst_id]
-        for site in sites.get(inst_id) or [None]:
-            tasks.append(
-                Task(
-                    campaign=c,
-                    team=teams[t_idx] if t_idx is not None else None,
-                    institution_id=inst_id,
-                    site=site,
-                    division_code=site.division_code if site else divisions[inst_id],
-                    scheduled_on=days[n % len(days)],
-                    due_on=c.ends_on,
-                    origin=TaskOrigin.DRAW,
-                    origin_ref=f"draw:{draw.pk}",
-                )
-            )
-    Task.objects.bulk_create(tasks, batch_size=2000)
+        team_id = teams[t_idx].pk if t_idx is not None else None
+        for site_id, code in sites.get(inst_id) or [(None, divisions[inst_id])]:
+            rows.append((c.pk, team_id, inst_id, site_id, code, days[n % len(days)], c.ends_on))
+    _insert_tasks(rows, origin_ref=f"draw:{draw.pk}", now=now)
+    tasks = rows
     c.status = CampaignStatus.DRAWN
     c.save(update_fields=["status"])
     audit_record(
@@ -296,6 +295,44 @@ def campaign_draw(
         },
     )
     return draw
+
+
+TASK_COLUMNS = (
+    "campaign_id",
+    "team_id",
+    "institution_id",
+    "site_id",
+    "division_code",
+    "scheduled_on",
+    "due_on",
+)
+
+
+def _insert_tasks(rows: list[tuple], *, origin_ref: str, now) -> None:
+    """The draw's tasks, set-based: COPY on PostgreSQL, bulk_create elsewhere (in the
+    draw's transaction: a draw is all or nothing)."""
+    from django.db import connection
+
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        cols = [*TASK_COLUMNS, "status", "origin", "origin_ref", "reason", "created_at"]
+        tail = (TaskStatus.PLANNED, TaskOrigin.DRAW, origin_ref, "", now)
+        connection.ensure_connection()
+        with (
+            connection.connection.cursor() as raw,
+            raw.copy(f"COPY {Task._meta.db_table} ({', '.join(cols)}) FROM STDIN") as cp,
+        ):
+            for r in rows:
+                cp.write_row((*r, *tail))
+        return
+    Task.objects.bulk_create(
+        (
+            Task(**dict(zip(TASK_COLUMNS, r, strict=True)), origin=TaskOrigin.DRAW, origin_ref=origin_ref)
+            for r in rows
+        ),
+        batch_size=2000,
+    )
 
 
 def draw_verify(*, draw: Draw) -> bool:
@@ -513,6 +550,8 @@ def checklist_template_copy(*, actor, template_id: int, division_code: str, name
 
 
 def _lock_local_template(actor, template_id: int) -> ChecklistTemplate:
+    if ChecklistTemplate.objects.filter(pk=template_id, division_code="").exists():
+        raise DomainError("template_national", "全国默认模板不能直接修改，请先复制为本地模板")
     t = lock_scoped(ChecklistTemplate, template_id, actor=actor, what="检查清单模板")
     if t.division_code == "":
         raise DomainError("template_national", "全国默认模板不能直接修改，请先复制为本地模板")
@@ -533,8 +572,11 @@ def checklist_item_add(*, actor, template_id: int, data: dict) -> ChecklistItem:
         department_kind=data.get("department_kind") or DepartmentKind.EDUCATION,
         position=t.items.count(),
     )
-    if item.domain not in Domain.values:
-        raise ValidationError({"domain": "请选择检查领域"})
+    if not item.code:
+        raise ValidationError({"code": "请填写事项编号"})
+    _check_item_choices({k: getattr(item, k) for k in CHECKLIST_FIELDS})
+    if t.items.filter(code=item.code).exists():
+        raise ValidationError({"code": f"事项编号 {item.code} 已存在"})
     item.full_clean()
     item.save()
     audit_record(
@@ -553,3 +595,45 @@ def checklist_item_remove(*, actor, template_id: int, item_id: int) -> None:
         raise DomainError("template_in_use", "模板已用于进行中的专项行动，不能删除事项")
     item.delete()
     audit_record(actor=actor, action="checklist.item_remove", obj=t, changes={"code": item.code})
+
+
+CHECKLIST_FIELDS = ("domain", "title", "basis", "severity", "department_kind")
+
+
+def _check_item_choices(data: dict) -> None:
+    if data.get("domain") not in Domain.values:
+        raise ValidationError({"domain": "请选择检查领域"})
+    if data.get("severity") not in Severity.values:
+        raise ValidationError({"severity": "请选择严重程度"})
+    if data.get("department_kind") not in DepartmentKind.values:
+        raise ValidationError({"department_kind": "请选择责任部门"})
+    if not (data.get("title") or "").strip():
+        raise ValidationError({"title": "请填写检查事项"})
+    if not (data.get("basis") or "").strip():
+        raise ValidationError({"basis": "请填写法律依据"})
+
+
+@transaction.atomic
+def checklist_item_update(*, actor, template_id: int, item_id: int, data: dict) -> ChecklistItem:
+    """Edit one item of a local template: domain, text, legal basis, severity and the
+    responsible department. Refused once the template is used by a campaign that has left
+    the draft stage: recorded results must keep meaning what they meant."""
+    t = _lock_local_template(actor, template_id)
+    item = t.items.select_for_update().filter(pk=item_id).first()
+    if item is None:
+        raise NotFound("检查事项")
+    if t.campaigns.exclude(status=CampaignStatus.DRAFT).exists():
+        raise DomainError("template_in_use", "模板已用于进行中的专项行动，不能修改事项")
+    new = {k: (data.get(k) or "").strip() for k in CHECKLIST_FIELDS}
+    _check_item_choices(new)
+    before = {k: getattr(item, k) for k in CHECKLIST_FIELDS}
+    for k, v in new.items():
+        setattr(item, k, v)
+    item.full_clean()
+    item.save(update_fields=list(CHECKLIST_FIELDS))
+    changed = {k: [before[k], new[k]] for k in CHECKLIST_FIELDS if before[k] != new[k]}
+    if changed:
+        audit_record(
+            actor=actor, action="checklist.item_update", obj=t, changes={"code": item.code, **changed}
+        )
+    return item

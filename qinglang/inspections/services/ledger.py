@@ -185,22 +185,43 @@ def _groups(today: date) -> list[tuple[str, list[str]]]:
     return out
 
 
-def _where(prefix: str, excluded: list[str]) -> tuple[str, list]:
+def _where(prefix: str, excluded: list[str], col: str = "division_code") -> tuple[str, list]:
     sql, params = "", []
     if prefix:
-        sql += " AND division_code LIKE %s"
+        sql += f" AND {col} LIKE %s"
         params.append(prefix + "%")
     for q in excluded:
-        sql += " AND division_code NOT LIKE %s"
+        sql += f" AND {col} NOT LIKE %s"
         params.append(q + "%")
     return sql, params
 
 
+def _open_overdue(alias: str, geo_sql: str) -> str:
+    """Open items below a level whose deadline is on or before a cutoff, in one group."""
+    a = f"{alias}." if alias else ""
+    return f" WHERE {a}status IN (%s, %s) AND {a}escalation < %s AND {a}deadline_on <= %s{geo_sql}"
+
+
+def _count_by(cur, sql: str, params: list, col: str) -> dict:
+    """Run a data-changing statement and count the changed rows by ``col`` (its value
+    after the change), without shipping the rows to Python on PostgreSQL."""
+    if connection.vendor == "postgresql":
+        sql = f"WITH x AS ({sql} RETURNING {col}) SELECT {col}, count(*) FROM x GROUP BY {col}"  # noqa: S608 -- callers' SQL, values bound
+        cur.execute(sql, params)
+        return dict(cur.fetchall())
+    cur.execute(f"{sql} RETURNING {col}", params)
+    out: dict = {}
+    for (k,) in cur.fetchall():
+        out[k] = out.get(k, 0) + 1
+    return out
+
+
 def ledger_sweep_overdue(*, today: date | None = None, actor="system:overdue-sweep") -> SweepRun:
     """Periodic job: escalate every open item whose deadline has passed by the policy's
-    working days. Set-based: per level and policy group one INSERT … SELECT of letters and
-    one UPDATE of the level, whatever the number of items. Letters' .docx files are
-    rendered afterwards (``letters_render_pending``)."""
+    working days. Set-based: per policy group one INSERT … SELECT of the letters for every
+    level an item crossed (reminder and supervision together, after downtime) and one
+    UPDATE that sets the final level, whatever the number of items — each row is rewritten
+    once. Letters' .docx files are rendered afterwards (``letters_render_pending``)."""
     today = today or timezone.localdate()
     t0 = time.monotonic()
     items = LedgerItem._meta.db_table
@@ -213,29 +234,63 @@ def ledger_sweep_overdue(*, today: date | None = None, actor="system:overdue-swe
             for prefix, excluded in _groups(today):
                 place = prefix or "000000"
                 geo_sql, geo_params = _where(prefix, excluded)
+                geo_i, _ = _where(prefix, excluded, "i.division_code")
+                levels = []  # (level, key, letter kind, days, cutoff)
                 for level, key, kind in LEVEL_KEYS:
                     days = int(policy_resolve(key, place, on=today).value)
-                    cutoff = overdue_cutoff(today, days)
-                    cond = f" WHERE status IN (%s, %s) AND escalation < %s AND deadline_on <= %s{geo_sql}"
-                    params = [*OPEN_STATUSES, int(level), cutoff, *geo_params]
-                    if kind is not None:
-                        cur.execute(
-                            f"INSERT INTO {letters} (item_id, institution_id, division_code, kind, issued_on,"  # noqa: S608 -- table names from _meta; values bound
-                            f" overdue_days, path, sha256) SELECT id, institution_id, division_code, %s, %s,"
-                            f" 0, '', '' FROM {items}{cond}",
-                            [kind, today, *params],
-                        )
-                    cur.execute(f"UPDATE {items} SET escalation = %s{cond}", [int(level), *params])  # noqa: S608
-                    n = cur.rowcount
-                    counts[int(level)] += n
+                    levels.append((int(level), key, kind, days, overdue_cutoff(today, days)))
+                top = int(Escalation.CASE_DUE)
+                # letters: an item gets the letter of level L when it is below L and its
+                # deadline is at or before L's cutoff (the same rule the level loop had)
+                lettered = [lv for lv in levels if lv[2] is not None]
+                values = ", ".join("(%s, %s, %s)" for _ in lettered)
+                v_params = [p for lv, _k, kind, _d, cut in lettered for p in (lv, kind, cut)]
+                by_kind = _count_by(
+                    cur,
+                    f"INSERT INTO {letters} (item_id, institution_id, division_code, kind, issued_on,"  # noqa: S608 -- table names from _meta; values bound
+                    f" overdue_days, path, sha256) SELECT i.id, i.institution_id, i.division_code, v.column2,"
+                    f" %s, 0, '', '' FROM {items} i JOIN (VALUES {values}) AS v"
+                    f" ON i.escalation < v.column1 AND i.deadline_on <= v.column3{_open_overdue('i', geo_i)}",
+                    [
+                        today,
+                        *v_params,
+                        *OPEN_STATUSES,
+                        max(lv for lv, *_ in lettered),
+                        max(cut for *_, cut in lettered),
+                        *geo_params,
+                    ],
+                    "kind",
+                )
+                # the level: the highest one whose cutoff the deadline has passed
+                case_sql = " ".join(f"WHEN deadline_on <= %s THEN {lv}" for lv, *_ in reversed(levels))
+                case_params = [cut for *_, cut in reversed(levels)]
+                crossed = " OR ".join("(escalation < %s AND deadline_on <= %s)" for _ in levels)
+                crossed_params = [p for lv, *_, cut in levels for p in (lv, cut)]
+                by_level = _count_by(
+                    cur,
+                    f"UPDATE {items} SET escalation = CASE {case_sql} ELSE escalation END"  # noqa: S608
+                    f"{_open_overdue('', geo_sql)} AND ({crossed})",
+                    [
+                        *case_params,
+                        *OPEN_STATUSES,
+                        top,
+                        max(cut for *_, cut in levels),
+                        *geo_params,
+                        *crossed_params,
+                    ],
+                    "escalation",
+                )
+                for lv, key, kind, days, cut in levels:
+                    n = by_kind.get(kind, 0) if kind is not None else by_level.get(lv, 0)
+                    counts[lv] += n
                     if n:
                         entries.append(
                             Entry(
-                                f"ledger.escalate.{Escalation(level).name.lower()}",
+                                f"ledger.escalate.{Escalation(lv).name.lower()}",
                                 "inspections.sweeprun",
                                 str(run.pk),
                                 prefix,
-                                {"items": n, "rule": key, "days": days, "deadline_on_or_before": cutoff},
+                                {"items": n, "rule": key, "days": days, "deadline_on_or_before": cut},
                             )
                         )
         run.reminders, run.supervisions, run.cases_due = counts[1], counts[2], counts[3]
@@ -245,28 +300,45 @@ def ledger_sweep_overdue(*, today: date | None = None, actor="system:overdue-swe
     return run
 
 
-def ledger_items_case_due(*, limit: int = 1000) -> list[LedgerItem]:
-    """For the enforcement job: items the sweep marked for a penalty case, still open."""
-    return list(
-        LedgerItem.objects.filter(
-            escalation=Escalation.CASE_DUE, case_id__isnull=True, status__in=OPEN_STATUSES
-        )
-        .select_related("institution", "notice")
-        .order_by("institution_id", "id")[:limit]
-    )
+def ledger_items_case_due(*, limit: int = 1000, lock: bool = False) -> list[LedgerItem]:
+    """For the enforcement job: items the sweep marked for a penalty case, still open.
+    ``lock``: lock the items (not the joined rows) for the caller's transaction, skipping
+    items another run holds."""
+    qs = LedgerItem.objects.filter(
+        escalation=Escalation.CASE_DUE, case_id__isnull=True, status__in=OPEN_STATUSES
+    ).select_related("institution", "notice")
+    if lock:
+        qs = qs.select_for_update(of=("self",), skip_locked=True)
+    return list(qs.order_by("institution_id", "id")[:limit])
 
 
 @transaction.atomic
 def ledger_mark_case_filed(*, actor, item_ids: list[int], case_id: int) -> int:
     """Enforcement files a case for overdue items; the ledger records its id."""
-    n = LedgerItem.objects.filter(pk__in=item_ids, case_id__isnull=True).update(
-        case_id=case_id, escalation=Escalation.CASE_FILED
+    return ledger_mark_cases_filed(actor=actor, filed={case_id: item_ids})
+
+
+@transaction.atomic
+def ledger_mark_cases_filed(*, actor, filed: dict[int, list[int]]) -> int:
+    """Enforcement filed cases for overdue items ({case id: item ids}); the ledger records
+    the ids with one UPDATE and one audit event per case."""
+    from django.db.models import Case, IntegerField, Value, When
+
+    ids = [i for item_ids in filed.values() for i in item_ids]
+    if not ids:
+        return 0
+    n = LedgerItem.objects.filter(pk__in=ids, case_id__isnull=True).update(
+        case_id=Case(
+            *[When(pk__in=item_ids, then=Value(case_id)) for case_id, item_ids in filed.items()],
+            output_field=IntegerField(),
+        ),
+        escalation=Escalation.CASE_FILED,
     )
     audit_record_many(
         actor=actor,
         entries=[
-            Entry("ledger.case_filed", "inspections.ledgeritem", str(i), "", {"case_id": case_id})
-            for i in item_ids
+            Entry("ledger.case_filed", "enforcement.penaltycase", str(case_id), "", {"items": item_ids})
+            for case_id, item_ids in filed.items()
         ],
     )
     return n

@@ -22,6 +22,7 @@ PARAM_RULES = [
     ({"letter_id"}, None, "letter"),
     ({"evidence_id"}, None, "evidence"),
     ({"draw_id"}, None, "draw"),
+    ({"template_id"}, None, "template"),
 ]
 
 
@@ -85,7 +86,16 @@ def build_side(*, admin, side, users, which) -> dict:
         issued_on=date.today(),
     )
     services.letter_render(letter)
+    from qinglang.inspections.checklists import default_template
+
+    template = services.checklist_template_copy(
+        actor=admin,
+        template_id=default_template("general").pk,
+        division_code=county,
+        name=f"{side.name}清单{tag}",
+    )
     return {
+        "template": template,
         "campaign": c,
         "draw": draw,
         "task": task,
@@ -97,7 +107,12 @@ def build_side(*, admin, side, users, which) -> dict:
 
 
 def markers(side) -> list[str]:
-    return [side.extra["campaign"].name, side.extra["notice"].number, side.extra["draw"].seed]
+    return [
+        side.extra["campaign"].name,
+        side.extra["notice"].number,
+        side.extra["draw"].seed,
+        side.extra["template"].name,
+    ]
 
 
 def audit_ids(side) -> dict:
@@ -107,4 +122,5 @@ def audit_ids(side) -> dict:
         "inspections.notice": side.extra["notice"],
         "inspections.ledgeritem": side.extra["ledger_item"],
         "inspections.draw": side.extra["draw"],
+        "inspections.checklisttemplate": side.extra["template"],
     }

@@ -447,3 +447,18 @@ def test_frequency_test_helper_is_seeded():
         seed="z", population=[1, 2, 3], k=2, pool=_pool(1), team_size=1, recent=set(), conflicts=set()
     )
     assert a.targets == b.targets
+
+
+def test_sweep_after_long_downtime_sends_both_letters_in_one_run(world):
+    item = _issue(world, world["insts"][0], day=date(2025, 9, 26)).first()  # deadline 2025-10-16
+    run = services.ledger_sweep_overdue(today=date(2025, 11, 7))  # never swept before
+    item.refresh_from_db()
+    assert item.escalation == Escalation.CASE_DUE
+    assert sorted(Letter.objects.filter(item=item).values_list("kind", flat=True)) == [
+        "reminder",
+        "supervision",
+    ]
+    assert (run.reminders, run.supervisions, run.cases_due) == (1, 1, 1)
+    again = services.ledger_sweep_overdue(today=date(2025, 11, 7))
+    assert (again.reminders, again.supervisions, again.cases_due) == (0, 0, 0)
+    assert Letter.objects.filter(item=item).count() == 2

@@ -7,6 +7,7 @@ from django.shortcuts import redirect, render
 
 from qinglang.enforcement import selectors, services
 from qinglang.enforcement.models import CaseStatus, CaseType, Gravity, Origin, PenaltyKind
+from qinglang.enforcement.services import MONEY_KINDS
 
 from .common import can_write, console_required, not_found, run_action
 
@@ -16,6 +17,59 @@ def _fen(v: str) -> int:
         return round(float(v or 0) * 100)
     except ValueError:
         return -1
+
+
+def _yuan(v: str | None) -> int | None:
+    """Yuan as typed (at most two decimals, not negative) to fen; None when malformed."""
+    from decimal import Decimal, InvalidOperation
+
+    v = (v or "").strip().replace(",", "").replace("，", "")
+    if not v:
+        return 0
+    try:
+        d = Decimal(v)
+    except InvalidOperation:
+        return None
+    if not d.is_finite() or d < 0 or d != d.quantize(Decimal("0.01")):
+        return None
+    return int(d * 100)
+
+
+def _yuan_text(fen: int | None) -> str:
+    return f"{(fen or 0) / 100:,.2f}"
+
+
+def _decide(request, case, p) -> None:
+    kinds = p.getlist("penalties")
+    penalties = []
+    for k in kinds:
+        amount = _yuan(p.get(f"amount_{k}")) if k in MONEY_KINDS else 0
+        if amount is None:
+            label = dict(PenaltyKind.choices).get(k, k)
+            messages.error(request, f"操作未完成：{label}金额格式不正确(单位元，最多两位小数，不能为负数)")
+            return
+        penalties.append({"kind": k, "amount_fen": amount})
+    refunded = _yuan(p.get("refunded_yuan")) if (p.get("refunded_yuan") or "").strip() else None
+    if (p.get("refunded_yuan") or "").strip() and refunded is None:
+        messages.error(request, "操作未完成：已退费金额格式不正确(单位元，最多两位小数，不能为负数)")
+        return
+    gravity = p.get("gravity") or Gravity.ORDINARY
+    if gravity not in Gravity.values:
+        messages.error(request, "操作未完成：请选择情节")
+        return
+    run_action(
+        request,
+        lambda: services.case_decide(
+            actor=request.user,
+            case_id=case.pk,
+            penalties=penalties,
+            reasoning=p.get("reasoning", ""),
+            gravity=gravity,
+            blacklist=p.get("blacklist") == "1",
+            refunded_fen=refunded,
+        ),
+        "处罚决定已作出并生效",
+    )
 
 
 @console_required
@@ -88,26 +142,7 @@ def case_detail(request, case_id: int):
                 "证据已登记",
             )
         elif action == "decide":
-            penalties = [
-                {
-                    "kind": k,
-                    "amount_fen": max(0, _fen(p.get(f"amount_{k}"))) if k in ("fine", "confiscation") else 0,
-                }
-                for k in p.getlist("penalties")
-            ]
-            run_action(
-                request,
-                lambda: services.case_decide(
-                    actor=request.user,
-                    case_id=case.pk,
-                    penalties=penalties,
-                    reasoning=p.get("reasoning", ""),
-                    gravity=p.get("gravity") or Gravity.ORDINARY,
-                    blacklist=p.get("blacklist") == "1",
-                    refunded_fen=max(0, _fen(p.get("refunded_yuan"))) if p.get("refunded_yuan") else None,
-                ),
-                "处罚决定已作出并生效",
-            )
+            _decide(request, case, p)
         elif action == "close":
             run_action(request, lambda: services.case_close(actor=request.user, case_id=case.pk), "已结案")
         elif action == "withdraw":
@@ -140,8 +175,15 @@ def case_detail(request, case_id: int):
             "decision": getattr(case, "decision", None) if case.status in ("decided", "closed") else None,
             "transitions": case.transitions.all(),
             "evidence": case.evidence.select_related("file"),
-            "kinds": PenaltyKind.choices,
+            "kinds": [(v, label, v in MONEY_KINDS) for v, label in PenaltyKind.choices],
             "gravities": Gravity.choices,
+            "gains_yuan": _yuan_text(case.illegal_gains_fen),
+            "refunded_yuan": _yuan_text(case.refunded_fen),
+            "net_yuan": _yuan_text(max(0, case.illegal_gains_fen - (case.refunded_fen or 0))),
+            "ladder": [
+                (Gravity(g).label, _yuan_text(lo), _yuan_text(hi))
+                for g, (lo, hi) in services.FINE_LADDER.items()
+            ],
             "can_write": can_write(request.user),
         },
     )

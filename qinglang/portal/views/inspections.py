@@ -360,3 +360,146 @@ def public_draw(request, draw_id: int):
         "portal/inspections/public_draw.html",
         {"d": d, "rows": selectors.public_draw_targets(draw=d)},
     )
+
+
+# --- checklists and conflicts of interest ----------------------------------------------------
+
+
+def _item_data(p) -> dict:
+    return {k: p.get(k, "") for k in ("code", "domain", "title", "basis", "severity", "department_kind")}
+
+
+def _checklist_context(request) -> dict:
+    from qinglang.inspections.models import Domain, Severity
+
+    return {
+        "domains": Domain.choices,
+        "severities": Severity.choices,
+        "departments": DepartmentKind.choices,
+        "can_write": can_write(request.user),
+    }
+
+
+@console_required
+def checklist_list(request):
+    """Checklist templates: the national defaults and the area's own; a regulator copies
+    one to edit it locally."""
+    if request.method == "POST":
+        if not can_write(request.user):
+            raise PermissionDenied("无权编辑检查清单")
+        p = request.POST
+        try:
+            src = selectors.template_get(actor=request.user, template_id=int(p.get("template_id") or 0))
+        except (ValueError, NotFound):
+            raise Http404("不存在或无权查看") from None
+        holder = {}
+        if run_action(
+            request,
+            lambda: holder.setdefault(
+                "t",
+                services.checklist_template_copy(
+                    actor=request.user,
+                    template_id=src.pk,
+                    division_code=(p.get("division_code") or "").strip(),
+                    name=p.get("name", ""),
+                ),
+            ),
+            "已复制为本地模板，可以编辑",
+        ):
+            return redirect("portal:checklist_detail", template_id=holder["t"].pk)
+        return redirect("portal:checklist_list")
+    return render(
+        request,
+        "portal/inspections/checklists.html",
+        {
+            "templates": selectors.template_list(actor=request.user),
+            "prefixes": actor_for(request.user).division_prefixes,
+            **_checklist_context(request),
+        },
+    )
+
+
+@console_required
+@not_found
+def checklist_detail(request, template_id: int):
+    t = selectors.template_get(actor=request.user, template_id=template_id)
+    if request.method == "POST":
+        if not can_write(request.user):
+            raise PermissionDenied("无权编辑检查清单")
+        p = request.POST
+        action = p.get("action")
+        try:
+            item_id = int(p.get("item_id") or 0)
+        except ValueError:
+            item_id = 0
+        if action == "add":
+            run_action(
+                request,
+                lambda: services.checklist_item_add(actor=request.user, template_id=t.pk, data=_item_data(p)),
+                "检查事项已添加",
+            )
+        elif action == "update":
+            run_action(
+                request,
+                lambda: services.checklist_item_update(
+                    actor=request.user, template_id=t.pk, item_id=item_id, data=_item_data(p)
+                ),
+                "检查事项已保存",
+            )
+        elif action == "remove":
+            run_action(
+                request,
+                lambda: services.checklist_item_remove(actor=request.user, template_id=t.pk, item_id=item_id),
+                "检查事项已删除",
+            )
+        else:
+            messages.error(request, "操作未完成：未知操作")
+        return redirect("portal:checklist_detail", template_id=t.pk)
+    return render(
+        request,
+        "portal/inspections/checklist.html",
+        {
+            "t": t,
+            "items": t.items.all(),
+            "editable": can_write(request.user) and bool(t.division_code),
+            **_checklist_context(request),
+        },
+    )
+
+
+@console_required
+def conflicts(request):
+    """回避: an inspector declares a conflict of interest with an institution; leaders and
+    officers may record one for an inspector. The draw and team assignment then exclude
+    the pair."""
+    if request.method == "POST":
+        p = request.POST
+        inst_id = selectors.institution_by_ref(actor=request.user, ref=p.get("institution", ""))
+        if inst_id is None:
+            if (p.get("institution") or "").strip():
+                raise Http404("不存在或无权查看")
+            messages.error(request, "操作未完成：请填写机构编号或统一社会信用代码")
+            return redirect("portal:conflicts")
+        inspector_id = None
+        if (p.get("inspector_id") or "").strip():
+            try:
+                inspector_id = int(p["inspector_id"])
+            except ValueError:
+                messages.error(request, "操作未完成：检查人员编号格式不正确")
+                return redirect("portal:conflicts")
+        run_action(
+            request,
+            lambda: services.conflict_declare(
+                actor=request.user,
+                institution_id=inst_id,
+                reason=p.get("reason", ""),
+                inspector_id=inspector_id,
+            ),
+            "回避申报已登记，今后抽取和指派将排除该机构",
+        )
+        return redirect("portal:conflicts")
+    return render(
+        request,
+        "portal/inspections/conflicts.html",
+        {"rows": selectors.conflict_list(actor=request.user)[:200], "can_write": can_write(request.user)},
+    )

@@ -1,0 +1,227 @@
+"""Inspections pages: editing checklist templates and declaring conflicts of interest —
+in scope works, out of scope is 404, bad input gets a Chinese error and changes nothing."""
+
+import pytest
+from django.urls import reverse
+
+from qinglang.core.models import AuditEvent
+from qinglang.inspections import services
+from qinglang.inspections.checklists import default_template
+from qinglang.inspections.models import ChecklistItem, ChecklistTemplate, ConflictOfInterest
+from qinglang.testing import DEMO_COUNTY, OTHER_COUNTY, make_institution, make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def _messages(resp) -> str:
+    return " ".join(str(m) for m in resp.context["messages"]) if resp.context else ""
+
+
+@pytest.fixture
+def local(officer):
+    """A county copy of the national general template."""
+    src = default_template("general")
+    return services.checklist_template_copy(
+        actor=officer, template_id=src.pk, division_code=DEMO_COUNTY, name="武侯区检查清单"
+    )
+
+
+def test_checklist_list_and_copy(client, officer):
+    src = default_template("general")
+    client.force_login(officer)
+    resp = client.get(reverse("portal:checklist_list"))
+    assert resp.status_code == 200 and src.name in resp.content.decode()
+    resp = client.post(
+        reverse("portal:checklist_list"),
+        {"template_id": src.pk, "name": "本区清单", "division_code": DEMO_COUNTY},
+    )
+    t = ChecklistTemplate.objects.get(name="本区清单")
+    assert resp.status_code == 302 and resp["Location"] == reverse("portal:checklist_detail", args=[t.pk])
+    assert t.items.count() == src.items.count()
+
+
+def test_copy_outside_scope_refused_in_chinese(client, officer):
+    src = default_template("general")
+    client.force_login(officer)
+    resp = client.post(
+        reverse("portal:checklist_list"),
+        {"template_id": src.pk, "name": "越权清单", "division_code": OTHER_COUNTY},
+        follow=True,
+    )
+    assert "无权" in _messages(resp)
+    assert not ChecklistTemplate.objects.filter(name="越权清单").exists()
+
+
+def test_edit_item_in_scope(client, officer, local):
+    item = local.items.order_by("position", "id").first()
+    client.force_login(officer)
+    url = reverse("portal:checklist_detail", args=[local.pk])
+    assert client.get(url).status_code == 200
+    resp = client.post(
+        url,
+        {
+            "action": "update",
+            "item_id": item.pk,
+            "domain": "fire",
+            "title": "疏散通道畅通、安全出口不少于两个",
+            "basis": "《消防法》第十六条",
+            "severity": "serious",
+            "department_kind": "fire",
+        },
+        follow=True,
+    )
+    item.refresh_from_db()
+    assert "已保存" in _messages(resp)
+    assert (item.domain, item.title, item.basis, item.severity, item.department_kind) == (
+        "fire",
+        "疏散通道畅通、安全出口不少于两个",
+        "《消防法》第十六条",
+        "serious",
+        "fire",
+    )
+    assert AuditEvent.objects.filter(action="checklist.item_update").exists()
+
+
+def test_add_and_remove_item(client, officer, local):
+    client.force_login(officer)
+    url = reverse("portal:checklist_detail", args=[local.pk])
+    n = local.items.count()
+    client.post(
+        url,
+        {
+            "action": "add",
+            "code": "X01",
+            "domain": "fire",
+            "title": "灭火器在有效期内",
+            "basis": "《消防法》",
+            "severity": "minor",
+            "department_kind": "fire",
+        },
+    )
+    added = local.items.get(code="X01")
+    assert local.items.count() == n + 1
+    client.post(url, {"action": "remove", "item_id": added.pk})
+    assert local.items.count() == n
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("domain", "nonsense", "请选择检查领域"),
+        ("title", "  ", "请填写检查事项"),
+        ("severity", "fatal", "请选择严重程度"),
+        ("department_kind", "army", "请选择责任部门"),
+        ("basis", "", "请填写法律依据"),
+    ],
+)
+def test_bad_item_input_refused_nothing_changed(client, officer, local, field, value, message):
+    item = local.items.order_by("position", "id").first()
+    before = ChecklistItem.objects.filter(pk=item.pk).values().get()
+    audits = AuditEvent.objects.count()
+    data = {
+        "action": "update",
+        "item_id": item.pk,
+        "domain": item.domain,
+        "title": "改过的内容",
+        "basis": item.basis,
+        "severity": item.severity,
+        "department_kind": item.department_kind,
+        field: value,
+    }
+    client.force_login(officer)
+    resp = client.post(reverse("portal:checklist_detail", args=[local.pk]), data, follow=True)
+    assert message in _messages(resp)
+    assert ChecklistItem.objects.filter(pk=item.pk).values().get() == before
+    assert AuditEvent.objects.count() == audits
+
+
+def test_national_template_is_read_only(client, officer):
+    src = default_template("general")
+    item = src.items.first()
+    client.force_login(officer)
+    url = reverse("portal:checklist_detail", args=[src.pk])
+    assert 'value="update"' not in client.get(url).content.decode()
+    resp = client.post(
+        url,
+        {
+            "action": "update",
+            "item_id": item.pk,
+            "domain": item.domain,
+            "title": "改",
+            "basis": "x",
+            "severity": "minor",
+            "department_kind": "education",
+        },
+        follow=True,
+    )
+    assert "全国默认模板不能直接修改" in _messages(resp)
+    item.refresh_from_db()
+    assert item.title != "改"
+
+
+def test_template_of_other_county_is_404(client, local):
+    other = make_user("regulator_officer", prefixes=[OTHER_COUNTY])
+    client.force_login(other)
+    url = reverse("portal:checklist_detail", args=[local.pk])
+    assert client.get(url).status_code == 404
+    item = local.items.first()
+    resp = client.post(url, {"action": "remove", "item_id": item.pk})
+    assert resp.status_code == 404 and ChecklistItem.objects.filter(pk=item.pk).exists()
+
+
+def test_inspector_cannot_edit(client, local):
+    client.force_login(make_user("inspector"))
+    item = local.items.first()
+    resp = client.post(
+        reverse("portal:checklist_detail", args=[local.pk]), {"action": "remove", "item_id": item.pk}
+    )
+    assert resp.status_code == 403 and ChecklistItem.objects.filter(pk=item.pk).exists()
+
+
+def test_inspector_declares_conflict(client):
+    inst = make_institution(name="武侯阳光艺术培训")
+    ins = make_user("inspector", department_kind="education")
+    client.force_login(ins)
+    assert client.get(reverse("portal:conflicts")).status_code == 200
+    resp = client.post(
+        reverse("portal:conflicts"),
+        {"institution": str(inst.pk), "reason": "近亲属在该机构任职"},
+        follow=True,
+    )
+    assert "回避申报已登记" in _messages(resp)
+    assert ConflictOfInterest.objects.filter(inspector=ins, institution=inst).exists()
+    assert "武侯阳光艺术培训" in resp.content.decode()
+
+
+def test_conflict_by_credit_code_and_for_an_inspector(client, officer):
+    inst = make_institution(name="武侯星光培训")
+    ins = make_user("inspector")
+    client.force_login(officer)
+    client.post(
+        reverse("portal:conflicts"),
+        {"institution": inst.uscc or str(inst.pk), "reason": "曾在该机构兼职", "inspector_id": str(ins.pk)},
+    )
+    assert ConflictOfInterest.objects.filter(inspector=ins, institution=inst).exists()
+
+
+def test_conflict_without_reason_refused_nothing_changed(client):
+    inst = make_institution()
+    client.force_login(make_user("inspector"))
+    resp = client.post(reverse("portal:conflicts"), {"institution": str(inst.pk), "reason": " "}, follow=True)
+    assert "请说明回避理由" in _messages(resp)
+    assert not ConflictOfInterest.objects.exists()
+
+
+def test_conflict_with_institution_out_of_scope_is_404(client):
+    other = make_institution(division_code=OTHER_COUNTY)
+    client.force_login(make_user("inspector"))
+    resp = client.post(reverse("portal:conflicts"), {"institution": str(other.pk), "reason": "亲属"})
+    assert resp.status_code == 404 and not ConflictOfInterest.objects.exists()
+
+
+def test_conflict_list_shows_only_own(client):
+    inst = make_institution()
+    a, b = make_user("inspector"), make_user("inspector")
+    services.conflict_declare(actor=a, institution_id=inst.pk, reason="甲的理由")
+    client.force_login(b)
+    assert "甲的理由" not in client.get(reverse("portal:conflicts")).content.decode()
