@@ -3,7 +3,6 @@ township and competent department with the coverage rate; an institution's fund 
 (balances, ledger history, freeze/unfreeze of releases, pro-rata refund for a closed,
 banned or runaway institution); reconciliation differences to resolve."""
 
-import json
 from datetime import timedelta
 
 from django.contrib import messages
@@ -52,7 +51,7 @@ def funds_overview(request):
             "form": form,
             "week_start": week_start,
             "ov": ov,
-            "chart_json": json.dumps(chart, ensure_ascii=False),
+            "chart_json": chart,
             "page": page,
         },
     )
