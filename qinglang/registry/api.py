@@ -491,3 +491,25 @@ def institution_import(request: HttpRequest, file: File[UploadedFile]):
     if not result.ok:
         raise DomainError("import_failed", result.message, {"errors": result.errors_as_dicts()}, status=422)
     return {"created": result.created, "errors": []}
+
+
+class CompetentDepartmentIn(Schema):
+    department_id: int
+    reason: str
+
+
+@router.post(
+    "/institutions/{int:institution_id}/competent-department",
+    response=InstitutionOut,
+    summary="The approver overrides the derived competent department (谁审批、谁监管)",
+)
+def institution_set_competent_department(
+    request: HttpRequest, institution_id: int, payload: CompetentDepartmentIn
+):
+    selectors.institution_get(actor=request.user, institution_id=institution_id)
+    return services.institution_set_competent_department(
+        actor=request.user,
+        institution_id=institution_id,
+        department_id=payload.department_id,
+        reason=payload.reason,
+    )

@@ -145,3 +145,21 @@ def test_policy_view_and_override(client, leader, officer):
         content_type="application/json",
     )
     assert r.status_code == 403  # a county leader cannot set the city's figure
+
+
+def test_approver_overrides_competent_department(api, officer):
+    from qinglang.core.models import Department
+
+    inst = make_institution(officer, kind="arts")
+    assert inst.competent_department.kind == "culture_tourism"
+    edu = Department.objects.get(division_id="510107", kind="education")
+    url = f"/api/registry/institutions/{inst.pk}/competent-department"
+    r = _post(api, url, {"department_id": edu.pk, "reason": ""})
+    assert r.status_code == 422
+    other = Department.objects.filter(kind="education").exclude(division__code__startswith="510107").first()
+    if other is not None:
+        assert _post(api, url, {"department_id": other.pk, "reason": "x"}).status_code == 422
+    r = _post(api, url, {"department_id": edu.pk, "reason": "办学许可证由教育局审批"})
+    assert r.status_code == 200 and r.json()["competent_department_id"] == edu.pk
+    inst.refresh_from_db()
+    assert inst.competent_department_overridden
