@@ -17,6 +17,7 @@ from qinglang.core.errors import NotFound
 from qinglang.core.models import DepartmentKind
 from qinglang.funds import selectors, services
 from qinglang.funds.models import CustodyAccount
+from qinglang.portal.templatetags.portal_tags import division_name
 from qinglang.registry.models import Status
 
 from .common import can_write, console_required, run_action
@@ -26,6 +27,11 @@ PER_PAGE = 50
 DEPARTMENT_NAMES = dict(DepartmentKind.choices)
 # A pro-rata refund is for an institution that can no longer serve its learners.
 PRO_RATA_STATUSES = {Status.CLOSED, Status.BANNED, Status.RUNAWAY}
+
+
+def division_label(code: str) -> str:
+    name = division_name(code)
+    return name.split("区", 1)[-1] if name != code and "区" in name else name
 
 
 @console_required
@@ -38,7 +44,7 @@ def funds_overview(request):
     for r in ov["by_department"]:
         r["label"] = DEPARTMENT_NAMES.get(r["group"] or "", r["group"] or "未定")
     chart = {
-        "labels": [r["group"] for r in ov["by_township"]],
+        "labels": [division_label(r["group"] or "") for r in ov["by_township"]],
         "held": [round(r["held_fen"] / 100, 2) for r in ov["by_township"]],
         "declared": [round(r["declared_fen"] / 100, 2) for r in ov["by_township"]],
     }
