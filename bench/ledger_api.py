@@ -167,7 +167,7 @@ def main(argv: list[str]) -> int:
     )
     print(f"p50 {r['p50_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms  max {r['max_ms']:.1f} ms (goal p99 <= 20 ms)")
     print(
-        f"RESULT ledger_api_p99_{label} {r['p99_ms']:.1f} ms ratio={r['p99_ms'] / 20:.2f} ref=goal_20ms_at_{a.rate:g}rps"
+        f"RESULT ledger-api {r['p99_ms']:.1f} ms ratio={r['p99_ms'] / 20:.2f} ref=goal_p99_20ms_at_{a.rate:g}rps({label})"
     )
     return 0 if ok == r["requests"] else 1
 

@@ -81,7 +81,7 @@ def main(argv: list[str]) -> int:
     ratio = large / small if small else float("nan")
     print(f"peak RSS {a.large:,} / {a.small:,} events: {ratio:.2f} (flat = 1.00)")
     print(
-        f"RESULT ledger_stream_peak_rss_1m {large:.1f} MB ratio={ratio:.2f} ref=peak_rss_100k_{small:.1f}MB"
+        f"RESULT ledger-stream {large:.1f} MB ratio={ratio:.2f} ref=peak_rss_{a.small}_events:{small:.1f}MB"
     )
     return 0
 
