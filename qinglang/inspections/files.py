@@ -3,18 +3,16 @@ documents. Everything lives under ``settings.MEDIA_ROOT``, which is outside the 
 and never served directly: downloads go through scoped views."""
 
 import hashlib
-import io
 import uuid
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
 
 from qinglang.core.errors import DomainError
+from qinglang.core.files import DOCX, sniff_allowed
 
 MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @dataclass(frozen=True)
@@ -25,24 +23,12 @@ class Checked:
     sha256: str
 
 
+EVIDENCE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/pdf", DOCX})
+
+
 def sniff(data: bytes) -> str | None:
     """The content type from the first bytes (magic numbers), or None if not allowed."""
-    if data[:3] == b"\xff\xd8\xff":
-        return "image/jpeg"
-    if data[:8] == b"\x89PNG\r\n\x1a\n":
-        return "image/png"
-    if data[:5] == b"%PDF-":
-        return "application/pdf"
-    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    if data[:4] == b"PK\x03\x04":
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as z:
-                if "word/document.xml" in z.namelist():
-                    return DOCX
-        except zipfile.BadZipFile:
-            return None
-    return None
+    return sniff_allowed(data, EVIDENCE_TYPES)
 
 
 def check_upload(f) -> Checked:

@@ -20,6 +20,7 @@ from qinglang.accounts.scope import actor_for, division_in_scope
 from qinglang.core.audit import Entry, audit_record_many
 from qinglang.core.crypto import blind_index, encrypt
 from qinglang.core.errors import DomainError, PermissionDeniedError
+from qinglang.core.files import EXTENSIONS, PHOTOS, sniff_allowed
 from qinglang.core.models import Division
 from qinglang.core.validators import validate_phone, validate_uscc
 
@@ -53,13 +54,6 @@ MAX_TEXT = 2000
 MIN_TEXT = 5
 MAX_PHOTOS = 6
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
-# Magic bytes of the image formats accepted; the file name and declared type are ignored.
-IMAGE_MAGIC = [
-    (b"\xff\xd8\xff", "image/jpeg", "jpg"),
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png"),
-    (b"GIF87a", "image/gif", "gif"),
-    (b"GIF89a", "image/gif", "gif"),
-]
 RATE_LIMITS = {"web": (5, 600), "open311": (60, 60), "parent": (10, 600), "grid": (60, 600)}
 
 
@@ -101,15 +95,10 @@ def check_photo(data: bytes, name: str = "") -> tuple[str, str, str]:
     """(content_type, ext, sha256) of an image, judged by its first bytes."""
     if len(data) > MAX_PHOTO_BYTES:
         raise ValidationError({"photos": f"照片“{name}”超过{MAX_PHOTO_BYTES // 1024 // 1024}MB"})
-    for magic, ctype, ext in IMAGE_MAGIC:
-        if data.startswith(magic):
-            return ctype, ext, hashlib.sha256(data).hexdigest()
-    if data[4:12] in (b"ftypheic", b"ftypheix", b"ftypmif1") or (
-        data[:4] == b"RIFF" and data[8:12] == b"WEBP"
-    ):
-        ext = "webp" if data[:4] == b"RIFF" else "heic"
-        return f"image/{ext}", ext, hashlib.sha256(data).hexdigest()
-    raise ValidationError({"photos": f"文件“{name}”不是有效的图片(仅接受 JPEG/PNG/GIF/WebP/HEIC)"})
+    ctype = sniff_allowed(data, PHOTOS)
+    if ctype is None:
+        raise ValidationError({"photos": f"文件“{name}”不是有效的图片(仅接受 JPEG/PNG/GIF/WebP/HEIC)"})
+    return ctype, EXTENSIONS[ctype], hashlib.sha256(data).hexdigest()
 
 
 def read_photos(files) -> list[tuple[bytes, str, str, str]]:
