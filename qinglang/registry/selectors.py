@@ -176,3 +176,26 @@ def public_blacklist() -> QuerySet:
         .select_related("institution")
         .order_by("-decided_on", "-id")
     )
+
+
+@dataclass
+class Disclosure:
+    """What an institution's public disclosure board (办学信息公示) may show: current
+    licences by kind, serving teachers, approved courses and materials, active sites."""
+
+    licences: dict
+    teachers: QuerySet
+    courses: QuerySet
+    materials: QuerySet
+    sites: QuerySet
+
+
+def public_disclosure(*, institution_id: int) -> Disclosure:
+    inst = public_institution_get(institution_id=institution_id)
+    return Disclosure(
+        licences={lic.kind: lic for lic in inst.licences.filter(revoked=False)},
+        teachers=inst.staff.filter(role="teacher", left_on__isnull=True).order_by("id"),
+        courses=inst.courses.filter(approval_status="approved").order_by("id"),
+        materials=inst.materials.filter(status="approved").order_by("id"),
+        sites=inst.sites.filter(active=True),
+    )

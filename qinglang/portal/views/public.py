@@ -14,7 +14,7 @@ from qinglang.core.money import format_yuan
 from qinglang.core.selectors import division_list
 from qinglang.core.validators import mask_name
 from qinglang.registry import selectors as registry
-from qinglang.registry.models import ApprovalStatus, LicenceKind, MaterialStatus, StaffRole
+from qinglang.registry.models import LicenceKind
 
 from ..forms import PublicSearchForm
 
@@ -56,9 +56,10 @@ def public_home(request):
 
 
 def _disclosure(inst) -> dict:
-    """The board's sections, built from the public institution only."""
+    """The board's sections, from the registry's public disclosure selector."""
     today = timezone.localdate()
-    licences = {lic.kind: lic for lic in inst.licences.all()}
+    board = registry.public_disclosure(institution_id=inst.pk)
+    licences = board.licences
     teachers = [
         {
             "name": mask_name(s.name),
@@ -66,7 +67,7 @@ def _disclosure(inst) -> dict:
             "qualification": mask_number(s.teacher_qualification_no),
             "lacks": s.lacks_qualification,
         }
-        for s in inst.staff.filter(role=StaffRole.TEACHER, left_on__isnull=True).order_by("id")
+        for s in board.teachers
     ]
     courses = [
         {
@@ -74,7 +75,7 @@ def _disclosure(inst) -> dict:
             "price": format_yuan(c.unit_price_fen),
             "total": format_yuan(c.unit_price_fen * c.lessons),
         }
-        for c in inst.courses.filter(approval_status=ApprovalStatus.APPROVED).order_by("id")
+        for c in board.courses
     ]
     fire = licences.get(LicenceKind.FIRE_ACCEPTANCE)
     return {
@@ -85,8 +86,8 @@ def _disclosure(inst) -> dict:
         "fire_valid": bool(fire and fire.is_valid_on(today)),
         "teachers": teachers,
         "courses": courses,
-        "materials": inst.materials.filter(status=MaterialStatus.APPROVED).order_by("id"),
-        "sites": inst.sites.filter(active=True),
+        "materials": board.materials,
+        "sites": board.sites,
         "today": today,
     }
 
