@@ -41,27 +41,38 @@ class Actor:
         return sorted({p for ps, _ in self.regulator for p in ps})
 
 
+def actor_from_memberships(user_id: int, rows) -> Actor:
+    """Fold active memberships, given as (role, division_prefixes, department_kind,
+    institution_id, bank_id) rows, into an Actor."""
+    a = Actor(user_id=user_id)
+    for role, division_prefixes, department_kind, institution_id, bank_id in rows:
+        a.roles.add(role)
+        if role == Role.PLATFORM_ADMIN:
+            a.is_platform_admin = True
+        elif role in REGULATOR_ROLES:
+            prefixes = tuple(p for p in (division_prefixes or []) if isinstance(p, str))  # "" = national
+            if prefixes:
+                a.regulator.append((prefixes, department_kind or ""))
+        elif role in (Role.INSTITUTION_ADMIN, Role.INSTITUTION_STAFF) and institution_id:
+            a.institution_ids.add(institution_id)
+        elif role == Role.BANK_OPERATOR and bank_id:
+            a.bank_ids.add(bank_id)
+        elif role == Role.PARENT:
+            a.is_parent = True
+    return a
+
+
+MEMBERSHIP_COLUMNS = ("role", "division_prefixes", "department_kind", "institution_id", "bank_id")
+
+
 def actor_for(user) -> Actor:
     if user is None or not getattr(user, "is_authenticated", False):
         return Actor(user_id=None)
     cached = getattr(user, "_qinglang_actor", None)
     if cached is not None:
         return cached
-    a = Actor(user_id=user.pk)
-    for m in Membership.objects.filter(user_id=user.pk, active=True):
-        a.roles.add(m.role)
-        if m.role == Role.PLATFORM_ADMIN:
-            a.is_platform_admin = True
-        elif m.role in REGULATOR_ROLES:
-            prefixes = tuple(p for p in (m.division_prefixes or []) if isinstance(p, str))  # "" = national
-            if prefixes:
-                a.regulator.append((prefixes, m.department_kind or ""))
-        elif m.role in (Role.INSTITUTION_ADMIN, Role.INSTITUTION_STAFF) and m.institution_id:
-            a.institution_ids.add(m.institution_id)
-        elif m.role == Role.BANK_OPERATOR and m.bank_id:
-            a.bank_ids.add(m.bank_id)
-        elif m.role == Role.PARENT:
-            a.is_parent = True
+    rows = Membership.objects.filter(user_id=user.pk, active=True).values_list(*MEMBERSHIP_COLUMNS)
+    a = actor_from_memberships(user.pk, rows)
     user._qinglang_actor = a
     return a
 

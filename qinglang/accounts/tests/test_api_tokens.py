@@ -124,3 +124,32 @@ def test_token_api_write_needs_no_csrf_token(token):
         POLICY_URL, _policy_body(), content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {plain}"
     )
     assert r.status_code == 200, r.content
+
+
+def test_token_carries_the_users_scope_and_a_withdrawn_role_takes_effect_at_once(db):
+    """The token lookup builds the caller's scope in the same query; nothing is cached, so
+    withdrawing a membership changes the very next call."""
+    from qinglang.accounts.models import Membership
+    from qinglang.accounts.services import membership_grant, membership_revoke
+
+    user = make_user(Role.REGULATOR_OFFICER, prefixes=["510107"])
+    membership_grant(actor=ROOT, user=user, role=Role.REGULATOR_LEADER, division_prefixes=["510104", "510105"])
+    _, plain = api_token_create(actor=ROOT, user=user, name="对接")
+    c = Client(HTTP_AUTHORIZATION=f"Bearer {plain}")
+    me = c.get(ME).json()
+    assert me["roles"] == ["regulator_leader", "regulator_officer"]
+    assert me["division_prefixes"] == ["510104", "510105", "510107"]
+    assert me["display_name"] == user.display_name
+
+    membership_revoke(actor=ROOT, membership=Membership.objects.get(user=user, role=Role.REGULATOR_LEADER))
+    me = c.get(ME).json()
+    assert me["roles"] == ["regulator_officer"] and me["division_prefixes"] == ["510107"]
+
+
+def test_token_user_without_memberships_sees_nothing_but_is_authenticated(db):
+    from qinglang.accounts.models import User
+
+    user = User.objects.create_user(username="no-role", password="Qinglang-test-2026")
+    _, plain = api_token_create(actor=ROOT, user=user, name="无角色")
+    me = Client(HTTP_AUTHORIZATION=f"Bearer {plain}").get(ME).json()
+    assert me["username"] == "no-role" and me["roles"] == [] and me["division_prefixes"] == []
