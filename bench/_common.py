@@ -132,11 +132,13 @@ class Server:
         return False
 
 
-def load(url: str, args, headers: dict | None = None) -> dict:
+def load(url: str | list[str], args, headers: dict | None = None):
+    """Run the load generator on one URL (a result dict) or on several in alternating
+    one-second slices (a list of result dicts, in order)."""
     cmd = [
         sys.executable,
         str(REPO / "bench" / "_load.py"),
-        url,
+        *([url] if isinstance(url, str) else url),
         "--concurrency",
         str(args.concurrency),
         "--duration",
@@ -166,13 +168,13 @@ def compare(name: str, args, target_url: str, headers: dict | None, n_institutio
     )
     print(
         f"gunicorn {args.workers} sync workers; load: {args.concurrency} concurrent clients,"
-        f" {args.duration:g} s per endpoint (max {args.max_requests} requests)",
+        f" {args.duration:g} s per endpoint in alternating 1 s slices",
         flush=True,
     )
     with Server(args.workers) as srv:
         print(f"target: GET {target_url}", flush=True)
-        target = load(srv.base + target_url, args, headers)
-        ping = load(srv.base + "/api/ping", args)
+        # alternating one-second slices: background load on the machine hits both alike
+        target, ping = load([srv.base + target_url, srv.base + "/api/ping"], args, headers)
         rss = srv.worker_peak_rss_mb()
     show(name, target)
     show("ping", ping)

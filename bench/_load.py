@@ -96,12 +96,65 @@ def run(
         "p90_ms": percentile(lat, 90) * 1000,
         "p99_ms": percentile(lat, 99) * 1000,
         "max_ms": (lat[-1] * 1000) if lat else float("nan"),
+        "_latencies": lat,
+        "_bytes": sizes,
     }
+
+
+def alternate(urls: list[str], *, slice_s: float, duration: float, **kw) -> list[dict]:
+    """Load each URL in turn for ``slice_s`` seconds until each has had ``duration``
+    seconds, so that a change in the machine's background load hits every URL alike (the
+    ratio between them is what the benchmarks report)."""
+    acc = {u: {"lat": [], "ok": 0, "errors": 0, "seconds": 0.0, "bytes": 0, "statuses": {}} for u in urls}
+    first = True
+    spent = 0.0
+    while spent < duration - 1e-9:
+        step = min(slice_s, duration - spent)
+        for u in urls:
+            r = run(
+                u,
+                duration=step,
+                warmup=kw["warmup"] if first else 0,
+                **{k: v for k, v in kw.items() if k != "warmup"},
+            )
+            a = acc[u]
+            a["lat"] += r["_latencies"]
+            a["ok"] += r["ok"]
+            a["errors"] += r["errors"]
+            a["seconds"] += r["seconds"]
+            a["bytes"] += r["_bytes"]
+            for st, n in r["statuses"].items():
+                a["statuses"][st] = a["statuses"].get(st, 0) + n
+        first = False
+        spent += step
+    out = []
+    for u in urls:
+        a = acc[u]
+        lat = sorted(a["lat"])
+        out.append(
+            {
+                "url": u,
+                "concurrency": kw["concurrency"],
+                "requests": len(lat),
+                "ok": a["ok"],
+                "errors": a["errors"],
+                "statuses": a["statuses"],
+                "seconds": a["seconds"],
+                "throughput": a["ok"] / a["seconds"] if a["seconds"] else 0.0,
+                "mean_bytes": a["bytes"] / len(lat) if lat else 0,
+                "p50_ms": percentile(lat, 50) * 1000,
+                "p90_ms": percentile(lat, 90) * 1000,
+                "p99_ms": percentile(lat, 99) * 1000,
+                "max_ms": (lat[-1] * 1000) if lat else float("nan"),
+            }
+        )
+    return out
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("url")
+    p.add_argument("url", nargs="+", help="one URL, or several to load in alternating slices")
+    p.add_argument("--slice", type=float, default=1.0, help="seconds per slice when alternating")
     p.add_argument("--concurrency", type=int, default=4)
     p.add_argument("--duration", type=float, default=10.0)
     p.add_argument("--max-requests", type=int, default=100_000)
@@ -109,18 +162,14 @@ def main() -> None:
     p.add_argument("--header", action="append", default=[], help="Name: value")
     a = p.parse_args()
     headers = dict(h.split(": ", 1) for h in a.header)
-    print(
-        json.dumps(
-            run(
-                a.url,
-                concurrency=a.concurrency,
-                duration=a.duration,
-                max_requests=a.max_requests,
-                headers=headers,
-                warmup=a.warmup,
-            )
-        )
-    )
+    kw = {
+        "concurrency": a.concurrency,
+        "max_requests": a.max_requests,
+        "headers": headers,
+        "warmup": a.warmup,
+    }
+    results = alternate(a.url, slice_s=a.slice, duration=a.duration, **kw)
+    print(json.dumps(results if len(a.url) > 1 else results[0]))
 
 
 if __name__ == "__main__":

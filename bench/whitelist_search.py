@@ -3,6 +3,7 @@
 against the trivial endpoint /api/ping of the same gunicorn server in the same run."""
 
 import argparse
+import os
 from urllib.parse import urlencode
 
 from bench._common import compare, ensure_data, http_args
@@ -13,7 +14,15 @@ def main(argv: list[str]) -> int:
     http_args(p)
     p.add_argument("--q", default="舞蹈", help="name fragment to search for")
     p.add_argument("--division", default="51", help="division prefix (a province)")
+    p.add_argument(
+        "--cold",
+        action="store_true",
+        help="turn the public search cache off: every request queries the database",
+    )
     a = p.parse_args(argv)
+    if a.cold:
+        os.environ["QINGLANG_PUBLIC_SEARCH_CACHE_SECONDS"] = "0"
+    print(f"public search cache: {'off (--cold)' if a.cold else 'on (as deployed)'}")
     n = ensure_data(a.scale)
     from qinglang.registry.selectors import public_whitelist_search
 

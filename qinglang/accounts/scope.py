@@ -36,6 +36,19 @@ class Actor:
     is_parent: bool = False
     roles: set[str] = field(default_factory=set)
 
+    def signature(self) -> tuple:
+        """Everything scoping reads from this actor, hashable: a cache key for queries
+        built through ``restrict`` (see core.pagination.keyset_values_page)."""
+        return (
+            self.user_id,
+            self.is_platform_admin,
+            tuple(self.regulator),
+            tuple(sorted(self.institution_ids)),
+            tuple(sorted(self.bank_ids)),
+            self.is_parent,
+            tuple(sorted(self.roles)),
+        )
+
     @property
     def division_prefixes(self) -> list[str]:
         return sorted({p for ps, _ in self.regulator for p in ps})

@@ -140,6 +140,10 @@ else:
         "consumer": {"workers": env_int("QINGLANG_WORKER_THREADS", 2), "worker_type": "thread"},
     }
 
+# Public whitelist search pages are cached this many seconds, invalidated by any change to
+# an institution (qinglang/registry/public_cache.py); 0 turns the cache off.
+PUBLIC_SEARCH_CACHE_SECONDS = env_int("QINGLANG_PUBLIC_SEARCH_CACHE_SECONDS", 60)
+
 # --- authentication -----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

@@ -1,9 +1,9 @@
 """Shared pieces of the JSON API: authentication (session or API token), the error
 envelope ``{code, message, detail}``, and cursor pages."""
 
-import json
 from typing import Generic, TypeVar
 
+import orjson
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from ninja import Schema
@@ -52,8 +52,13 @@ def fast_page_response(page, schema) -> "HttpResponse":
     For hot list endpoints whose rows are plain columns: the rows carry exactly the
     schema's fields (the declared response schema still documents them in OpenAPI)."""
     fields = list(schema.model_fields)
-    body = {"items": [{f: row[f] for f in fields} for row in page.items], "next_cursor": page.next_cursor}
+    items = page.items
+    if items and list(items[0]) != fields:
+        items = [{f: row[f] for f in fields} for row in items]
+    body = {"items": items, "next_cursor": page.next_cursor}
     return HttpResponse(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder),
-        content_type="application/json; charset=utf-8",
+        orjson.dumps(body, default=_encoder.default), content_type="application/json; charset=utf-8"
     )
+
+
+_encoder = DjangoJSONEncoder()  # for what orjson leaves (Decimal, lazy strings, UUID…)

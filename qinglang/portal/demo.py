@@ -29,6 +29,7 @@ from qinglang.core.crypto import blind_index, encrypt
 from qinglang.core.models import Department, DepartmentKind, Division, DivisionLevel
 from qinglang.core.services import COUNTY_KINDS, department_ensure_for_division
 from qinglang.core.validators import mask_resident_id
+from qinglang.registry import public_cache
 from qinglang.registry.models import (
     ApprovalStatus,
     Category,
@@ -816,6 +817,7 @@ def seed(
                     f"  {done:>8,}/{total:,} institutions  {el:7.1f} s  {done / el:8.0f}/s  peak RSS {peak_rss_mb():.0f} MB"
                 )
         ensure_demo_users()
+    public_cache.bump()  # rows written in bulk send no save signals
 
     stats.institutions = done
     stats.counts = counts

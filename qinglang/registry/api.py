@@ -2,14 +2,13 @@
 
 from datetime import date
 
-from django.http import HttpRequest
-from ninja import Query, Router, Schema, Status
+from django.http import HttpRequest, HttpResponse
+from ninja import Field, Query, Router, Schema, Status
 
 from qinglang.core.api_support import fast_page_response
 from qinglang.core.crypto import decrypt
-from qinglang.core.pagination import keyset_page
 
-from . import selectors, services
+from . import public_cache, selectors, services
 from .models import Staff
 
 router = Router(tags=["registry"])
@@ -41,20 +40,38 @@ class InstitutionOut(Schema):
     party_charter_clause: bool
 
 
+class InstitutionSummary(Schema):
+    """A list row: what a list screen shows and filters by. Contacts, legal representative
+    and the other particulars are on the institution itself (GET /institutions/{id})."""
+
+    id: int
+    name: str
+    uscc: str | None
+    category: str
+    kind: str
+    division_code: str
+    address: str
+    competent_department_id: int | None
+    licence_status: str
+    status: str
+    whitelisted: bool
+    blacklisted: bool
+
+
 class InstitutionPage(Schema):
-    items: list[InstitutionOut]
+    items: list[InstitutionSummary]
     next_cursor: str | None
 
 
 class InstitutionFilters(Schema):
-    division: str = ""
-    category: str = ""
-    kind: str = ""
+    division: str = Field("", max_length=12)
+    category: str = Field("", max_length=32)
+    kind: str = Field("", max_length=32)
     status: str = ""
     licence_status: str = ""
     whitelisted: bool | None = None
     blacklisted: bool | None = None
-    q: str = ""
+    q: str = Field("", max_length=100)
     cursor: str | None = None
     limit: int = 50
 
@@ -220,9 +237,14 @@ def _filters(f: InstitutionFilters) -> selectors.InstitutionFilter:
     summary="Institutions in the caller's scope (cursor pages)",
 )
 def institution_list(request: HttpRequest, filters: Query[InstitutionFilters]):
-    qs = selectors.institution_list(actor=request.user, filters=_filters(filters))
-    page = keyset_page(qs.values(*InstitutionOut.model_fields), cursor=filters.cursor, limit=filters.limit)
-    return fast_page_response(page, InstitutionOut)
+    page = selectors.institution_page(
+        actor=request.user,
+        filters=_filters(filters),
+        fields=tuple(InstitutionSummary.model_fields),
+        cursor=filters.cursor,
+        limit=filters.limit,
+    )
+    return fast_page_response(page, InstitutionSummary)
 
 
 @router.post("/institutions", response={201: InstitutionOut})
@@ -392,21 +414,28 @@ class PublicPage(Schema):
 
 
 class PublicFilters(Schema):
-    q: str = ""
-    division: str = ""
-    category: str = ""
-    kind: str = ""
+    q: str = Field("", max_length=100)
+    division: str = Field("", max_length=12)
+    category: str = Field("", max_length=32)
+    kind: str = Field("", max_length=32)
     cursor: str | None = None
     limit: int = 20
 
 
 @public_router.get("/whitelist", response=PublicPage, summary="Search the public whitelist (no login)")
 def public_whitelist(request: HttpRequest, f: Query[PublicFilters]):
-    qs = selectors.public_whitelist_search(q=f.q, division=f.division, category=f.category, kind=f.kind)
-    page = keyset_page(
-        qs.values(*PublicInstitutionOut.model_fields), cursor=f.cursor, limit=f.limit, max_limit=100
-    )
-    return fast_page_response(page, PublicInstitutionOut)
+    params = (f.q.strip(), f.division, f.category, f.kind, f.cursor or "", f.limit)
+    body, version = public_cache.lookup(params)
+    if body is None:
+        page = selectors.public_whitelist_page(
+            filters=selectors.InstitutionFilter(q=f.q, division=f.division, category=f.category, kind=f.kind),
+            fields=tuple(PublicInstitutionOut.model_fields),
+            cursor=f.cursor,
+            limit=f.limit,
+        )
+        body = fast_page_response(page, PublicInstitutionOut).content
+        public_cache.store(params, version, body)
+    return HttpResponse(body, content_type="application/json; charset=utf-8")
 
 
 class BlacklistOut(Schema):
@@ -433,7 +462,6 @@ def public_blacklist(request: HttpRequest):
 
 # --- Excel import and export (机构台账) ----------------------------------------------------
 
-from django.http import HttpResponse  # noqa: E402
 from django.utils import timezone  # noqa: E402
 from django.utils.http import content_disposition_header  # noqa: E402
 from ninja import File, UploadedFile  # noqa: E402

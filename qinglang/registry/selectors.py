@@ -1,12 +1,13 @@
 """Reads of the registry, each narrowed by ``restrict`` to what the user may see."""
 
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 from django.db.models import Count, Q, QuerySet
 
 from qinglang.accounts.scope import actor_for, restrict
 from qinglang.core.errors import NotFound
 from qinglang.core.models import AuditEvent
+from qinglang.core.pagination import Page, keyset_values_page
 
 from .models import (
     Course,
@@ -58,6 +59,18 @@ def apply_institution_filter(qs: QuerySet, f: InstitutionFilter) -> QuerySet:
 def institution_list(*, actor, filters: InstitutionFilter | None = None) -> QuerySet:
     qs = restrict(Institution.objects.all(), actor, regulator_department=False)
     return apply_institution_filter(qs, filters or InstitutionFilter()).select_related("competent_department")
+
+
+def institution_page(*, actor, filters: InstitutionFilter, fields: tuple[str, ...], cursor, limit) -> Page:
+    """A cursor page of ``institution_list`` as ``.values(*fields)`` rows — the API's hot
+    list, with its compiled statement kept per (scope, filters, fields)."""
+    key = ("registry.institution_list", actor_for(actor).signature(), astuple(filters), fields)
+    return keyset_values_page(
+        key,
+        lambda: institution_list(actor=actor, filters=filters).values(*fields),
+        cursor=cursor,
+        limit=limit,
+    )
 
 
 def institution_get(*, actor, institution_id: int) -> Institution:
@@ -159,6 +172,21 @@ def public_whitelist_search(
     qs = Institution.objects.filter(whitelisted=True, status=Status.ACTIVE)
     return apply_institution_filter(
         qs, InstitutionFilter(division=division, category=category, kind=kind, q=q)
+    )
+
+
+def public_whitelist_page(*, filters: InstitutionFilter, fields: tuple[str, ...], cursor, limit) -> Page:
+    """A cursor page of the public whitelist search (statement kept per filters)."""
+    f = filters
+    key = ("registry.public_whitelist", astuple(f), fields)
+    return keyset_values_page(
+        key,
+        lambda: public_whitelist_search(q=f.q, division=f.division, category=f.category, kind=f.kind).values(
+            *fields
+        ),
+        cursor=cursor,
+        limit=limit,
+        max_limit=100,
     )
 
 

@@ -133,7 +133,9 @@ def test_token_carries_the_users_scope_and_a_withdrawn_role_takes_effect_at_once
     from qinglang.accounts.services import membership_grant, membership_revoke
 
     user = make_user(Role.REGULATOR_OFFICER, prefixes=["510107"])
-    membership_grant(actor=ROOT, user=user, role=Role.REGULATOR_LEADER, division_prefixes=["510104", "510105"])
+    membership_grant(
+        actor=ROOT, user=user, role=Role.REGULATOR_LEADER, division_prefixes=["510104", "510105"]
+    )
     _, plain = api_token_create(actor=ROOT, user=user, name="对接")
     c = Client(HTTP_AUTHORIZATION=f"Bearer {plain}")
     me = c.get(ME).json()
