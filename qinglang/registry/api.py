@@ -15,31 +15,6 @@ router = Router(tags=["registry"])
 public_router = Router(tags=["public"], auth=None)
 
 
-class InstitutionOut(Schema):
-    id: int
-    name: str
-    registered_name: str
-    uscc: str | None
-    legal_representative: str
-    contact_name: str
-    contact_phone: str
-    category: str
-    kind: str
-    stages: str
-    mode: str
-    nature: str
-    nonprofit_conversion: str
-    division_code: str
-    address: str
-    competent_department_id: int | None
-    licence_status: str
-    status: str
-    whitelisted: bool
-    blacklisted: bool
-    party_organisation: bool
-    party_charter_clause: bool
-
-
 class InstitutionSummary(Schema):
     """A list row: what a list screen shows and filters by. Contacts, legal representative
     and the other particulars are on the institution itself (GET /institutions/{id})."""
@@ -56,6 +31,19 @@ class InstitutionSummary(Schema):
     status: str
     whitelisted: bool
     blacklisted: bool
+
+
+class InstitutionOut(InstitutionSummary):
+    registered_name: str
+    legal_representative: str
+    contact_name: str
+    contact_phone: str
+    stages: str
+    mode: str
+    nature: str
+    nonprofit_conversion: str
+    party_organisation: bool
+    party_charter_clause: bool
 
 
 class InstitutionPage(Schema):
