@@ -483,9 +483,9 @@ class ImportOut(Schema):
     summary="Export the filtered institution list (same filters as the list) as .xlsx",
 )
 def institution_export_xlsx(request: HttpRequest, filters: Query[InstitutionFilters]):
-    qs = selectors.institution_list(actor=request.user, filters=_filters(filters))
+    body = services.institution_export_xlsx(actor=request.user, filters=_filters(filters))
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
-    return _xlsx_response(xlsx.institutions_to_xlsx(qs), f"培训机构-{stamp}.xlsx")
+    return _xlsx_response(body, f"培训机构-{stamp}.xlsx")
 
 
 @router.get(

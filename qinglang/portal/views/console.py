@@ -79,10 +79,12 @@ def institution_list(request):
 @require_GET
 def institution_export(request):
     """Exactly the filtered list the user sees, never more than their scope."""
-    from qinglang.registry.xlsx import institutions_to_xlsx
+    from qinglang.registry.services import institution_export_xlsx
 
-    _form, qs = _filtered(request)
-    resp = HttpResponse(institutions_to_xlsx(qs.order_by("id")), content_type=XLSX)
+    form = InstitutionFilterForm(request.GET or None)
+    resp = HttpResponse(
+        institution_export_xlsx(actor=request.user, filters=form.to_filter()), content_type=XLSX
+    )
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     resp["Content-Disposition"] = f'attachment; filename="institutions-{stamp}.xlsx"'
     return resp

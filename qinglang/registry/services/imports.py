@@ -27,6 +27,7 @@ from ..xlsx import (
     MAX_ROWS,
     ParsedRow,
     XlsxFormatError,
+    institutions_to_xlsx,
     normalise_text,
     parse_institution_xlsx,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "ImportResult",
     "RowError",
     "import_township_choices",
+    "institution_export_xlsx",
     "institution_import_xlsx",
 ]
 
@@ -524,3 +526,28 @@ def _result_with(errors: list[RowError]) -> ImportResult:
 
 
 _COLUMN_ORDER = {c.header: i for i, c in enumerate(COLUMN_BY_FIELD.values())}
+
+
+@transaction.atomic
+def institution_export_xlsx(*, actor, filters) -> bytes:
+    """The filtered institution list the actor may see, as .xlsx — and an audit event of
+    who exported how many rows with which filters (an export carries contacts and legal
+    representatives out of the system)."""
+    from dataclasses import asdict
+
+    from ..selectors import institution_list
+
+    qs = institution_list(actor=actor, filters=filters).order_by("id")
+    body = institutions_to_xlsx(qs)
+    audit_record(
+        actor=actor,
+        action="institution.export",
+        object_type="registry.institution",
+        object_id="export",
+        division_code="",
+        changes={
+            "filters": {k: v for k, v in asdict(filters).items() if v not in ("", None)},
+            "rows": qs.count(),
+        },
+    )
+    return body

@@ -389,6 +389,18 @@ def test_api_export_uses_list_filters_and_scope(officer, admin):
     assert _client(officer).get(f"{API}/{subject.pk}").status_code == 200
 
 
+def test_every_export_is_audited_with_who_what_and_how_many(officer, admin):
+    from qinglang.core.models import AuditEvent
+
+    make_institution(admin, category="subject", kind="subject")
+    make_institution(admin, category="subject", kind="subject")
+    make_institution(admin)
+    assert _client(officer).get(f"{API}/export.xlsx", {"category": "subject"}).status_code == 200
+    e = AuditEvent.objects.filter(action="institution.export").get()
+    assert e.actor_id == officer.pk
+    assert e.changes == {"filters": {"category": "subject"}, "rows": 2}
+
+
 def test_api_template(officer):
     resp = _client(officer).get(f"{API}/import-template.xlsx")
     assert resp.status_code == 200
