@@ -13,14 +13,28 @@ from typing import IO, Any
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from qinglang.accounts.scope import actor_for, division_in_scope
-from qinglang.core.audit import audit_record
+from qinglang.core.audit import Entry, audit_record, audit_record_many, diff, snapshot
 from qinglang.core.errors import DomainError, PermissionDeniedError
 from qinglang.core.models import Division, DivisionLevel
 from qinglang.core.validators import validate_phone, validate_uscc
 
-from ..models import CATEGORY_KINDS, Category, Institution, Kind, LicenceKind, Mode, Nature, Stage
+from .. import public_cache
+from ..models import (
+    CATEGORY_KINDS,
+    Category,
+    Institution,
+    Kind,
+    Licence,
+    LicenceKind,
+    LicenceStatus,
+    Mode,
+    Nature,
+    Stage,
+)
+from ..search import search_text_for
 from ..xlsx import (
     COLUMN_BY_FIELD,
     MAX_FILE_BYTES,
@@ -31,8 +45,15 @@ from ..xlsx import (
     normalise_text,
     parse_institution_xlsx,
 )
-from .common import WRITER_REGULATOR_ROLES
-from .institutions import institution_create, licence_set
+from .common import WRITER_REGULATOR_ROLES, check_division, require_regulator_for_division
+from .institutions import (
+    PROFILE_FIELDS,
+    check_category_kind,
+    clean_profile,
+    competent_department,
+    derive_licence_status,
+    licence_build,
+)
 
 __all__ = [
     "ImportResult",
@@ -471,8 +492,7 @@ def institution_import_xlsx(*, actor, file_obj: IO[bytes], max_rows: int = MAX_R
     result = ImportResult()
     try:
         with transaction.atomic():
-            for r in good:
-                result.institution_ids.append(_create_row(actor, r))
+            result.institution_ids = _create_all(actor, good)
             result.created = len(good)
             audit_record(
                 actor=actor,
@@ -487,19 +507,108 @@ def institution_import_xlsx(*, actor, file_obj: IO[bytes], max_rows: int = MAX_R
     return result
 
 
-def _create_row(actor, r: _Row) -> int:
-    try:
-        inst = institution_create(actor=actor, data=r.data)
-    except (ValidationError, DomainError, DatabaseError) as e:
-        raise _RowFailed(_errors_from(e, r.number))
-    for lic in r.licences:
-        column = lic["_column"]
-        args = {k: val for k, val in lic.items() if not k.startswith("_")}
+def _create_all(actor, good: list[_Row]) -> list[int]:
+    """Register the checked rows set-based, by the same rules as ``institution_create`` and
+    ``licence_set`` (profile cleaning, division and scope, duplicate credit codes, category
+    and kind, who supervises, licence status), with lookups made once per distinct value,
+    one bulk insert per table and one audit batch. Raises ``_RowFailed`` with every row's
+    errors; the caller's transaction then writes nothing."""
+    today = timezone.localdate()
+    divisions: dict[str, Any] = {}
+    departments: dict[tuple[str, str], Any] = {}
+    errors: list[RowError] = []
+    built: list[tuple[_Row, Institution, list[Licence]]] = []
+
+    taken = set(
+        Institution.objects.filter(uscc__in=[r.data["uscc"] for r in good if r.data.get("uscc")]).values_list(
+            "uscc", flat=True
+        )
+    )
+    for r in good:
         try:
-            licence_set(actor=actor, institution_id=inst.pk, **args)
-        except (ValidationError, DomainError, DatabaseError) as e:
-            raise _RowFailed(_errors_from(e, r.number, column))
-    return inst.pk
+            clean = clean_profile(r.data)
+            if not clean.get("name"):
+                raise ValidationError({"name": "请填写机构名称"})
+            code = clean.get("division_code", "")
+            if code not in divisions:
+                divisions[code] = check_division(code)
+                require_regulator_for_division(actor=actor, division_code=code)
+            if clean.get("uscc") in taken:
+                raise DomainError("duplicate_uscc", f"统一社会信用代码已登记：{clean['uscc']}")
+            inst = Institution(**clean)
+            if inst.category == Category.SUBJECT and not inst.kind:
+                inst.kind = "subject"
+            check_category_kind(inst)
+            key = (inst.kind, inst.division_code)
+            if key not in departments:
+                departments[key] = competent_department(inst)
+            inst.competent_department = departments[key]
+            # the department was just looked up; duplicates were checked above and the
+            # table constraints hold at the bulk insert, which refuses the whole file
+            inst.full_clean(
+                exclude=["competent_department"], validate_unique=False, validate_constraints=False
+            )
+        except (ValidationError, DomainError) as e:
+            errors.extend(_errors_from(e, r.number))
+            continue
+        licences = []
+        for lic in r.licences:
+            args = {k: val for k, val in lic.items() if not k.startswith("_")}
+            try:
+                licences.append(licence_build(inst, check_constraints=False, **args))
+            except ValidationError as e:
+                errors.extend(_errors_from(e, r.number, lic["_column"]))
+        inst.licence_status = derive_licence_status(licences, today)
+        inst.search_text = search_text_for(inst.name, inst.registered_name, inst.uscc)
+        built.append((r, inst, licences))
+    if errors:
+        raise _RowFailed(errors)
+
+    try:
+        insts = Institution.objects.bulk_create([inst for _, inst, _ in built])
+        for inst, (_, _, licences) in zip(insts, built, strict=True):
+            for lic in licences:
+                lic.institution_id = inst.pk
+        Licence.objects.bulk_create([lic for _, _, licences in built for lic in licences])
+    except DatabaseError as e:
+        raise _RowFailed([RowError(FILE_ROW, "", f"写入数据库失败，未导入任何机构：{e}")])
+
+    profile = [*PROFILE_FIELDS, "competent_department_id"]
+    lic_fields = ["number", "issuer", "valid_from", "valid_until", "revoked"]
+    entries = []
+    for _, inst, licences in built:
+        entries.append(
+            Entry(
+                "institution.create",
+                "registry.institution",
+                str(inst.pk),
+                inst.division_code,
+                diff({}, snapshot(inst, profile)),
+            )
+        )
+        for lic in licences:
+            entries.append(
+                Entry(
+                    "licence.set",
+                    "registry.licence",
+                    str(lic.pk),
+                    inst.division_code,
+                    {"kind": lic.kind, **diff({}, snapshot(lic, lic_fields))},
+                )
+            )
+        if inst.licence_status != LicenceStatus.UNLICENSED:
+            entries.append(
+                Entry(
+                    "institution.licence_status",
+                    "registry.institution",
+                    str(inst.pk),
+                    inst.division_code,
+                    {"licence_status": [LicenceStatus.UNLICENSED, inst.licence_status]},
+                )
+            )
+    audit_record_many(actor=actor, entries=entries)
+    public_cache.bump()  # bulk inserts send no save signals
+    return [inst.pk for _, inst, _ in built]
 
 
 def _common_prefix(codes: list[str]) -> str:

@@ -35,6 +35,9 @@ from .common import check_division, lock_institution, require_regulator_for_divi
 
 __all__ = [
     "PROFILE_FIELDS",
+    "check_category_kind",
+    "clean_profile",
+    "competent_department",
     "derive_licence_status",
     "institution_ban",
     "institution_close",
@@ -47,6 +50,7 @@ __all__ = [
     "institution_suspend",
     "institution_transition",
     "institution_update",
+    "licence_build",
     "licence_remove",
     "licence_set",
 ]
@@ -80,7 +84,7 @@ SELF_EDITABLE = {
 }
 
 
-def _clean_profile(data: dict) -> dict:
+def clean_profile(data: dict) -> dict:
     out = {}
     errors: dict[str, str] = {}
     for f in PROFILE_FIELDS:
@@ -124,13 +128,15 @@ def _clean_profile(data: dict) -> dict:
     return out
 
 
-def _check_category_kind(inst: Institution) -> None:
+def check_category_kind(inst: Institution) -> None:
     allowed = CATEGORY_KINDS.get(inst.category, set())
     if inst.kind not in allowed:
         raise ValidationError({"kind": f"培训类型与类别不符：{inst.get_category_display()}不含{inst.kind}"})
 
 
-def _competent(inst: Institution):
+def competent_department(inst: Institution):
+    """The competent department by the who-supervises rule (the county's departments are
+    created on first registration there)."""
     dept = competent_department_for(inst.kind, inst.division_code)
     if dept is None:
         department_ensure_for_division(actor="system", division_code=inst.division_code[:6])
@@ -142,7 +148,7 @@ def _competent(inst: Institution):
 def institution_create(*, actor, data: dict) -> Institution:
     """Register an institution (登记). The competent department follows the
     who-supervises rule; the licence status starts as 无证无照 until licences are added."""
-    clean = _clean_profile(data)
+    clean = clean_profile(data)
     if not clean.get("name"):
         raise ValidationError({"name": "请填写机构名称"})
     div = check_division(clean.get("division_code", ""))
@@ -154,8 +160,8 @@ def institution_create(*, actor, data: dict) -> Institution:
     inst = Institution(**clean)
     if inst.category == Category.SUBJECT and not inst.kind:
         inst.kind = "subject"
-    _check_category_kind(inst)
-    inst.competent_department = _competent(inst)
+    check_category_kind(inst)
+    inst.competent_department = competent_department(inst)
     inst.full_clean()
     inst.save()
     audit_record(
@@ -177,7 +183,7 @@ def institution_update(*, actor, institution_id: int, data: dict) -> Institution
     )
     a = actor_for(actor)
     is_self = inst.id in a.institution_ids and not (a.is_platform_admin or a.regulator)
-    clean = _clean_profile(data)
+    clean = clean_profile(data)
     if is_self:
         forbidden = sorted(set(clean) - SELF_EDITABLE)
         if forbidden:
@@ -198,9 +204,9 @@ def institution_update(*, actor, institution_id: int, data: dict) -> Institution
     before = snapshot(inst, PROFILE_FIELDS)
     for k, v in clean.items():
         setattr(inst, k, v)
-    _check_category_kind(inst)
+    check_category_kind(inst)
     if not inst.competent_department_overridden and ({"kind", "division_code"} & set(clean)):
-        inst.competent_department = _competent(inst)
+        inst.competent_department = competent_department(inst)
     inst.full_clean()
     inst.save()
     changes = diff(before, snapshot(inst, PROFILE_FIELDS))
@@ -288,6 +294,42 @@ def _close_list_entry(*, actor, inst: Institution, kind: str, reason: str, day: 
     )
 
 
+def licence_build(
+    inst: Institution,
+    *,
+    kind: str,
+    number: str,
+    issuer: str = "",
+    valid_from: date | None = None,
+    valid_until: date | None = None,
+    existing: Licence | None = None,
+    check_constraints: bool = True,
+) -> Licence:
+    """A checked, unsaved licence of ``inst`` (``existing`` updated in place if given).
+    Bulk callers may leave the table constraints to the database (one query each here)."""
+    if kind not in LicenceKind.values:
+        raise ValidationError({"kind": f"未知证照类型：{kind}"})
+    number = (number or "").strip()
+    if not number:
+        raise ValidationError({"number": "请填写证号"})
+    if valid_from and valid_until and valid_until < valid_from:
+        raise ValidationError({"valid_until": "有效期至不能早于有效期起"})
+    lic = existing or Licence(institution=inst, kind=kind)
+    lic.number, lic.issuer, lic.valid_from, lic.valid_until, lic.revoked = (
+        number,
+        (issuer or "").strip(),
+        valid_from,
+        valid_until,
+        False,
+    )
+    lic.full_clean(
+        exclude=["institution"] if inst.pk is None else None,
+        validate_unique=check_constraints,
+        validate_constraints=check_constraints,
+    )
+    return lic
+
+
 @transaction.atomic
 def licence_set(
     *,
@@ -301,25 +343,18 @@ def licence_set(
 ) -> Licence:
     """Record or replace a licence of a kind, then recompute the licence status."""
     inst = lock_institution(actor=actor, institution_id=institution_id)
-    if kind not in LicenceKind.values:
-        raise ValidationError({"kind": f"未知证照类型：{kind}"})
-    number = (number or "").strip()
-    if not number:
-        raise ValidationError({"number": "请填写证号"})
-    if valid_from and valid_until and valid_until < valid_from:
-        raise ValidationError({"valid_until": "有效期至不能早于有效期起"})
     lic = Licence.objects.filter(institution=inst, kind=kind).first()
     fields = ["number", "issuer", "valid_from", "valid_until", "revoked"]
     before = snapshot(lic, fields) if lic else {}
-    lic = lic or Licence(institution=inst, kind=kind)
-    lic.number, lic.issuer, lic.valid_from, lic.valid_until, lic.revoked = (
-        number,
-        issuer.strip(),
-        valid_from,
-        valid_until,
-        False,
+    lic = licence_build(
+        inst,
+        kind=kind,
+        number=number,
+        issuer=issuer,
+        valid_from=valid_from,
+        valid_until=valid_until,
+        existing=lic,
     )
-    lic.full_clean()
     lic.save()
     audit_record(
         actor=actor,
