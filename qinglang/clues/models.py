@@ -371,6 +371,7 @@ class WhistleDepartment(models.Model):
     reported_at = models.DateTimeField(null=True, blank=True)
     action = models.TextField("采取的措施", blank=True)
     reported_by_id = models.BigIntegerField(null=True)
+    late_notified_at = models.DateTimeField(null=True, blank=True)  # the lateness notice, sent once
 
     class Meta:
         ordering = ["id"]
