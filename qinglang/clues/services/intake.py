@@ -195,6 +195,8 @@ def ingest(*, actor, subs: list[Submission], import_batch: ClueImport | None = N
     make_case = Clue if len(subs) <= 50 else NewCase  # no model instance per case in bulk
     tz = timezone.get_current_timezone()  # once: the lookup costs more than the conversion
     refs = iter(random_codes(len(subs), 8))
+    routes: dict[tuple, list] = {}
+    dues: dict[tuple, tuple] = {}
     timings = {"setup": time.perf_counter() - t0}
     t = time.perf_counter()
     from functools import reduce
@@ -240,13 +242,20 @@ def ingest(*, actor, subs: list[Submission], import_batch: ClueImport | None = N
             landed.append(case)
             continue
         unlicensed = m.institution_id is None and bool(s.institution_name)
-        kinds = department_kinds(cat, m.kind, unlicensed=unlicensed)
         division = (
             m.division_code if m.institution_id and m.division_code.startswith(county) else s.division_code
         )
-        deps = [(k, d) for k, d in directory.resolve(division, kinds) if d is not None]
+        rkey = (cat, m.kind, unlicensed, division)
+        deps = routes.get(rkey)
+        if deps is None:  # the same answer for every case with this key: once per import
+            kinds = department_kinds(cat, m.kind, unlicensed=unlicensed)
+            deps = routes[rkey] = [(k, d) for k, d in directory.resolve(division, kinds) if d is not None]
         on = at.astimezone(tz).date()
-        ack, res = deadlines(on, division, limits)
+        dkey = (on, division)
+        due = dues.get(dkey)
+        if due is None:
+            due = dues[dkey] = deadlines(on, division, limits)
+        ack, res = due
         case = make_case(
             reference=f"XS{on:%y%m%d}{next(refs)}",
             division_code=division,
