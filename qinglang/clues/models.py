@@ -82,23 +82,31 @@ class Clue(models.Model):
         division="division_code", department="routed_kinds__contains", owner="reports__submitted_by_id"
     )
 
-    reference = models.CharField("编号", max_length=20, unique=True)
-    division_code = models.CharField("所属区划", max_length=12, db_index=True)
+    # Indexes are few on purpose (a hotline file inserts ~30,000 cases at once): no LIKE
+    # twins for exact lookups, none on routed_kinds (a "contains" search no btree serves),
+    # the institution's FK index is the dedupe index.
+    reference = models.CharField("编号", max_length=20)
+    division_code = models.CharField("所属区划", max_length=12)
     institution = models.ForeignKey(
-        "registry.Institution", null=True, blank=True, on_delete=models.PROTECT, related_name="clues"
+        "registry.Institution",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="clues",
+        db_index=False,
     )
     match_method = models.CharField("匹配方式", max_length=16, blank=True)  # uscc / fuzzy / ""
     match_score = models.FloatField(null=True, blank=True)
     operator_name = models.CharField("被举报对象", max_length=200, blank=True)
     operator_address = models.CharField("地址", max_length=255, blank=True)
-    operator_key = models.CharField(max_length=200, blank=True, db_index=True)  # normalised name, for dedupe
+    operator_key = models.CharField(max_length=200, blank=True)  # normalised name, for dedupe
     suspected_unlicensed = models.BooleanField("疑似无证经营", default=False)
     category = models.CharField("问题类别", max_length=24, choices=Category.choices)
     category_source = models.CharField(max_length=12, choices=CategorySource.choices)
     summary = models.TextField("问题描述")
     first_channel = models.CharField("来源", max_length=16, choices=Channel.choices)
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.RECEIVED)
-    routed_kinds = models.CharField(max_length=200, blank=True, db_index=True)
+    routed_kinds = models.CharField(max_length=200, blank=True)
     report_count = models.PositiveIntegerField("举报次数", default=1)
     received_at = models.DateTimeField("收到时间")
     last_reported_at = models.DateTimeField()
@@ -123,8 +131,13 @@ class Clue(models.Model):
         indexes = [
             models.Index(fields=["division_code", "status", "received_at"], name="clue_div_status_idx"),
             models.Index(fields=["institution", "category", "last_reported_at"], name="clue_dedupe_idx"),
+            # division_code__startswith (scope) is LIKE 'prefix%': pattern ops on PostgreSQL
+            models.Index(
+                fields=["division_code"], name="clue_div_prefix_idx", opclasses=["varchar_pattern_ops"]
+            ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["reference"], name="clue_reference_unique"),
             models.CheckConstraint(condition=Q(status__in=Status.values), name="clue_status_valid"),
             models.CheckConstraint(
                 condition=Q(escalation_level__gte=0, escalation_level__lte=2), name="clue_escalation_range"
@@ -154,7 +167,7 @@ class ClueReport(models.Model):
     clue = models.ForeignKey(Clue, on_delete=models.CASCADE, related_name="reports")
     channel = models.CharField(max_length=16, choices=Channel.choices)
     source_ref = models.CharField("来源编号", max_length=64, blank=True)  # hotline work order no., …
-    tracking_code = models.CharField(max_length=16, unique=True)
+    tracking_code = models.CharField(max_length=16)
     content = models.TextField("举报内容")
     institution_name = models.CharField(max_length=200, blank=True)
     uscc = models.CharField(max_length=18, blank=True)
@@ -163,11 +176,11 @@ class ClueReport(models.Model):
     anonymous = models.BooleanField(default=False)
     # {"name": …, "phone": …} encrypted as one token (one Fernet operation per report)
     reporter_enc = models.TextField(blank=True)
-    reporter_phone_index = models.CharField(max_length=64, blank=True, db_index=True)
+    reporter_phone_index = models.CharField(max_length=64, blank=True)
     submitted_by = models.ForeignKey(
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="clue_reports"
     )
-    open311_token = models.CharField(max_length=32, blank=True, db_index=True)
+    open311_token = models.CharField(max_length=32, blank=True)
     url = models.CharField("网址", max_length=500, blank=True)
     received_at = models.DateTimeField()
     satisfaction = models.PositiveSmallIntegerField("满意度", null=True, blank=True)
@@ -178,7 +191,18 @@ class ClueReport(models.Model):
         ordering = ["received_at", "id"]
         verbose_name = "举报记录"
         verbose_name_plural = "举报记录"
+        indexes = [  # partial: most reports are anonymous or come from other channels
+            models.Index(
+                fields=["reporter_phone_index"],
+                condition=~Q(reporter_phone_index=""),
+                name="clue_report_phone_idx",
+            ),
+            models.Index(
+                fields=["open311_token"], condition=~Q(open311_token=""), name="clue_report_token_idx"
+            ),
+        ]
         constraints = [
+            models.UniqueConstraint(fields=["tracking_code"], name="clue_report_tracking_unique"),
             models.UniqueConstraint(
                 fields=["channel", "source_ref"],
                 condition=~Q(source_ref=""),
@@ -347,6 +371,7 @@ class WhistleDepartment(models.Model):
     reported_at = models.DateTimeField(null=True, blank=True)
     action = models.TextField("采取的措施", blank=True)
     reported_by_id = models.BigIntegerField(null=True)
+    late_notified_at = models.DateTimeField(null=True, blank=True)  # the lateness notice, sent once
 
     class Meta:
         ordering = ["id"]

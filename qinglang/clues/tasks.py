@@ -3,12 +3,14 @@
 from huey import crontab
 from huey.contrib.djhuey import db_periodic_task
 
-from .services import clue_escalate_overdue, clue_trends_refresh
+from .services import clue_escalate_overdue, clue_trends_refresh, whistle_notify_late
 
 
 @db_periodic_task(crontab(minute="5"))
 def escalate_overdue_clues():
-    return clue_escalate_overdue()
+    """Escalations notify the department leaders / the task force; late whistle
+    departments get their notice. Both send each notice once, however many runs."""
+    return {**clue_escalate_overdue(), "whistles_late": whistle_notify_late()}
 
 
 @db_periodic_task(crontab(minute="30", hour="1"))

@@ -60,7 +60,7 @@ def _lxml_rows(z: zipfile.ZipFile, path: str, strings: list[str]) -> Iterator[li
     """The same with lxml (a dependency of python-docx): iterate <row> elements only."""
     from lxml import etree
 
-    c_tag, v_tag, t_tag = f"{NS}c", f"{NS}v", f"{NS}t"
+    c_tag, v_tag, t_tag, is_tag = f"{NS}c", f"{NS}v", f"{NS}t", f"{NS}is"
     cols: dict[str, int] = {}
     for _, el in etree.iterparse(z.open(path), events=("end",), tag=f"{NS}row", resolve_entities=False):
         row: list = []
@@ -75,7 +75,11 @@ def _lxml_rows(z: zipfile.ZipFile, path: str, strings: list[str]) -> Iterator[li
                 i = len(row)
             t = c.get("t")
             if t == "inlineStr":
-                value = "".join(x.text or "" for x in c.iter(t_tag))
+                value = None
+                if len(c) == 1 and c[0].tag == is_tag and len(c[0]) == 1 and c[0][0].tag == t_tag:
+                    value = c[0][0].text or ""  # the plain <is><t>…</t></is>, without a search
+                if value is None:
+                    value = "".join(x.text or "" for x in c.iter(t_tag))  # rich text runs
             else:
                 v = c.findtext(v_tag)
                 if v is None:

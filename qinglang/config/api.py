@@ -10,6 +10,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
 from qinglang.accounts.api import router as accounts_router
+from qinglang.accounts.notifications_api import router as notifications_router
 from qinglang.accounts.services import api_token_authenticate
 from qinglang.clues.api import router as clues_router
 from qinglang.core.api import router as core_router
@@ -95,6 +96,7 @@ def ping(request):
 
 api.add_router("/core", core_router)
 api.add_router("/accounts", accounts_router)
+api.add_router("/notifications", notifications_router)
 api.add_router("/registry", registry_router)
 api.add_router("/public", registry_public_router)
 api.add_router("/funds", funds_router)

@@ -16,7 +16,13 @@ from .handling import (
 from .hotline import COLUMNS as HOTLINE_COLUMNS
 from .hotline import clue_import_hotline
 from .intake import Submission, clue_lead_create, clue_report_submit, rate_limit, read_photos
-from .oversight import clue_escalate_overdue, clue_trends_refresh, whistle_raise, whistle_report
+from .oversight import (
+    clue_escalate_overdue,
+    clue_trends_refresh,
+    whistle_notify_late,
+    whistle_raise,
+    whistle_report,
+)
 
 __all__ = [
     "HOTLINE_COLUMNS",
@@ -39,6 +45,7 @@ __all__ = [
     "clue_trends_refresh",
     "rate_limit",
     "read_photos",
+    "whistle_notify_late",
     "whistle_raise",
     "whistle_report",
 ]

@@ -19,19 +19,11 @@ HANDLER_ROLES = frozenset({Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER})
 LEAD_ROLES = frozenset({Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER, Role.INSPECTOR})
 
 
-def random_code(n: int) -> str:
-    """n characters of base32 (A-Z, 2-7: no 0/1 to confuse with O/I), 5 random bits each."""
-    return base64.b32encode(secrets.token_bytes((n * 5 + 7) // 8 + 1)).decode("ascii")[:n]
-
-
 def random_codes(count: int, n: int) -> list[str]:
-    """``count`` codes of n base32 characters from one draw (bulk imports)."""
+    """``count`` codes of n base32 characters (A-Z, 2-7: no 0/1 to confuse with O/I), 5
+    random bits each, from one draw."""
     raw = base64.b32encode(secrets.token_bytes(count * ((n * 5 + 7) // 8 + 1))).decode("ascii")
     return [raw[i * n : (i + 1) * n] for i in range(count)]
-
-
-def new_reference(on: date) -> str:
-    return f"XS{on:%y%m%d}{random_code(8)}"
 
 
 @lru_cache(maxsize=4096)

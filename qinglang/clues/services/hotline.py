@@ -32,8 +32,12 @@ def _safe(rows):
         raise DomainError("bad_file", "文件内容损坏，无法读取：请重新导出 .xlsx", status=422)
 
 
-def _parse_time(v) -> datetime | None:
-    tz = timezone.get_current_timezone()
+def _parse_time(v, tz) -> datetime | None:
+    if type(v) is str and len(v) == 19:  # the usual 2026-10-25 07:50:03, without the fallbacks
+        try:
+            return datetime.fromisoformat(v).replace(tzinfo=tz)
+        except ValueError:
+            pass
     serial = excel_date(v)
     if serial is not None:
         return timezone.make_aware(serial, tz)
@@ -107,6 +111,7 @@ def clue_import_hotline(*, actor, division_code: str, filename: str, data: bytes
     n = 0
     i_no, i_at, i_name, i_phone, i_text, i_org, i_addr, i_area = (col[c] for c in COLUMNS)
     width = len(header)
+    tz = timezone.get_current_timezone()
     for line, row in enumerate(_safe(rows), start=2):
         if not row or all(v is None for v in row):
             continue
@@ -124,7 +129,7 @@ def clue_import_hotline(*, actor, division_code: str, filename: str, data: bytes
             problems.append("诉求内容为空或过短")
         elif len(text) > MAX_TEXT:
             problems.append(f"诉求内容超过{MAX_TEXT}字")
-        at = _parse_time(row[i_at])
+        at = _parse_time(row[i_at], tz)
         if at is None:
             problems.append("受理时间无法识别")
         phone = str(row[i_phone] or "").strip()

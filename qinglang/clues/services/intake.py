@@ -44,7 +44,6 @@ from .common import (
     PolicyBatch,
     RateLimited,
     deadlines,
-    new_reference,
     random_codes,
     require_roles,
     text_required,
@@ -194,6 +193,10 @@ def ingest(*, actor, subs: list[Submission], import_batch: ClueImport | None = N
 
     open_cases: dict[tuple, Clue] = {}
     make_case = Clue if len(subs) <= 50 else NewCase  # no model instance per case in bulk
+    tz = timezone.get_current_timezone()  # once: the lookup costs more than the conversion
+    refs = iter(random_codes(len(subs), 8))
+    routes: dict[tuple, list] = {}
+    dues: dict[tuple, tuple] = {}
     timings = {"setup": time.perf_counter() - t0}
     t = time.perf_counter()
     from functools import reduce
@@ -239,14 +242,22 @@ def ingest(*, actor, subs: list[Submission], import_batch: ClueImport | None = N
             landed.append(case)
             continue
         unlicensed = m.institution_id is None and bool(s.institution_name)
-        kinds = department_kinds(cat, m.kind, unlicensed=unlicensed)
         division = (
             m.division_code if m.institution_id and m.division_code.startswith(county) else s.division_code
         )
-        deps = [(k, d) for k, d in directory.resolve(division, kinds) if d is not None]
-        ack, res = deadlines(timezone.localdate(at), division, limits)
+        rkey = (cat, m.kind, unlicensed, division)
+        deps = routes.get(rkey)
+        if deps is None:  # the same answer for every case with this key: once per import
+            kinds = department_kinds(cat, m.kind, unlicensed=unlicensed)
+            deps = routes[rkey] = [(k, d) for k, d in directory.resolve(division, kinds) if d is not None]
+        on = at.astimezone(tz).date()
+        dkey = (on, division)
+        due = dues.get(dkey)
+        if due is None:
+            due = dues[dkey] = deadlines(on, division, limits)
+        ack, res = due
         case = make_case(
-            reference=new_reference(at.date()),
+            reference=f"XS{on:%y%m%d}{next(refs)}",
             division_code=division,
             institution_id=m.institution_id,
             match_method=m.method,
@@ -285,7 +296,8 @@ def ingest(*, actor, subs: list[Submission], import_batch: ClueImport | None = N
     actor_id = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
     from django.db import connection
 
-    at = connection.ops.adapt_datetimefield_value(now)
+    pg = connection.vendor == "postgresql"
+    at = now.isoformat() if pg else connection.ops.adapt_datetimefield_value(now)
     transitions, routing_rows = [], []
     for case, deps in routings:
         if deps:
@@ -350,38 +362,11 @@ def _insert_reports(subs: list[Submission], landed: list[Clue], now) -> list[Clu
     rather than the ORM's per-field preparation, then read back for their ids."""
     from django.db import connection
 
-    rows = []
     codes = random_codes(len(subs), 12)
-    sqlite = connection.vendor == "sqlite"
-    for s, case, code in zip(subs, landed, codes, strict=True):
-        at = s.received_at or now
-        # what Django's SQLite adapter does (naive UTC text), without its per-call overhead
-        at = str(at.astimezone(UTC).replace(tzinfo=None)) if sqlite else at
-        rows.append(
-            (
-                case.pk,
-                s.channel,
-                s.source_ref,
-                code,
-                s.content,
-                s.institution_name,
-                s.uscc,
-                s.address,
-                s.division_code,
-                s.anonymous,
-                encrypt(json.dumps({"name": s.reporter_name, "phone": s.reporter_phone}, ensure_ascii=False))
-                if (s.reporter_name or s.reporter_phone)
-                else "",
-                blind_index(s.reporter_phone),
-                s.submitted_by_id,
-                s.open311_token,
-                s.url[:500],
-                at,
-                None,
-                "",
-                "",
-            )
-        )
+    if connection.vendor == "postgresql":
+        rows = _report_lines(subs, landed, codes, now)
+    else:
+        rows = _report_rows(subs, landed, codes, now)
     _raw_insert(ClueReport, REPORT_COLUMNS, rows)
     if len(codes) > 50 and not any(s.photos for s in subs):
         return [ReportRef(None, c) for c in codes]  # a bulk import needs no report ids
@@ -398,6 +383,63 @@ def _insert_reports(subs: list[Submission], landed: list[Clue], now) -> list[Clu
     return [ReportRef(ids[c], c) for c in codes]
 
 
+def _reporter(s: Submission) -> tuple[str, str]:
+    """(encrypted name and phone, phone digest) of a report."""
+    if not (s.reporter_name or s.reporter_phone):
+        return "", ""
+    plain = json.dumps({"name": s.reporter_name, "phone": s.reporter_phone}, ensure_ascii=False)
+    return encrypt(plain), blind_index(s.reporter_phone)
+
+
+def _report_lines(subs, landed, codes, now) -> list[str]:
+    """COPY text lines of REPORT_COLUMNS, formatted in place (no per-value calls)."""
+    e = _COPY_ESCAPES
+    out = []
+    for s, case, code in zip(subs, landed, codes, strict=True):
+        enc, idx = _reporter(s)
+        out.append(
+            f"{case.pk}\t{s.channel}\t{s.source_ref.translate(e)}\t{code}\t{s.content.translate(e)}\t"
+            f"{s.institution_name.translate(e)}\t{s.uscc}\t{s.address.translate(e)}\t{s.division_code}\t"
+            f"{'t' if s.anonymous else 'f'}\t{enc}\t{idx}\t{_nul(s.submitted_by_id)}\t{s.open311_token}\t"
+            f"{s.url[:500].translate(e)}\t{(s.received_at or now).isoformat()}\t\\N\t\t\n"
+        )
+    return out
+
+
+def _report_rows(subs, landed, codes, now) -> list[tuple]:
+    from django.db import connection
+
+    sqlite = connection.vendor == "sqlite"
+    rows = []
+    for s, case, code in zip(subs, landed, codes, strict=True):
+        at = s.received_at or now
+        # what Django's SQLite adapter does (naive UTC text), without its per-call overhead
+        at = str(at.astimezone(UTC).replace(tzinfo=None)) if sqlite else at
+        rows.append(
+            (
+                case.pk,
+                s.channel,
+                s.source_ref,
+                code,
+                s.content,
+                s.institution_name,
+                s.uscc,
+                s.address,
+                s.division_code,
+                s.anonymous,
+                *_reporter(s),
+                s.submitted_by_id,
+                s.open311_token,
+                s.url[:500],
+                at,
+                None,
+                "",
+                "",
+            )
+        )
+    return rows
+
+
 @dataclass
 class ReportRef:
     """What a bulk import needs of an inserted report (no model instance per row)."""
@@ -406,7 +448,8 @@ class ReportRef:
     tracking_code: str
 
 
-def _raw_insert(model, columns: list[str], rows: list[tuple]) -> None:
+def _raw_insert(model, columns: list[str], rows: list[tuple] | list[str]) -> None:
+    """Rows as tuples, or on PostgreSQL as ready COPY text lines."""
     from django.db import connection
 
     if not rows:
@@ -417,8 +460,10 @@ def _raw_insert(model, columns: list[str], rows: list[tuple]) -> None:
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":  # COPY: one round trip for the whole batch
             with cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:
+                lines = rows if type(rows[0]) is str else None
                 for i in range(0, len(rows), 5000):
-                    cp.write("".join(_copy_line(r) for r in rows[i : i + 5000]).encode("utf-8"))
+                    chunk = lines[i : i + 5000] if lines else [_copy_line(r) for r in rows[i : i + 5000]]
+                    cp.write("".join(chunk).encode("utf-8"))
             return
         for i in range(0, len(rows), 5000):
             cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows[i : i + 5000])  # noqa: S608 (names from model meta)
@@ -439,6 +484,10 @@ def _copy_value(v) -> str:
     if hasattr(v, "isoformat"):
         return v.isoformat()
     return str(v)
+
+
+def _nul(v) -> str:
+    return "\\N" if v is None else str(v)
 
 
 def _copy_line(row: tuple) -> str:
@@ -496,10 +545,6 @@ def _insert_clues(clues: list[Clue]) -> None:
             return x.isoformat()
         return x
 
-    rows = []
-    for c in clues:
-        c.created_at = now
-        rows.append(tuple(v(getattr(c, f)) for f in CLUE_COLUMNS))
     if connection.vendor == "postgresql":  # ids from the sequence, then one COPY
         with connection.cursor() as cur:
             cur.execute(
@@ -507,10 +552,26 @@ def _insert_clues(clues: list[Clue]) -> None:
                 [Clue._meta.db_table, len(clues)],
             )
             ids = [r[0] for r in cur.fetchall()]
+        e, created = _COPY_ESCAPES, now.isoformat()
+        lines = []
         for c, pk in zip(clues, ids, strict=True):
-            c.pk = pk
-        _raw_insert(Clue, ["id", *CLUE_COLUMNS], [(c.pk, *r) for c, r in zip(clues, rows, strict=True)])
+            c.pk, c.created_at = pk, now
+            lines.append(  # CLUE_COLUMNS, formatted in place
+                f"{pk}\t{c.reference}\t{c.division_code}\t{_nul(c.institution_id)}\t{c.match_method}\t"
+                f"{_nul(c.match_score)}\t{c.operator_name.translate(e)}\t{c.operator_address.translate(e)}\t"
+                f"{c.operator_key.translate(e)}\t{'t' if c.suspected_unlicensed else 'f'}\t{c.category}\t"
+                f"{c.category_source}\t{c.summary.translate(e)}\t{c.first_channel}\t{c.status}\t"
+                f"{c.routed_kinds}\t{c.report_count}\t{c.received_at.isoformat()}\t"
+                f"{c.last_reported_at.isoformat()}\t{_nul(c.acknowledge_due)}\t{_nul(c.resolve_due)}\t"
+                f"{c.escalation_level}\t{c.finding.translate(e)}\t{c.feedback.translate(e)}\t"
+                f"{'t' if c.reopened else 'f'}\t{_nul(c.import_batch_id)}\t{created}\n"
+            )
+        _raw_insert(Clue, ["id", *CLUE_COLUMNS], lines)
         return
+    rows = []
+    for c in clues:
+        c.created_at = now
+        rows.append(tuple(v(getattr(c, f)) for f in CLUE_COLUMNS))
     _raw_insert(Clue, CLUE_COLUMNS, rows)
     refs = [c.reference for c in clues]
     ids = {}

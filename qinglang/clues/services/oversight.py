@@ -9,8 +9,10 @@ from datetime import date, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
+from django.urls import reverse
 from django.utils import timezone
 
+from qinglang.accounts.models import Membership, Role
 from qinglang.accounts.scope import actor_for, division_in_scope
 from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.calendar import working_days_between
@@ -46,8 +48,9 @@ def clue_escalate_overdue(*, actor="system:clues.escalation", today: date | None
         escalation_level__lt=2,
     )
     qs = qs.filter(acknowledge_due__lt=today)
-    ups, escalations, entries = [], [], []
-    for c in qs.only("id", "status", "acknowledge_due", "resolve_due", "escalation_level", "division_code"):
+    ups, escalations, entries, raised = [], [], [], []
+    fields = ("id", "reference", "status", "acknowledge_due", "resolve_due", "escalation_level")
+    for c in qs.only(*fields, "division_code", "routed_kinds", "category"):
         level = c.escalation_level
         reason = ""
         late_ack = c.status in (Status.RECEIVED, Status.ROUTED) and c.acknowledge_due < today
@@ -62,6 +65,7 @@ def clue_escalate_overdue(*, actor="system:clues.escalation", today: date | None
             before = c.escalation_level
             c.escalation_level = level
             ups.append(c)
+            raised.append((c, before, reason))
             escalations.append(ClueEscalation(clue_id=c.pk, level=level, reason=reason, at=now))
             entries.append(
                 Entry(
@@ -75,13 +79,109 @@ def clue_escalate_overdue(*, actor="system:clues.escalation", today: date | None
     Clue.objects.bulk_update(ups, ["escalation_level"], batch_size=2000)
     ClueEscalation.objects.bulk_create(escalations, ignore_conflicts=True)
     audit_record_many(actor=actor, entries=entries)
+    if raised:
+        _notify_escalations(raised, actor=actor)
     return {
         "leader": sum(1 for e in escalations if e.level == 1),
         "task_force": sum(1 for e in escalations if e.level == 2),
     }
 
 
+class Leaders:
+    """Active regulator memberships loaded once per sweep, to pick recipients: a
+    department's leaders (or officers too) covering a division, and the county's task
+    force (专班: regulator leaders of exactly the county, without a department)."""
+
+    def __init__(self, roles=(Role.REGULATOR_LEADER,)):
+        self.rows = [
+            (uid, tuple(prefixes or ()), kind)
+            for uid, prefixes, kind in Membership.objects.filter(
+                role__in=roles, active=True, user__is_active=True
+            ).values_list("user_id", "division_prefixes", "department_kind")
+        ]
+
+    def of_department(self, division_code: str, kinds: list[str]) -> set[int]:
+        """Members of the named departments whose scope covers the division (county level
+        or below: a city-wide leader is not the county department's leader)."""
+        return {
+            uid
+            for uid, prefixes, kind in self.rows
+            if kind in kinds and any(len(p) >= 6 and division_code.startswith(p) for p in prefixes)
+        }
+
+    def task_force(self, division_code: str) -> set[int]:
+        county = division_code[:6]
+        return {uid for uid, prefixes, kind in self.rows if not kind and county in prefixes}
+
+
+def _notify_escalations(raised: list, *, actor) -> None:
+    """Level 1 → the leaders of the clue's lead department (the county's task force when
+    the clue has no department yet); level 2 → the task force, and the department's
+    leaders too when a catch-up skipped level 1. Runs once per level reached: the sweep
+    escalates a clue to a level only once."""
+    from qinglang.accounts.notifications import notify
+
+    people = Leaders()
+    for c, before, reason in raised:
+        recipients: set[int] = set()
+        if before < 1:
+            recipients |= people.of_department(c.division_code, c.routed_kind_list[:1])
+            if not c.routed_kind_list:
+                recipients |= people.task_force(c.division_code)
+        if c.escalation_level == 2:
+            recipients |= people.task_force(c.division_code)
+        who = "专班" if c.escalation_level == 2 else "部门领导"
+        notify(
+            recipients,
+            kind=f"clue.escalation.{'task_force' if c.escalation_level == 2 else 'leader'}",
+            title=f"线索{c.reference}督办({who})：{reason}",
+            body=f"{c.get_category_display()}；受理时限{c.acknowledge_due}，办结时限{c.resolve_due}。",
+            link=reverse("portal:clue_detail", args=[c.pk]),
+            actor=actor,
+            division_code=c.division_code,
+            about=("clues.clue", c.pk),
+        )
+
+
 # --- whistles --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def whistle_notify_late(*, actor="system:clues.whistles", now=None) -> int:
+    """Named departments that have not reported by the limit: their leaders and officers
+    in the county get a notice, once (``late_notified_at``), so a catch-up run after
+    downtime sends each notice exactly once. Returns how many departments were notified."""
+    from qinglang.accounts.notifications import notify
+
+    now = now or timezone.now()
+    late = list(
+        WhistleDepartment.objects.select_for_update(of=("self",))
+        .select_related("whistle")
+        .filter(
+            reported_at__isnull=True,
+            late_notified_at__isnull=True,
+            whistle__status=WhistleStatus.OPEN,
+            whistle__due_at__lt=now,
+        )
+        .order_by("id")
+    )
+    if not late:
+        return 0
+    people = Leaders(roles=HANDLER_ROLES)
+    for wd in late:
+        w = wd.whistle
+        notify(
+            people.of_department(w.division_code[:6], [wd.department_kind]),
+            kind="whistle.late",
+            title=f"吹哨事项“{w.title}”已超过报到时限，请尽快报到",
+            body=f"报到时限{timezone.localtime(w.due_at):%Y-%m-%d %H:%M}；点名部门：{wd.get_department_kind_display()}。",
+            link=reverse("portal:whistle_board"),
+            actor=actor,
+            division_code=w.division_code,
+            about=("clues.whistle", w.pk),
+        )
+    WhistleDepartment.objects.filter(pk__in=[wd.pk for wd in late]).update(late_notified_at=now)
+    return len(late)
 
 
 @transaction.atomic

@@ -60,3 +60,16 @@ def xlsx_bytes(rows, header=None) -> bytes:
 
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 200
+
+
+def education_and_fire_whistle(officer):
+    """A township whistle naming the education and fire departments."""
+    from qinglang.clues import services
+
+    return services.whistle_raise(
+        actor=officer,
+        division_code=TOWNSHIP,
+        title="无证培训点",
+        problem="多部门联合处置",
+        department_kinds=["education", "fire"],
+    )

@@ -65,6 +65,27 @@ def test_burst_from_one_ip_is_rate_limited(county):
     assert other.post("/clues/report/", _form()).status_code == 302  # another source is not affected
 
 
+def test_tracking_lookups_are_rate_limited_on_get_too(county):
+    """Looking codes up by GET (the link a reporter bookmarks) counts like POST: a source
+    that keeps guessing gets a Chinese 429 page that shows no progress."""
+    c = Client(REMOTE_ADDR="10.9.9.9")
+    r = c.post("/clues/report/", _form())
+    code = ClueReport.objects.get().tracking_code
+    limit = RATE_LIMITS["web"][0]
+    for i in range(limit - 1):
+        r = c.get("/clues/track/", {"code": code if i % 2 else f"WRONG{i}"})
+        assert r.status_code == 200
+    r = c.post("/clues/track/", {"code": code})  # GET and POST share one counter
+    assert r.status_code == 200 and "当前进度" in r.content.decode()
+    r = c.get("/clues/track/", {"code": code})
+    body = r.content.decode()
+    assert r.status_code == 429 and "查询过于频繁，请10分钟后再试" in body and "当前进度" not in body
+    assert c.post("/clues/track/", {"code": code, "op": "reopen", "reason": "再试"}).status_code == 429
+    assert c.get("/clues/track/").status_code == 200  # the empty form is not a lookup
+    other = Client(REMOTE_ADDR="10.9.9.10").get("/clues/track/", {"code": code})
+    assert other.status_code == 200 and "当前进度" in other.content.decode()
+
+
 def test_disguised_executable_photo_refused(county):
     grid = make_user("grid_worker", prefixes=[TOWNSHIP])
     c = Client()

@@ -73,8 +73,8 @@ def test_no_response_shows_reporter_except_audited_reveal(county, admin, institu
         f"/api/registry/institutions/{institution.pk}",
     ]
     checked = 0
-    for persona, user in users.items():
-        c = Client()
+    for i, (persona, user) in enumerate(users.items()):
+        c = Client(REMOTE_ADDR=f"10.0.0.{i + 1}")  # one source each: tracking lookups are rate limited
         if user:
             c.force_login(user)
         for url in urls:

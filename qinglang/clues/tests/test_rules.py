@@ -14,6 +14,8 @@ from qinglang.clues.routing import department_kinds
 from qinglang.core.errors import DomainError, IllegalTransition, NotFound
 from qinglang.testing import OTHER_COUNTY, TOWNSHIP, make_user
 
+from .conftest import education_and_fire_whistle
+
 pytestmark = pytest.mark.django_db
 
 
@@ -101,13 +103,7 @@ def test_whistle_late_departments(officer, county):
     from qinglang.clues import selectors
     from qinglang.clues.models import Whistle
 
-    w = services.whistle_raise(
-        actor=officer,
-        division_code=TOWNSHIP,
-        title="无证培训点",
-        problem="多部门联合处置",
-        department_kinds=["education", "fire"],
-    )
+    w = education_and_fire_whistle(officer)
     services.whistle_report(actor=officer, whistle_id=w.pk, department_kind="education", action="已派员到场")
     Whistle.objects.filter(pk=w.pk).update(due_at=timezone.now() - timedelta(hours=1))
     late = selectors.late_departments(actor=officer)
@@ -124,3 +120,43 @@ def test_trends_and_rising_signals(officer, institution):
     assert out["signals"] == 1
     s = InstitutionSignal.objects.get()
     assert s.institution_id == institution.pk and s.count == 2 and s.previous == 0
+
+
+def test_trends_page_charts_this_week_against_the_last(officer, institution):
+    import json
+    import re
+
+    from django.contrib.staticfiles import finders
+    from django.test import Client
+
+    from qinglang.clues.models import Category
+
+    for t in ("拒绝退费", "退款不给", "消防通道堵"):  # two cases: the refund reports merge
+        _lead(officer, f"星辰艺术培训中心{t}", uscc=institution.uscc)
+    last_week = timezone.now() - timedelta(days=7)
+    old = _lead(officer, "机构乱收费，收费标准不公示", uscc=institution.uscc)
+    Clue.objects.filter(pk=old.pk).update(received_at=last_week, last_reported_at=last_week)
+    services.clue_trends_refresh()
+    c = Client()
+    c.force_login(officer)
+    html = c.get("/console/clues/trends/").content.decode()
+    assert '<script src="/static/vendor/echarts/echarts.min.js" defer>' in html  # local, no CDN
+    assert finders.find("vendor/echarts/echarts.min.js"), "echarts comes from node_modules (make install)"
+    data = json.loads(re.search(r'id="trend-chart-data"[^>]*>(.*?)</script>', html, re.S).group(1))
+    cat = data["category"]
+    by = dict(
+        zip(
+            cat["labels"],
+            zip(cat["this_week"], cat["previous_week"], cat["change"], strict=True),
+            strict=True,
+        )
+    )
+    label = dict(Category.choices)
+    assert by == {
+        label["refund_difficulty"]: (1, 0, 1),
+        label["fire_safety"]: (1, 0, 1),
+        label["price"]: (0, 1, -1),
+    }
+    assert data["area"]["labels"] == ["武侯区"] and data["area"]["this_week"] == [2]
+    assert data["area"]["previous_week"] == [1] and data["area"]["change"] == [1]
+    assert 'id="trend-category"' in html and "<table" in html  # the chart beside the table

@@ -27,7 +27,7 @@ from qinglang.clues.forms import (
     WhistleForm,
 )
 from qinglang.clues.models import Category, Channel, Status
-from qinglang.clues.services.common import is_handler
+from qinglang.clues.services.common import RateLimited, is_handler
 from qinglang.core.errors import DomainError, NotFound
 
 from .common import apply_errors, console_required, error_text, run_action
@@ -90,6 +90,13 @@ def clue_track(request):
     """进度查询: progress and nothing else (no institution, no department, no reporter)."""
     code = (request.POST.get("code") or request.GET.get("code") or "").strip()
     view, error = None, ""
+    if code:  # every lookup counts, GET or POST, before anything is read or changed
+        try:
+            services.rate_limit("web", "track:" + _ip(request))
+        except RateLimited as exc:
+            minutes = max(1, exc.detail["retry_after"] // 60)
+            error = f"查询过于频繁，请{minutes}分钟后再试(为保护举报人，同一来源短时间内只能查询有限次数)"
+            return render(request, "portal/clues/track.html", {"error": error}, status=429)
     if request.method == "POST" and code:
         op = request.POST.get("op")
         try:
@@ -111,7 +118,6 @@ def clue_track(request):
             )
     if code:
         try:
-            services.rate_limit("web", "track:" + _ip(request)) if request.method == "POST" else None
             view = selectors.tracking_lookup(code=code)
         except NotFound:
             error = error or "查询码无效，请核对后重试"
@@ -385,5 +391,37 @@ def clue_trends(request):
     return render(
         request,
         "portal/clues/trends.html",
-        {"rows": rows, "dimension": dim, "signals": selectors.signals(actor=request.user)[:50]},
+        {
+            "rows": rows,
+            "dimension": dim,
+            "signals": selectors.signals(actor=request.user)[:50],
+            "charts": _trend_charts(request.user, labels),
+        },
     )
+
+
+def _trend_charts(user, labels: dict) -> dict:
+    """This week and the week before, summed over the counties in scope: by category and
+    by area (county), for the two echarts bar charts beside the tables."""
+    from qinglang.core.models import Division
+
+    out = {}
+    for dim in ("category", "area"):
+        this, before, week = {}, {}, None
+        for r in selectors.trends(actor=user, dimension=dim):
+            this[r.key] = this.get(r.key, 0) + r.count
+            before[r.key] = before.get(r.key, 0) + r.previous
+            week = r.week_start
+        keys = sorted(this, key=lambda k: (-this[k], k))
+        if dim == "area":
+            names = dict(Division.objects.filter(code__in=keys).values_list("code", "name"))
+        else:
+            names = labels
+        out[dim] = {
+            "week": week.isoformat() if week else "",
+            "labels": [names.get(k, k) for k in keys],
+            "this_week": [this[k] for k in keys],
+            "previous_week": [before[k] for k in keys],
+            "change": [this[k] - before[k] for k in keys],
+        }
+    return out
