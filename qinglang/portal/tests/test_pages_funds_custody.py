@@ -273,3 +273,12 @@ def test_nav_links_for_bank_operator_and_regulator(client, w, officer):
     html = _html(client.get(reverse("portal:home"), follow=True))
     for name in ("funds_declarations", "funds_disputes", "bank_list"):
         assert reverse(f"portal:{name}") in html
+
+
+def test_parent_sees_where_the_refund_goes(client, w):
+    order = paid_order(w, lessons=3, payer=PAYER)
+    services.refund_request(actor=w.parent, order_id=order.pk, reason="不学了")
+    client.force_login(w.parent)
+    html = _html(client.get(reverse("portal:parent_order", args=[order.pk])))
+    assert "原路退回至" in html and "成都农商银行" in html and "****6666" in html
+    assert "6217000055556666" not in html
