@@ -86,6 +86,13 @@ DEFAULTS: list[Default] = [
         "按课时续费剩余课时上限",
     ),
     Default("fees.cross_semester_allowed", False, "成都规则(地方示例)", "可否跨学期收费"),
+    Default(
+        "fees.semester_starts",
+        ["02-01", "09-01"],
+        "中小学校历：秋季学期9月1日至次年1月31日，春季学期2月1日至8月31日(寒暑假归前一学期)；"
+        "各地按本地校历调整",
+        "学期起始日(月-日)",
+    ),
     Default("fees.training_loans_allowed", False, THIRTEEN_DEPTS + "：不得使用培训贷", "可否培训贷"),
     Default(
         "custody.modes_allowed",

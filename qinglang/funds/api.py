@@ -72,6 +72,7 @@ class OrderIn(Schema):
     top_up_of: int | None = None
     training_loan: bool = False
     external_ref: str = ""
+    ends_on: date | None = None  # last day of the charge period (default: months from the start)
 
 
 class OrderOut(Schema):
@@ -159,7 +160,9 @@ class NotificationIn(Schema):
     txn_id: str
     order_id: int
     amount_fen: int
-    payer_account: str = ""
+    payer_account: str = ""  # the paying account: refunds go back to it (refund.destination)
+    payer_account_name: str = ""
+    payer_bank: str = ""
 
 
 class PaymentOut(Schema):
@@ -194,6 +197,7 @@ def order_create(request: HttpRequest, payload: OrderIn):
         top_up_of_id=payload.top_up_of,
         training_loan=payload.training_loan,
         external_ref=payload.external_ref,
+        ends_on=payload.ends_on,
     )
     return Status(201, services.order_create(actor=request.user, data=data))
 
@@ -340,6 +344,8 @@ def bank_notification(request: HttpRequest, bank_id: int, payload: NotificationI
             order_id=payload.order_id,
             amount_fen=payload.amount_fen,
             payer_account=payload.payer_account,
+            payer_account_name=payload.payer_account_name,
+            payer_bank=payload.payer_bank,
             signed=signed,
         )
     except DomainError as exc:
@@ -403,3 +409,170 @@ def difference_resolve(request: HttpRequest, difference_id: int, payload: DiffRe
         correction_fen=payload.correction_fen,
     )
     return {"id": d.pk, "resolved": d.resolved, "correcting_posting_id": d.correcting_posting_id}
+
+
+# --- custody banks, risk deposits, disputes, declarations, coverage ----------------------
+
+
+class DepositIn(Schema):
+    amount_fen: int
+    key: str  # client-chosen: a retry with the same key records the top-up once
+    note: str = ""
+
+
+class DecideIn(Schema):
+    upheld: bool
+    reason: str
+
+
+class DeclarationIn(Schema):
+    week_start: date  # any day of the week; stored as its Monday
+    declared_fen: int
+
+
+def _deposit_out(inst, custody) -> dict:
+    req = services.deposit_requirement(custody)
+    return {
+        "institution": {"id": inst.pk, "name": inst.name},
+        "mode": custody.mode,
+        "rule": req.ratio.key,
+        "ratio": req.ratio.value,
+        "set_by": req.ratio.division_code or "national",
+        "basis": req.ratio.basis,
+        "base_fen": req.base_fen,
+        "obligations_fen": req.obligations_fen,
+        "declared_fen": req.declared_fen,
+        "fixed_fen": req.fixed_fen,
+        "required_fen": req.required_fen if req.applies else 0,
+        "held_fen": req.held_fen,
+        "shortfall_fen": req.shortfall_fen,
+        "may_take_orders": req.shortfall_fen == 0,
+    }
+
+
+@router.get("/banks", summary="Custody banks in the caller's scope (a bank operator: its own)")
+def bank_list(request: HttpRequest):
+    return [
+        {"id": b.pk, "code": b.code, "name": b.name, "division_code": b.division_code}
+        for b in selectors.bank_list(actor=request.user)[:500]
+    ]
+
+
+@router.get(
+    "/banks/{int:bank_id}/instruction-days",
+    summary="Days with release and refund instructions for a bank, newest first",
+)
+def bank_instruction_days(request: HttpRequest, bank_id: int):
+    bank = selectors.bank_get(actor=request.user, bank_id=bank_id)
+    return {
+        "bank": {"id": bank.pk, "code": bank.code, "name": bank.name},
+        "days": selectors.instruction_days(actor=request.user, bank_id=bank.pk),
+    }
+
+
+@router.get(
+    "/institutions/{int:institution_id}/deposit",
+    summary="Risk deposit: required (custody.risk_deposit_ratio) against held",
+)
+def deposit_get(request: HttpRequest, institution_id: int):
+    d = selectors.institution_funds(actor=request.user, institution_id=institution_id, limit=0)
+    if d["custody"] is None:
+        raise DomainError("no_custody_account", "机构未开立监管账户", None, status=404)
+    return _deposit_out(d["institution"], d["custody"])
+
+
+@router.post(
+    "/institutions/{int:institution_id}/deposits",
+    summary="Record a risk-deposit top-up (regulator or the custody bank; idempotent on key)",
+)
+def deposit_record(request: HttpRequest, institution_id: int, payload: DepositIn):
+    selectors.institution_get(actor=request.user, institution_id=institution_id)
+    custody = services.deposit_record(
+        actor=request.user,
+        institution_id=institution_id,
+        amount_fen=payload.amount_fen,
+        key=payload.key,
+        note=payload.note,
+    )
+    return _deposit_out(custody.institution, custody)
+
+
+@router.get("/disputes", summary="Disputed lessons in scope, with the parent's reason")
+def dispute_list(request: HttpRequest):
+    return [
+        {
+            "lesson_id": x.pk,
+            "order_id": x.order_id,
+            "institution_id": x.institution_id,
+            "institution_name": x.institution.name,
+            "learner_name": x.order.learner_name,
+            "given_at": x.given_at,
+            "released_fen": x.released_fen,
+            "reason": x.dispute_reason,
+        }
+        for x in selectors.dispute_list(actor=request.user)
+    ]
+
+
+@router.post(
+    "/disputes/{int:lesson_id}/decide",
+    response=LessonOut,
+    summary="A regulator upholds (reverses the release) or rejects a dispute, with a reason",
+)
+def dispute_decide(request: HttpRequest, lesson_id: int, payload: DecideIn):
+    return services.dispute_decide(
+        actor=request.user, lesson_id=lesson_id, upheld=payload.upheld, reason=payload.reason
+    )
+
+
+def _declaration_out(d) -> dict:
+    return {
+        "institution_id": d.institution_id,
+        "institution_name": d.institution.name,
+        "week_start": d.week_start,
+        "declared_fen": d.declared_fen,
+        "submitted_at": d.submitted_at,
+    }
+
+
+@router.get("/institutions/{int:institution_id}/declarations", summary="An institution's weekly declarations")
+def declaration_list(request: HttpRequest, institution_id: int):
+    inst = selectors.institution_get(actor=request.user, institution_id=institution_id)
+    rows = selectors.declaration_list(actor=request.user, institution_id=inst.pk)[:104]
+    return {
+        "institution": {"id": inst.pk, "name": inst.name},
+        "declarations": [_declaration_out(d) for d in rows],
+    }
+
+
+@router.post(
+    "/institutions/{int:institution_id}/declarations",
+    response={201: dict},
+    summary="The institution declares the prepaid fees it holds for a week",
+)
+def declaration_submit(request: HttpRequest, institution_id: int, payload: DeclarationIn):
+    d = services.declaration_submit(
+        actor=request.user,
+        institution_id=institution_id,
+        week_start=payload.week_start,
+        declared_fen=payload.declared_fen,
+    )
+    return Status(201, _declaration_out(d))
+
+
+@router.get(
+    "/coverage",
+    summary="Custody coverage rate (held ÷ declared) per township and per competent department for a week",
+)
+def coverage(request: HttpRequest, week: date | None = None):
+    from .services.indicators import week_monday
+
+    week_start = week_monday(week or date.today())
+    ov = selectors.custody_overview(actor=request.user, week_start=week_start)
+    return {
+        "week_start": week_start,
+        "by_township": ov["by_township"],
+        "by_department": ov["by_department"],
+        "declarations": selectors.declaration_list(actor=request.user, week_start=week_start).count(),
+        "missing": selectors.declarations_missing(actor=request.user, week_start=week_start).count(),
+    }

@@ -3,11 +3,23 @@ institutions, some orders with payments, lessons and a refund."""
 
 from datetime import date, timedelta
 
+from django.db.models import Sum
+
 from qinglang.accounts.models import Role, User
 from qinglang.registry.models import ApprovalStatus, Course, Institution
 
 from . import services
-from .models import Bank, CustodyAccount
+from .models import (
+    AccountKind,
+    Bank,
+    CustodyAccount,
+    Entry,
+    InstructionLine,
+    Lesson,
+    LessonStatus,
+    Payment,
+)
+from .testing import term_input
 
 ACTOR = "system:demo"
 
@@ -25,15 +37,17 @@ def seed_district(*, county: str, rng, log) -> dict[str, int]:
             division_code__startswith=county, whitelisted=True, custody_account__isnull=True
         ).order_by("id")[:40]
     )
-    counts = {"custody_accounts": 0, "orders": 0, "lessons": 0, "refunds": 0}
-    for inst in insts:
+    counts = {"custody_accounts": 0, "orders": 0, "lessons": 0, "refunds": 0, "disputes": 0}
+    for i, inst in enumerate(insts):
         services.custody_account_open(
             actor=ACTOR,
             institution_id=inst.pk,
             bank_id=bank.pk,
-            mode="bank_custody",
+            # a few in risk-deposit mode, so the console shows required against held
+            mode="risk_deposit" if i % 10 == 9 else "bank_custody",
             account_number=f"6228{inst.pk:012d}",
             opened_on=date.today() - timedelta(days=rng.randint(30, 400)),
+            required_deposit_fen=2_000_000 if i % 10 == 9 else 0,
         )
         counts["custody_accounts"] += 1
     parent = User.objects.filter(username="demo-parent").first()
@@ -59,11 +73,10 @@ def seed_district(*, county: str, rng, log) -> dict[str, int]:
             try:
                 order = services.order_create(
                     actor=parent,
-                    data=services.OrderInput(
-                        course_id=course.pk,
+                    data=term_input(
+                        course,
                         learner_name=rng.choice(["张小明", "李思雨", "王子涵"]),
                         lessons=rng.randint(10, 30),
-                        starts_on=date.today(),
                     ),
                 )
                 services.payment_record(
@@ -72,6 +85,11 @@ def seed_district(*, county: str, rng, log) -> dict[str, int]:
                     txn_id=f"DEMO{order.pk}",
                     order_id=order.pk,
                     amount_fen=order.amount_fen,
+                    payer_account=f"62170038{rng.randint(10**7, 10**8 - 1)}",
+                    payer_account_name="张女士",
+                    payer_bank=rng.choice(
+                        ["中国建设银行成都分行", "成都银行武侯支行", "中国工商银行成都分行"]
+                    ),
                     signed=True,
                 )
             except Exception as exc:
@@ -88,4 +106,106 @@ def seed_district(*, county: str, rng, log) -> dict[str, int]:
             if k == 1 and counts["refunds"] < 3:
                 services.refund_request(actor=parent, order_id=order.pk, reason="孩子时间冲突，申请退费")
                 counts["refunds"] += 1
+            elif counts["disputes"] < 3:
+                lesson = (
+                    Lesson.objects.filter(order=order, status=LessonStatus.RECORDED).order_by("id").first()
+                )
+                if lesson is not None:
+                    services.lesson_dispute(
+                        actor=parent, lesson_id=lesson.pk, reason=rng.choice(DISPUTE_REASONS)
+                    )
+                    counts["disputes"] += 1
+    counts["declarations"] = _declarations(
+        CustodyAccount.objects.filter(division_code__startswith=county).order_by("id"), rng
+    )
+    counts["deposits"] = _deposits(accounts)
+    counts["statement_differences"] = _statement(bank, rng, log)
     return counts
+
+
+DISPUTE_REASONS = ["当天老师请假停课，却记了消课", "孩子生病没去上课", "同一节课被记了两次"]
+
+
+def _declarations(accounts, rng) -> int:
+    """Weekly declarations for the last four weeks: each institution declares somewhat
+    more than custody held at the end of that week (prepaid fees kept outside custody),
+    so the coverage rate is below 100% and differs by township and department. Weeks in
+    which custody held nothing for an institution (before its first order) are skipped."""
+    from .services.indicators import week_end_instant
+
+    n = 0
+    monday = date.today() - timedelta(days=date.today().weekday())
+    ids = [a.institution_id for a in accounts]
+    for weeks_ago in range(4):
+        week = monday - timedelta(days=7 * weeks_ago)
+        held = dict(
+            Entry.objects.filter(
+                account__institution_id__in=ids,
+                account__kind=AccountKind.PREPAID,
+                posting__created_at__lt=week_end_instant(week),
+            )
+            .values("account__institution_id")
+            .annotate(s=Sum("amount_fen"))
+            .values_list("account__institution_id", "s")
+        )
+        for inst_id in ids:
+            h = -(held.get(inst_id) or 0)
+            if h <= 0:
+                continue
+            services.declaration_submit(
+                actor=ACTOR,
+                institution_id=inst_id,
+                week_start=week,
+                declared_fen=int(h * rng.uniform(1.0, 1.5)) // 100 * 100,
+            )
+            n += 1
+    return n
+
+
+def _deposits(accounts) -> int:
+    """The local ratio for risk deposits, and a top-up for one of the risk-deposit
+    institutions (the other stays short and cannot take new orders)."""
+    from qinglang.core.services import policy_set
+
+    risk = [a for a in accounts if a.mode == "risk_deposit"]
+    if not risk:
+        return 0
+    county = risk[0].division_code[:6]
+    policy_set(
+        actor=ACTOR,
+        key="custody.risk_deposit_ratio",
+        division_code=county,
+        value=0.2,
+        basis="演示：区定风险保证金为预收费的20%，且不低于开户核定额",
+    )
+    acc = CustodyAccount.objects.get(pk=risk[0].pk)
+    if acc.deposit_held_fen:  # seeded before
+        return 0
+    req = services.deposit_requirement(acc)
+    services.deposit_record(
+        actor=ACTOR,
+        institution_id=acc.institution_id,
+        amount_fen=req.required_fen,
+        key="demo-initial",
+        note="演示：首次足额缴存",
+    )
+    return 1
+
+
+def _statement(bank, rng, log) -> int:
+    """Today's instructions and a bank statement with a difference to resolve: one
+    payment booked for a different amount, and one transaction the ledger does not know."""
+    today = date.today()
+    services.instructions_generate(actor=ACTOR, day=today)
+    payments = list(Payment.objects.filter(bank=bank, paid_at__date=today).order_by("id"))
+    if not payments:
+        return 0
+    lines = ["txn_id,direction,amount_fen"]
+    for i, p in enumerate(payments):
+        amount = p.amount_fen - 100 if i == 0 else p.amount_fen
+        lines.append(f"{p.txn_id},in,{amount}")
+    for ln in InstructionLine.objects.filter(bank_id=bank.pk, day=today):
+        lines.append(f"{ln.ref},out,{ln.amount_fen}")
+    lines.append(f"BANK{rng.randint(100000, 999999)},in,5000")
+    out = services.statement_import(actor=ACTOR, bank_id=bank.pk, day=today, text="\n".join(lines) + "\n")
+    return out["differences"]

@@ -54,6 +54,8 @@ class CustodyAccount(models.Model):  # noqa: DJ008 - shown through their fields,
     mode = models.CharField("监管方式", max_length=16, choices=CustodyMode.choices)
     account_number = models.CharField("账号", max_length=40)
     opened_on = models.DateField("开户日期")
+    # risk-deposit mode: a fixed minimum set at opening; the deposit actually required
+    # also follows ``custody.risk_deposit_ratio`` (services.deposits.deposit_requirement)
     required_deposit_fen = models.BigIntegerField("应缴保证金(分)", default=0)
     deposit_held_fen = models.BigIntegerField("已缴保证金(分)", default=0)
     releases_frozen = models.BooleanField("暂停拨付", default=False)
@@ -232,6 +234,7 @@ class Order(models.Model):  # noqa: DJ008 - shown through their fields, not str(
     amount_fen = models.BigIntegerField("金额(分)")
     months = models.PositiveIntegerField("收费时长(月)", default=1)
     starts_on = models.DateField("开课日期")
+    ends_on = models.DateField("收费期截止", null=True, blank=True)  # None: starts_on + months
     top_up_of = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True)
     release_rule = models.CharField(max_length=16, default="per_lesson")
     contract_text = models.TextField("合同文本")
@@ -381,6 +384,11 @@ class Refund(models.Model):  # noqa: DJ008 - shown through their fields, not str
     respond_by = models.DateField("答复截止", null=True, blank=True)
     posting_id = models.BigIntegerField(null=True, blank=True)
     destination = models.CharField(max_length=40, default="original_payment_account")
+    # the payer's account the refund goes back to (from the payment notification)
+    payer_account = models.CharField("退款账户", max_length=64, blank=True)
+    payer_account_name = models.CharField("退款户名", max_length=100, blank=True)
+    payer_bank = models.CharField("退款开户行", max_length=100, blank=True)
+    payment_txn_id = models.CharField("原缴费流水号", max_length=64, blank=True)
     bank_id = models.BigIntegerField(null=True, blank=True)
     division_code = models.CharField(max_length=12)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -411,7 +419,9 @@ class Payment(models.Model):  # noqa: DJ008 - shown through their fields, not st
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="payments")
     amount_fen = models.BigIntegerField()
-    payer_account = models.CharField("付款账户", max_length=64, blank=True)
+    payer_account = models.CharField("付款账号", max_length=64, blank=True)
+    payer_account_name = models.CharField("付款户名", max_length=100, blank=True)
+    payer_bank = models.CharField("付款开户行", max_length=100, blank=True)
     payload_hash = models.CharField(max_length=64)
     posting_id = models.BigIntegerField()
     division_code = models.CharField(max_length=12)
@@ -442,7 +452,10 @@ class InstructionKind(models.TextChoices):
 
 class InstructionLine(models.Model):  # noqa: DJ008 - shown through their fields, not str()
     """One line of a bank's daily release or refund instruction: money out of custody.
-    ``ref`` is the transaction reference the bank statement must carry."""
+    ``ref`` is the transaction reference the bank statement must carry. A release line
+    pays an institution's settlement; a refund line pays one refund back to the payer's
+    own account (``refund.destination``): account, name, bank and the original payment's
+    transaction id."""
 
     scope = ScopePaths(division="division_code", institution="institution_id", bank="bank_id")
 
@@ -453,6 +466,12 @@ class InstructionLine(models.Model):  # noqa: DJ008 - shown through their fields
     ref = models.CharField(max_length=64, unique=True)
     amount_fen = models.BigIntegerField()
     destination = models.CharField(max_length=64, blank=True)
+    destination_name = models.CharField(max_length=100, blank=True)
+    destination_bank = models.CharField(max_length=100, blank=True)
+    original_txn_id = models.CharField(max_length=64, blank=True)
+    refund = models.OneToOneField(
+        "Refund", on_delete=models.PROTECT, null=True, blank=True, related_name="instruction"
+    )
     posting_id = models.BigIntegerField()
     division_code = models.CharField(max_length=12)
 
@@ -517,9 +536,10 @@ class PrepaidDeclaration(models.Model):  # noqa: DJ008 - shown through their fie
     institution = models.ForeignKey(
         Institution, on_delete=models.PROTECT, related_name="prepaid_declarations"
     )
-    week_start = models.DateField()
-    declared_fen = models.BigIntegerField()
+    week_start = models.DateField("申报周(周一)")
+    declared_fen = models.BigIntegerField("申报预收费(分)")
     division_code = models.CharField(max_length=12)
+    submitted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [

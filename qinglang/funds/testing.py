@@ -10,6 +10,7 @@ from qinglang.testing import TOWNSHIP, admin_user, make_institution, make_user
 
 from . import services
 from .models import Bank, CustodyAccount, Order
+from .services.orders import latest_end_in_semester
 
 _seq = itertools.count(1)
 
@@ -79,19 +80,32 @@ def funds_world(
     return FundsWorld(admin, bank, secret, inst, course, custody, parent, org_user)
 
 
-def paid_order(w: FundsWorld, *, lessons: int = 20, parent=None, txn: str | None = None) -> Order:
-    order = services.order_create(
-        actor=parent or w.parent,
-        data=services.OrderInput(
-            course_id=w.course.pk, learner_name="小明", lessons=lessons, starts_on=date.today()
-        ),
+def term_input(course, *, lessons: int, learner_name: str = "小明", **kw) -> services.OrderInput:
+    """An order starting today whose charge period ends before the next semester begins
+    (so ``fees.cross_semester_allowed`` = false never refuses it, whatever the date)."""
+    today = date.today()
+    ends_on = latest_end_in_semester(div=course.institution.division_code, starts_on=today, months=1)
+    return services.OrderInput(
+        course_id=course.pk,
+        learner_name=learner_name,
+        lessons=lessons,
+        starts_on=today,
+        ends_on=ends_on,
+        **kw,
     )
+
+
+def paid_order(
+    w: FundsWorld, *, lessons: int = 20, parent=None, txn: str | None = None, payer: dict | None = None
+) -> Order:
+    order = services.order_create(actor=parent or w.parent, data=term_input(w.course, lessons=lessons))
     services.payment_record(
         actor=w.admin,
         bank_id=w.bank.pk,
         txn_id=txn or f"T{order.pk}-{next(_seq)}",
         order_id=order.pk,
         amount_fen=order.amount_fen,
+        **(payer or {}),
     )
     order.refresh_from_db()
     return order

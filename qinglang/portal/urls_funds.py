@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import funds_console, funds_org, funds_parent
+from .views import funds_banks, funds_console, funds_org, funds_parent, funds_reviews
 
 urlpatterns = [
     # parent end
@@ -39,6 +39,7 @@ urlpatterns = [
         funds_org.org_dispute_accept,
         name="org_dispute_accept",
     ),
+    path("org/<int:pk>/funds/declarations/", funds_org.org_declarations, name="org_declarations"),
     # regulator console
     path("console/funds/", funds_console.funds_overview, name="funds_overview"),
     path("console/funds/institutions/<int:pk>/", funds_console.funds_institution, name="funds_institution"),
@@ -52,4 +53,21 @@ urlpatterns = [
         funds_console.funds_difference_resolve,
         name="funds_difference_resolve",
     ),
+    path("console/funds/institutions/<int:pk>/deposit/", funds_reviews.funds_deposit, name="funds_deposit"),
+    path("console/funds/disputes/", funds_reviews.funds_disputes, name="funds_disputes"),
+    path(
+        "console/funds/disputes/<int:lesson_id>/decide/",
+        funds_reviews.funds_dispute_decide,
+        name="funds_dispute_decide",
+    ),
+    path("console/funds/declarations/", funds_reviews.funds_declarations, name="funds_declarations"),
+    # custody banks (bank operators and regulators)
+    path("funds/banks/", funds_banks.bank_list, name="bank_list"),
+    path("funds/banks/<int:bank_id>/instructions/", funds_banks.bank_instructions, name="bank_instructions"),
+    path(
+        "funds/banks/<int:bank_id>/instructions/file/",
+        funds_banks.bank_instruction_file,
+        name="bank_instruction_file",
+    ),
+    path("funds/banks/<int:bank_id>/statements/", funds_banks.bank_statements, name="bank_statements"),
 ]

@@ -4,11 +4,12 @@ from .banks import (
     bank_create,
     bank_secret,
     custody_account_open,
-    deposit_record,
     releases_freeze,
     releases_unfreeze,
 )
 from .common import institution_may_take_orders
+from .deposits import DepositRequirement, deposit_record, deposit_requirement
+from .disputes import dispute_decide
 from .indicators import declaration_submit, large_movement_check, obligation_signals_sweep
 from .lessons import (
     lesson_batch_import,
@@ -23,13 +24,16 @@ from .recon import difference_resolve, instruction_file, instructions_generate, 
 from .refunds import refund_answer, refund_pro_rata, refund_request, refunds_deem_agreed, unconsumed_fen
 
 __all__ = [
+    "DepositRequirement",
     "OrderInput",
     "bank_create",
     "bank_secret",
     "custody_account_open",
     "declaration_submit",
     "deposit_record",
+    "deposit_requirement",
     "difference_resolve",
+    "dispute_decide",
     "institution_may_take_orders",
     "instruction_file",
     "instructions_generate",

@@ -12,8 +12,8 @@ from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
 from qinglang.core.policy import policy_resolve
 
-from ..ledger import PostingSpec, institution_accounts, post
-from ..models import AccountKind, Bank, CustodyAccount, CustodyMode, Order, OrderStatus, PostingCode
+from ..ledger import institution_accounts
+from ..models import Bank, CustodyAccount, CustodyMode, Order, OrderStatus
 from .common import is_regulator_writer, lock_institution_row
 
 
@@ -94,46 +94,6 @@ def custody_account_open(
             },
         )
     return acc
-
-
-def deposit_record(*, actor, institution_id: int, amount_fen: int, key: str) -> CustodyAccount:
-    """Risk-deposit mode: the institution pays its deposit into the custody account."""
-    if type(amount_fen) is not int or amount_fen <= 0:
-        raise ValidationError({"amount_fen": "金额须为正整数(分)"})
-    with transaction.atomic():
-        inst = lock_institution_row(institution_id)
-        acc = CustodyAccount.objects.select_for_update(no_key=True).filter(institution_id=inst.pk).first()
-        if acc is None:
-            raise DomainError("no_custody_account", "机构未开立监管账户", None, status=422)
-        if not (is_regulator_writer(actor, inst.division_code) or _is_bank(actor, acc.bank_id)):
-            raise PermissionDeniedError()
-        accs = institution_accounts(inst, acc.bank_id)
-        post(
-            [
-                PostingSpec(
-                    key=key,
-                    code=PostingCode.DEPOSIT,
-                    legs=(
-                        (accs[AccountKind.CUSTODY].pk, amount_fen),
-                        (accs[AccountKind.RISK_DEPOSIT].pk, -amount_fen),
-                    ),
-                    institution_id=inst.pk,
-                    division_code=inst.division_code,
-                    bank_id=acc.bank_id,
-                )
-            ]
-        )
-        accs[AccountKind.RISK_DEPOSIT].refresh_from_db()
-        acc.deposit_held_fen = -accs[AccountKind.RISK_DEPOSIT].balance_fen
-        acc.save(update_fields=["deposit_held_fen"])
-        audit_record(actor=actor, action="funds.deposit_record", obj=acc, changes={"amount_fen": amount_fen})
-    return acc
-
-
-def _is_bank(actor, bank_id) -> bool:
-    from .common import is_bank_operator
-
-    return is_bank_operator(actor, bank_id)
 
 
 def _set_frozen(*, actor, institution_id: int, reason: str, frozen: bool) -> CustodyAccount:

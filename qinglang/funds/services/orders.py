@@ -1,9 +1,10 @@
 """Orders under every fee rule of POLICY.md, and payments into custody."""
 
+import calendar
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -20,6 +21,7 @@ from ..models import (
     ORDER_TRANSITIONS,
     AccountKind,
     Bank,
+    CustodyMode,
     LedgerAccount,
     NotificationRefusal,
     Order,
@@ -38,7 +40,7 @@ from .common import (
 CONTRACT_TEMPLATE = (
     "《中小学生校外培训服务合同(示范文本)》(教育部、国家市场监督管理总局 2021年修订)\n"
     "培训机构：{institution}\n课程：{course}\n学员：{learner}\n课时数：{lessons}\n课时单价：{price}\n"
-    "合计：{amount}\n开课日期：{starts_on}\n"
+    "合计：{amount}\n开课日期：{starts_on}\n收费期至：{ends_on}\n"
     "预收费全部进入监管账户({bank} {account})，按“一课一消”拨付；未消课部分可申请退费，原路退回。"
 )
 
@@ -53,10 +55,90 @@ class OrderInput:
     top_up_of_id: int | None = None
     training_loan: bool = False
     external_ref: str = ""
+    ends_on: date | None = None  # the charge period's last day; None: ``months`` from the start
 
 
 def _months_ok(value) -> bool:
     return type(value) is int and value >= 1
+
+
+def charge_period_end(starts_on: date, months: int) -> date:
+    """The last day a charge of ``months`` months starting on ``starts_on`` covers
+    (1 month from 3 Mar runs to 2 Apr; from 31 Jan to 28/29 Feb)."""
+    m = starts_on.month - 1 + months
+    year, month = starts_on.year + m // 12, m % 12 + 1
+    day = min(starts_on.day, calendar.monthrange(year, month)[1])
+    return date(year, month, day) - timedelta(days=1)
+
+
+def semester_boundary(start: date, end: date, starts: list) -> date | None:
+    """The first semester start in (start, end], if any: a charge period containing one
+    spans two semesters. ``starts`` are "MM-DD" strings (``fees.semester_starts``)."""
+    found = []
+    for year in range(start.year, end.year + 1):
+        for mmdd in starts:
+            month, day = (int(x) for x in str(mmdd).split("-"))
+            b = date(year, month, min(day, calendar.monthrange(year, month)[1]))
+            if start < b <= end:
+                found.append(b)
+    return min(found) if found else None
+
+
+def period_end(data: OrderInput) -> date:
+    return data.ends_on or charge_period_end(data.starts_on, data.months)
+
+
+def _semester_starts(div: str):
+    s = policy_resolve("fees.semester_starts", div)
+    return s, list(s.value or [])
+
+
+def latest_end_in_semester(*, div: str, starts_on: date, months: int) -> date:
+    """The last day an order starting on ``starts_on`` may cover under ``months`` and,
+    where crossing semesters is not allowed, before the next semester begins (what a
+    form offers as the default end of the charge period)."""
+    end = charge_period_end(starts_on, months)
+    if policy_resolve("fees.cross_semester_allowed", div).value:
+        return end
+    try:
+        boundary = semester_boundary(starts_on, end, _semester_starts(div)[1])
+    except (TypeError, ValueError):
+        return end
+    return end if boundary is None else boundary - timedelta(days=1)
+
+
+def check_cross_semester(*, div: str, starts_on: date, ends_on: date) -> None:
+    """``fees.cross_semester_allowed``: when false, an order's charge period (start date
+    to its end, given or ``months`` from the start) may not run into the next semester.
+    Semesters begin on the days of ``fees.semester_starts`` (the school calendar, itself
+    a policy parameter with its basis)."""
+    r = policy_resolve("fees.cross_semester_allowed", div)
+    if r.value:
+        return
+    s, starts = _semester_starts(div)
+    end = ends_on
+    try:
+        boundary = semester_boundary(starts_on, end, starts)
+    except (TypeError, ValueError):
+        raise DomainError(
+            "policy_misconfigured",
+            f"学期起始日参数设置有误：{s.value}(由{s.source_label}设定)",
+            {"rule": s.key, "value": s.value, "set_by": s.division_code or "national"},
+            status=422,
+        )
+    if boundary is not None:
+        raise r.violation(
+            f"收费期 {starts_on.isoformat()} 至 {end.isoformat()} 跨越学期"
+            f"({boundary.isoformat()} 开始新学期)",
+            period_end=end.isoformat(),
+            semester_starts_on=boundary.isoformat(),
+            semester_rule={
+                "rule": s.key,
+                "value": s.value,
+                "set_by": s.division_code or "national",
+                "basis": s.basis,
+            },
+        )
 
 
 def check_fee_rules(*, inst, course: Course, data: OrderInput, today: date) -> None:
@@ -87,6 +169,7 @@ def check_fee_rules(*, inst, course: Course, data: OrderInput, today: date) -> N
     days_before = (data.starts_on - today).days
     if r.value is not None and days_before > int(r.value):
         raise r.violation(f"距开课还有 {days_before} 天，收费过早", days_before=days_before)
+    check_cross_semester(div=div, starts_on=data.starts_on, ends_on=period_end(data))
     if data.training_loan:
         r = policy_resolve("fees.training_loans_allowed", div)
         if not r.value:
@@ -118,6 +201,13 @@ def order_create(*, actor, data: OrderInput, today: date | None = None) -> Order
         raise ValidationError({"months": "收费月数须为正整数"})
     if not (data.learner_name or "").strip():
         raise ValidationError({"learner_name": "请填写学员姓名"})
+    if data.ends_on is not None:
+        if data.ends_on < data.starts_on:
+            raise ValidationError({"ends_on": "收费期截止日期不能早于开课日期"})
+        if data.ends_on > charge_period_end(data.starts_on, data.months):
+            raise ValidationError(
+                {"ends_on": f"收费期截止日期超出所填收费时长({data.months} 个月)，请增加月数或提前截止日期"}
+            )
     with transaction.atomic():
         course = Course.objects.select_related("institution").filter(pk=data.course_id).first()
         if course is None:
@@ -138,6 +228,10 @@ def order_create(*, actor, data: OrderInput, today: date | None = None) -> Order
         if custody.mode not in (modes.value or []):
             raise modes.violation("机构的监管方式本地不允许", mode=custody.mode)
         check_fee_rules(inst=inst, course=course, data=data, today=today)
+        if custody.mode == CustodyMode.RISK_DEPOSIT:
+            from .deposits import check_deposit_sufficient
+
+            check_deposit_sufficient(custody)
         rule = policy_resolve("custody.release_rule", inst.division_code).value or "per_lesson"
         amount = data.lessons * course.unit_price_fen
         order = Order(
@@ -151,6 +245,7 @@ def order_create(*, actor, data: OrderInput, today: date | None = None) -> Order
             amount_fen=amount,
             months=data.months,
             starts_on=data.starts_on,
+            ends_on=period_end(data),
             top_up_of_id=data.top_up_of_id,
             release_rule=rule,
             bank_id=custody.bank_id,
@@ -163,6 +258,7 @@ def order_create(*, actor, data: OrderInput, today: date | None = None) -> Order
                 price=f"{course.unit_price_fen / 100:.2f}元",
                 amount=f"{amount / 100:.2f}元",
                 starts_on=data.starts_on.isoformat(),
+                ends_on=period_end(data).isoformat(),
                 bank=custody.bank.name,
                 account=custody.account_number,
             ),
@@ -206,8 +302,19 @@ def order_cancel(*, actor, order_id: int) -> Order:
     return order
 
 
-def notification_hash(*, txn_id: str, order_id: int, amount_fen: int, payer_account: str) -> str:
-    raw = json.dumps([txn_id, order_id, amount_fen, payer_account], ensure_ascii=False)
+def notification_hash(
+    *,
+    txn_id: str,
+    order_id: int,
+    amount_fen: int,
+    payer_account: str,
+    payer_name: str = "",
+    payer_bank: str = "",
+) -> str:
+    fields: list = [txn_id, order_id, amount_fen, payer_account]
+    if payer_name or payer_bank:  # hashes of notifications without them stay as they were
+        fields += [payer_name, payer_bank]
+    raw = json.dumps(fields, ensure_ascii=False)
     return hashlib.sha256(raw.encode()).hexdigest()
 
 
@@ -226,20 +333,34 @@ def payment_record(
     order_id: int,
     amount_fen: int,
     payer_account: str = "",
+    payer_account_name: str = "",
+    payer_bank: str = "",
     paid_at: datetime | None = None,
     signed: bool = False,
 ) -> tuple[Payment, bool]:
     """Money into custody for an order: from the bank's signed notification (``signed``)
     or entered by the bank's operator. Idempotent on (bank, transaction id): the same
     notification again returns the original (created=False); the same id with other
-    content, an unknown order or an amount that doesn't match the order is refused."""
+    content, an unknown order or an amount that doesn't match the order is refused. The
+    paying account (number, name, bank) is kept: refunds go back to it
+    (``refund.destination``)."""
+    payer_account = (payer_account or "").strip()
+    payer_account_name = (payer_account_name or "").strip()
+    payer_bank = (payer_bank or "").strip()
+    if len(payer_account) > 64 or len(payer_account_name) > 100 or len(payer_bank) > 100:
+        raise ValidationError({"payer_account": "付款账号、户名或开户行过长"})
     txn_id = (txn_id or "").strip()
     if not txn_id or len(txn_id) > 64:
         raise ValidationError({"txn_id": "银行交易流水号为空或过长"})
     if type(amount_fen) is not int or amount_fen <= 0:
         raise DomainError("bad_amount", "金额须为正整数(分)", {"amount_fen": str(amount_fen)}, status=422)
     h = notification_hash(
-        txn_id=txn_id, order_id=order_id, amount_fen=amount_fen, payer_account=payer_account
+        txn_id=txn_id,
+        order_id=order_id,
+        amount_fen=amount_fen,
+        payer_account=payer_account,
+        payer_name=payer_account_name,
+        payer_bank=payer_bank,
     )
     with transaction.atomic():
         bank = Bank.objects.filter(pk=bank_id).first()
@@ -296,7 +417,9 @@ def payment_record(
             order=order,
             institution=inst,
             amount_fen=amount_fen,
-            payer_account=(payer_account or "")[:64],
+            payer_account=payer_account,
+            payer_account_name=payer_account_name,
+            payer_bank=payer_bank,
             payload_hash=h,
             posting_id=posting.pk,
             division_code=order.division_code,

@@ -3,6 +3,7 @@ reconciliation (对账)."""
 
 import csv
 import io
+from collections import defaultdict
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -25,17 +26,28 @@ from ..models import (
     Payment,
     PostingCode,
     ReconciliationDifference,
+    Refund,
     StatementLine,
 )
 from .common import is_bank_operator, is_regulator_writer
+from .refunds import PAYER_FIELDS, destination_text, payer_of
 
 
 def instructions_generate(*, actor="system:instructions", day: date) -> int:
-    """Pay out, per institution, what is due: released fees from custody to the
-    settlement account (not while releases are frozen), agreed refunds back to the
-    payers. One instruction line per institution and kind, idempotent per day."""
+    """Pay out what is due: per institution, released fees from custody to its
+    settlement account (not while releases are frozen); per refund, the refund from
+    custody back to the payer's own account named in the payment notification
+    (``refund.destination``). Idempotent per day and per refund."""
     n = 0
     with transaction.atomic():
+        pending = defaultdict(list)
+        for r in (
+            # the one-to-one refund on the line stops a concurrent run paying twice
+            Refund.objects.filter(posting_id__isnull=False, amount_fen__gt=0, instruction__isnull=True)
+            .select_related("order")
+            .order_by("id")
+        ):
+            pending[r.institution_id].append(r)
         for acc in CustodyAccount.objects.select_related("institution").order_by("id"):
             accs = {
                 a.kind: a
@@ -46,47 +58,27 @@ def instructions_generate(*, actor="system:instructions", day: date) -> int:
             }
             if AccountKind.CUSTODY not in accs:
                 continue
-            for kind, acc_kind, code in (
-                (InstructionKind.REFUND, AccountKind.REFUNDS_PAYABLE, PostingCode.REFUND_PAYOUT),
-                (InstructionKind.RELEASE, AccountKind.SETTLEMENT, PostingCode.SETTLEMENT_PAYOUT),
-            ):
-                src = accs.get(acc_kind)
-                if src is None or (kind == InstructionKind.RELEASE and acc.releases_frozen):
-                    continue
-                ref = f"{kind}-{day:%Y%m%d}-{acc.institution_id}"
-                if InstructionLine.objects.filter(ref=ref).exists():
-                    continue
-                src.refresh_from_db()
-                custody = LedgerAccount.objects.get(pk=accs[AccountKind.CUSTODY].pk)
-                amount = min(-src.balance_fen, custody.balance_fen)
-                if amount <= 0:
-                    continue
-                p = post(
-                    [
-                        PostingSpec(
-                            key=f"payout:{ref}",
-                            code=code,
-                            legs=((src.pk, amount), (custody.pk, -amount)),
-                            institution_id=acc.institution_id,
-                            division_code=acc.division_code,
-                            bank_id=acc.bank_id,
-                        )
-                    ]
-                )[0]
-                InstructionLine.objects.create(
-                    bank_id=acc.bank_id,
-                    institution_id=acc.institution_id,
+            for refund in pending.get(acc.institution_id, []):
+                n += _pay_out(
+                    acc=acc,
+                    src=accs.get(AccountKind.REFUNDS_PAYABLE),
+                    custody=accs[AccountKind.CUSTODY],
                     day=day,
-                    kind=kind,
-                    ref=ref,
-                    amount_fen=amount,
-                    destination="settlement_account"
-                    if kind == InstructionKind.RELEASE
-                    else "original_payment_account",
-                    posting_id=p.pk,
-                    division_code=acc.division_code,
+                    kind=InstructionKind.REFUND,
+                    ref=f"{InstructionKind.REFUND}-{day:%Y%m%d}-{acc.institution_id}-{refund.pk}",
+                    want=refund.amount_fen,
+                    refund=refund,
                 )
-                n += 1
+            if not acc.releases_frozen:
+                n += _pay_out(
+                    acc=acc,
+                    src=accs.get(AccountKind.SETTLEMENT),
+                    custody=accs[AccountKind.CUSTODY],
+                    day=day,
+                    kind=InstructionKind.RELEASE,
+                    ref=f"{InstructionKind.RELEASE}-{day:%Y%m%d}-{acc.institution_id}",
+                    want=None,
+                )
         if n:
             audit_record(
                 actor=actor,
@@ -98,14 +90,91 @@ def instructions_generate(*, actor="system:instructions", day: date) -> int:
     return n
 
 
+def _pay_out(*, acc, src, custody, day, kind, ref, want, refund=None) -> int:
+    """One instruction line moving money out of custody (what ``src`` holds, or ``want``
+    of it), never more than custody holds; 1 if a line was written."""
+    if src is None or InstructionLine.objects.filter(ref=ref).exists():
+        return 0
+    src.refresh_from_db()
+    custody.refresh_from_db()
+    due = -src.balance_fen if want is None else min(want, -src.balance_fen)
+    amount = min(due, custody.balance_fen)
+    if amount <= 0 or (refund is not None and amount < want):
+        return 0  # a refund is paid whole or waits for custody to cover it
+    payer = _refund_payer(refund) if refund is not None else None
+    p = post(
+        [
+            PostingSpec(
+                key=f"payout:{ref}",
+                code=PostingCode.REFUND_PAYOUT if refund is not None else PostingCode.SETTLEMENT_PAYOUT,
+                legs=((src.pk, amount), (custody.pk, -amount)),
+                institution_id=acc.institution_id,
+                division_code=acc.division_code,
+                order_id=refund.order_id if refund is not None else None,
+                bank_id=acc.bank_id,
+                memo=destination_text(payer) if payer is not None else "拨付至机构结算账户",
+            )
+        ]
+    )[0]
+    InstructionLine.objects.create(
+        bank_id=acc.bank_id,
+        institution_id=acc.institution_id,
+        day=day,
+        kind=kind,
+        ref=ref,
+        amount_fen=amount,
+        destination=payer["payer_account"] if payer else "settlement_account",
+        destination_name=payer["payer_account_name"] if payer else "",
+        destination_bank=payer["payer_bank"] if payer else "",
+        original_txn_id=payer["payment_txn_id"] if payer else "",
+        refund=refund,
+        posting_id=p.pk,
+        division_code=acc.division_code,
+    )
+    return 1
+
+
+def _refund_payer(refund: Refund) -> dict[str, str]:
+    if refund.payer_account or refund.payment_txn_id:
+        return {k: getattr(refund, k) for k in PAYER_FIELDS}
+    return payer_of(refund.order)
+
+
+INSTRUCTION_COLUMNS = [
+    "ref",
+    "day",
+    "kind",
+    "institution_id",
+    "amount_fen",
+    "destination_account",
+    "destination_name",
+    "destination_bank",
+    "original_txn_id",
+]
+
+
 def instruction_file(lines, *, bank=None) -> str:
+    """The day's instruction file for a bank (CSV, UTF-8): refunds name the payer's
+    account, name and bank, and the original payment's transaction id."""
     out = io.StringIO()
     w = csv.writer(out)
     if bank is not None:
         out.write(f"# {bank.code} {bank.name}\n")
-    w.writerow(["ref", "day", "kind", "institution_id", "amount_fen", "destination"])
+    w.writerow(INSTRUCTION_COLUMNS)
     for ln in lines:
-        w.writerow([ln.ref, ln.day.isoformat(), ln.kind, ln.institution_id, ln.amount_fen, ln.destination])
+        w.writerow(
+            [
+                ln.ref,
+                ln.day.isoformat(),
+                ln.kind,
+                ln.institution_id,
+                ln.amount_fen,
+                ln.destination,
+                ln.destination_name,
+                ln.destination_bank,
+                ln.original_txn_id,
+            ]
+        )
     return out.getvalue()
 
 

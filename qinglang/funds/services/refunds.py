@@ -22,6 +22,7 @@ from ..models import (
     LedgerAccount,
     Order,
     OrderStatus,
+    Payment,
     PostingCode,
     Refund,
     RefundStatus,
@@ -30,6 +31,11 @@ from .common import is_regulator_writer, lock_institution_row, lock_order, trans
 from .lessons import release_pending
 
 PRO_RATA_STATUSES = {Status.CLOSED, Status.BANNED, Status.RUNAWAY}
+PAYER_FIELDS = ("payer_account", "payer_account_name", "payer_bank", "payment_txn_id")
+
+
+def _payer_fields(refund: Refund) -> dict[str, str]:
+    return {k: getattr(refund, k) for k in PAYER_FIELDS}
 
 
 def unconsumed_fen(order: Order) -> int:
@@ -37,6 +43,33 @@ def unconsumed_fen(order: Order) -> int:
     consumed (never below zero)."""
     left = order.paid_fen - order.refunded_fen
     return max(left - min(left, order.lessons_consumed * order.unit_price_fen), 0)
+
+
+def payer_of(order: Order) -> dict[str, str]:
+    """The account the order was paid from, per the bank's payment notification: where
+    ``refund.destination`` (original payment account) sends the refund."""
+    p = (
+        Payment.objects.filter(order_id=order.pk)
+        .order_by("id")
+        .values("payer_account", "payer_account_name", "payer_bank", "txn_id")
+        .first()
+    )
+    if p is None:
+        return {"payer_account": "", "payer_account_name": "", "payer_bank": "", "payment_txn_id": ""}
+    return {
+        "payer_account": p["payer_account"],
+        "payer_account_name": p["payer_account_name"],
+        "payer_bank": p["payer_bank"],
+        "payment_txn_id": p["txn_id"],
+    }
+
+
+def destination_text(payer: dict[str, str]) -> str:
+    """One line naming the payer's account, for postings and instructions."""
+    if not payer.get("payer_account"):
+        return f"原路退回(原缴费流水 {payer.get('payment_txn_id') or '—'})"
+    parts = [payer.get("payer_bank", ""), payer.get("payer_account_name", ""), payer["payer_account"]]
+    return "退至 " + " ".join(p for p in parts if p)
 
 
 def refund_request(*, actor, order_id: int, reason: str) -> Refund:
@@ -55,6 +88,7 @@ def refund_request(*, actor, order_id: int, reason: str) -> Refund:
             amount_fen=unconsumed_fen(order),
             respond_by=add_working_days(timezone.localdate(), days),
             destination=str(dest)[:40],
+            **payer_of(order),
             bank_id=order.bank_id,
             division_code=order.division_code,
         )
@@ -69,9 +103,10 @@ def refund_request(*, actor, order_id: int, reason: str) -> Refund:
     return refund
 
 
-def _execute(*, order: Order, amount: int, key: str, code: str) -> int | None:
-    """Move ``amount`` from the order's prepaid account to refunds payable; close the order
-    and release what consumed lessons earned. Returns the posting id."""
+def _execute(*, order: Order, amount: int, key: str, code: str, payer: dict[str, str]) -> int | None:
+    """Move ``amount`` from the order's prepaid account to refunds payable (the posting
+    names the payer's account it is owed to); close the order and release what consumed
+    lessons earned. Returns the posting id."""
     posting_id = None
     if amount > 0:
         prepaid = LedgerAccount.objects.get(order_id=order.pk)
@@ -88,6 +123,7 @@ def _execute(*, order: Order, amount: int, key: str, code: str) -> int | None:
                     division_code=order.division_code,
                     order_id=order.pk,
                     bank_id=order.bank_id,
+                    memo=destination_text(payer),
                 )
             ]
         )[0].pk
@@ -110,13 +146,20 @@ def _decide(*, actor, refund: Refund, order: Order, target: str, answer: str = "
         order.save(update_fields=["status"])
     else:
         refund.amount_fen = unconsumed_fen(order)
+        if not refund.payer_account:  # requested before the account was known
+            for k, v in payer_of(order).items():
+                setattr(refund, k, v)
         refund.posting_id = _execute(
-            order=order, amount=refund.amount_fen, key=f"refund:{refund.pk}", code=PostingCode.REFUND
+            order=order,
+            amount=refund.amount_fen,
+            key=f"refund:{refund.pk}",
+            code=PostingCode.REFUND,
+            payer=_payer_fields(refund),
         )
     refund.status = target
     refund.answer = answer[:500]
     refund.decided_at = timezone.now()
-    refund.save(update_fields=["status", "answer", "decided_at", "amount_fen", "posting_id"])
+    refund.save(update_fields=["status", "answer", "decided_at", "amount_fen", "posting_id", *PAYER_FIELDS])
     audit_record(
         actor=actor,
         action="funds.refund_decide",
@@ -222,8 +265,13 @@ def refund_pro_rata(*, actor, institution_id: int, reason: str) -> dict:
                 o.status = OrderStatus.PAID
             if o.status == OrderStatus.COMPLETED:
                 continue
+            payer = payer_of(o)
             posting_id = _execute(
-                order=o, amount=share, key=f"prorata:{inst.pk}:{o.pk}", code=PostingCode.PRO_RATA_REFUND
+                order=o,
+                amount=share,
+                key=f"prorata:{inst.pk}:{o.pk}",
+                code=PostingCode.PRO_RATA_REFUND,
+                payer=payer,
             )
             refunds.append(
                 Refund(
@@ -232,6 +280,7 @@ def refund_pro_rata(*, actor, institution_id: int, reason: str) -> dict:
                     status=RefundStatus.REGULATOR,
                     reason=reason[:500],
                     amount_fen=share,
+                    **payer,
                     posting_id=posting_id,
                     bank_id=o.bank_id,
                     division_code=o.division_code,

@@ -76,7 +76,14 @@ def build_side(*, admin, side, users, which) -> dict:
             division_code=inst.division_code,
         )
         services.payment_record(
-            actor=admin, bank_id=bank.pk, txn_id=f"T{tag}{i}", order_id=o.pk, amount_fen=80000
+            actor=admin,
+            bank_id=bank.pk,
+            txn_id=f"T{tag}{i}",
+            order_id=o.pk,
+            amount_fen=80000,
+            payer_account=f"6217{tag}{i}",
+            payer_account_name=f"付款人{tag}",
+            payer_bank=f"付款行{tag}",
         )
         orders.append(o)
     lesson, _ = services.lesson_record(
@@ -98,7 +105,16 @@ def build_side(*, admin, side, users, which) -> dict:
         rows=[{"event_id": f"E{tag}2", "order_id": orders[0].pk}, "坏行"],
         filename=f"{tag}.csv",
     )
+    disputed, _ = services.lesson_record(
+        actor=admin, institution_id=inst.pk, order_id=orders[0].pk, event_id=f"D{tag}"
+    )
+    services.lesson_dispute(actor=parent, lesson_id=disputed.pk, reason=f"未上课{tag}")
+    declaration = services.declaration_submit(
+        actor=admin, institution_id=inst.pk, week_start=date.today(), declared_fen=170000
+    )
+    services.instructions_generate(day=date.today())
     return {
+        "declaration": declaration,
         "bank": bank,
         "custody": custody,
         "order": orders[0],
@@ -110,7 +126,7 @@ def build_side(*, admin, side, users, which) -> dict:
 
 
 def markers(side) -> list[str]:
-    return [f"6222{side.tag}", f"BANK{side.tag}", f"T{side.tag}0"]
+    return [f"6222{side.tag}", f"BANK{side.tag}", f"T{side.tag}0", f"6217{side.tag}0", f"未上课{side.tag}"]
 
 
 def audit_ids(side) -> dict:
@@ -123,6 +139,7 @@ def audit_ids(side) -> dict:
         "funds.refund": e["refund"],
         "funds.reconciliationdifference": e["difference"],
         "funds.lessonbatch": e["batch"],
+        "funds.prepaiddeclaration": e["declaration"],
     }
 
 

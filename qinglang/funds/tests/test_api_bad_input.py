@@ -10,7 +10,7 @@ from django.test import Client
 from qinglang.funds import services
 from qinglang.funds.api import sign
 from qinglang.funds.models import NotificationRefusal, Order, Payment
-from qinglang.funds.testing import funds_world, paid_order
+from qinglang.funds.testing import funds_world, paid_order, term_input
 from qinglang.funds.verify import ledger_verify
 
 pytestmark = pytest.mark.django_db
@@ -41,9 +41,7 @@ def test_signed_notification_idempotent_and_refusals():
     w = funds_world()
     order = services.order_create(
         actor=w.parent,
-        data=services.OrderInput(
-            course_id=w.course.pk, learner_name="乙", lessons=4, starts_on=__import__("datetime").date.today()
-        ),
+        data=term_input(w.course, learner_name="乙", lessons=4),
     )
     c = Client()
     body = {"txn_id": "BK001", "order_id": order.pk, "amount_fen": order.amount_fen}
@@ -58,9 +56,7 @@ def test_signed_notification_idempotent_and_refusals():
     assert r.status_code == 409 and r.json()["code"] == "notification_altered"
     other = services.order_create(
         actor=w.parent,
-        data=services.OrderInput(
-            course_id=w.course.pk, learner_name="丙", lessons=2, starts_on=__import__("datetime").date.today()
-        ),
+        data=term_input(w.course, learner_name="丙", lessons=2),
     )
     r = _notify(c, w.bank, w.secret, {"txn_id": "BK002", "order_id": other.pk, "amount_fen": 1})
     assert r.status_code == 422 and r.json()["code"] == "amount_mismatch"

@@ -2,7 +2,6 @@
 reversals and retried requests against a plain in-memory model."""
 
 import itertools
-from datetime import date
 
 import pytest
 from django.db import transaction
@@ -14,7 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from qinglang.core.errors import DomainError
 from qinglang.funds import services
 from qinglang.funds.models import Entry, LedgerAccount, Lesson, Order
-from qinglang.funds.testing import funds_world
+from qinglang.funds.testing import funds_world, term_input
 from qinglang.funds.verify import ledger_verify
 
 PRICE = 700
@@ -45,9 +44,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def create_and_pay(self, lessons):
         o = services.order_create(
             actor=self.w.parent,
-            data=services.OrderInput(
-                course_id=self.w.course.pk, learner_name="甲", lessons=lessons, starts_on=date.today()
-            ),
+            data=term_input(self.w.course, learner_name="甲", lessons=lessons),
         )
         txn = f"R{self.run}-{next(self.n)}"
         for _ in range(2):  # the bank retries its notification: a no-op

@@ -3,6 +3,7 @@ township and competent department with the coverage rate; an institution's fund 
 (balances, ledger history, freeze/unfreeze of releases, pro-rata refund for a closed,
 banned or runaway institution); reconciliation differences to resolve."""
 
+import secrets
 from datetime import timedelta
 
 from django.contrib import messages
@@ -11,6 +12,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from qinglang.core.errors import NotFound
@@ -21,7 +23,7 @@ from qinglang.portal.templatetags.portal_tags import division_name
 from qinglang.registry.models import Status
 
 from .common import can_write, console_required, run_action
-from .funds_forms import ReasonForm, ResolveForm, WeekForm
+from .funds_forms import DepositForm, ReasonForm, ResolveForm, WeekForm, form_errors
 
 PER_PAGE = 50
 DEPARTMENT_NAMES = dict(DepartmentKind.choices)
@@ -81,6 +83,7 @@ def funds_institution(request, pk: int):
             "can_write": can_write(request.user),
             "pro_rata_allowed": inst.status in PRO_RATA_STATUSES,
             "reason_form": ReasonForm(),
+            "deposit_form": DepositForm(initial={"token": secrets.token_hex(16)}),
         },
     )
 
@@ -171,9 +174,7 @@ def funds_difference_resolve(request, difference_id: int):
 
     def act():
         if not form.is_valid():
-            raise ValidationError(
-                {k: [str(e) for e in v] for k, v in form.errors.items()} or {"resolution": "请填写处理说明"}
-            )
+            raise form_errors(form, {"resolution": "请填写处理说明"})
         services.difference_resolve(
             actor=request.user,
             difference_id=difference_id,
@@ -182,4 +183,7 @@ def funds_difference_resolve(request, difference_id: int):
         )
 
     run_action(request, act, "对账差异已处理")
+    nxt = request.POST.get("next", "")
+    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
+        return redirect(nxt)
     return redirect("portal:funds_differences")

@@ -3,6 +3,7 @@ lessons left, deadlines, who may act) live in the funds services, whose errors t
 show in Chinese."""
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from qinglang.core.money import yuan_to_fen
@@ -16,6 +17,12 @@ class OrderCreateForm(BootstrapMixin, forms.Form):
     lessons = forms.IntegerField(label=_("购买课时数"), min_value=1, max_value=10_000)
     months = forms.IntegerField(label=_("收费时长(月)"), min_value=1, max_value=120, initial=1)
     starts_on = forms.DateField(label=_("开课日期"), widget=DateInput)
+    ends_on = forms.DateField(
+        label=_("收费期截止(可不填)"),
+        required=False,
+        widget=DateInput,
+        help_text=_("不填则按收费时长计算；本地不允许跨学期收费时，截止日不能进入下一学期"),
+    )
 
     def __init__(self, *args, courses=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -66,3 +73,64 @@ class ResolveForm(BootstrapMixin, forms.Form):
 
 class WeekForm(BootstrapMixin, forms.Form):
     week = forms.DateField(label=_("周(任一日)"), required=False, widget=DateInput)
+
+
+def _positive_yuan(value) -> int:
+    fen = yuan_to_fen(value)
+    if fen <= 0:
+        raise forms.ValidationError("金额须大于零")
+    return fen
+
+
+class YuanField(forms.DecimalField):
+    """An amount in yuan with at most two decimals, cleaned to integer fen."""
+
+    def __init__(self, *, allow_zero: bool = False, **kw):
+        self.allow_zero = allow_zero
+        kw.setdefault("max_digits", 14)
+        kw.setdefault("decimal_places", 2)
+        kw.setdefault("min_value", 0)
+        super().__init__(**kw)
+
+    def clean(self, value):
+        v = super().clean(value)
+        if v is None:
+            return None
+        return yuan_to_fen(v) if self.allow_zero else _positive_yuan(v)
+
+
+class DepositForm(BootstrapMixin, forms.Form):
+    amount = YuanField(label=_("缴存金额(元)"))
+    note = forms.CharField(label=_("备注(如银行回单号)"), max_length=200, required=False)
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+
+class DisputeDecisionForm(BootstrapMixin, forms.Form):
+    upheld = forms.TypedChoiceField(
+        label=_("裁决"),
+        choices=[("1", "异议成立(退回课时、冲回拨付)"), ("0", "异议不成立")],
+        coerce=lambda v: v == "1",
+        error_messages={"required": "请选择异议成立或不成立"},
+    )
+    reason = forms.CharField(
+        label=_("裁决理由"), max_length=500, error_messages={"required": "请填写裁决理由"}
+    )
+
+
+class DeclarationForm(BootstrapMixin, forms.Form):
+    week = forms.DateField(label=_("申报周(任一日)"), widget=DateInput)
+    declared = YuanField(label=_("本周持有的预收费(元)"), allow_zero=True)
+
+
+class StatementUploadForm(BootstrapMixin, forms.Form):
+    day = forms.DateField(label=_("对账日期"), widget=DateInput)
+    file = forms.FileField(
+        label=_("银行日对账单(CSV 或 .xlsx)"),
+        help_text=_("列：txn_id, direction(in/out), amount_fen 或 amount_yuan"),
+    )
+
+
+def form_errors(form, fallback: dict | None = None) -> ValidationError:
+    """A bound, invalid form's errors as the ValidationError a service would raise, so
+    ``run_action`` shows them like any other refusal."""
+    return ValidationError({k: [str(e) for e in v] for k, v in form.errors.items()} or fallback or {})

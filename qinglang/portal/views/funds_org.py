@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from qinglang.core.errors import DomainError, NotFound
@@ -16,7 +17,7 @@ from qinglang.funds.parsing import lesson_rows
 from qinglang.registry import selectors as registry
 
 from .common import apply_errors, org_required, run_action
-from .funds_forms import BatchUploadForm, LessonRecordForm, RefundAnswerForm
+from .funds_forms import BatchUploadForm, DeclarationForm, LessonRecordForm, RefundAnswerForm
 
 PER_PAGE = 50
 MAX_UPLOAD = 64 * 1024 * 1024
@@ -184,3 +185,34 @@ def org_refund_answer(request, pk: int, refund_id: int):
 
     run_action(request, act, "已答复退费申请")
     return redirect("portal:org_refunds", pk=inst.pk)
+
+
+@org_required
+def org_declarations(request, pk: int):
+    """The institution's weekly declaration of the prepaid fees it holds (申报), with its
+    past declarations against what the custody ledger holds now; in risk-deposit mode,
+    the deposit required against the deposit held."""
+    inst = _inst(request, pk)
+    form = DeclarationForm(request.POST or None, initial={"week": timezone.localdate()})
+    if request.method == "POST" and form.is_valid():
+        try:
+            d = services.declaration_submit(
+                actor=request.user,
+                institution_id=inst.pk,
+                week_start=form.cleaned_data["week"],
+                declared_fen=form.cleaned_data["declared"],
+            )
+        except NotFound:
+            raise Http404("机构不存在或无权查看")
+        except (DomainError, ValidationError) as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"已申报 {d.week_start:%Y-%m-%d} 起一周的预收费")
+            return redirect("portal:org_declarations", pk=inst.pk)
+    funds = selectors.institution_funds(actor=request.user, institution_id=inst.pk, limit=0)
+    declarations = selectors.declaration_list(actor=request.user, institution_id=inst.pk)[:52]
+    return render(
+        request,
+        "portal/funds/org_declarations.html",
+        _ctx(inst, "declarations", form=form, declarations=declarations, funds=funds),
+    )

@@ -152,6 +152,7 @@ def parent_order_create(request):
                     lessons=d["lessons"],
                     months=d["months"],
                     starts_on=d["starts_on"],
+                    ends_on=d.get("ends_on"),
                 ),
             )
         except NotFound:

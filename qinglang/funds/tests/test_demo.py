@@ -1,0 +1,33 @@
+"""The funds part of the demo seed: declarations give the console a real coverage rate,
+there are disputes to answer and a statement difference to resolve."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+
+from qinglang.accounts.models import Role
+from qinglang.funds import selectors
+from qinglang.funds.models import CustodyAccount, CustodyMode, InstructionLine, Refund
+from qinglang.funds.services.indicators import week_monday
+from qinglang.funds.verify import ledger_verify
+from qinglang.testing import make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_funds_figures():
+    call_command("seed_demo", "--scale", "district", stdout=StringIO())
+    officer = make_user(Role.REGULATOR_OFFICER, prefixes=["510107"])
+    ov = selectors.custody_overview(actor=officer, week_start=week_monday(timezone.localdate()))
+    rates = [r["rate"] for r in ov["by_township"] if r["rate"] is not None]
+    assert rates and all(0 < r <= 1 for r in rates)
+    assert [r for r in ov["by_department"] if r["rate"]]
+    assert len(selectors.dispute_list(actor=officer)) >= 1
+    assert selectors.difference_list(actor=officer).filter(kind="amount_mismatch").exists()
+    assert InstructionLine.objects.exists()
+    assert Refund.objects.exclude(payer_account="").exists()
+    risk = CustodyAccount.objects.filter(mode=CustodyMode.RISK_DEPOSIT).order_by("id")
+    assert any(a.deposit_held_fen > 0 for a in risk)
+    assert ledger_verify().ok

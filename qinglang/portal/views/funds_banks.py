@@ -1,0 +1,126 @@
+"""Custody bank pages (托管银行): the daily release and refund instruction files per
+bank, and the import of the bank's daily statement with its reconciliation differences.
+A bank operator sees only its own bank; regulators the banks of their divisions; another
+bank is a 404."""
+
+from datetime import date
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from qinglang.accounts.models import Role
+from qinglang.accounts.scope import actor_for
+from qinglang.core.errors import DomainError, NotFound
+from qinglang.funds import selectors, services
+from qinglang.funds.parsing import statement_text
+
+from .common import CONSOLE_ROLES, _role_required, apply_errors, can_write
+from .funds_forms import ResolveForm, StatementUploadForm
+
+bank_or_console_required = _role_required(frozenset({*CONSOLE_ROLES, Role.BANK_OPERATOR}))
+MAX_STATEMENT = 20 * 1024 * 1024
+
+
+def _bank(request, bank_id: int):
+    try:
+        return selectors.bank_get(actor=request.user, bank_id=bank_id)
+    except NotFound:
+        raise Http404("托管银行不存在或无权查看")
+
+
+def _day(request) -> date | None:
+    raw = request.GET.get("day", "")
+    try:
+        return date.fromisoformat(raw) if raw else None
+    except ValueError:
+        return None
+
+
+@bank_or_console_required
+def bank_list(request):
+    banks = list(selectors.bank_list(actor=request.user)[:200])
+    if len(banks) == 1 and actor_for(request.user).bank_ids and not request.GET:  # a bank's own operator
+        return redirect("portal:bank_instructions", bank_id=banks[0].pk)
+    return render(request, "portal/funds/bank_list.html", {"banks": banks})
+
+
+@bank_or_console_required
+def bank_instructions(request, bank_id: int):
+    """Days with instructions; each day's file to download."""
+    bank = _bank(request, bank_id)
+    days = selectors.instruction_days(actor=request.user, bank_id=bank.pk)
+    day = _day(request) or (days[0]["day"] if days else None)
+    lines = selectors.instruction_lines(actor=request.user, bank_id=bank.pk, day=day) if day else []
+    return render(
+        request,
+        "portal/funds/bank_instructions.html",
+        {
+            "bank": bank,
+            "tab": "instructions",
+            "days": days,
+            "day": day,
+            "lines": lines,
+        },
+    )
+
+
+@bank_or_console_required
+def bank_instruction_file(request, bank_id: int):
+    """The day's instruction file (the latest day with instructions if none is given)."""
+    bank = _bank(request, bank_id)
+    days = selectors.instruction_days(actor=request.user, bank_id=bank.pk, limit=1)
+    day = _day(request) or (days[0]["day"] if days else timezone.localdate())
+    lines = selectors.instruction_lines(actor=request.user, bank_id=bank.pk, day=day)
+    resp = HttpResponse(
+        "\ufeff" + services.instruction_file(lines, bank=bank), content_type="text/csv; charset=utf-8"
+    )
+    resp["Content-Disposition"] = f'attachment; filename="instructions-{bank.code}-{day.isoformat()}.csv"'
+    return resp
+
+
+@bank_or_console_required
+def bank_statements(request, bank_id: int):
+    """Upload a day's statement (CSV or .xlsx); the reconciliation differences are listed
+    below, and a regulator resolves each with a correcting posting."""
+    bank = _bank(request, bank_id)
+    form = StatementUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        f = form.cleaned_data["file"]
+        day = form.cleaned_data["day"]
+        if f.size > MAX_STATEMENT:
+            form.add_error("file", "文件过大(最大 20 MB)")
+        else:
+            try:
+                out = services.statement_import(
+                    actor=request.user,
+                    bank_id=bank.pk,
+                    day=day,
+                    text=statement_text(f.read(), filename=f.name or ""),
+                )
+            except NotFound:
+                raise Http404("托管银行不存在或无权查看")
+            except (DomainError, ValidationError) as exc:
+                apply_errors(form, exc)
+            else:
+                messages.success(request, f"已导入 {out['lines']} 条流水，对账差异 {out['differences']} 条")
+                return redirect(f"{request.path}?day={day.isoformat()}")
+    day = _day(request)
+    diffs = selectors.bank_differences(actor=request.user, bank_id=bank.pk, day=day)[:200]
+    return render(
+        request,
+        "portal/funds/bank_statements.html",
+        {
+            "bank": bank,
+            "tab": "statements",
+            "form": form,
+            "days": selectors.statement_days(actor=request.user, bank_id=bank.pk),
+            "day": day,
+            "diffs": diffs,
+            "resolve_form": ResolveForm(),
+            "can_write": can_write(request.user),
+            "next": request.get_full_path(),
+        },
+    )
