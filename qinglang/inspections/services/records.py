@@ -67,7 +67,7 @@ def inspection_record_submit(
     if task.status != TaskStatus.PLANNED:
         raise IllegalTransition("task", task.get_status_display(), TaskStatus.COMPLETED.label, [])
     template = task.campaign.template if task.campaign_id else default_template(CampaignType.GENERAL)
-    items = {i.pk: i for i in template.items.all()}
+    items = {i.pk: i for i in template.active_items()}
     given = {}
     for r in results:
         try:
