@@ -272,6 +272,14 @@ class Record(models.Model):
     summary = models.TextField("检查情况", blank=True)
     submitted_by_id = models.BigIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    deadline_days = models.PositiveSmallIntegerField("整改期限(工作日)", null=True, blank=True)
+    # rectification findings whose notice the batch job has yet to issue (defer_notice)
+    notice_pending = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["id"], condition=Q(notice_pending=True), name="insp_record_notice_pending")
+        ]
 
 
 class Result(models.Model):

@@ -32,4 +32,4 @@ from .ledger import (  # noqa: F401
     letters_render_pending,
     overdue_cutoff,
 )
-from .records import inspection_record_submit, notice_render  # noqa: F401
+from .records import inspection_record_submit, notice_render, notices_issue_pending  # noqa: F401
