@@ -7,6 +7,7 @@ from datetime import date, datetime
 from ninja import Router, Schema, Status
 
 from . import selectors, services
+from .models import Notice
 
 router = Router(tags=["inspections"])
 
@@ -79,6 +80,108 @@ def tasks(request, status: str = "planned", limit: int = 100):
 @router.get("/tasks/{task_id}", response=TaskOut)
 def task(request, task_id: int):
     return _task(selectors.task_get(actor=request.user, task_id=task_id))
+
+
+class ResultIn(Schema):
+    item_id: int
+    outcome: str
+    description: str = ""
+    requirement: str = ""
+
+
+class RecordIn(Schema):
+    inspected_on: date
+    results: list[ResultIn]
+    summary: str = ""
+    deadline_days: int | None = None
+    defer_notice: bool = False
+
+
+class RecordOut(Schema):
+    id: int
+    task_id: int
+    inspected_on: date
+    findings: int
+    notice_pending: bool
+    notice_id: int | None
+    notice_number: str | None
+    deadline_on: date | None
+
+
+@router.post(
+    "/tasks/{task_id}/record",
+    response={201: RecordOut},
+    summary="Record an inspection (every active checklist item; evidence photos go through the page form)",
+)
+def task_record(request, task_id: int, body: RecordIn):
+    """With ``defer_notice`` (a client syncing many records), the rectification notice is
+    issued shortly after by the batch job instead of in this request."""
+    task = selectors.task_get(actor=request.user, task_id=task_id)
+    rec = services.inspection_record_submit(
+        actor=request.user,
+        task_id=task.pk,
+        inspected_on=body.inspected_on,
+        results=[r.dict() for r in body.results],
+        summary=body.summary,
+        deadline_days=body.deadline_days,
+        defer_notice=body.defer_notice,
+    )
+    notice = Notice.objects.filter(task_id=task.pk).first()
+    return Status(
+        201,
+        {
+            "id": rec.pk,
+            "task_id": task.pk,
+            "inspected_on": rec.inspected_on,
+            "findings": rec.results.exclude(outcome="compliant").count(),
+            "notice_pending": rec.notice_pending,
+            "notice_id": notice.pk if notice else None,
+            "notice_number": notice.number if notice else None,
+            "deadline_on": notice.deadline_on if notice else None,
+        },
+    )
+
+
+class NoticeOut(Schema):
+    id: int
+    number: str
+    institution_id: int
+    institution_name: str
+    issued_on: date
+    deadline_days: int
+    deadline_on: date
+    departments: list[str]
+    sha256: str
+    items: int
+
+
+def _notice(n) -> dict:
+    return {
+        "id": n.pk,
+        "number": n.number,
+        "institution_id": n.institution_id,
+        "institution_name": n.institution.name,
+        "issued_on": n.issued_on,
+        "deadline_days": n.deadline_days,
+        "deadline_on": n.deadline_on,
+        "departments": n.departments,
+        "sha256": n.sha256,
+        "items": n.items.count(),
+    }
+
+
+@router.get(
+    "/notices",
+    response=list[NoticeOut],
+    summary="Rectification notices: an institution's own, or those in a regulator's area (download: /inspections/notices/{id}/download/)",
+)
+def notices(request, limit: int = 100):
+    return [_notice(n) for n in selectors.notice_list(actor=request.user)[: max(1, min(limit, 500))]]
+
+
+@router.get("/notices/{notice_id}", response=NoticeOut)
+def notice(request, notice_id: int):
+    return _notice(selectors.notice_get(actor=request.user, notice_id=notice_id))
 
 
 @router.get("/ledger", response=list[LedgerOut])

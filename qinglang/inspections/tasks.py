@@ -1,7 +1,7 @@
 """Periodic jobs of the inspections app (Huey)."""
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task, db_task, lock_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 from qinglang.core.context import request_context
 
@@ -30,10 +30,10 @@ def sweep_overdue_rectification():
 
 
 @db_task()
-@lock_task("inspections-issue-notices")
 def issue_pending_notices():
     """Issue the notices of records submitted with ``defer_notice``, in set-based batches
-    of 500 (enqueued when such records are committed)."""
+    of 500 (enqueued when such records are committed). Workers running it at the same
+    time share the pending records (``SKIP LOCKED``)."""
     with request_context():
         return notices_issue_pending()
 

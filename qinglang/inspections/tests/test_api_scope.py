@@ -138,3 +138,72 @@ def test_wrong_evidence_on_the_institution_end_refused_in_chinese(inspected):
     assert resp.status_code == 200 and "不是允许的类型" in resp.content.decode()
     item.refresh_from_db()
     assert item.status == LedgerStatus.ISSUED and not item.evidence.exists() and item.measures == ""
+
+
+def _answers(task, findings: dict) -> list[dict]:
+    return [{k: v for k, v in r.items() if k != "files"} for r in answer_all(task, findings=findings)]
+
+
+def test_record_through_the_api_issues_the_notice_or_defers_it(inspected, admin, leader):
+    tb = inspected["tb"]
+    member = _member(tb)
+    url = f"/api/inspections/tasks/{tb.pk}/record"
+    # another inspector: the task is not theirs (404, as for a missing one)
+    r = _client(_member(inspected["ta"])).post(
+        url, json.dumps({"inspected_on": "2025-09-26", "results": []}), content_type="application/json"
+    )
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    # a missing answer: a Chinese message, nothing written
+    answers = _answers(tb, {"F01": "rectification"})
+    r = _client(member).post(
+        url,
+        json.dumps({"inspected_on": "2025-09-26", "results": answers[1:]}),
+        content_type="application/json",
+    )
+    assert r.status_code == 422 and r.json()["code"] == "invalid" and "未填写" in r.json()["message"]
+    assert not Record.objects.filter(task=tb).exists()
+    # deferred: the record now, the notice from the batch job
+    r = _client(member).post(
+        url,
+        json.dumps(
+            {"inspected_on": "2025-09-26", "results": answers, "deadline_days": 10, "defer_notice": True}
+        ),
+        content_type="application/json",
+    )
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert body["notice_pending"] and body["notice_id"] is None and body["findings"] == 1
+    org = _client(make_user(Role.INSTITUTION_ADMIN, institution_id=inspected["b"].pk))
+    assert org.get("/api/inspections/notices").json() == []
+    assert services.notices_issue_pending() == 1
+    (n,) = org.get("/api/inspections/notices").json()
+    assert n["deadline_on"] == "2025-10-16" and n["items"] == 1 and n["institution_name"] == "乙机构"
+    assert org.get(f"/api/inspections/notices/{n['id']}").json()["number"] == n["number"]
+    # the other institution does not see it
+    other = _client(make_user(Role.INSTITUTION_ADMIN, institution_id=inspected["a"].pk))
+    assert n["id"] not in {x["id"] for x in other.get("/api/inspections/notices").json()}
+    assert other.get(f"/api/inspections/notices/{n['id']}").status_code == 404
+    # submitting again is an illegal transition
+    r = _client(member).post(
+        url, json.dumps({"inspected_on": "2025-09-26", "results": answers}), content_type="application/json"
+    )
+    assert r.status_code == 409 and r.json()["code"] == "illegal_transition"
+
+
+def test_record_through_the_api_issues_the_notice_at_once(admin, leader):
+    inst = make_institution(admin, name="丙机构")
+    inspectors(1)
+    c = services.campaign_create(actor=leader, data=campaign_data())
+    services.campaign_draw(
+        actor=leader, campaign_id=c.pk, share=1.0, team_size=1, seed="t", today=date(2026, 3, 1)
+    )
+    task = Task.objects.get(campaign=c, institution=inst)
+    r = _client(_member(task)).post(
+        f"/api/inspections/tasks/{task.pk}/record",
+        json.dumps({"inspected_on": "2025-09-26", "results": _answers(task, {"F01": "rectification"})}),
+        content_type="application/json",
+    )
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert not body["notice_pending"] and body["notice_number"] and body["deadline_on"]
+    assert Notice.objects.get(pk=body["notice_id"]).path
