@@ -9,9 +9,13 @@ Phases, each timed on its own:
    The pure draw is also timed alone by recomputing it from the recorded seed.
 2. reference: a plain ``INSERT … SELECT`` of the same number of task rows (rolled back),
    in the same run — the ratio is tasks/s of the draw against rows/s of that INSERT.
-3. notices: ``inspection_record_submit`` on N tasks with two rectification findings each
-   (record, results, evidence, notice row, ledger items, .docx rendered and stored) —
-   notices/s end to end; then the .docx rendering alone, serially and in a process pool.
+3. notices, one per submission: ``inspection_record_submit`` on N tasks with two
+   rectification findings each (record, results, notice .docx rendered and stored, notice
+   row, ledger items and transitions, audit) — notices/s end to end, as inspectors submit.
+4. notices in the batch job: M more records submitted with ``defer_notice`` (a batch
+   sync), then ``notices_issue_pending`` (the Huey job's work, run here in-process):
+   notices issued set-based, 500 records per transaction — notices/s of the job.
+5. the .docx rendering alone, serially and in a process pool.
 
 Data are prepared by the run: if the database has fewer than 50,000 institutions under
 51, the province seed runs first. Everything the run creates is removed afterwards
@@ -74,6 +78,33 @@ def _render_one(args: dict) -> int:
     return len(documents.notice_docx(**args))
 
 
+def _render_object_model(args: dict) -> int:
+    """Reference: the notice built through python-docx's object model and saved, per
+    notice (how it was rendered before the prepared template), in the same run."""
+    import io
+
+    from qinglang.inspections import documents as d
+
+    doc = d._base(f"{args['place']}校外培训联合执法检查组", "整改通知书", args["number"])
+    doc.add_paragraph(f"{args['institution']}：")
+    doc.add_paragraph(
+        f"{d._cn_date(args['inspected_on'])}，联合执法检查组对你单位({args['address']})进行了检查。"
+    )
+    table = doc.add_table(rows=1, cols=4)
+    table.style = "Table Grid"
+    for cell, text in zip(table.rows[0].cells, ("序号", "问题", "依据", "整改要求"), strict=True):
+        cell.text = text
+    for i, f in enumerate(args["findings"], 1):
+        row = table.add_row().cells
+        row[0].text, row[1].text = str(i), f"{f['title']}：{f['description']}"
+        row[2].text, row[3].text = f["basis"], f["requirement"]
+    doc.add_paragraph(f"请你单位于{d._cn_date(args['deadline_on'])}前完成整改。")
+    d._sign(doc, args["issuers"], args["issued_on"])
+    buf = io.BytesIO()
+    doc.save(buf)
+    return len(buf.getvalue())
+
+
 def _pool_init() -> None:
     import django
 
@@ -87,10 +118,14 @@ def main(argv: list[str]) -> int:
     p.add_argument("--share", type=float, default=1.0, help="share of the population drawn")
     p.add_argument("--inspectors", type=int, default=400)
     p.add_argument("--team-size", type=int, default=2)
-    p.add_argument("--notices", type=int, default=300, help="tasks inspected with findings")
-    p.add_argument("--render", type=int, default=600, help=".docx rendered alone (serial and pool)")
+    p.add_argument("--notices", type=int, default=300, help="tasks inspected with findings, one by one")
+    p.add_argument("--batch", type=int, default=2000, help="records synced with defer_notice, then the job")
+    p.add_argument("--render", type=int, default=5000, help=".docx rendered alone (serial and pool)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="process pool size")
     p.add_argument("--keep", action="store_true", help="keep the campaign, tasks and notices")
+    p.add_argument(
+        "--profile", action="store_true", help="cProfile the notices phase (top 25 by cumulative time)"
+    )
     a = p.parse_args(argv)
     _refuse_test_db()
 
@@ -209,15 +244,16 @@ def main(argv: list[str]) -> int:
         tasks = list(
             Task.objects.filter(campaign=campaign, team__isnull=False)
             .select_related("institution", "team")
-            .order_by("id")[: a.notices]
+            .order_by("id")[: a.notices + a.batch]
         )
-        items = list(campaign.template.items.order_by("position", "id"))
+        members = _members(tasks)
+        items = list(campaign.template.active_items().order_by("position", "id"))
         rect = {items[0].pk, items[1].pk}
         inspected = today
-        t0 = time.monotonic()
-        for t in tasks:
+
+        def submit(t, **kw):
             services.inspection_record_submit(
-                actor=_member(t),
+                actor=members[t.pk],
                 task_id=t.pk,
                 inspected_on=inspected,
                 results=[
@@ -229,15 +265,53 @@ def main(argv: list[str]) -> int:
                     }
                     for i in items
                 ],
+                **kw,
             )
+
+        prof = None
+        if a.profile:
+            import cProfile
+
+            prof = cProfile.Profile()
+            prof.enable()
+        t0 = time.monotonic()
+        for t in tasks[: a.notices]:
+            submit(t)
         notices_s = time.monotonic() - t0
-        notices = list(Notice.objects.filter(task__campaign=campaign).select_related("institution"))
-        created_files += [n.path for n in notices if n.path]
+        if prof is not None:
+            import pstats
+
+            prof.disable()
+            pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+        n_notices = Notice.objects.filter(task__campaign=campaign).count()
         print(
-            f"notices (inspection_record_submit, 2 findings, .docx stored): {len(notices):,} in"
-            f" {notices_s:.2f} s → {len(notices) / notices_s:,.1f} notices/s",
+            f"notices, one per submission (inspection_record_submit: record, results, notice .docx stored,"
+            f" 2 ledger items, audit): {n_notices:,} in {notices_s:.2f} s → {n_notices / notices_s:,.1f} notices/s",
             flush=True,
         )
+
+        # 3b. a batch of synced records (defer_notice), then the job that issues their
+        # notices set-based (the bench runs the job itself instead of a Huey worker)
+        from qinglang.inspections.services import records as records_module
+
+        records_module._enqueue_pending_notices = lambda: None
+        t0 = time.monotonic()
+        for t in tasks[a.notices :]:
+            submit(t, defer_notice=True)
+        deferred_s = time.monotonic() - t0
+        t0 = time.monotonic()
+        batch_n = services.notices_issue_pending(limit=500)
+        batch_s = time.monotonic() - t0
+        n_batch = Notice.objects.filter(task__campaign=campaign).count() - n_notices
+        assert n_batch == batch_n == len(tasks) - a.notices, (n_batch, batch_n)
+        print(
+            f"batch: {batch_n:,} records submitted with defer_notice in {deferred_s:.2f} s"
+            f" ({batch_n / deferred_s:,.1f} records/s); notices_issue_pending issued {n_batch:,} notices"
+            f" in {batch_s:.2f} s → {n_batch / batch_s:,.1f} notices/s",
+            flush=True,
+        )
+        notices = list(Notice.objects.filter(task__campaign=campaign))
+        created_files += [n.path for n in notices if n.path]
 
         # the .docx alone: serial and in a process pool
         place = place_name(tasks[0].division_code) if tasks else "四川省"
@@ -268,13 +342,20 @@ def main(argv: list[str]) -> int:
         for x in args:
             _render_one(x)
         serial_s = time.monotonic() - t0
+        n_ref = max(1, a.render // 20)
+        t0 = time.monotonic()
+        for x in args[:n_ref]:
+            _render_object_model(x)
+        ref_docx_s = time.monotonic() - t0
         t0 = time.monotonic()
         with ProcessPoolExecutor(max_workers=a.workers, initializer=_pool_init) as ex:
             list(ex.map(_render_one, args, chunksize=max(1, a.render // (a.workers * 4))))
         pool_s = time.monotonic() - t0
         print(
             f".docx alone: {a.render} serial in {serial_s:.2f} s → {a.render / serial_s:,.0f}/s;"
-            f" process pool of {a.workers} in {pool_s:.2f} s → {a.render / pool_s:,.0f}/s",
+            f" process pool of {a.workers} in {pool_s:.2f} s → {a.render / pool_s:,.0f}/s;"
+            f" reference, python-docx object model per notice: {n_ref} in {ref_docx_s:.2f} s"
+            f" → {n_ref / ref_docx_s:,.0f}/s ({(a.render / serial_s) / (n_ref / ref_docx_s):,.0f}× faster)",
             flush=True,
         )
 
@@ -283,13 +364,15 @@ def main(argv: list[str]) -> int:
         ratio = tasks_per_s / ref_per_s if ref_per_s else 0.0
         print(
             f"summary: {draw.target_count / draw_s:,.0f} targets/s, {tasks_per_s:,.0f} tasks/s,"
-            f" {len(notices) / notices_s:,.1f} notices/s (docx alone {a.render / serial_s:,.0f}/s serial,"
-            f" {a.render / pool_s:,.0f}/s pool)"
+            f" {n_notices / notices_s:,.1f} notices/s one per submission,"
+            f" {n_batch / batch_s:,.1f} notices/s in the batch job"
+            f" (docx alone {a.render / serial_s:,.0f}/s serial, {a.render / pool_s:,.0f}/s pool)"
         )
         print(
             f"RESULT campaign {tasks_per_s:.0f} tasks/s ratio={ratio:.3f}"
             f" ref=insert-select:{ref_per_s:.0f}rows/s/{ref_rows}rows"
-            f" targets/s={draw.target_count / draw_s:.0f} notices/s={len(notices) / notices_s:.1f}"
+            f" targets/s={draw.target_count / draw_s:.0f} notices/s={n_notices / notices_s:.1f}"
+            f" batch_notices/s={n_batch / batch_s:.1f}"
         )
     finally:
         if not a.keep:
@@ -315,9 +398,18 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _member(task):
-    """A member of the task's team (the inspection is submitted by an inspector)."""
+def _members(tasks) -> dict:
+    """A member of each task's team (the inspection is submitted by an inspector), looked
+    up before the timing starts."""
     from qinglang.accounts.models import User
+    from qinglang.inspections.models import TeamMember
 
-    uid = task.team.members.order_by("user_id").values_list("user_id", flat=True).first()
-    return User.objects.get(pk=uid)
+    first: dict[int, int] = {}
+    for team_id, uid in (
+        TeamMember.objects.filter(team_id__in={t.team_id for t in tasks})
+        .order_by("team_id", "user_id")
+        .values_list("team_id", "user_id")
+    ):
+        first.setdefault(team_id, uid)
+    users = User.objects.in_bulk(set(first.values()))
+    return {t.pk: users[first[t.team_id]] for t in tasks}

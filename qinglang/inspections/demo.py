@@ -75,7 +75,7 @@ def seed_district(*, county, rng, log) -> dict[str, int]:
             first_team.members.get_or_create(user=demo_inspector, defaults={"department_kind": ""})
         tasks = list(Task.objects.filter(campaign=c, team__isnull=False).order_by("id"))
         done = tasks[: int(len(tasks) * 0.7)]
-        items = list(c.template.items.all())
+        items = list(c.template.active_items())
         for n, t in enumerate(done):
             day = c.starts_on + timedelta(days=1 + n % 20)
             bad = {i.code for i in items if rng.random() < 0.08}

@@ -65,6 +65,10 @@ class ChecklistTemplate(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def active_items(self):
+        """The items asked in new inspections (retired items stay for recorded results)."""
+        return self.items.filter(retired_at__isnull=True)
+
 
 class ChecklistItem(models.Model):
     """检查事项: one thing checked, with its legal basis, severity and the department
@@ -78,6 +82,8 @@ class ChecklistItem(models.Model):
     severity = models.CharField("严重程度", max_length=16, choices=Severity.choices, default=Severity.MINOR)
     department_kind = models.CharField("责任部门", max_length=32, choices=DepartmentKind.choices)
     position = models.PositiveIntegerField(default=0)
+    # 停用: no longer asked in new inspections; kept because recorded results refer to it
+    retired_at = models.DateTimeField("停用时间", null=True, blank=True)
 
     class Meta:
         ordering = ["template_id", "position", "id"]
@@ -156,7 +162,9 @@ class Draw(models.Model):
 
 
 class ConflictOfInterest(models.Model):
-    """A declared conflict of interest (回避): the inspector is never drawn to the institution."""
+    """A declared conflict of interest (回避): while it stands (not withdrawn), the inspector
+    is never drawn or assigned to the institution. A withdrawal keeps the row (who, when,
+    why); a later declaration is a new row."""
 
     scope = ScopePaths(division="institution__division_code")
 
@@ -164,10 +172,19 @@ class ConflictOfInterest(models.Model):
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")
     reason = models.CharField("回避理由", max_length=300)
     declared_on = models.DateField()
+    declared_by_id = models.BigIntegerField(null=True, blank=True)
+    withdrawn_at = models.DateTimeField("撤销时间", null=True, blank=True)
+    withdrawn_by_id = models.BigIntegerField(null=True, blank=True)
+    withdraw_reason = models.CharField("撤销理由", max_length=300, blank=True)
 
     class Meta:
+        ordering = ["-declared_on", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["inspector", "institution"], name="conflict_unique"),
+            models.UniqueConstraint(
+                fields=["inspector", "institution"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="conflict_unique_standing",
+            ),
         ]
 
 
@@ -255,6 +272,14 @@ class Record(models.Model):
     summary = models.TextField("检查情况", blank=True)
     submitted_by_id = models.BigIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    deadline_days = models.PositiveSmallIntegerField("整改期限(工作日)", null=True, blank=True)
+    # rectification findings whose notice the batch job has yet to issue (defer_notice)
+    notice_pending = models.BooleanField(default=False)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["id"], condition=Q(notice_pending=True), name="insp_record_notice_pending")
+        ]
 
 
 class Result(models.Model):

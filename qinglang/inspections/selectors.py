@@ -220,9 +220,10 @@ def public_draw_targets(*, draw: Draw) -> list[dict]:
     return list(rows.values())
 
 
-def conflict_list(*, actor) -> QuerySet:
+def conflict_list(*, actor, include_withdrawn: bool = False, institution_id: int | None = None) -> QuerySet:
     """Declared conflicts of interest: an inspector sees their own; leaders and officers
-    (and the platform admin) every declaration about institutions in their area."""
+    (and the platform admin) every declaration about institutions in their area. Standing
+    ones only, unless ``include_withdrawn``."""
     from .models import ConflictOfInterest
 
     qs = ConflictOfInterest.objects.select_related("institution", "inspector")
@@ -230,8 +231,19 @@ def conflict_list(*, actor) -> QuerySet:
     if a.is_platform_admin or a.roles & {Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER}:
         qs = restrict(qs, actor)
     else:
-        qs = qs.filter(inspector_id=getattr(actor, "pk", None))
+        qs = restrict(qs, actor).filter(inspector_id=getattr(actor, "pk", None))
+    if not include_withdrawn:
+        qs = qs.filter(withdrawn_at__isnull=True)
+    if institution_id:
+        qs = qs.filter(institution_id=institution_id)
     return qs.order_by("-declared_on", "-id")
+
+
+def conflict_get(*, actor, conflict_id: int):
+    c = conflict_list(actor=actor, include_withdrawn=True).filter(pk=conflict_id).first()
+    if c is None:
+        raise NotFound("回避申报")
+    return c
 
 
 def institution_by_ref(*, actor, ref: str) -> int | None:

@@ -1,11 +1,11 @@
 """Periodic jobs of the inspections app (Huey)."""
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 from qinglang.core.context import request_context
 
-from .services import ledger_sweep_overdue, letters_render_pending
+from .services import ledger_sweep_overdue, letters_render_pending, notices_issue_pending
 
 
 @db_periodic_task(crontab(minute="5"))
@@ -27,3 +27,19 @@ def sweep_overdue_rectification():
             "cases_due": run.cases_due,
             "letters": rendered,
         }
+
+
+@db_task()
+def issue_pending_notices():
+    """Issue the notices of records submitted with ``defer_notice``, in set-based batches
+    of 500 (enqueued when such records are committed). Workers running it at the same
+    time share the pending records (``SKIP LOCKED``)."""
+    with request_context():
+        return notices_issue_pending()
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def issue_pending_notices_catch_up():
+    """Every ten minutes: whatever a lost enqueue or downtime left pending."""
+    with request_context():
+        return notices_issue_pending()

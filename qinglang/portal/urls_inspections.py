@@ -12,6 +12,11 @@ urlpatterns: list = [
     path("console/inspections/checklists/", v.checklist_list, name="checklist_list"),
     path("console/inspections/checklists/<int:template_id>/", v.checklist_detail, name="checklist_detail"),
     path("console/inspections/conflicts/", v.conflicts, name="conflicts"),
+    path(
+        "console/inspections/conflicts/<int:conflict_id>/withdraw/",
+        v.conflict_withdraw,
+        name="conflict_withdraw",
+    ),
     path("console/inspections/ledger/", v.ledger, name="ledger"),
     path("console/inspections/ledger/<int:item_id>/", v.ledger_item, name="ledger_item"),
     path("inspections/notices/<int:notice_id>/download/", v.notice_download, name="notice_download"),

@@ -1,14 +1,17 @@
 """Every write of the inspections app (re-exported by sub-domain)."""
 
 from .campaigns import (  # noqa: F401
+    CHECKLIST_FIELDS,
     campaign_close,
     campaign_create,
     campaign_draw,
     checklist_item_add,
     checklist_item_remove,
+    checklist_item_retire,
     checklist_item_update,
     checklist_template_copy,
     conflict_declare,
+    conflict_withdraw,
     draw_publish,
     draw_verify,
     inspection_task_create_adhoc,
@@ -29,4 +32,4 @@ from .ledger import (  # noqa: F401
     letters_render_pending,
     overdue_cutoff,
 )
-from .records import inspection_record_submit, notice_render  # noqa: F401
+from .records import inspection_record_submit, notice_render, notices_issue_pending  # noqa: F401

@@ -218,9 +218,7 @@ def campaign_draw(
         .values_list("team__members__user_id", "institution_id")
     )
     conflicts = set(
-        ConflictOfInterest.objects.filter(inspector_id__in=pool_ids).values_list(
-            "inspector_id", "institution_id"
-        )
+        _standing_conflicts().filter(inspector_id__in=pool_ids).values_list("inspector_id", "institution_id")
     )
     result = compute_draw(
         seed=seed,
@@ -375,16 +373,27 @@ def campaign_close(*, actor, campaign_id: int) -> Campaign:
     return c
 
 
+def _check_reason(reason: str, label: str) -> None:
+    if not reason:
+        raise ValidationError({"reason": f"请说明{label.removesuffix('理由')}理由"})
+    if len(reason) > 300:
+        raise ValidationError({"reason": f"{label}不能超过300字"})
+
+
+def _standing_conflicts():
+    return ConflictOfInterest.objects.filter(withdrawn_at__isnull=True)
+
+
 @transaction.atomic
 def conflict_declare(
     *, actor, institution_id: int, reason: str, inspector_id: int | None = None
 ) -> ConflictOfInterest:
-    """An inspector declares a conflict of interest (回避); leaders may record one for them."""
+    """An inspector declares a conflict of interest (回避); leaders and officers may record
+    one for an inspector of the institution's area. Declaring a conflict that already
+    stands returns it unchanged."""
     from qinglang.accounts.scope import in_scope
 
     reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "请说明回避理由"})
     inst = Institution.objects.filter(pk=institution_id).first()
     if inst is None or not in_scope(inst, actor, regulator_department=False):
         raise NotFound("机构")
@@ -392,21 +401,60 @@ def conflict_declare(
     target = inspector_id or user_id(actor)
     if target != user_id(actor):
         require_writer(actor=actor, division_code=inst.division_code, what="登记回避")
+        if not any(
+            inst.division_code.startswith(p)
+            for m in Membership.objects.filter(user_id=target, role=Role.INSPECTOR, active=True)
+            for p in (m.division_prefixes or [])
+            if isinstance(p, str)
+        ):
+            raise ValidationError({"inspector_id": "所选人员不是该机构所在区划的执法检查人员"})
     elif not (a.is_platform_admin or Role.INSPECTOR in a.roles or a.roles & {Role.REGULATOR_OFFICER}):
         raise PermissionDeniedError("只有执法检查人员可以申报回避")
-    coi, created = ConflictOfInterest.objects.get_or_create(
+    _check_reason(reason, "回避理由")
+    coi = _standing_conflicts().filter(inspector_id=target, institution=inst).first()
+    if coi is not None:
+        return coi
+    coi = ConflictOfInterest.objects.create(
         inspector_id=target,
         institution=inst,
-        defaults={"reason": reason, "declared_on": timezone.localdate()},
+        reason=reason,
+        declared_on=timezone.localdate(),
+        declared_by_id=user_id(actor),
     )
-    if created:
-        audit_record(
-            actor=actor,
-            action="conflict.declare",
-            obj=coi,
-            division_code=inst.division_code,
-            changes={"inspector_id": target, "institution_id": inst.pk, "reason": reason},
+    audit_record(
+        actor=actor,
+        action="conflict.declare",
+        obj=coi,
+        division_code=inst.division_code,
+        changes={"inspector_id": target, "institution_id": inst.pk, "reason": reason},
+    )
+    return coi
+
+
+@transaction.atomic
+def conflict_withdraw(*, actor, conflict_id: int, reason: str) -> ConflictOfInterest:
+    """A leader or officer of the institution's area withdraws a declared conflict (the
+    inspector may then be drawn there again). The row stays, with who, when and why."""
+    coi = lock_scoped(ConflictOfInterest, conflict_id, actor=actor, what="回避申报")
+    inst = Institution.objects.get(pk=coi.institution_id)
+    require_writer(actor=actor, division_code=inst.division_code, what="撤销回避")
+    reason = (reason or "").strip()
+    _check_reason(reason, "撤销理由")
+    if coi.withdrawn_at is not None:
+        raise DomainError(
+            "conflict_withdrawn", "该回避申报已撤销", {"withdrawn_at": coi.withdrawn_at}, status=409
         )
+    coi.withdrawn_at = timezone.now()
+    coi.withdrawn_by_id = user_id(actor)
+    coi.withdraw_reason = reason
+    coi.save(update_fields=["withdrawn_at", "withdrawn_by_id", "withdraw_reason"])
+    audit_record(
+        actor=actor,
+        action="conflict.withdraw",
+        obj=coi,
+        division_code=inst.division_code,
+        changes={"inspector_id": coi.inspector_id, "institution_id": inst.pk, "reason": reason},
+    )
     return coi
 
 
@@ -478,7 +526,7 @@ def task_assign(*, actor, task_id: int, inspector_ids: list[int]) -> Task:
     }
     if set(ids) - set(members):
         raise ValidationError({"inspector_ids": "所选人员不是该区划的执法检查人员"})
-    if ConflictOfInterest.objects.filter(inspector_id__in=ids, institution_id=task.institution_id).exists():
+    if _standing_conflicts().filter(inspector_id__in=ids, institution_id=task.institution_id).exists():
         raise DomainError("conflict_of_interest", "所选人员已申报与该机构存在利害关系，应当回避")
     team = Team.objects.create(
         campaign=task.campaign, division_code=task.division_code, name=f"任务{task.pk}检查组"
@@ -543,7 +591,7 @@ def checklist_template_copy(*, actor, template_id: int, division_code: str, name
             department_kind=i.department_kind,
             position=i.position,
         )
-        for i in src.items.all()
+        for i in src.active_items()
     )
     audit_record(actor=actor, action="checklist.copy", obj=t, changes={"from": src.pk, "name": t.name})
     return t
@@ -636,4 +684,33 @@ def checklist_item_update(*, actor, template_id: int, item_id: int, data: dict) 
         audit_record(
             actor=actor, action="checklist.item_update", obj=t, changes={"code": item.code, **changed}
         )
+    return item
+
+
+@transaction.atomic
+def checklist_item_retire(*, actor, template_id: int, item_id: int, retired: bool = True) -> ChecklistItem:
+    """Retire (停用) an item of a local template, or bring it back. A retired item is no
+    longer asked in new inspections; results already recorded keep pointing at it, so
+    this is allowed even while the template is in use. The last active item stays."""
+    t = _lock_local_template(actor, template_id)
+    item = t.items.select_for_update().filter(pk=item_id).first()
+    if item is None:
+        raise NotFound("检查事项")
+    if (item.retired_at is not None) == retired:
+        raise DomainError(
+            "item_already_retired" if retired else "item_not_retired",
+            "该检查事项已停用" if retired else "该检查事项未停用",
+            {"code": item.code},
+            status=409,
+        )
+    if retired and not t.active_items().exclude(pk=item.pk).exists():
+        raise DomainError("template_empty", "检查清单至少要保留一个启用的检查事项", {"code": item.code})
+    item.retired_at = timezone.now() if retired else None
+    item.save(update_fields=["retired_at"])
+    audit_record(
+        actor=actor,
+        action="checklist.item_retire" if retired else "checklist.item_reinstate",
+        obj=t,
+        changes={"code": item.code, "item_id": item.pk},
+    )
     return item

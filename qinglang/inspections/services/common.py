@@ -1,7 +1,7 @@
 """Who may write in inspections, checked inside each service's transaction."""
 
 from qinglang.accounts.models import Role
-from qinglang.accounts.scope import actor_for, division_in_scope, in_scope
+from qinglang.accounts.scope import actor_for, division_in_scope, restrict
 from qinglang.core.errors import NotFound, PermissionDeniedError
 
 WRITERS = {Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER}
@@ -31,10 +31,16 @@ def require_inspector(*, actor, division_code: str) -> None:
         raise PermissionDeniedError("无权执行检查或复查")
 
 
-def lock_scoped(model, pk: int, *, actor, what: str, **kw):
-    """Lock a row and check it is (still) within the actor's scope; else 404."""
-    obj = model.objects.select_for_update().filter(pk=pk).first()
-    if obj is None or (not is_system(actor) and not in_scope(obj, actor, **kw)):
+def lock_scoped(model, pk: int, *, actor, what: str, related: tuple[str, ...] = (), **kw):
+    """Lock a row that is within the actor's scope, in one statement (``FOR UPDATE OF``
+    the row only; ``related`` rows are read with it, not locked); else 404."""
+    qs = model.objects.filter(pk=pk)
+    if not is_system(actor):
+        qs = restrict(qs, actor, **kw)
+    if related:
+        qs = qs.select_related(*related)
+    obj = qs.select_for_update(of=("self",)).first()
+    if obj is None:
         raise NotFound(what)
     return obj
 

@@ -33,7 +33,7 @@ from ..models import (
     SweepRun,
 )
 from .common import lock_scoped, require_inspector, require_writer, user_id
-from .records import place_name
+from .records import place_name, place_names
 
 LEVEL_KEYS = [
     (Escalation.REMINDER, "rectification.reminder_after_overdue_days", LetterKind.REMINDER),
@@ -349,8 +349,17 @@ def ledger_mark_cases_filed(*, actor, filed: dict[int, list[int]]) -> int:
 
 def letter_render(letter: Letter) -> Letter:
     """Render and store one letter's .docx (idempotent: content-addressed)."""
+    _letter_file(letter, place_name(letter.division_code))
+    Letter.objects.filter(pk=letter.pk).update(
+        path=letter.path, sha256=letter.sha256, overdue_days=letter.overdue_days
+    )
+    return letter
+
+
+def _letter_file(letter: Letter, place: str) -> None:
+    """Render the letter (prepared template) and store it; sets path, sha256 and
+    overdue_days on the instance."""
     item = letter.item
-    place = place_name(letter.division_code)
     overdue = working_days_between(item.deadline_on, letter.issued_on)
     supervision = letter.kind == LetterKind.SUPERVISION
     data = documents.letter_docx(
@@ -371,15 +380,20 @@ def letter_render(letter: Letter) -> Letter:
         if supervision
         else "请于收到本函后尽快整改到位，否则将发出督办函。",
     )
-    rel, digest, _ = files.store(data, folder="letters", suffix=".docx")
-    Letter.objects.filter(pk=letter.pk).update(path=rel, sha256=digest, overdue_days=min(overdue, 32767))
-    letter.path, letter.sha256, letter.overdue_days = rel, digest, overdue
-    return letter
+    letter.path, letter.sha256, _ = files.store(data, folder="letters", suffix=".docx")
+    letter.overdue_days = min(overdue, 32767)
 
 
 def letters_render_pending(*, limit: int = 500) -> int:
-    n = 0
-    for letter in Letter.objects.filter(path="").select_related("item__institution", "item__notice")[:limit]:
-        letter_render(letter)
-        n += 1
-    return n
+    """Render up to ``limit`` letters the sweep inserted without a file: one query for the
+    letters with their items, one for the place names, one UPDATE for all their paths."""
+    letters = list(
+        Letter.objects.filter(path="")
+        .select_related("item__institution", "item__notice")
+        .order_by("id")[:limit]
+    )
+    places = place_names(letter.division_code for letter in letters)
+    for letter in letters:
+        _letter_file(letter, places.get(letter.division_code[:6], ""))
+    Letter.objects.bulk_update(letters, ["path", "sha256", "overdue_days"], batch_size=limit)
+    return len(letters)

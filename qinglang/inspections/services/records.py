@@ -17,6 +17,7 @@ from .. import documents, files
 from ..checklists import default_template
 from ..models import (
     CampaignType,
+    ChecklistItem,
     Evidence,
     LedgerItem,
     LedgerStatus,
@@ -27,6 +28,7 @@ from ..models import (
     Result,
     Task,
     TaskStatus,
+    TeamMember,
 )
 from .common import WRITERS, lock_scoped, user_id
 
@@ -37,12 +39,10 @@ def _may_inspect(actor, task: Task) -> bool:
     a = actor_for(actor)
     if a.is_platform_admin or a.roles & WRITERS:
         return True
-    return task.team_id is not None and task.team.members.filter(user_id=user_id(actor)).exists()
-
-
-def place_name(division_code: str) -> str:
-    d = Division.objects.filter(code=division_code[:6]).first()
-    return d.name if d else ""
+    return (
+        task.team_id is not None
+        and TeamMember.objects.filter(team_id=task.team_id, user_id=user_id(actor)).exists()
+    )
 
 
 @transaction.atomic
@@ -54,20 +54,28 @@ def inspection_record_submit(
     results: list[dict],
     summary: str = "",
     deadline_days: int | None = None,
+    defer_notice: bool = False,
 ) -> Record:
     """Record a visit: every checklist item compliant, fixed on site (立行立改) or to be
     rectified by a deadline (限期整改), with evidence files. Rectification findings produce
     one notice (a .docx) and one ledger item each. All or nothing: a refused file or a
     missing answer leaves no record, no notice and no stored file behind.
 
+    ``defer_notice`` (a batch of records synced at once) leaves the notice to the
+    ``issue_pending_notices`` job, which issues many in one set-based batch; the deadline
+    still runs from the inspection date.
+
     ``results``: [{"item_id", "outcome", "description", "requirement", "files": [UploadedFile]}]."""
-    task = lock_scoped(Task, task_id, actor=actor, what="检查任务")
+    task = lock_scoped(Task, task_id, actor=actor, what="检查任务", related=("institution", "site"))
     if not _may_inspect(actor, task):
         raise PermissionDeniedError("只有本任务检查组成员或监管人员可以填报检查记录")
     if task.status != TaskStatus.PLANNED:
         raise IllegalTransition("task", task.get_status_display(), TaskStatus.COMPLETED.label, [])
-    template = task.campaign.template if task.campaign_id else default_template(CampaignType.GENERAL)
-    items = {i.pk: i for i in template.items.all()}
+    if task.campaign_id:
+        active = ChecklistItem.objects.filter(template__campaigns=task.campaign_id, retired_at__isnull=True)
+    else:
+        active = default_template(CampaignType.GENERAL).active_items()
+    items = {i.pk: i for i in active}
     given = {}
     for r in results:
         try:
@@ -94,7 +102,16 @@ def inspection_record_submit(
     created_files: list[str] = []
     try:
         return _write_record(
-            actor, task, items, given, checked, created_files, inspected_on, summary, int(deadline_days)
+            actor,
+            task,
+            items,
+            given,
+            checked,
+            created_files,
+            inspected_on,
+            summary,
+            int(deadline_days),
+            defer_notice,
         )
     except BaseException:
         for rel in created_files:
@@ -102,7 +119,9 @@ def inspection_record_submit(
         raise
 
 
-def _write_record(actor, task, items, given, checked, created_files, inspected_on, summary, deadline_days):
+def _write_record(
+    actor, task, items, given, checked, created_files, inspected_on, summary, deadline_days, defer_notice
+):
     inst = task.institution
     record = Record.objects.create(
         task=task,
@@ -110,6 +129,7 @@ def _write_record(actor, task, items, given, checked, created_files, inspected_o
         inspected_on=inspected_on,
         summary=(summary or "").strip(),
         submitted_by_id=user_id(actor),
+        deadline_days=deadline_days,
     )
     rows = Result.objects.bulk_create(
         Result(
@@ -143,6 +163,7 @@ def _write_record(actor, task, items, given, checked, created_files, inspected_o
     Evidence.objects.bulk_create(evidence)
     task.status = TaskStatus.COMPLETED
     task.save(update_fields=["status"])
+    findings = [r for r in rows if r.outcome == Outcome.RECTIFICATION]
     entries = [
         Entry(
             "inspection.record",
@@ -154,59 +175,132 @@ def _write_record(actor, task, items, given, checked, created_files, inspected_o
                 "institution_id": inst.pk,
                 "findings": sum(r.outcome != Outcome.COMPLIANT for r in rows),
                 "evidence": [e.sha256 for e in evidence],
+                "notice_pending": bool(findings) and defer_notice,
             },
         )
     ]
-    findings = [r for r in rows if r.outcome == Outcome.RECTIFICATION]
-    if findings:
-        notice = _issue_notice(actor, task, record, findings, deadline_days, created_files)
-        entries.append(
-            Entry(
-                "notice.issue",
-                "inspections.notice",
-                str(notice.pk),
-                task.division_code,
-                {
-                    "number": notice.number,
-                    "items": len(findings),
-                    "deadline_on": notice.deadline_on,
-                    "sha256": notice.sha256,
-                },
-            )
-        )
+    if findings and defer_notice:
+        Record.objects.filter(pk=record.pk).update(notice_pending=True)
+        record.notice_pending = True
+        transaction.on_commit(_enqueue_pending_notices)
+    elif findings:
+        entries += _issue_notices(actor, [(record, task, findings)], created_files)
     audit_record_many(actor=actor, entries=entries)
     return record
 
 
-def _issue_notice(actor, task, record, findings, deadline_days, created_files) -> Notice:
-    inst = task.institution
-    deadline_on = add_working_days(record.inspected_on, deadline_days)
-    kinds = sorted({DepartmentKind.EDUCATION, *(f.item.department_kind for f in findings)})
-    notice = Notice.objects.create(
-        number=f"{task.division_code[:6]}校外整改〔{record.inspected_on.year}〕{task.pk:06d}号",
-        task=task,
-        institution=inst,
-        division_code=task.division_code,
-        issued_on=record.inspected_on,
+def _enqueue_pending_notices() -> None:
+    from ..tasks import issue_pending_notices
+
+    issue_pending_notices()
+
+
+# --- notices, one or many at a time ---------------------------------------------------------------
+
+
+def place_name(division_code: str) -> str:
+    return place_names([division_code]).get(division_code[:6], "")
+
+
+def place_names(codes) -> dict[str, str]:
+    """County names by six-digit code (one query for a whole batch)."""
+    wanted = {c[:6] for c in codes}
+    return dict(Division.objects.filter(code__in=wanted).values_list("code", "name"))
+
+
+def _notice_number(task: Task, day: date) -> str:
+    return f"{task.division_code[:6]}校外整改〔{day.year}〕{task.pk:06d}号"
+
+
+def _notice_bytes(*, number, task, record, findings, deadline_days, deadline_on, departments, place) -> bytes:
+    site = task.site
+    return documents.notice_docx(
+        number=number,
+        institution=task.institution.name,
+        address=(site.address if site else task.institution.address) or "登记地址",
+        place=place,
+        inspected_on=record.inspected_on,
+        findings=[
+            {
+                "title": f.item.title,
+                "description": f.description,
+                "basis": f.item.basis,
+                "requirement": f.requirement,
+            }
+            for f in findings
+        ],
         deadline_days=deadline_days,
         deadline_on=deadline_on,
-        departments=kinds,
-        issued_by_id=user_id(actor),
+        issuers=documents.department_names(departments, place),
+        issued_on=record.inspected_on,
     )
+
+
+def _issue_notices(
+    actor, batch: list[tuple[Record, Task, list[Result]]], created_files: list[str]
+) -> list[Entry]:
+    """Issue the notices of many records at once, set-based: for each record its notice
+    .docx is rendered (prepared template) and stored under MEDIA_ROOT by SHA-256 first,
+    so the notice rows are inserted complete in one statement; then one insert of all the
+    ledger items and one of their first transitions. Returns the audit entries (one per
+    notice), for the caller's single ``audit_record_many``. ``task.institution``,
+    ``task.site`` and each finding's ``item`` must be loaded."""
+    places = place_names(task.division_code for _, task, _ in batch)
+    deadline_cache: dict[tuple[date, int], date] = {}
+    notices = []
+    for record, task, findings in batch:
+        days = record.deadline_days or int(
+            policy_resolve("rectification.default_deadline_days", task.division_code).value
+        )
+        key = (record.inspected_on, days)
+        if key not in deadline_cache:
+            deadline_cache[key] = add_working_days(record.inspected_on, days)
+        kinds = sorted({DepartmentKind.EDUCATION, *(f.item.department_kind for f in findings)})
+        number = _notice_number(task, record.inspected_on)
+        data = _notice_bytes(
+            number=number,
+            task=task,
+            record=record,
+            findings=findings,
+            deadline_days=days,
+            deadline_on=deadline_cache[key],
+            departments=kinds,
+            place=places.get(task.division_code[:6], ""),
+        )
+        rel, digest, created = files.store(data, folder="notices", suffix=".docx")
+        if created:
+            created_files.append(rel)
+        notices.append(
+            Notice(
+                number=number,
+                task=task,
+                institution=task.institution,
+                division_code=task.division_code,
+                issued_on=record.inspected_on,
+                deadline_days=days,
+                deadline_on=deadline_cache[key],
+                departments=kinds,
+                path=rel,
+                sha256=digest,
+                issued_by_id=record.submitted_by_id,
+            )
+        )
+    Notice.objects.bulk_create(notices)
     items = LedgerItem.objects.bulk_create(
         LedgerItem(
             notice=notice,
             result=f,
-            institution=inst,
+            institution=task.institution,
             division_code=task.division_code,
             department_kind=f.item.department_kind,
             title=f.item.title,
             basis=f.item.basis,
             requirement=f.requirement or f.description,
-            contact_name=inst.contact_name,
-            contact_phone=inst.contact_phone,
-            deadline_on=deadline_on,
+            contact_name=task.institution.contact_name,
+            contact_phone=task.institution.contact_phone,
+            deadline_on=notice.deadline_on,
         )
+        for notice, (_, task, findings) in zip(notices, batch, strict=True)
         for f in findings
     )
     LedgerTransition.objects.bulk_create(
@@ -219,40 +313,83 @@ def _issue_notice(actor, task, record, findings, deadline_days, created_files) -
         )
         for i in items
     )
-    rel, _digest, created = notice_render(notice, findings=findings, record=record)
-    if created:
-        created_files.append(rel)
-    return notice
-
-
-def notice_render(notice: Notice, *, findings=None, record=None) -> tuple[str, str, bool]:
-    """Render and store the notice .docx; sets ``path`` and ``sha256`` on the row."""
-    task = notice.task
-    record = record or task.record
-    findings = findings or [
-        r for r in record.results.select_related("item") if r.outcome == Outcome.RECTIFICATION
-    ]
-    place = place_name(notice.division_code)
-    site = task.site
-    data = documents.notice_docx(
-        number=notice.number,
-        institution=notice.institution.name,
-        address=(site.address if site else notice.institution.address) or "登记地址",
-        place=place,
-        inspected_on=record.inspected_on,
-        findings=[
+    return [
+        Entry(
+            "notice.issue",
+            "inspections.notice",
+            str(n.pk),
+            n.division_code,
             {
-                "title": f.item.title,
-                "description": f.description,
-                "basis": f.item.basis,
-                "requirement": f.requirement,
-            }
-            for f in findings
-        ],
+                "number": n.number,
+                "record_id": record.pk,
+                "items": len(findings),
+                "deadline_on": n.deadline_on,
+                "sha256": n.sha256,
+            },
+        )
+        for n, (record, _, findings) in zip(notices, batch, strict=True)
+    ]
+
+
+def notices_issue_pending(*, limit: int = 500, actor: str = "system:notices") -> int:
+    """Issue the notices of records submitted with ``defer_notice`` (a batch sync of
+    inspection records), ``limit`` records per transaction, until none is left. Each batch
+    locks its records (``SKIP LOCKED``: two workers share the work), loads their tasks and
+    rectification findings with two queries, issues the notices set-based and writes one
+    audit batch. Deadlines run from the inspection date, so a delay here shifts nothing."""
+    total = 0
+    while True:
+        n = _issue_pending_batch(limit=limit, actor=actor)
+        total += n
+        if n < limit:
+            return total
+
+
+def _issue_pending_batch(*, limit: int, actor: str) -> int:
+    created_files: list[str] = []
+    try:
+        with transaction.atomic():
+            records = list(
+                Record.objects.select_for_update(skip_locked=True)
+                .filter(notice_pending=True)
+                .order_by("id")[:limit]
+            )
+            if not records:
+                return 0
+            tasks = Task.objects.select_related("institution", "site").in_bulk([r.task_id for r in records])
+            findings: dict[int, list[Result]] = {}
+            for res in (
+                Result.objects.filter(record__in=records, outcome=Outcome.RECTIFICATION)
+                .select_related("item")
+                .order_by("record_id", "item__position", "id")
+            ):
+                findings.setdefault(res.record_id, []).append(res)
+            batch = [(r, tasks[r.task_id], findings[r.pk]) for r in records if r.pk in findings]
+            entries = _issue_notices(actor, batch, created_files)
+            Record.objects.filter(pk__in=[r.pk for r in records]).update(notice_pending=False)
+            audit_record_many(actor=actor, entries=entries)
+            return len(records)
+    except BaseException:
+        for rel in created_files:
+            files.discard(rel)
+        raise
+
+
+def notice_render(notice: Notice) -> tuple[str, str, bool]:
+    """Render and store the notice .docx again (a download whose file is missing); sets
+    ``path`` and ``sha256`` on the row."""
+    task = notice.task
+    record = task.record
+    findings = [r for r in record.results.select_related("item") if r.outcome == Outcome.RECTIFICATION]
+    data = _notice_bytes(
+        number=notice.number,
+        task=task,
+        record=record,
+        findings=findings,
         deadline_days=notice.deadline_days,
         deadline_on=notice.deadline_on,
-        issuers=documents.department_names(notice.departments, place),
-        issued_on=notice.issued_on,
+        departments=notice.departments,
+        place=place_name(notice.division_code),
     )
     rel, digest, created = files.store(data, folder="notices", suffix=".docx")
     Notice.objects.filter(pk=notice.pk).update(path=rel, sha256=digest)

@@ -23,6 +23,8 @@ PARAM_RULES = [
     ({"evidence_id"}, None, "evidence"),
     ({"draw_id"}, None, "draw"),
     ({"template_id"}, None, "template"),
+    ({"checklist_item_id"}, None, "checklist_item"),
+    ({"conflict_id"}, None, "conflict"),
 ]
 
 
@@ -58,7 +60,7 @@ def build_side(*, admin, side, users, which) -> dict:
     services.task_assign(actor=admin, task_id=task.pk, inspector_ids=[inspector.pk])
     if spare.pk != task.pk:
         services.task_assign(actor=admin, task_id=spare.pk, inspector_ids=[inspector.pk])
-    items = c.template.items.all()
+    items = c.template.active_items()
     services.inspection_record_submit(
         actor=admin,
         task_id=task.pk,
@@ -94,8 +96,13 @@ def build_side(*, admin, side, users, which) -> dict:
         division_code=county,
         name=f"{side.name}清单{tag}",
     )
+    conflict = services.conflict_declare(
+        actor=inspector, institution_id=side.institution.pk, reason=f"{side.name}亲属任职{tag}"
+    )
     return {
         "template": template,
+        "checklist_item": template.items.order_by("position", "id").first(),
+        "conflict": conflict,
         "campaign": c,
         "draw": draw,
         "task": task,
@@ -112,6 +119,7 @@ def markers(side) -> list[str]:
         side.extra["notice"].number,
         side.extra["draw"].seed,
         side.extra["template"].name,
+        side.extra["conflict"].reason,
     ]
 
 
@@ -123,4 +131,5 @@ def audit_ids(side) -> dict:
         "inspections.ledgeritem": side.extra["ledger_item"],
         "inspections.draw": side.extra["draw"],
         "inspections.checklisttemplate": side.extra["template"],
+        "inspections.conflictofinterest": side.extra["conflict"],
     }

@@ -52,7 +52,7 @@ def answer_all(task, *, findings: dict | None = None, files=None) -> list[dict]:
     outcome (rectification / fixed_on_site)."""
     findings = findings or {}
     out = []
-    for item in task.campaign.template.items.all():
+    for item in task.campaign.template.active_items():
         outcome = findings.get(item.code, "compliant")
         out.append(
             {

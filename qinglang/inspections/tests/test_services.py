@@ -116,10 +116,13 @@ def test_record_with_rectification_issues_notice_docx_and_ledger(world, media_ro
     assert notice.items.count() == 2
     full = Path(media_root) / notice.path
     assert full.exists() and notice.sha256
-    from docx import Document
-
-    text = "\n".join(p.text for p in Document(str(full)).paragraphs)
-    assert "整改通知书" in text and inst.name in text and "2025年10月16日" in text
+    _check_notice_docx(
+        full,
+        notice,
+        inst,
+        deadline="2025年10月16日",
+        departments=["教育局", "消防救援大队", "市场监督管理局"],
+    )
     assert Evidence.objects.filter(result__record=rec).count() == 3
     item = notice.items.get(department_kind="fire")
     assert item.contact_name == "张老师"
@@ -130,6 +133,31 @@ def test_record_with_rectification_issues_notice_docx_and_ledger(world, media_ro
     assert selectors.notice_list(actor=other).count() == 0
     with pytest.raises(NotFound):
         selectors.ledger_get(actor=other, item_id=item.pk)
+
+
+def _check_notice_docx(full: Path, notice, inst, *, deadline: str, departments: list[str]) -> None:
+    """The stored file is a real .docx official document: number, institution, each
+    finding with its legal basis and requirement, the deadline and the issuing departments."""
+    import hashlib
+
+    from docx import Document
+
+    assert hashlib.sha256(full.read_bytes()).hexdigest() == notice.sha256
+    doc = Document(str(full))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "整改通知书" in text and notice.number in text and f"{inst.name}：" in text
+    assert deadline in text and f"{notice.deadline_days}个工作日" in text
+    (table,) = doc.tables
+    rows = [[c.text for c in r.cells] for r in table.rows]
+    assert rows[0] == ["序号", "问题", "依据", "整改要求"]
+    items = list(notice.items.order_by("id"))
+    assert len(rows) == 1 + len(items)
+    for row, item in zip(rows[1:], items, strict=True):
+        assert item.title in row[1] and row[2] == item.basis and row[2]
+        assert row[3] == (item.result.requirement or "按规定整改到位")
+    signed = [p.text for p in doc.paragraphs if p.alignment is not None and p.alignment == 2]
+    for dept in departments:
+        assert any(dept in line for line in signed), (dept, signed)
 
 
 def test_wrong_evidence_file_refused_and_nothing_written(world, media_root):
@@ -157,7 +185,7 @@ def test_failure_after_files_stored_leaves_no_file(world, media_root, monkeypatc
     def boom(*a, **k):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(records, "notice_render", boom)
+    monkeypatch.setattr(records, "audit_record_many", boom)  # after the files are stored
     with pytest.raises(RuntimeError):
         services.inspection_record_submit(
             actor=_member(t),
@@ -275,6 +303,27 @@ def test_sweep_escalates_by_working_days_and_catches_up(world):
     letter = Letter.objects.get(item=item, kind="supervision")
     assert letter.path and letter.overdue_days == working_days_between(date(2025, 10, 16), date(2025, 11, 7))
     assert AuditEvent.objects.filter(action="ledger.escalate.case_due").exists()
+    assert services.letters_render_pending() == 0
+    # a real .docx: title, number, institution, the notice, the item, deadline and delay
+    import hashlib
+
+    from django.conf import settings
+    from docx import Document
+
+    full = Path(settings.MEDIA_ROOT) / letter.path
+    assert hashlib.sha256(full.read_bytes()).hexdigest() == letter.sha256
+    text = "\n".join(p.text for p in Document(str(full)).paragraphs)
+    for part in (
+        "整改督办函",
+        letter.number,
+        f"{world['insts'][0].name}：",
+        item.notice.number,
+        item.title,
+        "2025年10月16日",
+        f"已逾期{letter.overdue_days}个工作日",
+        "依法立案查处",
+    ):
+        assert part in text, part
 
 
 def test_sweep_respects_a_local_override(world, admin):
@@ -462,3 +511,69 @@ def test_sweep_after_long_downtime_sends_both_letters_in_one_run(world):
     again = services.ledger_sweep_overdue(today=date(2025, 11, 7))
     assert (again.reminders, again.supervisions, again.cases_due) == (0, 0, 0)
     assert Letter.objects.filter(item=item).count() == 2
+
+
+def test_deferred_records_get_their_notices_from_the_batch_job(world, media_root):
+    """A batch of synced records (defer_notice): no notice until the job runs; the job
+    issues them set-based in batches, one audit event per notice, deadlines counted from
+    the inspection date (across the National Day holiday), real .docx files."""
+    insts = world["insts"]
+    findings = [{"F01": "rectification", "N01": "rectification"}, {}, {"Q02": "rectification"}]
+    tasks = [_task_of(world, inst) for inst in insts[:3]]
+    for t, f in zip(tasks, findings, strict=True):
+        results = answer_all(t, findings=f)
+        for r in results:
+            if r["outcome"] == "rectification":
+                r["requirement"] = "三日内清理疏散通道并报送照片"
+        rec = services.inspection_record_submit(
+            actor=_member(t),
+            task_id=t.pk,
+            inspected_on=date(2025, 9, 26),
+            results=results,
+            deadline_days=10,
+            defer_notice=True,
+        )
+        assert rec.notice_pending == bool(f)
+    assert not Notice.objects.exists() and not LedgerItem.objects.exists()
+    before = AuditEvent.objects.filter(action="notice.issue").count()
+    assert services.notices_issue_pending(limit=1) == 2  # two batches of one record
+    assert services.notices_issue_pending() == 0
+    assert not Record.objects.filter(notice_pending=True).exists()
+    notices = {n.institution_id: n for n in Notice.objects.all()}
+    assert set(notices) == {insts[0].pk, insts[2].pk}
+    for inst, n_items in ((insts[0], 2), (insts[2], 1)):
+        n = notices[inst.pk]
+        assert n.deadline_on == date(2025, 10, 16) and n.issued_on == date(2025, 9, 26)
+        assert n.items.count() == n_items and n.issued_by_id == _member(n.task).pk
+        assert all(i.transitions.count() == 1 for i in n.items.all())
+        _check_notice_docx(
+            Path(media_root) / n.path, n, inst, deadline="2025年10月16日", departments=["教育局"]
+        )
+    assert AuditEvent.objects.filter(action="notice.issue").count() == before + 2
+    # the institution sees its own notice
+    own = make_user(Role.INSTITUTION_ADMIN, institution_id=insts[2].pk)
+    assert list(selectors.notice_list(actor=own)) == [notices[insts[2].pk]]
+
+
+def test_failed_notice_batch_leaves_records_pending_and_no_file(world, media_root, monkeypatch):
+    t = _task_of(world, world["insts"][0])
+    services.inspection_record_submit(
+        actor=_member(t),
+        task_id=t.pk,
+        inspected_on=date(2026, 3, 3),
+        results=answer_all(t, findings={"F01": "rectification"}),
+        defer_notice=True,
+    )
+    from qinglang.inspections.services import records
+
+    def boom(*a, **k):
+        raise RuntimeError("audit unavailable")
+
+    monkeypatch.setattr(records, "audit_record_many", boom)
+    with pytest.raises(RuntimeError):
+        services.notices_issue_pending()
+    assert Record.objects.filter(notice_pending=True).count() == 1
+    assert not Notice.objects.exists() and not LedgerItem.objects.exists()
+    assert not (Path(media_root) / "notices").exists() or not any(
+        p.is_file() for p in (Path(media_root) / "notices").rglob("*")
+    )

@@ -225,3 +225,84 @@ def test_conflict_list_shows_only_own(client):
     services.conflict_declare(actor=a, institution_id=inst.pk, reason="甲的理由")
     client.force_login(b)
     assert "甲的理由" not in client.get(reverse("portal:conflicts")).content.decode()
+
+
+def test_retire_and_reinstate_item_on_the_console(client, officer, local):
+    item = local.items.get(code="N01")
+    client.force_login(officer)
+    url = reverse("portal:checklist_detail", args=[local.pk])
+    resp = client.post(url, {"action": "retire", "item_id": item.pk}, follow=True)
+    assert "检查事项已停用" in _messages(resp) and "已停用" in resp.content.decode()
+    item.refresh_from_db()
+    assert item.retired_at is not None and item not in local.active_items()
+    resp = client.post(url, {"action": "retire", "item_id": item.pk}, follow=True)
+    assert "该检查事项已停用" in _messages(resp)
+    resp = client.post(url, {"action": "reinstate", "item_id": item.pk}, follow=True)
+    assert "已恢复启用" in _messages(resp)
+    item.refresh_from_db()
+    assert item.retired_at is None
+
+
+def _planned_task(admin, leader, inst):
+    from datetime import date
+
+    from qinglang.inspections.models import Task
+    from qinglang.inspections.tests.helpers import campaign_data, inspectors
+
+    inspectors(2)
+    c = services.campaign_create(actor=leader, data=campaign_data())
+    services.campaign_draw(
+        actor=leader, campaign_id=c.pk, share=1.0, team_size=1, seed="p", today=date(2026, 3, 1)
+    )
+    task = Task.objects.get(campaign=c, institution=inst)
+    from django.contrib.auth import get_user_model
+
+    return task, get_user_model().objects.get(pk=task.team.members.get().user_id)
+
+
+def test_inspector_declares_conflict_from_the_task_page(client, admin, leader):
+    inst = make_institution(admin, name="玉林小饭桌")
+    task, member = _planned_task(admin, leader, inst)
+    client.force_login(member)
+    url = reverse("portal:task_detail", args=[task.pk])
+    assert "申报回避" in client.get(url).content.decode()
+    resp = client.post(
+        reverse("portal:conflicts"),
+        {"institution": str(inst.pk), "reason": "表姐是该机构负责人", "task_id": str(task.pk)},
+    )
+    assert resp.status_code == 302 and resp["Location"] == url
+    assert ConflictOfInterest.objects.filter(inspector=member, institution=inst, withdrawn_at=None).exists()
+    page = client.get(url).content.decode()
+    assert "您已申报与该机构存在利害关系" in page and "表姐是该机构负责人" in page
+
+
+def test_officer_withdraws_a_conflict_with_a_reason(client, officer):
+    inst = make_institution(name="武侯星空美术")
+    ins = make_user("inspector")
+    coi = services.conflict_declare(actor=ins, institution_id=inst.pk, reason="亲属任职")
+    url = reverse("portal:conflict_withdraw", args=[coi.pk])
+    client.force_login(ins)
+    assert client.post(url, {"reason": "自行撤销"}).status_code == 403
+    client.force_login(officer)
+    assert "撤销" in client.get(reverse("portal:conflicts")).content.decode()
+    resp = client.post(url, {"reason": " "}, follow=True)
+    assert "请说明撤销理由" in _messages(resp)
+    coi.refresh_from_db()
+    assert coi.withdrawn_at is None
+    resp = client.post(url, {"reason": "亲属已离职"}, follow=True)
+    assert "回避申报已撤销" in _messages(resp)
+    coi.refresh_from_db()
+    assert coi.withdrawn_at and coi.withdraw_reason == "亲属已离职"
+    assert "武侯星空美术" not in client.get(reverse("portal:conflicts")).content.decode()
+    assert "亲属已离职" in client.get(reverse("portal:conflicts"), {"withdrawn": "1"}).content.decode()
+
+
+def test_withdraw_other_county_conflict_is_404(client):
+    other = make_institution(division_code=OTHER_COUNTY)
+    ins = make_user("inspector", prefixes=[OTHER_COUNTY])
+    coi = services.conflict_declare(actor=ins, institution_id=other.pk, reason="亲属")
+    client.force_login(make_user("regulator_leader"))
+    resp = client.post(reverse("portal:conflict_withdraw", args=[coi.pk]), {"reason": "越权"})
+    assert resp.status_code == 404
+    coi.refresh_from_db()
+    assert coi.withdrawn_at is None

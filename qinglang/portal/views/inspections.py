@@ -11,6 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_POST
 
 from qinglang.accounts.models import INSTITUTION_ROLES, Role
 from qinglang.accounts.scope import actor_for
@@ -120,7 +121,7 @@ def campaign_detail(request, campaign_id: int):
             "tasks": tasks[:500],
             "teams": c.teams.prefetch_related("members").all()[:200],
             "can_write": can_write(request.user),
-            "items": c.template.items.all(),
+            "items": c.template.active_items(),
         },
     )
 
@@ -157,7 +158,7 @@ def task_detail(request, task_id: int):
     from qinglang.inspections.checklists import default_template
 
     template = task.campaign.template if task.campaign_id else default_template(CampaignType.GENERAL)
-    items = list(template.items.all())
+    items = list(template.active_items())
     error = ""
     if request.method == "POST":
         try:
@@ -191,6 +192,9 @@ def task_detail(request, task_id: int):
             "error": error,
             "posted": request.POST if error else {},
             "today": timezone.localdate(),
+            "my_conflict": selectors.conflict_list(actor=request.user, institution_id=task.institution_id)
+            .filter(inspector_id=request.user.pk)
+            .first(),
         },
     )
 
@@ -446,6 +450,14 @@ def checklist_detail(request, template_id: int):
                 ),
                 "检查事项已保存",
             )
+        elif action in ("retire", "reinstate"):
+            run_action(
+                request,
+                lambda: services.checklist_item_retire(
+                    actor=request.user, template_id=t.pk, item_id=item_id, retired=action == "retire"
+                ),
+                "检查事项已停用" if action == "retire" else "检查事项已恢复启用",
+            )
         elif action == "remove":
             run_action(
                 request,
@@ -469,24 +481,27 @@ def checklist_detail(request, template_id: int):
 
 @console_required
 def conflicts(request):
-    """回避: an inspector declares a conflict of interest with an institution; leaders and
-    officers may record one for an inspector. The draw and team assignment then exclude
-    the pair."""
+    """回避: an inspector declares a conflict of interest with an institution (also from
+    the phone-sized task page); leaders and officers may record one for an inspector and
+    withdraw one. The draw and team assignment exclude a standing declaration."""
     if request.method == "POST":
         p = request.POST
+        back = redirect("portal:conflicts")
+        if (p.get("task_id") or "").isdigit():
+            back = redirect("portal:task_detail", task_id=int(p["task_id"]))
         inst_id = selectors.institution_by_ref(actor=request.user, ref=p.get("institution", ""))
         if inst_id is None:
             if (p.get("institution") or "").strip():
                 raise Http404("不存在或无权查看")
             messages.error(request, "操作未完成：请填写机构编号或统一社会信用代码")
-            return redirect("portal:conflicts")
+            return back
         inspector_id = None
         if (p.get("inspector_id") or "").strip():
             try:
                 inspector_id = int(p["inspector_id"])
             except ValueError:
                 messages.error(request, "操作未完成：检查人员编号格式不正确")
-                return redirect("portal:conflicts")
+                return back
         run_action(
             request,
             lambda: services.conflict_declare(
@@ -497,9 +512,32 @@ def conflicts(request):
             ),
             "回避申报已登记，今后抽取和指派将排除该机构",
         )
-        return redirect("portal:conflicts")
+        return back
+    show_withdrawn = request.GET.get("withdrawn") == "1"
     return render(
         request,
         "portal/inspections/conflicts.html",
-        {"rows": selectors.conflict_list(actor=request.user)[:200], "can_write": can_write(request.user)},
+        {
+            "rows": selectors.conflict_list(actor=request.user, include_withdrawn=show_withdrawn)[:200],
+            "can_write": can_write(request.user),
+            "show_withdrawn": show_withdrawn,
+        },
     )
+
+
+@console_required
+@require_POST
+@not_found
+def conflict_withdraw(request, conflict_id: int):
+    """Leaders and officers withdraw a declaration (with a reason)."""
+    c = selectors.conflict_get(actor=request.user, conflict_id=conflict_id)
+    if not can_write(request.user):
+        raise PermissionDenied("无权撤销回避申报")
+    run_action(
+        request,
+        lambda: services.conflict_withdraw(
+            actor=request.user, conflict_id=c.pk, reason=request.POST.get("reason", "")
+        ),
+        "回避申报已撤销",
+    )
+    return redirect("portal:conflicts")
