@@ -158,5 +158,7 @@ def test_trends_page_charts_this_week_against_the_last(officer, institution):
         label["price"]: (0, 1, -1),
     }
     assert data["area"]["labels"] == ["武侯区"] and data["area"]["this_week"] == [2]
+    table = c.get("/console/clues/trends/?dimension=area").content.decode()
+    assert "<td>武侯区(510107)</td>" in table  # the area table names the county too
     assert data["area"]["previous_week"] == [1] and data["area"]["change"] == [1]
     assert 'id="trend-category"' in html and "<table" in html  # the chart beside the table

@@ -385,6 +385,12 @@ def clue_trends(request):
         names = dict(Institution.objects.filter(pk__in=[int(r.key) for r in rows]).values_list("id", "name"))
         for r in rows:
             r.label = names.get(int(r.key), r.key)
+    elif dim == "area":
+        from qinglang.core.models import Division
+
+        names = dict(Division.objects.filter(code__in={r.key for r in rows}).values_list("code", "name"))
+        for r in rows:
+            r.label = f"{names[r.key]}({r.key})" if r.key in names else r.key
     else:
         for r in rows:
             r.label = labels.get(r.key, r.key)
