@@ -3,8 +3,10 @@
 import hashlib
 import json
 import secrets
+import time
 from datetime import UTC
 
+from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -116,6 +118,7 @@ def membership_grant(
 def membership_revoke(*, actor, membership: Membership) -> Membership:
     Membership.objects.select_for_update().filter(pk=membership.pk).update(active=False)
     membership.active = False
+    forget_resolved_tokens()  # an update sends no save signal
     audit_record(actor=actor, action="membership.revoke", obj=membership, changes={"active": [True, False]})
     return membership
 
@@ -164,19 +167,31 @@ SELECT t.id, t.last_used_at,
 """
 
 
-def api_token_authenticate(plain: str) -> User | None:
-    """The active user behind a token, or None — with the user's scope (Actor) built from
-    the same single query. Always read from the database: a revoked token or a withdrawn
-    membership takes effect at once. Touches last_used_at at most once a minute."""
-    if not plain or not plain.startswith(TOKEN_PREFIX):
-        return None
+# Resolved tokens, per process, for ``settings.API_TOKEN_CACHE_SECONDS``: digest → (expires,
+# user fields, memberships, token id, last used). Any save or delete of a user, membership
+# or token in this process clears it (accounts.apps); other processes see a revocation
+# within the cache time. 0 turns it off.
+_RECENT: dict[str, tuple] = {}
+_RECENT_MAX = 10_000
+
+
+def forget_resolved_tokens(**_kwargs) -> None:
+    _RECENT.clear()
+
+
+def _resolve(digest: str) -> tuple | None:
+    ttl = settings.API_TOKEN_CACHE_SECONDS
+    now = time.monotonic()
+    hit = _RECENT.get(digest) if ttl else None
+    if hit is not None and hit[0] > now:
+        return hit
     with connection.cursor() as cur:
-        cur.execute(_TOKEN_SQL, [_digest(plain)])
+        cur.execute(_TOKEN_SQL, [digest])
         rows = cur.fetchall()
     if not rows:
+        _RECENT.pop(digest, None)
         return None
     first = rows[0]
-    token_id, last_used_at = first[0], first[1]
     n = len(_TOKEN_USER_FIELDS)
     uid, username, is_active, is_staff, is_superuser, display_name = first[2 : 2 + n]
     got = {
@@ -187,15 +202,37 @@ def api_token_authenticate(plain: str) -> User | None:
         "is_superuser": bool(is_superuser),
         "display_name": display_name,
     }
-    names = [f.attname for f in User._meta.concrete_fields if f.attname in got]  # from_db wants model order
-    user = User.from_db(connection.alias, names, [got[k] for k in names])
     memberships = [(r[2 + n], _json(r[3 + n]), *r[4 + n :]) for r in rows if r[2 + n] is not None]
-    user._qinglang_actor = actor_from_memberships(uid, memberships)
-    now = timezone.now()
+    last_used_at = first[1]
     if last_used_at is not None and timezone.is_naive(last_used_at):  # SQLite stores UTC
         last_used_at = last_used_at.replace(tzinfo=UTC)
+    entry = (now + ttl, got, memberships, first[0], last_used_at)
+    if ttl:
+        if len(_RECENT) >= _RECENT_MAX:
+            _RECENT.clear()
+        _RECENT[digest] = entry
+    return entry
+
+
+def api_token_authenticate(plain: str) -> User | None:
+    """The active user behind a token, or None — with the user's scope (Actor) built from
+    the same single query (token ⋈ user ⟕ active memberships). Kept per process for a few
+    seconds (see ``_RECENT``). Touches last_used_at at most once a minute."""
+    if not plain or not plain.startswith(TOKEN_PREFIX):
+        return None
+    digest = _digest(plain)
+    entry = _resolve(digest)
+    if entry is None:
+        return None
+    _, got, memberships, token_id, last_used_at = entry
+    names = [f.attname for f in User._meta.concrete_fields if f.attname in got]  # from_db wants model order
+    user = User.from_db(connection.alias, names, [got[k] for k in names])
+    user._qinglang_actor = actor_from_memberships(got["id"], memberships)
+    now = timezone.now()
     if last_used_at is None or (now - last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token_id).update(last_used_at=now)  # bookkeeping, not a domain write
+        if digest in _RECENT:
+            _RECENT[digest] = (*_RECENT[digest][:4], now)
     return user
 
 

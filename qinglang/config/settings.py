@@ -144,6 +144,11 @@ else:
 # an institution (qinglang/registry/public_cache.py); 0 turns the cache off.
 PUBLIC_SEARCH_CACHE_SECONDS = env_int("QINGLANG_PUBLIC_SEARCH_CACHE_SECONDS", 60)
 
+# A resolved API token (user and scope) is kept this many seconds per web process; a change
+# to a user, membership or token clears it in the process that made it, and other processes
+# see it within this time. 0: every call reads the database.
+API_TOKEN_CACHE_SECONDS = env_int("QINGLANG_API_TOKEN_CACHE_SECONDS", 5)
+
 # --- authentication -----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [

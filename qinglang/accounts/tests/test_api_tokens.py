@@ -155,3 +155,28 @@ def test_token_user_without_memberships_sees_nothing_but_is_authenticated(db):
     _, plain = api_token_create(actor=ROOT, user=user, name="无角色")
     me = Client(HTTP_AUTHORIZATION=f"Bearer {plain}").get(ME).json()
     assert me["username"] == "no-role" and me["roles"] == [] and me["division_prefixes"] == []
+
+
+def test_resolved_token_is_kept_seconds_per_process_and_dropped_on_change(token, settings, monkeypatch):
+    """Another process's revocation (a direct database change here, which sends no
+    signal) shows after API_TOKEN_CACHE_SECONDS; a change made in this process at once."""
+    import time as _time
+
+    from django.utils import timezone
+
+    from qinglang.accounts import services as acc
+
+    settings.API_TOKEN_CACHE_SECONDS = 5
+    _, tok, plain = token
+    c = Client(HTTP_AUTHORIZATION=f"Bearer {plain}")
+    assert c.get(ME).status_code == 200
+    ApiToken.objects.filter(pk=tok.pk).update(revoked_at=timezone.now())  # as another process would
+    assert c.get(ME).status_code == 200  # still kept here
+    later = _time.monotonic() + 6
+    monkeypatch.setattr(acc.time, "monotonic", lambda: later)
+    assert c.get(ME).status_code == 401
+
+    ApiToken.objects.filter(pk=tok.pk).update(revoked_at=None)
+    assert c.get(ME).status_code == 200
+    api_token_revoke(actor=ROOT, token=ApiToken.objects.get(pk=tok.pk))  # this process: at once
+    assert c.get(ME).status_code == 401
