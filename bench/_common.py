@@ -32,8 +32,14 @@ def db_label() -> str:
 
 
 def ensure_data(scale: str) -> int:
+    """Migrate the configured database (a no-op when up to date) and seed ``scale`` if it
+    holds no institutions, so that the command alone works on a fresh clone."""
+    from django.core.management import call_command
+
     from qinglang.portal import demo
     from qinglang.registry.models import Institution
+
+    call_command("migrate", verbosity=0)
 
     n = Institution.objects.count()
     if n == 0:
