@@ -40,9 +40,12 @@ def _refuse_test_db() -> None:
 
 
 def _ensure_province(n: int) -> int:
+    from django.core.management import call_command
+
     from qinglang.portal import demo
     from qinglang.registry.models import Institution
 
+    call_command("migrate", verbosity=0)  # a fresh clone's database has no tables yet
     have = Institution.objects.filter(division_code__startswith=PROVINCE).count()
     if have < n:
         print(f"{have:,} institutions under {PROVINCE}: running the province seed first …", flush=True)
