@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from .context import current_request_id
 from .models import AuditEvent, AuditHead
@@ -67,24 +67,36 @@ def _actor_fields(actor) -> tuple[int | None, str]:
     return actor.pk, actor.get_username()
 
 
+def _lock_head(cur) -> tuple[int, str]:
+    """The chain head, locked until commit (``FOR UPDATE`` on PostgreSQL; SQLite's
+    write transaction already excludes other writers). Raw SQL: this runs in every
+    write, so it should cost one round trip and no query compilation."""
+    sql = f"SELECT seq, hash FROM {AuditHead._meta.db_table} WHERE id = 1"  # noqa: S608
+    if connection.vendor == "postgresql":
+        sql += " FOR UPDATE"
+    cur.execute(sql)
+    row = cur.fetchone()
+    if row is None:  # the very first event (get_or_create survives a race to create it)
+        AuditHead.objects.get_or_create(id=1)
+        cur.execute(sql)
+        row = cur.fetchone()
+    return row
+
+
 def audit_record_many(*, actor, entries: list[Entry]) -> list[AuditEvent]:
     """Append events for one write. Must run inside the write's transaction: the head row
-    lock serialises appenders so the chain stays linear."""
+    lock serialises appenders so the chain stays linear. Services call this as their
+    last step, so the head is held only for these statements and the commit; the
+    events are built and hashed before the lock is taken."""
     if not entries:
         return []
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must be called inside the service's transaction")
-    head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
     actor_id, actor_label = _actor_fields(actor)
     now = datetime.now(UTC)
     rid = current_request_id()
-    events = []
-    prev = head.hash
-    seq = head.seq
-    for en in entries:
-        seq += 1
-        e = AuditEvent(
-            seq=seq,
+    events = [
+        AuditEvent(
             occurred_at=now,
             actor_id=actor_id,
             actor_label=actor_label,
@@ -94,13 +106,21 @@ def audit_record_many(*, actor, entries: list[Entry]) -> list[AuditEvent]:
             division_code=en.division_code or "",
             changes=_jsonable(en.changes or {}),
             request_id=rid,
-            prev_hash=prev,
         )
-        e.hash = _digest(_hash_fields(e))
-        prev = e.hash
-        events.append(e)
-    AuditEvent.objects.bulk_create(events)
-    AuditHead.objects.filter(id=1).update(seq=seq, hash=prev)
+        for en in entries
+    ]
+    with connection.cursor() as cur:
+        seq, prev = _lock_head(cur)
+        for e in events:
+            seq += 1
+            e.seq = seq
+            e.prev_hash = prev
+            e.hash = prev = _digest(_hash_fields(e))
+        AuditEvent.objects.bulk_create(events)
+        cur.execute(
+            f"UPDATE {AuditHead._meta.db_table} SET seq = %s, hash = %s WHERE id = 1",  # noqa: S608
+            [seq, prev],
+        )
     return events
 
 

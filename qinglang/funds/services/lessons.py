@@ -5,7 +5,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -14,9 +14,10 @@ from qinglang.core.audit import audit_record
 from qinglang.core.calendar import add_working_days
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
 from qinglang.core.policy import policy_resolve
+from qinglang.registry.models import Institution
 
 from .. import bulk
-from ..ledger import PostingSpec, account_get_or_create, existing_postings, post, post_ids
+from ..ledger import PostingSpec, account_get_or_create, existing_postings, post, post_ids, post_one
 from ..models import (
     LESSON_TRANSITIONS,
     ORDER_TRANSITIONS,
@@ -124,6 +125,49 @@ def _parse_row(n: int, row, now: datetime) -> tuple[str, int, datetime] | EventR
     return event_id, order_id, when
 
 
+def _refusal(order: Order | None, order_id: int) -> tuple[str, str] | None:
+    """Why a lesson cannot be consumed against ``order`` (reason, code), or None."""
+    if order is None:
+        return f"订单 {order_id} 不存在或不属于本机构", "unknown_order"
+    if order.status == OrderStatus.COMPLETED or (order.status in CONSUMABLE and order.lessons_remaining <= 0):
+        return "已超过所购课时数", "no_lessons_left"
+    if order.status not in CONSUMABLE:
+        return f"订单状态为“{order.get_status_display()}”，不能消课", "order_not_active"
+    return None
+
+
+# the order of one lesson, with its custody freeze flag and its ledger accounts
+_ONE_ORDER_COLS = (
+    "id",
+    "status",
+    "lessons",
+    "lessons_consumed",
+    "lessons_refunded",
+    "unit_price_fen",
+    "paid_fen",
+    "released_fen",
+    "refunded_fen",
+    "release_rule",
+    "division_code",
+    "bank_id",
+)
+_SEEN = (
+    f"(SELECT l.id FROM {Lesson._meta.db_table} l "  # noqa: S608 - our table names
+    "WHERE l.institution_id = %s AND l.event_id = %s)"
+)
+_SEEN_SQL = f"SELECT {_SEEN}"
+_ONE_ORDER_SQL = (
+    f"SELECT {_SEEN}, "  # noqa: S608 - our table names
+    f"(SELECT c.releases_frozen FROM {CustodyAccount._meta.db_table} c "
+    "WHERE c.institution_id = o.institution_id), "
+    f"(SELECT a.id FROM {LedgerAccount._meta.db_table} a WHERE a.order_id = o.id), "
+    f"(SELECT a.id FROM {LedgerAccount._meta.db_table} a WHERE a.institution_id = o.institution_id "
+    f"AND a.kind = '{AccountKind.SETTLEMENT.value}'), "
+    f"{', '.join('o.' + c for c in _ONE_ORDER_COLS)} "
+    f"FROM {Order._meta.db_table} o WHERE o.id = %s AND o.institution_id = %s"
+)
+
+
 def _check_writer(actor, inst) -> None:
     if isinstance(actor, str) or actor_for(actor).is_platform_admin:
         return
@@ -201,28 +245,9 @@ def lesson_batch_import(
                 results.append(EventResult(n, event_id, "duplicate", "事件编号已记录，忽略"))
                 continue
             order = orders.get(order_id)
-            if order is None:
-                results.append(
-                    EventResult(
-                        n, event_id, "refused", f"订单 {order_id} 不存在或不属于本机构", "unknown_order"
-                    )
-                )
-                continue
-            if order.status == OrderStatus.COMPLETED or (
-                order.status in CONSUMABLE and order.lessons_remaining <= 0
-            ):
-                results.append(EventResult(n, event_id, "refused", "已超过所购课时数", "no_lessons_left"))
-                continue
-            if order.status not in CONSUMABLE:
-                results.append(
-                    EventResult(
-                        n,
-                        event_id,
-                        "refused",
-                        f"订单状态为“{order.get_status_display()}”，不能消课",
-                        "order_not_active",
-                    )
-                )
+            refusal = _refusal(order, order_id)
+            if refusal:
+                results.append(EventResult(n, event_id, "refused", *refusal))
                 continue
             seen.add(event_id)
             order.lessons_consumed += 1
@@ -328,17 +353,133 @@ def lesson_record(
     *, actor, institution_id: int, order_id: int, event_id: str, given_at=None
 ) -> tuple[Lesson, str]:
     """One lesson (institution end, API): returns the lesson and "accepted" or
-    "duplicate"; a refusal raises with its reason."""
-    out = lesson_batch_import(
-        actor=actor,
-        institution_id=institution_id,
-        rows=[{"event_id": event_id, "order_id": order_id, "given_at": given_at}],
-    )
-    r = out.results[0]
-    if r.result == "refused":
-        raise DomainError(r.code or "refused", r.reason, {"event_id": r.event_id}, status=422)
-    lesson = Lesson.objects.get(institution_id=institution_id, event_id=r.event_id)
-    return lesson, r.result
+    "duplicate"; a refusal raises with its reason. The same rules as a batch of one,
+    on a path built for many concurrent callers: see ``_record_one``."""
+    now = timezone.now()
+    p = _parse_row(1, {"event_id": event_id, "order_id": order_id, "given_at": given_at}, now)
+    if isinstance(p, EventResult):
+        raise DomainError(p.code, p.reason, {"event_id": p.event_id}, status=422)
+    try:
+        return _record_one(actor, institution_id, *p, now)
+    except IntegrityError:
+        # the same event id recorded concurrently through another order: the unique
+        # index made us wait for it, and now it is a duplicate
+        return _record_one(actor, institution_id, *p, now)
+
+
+def _record_one(actor, institution_id: int, event_id: str, order_id: int, when, now) -> tuple[Lesson, str]:
+    """Locks, in the order every funds writer takes them: the institution row shared
+    (batches, freezes and the institution's other writes hold it exclusively, so they
+    still exclude this, but single lessons don't wait for each other), then the order;
+    the accounts (the institution's settlement account is touched by every lesson) and
+    the audit head only at the end, so they are held for a few statements and the
+    commit. Two single lessons racing with one event id meet at the unique index
+    (``lesson_event_unique``): the second waits for the first, fails, and the caller
+    retries it as a duplicate."""
+    pg = bulk.is_pg()
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(
+            f"SELECT id, division_code FROM {Institution._meta.db_table} WHERE id = %s"  # noqa: S608
+            + (" FOR SHARE" if pg else ""),
+            [institution_id],
+        )
+        row = cur.fetchone()
+        if row is None:
+            raise NotFound("机构")
+        inst_pk, inst_division = row
+        if not is_institution_user(actor, inst_pk):
+            _check_writer(actor, Institution.objects.get(pk=inst_pk))
+        cur.execute(
+            _ONE_ORDER_SQL + (" FOR NO KEY UPDATE OF o" if pg else ""), [inst_pk, event_id, order_id, inst_pk]
+        )
+        row = cur.fetchone()
+        if row is None:  # unknown order: a duplicate event still wins over the refusal
+            cur.execute(_SEEN_SQL, [inst_pk, event_id])
+            row = (None, *cur.fetchone())
+        if row[0] is not None:
+            return Lesson.objects.get(pk=row[0]), "duplicate"
+        frozen, prepaid_id, settlement_id = row[1:4]
+        order = None
+        if row[4] is not None:
+            order = Order(**dict(zip(_ONE_ORDER_COLS, row[4:], strict=True)), institution_id=inst_pk)
+        refusal = _refusal(order, order_id)
+        if refusal:
+            raise DomainError(refusal[1], refusal[0], {"event_id": event_id}, status=422)
+        order.lessons_consumed += 1
+        amount = 0 if frozen else release_target(order, order.lessons_consumed) - order.released_fen
+        confirm_days = int(policy_resolve("lesson.parent_confirm_days", inst_division).value or 15)
+        lesson = Lesson(
+            institution_id=inst_pk,
+            order_id=order.pk,
+            event_id=event_id,
+            given_at=when,
+            status=LessonStatus.RECORDED,
+            confirm_by=add_working_days(timezone.localdate(now), confirm_days),
+            released_fen=max(amount, 0),
+            bank_id=order.bank_id,
+            division_code=order.division_code,
+            created_at=now,
+        )
+        pending = None
+        if amount > 0:
+            if settlement_id is None:
+                settlement_id = account_get_or_create(
+                    institution=Institution(pk=inst_pk, division_code=inst_division),
+                    kind=AccountKind.SETTLEMENT,
+                    bank_id=order.bank_id,
+                ).pk
+            order.released_fen += amount
+            pending = post_one(
+                PostingSpec(
+                    key=f"lesson:{inst_pk}:{event_id}",
+                    code=PostingCode.RELEASE,
+                    legs=((prepaid_id, amount), (settlement_id, -amount)),
+                    institution_id=inst_pk,
+                    division_code=order.division_code,
+                    order_id=order.pk,
+                    bank_id=order.bank_id,
+                ),
+                now=now,
+            )
+            lesson.posting_id = pending.posting_id
+        if order.lessons_remaining == 0 and order.status == OrderStatus.PAID:
+            transition("funds.order", ORDER_TRANSITIONS, order.status, OrderStatus.COMPLETED)
+            order.status = OrderStatus.COMPLETED
+        ops = connection.ops
+        values = [getattr(lesson, c) for c in LESSON_COLS]
+        for i in (3, 11):
+            values[i] = ops.adapt_datetimefield_value(values[i])
+        values[5] = ops.adapt_datefield_value(values[5])
+        cur.execute(
+            f"INSERT INTO {Lesson._meta.db_table} ({', '.join(LESSON_COLS)}) "  # noqa: S608
+            f"VALUES ({', '.join(['%s'] * len(LESSON_COLS))}) RETURNING id",
+            values,
+        )
+        lesson.pk = cur.fetchone()[0]
+        lesson._state.adding = False
+        lesson._state.db = connection.alias
+        cur.execute(
+            f"UPDATE {Order._meta.db_table} SET lessons_consumed = %s, released_fen = %s, status = %s "  # noqa: S608
+            "WHERE id = %s",
+            [order.lessons_consumed, order.released_fen, order.status, order.pk],
+        )
+        if pending:
+            pending.apply()
+        audit_record(
+            actor=actor,
+            action="funds.lessons_record",
+            object_type="funds.lesson",
+            object_id=event_id,
+            division_code=inst_division,
+            changes={
+                "accepted": 1,
+                "duplicate": 0,
+                "refused": 0,
+                "released_fen": lesson.released_fen,
+                "frozen": bool(frozen),
+            },
+        )
+    return lesson, "accepted"
 
 
 def release_pending(*, orders: list[Order], frozen: bool, key_prefix: str) -> int:
