@@ -17,7 +17,15 @@ from django.utils import timezone
 from qinglang.core.errors import DomainError
 
 from . import bulk
-from .models import NON_NEGATIVE_CREDIT, NON_NEGATIVE_DEBIT, AccountKind, Entry, LedgerAccount, Posting
+from .models import (
+    NON_NEGATIVE_CREDIT,
+    NON_NEGATIVE_DEBIT,
+    AccountKind,
+    Entry,
+    LedgerAccount,
+    Posting,
+    PostingCode,
+)
 
 CHUNK = 900  # below SQLite's bound-parameter limit
 
@@ -35,11 +43,23 @@ class PostingSpec:
     memo: str = field(default="", compare=False)
 
     def payload_hash(self) -> str:
-        legs = sorted(self.legs)
-        raw = json.dumps(
-            [self.code, legs, self.institution_id, self.order_id, self.reverses_id], separators=(",", ":")
-        )
+        """sha256 of ``json.dumps([code, sorted legs, institution, order, reverses])``
+        (compact separators), written out directly: the batch path hashes one per event."""
+        legs = ",".join(f"[{_js(a)},{_js(m)}]" for a, m in sorted(self.legs))
+        raw = f"[{_js(self.code)},[{legs}],{_js(self.institution_id)},{_js(self.order_id)},{_js(self.reverses_id)}]"
         return hashlib.sha256(raw.encode()).hexdigest()
+
+
+_CODE_JSON = {c: json.dumps(c) for c in PostingCode.values}
+
+
+def _js(v) -> str:
+    """``json.dumps(v)`` for the payload's values, quick for ints, None and codes."""
+    if type(v) is int:
+        return str(v)
+    if v is None:
+        return "null"
+    return _CODE_JSON.get(v) or json.dumps(v)
 
 
 def _check_legs(spec: PostingSpec) -> None:
@@ -197,6 +217,7 @@ def _apply(items: list[tuple[PostingSpec, str]], now) -> dict[str, tuple[int, st
             delta[acc] += amount
     accounts = _lock_and_check(delta)
     ids = bulk.allocate_ids(Posting._meta.db_table, len(items))
+    now = connection.ops.adapt_datetimefield_value(now)
     postings = []
     entries = []
     out: dict[str, tuple[int, str]] = {}
@@ -204,7 +225,7 @@ def _apply(items: list[tuple[PostingSpec, str]], now) -> dict[str, tuple[int, st
         postings.append((pk, *_posting_row(s, h, now)))
         entries.extend((pk, acc, amount) for acc, amount in s.legs)
         out[s.key] = (pk, h)
-    bulk.insert_rows(Posting._meta.db_table, POSTING_COLS, postings, datetime_cols=(11,))
+    bulk.insert_rows(Posting._meta.db_table, POSTING_COLS, postings)
     bulk.insert_rows(Entry._meta.db_table, ("posting_id", "account_id", "amount_fen"), entries)
     _write_deltas(accounts, delta)
     return out
@@ -245,11 +266,18 @@ class Pending:
             self.delta = {}
 
 
-def post_one(spec: PostingSpec, *, now=None) -> Pending:
+class AlreadyPosted(Exception):
+    """``post_one(..., retry_ok=False)``: the key was posted before (by another
+    transaction that got there first)."""
+
+
+def post_one(spec: PostingSpec, *, now=None, retry_ok: bool = True) -> Pending:
     """One posting for the single-event hot paths (a lesson through the API): the rules
     of ``post`` in fewer statements and with the account locks taken last. The posting
     goes in first with ``ON CONFLICT DO NOTHING``: a retried key returns the original
-    (nothing to apply), the same key with a different payload is a conflict."""
+    (nothing to apply), the same key with a different payload is a conflict; callers
+    for whom a posted key means they lost a race pass ``retry_ok=False`` and get
+    ``AlreadyPosted``."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger.post must run inside the service's transaction")
     _check_legs(spec)
@@ -264,6 +292,8 @@ def post_one(spec: PostingSpec, *, now=None) -> Pending:
         )
         row = cur.fetchone()
         if row is None:
+            if not retry_ok:
+                raise AlreadyPosted(spec.key)
             pk, prior = _existing([spec.key])[spec.key]
             if prior != h:
                 raise _conflict(spec.key)
