@@ -5,7 +5,8 @@ import gc
 from collections.abc import Iterable
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -141,6 +142,13 @@ def _parse_row(n: int, row, now: datetime) -> tuple[str, int, datetime] | EventR
     return event_id, order_id, when
 
 
+@lru_cache(maxsize=32)
+def _confirm_by(day: date, confirm_days: int) -> date:
+    """``add_working_days`` is pure and walks the calendar day by day; lessons of one day
+    share their deadline."""
+    return add_working_days(day, confirm_days)
+
+
 def _refusal(order: Order | None, order_id: int) -> tuple[str, str] | None:
     """Why a lesson cannot be consumed against ``order`` (reason, code), or None."""
     if order is None:
@@ -243,7 +251,7 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
         custody = CustodyAccount.objects.filter(institution_id=inst.pk).first()
         frozen = bool(custody and custody.releases_frozen)
         confirm_days = int(policy_resolve("lesson.parent_confirm_days", inst.division_code).value or 15)
-        confirm_by = add_working_days(timezone.localdate(now), confirm_days)
+        confirm_by = _confirm_by(timezone.localdate(now), confirm_days)
         # idempotency: every event id of the batch looked up at once (the institution
         # row lock above serialises this institution's batches, so none can race in)
         seen: set[str] = {
@@ -454,7 +462,7 @@ def _record_one(actor, institution_id: int, event_id: str, order_id: int, when, 
             event_id=event_id,
             given_at=when,
             status=LessonStatus.RECORDED,
-            confirm_by=add_working_days(timezone.localdate(now), confirm_days),
+            confirm_by=_confirm_by(timezone.localdate(now), confirm_days),
             released_fen=max(amount, 0),
             bank_id=order.bank_id,
             division_code=order.division_code,
