@@ -100,28 +100,35 @@ _COLS = (
 _ROWS_PER_INSERT = 80  # 12 columns: below SQLite's 999 bound parameters
 
 
-def _insert(cur, events: list[AuditEvent]) -> None:
+def _insert(cur, events: list[AuditEvent], head: tuple[int, str]) -> None:
     """The events in multi-row INSERTs with their new ids (what ``bulk_create`` does,
-    without compiling a query per call)."""
+    without compiling a query per call), and the head moved to the last of them (on
+    PostgreSQL in the same statement as the last INSERT)."""
     changes = AuditEvent._meta.get_field("changes")
     at = connection.ops.adapt_datetimefield_value(events[0].occurred_at)
     table = AuditEvent._meta.db_table
+    move = f"UPDATE {AuditHead._meta.db_table} SET seq = %s, hash = %s WHERE id = 1"  # noqa: S608
+    pg = connection.vendor == "postgresql"
     for i in range(0, len(events), _ROWS_PER_INSERT):
         chunk = events[i : i + _ROWS_PER_INSERT]
+        last = i + _ROWS_PER_INSERT >= len(events)
         row = "(" + ", ".join(["%s"] * len(_COLS)) + ")"
         params = []
         for e in chunk:
             params += [getattr(e, c) for c in _COLS]
             params[-4] = changes.get_db_prep_value(e.changes, connection)
             params[-11] = at
-        cur.execute(
-            f"INSERT INTO {table} ({', '.join(_COLS)}) VALUES {', '.join([row] * len(chunk))} RETURNING id",  # noqa: S608
-            params,
-        )
+        sql = f"INSERT INTO {table} ({', '.join(_COLS)}) VALUES {', '.join([row] * len(chunk))} RETURNING id"  # noqa: S608
+        if pg and last:
+            sql = f"WITH e AS ({sql}), h AS ({move}) SELECT id FROM e"  # noqa: S608
+            params += head
+        cur.execute(sql, params)
         for e, (pk,) in zip(chunk, sorted(cur.fetchall()), strict=True):
             e.pk = pk
             e._state.adding = False
             e._state.db = connection.alias
+    if not pg:
+        cur.execute(move, head)
 
 
 def audit_record_many(*, actor, entries: list[Entry]) -> list[AuditEvent]:
@@ -157,11 +164,7 @@ def audit_record_many(*, actor, entries: list[Entry]) -> list[AuditEvent]:
             e.seq = seq
             e.prev_hash = prev
             e.hash = prev = _digest(_hash_fields(e))
-        _insert(cur, events)
-        cur.execute(
-            f"UPDATE {AuditHead._meta.db_table} SET seq = %s, hash = %s WHERE id = 1",  # noqa: S608
-            [seq, prev],
-        )
+        _insert(cur, events, (seq, prev))
     return events
 
 

@@ -283,13 +283,23 @@ def post_one(spec: PostingSpec, *, now=None, retry_ok: bool = True) -> Pending:
     _check_legs(spec)
     h = spec.payload_hash()
     now = connection.ops.adapt_datetimefield_value(now or timezone.now())
-    marks = ", ".join(["%s"] * (len(POSTING_COLS) - 1))
+    insert = (
+        f"INSERT INTO {Posting._meta.db_table} ({', '.join(POSTING_COLS[1:])}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * (len(POSTING_COLS) - 1))}) "
+        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
+    )
+    entries = f"INSERT INTO {Entry._meta.db_table} (posting_id, account_id, amount_fen) "
+    pg = bulk.is_pg()
     with connection.cursor() as cur:
-        cur.execute(
-            f"INSERT INTO {Posting._meta.db_table} ({', '.join(POSTING_COLS[1:])}) VALUES ({marks}) "  # noqa: S608
-            "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-            _posting_row(spec, h, now),
-        )
+        if pg:  # posting and entries in one statement (no entries when the key existed)
+            legs = ", ".join(["(%s::bigint, %s::bigint)"] * len(spec.legs))
+            cur.execute(
+                f"WITH p AS ({insert}), e AS ({entries}SELECT p.id, v.a, v.m FROM p, "  # noqa: S608
+                f"(VALUES {legs}) AS v(a, m)) SELECT id FROM p",
+                [*_posting_row(spec, h, now), *(x for leg in spec.legs for x in leg)],
+            )
+        else:
+            cur.execute(insert, _posting_row(spec, h, now))
         row = cur.fetchone()
         if row is None:
             if not retry_ok:
@@ -298,11 +308,11 @@ def post_one(spec: PostingSpec, *, now=None, retry_ok: bool = True) -> Pending:
             if prior != h:
                 raise _conflict(spec.key)
             return Pending(pk, {})
-        values = ", ".join(["(%s, %s, %s)"] * len(spec.legs))
-        cur.execute(
-            f"INSERT INTO {Entry._meta.db_table} (posting_id, account_id, amount_fen) VALUES {values}",  # noqa: S608
-            [x for acc, amount in spec.legs for x in (row[0], acc, amount)],
-        )
+        if not pg:
+            cur.execute(
+                entries + "VALUES " + ", ".join(["(%s, %s, %s)"] * len(spec.legs)),
+                [x for acc, amount in spec.legs for x in (row[0], acc, amount)],
+            )
     delta: dict[int, int] = defaultdict(int)
     for acc, amount in spec.legs:
         delta[acc] += amount

@@ -499,19 +499,21 @@ def _record_one(actor, institution_id: int, event_id: str, order_id: int, when, 
         for i in (3, 11):
             values[i] = ops.adapt_datetimefield_value(values[i])
         values[5] = ops.adapt_datefield_value(values[5])
-        cur.execute(
+        insert = (
             f"INSERT INTO {Lesson._meta.db_table} ({', '.join(LESSON_COLS)}) "  # noqa: S608
-            f"VALUES ({', '.join(['%s'] * len(LESSON_COLS))}) RETURNING id",
-            values,
+            f"VALUES ({', '.join(['%s'] * len(LESSON_COLS))}) RETURNING id"
         )
-        lesson.pk = cur.fetchone()[0]
+        update = f"UPDATE {Order._meta.db_table} SET lessons_consumed = %s, released_fen = %s, status = %s WHERE id = %s"  # noqa: S608
+        order_values = [order.lessons_consumed, order.released_fen, order.status, order.pk]
+        if pg:  # one statement
+            cur.execute(f"WITH l AS ({insert}), o AS ({update}) SELECT id FROM l", [*values, *order_values])  # noqa: S608
+            lesson.pk = cur.fetchone()[0]
+        else:
+            cur.execute(insert, values)
+            lesson.pk = cur.fetchone()[0]
+            cur.execute(update, order_values)
         lesson._state.adding = False
         lesson._state.db = connection.alias
-        cur.execute(
-            f"UPDATE {Order._meta.db_table} SET lessons_consumed = %s, released_fen = %s, status = %s "  # noqa: S608
-            "WHERE id = %s",
-            [order.lessons_consumed, order.released_fen, order.status, order.pk],
-        )
         if pending:
             pending.apply()
         audit_record(
