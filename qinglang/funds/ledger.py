@@ -143,8 +143,11 @@ def post(specs: Sequence[PostingSpec], *, now=None) -> list[Posting]:
     return [by_id[i] for i in ids]
 
 
-def post_ids(specs: Sequence[PostingSpec], *, now=None) -> list[int]:
-    """``post`` for the bulk paths: the posting ids only, without loading rows back."""
+def post_ids(specs: Sequence[PostingSpec], *, now=None, keys_new: bool = False) -> list[int]:
+    """``post`` for the bulk paths: the posting ids only, without loading rows back.
+    ``keys_new``: the caller knows no key was posted before (a batch of lesson events
+    found unseen under the institution's lock), so the look-up is skipped; the unique
+    index on the key still refuses the whole call if that were ever wrong."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger.post must run inside the service's transaction")
     if not specs:
@@ -152,7 +155,7 @@ def post_ids(specs: Sequence[PostingSpec], *, now=None) -> list[int]:
     for s in specs:
         _check_legs(s)
     hashes = [s.payload_hash() for s in specs]
-    found = _existing([s.key for s in specs])
+    found = {} if keys_new else _existing([s.key for s in specs])
     fresh: dict[str, tuple[PostingSpec, str]] = {}
     for s, h in zip(specs, hashes, strict=True):
         prior = found.get(s.key)
@@ -187,6 +190,22 @@ POSTING_COLS = (
     "reverses_id",
     "memo",
     "created_at",
+)
+
+
+POSTING_PG_TYPES = (
+    "bigint",
+    "varchar",
+    "varchar",
+    "varchar",
+    "bigint",
+    "bigint",
+    "bigint",
+    "varchar",
+    "bigint",
+    "bigint",
+    "varchar",
+    "timestamptz",
 )
 
 
@@ -225,8 +244,13 @@ def _apply(items: list[tuple[PostingSpec, str]], now) -> dict[str, tuple[int, st
         postings.append((pk, *_posting_row(s, h, now)))
         entries.extend((pk, acc, amount) for acc, amount in s.legs)
         out[s.key] = (pk, h)
-    bulk.insert_rows(Posting._meta.db_table, POSTING_COLS, postings)
-    bulk.insert_rows(Entry._meta.db_table, ("posting_id", "account_id", "amount_fen"), entries)
+    bulk.insert_rows(Posting._meta.db_table, POSTING_COLS, postings, pg_types=POSTING_PG_TYPES)
+    bulk.insert_rows(
+        Entry._meta.db_table,
+        ("posting_id", "account_id", "amount_fen"),
+        entries,
+        pg_types=("bigint", "bigint", "bigint"),
+    )
     _write_deltas(accounts, delta)
     return out
 

@@ -62,6 +62,21 @@ LESSON_COLS = (
     "created_at",
 )
 
+LESSON_PG_TYPES = (
+    "bigint",
+    "bigint",
+    "varchar",
+    "timestamptz",
+    "varchar",
+    "date",
+    "bigint",
+    "bigint",
+    "bigint",
+    "bigint",
+    "varchar",
+    "timestamptz",
+)
+
 
 def release_target(order: Order, consumed: int, stages: dict[str, list] | None = None) -> int:
     """How much of the order should have been released after ``consumed`` lessons under
@@ -279,11 +294,12 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
             institution=inst, kind=AccountKind.SETTLEMENT, bank_id=inst and custody and custody.bank_id
         ).pk
         prepaid = _prepaid_ids(list(orders)) if orders else {}
-        # values adapted for the database once, not per row (a batch shares a few times)
+        # values adapted for the database once, not per row (a batch shares a few
+        # times); PostgreSQL's binary COPY takes them as they are
         ops = connection.ops
         adapted: dict[datetime, object] = {}
         now_db = ops.adapt_datetimefield_value(now)
-        confirm_db = ops.adapt_datefield_value(confirm_by)
+        confirm_db = confirm_by if bulk.is_pg() else ops.adapt_datefield_value(confirm_by)
         recorded = LessonStatus.RECORDED.value
         release = PostingCode.RELEASE.value
         inst_id = inst.id
@@ -342,9 +358,9 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
             lessons.append(lesson)
             results.append(EventResult(n, event_id, "accepted"))
         if specs:
-            # keys of lessons never seen cannot exist, except from a crashed-and-lost
-            # lesson row, which the transaction rules out; post() still checks.
-            posting_ids = post_ids(specs, now=now)
+            # keys of lessons never seen cannot exist: a lesson and its posting are
+            # written in one transaction
+            posting_ids = post_ids(specs, now=now, keys_new=True)
             for lesson, pid in zip(spec_lesson, posting_ids, strict=True):
                 lesson[7] = pid
         results.sort(key=lambda r: r.line)
@@ -363,7 +379,7 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
             )
             for lesson in lessons:
                 lesson[8] = batch.id
-        bulk.insert_rows(Lesson._meta.db_table, LESSON_COLS, lessons)
+        bulk.insert_rows(Lesson._meta.db_table, LESSON_COLS, lessons, pg_types=LESSON_PG_TYPES)
         changed = [
             (o.id, o.lessons_consumed, o.released_fen, o.status)
             for o in sorted(orders.values(), key=lambda o: o.id)
