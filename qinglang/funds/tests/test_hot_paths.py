@@ -96,6 +96,48 @@ def test_single_lesson_refusals_and_duplicates_write_nothing():
 
 
 @pytest.mark.django_db
+def test_policy_subquery_resolves_as_policy_resolve():
+    from datetime import date, timedelta
+
+    from django.utils import timezone
+
+    from qinglang.core.policy import policy_resolve
+    from qinglang.core.services import policy_set
+    from qinglang.funds.services.lessons import policy_subquery, policy_value_from_db
+
+    key = "lesson.parent_confirm_days"
+    today = timezone.localdate()
+
+    def both(division: str, on: date):
+        sql, params = policy_subquery(key, division, on)
+        with connection.cursor() as c:
+            c.execute(f"SELECT {sql}", params)
+            got = policy_value_from_db(key, c.fetchone()[0])
+        return got, policy_resolve(key, division, on=on).value
+
+    places = ["510107001", "510107", "5101", "51", "440305", ""]
+    days = [today, today + timedelta(days=40)]
+    checks = [both(d, on) for d in places for on in days]  # national defaults only
+    for division, value, start in [
+        ("51", 9, today),
+        ("5101", 7, today - timedelta(days=3)),
+        ("5101", 5, today + timedelta(days=30)),  # newer, not yet in force
+        ("510107001", 3, today + timedelta(days=10)),
+    ]:
+        policy_set(
+            actor="system:test",
+            key=key,
+            division_code=division,
+            value=value,
+            basis="测试",
+            effective_from=start,
+        )
+        checks += [both(d, on) for d in places for on in days]
+    assert all(got == want for got, want in checks), checks
+    assert {want for _, want in checks} >= {15, 9, 7, 5, 3}
+
+
+@pytest.mark.django_db
 def test_batch_restores_the_garbage_collector():
     w = funds_world(unit_price_fen=300)
     o = paid_order(w, lessons=3)
