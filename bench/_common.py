@@ -56,10 +56,44 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Server:
-    """gunicorn with N sync workers, the environment passed through."""
+def cpu_seconds(pids: list[int]) -> dict[int, float]:
+    """User + system CPU seconds used so far by each of these processes (from /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        out[pid] = (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return out
 
-    def __init__(self, workers: int):
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU seconds used between two ``cpu_seconds`` readings (processes that appeared
+    meanwhile count from zero)."""
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
+
+
+def postgres_backends(dbname: str) -> list[int]:
+    """The PostgreSQL server processes serving ``dbname`` (their title names it)."""
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                cmd = (d / "cmdline").read_bytes().decode(errors="replace")
+            except OSError:
+                continue
+            if cmd.startswith("postgres:") and f" {dbname} " in cmd:
+                pids.append(int(d.name))
+    return pids
+
+
+class Server:
+    """gunicorn with N workers (sync, or gthread with T threads each), the environment
+    passed through."""
+
+    def __init__(self, workers: int, worker_class: str = "sync", threads: int = 1):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         env = {
@@ -76,7 +110,9 @@ class Server:
                 "--workers",
                 str(workers),
                 "--worker-class",
-                "sync",
+                worker_class,
+                "--threads",
+                str(threads),
                 "--log-level",
                 "warning",
             ],

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench._common import Server
+from bench._common import Server, cpu_seconds, cpu_used, postgres_backends
 from bench._load import percentile
 
 REPO = Path(__file__).resolve().parent.parent
@@ -115,7 +115,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--sqlite", action="store_true", help="use a scratch SQLite file instead of PostgreSQL")
     p.add_argument("--rate", type=float, default=200.0)
     p.add_argument("--duration", type=float, default=15.0)
-    p.add_argument("--workers", type=int, default=2)
+    p.add_argument("--workers", type=int, default=2, help="gunicorn workers")
+    p.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+    p.add_argument("--threads", type=int, default=1, help="threads per gthread worker")
     p.add_argument("--orders", type=int, default=100)
     a = p.parse_args(argv)
     n = int(a.rate * a.duration)
@@ -148,7 +150,7 @@ def main(argv: list[str]) -> int:
     os.environ.clear()
     os.environ.update(env)
     try:
-        with Server(a.workers) as srv:
+        with Server(a.workers, a.worker_class, a.threads) as srv:
             open_loop(
                 srv.base,
                 lambda i: (url, json.dumps({"order_id": orders[i % len(orders)], "event_id": f"warm-{i}"})),
@@ -156,14 +158,35 @@ def main(argv: list[str]) -> int:
                 duration=1,
                 headers=headers,
             )
+
+            # CPU spent per request by the web workers and by the database's server
+            # processes (PostgreSQL on this machine; SQLite runs inside the workers)
+            def backends():
+                return [] if a.sqlite else postgres_backends(DB)
+
+            web0, db0 = cpu_seconds(srv.worker_pids()), cpu_seconds(backends())
+            load0 = os.getloadavg()[0]
             r = open_loop(srv.base, path_body, rate=a.rate, duration=a.duration, headers=headers)
+            web_cpu = cpu_used(web0, cpu_seconds(srv.worker_pids()))
+            db_cpu = cpu_used(db0, cpu_seconds(backends()))
     finally:
         os.environ.clear()
         os.environ.update(saved)
     ok = r["statuses"].get(200, 0)
+    mode = (
+        f"{a.workers} sync workers"
+        if a.worker_class == "sync"
+        else f"{a.workers} gthread workers × {a.threads} threads"
+    )
     print(
         f"{label}: {r['requests']} single-lesson POSTs at {a.rate:g}/s open loop for {a.duration:g} s, "
-        f"gunicorn {a.workers} sync workers: {ok} ok, statuses {r['statuses']}"
+        f"gunicorn {mode}: {ok} ok, statuses {r['statuses']}"
+    )
+    per = 1000 / max(r["requests"], 1)
+    print(
+        f"CPU per request: web workers {web_cpu * per:.2f} ms"
+        + ("" if a.sqlite else f", PostgreSQL {db_cpu * per:.2f} ms")
+        + f" (machine: {os.cpu_count()} CPUs, load average {load0:.1f} at the start)"
     )
     print(f"p50 {r['p50_ms']:.1f} ms  p99 {r['p99_ms']:.1f} ms  max {r['max_ms']:.1f} ms (goal p99 <= 20 ms)")
     print(

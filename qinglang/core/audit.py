@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 
 from .context import current_request_id
 from .models import AuditEvent, AuditHead
@@ -67,24 +67,84 @@ def _actor_fields(actor) -> tuple[int | None, str]:
     return actor.pk, actor.get_username()
 
 
+def _lock_head(cur) -> tuple[int, str]:
+    """The chain head, locked until commit (``FOR UPDATE`` on PostgreSQL; SQLite's
+    write transaction already excludes other writers). Raw SQL: this runs in every
+    write, so it should cost one round trip and no query compilation."""
+    sql = f"SELECT seq, hash FROM {AuditHead._meta.db_table} WHERE id = 1"  # noqa: S608
+    if connection.vendor == "postgresql":
+        sql += " FOR UPDATE"
+    cur.execute(sql)
+    row = cur.fetchone()
+    if row is None:  # the very first event (get_or_create survives a race to create it)
+        AuditHead.objects.get_or_create(id=1)
+        cur.execute(sql)
+        row = cur.fetchone()
+    return row
+
+
+_COLS = (
+    "seq",
+    "occurred_at",
+    "actor_id",
+    "actor_label",
+    "action",
+    "object_type",
+    "object_id",
+    "division_code",
+    "changes",
+    "request_id",
+    "prev_hash",
+    "hash",
+)
+_ROWS_PER_INSERT = 80  # 12 columns: below SQLite's 999 bound parameters
+
+
+def _insert(cur, events: list[AuditEvent], head: tuple[int, str]) -> None:
+    """The events in multi-row INSERTs with their new ids (what ``bulk_create`` does,
+    without compiling a query per call), and the head moved to the last of them (on
+    PostgreSQL in the same statement as the last INSERT)."""
+    changes = AuditEvent._meta.get_field("changes")
+    at = connection.ops.adapt_datetimefield_value(events[0].occurred_at)
+    table = AuditEvent._meta.db_table
+    move = f"UPDATE {AuditHead._meta.db_table} SET seq = %s, hash = %s WHERE id = 1"  # noqa: S608
+    pg = connection.vendor == "postgresql"
+    for i in range(0, len(events), _ROWS_PER_INSERT):
+        chunk = events[i : i + _ROWS_PER_INSERT]
+        last = i + _ROWS_PER_INSERT >= len(events)
+        row = "(" + ", ".join(["%s"] * len(_COLS)) + ")"
+        params = []
+        for e in chunk:
+            params += [getattr(e, c) for c in _COLS]
+            params[-4] = changes.get_db_prep_value(e.changes, connection)
+            params[-11] = at
+        sql = f"INSERT INTO {table} ({', '.join(_COLS)}) VALUES {', '.join([row] * len(chunk))} RETURNING id"  # noqa: S608
+        if pg and last:
+            sql = f"WITH e AS ({sql}), h AS ({move}) SELECT id FROM e"  # noqa: S608
+            params += head
+        cur.execute(sql, params)
+        for e, (pk,) in zip(chunk, sorted(cur.fetchall()), strict=True):
+            e.pk = pk
+            e._state.adding = False
+            e._state.db = connection.alias
+    if not pg:
+        cur.execute(move, head)
+
+
 def audit_record_many(*, actor, entries: list[Entry]) -> list[AuditEvent]:
     """Append events for one write. Must run inside the write's transaction: the head row
-    lock serialises appenders so the chain stays linear."""
+    lock serialises appenders so the chain stays linear. Services call this as their
+    last step, so the head is held only for these statements and the commit; the
+    events are built and hashed before the lock is taken."""
     if not entries:
         return []
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("audit_record must be called inside the service's transaction")
-    head, _ = AuditHead.objects.select_for_update().get_or_create(id=1)
     actor_id, actor_label = _actor_fields(actor)
     now = datetime.now(UTC)
     rid = current_request_id()
-    events = []
-    prev = head.hash
-    seq = head.seq
-    for en in entries:
-        seq += 1
-        e = AuditEvent(
-            seq=seq,
+    events = [
+        AuditEvent(
             occurred_at=now,
             actor_id=actor_id,
             actor_label=actor_label,
@@ -94,13 +154,17 @@ def audit_record_many(*, actor, entries: list[Entry]) -> list[AuditEvent]:
             division_code=en.division_code or "",
             changes=_jsonable(en.changes or {}),
             request_id=rid,
-            prev_hash=prev,
         )
-        e.hash = _digest(_hash_fields(e))
-        prev = e.hash
-        events.append(e)
-    AuditEvent.objects.bulk_create(events)
-    AuditHead.objects.filter(id=1).update(seq=seq, hash=prev)
+        for en in entries
+    ]
+    with connection.cursor() as cur:
+        seq, prev = _lock_head(cur)
+        for e in events:
+            seq += 1
+            e.seq = seq
+            e.prev_hash = prev
+            e.hash = prev = _digest(_hash_fields(e))
+        _insert(cur, events, (seq, prev))
     return events
 
 

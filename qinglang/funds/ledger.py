@@ -11,13 +11,21 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from qinglang.core.errors import DomainError
 
 from . import bulk
-from .models import NON_NEGATIVE_CREDIT, NON_NEGATIVE_DEBIT, AccountKind, Entry, LedgerAccount, Posting
+from .models import (
+    NON_NEGATIVE_CREDIT,
+    NON_NEGATIVE_DEBIT,
+    AccountKind,
+    Entry,
+    LedgerAccount,
+    Posting,
+    PostingCode,
+)
 
 CHUNK = 900  # below SQLite's bound-parameter limit
 
@@ -35,11 +43,23 @@ class PostingSpec:
     memo: str = field(default="", compare=False)
 
     def payload_hash(self) -> str:
-        legs = sorted(self.legs)
-        raw = json.dumps(
-            [self.code, legs, self.institution_id, self.order_id, self.reverses_id], separators=(",", ":")
-        )
+        """sha256 of ``json.dumps([code, sorted legs, institution, order, reverses])``
+        (compact separators), written out directly: the batch path hashes one per event."""
+        legs = ",".join(f"[{_js(a)},{_js(m)}]" for a, m in sorted(self.legs))
+        raw = f"[{_js(self.code)},[{legs}],{_js(self.institution_id)},{_js(self.order_id)},{_js(self.reverses_id)}]"
         return hashlib.sha256(raw.encode()).hexdigest()
+
+
+_CODE_JSON = {c: json.dumps(c) for c in PostingCode.values}
+
+
+def _js(v) -> str:
+    """``json.dumps(v)`` for the payload's values, quick for ints, None and codes."""
+    if type(v) is int:
+        return str(v)
+    if v is None:
+        return "null"
+    return _CODE_JSON.get(v) or json.dumps(v)
 
 
 def _check_legs(spec: PostingSpec) -> None:
@@ -79,12 +99,16 @@ def _existing(keys: list[str]) -> dict[str, tuple[int, str]]:
 
 
 def lock_accounts(ids: Iterable[int]) -> dict[int, LedgerAccount]:
-    """Lock accounts in id order (a fixed order, so concurrent writers cannot deadlock)."""
+    """Lock accounts in id order (a fixed order, so concurrent writers cannot deadlock).
+    The accounts come back with id, kind and balance only (what the rules need)."""
     ids = sorted(set(ids))
-    out: dict[int, LedgerAccount] = {}
-    for chunk in _chunks(ids, bulk.in_chunk()):
-        for a in LedgerAccount.objects.select_for_update(no_key=True).filter(id__in=chunk).order_by("id"):
-            out[a.id] = a
+    lock = " FOR NO KEY UPDATE" if bulk.is_pg() else ""
+    rows = bulk.select_in(
+        f"SELECT id, kind, balance_fen FROM {LedgerAccount._meta.db_table} "  # noqa: S608
+        f"WHERE id {{in}} ORDER BY id{lock}",
+        ids,
+    )
+    out = {pk: LedgerAccount(id=pk, kind=kind, balance_fen=bal) for pk, kind, bal in rows}
     missing = set(ids) - set(out)
     if missing:
         raise DomainError("unknown_account", "账户不存在", {"accounts": sorted(missing)})
@@ -119,8 +143,11 @@ def post(specs: Sequence[PostingSpec], *, now=None) -> list[Posting]:
     return [by_id[i] for i in ids]
 
 
-def post_ids(specs: Sequence[PostingSpec], *, now=None) -> list[int]:
-    """``post`` for the bulk paths: the posting ids only, without loading rows back."""
+def post_ids(specs: Sequence[PostingSpec], *, now=None, keys_new: bool = False) -> list[int]:
+    """``post`` for the bulk paths: the posting ids only, without loading rows back.
+    ``keys_new``: the caller knows no key was posted before (a batch of lesson events
+    found unseen under the institution's lock), so the look-up is skipped; the unique
+    index on the key still refuses the whole call if that were ever wrong."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("ledger.post must run inside the service's transaction")
     if not specs:
@@ -128,7 +155,7 @@ def post_ids(specs: Sequence[PostingSpec], *, now=None) -> list[int]:
     for s in specs:
         _check_legs(s)
     hashes = [s.payload_hash() for s in specs]
-    found = _existing([s.key for s in specs])
+    found = {} if keys_new else _existing([s.key for s in specs])
     fresh: dict[str, tuple[PostingSpec, str]] = {}
     for s, h in zip(specs, hashes, strict=True):
         prior = found.get(s.key)
@@ -166,6 +193,39 @@ POSTING_COLS = (
 )
 
 
+POSTING_PG_TYPES = (
+    "bigint",
+    "varchar",
+    "varchar",
+    "varchar",
+    "bigint",
+    "bigint",
+    "bigint",
+    "varchar",
+    "bigint",
+    "bigint",
+    "varchar",
+    "timestamptz",
+)
+
+
+def _posting_row(s: PostingSpec, h: str, now) -> tuple:
+    """A posting's columns after ``id`` (POSTING_COLS[1:])."""
+    return (
+        s.key,
+        h,
+        s.code,
+        s.institution_id,
+        s.order_id,
+        s.bank_id,
+        s.division_code,
+        sum(a for _, a in s.legs if a > 0),
+        s.reverses_id,
+        s.memo[:200],
+        now,
+    )
+
+
 def _apply(items: list[tuple[PostingSpec, str]], now) -> dict[str, tuple[int, str]]:
     """Lock the touched accounts (id order), check balance rules on the net effect,
     insert postings and entries in bulk, write the new balances in one statement.
@@ -174,37 +234,38 @@ def _apply(items: list[tuple[PostingSpec, str]], now) -> dict[str, tuple[int, st
     for s, _ in items:
         for acc, amount in s.legs:
             delta[acc] += amount
+    accounts = _lock_and_check(delta)
+    ids = bulk.allocate_ids(Posting._meta.db_table, len(items))
+    now = connection.ops.adapt_datetimefield_value(now)
+    postings = []
+    entries = []
+    out: dict[str, tuple[int, str]] = {}
+    for pk, (s, h) in zip(ids, items, strict=True):
+        postings.append((pk, *_posting_row(s, h, now)))
+        entries.extend((pk, acc, amount) for acc, amount in s.legs)
+        out[s.key] = (pk, h)
+    bulk.insert_rows(Posting._meta.db_table, POSTING_COLS, postings, pg_types=POSTING_PG_TYPES)
+    bulk.insert_rows(
+        Entry._meta.db_table,
+        ("posting_id", "account_id", "amount_fen"),
+        entries,
+        pg_types=("bigint", "bigint", "bigint"),
+    )
+    _write_deltas(accounts, delta)
+    return out
+
+
+def _lock_and_check(delta: dict[int, int]) -> dict[int, LedgerAccount]:
     accounts = lock_accounts(delta)
     # Balance rules are checked on the net effect per account. Within one call the order
     # of postings is the caller's; callers that need a per-posting order check it first.
     for acc_id, d in delta.items():
         a = accounts[acc_id]
         check_balance_rules(a, a.balance_fen + d)
-    ids = bulk.allocate_ids(Posting._meta.db_table, len(items))
-    postings = []
-    entries = []
-    out: dict[str, tuple[int, str]] = {}
-    for pk, (s, h) in zip(ids, items, strict=True):
-        postings.append(
-            (
-                pk,
-                s.key,
-                h,
-                s.code,
-                s.institution_id,
-                s.order_id,
-                s.bank_id,
-                s.division_code,
-                sum(a for _, a in s.legs if a > 0),
-                s.reverses_id,
-                s.memo[:200],
-                now,
-            )
-        )
-        entries.extend((pk, acc, amount) for acc, amount in s.legs)
-        out[s.key] = (pk, h)
-    bulk.insert_rows(Posting._meta.db_table, POSTING_COLS, postings, datetime_cols=(11,))
-    bulk.insert_rows(Entry._meta.db_table, ("posting_id", "account_id", "amount_fen"), entries)
+    return accounts
+
+
+def _write_deltas(accounts: dict[int, LedgerAccount], delta: dict[int, int]) -> None:
     changed = []
     for acc_id, d in delta.items():
         if d:
@@ -212,7 +273,74 @@ def _apply(items: list[tuple[PostingSpec, str]], now) -> dict[str, tuple[int, st
             a.balance_fen += d
             changed.append(a)
     _write_balances(changed)
-    return out
+
+
+@dataclass
+class Pending:
+    """A posting written whose balance changes are still to apply: ``apply()`` locks the
+    accounts (id order), checks the balance rules and writes the balances. The caller
+    runs it as its last ledger step, so the hot accounts are held only until commit."""
+
+    posting_id: int
+    delta: dict[int, int]
+
+    def apply(self) -> None:
+        if self.delta:
+            _write_deltas(_lock_and_check(self.delta), self.delta)
+            self.delta = {}
+
+
+class AlreadyPosted(Exception):
+    """``post_one(..., retry_ok=False)``: the key was posted before (by another
+    transaction that got there first)."""
+
+
+def post_one(spec: PostingSpec, *, now=None, retry_ok: bool = True) -> Pending:
+    """One posting for the single-event hot paths (a lesson through the API): the rules
+    of ``post`` in fewer statements and with the account locks taken last. The posting
+    goes in first with ``ON CONFLICT DO NOTHING``: a retried key returns the original
+    (nothing to apply), the same key with a different payload is a conflict; callers
+    for whom a posted key means they lost a race pass ``retry_ok=False`` and get
+    ``AlreadyPosted``."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("ledger.post must run inside the service's transaction")
+    _check_legs(spec)
+    h = spec.payload_hash()
+    now = connection.ops.adapt_datetimefield_value(now or timezone.now())
+    insert = (
+        f"INSERT INTO {Posting._meta.db_table} ({', '.join(POSTING_COLS[1:])}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * (len(POSTING_COLS) - 1))}) "
+        "ON CONFLICT (idempotency_key) DO NOTHING RETURNING id"
+    )
+    entries = f"INSERT INTO {Entry._meta.db_table} (posting_id, account_id, amount_fen) "
+    pg = bulk.is_pg()
+    with connection.cursor() as cur:
+        if pg:  # posting and entries in one statement (no entries when the key existed)
+            legs = ", ".join(["(%s::bigint, %s::bigint)"] * len(spec.legs))
+            cur.execute(
+                f"WITH p AS ({insert}), e AS ({entries}SELECT p.id, v.a, v.m FROM p, "  # noqa: S608
+                f"(VALUES {legs}) AS v(a, m)) SELECT id FROM p",
+                [*_posting_row(spec, h, now), *(x for leg in spec.legs for x in leg)],
+            )
+        else:
+            cur.execute(insert, _posting_row(spec, h, now))
+        row = cur.fetchone()
+        if row is None:
+            if not retry_ok:
+                raise AlreadyPosted(spec.key)
+            pk, prior = _existing([spec.key])[spec.key]
+            if prior != h:
+                raise _conflict(spec.key)
+            return Pending(pk, {})
+        if not pg:
+            cur.execute(
+                entries + "VALUES " + ", ".join(["(%s, %s, %s)"] * len(spec.legs)),
+                [x for acc, amount in spec.legs for x in (row[0], acc, amount)],
+            )
+    delta: dict[int, int] = defaultdict(int)
+    for acc, amount in spec.legs:
+        delta[acc] += amount
+    return Pending(row[0], dict(delta))
 
 
 def _write_balances(accounts: list[LedgerAccount]) -> None:

@@ -161,7 +161,12 @@ class Posting(models.Model):  # noqa: DJ008 - shown through their fields, not st
     idempotency_key = models.CharField(max_length=120, unique=True)
     payload_hash = models.CharField(max_length=64)
     code = models.CharField(max_length=24, choices=PostingCode.choices)
-    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="postings")
+    # no database FK check or index of its own: a posting's institution is its accounts'
+    # (whose FKs are checked), and ``posting_inst_idx`` leads with it. The batch path
+    # inserts tens of thousands of postings at once, each FK check a trigger at commit.
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="postings", db_constraint=False, db_index=False
+    )
     order_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     bank_id = models.BigIntegerField(null=True, blank=True)
     division_code = models.CharField(max_length=12)
@@ -305,8 +310,12 @@ class Lesson(models.Model):  # noqa: DJ008 - shown through their fields, not str
         division="division_code", institution="institution_id", bank="bank_id", owner="order__parent_id"
     )
 
-    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="lessons")
-    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lesson_events")
+    # the institution is the order's (checked through ``order``); the unique
+    # (institution, event_id) and ``lesson_order_idx`` serve as their indexes
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="lessons", db_constraint=False, db_index=False
+    )
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lesson_events", db_index=False)
     event_id = models.CharField(max_length=64)
     given_at = models.DateTimeField("上课时间")
     status = models.CharField(max_length=20, choices=LessonStatus.choices, default=LessonStatus.RECORDED)
