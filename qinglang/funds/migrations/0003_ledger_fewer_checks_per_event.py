@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('funds', '0001_initial'),
+        ('funds', '0002_payer_accounts_deposits_declarations'),
         ('registry', '0003_institution_search_text'),
     ]
 
