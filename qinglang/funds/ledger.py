@@ -154,6 +154,11 @@ def post_ids(specs: Sequence[PostingSpec], *, now=None, keys_new: bool = False) 
         return []
     for s in specs:
         _check_legs(s)
+    now = now or timezone.now()
+    if keys_new and len({s.key for s in specs}) == len(specs):
+        # nothing to compare the payloads with: they are hashed while the postings
+        # stream into the database (on PostgreSQL the server inserts meanwhile)
+        return _apply(specs, None, now)
     hashes = [s.payload_hash() for s in specs]
     found = {} if keys_new else _existing([s.key for s in specs])
     fresh: dict[str, tuple[PostingSpec, str]] = {}
@@ -169,7 +174,9 @@ def post_ids(specs: Sequence[PostingSpec], *, now=None, keys_new: bool = False) 
             continue
         fresh[s.key] = (s, h)
     if fresh:
-        found.update(_apply(list(fresh.values()), now or timezone.now()))
+        new = [s for s, _ in fresh.values()]
+        ids = _apply(new, [h for _, h in fresh.values()], now)
+        found.update((s.key, (pk, "")) for s, pk in zip(new, ids, strict=True))
     return [found[s.key][0] for s in specs]
 
 
@@ -226,25 +233,32 @@ def _posting_row(s: PostingSpec, h: str, now) -> tuple:
     )
 
 
-def _apply(items: list[tuple[PostingSpec, str]], now) -> dict[str, tuple[int, str]]:
+def _apply(specs: list[PostingSpec], hashes: list[str] | None, now) -> list[int]:
     """Lock the touched accounts (id order), check balance rules on the net effect,
     insert postings and entries in bulk, write the new balances in one statement.
-    Returns key -> (new posting id, hash)."""
+    ``hashes``: the specs' payload hashes, or None to compute them as the rows are
+    written. Returns the new postings' ids, in the order of ``specs``."""
     delta: dict[int, int] = defaultdict(int)
-    for s, _ in items:
+    for s in specs:
         for acc, amount in s.legs:
             delta[acc] += amount
     accounts = _lock_and_check(delta)
-    ids = bulk.allocate_ids(Posting._meta.db_table, len(items))
+    ids = bulk.allocate_ids(Posting._meta.db_table, len(specs))
     now = connection.ops.adapt_datetimefield_value(now)
-    postings = []
     entries = []
-    out: dict[str, tuple[int, str]] = {}
-    for pk, (s, h) in zip(ids, items, strict=True):
-        postings.append((pk, *_posting_row(s, h, now)))
-        entries.extend((pk, acc, amount) for acc, amount in s.legs)
-        out[s.key] = (pk, h)
-    bulk.insert_rows(Posting._meta.db_table, POSTING_COLS, postings, pg_types=POSTING_PG_TYPES)
+
+    def postings():  # rows built while the COPY sends them: the server inserts meanwhile
+        for pk, s, h in zip(ids, specs, hashes or map(PostingSpec.payload_hash, specs), strict=True):
+            entries.extend((pk, acc, amount) for acc, amount in s.legs)
+            yield (pk, *_posting_row(s, h, now))
+
+    rows = postings()
+    bulk.insert_rows(
+        Posting._meta.db_table,
+        POSTING_COLS,
+        rows if bulk.is_pg() else list(rows),
+        pg_types=POSTING_PG_TYPES,
+    )
     bulk.insert_rows(
         Entry._meta.db_table,
         ("posting_id", "account_id", "amount_fen"),
@@ -252,7 +266,7 @@ def _apply(items: list[tuple[PostingSpec, str]], now) -> dict[str, tuple[int, st
         pg_types=("bigint", "bigint", "bigint"),
     )
     _write_deltas(accounts, delta)
-    return out
+    return ids
 
 
 def _lock_and_check(delta: dict[int, int]) -> dict[int, LedgerAccount]:

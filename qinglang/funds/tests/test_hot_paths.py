@@ -214,3 +214,47 @@ def test_racing_single_lessons_with_one_event_id(tmp_path):
     r = ledger_verify()
     assert r.ok, r.problems
     assert audit_verify().ok
+
+
+@pytest.mark.django_db
+def test_batch_postings_streamed_with_their_payload_hashes():
+    """The batch hashes its postings while they stream into the database: the stored
+    hashes are those of the payloads, so a retry of one is the original and a changed
+    payload is a conflict; a key repeated within one call is still compared."""
+    from dataclasses import replace
+
+    from django.db import transaction
+
+    from qinglang.funds import ledger
+
+    w = funds_world(unit_price_fen=300)
+    o = paid_order(w, lessons=3)
+    services.lesson_batch_import(
+        actor=w.org_user,
+        institution_id=w.institution.pk,
+        rows=[{"event_id": f"h{i}", "order_id": o.pk} for i in range(2)],
+    )
+    postings = list(Posting.objects.filter(order_id=o.pk, code="release").order_by("id"))
+    assert len(postings) == 2
+    for p in postings:
+        legs = tuple(
+            Entry.objects.filter(posting=p).order_by("-amount_fen").values_list("account_id", "amount_fen")
+        )
+        spec = PostingSpec(
+            p.idempotency_key, p.code, legs, p.institution_id, p.division_code, p.order_id, p.bank_id
+        )
+        assert p.payload_hash == _json_hash(spec)
+        changed = replace(spec, legs=((legs[0][0], 1), (legs[1][0], -1)))
+        with transaction.atomic():
+            assert ledger.post([spec])[0].pk == p.pk  # a retry: the original, nothing new
+            with pytest.raises(DomainError) as e:
+                ledger.post([changed])
+            assert e.value.code == "idempotency_conflict"
+        fresh = replace(changed, key=f"{spec.key}:again")
+        with transaction.atomic():
+            first, second = ledger.post_ids([fresh, fresh], keys_new=True)
+            assert first == second
+            with pytest.raises(DomainError) as e:
+                ledger.post_ids([replace(fresh, key="x"), replace(fresh, key="x", legs=legs)], keys_new=True)
+            assert e.value.code == "idempotency_conflict"
+    assert Posting.objects.filter(order_id=o.pk, code="release").count() == 4
