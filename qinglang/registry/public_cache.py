@@ -6,15 +6,18 @@ are kept for ``settings.PUBLIC_SEARCH_CACHE_SECONDS`` (0: off) under a *version*
 (on save and again on commit), so a search never shows a change later than the cache's
 round trip after the change — with Redis, for every web worker; with the embedded
 per-process cache, at most that many seconds late in the other workers. Nothing personal is
-cached: only public pages, keyed by their query."""
+cached: only public pages, keyed by their query. If the cache server fails, searches go to
+the database and writes go on (a missed invalidation is logged; pages then expire by age)."""
 
 import hashlib
+import logging
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
 _VERSION = "registry:public:v"
+log = logging.getLogger(__name__)
 
 
 def _version() -> int:
@@ -27,9 +30,12 @@ def bump() -> None:
 
     def _bump():
         try:
-            cache.incr(_VERSION)
-        except ValueError:
-            cache.set(_VERSION, 2, None)
+            try:
+                cache.incr(_VERSION)
+            except ValueError:
+                cache.set(_VERSION, 2, None)
+        except Exception:  # the cache server is down: never fail the write for it
+            log.warning("public search cache not invalidated (cache unavailable)", exc_info=True)
 
     _bump()
     transaction.on_commit(_bump)
@@ -45,14 +51,23 @@ def lookup(params: tuple) -> tuple[bytes | None, int]:
     if not settings.PUBLIC_SEARCH_CACHE_SECONDS:
         return None, 0
     key = _key(params)
-    got = cache.get_many([_VERSION, key])
-    version = got.get(_VERSION)
-    if version is None:
-        version = _version()
+    try:
+        got = cache.get_many([_VERSION, key])
+        version = got.get(_VERSION)
+        if version is None:
+            version = _version()
+    except Exception:  # the cache server is down: answer from the database, store nothing
+        log.warning("public search cache unavailable", exc_info=True)
+        return None, 0
     hit = got.get(key)
     return (hit[1] if hit is not None and hit[0] == version else None), version
 
 
 def store(params: tuple, version: int, body: bytes) -> None:
-    if settings.PUBLIC_SEARCH_CACHE_SECONDS:
+    """Keep a page under the version ``lookup`` gave (0: the cache is off or down)."""
+    if not (settings.PUBLIC_SEARCH_CACHE_SECONDS and version):
+        return
+    try:
         cache.set(_key(params), (version, body), settings.PUBLIC_SEARCH_CACHE_SECONDS)
+    except Exception:
+        log.warning("public search page not cached (cache unavailable)", exc_info=True)

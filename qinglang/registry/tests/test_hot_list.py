@@ -76,6 +76,15 @@ def test_a_new_row_shows_on_the_next_call(world):
     assert _all_pages(world["county"], f, 50) == [*before, inst.pk]
 
 
+def _whitelistable() -> Institution:
+    return Institution.objects.filter(
+        status=Status.ACTIVE,
+        licence_status="fully_licensed",
+        whitelisted=False,
+        division_code__startswith="510107",
+    ).first()
+
+
 def test_public_search_cache_never_shows_a_change_late(world, client):
     """The public search pages are cached, but any change to an institution (here: it
     joins the whitelist, then leaves it) shows on the very next search."""
@@ -90,13 +99,25 @@ def test_public_search_cache_never_shows_a_change_late(world, client):
 
     before = ids()
     assert ids() == before  # served from the cache
-    inst = Institution.objects.filter(
-        status=Status.ACTIVE,
-        licence_status="fully_licensed",
-        whitelisted=False,
-        division_code__startswith="510107",
-    ).first()
+    inst = _whitelistable()
     whitelist_add(actor=world["admin"], institution_id=inst.pk, reason="证照齐全")
     assert inst.pk in ids()
     whitelist_remove(actor=world["admin"], institution_id=inst.pk, reason="复核")
     assert ids() == before
+
+
+def test_public_search_and_writes_go_on_when_the_cache_server_fails(world, client, monkeypatch):
+    """The cache server is outside the project: when it fails, a whitelisting still
+    commits and the search answers from the database."""
+    from qinglang.registry import public_cache
+    from qinglang.registry.services import whitelist_add
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache server unreachable")
+
+    for name in ("get_many", "get_or_set", "incr", "set"):
+        monkeypatch.setattr(public_cache.cache, name, down)
+    inst = _whitelistable()
+    whitelist_add(actor=world["admin"], institution_id=inst.pk, reason="证照齐全")
+    r = client.get("/api/public/whitelist?division=510107")
+    assert r.status_code == 200 and inst.pk in [i["id"] for i in r.json()["items"]]
