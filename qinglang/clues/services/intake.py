@@ -4,6 +4,7 @@ web report and a 34,447-row hotline file take the same road."""
 
 import hashlib
 import json
+import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -55,6 +56,8 @@ MAX_PHOTOS = 6
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 RATE_LIMITS = {"web": (5, 600), "open311": (60, 60), "parent": (10, 600), "grid": (60, 600)}
 
+log = logging.getLogger(__name__)
+
 
 @dataclass
 class Submission:
@@ -76,15 +79,21 @@ class Submission:
 
 
 def rate_limit(kind: str, ident: str) -> None:
-    """A per-source counter in the Django cache: a burst beyond the limit is refused."""
+    """A per-source counter in the Django cache: a burst beyond the limit is refused. If the
+    cache server fails, the limit is not applied (logged): a lost report costs more than a
+    burst let through."""
     limit, window = RATE_LIMITS[kind]
     key = f"qinglang:clue-rate:{kind}:{hashlib.sha256(ident.encode()).hexdigest()[:24]}"
-    if cache.add(key, 1, window):
-        return
     try:
-        n = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, window)
+        if cache.add(key, 1, window):
+            return
+        try:
+            n = cache.incr(key)
+        except ValueError:
+            cache.set(key, 1, window)
+            return
+    except Exception:
+        log.warning("clue rate limit not applied (cache unavailable)", exc_info=True)
         return
     if n > limit:
         raise RateLimited(window)

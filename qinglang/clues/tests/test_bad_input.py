@@ -65,6 +65,22 @@ def test_burst_from_one_ip_is_rate_limited(county):
     assert other.post("/clues/report/", _form()).status_code == 302  # another source is not affected
 
 
+def test_report_is_taken_when_the_cache_server_fails(county, monkeypatch):
+    """The rate limiter's counters live in the cache server (outside the project): when it
+    fails, reports are still taken rather than lost."""
+    from qinglang.clues.services import intake
+
+    def down(*args, **kwargs):
+        raise ConnectionError("cache server unreachable")
+
+    monkeypatch.setattr(intake.cache, "add", down)
+    c = Client()
+    limit = RATE_LIMITS["web"][0]
+    for i in range(limit + 1):
+        assert c.post("/clues/report/", _form(content=f"第{i}次：这家机构没有办学许可证")).status_code == 302
+    assert ClueReport.objects.count() == limit + 1
+
+
 def test_tracking_lookups_are_rate_limited_on_get_too(county):
     """Looking codes up by GET (the link a reporter bookmarks) counts like POST: a source
     that keeps guessing gets a Chinese 429 page that shows no progress."""
