@@ -1,6 +1,6 @@
 """A streaming reader for the first sheet of an .xlsx: rows as lists of cell values.
 openpyxl's read-only mode builds a cell object per value and needs ~7 s for a 34k-row
-work-order file on the benchmark machine; parsing the sheet XML directly with iterparse
+work-order file on the benchmark machine; parsing the sheet XML directly (lxml iterparse)
 takes a fraction of that. Dates stay serial numbers unless the cell is a string; callers
 convert (``excel_date``). Anything unusual (no shared strings part, a chart sheet) falls
 back to openpyxl.
@@ -56,8 +56,22 @@ def _shared_strings(z: zipfile.ZipFile) -> list[str]:
     return out
 
 
+def _cell_value(t: str | None, v: str | None, strings: list[str]):
+    """A cell's value from its type attribute and its <v> text."""
+    if v is None:
+        return None
+    if t == "s":
+        return strings[int(v)]
+    if t in ("str", "e"):
+        return v
+    if t == "b":
+        return v == "1"
+    return float(v) if ("." in v or "E" in v or "e" in v) else int(v)
+
+
 def _lxml_rows(z: zipfile.ZipFile, path: str, strings: list[str]) -> Iterator[list]:
-    """The same with lxml (a dependency of python-docx): iterate <row> elements only."""
+    """The sheet's rows with lxml, iterating <row> elements only (cells as openpyxl gives
+    them, without its per-cell objects)."""
     from lxml import etree
 
     c_tag, v_tag, t_tag, is_tag = f"{NS}c", f"{NS}v", f"{NS}t", f"{NS}is"
@@ -81,17 +95,7 @@ def _lxml_rows(z: zipfile.ZipFile, path: str, strings: list[str]) -> Iterator[li
                 if value is None:
                     value = "".join(x.text or "" for x in c.iter(t_tag))  # rich text runs
             else:
-                v = c.findtext(v_tag)
-                if v is None:
-                    value = None
-                elif t == "s":
-                    value = strings[int(v)]
-                elif t in ("str", "e"):
-                    value = v
-                elif t == "b":
-                    value = v == "1"
-                else:
-                    value = float(v) if ("." in v or "E" in v or "e" in v) else int(v)
+                value = _cell_value(t, c.findtext(v_tag), strings)
             while len(row) < i:
                 row.append(None)
             row.append(value)
@@ -108,44 +112,7 @@ def iter_rows(data: bytes) -> Iterator[list]:
     except (KeyError, AttributeError):
         yield from _openpyxl_rows(data)
         return
-    strings = _shared_strings(z)
-    try:
-        import lxml  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        yield from _lxml_rows(z, path, strings)
-        return
-    c_tag, v_tag, is_tag, row_tag, t_tag = f"{NS}c", f"{NS}v", f"{NS}is", f"{NS}row", f"{NS}t"
-    row: list = []
-    for _, el in iterparse(z.open(path), events=("end",)):  # noqa: S314
-        tag = el.tag
-        if tag == c_tag:
-            ref = el.get("r")
-            i = _col_index(ref) if ref else len(row)
-            t = el.get("t")
-            if t == "inlineStr":
-                node = el.find(is_tag)
-                value = "".join(x.text or "" for x in node.iter(t_tag)) if node is not None else ""
-            else:
-                v = el.findtext(v_tag)
-                if v is None:
-                    value = None
-                elif t == "s":
-                    value = strings[int(v)]
-                elif t in ("str", "e"):
-                    value = v
-                elif t == "b":
-                    value = v == "1"
-                else:
-                    value = float(v) if ("." in v or "E" in v or "e" in v) else int(v)
-            while len(row) < i:
-                row.append(None)
-            row.append(value)
-        elif tag == row_tag:
-            yield row
-            row = []
-            el.clear()
+    yield from _lxml_rows(z, path, _shared_strings(z))
 
 
 def _openpyxl_rows(data: bytes) -> Iterator[list]:
