@@ -4,6 +4,8 @@ Django's ``ValidationError`` for bad input; the API turns both into
 
 from typing import Any
 
+from django.http import Http404
+
 
 class DomainError(Exception):
     """A rule of the domain was violated. ``code`` is stable (tests and integrators key on
@@ -23,7 +25,10 @@ class DomainError(Exception):
         return {"code": self.code, "message": self.message, "detail": self.detail}
 
 
-class NotFound(DomainError):
+class NotFound(DomainError, Http404):
+    """Not there, or outside the caller's scope (the two are not told apart). The API
+    answers it as a DomainError (``not_found``); on pages it is Django's 404."""
+
     status = 404
 
     def __init__(self, what: str = "对象"):

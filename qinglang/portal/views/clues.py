@@ -221,10 +221,7 @@ def clue_list(request):
 
 @console_required
 def clue_detail(request, clue_id: int):
-    try:
-        clue = selectors.clue_get(actor=request.user, clue_id=clue_id)
-    except NotFound:
-        raise Http404
+    clue = selectors.clue_get(actor=request.user, clue_id=clue_id)
     if request.method == "POST":
         op = request.POST.get("op", "")
         p = request.POST

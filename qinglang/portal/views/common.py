@@ -104,16 +104,3 @@ def apply_errors(form, exc: Exception) -> None:
 
 def is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
-
-
-def not_found(fn: Callable):
-    """Selectors raise NotFound for objects outside scope: that is a 404 on pages."""
-
-    @wraps(fn)
-    def wrapped(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except NotFound:
-            raise Http404("不存在或无权查看")
-
-    return wrapped

@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET
 from qinglang.accounts.models import Role
 from qinglang.accounts.scope import actor_for
 from qinglang.core.crypto import decrypt
-from qinglang.core.errors import DomainError, NotFound
+from qinglang.core.errors import DomainError
 from qinglang.registry import selectors as registry
 from qinglang.registry import services
 from qinglang.registry.models import STATUS_TRANSITIONS, Status
@@ -126,10 +126,7 @@ def _tab_context(request, inst, tab: str) -> dict:
 @console_required
 @require_GET
 def institution_detail(request, pk: int):
-    try:
-        inst = registry.institution_get(actor=request.user, institution_id=pk)
-    except NotFound:
-        raise Http404("机构不存在或无权查看")
+    inst = registry.institution_get(actor=request.user, institution_id=pk)
     tab = request.GET.get("tab", "basic")
     if tab not in dict(TABS):
         tab = "basic"

@@ -9,7 +9,7 @@ from qinglang.enforcement import selectors, services
 from qinglang.enforcement.models import CaseStatus, CaseType, Gravity, Origin, PenaltyKind
 from qinglang.enforcement.services import MONEY_KINDS
 
-from .common import can_write, console_required, not_found, run_action
+from .common import can_write, console_required, run_action
 
 
 def _fen(v: str) -> int:
@@ -118,7 +118,6 @@ def case_list(request):
 
 
 @console_required
-@not_found
 def case_detail(request, case_id: int):
     case = selectors.case_get(actor=request.user, case_id=case_id)
     if request.method == "POST":

@@ -25,10 +25,7 @@ MAX_STATEMENT = 20 * 1024 * 1024
 
 
 def _bank(request, bank_id: int):
-    try:
-        return selectors.bank_get(actor=request.user, bank_id=bank_id)
-    except NotFound:
-        raise Http404("托管银行不存在或无权查看")
+    return selectors.bank_get(actor=request.user, bank_id=bank_id)
 
 
 def _day(request) -> date | None:

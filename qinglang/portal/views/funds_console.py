@@ -15,7 +15,6 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from qinglang.core.errors import NotFound
 from qinglang.core.models import DepartmentKind
 from qinglang.funds import selectors, services
 from qinglang.funds.models import CustodyAccount
@@ -67,10 +66,7 @@ def funds_overview(request):
 
 @console_required
 def funds_institution(request, pk: int):
-    try:
-        data = selectors.institution_funds(actor=request.user, institution_id=pk, limit=200)
-    except NotFound:
-        raise Http404("机构不存在或无权查看")
+    data = selectors.institution_funds(actor=request.user, institution_id=pk, limit=200)
     inst = data["institution"]
     orders = selectors.order_list(actor=request.user, institution_id=inst.pk)[:50]
     return render(
@@ -89,10 +85,7 @@ def funds_institution(request, pk: int):
 
 
 def _in_scope(request, pk: int) -> None:
-    try:
-        selectors.institution_get(actor=request.user, institution_id=pk)
-    except NotFound:
-        raise Http404("机构不存在或无权查看")
+    selectors.institution_get(actor=request.user, institution_id=pk)
 
 
 @console_required

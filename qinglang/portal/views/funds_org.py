@@ -24,10 +24,7 @@ MAX_UPLOAD = 64 * 1024 * 1024
 
 
 def _inst(request, pk: int):
-    try:
-        return registry.institution_get(actor=request.user, institution_id=pk)
-    except NotFound:
-        raise Http404("机构不存在或无权查看")
+    return registry.institution_get(actor=request.user, institution_id=pk)
 
 
 def _ctx(inst, tab: str, **kw) -> dict:
@@ -140,10 +137,7 @@ def org_batch(request, pk: int):
 @org_required
 def org_batch_report(request, pk: int, batch_id: int):
     inst = _inst(request, pk)
-    try:
-        batch = selectors.batch_get(actor=request.user, batch_id=batch_id)
-    except NotFound:
-        raise Http404("批次不存在或无权查看")
+    batch = selectors.batch_get(actor=request.user, batch_id=batch_id)
     if batch.institution_id != inst.pk:
         raise Http404("批次不存在或无权查看")
     return render(request, "portal/funds/org_batch_report.html", _ctx(inst, "batch", batch=batch))

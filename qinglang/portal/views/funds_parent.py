@@ -40,10 +40,7 @@ def parent_required(view):
 
 
 def _order(request, order_id: int):
-    try:
-        return selectors.order_get(actor=request.user, order_id=order_id)
-    except NotFound:
-        raise Http404("订单不存在或无权查看")
+    return selectors.order_get(actor=request.user, order_id=order_id)
 
 
 @parent_required
@@ -127,10 +124,7 @@ def parent_order_create(request):
     inst = None
     raw = request.GET.get("institution") or request.POST.get("institution")
     if raw and raw.isdigit():
-        try:
-            inst = registry.public_institution_get(institution_id=int(raw))
-        except NotFound:
-            raise Http404("机构不存在")
+        inst = registry.public_institution_get(institution_id=int(raw))
         if not inst.whitelisted:
             raise Http404("机构不在白名单内")
     if inst is None:

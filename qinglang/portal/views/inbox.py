@@ -4,13 +4,11 @@ with marking read. Every user has one; nobody sees another's."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from qinglang.accounts import notifications
-from qinglang.core.errors import NotFound
 
 
 @login_required
@@ -29,10 +27,7 @@ def inbox(request):
 @require_POST
 def inbox_read(request, notification_id: int):
     """Mark one notification read and go where it points (a path inside the portal)."""
-    try:
-        notifications.notification_mark_read(actor=request.user, ids=[notification_id])
-    except NotFound:
-        raise Http404("通知不存在")
+    notifications.notification_mark_read(actor=request.user, ids=[notification_id])
     link = notifications.inbox(request.user).filter(pk=notification_id).values_list("link", flat=True).first()
     if link and url_has_allowed_host_and_scheme(link, allowed_hosts=None) and link.startswith("/"):
         return redirect(link)

@@ -20,7 +20,7 @@ from qinglang.core.models import DepartmentKind
 from qinglang.inspections import files, selectors, services
 from qinglang.inspections.models import CampaignType, LedgerStatus, Outcome
 
-from .common import can_write, console_required, error_text, not_found, org_required, run_action
+from .common import can_write, console_required, error_text, org_required, run_action
 
 INSPECTOR_ROLES = {Role.PLATFORM_ADMIN, Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER, Role.INSPECTOR}
 
@@ -75,7 +75,6 @@ def campaign_board(request):
 
 
 @console_required
-@not_found
 def campaign_detail(request, campaign_id: int):
     c = selectors.campaign_get(actor=request.user, campaign_id=campaign_id)
     if request.method == "POST":
@@ -151,7 +150,6 @@ def _results_from_post(request, items) -> list[dict]:
 
 
 @console_required
-@not_found
 def task_detail(request, task_id: int):
     """The inspection form: one card per checklist item, large touch targets."""
     task = selectors.task_get(actor=request.user, task_id=task_id)
@@ -220,7 +218,6 @@ def ledger(request):
 
 
 @console_required
-@not_found
 def ledger_item(request, item_id: int):
     item = selectors.ledger_get(actor=request.user, item_id=item_id)
     if request.method == "POST":
@@ -270,7 +267,6 @@ def _file_response(rel: str, name: str, content_type: str):
 
 
 @login_required
-@not_found
 def notice_download(request, notice_id: int):
     n = selectors.notice_get(actor=request.user, notice_id=notice_id)
     if not n.path:
@@ -279,7 +275,6 @@ def notice_download(request, notice_id: int):
 
 
 @login_required
-@not_found
 def letter_download(request, letter_id: int):
     letter = selectors.letter_get(actor=request.user, letter_id=letter_id)
     if not letter.path:
@@ -288,7 +283,6 @@ def letter_download(request, letter_id: int):
 
 
 @login_required
-@not_found
 def evidence_download(request, evidence_id: int):
     e = selectors.evidence_get(actor=request.user, evidence_id=evidence_id)
     return _file_response(e.path, e.original_name, e.content_type)
@@ -311,7 +305,6 @@ def org_rectification(request):
 
 
 @org_required
-@not_found
 def org_item(request, item_id: int):
     item = selectors.ledger_get(actor=request.user, item_id=item_id)
     error = ""
@@ -356,7 +349,6 @@ def public_draws(request):
     )
 
 
-@not_found
 def public_draw(request, draw_id: int):
     d = selectors.public_draw_get(draw_id=draw_id)
     return render(
@@ -424,7 +416,6 @@ def checklist_list(request):
 
 
 @console_required
-@not_found
 def checklist_detail(request, template_id: int):
     t = selectors.template_get(actor=request.user, template_id=template_id)
     if request.method == "POST":
@@ -527,7 +518,6 @@ def conflicts(request):
 
 @console_required
 @require_POST
-@not_found
 def conflict_withdraw(request, conflict_id: int):
     """Leaders and officers withdraw a declaration (with a reason)."""
     c = selectors.conflict_get(actor=request.user, conflict_id=conflict_id)

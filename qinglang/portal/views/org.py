@@ -4,7 +4,6 @@ another institution's pages are a 404."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -18,10 +17,7 @@ from .common import apply_errors, org_required, run_action
 
 
 def _inst(request, pk: int):
-    try:
-        return registry.institution_get(actor=request.user, institution_id=pk)
-    except NotFound:
-        raise Http404("机构不存在或无权查看")
+    return registry.institution_get(actor=request.user, institution_id=pk)
 
 
 @org_required

@@ -4,12 +4,10 @@ resident ID numbers, no phone numbers, teachers' names masked."""
 
 from django.conf import settings
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from qinglang.core.errors import NotFound
 from qinglang.core.money import format_yuan
 from qinglang.core.selectors import division_list
 from qinglang.core.validators import mask_name
@@ -94,10 +92,7 @@ def _disclosure(inst) -> dict:
 
 @require_GET
 def public_institution(request, pk: int):
-    try:
-        inst = registry.public_institution_get(institution_id=pk)
-    except NotFound:
-        raise Http404("机构不存在或未公示")
+    inst = registry.public_institution_get(institution_id=pk)
     ctx = {"inst": inst}
     if inst.whitelisted:
         ctx.update(_disclosure(inst))
