@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class DivisionLevel(models.IntegerChoices):
@@ -157,3 +158,32 @@ class AuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"head #{self.seq}"
+
+
+class TransitionRow(models.Model):
+    """Base of every transition table: one insert-only row per state change (from, to,
+    reason, who, when), written by ``core.states.StateMachine.move``. A concrete table adds
+    one foreign key to the object that moved, with ``on_delete=models.PROTECT`` (the
+    history outlives nothing: an object with a history cannot be deleted), and may redeclare
+    ``from_status``/``to_status`` with the model's choices for display."""
+
+    from_status = models.CharField(max_length=32)
+    to_status = models.CharField(max_length=32)
+    reason = models.TextField(blank=True)
+    actor_id = models.BigIntegerField(null=True)  # the user, or NULL for a system actor
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError(f"{type(self).__name__} rows are insert-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError(f"{type(self).__name__} rows are insert-only")

@@ -16,12 +16,12 @@ from qinglang.core.policy import policy_resolve
 from .. import documents, files
 from ..checklists import default_template
 from ..models import (
+    LEDGER_STATES,
     CampaignType,
     ChecklistItem,
     Evidence,
     LedgerItem,
     LedgerStatus,
-    LedgerTransition,
     Notice,
     Outcome,
     Record,
@@ -301,15 +301,10 @@ def _issue_notices(
         for notice, (_, task, findings) in zip(notices, batch, strict=True)
         for f in findings
     )
-    LedgerTransition.objects.bulk_create(
-        LedgerTransition(
-            item=i,
-            from_status=LedgerStatus.ISSUED,
-            to_status=LedgerStatus.ISSUED,
-            note="整改通知书下达",
-            actor_id=user_id(actor),
-        )
-        for i in items
+    LEDGER_STATES.record_many(
+        [(i.pk, LedgerStatus.ISSUED, LedgerStatus.ISSUED) for i in items],
+        actor=actor,
+        reason="整改通知书下达",
     )
     return [
         Entry(
