@@ -16,9 +16,9 @@ from qinglang.accounts.permissions import (
     user_id,
 )
 from qinglang.accounts.scope import in_scope
+from qinglang.core import files
 from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.errors import DomainError, NotFound
-from qinglang.inspections import files
 from qinglang.inspections.models import Evidence
 from qinglang.inspections.services import ledger_items_case_due, ledger_mark_cases_filed
 from qinglang.registry import services as registry

@@ -21,13 +21,14 @@ from qinglang.accounts.permissions import (
     user_id,
 )
 from qinglang.accounts.scope import actor_for
+from qinglang.core import files
 from qinglang.core.audit import Entry, audit_record_many
 from qinglang.core.calendar import is_working_day, working_days_between
 from qinglang.core.errors import PermissionDeniedError
 from qinglang.core.models import PolicyParameter
 from qinglang.core.policy import policy_resolve
 
-from .. import documents, files
+from .. import documents
 from ..models import (
     LEDGER_STATES,
     OPEN_STATUSES,

@@ -7,13 +7,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from qinglang.accounts.permissions import REGULATOR_WRITERS, has_role, lock_in_scope, system, user_id
+from qinglang.core import files
 from qinglang.core.audit import Entry, audit_record_many
 from qinglang.core.calendar import add_working_days
 from qinglang.core.errors import IllegalTransition, PermissionDeniedError
 from qinglang.core.models import DepartmentKind, Division
 from qinglang.core.policy import policy_resolve
 
-from .. import documents, files
+from .. import documents
 from ..checklists import default_template
 from ..models import (
     LEDGER_STATES,
