@@ -792,7 +792,7 @@ def seed(
                     f"  {done:>8,}/{total:,} institutions  {el:7.1f} s  {done / el:8.0f}/s  peak RSS {peak_rss_mb():.0f} MB"
                 )
         ensure_demo_users()
-    public_cache.bump()  # rows written in bulk send no save signals
+    public_cache.bump()  # as every write of institutions does (registry institution_save)
 
     stats.institutions = done
     stats.counts = counts

@@ -14,6 +14,7 @@ from qinglang.core.models import Department
 from qinglang.core.services import department_ensure_for_division
 from qinglang.core.validators import validate_phone, validate_uscc
 
+from .. import public_cache
 from ..models import (
     CATEGORY_KINDS,
     INSTITUTION_STATES,
@@ -31,7 +32,7 @@ from ..models import (
     Status,
 )
 from ..supervision import competent_department_for
-from .common import check_division, lock_institution, require_regulator_for_division
+from .common import check_division, institution_save, lock_institution, require_regulator_for_division
 
 __all__ = [
     "PROFILE_FIELDS",
@@ -163,7 +164,7 @@ def institution_create(*, actor, data: dict) -> Institution:
     check_category_kind(inst)
     inst.competent_department = competent_department(inst)
     inst.full_clean()
-    inst.save()
+    institution_save(inst)
     audit_record(
         actor=actor,
         action="institution.create",
@@ -208,7 +209,7 @@ def institution_update(*, actor, institution_id: int, data: dict) -> Institution
     if not inst.competent_department_overridden and ({"kind", "division_code"} & set(clean)):
         inst.competent_department = competent_department(inst)
     inst.full_clean()
-    inst.save()
+    institution_save(inst)
     changes = diff(before, snapshot(inst, PROFILE_FIELDS))
     if changes:
         audit_record(actor=actor, action="institution.update", obj=inst, changes=changes)
@@ -229,7 +230,7 @@ def institution_set_competent_department(
     before = inst.competent_department_id
     inst.competent_department = dept
     inst.competent_department_overridden = True
-    inst.save(update_fields=["competent_department", "competent_department_overridden", "updated_at"])
+    institution_save(inst, ["competent_department", "competent_department_overridden", "updated_at"])
     audit_record(
         actor=actor,
         action="institution.set_competent_department",
@@ -275,7 +276,7 @@ def institution_refresh_licence_status(
         )
         inst.whitelisted = False
         fields.append("whitelisted")
-    inst.save(update_fields=fields)
+    institution_save(inst, fields)
     audit_record(
         actor=actor,
         action="institution.licence_status",
@@ -409,9 +410,9 @@ def institution_transition(*, actor, institution_id: int, to_status: str, reason
         inst.whitelisted = False
         fields.append("whitelisted")
         changes["whitelisted"] = [True, False]
-    return INSTITUTION_STATES.move(
-        inst, to_status, actor=actor, reason=reason, fields=fields, changes=changes
-    )
+    INSTITUTION_STATES.move(inst, to_status, actor=actor, reason=reason, fields=fields, changes=changes)
+    public_cache.bump()  # the machine saved the institution
+    return inst
 
 
 def institution_suspend(*, actor, institution_id: int, reason: str) -> Institution:
