@@ -97,6 +97,10 @@ def _bench(args: list[str]) -> None:
     import django
 
     django.setup()
+    if flags.get("OWN_DATABASE") is not True:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)  # a new scratch database starts empty
     mod = importlib.import_module(f"bench.{name}")
     sys.exit(mod.main(args[1:]) or 0)
 

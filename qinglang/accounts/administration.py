@@ -111,7 +111,7 @@ def departments_administered(user) -> QuerySet[Department]:
         return qs.none()
     cond = Q()
     for p in prefixes:
-        cond |= Q(division_id__startswith=p)
+        cond |= Q(division__code__startswith=p)
     return qs.filter(cond)
 
 
@@ -220,6 +220,23 @@ def user_reset_password(*, actor, user_id: int) -> tuple[User, str]:
         changes={"must_change_password": True},
     )
     return u, plain
+
+
+@transaction.atomic
+def require_password_change(*, actor, user_id: int) -> User:
+    """The account's password was handed over (an invitation): change it at first login."""
+    u = _lock_user(actor, user_id)
+    if not u.must_change_password:
+        u.must_change_password = True
+        u.save(update_fields=["must_change_password"])
+        audit_record(
+            actor=actor,
+            action="user.require_password_change",
+            obj=u,
+            division_code=u.division_code,
+            changes={"must_change_password": [False, True]},
+        )
+    return u
 
 
 @transaction.atomic

@@ -78,13 +78,21 @@ def _clean_name(name: str) -> str:
     return name
 
 
+def division_code_problem(code: str) -> str:
+    """What is wrong with the shape of a township/community code ("" if nothing)."""
+    code = (code or "").strip()
+    if not code.isdigit() or len(code) not in (9, 12):
+        return f"区划代码“{code}”应为9位(乡镇、街道)或12位(社区、村)数字"
+    return ""
+
+
 def division_check_new(code: str, *, parent_code: str | None = None, pending: set[str] = frozenset()) -> str:
     """Why a township/community code cannot be added ("" when it can). ``parent_code``
     is the division it must lie under (the county being set up, a township), ``pending``
     codes added earlier in the same batch."""
     code = (code or "").strip()
-    if not code.isdigit() or len(code) not in (9, 12):
-        return f"区划代码“{code}”应为9位(乡镇、街道)或12位(社区、村)数字"
+    if division_code_problem(code):
+        return division_code_problem(code)
     parent = code[:6] if len(code) == 9 else code[:9]
     if parent_code and not code.startswith(parent_code):
         return f"区划代码{code}不在{parent_code}之下(前{len(parent_code)}位应为{parent_code})"
