@@ -7,7 +7,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from qinglang.core import services as core_services
@@ -92,7 +92,7 @@ def division_add(request: HttpRequest, payload: AdminDivisionIn):
     )
     if len(d.code) == 9:
         core_services.department_ensure_for_division(actor=request.user, division_code=d.code)
-    return 201, d
+    return Status(201, d)
 
 
 @router.post(
@@ -164,8 +164,11 @@ def department_list(request: HttpRequest, division: str = ""):
 @router.post("/departments", response={201: AdminDepartmentOut}, summary="Add a department")
 def department_create(request: HttpRequest, payload: AdminDepartmentIn):
     _require_division(request, payload.division_code)
-    return 201, core_services.department_create(
-        actor=request.user, division_code=payload.division_code, kind=payload.kind, name=payload.name
+    return Status(
+        201,
+        core_services.department_create(
+            actor=request.user, division_code=payload.division_code, kind=payload.kind, name=payload.name
+        ),
     )
 
 
@@ -263,7 +266,7 @@ def user_create(request: HttpRequest, payload: AdminStaffIn):
         division_prefixes=payload.division_prefixes,
         department_kind=payload.department_kind,
     )
-    return 201, {"user": adm.user_get(request.user, user.pk), "initial_password": plain}
+    return Status(201, {"user": adm.user_get(request.user, user.pk), "initial_password": plain})
 
 
 @router.post(
@@ -322,7 +325,7 @@ def membership_add(request: HttpRequest, user_id: int, payload: AdminMembershipI
         division_prefixes=payload.division_prefixes,
         department_kind=payload.department_kind,
     )
-    return 201, m
+    return Status(201, m)
 
 
 @router.delete("/memberships/{membership_id}", response=AdminMembershipOut, summary="Withdraw a membership")
@@ -369,7 +372,7 @@ def token_create(request: HttpRequest, user_id: int, payload: AdminTokenIn):
     tok, plain = api_token_create(
         actor=request.user, user=adm.user_get(request.user, user_id), name=payload.name, scope=payload.scope
     )
-    return 201, {**AdminTokenOut.from_orm(tok).dict(), "token": plain}
+    return Status(201, {**AdminTokenOut.from_orm(tok).dict(), "token": plain})
 
 
 @router.delete("/tokens/{token_id}", response=AdminTokenOut, summary="Revoke a token")

@@ -86,19 +86,21 @@ def division_code_problem(code: str) -> str:
     return ""
 
 
-def division_check_new(code: str, *, parent_code: str | None = None, pending: set[str] = frozenset()) -> str:
+def division_check_new(
+    code: str, *, parent_code: str | None = None, new_parents: frozenset[str] = frozenset()
+) -> str:
     """Why a township/community code cannot be added ("" when it can). ``parent_code``
-    is the division it must lie under (the county being set up, a township), ``pending``
-    codes added earlier in the same batch."""
+    is the division it must lie under (the county being set up, a township); ``new_parents``
+    are townships listed in the same batch."""
     code = (code or "").strip()
     if division_code_problem(code):
         return division_code_problem(code)
     parent = code[:6] if len(code) == 9 else code[:9]
     if parent_code and not code.startswith(parent_code):
         return f"区划代码{code}不在{parent_code}之下(前{len(parent_code)}位应为{parent_code})"
-    if parent not in pending and not Division.objects.filter(code=parent).exists():
+    if parent not in new_parents and not Division.objects.filter(code=parent).exists():
         return f"上级区划代码不存在：{parent}"
-    if code in pending or Division.objects.filter(code=code).exists():
+    if Division.objects.filter(code=code).exists():
         return f"区划代码已存在：{code}"
     return ""
 
@@ -204,6 +206,7 @@ def division_sync(*, actor, county_code: str, rows: list[tuple[int, str, str]], 
         for d in Division.objects.filter(code__startswith=county_code, level__gte=DivisionLevel.TOWNSHIP)
     }
     seen: dict[str, int] = {}
+    listed = frozenset((c or "").strip() for _, c, _ in rows)
     plan_add: list[tuple[str, str]] = []
     plan_rename: list[tuple[str, str]] = []
     for row, code, name in rows:
@@ -221,9 +224,7 @@ def division_sync(*, actor, county_code: str, rows: list[tuple[int, str, str]], 
             if name and (existing[code].name != name or existing[code].retired):
                 plan_rename.append((code, name))  # a retired code listed again is restored
             continue
-        problem = division_check_new(code, parent_code=county_code, pending={c for c, _ in plan_add})
-        if problem and "上级区划代码不存在" in problem and code[:9] in seen:
-            problem = ""  # its township is in this file, on a row with its own error
+        problem = division_check_new(code, parent_code=county_code, new_parents=listed)
         if problem:
             errors.append(RowError(row, "区划代码", problem))
         elif name:
@@ -403,7 +404,7 @@ def department_update(*, actor, department_id: int, data: dict) -> Department:
 
 def _default_department_name(div: Division, kind: str) -> str:
     if kind == DepartmentKind.TOWNSHIP_GOVERNMENT:
-        return div.name + ("街道办事处" if div.name.endswith("街道") else "人民政府")
+        return div.name + ("办事处" if div.name.endswith("街道") else "人民政府")  # 河西街道办事处
     prefix = div.name if div.level != DivisionLevel.CITY or div.name != "市辖区" else div.parent.name
     return f"{prefix}{DepartmentKind(kind).label}"
 
