@@ -78,6 +78,19 @@ def _clean_name(name: str) -> str:
     return name
 
 
+# City-level entries that are not places ("省直辖县级行政区划"): left out of full names.
+PLACEHOLDER_NAMES = ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划")
+
+
+def _full_prefix(d: Division | None) -> str:
+    """The full name a child's name is appended to."""
+    if d is None:
+        return ""
+    if d.name in PLACEHOLDER_NAMES:
+        return _full_prefix(d.parent)
+    return d.full_name or d.name
+
+
 def division_code_problem(code: str) -> str:
     """What is wrong with the shape of a township/community code ("" if nothing)."""
     code = (code or "").strip()
@@ -311,10 +324,9 @@ def division_ensure_county(
             )
         parent = up
     name = _clean_name(name)
-    city_part = "" if parent.name == "市辖区" else (parent.full_name or parent.name)
-    if parent.name == "市辖区":
-        city_part = parent.parent.full_name or parent.parent.name
-    d = Division(code=code, name=name, level=DivisionLevel.COUNTY, parent=parent, full_name=city_part + name)
+    d = Division(
+        code=code, name=name, level=DivisionLevel.COUNTY, parent=parent, full_name=_full_prefix(parent) + name
+    )
     d.full_clean()
     d.save()
     audit_record(
