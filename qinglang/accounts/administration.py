@@ -19,11 +19,11 @@ from qinglang.core.validators import validate_mobile
 from qinglang.core.xlsx import Col, read_table, template_xlsx
 
 from .models import ApiToken, Membership, Role, User
+from .permissions import is_system
 from .scope import actor_for, restrict
 from .services import (
     check_grant,
     forget_resolved_tokens,
-    is_system_actor,
     leader_prefixes,
     may_administer,
     membership_grant,
@@ -137,7 +137,7 @@ def _lock_user(actor, user_id: int) -> User:
 
 
 def _check_home(actor, division_code: str) -> None:
-    if is_system_actor(actor) or actor_for(actor).is_platform_admin:
+    if is_system(actor) or actor_for(actor).is_platform_admin:
         return
     if not division_code or not any(division_code.startswith(p) for p, _ in leader_prefixes(actor)):
         raise PermissionDeniedError("只能在本人管辖的区划内创建账号")
@@ -187,7 +187,7 @@ def user_set_active(*, actor, user_id: int, active: bool) -> User:
     """Deactivate (停用) or reactivate an account; a deactivated user cannot log in and
     their tokens stop working at once."""
     u = _lock_user(actor, user_id)
-    if not is_system_actor(actor) and u.pk == actor.pk and not active:
+    if not is_system(actor) and u.pk == actor.pk and not active:
         raise DomainError("self_deactivate", "不能停用自己的账号")
     if u.is_active == active:
         return u
@@ -282,7 +282,7 @@ def membership_withdraw(*, actor, membership_id: int) -> Membership:
     m = Membership.objects.select_for_update().select_related("user").filter(pk=membership_id).first()
     if m is None or not may_administer(actor, m.user):
         raise NotFound("角色授权")
-    if not is_system_actor(actor) and not actor_for(actor).is_platform_admin:
+    if not is_system(actor) and not actor_for(actor).is_platform_admin:
         # withdrawing is refused where granting would be: no reaching above one's own role
         check_grant(
             actor, role=m.role, division_prefixes=m.division_prefixes, department_kind=m.department_kind

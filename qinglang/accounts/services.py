@@ -18,6 +18,7 @@ from qinglang.core.models import DepartmentKind, Division
 from qinglang.core.validators import validate_mobile
 
 from .models import INSTITUTION_ROLES, REGULATOR_ROLES, ApiToken, Membership, Role, TokenScope, User
+from .permissions import is_system
 from .scope import actor_for, actor_from_memberships
 
 TOKEN_PREFIX = "qlt_"
@@ -87,13 +88,8 @@ GRANTABLE: dict[str, frozenset[str]] = {
 }
 
 
-def is_system_actor(actor) -> bool:
-    """Commands, jobs and demo data act as a string label ("system:setup") or None."""
-    return actor is None or isinstance(actor, str)
-
-
 def grantable_roles(actor) -> frozenset[str]:
-    if is_system_actor(actor):
+    if is_system(actor):
         return frozenset(Role.values)
     a = actor_for(actor)
     if a.is_platform_admin:
@@ -106,7 +102,7 @@ def grantable_roles(actor) -> frozenset[str]:
 
 def leader_prefixes(actor) -> list[tuple[str, str]]:
     """(prefix, department kind) of the actor's leader memberships: where they administer."""
-    if is_system_actor(actor):
+    if is_system(actor):
         return []
     rows = Membership.objects.filter(user_id=actor.pk, active=True, role=Role.REGULATOR_LEADER)
     return [(p, m.department_kind) for m in rows for p in m.division_prefixes if p]
@@ -114,7 +110,7 @@ def leader_prefixes(actor) -> list[tuple[str, str]]:
 
 def check_grant(actor, *, role: str, division_prefixes: list[str], department_kind: str = "") -> None:
     """Refuse a grant above the actor's own role or outside their own scope (403)."""
-    if is_system_actor(actor) or actor_for(actor).is_platform_admin:
+    if is_system(actor) or actor_for(actor).is_platform_admin:
         return
     if role not in grantable_roles(actor):
         label = Role(role).label if role in Role.values else role
@@ -132,7 +128,7 @@ def check_grant(actor, *, role: str, division_prefixes: list[str], department_ki
 def may_administer(actor, user: User) -> bool:
     """The platform admin anyone; a leader the accounts administered within their prefixes
     (never a platform admin's)."""
-    if is_system_actor(actor):
+    if is_system(actor):
         return True
     a = actor_for(actor)
     if a.is_platform_admin:
@@ -246,9 +242,7 @@ def api_token_create(
 
 @transaction.atomic
 def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
-    if not may_administer(actor, token.user) and not (
-        not is_system_actor(actor) and token.user_id == actor.pk
-    ):
+    if not may_administer(actor, token.user) and not (not is_system(actor) and token.user_id == actor.pk):
         raise PermissionDeniedError("无权吊销该接口令牌")
     if token.revoked_at is not None:
         return token

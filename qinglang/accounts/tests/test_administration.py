@@ -16,7 +16,7 @@ from qinglang.accounts.services import api_token_create, membership_grant
 from qinglang.core.errors import PermissionDeniedError
 from qinglang.core.models import AuditEvent, Department, Division
 from qinglang.core.services import department_ensure_for_division, division_sync
-from qinglang.testing import DEMO_COUNTY, OTHER_COUNTY, TOWNSHIP, make_user
+from qinglang.testing import DEMO_COUNTY, OTHER_COUNTY, ROOT, TOWNSHIP, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -46,9 +46,9 @@ def seq() -> int:
 
 @pytest.fixture
 def county(db):
-    department_ensure_for_division(actor="system:test", division_code=DEMO_COUNTY)
-    department_ensure_for_division(actor="system:test", division_code=TOWNSHIP)
-    department_ensure_for_division(actor="system:test", division_code=OTHER_COUNTY)
+    department_ensure_for_division(actor=ROOT, division_code=DEMO_COUNTY)
+    department_ensure_for_division(actor=ROOT, division_code=TOWNSHIP)
+    department_ensure_for_division(actor=ROOT, division_code=OTHER_COUNTY)
     return DEMO_COUNTY
 
 
@@ -399,7 +399,7 @@ def test_departments_added_renamed_and_given_contacts(leader):
 def test_rename_and_retire_a_township(leader):
     c = client(leader)
     division_sync(
-        actor="system:test",
+        actor=ROOT,
         county_code=DEMO_COUNTY,
         rows=[(0, "510107777", "旧名镇"), (0, "510107777001", "某村")],
     )

@@ -14,6 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from qinglang.accounts.models import Membership, Role, User
+from qinglang.accounts.permissions import system
 from qinglang.accounts.services import membership_grant, user_create
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, validation_detail
@@ -27,7 +28,7 @@ from qinglang.core.services import (
 )
 from qinglang.core.xlsx import read_table
 
-ACTOR = "system:setup"
+ACTOR = system("setup")
 PASSWORD_FILE_ENV = "QINGLANG_ADMIN_PASSWORD_FILE"
 
 
