@@ -463,3 +463,38 @@ def test_setup_of_a_place_whose_city_is_missing_too(tmp_path):
     admin = User.objects.get(username="root")
     assert Membership.objects.filter(user=admin, role=Role.PLATFORM_ADMIN, active=True).count() == 1
     assert Department.objects.get(division_id="469901001").name == "城关镇人民政府"
+
+
+def test_platform_admin_makes_a_bank_operator_and_its_token_on_the_page(county):
+    from qinglang.funds.services import bank_create
+
+    admin = make_user(Role.PLATFORM_ADMIN)
+    bank, _ = bank_create(actor=admin, code="B001", name="示范农商银行", division_code=DEMO_COUNTY)
+    u, _ = adm.staff_account_create(
+        actor=admin, username="13833330001", display_name="银行对接", phone="13833330001",
+        role=Role.REGULATOR_OFFICER, division_code=DEMO_COUNTY,
+    )  # fmt: skip
+    c = client(admin)
+    page = c.get(f"/console/admin/users/{u.pk}/").content.decode()
+    assert "示范农商银行" in page
+    r = c.post(
+        f"/console/admin/users/{u.pk}/action/", {"op": "grant", "role": Role.BANK_OPERATOR, "bank": bank.pk}
+    )
+    assert r.status_code == 302
+    assert u.memberships.filter(role=Role.BANK_OPERATOR, bank_id=bank.pk, active=True).exists()
+    r = c.post(
+        f"/console/admin/users/{u.pk}/action/",
+        {"op": "token", "name": "银行系统", "scope": "read_write"},
+        follow=True,
+    )
+    assert "令牌仅显示这一次" in r.content.decode()
+    assert ApiToken.objects.filter(user=u, name="银行系统", scope="read_write").exists()
+    # a leader is offered no bank and cannot name one
+    leader = make_user(Role.REGULATOR_LEADER, prefixes=[DEMO_COUNTY])
+    assert "示范农商银行" not in client(leader).get(f"/console/admin/users/{u.pk}/").content.decode()
+    r = client(leader).post(
+        f"/console/admin/users/{u.pk}/action/",
+        {"op": "grant", "role": Role.BANK_OPERATOR, "bank": bank.pk},
+        follow=True,
+    )
+    assert u.memberships.filter(role=Role.BANK_OPERATOR).count() == 1

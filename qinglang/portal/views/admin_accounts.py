@@ -209,6 +209,15 @@ def department_edit(request, department_id: int):
 # --- accounts ---------------------------------------------------------------------------
 
 
+def _banks(user) -> list:
+    """Custody banks the platform admin may attach a bank operator to (others: none)."""
+    if adm.administered_prefixes(user) != [""]:
+        return []
+    from qinglang.funds.models import Bank
+
+    return list(Bank.objects.order_by("name"))
+
+
 def _created(request, pairs) -> None:
     """Initial passwords are shown once, on the next page."""
     request.session["admin_created"] = [[u.username, u.display_name, p] for u, p in pairs]
@@ -302,7 +311,9 @@ def user_detail(request, user_id: int):
             "target": target,
             "memberships": target.memberships.order_by("-active", "id"),
             "tokens": adm.tokens_of(request.user, target),
-            "grant_form": f.GrantForm(initial={"division_code": target.division_code}),
+            "grant_form": f.GrantForm(
+                initial={"division_code": target.division_code}, banks=_banks(request.user)
+            ),
             "token_form": f.TokenCreateForm(),
             "created": _pop_created(request),
             "token_plain": token_plain,
@@ -331,19 +342,25 @@ def user_action(request, user_id: int):
         else:
             _created(request, [(target, plain)])
     elif op == "grant":
-        form = f.GrantForm(request.POST)
+        banks = _banks(me)
+        form = f.GrantForm(request.POST, banks=banks)
         if not form.is_valid():
             messages.error(request, "操作未完成：请填写角色和管辖区划")
         else:
             d = form.cleaned_data
+            bank_id = d.get("bank")
+            if bank_id is not None and bank_id not in {b.pk for b in banks}:
+                raise Http404("托管银行不存在或无权查看")
+            code = d["division_code"].strip()
             run_action(
                 request,
                 lambda: adm.membership_add(
                     actor=me,
                     user_id=target.pk,
                     role=d["role"],
-                    division_prefixes=[d["division_code"].strip()],
-                    department_kind=d["department_kind"],
+                    division_prefixes=[code] if code and d["role"] != Role.BANK_OPERATOR else [],
+                    department_kind=d["department_kind"] if d["role"] != Role.BANK_OPERATOR else "",
+                    bank_id=bank_id if d["role"] == Role.BANK_OPERATOR else None,
                 ),
                 "已授权",
             )

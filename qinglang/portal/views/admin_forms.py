@@ -72,11 +72,28 @@ class StaffImportForm(CountyChoiceMixin, ImportForm):
 
 
 class GrantForm(BootstrapMixin, forms.Form):
+    """The role is free text under a select, so that an unknown role reaches the service
+    and is refused there in Chinese like everywhere else."""
+
     role = forms.CharField(label=_("角色"), max_length=32, widget=forms.Select(choices=GRANT_ROLES))
-    division_code = forms.CharField(label=_("管辖区划代码"), max_length=12)
+    division_code = forms.CharField(label=_("管辖区划代码"), max_length=12, required=False)
     department_kind = forms.ChoiceField(
         label=_("部门"), choices=[("", _("不限部门")), *COUNTY_KINDS], required=False
     )
+    bank = forms.TypedChoiceField(
+        label=_("托管银行(银行操作员)"), coerce=int, required=False, empty_value=None
+    )
+
+    def __init__(self, *args, banks=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if banks:  # the platform admin also grants bank operators
+            self.fields["role"].widget.choices = [
+                *GRANT_ROLES,
+                (Role.BANK_OPERATOR, Role.BANK_OPERATOR.label),
+            ]
+            self.fields["bank"].choices = [("", "—")] + [(b.pk, b.name) for b in banks]
+        else:
+            del self.fields["bank"]
 
 
 class TokenCreateForm(BootstrapMixin, forms.Form):
