@@ -28,7 +28,8 @@ def build_side(*, admin, side, users, which) -> dict[str, object]:
     )
     deps = department_ensure_for_division(actor=admin, division_code=side.division[:6])
     edu = next(d for d in deps if d.kind == "education")
-    department_update(actor=admin, department_id=edu.pk, data={"name": f"{side.name}教育局{side.tag}"})
+    if which == "A":  # A's name carries the tag: the positive control finds it
+        department_update(actor=admin, department_id=edu.pk, data={"name": f"{side.name}教育局{side.tag}"})
     token, _ = api_token_create(actor=admin, user=side.user, name=f"令牌{side.tag}")
     return {
         "notification": n,
@@ -39,4 +40,7 @@ def build_side(*, admin, side, users, which) -> dict[str, object]:
 
 
 def markers(side) -> list[str]:
-    return [f"通知{side.tag}", f"令牌{side.tag}", f"教育局{side.tag}"]
+    # departments are reference data every logged-in user reads (/api/core/departments):
+    # their names are no secret, so they are no marker; the admin routes are still tried
+    # with B's department (status codes, audit, no change)
+    return [f"通知{side.tag}", f"令牌{side.tag}"]
