@@ -210,6 +210,12 @@ def membership_revoke(*, actor, membership: Membership) -> Membership:
     return membership
 
 
+def _may_manage_tokens(actor, user: User) -> bool:
+    """Tokens of an account: its administrators, or the user themself (a token never
+    reaches further than its user)."""
+    return may_administer(actor, user) or (not is_system(actor) and getattr(actor, "pk", None) == user.pk)
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
@@ -224,7 +230,7 @@ def api_token_create(
         raise ValidationError({"name": "请填写令牌用途"})
     if scope not in TokenScope.values:
         raise ValidationError({"scope": f"未知的令牌权限范围：{scope}"})
-    if not may_administer(actor, user):
+    if not _may_manage_tokens(actor, user):
         raise PermissionDeniedError("无权为该账号创建接口令牌")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     tok = ApiToken.objects.create(
@@ -242,7 +248,7 @@ def api_token_create(
 
 @transaction.atomic
 def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
-    if not may_administer(actor, token.user) and not (not is_system(actor) and token.user_id == actor.pk):
+    if not _may_manage_tokens(actor, token.user):
         raise PermissionDeniedError("无权吊销该接口令牌")
     if token.revoked_at is not None:
         return token
