@@ -363,6 +363,7 @@ def institution_user_create(
         password=password,
         display_name=display_name,
         check_password=check_password,
+        division_code=inst.division_code,  # administered by the institution's county
     )
     membership_grant(actor=actor, user=user, role=role, institution_id=inst.pk)
     return user
