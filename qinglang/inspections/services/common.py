@@ -47,3 +47,23 @@ def lock_scoped(model, pk: int, *, actor, what: str, related: tuple[str, ...] = 
 
 def user_id(actor) -> int | None:
     return getattr(actor, "pk", None)
+
+
+def require_reinspector(*, actor, item) -> None:
+    """复查 belongs to the issuing department — the item's responsible department, or a
+    regulator of the area who belongs to no single department (the task force, a
+    county-wide leader) — and to the members of the joint team whose inspection issued
+    the notice. Other departments of the county read the item but do not reinspect it."""
+    require_inspector(actor=actor, division_code=item.division_code)
+    a = actor_for(actor)
+    if a.is_platform_admin:
+        return
+    for prefixes, dept in a.regulator:
+        if any(item.division_code.startswith(p) for p in prefixes) and dept in ("", item.department_kind):
+            return
+    from qinglang.inspections.models import TeamMember
+
+    team_id = item.notice.task.team_id
+    if team_id and TeamMember.objects.filter(team_id=team_id, user_id=user_id(actor)).exists():
+        return
+    raise PermissionDeniedError("只有责任部门或该次检查的联合检查组成员可以复查")

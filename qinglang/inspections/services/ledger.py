@@ -32,7 +32,7 @@ from ..models import (
     LetterKind,
     SweepRun,
 )
-from .common import lock_scoped, require_inspector, require_writer, user_id
+from .common import lock_scoped, require_reinspector, require_writer, user_id
 from .records import place_name, place_names
 
 LEVEL_KEYS = [
@@ -121,18 +121,18 @@ def ledger_submit(*, actor, item_id: int, measures: str, uploads: list) -> Ledge
 
 @transaction.atomic
 def ledger_verify(*, actor, item_id: int, note: str = "") -> LedgerItem:
-    """复查: the reinspection confirms the rectification. Joint teams reinspect across
-    departments, so any inspector of the area may, not only the responsible department."""
-    item = _lock_item(actor, item_id, regulator_department=False)
-    require_inspector(actor=actor, division_code=item.division_code)
+    """复查: the reinspection confirms the rectification (the issuing department or the
+    joint team's members, ``require_reinspector``)."""
+    item = _lock_item(actor, item_id, regulator_department=False, related=("notice__task",))
+    require_reinspector(actor=actor, item=item)
     return _move(actor=actor, item=item, to=LedgerStatus.VERIFIED, note=(note or "复查合格").strip())
 
 
 @transaction.atomic
 def ledger_return(*, actor, item_id: int, reason: str) -> LedgerItem:
     """复查不合格: back to the institution; the deadline keeps running."""
-    item = _lock_item(actor, item_id, regulator_department=False)
-    require_inspector(actor=actor, division_code=item.division_code)
+    item = _lock_item(actor, item_id, regulator_department=False, related=("notice__task",))
+    require_reinspector(actor=actor, item=item)
     if not (reason or "").strip():
         raise ValidationError({"reason": "请说明退回理由"})
     return _move(actor=actor, item=item, to=LedgerStatus.RETURNED, note=reason.strip())
