@@ -21,6 +21,8 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
+from qinglang.core.exports import xlsx_row
+
 from .models import (
     Category,
     Institution,
@@ -517,16 +519,6 @@ def _chunks(it: Iterator[dict], size: int) -> Iterator[list[dict]]:
         yield batch
 
 
-def _text_cell(ws, value: Any) -> Any:
-    """Strings are written as text even when they begin with "=": an institution name
-    must never become a formula in an official's spreadsheet (formula injection)."""
-    if isinstance(value, str) and value.startswith("="):
-        cell = WriteOnlyCell(ws, value=value)
-        cell.data_type = "s"
-        return cell
-    return value
-
-
 def institutions_to_xlsx(queryset: QuerySet[Institution]) -> bytes:
     """Export exactly ``queryset`` (already scoped and filtered by the selector) with
     Chinese headers and labels. Write-only mode keeps memory bounded for long lists."""
@@ -580,7 +572,7 @@ def institutions_to_xlsx(queryset: QuerySet[Institution]) -> bytes:
                 "是" if r["whitelisted"] else "否",
                 "是" if r["blacklisted"] else "否",
             ]
-            ws.append([_text_cell(ws, v) for v in row])
+            ws.append(xlsx_row(ws, row))
     out = BytesIO()
     wb.save(out)
     return out.getvalue()

@@ -12,6 +12,7 @@ from django.db import transaction
 from qinglang.accounts.scope import in_scope
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.exports import csv_text
 from qinglang.core.money import yuan_to_fen
 
 from ..ledger import PostingSpec, account_get_or_create, post
@@ -154,28 +155,25 @@ INSTRUCTION_COLUMNS = [
 
 
 def instruction_file(lines, *, bank=None) -> str:
-    """The day's instruction file for a bank (CSV, UTF-8): refunds name the payer's
-    account, name and bank, and the original payment's transaction id."""
-    out = io.StringIO()
-    w = csv.writer(out)
-    if bank is not None:
-        out.write(f"# {bank.code} {bank.name}\n")
-    w.writerow(INSTRUCTION_COLUMNS)
-    for ln in lines:
-        w.writerow(
-            [
-                ln.ref,
-                ln.day.isoformat(),
-                ln.kind,
-                ln.institution_id,
-                ln.amount_fen,
-                ln.destination,
-                ln.destination_name,
-                ln.destination_bank,
-                ln.original_txn_id,
-            ]
-        )
-    return out.getvalue()
+    """The day's instruction file for a bank (CSV, UTF-8, formula-safe through the one
+    export writer): refunds name the payer's account, name and bank, and the original
+    payment's transaction id."""
+    rows = (
+        [
+            ln.ref,
+            ln.day.isoformat(),
+            ln.kind,
+            ln.institution_id,
+            ln.amount_fen,
+            ln.destination,
+            ln.destination_name,
+            ln.destination_bank,
+            ln.original_txn_id,
+        ]
+        for ln in lines
+    )
+    preamble = f"# {bank.code} {bank.name}\n" if bank is not None else ""
+    return csv_text(INSTRUCTION_COLUMNS, rows, preamble=preamble, bom=False)
 
 
 def _parse_statement(text: str) -> list[tuple[str, str, int]]:
