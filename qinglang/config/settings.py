@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "qinglang.core.middleware.RequestIdMiddleware",
+    "qinglang.core.middleware.RequestSizeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "qinglang.core.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -217,6 +218,8 @@ MEDIA_ROOT = Path(env_str("QINGLANG_MEDIA_ROOT", str(DATA_DIR / "media")))  # ou
 WHITENOISE_USE_FINDERS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# the largest multipart request (the hotline import takes 50 MB files): larger is a 413
+QINGLANG_MAX_UPLOAD_BYTES = env_int("QINGLANG_MAX_UPLOAD_BYTES", 60 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,
