@@ -14,6 +14,7 @@ from qinglang.accounts.permissions import is_system
 from qinglang.accounts.scope import actor_for, in_scope
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.money import MAX_FEN
 from qinglang.core.policy import policy_resolve
 from qinglang.registry.models import ApprovalStatus, Course, Kind
 
@@ -351,8 +352,10 @@ def payment_record(
     txn_id = (txn_id or "").strip()
     if not txn_id or len(txn_id) > 64:
         raise ValidationError({"txn_id": "银行交易流水号为空或过长"})
-    if type(amount_fen) is not int or amount_fen <= 0:
-        raise DomainError("bad_amount", "金额须为正整数(分)", {"amount_fen": str(amount_fen)}, status=422)
+    if type(amount_fen) is not int or not 0 < amount_fen <= MAX_FEN:
+        raise DomainError(
+            "bad_amount", "金额须为正整数(分)且不超过上限", {"amount_fen": str(amount_fen)}, status=422
+        )
     h = notification_hash(
         txn_id=txn_id,
         order_id=order_id,

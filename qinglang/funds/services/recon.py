@@ -14,7 +14,7 @@ from qinglang.accounts.scope import in_scope
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
 from qinglang.core.exports import csv_text
-from qinglang.core.money import yuan_to_fen
+from qinglang.core.money import fen_checked, format_yuan, yuan_to_fen
 
 from ..ledger import PostingSpec, account_get_or_create, post
 from ..models import (
@@ -280,8 +280,7 @@ def difference_resolve(
     resolution = (resolution or "").strip()
     if not resolution:
         raise ValidationError({"resolution": "请填写处理说明"})
-    if type(correction_fen) is not int:
-        raise ValidationError({"correction_fen": "更正金额须为整数(分)"})
+    fen_checked(correction_fen, "correction_fen", positive=False)
     with transaction.atomic():
         d = ReconciliationDifference.objects.select_for_update(no_key=True).filter(pk=difference_id).first()
         if d is None or not in_scope(d, actor):
@@ -291,6 +290,13 @@ def difference_resolve(
         if d.resolved:
             raise DomainError("already_resolved", "该差异已处理", None, status=409)
         if correction_fen:
+            # a correction resolves the difference it names, and no more: same direction
+            # (+ into custody when the bank holds more than the ledger), at most its size
+            gap = (d.bank_amount_fen or 0) - (d.ledger_amount_fen or 0)
+            if gap == 0 or (correction_fen > 0) != (gap > 0) or abs(correction_fen) > abs(gap):
+                raise ValidationError(
+                    {"correction_fen": f"更正金额须与差异同向且不超过差异金额 {format_yuan(gap)}"}
+                )
             if not d.institution_id:
                 raise DomainError("no_institution", "该差异无对应机构，不能记更正分录", None, status=422)
             from qinglang.registry.models import Institution
