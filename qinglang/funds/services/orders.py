@@ -223,6 +223,14 @@ def order_create(*, actor, data: OrderInput, today: date | None = None) -> Order
             if a is None or not in_scope(inst, actor, regulator_department=False):
                 raise NotFound("课程")
             raise PermissionDeniedError("仅家长或机构可以下单")
+        if (
+            data.top_up_of_id is not None
+            and parent_id is not None
+            and not Order.objects.filter(pk=data.top_up_of_id, parent_id=parent_id).exists()
+        ):  # a parent tops up their own order only (another's is as unknown as a missing one)
+            raise DomainError(
+                "unknown_order", "续费所依据的原订单不存在", {"top_up_of": data.top_up_of_id}, status=422
+            )
         custody = institution_may_take_orders(inst)
         modes = policy_resolve("custody.modes_allowed", inst.division_code)
         if custody.mode not in (modes.value or []):

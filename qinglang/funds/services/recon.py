@@ -290,13 +290,11 @@ def difference_resolve(
         if d.resolved:
             raise DomainError("already_resolved", "该差异已处理", None, status=409)
         if correction_fen:
-            # a correction resolves the difference it names, and no more: same direction
-            # (+ into custody when the bank holds more than the ledger), at most its size
-            gap = (d.bank_amount_fen or 0) - (d.ledger_amount_fen or 0)
-            if gap == 0 or (correction_fen > 0) != (gap > 0) or abs(correction_fen) > abs(gap):
-                raise ValidationError(
-                    {"correction_fen": f"更正金额须与差异同向且不超过差异金额 {format_yuan(gap)}"}
-                )
+            # a correction resolves the difference it names, and no more than its size
+            # (either way: the bank may add the missing entry, or the ledger be corrected)
+            gap = abs((d.bank_amount_fen or 0) - (d.ledger_amount_fen or 0))
+            if abs(correction_fen) > gap:
+                raise ValidationError({"correction_fen": f"更正金额不得超过差异金额 {format_yuan(gap)}"})
             if not d.institution_id:
                 raise DomainError("no_institution", "该差异无对应机构，不能记更正分录", None, status=422)
             from qinglang.registry.models import Institution
