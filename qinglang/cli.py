@@ -50,6 +50,8 @@ def _serve(args: list[str]) -> None:
             str(a.threads),
             "--access-logfile",
             "-",
+            "--logger-class",
+            "qinglang.config.access_log.RedactingLogger",
             "--worker-tmp-dir",
             "/dev/shm" if Path("/dev/shm").is_dir() else "/tmp",
         ],

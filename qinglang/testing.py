@@ -112,3 +112,36 @@ def make_institution(
         services.whitelist_add(actor=actor, institution_id=inst.pk, reason="证照齐全，审核通过")
     inst.refresh_from_db()
     return inst
+
+
+def xlsx_bomb(unzipped_bytes: int) -> bytes:
+    """A well-formed .xlsx whose first sheet expands to ``unzipped_bytes`` of rows (about
+    1,000:1 compressed)."""
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["工单编号", "受理时间"])
+    base = io.BytesIO()
+    wb.save(base)
+    out = io.BytesIO()
+    row = b'<row><c t="inlineStr"><is><t>x</t></is></c></row>'
+    with zipfile.ZipFile(base) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != "xl/worksheets/sheet1.xml":
+                dst.writestr(info.filename, src.read(info.filename))
+                continue
+            head = b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+            tail = b"</sheetData></worksheet>"
+            with dst.open("xl/worksheets/sheet1.xml", "w", force_zip64=unzipped_bytes > 2**31 - 1) as f:
+                f.write(head)
+                chunk = row * (1024 * 1024 // len(row))
+                left = unzipped_bytes - len(head) - len(tail)
+                while left > 0:
+                    piece = chunk[: min(len(chunk), left)]
+                    f.write(piece)
+                    left -= len(piece)
+                f.write(tail)
+    return out.getvalue()

@@ -2,9 +2,12 @@
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -17,6 +20,7 @@ from qinglang.clues.api import router as clues_router
 from qinglang.core.api import router as core_router
 from qinglang.core.api_support import TokenAuth, auth_methods
 from qinglang.core.errors import DomainError, validation_detail
+from qinglang.core.middleware import too_large
 from qinglang.enforcement.api import router as enforcement_router
 from qinglang.funds.api import router as funds_router
 from qinglang.inspections.api import router as inspections_router
@@ -76,6 +80,24 @@ def on_403(request, exc):
 @api.exception_handler(HttpError)
 def on_http_error(request, exc: HttpError):
     return _err(request, "http_error", str(exc), None, exc.status_code)
+
+
+@api.exception_handler(MultiPartParserError)
+def on_bad_multipart(request, exc):
+    return _err(request, "bad_request", "上传内容格式不正确(multipart 请求缺少 boundary 或已损坏)", None, 400)
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request, exc):
+    return too_large(request, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def on_out_of_range(request, exc):
+    # an id or amount beyond what the database column holds (SQLite raises OverflowError,
+    # PostgreSQL DataError "out of range"): bad input, not a server fault
+    return _err(request, "invalid", "数值超出允许范围", None, 422)
 
 
 @api.exception_handler(Exception)

@@ -505,6 +505,10 @@ def policy_seed_defaults(*, actor=None) -> int:
     return len(new)
 
 
+# a legal basis names a document and its article: a few lines, never a whole text
+MAX_BASIS_CHARS = 500
+
+
 @transaction.atomic
 def policy_set(
     *, actor, key: str, division_code: str, value, basis: str, effective_from: date | None = None
@@ -516,6 +520,8 @@ def policy_set(
         raise DomainError("unknown_division", f"区划代码不存在：{division_code}", {"code": division_code})
     if not (basis or "").strip():
         raise ValidationError({"basis": "必须注明依据"})
+    if len(basis.strip()) > MAX_BASIS_CHARS:
+        raise ValidationError({"basis": f"依据不超过{MAX_BASIS_CHARS}字(写明文件名称和条款即可)"})
     _check_value_type(key, value)
     effective_from = effective_from or timezone.localdate()
     p = PolicyParameter.objects.filter(

@@ -24,10 +24,15 @@ __all__ = [
 ]
 
 
+MAX_REASON_CHARS = 2000
+
+
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "请填写理由"})
+    if len(reason) > MAX_REASON_CHARS:
+        raise ValidationError({"reason": f"理由不超过{MAX_REASON_CHARS}字"})
     return reason
 
 
