@@ -11,10 +11,13 @@ from qinglang.core.pagination import Page, keyset_values_page
 
 from .models import (
     Course,
+    CourseSlot,
+    HoursViolation,
     Institution,
     Licence,
     ListEntry,
     ListKind,
+    PracticeBan,
     Site,
     Staff,
     Status,
@@ -227,3 +230,48 @@ def public_disclosure(*, institution_id: int) -> Disclosure:
         materials=inst.materials.filter(status="approved").order_by("id"),
         sites=inst.sites.filter(active=True),
     )
+
+
+def course_get(*, actor, course_id: int) -> Course:
+    c = restrict(Course.objects.filter(pk=course_id), actor, regulator_department=False).first()
+    if c is None:
+        raise NotFound("课程")
+    return c
+
+
+def slot_list(*, actor, course_id: int) -> QuerySet:
+    course_get(actor=actor, course_id=course_id)
+    return CourseSlot.objects.filter(course_id=course_id).select_related("teacher")
+
+
+def hours_violations(*, actor, institution_id: int) -> QuerySet:
+    return _children(HoursViolation, actor=actor, institution_id=institution_id).select_related("course")
+
+
+def practice_bans(*, actor) -> QuerySet:
+    """The practice-ban list: regulators of the division that entered it and above, and
+    the platform admin. Institutions see none of it (restrict gives them nothing)."""
+    return restrict(PracticeBan.objects.all(), actor, regulator_department=False)
+
+
+def practice_ban_get(*, actor, ban_id: int) -> PracticeBan:
+    b = practice_bans(actor=actor).filter(pk=ban_id).first()
+    if b is None:
+        raise NotFound("限制从业记录")
+    return b
+
+
+def disclosure_gap_list(*, actor, limit: int = 500) -> list[tuple[Institution, list[str]]]:
+    """Active institutions in scope whose board misses a required item (console list)."""
+    from .services.rules import disclosure_gaps
+
+    qs = restrict(Institution.objects.filter(status="active"), actor, regulator_department=False)
+    qs = qs.prefetch_related("licences", "disclosures").order_by("id")
+    out = []
+    for inst in qs[: limit * 4]:
+        gaps = disclosure_gaps(inst)
+        if gaps:
+            out.append((inst, gaps))
+            if len(out) >= limit:
+                break
+    return out

@@ -5,3 +5,4 @@ from .imports import *  # noqa: F403
 from .institutions import *  # noqa: F403
 from .lists import *  # noqa: F403
 from .resources import *  # noqa: F403
+from .rules import *  # noqa: F403
