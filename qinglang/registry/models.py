@@ -637,3 +637,132 @@ class DisclosureNote(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_item_display()}"
+
+
+class ApplicationKind(models.TextChoices):
+    ESTABLISH = "establish", "设立"
+    CHANGE = "change", "变更"
+    CLOSE = "close", "注销"
+    CONVERT_NONPROFIT = "convert_nonprofit", "营转非"
+    FILING_TO_APPROVAL = "filing_to_approval", "备改审"
+
+
+class ApplicationStatus(models.TextChoices):
+    SUBMITTED = "submitted", "待审查"
+    CORRECTING = "correcting", "待补正"
+    APPROVED = "approved", "准予许可"
+    REJECTED = "rejected", "不予许可"
+    WITHDRAWN = "withdrawn", "已撤回"
+
+
+# One service per transition (registry.services.applications).
+APPLICATION_TRANSITIONS: dict[str, set[str]] = {
+    ApplicationStatus.SUBMITTED: {
+        ApplicationStatus.CORRECTING,
+        ApplicationStatus.APPROVED,
+        ApplicationStatus.REJECTED,
+        ApplicationStatus.WITHDRAWN,
+    },
+    ApplicationStatus.CORRECTING: {ApplicationStatus.SUBMITTED, ApplicationStatus.WITHDRAWN},
+    ApplicationStatus.APPROVED: set(),
+    ApplicationStatus.REJECTED: set(),
+    ApplicationStatus.WITHDRAWN: set(),
+}
+
+
+class Application(models.Model):
+    """An application for a licensing decision (办学许可): establish, change, close,
+    营转非, 备改审. Reviewed by the competent department of the county, which decides
+    within the working-day time limit; the approver supervises what it approved."""
+
+    scope = ScopePaths(
+        division="division_code",
+        institution="institution_id",
+        department="department__kind",
+    )
+
+    number = models.CharField("受理编号", max_length=32, unique=True)
+    kind = models.CharField("事项", max_length=24, choices=ApplicationKind.choices)
+    status = models.CharField(
+        "状态", max_length=16, choices=ApplicationStatus.choices, default=ApplicationStatus.SUBMITTED
+    )
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="applications", null=True, blank=True
+    )
+    division_code = models.CharField("所在区划", max_length=12, db_index=True)
+    department = models.ForeignKey(
+        Department, verbose_name="审批部门", on_delete=models.PROTECT, related_name="applications"
+    )
+    category = models.CharField("类别", max_length=16, choices=Category.choices)
+    training_kind = models.CharField("培训类型", max_length=16, choices=Kind.choices)
+    proposed = models.JSONField("申请事项", default=dict)
+    checklist = models.JSONField("审查要点", default=dict, blank=True)
+    correction_note = models.TextField("补正要求", blank=True)
+    decision_reason = models.TextField("决定理由", blank=True)
+    submitted_by_id = models.BigIntegerField(null=True)
+    submitted_on = models.DateField("受理日期")
+    due_on = models.DateField("决定期限")
+    decided_on = models.DateField("决定日期", null=True, blank=True)
+    decided_by_id = models.BigIntegerField(null=True)
+    permit_number = models.CharField("许可证号", max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "审批申请"
+        verbose_name_plural = "审批申请"
+        ordering = ["-submitted_on", "-id"]
+        indexes = [models.Index(fields=["division_code", "status", "due_on"], name="app_div_status_due_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="establish") | Q(institution__isnull=False),
+                name="application_has_institution",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "rejected"]) | Q(decided_on__isnull=False),
+                name="application_decided_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.get_kind_display()}"
+
+    @property
+    def name(self) -> str:
+        return self.proposed.get("name") or (self.institution.name if self.institution_id else "")
+
+
+class ApplicationDocument(models.Model):
+    """A document of an application, its type judged by content (stored by digest)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="documents")
+    doc_type = models.CharField("材料", max_length=32)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    path = models.CharField(max_length=300)
+    uploaded_by_id = models.BigIntegerField(null=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["application_id", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class ApplicationTransition(models.Model):
+    """Insert-only history of an application's status."""
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="transitions")
+    from_status = models.CharField(max_length=16, choices=ApplicationStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=ApplicationStatus.choices)
+    note = models.TextField(blank=True)
+    actor_id = models.BigIntegerField(null=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"

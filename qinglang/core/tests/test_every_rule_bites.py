@@ -12,9 +12,6 @@ ROOT = Path(__file__).resolve().parents[2]  # qinglang/
 # Keys another part of the project is still bringing into force (named, not forgotten).
 EXPECTED_FROM = {
     "custody.min_balance_reserve_ratio": "funds (two-phase custody)",
-    "subject.new_approvals_allowed": "registry approvals workflow",
-    "approval.decision_days": "registry approvals workflow",
-    "approval.min_area_per_pupil_sqm": "registry approvals workflow",
 }
 # Read by their service and exercised by its tests, but no test yet asserts that the
 # resulting flag or deadline names the key: each app's tests are to cite them.
