@@ -275,3 +275,52 @@ def disclosure_gap_list(*, actor, limit: int = 500) -> list[tuple[Institution, l
             if len(out) >= limit:
                 break
     return out
+
+
+def application_list(*, actor) -> QuerySet:
+    """Applications in scope: a department's officers see their department's; leaders of
+    the division all; an institution its own."""
+    from .models import Application
+
+    return restrict(Application.objects.select_related("department", "institution"), actor)
+
+
+def application_get(*, actor, application_id: int):
+    a = application_list(actor=actor).filter(pk=application_id).first()
+    if a is None:
+        raise NotFound("申请")
+    return a
+
+
+def approvals_overview(*, actor) -> dict:
+    """The console's figures: 营转非 completion rate of subject-type institutions in scope
+    and the applications pending per department with their nearest deadline."""
+    from django.db.models import Min
+    from django.utils import timezone
+
+    from .models import ApplicationStatus, NonprofitConversion
+
+    insts = restrict(Institution.objects.filter(category="subject"), actor, regulator_department=False)
+    conv = insts.aggregate(
+        done=Count("id", filter=Q(nonprofit_conversion=NonprofitConversion.COMPLETED)),
+        pending=Count("id", filter=Q(nonprofit_conversion=NonprofitConversion.PENDING)),
+    )
+    total = conv["done"] + conv["pending"]
+    today = timezone.localdate()
+    pending = (
+        application_list(actor=actor)
+        .filter(status__in=[ApplicationStatus.SUBMITTED, ApplicationStatus.CORRECTING])
+        .values("department__name", "department__division__name")
+        .annotate(
+            n=Count("id"),
+            nearest=Min("due_on"),
+            overdue=Count("id", filter=Q(due_on__lt=today, status=ApplicationStatus.SUBMITTED)),
+        )
+        .order_by("nearest")
+    )
+    return {
+        "conversion_done": conv["done"],
+        "conversion_total": total,
+        "conversion_rate": (conv["done"] / total) if total else None,
+        "pending": list(pending),
+    }

@@ -307,3 +307,121 @@ def test_disclosure_pages_and_whitelist_gate(client, officer):
     # the public API gives the same board
     r = client.get(f"/api/public/institutions/{inst.pk}/disclosure")
     assert r.status_code == 200 and all(b["present"] for b in r.json())
+
+
+# --- approvals through the API and the pages -------------------------------------------------
+
+
+def _docs(kind="establish"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return {d: SimpleUploadedFile(f"{d}.pdf", b"%PDF-1.4\n%x\n") for d in registry.REQUIRED_DOCUMENTS[kind]}
+
+
+ESTABLISH = {
+    "name": "武侯飞跃体育培训中心",
+    "category": "non_subject",
+    "kind": "sports",
+    "division_code": "510107001",
+    "address": "武侯区体育路8号",
+    "legal_representative": "陈刚",
+    "site_area_sqm": 300,
+    "planned_pupils": 100,
+    "teachers": 6,
+    "qualified_teachers": 2,
+}
+
+
+def test_approvals_api(client, officer):
+    client.force_login(officer)
+    r = client.post(
+        "/api/registry/applications", {"kind": "establish", "data": json.dumps(ESTABLISH), **_docs()}
+    )
+    assert r.status_code == 201, r.content
+    app = r.json()
+    assert app["status"] == "submitted" and len(app["documents"]) == 6
+    subject = {**ESTABLISH, "category": "subject", "kind": "subject"}
+    r = client.post(
+        "/api/registry/applications", {"kind": "establish", "data": json.dumps(subject), **_docs()}
+    )
+    assert r.status_code == 422 and r.json()["detail"]["rule"] == "subject.new_approvals_allowed"
+    docs = _docs()
+    docs.pop("charter")
+    r = client.post(
+        "/api/registry/applications", {"kind": "establish", "data": json.dumps(ESTABLISH), **docs}
+    )
+    assert r.status_code == 422 and "章程" in r.json()["message"]
+    r = client.post("/api/registry/applications", {"kind": "establish", "data": "not json", **_docs()})
+    assert r.status_code in (400, 422)
+    sports = make_user("regulator_officer", department_kind="sports")
+    client.force_login(sports)
+    r = _post(client, f"/api/registry/applications/{app['id']}/correction", {"note": "补充章程"})
+    assert r.status_code == 200 and r.json()["status"] == "correcting"
+    client.force_login(officer)
+    r = client.post(f"/api/registry/applications/{app['id']}/resubmit", {"data": "{}"})
+    assert r.status_code == 200 and r.json()["status"] == "submitted"
+    client.force_login(sports)
+    r = _post(
+        client,
+        f"/api/registry/applications/{app['id']}/decide",
+        {
+            "approve": True,
+            "reason": "符合",
+            "checklist": {"fire_acceptance": True, "staff_ratio": True, "qualifications": True},
+        },
+    )
+    assert r.status_code == 200 and r.json()["permit_number"]
+    overview = client.get("/api/registry/applications/overview").json()
+    assert overview["pending"] == []
+
+
+def test_approvals_pages(client, officer, admin):
+    sports = make_user("regulator_officer", department_kind="sports")
+    client.force_login(officer)
+    resp = client.post(reverse("portal:applications"), {**ESTABLISH, **_docs()}, follow=True)
+    html = resp.content.decode()
+    assert "申请已受理" in html
+    from qinglang.registry.models import Application
+
+    app = Application.objects.get()
+    html = client.get(reverse("portal:applications")).content.decode()
+    assert app.number in html and "体育局" in html and str(app.due_on) in html
+    # a forged document on the page: refused, nothing written
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    bad = {**_docs(), "staff_list": SimpleUploadedFile("staff.pdf", b"MZ\x90\x00exe")}
+    html = client.post(reverse("portal:applications"), {**ESTABLISH, **bad}, follow=True).content.decode()
+    assert "不是允许的文件类型" in html and Application.objects.count() == 1
+    client.force_login(sports)
+    url = reverse("portal:application_detail", args=[app.pk])
+    html = client.post(
+        url, {"action": "approve", "reason": "符合", "check_fire_acceptance": "1"}, follow=True
+    ).content.decode()
+    assert "请核对审查要点" in html or "不符合" in html
+    html = client.post(
+        url,
+        {
+            "action": "approve",
+            "reason": "符合",
+            "check_fire_acceptance": "1",
+            "check_staff_ratio": "1",
+            "check_qualifications": "1",
+        },
+        follow=True,
+    ).content.decode()
+    assert "已作出准予许可决定" in html and "许可证号" in html
+    # 营转非 completion rate on the console
+    inst = make_institution(admin, category="subject", kind="subject", nonprofit_conversion="completed")
+    make_institution(admin, category="subject", kind="subject", nonprofit_conversion="pending")
+    client.force_login(officer)
+    html = client.get(reverse("portal:applications")).content.decode()
+    assert 'id="conversion-rate">50%' in html.replace("\n", "").replace(" ", "") or "50%" in html
+    # the institution end applies for a change
+    org = make_user("institution_admin", institution_id=inst.pk)
+    client.force_login(org)
+    html = client.post(
+        reverse("portal:org_applications", args=[inst.pk]),
+        {"kind": "change", "change_address": "新址路9号", **_docs("change")},
+        follow=True,
+    ).content.decode()
+    assert "申请已提交" in html and "变更" in html

@@ -181,3 +181,178 @@ def public_board_pdf(request, pk: int):
     resp = HttpResponse(buf.getvalue(), content_type="application/pdf")
     resp["Content-Disposition"] = f'inline; filename="board-{inst.pk}.pdf"'
     return resp
+
+
+# --- approvals --------------------------------------------------------------------------
+
+APPLICATION_FIELDS = (
+    "name",
+    "category",
+    "kind",
+    "division_code",
+    "address",
+    "legal_representative",
+    "nature",
+    "mode",
+    "site_area_sqm",
+    "planned_pupils",
+    "teachers",
+    "qualified_teachers",
+)
+
+
+def _application_data(p, institution_id=None) -> dict:
+    data = {f: p.get(f, "") for f in APPLICATION_FIELDS if p.get(f, "") != ""}
+    if institution_id:
+        data["institution_id"] = institution_id
+    changes = {
+        f: p.get(f"change_{f}", "").strip()
+        for f in services.CHANGE_FIELDS
+        if p.get(f"change_{f}", "").strip()
+    }
+    if changes:
+        data["changes"] = changes
+    return data
+
+
+def _doc_fields():
+    from qinglang.registry.services.applications import DOC_LABELS
+
+    return DOC_LABELS
+
+
+@console_required
+def applications(request):
+    """审批: the console's window takes establishment applications; the list shows the
+    pending ones per department with their deadlines and the 营转非 completion rate."""
+    if request.method == "POST":
+        if not can_write(request.user):
+            raise PermissionDenied("无权受理")
+        holder = {}
+        ok = run_action(
+            request,
+            lambda: holder.setdefault(
+                "a",
+                services.application_submit(
+                    actor=request.user,
+                    kind="establish",
+                    data=_application_data(request.POST),
+                    files=dict(request.FILES.items()),
+                ),
+            ),
+            "申请已受理",
+        )
+        if ok:
+            return redirect("portal:application_detail", application_id=holder["a"].pk)
+        return redirect("portal:applications")
+    status = request.GET.get("status", "")
+    qs = registry.application_list(actor=request.user)
+    if status:
+        qs = qs.filter(status=status)
+    return render(
+        request,
+        "portal/rules/applications.html",
+        {
+            "rows": qs[:300],
+            "overview": registry.approvals_overview(actor=request.user),
+            "can_write": can_write(request.user),
+            "required": [(d, _doc_fields()[d]) for d in services.REQUIRED_DOCUMENTS["establish"]],
+            "status": status,
+        },
+    )
+
+
+@console_required
+def application_detail(request, application_id: int):
+    app = registry.application_get(actor=request.user, application_id=application_id)
+    if request.method == "POST":
+        p = request.POST
+        action = p.get("action")
+        if action == "correction":
+            run_action(
+                request,
+                lambda: services.application_request_correction(
+                    actor=request.user, application_id=app.pk, note=p.get("note", "")
+                ),
+                "已通知申请人补正",
+            )
+        elif action in ("approve", "reject"):
+            checklist = {item: p.get(f"check_{item}") == "1" for item, _ in services.CHECKLISTS[app.kind]}
+            run_action(
+                request,
+                lambda: services.application_decide(
+                    actor=request.user,
+                    application_id=app.pk,
+                    approve=action == "approve",
+                    reason=p.get("reason", ""),
+                    checklist=checklist,
+                ),
+                "已作出准予许可决定" if action == "approve" else "已作出不予许可决定",
+            )
+        else:
+            messages.error(request, "操作未完成：未知操作")
+        return redirect("portal:application_detail", application_id=app.pk)
+    labels = _doc_fields()
+    return render(
+        request,
+        "portal/rules/application.html",
+        {
+            "app": app,
+            "documents": [(labels.get(d.doc_type, d.doc_type), d) for d in app.documents.all()],
+            "checklist": services.CHECKLISTS[app.kind],
+            "transitions": app.transitions.all(),
+            "can_write": can_write(request.user),
+        },
+    )
+
+
+@org_required
+def org_applications(request, pk: int):
+    inst = registry.institution_get(actor=request.user, institution_id=pk)
+    if request.method == "POST":
+        p = request.POST
+        if p.get("application_id"):
+            run_action(
+                request,
+                lambda: services.application_resubmit(
+                    actor=request.user,
+                    application_id=registry.application_get(
+                        actor=request.user, application_id=int(p["application_id"])
+                    ).pk,
+                    data=_application_data(p),
+                    files={p.get("doc_type", ""): request.FILES["file"]} if "file" in request.FILES else {},
+                ),
+                "补正材料已提交",
+            )
+        else:
+            run_action(
+                request,
+                lambda: services.application_submit(
+                    actor=request.user,
+                    kind=p.get("kind", ""),
+                    data=_application_data(p, institution_id=inst.pk),
+                    files=dict(request.FILES.items()),
+                ),
+                "申请已提交",
+            )
+        return redirect("portal:org_applications", pk=pk)
+    from qinglang.registry.models import ApplicationKind
+
+    labels = _doc_fields()
+    kinds = [
+        (k, ApplicationKind(k).label, [(d, labels[d]) for d in services.REQUIRED_DOCUMENTS[k]])
+        for k in ApplicationKind.values
+        if k != ApplicationKind.ESTABLISH
+    ]
+    return render(
+        request,
+        "portal/rules/org_applications.html",
+        {
+            "inst": inst,
+            "section": "applications",
+            "rows": registry.application_list(actor=request.user).filter(institution=inst),
+            "kinds": kinds,
+            "change_fields": services.CHANGE_FIELDS.items(),
+            "all_docs": labels.items(),
+        },
+    )

@@ -44,6 +44,7 @@ from ..supervision import competent_department_for
 from .common import WRITER_REGULATOR_ROLES, check_division
 
 __all__ = [
+    "CHANGE_FIELDS",
     "CHECKLISTS",
     "REQUIRED_DOCUMENTS",
     "application_decide",
