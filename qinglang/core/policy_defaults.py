@@ -2,7 +2,48 @@
 Keys are stable: places override them by division code. ``None`` means "set locally":
 the rule is not enforced until a place sets a figure."""
 
+import re
+from collections.abc import Callable
 from typing import NamedTuple
+
+from django.core.exceptions import ValidationError
+
+
+def _month_day(v) -> tuple[int, int]:
+    from datetime import date
+
+    m = re.fullmatch(r"(\d{2})-(\d{2})", v) if isinstance(v, str) else None
+    try:
+        if m is None:
+            raise ValueError
+        date(2024, int(m[1]), int(m[2]))  # a leap year: 02-29 is a day
+    except ValueError:
+        raise ValidationError({"value": f"日期应为“月-日”格式，如 07-10：{v}"}) from None
+    return int(m[1]), int(m[2])
+
+
+def check_vacation(value) -> None:
+    """A vacation as ["MM-DD", "MM-DD"], the start not after the end (same year)."""
+    if not (isinstance(value, list) and len(value) == 2):
+        raise ValidationError({"value": '假期应为起止两个日期，如 ["07-10", "08-31"]'})
+    if _month_day(value[0]) > _month_day(value[1]):
+        raise ValidationError({"value": f"假期起始日期 {value[0]} 晚于截止日期 {value[1]}"})
+
+
+def check_clock(value) -> None:
+    m = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", value) if isinstance(value, str) else None
+    if m is None:
+        raise ValidationError({"value": f"时间应为“时:分”格式，如 20:30：{value}"})
+
+
+def check_share_range(value) -> None:
+    ok = (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+    )
+    if not ok or not 0 <= value[0] <= value[1] <= 1:
+        raise ValidationError({"value": "抽查比例应为 [下限, 上限]，0 ≤ 下限 ≤ 上限 ≤ 1"})
 
 
 class Default(NamedTuple):
@@ -10,6 +51,7 @@ class Default(NamedTuple):
     value: object
     basis: str
     label: str
+    check: Callable | None = None  # validates a place's figure beyond its type
 
 
 DOUBLE_REDUCTION = (
@@ -38,8 +80,22 @@ DEFAULTS: list[Default] = [
         DOUBLE_REDUCTION + "：不得占用国家法定节假日、休息日及寒暑假期组织学科类培训",
         "学科类休息日禁训",
     ),
-    Default("training.latest_end_offline", "20:30", THIRTEEN_DEPTS, "线下培训结束时间不晚于"),
-    Default("training.latest_end_online", "21:00", THIRTEEN_DEPTS, "线上培训结束时间不晚于"),
+    Default(
+        "calendar.winter_vacation",
+        ["01-20", "02-20"],
+        "中小学校历：寒假起止日期(月-日)由省级教育行政部门按年公布；默认值为近似，各地设定",
+        "寒假起止(月-日)",
+        check_vacation,
+    ),
+    Default(
+        "calendar.summer_vacation",
+        ["07-10", "08-31"],
+        "中小学校历：暑假起止日期(月-日)由省级教育行政部门按年公布；默认值为近似，各地设定",
+        "暑假起止(月-日)",
+        check_vacation,
+    ),
+    Default("training.latest_end_offline", "20:30", THIRTEEN_DEPTS, "线下培训结束时间不晚于", check_clock),
+    Default("training.latest_end_online", "21:00", THIRTEEN_DEPTS, "线上培训结束时间不晚于", check_clock),
     Default(
         "preschool.subject_training_allowed",
         False,
@@ -64,6 +120,18 @@ DEFAULTS: list[Default] = [
         ["permit", "registration", "teachers", "fees", "content", "safety", "custody"],
         "区县办学信息公示实践",
         "公示必备事项",
+    ),
+    Default(
+        "approval.decision_days",
+        20,
+        "《中华人民共和国行政许可法》第四十二条、第八十二条：二十个工作日内作出决定",
+        "审批决定时限(工作日)",
+    ),
+    Default(
+        "approval.min_area_per_pupil_sqm",
+        3,
+        "各省校外培训机构设置标准(地方示例)：教学用房生均不少于3平方米",
+        "生均教学面积下限(平方米)",
     ),
     Default("fees.max_lessons_per_charge", 60, JIANGUANHAN_2 + "(含充值、次卡)", "单次收费课时上限"),
     Default("fees.max_months_per_charge", 3, JIANGUANHAN_2, "单次收费时间跨度上限(月)"),
@@ -149,6 +217,7 @@ DEFAULTS: list[Default] = [
         [0.10, 0.20],
         "成都(地方示例)：每年抽查10%-20%",
         "年度随机抽查比例",
+        check_share_range,
     ),
     Default(
         "random_inspection.same_inspector_gap_days",

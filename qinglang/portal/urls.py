@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import urls_admin, urls_clues, urls_enforcement, urls_funds, urls_inbox, urls_inspections
+from . import urls_admin, urls_clues, urls_enforcement, urls_funds, urls_inbox, urls_inspections, urls_rules
 from .views import actions, console, org, public
 
 app_name = "portal"
@@ -64,4 +64,5 @@ urlpatterns = [
     *urls_enforcement.urlpatterns,
     *urls_inbox.urlpatterns,
     *urls_admin.urlpatterns,
+    *urls_rules.urlpatterns,
 ]

@@ -30,6 +30,7 @@ from ..models import (
     TrainingMaterial,
 )
 from .common import check_division, lock_institution
+from .rules import COURSE_CHECKERS, practice_ban_check
 
 __all__ = [
     "course_create",
@@ -131,12 +132,19 @@ def _staff_apply(staff: Staff, data: dict) -> None:
         raise ValidationError({"left_on": "离职日期不能早于入职日期"})
 
 
+def _staff_admit(staff: Staff, actor, data: dict) -> None:
+    """看好人: a person on the practice-ban list is not hired (nor re-identified)."""
+    if data.get("resident_id") or staff.pk is None:
+        practice_ban_check(actor=actor, digest=staff.resident_id_digest)
+
+
 @transaction.atomic
 def staff_create(*, actor, institution_id: int, data: dict) -> Staff:
     """Register a staff member (从业人员); the ID number is encrypted at rest."""
     inst = lock_institution(actor=actor, institution_id=institution_id, institution_may_write=True)
     staff = Staff(institution=inst)
     _staff_apply(staff, data)
+    _staff_admit(staff, actor, data)
     if (
         staff.resident_id_digest
         and Staff.objects.filter(institution=inst, resident_id_digest=staff.resident_id_digest).exists()
@@ -163,6 +171,7 @@ def staff_update(*, actor, staff_id: int, data: dict) -> Staff:
     inst = lock_institution(actor=actor, institution_id=staff.institution_id, institution_may_write=True)
     before = {**snapshot(staff, STAFF_FIELDS), "resident_id": staff.resident_id_masked}
     _staff_apply(staff, data)
+    _staff_admit(staff, actor, data)
     if (
         staff.resident_id_digest
         and Staff.objects.filter(institution=inst, resident_id_digest=staff.resident_id_digest)
@@ -216,6 +225,8 @@ def _course_apply(course: Course, inst, data: dict) -> None:
                 f"课时单价{course.unit_price_fen}分高于政府指导价",
                 unit_price_fen=course.unit_price_fen,
             )
+    for check in COURSE_CHECKERS:  # upper apps' checks of what a course says it teaches
+        check(course, inst)
 
 
 @transaction.atomic
@@ -279,8 +290,14 @@ def course_review(*, actor, course_id: int, approve: bool) -> Course:
 @transaction.atomic
 def material_submit(*, actor, institution_id: int, data: dict) -> TrainingMaterial:
     inst = lock_institution(actor=actor, institution_id=institution_id, institution_may_write=True)
+    course = None
+    if data.get("course_id"):
+        course = Course.objects.filter(pk=data["course_id"], institution=inst).first()
+        if course is None:
+            raise ValidationError({"course_id": "课程不存在或不属于本机构"})
     m = TrainingMaterial(
         institution=inst,
+        course=course,
         title=(data.get("title") or "").strip(),
         subject=(data.get("subject") or "").strip(),
         stage=data.get("stage") or "",
@@ -297,7 +314,7 @@ def material_submit(*, actor, institution_id: int, data: dict) -> TrainingMateri
         action="material.submit",
         obj=m,
         division_code=inst.division_code,
-        changes={"title": [None, m.title], "status": [None, m.status]},
+        changes={"title": [None, m.title], "status": [None, m.status], "course_id": m.course_id},
     )
     return m
 
