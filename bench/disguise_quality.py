@@ -65,5 +65,7 @@ def main(argv: list[str]) -> int:
                 print(f"[{gold[i]} → {pred[i]} {res[i].confidence:.2f}] {texts[i]}")
     ok = macro >= 0.92 and r[2] >= 0.90 and hard_acc >= 0.85
     print(f"\ngoals {'met' if ok else 'NOT met'}")
-    print(f"RESULT disguise-quality {macro:.4f} macro-F1 ratio={macro / macro_ref:.2f} ref=rules-only-macro-F1")
+    print(
+        f"RESULT disguise-quality {macro:.4f} macro-F1 ratio={macro / macro_ref:.2f} ref=rules-only-macro-F1"
+    )
     return 0

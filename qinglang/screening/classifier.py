@@ -28,7 +28,7 @@ from . import rules
 DATA = Path(__file__).parent / "data"
 TRAIN = DATA / "train.tsv"
 HELDOUT = DATA / "heldout.tsv"
-FEATURE_VERSION = "2"
+FEATURE_VERSION = "3"
 RULE_WEIGHT = 0.3  # a cue feature's value; the n-gram part of a row has unit length
 LABELS = ("subject", "non_subject", "disguised_subject")
 LABEL_NAMES = {"subject": "学科类培训", "non_subject": "非学科类", "disguised_subject": "隐形变异学科培训"}
@@ -46,6 +46,7 @@ def read_tsv(path: Path) -> list[dict]:
 
 _tk = None
 _tk_lock = threading.Lock()
+WORD_LENGTHS = range(3, 6)  # two-character words are already the character bigrams
 
 
 def tokenizer():
@@ -64,15 +65,34 @@ def tokenizer():
 
 
 def tokens(text: str) -> list[str]:
+    """jieba's segmentation (precise mode, no HMM)."""
     return tokenizer().lcut(text, HMM=False)
 
 
-def features(text: str, spans: list[rules.Span] | None = None) -> list[str]:
+def lexicon_of(texts: list[str]) -> frozenset[str]:
+    """The words of 3–5 characters jieba finds in the training texts."""
+    out = set()
+    for t in texts:
+        s = _clean(t)
+        out.update(w for w in tokens(s) if len(w) in WORD_LENGTHS)
+    return frozenset(out)
+
+
+def _clean(text: str) -> str:
+    return "".join(_KEEP.findall(text)).lower()
+
+
+def features(text: str, lexicon: frozenset[str], spans: list[rules.Span] | None = None) -> list[str]:
+    """Character uni- and bigrams, the lexicon words the text contains (as ``w:`` features)
+    and the rule layer's cue features. A lexicon lookup per 3–5-character window costs a
+    tenth of segmenting the text again with jieba, and is the same in training and use."""
     spans = rules.find(text) if spans is None else spans
-    s = "".join(_KEEP.findall(text)).lower()
-    out = ["w:" + w for w in tokens(s) if len(w) > 1]
-    out += list(s)
-    out += [s[i : i + 2] for i in range(len(s) - 1)]
+    s = _clean(text)
+    n = len(s)
+    out = list(s)
+    out += [s[i : i + 2] for i in range(n - 1)]
+    for k in WORD_LENGTHS:
+        out += ["w:" + w for w in (s[i : i + k] for i in range(n - k + 1)) if w in lexicon]
     out += rules.rule_features(spans)
     return out
 
@@ -105,8 +125,16 @@ class Result:
 
 
 class Model:
-    def __init__(self, vocab: dict[str, int], coef: np.ndarray, intercept: np.ndarray, trained_on: int):
+    def __init__(
+        self,
+        vocab: dict[str, int],
+        lexicon: frozenset,
+        coef: np.ndarray,
+        intercept: np.ndarray,
+        trained_on: int,
+    ):
         self.vocab = vocab
+        self.lexicon = lexicon
         self.coef = coef  # (n_features, n_labels), float32
         self.intercept = intercept
         self.trained_on = trained_on
@@ -115,7 +143,8 @@ class Model:
     def train(cls, rows: list[dict], *, c: float = C) -> "Model":
         from sklearn.linear_model import LogisticRegression
 
-        docs = [features(r["text"]) for r in rows]
+        lexicon = lexicon_of([r["text"] for r in rows])
+        docs = [features(r["text"], lexicon) for r in rows]
         vocab: dict[str, int] = {}
         for d in docs:
             for f in d:
@@ -124,7 +153,12 @@ class Model:
         y = np.array([LABELS.index(r["label"]) for r in rows])
         lr = LogisticRegression(C=c, max_iter=2000)
         lr.fit(x, y)
-        return cls(vocab, lr.coef_.T.astype(np.float32).copy(), lr.intercept_.astype(np.float32), len(rows))
+        return cls(
+            vocab, lexicon, lr.coef_.T.astype(np.float32).copy(), lr.intercept_.astype(np.float32), len(rows)
+        )
+
+    def features(self, text: str, spans=None) -> list[str]:
+        return features(text, self.lexicon, spans)
 
     def probabilities(self, docs: list[list[str]]) -> np.ndarray:
         x = _matrix(docs, self.vocab)
@@ -135,25 +169,27 @@ class Model:
         return z
 
     def top_words(self, text: str, label: int, n: int = 3) -> list[rules.Span]:
-        """The words of ``text`` that weighed most towards ``label`` (evidence when no cue)."""
-        scored = []
-        pos = 0
-        for w in tokens(text):
-            i = self.vocab.get("w:" + w.lower())
-            if i is not None and len(w) > 1:
-                row = self.coef[i]
+        """The lexicon words and character pairs of ``text`` that weighed most towards
+        ``label`` (the evidence when no cue matched)."""
+        scored = {}
+        for k in (*WORD_LENGTHS, 2):
+            for i in range(len(text) - k + 1):
+                w = text[i : i + k]
+                j = self.vocab.get(("w:" + w.lower()) if k > 2 else w.lower())
+                if j is None or w in scored:
+                    continue
+                row = self.coef[j]
                 margin = float(row[label] - np.delete(row, label).max())
                 if margin > 0:
-                    scored.append((margin, Span_at(text, w, pos)))
-            pos += len(w)
-        scored.sort(key=lambda t: -t[0])
-        return [s for _, s in scored[:n]]
-
-
-def Span_at(text: str, w: str, pos: int) -> rules.Span:
-    start = text.find(w, pos)
-    start = pos if start < 0 else start
-    return rules.Span(start, start + len(w), w, "model")
+                    scored[w] = (margin, rules.Span(i, i + k, w, "model"))
+        best = sorted(scored.values(), key=lambda t: -t[0])
+        out: list[rules.Span] = []
+        for _, sp in best:
+            if all(sp.end <= o.start or sp.start >= o.end for o in out):
+                out.append(sp)
+            if len(out) == n:
+                break
+        return sorted(out, key=lambda sp: sp.start)
 
 
 def _matrix(docs: list[list[str]], vocab: dict[str, int]):
@@ -226,7 +262,6 @@ def model() -> Model:
                     tmp.replace(path)
                 except OSError:
                     log.warning("screening model not cached (data directory not writable)")
-            tokenizer()
             _model = m
     return _model
 
@@ -246,14 +281,16 @@ def _result(text: str, spans: list[rules.Span], probs, m: Model, *, explain: boo
         if not keep:
             keep = m.top_words(text, k)
         evidence = [s.as_dict() for s in keep]
-    return Result(label, float(probs[k]), dict(zip(LABELS, map(float, probs), strict=True)), pattern, cover, evidence)
+    return Result(
+        label, float(probs[k]), dict(zip(LABELS, map(float, probs), strict=True)), pattern, cover, evidence
+    )
 
 
 def classify_many(texts: list[str], *, explain: bool = True) -> list[Result]:
     """The batch path: one sparse product for all texts."""
     m = model()
     spans = [rules.find(t) for t in texts]
-    docs = [features(t, s) for t, s in zip(texts, spans, strict=True)]
+    docs = [m.features(t, s) for t, s in zip(texts, spans, strict=True)]
     probs = m.probabilities(docs)
     return [_result(t, s, p, m, explain=explain) for t, s, p in zip(texts, spans, probs, strict=True)]
 

@@ -87,9 +87,48 @@ KINDS = {
     "genuine": GENUINE,
     "negation": NEGATION,
 }
-_GROUPS = {k: f"g{i}" for i, k in enumerate(KINDS)}
-_BY_GROUP = {g: k for k, g in _GROUPS.items()}
-RX = re.compile("|".join(f"(?P<{_GROUPS[k]}>{p})" for k, p in KINDS.items()))
+_META = set("\\[](){}?*+.^$")
+
+
+def _alternatives(pattern: str) -> list[str]:
+    """Top-level alternatives of a lexicon pattern (``|`` outside groups and classes)."""
+    out, depth, cur = [], 0, ""
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\":
+            cur += pattern[i : i + 2]
+            i += 2
+            continue
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if ch == "|" and depth == 0:
+            out.append(cur)
+            cur = ""
+        else:
+            cur += ch
+        i += 1
+    out.append(cur)
+    return out
+
+
+# Literal cue words are found by dictionary lookups (longest first at each position where a
+# cue word can start); the few cues that are patterns by one small regular expression.
+LITERALS: dict[str, str] = {}
+_PATTERNS: list[tuple[str, str]] = []
+for _kind, _p in KINDS.items():
+    for _alt in _alternatives(_p):
+        if _META.isdisjoint(_alt):
+            LITERALS.setdefault(_alt, _kind)
+        else:
+            _PATTERNS.append((_kind, _alt))
+_LENGTHS = sorted({len(w) for w in LITERALS}, reverse=True)
+_STARTS = frozenset(w[0] for w in LITERALS)
+RX = re.compile("|".join(f"({p})" for _, p in _PATTERNS))
+_BY_INDEX = [None, *(k for k, _ in _PATTERNS)]  # group number → cue kind
+
 
 # Art. 18 patterns: which cue kinds point to which
 ONLINE_PATTERN, UNDERGROUND_PATTERN, RELABELLED_PATTERN = "online", "underground", "relabelled"
@@ -145,16 +184,29 @@ class Span:
 
 
 def find(text: str) -> list[Span]:
-    """Every cue in ``text`` (negation markers consumed, not returned)."""
+    """Every cue in ``text``, left to right, the longest where two overlap (negation
+    markers consumed, not returned)."""
+    hits = []
+    lit, lengths = LITERALS, _LENGTHS
+    for i in [i for i, ch in enumerate(text) if ch in _STARTS]:
+        for n in lengths:
+            kind = lit.get(text[i : i + n])
+            if kind is not None:
+                hits.append((i, i + n, kind))
+                break
+    hits.extend((m.start(), m.end(), _BY_INDEX[m.lastindex]) for m in RX.finditer(text))
+    hits.sort(key=lambda h: (h[0], h[0] - h[1]))
     out: list[Span] = []
-    neg_until = -1
-    for m in RX.finditer(text):
-        kind = _BY_GROUP[m.lastgroup]
-        if kind == "negation":
-            neg_until = m.end() + NEGATION_REACH
+    end = neg_until = -1
+    for start, stop, kind in hits:
+        if start < end:
             continue
-        negated = kind in SUBJECTISH and m.start() <= neg_until
-        out.append(Span(m.start(), m.end(), m.group(), kind, negated))
+        end = stop
+        if kind == "negation":
+            neg_until = stop + NEGATION_REACH
+            continue
+        negated = kind in SUBJECTISH and start <= neg_until
+        out.append(Span(start, stop, text[start:stop], kind, negated))
     return out
 
 
