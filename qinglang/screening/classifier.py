@@ -15,7 +15,6 @@ the text carries no cue, the words that weighed most towards the label."""
 import hashlib
 import logging
 import os
-import pickle
 import re
 import threading
 from dataclasses import dataclass, field
@@ -157,6 +156,28 @@ class Model:
             vocab, lexicon, lr.coef_.T.astype(np.float32).copy(), lr.intercept_.astype(np.float32), len(rows)
         )
 
+    def save(self, path: Path) -> None:
+        """Arrays only (no pickle): the vocabulary in index order, the lexicon, the weights."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(
+            tmp,
+            vocab=np.array(sorted(self.vocab, key=self.vocab.__getitem__)),
+            lexicon=np.array(sorted(self.lexicon)),
+            coef=self.coef,
+            intercept=self.intercept,
+            trained_on=np.array(self.trained_on),
+        )
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> "Model":
+        with np.load(path, allow_pickle=False) as z:
+            vocab = {str(f): i for i, f in enumerate(z["vocab"])}
+            return cls(
+                vocab, frozenset(map(str, z["lexicon"])), z["coef"], z["intercept"], int(z["trained_on"])
+            )
+
     def features(self, text: str, spans=None) -> list[str]:
         return features(text, self.lexicon, spans)
 
@@ -246,20 +267,17 @@ def model() -> Model:
         return _model
     with _lock:
         if _model is None:
-            path = cache_dir() / f"model-{_cache_key()}.pkl"
+            path = cache_dir() / f"model-{_cache_key()}.npz"
             m = None
             if path.exists():
                 try:
-                    m = pickle.loads(path.read_bytes())
+                    m = Model.load(path)
                 except Exception:
                     log.warning("screening model cache unreadable, retraining", exc_info=True)
             if m is None:
                 m = Model.train(read_tsv(TRAIN))
                 try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = path.with_suffix(".tmp")
-                    tmp.write_bytes(pickle.dumps(m, protocol=pickle.HIGHEST_PROTOCOL))
-                    tmp.replace(path)
+                    m.save(path)
                 except OSError:
                     log.warning("screening model not cached (data directory not writable)")
             _model = m
