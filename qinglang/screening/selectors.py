@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
 
-from qinglang.accounts.scope import restrict
+from qinglang.accounts.scope import actor_for, restrict
 from qinglang.core.errors import NotFound
 from qinglang.core.models import Division
 
@@ -45,31 +45,46 @@ def takedown_list(*, actor, post_id: int):
 
 
 def patrol_counts(*, actor) -> list[dict]:
-    """Posts, hits, takedown requests and removals per platform and month."""
+    """Posts, hits, takedown requests and removals per platform and month (of the post)."""
     labels = dict(Platform.choices)
-    rows = (
+    out: dict[tuple, dict] = {}
+    posts = (
         restrict(PatrolPost.objects.all(), actor)
         .annotate(month=TruncMonth("seen_on"))
         .values("platform", "month")
-        .annotate(
-            posts=Count("id", distinct=True),
-            hits=Count("id", filter=Q(hit=True), distinct=True),
-            takedowns=Count("takedowns", distinct=True),
-            removed=Count("takedowns", filter=Q(takedowns__status="removed"), distinct=True),
-        )
-        .order_by("-month", "platform")
+        .annotate(posts=Count("id"), hits=Count("id", filter=Q(hit=True)))
     )
+    for r in posts:
+        out[(r["platform"], r["month"])] = {**r, "takedowns": 0, "removed": 0}
+    takedowns = (
+        restrict(TakedownRequest.objects.all(), actor)
+        .annotate(month=TruncMonth("post__seen_on"))
+        .values("post__platform", "month")
+        .annotate(n=Count("id"), removed=Count("id", filter=Q(status="removed")))
+    )
+    for r in takedowns:
+        row = out.get((r["post__platform"], r["month"]))
+        if row is not None:
+            row["takedowns"], row["removed"] = r["n"], r["removed"]
+    rows = sorted(out.values(), key=lambda r: (-r["month"].toordinal(), r["platform"]))
     return [
         {**r, "platform_name": labels[r["platform"]], "month": r["month"].strftime("%Y-%m")} for r in rows
     ]
 
 
 def sweep_list(*, actor):
-    return restrict(Sweep.objects.all(), actor)
+    """Sweeps within the actor's area, and those covering it (a township's grid worker
+    works on the county's sweep: only the places in their township are theirs)."""
+    a = actor_for(actor)
+    covering = {p[:n] for p in a.division_prefixes for n in (2, 4, 6, 9, 12) if n < len(p)}
+    within = restrict(Sweep.objects.all(), actor)
+    if a.is_platform_admin or not covering:
+        return within
+    return Sweep.objects.filter(Q(pk__in=within.values("pk")) | Q(division_code__in=covering))
 
 
 def sweep_get(*, actor, sweep_id: int) -> Sweep:
-    s = restrict(Sweep.objects.all(), actor).filter(pk=sweep_id).first()
+    s = sweep_list(actor=actor).filter(pk=sweep_id).first()
     if s is None:
         raise NotFound("专项摸排")
     return s

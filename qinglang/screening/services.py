@@ -343,6 +343,8 @@ def _patrol_store(actor, d: dict, r, screenshot: tuple | None) -> PatrolPost:
     )
     if screenshot:
         post.screenshot, post.screenshot_sha256 = screenshot
+    post.full_clean()
+    post.save()
     if hit:
         inst_name = d["operator_name"]
         if d["institution_id"] and not inst_name:
@@ -360,14 +362,13 @@ def _patrol_store(actor, d: dict, r, screenshot: tuple | None) -> PatrolPost:
                 division_code=d["division_code"],
                 institution_name=inst_name,
                 url=d["url"],
-                source_ref=f"{Platform(d['platform']).label} {d['seen_on']:%Y-%m-%d}",
+                source_ref=f"PATROL-{post.pk}",  # one report per post (unique per channel in clues)
             ),
         )
         clue = report.clue
         post.clue_id, post.clue_reference = clue.pk, clue.reference
         post.joined_case = clue.report_count > 1
-    post.full_clean()
-    post.save()
+        post.save(update_fields=["clue_id", "clue_reference", "joined_case"])
     audit_record(
         actor=actor,
         action="screening.patrol.record",
@@ -561,8 +562,9 @@ def sweep_create(
 
 
 def _lock_sweep(actor, sweep_id: int) -> Sweep:
-    if not restrict(Sweep.objects.filter(pk=sweep_id), actor).exists():
-        raise NotFound("专项摸排")
+    from .selectors import sweep_get
+
+    sweep_get(actor=actor, sweep_id=sweep_id)  # NotFound outside the actor's area
     s = Sweep.objects.select_for_update().get(pk=sweep_id)
     if s.status != SweepStatus.OPEN:
         raise DomainError("sweep_closed", "专项摸排已结束，不能再修改", {"sweep_id": s.pk}, status=409)
