@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import urls_clues, urls_enforcement, urls_funds, urls_inbox, urls_inspections
+from . import urls_clues, urls_enforcement, urls_funds, urls_inbox, urls_inspections, urls_screening
 from .views import actions, console, org, public
 
 app_name = "portal"
@@ -61,6 +61,7 @@ urlpatterns = [
     *urls_funds.urlpatterns,
     *urls_inspections.urlpatterns,
     *urls_clues.urlpatterns,
+    *urls_screening.urlpatterns,
     *urls_enforcement.urlpatterns,
     *urls_inbox.urlpatterns,
 ]

@@ -5,7 +5,7 @@ from datetime import date, datetime
 from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from qinglang.clues.services.common import require_roles
@@ -184,14 +184,14 @@ def patrol_list(request, platform: str = "", hit: bool | None = None):
     "/patrol", response={201: PostOut}, summary="Record an ad or post; a hit opens a lead or joins a case"
 )
 def patrol_record(request, payload: PostIn):
-    return 201, services.patrol_record(actor=request.user, data=payload.dict())
+    return Status(201, services.patrol_record(actor=request.user, data=payload.dict()))
 
 
 @router.post(
     "/patrol/import", response={201: list[PostOut]}, summary="Import posts (.csv/.xlsx), all or nothing"
 )
 def patrol_import(request, file: File[UploadedFile]):
-    return 201, services.patrol_import(actor=request.user, data=file.read(), name=file.name or "")
+    return Status(201, services.patrol_import(actor=request.user, data=file.read(), name=file.name or ""))
 
 
 class CountOut(Schema):
@@ -234,7 +234,7 @@ class TakedownOut(Schema):
 
 @router.post("/patrol/{int:post_id}/takedowns", response={201: TakedownOut}, summary="Request a takedown")
 def takedown_request(request, post_id: int, payload: TakedownIn):
-    return 201, services.takedown_request(actor=request.user, post_id=post_id, **payload.dict())
+    return Status(201, services.takedown_request(actor=request.user, post_id=post_id, **payload.dict()))
 
 
 @router.post(
@@ -301,13 +301,14 @@ def sweep_list(request):
 
 @router.post("/sweeps", response={201: SweepOut}, summary="Start a sweep over place types in an area")
 def sweep_create(request, payload: SweepIn):
-    return 201, services.sweep_create(actor=request.user, **payload.dict())
+    return Status(201, services.sweep_create(actor=request.user, **payload.dict()))
 
 
 @router.post("/sweeps/{int:sweep_id}/places", response={201: PlaceOut}, summary="Add a place to the list")
 def place_add(request, sweep_id: int, payload: PlaceIn, on_spot: bool = False):
-    return 201, services.sweep_place_add(
-        actor=request.user, sweep_id=sweep_id, data=payload.dict(), on_spot=on_spot
+    return Status(
+        201,
+        services.sweep_place_add(actor=request.user, sweep_id=sweep_id, data=payload.dict(), on_spot=on_spot),
     )
 
 
@@ -322,7 +323,7 @@ def places_import(request, sweep_id: int, file: File[UploadedFile]):
     n = services.sweep_places_import(
         actor=request.user, sweep_id=sweep_id, data=file.read(), name=file.name or ""
     )
-    return 201, {"imported": n}
+    return Status(201, {"imported": n})
 
 
 @router.get("/sweeps/{int:sweep_id}/board", response=list[BoardRow], summary="清零 board per township")
@@ -352,7 +353,7 @@ def visit_record(
     longitude: Form[str] = "",
     photos: File[list[UploadedFile]] = None,
 ):
-    return 201, services.sweep_visit_record(
+    visit = services.sweep_visit_record(
         actor=request.user,
         place_id=place_id,
         outcome=outcome,
@@ -361,6 +362,7 @@ def visit_record(
         latitude=latitude,
         longitude=longitude,
     )
+    return Status(201, visit)
 
 
 class CloseIn(Schema):
