@@ -8,7 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
-from qinglang.clues.services.common import require_roles
+from qinglang.accounts.permissions import require_role
 
 from . import selectors, services
 
@@ -17,7 +17,7 @@ router = Router(tags=["screening"])
 
 
 def _may_classify(request) -> None:
-    require_roles(request.user, services.VISIT_ROLES, "只有监管人员和网格员可以调用文本研判")
+    require_role(request.user, services.VISIT_ROLES, message="只有监管人员和网格员可以调用文本研判")
 
 
 class ClassifyIn(Schema):

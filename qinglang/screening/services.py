@@ -15,10 +15,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from qinglang.accounts.models import Role
+from qinglang.accounts.permissions import (
+    INSPECTORS,
+    REGULATOR_WRITERS,
+    REGULATORS,
+    lock_in_scope,
+    require_role,
+    user_id,
+)
 from qinglang.accounts.scope import division_in_scope, restrict
 from qinglang.clues.services import Submission, clue_lead_create, clue_report_submit
-from qinglang.clues.services.common import require_roles
 from qinglang.clues.services.intake import check_photo
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
@@ -49,9 +55,9 @@ MAX_TEXT_CHARS = 10_000
 HOLD_CONFIDENCE = 0.6  # a non-subject text is held when it reads as subject training at least this surely
 PATROL_HIT_CONFIDENCE = 0.5
 MAX_PHOTOS = 6
-REVIEW_ROLES = frozenset({Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER})
-PATROL_ROLES = frozenset({Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER, Role.INSPECTOR})
-VISIT_ROLES = frozenset({*PATROL_ROLES, Role.GRID_WORKER})
+REVIEW_ROLES = REGULATOR_WRITERS  # review holds, start sweeps, close findings
+PATROL_ROLES = INSPECTORS  # record posts and takedowns
+VISIT_ROLES = REGULATORS  # visit places (grid workers included), call the classifier
 
 
 # --- classify (the API) ----------------------------------------------------------------------
@@ -203,10 +209,8 @@ def text_screen(
 @transaction.atomic
 def hold_review(*, actor, hold_id: int, genuine: bool, note: str) -> TextHold:
     """复核: genuine (the same text of this object is not held again) or confirmed."""
-    require_roles(actor, REVIEW_ROLES, "只有监管人员可以复核")
-    if not restrict(TextHold.objects.filter(pk=hold_id), actor).exists():
-        raise NotFound("待复核文本")
-    hold = TextHold.objects.select_for_update().get(pk=hold_id)
+    require_role(actor, REVIEW_ROLES, message="只有监管人员可以复核")
+    hold = lock_in_scope(TextHold, hold_id, actor=actor, what="待复核文本")
     to = HoldStatus.CLEARED if genuine else HoldStatus.CONFIRMED
     if to not in HOLD_TRANSITIONS[hold.status]:
         labels = dict(HoldStatus.choices)
@@ -217,7 +221,7 @@ def hold_review(*, actor, hold_id: int, genuine: bool, note: str) -> TextHold:
     if not note:
         raise ValidationError({"note": "请填写复核意见"})
     hold.status, hold.review_note = to, note[:2000]
-    hold.reviewed_by_id, hold.reviewed_at = actor.pk, timezone.now()
+    hold.reviewed_by_id, hold.reviewed_at = user_id(actor), timezone.now()
     hold.full_clean()
     hold.save()
     audit_record(
@@ -252,7 +256,7 @@ def business_scope_screen(*, actor, institution_id: int, text: str) -> TextHold 
     """The business scope (经营范围) on a non-subject institution's licence."""
     from qinglang.registry.models import Category, Institution, Licence, LicenceKind
 
-    require_roles(actor, REVIEW_ROLES, "只有监管人员可以研判经营范围")
+    require_role(actor, REVIEW_ROLES, message="只有监管人员可以研判经营范围")
     inst = (
         restrict(Institution.objects.all(), actor, regulator_department=False)
         .filter(pk=institution_id)
@@ -339,7 +343,7 @@ def _patrol_store(actor, d: dict, r, screenshot: tuple | None) -> PatrolPost:
         cover=r.cover,
         evidence=r.evidence,
         hit=hit,
-        recorded_by_id=actor.pk,
+        recorded_by_id=user_id(actor),
     )
     if screenshot:
         post.screenshot, post.screenshot_sha256 = screenshot
@@ -381,7 +385,7 @@ def _patrol_store(actor, d: dict, r, screenshot: tuple | None) -> PatrolPost:
 @transaction.atomic
 def patrol_record(*, actor, data: dict, screenshot=None) -> PatrolPost:
     """Record one ad or post; a hit opens a lead or joins the operator's open case."""
-    require_roles(actor, PATROL_ROLES, "只有监管人员可以录入网上巡查")
+    require_role(actor, PATROL_ROLES, message="只有监管人员可以录入网上巡查")
     d = _clean_post(data)
     if not division_in_scope(actor, d["division_code"]):
         raise PermissionDeniedError("只能录入本辖区的巡查记录")
@@ -404,7 +408,7 @@ PATROL_COLUMNS = {
 def patrol_import(*, actor, data: bytes, name: str) -> list[PatrolPost]:
     """A .csv/.xlsx of posts (columns 平台, 网址, 内容, 发现日期, 发布主体, 区划代码): every
     row is checked first; one bad row refuses the file and nothing is recorded."""
-    require_roles(actor, PATROL_ROLES, "只有监管人员可以导入网上巡查")
+    require_role(actor, PATROL_ROLES, message="只有监管人员可以导入网上巡查")
     _, rows = extract.table(
         data, name, required=("平台", "内容", "发现日期", "区划代码"), optional=("网址", "发布主体")
     )
@@ -436,16 +440,14 @@ def _refuse_rows(problems: list[dict]) -> None:
 
 
 def _lock_post(actor, post_id: int) -> PatrolPost:
-    if not restrict(PatrolPost.objects.filter(pk=post_id), actor).exists():
-        raise NotFound("巡查记录")
-    return PatrolPost.objects.select_for_update().get(pk=post_id)
+    return lock_in_scope(PatrolPost, post_id, actor=actor, what="巡查记录")
 
 
 @transaction.atomic
 def takedown_request(
     *, actor, post_id: int, sent_on: date | None = None, reference: str = ""
 ) -> TakedownRequest:
-    require_roles(actor, PATROL_ROLES, "只有监管人员可以发起下架请求")
+    require_role(actor, PATROL_ROLES, message="只有监管人员可以发起下架请求")
     post = _lock_post(actor, post_id)
     if post.takedowns.filter(status=TakedownStatus.SENT).exists():
         raise DomainError("takedown_pending", "该内容已有待答复的下架请求", {"post_id": post.pk}, status=409)
@@ -453,7 +455,7 @@ def takedown_request(
         post=post,
         sent_on=sent_on or timezone.localdate(),
         reference=(reference or "").strip()[:64],
-        sent_by_id=actor.pk,
+        sent_by_id=user_id(actor),
     )
     if t.sent_on > timezone.localdate():
         raise ValidationError({"sent_on": "发函日期不能晚于今天"})
@@ -473,10 +475,8 @@ def takedown_request(
 def takedown_answer(
     *, actor, takedown_id: int, status: str, answered_on: date | None = None, answer: str = ""
 ) -> TakedownRequest:
-    require_roles(actor, PATROL_ROLES, "只有监管人员可以登记平台答复")
-    if not restrict(TakedownRequest.objects.filter(pk=takedown_id), actor).exists():
-        raise NotFound("下架请求")
-    t = TakedownRequest.objects.select_for_update().get(pk=takedown_id)
+    require_role(actor, PATROL_ROLES, message="只有监管人员可以登记平台答复")
+    t = lock_in_scope(TakedownRequest, takedown_id, actor=actor, what="下架请求", related=("post",))
     if status not in TakedownStatus.values or status not in TAKEDOWN_TRANSITIONS[t.status]:
         labels = dict(TakedownStatus.choices)
         raise IllegalTransition(
@@ -520,7 +520,7 @@ def _store_image(upload, folder: str) -> tuple[str, str]:
 def sweep_create(
     *, actor, name: str, division_code: str, place_types: list[str], starts_on: date, ends_on: date
 ) -> Sweep:
-    require_roles(actor, REVIEW_ROLES, "只有监管人员可以发起专项摸排")
+    require_role(actor, REVIEW_ROLES, message="只有监管人员可以发起专项摸排")
     errors = {}
     name = (name or "").strip()
     if not name:
@@ -548,7 +548,7 @@ def sweep_create(
         place_types=list(dict.fromkeys(place_types)),
         starts_on=starts_on,
         ends_on=ends_on,
-        created_by_id=actor.pk,
+        created_by_id=user_id(actor),
     )
     s.full_clean()
     s.save()
@@ -601,7 +601,7 @@ def _clean_place(sweep: Sweep, data: dict) -> dict:
 @transaction.atomic
 def sweep_place_add(*, actor, sweep_id: int, data: dict, on_spot: bool = False) -> SweepPlace:
     """A place added to the list (by a leader before, or by a visitor on the spot)."""
-    require_roles(actor, VISIT_ROLES, "只有监管人员和网格员可以登记场所")
+    require_role(actor, VISIT_ROLES, message="只有监管人员和网格员可以登记场所")
     s = _lock_sweep(actor, sweep_id)
     d = _clean_place(s, data)
     if not division_in_scope(actor, d["division_code"]):
@@ -619,7 +619,7 @@ PLACE_COLUMNS = {"场所名称": "name", "地址": "address", "场所类型": "p
 @transaction.atomic
 def sweep_places_import(*, actor, sweep_id: int, data: bytes, name: str) -> int:
     """A list of places (.csv/.xlsx: 场所名称, 地址, 场所类型, 区划代码), all or nothing."""
-    require_roles(actor, REVIEW_ROLES, "只有监管人员可以导入场所清单")
+    require_role(actor, REVIEW_ROLES, message="只有监管人员可以导入场所清单")
     s = _lock_sweep(actor, sweep_id)
     _, rows = extract.table(data, name, required=tuple(PLACE_COLUMNS))
     seen = set(SweepPlace.objects.filter(sweep=s).values_list("name", "address"))
@@ -661,7 +661,7 @@ def sweep_visit_record(
 ) -> SweepVisit:
     """A visit on the phone page. A violation opens a lead (clue channel grid) for the
     place, so the clues app routes it and starts its time limits."""
-    require_roles(actor, VISIT_ROLES, "只有监管人员和网格员可以登记走访")
+    require_role(actor, VISIT_ROLES, message="只有监管人员和网格员可以登记走访")
     if not restrict(SweepPlace.objects.filter(pk=place_id), actor).exists():
         raise NotFound("摸排场所")
     place = SweepPlace.objects.select_related("sweep").get(pk=place_id)
@@ -684,7 +684,7 @@ def sweep_visit_record(
         photos=stored,
         latitude=lat,
         longitude=lng,
-        visited_by_id=actor.pk,
+        visited_by_id=user_id(actor),
         visited_at=timezone.now(),
     )
     if outcome == Outcome.VIOLATION:
@@ -715,10 +715,8 @@ def sweep_visit_record(
 @transaction.atomic
 def sweep_finding_close(*, actor, visit_id: int, note: str) -> SweepVisit:
     """Close a finding (suspicious cleared up, or violation dealt with), with how."""
-    require_roles(actor, REVIEW_ROLES, "只有监管人员可以关闭问题")
-    if not restrict(SweepVisit.objects.filter(pk=visit_id), actor).exists():
-        raise NotFound("走访记录")
-    v = SweepVisit.objects.select_for_update().select_related("place").get(pk=visit_id)
+    require_role(actor, REVIEW_ROLES, message="只有监管人员可以关闭问题")
+    v = lock_in_scope(SweepVisit, visit_id, actor=actor, what="走访记录", related=("place",))
     if not v.is_finding:
         raise DomainError("not_a_finding", "该走访未发现问题，无需关闭", {"visit_id": v.pk}, status=409)
     if v.closed_at is not None:
