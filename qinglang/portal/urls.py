@@ -1,6 +1,15 @@
 from django.urls import path
 
-from . import urls_admin, urls_clues, urls_enforcement, urls_funds, urls_inbox, urls_inspections, urls_rules
+from . import (
+    urls_admin,
+    urls_clues,
+    urls_enforcement,
+    urls_funds,
+    urls_inbox,
+    urls_inspections,
+    urls_rules,
+    urls_screening,
+)
 from .views import actions, console, org, public
 
 app_name = "portal"
@@ -61,6 +70,7 @@ urlpatterns = [
     *urls_funds.urlpatterns,
     *urls_inspections.urlpatterns,
     *urls_clues.urlpatterns,
+    *urls_screening.urlpatterns,
     *urls_enforcement.urlpatterns,
     *urls_inbox.urlpatterns,
     *urls_admin.urlpatterns,

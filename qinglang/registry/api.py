@@ -179,6 +179,7 @@ class CourseIn(Schema):
     lesson_minutes: int = 45
     unit_price_fen: int
     class_size: int | None = None
+    description: str = ""
 
 
 class CourseOut(CourseIn):

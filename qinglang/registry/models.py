@@ -394,6 +394,7 @@ class Course(models.Model):
     lesson_minutes = models.PositiveIntegerField("每课时分钟", default=45)
     unit_price_fen = models.BigIntegerField("课时单价(分)")
     class_size = models.PositiveIntegerField("班额", null=True, blank=True)
+    description = models.TextField("课程介绍", blank=True)
     approval_status = models.CharField(
         "审核状态", max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
     )

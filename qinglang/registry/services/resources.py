@@ -16,6 +16,7 @@ from qinglang.core.errors import DomainError, NotFound
 from qinglang.core.policy import policy_resolve
 from qinglang.core.validators import mask_resident_id, validate_resident_id
 
+from ..hooks import check_texts
 from ..models import (
     MATERIAL_STATES,
     ApprovalStatus,
@@ -66,6 +67,7 @@ COURSE_FIELDS = [
     "lesson_minutes",
     "unit_price_fen",
     "class_size",
+    "description",
 ]
 
 
@@ -229,6 +231,21 @@ def _course_apply(course: Course, inst, data: dict) -> None:
         check(course, inst)
 
 
+def _course_screen(actor, course: Course, inst) -> list:
+    """The upper apps' text checks (hooks.TEXT_CHECKERS); a held course is pending."""
+    findings = check_texts(
+        actor=actor,
+        source="course",
+        obj=course,
+        institution=inst,
+        texts={"name": course.name, "description": course.description},
+    )
+    if findings and course.approval_status != ApprovalStatus.PENDING:
+        course.approval_status = ApprovalStatus.PENDING
+        course.save(update_fields=["approval_status"])
+    return findings
+
+
 @transaction.atomic
 def course_create(*, actor, institution_id: int, data: dict) -> Course:
     """A new course starts pending approval; a subject-type course priced above the guided
@@ -238,6 +255,7 @@ def course_create(*, actor, institution_id: int, data: dict) -> Course:
     _course_apply(course, inst, data)
     course.full_clean()
     course.save()
+    course.findings = _course_screen(actor, course, inst)
     audit_record(
         actor=actor,
         action="course.create",
@@ -260,6 +278,7 @@ def course_update(*, actor, course_id: int, data: dict) -> Course:
         course.approval_status = ApprovalStatus.PENDING  # a changed course is reviewed again
     course.full_clean()
     course.save()
+    course.findings = _course_screen(actor, course, inst)
     audit_record(
         actor=actor,
         action="course.update",
@@ -309,6 +328,13 @@ def material_submit(*, actor, institution_id: int, data: dict) -> TrainingMateri
         raise ValidationError({"stage": f"未知学段：{m.stage}"})
     m.full_clean()
     m.save()
+    m.findings = check_texts(
+        actor=actor,
+        source="material",
+        obj=m,
+        institution=inst,
+        texts={"name": m.title, "description": data.get("content_text") or ""},
+    )
     audit_record(
         actor=actor,
         action="material.submit",
