@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "qinglang.inspections",
     "qinglang.clues",
     "qinglang.enforcement",
+    "qinglang.risk",
     "qinglang.portal",
 ]
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import urls_clues, urls_enforcement, urls_funds, urls_inbox, urls_inspections
+from . import urls_clues, urls_enforcement, urls_funds, urls_inbox, urls_inspections, urls_risk
 from .views import actions, console, org, public
 
 app_name = "portal"
@@ -62,5 +62,6 @@ urlpatterns = [
     *urls_inspections.urlpatterns,
     *urls_clues.urlpatterns,
     *urls_enforcement.urlpatterns,
+    *urls_risk.urlpatterns,
     *urls_inbox.urlpatterns,
 ]
