@@ -21,6 +21,7 @@ from qinglang.funds.api import router as funds_router
 from qinglang.inspections.api import router as inspections_router
 from qinglang.registry.api import public_router as registry_public_router
 from qinglang.registry.api import router as registry_router
+from qinglang.risk.api import router as risk_router
 
 log = logging.getLogger(__name__)
 TokenAuth.lookup = staticmethod(api_token_authenticate)
@@ -103,3 +104,4 @@ api.add_router("/funds", funds_router)
 api.add_router("/inspections", inspections_router)
 api.add_router("/clues", clues_router)
 api.add_router("/enforcement", enforcement_router)
+api.add_router("/risk", risk_router)
