@@ -71,6 +71,7 @@ class ScoreOut(Schema):
 
 class RiskOut(Schema):
     institution_id: int
+    institution_name: str
     level: str
     score: int
     since: date | None
@@ -179,6 +180,7 @@ def institution_risk(request, institution_id: int):
     st = d["state"]
     return {
         "institution_id": institution_id,
+        "institution_name": d["institution"].name,
         "level": st.level if st else "blue",
         "score": st.score if st else 0,
         "since": st.since if st else None,
