@@ -192,8 +192,8 @@ DEFAULTS: list[Default] = [
     # --- risk early warning (风险预警, ../shared/POLICY.md "Risk"; qinglang/risk) ---
     Default(
         "risk.level_thresholds",
-        [30, 60, 90],
-        "风险分级(蓝黄橙红)由地方设定；示例值：≥30黄、≥60橙、≥90红",
+        [25, 50, 80],
+        "风险分级(蓝黄橙红)由地方设定；示例值：≥25黄、≥50橙、≥80红",
         "风险等级分值线(黄/橙/红)",
     ),
     Default(

@@ -109,10 +109,10 @@ def custody_shortfall(w: Window, **_) -> Iterator[Row]:
         .values("institution_id")
         .annotate(
             owed=Sum(owed_expr, output_field=IntegerField()),
-            bal=Coalesce(Subquery(custody.values("balance_fen")[:1]), Value(0)),
+            bal=Subquery(custody.values("balance_fen")[:1]),
             acc=Subquery(custody.values("pk")[:1]),
         )
-        .filter(owed__gt=F("bal"))
+        .filter(bal__isnull=False, owed__gt=F("bal"))
         .values_list("institution_id", "owed", "bal", "acc")
     )
     for inst, owed, bal, acc in rows:

@@ -64,7 +64,7 @@ def test_orange_opens_an_alert_for_the_department_and_the_level_falls_when_the_c
     assert (state.level, state.score) == ("orange", 65)
     score = RiskScore.objects.get(institution=inst, day=day)
     assert {s["kind"] for s in score.explanation["signals"]} == {"head_unreachable", "complaints_runaway"}
-    assert score.explanation["thresholds"] == [30, 60, 90] and score.previous_level == "blue"
+    assert score.explanation["thresholds"] == [25, 50, 80] and score.previous_level == "blue"
     alert = Alert.objects.get(institution=inst)
     assert alert.level == "orange" and alert.department_kind == inst.competent_department.kind
     assert alert.due_on > day
