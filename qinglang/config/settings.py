@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "qinglang.clues",
     "qinglang.enforcement",
     "qinglang.screening",
+    "qinglang.risk",
     "qinglang.portal",
 ]
 

@@ -61,6 +61,26 @@ THIRTEEN_DEPTS = "教育部等十三部门《关于规范面向中小学生的�
 JIANGUANHAN_2 = "教育部等六部门《关于加强校外培训机构预收费监管工作的通知》(教监管函〔2021〕2号)"
 NATIONAL_PLATFORM = "全国校外教育培训监管与服务综合平台规则"
 
+# Risk signals: (kind, label, national threshold, weight, basis). Large movements take their
+# threshold from ``alerts.large_transaction_ratio``; their weight is ``risk.weight.large_movement``.
+RISK_SIGNALS: list[tuple[str, str, object, int, str]] = [
+    ("custody_shortfall", "监管余额低于未消课预收费(缺口比例)", 0.10, 40, JIANGUANHAN_2 + "：预收费纳入监管"),
+    ("large_movement", "单笔大额资金变动", None, 15, "广东：单笔资金变动超过监管余额10%预警"),
+    ("refunds_overdue", "退费申请逾期未答复(笔)", 1, 20, NATIONAL_PLATFORM + "：机构逾期未答复视为同意"),
+    ("refunds_rising", "近7日退费申请较前7日增加(笔)", 3, 20, "教育部“冒烟”机构监测：退费集中"),
+    ("sales_surge", "近30日收费较前90日月均倍数", 2.0, 15, "节假日前、涨价后集中收费(爆雷前兆)"),
+    ("price_rise", "近30日课时均价较前90日倍数", 1.2, 10, "涨价后集中收费(爆雷前兆)"),
+    ("long_packages", "近30日满期限(≥3个月)收费订单占比", 0.5, 10, JIANGUANHAN_2 + "：单次收费不超过3个月"),
+    ("complaints_rising", "近7日投诉较前7日增加(件)", 3, 15, "投诉周环比上升"),
+    ("complaints_runaway", "近30日跑路、退费难投诉(件)", 2, 25, "投诉类别：卷款跑路、退费难"),
+    ("wage_arrears", "欠薪投诉或报送(件)", 1, 25, "劳动监察：拖欠工资"),
+    ("staff_leaving", "近30日离职人数", 3, 15, "教职工集中离职"),
+    ("rectification_overdue", "逾期未整改事项(项)", 1, 10, "整改台账逾期"),
+    ("licence_expiring", "证照距到期天数(≤)", 30, 5, "证照即将到期"),
+    ("site_change", "场所租约到期或变更报送(件)", 1, 15, "租约到期、场所变更"),
+    ("head_unreachable", "负责人失联(件)", 1, 40, "负责人失联(线索文本或乡镇报送)"),
+]
+
 DEFAULTS: list[Default] = [
     Default(
         "subject.new_approvals_allowed",
@@ -238,6 +258,27 @@ DEFAULTS: list[Default] = [
     Default("clue.resolve_days", 15, "热线实践；举报平台转办至属地", "线索办结时限(工作日)"),
     Default("clue.dedupe_window_days", 30, "实践", "线索合并窗口(天)"),
     Default("whistle.report_hours", 24, "“街乡吹哨、部门报到”实践", "吹哨报到时限(小时)"),
+    # --- risk early warning (风险预警, ../shared/POLICY.md "Risk"; qinglang/risk) ---
+    Default(
+        "risk.level_thresholds",
+        [25, 50, 80],
+        "风险分级(蓝黄橙红)由地方设定；示例值：≥25黄、≥50橙、≥80红",
+        "风险等级分值线(黄/橙/红)",
+    ),
+    Default(
+        "risk.alert_days", [10, 5, 2], "分级处置时限(黄/橙/红，工作日)，由地方设定", "预警处置时限(工作日)"
+    ),
+    Default("risk.guardian_checkin_days", 7, "天津包保实践：包保责任人定期走访", "包保走访间隔(天)"),
+    Default("risk.manual_signal_days", 30, "人工报送信号的有效期(天)", "报送信号有效期(天)"),
+    *[
+        Default(f"risk.threshold.{kind}", threshold, basis, f"风险信号阈值：{label}")
+        for kind, label, threshold, _w, basis in RISK_SIGNALS
+        if threshold is not None
+    ],
+    *[
+        Default(f"risk.weight.{kind}", w, basis, f"风险信号分值：{label}")
+        for kind, label, _t, w, basis in RISK_SIGNALS
+    ],
 ]
 
 BY_KEY: dict[str, Default] = {d.key: d for d in DEFAULTS}

@@ -7,6 +7,7 @@ from . import (
     urls_funds,
     urls_inbox,
     urls_inspections,
+    urls_risk,
     urls_rules,
     urls_screening,
 )
@@ -72,6 +73,7 @@ urlpatterns = [
     *urls_clues.urlpatterns,
     *urls_screening.urlpatterns,
     *urls_enforcement.urlpatterns,
+    *urls_risk.urlpatterns,
     *urls_inbox.urlpatterns,
     *urls_admin.urlpatterns,
     *urls_rules.urlpatterns,
