@@ -511,7 +511,13 @@ def write_batch(b: Batch) -> int:
     for attr, model in TABLES:
         rows = getattr(b, attr)
         if rows:
-            total += bulk.Table(model, list(rows[0])).insert(rows)
+            # the rows' own columns plus every other column at its default (a field
+            # added later needs no change here)
+            named = list(rows[0])
+            rest = [
+                f.attname for f in model._meta.concrete_fields if not f.primary_key and f.attname not in named
+            ]
+            total += bulk.Table(model, named + rest).insert(rows)
     return total
 
 
