@@ -10,7 +10,8 @@ from django.db import models
 from django.db.models import Q
 
 from qinglang.accounts.scope import ScopePaths
-from qinglang.core.models import Department, DepartmentKind
+from qinglang.core.models import Department, DepartmentKind, TransitionRow
+from qinglang.core.states import StateMachine
 
 
 class Category(models.TextChoices):
@@ -240,21 +241,15 @@ class CluePhoto(models.Model):
         return f"{type(self).__name__} #{self.pk}"
 
 
-class ClueTransition(models.Model):
+class ClueTransition(TransitionRow):
     """Insert-only status change of a clue."""
 
-    clue = models.ForeignKey(Clue, on_delete=models.CASCADE, related_name="transitions")
+    clue = models.ForeignKey(Clue, on_delete=models.PROTECT, related_name="transitions")
     from_status = models.CharField(max_length=16, choices=Status.choices)
     to_status = models.CharField(max_length=16, choices=Status.choices)
-    reason = models.TextField(blank=True)
-    actor_id = models.BigIntegerField(null=True)
-    at = models.DateTimeField()
 
-    class Meta:
-        ordering = ["at", "id"]
 
-    def __str__(self) -> str:
-        return f"{type(self).__name__} #{self.pk}"
+CLUE_STATES = StateMachine("clue", Status, TRANSITIONS, model=Clue, history=ClueTransition, action="clue")
 
 
 class RoutingAction(models.TextChoices):

@@ -12,6 +12,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from qinglang.accounts.admin_api import router as admin_router
 from qinglang.accounts.api import router as accounts_router
 from qinglang.accounts.notifications_api import router as notifications_router
 from qinglang.accounts.services import api_token_authenticate
@@ -118,6 +119,7 @@ def ping(request):
 
 api.add_router("/core", core_router)
 api.add_router("/accounts", accounts_router)
+api.add_router("/admin", admin_router)
 api.add_router("/notifications", notifications_router)
 api.add_router("/registry", registry_router)
 api.add_router("/public", registry_public_router)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import urls_clues, urls_enforcement, urls_funds, urls_inbox, urls_inspections
+from . import urls_admin, urls_clues, urls_enforcement, urls_funds, urls_inbox, urls_inspections
 from .views import actions, console, org, public
 
 app_name = "portal"
@@ -63,4 +63,5 @@ urlpatterns = [
     *urls_clues.urlpatterns,
     *urls_enforcement.urlpatterns,
     *urls_inbox.urlpatterns,
+    *urls_admin.urlpatterns,
 ]

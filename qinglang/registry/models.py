@@ -5,7 +5,8 @@ from django.db import models
 from django.db.models import Q
 
 from qinglang.accounts.scope import ScopePaths
-from qinglang.core.models import Department
+from qinglang.core.models import Department, TransitionRow
+from qinglang.core.states import StateMachine
 
 
 class Category(models.TextChoices):
@@ -240,21 +241,20 @@ class Licence(models.Model):
         )
 
 
-class StatusChange(models.Model):
+class StatusChange(TransitionRow):
     """Insert-only record of each institution status transition."""
 
-    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="status_changes")
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="status_changes")
     from_status = models.CharField(max_length=16, choices=Status.choices)
     to_status = models.CharField(max_length=16, choices=Status.choices)
-    reason = models.TextField()
-    decided_by_id = models.BigIntegerField(null=True)
-    at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(TransitionRow.Meta):
         ordering = ["-at", "-id"]
 
-    def __str__(self) -> str:
-        return f"{self.from_status} → {self.to_status}"
+
+INSTITUTION_STATES = StateMachine(
+    "institution", Status, STATUS_TRANSITIONS, model=Institution, history=StatusChange, action="institution"
+)
 
 
 class ListKind(models.TextChoices):
@@ -460,3 +460,8 @@ class TrainingMaterial(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+MATERIAL_STATES = StateMachine(
+    "training_material", MaterialStatus, MATERIAL_TRANSITIONS, model=TrainingMaterial, action="material"
+)

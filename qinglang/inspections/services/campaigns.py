@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from qinglang.accounts.models import Membership, Role
 from qinglang.accounts.permissions import REGULATOR_WRITERS, has_role, lock_in_scope, require_role, user_id
+from qinglang.core import bulk
 from qinglang.core.audit import audit_record
 from qinglang.core.calendar import is_working_day
 from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
@@ -265,14 +266,27 @@ def campaign_draw(
         if inst_id in drawn:
             sites.setdefault(inst_id, []).append((sid, code))
     now = timezone.now()
-    rows = []
+    origin_ref = f"draw:{draw.pk}"
+    tasks = []
     for n, inst_id in enumerate(result.targets):
         t_idx = result.assignment[inst_id]
         team_id = teams[t_idx].pk if t_idx is not None else None
         for site_id, code in sites.get(inst_id) or [(None, divisions[inst_id])]:
-            rows.append((c.pk, team_id, inst_id, site_id, code, days[n % len(days)], c.ends_on))
-    _insert_tasks(rows, origin_ref=f"draw:{draw.pk}", now=now)
-    tasks = rows
+            tasks.append(
+                TASKS.row(
+                    campaign_id=c.pk,
+                    team_id=team_id,
+                    institution_id=inst_id,
+                    site_id=site_id,
+                    division_code=code,
+                    scheduled_on=days[n % len(days)],
+                    due_on=c.ends_on,
+                    origin=TaskOrigin.DRAW,
+                    origin_ref=origin_ref,
+                    created_at=now,
+                )
+            )
+    TASKS.insert(tasks)  # set-based, in the draw's transaction: a draw is all or nothing
     c.status = CampaignStatus.DRAWN
     c.save(update_fields=["status"])
     audit_record(
@@ -294,42 +308,7 @@ def campaign_draw(
     return draw
 
 
-TASK_COLUMNS = (
-    "campaign_id",
-    "team_id",
-    "institution_id",
-    "site_id",
-    "division_code",
-    "scheduled_on",
-    "due_on",
-)
-
-
-def _insert_tasks(rows: list[tuple], *, origin_ref: str, now) -> None:
-    """The draw's tasks, set-based: COPY on PostgreSQL, bulk_create elsewhere (in the
-    draw's transaction: a draw is all or nothing)."""
-    from django.db import connection
-
-    if not rows:
-        return
-    if connection.vendor == "postgresql":
-        cols = [*TASK_COLUMNS, "status", "origin", "origin_ref", "reason", "created_at"]
-        tail = (TaskStatus.PLANNED, TaskOrigin.DRAW, origin_ref, "", now)
-        connection.ensure_connection()
-        with (
-            connection.connection.cursor() as raw,
-            raw.copy(f"COPY {Task._meta.db_table} ({', '.join(cols)}) FROM STDIN") as cp,
-        ):
-            for r in rows:
-                cp.write_row((*r, *tail))
-        return
-    Task.objects.bulk_create(
-        (
-            Task(**dict(zip(TASK_COLUMNS, r, strict=True)), origin=TaskOrigin.DRAW, origin_ref=origin_ref)
-            for r in rows
-        ),
-        batch_size=2000,
-    )
+TASKS = bulk.Table(Task)
 
 
 def draw_verify(*, draw: Draw) -> bool:

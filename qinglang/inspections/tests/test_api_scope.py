@@ -97,8 +97,8 @@ def test_illegal_transition_is_409_and_changes_nothing(inspected, leader):
         )
         assert r.status_code == 409, r.content
         body = r.json()
-        assert body["code"] == "illegal_transition" and "不允许的状态变更" in body["message"]
-        assert body["detail"]["from"] == "待整改"
+        assert body["code"] == "illegal_transition" and "不允许的状态变更：待整改 →" in body["message"]
+        assert body["detail"]["from"] == "issued"  # codes for machines, labels for people
     r = api.post(f"/api/inspections/ledger/{item.pk}/return", json.dumps({}), content_type="application/json")
     assert r.status_code == 422 and r.json()["code"] == "invalid_request"
     item.refresh_from_db()

@@ -738,6 +738,7 @@ def _sample(name: str, schema: dict, side: Side, components: dict):
         "stages": ["primary"],
         "to_status": "suspended",
         "division_code": side.township,
+        "county_code": side.division[:6],
         "number": "越权证号0001",
         "address": "越权地址",
         "lessons": 10,

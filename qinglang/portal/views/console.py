@@ -17,7 +17,7 @@ from qinglang.core.crypto import decrypt
 from qinglang.core.errors import DomainError
 from qinglang.registry import selectors as registry
 from qinglang.registry import services
-from qinglang.registry.models import STATUS_TRANSITIONS, Status
+from qinglang.registry.models import INSTITUTION_STATES
 
 from ..forms import (
     ImportForm,
@@ -138,9 +138,8 @@ def institution_detail(request, pk: int):
         **_tab_context(request, inst, tab),
     }
     if tab == "basic":
-        allowed = STATUS_TRANSITIONS.get(inst.status, set())
         form = TransitionForm()
-        form.fields["to_status"].choices = [(v, lbl) for v, lbl in Status.choices if v in allowed]
+        form.fields["to_status"].choices = INSTITUTION_STATES.allowed(inst)
         ctx.update(transition_form=form, reason_form=ReasonForm())
     if is_htmx(request):
         return render(request, f"portal/console/tabs/{tab}.html", ctx)

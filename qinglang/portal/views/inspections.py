@@ -15,9 +15,10 @@ from django.views.decorators.http import require_POST
 
 from qinglang.accounts.permissions import INSTITUTION_USERS
 from qinglang.accounts.scope import actor_for
+from qinglang.core import files
 from qinglang.core.errors import DomainError, NotFound
 from qinglang.core.models import DepartmentKind
-from qinglang.inspections import files, selectors, services
+from qinglang.inspections import selectors, services
 from qinglang.inspections.models import CampaignType, LedgerStatus, Outcome
 
 from .common import can_write, console_required, error_text, org_required, run_action

@@ -12,7 +12,7 @@ from qinglang.core.errors import DomainError
 from qinglang.core.policy import policy_resolve
 
 from ..models import Category, Institution, LicenceStatus, ListEntry, ListKind, Nature, Status
-from .common import lock_institution
+from .common import institution_save, lock_institution
 from .institutions import _close_list_entry, institution_refresh_licence_status
 
 __all__ = [
@@ -79,7 +79,7 @@ def whitelist_add(*, actor, institution_id: int, reason: str, day: date | None =
             raise rule.violation("学科类机构须为非营利性方可列入白名单")
     entry = _entry(actor=actor, inst=inst, kind=ListKind.WHITE, reason=reason, day=day)
     inst.whitelisted = True
-    inst.save(update_fields=["whitelisted", "updated_at"])
+    institution_save(inst, ["whitelisted", "updated_at"])
     audit_record(
         actor=actor,
         action="whitelist.add",
@@ -97,7 +97,7 @@ def whitelist_remove(*, actor, institution_id: int, reason: str) -> Institution:
         raise DomainError("not_whitelisted", "该机构不在白名单中")
     _close_list_entry(actor=actor, inst=inst, kind=ListKind.WHITE, reason=reason, day=timezone.localdate())
     inst.whitelisted = False
-    inst.save(update_fields=["whitelisted", "updated_at"])
+    institution_save(inst, ["whitelisted", "updated_at"])
     audit_record(
         actor=actor,
         action="whitelist.remove",
@@ -124,7 +124,7 @@ def blacklist_add(*, actor, institution_id: int, reason: str, day: date | None =
         changes["whitelisted"] = [True, False]
     entry = _entry(actor=actor, inst=inst, kind=ListKind.BLACK, reason=reason, day=day)
     inst.blacklisted = True
-    inst.save(update_fields=["blacklisted", "whitelisted", "updated_at"])
+    institution_save(inst, ["blacklisted", "whitelisted", "updated_at"])
     audit_record(actor=actor, action="blacklist.add", obj=inst, changes=changes)
     return entry
 
@@ -137,7 +137,7 @@ def blacklist_remove(*, actor, institution_id: int, reason: str) -> Institution:
         raise DomainError("not_blacklisted", "该机构不在黑名单中")
     _close_list_entry(actor=actor, inst=inst, kind=ListKind.BLACK, reason=reason, day=timezone.localdate())
     inst.blacklisted = False
-    inst.save(update_fields=["blacklisted", "updated_at"])
+    institution_save(inst, ["blacklisted", "updated_at"])
     audit_record(
         actor=actor,
         action="blacklist.remove",

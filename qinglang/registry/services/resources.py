@@ -1,5 +1,6 @@
 """An institution's sites, staff, courses and training materials, and its users."""
 
+import copy
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -7,15 +8,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from qinglang.accounts.models import Role
+from qinglang.accounts.permissions import user_id
 from qinglang.accounts.services import membership_grant, user_create
 from qinglang.core.audit import audit_record, diff, snapshot
 from qinglang.core.crypto import blind_index, encrypt
-from qinglang.core.errors import DomainError, IllegalTransition, NotFound
+from qinglang.core.errors import DomainError, NotFound
 from qinglang.core.policy import policy_resolve
 from qinglang.core.validators import mask_resident_id, validate_resident_id
 
 from ..models import (
-    MATERIAL_TRANSITIONS,
+    MATERIAL_STATES,
     ApprovalStatus,
     Category,
     Course,
@@ -306,32 +308,21 @@ def _material_move(
     m = _owned(TrainingMaterial, pk=material_id)
     inst = lock_institution(actor=actor, institution_id=m.institution_id, institution_may_write=not regulator)
     m = TrainingMaterial.objects.select_for_update().get(pk=m.pk)
-    if to not in MATERIAL_TRANSITIONS[m.status]:
-        labels = dict(MaterialStatus.choices)
-        raise IllegalTransition(
-            "training_material",
-            labels[m.status],
-            labels[to],
-            sorted(MATERIAL_TRANSITIONS[m.status]),
-        )
+    MATERIAL_STATES.check(m.status, to)
     if to == MaterialStatus.REJECTED and not reason.strip():
         raise ValidationError({"reason": "审核不通过须说明理由"})
-    old = m.status
-    m.status = to
     m.reject_reason = reason.strip() if to == MaterialStatus.REJECTED else ""
+    fields = ["reject_reason"]
     if regulator:
-        m.reviewed_by_id = getattr(actor, "pk", None)
+        m.reviewed_by_id = user_id(actor)
         m.reviewed_at = timezone.now()
-    m.full_clean()
-    m.save()
-    audit_record(
-        actor=actor,
-        action=f"material.{to}",
-        obj=m,
-        division_code=inst.division_code,
-        changes={"status": [old, to], **({"reason": reason} if reason else {})},
+        fields += ["reviewed_by_id", "reviewed_at"]
+    moved = copy.copy(m)
+    moved.status = to
+    moved.full_clean()  # the model's rules on the material as it will be
+    return MATERIAL_STATES.move(
+        m, to, actor=actor, reason=reason, fields=fields, division_code=inst.division_code
     )
-    return m
 
 
 @transaction.atomic
@@ -372,6 +363,7 @@ def institution_user_create(
         password=password,
         display_name=display_name,
         check_password=check_password,
+        division_code=inst.division_code,  # administered by the institution's county
     )
     membership_grant(actor=actor, user=user, role=role, institution_id=inst.pk)
     return user
