@@ -63,6 +63,15 @@ def valid_uscc(n: int) -> str:
     return body + uscc.calc_check_digit(body)
 
 
+FULL_DISCLOSURE = {
+    "teachers": "教师信息见公示栏附表",
+    "fees": "收费标准：按课时收费，见课程表",
+    "content": "培训内容：见课程目录",
+    "safety": "消防安全责任人：张三，应急电话 028-00000000",
+    "custody": "预收费资金由托管银行监管",
+}
+
+
 def make_institution(
     actor=None,
     *,
@@ -109,6 +118,7 @@ def make_institution(
             valid_from=today - timedelta(days=365),
         )
     if whitelisted:
+        services.disclosure_publish(actor=actor, institution_id=inst.pk, items=FULL_DISCLOSURE)
         services.whitelist_add(actor=actor, institution_id=inst.pk, reason="证照齐全，审核通过")
     inst.refresh_from_db()
     return inst

@@ -26,6 +26,9 @@ from qinglang.funds.api import router as funds_router
 from qinglang.inspections.api import router as inspections_router
 from qinglang.registry.api import public_router as registry_public_router
 from qinglang.registry.api import router as registry_router
+from qinglang.risk.api import router as risk_router
+from qinglang.screening.api import router as screening_router
+from qinglang.screening.api import texts_router as screening_texts_router
 
 log = logging.getLogger(__name__)
 TokenAuth.lookup = staticmethod(api_token_authenticate)
@@ -128,3 +131,6 @@ api.add_router("/funds", funds_router)
 api.add_router("/inspections", inspections_router)
 api.add_router("/clues", clues_router)
 api.add_router("/enforcement", enforcement_router)
+api.add_router("/risk/texts", screening_texts_router)  # the path the issue names; risk/ is another app
+api.add_router("/screening", screening_router)
+api.add_router("/risk", risk_router)

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "qinglang.inspections",
     "qinglang.clues",
     "qinglang.enforcement",
+    "qinglang.screening",
+    "qinglang.risk",
     "qinglang.portal",
 ]
 

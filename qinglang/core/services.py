@@ -476,6 +476,8 @@ def _check_value_type(key: str, value) -> None:
         raise ValidationError({"value": f"参数 {key} 的取值类型应与默认值一致({type(default).__name__})"})
     if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
         raise ValidationError({"value": f"参数 {key} 的取值不能为负数"})
+    if BY_KEY[key].check is not None:
+        BY_KEY[key].check(value)
 
 
 @transaction.atomic

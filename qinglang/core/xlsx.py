@@ -14,15 +14,15 @@ bank statements). An upload is a zip that may be a bomb; before anything is expa
 read-only mode, which streams too). Refusals are ``XlsxRefused`` (a ``DomainError``, 422)
 with a Chinese message.
 
+``template_xlsx`` and ``read_table`` serve imports of officials' tables (staff accounts,
+townships and communities): a downloadable template (header row, example, instructions
+sheet, drop-downs) and a reader that matches headers by name on top of ``iter_rows``. Row
+numbers in errors are the spreadsheet's own (the header is row 1), as Excel shows them.
+
 Cells come back as openpyxl's ``values_only`` gives them, except dates, which stay Excel
 serial numbers unless the cell is a string (``excel_date`` converts). XML safety:
 ElementTree never resolves external entities and the bundled expat (≥ 2.4.1) limits
-entity expansion; lxml is called with ``resolve_entities=False``.
-
-The same module makes the downloadable templates of officials' tables (``template_xlsx``:
-a header row, an example, a sheet of instructions, drop-downs) and reads them back by
-header name (``read_table``, through the same bomb checks; row numbers are the
-spreadsheet's own, the header is row 1)."""
+entity expansion; lxml is called with ``resolve_entities=False``."""
 
 import io
 import re
@@ -34,12 +34,15 @@ from io import BytesIO
 from typing import IO
 from xml.etree.ElementTree import iterparse
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from .errors import DomainError
+
+XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+HELP_SHEET = "填写说明"
 
 NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 RELNS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -237,21 +240,6 @@ def excel_date(v) -> datetime | None:
     return None
 
 
-# --- officials' tables: templates and reading by header ------------------------------
-
-MAX_FILE_BYTES = 10 * 1024 * 1024
-TABLE_MAX_UNZIPPED_BYTES = 100 * 1024 * 1024  # officials' tables are small
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-HELP_SHEET = "填写说明"
-
-
-class XlsxError(DomainError):
-    """The file as a whole cannot be read (nothing is imported)."""
-
-    def __init__(self, message: str):
-        super().__init__("bad_xlsx", message, None)
-
-
 @dataclass(frozen=True)
 class Col:
     header: str
@@ -314,56 +302,23 @@ def _cell(value) -> str:
 
 
 def read_table(file_obj: IO[bytes], columns: list[Col], *, max_rows: int = 5000) -> list[tuple[int, dict]]:
-    """[(row number, {field: text})] of the first sheet that is not the instructions.
-    Raises ``XlsxError`` (Chinese) for a file that is not a usable table."""
-    try:
-        file_obj.seek(0, 2)
-        size = file_obj.tell()
-        file_obj.seek(0)
-        head = file_obj.read(8)
-        file_obj.seek(0)
-    except (AttributeError, OSError):
-        raise XlsxError("无法读取上传的文件")
-    if not head:
-        raise XlsxError("上传的文件为空")
-    if size > MAX_FILE_BYTES:
-        raise XlsxError(f"文件超过{MAX_FILE_BYTES // 1024 // 1024}MB，请拆分后分别导入")
-    if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise XlsxError("不支持旧版 .xls 格式，请在 Excel 中“另存为” .xlsx 后重新上传")
-    try:
-        check_xlsx(file_obj, max_unzipped_bytes=TABLE_MAX_UNZIPPED_BYTES)
-    except XlsxRefused as exc:  # a bomb, or not a zip at all
-        raise XlsxError(exc.message)
-    finally:
-        file_obj.seek(0)
-    try:
-        wb = load_workbook(file_obj, read_only=True, data_only=True)
-    except Exception:  # zip, XML and openpyxl errors alike: not a workbook
-        raise XlsxError("文件不是有效的 Excel(.xlsx) 文件，或文件已损坏")
-    try:
-        names = [n for n in wb.sheetnames if n != HELP_SHEET]
-        if not names:
-            raise XlsxError("文件中没有工作表")
-        ws = wb[names[0]]
-        if hasattr(ws, "reset_dimensions"):
-            ws.reset_dimensions()
-        rows = ws.iter_rows(values_only=True)
-        first = next(rows, None) or ()
-        by_header = {c.header: c.field for c in columns}
-        fields = [by_header.get(_header(v)) for v in first]
-        missing = [c.header for c in columns if c.required and c.field not in fields]
-        if missing:
-            raise XlsxError(f"第1行缺少必需的列：{'、'.join(missing)}。请使用导入模板，不要修改表头。")
-        out = []
-        for n, raw in enumerate(rows, start=2):
-            values = {f: _cell(v) for f, v in zip(fields, raw, strict=False) if f}
-            if not any(values.values()):
-                continue
-            if len(out) >= max_rows:
-                raise XlsxError(f"数据超过{max_rows}行，请拆分为多个文件后分别导入")
-            out.append((n, {c.field: values.get(c.field, "") for c in columns}))
-        if not out:
-            raise XlsxError("文件中没有数据行")
-        return out
-    finally:
-        wb.close()
+    """[(row number, {field: text})] of the first sheet (the data sheet of a template).
+    Raises ``XlsxRefused`` (Chinese) for a file that is not a usable table."""
+    rows = iter_rows(file_obj, max_rows=max_rows + 1)
+    first = next(rows, None) or ()
+    by_header = {c.header: c.field for c in columns}
+    fields = [by_header.get(_header(v)) for v in first]
+    missing = [c.header for c in columns if c.required and c.field not in fields]
+    if missing:
+        raise XlsxRefused(f"第1行缺少必需的列：{'、'.join(missing)}。请使用导入模板，不要修改表头。")
+    out = []
+    for n, raw in enumerate(rows, start=2):
+        values = {f: _cell(v) for f, v in zip(fields, raw, strict=False) if f}
+        if not any(values.values()):
+            continue
+        if len(out) >= max_rows:
+            raise XlsxRefused(f"数据超过{max_rows}行，请拆分为多个文件后分别导入", {"limit": max_rows})
+        out.append((n, {c.field: values.get(c.field, "") for c in columns}))
+    if not out:
+        raise XlsxRefused("文件中没有数据行")
+    return out

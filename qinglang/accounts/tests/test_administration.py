@@ -332,7 +332,7 @@ def test_malformed_xlsx_and_missing_columns_are_refused_in_chinese(leader):
             "/api/admin/users/import",
             {"county_code": DEMO_COUNTY, "file": SimpleUploadedFile("s.xlsx", content)},
         )
-        assert r.status_code == 400 and r.json()["code"] == "bad_xlsx" and message in r.json()["message"], (
+        assert r.status_code == 422 and r.json()["code"] == "bad_file" and message in r.json()["message"], (
             r.json()
         )
         page = c.post(

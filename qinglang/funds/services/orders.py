@@ -17,6 +17,7 @@ from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
 from qinglang.core.money import MAX_FEN
 from qinglang.core.policy import policy_resolve
 from qinglang.registry.models import ApprovalStatus, Course, Kind
+from qinglang.registry.services import rules as registry_rules
 
 from ..ledger import PostingSpec, institution_accounts, post
 from ..models import (
@@ -151,6 +152,7 @@ def check_fee_rules(*, inst, course: Course, data: OrderInput, today: date) -> N
         raise DomainError(
             "course_not_approved", "课程未经审核核准，不得收费", {"course_id": course.pk}, status=422
         )
+    registry_rules.course_sellable(course)  # materials reviewed (materials.review_required)
     r = policy_resolve("fees.max_lessons_per_charge", div)
     if r.value is not None and data.lessons > int(r.value):
         raise r.violation(f"单次收费课时数 {data.lessons} 超过上限", lessons=data.lessons)
