@@ -16,7 +16,7 @@ costs one multiplication per group rather than one per pair."""
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .matching import address_base, address_key, normalise, operator_name
+from .matching import address_base, address_key, operator_key
 
 # Chosen on pairs from the training corpus (same core sentence in other words = same problem;
 # another core of the same institution = another problem), never on the held-out set.
@@ -29,7 +29,7 @@ def subject_keys(institution_id, name: str = "", address: str = "") -> tuple[str
     if institution_id:
         return (f"i:{institution_id}",)
     keys = []
-    n = normalise(operator_name(name))
+    n = operator_key(name)
     if n:
         keys.append(f"o:{n}")
     base = address_base(address_key(address))
@@ -110,20 +110,20 @@ def place(
             rows = sorted({items[i].row for i in group})
             pos = {r: k for k, r in enumerate(rows)}
             m = vectors[rows]
-            sims = (m @ m.T).toarray()
+            sims = (m @ m.T).toarray().tolist()  # lists: scalar reads 10x faster than numpy
         for i in fresh:
             it = items[i]
             best, best_sim = None, threshold
             if sims is not None:
                 keys = set(it.keys)
                 window = timedelta(days=windows.get(it.county, 30))
-                r = pos[it.row]
+                srow = sims[pos[it.row]]
                 for c in cases:
                     if c.county != it.county or not (keys & c.keys):
                         continue
                     if abs(it.at - c.first_at) > window:
                         continue
-                    s = max(sims[r, pos[x]] for x in c.rows)
+                    s = max(srow[pos[x]] for x in c.rows)
                     if s >= best_sim:
                         best, best_sim = c, s
             if best is None:

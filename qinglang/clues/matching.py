@@ -47,6 +47,21 @@ def normalise(name: str) -> str:
     return _NOISE.sub("", name or "").lower()
 
 
+_GENERIC = re.compile(r"(托管班|托管|辅导班|辅导中心|培训班|补习班|工作室|教育|学校|中心|机构|学堂|班)$")
+
+
+def operator_key(name: str) -> str:
+    """The key of an unregistered operator's name: its variants (阳光小屋, 阳光小屋托管;
+    小博士, 小博士辅导班) share it."""
+    n = normalise(operator_name(name))
+    for _ in range(3):
+        m = _GENERIC.sub("", n)
+        if len(m) < 2 or m == n:
+            break
+        n = m
+    return n
+
+
 def operator_name(name: str) -> str:
     """The name as given, or "" when it names nobody (不详, 无, 未知, 不清楚, …)."""
     n = (name or "").strip().strip("。.，,")

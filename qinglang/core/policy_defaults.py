@@ -188,7 +188,9 @@ DEFAULTS: list[Default] = [
         "未在登记名录的经营者一律加属地乡镇",
         "线索分办矩阵(问题类别 → 承办部门，首个牵头)",
     ),
-    Default("clue.triage_confidence", 0.5, "分类置信度低于此值的线索进入待人工分类", "线索自动分类置信度下限"),
+    Default(
+        "clue.triage_confidence", 0.5, "分类置信度低于此值的线索进入待人工分类", "线索自动分类置信度下限"
+    ),
     Default("whistle.report_hours", 24, "“街乡吹哨、部门报到”实践", "吹哨报到时限(小时)"),
 ]
 

@@ -327,6 +327,10 @@ MATCHING: list[tuple[str, str, str, str]] = [
     ("report", "", "不详", "玉林北路5号"),
     ("report", "", "", "双楠路188号"),
     ("report", "r2", "启迪艺术培训中心", ""),
+    # look-alike spellings where the address agrees: the same site
+    ("report", "r1", "博学教肓培训学校", "锦里东路12号2栋"),
+    ("report", "r5", "青苗语音培训学校", "浆洗街道洗面桥街18号"),
+    ("report", "r4", "飞翔体肓", "芳草东街77号"),
 ]
 
 

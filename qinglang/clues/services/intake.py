@@ -30,7 +30,7 @@ from qinglang.core.validators import validate_phone, validate_uscc
 
 from .. import dedupe
 from ..classify import Prediction, apply_hooks, model
-from ..matching import NO_MATCH, Match, Matcher, normalise, operator_name
+from ..matching import NO_MATCH, Match, Matcher, operator_key, operator_name
 from ..models import (
     OPEN_STATUSES,
     Channel,
@@ -309,6 +309,7 @@ def _stage_classify_dedupe(drafts: list[Draft], b: Batch) -> None:
     which case each report joins."""
     t = time.perf_counter()
     m = model()
+    t = b.lap("model", t)
     stored = _open_cases(drafts, b)
     t = b.lap("dedupe_load", t)
     texts = [_problem_text(d.sub.content, d.operator, d.match.name) for d in drafts]
@@ -316,10 +317,16 @@ def _stage_classify_dedupe(drafts: list[Draft], b: Batch) -> None:
         _problem_text(c.summary, c.operator_name, c.institution.name if c.institution_id else "")
         for c in stored
     ]
-    vectors = m.vectors(texts)
+    row_of: dict[str, int] = {}  # repeated texts are vectorised and classified once
+    rows = [row_of.setdefault(x, len(row_of)) for x in texts]
+    unique = list(row_of)
+    vectors = m.vectors(unique)
     t = b.lap("vectorise", t)
-    preds = apply_hooks(texts[: len(drafts)], m.predict_vectors(vectors[: len(drafts)], texts[: len(drafts)]))
-    for d, p in zip(drafts, preds, strict=True):
+    n = len(drafts)
+    seen = sorted(set(rows[:n]))
+    preds = dict(zip(seen, m.predict_vectors(vectors[seen], [unique[i] for i in seen]), strict=True))
+    hooked = apply_hooks(texts[:n], [preds[r] for r in rows[:n]])
+    for d, p in zip(drafts, hooked, strict=True):
         d.prediction = p
     t = b.lap("classify", t)
     old = [
@@ -327,12 +334,12 @@ def _stage_classify_dedupe(drafts: list[Draft], b: Batch) -> None:
             dedupe.subject_keys(c.institution_id, c.operator_name, c.operator_address),
             c.division_code[:6],
             c.received_at,
-            len(drafts) + i,
+            rows[n + i],
             c,
         )
         for i, c in enumerate(stored)
     ]
-    new = [dedupe.Item(d.keys, d.county, d.at, i) for i, d in enumerate(drafts)]
+    new = [dedupe.Item(d.keys, d.county, d.at, rows[i]) for i, d in enumerate(drafts)]
     for d, p in zip(drafts, dedupe.place(old, new, vectors, b.windows), strict=True):
         d.placement = p
     b.lap("dedupe", t)
@@ -391,7 +398,7 @@ def _stage_route_and_open(drafts: list[Draft], b: Batch, import_batch) -> tuple[
             match_score=m.score,
             operator_name=d.operator,
             operator_address=s.address,
-            operator_key="" if m.institution_id else normalise(d.operator),
+            operator_key="" if m.institution_id else operator_key(d.operator),
             suspected_unlicensed=unregistered and bool(d.operator),
             category=cat,
             category_source=d.prediction.source,
