@@ -79,20 +79,21 @@ def _leader(prefix: str):
     from django.db import transaction
 
     from qinglang.accounts.models import User
+    from qinglang.accounts.permissions import system
     from qinglang.accounts.services import membership_grant, user_create
 
     with transaction.atomic():
         user = User.objects.filter(username=USERNAME).first()
         if user is None:
             user = user_create(
-                actor="system:bench",
+                actor=system("bench"),
                 username=USERNAME,
                 password="Bench-not-for-login-2026",
                 display_name="基准测试 热线导入",
                 check_password=False,
             )
             membership_grant(
-                actor="system:bench", user=user, role="regulator_leader", division_prefixes=[prefix]
+                actor=system("bench"), user=user, role="regulator_leader", division_prefixes=[prefix]
             )
     return user
 

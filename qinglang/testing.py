@@ -5,6 +5,7 @@ import itertools
 from datetime import date, timedelta
 
 from qinglang.accounts.models import Role, User
+from qinglang.accounts.permissions import system
 from qinglang.accounts.services import membership_grant, user_create
 
 _seq = itertools.count(1)
@@ -13,7 +14,7 @@ DEMO_COUNTY = "510107"  # 四川省成都市武侯区
 OTHER_COUNTY = "510104"  # 四川省成都市锦江区
 TOWNSHIP = "510107001"  # 浆洗街街道
 
-ROOT = "system:test"
+ROOT = system("test")
 
 
 def make_user(

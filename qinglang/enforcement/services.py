@@ -8,13 +8,19 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from qinglang.accounts.permissions import (
+    REGULATOR_WRITERS,
+    lock_in_scope,
+    require_role,
+    system,
+    user_id,
+)
 from qinglang.accounts.scope import in_scope
 from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.errors import DomainError, IllegalTransition, NotFound
 from qinglang.inspections import files
 from qinglang.inspections.models import Evidence
 from qinglang.inspections.services import ledger_items_case_due, ledger_mark_cases_filed
-from qinglang.inspections.services.common import is_system, lock_scoped, require_writer, user_id
 from qinglang.registry import services as registry
 from qinglang.registry.models import STATUS_TRANSITIONS, Institution, LicenceStatus, Status
 from qinglang.registry.supervision import competent_department_kind
@@ -66,8 +72,8 @@ def _move(*, actor, case: PenaltyCase, to: str, note: str = "", extra: dict | No
 
 
 def _lock_case(actor, case_id: int) -> PenaltyCase:
-    case = lock_scoped(PenaltyCase, case_id, actor=actor, what="处罚案件")
-    require_writer(actor=actor, division_code=case.division_code, what="办理处罚案件")
+    case = lock_in_scope(PenaltyCase, case_id, actor=actor, what="处罚案件")
+    require_role(actor, REGULATOR_WRITERS, division_code=case.division_code, message="无权执行办理处罚案件")
     return case
 
 
@@ -134,9 +140,9 @@ def case_file(
     if illegal_gains_fen < 0:
         raise ValidationError({"illegal_gains_fen": "违法所得不能为负数"})
     inst = Institution.objects.select_for_update().filter(pk=institution_id).first()
-    if inst is None or not (is_system(actor) or in_scope(inst, actor, regulator_department=False)):
+    if inst is None or not in_scope(inst, actor, regulator_department=False):
         raise NotFound("机构")
-    require_writer(actor=actor, division_code=inst.division_code, what="立案")
+    require_role(actor, REGULATOR_WRITERS, division_code=inst.division_code, message="无权执行立案")
     return _create_case(
         actor=actor,
         inst=inst,
@@ -378,7 +384,7 @@ def case_publish(*, actor, case_id: int, title: str, summary: str) -> TypicalCas
     return t
 
 
-def escalate_overdue_items(*, actor="system:escalation", limit: int = 1000) -> int:
+def escalate_overdue_items(*, actor=system("escalation"), limit: int = 1000) -> int:
     """Periodic job: file one penalty case per institution for its rectification items
     the sweep marked as due for a case (逾期未整改立案). Set-based, one transaction per
     chunk of up to ``limit`` items: the items and their institutions are locked with one

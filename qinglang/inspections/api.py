@@ -276,18 +276,15 @@ def _checklist_item(i) -> dict:
 
 
 def _template(request, t, *, items: bool = False) -> dict:
-    from qinglang.accounts.scope import actor_for
+    from qinglang.accounts.permissions import REGULATOR_WRITERS, has_role
 
-    from .services.common import WRITERS
-
-    a = actor_for(request.user)
     out = {
         "id": t.pk,
         "name": t.name,
         "campaign_type": t.campaign_type,
         "division_code": t.division_code,
         "national": t.division_code == "",
-        "editable": bool(t.division_code) and (a.is_platform_admin or bool(a.roles & WRITERS)),
+        "editable": bool(t.division_code) and has_role(request.user, REGULATOR_WRITERS),
         "active_items": t.active_items().count(),
     }
     if items:

@@ -23,6 +23,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 
 from qinglang.accounts.models import Membership, Role, User
+from qinglang.accounts.permissions import system
 from qinglang.accounts.services import membership_grant, user_create
 from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.crypto import blind_index, encrypt
@@ -54,7 +55,7 @@ from qinglang.registry.search import search_text_for
 from qinglang.registry.services.institutions import derive_licence_status
 from qinglang.registry.supervision import KIND_TO_DEPARTMENT
 
-ACTOR = "system:seed_demo"
+ACTOR = system("seed_demo")
 DEMO_COUNTY = "510107"  # 四川省成都市武侯区
 DEMO_TOWNSHIP = "510107001"  # 浆洗街街道
 DEMO_PASSWORD = "Qinglang-demo-2026"

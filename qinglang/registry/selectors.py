@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
+from qinglang.accounts.permissions import REGULATOR_WRITERS, has_role
 from qinglang.accounts.scope import actor_for, restrict
 from qinglang.core.errors import NotFound
 from qinglang.core.models import AuditEvent
@@ -147,8 +148,7 @@ def institution_history(*, actor, institution_id: int) -> QuerySet:
 
 def staff_may_see_resident_id(*, actor) -> bool:
     """Full ID numbers are for the platform admin and regulators (leader/officer) only."""
-    a = actor_for(actor)
-    return a.is_platform_admin or bool(a.roles & {"regulator_leader", "regulator_officer"})
+    return has_role(actor, REGULATOR_WRITERS)
 
 
 # --- public reads (no login): whitelist, disclosure board, blacklist --------------------

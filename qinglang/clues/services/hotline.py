@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from qinglang.accounts.permissions import REGULATOR_WRITERS, require_role
 from qinglang.accounts.scope import division_in_scope
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, PermissionDeniedError
@@ -18,7 +19,6 @@ from qinglang.core.validators import validate_phone
 
 from ..models import Channel, ClueImport, ClueReport
 from ..xlsx import excel_date
-from .common import HANDLER_ROLES, require_roles
 from .intake import MAX_TEXT, MIN_TEXT, Submission, ingest
 
 COLUMNS = ["工单编号", "受理时间", "诉求人", "联系电话", "诉求内容", "涉及机构", "事发地址", "所属区域"]
@@ -118,7 +118,7 @@ def _area_resolver(county: str):
 @transaction.atomic
 def clue_import_hotline(*, actor, division_code: str, filename: str, data: bytes) -> ClueImport:
     """Import a hotline work-order file for a county (or city) the actor handles."""
-    require_roles(actor, HANDLER_ROLES, "只有监管领导和监管人员可以导入热线工单")
+    require_role(actor, REGULATOR_WRITERS, message="只有监管领导和监管人员可以导入热线工单")
     division_code = (division_code or "").strip()
     if not division_code or not Division.objects.filter(code=division_code).exists():
         raise ValidationError({"division_code": f"所属区划无效：{division_code or '未填写'}"})

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from qinglang.accounts.models import Role
+from qinglang.accounts.permissions import INSPECTORS, REGULATORS, has_role, require_role
 from qinglang.accounts.scope import actor_for, division_in_scope
 from qinglang.core.audit import Entry, audit_record_many
 from qinglang.core.crypto import blind_index, encrypt
@@ -45,12 +45,10 @@ from ..models import (
 )
 from ..routing import DEFAULT_MATRIX, DepartmentDirectory, department_kinds
 from .common import (
-    LEAD_ROLES,
     PolicyBatch,
     RateLimited,
     deadlines,
     random_codes,
-    require_roles,
     text_required,
 )
 
@@ -785,7 +783,7 @@ def clue_report_submit(*, actor, submission: Submission, source: str = "") -> Cl
             raise PermissionDeniedError("只有家长账号可以从家长端举报")
         s.submitted_by_id = actor.pk
     elif s.channel == Channel.GRID:
-        if not (a.is_platform_admin or Role.GRID_WORKER in a.roles or a.roles & LEAD_ROLES):
+        if not has_role(actor, REGULATORS):
             raise PermissionDeniedError("只有网格员和监管人员可以上报")
         if not division_in_scope(actor, s.division_code or ""):
             raise PermissionDeniedError("只能上报本网格(辖区)内的问题")
@@ -809,7 +807,7 @@ def clue_report_submit(*, actor, submission: Submission, source: str = "") -> Cl
 def clue_lead_create(*, actor, submission: Submission) -> ClueReport:
     """A covert-visit (暗访) or online-patrol (网上巡查) lead entered by a regulator."""
     s = submission
-    require_roles(actor, LEAD_ROLES, "只有监管人员可以录入暗访和网上巡查线索")
+    require_role(actor, INSPECTORS, message="只有监管人员可以录入暗访和网上巡查线索")
     if s.channel not in (Channel.COVERT_VISIT, Channel.ONLINE_PATROL):
         raise ValidationError({"channel": "线索来源须为暗访或网上巡查"})
     if not division_in_scope(actor, s.division_code or ""):

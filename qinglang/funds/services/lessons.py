@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from qinglang.accounts.permissions import is_system, system
 from qinglang.accounts.scope import actor_for
 from qinglang.core.audit import audit_record
 from qinglang.core.calendar import add_working_days
@@ -230,7 +231,7 @@ def policy_value_from_db(key: str, raw):
 
 
 def _check_writer(actor, inst) -> None:
-    if isinstance(actor, str) or actor_for(actor).is_platform_admin:
+    if is_system(actor) or actor_for(actor).is_platform_admin:
         return
     if is_institution_user(actor, inst.pk):
         return
@@ -395,7 +396,7 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
                 institution=inst,
                 division_code=inst.division_code,
                 filename=filename[:200],
-                created_by_id=None if isinstance(actor, str) else actor.pk,
+                created_by_id=None if is_system(actor) else actor.pk,
                 report=[r.__dict__ for r in results if r.result != "accepted"][:REPORT_KEEP],
                 **counts,
             )
@@ -657,7 +658,7 @@ def lesson_dispute_resolve(*, actor, lesson_id: int, upheld: bool, note: str = "
     posting."""
     with transaction.atomic():
         lesson, order = _lock_lesson(actor=actor, lesson_id=lesson_id, institution=True, regulator=True)
-        a = None if isinstance(actor, str) else actor_for(actor)
+        a = None if is_system(actor) else actor_for(actor)
         if (
             not upheld
             and a
@@ -715,7 +716,7 @@ def lesson_dispute_resolve(*, actor, lesson_id: int, upheld: bool, note: str = "
     return lesson
 
 
-def lessons_deem_confirmed(*, actor="system:lesson-confirm", today=None) -> int:
+def lessons_deem_confirmed(*, actor=system("lesson-confirm"), today=None) -> int:
     """Lessons unanswered past their confirmation deadline count as confirmed. Works
     from current state, so a missed run catches up."""
     today = today or timezone.localdate()

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from qinglang.accounts.permissions import is_system
 from qinglang.accounts.scope import actor_for, in_scope
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
@@ -213,13 +214,11 @@ def order_create(*, actor, data: OrderInput, today: date | None = None) -> Order
         if course is None:
             raise NotFound("课程")
         inst = lock_institution_row(course.institution_id)
-        a = None if isinstance(actor, str) else actor_for(actor)
+        a = None if is_system(actor) else actor_for(actor)
         parent_id = None
         if a is not None and a.is_parent and not a.institution_ids:
             parent_id = a.user_id  # parents may buy from any whitelisted institution
-        elif not (
-            isinstance(actor, str) or (a and a.is_platform_admin) or is_institution_user(actor, inst.pk)
-        ):
+        elif not (is_system(actor) or (a and a.is_platform_admin) or is_institution_user(actor, inst.pk)):
             if a is None or not in_scope(inst, actor, regulator_department=False):
                 raise NotFound("课程")
             raise PermissionDeniedError("仅家长或机构可以下单")
@@ -369,7 +368,7 @@ def payment_record(
         if (
             not signed
             and not is_bank_operator(actor, bank.pk)
-            and not (not isinstance(actor, str) and actor_for(actor).is_platform_admin)
+            and not (not is_system(actor) and actor_for(actor).is_platform_admin)
         ):
             raise NotFound("托管银行")
         prior = Payment.objects.filter(bank_id=bank.pk, txn_id=txn_id).first()

@@ -9,6 +9,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from qinglang.accounts.permissions import system
 from qinglang.accounts.scope import in_scope
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
@@ -33,7 +34,7 @@ from .common import is_bank_operator, is_regulator_writer
 from .refunds import PAYER_FIELDS, destination_text, payer_of
 
 
-def instructions_generate(*, actor="system:instructions", day: date) -> int:
+def instructions_generate(*, actor=system("instructions"), day: date) -> int:
     """Pay out what is due: per institution, released fees from custody to its
     settlement account (not while releases are frozen); per refund, the refund from
     custody back to the payer's own account named in the payment notification
@@ -285,7 +286,7 @@ def difference_resolve(
         raise ValidationError({"correction_fen": "更正金额须为整数(分)"})
     with transaction.atomic():
         d = ReconciliationDifference.objects.select_for_update(no_key=True).filter(pk=difference_id).first()
-        if d is None or not (isinstance(actor, str) or in_scope(d, actor)):
+        if d is None or not in_scope(d, actor):
             raise NotFound("对账差异")
         if not is_regulator_writer(actor, d.division_code):
             raise PermissionDeniedError("对账差异由监管部门处理")

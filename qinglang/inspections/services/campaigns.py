@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from qinglang.accounts.models import Membership, Role
-from qinglang.accounts.scope import actor_for
+from qinglang.accounts.permissions import REGULATOR_WRITERS, has_role, lock_in_scope, require_role, user_id
 from qinglang.core.audit import audit_record
 from qinglang.core.calendar import is_working_day
 from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
@@ -35,7 +35,6 @@ from ..models import (
     Team,
     TeamMember,
 )
-from .common import is_system, lock_scoped, require_writer, user_id
 
 LIVE_STATUSES = (Status.ACTIVE, Status.SUSPENDED, Status.STOP_ENROLLMENT)
 FILTER_KEYS = {"categories", "kinds", "licence_statuses", "whitelisted", "townships"}
@@ -93,7 +92,7 @@ def campaign_create(*, actor, data: dict) -> Campaign:
     code = (data.get("division_code") or "").strip()
     if not Division.objects.filter(code=code).exists() or len(code) < 2:
         raise ValidationError({"division_code": f"区划代码不存在：{code}"})
-    require_writer(actor=actor, division_code=code, what="创建专项行动")
+    require_role(actor, REGULATOR_WRITERS, division_code=code, message="无权执行创建专项行动")
     name = (data.get("name") or "").strip()
     if not name:
         raise ValidationError({"name": "请填写专项行动名称"})
@@ -183,8 +182,8 @@ def campaign_draw(
     An inspector is never drawn to an institution they inspected within
     ``random_inspection.same_inspector_gap_days`` or declared a conflict with. The seed
     is recorded, so the draw can be recomputed by anyone (``draw_verify``)."""
-    c = lock_scoped(Campaign, campaign_id, actor=actor, what="专项行动")
-    require_writer(actor=actor, division_code=c.division_code, what="随机抽取")
+    c = lock_in_scope(Campaign, campaign_id, actor=actor, what="专项行动")
+    require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message="无权执行随机抽取")
     if c.status != CampaignStatus.DRAFT or Draw.objects.filter(campaign=c).exists():
         raise IllegalTransition("campaign", c.get_status_display(), CampaignStatus.DRAWN.label, [])
     if (share is None) == (count is None):
@@ -347,8 +346,8 @@ def draw_verify(*, draw: Draw) -> bool:
 @transaction.atomic
 def draw_publish(*, actor, campaign_id: int) -> Draw:
     """一公开: show the draw (seed, population, drawn institutions) on the public site."""
-    c = lock_scoped(Campaign, campaign_id, actor=actor, what="专项行动")
-    require_writer(actor=actor, division_code=c.division_code, what="公开抽取结果")
+    c = lock_in_scope(Campaign, campaign_id, actor=actor, what="专项行动")
+    require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message="无权执行公开抽取结果")
     draw = Draw.objects.select_for_update().filter(campaign=c).first()
     if draw is None:
         raise DomainError("not_drawn", "尚未抽取，不能公开")
@@ -363,8 +362,8 @@ def draw_publish(*, actor, campaign_id: int) -> Draw:
 
 @transaction.atomic
 def campaign_close(*, actor, campaign_id: int) -> Campaign:
-    c = lock_scoped(Campaign, campaign_id, actor=actor, what="专项行动")
-    require_writer(actor=actor, division_code=c.division_code, what="结束专项行动")
+    c = lock_in_scope(Campaign, campaign_id, actor=actor, what="专项行动")
+    require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message="无权执行结束专项行动")
     if c.status != CampaignStatus.DRAWN:
         raise IllegalTransition("campaign", c.get_status_display(), CampaignStatus.CLOSED.label, [])
     c.status = CampaignStatus.CLOSED
@@ -397,10 +396,9 @@ def conflict_declare(
     inst = Institution.objects.filter(pk=institution_id).first()
     if inst is None or not in_scope(inst, actor, regulator_department=False):
         raise NotFound("机构")
-    a = actor_for(actor)
     target = inspector_id or user_id(actor)
     if target != user_id(actor):
-        require_writer(actor=actor, division_code=inst.division_code, what="登记回避")
+        require_role(actor, REGULATOR_WRITERS, division_code=inst.division_code, message="无权执行登记回避")
         if not any(
             inst.division_code.startswith(p)
             for m in Membership.objects.filter(user_id=target, role=Role.INSPECTOR, active=True)
@@ -408,7 +406,7 @@ def conflict_declare(
             if isinstance(p, str)
         ):
             raise ValidationError({"inspector_id": "所选人员不是该机构所在区划的执法检查人员"})
-    elif not (a.is_platform_admin or Role.INSPECTOR in a.roles or a.roles & {Role.REGULATOR_OFFICER}):
+    elif not has_role(actor, {Role.INSPECTOR, Role.REGULATOR_OFFICER}):
         raise PermissionDeniedError("只有执法检查人员可以申报回避")
     _check_reason(reason, "回避理由")
     coi = _standing_conflicts().filter(inspector_id=target, institution=inst).first()
@@ -435,9 +433,9 @@ def conflict_declare(
 def conflict_withdraw(*, actor, conflict_id: int, reason: str) -> ConflictOfInterest:
     """A leader or officer of the institution's area withdraws a declared conflict (the
     inspector may then be drawn there again). The row stays, with who, when and why."""
-    coi = lock_scoped(ConflictOfInterest, conflict_id, actor=actor, what="回避申报")
+    coi = lock_in_scope(ConflictOfInterest, conflict_id, actor=actor, what="回避申报")
     inst = Institution.objects.get(pk=coi.institution_id)
-    require_writer(actor=actor, division_code=inst.division_code, what="撤销回避")
+    require_role(actor, REGULATOR_WRITERS, division_code=inst.division_code, message="无权执行撤销回避")
     reason = (reason or "").strip()
     _check_reason(reason, "撤销理由")
     if coi.withdrawn_at is not None:
@@ -479,9 +477,9 @@ def inspection_task_create_adhoc(
     if origin not in TaskOrigin.values or origin == TaskOrigin.DRAW:
         raise ValidationError({"origin": f"未知的任务来源：{origin}"})
     inst = Institution.objects.select_for_update().filter(pk=institution_id).first()
-    if inst is None or not (is_system(actor) or in_scope(inst, actor, regulator_department=False)):
+    if inst is None or not in_scope(inst, actor, regulator_department=False):
         raise NotFound("机构")
-    require_writer(actor=actor, division_code=inst.division_code, what="安排检查任务")
+    require_role(actor, REGULATOR_WRITERS, division_code=inst.division_code, message="无权执行安排检查任务")
     site = None
     if site_id is not None:
         site = Site.objects.filter(pk=site_id, institution=inst).first()
@@ -512,8 +510,8 @@ def inspection_task_create_adhoc(
 @transaction.atomic
 def task_assign(*, actor, task_id: int, inspector_ids: list[int]) -> Task:
     """Assign a team (formed from the given inspectors) to a task."""
-    task = lock_scoped(Task, task_id, actor=actor, what="检查任务")
-    require_writer(actor=actor, division_code=task.division_code, what="指派检查组")
+    task = lock_in_scope(Task, task_id, actor=actor, what="检查任务")
+    require_role(actor, REGULATOR_WRITERS, division_code=task.division_code, message="无权执行指派检查组")
     if task.status != TaskStatus.PLANNED:
         raise IllegalTransition("task", task.get_status_display(), "已指派", [])
     ids = sorted({int(i) for i in inspector_ids})
@@ -548,8 +546,8 @@ def task_assign(*, actor, task_id: int, inspector_ids: list[int]) -> Task:
 
 @transaction.atomic
 def task_cancel(*, actor, task_id: int, reason: str) -> Task:
-    task = lock_scoped(Task, task_id, actor=actor, what="检查任务")
-    require_writer(actor=actor, division_code=task.division_code, what="取消检查任务")
+    task = lock_in_scope(Task, task_id, actor=actor, what="检查任务")
+    require_role(actor, REGULATOR_WRITERS, division_code=task.division_code, message="无权执行取消检查任务")
     if not (reason or "").strip():
         raise ValidationError({"reason": "请说明取消理由"})
     if task.status != TaskStatus.PLANNED:
@@ -571,7 +569,7 @@ def task_cancel(*, actor, task_id: int, reason: str) -> Task:
 @transaction.atomic
 def checklist_template_copy(*, actor, template_id: int, division_code: str, name: str) -> ChecklistTemplate:
     """Copy a template (a national default or one of the division's) for local editing."""
-    require_writer(actor=actor, division_code=division_code, what="编辑检查清单")
+    require_role(actor, REGULATOR_WRITERS, division_code=division_code, message="无权执行编辑检查清单")
     src = ChecklistTemplate.objects.filter(pk=template_id).first()
     if src is None or not (src.division_code == "" or division_code.startswith(src.division_code)):
         raise NotFound("检查清单模板")
@@ -600,10 +598,10 @@ def checklist_template_copy(*, actor, template_id: int, division_code: str, name
 def _lock_local_template(actor, template_id: int) -> ChecklistTemplate:
     if ChecklistTemplate.objects.filter(pk=template_id, division_code="").exists():
         raise DomainError("template_national", "全国默认模板不能直接修改，请先复制为本地模板")
-    t = lock_scoped(ChecklistTemplate, template_id, actor=actor, what="检查清单模板")
+    t = lock_in_scope(ChecklistTemplate, template_id, actor=actor, what="检查清单模板")
     if t.division_code == "":
         raise DomainError("template_national", "全国默认模板不能直接修改，请先复制为本地模板")
-    require_writer(actor=actor, division_code=t.division_code, what="编辑检查清单")
+    require_role(actor, REGULATOR_WRITERS, division_code=t.division_code, message="无权执行编辑检查清单")
     return t
 
 

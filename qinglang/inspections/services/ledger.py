@@ -11,7 +11,15 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from qinglang.accounts.models import INSTITUTION_ROLES
+from qinglang.accounts.permissions import (
+    INSPECTORS,
+    REGULATOR_WRITERS,
+    is_institution_user,
+    lock_in_scope,
+    require_role,
+    system,
+    user_id,
+)
 from qinglang.accounts.scope import actor_for
 from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.calendar import is_working_day, working_days_between
@@ -32,7 +40,6 @@ from ..models import (
     LetterKind,
     SweepRun,
 )
-from .common import lock_scoped, require_inspector, require_writer, user_id
 from .records import place_name, place_names
 
 LEVEL_KEYS = [
@@ -63,17 +70,14 @@ def _move(*, actor, item: LedgerItem, to: str, note: str = "", extra: dict | Non
 
 
 def _lock_item(actor, item_id: int, **kw) -> LedgerItem:
-    return lock_scoped(LedgerItem, item_id, actor=actor, what="整改事项", **kw)
+    return lock_in_scope(LedgerItem, item_id, actor=actor, what="整改事项", **kw)
 
 
 @transaction.atomic
 def ledger_submit(*, actor, item_id: int, measures: str, uploads: list) -> LedgerItem:
     """The institution reports its rectification with evidence (机构端提交整改材料)."""
     item = _lock_item(actor, item_id)
-    a = actor_for(actor)
-    if not (
-        a.is_platform_admin or (item.institution_id in a.institution_ids and a.roles & INSTITUTION_ROLES)
-    ):
+    if not (actor_for(actor).is_platform_admin or is_institution_user(actor, item.institution_id)):
         raise PermissionDeniedError("只有被检查机构可以提交整改材料")
     measures = (measures or "").strip()
     if not measures:
@@ -124,7 +128,7 @@ def ledger_verify(*, actor, item_id: int, note: str = "") -> LedgerItem:
     """复查: the reinspection confirms the rectification. Joint teams reinspect across
     departments, so any inspector of the area may, not only the responsible department."""
     item = _lock_item(actor, item_id, regulator_department=False)
-    require_inspector(actor=actor, division_code=item.division_code)
+    require_role(actor, INSPECTORS, division_code=item.division_code, message="无权执行检查或复查")
     return _move(actor=actor, item=item, to=LedgerStatus.VERIFIED, note=(note or "复查合格").strip())
 
 
@@ -132,7 +136,7 @@ def ledger_verify(*, actor, item_id: int, note: str = "") -> LedgerItem:
 def ledger_return(*, actor, item_id: int, reason: str) -> LedgerItem:
     """复查不合格: back to the institution; the deadline keeps running."""
     item = _lock_item(actor, item_id, regulator_department=False)
-    require_inspector(actor=actor, division_code=item.division_code)
+    require_role(actor, INSPECTORS, division_code=item.division_code, message="无权执行检查或复查")
     if not (reason or "").strip():
         raise ValidationError({"reason": "请说明退回理由"})
     return _move(actor=actor, item=item, to=LedgerStatus.RETURNED, note=reason.strip())
@@ -142,7 +146,7 @@ def ledger_return(*, actor, item_id: int, reason: str) -> LedgerItem:
 def ledger_close_out(*, actor, item_id: int, note: str = "") -> LedgerItem:
     """销号."""
     item = _lock_item(actor, item_id)
-    require_writer(actor=actor, division_code=item.division_code, what="销号")
+    require_role(actor, REGULATOR_WRITERS, division_code=item.division_code, message="无权执行销号")
     return _move(
         actor=actor, item=item, to=LedgerStatus.CLOSED_OUT, note=(note or "整改到位，予以销号").strip()
     )
@@ -216,7 +220,7 @@ def _count_by(cur, sql: str, params: list, col: str) -> dict:
     return out
 
 
-def ledger_sweep_overdue(*, today: date | None = None, actor="system:overdue-sweep") -> SweepRun:
+def ledger_sweep_overdue(*, today: date | None = None, actor=system("overdue-sweep")) -> SweepRun:
     """Periodic job: escalate every open item whose deadline has passed by the policy's
     working days. Set-based: per policy group one INSERT … SELECT of the letters for every
     level an item crossed (reminder and supervision together, after downtime) and one

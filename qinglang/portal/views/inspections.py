@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from qinglang.accounts.models import INSTITUTION_ROLES, Role
+from qinglang.accounts.permissions import INSTITUTION_USERS
 from qinglang.accounts.scope import actor_for
 from qinglang.core.errors import DomainError, NotFound
 from qinglang.core.models import DepartmentKind
@@ -21,8 +21,6 @@ from qinglang.inspections import files, selectors, services
 from qinglang.inspections.models import CampaignType, LedgerStatus, Outcome
 
 from .common import can_write, console_required, error_text, org_required, run_action
-
-INSPECTOR_ROLES = {Role.PLATFORM_ADMIN, Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER, Role.INSPECTOR}
 
 
 def _date(v: str) -> date | None:
@@ -309,7 +307,7 @@ def org_item(request, item_id: int):
     item = selectors.ledger_get(actor=request.user, item_id=item_id)
     error = ""
     if request.method == "POST":
-        if not (actor_for(request.user).roles & INSTITUTION_ROLES):
+        if not (actor_for(request.user).roles & INSTITUTION_USERS):
             raise PermissionDenied
         try:
             services.ledger_submit(

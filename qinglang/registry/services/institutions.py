@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from qinglang.accounts.permissions import system
 from qinglang.accounts.scope import actor_for
 from qinglang.core.audit import audit_record, diff, snapshot
 from qinglang.core.errors import DomainError, IllegalTransition
@@ -139,7 +140,7 @@ def competent_department(inst: Institution):
     created on first registration there)."""
     dept = competent_department_for(inst.kind, inst.division_code)
     if dept is None:
-        department_ensure_for_division(actor="system", division_code=inst.division_code[:6])
+        department_ensure_for_division(actor=system("registry"), division_code=inst.division_code[:6])
         dept = competent_department_for(inst.kind, inst.division_code)
     return dept
 

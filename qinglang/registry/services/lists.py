@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from qinglang.accounts.permissions import system
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError
 from qinglang.core.policy import policy_resolve
@@ -155,7 +156,7 @@ def whitelist_sweep_expired(*, day: date | None = None) -> int:
         with transaction.atomic():
             inst = Institution.objects.select_for_update().get(pk=iid)
             institution_refresh_licence_status(
-                actor="system:whitelist_sweep",
+                actor=system("whitelist_sweep"),
                 inst=inst,
                 day=day,
                 reason="证照过期，自动移出白名单",
