@@ -219,11 +219,13 @@ def report_create(
         raise ValidationError({"observed_on": "发现日期不能晚于今天"})
     stored = ("", "")
     if photo is not None:
-        from qinglang.clues.services.intake import _store_photo, check_photo
+        from qinglang.clues.services.intake import check_photo
+        from qinglang.core.files import store
 
         data = photo.read() if hasattr(photo, "read") else photo
-        _ctype, ext, digest = check_photo(data, getattr(photo, "name", ""))
-        stored = (_store_photo(data, ext, digest), digest)
+        _ctype, ext, _digest = check_photo(data, getattr(photo, "name", ""))
+        rel, digest, _new = store(data, folder="risk", suffix=f".{ext}")
+        stored = (rel, digest)
     with transaction.atomic():
         inst = Institution.objects.select_for_update().filter(pk=institution_id).first()
         if inst is None:
@@ -535,7 +537,8 @@ def guardian_assign(*, actor, institution_id: int, unit: str, user_id: int) -> G
 def checkin_record(*, actor, guardian_id: int, visited_on: date, seen: str, photos=()) -> CheckIn:
     """The guardian's visit. Refused when the institution is no longer at risk."""
     seen = _text(seen, "seen", "走访情况")
-    from qinglang.clues.services.intake import _store_photo, read_photos
+    from qinglang.clues.services.intake import read_photos
+    from qinglang.core.files import store
 
     files = read_photos(photos)
     today = timezone.localdate()
@@ -557,7 +560,7 @@ def checkin_record(*, actor, guardian_id: int, visited_on: date, seen: str, phot
         if visited_on < g.assigned_on:
             raise ValidationError({"visited_on": "走访日期不能早于包保起始日期"})
         stored = [
-            {"path": _store_photo(data, ext, digest), "sha256": digest, "content_type": ctype}
+            {"path": store(data, folder="risk", suffix=f".{ext}")[0], "sha256": digest, "content_type": ctype}
             for data, ctype, ext, digest in files
         ]
         c = CheckIn.objects.create(guardian=g, visited_on=visited_on, seen=seen, photos=stored)
