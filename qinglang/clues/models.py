@@ -77,11 +77,12 @@ class CategorySource(models.TextChoices):
 
 class Clue(models.Model):
     """线索 (one case). ``routed_kinds`` lists the department kinds it is routed to
-    (``|education|market_regulation|``) so that a department's officers see only theirs."""
+    (``|education|market_regulation|``) so that a department's officers see only theirs.
+    No owner path: a reporter never reads the case (other reporters, their channels and
+    times, the summary one of them wrote); they read their own ``ClueReport`` and its
+    progress (``selectors.report_progress``)."""
 
-    scope = ScopePaths(
-        division="division_code", department="routed_kinds__contains", owner="reports__submitted_by_id"
-    )
+    scope = ScopePaths(division="division_code", department="routed_kinds__contains")
 
     # Indexes are few on purpose (a hotline file inserts ~30,000 cases at once): no LIKE
     # twins for exact lookups, none on routed_kinds (a "contains" search no btree serves),

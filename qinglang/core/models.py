@@ -33,6 +33,9 @@ class Division(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
     full_name = models.CharField(max_length=200, blank=True)
+    # A retired township or community keeps its row (records still point at it) but is
+    # offered nowhere for new records. Set by ``core.services.division_retire``.
+    retired = models.BooleanField("已撤销", default=False)
 
     class Meta:
         ordering = ["code"]
@@ -80,6 +83,11 @@ class Department(models.Model):
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="departments")
     kind = models.CharField(max_length=32, choices=DepartmentKind.choices)
     name = models.CharField(max_length=100)
+    phone = models.CharField("联系电话", max_length=30, blank=True)
+    address = models.CharField("地址", max_length=200, blank=True)
+    email = models.EmailField("电子邮箱", blank=True)
+    person_in_charge = models.CharField("负责人", max_length=64, blank=True)
+    person_in_charge_phone = models.CharField("负责人电话", max_length=30, blank=True)
 
     class Meta:
         ordering = ["division_id", "kind"]

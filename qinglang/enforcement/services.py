@@ -19,6 +19,7 @@ from qinglang.accounts.scope import in_scope
 from qinglang.core import files
 from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.errors import DomainError, NotFound
+from qinglang.core.models import DepartmentKind
 from qinglang.inspections.models import Evidence
 from qinglang.inspections.services import ledger_items_case_due, ledger_mark_cases_filed
 from qinglang.registry import services as registry
@@ -282,6 +283,37 @@ def _apply_effects(*, actor, case: PenaltyCase, kinds: set[str], blacklist: bool
     return effects
 
 
+def _enter_bans(*, actor, case: PenaltyCase, decision: Decision, banned: list[dict], ends_on) -> list[dict]:
+    """限制从业: each person on the registry's practice-ban list, keyed by the digest of
+    the resident ID, citing this decision."""
+    from qinglang.registry.models import Staff
+
+    out = []
+    for b in banned:
+        kw = {}
+        if b.get("staff_id"):
+            staff = Staff.objects.filter(pk=b["staff_id"], institution_id=case.institution_id).first()
+            if staff is None or not staff.resident_id_digest:
+                raise ValidationError({"banned": "被限制从业人员须为本机构登记了身份证号的从业人员"})
+            kw = {"digest": staff.resident_id_digest, "name": staff.name}
+        else:
+            kw = {"resident_id": b.get("resident_id"), "name": b.get("name", "")}
+        ban = registry.practice_ban_enter(
+            actor=actor,
+            authority=DepartmentKind(case.department_kind).label,
+            decision_no=case.number,
+            basis="《校外培训行政处罚暂行办法》：" + decision.reasoning[:200],
+            division_code=case.division_code,
+            starts_on=decision.decided_on,
+            ends_on=ends_on,
+            source="penalty_decision",
+            source_ref=str(decision.pk),
+            **kw,
+        )
+        out.append({"effect": "practice_ban", "ban_id": ban.pk})
+    return out
+
+
 @transaction.atomic
 def case_decide(
     *,
@@ -293,8 +325,12 @@ def case_decide(
     blacklist: bool = False,
     refunded_fen: int | None = None,
     decided_on: date | None = None,
+    banned: list[dict] | None = None,
+    ban_ends_on: date | None = None,
 ) -> Decision:
-    """作出行政处罚决定 and apply its effects. ``penalties``: [{"kind", "amount_fen"}]."""
+    """作出行政处罚决定 and apply its effects. ``penalties``: [{"kind", "amount_fen"}].
+    A practice ban (限制从业) names the people it bans in ``banned``: [{"staff_id"}] or
+    [{"resident_id", "name"}]; each goes on the registry's practice-ban list."""
     case = _lock_case(actor, case_id)
     if gravity not in Gravity.values:
         raise ValidationError({"gravity": f"未知的情节：{gravity}"})
@@ -308,6 +344,8 @@ def case_decide(
         case.refunded_fen = refunded_fen
         case.save(update_fields=["refunded_fen"])
     checked = _check_penalties(case, penalties, gravity, case.refunded_fen)
+    if any(k == PenaltyKind.PRACTICE_BAN for k, _ in checked) and not banned:
+        raise ValidationError({"banned": "限制从业须指明被限制从业的人员"})
     decision = Decision.objects.create(
         case=case,
         decided_on=decided_on or timezone.localdate(),
@@ -318,6 +356,8 @@ def case_decide(
     )
     Penalty.objects.bulk_create(Penalty(decision=decision, kind=k, amount_fen=a) for k, a in checked)
     effects = _apply_effects(actor=actor, case=case, kinds={k for k, _ in checked}, blacklist=blacklist)
+    if any(k == PenaltyKind.PRACTICE_BAN for k, _ in checked):
+        effects += _enter_bans(actor=actor, case=case, decision=decision, banned=banned, ends_on=ban_ends_on)
     decision.effects = effects
     decision.save(update_fields=["effects"])
     CASE_STATES.move(

@@ -595,7 +595,7 @@ def ensure_departments(county_codes: list[str], township_codes: list[str]) -> di
                     Department(
                         division_id=code,
                         kind=DepartmentKind.TOWNSHIP_GOVERNMENT,
-                        name=tn + ("街道办事处" if tn.endswith("街道") else "人民政府"),
+                        name=tn + ("办事处" if tn.endswith("街道") else "人民政府"),
                     )
                 )
         Department.objects.bulk_create(new, batch_size=2000)

@@ -22,6 +22,7 @@ from qinglang.core.models import PolicyParameter
 from qinglang.core.policy import division_chain, policy_resolve
 from qinglang.core.policy_defaults import BY_KEY
 from qinglang.registry.models import Institution
+from qinglang.registry.services import rules as registry_rules
 
 from ..ledger import (
     AlreadyPosted,
@@ -429,6 +430,13 @@ def lesson_record(
     p = _parse_row(1, {"event_id": event_id, "order_id": order_id, "given_at": given_at}, now)
     if isinstance(p, EventResult):
         raise DomainError(p.code, p.reason, {"event_id": p.event_id}, status=422)
+    # training hours (registry rule): recorded before, and kept after, a refusal
+    registry_rules.lesson_hours_check(
+        actor=actor,
+        course_id=Order.objects.filter(pk=order_id, institution_id=institution_id).values("course_id")[:1],
+        starts_at=p[2],
+        ref=f"lesson:{institution_id}:{event_id}",
+    )
     try:
         return _record_one(actor, institution_id, *p, now)
     except (IntegrityError, AlreadyPosted):

@@ -187,8 +187,8 @@ def campaign_draw(
     require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message="无权执行随机抽取")
     if c.status != CampaignStatus.DRAFT or Draw.objects.filter(campaign=c).exists():
         raise IllegalTransition("campaign", c.get_status_display(), CampaignStatus.DRAWN.label, [])
-    if (share is None) == (count is None):
-        raise ValidationError({"share": "请指定抽取比例或抽取数量(二选一)"})
+    if share is not None and count is not None:
+        raise ValidationError({"share": "请指定抽取比例或抽取数量(二选一)；都不填则按年度抽查比例下限抽取"})
     if share is not None and not 0 < share <= 1:
         raise ValidationError({"share": "抽取比例应在0到1之间"})
     if count is not None and count < 1:
@@ -201,6 +201,16 @@ def campaign_draw(
     population = list(divisions)
     if not population:
         raise DomainError("empty_population", "检查对象为空：没有符合条件的机构")
+    annual = annual_share_status(division_code=c.division_code, year=today.year)
+    if share is None and count is None:
+        # neither given: as many as the year's draws still need to reach the annual share
+        if annual["short_of_min"] == 0:
+            raise annual["rule"].violation(
+                f"本年度已抽查{annual['drawn']}/{annual['institutions']}家，已达到年度抽查比例下限",
+                drawn=annual["drawn"],
+                institutions=annual["institutions"],
+            )
+        count = annual["short_of_min"]
     k = target_count(len(population), share=share, count=count)
     pool = _inspector_pool(c)
     if not pool:
@@ -303,12 +313,64 @@ def campaign_draw(
             "tasks": len(tasks),
             "excluded": len(result.exclusions),
             "gap_days": gap.value,
+            "annual_share": _annual_summary(
+                annual_share_status(division_code=c.division_code, year=today.year)
+            ),
         },
     )
     return draw
 
 
 TASKS = bulk.Table(Task)
+
+
+def annual_share_status(*, division_code: str, year: int) -> dict:
+    """How the year's draws in a division stand against ``random_inspection.annual_share``:
+    distinct institutions drawn this year ÷ operating institutions of the division, the
+    bounds, and how many more the year needs (or how far it is over)."""
+    import math
+
+    rule = policy_resolve("random_inspection.annual_share", division_code)
+    lo, hi = rule.value or (0, 1)
+    base = Institution.objects.filter(
+        division_code__startswith=division_code, status__in=LIVE_STATUSES
+    ).count()
+    drawn: set[int] = set()
+    for targets in Draw.objects.filter(
+        division_code__startswith=division_code, drawn_at__year=year
+    ).values_list("targets", flat=True):
+        drawn.update(targets)
+    n = len(drawn)
+    share = n / base if base else 0.0
+    return {
+        "rule": rule,
+        "year": year,
+        "institutions": base,
+        "drawn": n,
+        "share": share,
+        "min": lo,
+        "max": hi,
+        "short_of_min": max(0, math.ceil(lo * base - 1e-9) - n),
+        "over_max": max(0, n - math.floor(hi * base + 1e-9)),
+    }
+
+
+def annual_share_text(status: dict) -> str:
+    s = status
+    text = (
+        f"{s['year']}年度已抽查{s['drawn']}/{s['institutions']}家({s['share']:.1%})，"
+        f"年度抽查比例{s['min']:.0%}–{s['max']:.0%}"
+        f"(规则 {s['rule'].key}，由{s['rule'].source_label}设定)"
+    )
+    if s["short_of_min"]:
+        return text + f"，距下限还差{s['short_of_min']}家"
+    if s["over_max"]:
+        return text + f"，超出上限{s['over_max']}家"
+    return text + "，在规定范围内"
+
+
+def _annual_summary(status: dict) -> dict:
+    return {k: v for k, v in status.items() if k != "rule"} | {"text": annual_share_text(status)}
 
 
 def draw_verify(*, draw: Draw) -> bool:

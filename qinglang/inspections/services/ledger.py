@@ -15,6 +15,7 @@ from qinglang.accounts.permissions import (
     INSPECTORS,
     REGULATOR_WRITERS,
     is_institution_user,
+    is_system,
     lock_in_scope,
     require_role,
     system,
@@ -39,6 +40,7 @@ from ..models import (
     Letter,
     LetterKind,
     SweepRun,
+    TeamMember,
 )
 from .records import place_name, place_names
 
@@ -47,6 +49,24 @@ LEVEL_KEYS = [
     (Escalation.SUPERVISION, "rectification.supervision_letter_after_overdue_days", LetterKind.SUPERVISION),
     (Escalation.CASE_DUE, "rectification.case_after_overdue_days", None),
 ]
+
+
+def require_reinspector(*, actor, item: LedgerItem) -> None:
+    """复查 belongs to the issuing department — the item's responsible department, or a
+    regulator of the area who belongs to no single department (the task force, a
+    county-wide leader) — and to the members of the joint team whose inspection issued
+    the notice. Other departments of the county read the item but do not reinspect it."""
+    require_role(actor, INSPECTORS, division_code=item.division_code, message="无权执行检查或复查")
+    a = actor_for(actor)
+    if is_system(actor) or a.is_platform_admin:
+        return
+    for prefixes, dept in a.regulator:
+        if any(item.division_code.startswith(p) for p in prefixes) and dept in ("", item.department_kind):
+            return
+    team_id = item.notice.task.team_id
+    if team_id and TeamMember.objects.filter(team_id=team_id, user_id=user_id(actor)).exists():
+        return
+    raise PermissionDeniedError("只有责任部门或该次检查的联合检查组成员可以复查")
 
 
 def _lock_item(actor, item_id: int, **kw) -> LedgerItem:
@@ -104,18 +124,18 @@ def ledger_submit(*, actor, item_id: int, measures: str, uploads: list) -> Ledge
 
 @transaction.atomic
 def ledger_verify(*, actor, item_id: int, note: str = "") -> LedgerItem:
-    """复查: the reinspection confirms the rectification. Joint teams reinspect across
-    departments, so any inspector of the area may, not only the responsible department."""
-    item = _lock_item(actor, item_id, regulator_department=False)
-    require_role(actor, INSPECTORS, division_code=item.division_code, message="无权执行检查或复查")
+    """复查: the reinspection confirms the rectification (the issuing department or the
+    joint team's members, ``require_reinspector``)."""
+    item = _lock_item(actor, item_id, regulator_department=False, related=("notice__task",))
+    require_reinspector(actor=actor, item=item)
     return LEDGER_STATES.move(item, LedgerStatus.VERIFIED, actor=actor, reason=(note or "复查合格").strip())
 
 
 @transaction.atomic
 def ledger_return(*, actor, item_id: int, reason: str) -> LedgerItem:
     """复查不合格: back to the institution; the deadline keeps running."""
-    item = _lock_item(actor, item_id, regulator_department=False)
-    require_role(actor, INSPECTORS, division_code=item.division_code, message="无权执行检查或复查")
+    item = _lock_item(actor, item_id, regulator_department=False, related=("notice__task",))
+    require_reinspector(actor=actor, item=item)
     if not (reason or "").strip():
         raise ValidationError({"reason": "请说明退回理由"})
     return LEDGER_STATES.move(item, LedgerStatus.RETURNED, actor=actor, reason=reason.strip())

@@ -29,7 +29,10 @@ STATUS_BADGES = {
 
 @register.filter
 def yuan(fen):
-    """Integer fen as yuan: 12345 -> ¥123.45."""
+    """Integer fen as yuan: 12345 -> ¥123.45. A missing figure (an account that is not
+    open: the template variable resolves to "") shows as "—", never an error."""
+    if fen is None or isinstance(fen, bool) or not isinstance(fen, int):
+        return "—"
     return format_yuan(fen)
 
 

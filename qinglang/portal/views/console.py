@@ -39,6 +39,7 @@ TABS = [
     ("staff", _("从业人员")),
     ("courses", _("课程")),
     ("materials", _("培训材料")),
+    ("rules", _("合规")),
     ("history", _("历史")),
 ]
 
@@ -117,6 +118,10 @@ def _tab_context(request, inst, tab: str) -> dict:
     elif tab == "materials":
         ctx["materials"] = registry.material_list(actor=uid, institution_id=inst.pk)
         ctx["review_form"] = MaterialReviewForm()
+    elif tab == "rules":
+        ctx["board"] = services.disclosure_board(inst)
+        ctx["unvetted"] = services.staff_unvetted(inst)
+        ctx["violations"] = registry.hours_violations(actor=uid, institution_id=inst.pk)[:200]
     elif tab == "history":
         ctx["events"] = registry.institution_history(actor=uid, institution_id=inst.pk)[:200]
         ctx["status_changes"] = registry.status_history(actor=uid, institution_id=inst.pk)

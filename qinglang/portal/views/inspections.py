@@ -120,6 +120,12 @@ def campaign_detail(request, campaign_id: int):
             "teams": c.teams.prefetch_related("members").all()[:200],
             "can_write": can_write(request.user),
             "items": c.template.active_items(),
+            "annual_share": services.annual_share_text(
+                services.annual_share_status(
+                    division_code=c.division_code,
+                    year=timezone.localtime(draw.drawn_at if draw else timezone.now()).year,
+                )
+            ),
         },
     )
 

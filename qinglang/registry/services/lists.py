@@ -14,6 +14,7 @@ from qinglang.core.policy import policy_resolve
 from ..models import Category, Institution, LicenceStatus, ListEntry, ListKind, Nature, Status
 from .common import institution_save, lock_institution
 from .institutions import _close_list_entry, institution_refresh_licence_status
+from .rules import whitelist_gate
 
 __all__ = [
     "blacklist_add",
@@ -24,10 +25,15 @@ __all__ = [
 ]
 
 
+MAX_REASON_CHARS = 2000
+
+
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "请填写理由"})
+    if len(reason) > MAX_REASON_CHARS:
+        raise ValidationError({"reason": f"理由不超过{MAX_REASON_CHARS}字"})
     return reason
 
 
@@ -72,6 +78,7 @@ def whitelist_add(*, actor, institution_id: int, reason: str, day: date | None =
         rule = policy_resolve("subject.must_be_non_profit", inst.division_code)
         if rule.value:
             raise rule.violation("学科类机构须为非营利性方可列入白名单")
+    whitelist_gate(inst, day)
     entry = _entry(actor=actor, inst=inst, kind=ListKind.WHITE, reason=reason, day=day)
     inst.whitelisted = True
     institution_save(inst, ["whitelisted", "updated_at"])

@@ -6,7 +6,7 @@ from django.db.models.signals import post_delete, post_save
 
 from qinglang.registry import public_cache, services
 from qinglang.registry.models import Institution
-from qinglang.testing import make_institution
+from qinglang.testing import FULL_DISCLOSURE, make_institution
 
 
 def test_no_signal_invalidates_behind_the_services_back():
@@ -17,6 +17,7 @@ def test_no_signal_invalidates_behind_the_services_back():
 @pytest.mark.django_db(transaction=True)
 def test_every_institution_write_bumps_the_version(admin):
     inst = make_institution(admin)
+    services.disclosure_publish(actor=admin, institution_id=inst.pk, items=FULL_DISCLOSURE)
     steps = [
         lambda: services.whitelist_add(actor=admin, institution_id=inst.pk, reason="证照齐全"),
         lambda: services.institution_suspend(actor=admin, institution_id=inst.pk, reason="停业整顿"),
