@@ -511,13 +511,11 @@ def write_batch(b: Batch) -> int:
     for attr, model in TABLES:
         rows = getattr(b, attr)
         if rows:
-            # the rows' own columns plus every other column at its default (a field
-            # added later needs no change here)
-            named = list(rows[0])
-            rest = [
-                f.attname for f in model._meta.concrete_fields if not f.primary_key and f.attname not in named
+            # every column: those the rows leave out take the fields' defaults
+            cols = [
+                f.attname for f in model._meta.concrete_fields if not f.primary_key or f.attname in rows[0]
             ]
-            total += bulk.Table(model, named + rest).insert(rows)
+            total += bulk.Table(model, cols).insert(rows)
     return total
 
 
