@@ -28,7 +28,11 @@ pytestmark = pytest.mark.django_db
 # rare surnames, so that a masked form (first character and stars) is unambiguous
 REPORTERS = {
     "parent_one": ("蔺晓岚", "13981110001", "蔺家长：机构停课后拒绝退费，交的学费一直不退，电话也不接QX1"),
-    "parent_two": ("鞠雨辰", "13982220002", "鞠家长：机构停课后拒绝退费，交的学费一直不退，电话也不接，已经两个月QX2"),
+    "parent_two": (
+        "鞠雨辰",
+        "13982220002",
+        "鞠家长：机构停课后拒绝退费，交的学费一直不退，电话也不接，已经两个月QX2",
+    ),
     "public": ("谯明远", "13983330003", "谯先生：机构停课后拒绝退费，交的学费一直不退，电话也不接QX3"),
     "integrator": ("亓慧敏", "13984440004", "亓女士：机构停课后拒绝退费，交的学费一直不退，电话也不接了QX4"),
 }
