@@ -10,7 +10,7 @@ would run are forced inside the timed part (``SET CONSTRAINTS ALL IMMEDIATE``), 
 rollback does not flatter the figure.
 
 On PostgreSQL the run never writes into the configured database: it creates (once) and
-reuses its own scratch database ``qinglang_bench_clues`` on the same server (``--database``
+reuses its own scratch database ``qinglang_bench_clue_import`` on the same server (``--database``
 to name another), migrates it and seeds the province scale into it if it has fewer than
 50,000 institutions, then re-runs itself against it. SQLite uses the configured file (the
 district demo is seeded if it is empty)."""
@@ -26,7 +26,7 @@ from pathlib import Path
 from bench._common import db_label, ensure_data
 
 USERNAME = "bench-clue-leader"
-SCRATCH = "qinglang_bench_clues"
+SCRATCH = "qinglang_bench_clue_import"  # the name `qinglang bench` gives it
 
 
 def _use_scratch_database(name: str) -> None:

@@ -18,6 +18,8 @@ from pathlib import Path
 from bench._common import Server, cpu_seconds, cpu_used, postgres_backends
 from bench._load import percentile
 
+OWN_DATABASE = True  # makes and drops its own scratch databases (see qinglang.cli._bench)
+
 REPO = Path(__file__).resolve().parent.parent
 DB = "qinglang_bench_ledger_api"
 

@@ -7,6 +7,8 @@ import argparse
 import time
 from datetime import timedelta
 
+NEEDS_POSTGRES = True  # generate_series; `qinglang bench` gives it a scratch database
+
 
 def _refuse_test_db() -> None:
     from django.conf import settings

@@ -1,4 +1,4 @@
-"""Handling a clue: the state machine (``models.TRANSITIONS``), one service per arrow,
+"""Handling a clue: the state machine (``models.CLUE_STATES``), one service per arrow,
 each under a row lock with an insert-only transition row and an audit event; routing
 changes (transfer, return), category corrections, and the audited reading of reporter
 identity (confidentiality: only the handling role, every reading recorded)."""
@@ -11,18 +11,17 @@ from django.utils import timezone
 
 from qinglang.accounts.permissions import REGULATOR_WRITERS, lock_in_scope, require_role
 from qinglang.core.audit import audit_record
-from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
+from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
 from qinglang.core.models import Department, DepartmentKind
 
 from ..models import (
-    TRANSITIONS,
+    CLUE_STATES,
     Category,
     CategorySource,
     Clue,
     ClueLabel,
     ClueReport,
     ClueRouting,
-    ClueTransition,
     RoutingAction,
     Status,
 )
@@ -31,30 +30,10 @@ from .common import text_required
 
 
 def _move(actor, clue: Clue, to: str, reason: str = "", **changes) -> Clue:
-    allowed = TRANSITIONS.get(clue.status, set())
-    if to not in allowed:
-        raise IllegalTransition("clue", clue.status, to, sorted(allowed))
-    before = clue.status
-    now = timezone.now()
-    clue.status = to
+    """Set ``changes`` on the clue and move it (``CLUE_STATES``), saving both."""
     for k, v in changes.items():
         setattr(clue, k, v)
-    clue.save(update_fields=["status", *changes])
-    ClueTransition.objects.create(
-        clue=clue,
-        from_status=before,
-        to_status=to,
-        reason=reason,
-        actor_id=getattr(actor, "pk", None),
-        at=now,
-    )
-    audit_record(
-        actor=actor,
-        action=f"clue.{to}",
-        obj=clue,
-        changes={"status": [before, to], **({"reason": reason} if reason else {})},
-    )
-    return clue
+    return CLUE_STATES.move(clue, to, actor=actor, reason=reason, fields=list(changes))
 
 
 @transaction.atomic
@@ -154,7 +133,7 @@ def clue_reopen(*, tracking_code: str, reason: str) -> Clue:
     if clue.reopened:
         raise DomainError("reopen_used", "该线索已重新办理过一次，不能再次申请")
     if clue.status != Status.CLOSED:
-        raise IllegalTransition("clue", clue.status, Status.ACCEPTED, sorted(TRANSITIONS[clue.status]))
+        raise CLUE_STATES.refusal(clue.status, Status.ACCEPTED)
     r.reopen_reason = reason
     r.save(update_fields=["reopen_reason"])
     return _move("reporter", clue, Status.ACCEPTED, reason, reopened=True, closed_at=None)

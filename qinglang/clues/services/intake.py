@@ -8,9 +8,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -18,6 +16,7 @@ from django.utils import timezone
 
 from qinglang.accounts.permissions import INSPECTORS, REGULATORS, has_role, require_role
 from qinglang.accounts.scope import actor_for, division_in_scope
+from qinglang.core import files
 from qinglang.core.audit import Entry, audit_record_many
 from qinglang.core.crypto import blind_index, encrypt
 from qinglang.core.errors import DomainError, PermissionDeniedError
@@ -119,17 +118,6 @@ def read_photos(files) -> list[tuple[bytes, str, str, str]]:
         ctype, ext, digest = check_photo(data, f.name)
         out.append((data, ctype, ext, digest))
     return out
-
-
-def _store_photo(data: bytes, ext: str, digest: str) -> str:
-    rel = Path("clues") / digest[:2] / f"{digest}.{ext}"
-    dest = Path(settings.MEDIA_ROOT) / rel
-    if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(dest)
-    return str(rel)
 
 
 def validate_submission(s: Submission, *, phone_required: bool = False) -> Submission:
@@ -331,7 +319,7 @@ def ingest(*, actor, subs: list[Submission], import_batch: ClueImport | None = N
             photos.append(
                 CluePhoto(
                     report_id=r.pk,
-                    path=_store_photo(data, ext, digest),
+                    path=files.store(data, folder="clues", suffix=f".{ext}")[0],
                     sha256=digest,
                     size=len(data),
                     content_type=ctype,

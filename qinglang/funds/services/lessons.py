@@ -14,6 +14,7 @@ from django.utils.dateparse import parse_datetime
 
 from qinglang.accounts.permissions import is_system, system
 from qinglang.accounts.scope import actor_for
+from qinglang.core import bulk
 from qinglang.core.audit import audit_record
 from qinglang.core.calendar import add_working_days
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
@@ -21,8 +22,8 @@ from qinglang.core.models import PolicyParameter
 from qinglang.core.policy import division_chain, policy_resolve
 from qinglang.core.policy_defaults import BY_KEY
 from qinglang.registry.models import Institution
+from qinglang.registry.services import rules as registry_rules
 
-from .. import bulk
 from ..ledger import (
     AlreadyPosted,
     PostingSpec,
@@ -66,20 +67,8 @@ LESSON_COLS = (
     "created_at",
 )
 
-LESSON_PG_TYPES = (
-    "bigint",
-    "bigint",
-    "varchar",
-    "timestamptz",
-    "varchar",
-    "date",
-    "bigint",
-    "bigint",
-    "bigint",
-    "bigint",
-    "varchar",
-    "timestamptz",
-)
+LESSONS = bulk.Table(Lesson, LESSON_COLS)
+ORDER_PROGRESS = bulk.Table(Order, ("lessons_consumed", "released_fen", "status"))
 
 
 def release_target(order: Order, consumed: int, stages: dict[str, list] | None = None) -> int:
@@ -402,18 +391,13 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
             )
             for lesson in lessons:
                 lesson[8] = batch.id
-        bulk.insert_rows(Lesson._meta.db_table, LESSON_COLS, lessons, pg_types=LESSON_PG_TYPES)
+        LESSONS.insert(lessons)
         changed = [
             (o.id, o.lessons_consumed, o.released_fen, o.status)
             for o in sorted(orders.values(), key=lambda o: o.id)
             if (o.lessons_consumed, o.released_fen) != start[o.id]
         ]
-        bulk.update_rows(
-            Order._meta.db_table,
-            ("lessons_consumed", "released_fen", "status"),
-            changed,
-            pg_types=("integer", "bigint", "varchar"),
-        )
+        ORDER_PROGRESS.update(changed)
         if lessons:
             audit_record(
                 actor=actor,
@@ -446,6 +430,13 @@ def lesson_record(
     p = _parse_row(1, {"event_id": event_id, "order_id": order_id, "given_at": given_at}, now)
     if isinstance(p, EventResult):
         raise DomainError(p.code, p.reason, {"event_id": p.event_id}, status=422)
+    # training hours (registry rule): recorded before, and kept after, a refusal
+    registry_rules.lesson_hours_check(
+        actor=actor,
+        course_id=Order.objects.filter(pk=order_id, institution_id=institution_id).values("course_id")[:1],
+        starts_at=p[2],
+        ref=f"lesson:{institution_id}:{event_id}",
+    )
     try:
         return _record_one(actor, institution_id, *p, now)
     except (IntegrityError, AlreadyPosted):

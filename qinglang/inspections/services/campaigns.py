@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from qinglang.accounts.models import Membership, Role
 from qinglang.accounts.permissions import REGULATOR_WRITERS, has_role, lock_in_scope, require_role, user_id
+from qinglang.core import bulk
 from qinglang.core.audit import audit_record
 from qinglang.core.calendar import is_working_day
 from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
@@ -186,8 +187,8 @@ def campaign_draw(
     require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message="无权执行随机抽取")
     if c.status != CampaignStatus.DRAFT or Draw.objects.filter(campaign=c).exists():
         raise IllegalTransition("campaign", c.get_status_display(), CampaignStatus.DRAWN.label, [])
-    if (share is None) == (count is None):
-        raise ValidationError({"share": "请指定抽取比例或抽取数量(二选一)"})
+    if share is not None and count is not None:
+        raise ValidationError({"share": "请指定抽取比例或抽取数量(二选一)；都不填则按年度抽查比例下限抽取"})
     if share is not None and not 0 < share <= 1:
         raise ValidationError({"share": "抽取比例应在0到1之间"})
     if count is not None and count < 1:
@@ -200,6 +201,16 @@ def campaign_draw(
     population = list(divisions)
     if not population:
         raise DomainError("empty_population", "检查对象为空：没有符合条件的机构")
+    annual = annual_share_status(division_code=c.division_code, year=today.year)
+    if share is None and count is None:
+        # neither given: as many as the year's draws still need to reach the annual share
+        if annual["short_of_min"] == 0:
+            raise annual["rule"].violation(
+                f"本年度已抽查{annual['drawn']}/{annual['institutions']}家，已达到年度抽查比例下限",
+                drawn=annual["drawn"],
+                institutions=annual["institutions"],
+            )
+        count = annual["short_of_min"]
     k = target_count(len(population), share=share, count=count)
     pool = _inspector_pool(c)
     if not pool:
@@ -265,14 +276,27 @@ def campaign_draw(
         if inst_id in drawn:
             sites.setdefault(inst_id, []).append((sid, code))
     now = timezone.now()
-    rows = []
+    origin_ref = f"draw:{draw.pk}"
+    tasks = []
     for n, inst_id in enumerate(result.targets):
         t_idx = result.assignment[inst_id]
         team_id = teams[t_idx].pk if t_idx is not None else None
         for site_id, code in sites.get(inst_id) or [(None, divisions[inst_id])]:
-            rows.append((c.pk, team_id, inst_id, site_id, code, days[n % len(days)], c.ends_on))
-    _insert_tasks(rows, origin_ref=f"draw:{draw.pk}", now=now)
-    tasks = rows
+            tasks.append(
+                TASKS.row(
+                    campaign_id=c.pk,
+                    team_id=team_id,
+                    institution_id=inst_id,
+                    site_id=site_id,
+                    division_code=code,
+                    scheduled_on=days[n % len(days)],
+                    due_on=c.ends_on,
+                    origin=TaskOrigin.DRAW,
+                    origin_ref=origin_ref,
+                    created_at=now,
+                )
+            )
+    TASKS.insert(tasks)  # set-based, in the draw's transaction: a draw is all or nothing
     c.status = CampaignStatus.DRAWN
     c.save(update_fields=["status"])
     audit_record(
@@ -289,47 +313,64 @@ def campaign_draw(
             "tasks": len(tasks),
             "excluded": len(result.exclusions),
             "gap_days": gap.value,
+            "annual_share": _annual_summary(
+                annual_share_status(division_code=c.division_code, year=today.year)
+            ),
         },
     )
     return draw
 
 
-TASK_COLUMNS = (
-    "campaign_id",
-    "team_id",
-    "institution_id",
-    "site_id",
-    "division_code",
-    "scheduled_on",
-    "due_on",
-)
+TASKS = bulk.Table(Task)
 
 
-def _insert_tasks(rows: list[tuple], *, origin_ref: str, now) -> None:
-    """The draw's tasks, set-based: COPY on PostgreSQL, bulk_create elsewhere (in the
-    draw's transaction: a draw is all or nothing)."""
-    from django.db import connection
+def annual_share_status(*, division_code: str, year: int) -> dict:
+    """How the year's draws in a division stand against ``random_inspection.annual_share``:
+    distinct institutions drawn this year ÷ operating institutions of the division, the
+    bounds, and how many more the year needs (or how far it is over)."""
+    import math
 
-    if not rows:
-        return
-    if connection.vendor == "postgresql":
-        cols = [*TASK_COLUMNS, "status", "origin", "origin_ref", "reason", "created_at"]
-        tail = (TaskStatus.PLANNED, TaskOrigin.DRAW, origin_ref, "", now)
-        connection.ensure_connection()
-        with (
-            connection.connection.cursor() as raw,
-            raw.copy(f"COPY {Task._meta.db_table} ({', '.join(cols)}) FROM STDIN") as cp,
-        ):
-            for r in rows:
-                cp.write_row((*r, *tail))
-        return
-    Task.objects.bulk_create(
-        (
-            Task(**dict(zip(TASK_COLUMNS, r, strict=True)), origin=TaskOrigin.DRAW, origin_ref=origin_ref)
-            for r in rows
-        ),
-        batch_size=2000,
+    rule = policy_resolve("random_inspection.annual_share", division_code)
+    lo, hi = rule.value or (0, 1)
+    base = Institution.objects.filter(
+        division_code__startswith=division_code, status__in=LIVE_STATUSES
+    ).count()
+    drawn: set[int] = set()
+    for targets in Draw.objects.filter(
+        division_code__startswith=division_code, drawn_at__year=year
+    ).values_list("targets", flat=True):
+        drawn.update(targets)
+    n = len(drawn)
+    share = n / base if base else 0.0
+    return {
+        "rule": rule,
+        "year": year,
+        "institutions": base,
+        "drawn": n,
+        "share": share,
+        "min": lo,
+        "max": hi,
+        "short_of_min": max(0, math.ceil(lo * base - 1e-9) - n),
+        "over_max": max(0, n - math.floor(hi * base + 1e-9)),
+    }
+
+
+def annual_share_text(status: dict) -> str:
+    s = status
+    text = (
+        f"{s['year']}年度已抽查{s['drawn']}/{s['institutions']}家({s['share']:.1%})，"
+        f"年度抽查比例{s['min']:.0%}–{s['max']:.0%}"
+        f"(规则 {s['rule'].key}，由{s['rule'].source_label}设定)"
     )
+    if s["short_of_min"]:
+        return text + f"，距下限还差{s['short_of_min']}家"
+    if s["over_max"]:
+        return text + f"，超出上限{s['over_max']}家"
+    return text + "，在规定范围内"
+
+
+def _annual_summary(status: dict) -> dict:
+    return {k: v for k, v in status.items() if k != "rule"} | {"text": annual_share_text(status)}
 
 
 def draw_verify(*, draw: Draw) -> bool:

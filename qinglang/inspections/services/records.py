@@ -7,21 +7,22 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from qinglang.accounts.permissions import REGULATOR_WRITERS, has_role, lock_in_scope, system, user_id
+from qinglang.core import files
 from qinglang.core.audit import Entry, audit_record_many
 from qinglang.core.calendar import add_working_days
 from qinglang.core.errors import IllegalTransition, PermissionDeniedError
 from qinglang.core.models import DepartmentKind, Division
 from qinglang.core.policy import policy_resolve
 
-from .. import documents, files
+from .. import documents
 from ..checklists import default_template
 from ..models import (
+    LEDGER_STATES,
     CampaignType,
     ChecklistItem,
     Evidence,
     LedgerItem,
     LedgerStatus,
-    LedgerTransition,
     Notice,
     Outcome,
     Record,
@@ -301,15 +302,10 @@ def _issue_notices(
         for notice, (_, task, findings) in zip(notices, batch, strict=True)
         for f in findings
     )
-    LedgerTransition.objects.bulk_create(
-        LedgerTransition(
-            item=i,
-            from_status=LedgerStatus.ISSUED,
-            to_status=LedgerStatus.ISSUED,
-            note="整改通知书下达",
-            actor_id=user_id(actor),
-        )
-        for i in items
+    LEDGER_STATES.record_many(
+        [(i.pk, LedgerStatus.ISSUED, LedgerStatus.ISSUED) for i in items],
+        actor=actor,
+        reason="整改通知书下达",
     )
     return [
         Entry(

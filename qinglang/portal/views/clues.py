@@ -3,14 +3,12 @@ phone page, and the regulator console (list, detail with handling, leads, hotlin
 whistle board, trends). Reporter identity is shown only to the handling role on request,
 and that reading is audited by the service."""
 
-import csv
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -29,6 +27,7 @@ from qinglang.clues.forms import (
 from qinglang.clues.models import Category, Channel, Status
 from qinglang.clues.services.common import RateLimited
 from qinglang.core.errors import DomainError, NotFound
+from qinglang.core.exports import csv_response
 
 from .common import apply_errors, console_required, error_text, run_action
 
@@ -191,16 +190,12 @@ def clue_list(request):
     )
     if g.get("export") == "csv" or g.get("format") == "csv":
         # never any reporter field in an export
-        resp = HttpResponse(content_type="text/csv; charset=utf-8")
-        resp["Content-Disposition"] = 'attachment; filename="clues.csv"'
-        w = csv.writer(resp)
-        w.writerow([label for _, label in EXPORT_FIELDS] + ["涉及机构"])
-        for c in qs[:10000]:
-            w.writerow(
-                [getattr(c, f) for f, _ in EXPORT_FIELDS]
-                + [c.institution.name if c.institution_id else c.operator_name]
-            )
-        return resp
+        rows = (
+            [getattr(c, f) for f, _ in EXPORT_FIELDS]
+            + [c.institution.name if c.institution_id else c.operator_name]
+            for c in qs[:10000]
+        )
+        return csv_response("clues.csv", [label for _, label in EXPORT_FIELDS] + ["涉及机构"], rows)
     page = Paginator(qs, 30).get_page(g.get("page"))
     query = g.copy()
     query.pop("page", None)

@@ -103,3 +103,21 @@ def apply_errors(form, exc: Exception) -> None:
 
 def is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def safe_next(request, default: str, *, value: str | None = None):
+    """The one safe redirect: to ``next`` (POST, else GET) when it is a path on this site,
+    else to ``default`` (a URL name or path). An absolute URL, ``//host`` or a
+    ``javascript:`` target is ignored, so ``next`` cannot send a user elsewhere."""
+    from django.shortcuts import redirect
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    nxt = value if value is not None else (request.POST.get("next") or request.GET.get("next") or "")
+    if (
+        nxt
+        and nxt.startswith("/")
+        and not nxt.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(nxt, allowed_hosts=None, require_https=request.is_secure())
+    ):
+        return redirect(nxt)
+    return redirect(default)

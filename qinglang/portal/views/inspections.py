@@ -15,9 +15,10 @@ from django.views.decorators.http import require_POST
 
 from qinglang.accounts.permissions import INSTITUTION_USERS
 from qinglang.accounts.scope import actor_for
+from qinglang.core import files
 from qinglang.core.errors import DomainError, NotFound
 from qinglang.core.models import DepartmentKind
-from qinglang.inspections import files, selectors, services
+from qinglang.inspections import selectors, services
 from qinglang.inspections.models import CampaignType, LedgerStatus, Outcome
 
 from .common import can_write, console_required, error_text, org_required, run_action
@@ -119,6 +120,12 @@ def campaign_detail(request, campaign_id: int):
             "teams": c.teams.prefetch_related("members").all()[:200],
             "can_write": can_write(request.user),
             "items": c.template.active_items(),
+            "annual_share": services.annual_share_text(
+                services.annual_share_status(
+                    division_code=c.division_code,
+                    year=timezone.localtime(draw.drawn_at if draw else timezone.now()).year,
+                )
+            ),
         },
     )
 

@@ -12,6 +12,7 @@ from qinglang.accounts.permissions import (
 from qinglang.core.errors import PermissionDeniedError
 from qinglang.core.models import Division
 
+from .. import public_cache
 from ..models import Institution
 
 
@@ -47,3 +48,14 @@ def check_division(code: str, *, min_len: int = 6) -> Division:
     if d is None:
         raise ValidationError({"division_code": f"区划代码不存在：{code}"})
     return d
+
+
+def institution_save(inst: Institution, fields: list[str] | None = None) -> None:
+    """Save a changed institution, and say so to the public search cache (now and on
+    commit, ``public_cache.bump``). Every registry service that changes an institution
+    saves it here: explicit, so bulk paths cannot forget what a signal would have done."""
+    if fields is None:
+        inst.save()
+    else:
+        inst.save(update_fields=fields)
+    public_cache.bump()

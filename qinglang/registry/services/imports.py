@@ -606,7 +606,7 @@ def _create_all(actor, good: list[_Row]) -> list[int]:
                 )
             )
     audit_record_many(actor=actor, entries=entries)
-    public_cache.bump()  # bulk inserts send no save signals
+    public_cache.bump()  # as every write of institutions does (services.common.institution_save)
     return [inst.pk for _, inst, _ in built]
 
 

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0003_institution_search_text'),
+        ('registry', '0006_transition_rows_protect'),
     ]
 
     operations = [
