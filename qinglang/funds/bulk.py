@@ -144,3 +144,28 @@ def update_rows(table: str, cols: Sequence[str], rows: list[tuple], *, pg_types:
             f"UPDATE {table} SET {sets} WHERE id = %s",  # noqa: S608
             [(*r[1:], r[0]) for r in rows],
         )
+
+
+class Columns:
+    """A table's columns for the set-based writes, each named with its PostgreSQL type
+    (for binary COPY): rows are built by name (``row(**values)``) and their cells read by
+    name (``index[name]``), never by position."""
+
+    def __init__(self, *cols: tuple[str, str]):
+        self.names = tuple(c for c, _ in cols)
+        self.pg_types = tuple(t for _, t in cols)
+        self.index = {c: i for i, c in enumerate(self.names)}
+
+    def __iter__(self):
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def row(self, **values) -> list:
+        """The row's cells in column order; a missing or unknown column is an error."""
+        if len(values) != len(self.names):
+            unknown = set(values) - set(self.names)
+            missing = set(self.names) - set(values)
+            raise TypeError(f"columns missing {sorted(missing)} or unknown {sorted(unknown)}")
+        return [values[c] for c in self.names]
