@@ -14,6 +14,45 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
+BENCH_PG = os.environ.get("QINGLANG_BENCH_PG", "postgres://postgres@127.0.0.1:5432")
+SCRATCH_PREFIX = "qinglang_bench_"
+
+
+def use_scratch_database(bench: str, *, needs_postgres: bool = False) -> str:
+    """Point this process — and the servers and scripts it starts, through the environment —
+    at the benchmark's own scratch database, created if missing and reused afterwards:
+    ``qinglang_bench_<bench>`` on the configured PostgreSQL server (or on
+    ``QINGLANG_BENCH_PG`` when a PostgreSQL-only benchmark runs with none configured), else
+    ``var/bench/<bench>.sqlite3``. The configured database itself is never written to
+    (a name that already starts with ``qinglang_bench_`` is taken as chosen on purpose).
+    Called by ``qinglang bench`` before Django starts; returns a label."""
+    os.environ.setdefault("QINGLANG_DEMO", "true")  # the demo key: no secrets needed to benchmark
+    url = os.environ.get("QINGLANG_DATABASE_URL", "")
+    if not url and needs_postgres:
+        url = BENCH_PG.rstrip("/") + "/postgres"
+    if not url:
+        path = Path(os.environ.get("QINGLANG_DATA_DIR", REPO / "var")) / "bench" / f"{bench}.sqlite3"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        os.environ.setdefault("QINGLANG_SQLITE_PATH", str(path))
+        return f"sqlite:{os.environ['QINGLANG_SQLITE_PATH']}"
+    base, _, query = url.partition("?")
+    server, _, current = base.rpartition("/")
+    if current.startswith(SCRATCH_PREFIX):
+        return f"postgresql:{current}"
+    name = SCRATCH_PREFIX + bench
+    import psycopg
+
+    try:
+        with psycopg.connect(f"{server}/postgres", autocommit=True, connect_timeout=5) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
+                print(f"creating scratch database {name}", flush=True)
+                conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as exc:
+        raise SystemExit(
+            f"cannot reach the PostgreSQL server {server} ({exc}); set QINGLANG_DATABASE_URL or QINGLANG_BENCH_PG"
+        )
+    os.environ["QINGLANG_DATABASE_URL"] = f"{server}/{name}" + (f"?{query}" if query else "")
+    return f"postgresql:{name}"
 
 
 def http_args(p: argparse.ArgumentParser) -> None:

@@ -14,22 +14,23 @@ def regulator_token(county: str) -> str:
     from django.db import transaction
 
     from qinglang.accounts.models import User
+    from qinglang.accounts.permissions import system
     from qinglang.accounts.services import api_token_create, membership_grant, user_create
 
     with transaction.atomic():
         user = User.objects.filter(username=USERNAME).first()
         if user is None:
             user = user_create(
-                actor="system:bench",
+                actor=system("bench"),
                 username=USERNAME,
                 password="Bench-not-for-login-2026",
                 display_name="基准测试 区县监管",
                 check_password=False,
             )
             membership_grant(
-                actor="system:bench", user=user, role="regulator_leader", division_prefixes=[county]
+                actor=system("bench"), user=user, role="regulator_leader", division_prefixes=[county]
             )
-        _, plain = api_token_create(actor="system:bench", user=user, name="benchmark api-list")
+        _, plain = api_token_create(actor=system("bench"), user=user, name="benchmark api-list")
     return plain
 
 

@@ -379,7 +379,7 @@ def main(argv: list[str]) -> int:
         )
     finally:
         if not a.keep:
-            from qinglang.inspections import files
+            from qinglang.core import files
 
             with transaction.atomic():
                 notices = Notice.objects.filter(task__campaign=campaign)

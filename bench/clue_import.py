@@ -10,7 +10,7 @@ would run are forced inside the timed part (``SET CONSTRAINTS ALL IMMEDIATE``), 
 rollback does not flatter the figure.
 
 On PostgreSQL the run never writes into the configured database: it creates (once) and
-reuses its own scratch database ``qinglang_bench_clues`` on the same server (``--database``
+reuses its own scratch database ``qinglang_bench_clue_import`` on the same server (``--database``
 to name another), migrates it and seeds the province scale into it if it has fewer than
 50,000 institutions, then re-runs itself against it. SQLite uses the configured file (the
 district demo is seeded if it is empty)."""
@@ -26,7 +26,7 @@ from pathlib import Path
 from bench._common import db_label, ensure_data
 
 USERNAME = "bench-clue-leader"
-SCRATCH = "qinglang_bench_clues"
+SCRATCH = "qinglang_bench_clue_import"  # the name `qinglang bench` gives it
 
 
 def _use_scratch_database(name: str) -> None:
@@ -79,20 +79,21 @@ def _leader(prefix: str):
     from django.db import transaction
 
     from qinglang.accounts.models import User
+    from qinglang.accounts.permissions import system
     from qinglang.accounts.services import membership_grant, user_create
 
     with transaction.atomic():
         user = User.objects.filter(username=USERNAME).first()
         if user is None:
             user = user_create(
-                actor="system:bench",
+                actor=system("bench"),
                 username=USERNAME,
                 password="Bench-not-for-login-2026",
                 display_name="基准测试 热线导入",
                 check_password=False,
             )
             membership_grant(
-                actor="system:bench", user=user, role="regulator_leader", division_prefixes=[prefix]
+                actor=system("bench"), user=user, role="regulator_leader", division_prefixes=[prefix]
             )
     return user
 

@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+OWN_DATABASE = True  # makes and drops its own scratch databases (see qinglang.cli._bench)
+
 REPO = Path(__file__).resolve().parent.parent
 PGBENCH = "/usr/lib/postgresql/15/bin/pgbench"
 DB = "qinglang_bench_ledger"

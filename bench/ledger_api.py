@@ -18,6 +18,8 @@ from pathlib import Path
 from bench._common import Server, cpu_seconds, cpu_used, postgres_backends
 from bench._load import percentile
 
+OWN_DATABASE = True  # makes and drops its own scratch databases (see qinglang.cli._bench)
+
 REPO = Path(__file__).resolve().parent.parent
 DB = "qinglang_bench_ledger_api"
 
@@ -28,12 +30,13 @@ sys.path.insert(0, os.getcwd())
 import django; django.setup()
 from django.core.management import call_command
 call_command("migrate", verbosity=0)
+from qinglang.accounts.permissions import system
 from qinglang.accounts.services import api_token_create
 from qinglang.funds.testing import funds_world, paid_order
 orders_n, per = int(sys.argv[1]), int(sys.argv[2])
 w = funds_world(unit_price_fen=100)
 orders = [paid_order(w, lessons=per).pk for _ in range(orders_n)]
-_, token = api_token_create(actor="system:bench", user=w.org_user, name="bench ledger-api")
+_, token = api_token_create(actor=system("bench"), user=w.org_user, name="bench ledger-api")
 print("JSON" + json.dumps({"institution": w.institution.pk, "orders": orders, "token": token}))
 """
 

@@ -13,6 +13,8 @@ import sys
 from bench._common import REPO
 from bench.seed import scratch_env
 
+OWN_DATABASE = True  # makes and drops its own scratch databases (see qinglang.cli._bench)
+
 CHILD = r"""
 import io, json, os, sys, time
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qinglang.config.settings")

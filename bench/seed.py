@@ -13,6 +13,8 @@ from pathlib import Path
 
 from bench._common import REPO, VENV_BIN
 
+OWN_DATABASE = True  # makes and drops its own scratch databases (see qinglang.cli._bench)
+
 # seconds allowed per scale (district: `make run`; national: the 10 minutes)
 BUDGET = {"district": 30, "city": 60, "province": 120, "national": 600}
 

@@ -75,10 +75,31 @@ def test_regulator_filters_and_opens_detail(page, data):
     page.click("text=武侯启明学科辅导")
     page.wait_for_url(f"**/console/institutions/{data['subject'].pk}/")
     assert "武侯启明学科辅导" in page.locator("h1").inner_text()
-    # tabs load through htmx
+    # tabs load through htmx, and the loaded tab becomes active (portal/ui.js, no hx-on)
     page.click("#detail-tabs >> text=证照")
     page.wait_for_selector("#licence-form")
     assert "办学许可证" in page.locator("#tab-body").inner_text()
+    page.wait_for_function(
+        "document.querySelector('#detail-tabs .nav-link.active').textContent.includes('证照')"
+    )
+
+
+def test_pages_hold_under_the_content_security_policy(page, data):
+    """Under the CSP (scripts from this site only) nothing is refused and the ECharts
+    chart of the funds overview draws from the static chart script."""
+    violations = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto("/accounts/login/")
+    page.fill("input[name=username]", "wuhou-officer")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/home/")
+    response = page.goto("/console/funds/")
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    page.wait_for_selector("#funds-chart canvas")
+    page.goto("/console/clues/trends/")
+    page.goto("/")
+    assert violations == []
 
 
 def test_visitor_searches_whitelist(page, data):

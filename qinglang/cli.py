@@ -1,11 +1,15 @@
 """The ``qinglang`` command-line entry point.
 
+qinglang setup --county CODE [--name 名称] [--divisions FILE.xlsx] [--township CODE=名称 …]
+                                                      set up (or update) a county's deployment
 qinglang serve [--host H] [--port P] [--workers N]   web server (gunicorn)
 qinglang worker                                       Huey worker (periodic jobs too)
 qinglang seed-demo [--scale district|city|province|national]
 qinglang audit verify                                 check the audit hash chain
-qinglang bench NAME [args]                            run bench/NAME.py
-qinglang migrate | check | shell | …                  any Django management command
+qinglang ledger verify                                check the funds ledger
+qinglang bench NAME [args]                            run bench/NAME.py on its own scratch database
+qinglang help [COMMAND]                               this list, or one command's options
+qinglang migrate | check | shell | …                  any Django management command (listed below)
 """
 
 import os
@@ -46,37 +50,100 @@ def _serve(args: list[str]) -> None:
             str(a.threads),
             "--access-logfile",
             "-",
+            "--logger-class",
+            "qinglang.config.access_log.RedactingLogger",
             "--worker-tmp-dir",
             "/dev/shm" if Path("/dev/shm").is_dir() else "/tmp",
         ],
     )
 
 
+def _bench_names() -> list[str]:
+    return sorted(
+        p.stem.replace("_", "-") for p in (REPO / "bench").glob("*.py") if not p.stem.startswith("_")
+    )
+
+
 def _bench(args: list[str]) -> None:
-    if not args:
-        names = sorted(p.stem for p in (REPO / "bench").glob("*.py") if not p.stem.startswith("_"))
-        print("usage: qinglang bench NAME [args]\navailable:", ", ".join(names))
-        sys.exit(2)
+    """Run bench/NAME.py on its own scratch database (``bench._common.use_scratch_database``)
+    unless the module sets ``OWN_DATABASE = True`` (it manages its databases itself);
+    ``NEEDS_POSTGRES = True`` falls back to the local server when none is configured."""
+    if not args or args[0] in ("-h", "--help"):
+        print("usage: qinglang bench NAME [args]\navailable:", ", ".join(_bench_names()))
+        sys.exit(0 if args else 2)
     name = args[0].replace("-", "_")
+    if not (REPO / "bench" / f"{name}.py").is_file() or name.startswith("_"):
+        print(f"unknown benchmark: {args[0]}\navailable: {', '.join(_bench_names())}")
+        sys.exit(2)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qinglang.config.settings")
     sys.path.insert(0, str(REPO))
+    import ast
     import importlib
 
+    flags = {
+        t.id: getattr(node.value, "value", None)
+        for node in ast.parse((REPO / "bench" / f"{name}.py").read_text(encoding="utf-8")).body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name) and t.id in ("OWN_DATABASE", "NEEDS_POSTGRES")
+    }  # read before importing: the module may import Django models
+    from bench._common import use_scratch_database
+
+    if flags.get("OWN_DATABASE") is True:
+        os.environ.setdefault("QINGLANG_DEMO", "true")
+    else:
+        print(
+            f"database: {use_scratch_database(name, needs_postgres=flags.get('NEEDS_POSTGRES') is True)}",
+            flush=True,
+        )
     import django
 
     django.setup()
-    try:
-        mod = importlib.import_module(f"bench.{name}")
-    except ModuleNotFoundError:
-        print(f"unknown benchmark: {args[0]}")
-        sys.exit(2)
+    if flags.get("OWN_DATABASE") is not True:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)  # a new scratch database starts empty
+    mod = importlib.import_module(f"bench.{name}")
     sys.exit(mod.main(args[1:]) or 0)
+
+
+def _help(args: list[str]) -> None:
+    """Without an argument: Qinglang's commands, then every Django management command by
+    app; with one: that command's own help."""
+    os.environ.setdefault("QINGLANG_DEMO", "true")  # reading help needs no secrets
+    if args:
+        cmd = args[0]
+        if cmd == "bench":
+            _bench(["--help"])
+        elif cmd in ("audit", "ledger"):
+            _django([f"{cmd}_verify", "--help"])
+        elif cmd == "serve":
+            _serve(["--help"])
+        elif cmd in ("seed-demo", "worker"):
+            _django([{"seed-demo": "seed_demo", "worker": "run_huey"}[cmd], "--help"])
+        else:
+            _django([cmd, "--help"])
+        return
+    print(__doc__)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qinglang.config.settings")
+    import django
+    from django.core.management import get_commands
+
+    django.setup()
+    by_app: dict[str, list[str]] = {}
+    for name, app in get_commands().items():
+        by_app.setdefault(app.rpartition(".")[2] if app.startswith("django.") else app, []).append(name)
+    print("Management commands (qinglang NAME, or qinglang help NAME):")
+    for app in sorted(by_app, key=lambda a: (not a.startswith("qinglang"), a)):
+        print(f"  [{app}]")
+        print("    " + "  ".join(sorted(by_app[app])))
+    print("Benchmarks (qinglang bench NAME):\n    " + "  ".join(_bench_names()))
 
 
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(__doc__)
+        _help(argv[1:] if argv else [])
         return
     cmd, rest = argv[0], argv[1:]
     if cmd == "serve":

@@ -5,6 +5,7 @@ import itertools
 from datetime import date, timedelta
 
 from qinglang.accounts.models import Role, User
+from qinglang.accounts.permissions import system
 from qinglang.accounts.services import membership_grant, user_create
 
 _seq = itertools.count(1)
@@ -13,7 +14,7 @@ DEMO_COUNTY = "510107"  # 四川省成都市武侯区
 OTHER_COUNTY = "510104"  # 四川省成都市锦江区
 TOWNSHIP = "510107001"  # 浆洗街街道
 
-ROOT = "system:test"
+ROOT = system("test")
 
 
 def make_user(
@@ -62,6 +63,15 @@ def valid_uscc(n: int) -> str:
     return body + uscc.calc_check_digit(body)
 
 
+FULL_DISCLOSURE = {
+    "teachers": "教师信息见公示栏附表",
+    "fees": "收费标准：按课时收费，见课程表",
+    "content": "培训内容：见课程目录",
+    "safety": "消防安全责任人：张三，应急电话 028-00000000",
+    "custody": "预收费资金由托管银行监管",
+}
+
+
 def make_institution(
     actor=None,
     *,
@@ -108,6 +118,40 @@ def make_institution(
             valid_from=today - timedelta(days=365),
         )
     if whitelisted:
+        services.disclosure_publish(actor=actor, institution_id=inst.pk, items=FULL_DISCLOSURE)
         services.whitelist_add(actor=actor, institution_id=inst.pk, reason="证照齐全，审核通过")
     inst.refresh_from_db()
     return inst
+
+
+def xlsx_bomb(unzipped_bytes: int) -> bytes:
+    """A well-formed .xlsx whose first sheet expands to ``unzipped_bytes`` of rows (about
+    1,000:1 compressed)."""
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["工单编号", "受理时间"])
+    base = io.BytesIO()
+    wb.save(base)
+    out = io.BytesIO()
+    row = b'<row><c t="inlineStr"><is><t>x</t></is></c></row>'
+    with zipfile.ZipFile(base) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            if info.filename != "xl/worksheets/sheet1.xml":
+                dst.writestr(info.filename, src.read(info.filename))
+                continue
+            head = b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+            tail = b"</sheetData></worksheet>"
+            with dst.open("xl/worksheets/sheet1.xml", "w", force_zip64=unzipped_bytes > 2**31 - 1) as f:
+                f.write(head)
+                chunk = row * (1024 * 1024 // len(row))
+                left = unzipped_bytes - len(head) - len(tail)
+                while left > 0:
+                    piece = chunk[: min(len(chunk), left)]
+                    f.write(piece)
+                    left -= len(piece)
+                f.write(tail)
+    return out.getvalue()

@@ -29,6 +29,11 @@ class User(AbstractUser):
 
     display_name = models.CharField("姓名", max_length=64, blank=True)
     phone = models.CharField("手机号码", max_length=20, blank=True)
+    # The division whose administrators manage this account ("" = only the platform
+    # admin): a county's leader sees and administers the accounts under their prefixes.
+    division_code = models.CharField("所属区划", max_length=12, blank=True, default="", db_index=True)
+    # Set by an administrator's password reset: the next login must choose a new one.
+    must_change_password = models.BooleanField("下次登录须修改密码", default=False)
 
     class Meta:
         verbose_name = "用户"
@@ -72,11 +77,25 @@ class Membership(models.Model):
         return f"{self.user} · {self.get_role_display()}"
 
 
+class TokenScope(models.TextChoices):
+    """What an integration token may do, on top of its user's memberships (which decide
+    *where*): ``read`` only GET/HEAD; ``read_write`` every method the user may call.
+    Enforced by the API's token authentication."""
+
+    READ = "read", "只读"
+    READ_WRITE = "read_write", "读写"
+
+
 class ApiToken(models.Model):
-    """A per-integration API token. Only a SHA-256 digest is stored; the token is shown once."""
+    """A per-integration API token. Only a SHA-256 digest is stored; the token is shown once.
+    The token acts as its user (scope of data = the user's memberships); ``scope`` limits
+    the methods."""
 
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
+    scope = models.CharField(
+        "权限范围", max_length=16, choices=TokenScope.choices, default=TokenScope.READ_WRITE
+    )
     prefix = models.CharField(max_length=12, db_index=True)
     digest = models.CharField(max_length=64, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -113,3 +132,8 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+from .scope import ScopePaths  # noqa: E402  (scope.py imports this module's roles)
+
+User.scope = ScopePaths(division="division_code")

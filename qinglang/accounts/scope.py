@@ -35,6 +35,7 @@ class Actor:
     bank_ids: set[int] = field(default_factory=set)
     is_parent: bool = False
     roles: set[str] = field(default_factory=set)
+    system: bool = False  # a permissions.SystemActor: sees everything, holds every role
 
     def signature(self) -> tuple:
         """Everything scoping reads from this actor, hashable: a cache key for queries
@@ -47,6 +48,7 @@ class Actor:
             tuple(sorted(self.bank_ids)),
             self.is_parent,
             tuple(sorted(self.roles)),
+            self.system,
         )
 
     @property
@@ -79,6 +81,14 @@ MEMBERSHIP_COLUMNS = ("role", "division_prefixes", "department_kind", "instituti
 
 
 def actor_for(user) -> Actor:
+    if isinstance(user, str):
+        from .permissions import SystemActor
+
+        if not isinstance(user, SystemActor):
+            raise TypeError(
+                f"actor {user!r} is a plain string: name a job with accounts.permissions.system(...)"
+            )
+        return Actor(user_id=None, system=True)
     if user is None or not getattr(user, "is_authenticated", False):
         return Actor(user_id=None)
     cached = getattr(user, "_qinglang_actor", None)
@@ -97,7 +107,7 @@ def _prefix_q(path: str, prefixes: tuple[str, ...]) -> Q:
 def scope_q(model, user, *, regulator_department: bool = True) -> Q | None:
     """The filter for what ``user`` may see of ``model``; None means everything."""
     actor = actor_for(user)
-    if actor.is_platform_admin:
+    if actor.is_platform_admin or actor.system:
         return None
     paths: ScopePaths = getattr(model, "scope", ScopePaths())
     parts: list[Q] = []
@@ -132,6 +142,6 @@ def in_scope(obj, user, **kw) -> bool:
 def division_in_scope(user, division_code: str) -> bool:
     """May a regulator act on a place? (Used when creating objects in a division.)"""
     actor = actor_for(user)
-    if actor.is_platform_admin:
+    if actor.is_platform_admin or actor.system:
         return True
     return any(division_code.startswith(p) for ps, _ in actor.regulator for p in ps)

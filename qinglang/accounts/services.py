@@ -13,12 +13,13 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from qinglang.core.audit import audit_record
-from qinglang.core.errors import DomainError
+from qinglang.core.errors import DomainError, PermissionDeniedError
 from qinglang.core.models import DepartmentKind, Division
 from qinglang.core.validators import validate_mobile
 
-from .models import INSTITUTION_ROLES, REGULATOR_ROLES, ApiToken, Membership, Role, User
-from .scope import actor_from_memberships
+from .models import INSTITUTION_ROLES, REGULATOR_ROLES, ApiToken, Membership, Role, TokenScope, User
+from .permissions import is_system
+from .scope import actor_for, actor_from_memberships
 
 TOKEN_PREFIX = "qlt_"
 
@@ -32,15 +33,32 @@ def user_create(
     display_name: str = "",
     phone: str = "",
     check_password: bool = True,
+    division_code: str = "",
+    must_change_password: bool = False,
 ) -> User:
+    """A login. ``division_code`` is where it is administered (the county's leader sees
+    it); ``must_change_password`` makes the first login choose a new password."""
     username = (username or "").strip()
     if not username:
         raise ValidationError({"username": "请填写用户名"})
     if User.objects.filter(username=username).exists():
         raise DomainError("duplicate_username", f"用户名已存在：{username}", {"username": username})
     if phone:
-        phone = validate_mobile(phone)
-    user = User(username=username, display_name=display_name, phone=phone)
+        try:
+            phone = validate_mobile(phone)
+        except ValidationError as exc:
+            raise ValidationError({"phone": exc.messages})
+        if User.objects.filter(phone=phone).exists():
+            raise DomainError("duplicate_phone", f"手机号码已被其他账号使用：{phone}", {"phone": phone})
+    if division_code and not Division.objects.filter(code=division_code).exists():
+        raise DomainError("unknown_division", f"区划代码不存在：{division_code}", {"code": division_code})
+    user = User(
+        username=username,
+        display_name=display_name,
+        phone=phone,
+        division_code=division_code,
+        must_change_password=must_change_password,
+    )
     if check_password:
         validate_password(password, user)
     user.set_password(password)
@@ -50,9 +68,76 @@ def user_create(
         actor=actor,
         action="user.create",
         obj=user,
+        division_code=division_code,
         changes={"username": [None, username], "display_name": [None, display_name]},
     )
     return user
+
+
+# --- who may grant what ------------------------------------------------------------------
+#
+# Roles a user may grant, by the roles they hold. Nobody grants a role above their own: a
+# leader grants the county's regulator roles (their own included) within their prefixes;
+# officers and institution admins create institution logins (the registry checks the
+# institution); bank operators, parents and the platform admin role are granted only by the
+# platform admin (or by the system: setup, demo data).
+GRANTABLE: dict[str, frozenset[str]] = {
+    Role.REGULATOR_LEADER: frozenset({*REGULATOR_ROLES, Role.INSTITUTION_ADMIN, Role.INSTITUTION_STAFF}),
+    Role.REGULATOR_OFFICER: frozenset(INSTITUTION_ROLES),
+    Role.INSTITUTION_ADMIN: frozenset(INSTITUTION_ROLES),
+}
+
+
+def grantable_roles(actor) -> frozenset[str]:
+    if is_system(actor):
+        return frozenset(Role.values)
+    a = actor_for(actor)
+    if a.is_platform_admin:
+        return frozenset(Role.values)
+    out: set[str] = set()
+    for role in a.roles:
+        out |= GRANTABLE.get(role, frozenset())
+    return frozenset(out)
+
+
+def leader_prefixes(actor) -> list[tuple[str, str]]:
+    """(prefix, department kind) of the actor's leader memberships: where they administer."""
+    if is_system(actor):
+        return []
+    rows = Membership.objects.filter(user_id=actor.pk, active=True, role=Role.REGULATOR_LEADER)
+    return [(p, m.department_kind) for m in rows for p in m.division_prefixes if p]
+
+
+def check_grant(actor, *, role: str, division_prefixes: list[str], department_kind: str = "") -> None:
+    """Refuse a grant above the actor's own role or outside their own scope (403)."""
+    if is_system(actor) or actor_for(actor).is_platform_admin:
+        return
+    if role not in grantable_roles(actor):
+        label = Role(role).label if role in Role.values else role
+        raise PermissionDeniedError(f"无权授予“{label}”角色：不能授予高于自己的角色")
+    if role in REGULATOR_ROLES:
+        mine = leader_prefixes(actor)
+        for p in division_prefixes:
+            covering = [d for mp, d in mine if p.startswith(mp)]
+            if not covering:
+                raise PermissionDeniedError(f"无权在区划{p or '全国'}授权：超出本人管辖范围")
+            if "" not in covering and department_kind not in covering:
+                raise PermissionDeniedError("只能授予本部门的角色")
+
+
+def may_administer(actor, user: User) -> bool:
+    """The platform admin anyone; a leader the accounts administered within their prefixes
+    (never a platform admin's)."""
+    if is_system(actor):
+        return True
+    a = actor_for(actor)
+    if a.is_platform_admin:
+        return True
+    if not user.division_code:
+        return False
+    if Membership.objects.filter(user=user, active=True, role=Role.PLATFORM_ADMIN).exists():
+        return False
+    return any(user.division_code.startswith(p) for p, _ in leader_prefixes(actor))
 
 
 @transaction.atomic
@@ -67,7 +152,8 @@ def membership_grant(
     bank_id: int | None = None,
 ) -> Membership:
     """Give ``user`` a role with its scope. Institution and bank ids are validated by the
-    upper apps' services that call this (registry, funds)."""
+    upper apps' services that call this (registry, funds). A user actor may grant only
+    what ``check_grant`` allows (no role above their own, no scope outside their own)."""
     if role not in Role.values:
         raise ValidationError({"role": f"未知角色：{role}"})
     prefixes = [p.strip() for p in (division_prefixes or [])]
@@ -88,6 +174,7 @@ def membership_grant(
         raise ValidationError({"institution_id": "机构角色须指定机构"})
     if role == Role.BANK_OPERATOR and not bank_id:
         raise ValidationError({"bank_id": "银行角色须指定银行"})
+    check_grant(actor, role=role, division_prefixes=prefixes, department_kind=department_kind or "")
     m = Membership.objects.create(
         user=user,
         role=role,
@@ -123,28 +210,48 @@ def membership_revoke(*, actor, membership: Membership) -> Membership:
     return membership
 
 
+def _may_manage_tokens(actor, user: User) -> bool:
+    """Tokens of an account: its administrators, or the user themself (a token never
+    reaches further than its user)."""
+    return may_administer(actor, user) or (not is_system(actor) and getattr(actor, "pk", None) == user.pk)
+
+
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
 @transaction.atomic
-def api_token_create(*, actor, user: User, name: str) -> tuple[ApiToken, str]:
-    """Create a token for an integration. Returns the plain token, which is never stored."""
+def api_token_create(
+    *, actor, user: User, name: str, scope: str = TokenScope.READ_WRITE
+) -> tuple[ApiToken, str]:
+    """Create a token for an integration, acting as ``user`` (its memberships decide which
+    data) limited to ``scope`` (which methods). Returns the plain token, never stored."""
     if not (name or "").strip():
         raise ValidationError({"name": "请填写令牌用途"})
+    if scope not in TokenScope.values:
+        raise ValidationError({"scope": f"未知的令牌权限范围：{scope}"})
+    if not _may_manage_tokens(actor, user):
+        raise PermissionDeniedError("无权为该账号创建接口令牌")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    tok = ApiToken.objects.create(user=user, name=name.strip(), prefix=plain[:12], digest=_digest(plain))
+    tok = ApiToken.objects.create(
+        user=user, name=name.strip(), scope=scope, prefix=plain[:12], digest=_digest(plain)
+    )
     audit_record(
         actor=actor,
         action="api_token.create",
         obj=tok,
-        changes={"user": user.username, "name": tok.name},
+        division_code=user.division_code,
+        changes={"user": user.username, "name": tok.name, "scope": scope},
     )
     return tok, plain
 
 
 @transaction.atomic
 def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
+    if not _may_manage_tokens(actor, token.user):
+        raise PermissionDeniedError("无权吊销该接口令牌")
+    if token.revoked_at is not None:
+        return token
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
     audit_record(actor=actor, action="api_token.revoke", obj=token, changes={"revoked": True})
@@ -243,8 +350,6 @@ def _json(value):
 def may_set_policy(user, division_code: str) -> bool:
     """Policy overrides: the platform admin anywhere; a regulator leader for a division
     within their own prefixes (a city leader may override the province's figure)."""
-    from .scope import actor_for
-
     a = actor_for(user)
     if a.is_platform_admin:
         return True
@@ -255,7 +360,6 @@ def may_set_policy(user, division_code: str) -> bool:
 
 def policy_override(*, actor, key: str, division_code: str, value, basis: str, effective_from=None):
     """Set a division's own figure for a rule, if the actor may."""
-    from qinglang.core.errors import PermissionDeniedError
     from qinglang.core.services import policy_set
 
     if not may_set_policy(actor, division_code):

@@ -9,6 +9,7 @@ from django.http import Http404
 from ninja import File, Form, Router, Schema
 from ninja.files import UploadedFile
 
+from qinglang.core.api_support import Limit, Offset
 from qinglang.core.errors import NotFound
 
 from . import selectors, services
@@ -61,9 +62,11 @@ def _out(c) -> dict:
 
 
 @router.get("/clues", response=list[ClueOut], summary="Clues routed to me (scoped)")
-def clue_list(request, status: str = "", category: str = "", q: str = "", limit: int = 50, offset: int = 0):
+def clue_list(
+    request, status: str = "", category: str = "", q: str = "", limit: Limit = 50, offset: Offset = 0
+):
     qs = selectors.clue_list(actor=request.user, status=status, category=category, q=q)
-    return [_out(c) for c in qs[offset : offset + min(max(limit, 1), 200)]]
+    return [_out(c) for c in qs[offset : offset + limit]]
 
 
 @router.get("/clues/{int:clue_id}", response=ClueDetailOut, summary="A clue, reporters masked")
@@ -82,6 +85,50 @@ def clue_detail(request, clue_id: int):
         for m in selectors.masked_reports(c)
     ]
     return {**_out(c), "reports": reps}
+
+
+class ProgressStepOut(Schema):
+    stage: str
+    at: datetime
+
+
+class MyReportOut(Schema):
+    """A reporter's own report: what they wrote, the case's progress and its result."""
+
+    tracking_code: str
+    reference: str
+    channel: str
+    received_at: datetime
+    content: str
+    stage: str
+    steps: list[ProgressStepOut]
+    feedback: str
+    closed: bool
+    satisfaction: int | None
+    can_reopen: bool
+
+
+@router.get("/my-reports", response=list[MyReportOut], summary="My own reports and their progress")
+def my_reports(request, limit: Limit = 50, offset: Offset = 0):
+    out = []
+    for r in selectors.my_reports(actor=request.user)[offset : offset + limit]:
+        v = selectors.report_progress(r)
+        out.append(
+            {
+                "tracking_code": r.tracking_code,
+                "reference": v.reference,
+                "channel": r.channel,
+                "received_at": r.received_at,
+                "content": r.content,
+                "stage": v.stage,
+                "steps": [{"stage": s, "at": at} for s, at in v.steps],
+                "feedback": v.feedback,
+                "closed": v.closed,
+                "satisfaction": v.satisfaction,
+                "can_reopen": v.can_reopen,
+            }
+        )
+    return out
 
 
 class LeadIn(Schema):

@@ -31,6 +31,10 @@ RULES: list[tuple[str, str]] = [
 ]
 _RULES = [(c, re.compile(p)) for c, p in RULES]
 
+# Category checkers that apps above clues register (from their AppConfig.ready): each is
+# ``checker(text) -> category | None``, asked after the keyword rules and before the model.
+CATEGORY_CHECKERS: list = []
+
 _KEEP = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
 
 
@@ -127,4 +131,8 @@ def classify(text: str, *, nb: NaiveBayes | None = None) -> tuple[str, str]:
     hit = rule_category(text)
     if hit:
         return hit, CategorySource.RULE
+    for checker in CATEGORY_CHECKERS:
+        found = checker(text)
+        if found:
+            return found, CategorySource.MODEL
     return _cached_classify(text, id(nb))

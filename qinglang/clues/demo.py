@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from qinglang.accounts.models import Membership, Role
+from qinglang.accounts.permissions import system
 from qinglang.core.audit import audit_record
 from qinglang.core.models import Division
 
@@ -125,9 +126,9 @@ def seed_district(*, county: str, rng: random.Random, log) -> dict[str, int]:
             )
         )
     with transaction.atomic():
-        res = ingest(actor="system:demo", subs=subs)
+        res = ingest(actor=system("demo"), subs=subs)
         audit_record(
-            actor="system:demo",
+            actor=system("demo"),
             action="clue.demo_seed",
             object_type="clues.clue",
             object_id="*",

@@ -10,7 +10,8 @@ from django.db import models
 from django.db.models import Q
 
 from qinglang.accounts.scope import ScopePaths
-from qinglang.core.models import Department, DepartmentKind
+from qinglang.core.models import Department, DepartmentKind, TransitionRow
+from qinglang.core.states import StateMachine
 
 
 class Category(models.TextChoices):
@@ -76,11 +77,12 @@ class CategorySource(models.TextChoices):
 
 class Clue(models.Model):
     """线索 (one case). ``routed_kinds`` lists the department kinds it is routed to
-    (``|education|market_regulation|``) so that a department's officers see only theirs."""
+    (``|education|market_regulation|``) so that a department's officers see only theirs.
+    No owner path: a reporter never reads the case (other reporters, their channels and
+    times, the summary one of them wrote); they read their own ``ClueReport`` and its
+    progress (``selectors.report_progress``)."""
 
-    scope = ScopePaths(
-        division="division_code", department="routed_kinds__contains", owner="reports__submitted_by_id"
-    )
+    scope = ScopePaths(division="division_code", department="routed_kinds__contains")
 
     # Indexes are few on purpose (a hotline file inserts ~30,000 cases at once): no LIKE
     # twins for exact lookups, none on routed_kinds (a "contains" search no btree serves),
@@ -239,21 +241,15 @@ class CluePhoto(models.Model):
         return f"{type(self).__name__} #{self.pk}"
 
 
-class ClueTransition(models.Model):
+class ClueTransition(TransitionRow):
     """Insert-only status change of a clue."""
 
-    clue = models.ForeignKey(Clue, on_delete=models.CASCADE, related_name="transitions")
+    clue = models.ForeignKey(Clue, on_delete=models.PROTECT, related_name="transitions")
     from_status = models.CharField(max_length=16, choices=Status.choices)
     to_status = models.CharField(max_length=16, choices=Status.choices)
-    reason = models.TextField(blank=True)
-    actor_id = models.BigIntegerField(null=True)
-    at = models.DateTimeField()
 
-    class Meta:
-        ordering = ["at", "id"]
 
-    def __str__(self) -> str:
-        return f"{type(self).__name__} #{self.pk}"
+CLUE_STATES = StateMachine("clue", Status, TRANSITIONS, model=Clue, history=ClueTransition, action="clue")
 
 
 class RoutingAction(models.TextChoices):

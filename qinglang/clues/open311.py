@@ -204,6 +204,9 @@ def _jurisdiction_ok(j: str) -> bool:
 
 
 def _request_out(c: Clue, r: ClueReport | None = None) -> dict:
+    """A case as Open311 shows it. ``r`` is the caller's own report when the caller is a
+    reporter (an integrator's key): they read what they sent, never the case summary
+    another reporter wrote."""
     return {
         "service_request_id": str(c.pk),
         "status": "closed" if c.status in (Status.CONCLUDED, Status.CLOSED) else "open",
@@ -228,6 +231,14 @@ def _request_out(c: Clue, r: ClueReport | None = None) -> dict:
         "long": None,
         "media_url": "",
     }
+
+
+def _out_for(user, c: Clue) -> dict:
+    a = actor_for(user)
+    if a.is_platform_admin or a.regulator:
+        return _request_out(c)
+    own = c.reports.filter(submitted_by_id=user.pk, channel=Channel.OPEN311).order_by("id").first()
+    return _request_out(c, own)
 
 
 def _visible(user):
@@ -422,7 +433,7 @@ def _get_requests(
     if not start_date and not end_date and not service_request_id:
         qs = qs.filter(received_at__gte=timezone.now() - timedelta(days=90))
     return render(
-        fmt, "service_requests", "request", [_request_out(c) for c in qs.order_by("-received_at")[:1000]]
+        fmt, "service_requests", "request", [_out_for(user, c) for c in qs.order_by("-received_at")[:1000]]
     )
 
 
@@ -460,7 +471,7 @@ def _one(request, fmt, service_request_id: int):
     c = _visible(user).filter(pk=service_request_id).first()
     if c is None:
         return error(fmt, 404, "service_request_id provided was not found")
-    return render(fmt, "service_requests", "request", [_request_out(c)])
+    return render(fmt, "service_requests", "request", [_out_for(user, c)])
 
 
 @router.get(

@@ -77,6 +77,13 @@ def tracking_lookup(*, code: str) -> TrackingView:
     )
     if r is None:
         raise NotFound("查询码对应的举报")
+    return report_progress(r)
+
+
+def report_progress(r: ClueReport) -> TrackingView:
+    """What one reporter may know of the case their report is merged into: its progress
+    and its result, nothing of the other reports (their reporters, channels, times) nor
+    the case summary another reporter wrote."""
     c = r.clue
     steps = [("已收到", timezone.localtime(r.received_at))]
     for t in c.transitions.order_by("at", "id"):

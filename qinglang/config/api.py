@@ -2,13 +2,17 @@
 
 import logging
 
-from django.core.exceptions import PermissionDenied
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DataError
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 
+from qinglang.accounts.admin_api import router as admin_router
 from qinglang.accounts.api import router as accounts_router
 from qinglang.accounts.notifications_api import router as notifications_router
 from qinglang.accounts.services import api_token_authenticate
@@ -16,11 +20,15 @@ from qinglang.clues.api import router as clues_router
 from qinglang.core.api import router as core_router
 from qinglang.core.api_support import TokenAuth, auth_methods
 from qinglang.core.errors import DomainError, validation_detail
+from qinglang.core.middleware import too_large
 from qinglang.enforcement.api import router as enforcement_router
 from qinglang.funds.api import router as funds_router
 from qinglang.inspections.api import router as inspections_router
 from qinglang.registry.api import public_router as registry_public_router
 from qinglang.registry.api import router as registry_router
+from qinglang.risk.api import router as risk_router
+from qinglang.screening.api import router as screening_router
+from qinglang.screening.api import texts_router as screening_texts_router
 
 log = logging.getLogger(__name__)
 TokenAuth.lookup = staticmethod(api_token_authenticate)
@@ -77,6 +85,24 @@ def on_http_error(request, exc: HttpError):
     return _err(request, "http_error", str(exc), None, exc.status_code)
 
 
+@api.exception_handler(MultiPartParserError)
+def on_bad_multipart(request, exc):
+    return _err(request, "bad_request", "上传内容格式不正确(multipart 请求缺少 boundary 或已损坏)", None, 400)
+
+
+@api.exception_handler(RequestDataTooBig)
+def on_too_big(request, exc):
+    return too_large(request, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def on_out_of_range(request, exc):
+    # an id or amount beyond what the database column holds (SQLite raises OverflowError,
+    # PostgreSQL DataError "out of range"): bad input, not a server fault
+    return _err(request, "invalid", "数值超出允许范围", None, 422)
+
+
 @api.exception_handler(Exception)
 def on_unexpected(request, exc):
     log.exception("unhandled API error")
@@ -96,6 +122,7 @@ def ping(request):
 
 api.add_router("/core", core_router)
 api.add_router("/accounts", accounts_router)
+api.add_router("/admin", admin_router)
 api.add_router("/notifications", notifications_router)
 api.add_router("/registry", registry_router)
 api.add_router("/public", registry_public_router)
@@ -103,3 +130,6 @@ api.add_router("/funds", funds_router)
 api.add_router("/inspections", inspections_router)
 api.add_router("/clues", clues_router)
 api.add_router("/enforcement", enforcement_router)
+api.add_router("/risk/texts", screening_texts_router)  # the path the issue names; risk/ is another app
+api.add_router("/screening", screening_router)
+api.add_router("/risk", risk_router)

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "qinglang.inspections",
     "qinglang.clues",
     "qinglang.enforcement",
+    "qinglang.screening",
+    "qinglang.risk",
     "qinglang.portal",
 ]
 
@@ -50,6 +52,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "qinglang.core.middleware.RequestIdMiddleware",
+    "qinglang.core.middleware.RequestSizeMiddleware",
+    "qinglang.core.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "qinglang.core.middleware.ChineseFirstLocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -57,6 +61,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "qinglang.accounts.middleware.IdleTimeoutMiddleware",
+    "qinglang.accounts.middleware.PasswordChangeRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -189,6 +194,14 @@ AXES_ENABLED = env_bool("QINGLANG_AXES_ENABLED", True)
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env_bool("QINGLANG_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# behind HTTPS (secure cookies on): HSTS, and the proxy header that says a request came
+# over HTTPS (e.g. QINGLANG_PROXY_SSL_HEADER=X-Forwarded-Proto, set only when the proxy
+# always sets or strips it)
+SECURE_HSTS_SECONDS = env_int("QINGLANG_HSTS_SECONDS", 31536000 if SESSION_COOKIE_SECURE else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+_proxy_header = env_str("QINGLANG_PROXY_SSL_HEADER", "")
+if _proxy_header:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
 SESSION_COOKIE_AGE = 14 * 24 * 3600
 STAFF_IDLE_TIMEOUT_SECONDS = env_int("QINGLANG_STAFF_IDLE_SECONDS", 30 * 60)
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -217,6 +230,8 @@ MEDIA_ROOT = Path(env_str("QINGLANG_MEDIA_ROOT", str(DATA_DIR / "media")))  # ou
 WHITENOISE_USE_FINDERS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# the largest multipart request (the hotline import takes 50 MB files): larger is a 413
+QINGLANG_MAX_UPLOAD_BYTES = env_int("QINGLANG_MAX_UPLOAD_BYTES", 60 * 1024 * 1024)
 
 LOGGING = {
     "version": 1,

@@ -1,13 +1,14 @@
 """Shared pieces of the JSON API: authentication (session or API token), the error
 envelope ``{code, message, detail}``, and cursor pages."""
 
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 import orjson
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
 from ninja import Schema
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
+from pydantic import Field
 
 T = TypeVar("T")
 
@@ -62,3 +63,10 @@ def fast_page_response(page, schema) -> "HttpResponse":
 
 
 _encoder = DjangoJSONEncoder()  # for what orjson leaves (Decimal, lazy strings, UUID…)
+
+
+# Paging parameters of offset lists: out-of-range values are a 422 from request
+# validation (and documented in the OpenAPI document), never a negative slice.
+Offset = Annotated[int, Field(ge=0, le=1_000_000)]
+
+Limit = Annotated[int, Field(ge=1, le=200)]

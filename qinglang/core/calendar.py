@@ -46,3 +46,35 @@ def working_days_between(start: date, end: date) -> int:
         if is_working_day(d):
             n += 1
     return n
+
+
+# The school calendar (校历) of a division: rest days and statutory holidays from
+# chinese-calendar, winter and summer vacations from the division's policy.
+
+
+def is_rest_day(d: date) -> bool:
+    """A weekend or statutory holiday that is not a make-up working day."""
+    return not is_working_day(d)
+
+
+def _vacation_key(d: date, md: list[str]) -> bool:
+    start, end = (tuple(int(x) for x in s.split("-")) for s in md)
+    return start <= (d.month, d.day) <= end
+
+
+def vacation_on(d: date, division_code: str):
+    """The vacation policy (a ``Resolved``) that ``d`` falls in for the division, or None."""
+    from .policy import policy_resolve
+
+    for key in ("calendar.winter_vacation", "calendar.summer_vacation"):
+        r = policy_resolve(key, division_code, on=d)
+        if r.value and _vacation_key(d, r.value):
+            return r
+    return None
+
+
+def school_day_kind(d: date, division_code: str) -> str:
+    """ "school_day", "rest_day" (weekend or statutory holiday) or "vacation"."""
+    if vacation_on(d, division_code) is not None:
+        return "vacation"
+    return "rest_day" if is_rest_day(d) else "school_day"

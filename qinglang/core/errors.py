@@ -36,12 +36,20 @@ class NotFound(DomainError, Http404):
 
 
 class IllegalTransition(DomainError):
+    """A move the state machine's table does not allow (raised by ``core.states``). The
+    message names both statuses by their Chinese labels; ``detail`` carries the codes."""
+
     status = 409
 
-    def __init__(self, model: str, current: str, target: str, allowed: list[str]):
+    def __init__(
+        self, model: str, current: str, target: str, allowed: list[str], *, labels: dict | None = None
+    ):
+        labels = labels or {}
+        names = "、".join(labels.get(a, a) for a in allowed)
         super().__init__(
             "illegal_transition",
-            f"不允许的状态变更：{current} → {target}",
+            f"不允许的状态变更：{labels.get(current, current)} → {labels.get(target, target)}"
+            + (f"(可变更为：{names})" if names else ""),
             {"model": model, "from": current, "to": target, "allowed": allowed},
             status=409,
         )

@@ -1,9 +1,26 @@
-"""What an uploaded file really is, judged by its first bytes (magic numbers) — never by
-its name or declared type, so an executable renamed ``.jpg`` is refused. Each caller
-states which kinds it accepts (evidence: photos, PDF, Word; grid reports: photos)."""
+"""Stored files: the one content-addressed file store every app uses.
 
+- What an uploaded file really is, judged by its first bytes (magic numbers) — never by
+  its name or declared type, so an executable renamed ``.jpg`` is refused. Each caller
+  states which kinds it accepts (evidence: photos, PDF, Word; grid reports: photos).
+- ``check_upload`` reads an upload once, refuses what is too large, empty or of a kind not
+  accepted, and returns its bytes, type and SHA-256.
+- ``store`` writes bytes under ``settings.MEDIA_ROOT/<folder>/<sha256[:2]>/<sha256><suffix>``:
+  same content, same file, written atomically (temporary file, then rename), so a retry or
+  a rolled-back write leaves at most an unreferenced copy, never a wrong one. MEDIA_ROOT is
+  outside the web root and never served directly: downloads go through scoped views
+  (``open_stored``)."""
+
+import hashlib
 import io
+import uuid
 import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+
+from .errors import DomainError
 
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 PHOTOS = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic"})
@@ -46,3 +63,91 @@ def sniff_allowed(data: bytes, allowed: frozenset[str] | set[str]) -> str | None
     """The content type if it is one of ``allowed``, else None."""
     ctype = sniff(data)
     return ctype if ctype in allowed else None
+
+
+# --- uploads --------------------------------------------------------------------------
+
+MAX_EVIDENCE_BYTES = 10 * 1024 * 1024
+EVIDENCE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "application/pdf", DOCX})
+
+
+@dataclass(frozen=True)
+class Checked:
+    name: str
+    content_type: str
+    data: bytes
+    sha256: str
+
+
+def check_upload(
+    f,
+    *,
+    allowed: frozenset[str] = EVIDENCE_TYPES,
+    max_bytes: int | None = None,
+    what: str = "证据文件",
+    kinds: str = "JPEG/PNG/WebP 照片、PDF、Word 文档",
+) -> Checked:
+    """Read an uploaded file; refuse (422) anything too large, empty, or not one of
+    ``allowed`` by content (``max_bytes``: MAX_EVIDENCE_BYTES unless given)."""
+    max_bytes = max_bytes or MAX_EVIDENCE_BYTES
+    name = (getattr(f, "name", "") or "file")[-200:]
+    size = getattr(f, "size", None)
+    too_large = DomainError(
+        "evidence_too_large",
+        f"{what}“{name}”超过{max_bytes // (1024 * 1024)}MB上限",
+        {"name": name, "limit": max_bytes, **({"size": size} if size is not None else {})},
+        status=422,
+    )
+    if size is not None and size > max_bytes:
+        raise too_large
+    if hasattr(f, "seek"):
+        f.seek(0)
+    data = f.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise too_large
+    if not data:
+        raise DomainError("evidence_empty", f"{what}“{name}”为空", {"name": name}, status=422)
+    ctype = sniff_allowed(data, allowed)
+    if ctype is None:
+        raise DomainError(
+            "evidence_type_refused",
+            f"{what}“{name}”不是允许的类型(仅限 {kinds}，按文件内容识别)",
+            {"name": name},
+            status=422,
+        )
+    return Checked(name, ctype, data, hashlib.sha256(data).hexdigest())
+
+
+# --- the store ------------------------------------------------------------------------
+
+
+def root() -> Path:
+    return Path(settings.MEDIA_ROOT)
+
+
+def store(data: bytes, *, folder: str, suffix: str = "") -> tuple[str, str, bool]:
+    """Write ``data`` content-addressed under MEDIA_ROOT/folder; returns (relative path,
+    sha256, created)."""
+    digest = hashlib.sha256(data).hexdigest()
+    rel = f"{folder}/{digest[:2]}/{digest}{suffix}"
+    full = root() / rel
+    if full.exists():
+        return rel, digest, False
+    full.parent.mkdir(parents=True, exist_ok=True)
+    tmp = full.with_name(f".{uuid.uuid4().hex}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(full)
+    return rel, digest, True
+
+
+def discard(rel: str) -> None:
+    """Remove a file this write created (on rollback of the write that stored it)."""
+    (root() / rel).unlink(missing_ok=True)
+
+
+def open_stored(rel: str):
+    """Open a stored file for download; a path leading outside MEDIA_ROOT is refused."""
+    full = (root() / rel).resolve()
+    if root().resolve() not in full.parents:
+        raise DomainError("bad_path", "文件路径无效")
+    return full.open("rb")

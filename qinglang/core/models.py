@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 
 class DivisionLevel(models.IntegerChoices):
@@ -32,6 +33,9 @@ class Division(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
     full_name = models.CharField(max_length=200, blank=True)
+    # A retired township or community keeps its row (records still point at it) but is
+    # offered nowhere for new records. Set by ``core.services.division_retire``.
+    retired = models.BooleanField("已撤销", default=False)
 
     class Meta:
         ordering = ["code"]
@@ -79,6 +83,11 @@ class Department(models.Model):
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="departments")
     kind = models.CharField(max_length=32, choices=DepartmentKind.choices)
     name = models.CharField(max_length=100)
+    phone = models.CharField("联系电话", max_length=30, blank=True)
+    address = models.CharField("地址", max_length=200, blank=True)
+    email = models.EmailField("电子邮箱", blank=True)
+    person_in_charge = models.CharField("负责人", max_length=64, blank=True)
+    person_in_charge_phone = models.CharField("负责人电话", max_length=30, blank=True)
 
     class Meta:
         ordering = ["division_id", "kind"]
@@ -157,3 +166,32 @@ class AuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"head #{self.seq}"
+
+
+class TransitionRow(models.Model):
+    """Base of every transition table: one insert-only row per state change (from, to,
+    reason, who, when), written by ``core.states.StateMachine.move``. A concrete table adds
+    one foreign key to the object that moved, with ``on_delete=models.PROTECT`` (the
+    history outlives nothing: an object with a history cannot be deleted), and may redeclare
+    ``from_status``/``to_status`` with the model's choices for display."""
+
+    from_status = models.CharField(max_length=32)
+    to_status = models.CharField(max_length=32)
+    reason = models.TextField(blank=True)
+    actor_id = models.BigIntegerField(null=True)  # the user, or NULL for a system actor
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        abstract = True
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise TypeError(f"{type(self).__name__} rows are insert-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError(f"{type(self).__name__} rows are insert-only")

@@ -27,3 +27,21 @@ def yuan_to_fen(text: str | int | Decimal) -> int:
     if fen != fen.to_integral_value():
         raise ValidationError(f"金额最多两位小数：{text}", code="invalid_amount")
     return int(fen.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+# The largest single amount the platform accepts: 100 million yuan (10¹⁰ fen). No fee,
+# deposit, payment or correction of one institution comes near it; a larger figure is a
+# typing error or an attack, and far below what a BIGINT balance can hold after summing.
+MAX_FEN = 10**10
+
+
+def fen_checked(value, field: str, *, positive: bool = True, maximum: int = MAX_FEN) -> int:
+    """An amount in fen that is an integer within (0 or 1)..``maximum`` in size, else a
+    ``ValidationError`` on ``field`` (a 422 on the API)."""
+    if type(value) is not int:
+        raise ValidationError({field: "金额须为整数(分)"})
+    if positive and value <= 0:
+        raise ValidationError({field: "金额须为正整数(分)"})
+    if abs(value) > maximum:
+        raise ValidationError({field: f"金额超过上限 {format_yuan(maximum)}"})
+    return value

@@ -2,7 +2,48 @@
 Keys are stable: places override them by division code. ``None`` means "set locally":
 the rule is not enforced until a place sets a figure."""
 
+import re
+from collections.abc import Callable
 from typing import NamedTuple
+
+from django.core.exceptions import ValidationError
+
+
+def _month_day(v) -> tuple[int, int]:
+    from datetime import date
+
+    m = re.fullmatch(r"(\d{2})-(\d{2})", v) if isinstance(v, str) else None
+    try:
+        if m is None:
+            raise ValueError
+        date(2024, int(m[1]), int(m[2]))  # a leap year: 02-29 is a day
+    except ValueError:
+        raise ValidationError({"value": f"日期应为“月-日”格式，如 07-10：{v}"}) from None
+    return int(m[1]), int(m[2])
+
+
+def check_vacation(value) -> None:
+    """A vacation as ["MM-DD", "MM-DD"], the start not after the end (same year)."""
+    if not (isinstance(value, list) and len(value) == 2):
+        raise ValidationError({"value": '假期应为起止两个日期，如 ["07-10", "08-31"]'})
+    if _month_day(value[0]) > _month_day(value[1]):
+        raise ValidationError({"value": f"假期起始日期 {value[0]} 晚于截止日期 {value[1]}"})
+
+
+def check_clock(value) -> None:
+    m = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", value) if isinstance(value, str) else None
+    if m is None:
+        raise ValidationError({"value": f"时间应为“时:分”格式，如 20:30：{value}"})
+
+
+def check_share_range(value) -> None:
+    ok = (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
+    )
+    if not ok or not 0 <= value[0] <= value[1] <= 1:
+        raise ValidationError({"value": "抽查比例应为 [下限, 上限]，0 ≤ 下限 ≤ 上限 ≤ 1"})
 
 
 class Default(NamedTuple):
@@ -10,6 +51,7 @@ class Default(NamedTuple):
     value: object
     basis: str
     label: str
+    check: Callable | None = None  # validates a place's figure beyond its type
 
 
 DOUBLE_REDUCTION = (
@@ -18,6 +60,26 @@ DOUBLE_REDUCTION = (
 THIRTEEN_DEPTS = "教育部等十三部门《关于规范面向中小学生的非学科类校外培训的意见》(2022年12月)"
 JIANGUANHAN_2 = "教育部等六部门《关于加强校外培训机构预收费监管工作的通知》(教监管函〔2021〕2号)"
 NATIONAL_PLATFORM = "全国校外教育培训监管与服务综合平台规则"
+
+# Risk signals: (kind, label, national threshold, weight, basis). Large movements take their
+# threshold from ``alerts.large_transaction_ratio``; their weight is ``risk.weight.large_movement``.
+RISK_SIGNALS: list[tuple[str, str, object, int, str]] = [
+    ("custody_shortfall", "监管余额低于未消课预收费(缺口比例)", 0.10, 40, JIANGUANHAN_2 + "：预收费纳入监管"),
+    ("large_movement", "单笔大额资金变动", None, 15, "广东：单笔资金变动超过监管余额10%预警"),
+    ("refunds_overdue", "退费申请逾期未答复(笔)", 1, 20, NATIONAL_PLATFORM + "：机构逾期未答复视为同意"),
+    ("refunds_rising", "近7日退费申请较前7日增加(笔)", 3, 20, "教育部“冒烟”机构监测：退费集中"),
+    ("sales_surge", "近30日收费较前90日月均倍数", 2.0, 15, "节假日前、涨价后集中收费(爆雷前兆)"),
+    ("price_rise", "近30日课时均价较前90日倍数", 1.2, 10, "涨价后集中收费(爆雷前兆)"),
+    ("long_packages", "近30日满期限(≥3个月)收费订单占比", 0.5, 10, JIANGUANHAN_2 + "：单次收费不超过3个月"),
+    ("complaints_rising", "近7日投诉较前7日增加(件)", 3, 15, "投诉周环比上升"),
+    ("complaints_runaway", "近30日跑路、退费难投诉(件)", 2, 25, "投诉类别：卷款跑路、退费难"),
+    ("wage_arrears", "欠薪投诉或报送(件)", 1, 25, "劳动监察：拖欠工资"),
+    ("staff_leaving", "近30日离职人数", 3, 15, "教职工集中离职"),
+    ("rectification_overdue", "逾期未整改事项(项)", 1, 10, "整改台账逾期"),
+    ("licence_expiring", "证照距到期天数(≤)", 30, 5, "证照即将到期"),
+    ("site_change", "场所租约到期或变更报送(件)", 1, 15, "租约到期、场所变更"),
+    ("head_unreachable", "负责人失联(件)", 1, 40, "负责人失联(线索文本或乡镇报送)"),
+]
 
 DEFAULTS: list[Default] = [
     Default(
@@ -38,8 +100,22 @@ DEFAULTS: list[Default] = [
         DOUBLE_REDUCTION + "：不得占用国家法定节假日、休息日及寒暑假期组织学科类培训",
         "学科类休息日禁训",
     ),
-    Default("training.latest_end_offline", "20:30", THIRTEEN_DEPTS, "线下培训结束时间不晚于"),
-    Default("training.latest_end_online", "21:00", THIRTEEN_DEPTS, "线上培训结束时间不晚于"),
+    Default(
+        "calendar.winter_vacation",
+        ["01-20", "02-20"],
+        "中小学校历：寒假起止日期(月-日)由省级教育行政部门按年公布；默认值为近似，各地设定",
+        "寒假起止(月-日)",
+        check_vacation,
+    ),
+    Default(
+        "calendar.summer_vacation",
+        ["07-10", "08-31"],
+        "中小学校历：暑假起止日期(月-日)由省级教育行政部门按年公布；默认值为近似，各地设定",
+        "暑假起止(月-日)",
+        check_vacation,
+    ),
+    Default("training.latest_end_offline", "20:30", THIRTEEN_DEPTS, "线下培训结束时间不晚于", check_clock),
+    Default("training.latest_end_online", "21:00", THIRTEEN_DEPTS, "线上培训结束时间不晚于", check_clock),
     Default(
         "preschool.subject_training_allowed",
         False,
@@ -64,6 +140,18 @@ DEFAULTS: list[Default] = [
         ["permit", "registration", "teachers", "fees", "content", "safety", "custody"],
         "区县办学信息公示实践",
         "公示必备事项",
+    ),
+    Default(
+        "approval.decision_days",
+        20,
+        "《中华人民共和国行政许可法》第四十二条、第八十二条：二十个工作日内作出决定",
+        "审批决定时限(工作日)",
+    ),
+    Default(
+        "approval.min_area_per_pupil_sqm",
+        3,
+        "各省校外培训机构设置标准(地方示例)：教学用房生均不少于3平方米",
+        "生均教学面积下限(平方米)",
     ),
     Default("fees.max_lessons_per_charge", 60, JIANGUANHAN_2 + "(含充值、次卡)", "单次收费课时上限"),
     Default("fees.max_months_per_charge", 3, JIANGUANHAN_2, "单次收费时间跨度上限(月)"),
@@ -149,6 +237,7 @@ DEFAULTS: list[Default] = [
         [0.10, 0.20],
         "成都(地方示例)：每年抽查10%-20%",
         "年度随机抽查比例",
+        check_share_range,
     ),
     Default(
         "random_inspection.same_inspector_gap_days",
@@ -169,6 +258,27 @@ DEFAULTS: list[Default] = [
     Default("clue.resolve_days", 15, "热线实践；举报平台转办至属地", "线索办结时限(工作日)"),
     Default("clue.dedupe_window_days", 30, "实践", "线索合并窗口(天)"),
     Default("whistle.report_hours", 24, "“街乡吹哨、部门报到”实践", "吹哨报到时限(小时)"),
+    # --- risk early warning (风险预警, ../shared/POLICY.md "Risk"; qinglang/risk) ---
+    Default(
+        "risk.level_thresholds",
+        [25, 50, 80],
+        "风险分级(蓝黄橙红)由地方设定；示例值：≥25黄、≥50橙、≥80红",
+        "风险等级分值线(黄/橙/红)",
+    ),
+    Default(
+        "risk.alert_days", [10, 5, 2], "分级处置时限(黄/橙/红，工作日)，由地方设定", "预警处置时限(工作日)"
+    ),
+    Default("risk.guardian_checkin_days", 7, "天津包保实践：包保责任人定期走访", "包保走访间隔(天)"),
+    Default("risk.manual_signal_days", 30, "人工报送信号的有效期(天)", "报送信号有效期(天)"),
+    *[
+        Default(f"risk.threshold.{kind}", threshold, basis, f"风险信号阈值：{label}")
+        for kind, label, threshold, _w, basis in RISK_SIGNALS
+        if threshold is not None
+    ],
+    *[
+        Default(f"risk.weight.{kind}", w, basis, f"风险信号分值：{label}")
+        for kind, label, _t, w, basis in RISK_SIGNALS
+    ],
 ]
 
 BY_KEY: dict[str, Default] = {d.key: d for d in DEFAULTS}

@@ -7,7 +7,8 @@ from django.db import models
 from django.db.models import Q
 
 from qinglang.accounts.scope import ScopePaths
-from qinglang.core.models import DepartmentKind
+from qinglang.core.models import DepartmentKind, TransitionRow
+from qinglang.core.states import StateMachine
 from qinglang.inspections.models import Evidence
 from qinglang.registry.models import Institution
 
@@ -98,18 +99,20 @@ class PenaltyCase(models.Model):
         return self.number
 
 
-class CaseTransition(models.Model):
+class CaseTransition(TransitionRow):
     """Insert-only history of case status changes."""
 
-    case = models.ForeignKey(PenaltyCase, on_delete=models.CASCADE, related_name="transitions")
+    case = models.ForeignKey(PenaltyCase, on_delete=models.PROTECT, related_name="transitions")
     from_status = models.CharField(max_length=16, choices=CaseStatus.choices)
     to_status = models.CharField(max_length=16, choices=CaseStatus.choices)
-    note = models.TextField(blank=True)
-    actor_id = models.BigIntegerField(null=True)
-    at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(TransitionRow.Meta):
         ordering = ["id"]
+
+
+CASE_STATES = StateMachine(
+    "penalty_case", CaseStatus, CASE_TRANSITIONS, model=PenaltyCase, history=CaseTransition, action="case"
+)
 
 
 class CaseEvidence(models.Model):

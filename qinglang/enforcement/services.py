@@ -8,22 +8,28 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from qinglang.accounts.permissions import (
+    REGULATOR_WRITERS,
+    lock_in_scope,
+    require_role,
+    system,
+    user_id,
+)
 from qinglang.accounts.scope import in_scope
+from qinglang.core import files
 from qinglang.core.audit import Entry, audit_record, audit_record_many
-from qinglang.core.errors import DomainError, IllegalTransition, NotFound
-from qinglang.inspections import files
+from qinglang.core.errors import DomainError, NotFound
+from qinglang.core.models import DepartmentKind
 from qinglang.inspections.models import Evidence
 from qinglang.inspections.services import ledger_items_case_due, ledger_mark_cases_filed
-from qinglang.inspections.services.common import is_system, lock_scoped, require_writer, user_id
 from qinglang.registry import services as registry
-from qinglang.registry.models import STATUS_TRANSITIONS, Institution, LicenceStatus, Status
+from qinglang.registry.models import INSTITUTION_STATES, Institution, LicenceStatus, Status
 from qinglang.registry.supervision import competent_department_kind
 
 from .models import (
-    CASE_TRANSITIONS,
+    CASE_STATES,
     CaseEvidence,
     CaseStatus,
-    CaseTransition,
     CaseType,
     Decision,
     Gravity,
@@ -45,29 +51,9 @@ FINE_LADDER = {
 }
 
 
-def _move(*, actor, case: PenaltyCase, to: str, note: str = "", extra: dict | None = None) -> PenaltyCase:
-    allowed = CASE_TRANSITIONS[case.status]
-    if to not in allowed:
-        labels = dict(CaseStatus.choices)
-        raise IllegalTransition("penalty_case", labels[case.status], labels[to], sorted(allowed))
-    old = case.status
-    case.status = to
-    case.save(update_fields=["status"])
-    CaseTransition.objects.create(
-        case=case, from_status=old, to_status=to, note=note, actor_id=user_id(actor)
-    )
-    audit_record(
-        actor=actor,
-        action=f"case.{to}",
-        obj=case,
-        changes={"status": [old, to], "note": note, **(extra or {})},
-    )
-    return case
-
-
 def _lock_case(actor, case_id: int) -> PenaltyCase:
-    case = lock_scoped(PenaltyCase, case_id, actor=actor, what="处罚案件")
-    require_writer(actor=actor, division_code=case.division_code, what="办理处罚案件")
+    case = lock_in_scope(PenaltyCase, case_id, actor=actor, what="处罚案件")
+    require_role(actor, REGULATOR_WRITERS, division_code=case.division_code, message="无权执行办理处罚案件")
     return case
 
 
@@ -90,13 +76,7 @@ def _create_case(
     )
     case.number = f"{inst.division_code[:6]}教罚〔{today.year}〕{case.pk:05d}号"
     case.save(update_fields=["number"])
-    CaseTransition.objects.create(
-        case=case,
-        from_status=CaseStatus.FILED,
-        to_status=CaseStatus.FILED,
-        note="立案",
-        actor_id=user_id(actor),
-    )
+    CASE_STATES.record_many([(case.pk, CaseStatus.FILED, CaseStatus.FILED)], actor=actor, reason="立案")
     audit_record(
         actor=actor,
         action="case.file",
@@ -134,9 +114,9 @@ def case_file(
     if illegal_gains_fen < 0:
         raise ValidationError({"illegal_gains_fen": "违法所得不能为负数"})
     inst = Institution.objects.select_for_update().filter(pk=institution_id).first()
-    if inst is None or not (is_system(actor) or in_scope(inst, actor, regulator_department=False)):
+    if inst is None or not in_scope(inst, actor, regulator_department=False):
         raise NotFound("机构")
-    require_writer(actor=actor, division_code=inst.division_code, what="立案")
+    require_role(actor, REGULATOR_WRITERS, division_code=inst.division_code, message="无权执行立案")
     return _create_case(
         actor=actor,
         inst=inst,
@@ -151,7 +131,9 @@ def case_file(
 @transaction.atomic
 def case_start_investigation(*, actor, case_id: int, note: str = "") -> PenaltyCase:
     case = _lock_case(actor, case_id)
-    return _move(actor=actor, case=case, to=CaseStatus.INVESTIGATING, note=(note or "开始调查取证").strip())
+    return CASE_STATES.move(
+        case, CaseStatus.INVESTIGATING, actor=actor, reason=(note or "开始调查取证").strip()
+    )
 
 
 @transaction.atomic
@@ -159,13 +141,13 @@ def case_withdraw(*, actor, case_id: int, reason: str) -> PenaltyCase:
     case = _lock_case(actor, case_id)
     if not (reason or "").strip():
         raise ValidationError({"reason": "请说明撤销立案的理由"})
-    return _move(actor=actor, case=case, to=CaseStatus.WITHDRAWN, note=reason.strip())
+    return CASE_STATES.move(case, CaseStatus.WITHDRAWN, actor=actor, reason=reason.strip())
 
 
 @transaction.atomic
 def case_close(*, actor, case_id: int, note: str = "") -> PenaltyCase:
     case = _lock_case(actor, case_id)
-    return _move(actor=actor, case=case, to=CaseStatus.CLOSED, note=(note or "结案").strip())
+    return CASE_STATES.move(case, CaseStatus.CLOSED, actor=actor, reason=(note or "结案").strip())
 
 
 @transaction.atomic
@@ -272,7 +254,7 @@ def _apply_effects(*, actor, case: PenaltyCase, kinds: set[str], blacklist: bool
         target = Status.CLOSED
     elif PenaltyKind.STOP_ENROLLMENT in kinds:
         target = Status.STOP_ENROLLMENT
-    if target and inst.status != target and target in STATUS_TRANSITIONS[inst.status]:
+    if target and inst.status != target and INSTITUTION_STATES.can(inst.status, target):
         registry.institution_transition(actor=actor, institution_id=inst.pk, to_status=target, reason=reason)
         effects.append({"effect": "status", "from": inst.status, "to": target})
         inst.refresh_from_db()
@@ -301,6 +283,37 @@ def _apply_effects(*, actor, case: PenaltyCase, kinds: set[str], blacklist: bool
     return effects
 
 
+def _enter_bans(*, actor, case: PenaltyCase, decision: Decision, banned: list[dict], ends_on) -> list[dict]:
+    """限制从业: each person on the registry's practice-ban list, keyed by the digest of
+    the resident ID, citing this decision."""
+    from qinglang.registry.models import Staff
+
+    out = []
+    for b in banned:
+        kw = {}
+        if b.get("staff_id"):
+            staff = Staff.objects.filter(pk=b["staff_id"], institution_id=case.institution_id).first()
+            if staff is None or not staff.resident_id_digest:
+                raise ValidationError({"banned": "被限制从业人员须为本机构登记了身份证号的从业人员"})
+            kw = {"digest": staff.resident_id_digest, "name": staff.name}
+        else:
+            kw = {"resident_id": b.get("resident_id"), "name": b.get("name", "")}
+        ban = registry.practice_ban_enter(
+            actor=actor,
+            authority=DepartmentKind(case.department_kind).label,
+            decision_no=case.number,
+            basis="《校外培训行政处罚暂行办法》：" + decision.reasoning[:200],
+            division_code=case.division_code,
+            starts_on=decision.decided_on,
+            ends_on=ends_on,
+            source="penalty_decision",
+            source_ref=str(decision.pk),
+            **kw,
+        )
+        out.append({"effect": "practice_ban", "ban_id": ban.pk})
+    return out
+
+
 @transaction.atomic
 def case_decide(
     *,
@@ -312,28 +325,27 @@ def case_decide(
     blacklist: bool = False,
     refunded_fen: int | None = None,
     decided_on: date | None = None,
+    banned: list[dict] | None = None,
+    ban_ends_on: date | None = None,
 ) -> Decision:
-    """作出行政处罚决定 and apply its effects. ``penalties``: [{"kind", "amount_fen"}]."""
+    """作出行政处罚决定 and apply its effects. ``penalties``: [{"kind", "amount_fen"}].
+    A practice ban (限制从业) names the people it bans in ``banned``: [{"staff_id"}] or
+    [{"resident_id", "name"}]; each goes on the registry's practice-ban list."""
     case = _lock_case(actor, case_id)
     if gravity not in Gravity.values:
         raise ValidationError({"gravity": f"未知的情节：{gravity}"})
     reasoning = (reasoning or "").strip()
     if not reasoning:
         raise ValidationError({"reasoning": "请填写处罚理由和依据"})
-    if CaseStatus.DECIDED not in CASE_TRANSITIONS[case.status]:
-        labels = dict(CaseStatus.choices)
-        raise IllegalTransition(
-            "penalty_case",
-            labels[case.status],
-            labels[CaseStatus.DECIDED],
-            sorted(CASE_TRANSITIONS[case.status]),
-        )
+    CASE_STATES.check(case.status, CaseStatus.DECIDED)
     if refunded_fen is not None:
         if refunded_fen < 0:
             raise ValidationError({"refunded_fen": "退费金额不能为负数"})
         case.refunded_fen = refunded_fen
         case.save(update_fields=["refunded_fen"])
     checked = _check_penalties(case, penalties, gravity, case.refunded_fen)
+    if any(k == PenaltyKind.PRACTICE_BAN for k, _ in checked) and not banned:
+        raise ValidationError({"banned": "限制从业须指明被限制从业的人员"})
     decision = Decision.objects.create(
         case=case,
         decided_on=decided_on or timezone.localdate(),
@@ -344,14 +356,16 @@ def case_decide(
     )
     Penalty.objects.bulk_create(Penalty(decision=decision, kind=k, amount_fen=a) for k, a in checked)
     effects = _apply_effects(actor=actor, case=case, kinds={k for k, _ in checked}, blacklist=blacklist)
+    if any(k == PenaltyKind.PRACTICE_BAN for k, _ in checked):
+        effects += _enter_bans(actor=actor, case=case, decision=decision, banned=banned, ends_on=ban_ends_on)
     decision.effects = effects
     decision.save(update_fields=["effects"])
-    _move(
+    CASE_STATES.move(
+        case,
+        CaseStatus.DECIDED,
         actor=actor,
-        case=case,
-        to=CaseStatus.DECIDED,
-        note=reasoning,
-        extra={"penalties": checked, "gravity": gravity, "effects": effects},
+        reason=reasoning,
+        changes={"penalties": checked, "gravity": gravity, "effects": effects},
     )
     return decision
 
@@ -378,7 +392,7 @@ def case_publish(*, actor, case_id: int, title: str, summary: str) -> TypicalCas
     return t
 
 
-def escalate_overdue_items(*, actor="system:escalation", limit: int = 1000) -> int:
+def escalate_overdue_items(*, actor=system("escalation"), limit: int = 1000) -> int:
     """Periodic job: file one penalty case per institution for its rectification items
     the sweep marked as due for a case (逾期未整改立案). Set-based, one transaction per
     chunk of up to ``limit`` items: the items and their institutions are locked with one
@@ -420,15 +434,8 @@ def escalate_overdue_items(*, actor="system:escalation", limit: int = 1000) -> i
         for c in cases:
             c.number = f"{c.division_code[:6]}教罚〔{today.year}〕{c.pk:05d}号"
         PenaltyCase.objects.bulk_update(cases, ["number"], batch_size=1000)
-        CaseTransition.objects.bulk_create(
-            CaseTransition(
-                case=c,
-                from_status=CaseStatus.FILED,
-                to_status=CaseStatus.FILED,
-                note="立案",
-                actor_id=user_id(actor),
-            )
-            for c in cases
+        CASE_STATES.record_many(
+            [(c.pk, CaseStatus.FILED, CaseStatus.FILED) for c in cases], actor=actor, reason="立案"
         )
         audit_record_many(
             actor=actor,

@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 from django.http import HttpRequest, HttpResponse
 from ninja import File, Form, Router, Schema, Status
+from ninja.errors import AuthenticationError
 from ninja.files import UploadedFile
 from ninja.security import APIKeyHeader
 
@@ -53,7 +54,9 @@ class BankSignatureAuth(APIKeyHeader):
         services.payment_refusal_log(
             bank_id=bank.pk if bank else None, code="bad_signature", reason=reason, body=request.body
         )
-        return None
+        # a signed notification that fails its signature is unauthenticated (401), not a
+        # session request that lacks a CSRF token (the next auth method would say 403)
+        raise AuthenticationError()
 
 
 def sign(secret: str, timestamp: str, body: bytes) -> str:

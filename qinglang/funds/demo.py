@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Sum
 
 from qinglang.accounts.models import Role, User
+from qinglang.accounts.permissions import system
 from qinglang.registry.models import ApprovalStatus, Course, Institution
 
 from . import services
@@ -21,7 +22,7 @@ from .models import (
 )
 from .testing import term_input
 
-ACTOR = "system:demo"
+ACTOR = system("demo")
 
 
 def seed_district(*, county: str, rng, log) -> dict[str, int]:

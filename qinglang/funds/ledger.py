@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from django.db import connection, transaction
 from django.utils import timezone
 
+from qinglang.core import bulk
 from qinglang.core.errors import DomainError
 
-from . import bulk
 from .models import (
     NON_NEGATIVE_CREDIT,
     NON_NEGATIVE_DEBIT,
@@ -199,21 +199,9 @@ POSTING_COLS = (
     "created_at",
 )
 
-
-POSTING_PG_TYPES = (
-    "bigint",
-    "varchar",
-    "varchar",
-    "varchar",
-    "bigint",
-    "bigint",
-    "bigint",
-    "varchar",
-    "bigint",
-    "bigint",
-    "varchar",
-    "timestamptz",
-)
+POSTINGS = bulk.Table(Posting, POSTING_COLS)
+ENTRIES = bulk.Table(Entry, ("posting_id", "account_id", "amount_fen"))
+BALANCES = bulk.Table(LedgerAccount, ("balance_fen",))
 
 
 def _posting_row(s: PostingSpec, h: str, now) -> tuple:
@@ -243,7 +231,7 @@ def _apply(specs: list[PostingSpec], hashes: list[str] | None, now) -> list[int]
         for acc, amount in s.legs:
             delta[acc] += amount
     accounts = _lock_and_check(delta)
-    ids = bulk.allocate_ids(Posting._meta.db_table, len(specs))
+    ids = bulk.allocate_ids(Posting, len(specs))
     now = connection.ops.adapt_datetimefield_value(now)
     entries = []
 
@@ -253,18 +241,8 @@ def _apply(specs: list[PostingSpec], hashes: list[str] | None, now) -> list[int]
             yield (pk, *_posting_row(s, h, now))
 
     rows = postings()
-    bulk.insert_rows(
-        Posting._meta.db_table,
-        POSTING_COLS,
-        rows if bulk.is_pg() else list(rows),
-        pg_types=POSTING_PG_TYPES,
-    )
-    bulk.insert_rows(
-        Entry._meta.db_table,
-        ("posting_id", "account_id", "amount_fen"),
-        entries,
-        pg_types=("bigint", "bigint", "bigint"),
-    )
+    POSTINGS.insert(rows if bulk.is_pg() else list(rows))
+    ENTRIES.insert(entries)
     _write_deltas(accounts, delta)
     return ids
 
@@ -360,12 +338,7 @@ def post_one(spec: PostingSpec, *, now=None, retry_ok: bool = True) -> Pending:
 def _write_balances(accounts: list[LedgerAccount]) -> None:
     """Absolute balances computed under the row locks (so a missing lock would lose
     updates and ``ledger_verify`` would see it)."""
-    bulk.update_rows(
-        LedgerAccount._meta.db_table,
-        ("balance_fen",),
-        [(a.pk, a.balance_fen) for a in sorted(accounts, key=lambda a: a.pk)],
-        pg_types=("bigint",),
-    )
+    BALANCES.update([(a.pk, a.balance_fen) for a in sorted(accounts, key=lambda a: a.pk)])
 
 
 def account_get_or_create(*, institution, kind: str, bank_id: int | None = None) -> LedgerAccount:

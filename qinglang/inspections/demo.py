@@ -7,10 +7,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from qinglang.accounts.models import Role, User
+from qinglang.accounts.permissions import system
 from qinglang.inspections import services
 from qinglang.inspections.models import Campaign, LedgerItem, Task
 
-ACTOR = "system:demo"
+ACTOR = system("demo")
 
 
 def _inspectors(county: str) -> list[User]:

@@ -11,7 +11,8 @@ from django.db import models
 from django.db.models import Q
 
 from qinglang.accounts.scope import ScopePaths
-from qinglang.core.models import DepartmentKind
+from qinglang.core.models import DepartmentKind, TransitionRow
+from qinglang.core.states import StateMachine
 from qinglang.registry.models import Institution, Site
 
 
@@ -409,18 +410,25 @@ class LedgerItem(models.Model):
         ]
 
 
-class LedgerTransition(models.Model):
+class LedgerTransition(TransitionRow):
     """Insert-only history of ledger item status changes."""
 
-    item = models.ForeignKey(LedgerItem, on_delete=models.CASCADE, related_name="transitions")
+    item = models.ForeignKey(LedgerItem, on_delete=models.PROTECT, related_name="transitions")
     from_status = models.CharField(max_length=16, choices=LedgerStatus.choices)
     to_status = models.CharField(max_length=16, choices=LedgerStatus.choices)
-    note = models.TextField(blank=True)
-    actor_id = models.BigIntegerField(null=True)
-    at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(TransitionRow.Meta):
         ordering = ["id"]
+
+
+LEDGER_STATES = StateMachine(
+    "ledger_item",
+    LedgerStatus,
+    LEDGER_TRANSITIONS,
+    model=LedgerItem,
+    history=LedgerTransition,
+    action="ledger",
+)
 
 
 class LetterKind(models.TextChoices):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from qinglang.accounts.models import Role
+from qinglang.accounts.permissions import REGULATOR_WRITERS, has_role
 from qinglang.accounts.scope import actor_for, restrict
 from qinglang.core.errors import NotFound
 
@@ -25,11 +25,9 @@ from .models import (
 )
 from .services.campaigns import population_for
 
-BROAD_ROLES = {Role.PLATFORM_ADMIN, Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER}
-
 
 def sees_all_tasks(user) -> bool:
-    return bool(actor_for(user).roles & BROAD_ROLES)
+    return has_role(user, REGULATOR_WRITERS)
 
 
 def campaign_list(*, actor) -> QuerySet:
@@ -227,8 +225,7 @@ def conflict_list(*, actor, include_withdrawn: bool = False, institution_id: int
     from .models import ConflictOfInterest
 
     qs = ConflictOfInterest.objects.select_related("institution", "inspector")
-    a = actor_for(actor)
-    if a.is_platform_admin or a.roles & {Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER}:
+    if has_role(actor, REGULATOR_WRITERS):
         qs = restrict(qs, actor)
     else:
         qs = restrict(qs, actor).filter(inspector_id=getattr(actor, "pk", None))

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Max
 
 from qinglang.accounts.models import Membership, Role, User
+from qinglang.accounts.permissions import system
 from qinglang.accounts.services import membership_grant, user_create
+from qinglang.core import bulk
 from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.crypto import blind_index, encrypt
 from qinglang.core.models import Department, DepartmentKind, Division, DivisionLevel
@@ -54,7 +55,7 @@ from qinglang.registry.search import search_text_for
 from qinglang.registry.services.institutions import derive_licence_status
 from qinglang.registry.supervision import KIND_TO_DEPARTMENT
 
-ACTOR = "system:seed_demo"
+ACTOR = system("seed_demo")
 DEMO_COUNTY = "510107"  # 四川省成都市武侯区
 DEMO_TOWNSHIP = "510107001"  # 浆洗街街道
 DEMO_PASSWORD = "Qinglang-demo-2026"
@@ -503,40 +504,14 @@ class Generator:
 # --- writing -------------------------------------------------------------------------
 
 
-def _use_copy() -> bool:
-    return connection.vendor == "postgresql"
-
-
-def allocate_institution_ids(n: int) -> list[int]:
-    """Reserve ``n`` institution ids (so children can reference them before insert)."""
-    with connection.cursor() as cur:
-        if connection.vendor == "postgresql":
-            cur.execute(
-                "SELECT nextval(pg_get_serial_sequence('registry_institution', 'id')) FROM generate_series(1, %s)",
-                [n],
-            )
-            return [r[0] for r in cur.fetchall()]
-    start = (Institution.objects.aggregate(m=Max("id"))["m"] or 0) + 1
-    return list(range(start, start + n))
-
-
 def write_batch(b: Batch) -> int:
-    """Insert a chunk's rows (parents first). COPY on PostgreSQL, bulk_create elsewhere."""
+    """Insert a chunk's rows (parents first), by name, with the one bulk writer (COPY on
+    PostgreSQL)."""
     total = 0
     for attr, model in TABLES:
         rows = getattr(b, attr)
-        if not rows:
-            continue
-        total += len(rows)
-        if _use_copy():
-            cols = list(rows[0])
-            sql = f"COPY {model._meta.db_table} ({', '.join(cols)}) FROM STDIN"
-            connection.ensure_connection()
-            with connection.connection.cursor() as raw, raw.copy(sql) as cp:
-                for r in rows:
-                    cp.write_row([r[k] for k in cols])
-        else:
-            model.objects.bulk_create([model(**r) for r in rows], batch_size=500)
+        if rows:
+            total += bulk.Table(model, list(rows[0])).insert(rows)
     return total
 
 
@@ -620,7 +595,7 @@ def ensure_departments(county_codes: list[str], township_codes: list[str]) -> di
                     Department(
                         division_id=code,
                         kind=DepartmentKind.TOWNSHIP_GOVERNMENT,
-                        name=tn + ("街道办事处" if tn.endswith("街道") else "人民政府"),
+                        name=tn + ("办事处" if tn.endswith("街道") else "人民政府"),
                     )
                 )
         Department.objects.bulk_create(new, batch_size=2000)
@@ -806,7 +781,7 @@ def seed(
         while done < total:
             n = min(chunk, total - done)
             with transaction.atomic():
-                ids = allocate_institution_ids(n)
+                ids = bulk.allocate_ids(Institution, n)
                 b = Batch()
                 for iid in ids:
                     gen.institution(iid, next(place_iter), b)
@@ -817,7 +792,7 @@ def seed(
                     f"  {done:>8,}/{total:,} institutions  {el:7.1f} s  {done / el:8.0f}/s  peak RSS {peak_rss_mb():.0f} MB"
                 )
         ensure_demo_users()
-    public_cache.bump()  # rows written in bulk send no save signals
+    public_cache.bump()  # as every write of institutions does (registry institution_save)
 
     stats.institutions = done
     stats.counts = counts

@@ -237,6 +237,9 @@ class CourseForm(BootstrapMixin, forms.Form):
     lesson_minutes = forms.IntegerField(label="每课时分钟", min_value=1, initial=45)
     unit_price = forms.CharField(label="课时单价(元)", max_length=20)
     class_size = forms.IntegerField(label="班额", min_value=1, required=False)
+    description = forms.CharField(
+        label="课程介绍", max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
 
     def clean_unit_price(self):
         fen = yuan_to_fen(self.cleaned_data["unit_price"])

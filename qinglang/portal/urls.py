@@ -1,6 +1,16 @@
 from django.urls import path
 
-from . import urls_clues, urls_enforcement, urls_funds, urls_inbox, urls_inspections
+from . import (
+    urls_admin,
+    urls_clues,
+    urls_enforcement,
+    urls_funds,
+    urls_inbox,
+    urls_inspections,
+    urls_risk,
+    urls_rules,
+    urls_screening,
+)
 from .views import actions, console, org, public
 
 app_name = "portal"
@@ -61,6 +71,10 @@ urlpatterns = [
     *urls_funds.urlpatterns,
     *urls_inspections.urlpatterns,
     *urls_clues.urlpatterns,
+    *urls_screening.urlpatterns,
     *urls_enforcement.urlpatterns,
+    *urls_risk.urlpatterns,
     *urls_inbox.urlpatterns,
+    *urls_admin.urlpatterns,
+    *urls_rules.urlpatterns,
 ]

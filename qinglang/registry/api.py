@@ -179,6 +179,7 @@ class CourseIn(Schema):
     lesson_minutes: int = 45
     unit_price_fen: int
     class_size: int | None = None
+    description: str = ""
 
 
 class CourseOut(CourseIn):
@@ -529,3 +530,267 @@ def institution_set_competent_department(
         department_id=payload.department_id,
         reason=payload.reason,
     )
+
+
+# --- rules in force: timetable, practice bans, disclosure (registry.services.rules) ----
+
+from datetime import time  # noqa: E402
+
+
+class SlotIn(Schema):
+    weekday: int
+    starts_at: str
+    ends_at: str
+    term_start: str
+    term_end: str
+    teacher_id: int | None = None
+
+
+class SlotOut(Schema):
+    id: int
+    course_id: int
+    weekday: int
+    starts_at: time
+    ends_at: time
+    term_start: date
+    term_end: date
+    teacher_id: int | None
+
+
+@router.get("/courses/{int:course_id}/slots", response=list[SlotOut])
+def slot_list(request: HttpRequest, course_id: int):
+    return list(selectors.slot_list(actor=request.user, course_id=course_id))
+
+
+@router.post("/courses/{int:course_id}/slots", response={201: SlotOut})
+def slot_create(request: HttpRequest, course_id: int, payload: SlotIn):
+    selectors.course_get(actor=request.user, course_id=course_id)
+    return Status(201, services.slot_create(actor=request.user, course_id=course_id, data=payload.dict()))
+
+
+class ViolationOut(Schema):
+    id: int
+    institution_id: int
+    course_id: int
+    starts_at: str
+    ends_at: str
+    rule: str
+    rule_value: object = None
+    set_by: str
+    basis: str
+    message: str
+    refused: bool
+    source: str
+
+
+@router.get("/institutions/{int:institution_id}/hours-violations", response=list[ViolationOut])
+def hours_violations(request: HttpRequest, institution_id: int):
+    return [
+        {
+            **{f: getattr(v, f) for f in ViolationOut.model_fields},
+            "starts_at": v.starts_at.isoformat(),
+            "ends_at": v.ends_at.isoformat(),
+        }
+        for v in selectors.hours_violations(actor=request.user, institution_id=institution_id)[:500]
+    ]
+
+
+class BanIn(Schema):
+    resident_id: str
+    name: str = ""
+    authority: str
+    decision_no: str
+    basis: str
+    division_code: str
+    starts_on: date
+    ends_on: date | None = None
+
+
+class BanOut(Schema):
+    id: int
+    name_masked: str
+    resident_id_masked: str
+    authority: str
+    decision_no: str
+    basis: str
+    division_code: str
+    starts_on: date
+    ends_on: date | None
+    lifted_on: date | None
+    source: str
+
+
+@router.get("/practice-bans", response=list[BanOut])
+def practice_ban_list(request: HttpRequest):
+    return list(selectors.practice_bans(actor=request.user)[:500])
+
+
+@router.post("/practice-bans", response={201: BanOut})
+def practice_ban_enter(request: HttpRequest, payload: BanIn):
+    return Status(201, services.practice_ban_enter(actor=request.user, **payload.dict()))
+
+
+@router.post("/practice-bans/{int:ban_id}/lift", response=BanOut)
+def practice_ban_lift(request: HttpRequest, ban_id: int, payload: ReasonIn):
+    selectors.practice_ban_get(actor=request.user, ban_id=ban_id)
+    return services.practice_ban_lift(actor=request.user, ban_id=ban_id, reason=payload.reason)
+
+
+class BoardItem(Schema):
+    item: str
+    label: str
+    lines: list[str]
+    present: bool
+
+
+class DisclosureIn(Schema):
+    items: dict[str, str]
+
+
+@router.get("/institutions/{int:institution_id}/disclosure", response=list[BoardItem])
+def disclosure_get(request: HttpRequest, institution_id: int):
+    return services.disclosure_board(
+        selectors.institution_get(actor=request.user, institution_id=institution_id)
+    )
+
+
+@router.put("/institutions/{int:institution_id}/disclosure", response=list[BoardItem])
+def disclosure_publish(request: HttpRequest, institution_id: int, payload: DisclosureIn):
+    selectors.institution_get(actor=request.user, institution_id=institution_id)
+    services.disclosure_publish(actor=request.user, institution_id=institution_id, items=payload.items)
+    return services.disclosure_board(
+        selectors.institution_get(actor=request.user, institution_id=institution_id)
+    )
+
+
+@public_router.get("/institutions/{int:institution_id}/disclosure", response=list[BoardItem])
+def public_disclosure_board(request: HttpRequest, institution_id: int):
+    return services.disclosure_board(selectors.public_institution_get(institution_id=institution_id))
+
+
+# --- approvals (registry.services.applications) -------------------------------------------
+
+import json  # noqa: E402
+
+from ninja import Form  # noqa: E402
+from ninja.errors import ValidationError as NinjaValidationError  # noqa: E402
+
+
+class ApplicationOut(Schema):
+    id: int
+    number: str
+    kind: str
+    status: str
+    institution_id: int | None
+    division_code: str
+    department_id: int
+    category: str
+    training_kind: str
+    proposed: dict
+    checklist: dict
+    correction_note: str
+    decision_reason: str
+    submitted_on: date
+    due_on: date
+    decided_on: date | None
+    permit_number: str
+    documents: list[dict]
+
+
+def _app_out(app) -> dict:
+    return {
+        **{f: getattr(app, f) for f in ApplicationOut.model_fields if f != "documents"},
+        "documents": [
+            {
+                "doc_type": d.doc_type,
+                "name": d.original_name,
+                "content_type": d.content_type,
+                "sha256": d.sha256,
+            }
+            for d in app.documents.all()
+        ],
+    }
+
+
+def _json_field(raw: str) -> dict:
+    try:
+        v = json.loads(raw or "{}")
+    except ValueError:
+        raise NinjaValidationError([{"loc": ["form", "data"], "msg": "data 须为 JSON 对象"}]) from None
+    if not isinstance(v, dict):
+        raise NinjaValidationError([{"loc": ["form", "data"], "msg": "data 须为 JSON 对象"}])
+    return v
+
+
+@router.get("/applications", response=list[ApplicationOut])
+def application_list(request: HttpRequest, status: str = ""):
+    qs = selectors.application_list(actor=request.user).prefetch_related("documents")
+    if status:
+        qs = qs.filter(status=status)
+    return [_app_out(a) for a in qs[:200]]
+
+
+@router.get("/applications/overview")
+def approvals_overview(request: HttpRequest):
+    return selectors.approvals_overview(actor=request.user)
+
+
+@router.get("/applications/{int:application_id}", response=ApplicationOut)
+def application_get(request: HttpRequest, application_id: int):
+    return _app_out(selectors.application_get(actor=request.user, application_id=application_id))
+
+
+@router.post(
+    "/applications",
+    response={201: ApplicationOut},
+    summary="Submit an application (multipart: kind, data as JSON, one file per document type)",
+)
+def application_submit(request: HttpRequest, kind: Form[str], data: Form[str] = "{}"):
+    app = services.application_submit(
+        actor=request.user, kind=kind, data=_json_field(data), files=dict(request.FILES.items())
+    )
+    return Status(201, _app_out(app))
+
+
+class NoteIn(Schema):
+    note: str
+
+
+class DecideIn(Schema):
+    approve: bool
+    reason: str
+    checklist: dict[str, bool] = {}
+
+
+@router.post("/applications/{int:application_id}/correction", response=ApplicationOut)
+def application_correction(request: HttpRequest, application_id: int, payload: NoteIn):
+    selectors.application_get(actor=request.user, application_id=application_id)
+    app = services.application_request_correction(
+        actor=request.user, application_id=application_id, note=payload.note
+    )
+    return _app_out(app)
+
+
+@router.post("/applications/{int:application_id}/resubmit", response=ApplicationOut)
+def application_resubmit(request: HttpRequest, application_id: int, data: Form[str] = "{}"):
+    selectors.application_get(actor=request.user, application_id=application_id)
+    app = services.application_resubmit(
+        actor=request.user,
+        application_id=application_id,
+        data=_json_field(data),
+        files=dict(request.FILES.items()),
+    )
+    return _app_out(app)
+
+
+@router.post("/applications/{int:application_id}/decide", response=ApplicationOut)
+def application_decide(request: HttpRequest, application_id: int, payload: DecideIn):
+    selectors.application_get(actor=request.user, application_id=application_id)
+    app = services.application_decide(
+        actor=request.user,
+        application_id=application_id,
+        approve=payload.approve,
+        reason=payload.reason,
+        checklist=payload.checklist,
+    )
+    return _app_out(app)

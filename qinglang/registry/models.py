@@ -5,7 +5,8 @@ from django.db import models
 from django.db.models import Q
 
 from qinglang.accounts.scope import ScopePaths
-from qinglang.core.models import Department
+from qinglang.core.models import Department, TransitionRow
+from qinglang.core.states import StateMachine
 
 
 class Category(models.TextChoices):
@@ -240,21 +241,20 @@ class Licence(models.Model):
         )
 
 
-class StatusChange(models.Model):
+class StatusChange(TransitionRow):
     """Insert-only record of each institution status transition."""
 
-    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="status_changes")
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="status_changes")
     from_status = models.CharField(max_length=16, choices=Status.choices)
     to_status = models.CharField(max_length=16, choices=Status.choices)
-    reason = models.TextField()
-    decided_by_id = models.BigIntegerField(null=True)
-    at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
+    class Meta(TransitionRow.Meta):
         ordering = ["-at", "-id"]
 
-    def __str__(self) -> str:
-        return f"{self.from_status} → {self.to_status}"
+
+INSTITUTION_STATES = StateMachine(
+    "institution", Status, STATUS_TRANSITIONS, model=Institution, history=StatusChange, action="institution"
+)
 
 
 class ListKind(models.TextChoices):
@@ -394,6 +394,7 @@ class Course(models.Model):
     lesson_minutes = models.PositiveIntegerField("每课时分钟", default=45)
     unit_price_fen = models.BigIntegerField("课时单价(分)")
     class_size = models.PositiveIntegerField("班额", null=True, blank=True)
+    description = models.TextField("课程介绍", blank=True)
     approval_status = models.CharField(
         "审核状态", max_length=16, choices=ApprovalStatus.choices, default=ApprovalStatus.PENDING
     )
@@ -435,6 +436,14 @@ class TrainingMaterial(models.Model):
     )
 
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="materials")
+    course = models.ForeignKey(
+        Course,
+        verbose_name="所用课程",
+        on_delete=models.SET_NULL,
+        related_name="materials",
+        null=True,
+        blank=True,
+    )
     title = models.CharField("材料名称", max_length=200)
     subject = models.CharField("科目/领域", max_length=64, blank=True)
     stage = models.CharField("学段", max_length=16, choices=Stage.choices, blank=True)
@@ -460,3 +469,306 @@ class TrainingMaterial(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+MATERIAL_STATES = StateMachine(
+    "training_material", MaterialStatus, MATERIAL_TRANSITIONS, model=TrainingMaterial, action="material"
+)
+
+
+class Weekday(models.IntegerChoices):
+    MON = 1, "周一"
+    TUE = 2, "周二"
+    WED = 3, "周三"
+    THU = 4, "周四"
+    FRI = 5, "周五"
+    SAT = 6, "周六"
+    SUN = 7, "周日"
+
+
+class CourseSlot(models.Model):
+    """One line of a course's timetable (课表): a weekday and times, repeated within the
+    term dates, taught by a staff member."""
+
+    scope = ScopePaths(
+        division="course__institution__division_code",
+        institution="course__institution_id",
+        department="course__institution__competent_department__kind",
+    )
+
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="slots")
+    weekday = models.PositiveSmallIntegerField("星期", choices=Weekday.choices)
+    starts_at = models.TimeField("开始时间")
+    ends_at = models.TimeField("结束时间")
+    term_start = models.DateField("起始日期")
+    term_end = models.DateField("截止日期")
+    teacher = models.ForeignKey(
+        Staff, verbose_name="授课人员", on_delete=models.PROTECT, related_name="slots", null=True, blank=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "课表"
+        verbose_name_plural = "课表"
+        ordering = ["course_id", "weekday", "starts_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")), name="slot_ends_after_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(term_end__gte=models.F("term_start")), name="slot_term_ordered"
+            ),
+            models.CheckConstraint(condition=Q(weekday__gte=1, weekday__lte=7), name="slot_weekday_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.starts_at:%H:%M}-{self.ends_at:%H:%M}"
+
+
+class HoursViolation(models.Model):
+    """A lesson (or timetable line) outside the allowed training hours: kept for every
+    course, whether the lesson was refused (subject courses) or taken (others), for the
+    inspectors' page and the next campaign's checklist."""
+
+    scope = ScopePaths(
+        division="division_code",
+        institution="institution_id",
+        department="institution__competent_department__kind",
+    )
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="hours_violations")
+    course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="hours_violations")
+    division_code = models.CharField(max_length=12, db_index=True)
+    starts_at = models.DateTimeField("开始时间")
+    ends_at = models.DateTimeField("结束时间")
+    rule = models.CharField("规则", max_length=64)
+    rule_value = models.JSONField("规则取值", null=True)
+    set_by = models.CharField("设定区划", max_length=12, blank=True)
+    basis = models.TextField("依据")
+    message = models.TextField("情况")
+    refused = models.BooleanField("已拒绝记录", default=False)
+    source = models.CharField("来源", max_length=32, default="lesson")
+    ref = models.CharField("关联编号", max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "培训时间违规"
+        verbose_name_plural = "培训时间违规"
+        ordering = ["-starts_at", "-id"]
+        indexes = [
+            models.Index(fields=["division_code", "institution", "created_at"], name="hoursviol_div_idx")
+        ]
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class PracticeBan(models.Model):
+    """限制从业: a person banned from working in off-campus training, known only by the
+    keyed digest of the resident ID (the number itself is never stored here), with the
+    decision it rests on. Regulators read it; institutions never do."""
+
+    scope = ScopePaths(division="division_code")
+
+    resident_id_digest = models.CharField(max_length=64, db_index=True)
+    name_masked = models.CharField("姓名(脱敏)", max_length=64, blank=True)
+    resident_id_masked = models.CharField("身份证号(脱敏)", max_length=18, blank=True)
+    authority = models.CharField("决定机关", max_length=100)
+    decision_no = models.CharField("决定文号", max_length=64)
+    basis = models.TextField("依据")
+    division_code = models.CharField("决定区划", max_length=12)
+    starts_on = models.DateField("起始日期")
+    ends_on = models.DateField("截止日期", null=True, blank=True)
+    lifted_on = models.DateField("解除日期", null=True, blank=True)
+    source = models.CharField("来源", max_length=32, default="penalty_decision")
+    source_ref = models.CharField(max_length=64, blank=True)
+    entered_by_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "限制从业名单"
+        verbose_name_plural = "限制从业名单"
+        ordering = ["-starts_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_on__isnull=True) | Q(ends_on__gte=models.F("starts_on")),
+                name="ban_range_ordered",
+            ),
+            models.UniqueConstraint(
+                fields=["resident_id_digest", "decision_no"], name="ban_one_per_person_decision"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name_masked} {self.decision_no}"
+
+    def in_force_on(self, day) -> bool:
+        return (
+            self.lifted_on is None and self.starts_on <= day and (self.ends_on is None or self.ends_on >= day)
+        )
+
+
+class DisclosureItem(models.TextChoices):
+    PERMIT = "permit", "办学许可证"
+    REGISTRATION = "registration", "营业执照/登记证书"
+    TEACHERS = "teachers", "教师信息"
+    FEES = "fees", "收费标准"
+    CONTENT = "content", "培训内容"
+    SAFETY = "safety", "安全管理"
+    CUSTODY = "custody", "资金监管"
+
+
+class DisclosureNote(models.Model):
+    """What an institution publishes on its disclosure board (公示栏) for one item, beside
+    what the registry knows (licences, staff, courses)."""
+
+    scope = ScopePaths(
+        division="institution__division_code",
+        institution="institution_id",
+        department="institution__competent_department__kind",
+    )
+
+    institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="disclosures")
+    item = models.CharField("公示事项", max_length=16, choices=DisclosureItem.choices)
+    text = models.TextField("公示内容")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "公示内容"
+        verbose_name_plural = "公示内容"
+        ordering = ["institution_id", "item"]
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "item"], name="disclosure_one_per_item")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_item_display()}"
+
+
+class ApplicationKind(models.TextChoices):
+    ESTABLISH = "establish", "设立"
+    CHANGE = "change", "变更"
+    CLOSE = "close", "注销"
+    CONVERT_NONPROFIT = "convert_nonprofit", "营转非"
+    FILING_TO_APPROVAL = "filing_to_approval", "备改审"
+
+
+class ApplicationStatus(models.TextChoices):
+    SUBMITTED = "submitted", "待审查"
+    CORRECTING = "correcting", "待补正"
+    APPROVED = "approved", "准予许可"
+    REJECTED = "rejected", "不予许可"
+    WITHDRAWN = "withdrawn", "已撤回"
+
+
+# One service per transition (registry.services.applications).
+APPLICATION_TRANSITIONS: dict[str, set[str]] = {
+    ApplicationStatus.SUBMITTED: {
+        ApplicationStatus.CORRECTING,
+        ApplicationStatus.APPROVED,
+        ApplicationStatus.REJECTED,
+        ApplicationStatus.WITHDRAWN,
+    },
+    ApplicationStatus.CORRECTING: {ApplicationStatus.SUBMITTED, ApplicationStatus.WITHDRAWN},
+    ApplicationStatus.APPROVED: set(),
+    ApplicationStatus.REJECTED: set(),
+    ApplicationStatus.WITHDRAWN: set(),
+}
+
+
+class Application(models.Model):
+    """An application for a licensing decision (办学许可): establish, change, close,
+    营转非, 备改审. Reviewed by the competent department of the county, which decides
+    within the working-day time limit; the approver supervises what it approved."""
+
+    scope = ScopePaths(
+        division="division_code",
+        institution="institution_id",
+        department="department__kind",
+    )
+
+    number = models.CharField("受理编号", max_length=32, unique=True)
+    kind = models.CharField("事项", max_length=24, choices=ApplicationKind.choices)
+    status = models.CharField(
+        "状态", max_length=16, choices=ApplicationStatus.choices, default=ApplicationStatus.SUBMITTED
+    )
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="applications", null=True, blank=True
+    )
+    division_code = models.CharField("所在区划", max_length=12, db_index=True)
+    department = models.ForeignKey(
+        Department, verbose_name="审批部门", on_delete=models.PROTECT, related_name="applications"
+    )
+    category = models.CharField("类别", max_length=16, choices=Category.choices)
+    training_kind = models.CharField("培训类型", max_length=16, choices=Kind.choices)
+    proposed = models.JSONField("申请事项", default=dict)
+    checklist = models.JSONField("审查要点", default=dict, blank=True)
+    correction_note = models.TextField("补正要求", blank=True)
+    decision_reason = models.TextField("决定理由", blank=True)
+    submitted_by_id = models.BigIntegerField(null=True)
+    submitted_on = models.DateField("受理日期")
+    due_on = models.DateField("决定期限")
+    decided_on = models.DateField("决定日期", null=True, blank=True)
+    decided_by_id = models.BigIntegerField(null=True)
+    permit_number = models.CharField("许可证号", max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "审批申请"
+        verbose_name_plural = "审批申请"
+        ordering = ["-submitted_on", "-id"]
+        indexes = [models.Index(fields=["division_code", "status", "due_on"], name="app_div_status_due_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind="establish") | Q(institution__isnull=False),
+                name="application_has_institution",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["approved", "rejected"]) | Q(decided_on__isnull=False),
+                name="application_decided_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.get_kind_display()}"
+
+    @property
+    def name(self) -> str:
+        return self.proposed.get("name") or (self.institution.name if self.institution_id else "")
+
+
+class ApplicationDocument(models.Model):
+    """A document of an application, its type judged by content (stored by digest)."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="documents")
+    doc_type = models.CharField("材料", max_length=32)
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    path = models.CharField(max_length=300)
+    uploaded_by_id = models.BigIntegerField(null=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["application_id", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name
+
+
+class ApplicationTransition(models.Model):
+    """Insert-only history of an application's status."""
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="transitions")
+    from_status = models.CharField(max_length=16, choices=ApplicationStatus.choices, blank=True)
+    to_status = models.CharField(max_length=16, choices=ApplicationStatus.choices)
+    note = models.TextField(blank=True)
+    actor_id = models.BigIntegerField(null=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.from_status} → {self.to_status}"

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
+from qinglang.accounts.permissions import REGULATOR_WRITERS, has_role
 from qinglang.accounts.scope import actor_for, restrict
 from qinglang.core.errors import NotFound
 from qinglang.core.models import AuditEvent
@@ -11,10 +12,13 @@ from qinglang.core.pagination import Page, keyset_values_page
 
 from .models import (
     Course,
+    CourseSlot,
+    HoursViolation,
     Institution,
     Licence,
     ListEntry,
     ListKind,
+    PracticeBan,
     Site,
     Staff,
     Status,
@@ -147,8 +151,7 @@ def institution_history(*, actor, institution_id: int) -> QuerySet:
 
 def staff_may_see_resident_id(*, actor) -> bool:
     """Full ID numbers are for the platform admin and regulators (leader/officer) only."""
-    a = actor_for(actor)
-    return a.is_platform_admin or bool(a.roles & {"regulator_leader", "regulator_officer"})
+    return has_role(actor, REGULATOR_WRITERS)
 
 
 # --- public reads (no login): whitelist, disclosure board, blacklist --------------------
@@ -227,3 +230,97 @@ def public_disclosure(*, institution_id: int) -> Disclosure:
         materials=inst.materials.filter(status="approved").order_by("id"),
         sites=inst.sites.filter(active=True),
     )
+
+
+def course_get(*, actor, course_id: int) -> Course:
+    c = restrict(Course.objects.filter(pk=course_id), actor, regulator_department=False).first()
+    if c is None:
+        raise NotFound("课程")
+    return c
+
+
+def slot_list(*, actor, course_id: int) -> QuerySet:
+    course_get(actor=actor, course_id=course_id)
+    return CourseSlot.objects.filter(course_id=course_id).select_related("teacher")
+
+
+def hours_violations(*, actor, institution_id: int) -> QuerySet:
+    return _children(HoursViolation, actor=actor, institution_id=institution_id).select_related("course")
+
+
+def practice_bans(*, actor) -> QuerySet:
+    """The practice-ban list: regulators of the division that entered it and above, and
+    the platform admin. Institutions see none of it (restrict gives them nothing)."""
+    return restrict(PracticeBan.objects.all(), actor, regulator_department=False)
+
+
+def practice_ban_get(*, actor, ban_id: int) -> PracticeBan:
+    b = practice_bans(actor=actor).filter(pk=ban_id).first()
+    if b is None:
+        raise NotFound("限制从业记录")
+    return b
+
+
+def disclosure_gap_list(*, actor, limit: int = 500) -> list[tuple[Institution, list[str]]]:
+    """Active institutions in scope whose board misses a required item (console list)."""
+    from .services.rules import disclosure_gaps
+
+    qs = restrict(Institution.objects.filter(status="active"), actor, regulator_department=False)
+    qs = qs.prefetch_related("licences", "disclosures").order_by("id")
+    out = []
+    for inst in qs[: limit * 4]:
+        gaps = disclosure_gaps(inst)
+        if gaps:
+            out.append((inst, gaps))
+            if len(out) >= limit:
+                break
+    return out
+
+
+def application_list(*, actor) -> QuerySet:
+    """Applications in scope: a department's officers see their department's; leaders of
+    the division all; an institution its own."""
+    from .models import Application
+
+    return restrict(Application.objects.select_related("department", "institution"), actor)
+
+
+def application_get(*, actor, application_id: int):
+    a = application_list(actor=actor).filter(pk=application_id).first()
+    if a is None:
+        raise NotFound("申请")
+    return a
+
+
+def approvals_overview(*, actor) -> dict:
+    """The console's figures: 营转非 completion rate of subject-type institutions in scope
+    and the applications pending per department with their nearest deadline."""
+    from django.db.models import Min
+    from django.utils import timezone
+
+    from .models import ApplicationStatus, NonprofitConversion
+
+    insts = restrict(Institution.objects.filter(category="subject"), actor, regulator_department=False)
+    conv = insts.aggregate(
+        done=Count("id", filter=Q(nonprofit_conversion=NonprofitConversion.COMPLETED)),
+        pending=Count("id", filter=Q(nonprofit_conversion=NonprofitConversion.PENDING)),
+    )
+    total = conv["done"] + conv["pending"]
+    today = timezone.localdate()
+    pending = (
+        application_list(actor=actor)
+        .filter(status__in=[ApplicationStatus.SUBMITTED, ApplicationStatus.CORRECTING])
+        .values("department__name", "department__division__name")
+        .annotate(
+            n=Count("id"),
+            nearest=Min("due_on"),
+            overdue=Count("id", filter=Q(due_on__lt=today, status=ApplicationStatus.SUBMITTED)),
+        )
+        .order_by("nearest")
+    )
+    return {
+        "conversion_done": conv["done"],
+        "conversion_total": total,
+        "conversion_rate": (conv["done"] / total) if total else None,
+        "pending": list(pending),
+    }

@@ -7,7 +7,6 @@ position, so extra or reordered columns in their own sheets still import."""
 
 import re
 import unicodedata
-import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -20,6 +19,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
+
+from qinglang.core.exports import xlsx_row
+from qinglang.core.xlsx import XlsxRefused, check_xlsx
 
 from .models import (
     Category,
@@ -216,25 +218,9 @@ class ParsedSheet:
     rows: list[ParsedRow] = field(default_factory=list)
 
 
-def _looks_like_old_xls(head: bytes) -> bool:
-    return head.startswith(b"\xd0\xcf\x11\xe0")  # OLE2 compound file: .xls / .et
-
-
 def parse_institution_xlsx(file_obj: IO[bytes], *, max_rows: int = MAX_ROWS) -> ParsedSheet:
     """Read the first data sheet of an uploaded .xlsx into row dicts keyed by field name.
     Raises ``XlsxFormatError`` (Chinese message) for anything that is not a usable list."""
-    try:
-        file_obj.seek(0)
-        head = file_obj.read(8)
-        file_obj.seek(0)
-    except (AttributeError, OSError):
-        raise XlsxFormatError("无法读取上传的文件")
-    if not head:
-        raise XlsxFormatError("上传的文件为空")
-    if _looks_like_old_xls(head):
-        raise XlsxFormatError("不支持旧版 .xls 格式，请在 Excel 中“另存为” .xlsx 后重新上传")
-    if not head.startswith(b"PK"):
-        raise XlsxFormatError("文件不是有效的 Excel(.xlsx) 文件")
     _check_unzipped_size(file_obj)
     try:
         wb = load_workbook(file_obj, read_only=True, data_only=True)
@@ -247,17 +233,14 @@ def parse_institution_xlsx(file_obj: IO[bytes], *, max_rows: int = MAX_ROWS) -> 
 
 
 def _check_unzipped_size(file_obj: IO[bytes]) -> None:
-    """zipfile stops reading a member at its declared size, so the declared sizes bound
-    what openpyxl can expand."""
+    """The core guard (declared sizes, compression ratio) before openpyxl's read-only
+    mode streams the sheet."""
     try:
-        with zipfile.ZipFile(file_obj) as z:
-            total = sum(i.file_size for i in z.infolist())
-    except (zipfile.BadZipFile, OSError, ValueError):
-        raise XlsxFormatError("文件不是有效的 Excel(.xlsx) 文件，或文件已损坏")
+        check_xlsx(file_obj, max_unzipped_bytes=MAX_UNZIPPED_BYTES)
+    except XlsxRefused as exc:
+        raise XlsxFormatError(exc.message)
     finally:
         file_obj.seek(0)
-    if total > MAX_UNZIPPED_BYTES:
-        raise XlsxFormatError("文件内容过大，请拆分后分别导入")
 
 
 def _data_sheet(wb):
@@ -517,16 +500,6 @@ def _chunks(it: Iterator[dict], size: int) -> Iterator[list[dict]]:
         yield batch
 
 
-def _text_cell(ws, value: Any) -> Any:
-    """Strings are written as text even when they begin with "=": an institution name
-    must never become a formula in an official's spreadsheet (formula injection)."""
-    if isinstance(value, str) and value.startswith("="):
-        cell = WriteOnlyCell(ws, value=value)
-        cell.data_type = "s"
-        return cell
-    return value
-
-
 def institutions_to_xlsx(queryset: QuerySet[Institution]) -> bytes:
     """Export exactly ``queryset`` (already scoped and filtered by the selector) with
     Chinese headers and labels. Write-only mode keeps memory bounded for long lists."""
@@ -580,7 +553,7 @@ def institutions_to_xlsx(queryset: QuerySet[Institution]) -> bytes:
                 "是" if r["whitelisted"] else "否",
                 "是" if r["blacklisted"] else "否",
             ]
-            ws.append([_text_cell(ws, v) for v in row])
+            ws.append(xlsx_row(ws, row))
     out = BytesIO()
     wb.save(out)
     return out.getvalue()

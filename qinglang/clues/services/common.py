@@ -1,22 +1,13 @@
-"""Pieces shared by the clue services: who may handle, deadlines, codes, locking."""
+"""Pieces shared by the clue services: deadlines, codes, text checks."""
 
 import base64
 import secrets
 from datetime import date
 from functools import lru_cache
 
-from django.db import transaction
-
-from qinglang.accounts.models import Role
-from qinglang.accounts.scope import actor_for, restrict
 from qinglang.core.calendar import add_working_days
-from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.errors import DomainError
 from qinglang.core.policy import policy_value
-
-from ..models import Clue
-
-HANDLER_ROLES = frozenset({Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER})
-LEAD_ROLES = frozenset({Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER, Role.INSPECTOR})
 
 
 def random_codes(count: int, n: int) -> list[str]:
@@ -73,27 +64,6 @@ def deadlines(received_on: date, division_code: str, limits: PolicyBatch | None 
         ack = int(limits.value("clue.acknowledge_days", division_code))
         res = int(limits.value("clue.resolve_days", division_code))
     return working_deadline(received_on, ack), working_deadline(received_on, res)
-
-
-def is_handler(user) -> bool:
-    a = actor_for(user)
-    return a.is_platform_admin or bool(a.roles & HANDLER_ROLES)
-
-
-def require_roles(user, roles: frozenset, message: str = "无权执行此操作") -> None:
-    a = actor_for(user)
-    if not (a.is_platform_admin or a.roles & roles):
-        raise PermissionDeniedError(message)
-
-
-def lock_clue(actor, clue_id: int) -> Clue:
-    """The clue, locked, if it is in the actor's scope (re-checked inside the write's
-    transaction); 404 otherwise, so other places' clues do not leak."""
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("lock_clue must run inside the service's transaction")
-    if not restrict(Clue.objects.filter(pk=clue_id), actor).exists():
-        raise NotFound("线索")
-    return Clue.objects.select_for_update().get(pk=clue_id)
 
 
 def text_required(value: str, field: str, label: str, *, max_len: int, min_len: int = 1) -> str:

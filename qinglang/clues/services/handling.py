@@ -1,4 +1,4 @@
-"""Handling a clue: the state machine (``models.TRANSITIONS``), one service per arrow,
+"""Handling a clue: the state machine (``models.CLUE_STATES``), one service per arrow,
 each under a row lock with an insert-only transition row and an audit event; routing
 changes (transfer, return), category corrections, and the audited reading of reporter
 identity (confidentiality: only the handling role, every reading recorded)."""
@@ -9,58 +9,38 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from qinglang.accounts.permissions import REGULATOR_WRITERS, lock_in_scope, require_role
 from qinglang.core.audit import audit_record
-from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
+from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
 from qinglang.core.models import Department, DepartmentKind
 
 from ..models import (
-    TRANSITIONS,
+    CLUE_STATES,
     Category,
     CategorySource,
     Clue,
     ClueLabel,
     ClueReport,
     ClueRouting,
-    ClueTransition,
     RoutingAction,
     Status,
 )
 from ..routing import DepartmentDirectory, department_kinds
-from .common import HANDLER_ROLES, lock_clue, require_roles, text_required
+from .common import text_required
 
 
 def _move(actor, clue: Clue, to: str, reason: str = "", **changes) -> Clue:
-    allowed = TRANSITIONS.get(clue.status, set())
-    if to not in allowed:
-        raise IllegalTransition("clue", clue.status, to, sorted(allowed))
-    before = clue.status
-    now = timezone.now()
-    clue.status = to
+    """Set ``changes`` on the clue and move it (``CLUE_STATES``), saving both."""
     for k, v in changes.items():
         setattr(clue, k, v)
-    clue.save(update_fields=["status", *changes])
-    ClueTransition.objects.create(
-        clue=clue,
-        from_status=before,
-        to_status=to,
-        reason=reason,
-        actor_id=getattr(actor, "pk", None),
-        at=now,
-    )
-    audit_record(
-        actor=actor,
-        action=f"clue.{to}",
-        obj=clue,
-        changes={"status": [before, to], **({"reason": reason} if reason else {})},
-    )
-    return clue
+    return CLUE_STATES.move(clue, to, actor=actor, reason=reason, fields=list(changes))
 
 
 @transaction.atomic
 def clue_accept(*, actor, clue_id: int) -> Clue:
     """受理: the routed department takes the clue on."""
-    require_roles(actor, HANDLER_ROLES)
-    clue = lock_clue(actor, clue_id)
+    require_role(actor, REGULATOR_WRITERS)
+    clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
     return _move(actor, clue, Status.ACCEPTED, accepted_at=clue.accepted_at or timezone.now())
 
 
@@ -70,8 +50,8 @@ def clue_investigate(
 ) -> Clue:
     """核查: start investigating; optionally open an ad-hoc inspection task of the
     institution (inspections app)."""
-    require_roles(actor, HANDLER_ROLES)
-    clue = lock_clue(actor, clue_id)
+    require_role(actor, REGULATOR_WRITERS)
+    clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
     task_id = None
     if open_inspection:
         if not clue.institution_id:
@@ -94,9 +74,9 @@ def clue_investigate(
 @transaction.atomic
 def clue_conclude(*, actor, clue_id: int, finding: str, substantiated: bool) -> Clue:
     """办结: record the finding."""
-    require_roles(actor, HANDLER_ROLES)
+    require_role(actor, REGULATOR_WRITERS)
     finding = text_required(finding, "finding", "办理结果", max_len=4000, min_len=2)
-    clue = lock_clue(actor, clue_id)
+    clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
     return _move(
         actor,
         clue,
@@ -110,9 +90,9 @@ def clue_conclude(*, actor, clue_id: int, finding: str, substantiated: bool) -> 
 @transaction.atomic
 def clue_feedback(*, actor, clue_id: int, feedback: str) -> Clue:
     """反馈: tell the reporter(s) the result; the case is closed."""
-    require_roles(actor, HANDLER_ROLES)
+    require_role(actor, REGULATOR_WRITERS)
     feedback = text_required(feedback, "feedback", "反馈内容", max_len=2000, min_len=2)
-    clue = lock_clue(actor, clue_id)
+    clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
     return _move(actor, clue, Status.CLOSED, feedback=feedback, closed_at=timezone.now())
 
 
@@ -153,7 +133,7 @@ def clue_reopen(*, tracking_code: str, reason: str) -> Clue:
     if clue.reopened:
         raise DomainError("reopen_used", "该线索已重新办理过一次，不能再次申请")
     if clue.status != Status.CLOSED:
-        raise IllegalTransition("clue", clue.status, Status.ACCEPTED, sorted(TRANSITIONS[clue.status]))
+        raise CLUE_STATES.refusal(clue.status, Status.ACCEPTED)
     r.reopen_reason = reason
     r.save(update_fields=["reopen_reason"])
     return _move("reporter", clue, Status.ACCEPTED, reason, reopened=True, closed_at=None)
@@ -172,9 +152,9 @@ def _department(clue: Clue, kind: str) -> Department:
 @transaction.atomic
 def clue_transfer(*, actor, clue_id: int, department_kind: str, reason: str) -> Clue:
     """转办: the lead department hands the clue to another department of the same place."""
-    require_roles(actor, HANDLER_ROLES)
+    require_role(actor, REGULATOR_WRITERS)
     reason = text_required(reason, "reason", "转办理由", max_len=1000, min_len=2)
-    clue = lock_clue(actor, clue_id)
+    clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
     if clue.status not in (Status.ROUTED, Status.RECEIVED, Status.ACCEPTED):
         raise DomainError("cannot_transfer", "已进入核查或办结的线索不能转办")
     dep = _department(clue, department_kind)
@@ -205,9 +185,9 @@ def clue_transfer(*, actor, clue_id: int, department_kind: str, reason: str) -> 
 @transaction.atomic
 def clue_return(*, actor, clue_id: int, reason: str) -> Clue:
     """退回: a department says the clue is not theirs; it goes back for re-routing."""
-    require_roles(actor, HANDLER_ROLES)
+    require_role(actor, REGULATOR_WRITERS)
     reason = text_required(reason, "reason", "退回理由", max_len=1000, min_len=2)
-    clue = lock_clue(actor, clue_id)
+    clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
     ClueRouting.objects.create(
         clue=clue,
         action=RoutingAction.RETURN,
@@ -223,10 +203,10 @@ def clue_return(*, actor, clue_id: int, reason: str) -> Clue:
 @transaction.atomic
 def clue_route(*, actor, clue_id: int, department_kinds_: list[str], reason: str) -> Clue:
     """分办 by hand (a returned or unroutable clue)."""
-    require_roles(actor, HANDLER_ROLES)
+    require_role(actor, REGULATOR_WRITERS)
     if not department_kinds_:
         raise ValidationError({"department_kind": "请选择承办部门"})
-    clue = lock_clue(actor, clue_id)
+    clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
     deps = [(k, _department(clue, k)) for k in dict.fromkeys(department_kinds_)]
     clue.routed_kinds = "|" + "|".join(k for k, _ in deps) + "|"
     clue.save(update_fields=["routed_kinds"])
@@ -248,10 +228,10 @@ def clue_route(*, actor, clue_id: int, department_kinds_: list[str], reason: str
 def clue_reclassify(*, actor, clue_id: int, category: str) -> Clue:
     """A regulator corrects the category: kept as a labelled example the classifier
     learns from. Routing is not changed by itself (use transfer)."""
-    require_roles(actor, HANDLER_ROLES)
+    require_role(actor, REGULATOR_WRITERS)
     if category not in Category.values:
         raise ValidationError({"category": f"未知类别：{category}"})
-    clue = lock_clue(actor, clue_id)
+    clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
     before = clue.category
     clue.category = category
     clue.category_source = CategorySource.REGULATOR
@@ -273,8 +253,8 @@ def clue_reporters_reveal(*, actor, clue_id: int) -> list[dict]:
     is an audit event."""
     if not (actor and actor.is_authenticated):
         raise PermissionDeniedError()
-    require_roles(actor, HANDLER_ROLES, "只有承办部门的监管人员可以查看举报人信息")
-    clue = lock_clue(actor, clue_id)
+    require_role(actor, REGULATOR_WRITERS, message="只有承办部门的监管人员可以查看举报人信息")
+    clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
     out = [
         {
             "report_id": r.pk,

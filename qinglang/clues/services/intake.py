@@ -8,16 +8,15 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from qinglang.accounts.models import Role
+from qinglang.accounts.permissions import INSPECTORS, REGULATORS, has_role, require_role
 from qinglang.accounts.scope import actor_for, division_in_scope
+from qinglang.core import files
 from qinglang.core.audit import Entry, audit_record_many
 from qinglang.core.crypto import blind_index, encrypt
 from qinglang.core.errors import DomainError, PermissionDeniedError
@@ -41,12 +40,10 @@ from ..models import (
 )
 from ..routing import DepartmentDirectory, department_kinds
 from .common import (
-    LEAD_ROLES,
     PolicyBatch,
     RateLimited,
     deadlines,
     random_codes,
-    require_roles,
     text_required,
 )
 
@@ -121,17 +118,6 @@ def read_photos(files) -> list[tuple[bytes, str, str, str]]:
         ctype, ext, digest = check_photo(data, f.name)
         out.append((data, ctype, ext, digest))
     return out
-
-
-def _store_photo(data: bytes, ext: str, digest: str) -> str:
-    rel = Path("clues") / digest[:2] / f"{digest}.{ext}"
-    dest = Path(settings.MEDIA_ROOT) / rel
-    if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(dest)
-    return str(rel)
 
 
 def validate_submission(s: Submission, *, phone_required: bool = False) -> Submission:
@@ -333,7 +319,7 @@ def ingest(*, actor, subs: list[Submission], import_batch: ClueImport | None = N
             photos.append(
                 CluePhoto(
                     report_id=r.pk,
-                    path=_store_photo(data, ext, digest),
+                    path=files.store(data, folder="clues", suffix=f".{ext}")[0],
                     sha256=digest,
                     size=len(data),
                     content_type=ctype,
@@ -630,7 +616,7 @@ def clue_report_submit(*, actor, submission: Submission, source: str = "") -> Cl
             raise PermissionDeniedError("只有家长账号可以从家长端举报")
         s.submitted_by_id = actor.pk
     elif s.channel == Channel.GRID:
-        if not (a.is_platform_admin or Role.GRID_WORKER in a.roles or a.roles & LEAD_ROLES):
+        if not has_role(actor, REGULATORS):
             raise PermissionDeniedError("只有网格员和监管人员可以上报")
         if not division_in_scope(actor, s.division_code or ""):
             raise PermissionDeniedError("只能上报本网格(辖区)内的问题")
@@ -654,7 +640,7 @@ def clue_report_submit(*, actor, submission: Submission, source: str = "") -> Cl
 def clue_lead_create(*, actor, submission: Submission) -> ClueReport:
     """A covert-visit (暗访) or online-patrol (网上巡查) lead entered by a regulator."""
     s = submission
-    require_roles(actor, LEAD_ROLES, "只有监管人员可以录入暗访和网上巡查线索")
+    require_role(actor, INSPECTORS, message="只有监管人员可以录入暗访和网上巡查线索")
     if s.channel not in (Channel.COVERT_VISIT, Channel.ONLINE_PATROL):
         raise ValidationError({"channel": "线索来源须为暗访或网上巡查"})
     if not division_in_scope(actor, s.division_code or ""):

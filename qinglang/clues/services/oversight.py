@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from qinglang.accounts.models import Membership, Role
+from qinglang.accounts.permissions import REGULATOR_WRITERS, require_role, system
 from qinglang.accounts.scope import actor_for, division_in_scope
 from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.calendar import working_days_between
@@ -31,13 +32,13 @@ from ..models import (
     WhistleDepartment,
     WhistleStatus,
 )
-from .common import HANDLER_ROLES, require_roles, text_required
+from .common import text_required
 
 TASK_FORCE_AFTER = 5  # working days past the resolve limit before the task force steps in
 
 
 @transaction.atomic
-def clue_escalate_overdue(*, actor="system:clues.escalation", today: date | None = None) -> dict[str, int]:
+def clue_escalate_overdue(*, actor=system("clues.escalation"), today: date | None = None) -> dict[str, int]:
     """Level 1 (department leader): not accepted by the acknowledge limit, or not
     concluded by the resolve limit. Level 2 (task force): still open five working days
     after the resolve limit."""
@@ -147,7 +148,7 @@ def _notify_escalations(raised: list, *, actor) -> None:
 
 
 @transaction.atomic
-def whistle_notify_late(*, actor="system:clues.whistles", now=None) -> int:
+def whistle_notify_late(*, actor=system("clues.whistles"), now=None) -> int:
     """Named departments that have not reported by the limit: their leaders and officers
     in the county get a notice, once (``late_notified_at``), so a catch-up run after
     downtime sends each notice exactly once. Returns how many departments were notified."""
@@ -167,7 +168,7 @@ def whistle_notify_late(*, actor="system:clues.whistles", now=None) -> int:
     )
     if not late:
         return 0
-    people = Leaders(roles=HANDLER_ROLES)
+    people = Leaders(roles=REGULATOR_WRITERS)
     for wd in late:
         w = wd.whistle
         notify(
@@ -196,7 +197,7 @@ def whistle_raise(
     clue_id: int | None = None,
 ) -> Whistle:
     """街乡吹哨: a township names the county departments that must report."""
-    require_roles(actor, HANDLER_ROLES, "只有监管领导和监管人员可以吹哨")
+    require_role(actor, REGULATOR_WRITERS, message="只有监管领导和监管人员可以吹哨")
     division_code = (division_code or "").strip()
     if len(division_code) != 9:
         raise ValidationError({"division_code": "吹哨须指定乡镇(街道)"})
@@ -248,7 +249,7 @@ def whistle_raise(
 @transaction.atomic
 def whistle_report(*, actor, whistle_id: int, department_kind: str, action: str) -> WhistleDepartment:
     """部门报到: a named department reports and records what it did."""
-    require_roles(actor, HANDLER_ROLES, "只有监管领导和监管人员可以报到")
+    require_role(actor, REGULATOR_WRITERS, message="只有监管领导和监管人员可以报到")
     from qinglang.accounts.scope import restrict
 
     if not restrict(Whistle.objects.filter(pk=whistle_id), actor).exists():
@@ -288,7 +289,7 @@ def week_start(d: date) -> date:
 
 
 @transaction.atomic
-def clue_trends_refresh(*, actor="system:clues.trends", week: date | None = None) -> dict[str, int]:
+def clue_trends_refresh(*, actor=system("clues.trends"), week: date | None = None) -> dict[str, int]:
     """Weekly counts by category, county and institution, with the week before; rising
     institutions (at least 2 clues and more than the week before) become signals."""
     ws = week_start(week or timezone.localdate())

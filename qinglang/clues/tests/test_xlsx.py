@@ -4,7 +4,7 @@ numbers, booleans and gaps between cells come out as openpyxl would give them.""
 import io
 import zipfile
 
-from qinglang.clues.xlsx import iter_rows
+from qinglang.core.xlsx import iter_rows
 
 MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

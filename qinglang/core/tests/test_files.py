@@ -25,3 +25,78 @@ def test_allowed_sets():
     pdf = b"%PDF-1.4\n"
     assert sniff_allowed(pdf, PHOTOS) is None
     assert sniff_allowed(b"GIF89a" + bytes(10), PHOTOS) == "image/gif"
+
+
+# --- the store ---------------------------------------------------------------------------
+
+
+def test_store_is_content_addressed_atomic_and_confined(settings, tmp_path):
+    import hashlib
+
+    import pytest
+
+    from qinglang.core import files
+    from qinglang.core.errors import DomainError
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    data = b"%PDF-1.7\nevidence"
+    digest = hashlib.sha256(data).hexdigest()
+    rel, got, created = files.store(data, folder="evidence", suffix=".pdf")
+    assert (rel, got, created) == (f"evidence/{digest[:2]}/{digest}.pdf", digest, True)
+    assert (tmp_path / rel).read_bytes() == data
+    assert files.store(data, folder="evidence", suffix=".pdf") == (
+        rel,
+        digest,
+        False,
+    )  # same content, same file
+    assert not list(tmp_path.rglob("*.tmp"))  # written via a temporary file, then renamed
+    with files.open_stored(rel) as fh:
+        assert fh.read() == data
+    with pytest.raises(DomainError, match="文件路径无效"):
+        files.open_stored("../outside.txt")
+    files.discard(rel)
+    assert not (tmp_path / rel).exists()
+    files.discard(rel)  # already gone: no error
+
+
+def test_check_upload_judges_by_content_and_size():
+    import pytest
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from qinglang.core import files
+    from qinglang.core.errors import DomainError
+
+    png = b"\x89PNG\r\n\x1a\n" + bytes(20)
+    c = files.check_upload(SimpleUploadedFile("现场.png", png))
+    assert (c.name, c.content_type, c.data) == ("现场.png", "image/png", png)
+    with pytest.raises(DomainError, match="不是允许的类型") as e:
+        files.check_upload(SimpleUploadedFile("photo.jpg", b"MZ\x90\x00" + bytes(60)))
+    assert e.value.code == "evidence_type_refused" and e.value.status == 422
+    with pytest.raises(DomainError, match="为空"):
+        files.check_upload(SimpleUploadedFile("empty.png", b""))
+    with pytest.raises(DomainError, match="超过1MB上限"):
+        files.check_upload(SimpleUploadedFile("big.png", png + bytes(2 * 1024 * 1024)), max_bytes=1024 * 1024)
+    with pytest.raises(DomainError, match=r"照片“a\.pdf”不是允许的类型"):
+        files.check_upload(
+            SimpleUploadedFile("a.pdf", b"%PDF-1.4\n"), allowed=files.PHOTOS, what="照片", kinds="图片"
+        )
+
+
+def test_one_file_store():
+    """Only core writes under MEDIA_ROOT: the apps' own stores are gone. (Management
+    commands may write a file the operator names on the command line.)"""
+    from pathlib import Path
+
+    pkg = Path(__file__).resolve().parents[2]
+    assert not (pkg / "inspections" / "files.py").exists()
+    offenders = [
+        str(p.relative_to(pkg))
+        for p in pkg.rglob("*.py")
+        if "tests" not in p.parts
+        and p != pkg / "core" / "files.py"
+        and (
+            ("write_bytes(" in (t := p.read_text(encoding="utf-8")) and "management" not in p.parts)
+            or "settings.MEDIA_ROOT" in t
+        )
+    ]
+    assert offenders == []

@@ -6,6 +6,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from qinglang.accounts.permissions import is_system
 from qinglang.accounts.scope import actor_for, in_scope
 from qinglang.core import crypto
 from qinglang.core.audit import audit_record
@@ -59,7 +60,7 @@ def custody_account_open(
     with transaction.atomic():
         inst = lock_institution_row(institution_id)
         if not is_regulator_writer(actor, inst.division_code):
-            if isinstance(actor, str) or not in_scope(inst, actor, regulator_department=False):
+            if not in_scope(inst, actor, regulator_department=False):
                 raise NotFound("机构")
             raise PermissionDeniedError()
         bank = Bank.objects.filter(pk=bank_id).first()
@@ -163,4 +164,4 @@ def releases_unfreeze(*, actor, institution_id: int, reason: str) -> CustodyAcco
 
 
 def actor_bank_ids(actor) -> set[int]:
-    return set() if isinstance(actor, str) else actor_for(actor).bank_ids
+    return set() if is_system(actor) else actor_for(actor).bank_ids

@@ -1,41 +1,21 @@
 """Who may write what in funds, checked inside the write's transaction under lock."""
 
-from qinglang.accounts.models import INSTITUTION_ROLES, Role
-from qinglang.accounts.scope import actor_for, division_in_scope, in_scope
+from qinglang.accounts.permissions import (
+    REGULATOR_WRITERS,
+    has_role,
+    is_bank_operator,
+    is_institution_user,
+    lock_in_scope,
+)
+from qinglang.accounts.scope import actor_for
 from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
 from qinglang.registry.models import Institution, Status
 
 from ..models import CustodyAccount, Order
 
-WRITER_REGULATOR_ROLES = {Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER}
-
-
-def is_system(actor) -> bool:
-    """Jobs and bank notifications act as a string label, e.g. "system:refund-deadline"."""
-    return isinstance(actor, str)
-
 
 def is_regulator_writer(actor, division_code: str) -> bool:
-    if is_system(actor):
-        return True
-    a = actor_for(actor)
-    if a.is_platform_admin:
-        return True
-    return bool(a.roles & WRITER_REGULATOR_ROLES) and division_in_scope(actor, division_code)
-
-
-def is_institution_user(actor, institution_id: int) -> bool:
-    if is_system(actor):
-        return False
-    a = actor_for(actor)
-    return institution_id in a.institution_ids and bool(a.roles & set(INSTITUTION_ROLES))
-
-
-def is_bank_operator(actor, bank_id: int | None) -> bool:
-    if is_system(actor) or bank_id is None:
-        return False
-    a = actor_for(actor)
-    return bank_id in a.bank_ids and Role.BANK_OPERATOR in a.roles
+    return has_role(actor, REGULATOR_WRITERS, division_code=division_code)
 
 
 def lock_institution_row(institution_id: int) -> Institution:
@@ -57,15 +37,9 @@ def lock_order(
     """Lock the order row and check, in the transaction, that the actor is in scope and
     holds one of the allowed parts (the order's parent, its institution's users, a
     regulator writer of its division, its custody bank's operator). Out of scope is 404."""
-    order = Order.objects.select_for_update(no_key=True).filter(pk=order_id).first()
-    if order is None:
-        raise NotFound("订单")
-    if is_system(actor):
-        return order
-    if not in_scope(order, actor):
-        raise NotFound("订单")
+    order = lock_in_scope(Order, order_id, actor=actor, what="订单", no_key=True)
     a = actor_for(actor)
-    if a.is_platform_admin:
+    if a.system or a.is_platform_admin:
         return order
     if parent and a.is_parent and order.parent_id == a.user_id:
         return order

@@ -15,12 +15,13 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from qinglang.accounts.permissions import is_system, system
 from qinglang.accounts.scope import actor_for
+from qinglang.core import bulk
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
 from qinglang.core.policy import policy_resolve
 
-from .. import bulk
 from ..ledger import PostingSpec, account_get_or_create, post, post_ids
 from ..models import (
     LESSON_PENDING,
@@ -37,6 +38,8 @@ from ..models import (
 from .common import is_regulator_writer, lock_order, transition
 from .lesson_plan import release_target
 
+LESSON_SETTLED = bulk.Table(Lesson, ("status", "settled_posting_id"))
+ORDER_RELEASES = bulk.Table(Order, ("pending_fen", "released_fen"))
 DEEM_CHUNK = 20_000  # lessons per transaction of the deemed-confirm job
 POSTS = {LessonStatus.CONFIRMED, LessonStatus.DEEMED_CONFIRMED, LessonStatus.DISPUTE_REJECTED}
 
@@ -154,7 +157,7 @@ def lesson_dispute_resolve(*, actor, lesson_id: int, upheld: bool, note: str = "
     rejected (a regulator only): the release is posted to the institution."""
     with transaction.atomic():
         lesson, order = lock_lesson(actor=actor, lesson_id=lesson_id, institution=True, regulator=True)
-        a = None if isinstance(actor, str) else actor_for(actor)
+        a = None if is_system(actor) else actor_for(actor)
         if (
             not upheld
             and a
@@ -220,7 +223,7 @@ class _Due:
 
 
 def lessons_deem_confirmed(
-    *, actor="system:lesson-confirm", today: date | None = None, chunk: int = DEEM_CHUNK
+    *, actor=system("lesson-confirm"), today: date | None = None, chunk: int = DEEM_CHUNK
 ) -> int:
     """Lessons still unanswered after their deadline (``confirm_by``: N working days of
     ``lesson.parent_confirm_days``) count as confirmed, and their pending releases are
@@ -292,18 +295,8 @@ def _deem_chunk(actor, today: date, chunk: int) -> int:
         # a settling posting is written with its lesson's status (the unique index would
         # refuse the chunk whole if that were ever wrong)
         pids = dict(zip(posted_lessons, post_ids(specs, keys_new=True), strict=True))
-        bulk.update_rows(
-            Lesson._meta.db_table,
-            ("status", "settled_posting_id"),
-            [(x.id, target.value, pids.get(x.id)) for x in lessons],
-            pg_types=("varchar", "bigint"),
-        )
-        bulk.update_rows(
-            Order._meta.db_table,
-            ("pending_fen", "released_fen"),
-            [(oid, *v) for oid, v in sorted(orders.items())],
-            pg_types=("bigint", "bigint"),
-        )
+        LESSON_SETTLED.update([(x.id, target.value, pids.get(x.id)) for x in lessons])
+        ORDER_RELEASES.update([(oid, *v) for oid, v in sorted(orders.items())])
         if lessons:
             audit_record(
                 actor=actor,

@@ -16,7 +16,11 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from qinglang.accounts.permissions import is_system, system
+from qinglang.accounts.permissions import is_system
 from qinglang.accounts.scope import actor_for
+from qinglang.core import bulk
+from qinglang.core import bulk
 from qinglang.core.audit import audit_record
 from qinglang.core.calendar import add_working_days
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
@@ -24,8 +28,8 @@ from qinglang.core.models import PolicyParameter
 from qinglang.core.policy import division_chain, policy_resolve
 from qinglang.core.policy_defaults import BY_KEY
 from qinglang.registry.models import Institution
+from qinglang.registry.services import rules as registry_rules
 
-from .. import bulk
 from ..ledger import AlreadyPosted, PostingSpec, account_get_or_create, post_ids, post_one
 from ..models import (
     AccountKind,
@@ -43,23 +47,23 @@ from .lesson_plan import plan_lesson
 MAX_BATCH = 100_000
 CONFIRM_DAYS = "lesson.parent_confirm_days"
 REPORT_KEEP = 1000
-LESSON_COLS = bulk.Columns(
-    ("institution_id", "bigint"),
-    ("order_id", "bigint"),
-    ("event_id", "varchar"),
-    ("given_at", "timestamptz"),
-    ("status", "varchar"),
-    ("confirm_by", "date"),
-    ("released_fen", "bigint"),
-    ("posting_id", "bigint"),
-    ("settled_posting_id", "bigint"),
-    ("batch_id", "bigint"),
-    ("bank_id", "bigint"),
-    ("division_code", "varchar"),
-    ("created_at", "timestamptz"),
+LESSON_COLS = (
+    "institution_id",
+    "order_id",
+    "event_id",
+    "given_at",
+    "status",
+    "confirm_by",
+    "released_fen",
+    "posting_id",
+    "settled_posting_id",
+    "batch_id",
+    "bank_id",
+    "division_code",
+    "created_at",
 )
-_POSTING_ID = LESSON_COLS.index["posting_id"]
-_BATCH_ID = LESSON_COLS.index["batch_id"]
+LESSONS = bulk.Table(Lesson, LESSON_COLS)
+ORDER_PROGRESS = bulk.Table(Order, ("lessons_consumed", "pending_fen", "status"))
 
 
 @dataclass
@@ -185,7 +189,7 @@ def policy_value_from_db(key: str, raw):
 
 
 def _check_writer(actor, inst) -> None:
-    if isinstance(actor, str) or actor_for(actor).is_platform_admin:
+    if is_system(actor) or actor_for(actor).is_platform_admin:
         return
     if is_institution_user(actor, inst.pk):
         return
@@ -270,12 +274,6 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
         accounts = institution_release_accounts(inst, custody and custody.bank_id)
         pending_id = accounts[AccountKind.PENDING_RELEASE]
         prepaid = _prepaid_ids(list(orders)) if orders else {}
-        # values adapted for the database once, not per row (a batch shares a few
-        # times); PostgreSQL's binary COPY takes them as they are
-        ops = connection.ops
-        adapted: dict[datetime, object] = {}
-        now_db = ops.adapt_datetimefield_value(now)
-        confirm_db = confirm_by if bulk.is_pg() else ops.adapt_datefield_value(confirm_by)
         recorded = LessonStatus.RECORDED.value
         staging = PostingCode.RELEASE_PENDING.value
         inst_id = inst.id
@@ -284,7 +282,7 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
         lessons: list[list] = []  # rows of LESSON_COLS, posting_id and batch_id filled below
         specs: list[PostingSpec] = []
         spec_lesson: list[list] = []
-        row = LESSON_COLS.row
+        row = LESSONS.row
         for n, event_id, order_id, when in parsed:
             if event_id in seen:
                 results.append(EventResult(n, event_id, "duplicate", "事件编号已记录，忽略"))
@@ -298,24 +296,21 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
                 results.append(EventResult(n, event_id, "refused", *plan.refusal))
                 continue
             seen.add(event_id)
-            when_db = adapted.get(when)
-            if when_db is None:
-                when_db = adapted[when] = ops.adapt_datetimefield_value(when)
             amount = plan.amount
             lesson = row(
                 institution_id=inst_id,
                 order_id=order_id,
                 event_id=event_id,
-                given_at=when_db,
+                given_at=when,
                 status=recorded,
-                confirm_by=confirm_db,
+                confirm_by=confirm_by,
                 released_fen=amount,
                 posting_id=None,
                 settled_posting_id=None,
                 batch_id=None,
                 bank_id=order.bank_id,
                 division_code=order.division_code,
-                created_at=now_db,
+                created_at=now,
             )
             if amount:
                 specs.append(
@@ -340,7 +335,7 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
             # written in one transaction
             posting_ids = post_ids(specs, now=now, keys_new=True)
             for lesson, pid in zip(spec_lesson, posting_ids, strict=True):
-                lesson[_POSTING_ID] = pid
+                LESSONS.set(lesson, "posting_id", pid)
         results.sort(key=lambda r: r.line)
         counts = {"accepted": 0, "duplicate": 0, "refused": 0}
         for r in results:
@@ -351,24 +346,19 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
                 institution=inst,
                 division_code=inst.division_code,
                 filename=filename[:200],
-                created_by_id=None if isinstance(actor, str) else actor.pk,
+                created_by_id=None if is_system(actor) else actor.pk,
                 report=[r.__dict__ for r in results if r.result != "accepted"][:REPORT_KEEP],
                 **counts,
             )
             for lesson in lessons:
-                lesson[_BATCH_ID] = batch.id
-        bulk.insert_rows(Lesson._meta.db_table, LESSON_COLS.names, lessons, pg_types=LESSON_COLS.pg_types)
+                LESSONS.set(lesson, "batch_id", batch.id)
+        LESSONS.insert(lessons)
         changed = [
             (o.id, o.lessons_consumed, o.pending_fen, o.status)
             for o in sorted(orders.values(), key=lambda o: o.id)
             if (o.lessons_consumed, o.pending_fen) != start[o.id]
         ]
-        bulk.update_rows(
-            Order._meta.db_table,
-            ("lessons_consumed", "pending_fen", "status"),
-            changed,
-            pg_types=("integer", "bigint", "varchar"),
-        )
+        ORDER_PROGRESS.update(changed)
         if lessons:
             audit_record(
                 actor=actor,
@@ -413,6 +403,13 @@ def lesson_record(
     p = _parse_row(1, {"event_id": event_id, "order_id": order_id, "given_at": given_at}, now)
     if isinstance(p, EventResult):
         raise DomainError(p.code, p.reason, {"event_id": p.event_id}, status=422)
+    # training hours (registry rule): recorded before, and kept after, a refusal
+    registry_rules.lesson_hours_check(
+        actor=actor,
+        course_id=Order.objects.filter(pk=order_id, institution_id=institution_id).values("course_id")[:1],
+        starts_at=p[2],
+        ref=f"lesson:{institution_id}:{event_id}",
+    )
     try:
         return _record_one(actor, institution_id, *p, now)
     except (IntegrityError, AlreadyPosted):
@@ -510,7 +507,7 @@ def _record_one(actor, institution_id: int, event_id: str, order_id: int, when, 
         for c in ("given_at", "created_at"):
             values[c] = ops.adapt_datetimefield_value(values[c])
         values["confirm_by"] = ops.adapt_datefield_value(values["confirm_by"])
-        values = LESSON_COLS.row(**values)
+        values = LESSONS.row(**values)
         insert = (
             f"INSERT INTO {Lesson._meta.db_table} ({', '.join(LESSON_COLS)}) "  # noqa: S608
             f"VALUES ({', '.join(['%s'] * len(LESSON_COLS))}) RETURNING id"

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, PermissionDeniedError
+from qinglang.core.money import fen_checked
 from qinglang.core.policy import Resolved, policy_resolve
 
 from ..ledger import PostingSpec, institution_accounts, post
@@ -105,8 +106,7 @@ def deposit_record(
 ) -> CustodyAccount:
     """A top-up of the risk deposit paid into the custody account, recorded by a
     regulator (or the custody bank's operator). ``key`` makes a retry harmless."""
-    if type(amount_fen) is not int or amount_fen <= 0:
-        raise ValidationError({"amount_fen": "金额须为正整数(分)"})
+    fen_checked(amount_fen, "amount_fen")
     key = (key or "").strip()
     if not key or len(key) > 80:
         raise ValidationError({"key": "缺少或过长的请求编号"})

@@ -24,7 +24,7 @@ def dispute_decide(*, actor, lesson_id: int, upheld: bool, reason: str) -> Lesso
         raise ValidationError({"reason": "裁决理由不超过500字"})
     with transaction.atomic():
         lesson = Lesson.objects.filter(pk=lesson_id).first()
-        if lesson is None or not (isinstance(actor, str) or in_scope(lesson, actor)):
+        if lesson is None or not in_scope(lesson, actor):
             raise NotFound("消课记录")
         if not is_regulator_writer(actor, lesson.division_code):
             raise PermissionDeniedError("消课异议由监管部门裁决")

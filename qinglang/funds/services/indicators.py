@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from qinglang.accounts.permissions import is_system
 from qinglang.accounts.scope import actor_for, in_scope
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import NotFound, PermissionDeniedError
@@ -23,7 +24,7 @@ from ..models import (
     Signal,
     SignalKind,
 )
-from .common import is_institution_user, is_system, lock_institution_row
+from .common import is_institution_user, lock_institution_row
 
 
 def large_movement_check(*, institution, amount_fen: int, posting_id: int) -> Signal | None:

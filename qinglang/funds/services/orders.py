@@ -10,11 +10,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from qinglang.accounts.permissions import is_system
 from qinglang.accounts.scope import actor_for, in_scope
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.money import MAX_FEN
 from qinglang.core.policy import policy_resolve
 from qinglang.registry.models import ApprovalStatus, Course, Kind
+from qinglang.registry.services import rules as registry_rules
 
 from ..ledger import PostingSpec, institution_accounts, post
 from ..models import (
@@ -149,6 +152,7 @@ def check_fee_rules(*, inst, course: Course, data: OrderInput, today: date) -> N
         raise DomainError(
             "course_not_approved", "课程未经审核核准，不得收费", {"course_id": course.pk}, status=422
         )
+    registry_rules.course_sellable(course)  # materials reviewed (materials.review_required)
     r = policy_resolve("fees.max_lessons_per_charge", div)
     if r.value is not None and data.lessons > int(r.value):
         raise r.violation(f"单次收费课时数 {data.lessons} 超过上限", lessons=data.lessons)
@@ -213,16 +217,22 @@ def order_create(*, actor, data: OrderInput, today: date | None = None) -> Order
         if course is None:
             raise NotFound("课程")
         inst = lock_institution_row(course.institution_id)
-        a = None if isinstance(actor, str) else actor_for(actor)
+        a = None if is_system(actor) else actor_for(actor)
         parent_id = None
         if a is not None and a.is_parent and not a.institution_ids:
             parent_id = a.user_id  # parents may buy from any whitelisted institution
-        elif not (
-            isinstance(actor, str) or (a and a.is_platform_admin) or is_institution_user(actor, inst.pk)
-        ):
+        elif not (is_system(actor) or (a and a.is_platform_admin) or is_institution_user(actor, inst.pk)):
             if a is None or not in_scope(inst, actor, regulator_department=False):
                 raise NotFound("课程")
             raise PermissionDeniedError("仅家长或机构可以下单")
+        if (
+            data.top_up_of_id is not None
+            and parent_id is not None
+            and not Order.objects.filter(pk=data.top_up_of_id, parent_id=parent_id).exists()
+        ):  # a parent tops up their own order only (another's is as unknown as a missing one)
+            raise DomainError(
+                "unknown_order", "续费所依据的原订单不存在", {"top_up_of": data.top_up_of_id}, status=422
+            )
         custody = institution_may_take_orders(inst)
         modes = policy_resolve("custody.modes_allowed", inst.division_code)
         if custody.mode not in (modes.value or []):
@@ -352,8 +362,10 @@ def payment_record(
     txn_id = (txn_id or "").strip()
     if not txn_id or len(txn_id) > 64:
         raise ValidationError({"txn_id": "银行交易流水号为空或过长"})
-    if type(amount_fen) is not int or amount_fen <= 0:
-        raise DomainError("bad_amount", "金额须为正整数(分)", {"amount_fen": str(amount_fen)}, status=422)
+    if type(amount_fen) is not int or not 0 < amount_fen <= MAX_FEN:
+        raise DomainError(
+            "bad_amount", "金额须为正整数(分)且不超过上限", {"amount_fen": str(amount_fen)}, status=422
+        )
     h = notification_hash(
         txn_id=txn_id,
         order_id=order_id,
@@ -369,7 +381,7 @@ def payment_record(
         if (
             not signed
             and not is_bank_operator(actor, bank.pk)
-            and not (not isinstance(actor, str) and actor_for(actor).is_platform_admin)
+            and not (not is_system(actor) and actor_for(actor).is_platform_admin)
         ):
             raise NotFound("托管银行")
         prior = Payment.objects.filter(bank_id=bank.pk, txn_id=txn_id).first()

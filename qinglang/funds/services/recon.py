@@ -13,10 +13,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Sum
 
+from qinglang.accounts.permissions import system
 from qinglang.accounts.scope import in_scope
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
-from qinglang.core.money import format_yuan, yuan_to_fen
+from qinglang.core.exports import csv_text
+from qinglang.core.money import fen_checked, format_yuan, yuan_to_fen
 from qinglang.core.policy import Resolved, policy_resolve
 
 from ..ledger import PostingSpec, account_get_or_create, post
@@ -43,7 +45,7 @@ RESERVE_KEY = "custody.min_balance_reserve_ratio"
 RUNNING = (OrderStatus.PAID, OrderStatus.REFUND_REQUESTED)
 
 
-def instructions_generate(*, actor="system:instructions", day: date) -> int:
+def instructions_generate(*, actor=system("instructions"), day: date) -> int:
     """Pay out what is due: per institution, released fees from custody to its
     settlement account (not while releases are frozen); per refund, the refund from
     custody back to the payer's own account named in the payment notification
@@ -212,28 +214,25 @@ INSTRUCTION_COLUMNS = [
 
 
 def instruction_file(lines, *, bank=None) -> str:
-    """The day's instruction file for a bank (CSV, UTF-8): refunds name the payer's
-    account, name and bank, and the original payment's transaction id."""
-    out = io.StringIO()
-    w = csv.writer(out)
-    if bank is not None:
-        out.write(f"# {bank.code} {bank.name}\n")
-    w.writerow(INSTRUCTION_COLUMNS)
-    for ln in lines:
-        w.writerow(
-            [
-                ln.ref,
-                ln.day.isoformat(),
-                ln.kind,
-                ln.institution_id,
-                ln.amount_fen,
-                ln.destination,
-                ln.destination_name,
-                ln.destination_bank,
-                ln.original_txn_id,
-            ]
-        )
-    return out.getvalue()
+    """The day's instruction file for a bank (CSV, UTF-8, formula-safe through the one
+    export writer): refunds name the payer's account, name and bank, and the original
+    payment's transaction id."""
+    rows = (
+        [
+            ln.ref,
+            ln.day.isoformat(),
+            ln.kind,
+            ln.institution_id,
+            ln.amount_fen,
+            ln.destination,
+            ln.destination_name,
+            ln.destination_bank,
+            ln.original_txn_id,
+        ]
+        for ln in lines
+    )
+    preamble = f"# {bank.code} {bank.name}\n" if bank is not None else ""
+    return csv_text(INSTRUCTION_COLUMNS, rows, preamble=preamble, bom=False)
 
 
 def _parse_statement(text: str) -> list[tuple[str, str, int]]:
@@ -339,17 +338,21 @@ def difference_resolve(
     resolution = (resolution or "").strip()
     if not resolution:
         raise ValidationError({"resolution": "请填写处理说明"})
-    if type(correction_fen) is not int:
-        raise ValidationError({"correction_fen": "更正金额须为整数(分)"})
+    fen_checked(correction_fen, "correction_fen", positive=False)
     with transaction.atomic():
         d = ReconciliationDifference.objects.select_for_update(no_key=True).filter(pk=difference_id).first()
-        if d is None or not (isinstance(actor, str) or in_scope(d, actor)):
+        if d is None or not in_scope(d, actor):
             raise NotFound("对账差异")
         if not is_regulator_writer(actor, d.division_code):
             raise PermissionDeniedError("对账差异由监管部门处理")
         if d.resolved:
             raise DomainError("already_resolved", "该差异已处理", None, status=409)
         if correction_fen:
+            # a correction resolves the difference it names, and no more than its size
+            # (either way: the bank may add the missing entry, or the ledger be corrected)
+            gap = abs((d.bank_amount_fen or 0) - (d.ledger_amount_fen or 0))
+            if abs(correction_fen) > gap:
+                raise ValidationError({"correction_fen": f"更正金额不得超过差异金额 {format_yuan(gap)}"})
             if not d.institution_id:
                 raise DomainError("no_institution", "该差异无对应机构，不能记更正分录", None, status=422)
             from qinglang.registry.models import Institution

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from qinglang.accounts.permissions import system
 from qinglang.core.audit import Entry as AuditEntry
 from qinglang.core.audit import audit_record, audit_record_many
 from qinglang.core.calendar import add_working_days
@@ -192,7 +193,7 @@ def refund_answer(*, actor, refund_id: int, agree: bool, answer: str = "") -> Re
         )
 
 
-def refunds_deem_agreed(*, actor="system:refund-deadline", today=None) -> int:
+def refunds_deem_agreed(*, actor=system("refund-deadline"), today=None) -> int:
     """Refunds unanswered past their deadline count as agreed and are paid. Works from
     current state, so it catches up after downtime."""
     today = today or timezone.localdate()
@@ -232,7 +233,7 @@ def refund_pro_rata(*, actor, institution_id: int, reason: str) -> dict:
             from qinglang.accounts.scope import in_scope
             from qinglang.core.errors import NotFound
 
-            if isinstance(actor, str) or not in_scope(inst, actor, regulator_department=False):
+            if not in_scope(inst, actor, regulator_department=False):
                 raise NotFound("机构")
             raise PermissionDeniedError("清退须由监管部门执行")
         if inst.status not in PRO_RATA_STATUSES:

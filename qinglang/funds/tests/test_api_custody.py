@@ -8,6 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from qinglang.accounts.models import Role
+from qinglang.accounts.permissions import system
 from qinglang.core.services import policy_set
 from qinglang.funds import services
 from qinglang.funds.models import CustodyAccount, CustodyMode, Lesson, LessonStatus
@@ -32,7 +33,11 @@ def test_deposit_api_refuses_orders_until_topped_up():
     CustodyAccount.objects.filter(pk=w.custody.pk).update(mode=CustodyMode.RISK_DEPOSIT)
     paid_order(w, lessons=10)
     policy_set(
-        actor="system:test", key="custody.risk_deposit_ratio", division_code="5101", value=0.5, basis="市规则"
+        actor=system("test"),
+        key="custody.risk_deposit_ratio",
+        division_code="5101",
+        value=0.5,
+        basis="市规则",
     )
     officer = make_user(Role.REGULATOR_OFFICER, prefixes=["510107"])
     c = _client(officer)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from qinglang.accounts.permissions import system
 from qinglang.core.audit import audit_verify
 from qinglang.core.errors import DomainError
 from qinglang.core.models import AuditEvent
@@ -125,7 +126,7 @@ def test_policy_subquery_resolves_as_policy_resolve():
         ("510107001", 3, today + timedelta(days=10)),
     ]:
         policy_set(
-            actor="system:test",
+            actor=system("test"),
             key=key,
             division_code=division,
             value=value,

@@ -5,6 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from qinglang.accounts.permissions import system
 from qinglang.core.errors import DomainError
 from qinglang.core.services import policy_set
 from qinglang.funds import services
@@ -77,7 +78,7 @@ def test_earliest_charge_before_start():
 def test_guided_price_for_subject_courses():
     w = funds_world(unit_price_fen=100, category="subject", kind="subject")
     policy_set(
-        actor="system:test",
+        actor=system("test"),
         key="guided_price.subject_per_lesson_fen",
         division_code="51",
         value=6000,
@@ -88,7 +89,7 @@ def test_guided_price_for_subject_courses():
     # a course above the ceiling cannot even be created now, so lower the ceiling after
     over = make_course(w.admin, w.institution, unit_price_fen=5000, kind="subject")
     policy_set(
-        actor="system:test",
+        actor=system("test"),
         key="guided_price.subject_per_lesson_fen",
         division_code="5101",
         value=4999,
@@ -116,10 +117,14 @@ def test_training_loans_refused():
 def test_city_override_of_province_is_honoured():
     w = funds_world(unit_price_fen=100)
     policy_set(
-        actor="system:test", key="fees.max_lessons_per_charge", division_code="51", value=30, basis="省规则"
+        actor=system("test"), key="fees.max_lessons_per_charge", division_code="51", value=30, basis="省规则"
     )
     policy_set(
-        actor="system:test", key="fees.max_lessons_per_charge", division_code="5101", value=40, basis="市规则"
+        actor=system("test"),
+        key="fees.max_lessons_per_charge",
+        division_code="5101",
+        value=40,
+        basis="市规则",
     )
     _order(w, lessons=40)
     e = _refused("fees.max_lessons_per_charge", lambda: _order(w, lessons=41))
@@ -133,7 +138,7 @@ def test_course_must_be_approved_and_custody_mode_allowed():
         _order(w, course=pending)
     assert e.value.code == "course_not_approved"
     policy_set(
-        actor="system:test",
+        actor=system("test"),
         key="custody.modes_allowed",
         division_code="5101",
         value=["risk_deposit"],
@@ -183,14 +188,14 @@ def test_cross_semester_end_date_is_checked_against_the_months():
 def test_cross_semester_city_override_of_province_is_honoured():
     w = funds_world(unit_price_fen=100)
     policy_set(
-        actor="system:test",
+        actor=system("test"),
         key="fees.cross_semester_allowed",
         division_code="51",
         value=False,
         basis="省规则",
     )
     policy_set(
-        actor="system:test",
+        actor=system("test"),
         key="fees.cross_semester_allowed",
         division_code="5101",
         value=True,
@@ -198,7 +203,7 @@ def test_cross_semester_city_override_of_province_is_honoured():
     )
     _order(w, months=3, starts_on=date(2026, 12, 1), today=date(2026, 12, 1))  # into spring: allowed here
     policy_set(
-        actor="system:test",
+        actor=system("test"),
         key="fees.cross_semester_allowed",
         division_code="5101",
         value=False,
@@ -211,7 +216,7 @@ def test_cross_semester_city_override_of_province_is_honoured():
     assert e.detail["set_by"] == "5101" and e.detail["basis"] == "市规则"
     # the city's own school calendar: spring term from 16 Feb
     policy_set(
-        actor="system:test",
+        actor=system("test"),
         key="fees.semester_starts",
         division_code="5101",
         value=["02-16", "09-01"],
@@ -240,10 +245,14 @@ def test_risk_deposit_below_required_refuses_new_orders():
     w = _risk_world()
     paid_order(w, lessons=20)  # 20,000 fen held; no ratio set locally yet: nothing required
     policy_set(
-        actor="system:test", key="custody.risk_deposit_ratio", division_code="51", value=0.1, basis="省规则"
+        actor=system("test"), key="custody.risk_deposit_ratio", division_code="51", value=0.1, basis="省规则"
     )
     policy_set(
-        actor="system:test", key="custody.risk_deposit_ratio", division_code="5101", value=0.2, basis="市规则"
+        actor=system("test"),
+        key="custody.risk_deposit_ratio",
+        division_code="5101",
+        value=0.2,
+        basis="市规则",
     )
     req = services.deposit_requirement(CustodyAccount.objects.get(pk=w.custody.pk))
     assert (req.base_fen, req.required_fen, req.held_fen) == (20000, 4000, 0)
@@ -262,7 +271,7 @@ def test_risk_deposit_follows_the_larger_of_ledger_and_declaration():
 
     w = _risk_world(required_fen=500)
     policy_set(
-        actor="system:test",
+        actor=system("test"),
         key="custody.risk_deposit_ratio",
         division_code="5101",
         value=0.25,

@@ -2,6 +2,8 @@
 
 from .campaigns import (  # noqa: F401
     CHECKLIST_FIELDS,
+    annual_share_status,
+    annual_share_text,
     campaign_close,
     campaign_create,
     campaign_draw,

@@ -9,7 +9,8 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from qinglang.accounts.models import Membership, Role
-from qinglang.accounts.scope import actor_for
+from qinglang.accounts.permissions import REGULATOR_WRITERS, has_role, lock_in_scope, require_role, user_id
+from qinglang.core import bulk
 from qinglang.core.audit import audit_record
 from qinglang.core.calendar import is_working_day
 from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
@@ -35,7 +36,6 @@ from ..models import (
     Team,
     TeamMember,
 )
-from .common import is_system, lock_scoped, require_writer, user_id
 
 LIVE_STATUSES = (Status.ACTIVE, Status.SUSPENDED, Status.STOP_ENROLLMENT)
 FILTER_KEYS = {"categories", "kinds", "licence_statuses", "whitelisted", "townships"}
@@ -93,7 +93,7 @@ def campaign_create(*, actor, data: dict) -> Campaign:
     code = (data.get("division_code") or "").strip()
     if not Division.objects.filter(code=code).exists() or len(code) < 2:
         raise ValidationError({"division_code": f"区划代码不存在：{code}"})
-    require_writer(actor=actor, division_code=code, what="创建专项行动")
+    require_role(actor, REGULATOR_WRITERS, division_code=code, message="无权执行创建专项行动")
     name = (data.get("name") or "").strip()
     if not name:
         raise ValidationError({"name": "请填写专项行动名称"})
@@ -183,12 +183,12 @@ def campaign_draw(
     An inspector is never drawn to an institution they inspected within
     ``random_inspection.same_inspector_gap_days`` or declared a conflict with. The seed
     is recorded, so the draw can be recomputed by anyone (``draw_verify``)."""
-    c = lock_scoped(Campaign, campaign_id, actor=actor, what="专项行动")
-    require_writer(actor=actor, division_code=c.division_code, what="随机抽取")
+    c = lock_in_scope(Campaign, campaign_id, actor=actor, what="专项行动")
+    require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message="无权执行随机抽取")
     if c.status != CampaignStatus.DRAFT or Draw.objects.filter(campaign=c).exists():
         raise IllegalTransition("campaign", c.get_status_display(), CampaignStatus.DRAWN.label, [])
-    if (share is None) == (count is None):
-        raise ValidationError({"share": "请指定抽取比例或抽取数量(二选一)"})
+    if share is not None and count is not None:
+        raise ValidationError({"share": "请指定抽取比例或抽取数量(二选一)；都不填则按年度抽查比例下限抽取"})
     if share is not None and not 0 < share <= 1:
         raise ValidationError({"share": "抽取比例应在0到1之间"})
     if count is not None and count < 1:
@@ -201,6 +201,16 @@ def campaign_draw(
     population = list(divisions)
     if not population:
         raise DomainError("empty_population", "检查对象为空：没有符合条件的机构")
+    annual = annual_share_status(division_code=c.division_code, year=today.year)
+    if share is None and count is None:
+        # neither given: as many as the year's draws still need to reach the annual share
+        if annual["short_of_min"] == 0:
+            raise annual["rule"].violation(
+                f"本年度已抽查{annual['drawn']}/{annual['institutions']}家，已达到年度抽查比例下限",
+                drawn=annual["drawn"],
+                institutions=annual["institutions"],
+            )
+        count = annual["short_of_min"]
     k = target_count(len(population), share=share, count=count)
     pool = _inspector_pool(c)
     if not pool:
@@ -266,14 +276,27 @@ def campaign_draw(
         if inst_id in drawn:
             sites.setdefault(inst_id, []).append((sid, code))
     now = timezone.now()
-    rows = []
+    origin_ref = f"draw:{draw.pk}"
+    tasks = []
     for n, inst_id in enumerate(result.targets):
         t_idx = result.assignment[inst_id]
         team_id = teams[t_idx].pk if t_idx is not None else None
         for site_id, code in sites.get(inst_id) or [(None, divisions[inst_id])]:
-            rows.append((c.pk, team_id, inst_id, site_id, code, days[n % len(days)], c.ends_on))
-    _insert_tasks(rows, origin_ref=f"draw:{draw.pk}", now=now)
-    tasks = rows
+            tasks.append(
+                TASKS.row(
+                    campaign_id=c.pk,
+                    team_id=team_id,
+                    institution_id=inst_id,
+                    site_id=site_id,
+                    division_code=code,
+                    scheduled_on=days[n % len(days)],
+                    due_on=c.ends_on,
+                    origin=TaskOrigin.DRAW,
+                    origin_ref=origin_ref,
+                    created_at=now,
+                )
+            )
+    TASKS.insert(tasks)  # set-based, in the draw's transaction: a draw is all or nothing
     c.status = CampaignStatus.DRAWN
     c.save(update_fields=["status"])
     audit_record(
@@ -290,47 +313,64 @@ def campaign_draw(
             "tasks": len(tasks),
             "excluded": len(result.exclusions),
             "gap_days": gap.value,
+            "annual_share": _annual_summary(
+                annual_share_status(division_code=c.division_code, year=today.year)
+            ),
         },
     )
     return draw
 
 
-TASK_COLUMNS = (
-    "campaign_id",
-    "team_id",
-    "institution_id",
-    "site_id",
-    "division_code",
-    "scheduled_on",
-    "due_on",
-)
+TASKS = bulk.Table(Task)
 
 
-def _insert_tasks(rows: list[tuple], *, origin_ref: str, now) -> None:
-    """The draw's tasks, set-based: COPY on PostgreSQL, bulk_create elsewhere (in the
-    draw's transaction: a draw is all or nothing)."""
-    from django.db import connection
+def annual_share_status(*, division_code: str, year: int) -> dict:
+    """How the year's draws in a division stand against ``random_inspection.annual_share``:
+    distinct institutions drawn this year ÷ operating institutions of the division, the
+    bounds, and how many more the year needs (or how far it is over)."""
+    import math
 
-    if not rows:
-        return
-    if connection.vendor == "postgresql":
-        cols = [*TASK_COLUMNS, "status", "origin", "origin_ref", "reason", "created_at"]
-        tail = (TaskStatus.PLANNED, TaskOrigin.DRAW, origin_ref, "", now)
-        connection.ensure_connection()
-        with (
-            connection.connection.cursor() as raw,
-            raw.copy(f"COPY {Task._meta.db_table} ({', '.join(cols)}) FROM STDIN") as cp,
-        ):
-            for r in rows:
-                cp.write_row((*r, *tail))
-        return
-    Task.objects.bulk_create(
-        (
-            Task(**dict(zip(TASK_COLUMNS, r, strict=True)), origin=TaskOrigin.DRAW, origin_ref=origin_ref)
-            for r in rows
-        ),
-        batch_size=2000,
+    rule = policy_resolve("random_inspection.annual_share", division_code)
+    lo, hi = rule.value or (0, 1)
+    base = Institution.objects.filter(
+        division_code__startswith=division_code, status__in=LIVE_STATUSES
+    ).count()
+    drawn: set[int] = set()
+    for targets in Draw.objects.filter(
+        division_code__startswith=division_code, drawn_at__year=year
+    ).values_list("targets", flat=True):
+        drawn.update(targets)
+    n = len(drawn)
+    share = n / base if base else 0.0
+    return {
+        "rule": rule,
+        "year": year,
+        "institutions": base,
+        "drawn": n,
+        "share": share,
+        "min": lo,
+        "max": hi,
+        "short_of_min": max(0, math.ceil(lo * base - 1e-9) - n),
+        "over_max": max(0, n - math.floor(hi * base + 1e-9)),
+    }
+
+
+def annual_share_text(status: dict) -> str:
+    s = status
+    text = (
+        f"{s['year']}年度已抽查{s['drawn']}/{s['institutions']}家({s['share']:.1%})，"
+        f"年度抽查比例{s['min']:.0%}–{s['max']:.0%}"
+        f"(规则 {s['rule'].key}，由{s['rule'].source_label}设定)"
     )
+    if s["short_of_min"]:
+        return text + f"，距下限还差{s['short_of_min']}家"
+    if s["over_max"]:
+        return text + f"，超出上限{s['over_max']}家"
+    return text + "，在规定范围内"
+
+
+def _annual_summary(status: dict) -> dict:
+    return {k: v for k, v in status.items() if k != "rule"} | {"text": annual_share_text(status)}
 
 
 def draw_verify(*, draw: Draw) -> bool:
@@ -347,8 +387,8 @@ def draw_verify(*, draw: Draw) -> bool:
 @transaction.atomic
 def draw_publish(*, actor, campaign_id: int) -> Draw:
     """一公开: show the draw (seed, population, drawn institutions) on the public site."""
-    c = lock_scoped(Campaign, campaign_id, actor=actor, what="专项行动")
-    require_writer(actor=actor, division_code=c.division_code, what="公开抽取结果")
+    c = lock_in_scope(Campaign, campaign_id, actor=actor, what="专项行动")
+    require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message="无权执行公开抽取结果")
     draw = Draw.objects.select_for_update().filter(campaign=c).first()
     if draw is None:
         raise DomainError("not_drawn", "尚未抽取，不能公开")
@@ -363,8 +403,8 @@ def draw_publish(*, actor, campaign_id: int) -> Draw:
 
 @transaction.atomic
 def campaign_close(*, actor, campaign_id: int) -> Campaign:
-    c = lock_scoped(Campaign, campaign_id, actor=actor, what="专项行动")
-    require_writer(actor=actor, division_code=c.division_code, what="结束专项行动")
+    c = lock_in_scope(Campaign, campaign_id, actor=actor, what="专项行动")
+    require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message="无权执行结束专项行动")
     if c.status != CampaignStatus.DRAWN:
         raise IllegalTransition("campaign", c.get_status_display(), CampaignStatus.CLOSED.label, [])
     c.status = CampaignStatus.CLOSED
@@ -397,10 +437,9 @@ def conflict_declare(
     inst = Institution.objects.filter(pk=institution_id).first()
     if inst is None or not in_scope(inst, actor, regulator_department=False):
         raise NotFound("机构")
-    a = actor_for(actor)
     target = inspector_id or user_id(actor)
     if target != user_id(actor):
-        require_writer(actor=actor, division_code=inst.division_code, what="登记回避")
+        require_role(actor, REGULATOR_WRITERS, division_code=inst.division_code, message="无权执行登记回避")
         if not any(
             inst.division_code.startswith(p)
             for m in Membership.objects.filter(user_id=target, role=Role.INSPECTOR, active=True)
@@ -408,7 +447,7 @@ def conflict_declare(
             if isinstance(p, str)
         ):
             raise ValidationError({"inspector_id": "所选人员不是该机构所在区划的执法检查人员"})
-    elif not (a.is_platform_admin or Role.INSPECTOR in a.roles or a.roles & {Role.REGULATOR_OFFICER}):
+    elif not has_role(actor, {Role.INSPECTOR, Role.REGULATOR_OFFICER}):
         raise PermissionDeniedError("只有执法检查人员可以申报回避")
     _check_reason(reason, "回避理由")
     coi = _standing_conflicts().filter(inspector_id=target, institution=inst).first()
@@ -435,9 +474,9 @@ def conflict_declare(
 def conflict_withdraw(*, actor, conflict_id: int, reason: str) -> ConflictOfInterest:
     """A leader or officer of the institution's area withdraws a declared conflict (the
     inspector may then be drawn there again). The row stays, with who, when and why."""
-    coi = lock_scoped(ConflictOfInterest, conflict_id, actor=actor, what="回避申报")
+    coi = lock_in_scope(ConflictOfInterest, conflict_id, actor=actor, what="回避申报")
     inst = Institution.objects.get(pk=coi.institution_id)
-    require_writer(actor=actor, division_code=inst.division_code, what="撤销回避")
+    require_role(actor, REGULATOR_WRITERS, division_code=inst.division_code, message="无权执行撤销回避")
     reason = (reason or "").strip()
     _check_reason(reason, "撤销理由")
     if coi.withdrawn_at is not None:
@@ -479,9 +518,9 @@ def inspection_task_create_adhoc(
     if origin not in TaskOrigin.values or origin == TaskOrigin.DRAW:
         raise ValidationError({"origin": f"未知的任务来源：{origin}"})
     inst = Institution.objects.select_for_update().filter(pk=institution_id).first()
-    if inst is None or not (is_system(actor) or in_scope(inst, actor, regulator_department=False)):
+    if inst is None or not in_scope(inst, actor, regulator_department=False):
         raise NotFound("机构")
-    require_writer(actor=actor, division_code=inst.division_code, what="安排检查任务")
+    require_role(actor, REGULATOR_WRITERS, division_code=inst.division_code, message="无权执行安排检查任务")
     site = None
     if site_id is not None:
         site = Site.objects.filter(pk=site_id, institution=inst).first()
@@ -512,8 +551,8 @@ def inspection_task_create_adhoc(
 @transaction.atomic
 def task_assign(*, actor, task_id: int, inspector_ids: list[int]) -> Task:
     """Assign a team (formed from the given inspectors) to a task."""
-    task = lock_scoped(Task, task_id, actor=actor, what="检查任务")
-    require_writer(actor=actor, division_code=task.division_code, what="指派检查组")
+    task = lock_in_scope(Task, task_id, actor=actor, what="检查任务")
+    require_role(actor, REGULATOR_WRITERS, division_code=task.division_code, message="无权执行指派检查组")
     if task.status != TaskStatus.PLANNED:
         raise IllegalTransition("task", task.get_status_display(), "已指派", [])
     ids = sorted({int(i) for i in inspector_ids})
@@ -548,8 +587,8 @@ def task_assign(*, actor, task_id: int, inspector_ids: list[int]) -> Task:
 
 @transaction.atomic
 def task_cancel(*, actor, task_id: int, reason: str) -> Task:
-    task = lock_scoped(Task, task_id, actor=actor, what="检查任务")
-    require_writer(actor=actor, division_code=task.division_code, what="取消检查任务")
+    task = lock_in_scope(Task, task_id, actor=actor, what="检查任务")
+    require_role(actor, REGULATOR_WRITERS, division_code=task.division_code, message="无权执行取消检查任务")
     if not (reason or "").strip():
         raise ValidationError({"reason": "请说明取消理由"})
     if task.status != TaskStatus.PLANNED:
@@ -571,7 +610,7 @@ def task_cancel(*, actor, task_id: int, reason: str) -> Task:
 @transaction.atomic
 def checklist_template_copy(*, actor, template_id: int, division_code: str, name: str) -> ChecklistTemplate:
     """Copy a template (a national default or one of the division's) for local editing."""
-    require_writer(actor=actor, division_code=division_code, what="编辑检查清单")
+    require_role(actor, REGULATOR_WRITERS, division_code=division_code, message="无权执行编辑检查清单")
     src = ChecklistTemplate.objects.filter(pk=template_id).first()
     if src is None or not (src.division_code == "" or division_code.startswith(src.division_code)):
         raise NotFound("检查清单模板")
@@ -600,10 +639,10 @@ def checklist_template_copy(*, actor, template_id: int, division_code: str, name
 def _lock_local_template(actor, template_id: int) -> ChecklistTemplate:
     if ChecklistTemplate.objects.filter(pk=template_id, division_code="").exists():
         raise DomainError("template_national", "全国默认模板不能直接修改，请先复制为本地模板")
-    t = lock_scoped(ChecklistTemplate, template_id, actor=actor, what="检查清单模板")
+    t = lock_in_scope(ChecklistTemplate, template_id, actor=actor, what="检查清单模板")
     if t.division_code == "":
         raise DomainError("template_national", "全国默认模板不能直接修改，请先复制为本地模板")
-    require_writer(actor=actor, division_code=t.division_code, what="编辑检查清单")
+    require_role(actor, REGULATOR_WRITERS, division_code=t.division_code, message="无权执行编辑检查清单")
     return t
 
 

@@ -11,28 +11,37 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from qinglang.accounts.models import INSTITUTION_ROLES
+from qinglang.accounts.permissions import (
+    INSPECTORS,
+    REGULATOR_WRITERS,
+    is_institution_user,
+    is_system,
+    lock_in_scope,
+    require_role,
+    system,
+    user_id,
+)
 from qinglang.accounts.scope import actor_for
-from qinglang.core.audit import Entry, audit_record, audit_record_many
+from qinglang.core import files
+from qinglang.core.audit import Entry, audit_record_many
 from qinglang.core.calendar import is_working_day, working_days_between
-from qinglang.core.errors import IllegalTransition, PermissionDeniedError
+from qinglang.core.errors import PermissionDeniedError
 from qinglang.core.models import PolicyParameter
 from qinglang.core.policy import policy_resolve
 
-from .. import documents, files
+from .. import documents
 from ..models import (
-    LEDGER_TRANSITIONS,
+    LEDGER_STATES,
     OPEN_STATUSES,
     Escalation,
     Evidence,
     LedgerItem,
     LedgerStatus,
-    LedgerTransition,
     Letter,
     LetterKind,
     SweepRun,
+    TeamMember,
 )
-from .common import lock_scoped, require_inspector, require_writer, user_id
 from .records import place_name, place_names
 
 LEVEL_KEYS = [
@@ -42,45 +51,38 @@ LEVEL_KEYS = [
 ]
 
 
-def _move(*, actor, item: LedgerItem, to: str, note: str = "", extra: dict | None = None) -> LedgerItem:
-    allowed = LEDGER_TRANSITIONS[item.status]
-    if to not in allowed:
-        labels = dict(LedgerStatus.choices)
-        raise IllegalTransition("ledger_item", labels[item.status], labels[to], sorted(allowed))
-    old = item.status
-    item.status = to
-    item.save(update_fields=["status", "measures", "updated_at"])
-    LedgerTransition.objects.create(
-        item=item, from_status=old, to_status=to, note=note, actor_id=user_id(actor)
-    )
-    audit_record(
-        actor=actor,
-        action=f"ledger.{to}",
-        obj=item,
-        changes={"status": [old, to], "note": note, **(extra or {})},
-    )
-    return item
+def require_reinspector(*, actor, item: LedgerItem) -> None:
+    """复查 belongs to the issuing department — the item's responsible department, or a
+    regulator of the area who belongs to no single department (the task force, a
+    county-wide leader) — and to the members of the joint team whose inspection issued
+    the notice. Other departments of the county read the item but do not reinspect it."""
+    require_role(actor, INSPECTORS, division_code=item.division_code, message="无权执行检查或复查")
+    a = actor_for(actor)
+    if is_system(actor) or a.is_platform_admin:
+        return
+    for prefixes, dept in a.regulator:
+        if any(item.division_code.startswith(p) for p in prefixes) and dept in ("", item.department_kind):
+            return
+    team_id = item.notice.task.team_id
+    if team_id and TeamMember.objects.filter(team_id=team_id, user_id=user_id(actor)).exists():
+        return
+    raise PermissionDeniedError("只有责任部门或该次检查的联合检查组成员可以复查")
 
 
 def _lock_item(actor, item_id: int, **kw) -> LedgerItem:
-    return lock_scoped(LedgerItem, item_id, actor=actor, what="整改事项", **kw)
+    return lock_in_scope(LedgerItem, item_id, actor=actor, what="整改事项", **kw)
 
 
 @transaction.atomic
 def ledger_submit(*, actor, item_id: int, measures: str, uploads: list) -> LedgerItem:
     """The institution reports its rectification with evidence (机构端提交整改材料)."""
     item = _lock_item(actor, item_id)
-    a = actor_for(actor)
-    if not (
-        a.is_platform_admin or (item.institution_id in a.institution_ids and a.roles & INSTITUTION_ROLES)
-    ):
+    if not (actor_for(actor).is_platform_admin or is_institution_user(actor, item.institution_id)):
         raise PermissionDeniedError("只有被检查机构可以提交整改材料")
     measures = (measures or "").strip()
     if not measures:
         raise ValidationError({"measures": "请说明整改措施"})
-    if item.status not in LEDGER_TRANSITIONS or LedgerStatus.SUBMITTED not in LEDGER_TRANSITIONS[item.status]:
-        labels = dict(LedgerStatus.choices)
-        raise IllegalTransition("ledger_item", labels[item.status], labels[LedgerStatus.SUBMITTED], [])
+    LEDGER_STATES.check(item.status, LedgerStatus.SUBMITTED)
     if not uploads:
         raise ValidationError({"files": "请上传整改证明材料(照片或文件)"})
     checked = [files.check_upload(f) for f in uploads]
@@ -106,12 +108,13 @@ def ledger_submit(*, actor, item_id: int, measures: str, uploads: list) -> Ledge
             )
         Evidence.objects.bulk_create(rows)
         item.measures = measures
-        return _move(
+        return LEDGER_STATES.move(
+            item,
+            LedgerStatus.SUBMITTED,
             actor=actor,
-            item=item,
-            to=LedgerStatus.SUBMITTED,
-            note=measures,
-            extra={"evidence": [r.sha256 for r in rows]},
+            reason=measures,
+            fields=["measures"],
+            changes={"evidence": [r.sha256 for r in rows]},
         )
     except BaseException:
         for rel in created:
@@ -121,30 +124,30 @@ def ledger_submit(*, actor, item_id: int, measures: str, uploads: list) -> Ledge
 
 @transaction.atomic
 def ledger_verify(*, actor, item_id: int, note: str = "") -> LedgerItem:
-    """复查: the reinspection confirms the rectification. Joint teams reinspect across
-    departments, so any inspector of the area may, not only the responsible department."""
-    item = _lock_item(actor, item_id, regulator_department=False)
-    require_inspector(actor=actor, division_code=item.division_code)
-    return _move(actor=actor, item=item, to=LedgerStatus.VERIFIED, note=(note or "复查合格").strip())
+    """复查: the reinspection confirms the rectification (the issuing department or the
+    joint team's members, ``require_reinspector``)."""
+    item = _lock_item(actor, item_id, regulator_department=False, related=("notice__task",))
+    require_reinspector(actor=actor, item=item)
+    return LEDGER_STATES.move(item, LedgerStatus.VERIFIED, actor=actor, reason=(note or "复查合格").strip())
 
 
 @transaction.atomic
 def ledger_return(*, actor, item_id: int, reason: str) -> LedgerItem:
     """复查不合格: back to the institution; the deadline keeps running."""
-    item = _lock_item(actor, item_id, regulator_department=False)
-    require_inspector(actor=actor, division_code=item.division_code)
+    item = _lock_item(actor, item_id, regulator_department=False, related=("notice__task",))
+    require_reinspector(actor=actor, item=item)
     if not (reason or "").strip():
         raise ValidationError({"reason": "请说明退回理由"})
-    return _move(actor=actor, item=item, to=LedgerStatus.RETURNED, note=reason.strip())
+    return LEDGER_STATES.move(item, LedgerStatus.RETURNED, actor=actor, reason=reason.strip())
 
 
 @transaction.atomic
 def ledger_close_out(*, actor, item_id: int, note: str = "") -> LedgerItem:
     """销号."""
     item = _lock_item(actor, item_id)
-    require_writer(actor=actor, division_code=item.division_code, what="销号")
-    return _move(
-        actor=actor, item=item, to=LedgerStatus.CLOSED_OUT, note=(note or "整改到位，予以销号").strip()
+    require_role(actor, REGULATOR_WRITERS, division_code=item.division_code, message="无权执行销号")
+    return LEDGER_STATES.move(
+        item, LedgerStatus.CLOSED_OUT, actor=actor, reason=(note or "整改到位，予以销号").strip()
     )
 
 
@@ -216,7 +219,7 @@ def _count_by(cur, sql: str, params: list, col: str) -> dict:
     return out
 
 
-def ledger_sweep_overdue(*, today: date | None = None, actor="system:overdue-sweep") -> SweepRun:
+def ledger_sweep_overdue(*, today: date | None = None, actor=system("overdue-sweep")) -> SweepRun:
     """Periodic job: escalate every open item whose deadline has passed by the policy's
     working days. Set-based: per policy group one INSERT … SELECT of the letters for every
     level an item crossed (reminder and supervision together, after downtime) and one

@@ -6,22 +6,23 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from qinglang.accounts.scope import actor_for
+from qinglang.accounts.permissions import REGULATOR_WRITERS, has_role, lock_in_scope, system, user_id
+from qinglang.core import files
 from qinglang.core.audit import Entry, audit_record_many
 from qinglang.core.calendar import add_working_days
 from qinglang.core.errors import IllegalTransition, PermissionDeniedError
 from qinglang.core.models import DepartmentKind, Division
 from qinglang.core.policy import policy_resolve
 
-from .. import documents, files
+from .. import documents
 from ..checklists import default_template
 from ..models import (
+    LEDGER_STATES,
     CampaignType,
     ChecklistItem,
     Evidence,
     LedgerItem,
     LedgerStatus,
-    LedgerTransition,
     Notice,
     Outcome,
     Record,
@@ -30,14 +31,12 @@ from ..models import (
     TaskStatus,
     TeamMember,
 )
-from .common import WRITERS, lock_scoped, user_id
 
 MAX_DEADLINE_DAYS = 60
 
 
 def _may_inspect(actor, task: Task) -> bool:
-    a = actor_for(actor)
-    if a.is_platform_admin or a.roles & WRITERS:
+    if has_role(actor, REGULATOR_WRITERS):
         return True
     return (
         task.team_id is not None
@@ -66,7 +65,7 @@ def inspection_record_submit(
     still runs from the inspection date.
 
     ``results``: [{"item_id", "outcome", "description", "requirement", "files": [UploadedFile]}]."""
-    task = lock_scoped(Task, task_id, actor=actor, what="检查任务", related=("institution", "site"))
+    task = lock_in_scope(Task, task_id, actor=actor, what="检查任务", related=("institution", "site"))
     if not _may_inspect(actor, task):
         raise PermissionDeniedError("只有本任务检查组成员或监管人员可以填报检查记录")
     if task.status != TaskStatus.PLANNED:
@@ -303,15 +302,10 @@ def _issue_notices(
         for notice, (_, task, findings) in zip(notices, batch, strict=True)
         for f in findings
     )
-    LedgerTransition.objects.bulk_create(
-        LedgerTransition(
-            item=i,
-            from_status=LedgerStatus.ISSUED,
-            to_status=LedgerStatus.ISSUED,
-            note="整改通知书下达",
-            actor_id=user_id(actor),
-        )
-        for i in items
+    LEDGER_STATES.record_many(
+        [(i.pk, LedgerStatus.ISSUED, LedgerStatus.ISSUED) for i in items],
+        actor=actor,
+        reason="整改通知书下达",
     )
     return [
         Entry(
@@ -331,7 +325,7 @@ def _issue_notices(
     ]
 
 
-def notices_issue_pending(*, limit: int = 500, actor: str = "system:notices") -> int:
+def notices_issue_pending(*, limit: int = 500, actor=system("notices")) -> int:
     """Issue the notices of records submitted with ``defer_notice`` (a batch sync of
     inspection records), ``limit`` records per transaction, until none is left. Each batch
     locks its records (``SKIP LOCKED``: two workers share the work), loads their tasks and

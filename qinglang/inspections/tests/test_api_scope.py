@@ -97,8 +97,8 @@ def test_illegal_transition_is_409_and_changes_nothing(inspected, leader):
         )
         assert r.status_code == 409, r.content
         body = r.json()
-        assert body["code"] == "illegal_transition" and "不允许的状态变更" in body["message"]
-        assert body["detail"]["from"] == "待整改"
+        assert body["code"] == "illegal_transition" and "不允许的状态变更：待整改 →" in body["message"]
+        assert body["detail"]["from"] == "issued"  # codes for machines, labels for people
     r = api.post(f"/api/inspections/ledger/{item.pk}/return", json.dumps({}), content_type="application/json")
     assert r.status_code == 422 and r.json()["code"] == "invalid_request"
     item.refresh_from_db()
@@ -207,3 +207,51 @@ def test_record_through_the_api_issues_the_notice_at_once(admin, leader):
     body = r.json()
     assert not body["notice_pending"] and body["notice_number"] and body["deadline_on"]
     assert Notice.objects.get(pk=body["notice_id"]).path
+
+
+def test_reinspection_belongs_to_the_issuing_department_and_the_team(inspected):
+    """A department-scoped officer of another department cannot verify or return the item
+    (before: the write was committed and audited, then the API answered 404)."""
+    from .helpers import png
+
+    item, ta = inspected["item"], inspected["ta"]
+    org = make_user(Role.INSTITUTION_ADMIN, institution_id=inspected["a"].pk)
+    services.ledger_submit(actor=org, item_id=item.pk, measures="已整改", uploads=[png()])
+    other_kind = "housing" if item.department_kind != "housing" else "urban_management"
+    for role in (Role.REGULATOR_OFFICER, Role.INSPECTOR, Role.REGULATOR_LEADER):
+        outsider = _client(make_user(role, department_kind=other_kind))
+        for action, body in (("verify", {"note": "越权复查"}), ("return", {"reason": "越权退回"})):
+            seq = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
+            r = outsider.post(
+                f"/api/inspections/ledger/{item.pk}/{action}",
+                json.dumps(body),
+                content_type="application/json",
+            )
+            assert r.status_code == 403, (role, action, r.status_code, r.content[:200])
+            assert r.json()["code"] == "forbidden" and "复查" in r.json()["message"]
+            assert not AuditEvent.objects.filter(seq__gt=seq).exists()
+            assert LedgerItem.objects.get(pk=item.pk).status == LedgerStatus.SUBMITTED
+            assert LedgerTransition.objects.filter(item=item).count() == 2
+    # the issuing department reinspects; so does the joint team's member of another department
+    same_dept = _client(make_user(Role.INSPECTOR, department_kind=item.department_kind))
+    r = same_dept.post(
+        f"/api/inspections/ledger/{item.pk}/return",
+        json.dumps({"reason": "仍有隐患"}),
+        content_type="application/json",
+    )
+    assert r.status_code == 200 and r.json()["status"] == LedgerStatus.RETURNED
+    services.ledger_submit(actor=org, item_id=item.pk, measures="再次整改", uploads=[png()])
+    member = _member(ta)
+    assert membership_kind(member) != item.department_kind
+    r = _client(member).post(
+        f"/api/inspections/ledger/{item.pk}/verify",
+        json.dumps({"note": "复查合格"}),
+        content_type="application/json",
+    )
+    assert r.status_code == 200 and r.json()["status"] == LedgerStatus.VERIFIED
+
+
+def membership_kind(user) -> str:
+    from qinglang.accounts.models import Membership
+
+    return Membership.objects.get(user=user).department_kind

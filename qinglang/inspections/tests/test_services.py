@@ -198,7 +198,7 @@ def test_failure_after_files_stored_leaves_no_file(world, media_root, monkeypatc
 
 
 def test_oversized_and_missing_answers_refused(world, monkeypatch):
-    from qinglang.inspections import files
+    from qinglang.core import files
 
     t = _task_of(world, world["insts"][2])
     monkeypatch.setattr(files, "MAX_EVIDENCE_BYTES", 10)

@@ -5,6 +5,7 @@ import functools
 from django import template
 
 from qinglang.core.money import format_yuan
+from qinglang.core.states import machine_of
 
 register = template.Library()
 
@@ -28,7 +29,10 @@ STATUS_BADGES = {
 
 @register.filter
 def yuan(fen):
-    """Integer fen as yuan: 12345 -> ¥123.45."""
+    """Integer fen as yuan: 12345 -> ¥123.45. A missing figure (an account that is not
+    open: the template variable resolves to "") shows as "—", never an error."""
+    if fen is None or isinstance(fen, bool) or not isinstance(fen, int):
+        return "—"
     return format_yuan(fen)
 
 
@@ -36,6 +40,13 @@ def yuan(fen):
 def badge(value):
     """Bootstrap colour for a status value."""
     return STATUS_BADGES.get(str(value), "secondary")
+
+
+@register.filter
+def next_statuses(obj) -> list[str]:
+    """The statuses ``obj`` may move to, from its model's state machine (core.states):
+    ``{% if "approved" in m|next_statuses %}``."""
+    return [v for v, _ in machine_of(obj).allowed(obj)]
 
 
 @register.filter

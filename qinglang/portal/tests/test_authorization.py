@@ -103,6 +103,10 @@ PERSONAS = [
     "institution_staff",
     "bank_operator",
     "parent",
+    # department-scoped personas of A's county: they read what every department reads,
+    # and write only what their department decides (a 4xx from them must change nothing)
+    "officer_housing",
+    "inspector_housing",
 ]
 NON_ADMIN = [p for p in PERSONAS if p != "platform_admin"]
 
@@ -235,6 +239,10 @@ def _build_world() -> World:
         "institution_staff": make_user(Role.INSTITUTION_STAFF, institution_id=a.institution.pk),
         "bank_operator": make_user(Role.BANK_OPERATOR, bank_id=1),
         "parent": make_user(Role.PARENT),
+        "officer_housing": make_user(
+            Role.REGULATOR_OFFICER, prefixes=[DEMO_COUNTY], department_kind="housing"
+        ),
+        "inspector_housing": make_user(Role.INSPECTOR, prefixes=[DEMO_COUNTY], department_kind="housing"),
     }
     for plugin in PLUGINS:
         a.extra.update(plugin.build_side(admin=admin, side=a, users=users, which="A"))
@@ -492,9 +500,22 @@ def redirect_path(resp) -> str | None:
 
 def b_state(world: World) -> dict:
     """Everything stored about world B (and its county), to compare before and after."""
+    return side_state(world.b, county=OTHER_COUNTY)
+
+
+def side_state(side: Side, county: str | None = None) -> dict:
+    """Everything stored about one world's institution (and the objects app plug-ins
+    added to it), to compare before and after."""
     from qinglang.registry.models import Institution
 
-    inst = Institution.objects.get(pk=world.b.institution.pk)
+    inst = Institution.objects.get(pk=side.institution.pk)
+    county = county or side.division[:6]
+    extra = {}
+    for kind, obj in side.extra.items():
+        model = type(obj)
+        if hasattr(model, "_meta") and model._meta.pk is not None:
+            row = model._default_manager.filter(pk=obj.pk).values().first()
+            extra[kind] = row
     related = {
         rel: sorted((model_to_dict(o) for o in getattr(inst, rel).all()), key=lambda d: d["id"])
         for rel in ("licences", "sites", "staff", "courses", "materials", "list_entries", "status_changes")
@@ -503,12 +524,13 @@ def b_state(world: World) -> dict:
         "institution": model_to_dict(inst),
         **related,
         "county_institutions": list(
-            Institution.objects.filter(division_code__startswith=OTHER_COUNTY).values_list("id", flat=True)
+            Institution.objects.filter(division_code__startswith=county).values_list("id", flat=True)
         ),
         "county_policy": list(
-            PolicyParameter.objects.filter(division_code__startswith=OTHER_COUNTY).values_list("id", "value")
+            PolicyParameter.objects.filter(division_code__startswith=county).values_list("id", "value")
         ),
-        "b_user": model_to_dict(type(world.b.user).objects.get(pk=world.b.user.pk)),
+        "user": model_to_dict(type(side.user).objects.get(pk=side.user.pk)),
+        "extra": extra,
     }
 
 
@@ -716,6 +738,7 @@ def _sample(name: str, schema: dict, side: Side, components: dict):
         "stages": ["primary"],
         "to_status": "suspended",
         "division_code": side.township,
+        "county_code": side.division[:6],
         "number": "越权证号0001",
         "address": "越权地址",
         "lessons": 10,
@@ -842,7 +865,18 @@ def test_api_write_to_other_county_is_refused(world, db, rollback, method, route
     reached = []
     for persona in NON_ADMIN:
         with rollback():
+            before_a, seq = side_state(world.a), last_seq()
             r = _send(world.clients[persona], method, url_a, body_a)
+            if 400 <= r.status_code < 500:  # a refused write changes nothing, in scope or not
+                written = AuditEvent.objects.filter(seq__gt=seq).count()
+                if written:
+                    failures.append(
+                        f"{persona}: {method.upper()} {url_a} → {r.status_code} but wrote {written} audit event(s)"
+                    )
+                if side_state(world.a) != before_a:
+                    failures.append(
+                        f"{persona}: {method.upper()} {url_a} → {r.status_code} but changed world A"
+                    )
         if r.status_code not in (401, 403, 404):
             reached.append(persona)
     if not reached:

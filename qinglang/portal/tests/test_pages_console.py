@@ -9,7 +9,7 @@ from django.urls import reverse
 from qinglang.core.models import AuditEvent, PolicyParameter
 from qinglang.registry import services
 from qinglang.registry.models import Institution, MaterialStatus, Status, TrainingMaterial
-from qinglang.testing import DEMO_COUNTY, OTHER_COUNTY, make_institution, make_user
+from qinglang.testing import DEMO_COUNTY, FULL_DISCLOSURE, OTHER_COUNTY, make_institution, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -160,7 +160,10 @@ def test_inspector_cannot_act(client, county):
 
 
 def test_whitelist_add_and_remove(client, officer, county):
+    from qinglang.registry.services import disclosure_publish
+
     mine, _ = county
+    disclosure_publish(actor=officer, institution_id=mine.pk, items=FULL_DISCLOSURE)
     client.force_login(officer)
     client.post(
         reverse("portal:institution_list_action", args=[mine.pk, "white", "add"]), {"reason": "证照齐全"}

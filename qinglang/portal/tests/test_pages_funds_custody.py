@@ -14,6 +14,7 @@ from django.utils import timezone
 from openpyxl import Workbook
 
 from qinglang.accounts.models import Role
+from qinglang.accounts.permissions import system
 from qinglang.core.models import AuditEvent
 from qinglang.core.services import policy_set
 from qinglang.funds import services
@@ -246,7 +247,11 @@ def test_deposit_required_vs_held_and_top_up(client, w, officer):
     CustodyAccount.objects.filter(pk=w.custody.pk).update(mode=CustodyMode.RISK_DEPOSIT)
     paid_order(w, lessons=10)
     policy_set(
-        actor="system:test", key="custody.risk_deposit_ratio", division_code="5101", value=0.2, basis="市规则"
+        actor=system("test"),
+        key="custody.risk_deposit_ratio",
+        division_code="5101",
+        value=0.2,
+        basis="市规则",
     )
     client.force_login(officer)
     page = reverse("portal:funds_institution", args=[w.institution.pk])

@@ -3,18 +3,16 @@ phone page, and the regulator console (list, detail with handling, leads, hotlin
 whistle board, trends). Reporter identity is shown only to the handling role on request,
 and that reading is audited by the service."""
 
-import csv
-
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from qinglang.accounts.models import Role
+from qinglang.accounts.permissions import REGULATOR_WRITERS, REGULATORS, has_role
 from qinglang.accounts.scope import actor_for
 from qinglang.clues import selectors, services
 from qinglang.clues.forms import (
@@ -27,8 +25,9 @@ from qinglang.clues.forms import (
     WhistleForm,
 )
 from qinglang.clues.models import Category, Channel, Status
-from qinglang.clues.services.common import RateLimited, is_handler
+from qinglang.clues.services.common import RateLimited
 from qinglang.core.errors import DomainError, NotFound
+from qinglang.core.exports import csv_response
 
 from .common import apply_errors, console_required, error_text, run_action
 
@@ -152,12 +151,9 @@ def parent_clues(request):
 def grid_report(request):
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    a = actor_for(request.user)
-    if not (
-        a.is_platform_admin
-        or a.roles & {Role.GRID_WORKER, Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER, Role.INSPECTOR}
-    ):
+    if not has_role(request.user, REGULATORS):
         raise PermissionDenied("仅限网格员和监管人员")
+    a = actor_for(request.user)
     form = GridReportForm(
         request.POST or None, request.FILES or None, prefixes=a.division_prefixes or [PUBLIC_COUNTY]
     )
@@ -194,16 +190,12 @@ def clue_list(request):
     )
     if g.get("export") == "csv" or g.get("format") == "csv":
         # never any reporter field in an export
-        resp = HttpResponse(content_type="text/csv; charset=utf-8")
-        resp["Content-Disposition"] = 'attachment; filename="clues.csv"'
-        w = csv.writer(resp)
-        w.writerow([label for _, label in EXPORT_FIELDS] + ["涉及机构"])
-        for c in qs[:10000]:
-            w.writerow(
-                [getattr(c, f) for f, _ in EXPORT_FIELDS]
-                + [c.institution.name if c.institution_id else c.operator_name]
-            )
-        return resp
+        rows = (
+            [getattr(c, f) for f, _ in EXPORT_FIELDS]
+            + [c.institution.name if c.institution_id else c.operator_name]
+            for c in qs[:10000]
+        )
+        return csv_response("clues.csv", [label for _, label in EXPORT_FIELDS] + ["涉及机构"], rows)
     page = Paginator(qs, 30).get_page(g.get("page"))
     query = g.copy()
     query.pop("page", None)
@@ -267,7 +259,7 @@ def clue_detail(request, clue_id: int):
             messages.error(request, "未知操作")
         return redirect("portal:clue_detail", clue_id=clue_id)
     revealed = None
-    if request.GET.get("reveal") == "1" and is_handler(request.user):
+    if request.GET.get("reveal") == "1" and has_role(request.user, REGULATOR_WRITERS):
         try:
             revealed = services.clue_reporters_reveal(actor=request.user, clue_id=clue_id)
         except DomainError as exc:
@@ -279,7 +271,7 @@ def clue_detail(request, clue_id: int):
             "clue": clue,
             "reports": selectors.masked_reports(clue),
             "revealed": revealed,
-            "handler": is_handler(request.user),
+            "handler": has_role(request.user, REGULATOR_WRITERS),
             "transitions": clue.transitions.all(),
             "routings": clue.routings.select_related("department"),
             "escalations": clue.escalations.all(),

@@ -9,12 +9,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
-from qinglang.accounts.models import INSTITUTION_ROLES, REGULATOR_ROLES, Role
+from qinglang.accounts.permissions import CONSOLE, INSTITUTION_USERS, REGULATOR_WRITERS, has_role
 from qinglang.accounts.scope import actor_for
 from qinglang.core.errors import DomainError, NotFound, validation_detail
-
-CONSOLE_ROLES = frozenset({Role.PLATFORM_ADMIN, *REGULATOR_ROLES})
-WRITER_ROLES = frozenset({Role.PLATFORM_ADMIN, Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER})
 
 # Field names services use in ValidationError dicts, for messages shown outside a form.
 FIELD_LABELS = {
@@ -38,7 +35,9 @@ FIELD_LABELS = {
 }
 
 
-def _role_required(roles: frozenset) -> Callable:
+def role_required(roles: frozenset) -> Callable:
+    """Pages for the holders of ``roles`` (reading; the services decide writes)."""
+
     def decorator(view):
         @wraps(view)
         def wrapped(request, *args, **kwargs):
@@ -53,14 +52,14 @@ def _role_required(roles: frozenset) -> Callable:
     return decorator
 
 
-console_required = _role_required(CONSOLE_ROLES)
-org_required = _role_required(frozenset(INSTITUTION_ROLES))
+console_required = role_required(CONSOLE)
+org_required = role_required(INSTITUTION_USERS)
 
 
 def can_write(user) -> bool:
     """Regulator leaders and officers (and the platform admin) act on institutions; the
     services check again, this only decides which forms to show."""
-    return bool(actor_for(user).roles & WRITER_ROLES)
+    return has_role(user, REGULATOR_WRITERS)
 
 
 def error_text(exc: Exception) -> str:
@@ -104,3 +103,21 @@ def apply_errors(form, exc: Exception) -> None:
 
 def is_htmx(request) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def safe_next(request, default: str, *, value: str | None = None):
+    """The one safe redirect: to ``next`` (POST, else GET) when it is a path on this site,
+    else to ``default`` (a URL name or path). An absolute URL, ``//host`` or a
+    ``javascript:`` target is ignored, so ``next`` cannot send a user elsewhere."""
+    from django.shortcuts import redirect
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    nxt = value if value is not None else (request.POST.get("next") or request.GET.get("next") or "")
+    if (
+        nxt
+        and nxt.startswith("/")
+        and not nxt.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(nxt, allowed_hosts=None, require_https=request.is_secure())
+    ):
+        return redirect(nxt)
+    return redirect(default)

@@ -17,7 +17,7 @@ from qinglang.core.crypto import decrypt
 from qinglang.core.errors import DomainError
 from qinglang.registry import selectors as registry
 from qinglang.registry import services
-from qinglang.registry.models import STATUS_TRANSITIONS, Status
+from qinglang.registry.models import INSTITUTION_STATES
 
 from ..forms import (
     ImportForm,
@@ -39,6 +39,7 @@ TABS = [
     ("staff", _("从业人员")),
     ("courses", _("课程")),
     ("materials", _("培训材料")),
+    ("rules", _("合规")),
     ("history", _("历史")),
 ]
 
@@ -117,6 +118,10 @@ def _tab_context(request, inst, tab: str) -> dict:
     elif tab == "materials":
         ctx["materials"] = registry.material_list(actor=uid, institution_id=inst.pk)
         ctx["review_form"] = MaterialReviewForm()
+    elif tab == "rules":
+        ctx["board"] = services.disclosure_board(inst)
+        ctx["unvetted"] = services.staff_unvetted(inst)
+        ctx["violations"] = registry.hours_violations(actor=uid, institution_id=inst.pk)[:200]
     elif tab == "history":
         ctx["events"] = registry.institution_history(actor=uid, institution_id=inst.pk)[:200]
         ctx["status_changes"] = registry.status_history(actor=uid, institution_id=inst.pk)
@@ -138,9 +143,8 @@ def institution_detail(request, pk: int):
         **_tab_context(request, inst, tab),
     }
     if tab == "basic":
-        allowed = STATUS_TRANSITIONS.get(inst.status, set())
         form = TransitionForm()
-        form.fields["to_status"].choices = [(v, lbl) for v, lbl in Status.choices if v in allowed]
+        form.fields["to_status"].choices = INSTITUTION_STATES.allowed(inst)
         ctx.update(transition_form=form, reason_form=ReasonForm())
     if is_htmx(request):
         return render(request, f"portal/console/tabs/{tab}.html", ctx)

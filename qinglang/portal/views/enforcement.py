@@ -6,7 +6,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 
 from qinglang.enforcement import selectors, services
-from qinglang.enforcement.models import CaseStatus, CaseType, Gravity, Origin, PenaltyKind
+from qinglang.enforcement.models import CASE_STATES, CaseStatus, CaseType, Gravity, Origin, PenaltyKind
 from qinglang.enforcement.services import MONEY_KINDS
 
 from .common import can_write, console_required, run_action
@@ -173,6 +173,7 @@ def case_detail(request, case_id: int):
             "case": case,
             "decision": getattr(case, "decision", None) if case.status in ("decided", "closed") else None,
             "transitions": case.transitions.all(),
+            "next_statuses": [v for v, _ in CASE_STATES.allowed(case)],
             "evidence": case.evidence.select_related("file"),
             "kinds": [(v, label, v in MONEY_KINDS) for v, label in PenaltyKind.choices],
             "gravities": Gravity.choices,

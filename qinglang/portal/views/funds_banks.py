@@ -11,16 +11,17 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from qinglang.accounts.models import Role
+from qinglang.accounts.permissions import BANK_OPERATORS, CONSOLE
 from qinglang.accounts.scope import actor_for
 from qinglang.core.errors import DomainError, NotFound
+from qinglang.core.exports import BOM
 from qinglang.funds import selectors, services
 from qinglang.funds.parsing import statement_text
 
-from .common import CONSOLE_ROLES, _role_required, apply_errors, can_write
+from .common import apply_errors, can_write, role_required
 from .funds_forms import ResolveForm, StatementUploadForm
 
-bank_or_console_required = _role_required(frozenset({*CONSOLE_ROLES, Role.BANK_OPERATOR}))
+bank_or_console_required = role_required(CONSOLE | BANK_OPERATORS)
 MAX_STATEMENT = 20 * 1024 * 1024
 
 
@@ -72,7 +73,7 @@ def bank_instruction_file(request, bank_id: int):
     day = _day(request) or (days[0]["day"] if days else timezone.localdate())
     lines = selectors.instruction_lines(actor=request.user, bank_id=bank.pk, day=day)
     resp = HttpResponse(
-        "\ufeff" + services.instruction_file(lines, bank=bank), content_type="text/csv; charset=utf-8"
+        BOM + services.instruction_file(lines, bank=bank), content_type="text/csv; charset=utf-8"
     )
     resp["Content-Disposition"] = f'attachment; filename="instructions-{bank.code}-{day.isoformat()}.csv"'
     return resp

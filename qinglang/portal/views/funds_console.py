@@ -12,7 +12,6 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from qinglang.core.models import DepartmentKind
@@ -21,7 +20,7 @@ from qinglang.funds.models import CustodyAccount
 from qinglang.portal.templatetags.portal_tags import division_name
 from qinglang.registry.models import Status
 
-from .common import can_write, console_required, run_action
+from .common import can_write, console_required, run_action, safe_next
 from .funds_forms import DepositForm, ReasonForm, ResolveForm, WeekForm, form_errors
 
 PER_PAGE = 50
@@ -176,7 +175,4 @@ def funds_difference_resolve(request, difference_id: int):
         )
 
     run_action(request, act, "对账差异已处理")
-    nxt = request.POST.get("next", "")
-    if nxt and url_has_allowed_host_and_scheme(nxt, allowed_hosts={request.get_host()}):
-        return redirect(nxt)
-    return redirect("portal:funds_differences")
+    return safe_next(request, "portal:funds_differences")

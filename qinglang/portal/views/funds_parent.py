@@ -19,7 +19,7 @@ from qinglang.funds.services.refunds import unconsumed_fen
 from qinglang.registry import selectors as registry
 from qinglang.registry.models import ApprovalStatus, Course
 
-from .common import apply_errors, run_action
+from .common import apply_errors, run_action, safe_next
 from .funds_forms import OrderCreateForm, ReasonForm
 
 PER_PAGE = 30
@@ -87,7 +87,7 @@ def parent_lesson_confirm(request, lesson_id: int):
     run_action(
         request, lambda: services.lesson_confirm(actor=request.user, lesson_id=lesson_id), "已确认该课时"
     )
-    return redirect(request.POST.get("next") or "portal:parent_orders")
+    return safe_next(request, "portal:parent_orders")
 
 
 @parent_required
@@ -100,7 +100,7 @@ def parent_lesson_dispute(request, lesson_id: int):
         ),
         "异议已提交，机构或监管部门将处理",
     )
-    return redirect(request.POST.get("next") or "portal:parent_orders")
+    return safe_next(request, "portal:parent_orders")
 
 
 @parent_required

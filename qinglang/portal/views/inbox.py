@@ -5,10 +5,11 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from qinglang.accounts import notifications
+
+from .common import safe_next
 
 
 @login_required
@@ -29,9 +30,7 @@ def inbox_read(request, notification_id: int):
     """Mark one notification read and go where it points (a path inside the portal)."""
     notifications.notification_mark_read(actor=request.user, ids=[notification_id])
     link = notifications.inbox(request.user).filter(pk=notification_id).values_list("link", flat=True).first()
-    if link and url_has_allowed_host_and_scheme(link, allowed_hosts=None) and link.startswith("/"):
-        return redirect(link)
-    return redirect("portal:inbox")
+    return safe_next(request, "portal:inbox", value=link or "")
 
 
 @login_required

@@ -13,16 +13,15 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from qinglang.accounts.models import INSTITUTION_ROLES, Role
+from qinglang.accounts.permissions import INSTITUTION_USERS
 from qinglang.accounts.scope import actor_for
+from qinglang.core import files
 from qinglang.core.errors import DomainError, NotFound
 from qinglang.core.models import DepartmentKind
-from qinglang.inspections import files, selectors, services
+from qinglang.inspections import selectors, services
 from qinglang.inspections.models import CampaignType, LedgerStatus, Outcome
 
 from .common import can_write, console_required, error_text, org_required, run_action
-
-INSPECTOR_ROLES = {Role.PLATFORM_ADMIN, Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER, Role.INSPECTOR}
 
 
 def _date(v: str) -> date | None:
@@ -121,6 +120,12 @@ def campaign_detail(request, campaign_id: int):
             "teams": c.teams.prefetch_related("members").all()[:200],
             "can_write": can_write(request.user),
             "items": c.template.active_items(),
+            "annual_share": services.annual_share_text(
+                services.annual_share_status(
+                    division_code=c.division_code,
+                    year=timezone.localtime(draw.drawn_at if draw else timezone.now()).year,
+                )
+            ),
         },
     )
 
@@ -309,7 +314,7 @@ def org_item(request, item_id: int):
     item = selectors.ledger_get(actor=request.user, item_id=item_id)
     error = ""
     if request.method == "POST":
-        if not (actor_for(request.user).roles & INSTITUTION_ROLES):
+        if not (actor_for(request.user).roles & INSTITUTION_USERS):
             raise PermissionDenied
         try:
             services.ledger_submit(

@@ -12,6 +12,7 @@ from qinglang.core.money import format_yuan
 from qinglang.core.selectors import division_list
 from qinglang.core.validators import mask_name
 from qinglang.registry import selectors as registry
+from qinglang.registry import services as registry_services
 from qinglang.registry.models import LicenceKind
 
 from ..forms import PublicSearchForm
@@ -87,6 +88,7 @@ def _disclosure(inst) -> dict:
         "materials": board.materials,
         "sites": board.sites,
         "today": today,
+        "required": registry_services.disclosure_board(inst, today),
     }
 
 

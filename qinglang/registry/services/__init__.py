@@ -1,7 +1,9 @@
 """Writes of the registry. Every function is keyword-only, takes ``actor=``, runs in one
 transaction, re-checks scope under a row lock and records an audit event."""
 
+from .applications import *  # noqa: F403
 from .imports import *  # noqa: F403
 from .institutions import *  # noqa: F403
 from .lists import *  # noqa: F403
 from .resources import *  # noqa: F403
+from .rules import *  # noqa: F403

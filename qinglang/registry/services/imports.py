@@ -15,9 +15,10 @@ from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from qinglang.accounts.permissions import REGULATOR_WRITERS, require_role
 from qinglang.accounts.scope import actor_for, division_in_scope
 from qinglang.core.audit import Entry, audit_record, audit_record_many, diff, snapshot
-from qinglang.core.errors import DomainError, PermissionDeniedError
+from qinglang.core.errors import DomainError
 from qinglang.core.models import Division, DivisionLevel
 from qinglang.core.validators import validate_phone, validate_uscc
 
@@ -45,7 +46,7 @@ from ..xlsx import (
     normalise_text,
     parse_institution_xlsx,
 )
-from .common import WRITER_REGULATOR_ROLES, check_division, require_regulator_for_division
+from .common import check_division, require_regulator_for_division
 from .institutions import (
     PROFILE_FIELDS,
     check_category_kind,
@@ -458,9 +459,7 @@ def institution_import_xlsx(*, actor, file_obj: IO[bytes], max_rows: int = MAX_R
     """Register every institution of an uploaded ledger, or none of them. Returns the
     result with every problem found; raises ``PermissionDeniedError`` for a user who may
     not register institutions at all."""
-    a = actor_for(actor)
-    if not (a.is_platform_admin or a.roles & WRITER_REGULATOR_ROLES):
-        raise PermissionDeniedError("无权导入机构")
+    require_role(actor, REGULATOR_WRITERS, message="无权导入机构")
     size = getattr(file_obj, "size", None)
     if size is None and hasattr(file_obj, "seek"):
         size = file_obj.seek(0, 2)
@@ -607,7 +606,7 @@ def _create_all(actor, good: list[_Row]) -> list[int]:
                 )
             )
     audit_record_many(actor=actor, entries=entries)
-    public_cache.bump()  # bulk inserts send no save signals
+    public_cache.bump()  # as every write of institutions does (services.common.institution_save)
     return [inst.pk for _, inst, _ in built]
 
 

@@ -6,16 +6,18 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from qinglang.accounts.permissions import system
 from qinglang.accounts.scope import actor_for
 from qinglang.core.audit import audit_record, diff, snapshot
-from qinglang.core.errors import DomainError, IllegalTransition
+from qinglang.core.errors import DomainError
 from qinglang.core.models import Department
 from qinglang.core.services import department_ensure_for_division
 from qinglang.core.validators import validate_phone, validate_uscc
 
+from .. import public_cache
 from ..models import (
     CATEGORY_KINDS,
-    STATUS_TRANSITIONS,
+    INSTITUTION_STATES,
     Category,
     Institution,
     Licence,
@@ -28,10 +30,9 @@ from ..models import (
     NonprofitConversion,
     Stage,
     Status,
-    StatusChange,
 )
 from ..supervision import competent_department_for
-from .common import check_division, lock_institution, require_regulator_for_division
+from .common import check_division, institution_save, lock_institution, require_regulator_for_division
 
 __all__ = [
     "PROFILE_FIELDS",
@@ -139,7 +140,7 @@ def competent_department(inst: Institution):
     created on first registration there)."""
     dept = competent_department_for(inst.kind, inst.division_code)
     if dept is None:
-        department_ensure_for_division(actor="system", division_code=inst.division_code[:6])
+        department_ensure_for_division(actor=system("registry"), division_code=inst.division_code[:6])
         dept = competent_department_for(inst.kind, inst.division_code)
     return dept
 
@@ -163,7 +164,7 @@ def institution_create(*, actor, data: dict) -> Institution:
     check_category_kind(inst)
     inst.competent_department = competent_department(inst)
     inst.full_clean()
-    inst.save()
+    institution_save(inst)
     audit_record(
         actor=actor,
         action="institution.create",
@@ -208,7 +209,7 @@ def institution_update(*, actor, institution_id: int, data: dict) -> Institution
     if not inst.competent_department_overridden and ({"kind", "division_code"} & set(clean)):
         inst.competent_department = competent_department(inst)
     inst.full_clean()
-    inst.save()
+    institution_save(inst)
     changes = diff(before, snapshot(inst, PROFILE_FIELDS))
     if changes:
         audit_record(actor=actor, action="institution.update", obj=inst, changes=changes)
@@ -229,7 +230,7 @@ def institution_set_competent_department(
     before = inst.competent_department_id
     inst.competent_department = dept
     inst.competent_department_overridden = True
-    inst.save(update_fields=["competent_department", "competent_department_overridden", "updated_at"])
+    institution_save(inst, ["competent_department", "competent_department_overridden", "updated_at"])
     audit_record(
         actor=actor,
         action="institution.set_competent_department",
@@ -275,7 +276,7 @@ def institution_refresh_licence_status(
         )
         inst.whitelisted = False
         fields.append("whitelisted")
-    inst.save(update_fields=fields)
+    institution_save(inst, fields)
     audit_record(
         actor=actor,
         action="institution.licence_status",
@@ -396,34 +397,21 @@ def institution_transition(*, actor, institution_id: int, to_status: str, reason
     if not (reason or "").strip():
         raise ValidationError({"reason": "请说明状态变更的理由"})
     inst = lock_institution(actor=actor, institution_id=institution_id)
-    allowed = STATUS_TRANSITIONS[inst.status]
-    if to_status not in allowed:
-        labels = dict(Status.choices)
-        raise IllegalTransition("institution", labels[inst.status], labels[to_status], sorted(allowed))
-    old = inst.status
-    inst.status = to_status
-    fields = ["status", "updated_at"]
-    changes = {"status": [old, to_status], "reason": reason}
+    INSTITUTION_STATES.check(inst.status, to_status)
+    fields, changes = [], {}
     if inst.whitelisted and to_status != Status.ACTIVE:
         _close_list_entry(
             actor=actor,
             inst=inst,
             kind=ListKind.WHITE,
-            reason=f"办学状态变更为{inst.get_status_display()}",
+            reason=f"办学状态变更为{Status(to_status).label}",
             day=timezone.localdate(),
         )
         inst.whitelisted = False
         fields.append("whitelisted")
         changes["whitelisted"] = [True, False]
-    inst.save(update_fields=fields)
-    StatusChange.objects.create(
-        institution=inst,
-        from_status=old,
-        to_status=to_status,
-        reason=reason,
-        decided_by_id=getattr(actor, "pk", None),
-    )
-    audit_record(actor=actor, action=f"institution.{to_status}", obj=inst, changes=changes)
+    INSTITUTION_STATES.move(inst, to_status, actor=actor, reason=reason, fields=fields, changes=changes)
+    public_cache.bump()  # the machine saved the institution
     return inst
 
 

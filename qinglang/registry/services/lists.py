@@ -6,13 +6,15 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from qinglang.accounts.permissions import system
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError
 from qinglang.core.policy import policy_resolve
 
 from ..models import Category, Institution, LicenceStatus, ListEntry, ListKind, Nature, Status
-from .common import lock_institution
+from .common import institution_save, lock_institution
 from .institutions import _close_list_entry, institution_refresh_licence_status
+from .rules import whitelist_gate
 
 __all__ = [
     "blacklist_add",
@@ -23,10 +25,15 @@ __all__ = [
 ]
 
 
+MAX_REASON_CHARS = 2000
+
+
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "请填写理由"})
+    if len(reason) > MAX_REASON_CHARS:
+        raise ValidationError({"reason": f"理由不超过{MAX_REASON_CHARS}字"})
     return reason
 
 
@@ -71,9 +78,10 @@ def whitelist_add(*, actor, institution_id: int, reason: str, day: date | None =
         rule = policy_resolve("subject.must_be_non_profit", inst.division_code)
         if rule.value:
             raise rule.violation("学科类机构须为非营利性方可列入白名单")
+    whitelist_gate(inst, day)
     entry = _entry(actor=actor, inst=inst, kind=ListKind.WHITE, reason=reason, day=day)
     inst.whitelisted = True
-    inst.save(update_fields=["whitelisted", "updated_at"])
+    institution_save(inst, ["whitelisted", "updated_at"])
     audit_record(
         actor=actor,
         action="whitelist.add",
@@ -91,7 +99,7 @@ def whitelist_remove(*, actor, institution_id: int, reason: str) -> Institution:
         raise DomainError("not_whitelisted", "该机构不在白名单中")
     _close_list_entry(actor=actor, inst=inst, kind=ListKind.WHITE, reason=reason, day=timezone.localdate())
     inst.whitelisted = False
-    inst.save(update_fields=["whitelisted", "updated_at"])
+    institution_save(inst, ["whitelisted", "updated_at"])
     audit_record(
         actor=actor,
         action="whitelist.remove",
@@ -118,7 +126,7 @@ def blacklist_add(*, actor, institution_id: int, reason: str, day: date | None =
         changes["whitelisted"] = [True, False]
     entry = _entry(actor=actor, inst=inst, kind=ListKind.BLACK, reason=reason, day=day)
     inst.blacklisted = True
-    inst.save(update_fields=["blacklisted", "whitelisted", "updated_at"])
+    institution_save(inst, ["blacklisted", "whitelisted", "updated_at"])
     audit_record(actor=actor, action="blacklist.add", obj=inst, changes=changes)
     return entry
 
@@ -131,7 +139,7 @@ def blacklist_remove(*, actor, institution_id: int, reason: str) -> Institution:
         raise DomainError("not_blacklisted", "该机构不在黑名单中")
     _close_list_entry(actor=actor, inst=inst, kind=ListKind.BLACK, reason=reason, day=timezone.localdate())
     inst.blacklisted = False
-    inst.save(update_fields=["blacklisted", "updated_at"])
+    institution_save(inst, ["blacklisted", "updated_at"])
     audit_record(
         actor=actor,
         action="blacklist.remove",
@@ -155,7 +163,7 @@ def whitelist_sweep_expired(*, day: date | None = None) -> int:
         with transaction.atomic():
             inst = Institution.objects.select_for_update().get(pk=iid)
             institution_refresh_licence_status(
-                actor="system:whitelist_sweep",
+                actor=system("whitelist_sweep"),
                 inst=inst,
                 day=day,
                 reason="证照过期，自动移出白名单",

@@ -1,5 +1,6 @@
 """An institution's sites, staff, courses and training materials, and its users."""
 
+import copy
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -7,15 +8,17 @@ from django.db import transaction
 from django.utils import timezone
 
 from qinglang.accounts.models import Role
+from qinglang.accounts.permissions import user_id
 from qinglang.accounts.services import membership_grant, user_create
 from qinglang.core.audit import audit_record, diff, snapshot
 from qinglang.core.crypto import blind_index, encrypt
-from qinglang.core.errors import DomainError, IllegalTransition, NotFound
+from qinglang.core.errors import DomainError, NotFound
 from qinglang.core.policy import policy_resolve
 from qinglang.core.validators import mask_resident_id, validate_resident_id
 
+from ..hooks import check_texts
 from ..models import (
-    MATERIAL_TRANSITIONS,
+    MATERIAL_STATES,
     ApprovalStatus,
     Category,
     Course,
@@ -28,6 +31,7 @@ from ..models import (
     TrainingMaterial,
 )
 from .common import check_division, lock_institution
+from .rules import COURSE_CHECKERS, practice_ban_check
 
 __all__ = [
     "course_create",
@@ -63,6 +67,7 @@ COURSE_FIELDS = [
     "lesson_minutes",
     "unit_price_fen",
     "class_size",
+    "description",
 ]
 
 
@@ -129,12 +134,19 @@ def _staff_apply(staff: Staff, data: dict) -> None:
         raise ValidationError({"left_on": "离职日期不能早于入职日期"})
 
 
+def _staff_admit(staff: Staff, actor, data: dict) -> None:
+    """看好人: a person on the practice-ban list is not hired (nor re-identified)."""
+    if data.get("resident_id") or staff.pk is None:
+        practice_ban_check(actor=actor, digest=staff.resident_id_digest)
+
+
 @transaction.atomic
 def staff_create(*, actor, institution_id: int, data: dict) -> Staff:
     """Register a staff member (从业人员); the ID number is encrypted at rest."""
     inst = lock_institution(actor=actor, institution_id=institution_id, institution_may_write=True)
     staff = Staff(institution=inst)
     _staff_apply(staff, data)
+    _staff_admit(staff, actor, data)
     if (
         staff.resident_id_digest
         and Staff.objects.filter(institution=inst, resident_id_digest=staff.resident_id_digest).exists()
@@ -161,6 +173,7 @@ def staff_update(*, actor, staff_id: int, data: dict) -> Staff:
     inst = lock_institution(actor=actor, institution_id=staff.institution_id, institution_may_write=True)
     before = {**snapshot(staff, STAFF_FIELDS), "resident_id": staff.resident_id_masked}
     _staff_apply(staff, data)
+    _staff_admit(staff, actor, data)
     if (
         staff.resident_id_digest
         and Staff.objects.filter(institution=inst, resident_id_digest=staff.resident_id_digest)
@@ -214,6 +227,23 @@ def _course_apply(course: Course, inst, data: dict) -> None:
                 f"课时单价{course.unit_price_fen}分高于政府指导价",
                 unit_price_fen=course.unit_price_fen,
             )
+    for check in COURSE_CHECKERS:  # upper apps' checks of what a course says it teaches
+        check(course, inst)
+
+
+def _course_screen(actor, course: Course, inst) -> list:
+    """The upper apps' text checks (hooks.TEXT_CHECKERS); a held course is pending."""
+    findings = check_texts(
+        actor=actor,
+        source="course",
+        obj=course,
+        institution=inst,
+        texts={"name": course.name, "description": course.description},
+    )
+    if findings and course.approval_status != ApprovalStatus.PENDING:
+        course.approval_status = ApprovalStatus.PENDING
+        course.save(update_fields=["approval_status"])
+    return findings
 
 
 @transaction.atomic
@@ -225,6 +255,7 @@ def course_create(*, actor, institution_id: int, data: dict) -> Course:
     _course_apply(course, inst, data)
     course.full_clean()
     course.save()
+    course.findings = _course_screen(actor, course, inst)
     audit_record(
         actor=actor,
         action="course.create",
@@ -247,6 +278,7 @@ def course_update(*, actor, course_id: int, data: dict) -> Course:
         course.approval_status = ApprovalStatus.PENDING  # a changed course is reviewed again
     course.full_clean()
     course.save()
+    course.findings = _course_screen(actor, course, inst)
     audit_record(
         actor=actor,
         action="course.update",
@@ -277,8 +309,14 @@ def course_review(*, actor, course_id: int, approve: bool) -> Course:
 @transaction.atomic
 def material_submit(*, actor, institution_id: int, data: dict) -> TrainingMaterial:
     inst = lock_institution(actor=actor, institution_id=institution_id, institution_may_write=True)
+    course = None
+    if data.get("course_id"):
+        course = Course.objects.filter(pk=data["course_id"], institution=inst).first()
+        if course is None:
+            raise ValidationError({"course_id": "课程不存在或不属于本机构"})
     m = TrainingMaterial(
         institution=inst,
+        course=course,
         title=(data.get("title") or "").strip(),
         subject=(data.get("subject") or "").strip(),
         stage=data.get("stage") or "",
@@ -290,12 +328,19 @@ def material_submit(*, actor, institution_id: int, data: dict) -> TrainingMateri
         raise ValidationError({"stage": f"未知学段：{m.stage}"})
     m.full_clean()
     m.save()
+    m.findings = check_texts(
+        actor=actor,
+        source="material",
+        obj=m,
+        institution=inst,
+        texts={"name": m.title, "description": data.get("content_text") or ""},
+    )
     audit_record(
         actor=actor,
         action="material.submit",
         obj=m,
         division_code=inst.division_code,
-        changes={"title": [None, m.title], "status": [None, m.status]},
+        changes={"title": [None, m.title], "status": [None, m.status], "course_id": m.course_id},
     )
     return m
 
@@ -306,32 +351,21 @@ def _material_move(
     m = _owned(TrainingMaterial, pk=material_id)
     inst = lock_institution(actor=actor, institution_id=m.institution_id, institution_may_write=not regulator)
     m = TrainingMaterial.objects.select_for_update().get(pk=m.pk)
-    if to not in MATERIAL_TRANSITIONS[m.status]:
-        labels = dict(MaterialStatus.choices)
-        raise IllegalTransition(
-            "training_material",
-            labels[m.status],
-            labels[to],
-            sorted(MATERIAL_TRANSITIONS[m.status]),
-        )
+    MATERIAL_STATES.check(m.status, to)
     if to == MaterialStatus.REJECTED and not reason.strip():
         raise ValidationError({"reason": "审核不通过须说明理由"})
-    old = m.status
-    m.status = to
     m.reject_reason = reason.strip() if to == MaterialStatus.REJECTED else ""
+    fields = ["reject_reason"]
     if regulator:
-        m.reviewed_by_id = getattr(actor, "pk", None)
+        m.reviewed_by_id = user_id(actor)
         m.reviewed_at = timezone.now()
-    m.full_clean()
-    m.save()
-    audit_record(
-        actor=actor,
-        action=f"material.{to}",
-        obj=m,
-        division_code=inst.division_code,
-        changes={"status": [old, to], **({"reason": reason} if reason else {})},
+        fields += ["reviewed_by_id", "reviewed_at"]
+    moved = copy.copy(m)
+    moved.status = to
+    moved.full_clean()  # the model's rules on the material as it will be
+    return MATERIAL_STATES.move(
+        m, to, actor=actor, reason=reason, fields=fields, division_code=inst.division_code
     )
-    return m
 
 
 @transaction.atomic
@@ -372,6 +406,7 @@ def institution_user_create(
         password=password,
         display_name=display_name,
         check_password=check_password,
+        division_code=inst.division_code,  # administered by the institution's county
     )
     membership_grant(actor=actor, user=user, role=role, institution_id=inst.pk)
     return user

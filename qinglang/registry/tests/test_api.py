@@ -4,7 +4,7 @@ import pytest
 
 from qinglang.accounts.services import api_token_create
 from qinglang.registry.models import Institution
-from qinglang.testing import OTHER_COUNTY, make_institution, valid_uscc
+from qinglang.testing import FULL_DISCLOSURE, OTHER_COUNTY, make_institution, valid_uscc
 
 
 @pytest.fixture
@@ -90,6 +90,15 @@ def test_create_and_whitelist_via_api(api):
             content_type="application/json",
         )
         assert r.status_code == 200
+    r = _post(api, f"/api/registry/institutions/{iid}/whitelist", {"reason": "证照齐全"})
+    assert r.status_code == 422 and r.json()["detail"]["rule"] == "disclosure.required_items"
+    assert set(r.json()["detail"]["missing"]) == set(FULL_DISCLOSURE)
+    r = api.put(
+        f"/api/registry/institutions/{iid}/disclosure",
+        data=json.dumps({"items": FULL_DISCLOSURE}),
+        content_type="application/json",
+    )
+    assert r.status_code == 200 and all(b["present"] for b in r.json())
     r = _post(api, f"/api/registry/institutions/{iid}/whitelist", {"reason": "证照齐全"})
     assert r.status_code == 200 and r.json()["whitelisted"] is True
     assert Institution.objects.get(pk=iid).whitelisted

@@ -3,12 +3,13 @@ its pages must equal the plain ORM query's, for every caller and filter, page by
 and one caller's statement must never serve another's scope."""
 
 import itertools
+from datetime import date
 
 import pytest
 
 from qinglang.registry import selectors
 from qinglang.registry.models import Institution, Status
-from qinglang.testing import OTHER_COUNTY, make_institution, make_user
+from qinglang.testing import FULL_DISCLOSURE, OTHER_COUNTY, make_institution, make_user
 
 FIELDS = ("id", "name", "kind", "status", "whitelisted", "division_code")
 
@@ -76,13 +77,20 @@ def test_a_new_row_shows_on_the_next_call(world):
     assert _all_pages(world["county"], f, 50) == [*before, inst.pk]
 
 
-def _whitelistable() -> Institution:
-    return Institution.objects.filter(
+def _whitelistable(admin) -> Institution:
+    """A fully licensed, active institution whose staff are vetted, its board completed."""
+    from qinglang.registry.services import disclosure_publish, staff_unvetted, staff_update
+
+    inst = Institution.objects.filter(
         status=Status.ACTIVE,
         licence_status="fully_licensed",
         whitelisted=False,
         division_code__startswith="510107",
     ).first()
+    for s in staff_unvetted(inst):
+        staff_update(actor=admin, staff_id=s.pk, data={"background_check_on": date(2026, 1, 5)})
+    disclosure_publish(actor=admin, institution_id=inst.pk, items=FULL_DISCLOSURE)
+    return inst
 
 
 def test_public_search_cache_never_shows_a_change_late(world, client):
@@ -99,7 +107,7 @@ def test_public_search_cache_never_shows_a_change_late(world, client):
 
     before = ids()
     assert ids() == before  # served from the cache
-    inst = _whitelistable()
+    inst = _whitelistable(world["admin"])
     whitelist_add(actor=world["admin"], institution_id=inst.pk, reason="证照齐全")
     assert inst.pk in ids()
     whitelist_remove(actor=world["admin"], institution_id=inst.pk, reason="复核")
@@ -117,7 +125,7 @@ def test_public_search_and_writes_go_on_when_the_cache_server_fails(world, clien
 
     for name in ("get_many", "get_or_set", "incr", "set"):
         monkeypatch.setattr(public_cache.cache, name, down)
-    inst = _whitelistable()
+    inst = _whitelistable(world["admin"])
     whitelist_add(actor=world["admin"], institution_id=inst.pk, reason="证照齐全")
     r = client.get("/api/public/whitelist?division=510107")
     assert r.status_code == 200 and inst.pk in [i["id"] for i in r.json()["items"]]

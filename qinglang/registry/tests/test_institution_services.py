@@ -3,6 +3,7 @@ from datetime import date, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
+from qinglang.accounts.permissions import system
 from qinglang.core.audit import audit_verify
 from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
 from qinglang.core.models import AuditEvent
@@ -191,7 +192,7 @@ def test_course_guided_price_city_override(officer):
     course = {"name": "初中数学", "kind": "subject", "stage": "junior", "lessons": 20, "unit_price_fen": 8000}
     services.course_create(actor=officer, institution_id=inst.pk, data=course)  # no guided price set: allowed
     policy_set(
-        actor="system:test",
+        actor=system("test"),
         key="guided_price.subject_per_lesson_fen",
         division_code="51",
         value=8000,
@@ -199,7 +200,7 @@ def test_course_guided_price_city_override(officer):
     )
     services.course_create(actor=officer, institution_id=inst.pk, data=course)  # at the limit
     policy_set(
-        actor="system:test",
+        actor=system("test"),
         key="guided_price.subject_per_lesson_fen",
         division_code="5101",
         value=6000,

@@ -1,0 +1,500 @@
+"""Account, division and department administration (accounts.administration, admin_api,
+core division/department services): no privilege escalation, withdrawals that bite on the
+next request, and bad input refused in Chinese with nothing half-written."""
+
+from io import BytesIO, StringIO
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.test import Client
+from openpyxl import Workbook
+
+from qinglang.accounts import administration as adm
+from qinglang.accounts.models import ApiToken, Membership, Role, TokenScope, User
+from qinglang.accounts.services import api_token_create, membership_grant
+from qinglang.core.errors import PermissionDeniedError
+from qinglang.core.models import AuditEvent, Department, Division
+from qinglang.core.services import department_ensure_for_division, division_sync
+from qinglang.testing import DEMO_COUNTY, OTHER_COUNTY, ROOT, TOWNSHIP, make_user
+
+pytestmark = pytest.mark.django_db
+
+STAFF_HEADER = ["姓名", "手机号码", "角色", "部门", "乡镇(街道)"]
+
+
+def xlsx(header, rows) -> bytes:
+    wb = Workbook()
+    ws = wb.active
+    ws.append(header)
+    for r in rows:
+        ws.append(r)
+    buf = BytesIO()
+    wb.save(buf)
+    return buf.getvalue()
+
+
+def client(user) -> Client:
+    c = Client()
+    c.force_login(user)
+    return c
+
+
+def seq() -> int:
+    return AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first() or 0
+
+
+@pytest.fixture
+def county(db):
+    department_ensure_for_division(actor=ROOT, division_code=DEMO_COUNTY)
+    department_ensure_for_division(actor=ROOT, division_code=TOWNSHIP)
+    department_ensure_for_division(actor=ROOT, division_code=OTHER_COUNTY)
+    return DEMO_COUNTY
+
+
+@pytest.fixture
+def leader(county):
+    return make_user(Role.REGULATOR_LEADER, prefixes=[DEMO_COUNTY])
+
+
+@pytest.fixture
+def staff(leader):
+    """An officer of the demo county, created by its leader."""
+    user, _ = adm.staff_account_create(
+        actor=leader,
+        username="13811110001",
+        display_name="李明",
+        phone="13811110001",
+        role=Role.REGULATOR_OFFICER,
+        division_code=DEMO_COUNTY,
+    )
+    return user
+
+
+# --- escalation -------------------------------------------------------------------------
+
+
+def test_officer_cannot_grant_leader(county, staff):
+    officer = make_user(Role.REGULATOR_OFFICER, prefixes=[DEMO_COUNTY])
+    before = seq()
+    with pytest.raises(PermissionDeniedError, match="不能授予高于自己的角色"):
+        membership_grant(
+            actor=officer, user=staff, role=Role.REGULATOR_LEADER, division_prefixes=[DEMO_COUNTY]
+        )
+    r = client(officer).post(
+        f"/api/admin/users/{staff.pk}/memberships",
+        {"role": Role.REGULATOR_LEADER, "division_prefixes": [DEMO_COUNTY]},
+        content_type="application/json",
+    )
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    assert client(officer).get("/console/admin/users/").status_code == 403
+    assert not staff.memberships.filter(role=Role.REGULATOR_LEADER).exists() and seq() == before
+
+
+def test_leader_cannot_grant_another_county_or_platform_admin(leader, staff):
+    c = client(leader)
+    before = seq()
+    r = c.post(
+        f"/api/admin/users/{staff.pk}/memberships",
+        {"role": Role.REGULATOR_OFFICER, "division_prefixes": [OTHER_COUNTY]},
+        content_type="application/json",
+    )
+    assert r.status_code == 403 and "超出本人管辖范围" in r.json()["message"]
+    r = c.post(
+        f"/api/admin/users/{staff.pk}/memberships",
+        {"role": Role.PLATFORM_ADMIN},
+        content_type="application/json",
+    )
+    assert r.status_code == 403 and "平台管理员" in r.json()["message"]
+    r = c.post(  # the whole country is outside a county leader's scope too
+        f"/api/admin/users/{staff.pk}/memberships",
+        {"role": Role.REGULATOR_LEADER, "division_prefixes": [""]},
+        content_type="application/json",
+    )
+    assert r.status_code == 403
+    # a page post of the same is refused the same way
+    r = c.post(
+        f"/console/admin/users/{staff.pk}/action/",
+        {"op": "grant", "role": Role.REGULATOR_OFFICER, "division_code": OTHER_COUNTY},
+        follow=True,
+    )
+    assert "超出本人管辖范围" in r.content.decode()
+    assert list(staff.memberships.values_list("role", flat=True)) == [Role.REGULATOR_OFFICER]
+    assert seq() == before
+    # a leader may grant within their county (their own level included)
+    r = c.post(
+        f"/api/admin/users/{staff.pk}/memberships",
+        {"role": Role.INSPECTOR, "division_prefixes": [TOWNSHIP]},
+        content_type="application/json",
+    )
+    assert r.status_code == 201 and r.json()["role_label"] == "执法检查人员"
+
+
+def test_leader_of_one_department_grants_only_that_department(county, staff):
+    edu_leader = make_user(Role.REGULATOR_LEADER, prefixes=[DEMO_COUNTY], department_kind="education")
+    with pytest.raises(PermissionDeniedError, match="本部门"):
+        membership_grant(
+            actor=edu_leader,
+            user=staff,
+            role=Role.REGULATOR_OFFICER,
+            division_prefixes=[DEMO_COUNTY],
+            department_kind="fire",
+        )
+    m = membership_grant(
+        actor=edu_leader,
+        user=staff,
+        role=Role.REGULATOR_OFFICER,
+        division_prefixes=[DEMO_COUNTY],
+        department_kind="education",
+    )
+    assert m.department_kind == "education"
+
+
+def test_leader_of_county_a_cannot_see_or_touch_accounts_of_county_b(leader, county):
+    other_leader = make_user(Role.REGULATOR_LEADER, prefixes=[OTHER_COUNTY])
+    b_user, _ = adm.staff_account_create(
+        actor=other_leader,
+        username="13922220001",
+        display_name="外县人员",
+        phone="13922220001",
+        role=Role.REGULATOR_OFFICER,
+        division_code=OTHER_COUNTY,
+    )
+    c = client(leader)
+    password_before = b_user.password
+    assert c.get(f"/api/admin/users/{b_user.pk}").status_code == 404
+    assert c.post(f"/api/admin/users/{b_user.pk}/deactivate").status_code == 404
+    assert c.post(f"/api/admin/users/{b_user.pk}/reset-password").status_code == 404
+    assert "外县人员" not in c.get("/console/admin/users/").content.decode()
+    b_user.refresh_from_db()
+    assert b_user.is_active and b_user.password == password_before
+    # nor create an account homed there
+    with pytest.raises(PermissionDeniedError):
+        adm.staff_account_create(
+            actor=leader,
+            username="13922220002",
+            display_name="越权",
+            phone="13922220002",
+            role=Role.REGULATOR_OFFICER,
+            division_code=OTHER_COUNTY,
+        )
+    assert not User.objects.filter(username="13922220002").exists()
+
+
+def test_withdrawn_membership_takes_effect_on_the_next_request(leader, staff):
+    officer = client(staff)
+    User.objects.filter(pk=staff.pk).update(must_change_password=False)
+    assert officer.get("/console/institutions/").status_code == 200
+    _, token = api_token_create(actor=leader, user=staff, name="对接系统")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert api.get("/api/accounts/me").json()["division_prefixes"] == [DEMO_COUNTY]
+    m = staff.memberships.get()
+    r = client(leader).delete(f"/api/admin/memberships/{m.pk}")
+    assert r.status_code == 200 and r.json()["active"] is False
+    assert officer.get("/console/institutions/").status_code == 403  # the very next request
+    assert api.get("/api/accounts/me").json()["roles"] == []
+    assert AuditEvent.objects.filter(action="membership.revoke", object_id=str(m.pk)).exists()
+
+
+def test_deactivated_account_cannot_log_in_and_its_tokens_stop(leader, staff):
+    staff.set_password("Known-pass-2026")
+    staff.save()
+    _, token = api_token_create(actor=leader, user=staff, name="对接系统")
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {token}").get("/api/accounts/me").status_code == 200
+    r = client(leader).post(f"/api/admin/users/{staff.pk}/deactivate")
+    assert r.status_code == 200 and r.json()["is_active"] is False
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {token}").get("/api/accounts/me").status_code == 401
+    staff.refresh_from_db()
+    r = Client().post("/accounts/login/", {"username": staff.username, "password": "Known-pass-2026"})
+    assert r.status_code == 200 and not staff.is_active
+    assert AuditEvent.objects.filter(action="user.deactivate", object_id=str(staff.pk)).exists()
+
+
+def test_reset_password_gives_a_one_time_password_to_change_at_next_login(leader, staff):
+    r = client(leader).post(f"/api/admin/users/{staff.pk}/reset-password")
+    assert r.status_code == 200
+    plain = r.json()["initial_password"]
+    staff.refresh_from_db()
+    assert staff.must_change_password and staff.check_password(plain)
+    c = Client()
+    assert c.post("/accounts/login/", {"username": staff.username, "password": plain}).status_code == 302
+    assert c.get("/console/institutions/")["Location"] == "/accounts/password/"
+    assert AuditEvent.objects.filter(action="user.reset_password", object_id=str(staff.pk)).exists()
+
+
+def test_tokens_created_with_scope_shown_once_listed_and_revoked(leader, staff):
+    c = client(leader)
+    r = c.post(
+        f"/api/admin/users/{staff.pk}/tokens",
+        {"name": "热线系统", "scope": "read"},
+        content_type="application/json",
+    )
+    assert r.status_code == 201
+    plain = r.json()["token"]
+    tok = ApiToken.objects.get(pk=r.json()["id"])
+    assert tok.scope == TokenScope.READ and plain not in str(tok.__dict__) and tok.prefix == plain[:12]
+    listed = c.get(f"/api/admin/users/{staff.pk}/tokens").json()
+    assert [t["name"] for t in listed] == ["热线系统"] and "token" not in listed[0]
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {plain}").get("/api/accounts/me").status_code == 200
+    assert c.delete(f"/api/admin/tokens/{tok.pk}").json()["revoked_at"]
+    assert Client(HTTP_AUTHORIZATION=f"Bearer {plain}").get("/api/accounts/me").status_code == 401
+    bad = c.post(
+        f"/api/admin/users/{staff.pk}/tokens", {"name": "x", "scope": "all"}, content_type="application/json"
+    )
+    assert bad.status_code == 422 and "权限范围" in bad.json()["message"]
+
+
+# --- bad input ----------------------------------------------------------------------------
+
+
+def test_township_code_under_another_county_and_duplicates_are_refused(leader):
+    c = client(leader)
+    before = seq(), Division.objects.count()
+    r = c.post(
+        "/api/admin/divisions",
+        {"code": OTHER_COUNTY + "999", "name": "外县镇"},
+        content_type="application/json",
+    )
+    assert r.status_code == 403 and "不在本人管辖范围" in r.json()["message"]
+    r = c.post(
+        "/api/admin/divisions", {"code": TOWNSHIP, "name": "重复街道"}, content_type="application/json"
+    )
+    assert (
+        r.status_code == 400 and r.json()["code"] == "duplicate_division" and TOWNSHIP in r.json()["message"]
+    )
+    r = c.post("/api/admin/divisions", {"code": "5101079", "name": "短码"}, content_type="application/json")
+    assert r.status_code == 422 and "9位" in r.json()["message"]
+    # the template import: every row checked, nothing written when one is wrong
+    content = xlsx(
+        ["区划代码", "名称"],
+        [["510107888", "新镇"], [OTHER_COUNTY + "888", "外县镇"], ["510107888", "重复行"], [TOWNSHIP, ""]],
+    )
+    r = c.post(
+        "/api/admin/divisions/import",
+        {"county_code": DEMO_COUNTY, "file": SimpleUploadedFile("d.xlsx", content)},
+    )
+    body = r.json()
+    assert r.status_code == 200 and body["ok"] is False
+    msgs = {(e["row"], e["message"]) for e in body["errors"]}
+    assert (3, f"区划代码{OTHER_COUNTY}888不在{DEMO_COUNTY}之下(前6位应为{DEMO_COUNTY})") in msgs
+    assert (4, "区划代码510107888与第2行重复") in msgs and (5, "请填写名称") in msgs
+    assert (seq(), Division.objects.count()) == before
+    # and the right file imports, with a township government for the new township
+    ok = xlsx(["区划代码", "名称"], [["510107888", "新镇"], ["510107888001", "新村"]])
+    r = c.post(
+        "/api/admin/divisions/import", {"county_code": DEMO_COUNTY, "file": SimpleUploadedFile("d.xlsx", ok)}
+    )
+    assert r.json()["ok"] and r.json()["added"] == ["510107888", "510107888001"]
+    assert Department.objects.get(division_id="510107888").name == "新镇人民政府"
+
+
+def test_staff_import_rejects_unknown_role_used_mobile_and_writes_nothing(leader, staff):
+    content = xlsx(
+        STAFF_HEADER,
+        [
+            ["张三", "13811110002", "监管人员", "教育局", ""],
+            ["李四", "13811110001", "监管人员", "", ""],  # staff's mobile
+            ["王五", "13811110003", "局长", "", ""],
+            ["赵六", "1381111", "网格员", "", ""],
+            ["钱七", "13811110004", "网格员", "", "没有这个镇"],
+            ["孙八", "13811110002", "执法检查人员", "宣传部", ""],
+        ],
+    )
+    before = seq(), User.objects.count()
+    r = client(leader).post(
+        "/console/admin/users/import/", {"county": DEMO_COUNTY, "file": SimpleUploadedFile("s.xlsx", content)}
+    )
+    page = r.content.decode()
+    assert r.status_code == 200 and "未导入任何数据" in page
+    for text in (
+        "<td>3</td><td>手机号码</td><td>手机号码已被其他账号使用：13811110001</td>",
+        "<td>4</td><td>角色</td><td>角色不存在：局长",
+        "<td>5</td><td>手机号码</td><td>手机号码无效：1381111</td>",
+        "<td>5</td><td>乡镇(街道)</td><td>网格员须填写所在乡镇(街道)</td>",
+        "<td>6</td><td>乡镇(街道)</td><td>武侯区没有这个乡镇(街道)：没有这个镇</td>",
+        "<td>7</td><td>手机号码</td><td>手机号码与第2行重复：13811110002</td>",
+        "<td>7</td><td>部门</td><td>部门不存在：宣传部</td>",
+    ):
+        assert text in page, text
+    assert (seq(), User.objects.count()) == before
+
+
+def test_malformed_xlsx_and_missing_columns_are_refused_in_chinese(leader):
+    c = client(leader)
+    before = seq(), User.objects.count()
+    for content, message in (
+        (b"PK\x03\x04 not really a zip", "不是有效的 Excel(.xlsx) 文件"),
+        (b"\xd0\xcf\x11\xe0old excel", "不支持旧版 .xls 格式"),
+        (xlsx(["姓名", "电话"], [["张三", "13811110009"]]), "缺少必需的列：手机号码、角色"),
+        (xlsx(STAFF_HEADER, []), "没有数据行"),
+    ):
+        r = c.post(
+            "/api/admin/users/import",
+            {"county_code": DEMO_COUNTY, "file": SimpleUploadedFile("s.xlsx", content)},
+        )
+        assert r.status_code == 422 and r.json()["code"] == "bad_file" and message in r.json()["message"], (
+            r.json()
+        )
+        page = c.post(
+            "/console/admin/users/import/",
+            {"county": DEMO_COUNTY, "file": SimpleUploadedFile("s.xlsx", content)},
+        )
+        assert message in page.content.decode()
+    assert (seq(), User.objects.count()) == before
+
+
+def test_api_account_with_used_mobile_or_unknown_role_is_refused(leader, staff):
+    c = client(leader)
+    before = seq(), User.objects.count()
+    r = c.post(
+        "/api/admin/users",
+        {
+            "display_name": "重号",
+            "phone": staff.phone,
+            "role": Role.REGULATOR_OFFICER,
+            "division_code": DEMO_COUNTY,
+        },
+        content_type="application/json",
+    )
+    assert r.status_code == 400 and r.json()["code"] in ("duplicate_username", "duplicate_phone")
+    r = c.post(
+        "/api/admin/users",
+        {"display_name": "无角色", "phone": "13811119999", "role": "superuser", "division_code": DEMO_COUNTY},
+        content_type="application/json",
+    )
+    assert r.status_code == 422 and "superuser" in r.json()["message"]
+    r = c.post(f"/api/admin/users/{staff.pk}/memberships", {"role": "boss"}, content_type="application/json")
+    assert r.status_code == 422 and r.json()["message"] == "角色不存在：boss"
+    assert (seq(), User.objects.count()) == before  # the refused account was not half-created
+
+
+def test_departments_added_renamed_and_given_contacts(leader):
+    c = client(leader)
+    dep = Department.objects.get(division_id=DEMO_COUNTY, kind="education")
+    r = c.patch(
+        f"/api/admin/departments/{dep.pk}",
+        {"name": "武侯区教育局(双减办)", "phone": "028-85551234", "person_in_charge": "周局长"},
+        content_type="application/json",
+    )
+    assert r.status_code == 200 and r.json()["person_in_charge"] == "周局长"
+    bad = c.patch(f"/api/admin/departments/{dep.pk}", {"phone": "12345"}, content_type="application/json")
+    assert bad.status_code == 422 and "号码无效" in bad.json()["message"]
+    dep.refresh_from_db()
+    assert (dep.name, dep.phone) == ("武侯区教育局(双减办)", "028-85551234")
+    r = c.post(
+        "/api/admin/departments",
+        {"division_code": DEMO_COUNTY, "kind": "education"},
+        content_type="application/json",
+    )
+    assert r.status_code == 400 and r.json()["code"] == "duplicate_department"
+    other = Department.objects.get(division_id=OTHER_COUNTY, kind="education")
+    assert (
+        c.patch(
+            f"/api/admin/departments/{other.pk}", {"name": "越权"}, content_type="application/json"
+        ).status_code
+        == 404
+    )
+
+
+def test_rename_and_retire_a_township(leader):
+    c = client(leader)
+    division_sync(
+        actor=ROOT,
+        county_code=DEMO_COUNTY,
+        rows=[(0, "510107777", "旧名镇"), (0, "510107777001", "某村")],
+    )
+    r = c.patch("/api/admin/divisions/510107777", {"name": "新名镇"}, content_type="application/json")
+    assert r.status_code == 200 and r.json()["full_name"].endswith("新名镇")
+    assert Division.objects.get(code="510107777001").full_name.endswith("新名镇某村")
+    r = c.patch("/api/admin/divisions/510107777", {"retired": True}, content_type="application/json")
+    assert r.json()["retired"] is True and Division.objects.get(code="510107777001").retired
+    assert (
+        c.patch(
+            f"/api/admin/divisions/{OTHER_COUNTY}001", {"name": "x"}, content_type="application/json"
+        ).status_code
+        == 404
+    )
+
+
+# --- qinglang setup ---------------------------------------------------------------------
+
+
+def test_setup_refuses_unknown_place_without_name_and_missing_password_file(tmp_path):
+    with pytest.raises(CommandError, match="内置区划数据中没有469098"):
+        call_command("setup", "--county", "469098", "--no-migrate", stdout=StringIO())
+    with pytest.raises(CommandError, match="内置区划数据中没有地级区划4699"):
+        call_command("setup", "--county", "469901", "--name", "新县", "--no-migrate", stdout=StringIO())
+    with pytest.raises(CommandError, match="无法读取密码文件"):
+        call_command(
+            "setup",
+            "--county",
+            DEMO_COUNTY,
+            "--admin-password-file",
+            str(tmp_path / "none"),
+            "--no-migrate",
+            stdout=StringIO(),
+        )
+    assert not Division.objects.filter(code__in=["469098", "469901", "4699"]).exists()
+    assert not User.objects.exists()  # the failed runs left nothing behind (one transaction)
+    assert not Department.objects.filter(division_id=DEMO_COUNTY).exists()
+
+
+def test_setup_of_a_place_whose_city_is_missing_too(tmp_path):
+    pw = tmp_path / "pw"
+    pw.write_text("Qinglang-first-2026")
+    call_command(
+        "setup",
+        "--county",
+        "469901",
+        "--name",
+        "新县",
+        "--city-name",
+        "新市",
+        "--township",
+        "469901001=城关镇",
+        "--admin",
+        "root",
+        "--admin-password-file",
+        str(pw),
+        "--no-migrate",
+        stdout=StringIO(),
+    )
+    assert Division.objects.get(code="469901").full_name == "海南省新市新县"
+    admin = User.objects.get(username="root")
+    assert Membership.objects.filter(user=admin, role=Role.PLATFORM_ADMIN, active=True).count() == 1
+    assert Department.objects.get(division_id="469901001").name == "城关镇人民政府"
+
+
+def test_platform_admin_makes_a_bank_operator_and_its_token_on_the_page(county):
+    from qinglang.funds.services import bank_create
+
+    admin = make_user(Role.PLATFORM_ADMIN)
+    bank, _ = bank_create(actor=admin, code="B001", name="示范农商银行", division_code=DEMO_COUNTY)
+    u, _ = adm.staff_account_create(
+        actor=admin, username="13833330001", display_name="银行对接", phone="13833330001",
+        role=Role.REGULATOR_OFFICER, division_code=DEMO_COUNTY,
+    )  # fmt: skip
+    c = client(admin)
+    page = c.get(f"/console/admin/users/{u.pk}/").content.decode()
+    assert "示范农商银行" in page
+    r = c.post(
+        f"/console/admin/users/{u.pk}/action/", {"op": "grant", "role": Role.BANK_OPERATOR, "bank": bank.pk}
+    )
+    assert r.status_code == 302
+    assert u.memberships.filter(role=Role.BANK_OPERATOR, bank_id=bank.pk, active=True).exists()
+    r = c.post(
+        f"/console/admin/users/{u.pk}/action/",
+        {"op": "token", "name": "银行系统", "scope": "read_write"},
+        follow=True,
+    )
+    assert "令牌仅显示这一次" in r.content.decode()
+    assert ApiToken.objects.filter(user=u, name="银行系统", scope="read_write").exists()
+    # a leader is offered no bank and cannot name one
+    leader = make_user(Role.REGULATOR_LEADER, prefixes=[DEMO_COUNTY])
+    assert "示范农商银行" not in client(leader).get(f"/console/admin/users/{u.pk}/").content.decode()
+    r = client(leader).post(
+        f"/console/admin/users/{u.pk}/action/",
+        {"op": "grant", "role": Role.BANK_OPERATOR, "bank": bank.pk},
+        follow=True,
+    )
+    assert u.memberships.filter(role=Role.BANK_OPERATOR).count() == 1

@@ -1,0 +1,245 @@
+"""Pages of the risk app: alerts and their handling, an institution's risk (level,
+signals with evidence, history, manual signals, runaway), the task force's board with
+its .xlsx export and print view, the guardian's phone check-in page."""
+
+from datetime import date
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+
+from qinglang.accounts.models import Membership, Role
+from qinglang.core.money import format_yuan
+from qinglang.risk import selectors, services
+from qinglang.risk.exports import board_xlsx
+from qinglang.risk.models import ActionKind, AlertStatus, Level
+from qinglang.risk.signals import KINDS, MANUAL_LABELS
+
+from .common import can_write, console_required, run_action
+
+
+def _date(v: str) -> date | None:
+    try:
+        return date.fromisoformat((v or "").strip())
+    except ValueError:
+        return None
+
+
+@console_required
+def alert_list(request):
+    status = request.GET.get("status", "open")
+    level = request.GET.get("level", "")
+    alerts = selectors.alerts_for(
+        request.user,
+        status=status if status in (*AlertStatus.values, "open") else "open",
+        level=level if level in Level.values else "",
+    )
+    return render(
+        request,
+        "portal/risk/alerts.html",
+        {
+            "alerts": alerts[:300],
+            "status": status,
+            "level": level,
+            "statuses": AlertStatus.choices,
+            "levels": Level.choices[1:],
+            "board": selectors.may_see_board(request.user),
+        },
+    )
+
+
+@console_required
+def alert_detail(request, alert_id: int):
+    alert = selectors.alert_get(request.user, alert_id)
+    if request.method == "POST":
+        p = request.POST
+        if p.get("action") == "close":
+            run_action(
+                request,
+                lambda: services.alert_close(
+                    actor=request.user, alert_id=alert.pk, result=p.get("result", "")
+                ),
+                "预警已办结",
+            )
+        else:
+            due = _date(p.get("due_on", "")) if p.get("due_on") else None
+            if p.get("due_on") and due is None:
+                messages.error(request, "操作未完成：检查完成期限格式不正确")
+            else:
+                run_action(
+                    request,
+                    lambda: services.alert_act(
+                        actor=request.user,
+                        alert_id=alert.pk,
+                        kind=p.get("kind", ""),
+                        note=p.get("note", ""),
+                        due_on=due,
+                    ),
+                    "处置措施已记录",
+                )
+        return redirect("portal:risk_alert", alert_id=alert.pk)
+    return render(
+        request,
+        "portal/risk/alert.html",
+        {
+            "alert": alert,
+            "actions": alert.actions.all(),
+            "transitions": alert.transitions.order_by("at", "id"),
+            "kinds": ActionKind.choices,
+            "may_handle": services.may_handle(request.user, alert),
+            "signals": alert.explanation.get("signals", []),
+        },
+    )
+
+
+@console_required
+def institution_risk(request, pk: int):
+    data = selectors.institution_risk(request.user, pk)
+    inst = data["institution"]
+    if request.method == "POST":
+        p = request.POST
+        if p.get("action") == "runaway":
+            holder = {}
+            ok = run_action(
+                request,
+                lambda: holder.setdefault(
+                    "rp",
+                    services.runaway_mark(
+                        actor=request.user, institution_id=inst.pk, reason=p.get("reason", "")
+                    ),
+                ),
+                "已认定卷款跑路：拨付已暂停，清退方案已生成",
+            )
+            if ok:
+                return redirect("portal:risk_runaway", plan_id=holder["rp"].pk)
+        elif p.get("action") == "guardian":
+            try:
+                uid = int(p.get("user_id") or 0)
+            except ValueError:
+                uid = 0
+            run_action(
+                request,
+                lambda: services.guardian_assign(
+                    actor=request.user, institution_id=inst.pk, unit=p.get("unit", ""), user_id=uid
+                ),
+                "已指定包保责任人",
+            )
+        else:
+            observed = _date(p.get("observed_on", ""))
+            if observed is None:
+                messages.error(request, "操作未完成：请填写发现日期")
+            else:
+                run_action(
+                    request,
+                    lambda: services.report_create(
+                        actor=request.user,
+                        institution_id=inst.pk,
+                        kind=p.get("kind", ""),
+                        reporter_unit=p.get("reporter_unit", ""),
+                        observed_on=observed,
+                        evidence=p.get("evidence", ""),
+                        photo=request.FILES.get("photo"),
+                    ),
+                    "风险信号已报送，将计入次日评分",
+                )
+        return redirect("portal:risk_institution", pk=inst.pk)
+    candidates = []
+    if services.is_task_force(request.user, inst.division_code):
+        candidates = (
+            Membership.objects.filter(
+                active=True,
+                role__in=[Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER, Role.INSPECTOR, Role.GRID_WORKER],
+            )
+            .select_related("user")
+            .order_by("user_id")[:200]
+        )
+        candidates = [
+            m.user
+            for m in candidates
+            if any(inst.division_code.startswith(x) for x in m.division_prefixes or [])
+        ]
+    return render(
+        request,
+        "portal/risk/institution.html",
+        {
+            **data,
+            "labels": KINDS,
+            "manual_kinds": MANUAL_LABELS.items(),
+            "can_write": can_write(request.user),
+            "task_force": services.is_task_force(request.user, inst.division_code),
+            "candidates": candidates,
+        },
+    )
+
+
+def _board(request):
+    if not selectors.may_see_board(request.user):
+        raise PermissionDenied("风险看板仅向维稳专班开放")
+    return selectors.board(request.user)
+
+
+@console_required
+def board(request):
+    return render(request, "portal/risk/board.html", {**_board(request), "yuan": format_yuan})
+
+
+@console_required
+def board_print(request):
+    return render(request, "portal/risk/board_print.html", _board(request))
+
+
+@console_required
+def board_export(request):
+    _board(request)
+    resp = HttpResponse(
+        board_xlsx(request.user),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    resp["Content-Disposition"] = "attachment; filename*=UTF-8''%E9%A3%8E%E9%99%A9%E7%9C%8B%E6%9D%BF.xlsx"
+    return resp
+
+
+@console_required
+def runaway_plan(request, plan_id: int):
+    rp = selectors.runaway_get(request.user, plan_id)
+    return render(
+        request,
+        "portal/risk/runaway.html",
+        {
+            "plan": rp,
+            "orders": selectors.runaway_orders(request.user, rp),
+            "parents": selectors.may_see_parents(request.user, rp),
+        },
+    )
+
+
+@login_required
+def my_guardianships(request):
+    return render(
+        request, "portal/risk/guardianships.html", {"guardians": selectors.my_guardianships(request.user)}
+    )
+
+
+@login_required
+def checkin(request, guardian_id: int):
+    g = selectors.guardian_get(request.user, guardian_id)
+    if request.method == "POST":
+        visited = _date(request.POST.get("visited_on", ""))
+        if visited is None:
+            messages.error(request, "操作未完成：请填写走访日期")
+        elif run_action(
+            request,
+            lambda: services.checkin_record(
+                actor=request.user,
+                guardian_id=g.pk,
+                visited_on=visited,
+                seen=request.POST.get("seen", ""),
+                photos=request.FILES.getlist("photos"),
+            ),
+            "走访已记录",
+        ):
+            return redirect("portal:risk_guardianships")
+        return redirect("portal:risk_checkin", guardian_id=g.pk)
+    return render(request, "portal/risk/checkin.html", {"g": g, "checkins": g.checkins.all()[:10]})

@@ -1,0 +1,292 @@
+"""Approvals — who approves supervises: submission with documents checked by content,
+correction, decision within the time limit, permit, supervising department; new
+subject-type applications refused at submission."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from qinglang.core.calendar import add_working_days
+from qinglang.core.errors import DomainError, PermissionDeniedError
+from qinglang.core.models import AuditEvent
+from qinglang.core.services import policy_set
+from qinglang.registry import services
+from qinglang.registry.models import Application, ApplicationDocument, Institution
+from qinglang.testing import FULL_DISCLOSURE, ROOT, make_institution, make_user
+
+DAY = date.today()
+EARLIER = DAY - timedelta(days=14)
+PDF = b"%PDF-1.4\n% test document\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def _files(kind="establish", skip=(), forged=None):
+    out = {}
+    for d in services.REQUIRED_DOCUMENTS[kind]:
+        if d in skip:
+            continue
+        data = b"MZ\x90\x00 not a pdf" if d == forged else (PNG if d == "site_proof" else PDF)
+        out[d] = SimpleUploadedFile(f"{d}.pdf", data)
+    return out
+
+
+def _establish(**kw):
+    return {
+        "name": "武侯飞跃体育培训中心",
+        "category": "non_subject",
+        "kind": "sports",
+        "division_code": "510107001",
+        "address": "武侯区体育路8号",
+        "legal_representative": "陈刚",
+        "site_area_sqm": 300,
+        "planned_pupils": 100,
+        "teachers": 6,
+        "qualified_teachers": 2,
+        **kw,
+    }
+
+
+@pytest.fixture
+def sports_officer(db):
+    return make_user("regulator_officer", department_kind="sports")
+
+
+def _override(key, value):
+    policy_set(
+        actor=ROOT,
+        key=key,
+        division_code="5101",
+        value=value,
+        basis="成都市规定(测试)",
+        effective_from=date(2025, 1, 1),
+    )
+
+
+def test_new_sports_institution_corrected_approved_permitted_and_whitelisted(officer, sports_officer):
+    app = services.application_submit(
+        actor=officer, kind="establish", data=_establish(), files=_files(), today=DAY
+    )
+    assert app.status == "submitted" and app.department.kind == "sports"
+    assert app.due_on == add_working_days(DAY, 20)
+    assert ApplicationDocument.objects.filter(application=app).count() == 6
+    # only the approving department decides
+    edu = make_user("regulator_officer", department_kind="education")
+    with pytest.raises(PermissionDeniedError):
+        services.application_request_correction(actor=edu, application_id=app.pk, note="补充")
+    services.application_request_correction(
+        actor=sports_officer, application_id=app.pk, note="请补充消防验收意见书原件扫描件"
+    )
+    app.refresh_from_db()
+    assert app.status == "correcting"
+    later = DAY
+    services.application_resubmit(
+        actor=officer,
+        application_id=app.pk,
+        files={"fire_acceptance": SimpleUploadedFile("fire.png", PNG)},
+        today=later,
+    )
+    app.refresh_from_db()
+    assert app.status == "submitted" and app.due_on == add_working_days(later, 20)
+    # approving needs every reviewer item
+    with pytest.raises(ValidationError):
+        services.application_decide(
+            actor=sports_officer, application_id=app.pk, approve=True, reason="符合设置标准", today=later
+        )
+    app = services.application_decide(
+        actor=sports_officer,
+        application_id=app.pk,
+        approve=True,
+        reason="符合设置标准",
+        checklist={"fire_acceptance": True, "staff_ratio": True, "qualifications": True},
+        today=later,
+    )
+    assert app.status == "approved" and app.checklist["area_per_pupil"]["ok"]
+    inst = Institution.objects.get(pk=app.institution_id)
+    permit = inst.licences.get(kind="school_permit")
+    assert permit.number == app.permit_number and permit.issuer == app.department.name
+    assert permit.valid_from == later and permit.valid_until == DAY.replace(year=DAY.year + 3) - timedelta(
+        days=1
+    )
+    assert inst.competent_department_id == app.department_id and inst.competent_department_overridden
+    assert list(app.transitions.values_list("to_status", flat=True)) == [
+        "submitted",
+        "correcting",
+        "submitted",
+        "approved",
+    ]
+    # registration, staff vetted, board complete: whitelisted
+    services.licence_set(
+        actor=officer, institution_id=inst.pk, kind="nonprofit_registration", number="52510107MJ0000001X"
+    )
+    coach = services.staff_create(
+        actor=officer, institution_id=inst.pk, data={"name": "刘教练", "role": "teacher"}
+    )
+    services.disclosure_publish(actor=officer, institution_id=inst.pk, items=FULL_DISCLOSURE)
+    with pytest.raises(DomainError) as e:
+        services.whitelist_add(actor=officer, institution_id=inst.pk, reason="审核")
+    assert (e.value.detail or {}).get("rule") == "staff.background_check_required", e.value.message
+    services.staff_update(actor=officer, staff_id=coach.pk, data={"background_check_on": date(2026, 12, 1)})
+    services.whitelist_add(actor=officer, institution_id=inst.pk, reason="审批通过，证照齐全，人员已审核")
+    inst.refresh_from_db()
+    assert inst.whitelisted
+
+
+@pytest.mark.parametrize("allowed", [False, True])
+def test_subject_application_refused_at_submission(officer, allowed):
+    if allowed:
+        _override("subject.new_approvals_allowed", True)
+    before = (Application.objects.count(), AuditEvent.objects.count())
+    data = _establish(category="subject", kind="subject", qualified_teachers=6)
+    if not allowed:
+        with pytest.raises(DomainError) as e:
+            services.application_submit(actor=officer, kind="establish", data=data, files=_files(), today=DAY)
+        d = e.value.detail
+        assert (
+            d["rule"] == "subject.new_approvals_allowed" and d["value"] is False and d["set_by"] == "national"
+        )
+        assert (Application.objects.count(), AuditEvent.objects.count()) == before
+    else:
+        app = services.application_submit(
+            actor=officer, kind="establish", data=data, files=_files(), today=DAY
+        )
+        assert app.department.kind == "education"
+
+
+@pytest.mark.parametrize("area,ok", [(301, True), (300, True), (299, False)])
+def test_area_per_pupil_at_the_limit(officer, sports_officer, area, ok):
+    app = services.application_submit(
+        actor=officer, kind="establish", data=_establish(site_area_sqm=area), files=_files(), today=DAY
+    )
+
+    def decide():
+        return services.application_decide(
+            actor=sports_officer,
+            application_id=app.pk,
+            approve=True,
+            reason="审查",
+            checklist={"fire_acceptance": True, "staff_ratio": True, "qualifications": True},
+            today=DAY,
+        )
+
+    if ok:
+        assert decide().status == "approved"
+    else:
+        with pytest.raises(DomainError) as e:
+            decide()
+        assert e.value.detail["rule"] == "approval.min_area_per_pupil_sqm"
+        app.refresh_from_db()
+        assert (
+            app.status == "submitted" and not Institution.objects.filter(name=app.proposed["name"]).exists()
+        )
+
+
+def test_decision_days_city_override(officer):
+    _override("approval.decision_days", 10)
+    app = services.application_submit(
+        actor=officer, kind="establish", data=_establish(), files=_files(), today=DAY
+    )
+    assert app.due_on == add_working_days(DAY, 10)
+
+
+@pytest.mark.parametrize(
+    "files,field",
+    [
+        (_files(skip=("charter",)), "documents"),
+        (_files(forged="staff_list"), "staff_list"),
+    ],
+)
+def test_bad_documents_refused_nothing_written(officer, files, field):
+    before = (Application.objects.count(), ApplicationDocument.objects.count(), AuditEvent.objects.count())
+    with pytest.raises(ValidationError) as e:
+        services.application_submit(
+            actor=officer, kind="establish", data=_establish(), files=files, today=DAY
+        )
+    assert field in e.value.message_dict
+    assert (
+        Application.objects.count(),
+        ApplicationDocument.objects.count(),
+        AuditEvent.objects.count(),
+    ) == before
+
+
+def test_change_close_and_conversion(admin, officer):
+    inst = make_institution(admin, kind="arts", name="旧名艺术培训")
+    org = make_user("institution_admin", institution_id=inst.pk)
+    culture = make_user("regulator_officer", department_kind="culture_tourism")
+    app = services.application_submit(
+        actor=org,
+        kind="change",
+        data={"institution_id": inst.pk, "changes": {"name": "新名艺术培训", "address": "新址路1号"}},
+        files=_files("change"),
+        today=DAY,
+    )
+    with pytest.raises(DomainError):  # one application at a time
+        services.application_submit(
+            actor=org, kind="close", data={"institution_id": inst.pk}, files=_files("close"), today=DAY
+        )
+    services.application_decide(
+        actor=culture,
+        application_id=app.pk,
+        approve=True,
+        reason="变更合法",
+        checklist={"change_lawful": True},
+        today=DAY,
+    )
+    inst.refresh_from_db()
+    assert inst.name == "新名艺术培训" and inst.address == "新址路1号"
+    assert inst.licences.get(kind="school_permit").valid_from == DAY
+    conv = services.application_submit(
+        actor=org,
+        kind="convert_nonprofit",
+        data={"institution_id": inst.pk},
+        files=_files("convert_nonprofit"),
+    )
+    services.application_decide(
+        actor=culture,
+        application_id=conv.pk,
+        approve=True,
+        reason="章程合规",
+        checklist={"nonprofit_charter": True, "assets_audited": True},
+    )
+    inst.refresh_from_db()
+    assert inst.nature == "non_profit" and inst.nonprofit_conversion == "completed"
+    close = services.application_submit(
+        actor=org, kind="close", data={"institution_id": inst.pk}, files=_files("close")
+    )
+    with pytest.raises(ValidationError):
+        services.application_decide(actor=culture, application_id=close.pk, approve=False, reason="")
+    services.application_decide(
+        actor=culture,
+        application_id=close.pk,
+        approve=True,
+        reason="已清算",
+        checklist={"refunds_settled": True},
+    )
+    inst.refresh_from_db()
+    assert inst.status == "closed"
+    # another institution's admin cannot apply for this one
+    stranger = make_user("institution_admin", institution_id=make_institution(admin).pk)
+    with pytest.raises(PermissionDeniedError):
+        services.application_submit(
+            actor=stranger,
+            kind="change",
+            data={"institution_id": inst.pk, "changes": {"name": "x"}},
+            files={},
+        )
+
+
+def test_rejection_and_withdrawal(officer, sports_officer):
+    app = services.application_submit(
+        actor=officer, kind="establish", data=_establish(), files=_files(), today=DAY
+    )
+    services.application_decide(
+        actor=sports_officer, application_id=app.pk, approve=False, reason="场所不符合要求"
+    )
+    app.refresh_from_db()
+    assert app.status == "rejected" and app.institution_id is None
+    from qinglang.core.errors import IllegalTransition
+
+    with pytest.raises(IllegalTransition):
+        services.application_withdraw(actor=officer, application_id=app.pk)

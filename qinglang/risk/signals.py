@@ -1,0 +1,371 @@
+"""The computed signals: each a set-based query over what the platform already knows,
+giving per institution a value and the source rows behind it. Which values fire is
+decided by the scorer with the thresholds of the institution's division.
+
+Every function takes the day and yields ``(institution_id, value, evidence)``; evidence
+is ``{"model": "<app>.<model>", "ids": [...first 20 source rows...], ...figures}``."""
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value
+from django.db.models.functions import Coalesce, Greatest, Least
+from django.utils import timezone
+
+from qinglang.core.policy_defaults import RISK_SIGNALS
+
+EVIDENCE_IDS = 20
+KINDS: dict[str, str] = {k: label for k, label, *_ in RISK_SIGNALS}
+# a signal of these kinds fires at or *below* its threshold
+AT_MOST = {"licence_expiring"}
+# what townships, banks, the labour inspection and the police may report by hand
+MANUAL_KINDS = ["head_unreachable", "wage_arrears", "site_change", "staff_leaving"]
+MANUAL_LABELS = {
+    "head_unreachable": "负责人失联",
+    "wage_arrears": "拖欠工资",
+    "site_change": "场所租约到期或变更",
+    "staff_leaving": "教职工集中离职",
+}
+WAGE_WORDS = ["欠薪", "拖欠工资", "工资未发", "发不出工资", "讨薪"]
+UNREACHABLE_WORDS = ["联系不上", "失联", "人去楼空", "跑路", "卷款", "关门"]
+
+Row = tuple[int, float, dict]
+
+
+@dataclass(frozen=True)
+class Window:
+    day: date
+
+    def start(self, days: int) -> datetime:
+        """The first instant of the window of ``days`` days ending with ``day``."""
+        return timezone.make_aware(datetime.combine(self.day - timedelta(days=days - 1), time.min))
+
+    @property
+    def end(self) -> datetime:
+        return timezone.make_aware(datetime.combine(self.day + timedelta(days=1), time.min))
+
+
+def _grouped(rows: Iterable[tuple[int, int]], model: str, **extra) -> Iterator[Row]:
+    """(institution_id, source id) rows → per institution the count and the first ids."""
+    by: dict[int, list[int]] = defaultdict(list)
+    for inst, pk in rows:
+        by[inst].append(pk)
+    for inst, ids in by.items():
+        yield inst, float(len(ids)), {"model": model, "ids": sorted(ids)[:EVIDENCE_IDS], **extra}
+
+
+def _merge(*streams: Iterable[Row]) -> Iterator[Row]:
+    """Counts of several sources of one signal added up, with each source's evidence."""
+    total: dict[int, float] = defaultdict(float)
+    ev: dict[int, list] = defaultdict(list)
+    for stream in streams:
+        for inst, v, e in stream:
+            total[inst] += v
+            ev[inst].append(e)
+    for inst, v in total.items():
+        yield inst, v, ({"sources": ev[inst]} if len(ev[inst]) > 1 else ev[inst][0])
+
+
+def _reports(kind: str, w: Window, manual_days: int) -> Iterator[Row]:
+    from .models import RiskReport
+
+    rows = RiskReport.objects.filter(
+        kind=kind, observed_on__lte=w.day, observed_on__gt=w.day - timedelta(days=manual_days)
+    ).values_list("institution_id", "pk")
+    return _grouped(rows, "risk.riskreport")
+
+
+def _clues_with(words: list[str], w: Window, days: int) -> Iterator[Row]:
+    from qinglang.clues.models import Clue
+
+    q = Q()
+    for word in words:
+        q |= Q(summary__contains=word)
+    rows = Clue.objects.filter(
+        q, institution_id__isnull=False, received_at__gte=w.start(days), received_at__lt=w.end
+    ).values_list("institution_id", "pk")
+    return _grouped(rows, "clues.clue")
+
+
+# --- funds ------------------------------------------------------------------------------
+
+HELD_STATUSES = ["paid", "refund_requested", "completed"]
+
+
+def custody_shortfall(w: Window, **_) -> Iterator[Row]:
+    """Custody balance below the unconsumed prepaid fees owed to learners: value is the
+    shortfall as a share of the obligations."""
+    from qinglang.funds.models import AccountKind, LedgerAccount, Order
+
+    left = F("paid_fen") - F("refunded_fen")
+    owed_expr = Greatest(left - Least(left, F("lessons_consumed") * F("unit_price_fen")), Value(0))
+    custody = LedgerAccount.objects.filter(
+        kind=AccountKind.CUSTODY, institution_id=OuterRef("institution_id")
+    )
+    rows = (
+        Order.objects.filter(status__in=HELD_STATUSES)
+        .values("institution_id")
+        .annotate(
+            owed=Sum(owed_expr, output_field=IntegerField()),
+            bal=Subquery(custody.values("balance_fen")[:1]),
+            acc=Subquery(custody.values("pk")[:1]),
+        )
+        .filter(bal__isnull=False, owed__gt=F("bal"))
+        .values_list("institution_id", "owed", "bal", "acc")
+    )
+    for inst, owed, bal, acc in rows:
+        yield (
+            inst,
+            round((owed - bal) / owed, 4),
+            {
+                "model": "funds.ledgeraccount",
+                "ids": [acc] if acc else [],
+                "balance_fen": bal,
+                "obligations_fen": owed,
+            },
+        )
+
+
+def large_movement(w: Window, **_) -> Iterator[Row]:
+    """The largest single movement of the last 7 days as a share of the custody balance
+    (the funds app's own ``large_movement`` signals, written at each posting)."""
+    from qinglang.funds.models import Signal, SignalKind
+
+    best: dict[int, tuple[float, list, list]] = {}
+    for inst, pk, v, detail in Signal.objects.filter(
+        kind=SignalKind.LARGE_MOVEMENT, created_at__gte=w.start(7), created_at__lt=w.end
+    ).values_list("institution_id", "pk", "value", "detail"):
+        cur = best.setdefault(inst, (0.0, [], []))
+        best[inst] = (max(cur[0], v), cur[1] + [pk], cur[2] + [(detail or {}).get("posting_id")])
+    for inst, (v, ids, postings) in best.items():
+        yield (
+            inst,
+            round(v, 4),
+            {"model": "funds.signal", "ids": ids[:EVIDENCE_IDS], "postings": postings[:EVIDENCE_IDS]},
+        )
+
+
+def refunds_overdue(w: Window, **_) -> Iterator[Row]:
+    """Refund requests left unanswered past the institution's time limit (still open, or
+    deemed agreed in the last 30 days because nobody answered)."""
+    from qinglang.funds.models import Refund, RefundStatus
+
+    rows = Refund.objects.filter(
+        Q(status=RefundStatus.REQUESTED, respond_by__lt=w.day)
+        | Q(status=RefundStatus.DEEMED_AGREED, decided_at__gte=w.start(30), decided_at__lt=w.end)
+    ).values_list("institution_id", "pk")
+    return _grouped(rows, "funds.refund")
+
+
+def _rising(qs, field: str, w: Window, model: str) -> Iterator[Row]:
+    """Rows of the last 7 days minus those of the 7 before, per institution."""
+    split = w.start(7)
+    by: dict[int, list] = defaultdict(lambda: [0, 0, []])
+    for inst, pk, at in qs.filter(**{f"{field}__gte": w.start(14), f"{field}__lt": w.end}).values_list(
+        "institution_id", "pk", field
+    ):
+        b = by[inst]
+        if at >= split:
+            b[0] += 1
+            b[2].append(pk)
+        else:
+            b[1] += 1
+    for inst, (now, before, ids) in by.items():
+        if now > before:
+            yield (
+                inst,
+                float(now - before),
+                {
+                    "model": model,
+                    "ids": sorted(ids)[:EVIDENCE_IDS],
+                    "last_7_days": now,
+                    "previous_7_days": before,
+                },
+            )
+
+
+def refunds_rising(w: Window, **_) -> Iterator[Row]:
+    from qinglang.funds.models import Refund
+
+    return _rising(Refund.objects.all(), "created_at", w, "funds.refund")
+
+
+def _sales(w: Window, cache: dict) -> list:
+    """Per institution: orders paid in the last 30 days against the 90 days before (one
+    query for the three sales signals of a run)."""
+    if "sales" not in cache:
+        cache["sales"] = list(_sales_query(w))
+    return cache["sales"]
+
+
+def _sales_query(w: Window):
+    from qinglang.funds.models import Order
+
+    recent = Q(created_at__gte=w.start(30))
+    before = Q(created_at__lt=w.start(30))
+    return (
+        Order.objects.filter(paid_fen__gt=0, created_at__gte=w.start(120), created_at__lt=w.end)
+        .values("institution_id")
+        .annotate(
+            amount_30=Coalesce(Sum("amount_fen", filter=recent), 0),
+            amount_90=Coalesce(Sum("amount_fen", filter=before), 0),
+            lessons_30=Coalesce(Sum("lessons", filter=recent), 0),
+            lessons_90=Coalesce(Sum("lessons", filter=before), 0),
+            n_30=Count("pk", filter=recent),
+            long_30=Count("pk", filter=recent & Q(months__gte=3)),
+        )
+        .filter(n_30__gt=0)
+        .values_list(
+            "institution_id", "amount_30", "amount_90", "lessons_30", "lessons_90", "n_30", "long_30"
+        )
+    )
+
+
+def _order_evidence(figures: dict) -> dict:
+    return {"model": "funds.order", "ids": [], **figures}
+
+
+def sales_surge(w: Window, *, cache: dict, **_) -> Iterator[Row]:
+    """Fees taken in the last 30 days as a multiple of the monthly average of the 90 before
+    (an institution without earlier sales is not compared)."""
+    for inst, a30, a90, *_rest in _sales(w, cache):
+        if a90 > 0:
+            yield (
+                inst,
+                round(a30 / (a90 / 3), 4),
+                _order_evidence({"amount_30_fen": a30, "amount_prev_90_fen": a90}),
+            )
+
+
+def price_rise(w: Window, *, cache: dict, **_) -> Iterator[Row]:
+    """The average lesson price of the last 30 days' orders against the 90 days before."""
+    for inst, a30, a90, l30, l90, *_rest in _sales(w, cache):
+        if a90 > 0 and l30 > 0 and l90 > 0:
+            yield (
+                inst,
+                round((a30 / l30) / (a90 / l90), 4),
+                _order_evidence({"price_30_fen": a30 // l30, "price_prev_90_fen": a90 // l90}),
+            )
+
+
+def long_packages(w: Window, *, cache: dict, **_) -> Iterator[Row]:
+    """The share of the last 30 days' orders that run the full three months or more."""
+    for inst, *_a, n30, long30 in _sales(w, cache):
+        if long30:
+            yield inst, round(long30 / n30, 4), _order_evidence({"orders_30": n30, "long_30": long30})
+
+
+def order_evidence_ids(inst_ids: list[int], w: Window) -> dict[int, list[int]]:
+    """The last 30 days' orders of these institutions (evidence of the sales signals)."""
+    from qinglang.funds.models import Order
+
+    out: dict[int, list[int]] = defaultdict(list)
+    for inst, pk in (
+        Order.objects.filter(
+            institution_id__in=inst_ids, paid_fen__gt=0, created_at__gte=w.start(30), created_at__lt=w.end
+        )
+        .order_by("institution_id", "-pk")
+        .values_list("institution_id", "pk")
+    ):
+        if len(out[inst]) < EVIDENCE_IDS:
+            out[inst].append(pk)
+    return out
+
+
+# --- clues --------------------------------------------------------------------------------
+
+
+def complaints_rising(w: Window, **_) -> Iterator[Row]:
+    from qinglang.clues.models import Clue
+
+    return _rising(Clue.objects.filter(institution_id__isnull=False), "received_at", w, "clues.clue")
+
+
+def complaints_runaway(w: Window, **_) -> Iterator[Row]:
+    from qinglang.clues.models import Category, Clue
+
+    rows = Clue.objects.filter(
+        institution_id__isnull=False,
+        category__in=[Category.RUNAWAY, Category.REFUND_DIFFICULTY],
+        received_at__gte=w.start(30),
+        received_at__lt=w.end,
+    ).values_list("institution_id", "pk")
+    return _grouped(rows, "clues.clue")
+
+
+def wage_arrears(w: Window, *, manual_days: int, **_) -> Iterator[Row]:
+    return _merge(_clues_with(WAGE_WORDS, w, 30), _reports("wage_arrears", w, manual_days))
+
+
+def head_unreachable(w: Window, *, manual_days: int, **_) -> Iterator[Row]:
+    return _merge(_clues_with(UNREACHABLE_WORDS, w, 14), _reports("head_unreachable", w, manual_days))
+
+
+def site_change(w: Window, *, manual_days: int, **_) -> Iterator[Row]:
+    return _reports("site_change", w, manual_days)
+
+
+# --- registry and inspections -------------------------------------------------------------
+
+
+def staff_leaving(w: Window, *, manual_days: int, **_) -> Iterator[Row]:
+    from qinglang.registry.models import Staff
+
+    rows = Staff.objects.filter(left_on__gt=w.day - timedelta(days=30), left_on__lte=w.day).values_list(
+        "institution_id", "pk"
+    )
+    return _merge(_grouped(rows, "registry.staff"), _reports("staff_leaving", w, manual_days))
+
+
+def rectification_overdue(w: Window, **_) -> Iterator[Row]:
+    from qinglang.inspections.models import OPEN_STATUSES, LedgerItem
+
+    rows = LedgerItem.objects.filter(status__in=OPEN_STATUSES, deadline_on__lt=w.day).values_list(
+        "institution_id", "pk"
+    )
+    return _grouped(rows, "inspections.ledgeritem")
+
+
+def licence_expiring(w: Window, **_) -> Iterator[Row]:
+    """Days until the first of the institution's licences runs out (the last 30 days'
+    lapses included, as negative days)."""
+    from qinglang.registry.models import Licence
+
+    by: dict[int, tuple[date, list[int]]] = {}
+    for inst, pk, until in Licence.objects.filter(
+        revoked=False,
+        valid_until__gte=w.day - timedelta(days=30),
+        valid_until__lte=w.day + timedelta(days=90),
+    ).values_list("institution_id", "pk", "valid_until"):
+        cur = by.get(inst)
+        if cur is None or until < cur[0]:
+            by[inst] = (until, [pk])
+    for inst, (until, ids) in by.items():
+        yield (
+            inst,
+            float((until - w.day).days),
+            {"model": "registry.licence", "ids": ids, "valid_until": until.isoformat()},
+        )
+
+
+COMPUTE = {
+    "custody_shortfall": custody_shortfall,
+    "large_movement": large_movement,
+    "refunds_overdue": refunds_overdue,
+    "refunds_rising": refunds_rising,
+    "sales_surge": sales_surge,
+    "price_rise": price_rise,
+    "long_packages": long_packages,
+    "complaints_rising": complaints_rising,
+    "complaints_runaway": complaints_runaway,
+    "wage_arrears": wage_arrears,
+    "staff_leaving": staff_leaving,
+    "rectification_overdue": rectification_overdue,
+    "licence_expiring": licence_expiring,
+    "site_change": site_change,
+    "head_unreachable": head_unreachable,
+}
+SALES_KINDS = {"sales_surge", "price_rise", "long_packages"}
+assert set(COMPUTE) == set(KINDS)

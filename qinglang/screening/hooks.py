@@ -1,0 +1,63 @@
+"""The checkers this app registers into the apps below it (from ScreeningConfig.ready):
+registry's ``TEXT_CHECKERS`` (course names and descriptions, training materials at
+submission) and clues' ``CATEGORY_CHECKERS`` (a clue whose text reads as disguised
+subject training is filed as ``disguised_training``)."""
+
+from functools import lru_cache
+
+from . import classifier, rules
+from .models import Source
+
+CLUE_CONFIDENCE = 0.6
+
+
+def registry_text_checker(*, actor, source: str, obj, institution, texts: dict):
+    """A non-subject course (or a non-subject institution's material) whose text reads as
+    subject training is held for review with the evidence."""
+    from qinglang.registry.hooks import TextFinding
+    from qinglang.registry.models import Category, Kind
+
+    from .services import text_screen
+
+    if source == "course":
+        if obj.kind == Kind.SUBJECT:
+            return None
+        src, name = Source.COURSE, obj.name
+    elif source == "material":
+        if institution.category == Category.SUBJECT:
+            return None
+        src, name = Source.MATERIAL, obj.title
+    else:
+        return None
+    hold = text_screen(
+        actor=actor, source=src, object_id=obj.pk, object_name=name, institution=institution, texts=texts
+    )
+    if hold is None:
+        return None
+    words = "、".join(dict.fromkeys(e["text"] for e in hold.evidence[:6]))
+    return TextFinding(
+        f"内容疑似学科类培训({hold.get_label_display()})，已转监管人员复核" + (f"：{words}" if words else ""),
+        {"hold_id": hold.pk, "label": hold.label, "pattern": hold.pattern, "evidence": hold.evidence},
+    )
+
+
+@lru_cache(maxsize=20_000)
+def clue_category_checker(text: str) -> str | None:
+    """``disguised_training`` for a clue text that reads as disguised subject training.
+    The rule scan (cheap) comes first: a text naming no subject content is left alone."""
+    if not any(s.kind in rules.SUBJECTISH and not s.negated for s in rules.find(text or "")):
+        return None
+    r = classifier.classify(text[:10_000])
+    if r.label == "disguised_subject" and r.confidence >= CLUE_CONFIDENCE:
+        return "disguised_training"
+    return None
+
+
+def register() -> None:
+    from qinglang.clues import classify
+    from qinglang.registry import hooks
+
+    if registry_text_checker not in hooks.TEXT_CHECKERS:
+        hooks.TEXT_CHECKERS.append(registry_text_checker)
+    if clue_category_checker not in classify.CATEGORY_CHECKERS:
+        classify.CATEGORY_CHECKERS.append(clue_category_checker)

@@ -1,0 +1,154 @@
+"""Must show: a course description held for review shows the evidence; a reviewed-genuine
+course is not held again for the same text. Materials (.docx/.pdf), business scope and
+clue texts are screened too."""
+
+import io
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from qinglang.clues import services as clue_services
+from qinglang.clues.models import Category
+from qinglang.core.errors import IllegalTransition, NotFound, PermissionDeniedError
+from qinglang.core.models import AuditEvent
+from qinglang.registry import services as registry
+from qinglang.registry.models import ApprovalStatus
+from qinglang.screening import selectors, services
+from qinglang.screening.models import HoldStatus, TextHold
+from qinglang.testing import OTHER_COUNTY, TOWNSHIP, make_user
+
+pytestmark = pytest.mark.django_db
+
+DISGUISED = "课后同步拔高，老师讲解三年级数学应用题和计算题，每周小测。"
+COURSE = {"name": "创意美术托管", "kind": "arts", "stage": "primary", "lessons": 20, "unit_price_fen": 8000}
+
+
+def test_held_course_shows_evidence_and_stays_pending(arts, admin, officer):
+    course = registry.course_create(
+        actor=admin, institution_id=arts.pk, data={**COURSE, "description": DISGUISED}
+    )
+    assert course.approval_status == ApprovalStatus.PENDING
+    assert course.findings and "已转监管人员复核" in course.findings[0].message
+    hold = selectors.hold_list(actor=officer).get()
+    assert hold.object_id == course.pk and hold.source == "course"
+    assert hold.label in ("disguised_subject", "subject")
+    words = {e["text"] for e in hold.evidence}
+    assert {"同步", "数学"} <= words
+    for e in hold.evidence:
+        assert hold.text[e["start"] : e["end"]] == e["text"]
+    assert AuditEvent.objects.filter(action="screening.hold", object_id=str(hold.pk)).exists()
+
+
+def test_reviewed_genuine_course_is_not_held_again_for_the_same_text(arts, admin, officer):
+    course = registry.course_create(
+        actor=admin, institution_id=arts.pk, data={**COURSE, "description": DISGUISED}
+    )
+    hold = TextHold.objects.get()
+    services.hold_review(actor=officer, hold_id=hold.pk, genuine=True, note="现场核实为美术课，作业看护")
+    registry.course_review(actor=officer, course_id=course.pk, approve=True)
+    again = registry.course_update(actor=admin, course_id=course.pk, data={"class_size": 12})
+    assert again.findings == [] and again.approval_status == ApprovalStatus.APPROVED
+    assert TextHold.objects.count() == 1
+    # a changed text is screened afresh
+    changed = registry.course_update(
+        actor=admin, course_id=course.pk, data={"description": DISGUISED + "另讲初二物理浮力。"}
+    )
+    assert changed.findings and changed.approval_status == ApprovalStatus.PENDING
+    assert TextHold.objects.filter(status=HoldStatus.HELD).count() == 1
+
+
+def test_genuine_course_text_is_not_held(arts, admin):
+    registry.course_create(
+        actor=admin,
+        institution_id=arts.pk,
+        data={**COURSE, "description": "水彩与素描基础，孩子们写生、做手工，感受色彩之美。"},
+    )
+    assert TextHold.objects.count() == 0
+
+
+def test_review_needs_a_note_a_regulator_and_happens_once(arts, admin, officer):
+    registry.course_create(actor=admin, institution_id=arts.pk, data={**COURSE, "description": DISGUISED})
+    hold = TextHold.objects.get()
+    with pytest.raises(ValidationError):
+        services.hold_review(actor=officer, hold_id=hold.pk, genuine=False, note=" ")
+    with pytest.raises(PermissionDeniedError):
+        services.hold_review(actor=make_user("parent"), hold_id=hold.pk, genuine=True, note="看过")
+    with pytest.raises(NotFound):
+        services.hold_review(
+            actor=make_user("regulator_officer", prefixes=[OTHER_COUNTY]),
+            hold_id=hold.pk,
+            genuine=True,
+            note="看过",
+        )
+    hold.refresh_from_db()
+    assert hold.status == HoldStatus.HELD
+    services.hold_review(actor=officer, hold_id=hold.pk, genuine=False, note="确认为学科培训")
+    with pytest.raises(IllegalTransition):
+        services.hold_review(actor=officer, hold_id=hold.pk, genuine=True, note="改判")
+
+
+def _docx(text: str) -> bytes:
+    import docx
+
+    d = docx.Document()
+    d.add_paragraph(text)
+    buf = io.BytesIO()
+    d.save(buf)
+    return buf.getvalue()
+
+
+def _pdf(text: str) -> bytes:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.setFont("STSong-Light", 12)
+    c.drawString(72, 700, text)
+    c.save()
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("make", [_docx, _pdf])
+def test_material_file_text_is_extracted_and_screened(arts, admin, officer, make):
+    m = registry.material_submit(actor=admin, institution_id=arts.pk, data={"title": "暑期课程讲义"})
+    hold = services.material_file_screen(
+        actor=officer,
+        material_id=m.pk,
+        data=make("思维训练营讲义：五年级数学行程问题、方程与几何专题。"),
+        name="讲义",
+    )
+    assert hold is not None and hold.source == "material" and "数学" in hold.text
+
+
+def test_material_file_that_is_not_a_document_is_refused(arts, admin, officer):
+    m = registry.material_submit(actor=admin, institution_id=arts.pk, data={"title": "讲义"})
+    with pytest.raises(ValidationError):
+        services.material_file_screen(actor=officer, material_id=m.pk, data=b"MZ\x90\x00binary", name="a.pdf")
+    assert TextHold.objects.count() == 0
+
+
+def test_business_scope_reading_as_subject_training_is_held(arts, officer):
+    hold = services.business_scope_screen(
+        actor=officer, institution_id=arts.pk, text="艺术培训；中小学生数学、英语同步辅导；托管服务"
+    )
+    assert hold is not None and hold.source == "business_scope"
+    assert (
+        services.business_scope_screen(actor=officer, institution_id=arts.pk, text="美术、书法、舞蹈培训")
+        is None
+    )
+
+
+def test_clue_text_reading_as_disguised_training_gets_that_category(county, officer):
+    report = clue_services.clue_lead_create(
+        actor=officer,
+        submission=clue_services.Submission(
+            channel="covert_visit",
+            content="小区三栋家中开班，晚上给初二学生讲数学几何，门口不挂牌",
+            division_code=TOWNSHIP,
+            institution_name="某小区家庭课堂",
+        ),
+    )
+    assert report.clue.category == Category.DISGUISED_TRAINING
