@@ -16,10 +16,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from qinglang.accounts.permissions import is_system, system
 from qinglang.accounts.permissions import is_system
 from qinglang.accounts.scope import actor_for
-from qinglang.core import bulk
 from qinglang.core import bulk
 from qinglang.core.audit import audit_record
 from qinglang.core.calendar import add_working_days
