@@ -549,6 +549,7 @@ class SlotIn(Schema):
 class SlotOut(Schema):
     id: int
     course_id: int
+    course_name: str
     weekday: int
     starts_at: time
     ends_at: time
@@ -559,19 +560,29 @@ class SlotOut(Schema):
 
 @router.get("/courses/{int:course_id}/slots", response=list[SlotOut])
 def slot_list(request: HttpRequest, course_id: int):
-    return list(selectors.slot_list(actor=request.user, course_id=course_id))
+    return [_slot_out(s) for s in selectors.slot_list(actor=request.user, course_id=course_id)]
+
+
+def _slot_out(s) -> dict:
+    return {
+        **{f: getattr(s, f) for f in SlotOut.model_fields if f != "course_name"},
+        "course_name": s.course.name,
+    }
 
 
 @router.post("/courses/{int:course_id}/slots", response={201: SlotOut})
 def slot_create(request: HttpRequest, course_id: int, payload: SlotIn):
     selectors.course_get(actor=request.user, course_id=course_id)
-    return Status(201, services.slot_create(actor=request.user, course_id=course_id, data=payload.dict()))
+    return Status(
+        201, _slot_out(services.slot_create(actor=request.user, course_id=course_id, data=payload.dict()))
+    )
 
 
 class ViolationOut(Schema):
     id: int
     institution_id: int
     course_id: int
+    course_name: str
     starts_at: str
     ends_at: str
     rule: str
@@ -587,7 +598,8 @@ class ViolationOut(Schema):
 def hours_violations(request: HttpRequest, institution_id: int):
     return [
         {
-            **{f: getattr(v, f) for f in ViolationOut.model_fields},
+            **{f: getattr(v, f) for f in ViolationOut.model_fields if f != "course_name"},
+            "course_name": v.course.name,
             "starts_at": v.starts_at.isoformat(),
             "ends_at": v.ends_at.isoformat(),
         }

@@ -241,7 +241,7 @@ def course_get(*, actor, course_id: int) -> Course:
 
 def slot_list(*, actor, course_id: int) -> QuerySet:
     course_get(actor=actor, course_id=course_id)
-    return CourseSlot.objects.filter(course_id=course_id).select_related("teacher")
+    return CourseSlot.objects.filter(course_id=course_id).select_related("teacher", "course")
 
 
 def hours_violations(*, actor, institution_id: int) -> QuerySet:

@@ -469,6 +469,17 @@ def _before(text: str, pos: int) -> str:
 # --- looking at responses --------------------------------------------------------------
 
 
+def _pdf_strings(raw: bytes) -> list[str]:
+    """Literal strings marked UTF-16 (BOM \\376\\377) in a PDF, decoded."""
+    out = []
+    for m in re.finditer(rb"\(\\376\\377((?:[^\\)]|\\.)*)\)", raw):
+        body = re.sub(
+            rb"\\([0-7]{1,3}|.)", lambda e: bytes([int(e[1], 8)]) if e[1][:1].isdigit() else e[1], m[1]
+        )
+        out.append(body.decode("utf-16-be", errors="replace"))
+    return out
+
+
 def body_text(resp) -> str:
     raw = b"".join(resp.streaming_content) if resp.streaming else resp.content
     if raw[:2] == b"PK":  # xlsx and other zip containers
@@ -478,6 +489,8 @@ def body_text(resp) -> str:
         except zipfile.BadZipFile:
             pass
     text = raw.decode("utf-8", errors="replace") + "\n" + raw.decode("gb18030", errors="replace")
+    if raw[:5] == b"%PDF-":  # the document's info strings (title, subject) in UTF-16
+        text += "\n" + "\n".join(_pdf_strings(raw))
     if "json" in resp.get("Content-Type", ""):
         with contextlib.suppress(ValueError):
             text += json.dumps(json.loads(raw), ensure_ascii=False)
