@@ -176,7 +176,7 @@ def _ann(q):
 
 def _q_rows(qs_fn, q_fn):
     def rows(day):
-        return qs_fn(day).annotate(_meets=_ann(q_fn(day)))
+        return qs_fn(day).annotate(meets_target=_ann(q_fn(day)))
 
     return rows
 
@@ -200,7 +200,7 @@ INDICATORS: dict[str, Indicator] = {
             "%",
             "snapshot",
             _account_base,
-            lambda day: _operating(day).annotate(_meets=_has_custody()),
+            lambda day: _operating(day).annotate(meets_target=_has_custody()),
             "portal:institution_detail",
         ),
         Indicator(
