@@ -132,3 +132,26 @@ def test_api_values_match_the_page():
     row = next(x for x in r.json()["rows"] if x["indicator"] == "indicator.clue_on_time_rate")
     assert (row["numerator"], row["denominator"], row["value"], row["status"]) == (1, 1, 1.0, "green")
     assert row["children"][0]["code"] == TOWNSHIP
+
+
+def test_demo_history_gives_a_year_of_weeks():
+    import random
+
+    from qinglang.analytics.demo import WEEKS, seed_district
+    from qinglang.analytics.models import IndicatorValue
+
+    today = timezone.localdate()
+    for code in (TOWNSHIP, "510107004001"):
+        make_institution(division_code=code)
+    _late_clue(make_institution(), today)
+    counts = seed_district(county=DEMO_COUNTY, rng=random.Random(7), log=lambda s: None)
+    assert counts["indicator_values"] > 0
+    weeks = IndicatorValue.objects.filter(
+        indicator="indicator.licensed_rate", period="week", division_code=TOWNSHIP, department_kind=""
+    )
+    assert weeks.count() >= WEEKS
+    values = [v.value for v in weeks.order_by("period_start")]
+    assert values[0] < values[-1] <= 1.0  # the campaign's progress shows
+    assert seed_district(county=DEMO_COUNTY, rng=random.Random(7), log=lambda s: None) == {
+        "indicator_values": 0
+    }
