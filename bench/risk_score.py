@@ -76,7 +76,7 @@ def _cols(model, given: dict[str, str]) -> tuple[str, str]:
     return ", ".join(cols), ", ".join(exprs)
 
 
-def _insert(cur, model, given: dict[str, str], source: str, params=()) -> int:
+def _insert(cur, model, given: dict[str, str], source: str, params=None) -> int:
     cols, exprs = _cols(model, given)
     t = time.perf_counter()
     cur.execute(f"INSERT INTO {model._meta.db_table} ({cols}) SELECT {exprs} {source}", params)

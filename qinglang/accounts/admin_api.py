@@ -6,6 +6,7 @@ same audit trail; refusals are ``{code, message, detail}``."""
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
@@ -110,10 +111,11 @@ def division_import(request: HttpRequest, county_code: Form[str], file: File[Upl
 def division_change(request: HttpRequest, code: str, payload: AdminDivisionPatch):
     _require_division(request, code)
     d = None
-    if payload.name is not None:
-        d = core_services.division_rename(actor=request.user, code=code, name=payload.name)
-    if payload.retired is not None:
-        d = core_services.division_retire(actor=request.user, code=code, retired=payload.retired)
+    with transaction.atomic():  # both changes or neither: a refused retire undoes the rename
+        if payload.name is not None:
+            d = core_services.division_rename(actor=request.user, code=code, name=payload.name)
+        if payload.retired is not None:
+            d = core_services.division_retire(actor=request.user, code=code, retired=payload.retired)
     return d or adm.divisions_administered(request.user).get(code=code)
 
 

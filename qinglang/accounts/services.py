@@ -4,7 +4,7 @@ import hashlib
 import json
 import secrets
 import time
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -266,11 +266,12 @@ _TOKEN_USER_FIELDS = ("id", "username", "is_active", "is_staff", "is_superuser",
 _TOKEN_SQL = """
 SELECT t.id, t.last_used_at,
        u.id, u.username, u.is_active, u.is_staff, u.is_superuser, u.display_name,
-       m.role, m.division_prefixes, m.department_kind, m.institution_id, m.bank_id
+       m.role, m.division_prefixes, m.department_kind, m.institution_id, m.bank_id,
+       t.scope
   FROM accounts_apitoken t
   JOIN accounts_user u ON u.id = t.user_id
   LEFT JOIN accounts_membership m ON m.user_id = u.id AND m.active
- WHERE t.digest = %s AND t.revoked_at IS NULL AND u.is_active
+ WHERE t.digest = %s AND t.revoked_at IS NULL AND u.is_active AND t.created_at >= %s
 """
 
 
@@ -293,7 +294,9 @@ def _resolve(digest: str) -> tuple | None:
     if hit is not None and hit[0] > now:
         return hit
     with connection.cursor() as cur:
-        cur.execute(_TOKEN_SQL, [digest])
+        # a token expires QINGLANG_API_TOKEN_MAX_AGE_DAYS after it was made
+        cutoff = timezone.now() - timedelta(days=settings.API_TOKEN_MAX_AGE_DAYS)
+        cur.execute(_TOKEN_SQL, [digest, cutoff])
         rows = cur.fetchall()
     if not rows:
         _RECENT.pop(digest, None)
@@ -309,11 +312,11 @@ def _resolve(digest: str) -> tuple | None:
         "is_superuser": bool(is_superuser),
         "display_name": display_name,
     }
-    memberships = [(r[2 + n], _json(r[3 + n]), *r[4 + n :]) for r in rows if r[2 + n] is not None]
+    memberships = [(r[2 + n], _json(r[3 + n]), *r[4 + n : -1]) for r in rows if r[2 + n] is not None]
     last_used_at = first[1]
     if last_used_at is not None and timezone.is_naive(last_used_at):  # SQLite stores UTC
         last_used_at = last_used_at.replace(tzinfo=UTC)
-    entry = (now + ttl, got, memberships, first[0], last_used_at)
+    entry = (now + ttl, got, memberships, first[0], last_used_at, first[-1])
     if ttl:
         if len(_RECENT) >= _RECENT_MAX:
             _RECENT.clear()
@@ -331,15 +334,16 @@ def api_token_authenticate(plain: str) -> User | None:
     entry = _resolve(digest)
     if entry is None:
         return None
-    _, got, memberships, token_id, last_used_at = entry
+    _, got, memberships, token_id, last_used_at, scope = entry
     names = [f.attname for f in User._meta.concrete_fields if f.attname in got]  # from_db wants model order
     user = User.from_db(connection.alias, names, [got[k] for k in names])
     user._qinglang_actor = actor_from_memberships(got["id"], memberships)
+    user.api_token_scope = scope  # enforced by core.api_support.TokenAuth (read: GET/HEAD only)
     now = timezone.now()
     if last_used_at is None or (now - last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=token_id).update(last_used_at=now)  # bookkeeping, not a domain write
         if digest in _RECENT:
-            _RECENT[digest] = (*_RECENT[digest][:4], now)
+            _RECENT[digest] = (*_RECENT[digest][:4], now, scope)
     return user
 
 

@@ -29,6 +29,9 @@ class ClueOut(Schema):
     suspected_unlicensed: bool
     category: str
     category_source: str
+    category_confidence: float | None
+    needs_triage: bool
+    source_refs: list[str]  # hotline work-order numbers, Open311 request ids of its reports
     summary: str
     first_channel: str
     status: str
@@ -53,20 +56,31 @@ class ClueDetailOut(ClueOut):
     reports: list[ReporterOut]
 
 
-def _out(c) -> dict:
+def _out(c, refs: dict | None = None) -> dict:
+    if refs is None:
+        refs = selectors.source_refs([c.pk])
     return {
         **{f: getattr(c, f) for f in ClueOut.model_fields if hasattr(c, f) and f != "routed_kinds"},
         "institution_name": c.institution.name if c.institution_id else "",
         "routed_kinds": c.routed_kind_list,
+        "source_refs": refs.get(c.pk, []),
     }
 
 
 @router.get("/clues", response=list[ClueOut], summary="Clues routed to me (scoped)")
 def clue_list(
-    request, status: str = "", category: str = "", q: str = "", limit: Limit = 50, offset: Offset = 0
+    request,
+    status: str = "",
+    category: str = "",
+    q: str = "",
+    triage: bool = False,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ):
-    qs = selectors.clue_list(actor=request.user, status=status, category=category, q=q)
-    return [_out(c) for c in qs[offset : offset + limit]]
+    qs = selectors.clue_list(actor=request.user, status=status, category=category, q=q, triage=triage)
+    page = list(qs[offset : offset + min(max(limit, 1), 200)])
+    refs = selectors.source_refs(c.pk for c in page)
+    return [_out(c, refs) for c in page]
 
 
 @router.get("/clues/{int:clue_id}", response=ClueDetailOut, summary="A clue, reporters masked")

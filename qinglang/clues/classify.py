@@ -1,138 +1,285 @@
-"""Problem category of a clue: keyword rules first, then a small multinomial naive Bayes
-over character uni- and bigrams trained on the labelled examples the project ships
-(data/labelled.tsv) plus every regulator correction (``ClueLabel``). Written with the
-standard library: the model is a few thousand counts and retrains in milliseconds."""
+"""Problem category of a clue — what the call is *about* — and the text vectors duplicate
+detection compares.
 
-import math
+Features: jieba words (dictionary mode, no HMM: fast and deterministic), character 1–3
+grams, a cue token for every keyword rule that fires (``R:<category>``) and the words said
+after a "main point" marker (主要是…, 最主要的问题是…) marked ``M:`` — so a second issue
+mentioned in passing weighs less than the one the caller says they are calling about.
+TF-IDF weighted, l2-normalised, then a multinomial logistic regression (scikit-learn).
+
+Training data: ``data/train.tsv`` (the project's own corpus, see data/README.md) plus every
+regulator correction (``ClueLabel``, weight 3). The model is trained on first use and kept
+in memory; the shipped-corpus model is also pickled under ``DATA_DIR/models`` keyed by the
+corpus digest, so a new process loads it instead of training. Nothing is downloaded.
+
+The public interface is :func:`classify_many` (and :func:`classify` for one text); another
+app may add a category hook with :func:`register_hook` — a function ``(text, prediction)
+→ prediction | None`` run after the model (the disguised-training screening uses it)."""
+
+import hashlib
+import logging
+import pickle
 import re
 import threading
-from collections import Counter, defaultdict
-from functools import lru_cache
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .models import Category, CategorySource, ClueLabel
 
-DATA = Path(__file__).parent / "data" / "labelled.tsv"
+log = logging.getLogger(__name__)
+DATA = Path(__file__).parent / "data" / "train.tsv"
 CORRECTION_WEIGHT = 3  # a regulator's correction counts as three shipped examples
+FEATURE_VERSION = "4"  # bump when features() changes: invalidates the pickled model
 
-# Strong phrases decide by themselves; order matters (the first match wins).
+# Keyword rules: cues to the model (not verdicts). A rule alone cannot tell a passing
+# mention from the main problem; the model weighs the cue with everything else.
 RULES: list[tuple[str, str]] = [
-    (Category.RUNAWAY, r"跑路|卷款|人去楼空|联系不上(老板|校长|负责人)|突然关门|倒闭"),
-    (Category.REFUND_DIFFICULTY, r"退费|退款|退钱|不给退|退还"),
-    (Category.FIRE_SAFETY, r"消防|灭火器|安全出口|疏散|火灾|逃生通道"),
-    (Category.FOOD_SAFETY, r"食品|午餐|饭菜|食堂|健康证|拉肚子|食物中毒"),
-    (Category.ILLEGAL_COMPETITION, r"竞赛|杯赛|排名榜|成绩榜"),
-    (Category.BEYOND_SYLLABUS, r"超纲|超前|提前教授|超出.*课程标准"),
-    (Category.ADVERTISING, r"广告|传单|宣传.*(保过|提分|押题)|包过"),
-    (Category.PRICE, r"指导价|一次性收取|超过三个月|乱收费|收费标准"),
-    (Category.UNLICENSED, r"无证|没有办学许可|没有营业执照|未经审批|没有资质"),
-    (Category.DISGUISED_TRAINING, r"家政|众筹|研学营|住家|一对一|私教|隐形变异"),
-    (Category.STAFF_CONDUCT, r"体罚|辱骂|教师资格|在职教师|有偿补课"),
+    (Category.RUNAWAY, r"跑路|卷款|人去楼空|联系不上|失联|关门|倒闭|搬空|跑了"),
+    (Category.REFUND_DIFFICULTY, r"退费|退款|退钱|不给退|退还|退课|退剩"),
+    (Category.FIRE_SAFETY, r"消防|灭火器|安全出口|疏散|火灾|逃生|烟感|易燃|液化气|煤气|燃气|充电"),
+    (Category.FOOD_SAFETY, r"食品|午餐|饭菜|食堂|健康证|拉肚子|中毒|过期的|变质|腹泻|馊"),
+    (Category.ILLEGAL_COMPETITION, r"竞赛|杯赛|比赛|排名|名次|选拔|大赛"),
+    (Category.BEYOND_SYLLABUS, r"超纲|超前|提前学|提前教|超出.*课程标准|下学期|年级的"),
+    (Category.ADVERTISING, r"广告|传单|宣传|海报|保过|提分|押题"),
+    (Category.PRICE, r"指导价|一次性|乱收费|收费标准|涨价|明码标价|发票|预收"),
+    (Category.UNLICENSED, r"无证|许可证|营业执照|未经审批|资质|证照|备案|办学证"),
+    (Category.DISGUISED_TRAINING, r"家政|众筹|研学|住家|一对一|私教|隐形变异|名义|打着|其实|实际"),
+    (Category.STAFF_CONDUCT, r"体罚|辱骂|骂|打孩子|教师资格|在职教师|在职老师|有偿补课|动手动脚"),
+    (Category.OTHER, r"咨询|请问|想问|表扬|点赞|噪音|太吵|停车"),
 ]
 _RULES = [(c, re.compile(p)) for c, p in RULES]
-
-# Category checkers that apps above clues register (from their AppConfig.ready): each is
-# ``checker(text) -> category | None``, asked after the keyword rules and before the model.
-CATEGORY_CHECKERS: list = []
-
+_MAIN = re.compile(r"(主要是|主要反映|最主要的|重点是|关键是|今天打电话是因为|打电话是想)(.*)")
 _KEEP = re.compile(r"[\u4e00-\u9fffA-Za-z0-9]+")
+NO_NAME = frozenset({"不详", "无", "未知", "不清楚", "不知道", "没有", "暂无", "不详细"})
 
 
-def features(text: str) -> list[str]:
-    s = "".join(_KEEP.findall(text or "")).lower()
-    return [*s, *(s[i : i + 2] for i in range(len(s) - 1))]
+def rule_hits(text: str) -> list[str]:
+    return [c for c, rx in _RULES if rx.search(text or "")]
 
 
-def rule_category(text: str) -> str | None:
-    for cat, rx in _RULES:
-        if rx.search(text or ""):
-            return cat
-    return None
+def clean(text: str) -> str:
+    """Letters and digits only, lower-cased: what the n-grams are taken from."""
+    return "".join(_KEEP.findall(text or "")).lower()
 
 
-class NaiveBayes:
-    """Multinomial naive Bayes with Laplace smoothing."""
+# Hotline text carries the caller's introduction and closing courtesies and often a second
+# issue "in passing": clauses the category should not hang on.
+_CLAUSE = re.compile(r"[，,；;\s]+|(?=[。！!？?])|(?<=[。！!？?])")
+_PREFIX = re.compile(r"^(来电人称|市民来电反映|群众反映|诉求人表示|家长反映|邻居打电话说|来电反映)[：:，,]?")
+_PREAMBLE = re.compile(
+    r"^(喂|你好|您好|打扰|麻烦|我实在|我要反映|我想反映|我想投诉|想投诉|我是|我姓|我在.{0,12}(住|上班|工作|做过)|"
+    r"我之前在)|这边$"
+)
+_CLOSING = re.compile(
+    r"谢谢|盼回复|请核查|拜托|配合调查|希望.{0,8}(管|处理|说法|回)|请.{0,6}处理|麻烦.{0,6}查|不要透露|不止一次|要求.{0,6}核实"
+)
+_PASSING = re.compile(r"^(另外|顺便|顺带|对了|还有就是)")
+
+
+def core_text(text: str) -> str:
+    """The text without the caller's introduction, closing courtesies and clauses that
+    start as a passing mention (另外…, 顺便说一下…); from the main-point marker on when
+    there is one (主要是…) — unless nothing else is left."""
+    text = _PREFIX.sub("", (text or "").strip())
+    m = _MAIN.search(text)
+    if m:
+        text = m.group(2)
+    clauses = [("。" if c in "。！!？?" else c) for c in _CLAUSE.split(text) if c]
+    i = 0
+    while (
+        i < len(clauses) - 1
+        and len(clauses[i]) <= 16
+        and _PREAMBLE.search(clauses[i])
+        and not rule_hits(clauses[i])
+    ):
+        i += 1
+    kept, passing = [], False
+    for c in clauses[i:]:
+        if c == "。":
+            passing = False
+            continue
+        passing = passing or bool(_PASSING.match(c))
+        if not passing and not (len(c) <= 14 and _CLOSING.search(c)):
+            kept.append(c)
+    return clean("".join(kept or clauses[i:]))
+
+
+def main_clause(text: str) -> str:
+    """What the caller says they are calling about (after 主要是…), else ""."""
+    m = _MAIN.search(text or "")
+    return clean(m.group(2)) if m else ""
+
+
+@dataclass(frozen=True)
+class Prediction:
+    category: str
+    confidence: float  # the model's probability of that category, 0–1
+    source: str  # CategorySource
+
+
+class TextModel:
+    """Vectorisers + linear classifier, trained on (text, category, weight) examples:
+    character 1–3 grams of the whole text and 2–3 grams of the main clause, TF-IDF with
+    sublinear tf, a linear SVM calibrated to probabilities (sigmoid, 3 folds)."""
 
     def __init__(self, examples: list[tuple[str, str, int]]):
-        self.classes = list(Category.values)
-        idx = {c: i for i, c in enumerate(self.classes)}
-        counts: dict[str, list[float]] = defaultdict(lambda: [0.0] * len(self.classes))
-        totals = [0.0] * len(self.classes)
-        docs = [0.0] * len(self.classes)
-        for text, cat, weight in examples:
-            i = idx[cat]
-            docs[i] += weight
-            for f, n in Counter(features(text)).items():
-                counts[f][i] += n * weight
-                totals[i] += n * weight
-        vocab = max(len(counts), 1)
-        ndocs = sum(docs) or 1.0
-        self.prior = [math.log((d + 1) / (ndocs + len(self.classes))) for d in docs]
-        self.unseen = [math.log(1 / (t + vocab)) for t in totals]
-        # per feature: the log-likelihood minus the unseen baseline, so unknown features add 0
-        self.weights = {
-            f: tuple(math.log((v[i] + 1) / (totals[i] + vocab)) - self.unseen[i] for i in range(len(v)))
-            for f, v in counts.items()
-        }
+        from sklearn.calibration import CalibratedClassifierCV
+        from sklearn.svm import LinearSVC
 
-    def predict(self, text: str) -> tuple[str, float]:
-        feats = features(text)
-        n = len(feats)
-        scores = [p + n * u for p, u in zip(self.prior, self.unseen, strict=True)]
-        w = self.weights
-        for f in feats:
-            v = w.get(f)
-            if v is not None:
-                scores = [a + b for a, b in zip(scores, v, strict=True)]
-        best = max(range(len(scores)), key=scores.__getitem__)
-        top = scores[best]
-        z = sum(math.exp(s - top) for s in scores)
-        return self.classes[best], 1 / z
+        texts = [t for t, _, _ in examples]
+        self.whole, self.main = _vectorizers()
+        x = self._stack(self.whole.fit_transform(texts), self.main.fit_transform(texts))
+        self.clf = CalibratedClassifierCV(LinearSVC(C=0.5), cv=3, method="sigmoid")
+        self.clf.fit(x, [c for _, c, _ in examples], sample_weight=[w for _, _, w in examples])
+        self.classes = list(self.clf.classes_)
+
+    @staticmethod
+    def _stack(a, b):
+        from scipy.sparse import hstack
+
+        return hstack([a, b], format="csr")
+
+    def vectors(self, texts: list[str]):
+        """l2-normalised character n-gram vectors of the whole texts (for similarity)."""
+        return self.whole.transform(texts)
+
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        return self.predict_vectors(self.vectors(texts), texts) if texts else []
+
+    def predict_vectors(self, whole, texts: list[str]) -> list[Prediction]:
+        """Predictions for texts whose :meth:`vectors` are ``whole`` (computed once)."""
+        if not texts:
+            return []
+        x = self._stack(whole, self.main.transform(texts))
+        probs = self.clf.predict_proba(x)
+        out = []
+        for text, row in zip(texts, probs, strict=True):
+            order = row.argsort()[::-1]
+            i = int(order[0])
+            cat = self.classes[i]
+            hits = rule_hits(main_clause(text) or text)
+            # rules break a near tie between the model's first two categories
+            second = self.classes[int(order[1])]
+            if row[i] - row[int(order[1])] < TIE and second in hits and cat not in hits:
+                i, cat = int(order[1]), second
+            source = CategorySource.RULE if cat in hits else CategorySource.MODEL
+            out.append(Prediction(cat, round(float(row[i]), 3), source))
+        return out
 
 
-def shipped_examples() -> list[tuple[str, str, int]]:
+TIE = 0.05
+
+
+def _vectorizers():
+    import numpy as np
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    whole = TfidfVectorizer(
+        analyzer="char", ngram_range=(1, 3), sublinear_tf=True, preprocessor=core_text, dtype=np.float32
+    )
+    main = TfidfVectorizer(
+        analyzer="char", ngram_range=(2, 3), sublinear_tf=True, preprocessor=main_clause, dtype=np.float32
+    )
+    return whole, main
+
+
+def read_tsv(path: Path) -> list[tuple[str, str]]:
+    """(category, text) rows of a corpus file."""
     out = []
-    for line in DATA.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if "\t" in line:
             cat, text = line.split("\t", 1)
-            out.append((text, cat, 1))
+            out.append((cat, text))
     return out
 
 
+def shipped_examples() -> list[tuple[str, str, int]]:
+    return [(t, c, 1) for c, t in read_tsv(DATA)]
+
+
+def _cache_path() -> Path | None:
+    try:
+        import sklearn
+        from django.conf import settings
+
+        digest = hashlib.sha256(DATA.read_bytes() + FEATURE_VERSION.encode() + sklearn.__version__.encode())
+        return Path(settings.DATA_DIR) / "models" / f"clue-category-{digest.hexdigest()[:16]}.pkl"
+    except Exception:  # no settings (a plain script): no disk cache
+        return None
+
+
+def base_model() -> TextModel:
+    """The model of the shipped corpus: from the disk cache, else trained and cached."""
+    path = _cache_path()
+    if path is not None and path.exists():
+        try:
+            with path.open("rb") as f:
+                return pickle.load(f)  # noqa: S301 (a file this module wrote under DATA_DIR)
+        except Exception:
+            log.warning("clue model cache unreadable, retraining", exc_info=True)
+    m = TextModel(shipped_examples())
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+            with tmp.open("wb") as f:
+                pickle.dump(m, f)
+            tmp.replace(path)
+        except OSError:
+            log.warning("clue model cache not written", exc_info=True)
+    return m
+
+
 _lock = threading.Lock()
-_model: tuple[int, NaiveBayes] | None = None
+_models: dict[str, object] = {}
 
 
-def model() -> NaiveBayes:
-    """The model trained on shipped examples + corrections; retrained when a correction
-    is added (keyed on the newest label id)."""
-    global _model
+def model() -> TextModel:
+    """Shipped corpus + regulator corrections; retrained when a correction is added (keyed
+    on the newest label id)."""
     version = ClueLabel.objects.order_by("-id").values_list("id", flat=True).first() or 0
     with _lock:
-        if _model is None or _model[0] != version:
+        if "base" not in _models:
+            _models["base"] = base_model()
+        if version == 0:
+            return _models["base"]
+        if _models.get("version") != version:
             corrections = [
                 (t, c, CORRECTION_WEIGHT) for t, c in ClueLabel.objects.values_list("text", "category")
             ]
-            _model = (version, NaiveBayes(shipped_examples() + corrections))
-            _cached_classify.cache_clear()
-        return _model[1]
+            _models["corrected"] = TextModel(shipped_examples() + corrections)
+            _models["version"] = version
+        return _models["corrected"]
 
 
-@lru_cache(maxsize=50_000)
-def _cached_classify(text: str, nb_id: int) -> tuple[str, str]:
-    nb = _model[1]
-    cat, _p = nb.predict(text)
-    return cat, CategorySource.MODEL
+Hook = Callable[[str, Prediction], Prediction | None]
+_hooks: list[Hook] = []
 
 
-def classify(text: str, *, nb: NaiveBayes | None = None) -> tuple[str, str]:
-    """(category, source): a rule hit, else the model's best class."""
-    nb = nb or model()
-    hit = rule_category(text)
-    if hit:
-        return hit, CategorySource.RULE
-    for checker in CATEGORY_CHECKERS:
-        found = checker(text)
-        if found:
-            return found, CategorySource.MODEL
-    return _cached_classify(text, id(nb))
+def register_hook(fn: Hook) -> None:
+    """Add a category hook (idempotent): it sees each text with the model's prediction
+    and may return another prediction (e.g. disguised_training from a screening model)."""
+    if fn not in _hooks:
+        _hooks.append(fn)
+
+
+def apply_hooks(texts: list[str], preds: list[Prediction]) -> list[Prediction]:
+    if not _hooks:
+        return preds
+    out = []
+    for t, p in zip(texts, preds, strict=True):
+        for fn in _hooks:
+            p = fn(t, p) or p
+        out.append(p)
+    return out
+
+
+def classify_many(texts: list[str], *, m: TextModel | None = None) -> list[Prediction]:
+    """Category, confidence and source of each text (one vectorisation for the batch)."""
+    m = m or model()
+    return apply_hooks(texts, m.predict(texts))
+
+
+def classify(text: str, *, m: TextModel | None = None) -> Prediction:
+    return classify_many([text], m=m)[0]

@@ -40,15 +40,24 @@ def _person(rng: random.Random) -> tuple[str, str]:
     )
 
 
+def _sentences() -> list[str]:
+    """Caller's sentences for generated work orders: the training corpus (data/train.tsv),
+    so a generated file reads like hotline text rather than a dozen repeated lines."""
+    from .classify import DATA, read_tsv
+
+    return [t for _, t in read_tsv(DATA)]
+
+
 def hotline_rows(
     *, n: int, institutions: list[tuple], places: list[str], rng: random.Random, start: datetime
 ):
     """Rows of a hotline work-order file: (工单编号, 受理时间, 诉求人, 联系电话, 诉求内容,
     涉及机构, 事发地址, 所属区域). ``institutions`` are (name, address, division_code)."""
+    sentences = _sentences()
     for i in range(n):
         at = start + timedelta(seconds=int(i * 86400 * 28 / max(n, 1)))
         name, phone = _person(rng)
-        problem = rng.choice(PROBLEMS)
+        problem = rng.choice(PROBLEMS) if rng.random() < 0.5 else "，" + rng.choice(sentences)
         if institutions and rng.random() < 0.9:
             inst_name, addr, div = rng.choice(institutions)
             if rng.random() < 0.3:

@@ -46,6 +46,7 @@ class Status(models.TextChoices):
     INVESTIGATING = "investigating", "核查中"
     CONCLUDED = "concluded", "已办结待反馈"
     CLOSED = "closed", "已反馈"
+    MERGED = "merged", "已并案"  # its reports joined another case (clue_merge)
 
 
 # The clue state machine: one service per arrow (services/handling.py).
@@ -56,7 +57,9 @@ TRANSITIONS: dict[str, set[str]] = {
     Status.INVESTIGATING: {Status.CONCLUDED},
     Status.CONCLUDED: {Status.CLOSED},
     Status.CLOSED: {Status.ACCEPTED},  # the reporter reopens (once)
+    Status.MERGED: set(),
 }
+MERGEABLE = [Status.RECEIVED, Status.ROUTED, Status.ACCEPTED, Status.INVESTIGATING]
 OPEN_STATUSES = [Status.RECEIVED, Status.ROUTED, Status.ACCEPTED, Status.INVESTIGATING]
 # What a reporter sees of the case on the tracking page.
 PUBLIC_STAGE = {
@@ -66,6 +69,7 @@ PUBLIC_STAGE = {
     Status.INVESTIGATING: "核查处理中",
     Status.CONCLUDED: "已办结",
     Status.CLOSED: "已办结并反馈",
+    Status.MERGED: "已与同一问题的举报合并办理",
 }
 
 
@@ -105,6 +109,8 @@ class Clue(models.Model):
     suspected_unlicensed = models.BooleanField("疑似无证经营", default=False)
     category = models.CharField("问题类别", max_length=24, choices=Category.choices)
     category_source = models.CharField(max_length=12, choices=CategorySource.choices)
+    category_confidence = models.FloatField("分类置信度", null=True, blank=True)
+    needs_triage = models.BooleanField("待人工分类", default=False)  # confidence below the policy floor
     summary = models.TextField("问题描述")
     first_channel = models.CharField("来源", max_length=16, choices=Channel.choices)
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.RECEIVED)
@@ -124,6 +130,9 @@ class Clue(models.Model):
     reopened = models.BooleanField("已重新办理", default=False)
     inspection_task_id = models.BigIntegerField(null=True, blank=True)
     import_batch = models.ForeignKey("ClueImport", null=True, blank=True, on_delete=models.SET_NULL)
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -169,6 +178,8 @@ class ClueReport(models.Model):
     clue = models.ForeignKey(Clue, on_delete=models.CASCADE, related_name="reports")
     channel = models.CharField(max_length=16, choices=Channel.choices)
     source_ref = models.CharField("来源编号", max_length=64, blank=True)  # hotline work order no., …
+    category = models.CharField("本次分类", max_length=24, blank=True)  # this report's own category
+    similarity = models.FloatField("与线索相似度", null=True, blank=True)  # when merged into the case
     tracking_code = models.CharField(max_length=16)
     content = models.TextField("举报内容")
     institution_name = models.CharField(max_length=200, blank=True)
@@ -321,6 +332,8 @@ class ClueImport(models.Model):
     merged = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0)
     errors = models.JSONField(default=list)
+    # department rows the routing needed and did not find: [{division_code, kind, clues}]
+    missing_departments = models.JSONField(default=list)
     actor_id = models.BigIntegerField(null=True)
     at = models.DateTimeField(auto_now_add=True)
 

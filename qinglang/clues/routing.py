@@ -1,45 +1,44 @@
-"""Routing (分办): which departments of which county handle a clue. The competent
-department comes from the registry's who-supervises function (category and kind of the
-institution); the problem category adds the departments that own it (fire safety → fire,
-refunds → education and market regulation, …). Unlicensed or unknown operators also go to
-the township government (属地管理)."""
+"""Routing (分办): which departments of which county handle a clue, by the policy matrix
+``clue.routing`` (POLICY.md "Clues and whistles"; a division may override any row). A row
+lists department kinds, the first leads (牵头); ``sector`` is the competent department of
+the institution's kind when that is not education (sports → sports, arts → culture_tourism,
+…), ``township`` the government of the township where the problem happens — added for the
+rows that name it and for every clue about an operator that is not in the registry
+(属地管理). A department kind whose department row is missing is kept on the clue (so the
+department sees it once it exists) and reported: the import result lists it."""
 
 from qinglang.core.models import Department, DepartmentKind
-from qinglang.registry.supervision import competent_department_kind, territorial_department_for
+from qinglang.core.policy_defaults import BY_KEY
+from qinglang.registry.supervision import competent_department_kind
 
-from .models import Category
-
-COMPETENT = "competent"
-TERRITORIAL = "territorial"
+SECTOR = "sector"
+TOWNSHIP = "township"
 D = DepartmentKind
-
-# First entry leads (牵头); COMPETENT is replaced by the who-supervises kind.
-BY_CATEGORY: dict[str, list[str]] = {
-    Category.DISGUISED_TRAINING: [D.EDUCATION, TERRITORIAL],
-    Category.UNLICENSED: [COMPETENT, D.MARKET_REGULATION, TERRITORIAL],
-    Category.REFUND_DIFFICULTY: [D.EDUCATION, D.MARKET_REGULATION],
-    Category.RUNAWAY: [D.EDUCATION, D.MARKET_REGULATION, D.PUBLIC_SECURITY],
-    Category.PRICE: [D.MARKET_REGULATION, COMPETENT],
-    Category.FIRE_SAFETY: [D.FIRE],
-    Category.FOOD_SAFETY: [D.MARKET_REGULATION],
-    Category.ADVERTISING: [D.MARKET_REGULATION, COMPETENT],
-    Category.STAFF_CONDUCT: [COMPETENT],
-    Category.BEYOND_SYLLABUS: [D.EDUCATION],
-    Category.ILLEGAL_COMPETITION: [D.EDUCATION],
-    Category.OTHER: [COMPETENT],
-}
+DEFAULT_MATRIX: dict[str, list[str]] = BY_KEY["clue.routing"].value
 
 
-def department_kinds(category: str, institution_kind: str = "", *, unlicensed: bool = False) -> list[str]:
+def department_kinds(
+    category: str, institution_kind: str = "", *, unregistered: bool = False, matrix: dict | None = None
+) -> list[str]:
+    """Department kinds for a clue, lead first (``township`` stays symbolic)."""
+    row = (matrix or DEFAULT_MATRIX).get(category) or DEFAULT_MATRIX.get(category) or [D.EDUCATION]
     competent = competent_department_kind(institution_kind) if institution_kind else D.EDUCATION
     out: list[str] = []
-    for k in BY_CATEGORY[category]:
-        k = competent if k == COMPETENT else k
+    for k in row:
+        if k == SECTOR:
+            k = competent
         if k not in out:
             out.append(k)
-    if unlicensed and TERRITORIAL not in out:
-        out.append(TERRITORIAL)
+    if unregistered and TOWNSHIP not in out:
+        out.append(TOWNSHIP)
     return out
+
+
+def routing_matrix(division_code: str) -> dict:
+    """The ``clue.routing`` matrix in force for a place (its own rows over the default)."""
+    from qinglang.core.policy import policy_value
+
+    return {**DEFAULT_MATRIX, **(policy_value("clue.routing", division_code) or {})}
 
 
 class DepartmentDirectory:
@@ -50,28 +49,27 @@ class DepartmentDirectory:
         self._loaded: set[str] = set()
 
     def preload(self, codes: set[str]) -> None:
-        todo = [c for c in codes if c not in self._loaded]
+        todo = [c for c in codes if c and c not in self._loaded]
         if not todo:
             return
         for dep in Department.objects.filter(division_id__in=todo):
             self._cache[(dep.division_id, dep.kind)] = dep
         self._loaded.update(todo)
 
-    def resolve(self, division_code: str, kinds: list[str]) -> list[tuple[str, Department | None]]:
-        """[(kind, department)] in order; the territorial entry becomes the township
-        government of the clue's township (skipped when the township is unknown)."""
+    def resolve(self, division_code: str, kinds: list[str]) -> list[tuple[str, str, Department | None]]:
+        """[(kind, division of the department, department or None when its row is missing)]
+        in order; ``township`` becomes the township government of the clue's township
+        (left out when the township is unknown)."""
         county = division_code[:6]
         township = division_code[:9] if len(division_code) >= 9 else ""
-        self.preload({county, township} - {""})
+        self.preload({county, township})
         out = []
         for k in kinds:
-            if k == TERRITORIAL:
-                if not township:
-                    continue
-                dep = self._cache.get((township, D.TOWNSHIP_GOVERNMENT))
-                if dep is None and township not in self._loaded:
-                    dep = territorial_department_for(division_code)
-                out.append((D.TOWNSHIP_GOVERNMENT, dep))
+            if k == TOWNSHIP:
+                if township:
+                    out.append(
+                        (D.TOWNSHIP_GOVERNMENT, township, self._cache.get((township, D.TOWNSHIP_GOVERNMENT)))
+                    )
             else:
-                out.append((k, self._cache.get((county, k))))
+                out.append((k, county, self._cache.get((county, k))))
         return out

@@ -12,22 +12,56 @@ from qinglang.accounts.scope import restrict
 from qinglang.core.errors import NotFound
 from qinglang.core.validators import mask_name, mask_phone
 
-from .models import PUBLIC_STAGE, Clue, ClueReport, ClueTrend, InstitutionSignal, Status, Whistle
+from .models import (
+    OPEN_STATUSES,
+    PUBLIC_STAGE,
+    Clue,
+    ClueReport,
+    ClueTrend,
+    InstitutionSignal,
+    Status,
+    Whistle,
+)
 
 
-def clue_list(*, actor, status: str = "", category: str = "", q: str = "", overdue: bool = False) -> QuerySet:
+def clue_list(
+    *, actor, status: str = "", category: str = "", q: str = "", overdue: bool = False, triage: bool = False
+) -> QuerySet:
+    """Clues in the actor's scope; ``q`` finds the reference, the institution or operator,
+    or a report's source reference (hotline work-order number, Open311 request id);
+    ``triage`` is the 待人工分类 queue (open clues whose category confidence is below the
+    place's ``clue.triage_confidence``)."""
     qs = restrict(Clue.objects.all(), actor).distinct().select_related("institution")
+    if triage:
+        qs = qs.filter(needs_triage=True, status__in=OPEN_STATUSES)
     if status:
         qs = qs.filter(status=status)
     if category:
         qs = qs.filter(category=category)
     if q:
         qs = qs.filter(
-            Q(reference__icontains=q) | Q(operator_name__icontains=q) | Q(institution__name__icontains=q)
+            Q(reference__icontains=q)
+            | Q(operator_name__icontains=q)
+            | Q(institution__name__icontains=q)
+            | Q(reports__source_ref__icontains=q)
         )
     if overdue:
         qs = qs.filter(escalation_level__gt=0)
     return qs.order_by("-received_at", "-id")
+
+
+def source_refs(clue_ids) -> dict[int, list[str]]:
+    """Source references (work-order numbers, Open311 ids) of each clue's reports, in one
+    query for a page or an export chunk."""
+    out: dict[int, list[str]] = {}
+    for cid, ref in (
+        ClueReport.objects.filter(clue_id__in=list(clue_ids))
+        .exclude(source_ref="")
+        .order_by("id")
+        .values_list("clue_id", "source_ref")
+    ):
+        out.setdefault(cid, []).append(ref)
+    return out
 
 
 def clue_get(*, actor, clue_id: int) -> Clue:

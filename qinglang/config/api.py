@@ -3,7 +3,7 @@
 import logging
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied, RequestDataTooBig
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import Http404
@@ -71,6 +71,7 @@ def on_auth_error(request, exc):
     return _err(request, "unauthenticated", "请先登录或提供有效的接口令牌", None, 401)
 
 
+@api.exception_handler(ObjectDoesNotExist)
 @api.exception_handler(Http404)
 def on_404(request, exc):
     return _err(request, "not_found", "对象不存在或无权查看", None, 404)

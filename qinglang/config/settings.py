@@ -154,6 +154,8 @@ PUBLIC_SEARCH_CACHE_SECONDS = env_int("QINGLANG_PUBLIC_SEARCH_CACHE_SECONDS", 60
 # to a user, membership or token clears it in the process that made it, and other processes
 # see it within this time. 0: every call reads the database.
 API_TOKEN_CACHE_SECONDS = env_int("QINGLANG_API_TOKEN_CACHE_SECONDS", 5)
+# an API token stops working this many days after it was made (make a new one)
+API_TOKEN_MAX_AGE_DAYS = env_int("QINGLANG_API_TOKEN_MAX_AGE_DAYS", 365)
 
 # --- authentication -----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"

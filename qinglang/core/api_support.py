@@ -10,7 +10,10 @@ from ninja import Schema
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
 from pydantic import Field
 
+from .errors import PermissionDeniedError
+
 T = TypeVar("T")
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
 class TokenAuth(HttpBearer):
@@ -22,6 +25,8 @@ class TokenAuth(HttpBearer):
     def authenticate(self, request, token):
         user = type(self).lookup(token) if type(self).lookup else None
         if user is not None:
+            if getattr(user, "api_token_scope", "") == "read" and request.method not in SAFE_METHODS:
+                raise PermissionDeniedError("此接口令牌为只读，不能用于写入")
             request.user = user
         return user
 

@@ -257,6 +257,29 @@ DEFAULTS: list[Default] = [
     Default("clue.acknowledge_days", 1, "热线实践", "线索受理时限(工作日)"),
     Default("clue.resolve_days", 15, "热线实践；举报平台转办至属地", "线索办结时限(工作日)"),
     Default("clue.dedupe_window_days", 30, "实践", "线索合并窗口(天)"),
+    Default(
+        "clue.routing",
+        {
+            "disguised_training": ["education", "sector", "township"],
+            "unlicensed": ["education", "sector", "township"],
+            "beyond_syllabus": ["education", "sector"],
+            "illegal_competition": ["education", "sector"],
+            "staff_conduct": ["education", "sector"],
+            "refund_difficulty": ["education", "market_regulation"],
+            "runaway": ["education", "market_regulation", "public_security"],
+            "price": ["market_regulation", "education"],
+            "fire_safety": ["fire"],
+            "food_safety": ["market_regulation"],
+            "advertising": ["market_regulation"],
+            "other": ["education"],
+        },
+        "线索分办矩阵：sector = 机构类别的主管部门(非教育时)，township = 问题所在乡镇(街道)政府；"
+        "未在登记名录的经营者一律加属地乡镇",
+        "线索分办矩阵(问题类别 → 承办部门，首个牵头)",
+    ),
+    Default(
+        "clue.triage_confidence", 0.5, "分类置信度低于此值的线索进入待人工分类", "线索自动分类置信度下限"
+    ),
     Default("whistle.report_hours", 24, "“街乡吹哨、部门报到”实践", "吹哨报到时限(小时)"),
     # --- risk early warning (风险预警, ../shared/POLICY.md "Risk"; qinglang/risk) ---
     Default(

@@ -511,7 +511,11 @@ def write_batch(b: Batch) -> int:
     for attr, model in TABLES:
         rows = getattr(b, attr)
         if rows:
-            total += bulk.Table(model, list(rows[0])).insert(rows)
+            # every column: those the rows leave out take the fields' defaults
+            cols = [
+                f.attname for f in model._meta.concrete_fields if not f.primary_key or f.attname in rows[0]
+            ]
+            total += bulk.Table(model, cols).insert(rows)
     return total
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 def seed_district(*, county: str, rng, log) -> dict[str, int]:
     from qinglang.accounts.models import User
+    from qinglang.accounts.permissions import system
     from qinglang.clues.models import Clue
     from qinglang.registry.models import Institution
 
@@ -61,7 +62,7 @@ def seed_district(*, county: str, rng, log) -> dict[str, int]:
         state = RiskState.objects.filter(institution=troubled[0]).first()
         if state and state.level in ("orange", "red"):
             guardian_assign(
-                actor="system:seed_demo",
+                actor=system("seed_demo"),
                 institution_id=troubled[0].pk,
                 unit="浆洗街街道办事处",
                 user_id=grid.pk,

@@ -9,6 +9,7 @@ from datetime import date
 
 from django.db import transaction
 
+from qinglang.accounts.permissions import system
 from qinglang.core.audit import Entry, audit_record_many
 from qinglang.registry.models import Institution, Status
 
@@ -56,7 +57,7 @@ def _institutions(ids: list[int]) -> dict[int, tuple[str, str]]:
     return out
 
 
-def score_day(day: date, *, actor="system:risk-score", after_change=True) -> Run:
+def score_day(day: date, *, actor=system("risk-score"), after_change=True) -> Run:
     """Score every institution for ``day``. Idempotent: a rerun replaces the day's rows."""
     run = Run(day)
     pol = RiskPolicy(day)

@@ -12,7 +12,9 @@ from django.utils import timezone
 
 from qinglang.accounts.models import Membership, Role
 from qinglang.accounts.notifications import notify
-from qinglang.accounts.scope import actor_for, division_in_scope, in_scope, restrict
+from qinglang.accounts.permissions import REGULATOR_WRITERS, is_system, lock_in_scope, system
+from qinglang.accounts.scope import actor_for, division_in_scope, in_scope
+from qinglang.core import files
 from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.calendar import add_working_days
 from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
@@ -38,13 +40,8 @@ from .models import (
 from .policy import RiskPolicy
 from .signals import MANUAL_KINDS
 
-WRITERS = {Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER}
 LEVEL_INDEX = {Level.YELLOW: 0, Level.ORANGE: 1, Level.RED: 2}
 MAX_TEXT = 2000
-
-
-def _is_system(actor) -> bool:
-    return isinstance(actor, str)
 
 
 def _uid(actor) -> int | None:
@@ -63,7 +60,7 @@ def _text(value, field: str, label: str, *, max_len: int = MAX_TEXT) -> str:
 def is_task_force(actor, division_code: str) -> bool:
     """The county's task force (维稳专班): regulator leaders without a department whose
     scope covers the division, and the platform admin."""
-    if _is_system(actor):
+    if is_system(actor):
         return True
     a = actor_for(actor)
     if a.is_platform_admin:
@@ -76,12 +73,12 @@ def is_task_force(actor, division_code: str) -> bool:
 def may_handle(actor, alert: Alert) -> bool:
     """Leaders and officers of the competent department (or without a department) whose
     scope covers the institution."""
-    if _is_system(actor):
+    if is_system(actor):
         return True
     a = actor_for(actor)
     if a.is_platform_admin:
         return True
-    if not (a.roles & WRITERS):
+    if not (a.roles & REGULATOR_WRITERS):
         return False
     return any(
         (not dept or dept == alert.department_kind) and any(alert.division_code.startswith(p) for p in ps)
@@ -91,18 +88,13 @@ def may_handle(actor, alert: Alert) -> bool:
 
 def _lock_institution(actor, institution_id: int) -> Institution:
     inst = Institution.objects.select_for_update().filter(pk=institution_id).first()
-    if inst is None or not (_is_system(actor) or in_scope(inst, actor, regulator_department=False)):
+    if inst is None or not in_scope(inst, actor, regulator_department=False):
         raise NotFound("机构")
     return inst
 
 
 def _lock_alert(actor, alert_id: int) -> Alert:
-    qs = Alert.objects.filter(pk=alert_id)
-    if not _is_system(actor):
-        qs = restrict(qs, actor)
-    alert = qs.select_related("institution").select_for_update(of=("self",)).first()
-    if alert is None:
-        raise NotFound("预警")
+    alert = lock_in_scope(Alert, alert_id, actor=actor, what="预警", related=("institution",))
     if not may_handle(actor, alert):
         raise PermissionDeniedError("无权处置该预警")
     return alert
@@ -219,11 +211,11 @@ def report_create(
         raise ValidationError({"observed_on": "发现日期不能晚于今天"})
     stored = ("", "")
     if photo is not None:
-        from qinglang.clues.services.intake import _store_photo, check_photo
+        from qinglang.clues.services.intake import check_photo
 
         data = photo.read() if hasattr(photo, "read") else photo
         _ctype, ext, digest = check_photo(data, getattr(photo, "name", ""))
-        stored = (_store_photo(data, ext, digest), digest)
+        stored = (files.store(data, folder="risk", suffix=f".{ext}")[0], digest)
     with transaction.atomic():
         inst = Institution.objects.select_for_update().filter(pk=institution_id).first()
         if inst is None:
@@ -420,7 +412,7 @@ def alert_close(*, actor, alert_id: int, result: str) -> Alert:
     return alert
 
 
-def alerts_escalate_overdue(*, today: date | None = None, actor="system:risk-escalation") -> int:
+def alerts_escalate_overdue(*, today: date | None = None, actor=system("risk-escalation")) -> int:
     """Alerts still open past their time limit go to the task force, once each."""
     today = today or timezone.localdate()
     with transaction.atomic():
@@ -535,9 +527,9 @@ def guardian_assign(*, actor, institution_id: int, unit: str, user_id: int) -> G
 def checkin_record(*, actor, guardian_id: int, visited_on: date, seen: str, photos=()) -> CheckIn:
     """The guardian's visit. Refused when the institution is no longer at risk."""
     seen = _text(seen, "seen", "走访情况")
-    from qinglang.clues.services.intake import _store_photo, read_photos
+    from qinglang.clues.services.intake import read_photos
 
-    files = read_photos(photos)
+    photo_files = read_photos(photos)
     today = timezone.localdate()
     if not isinstance(visited_on, date):
         raise ValidationError({"visited_on": "请填写走访日期"})
@@ -557,8 +549,12 @@ def checkin_record(*, actor, guardian_id: int, visited_on: date, seen: str, phot
         if visited_on < g.assigned_on:
             raise ValidationError({"visited_on": "走访日期不能早于包保起始日期"})
         stored = [
-            {"path": _store_photo(data, ext, digest), "sha256": digest, "content_type": ctype}
-            for data, ctype, ext, digest in files
+            {
+                "path": files.store(data, folder="risk", suffix=f".{ext}")[0],
+                "sha256": digest,
+                "content_type": ctype,
+            }
+            for data, ctype, ext, digest in photo_files
         ]
         c = CheckIn.objects.create(guardian=g, visited_on=visited_on, seen=seen, photos=stored)
         g.next_due = max(g.next_due, visited_on + timedelta(days=_checkin_days(g.division_code)))
@@ -572,7 +568,7 @@ def checkin_record(*, actor, guardian_id: int, visited_on: date, seen: str, phot
     return c
 
 
-def guardians_escalate_missed(*, today: date | None = None, actor="system:risk-guardian") -> int:
+def guardians_escalate_missed(*, today: date | None = None, actor=system("risk-guardian")) -> int:
     """A guardian past the check-in date is reported to the task force once per missed
     date (a later visit sets a new date, which may be escalated in its turn)."""
     from django.db.models import F, Q
@@ -632,9 +628,9 @@ def runaway_mark(*, actor, institution_id: int, reason: str) -> RunawayPlan:
     today = timezone.localdate()
     with transaction.atomic():
         inst = _lock_institution(actor, institution_id)
-        if not (_is_system(actor) or is_task_force(actor, inst.division_code)):
+        if not (is_system(actor) or is_task_force(actor, inst.division_code)):
             a = actor_for(actor)
-            if not (a.roles & WRITERS):
+            if not (a.roles & REGULATOR_WRITERS):
                 raise PermissionDeniedError("认定卷款跑路须由监管部门或专班作出")
         if RunawayPlan.objects.filter(institution=inst).exists():
             raise DomainError("already_runaway", "该机构已认定卷款跑路", status=409)

@@ -1,6 +1,6 @@
 """The checkers this app registers into the apps below it (from ScreeningConfig.ready):
 registry's ``TEXT_CHECKERS`` (course names and descriptions, training materials at
-submission) and clues' ``CATEGORY_CHECKERS`` (a clue whose text reads as disguised
+submission) and clues' category hook (``classify.register_hook``) (a clue whose text reads as disguised
 subject training is filed as ``disguised_training``)."""
 
 from functools import lru_cache
@@ -53,11 +53,22 @@ def clue_category_checker(text: str) -> str | None:
     return None
 
 
+def clue_category_hook(text: str, pred):
+    """clues' category hook: ``disguised_training`` where the screening model reads the
+    clue as disguised subject training, else the clue model's own prediction."""
+    from qinglang.clues.classify import Prediction
+    from qinglang.clues.models import CategorySource
+
+    found = clue_category_checker(text)
+    if found and found != pred.category:
+        return Prediction(found, max(pred.confidence, CLUE_CONFIDENCE), CategorySource.MODEL)
+    return None
+
+
 def register() -> None:
     from qinglang.clues import classify
     from qinglang.registry import hooks
 
     if registry_text_checker not in hooks.TEXT_CHECKERS:
         hooks.TEXT_CHECKERS.append(registry_text_checker)
-    if clue_category_checker not in classify.CATEGORY_CHECKERS:
-        classify.CATEGORY_CHECKERS.append(clue_category_checker)
+    classify.register_hook(clue_category_hook)

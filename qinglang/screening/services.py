@@ -10,7 +10,6 @@ import io
 from dataclasses import dataclass
 from datetime import date
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +25,7 @@ from qinglang.accounts.permissions import (
 from qinglang.accounts.scope import division_in_scope, restrict
 from qinglang.clues.services import Submission, clue_lead_create, clue_report_submit
 from qinglang.clues.services.intake import check_photo
+from qinglang.core import files
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
 from qinglang.core.models import Division
@@ -502,18 +502,10 @@ def takedown_answer(
 # --- key-place sweeps (专项摸排 → 清零) ---------------------------------------------------------
 def _store_image(upload, folder: str) -> tuple[str, str]:
     """(path, sha256) of a checked image kept under MEDIA_ROOT (content-addressed)."""
-    from pathlib import Path
-
     data, fname = upload if isinstance(upload, tuple) else (upload.read(), upload.name)
-    _ctype, ext, digest = check_photo(data, fname)
-    rel = Path("screening") / folder / digest[:2] / f"{digest}.{ext}"
-    dest = Path(settings.MEDIA_ROOT) / rel
-    if not dest.exists():
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_suffix(".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(dest)
-    return str(rel), digest
+    _ctype, ext, _digest = check_photo(data, fname)
+    rel, digest, _ = files.store(data, folder=f"screening/{folder}", suffix=f".{ext}")
+    return rel, digest
 
 
 @transaction.atomic

@@ -25,7 +25,7 @@ from ..models import (
     RoutingAction,
     Status,
 )
-from ..routing import DepartmentDirectory, department_kinds
+from ..routing import DepartmentDirectory, department_kinds, routing_matrix
 from .common import text_required
 
 
@@ -235,7 +235,8 @@ def clue_reclassify(*, actor, clue_id: int, category: str) -> Clue:
     before = clue.category
     clue.category = category
     clue.category_source = CategorySource.REGULATOR
-    clue.save(update_fields=["category", "category_source"])
+    clue.needs_triage = False
+    clue.save(update_fields=["category", "category_source", "needs_triage"])
     ClueLabel.objects.create(text=clue.summary, category=category, clue=clue, actor_id=actor.pk)
     audit_record(actor=actor, action="clue.reclassify", obj=clue, changes={"category": [before, category]})
     return clue
@@ -243,8 +244,10 @@ def clue_reclassify(*, actor, clue_id: int, category: str) -> Clue:
 
 def suggested_kinds(clue: Clue) -> list[str]:
     kind = clue.institution.kind if clue.institution_id else ""
-    kinds = department_kinds(clue.category, kind, unlicensed=clue.suspected_unlicensed)
-    return [k for k, d in DepartmentDirectory().resolve(clue.division_code, kinds) if d]
+    kinds = department_kinds(
+        clue.category, kind, unregistered=not clue.institution_id, matrix=routing_matrix(clue.division_code)
+    )
+    return [k for k, _div, d in DepartmentDirectory().resolve(clue.division_code, kinds) if d]
 
 
 @transaction.atomic

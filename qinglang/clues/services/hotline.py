@@ -51,12 +51,44 @@ def _parse_time(v, tz) -> datetime | None:
         return dt if timezone.is_aware(dt) else timezone.make_aware(dt, tz)
     except ValueError:
         pass
-    for fmt in ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d"):
+    for fmt in (
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%d %H:%M",
+        "%Y/%m/%d %H:%M:%S",
+        "%Y/%m/%d %H:%M",
+        "%Y-%m-%d",
+        "%Y/%m/%d",
+        "%Y年%m月%d日 %H:%M:%S",
+        "%Y年%m月%d日 %H:%M",
+        "%Y年%m月%d日%H:%M",
+        "%Y年%m月%d日",
+        "%Y.%m.%d %H:%M",
+        "%Y.%m.%d",
+    ):
         try:
             return timezone.make_aware(datetime.strptime(s, fmt), tz)
         except ValueError:
             continue
     return None
+
+
+def _named_missing(missing: list[dict]) -> list[dict]:
+    """Missing department rows with the names people read (division, department kind)."""
+    from qinglang.core.models import DepartmentKind
+
+    names = dict(
+        Division.objects.filter(code__in={m["division_code"] for m in missing}).values_list("code", "name")
+    )
+    return [
+        {
+            **m,
+            "division_name": names.get(m["division_code"], m["division_code"]),
+            "kind_label": DepartmentKind(m["kind"]).label
+            if m["kind"] in DepartmentKind.values
+            else m["kind"],
+        }
+        for m in missing
+    ]
 
 
 def _area_resolver(county: str):
@@ -185,8 +217,9 @@ def clue_import_hotline(*, actor, division_code: str, filename: str, data: bytes
     if fresh:
         res = ingest(actor=actor, subs=fresh, import_batch=batch)
         batch.created, batch.merged = res.created, res.merged
+        batch.missing_departments = _named_missing(res.missing_departments)
         batch.timings.update({k: round(v, 3) for k, v in res.timings.items()})
-        batch.save(update_fields=["created", "merged"])
+        batch.save(update_fields=["created", "merged", "missing_departments"])
     audit_record(
         actor=actor,
         action="clue.import",
@@ -200,6 +233,7 @@ def clue_import_hotline(*, actor, division_code: str, filename: str, data: bytes
             "merged": batch.merged,
             "skipped": batch.skipped,
             "errors": len(errors),
+            "missing_departments": batch.missing_departments,
         },
     )
     return batch

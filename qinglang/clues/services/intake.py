@@ -8,10 +8,13 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import reduce
+from operator import or_
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from qinglang.accounts.permissions import INSPECTORS, REGULATORS, has_role, require_role
@@ -24,8 +27,9 @@ from qinglang.core.files import EXTENSIONS, PHOTOS, sniff_allowed
 from qinglang.core.models import Division
 from qinglang.core.validators import validate_phone, validate_uscc
 
-from ..classify import classify, model
-from ..matching import Matcher, normalise
+from .. import dedupe
+from ..classify import Prediction, apply_hooks, model
+from ..matching import NO_MATCH, Match, Matcher, operator_key, operator_name
 from ..models import (
     OPEN_STATUSES,
     Channel,
@@ -38,7 +42,7 @@ from ..models import (
     RoutingAction,
     Status,
 )
-from ..routing import DepartmentDirectory, department_kinds
+from ..routing import DEFAULT_MATRIX, DepartmentDirectory, department_kinds
 from .common import (
     PolicyBatch,
     RateLimited,
@@ -155,6 +159,7 @@ class IngestResult:
     created: int
     merged: int
     timings: dict = field(default_factory=dict)
+    missing_departments: list = field(default_factory=list)  # [{division_code, kind, clues}]
 
 
 class NewCase:
@@ -171,119 +176,241 @@ class NewCase:
         self.__dict__.update(kw)
 
 
-def ingest(*, actor, subs: list[Submission], import_batch: ClueImport | None = None) -> IngestResult:
-    """Match, classify, dedupe, route and store validated submissions. The caller holds
-    the transaction (and audits)."""
-    t0 = time.perf_counter()
-    now = timezone.now()
-    nb = model()
-    matcher = Matcher()
-    counties = {s.division_code[:6] for s in subs}
-    matcher.preload(counties)
-    directory = DepartmentDirectory()
-    directory.preload(counties | {s.division_code[:9] for s in subs if len(s.division_code) >= 9})
-    limits = PolicyBatch(["clue.acknowledge_days", "clue.resolve_days", "clue.dedupe_window_days"])
-    windows = {c: int(limits.value("clue.dedupe_window_days", c)) for c in counties}
-    earliest = min((s.received_at or now) for s in subs) - timedelta(days=max(windows.values()))
+@dataclass
+class Draft:
+    """One submission on its way through the stages of :func:`ingest`."""
 
-    open_cases: dict[tuple, Clue] = {}
-    make_case = Clue if len(subs) <= 50 else NewCase  # no model instance per case in bulk
+    sub: Submission
+    at: datetime
+    county: str
+    operator: str = ""  # the name as given, "" when it names nobody (不详, 无, …)
+    match: Match = NO_MATCH
+    prediction: Prediction | None = None
+    keys: tuple[str, ...] = ()
+    placement: dedupe.Placement | None = None
+    case: object = None  # the Clue / NewCase it lands in
+
+
+@dataclass
+class Batch:
+    """What the stages share: the batch's policy figures, directories and timings."""
+
+    now: datetime
+    counties: set[str]
+    limits: PolicyBatch
+    windows: dict[str, int]
+    matrices: dict[str, dict]
+    triage_floor: dict[str, float]
+    timings: dict = field(default_factory=dict)
+    missing: dict[tuple[str, str], int] = field(default_factory=dict)  # (division, kind) → clues
+
+    def lap(self, name: str, t: float) -> float:
+        now = time.perf_counter()
+        self.timings[name] = self.timings.get(name, 0.0) + now - t
+        return now
+
+
+def _batch(subs: list[Submission]) -> Batch:
+    counties = {s.division_code[:6] for s in subs}
+    limits = PolicyBatch(
+        [
+            "clue.acknowledge_days",
+            "clue.resolve_days",
+            "clue.dedupe_window_days",
+            "clue.routing",
+            "clue.triage_confidence",
+        ]
+    )
+    divisions = counties | {s.division_code for s in subs}
+    return Batch(
+        now=timezone.now(),
+        counties=counties,
+        limits=limits,
+        windows={c: int(limits.value("clue.dedupe_window_days", c)) for c in counties},
+        matrices={d: {**DEFAULT_MATRIX, **(limits.value("clue.routing", d) or {})} for d in divisions},
+        triage_floor={d: float(limits.value("clue.triage_confidence", d)) for d in divisions},
+    )
+
+
+def _stage_match(drafts: list[Draft], b: Batch) -> None:
+    matcher = Matcher()
+    matcher.preload(b.counties)
+    for d in drafts:
+        s = d.sub
+        d.operator = operator_name(s.institution_name)
+        d.match = matcher.match(
+            division_code=s.division_code, name=d.operator, uscc=s.uscc, address=s.address
+        )
+        d.keys = dedupe.subject_keys(d.match.institution_id, d.operator, s.address)
+
+
+def _problem_text(content: str, *names: str) -> str:
+    """The report's words about the problem: the institution's names taken out (they say
+    who, not what)."""
+    for name in sorted(names, key=len, reverse=True):
+        if len(name) >= 2:
+            content = content.replace(name, " ")
+    return content
+
+
+def _open_cases(drafts: list[Draft], b: Batch) -> list[Clue]:
+    """Stored open cases the batch's reports could join: same counties, first report within
+    the window of the earliest submission; for a few submissions only their subjects."""
+    earliest = min(d.at for d in drafts) - timedelta(days=max(b.windows.values()))
+    qs = Clue.objects.filter(
+        reduce(or_, (Q(division_code__startswith=c) for c in b.counties)),
+        status__in=OPEN_STATUSES,
+        received_at__gte=earliest,
+    )
+    if len(drafts) <= 50:
+        inst = {d.match.institution_id for d in drafts if d.match.institution_id}
+        unregistered = any(not d.match.institution_id and d.keys for d in drafts)
+        qs = qs.filter(
+            Q(institution_id__in=inst) | Q(institution__isnull=True)
+            if unregistered
+            else Q(institution_id__in=inst)
+        )
+    return list(
+        qs.select_related("institution")
+        .only(
+            "id",
+            "institution__name",
+            "institution_id",
+            "operator_key",
+            "operator_name",
+            "operator_address",
+            "summary",
+            "division_code",
+            "received_at",
+            "last_reported_at",
+            "report_count",
+        )
+        .order_by("received_at")
+    )
+
+
+def _stage_classify_dedupe(drafts: list[Draft], b: Batch) -> None:
+    """One vectorisation of every report (and of the stored open cases' first reports):
+    the category and its confidence come from it, and so does the similarity that decides
+    which case each report joins."""
+    t = time.perf_counter()
+    m = model()
+    t = b.lap("model", t)
+    stored = _open_cases(drafts, b)
+    t = b.lap("dedupe_load", t)
+    texts = [_problem_text(d.sub.content, d.operator, d.match.name) for d in drafts]
+    texts += [
+        _problem_text(c.summary, c.operator_name, c.institution.name if c.institution_id else "")
+        for c in stored
+    ]
+    row_of: dict[str, int] = {}  # repeated texts are vectorised and classified once
+    rows = [row_of.setdefault(x, len(row_of)) for x in texts]
+    unique = list(row_of)
+    vectors = m.vectors(unique)
+    t = b.lap("vectorise", t)
+    n = len(drafts)
+    seen = sorted(set(rows[:n]))
+    preds = dict(zip(seen, m.predict_vectors(vectors[seen], [unique[i] for i in seen]), strict=True))
+    hooked = apply_hooks(texts[:n], [preds[r] for r in rows[:n]])
+    for d, p in zip(drafts, hooked, strict=True):
+        d.prediction = p
+    t = b.lap("classify", t)
+    old = [
+        dedupe.Item(
+            dedupe.subject_keys(c.institution_id, c.operator_name, c.operator_address),
+            c.division_code[:6],
+            c.received_at,
+            rows[n + i],
+            c,
+        )
+        for i, c in enumerate(stored)
+    ]
+    new = [dedupe.Item(d.keys, d.county, d.at, rows[i]) for i, d in enumerate(drafts)]
+    for d, p in zip(drafts, dedupe.place(old, new, vectors, b.windows), strict=True):
+        d.placement = p
+    b.lap("dedupe", t)
+
+
+def _stage_route_and_open(drafts: list[Draft], b: Batch, import_batch) -> tuple[list, dict, list]:
+    """New cases for the reports that opened one (routed by the matrix, deadlines set);
+    the stored cases that took reports. Returns (new cases with their departments, touched
+    stored cases by id, the cases each draft landed in)."""
+    directory = DepartmentDirectory()
+    directory.preload(b.counties | {d.sub.division_code[:9] for d in drafts if len(d.sub.division_code) >= 9})
+    make_case = Clue if len(drafts) <= 50 else NewCase  # no model instance per case in bulk
     tz = timezone.get_current_timezone()  # once: the lookup costs more than the conversion
-    refs = iter(random_codes(len(subs), 8))
+    refs = iter(random_codes(len(drafts), 8))
     routes: dict[tuple, list] = {}
     dues: dict[tuple, tuple] = {}
-    timings = {"setup": time.perf_counter() - t0}
-    t = time.perf_counter()
-    from functools import reduce
-    from operator import or_
-
-    from django.db.models import Q
-
-    existing = Clue.objects.filter(
-        reduce(or_, (Q(division_code__startswith=c) for c in counties)),
-        status__in=OPEN_STATUSES,
-        last_reported_at__gte=earliest,
-    ).only(
-        "id",
-        "institution_id",
-        "operator_key",
-        "category",
-        "division_code",
-        "last_reported_at",
-        "report_count",
-    )
-    for c in existing.order_by("received_at"):
-        open_cases[(c.division_code[:6], c.institution_id or c.operator_key, c.category)] = c
-
-    new_clues: list[Clue] = []
-    touched: dict[int, Clue] = {}
-    landed: list[Clue] = []
-    routings: list[tuple[Clue, list]] = []
-    for s in subs:
-        at = s.received_at or now
-        county = s.division_code[:6]
-        m = matcher.match(
-            division_code=s.division_code, name=s.institution_name, uscc=s.uscc, address=s.address
-        )
-        cat, source = classify(s.content, nb=nb)
-        op_key = "" if m.institution_id else (normalise(s.institution_name) or "")
-        key = (county, m.institution_id or op_key, cat)
-        case = open_cases.get(key) if (m.institution_id or op_key) else None
-        if case is not None and case.last_reported_at >= at - timedelta(days=windows[county]):
+    opened: dict[int, object] = {}  # id(dedupe.Case) → new case
+    created, touched = [], {}
+    for d in drafts:
+        p, s, m = d.placement, d.sub, d.match
+        if p.similarity is not None:  # joins a case
+            case = p.case.stored if p.case.stored is not None else opened[id(p.case)]
             case.report_count += 1
-            case.last_reported_at = max(case.last_reported_at, at)
+            case.last_reported_at = max(case.last_reported_at, d.at)
             if case.pk:
                 touched[case.pk] = case
-            landed.append(case)
+            d.case = case
             continue
-        unlicensed = m.institution_id is None and bool(s.institution_name)
+        cat = d.prediction.category
+        unregistered = m.institution_id is None
+        county = d.county
         division = (
             m.division_code if m.institution_id and m.division_code.startswith(county) else s.division_code
         )
-        rkey = (cat, m.kind, unlicensed, division)
+        rkey = (cat, m.kind, unregistered, division)
         deps = routes.get(rkey)
         if deps is None:  # the same answer for every case with this key: once per import
-            kinds = department_kinds(cat, m.kind, unlicensed=unlicensed)
-            deps = routes[rkey] = [(k, d) for k, d in directory.resolve(division, kinds) if d is not None]
-        on = at.astimezone(tz).date()
-        dkey = (on, division)
-        due = dues.get(dkey)
+            kinds = department_kinds(
+                cat, m.kind, unregistered=unregistered, matrix=b.matrices.get(s.division_code)
+            )
+            deps = routes[rkey] = directory.resolve(division, kinds)
+        for k, div, dep in deps:
+            if dep is None:
+                b.missing[(div, k)] = b.missing.get((div, k), 0) + 1
+        on = d.at.astimezone(tz).date()
+        due = dues.get((on, division))
         if due is None:
-            due = dues[dkey] = deadlines(on, division, limits)
+            due = dues[(on, division)] = deadlines(on, division, b.limits)
         ack, res = due
+        floor = b.triage_floor.get(s.division_code, 0.5)
         case = make_case(
             reference=f"XS{on:%y%m%d}{next(refs)}",
             division_code=division,
             institution_id=m.institution_id,
             match_method=m.method,
             match_score=m.score,
-            operator_name=s.institution_name,
+            operator_name=d.operator,
             operator_address=s.address,
-            operator_key=op_key,
-            suspected_unlicensed=unlicensed,
+            operator_key="" if m.institution_id else operator_key(d.operator),
+            suspected_unlicensed=unregistered and bool(d.operator),
             category=cat,
-            category_source=source,
+            category_source=d.prediction.source,
+            category_confidence=d.prediction.confidence,
+            needs_triage=d.prediction.confidence < floor,
             summary=s.content[:500],
             first_channel=s.channel,
             status=Status.ROUTED if deps else Status.RECEIVED,
-            routed_kinds=("|" + "|".join(k for k, _ in deps) + "|") if deps else "",
+            routed_kinds=("|" + "|".join(k for k, _, _ in deps) + "|") if deps else "",
             report_count=1,
-            received_at=at,
-            last_reported_at=at,
+            received_at=d.at,
+            last_reported_at=d.at,
             acknowledge_due=ack,
             resolve_due=res,
             import_batch_id=import_batch.pk if import_batch else None,
         )
-        new_clues.append(case)
-        routings.append((case, deps))
-        if m.institution_id or op_key:
-            open_cases[key] = case
-        landed.append(case)
-    timings["match_classify_dedupe_route"] = time.perf_counter() - t
+        opened[id(p.case)] = case
+        created.append((case, deps))
+        d.case = case
+    return created, touched, [d.case for d in drafts]
+
+
+def _stage_store(drafts: list[Draft], b: Batch, created, touched, actor) -> list:
     t = time.perf_counter()
-    _insert_clues(new_clues)
-    timings["insert_clues"] = time.perf_counter() - t
-    t = time.perf_counter()
+    _insert_clues([c for c, _ in created])
+    t = b.lap("insert_clues", t)
     if touched:
         Clue.objects.bulk_update(
             list(touched.values()), ["report_count", "last_reported_at"], batch_size=2000
@@ -292,14 +419,15 @@ def ingest(*, actor, subs: list[Submission], import_batch: ClueImport | None = N
     from django.db import connection
 
     pg = connection.vendor == "postgresql"
-    at = now.isoformat() if pg else connection.ops.adapt_datetimefield_value(now)
+    at = b.now.isoformat() if pg else connection.ops.adapt_datetimefield_value(b.now)
     transitions, routing_rows = [], []
-    for case, deps in routings:
+    for case, deps in created:
         if deps:
             transitions.append((case.pk, Status.RECEIVED, Status.ROUTED, "自动分办", actor_id, at))
-        for i, (k, d) in enumerate(deps):
+        for i, (k, _div, dep) in enumerate(deps):
+            reason = "按分办矩阵自动分办" if dep else "按分办矩阵自动分办(该部门尚未建档，待补建)"
             routing_rows.append(
-                (case.pk, RoutingAction.ASSIGN, d.pk, k, i == 0, "按主管部门和问题类别自动分办", actor_id, at)
+                (case.pk, RoutingAction.ASSIGN, dep.pk if dep else None, k, i == 0, reason, actor_id, at)
             )
     _raw_insert(
         ClueTransition, ["clue_id", "from_status", "to_status", "reason", "actor_id", "at"], transitions
@@ -309,13 +437,12 @@ def ingest(*, actor, subs: list[Submission], import_batch: ClueImport | None = N
         ["clue_id", "action", "department_id", "department_kind", "lead", "reason", "actor_id", "at"],
         routing_rows,
     )
-    timings["insert_transitions_routings"] = time.perf_counter() - t
-    t = time.perf_counter()
-    reports = _insert_reports(subs, landed, now)
-    timings["insert_reports"] = time.perf_counter() - t
+    t = b.lap("insert_transitions_routings", t)
+    reports = _insert_reports(drafts, b.now)
+    t = b.lap("insert_reports", t)
     photos = []
-    for s, r in zip(subs, reports, strict=True):
-        for data, ctype, ext, digest in s.photos:
+    for d, r in zip(drafts, reports, strict=True):
+        for data, ctype, ext, digest in d.sub.photos:
             photos.append(
                 CluePhoto(
                     report_id=r.pk,
@@ -326,7 +453,25 @@ def ingest(*, actor, subs: list[Submission], import_batch: ClueImport | None = N
                 )
             )
     CluePhoto.objects.bulk_create(photos)
-    return IngestResult(landed, reports, len(new_clues), len(subs) - len(new_clues), timings)
+    return reports
+
+
+def ingest(*, actor, subs: list[Submission], import_batch: ClueImport | None = None) -> IngestResult:
+    """Match, classify, dedupe, route and store validated submissions, in stages over
+    drafts. The caller holds the transaction (and audits)."""
+    t = time.perf_counter()
+    b = _batch(subs)
+    drafts = [Draft(s, s.received_at or b.now, s.division_code[:6]) for s in subs]
+    t = b.lap("setup", t)
+    _stage_match(drafts, b)
+    t = b.lap("match", t)
+    _stage_classify_dedupe(drafts, b)
+    t = time.perf_counter()
+    created, touched, landed = _stage_route_and_open(drafts, b, import_batch)
+    b.lap("route_open", t)
+    reports = _stage_store(drafts, b, created, touched, actor)
+    missing = [{"division_code": div, "kind": k, "clues": n} for (div, k), n in sorted(b.missing.items())]
+    return IngestResult(landed, reports, len(created), len(subs) - len(created), b.timings, missing)
 
 
 REPORT_COLUMNS = [
@@ -349,21 +494,24 @@ REPORT_COLUMNS = [
     "satisfaction",
     "satisfaction_comment",
     "reopen_reason",
+    "category",
+    "similarity",
 ]
 
 
-def _insert_reports(subs: list[Submission], landed: list[Clue], now) -> list[ClueReport]:
+def _insert_reports(drafts: list[Draft], now) -> list[ClueReport]:
     """Reports are the bulk of an import (one per work order): inserted with executemany
-    rather than the ORM's per-field preparation, then read back for their ids."""
+    (COPY on PostgreSQL) rather than the ORM's per-field preparation, then read back for
+    their ids when needed."""
     from django.db import connection
 
-    codes = random_codes(len(subs), 12)
+    codes = random_codes(len(drafts), 12)
     if connection.vendor == "postgresql":
-        rows = _report_lines(subs, landed, codes, now)
+        rows = _report_lines(drafts, codes, now)
     else:
-        rows = _report_rows(subs, landed, codes, now)
+        rows = _report_rows(drafts, codes, now)
     _raw_insert(ClueReport, REPORT_COLUMNS, rows)
-    if len(codes) > 50 and not any(s.photos for s in subs):
+    if len(codes) > 50 and not any(d.sub.photos for d in drafts):
         return [ReportRef(None, c) for c in codes]  # a bulk import needs no report ids
     if len(codes) <= 50:
         by_code = {r.tracking_code: r for r in ClueReport.objects.filter(tracking_code__in=codes)}
@@ -386,33 +534,35 @@ def _reporter(s: Submission) -> tuple[str, str]:
     return encrypt(plain), blind_index(s.reporter_phone)
 
 
-def _report_lines(subs, landed, codes, now) -> list[str]:
+def _report_lines(drafts: list[Draft], codes, now) -> list[str]:
     """COPY text lines of REPORT_COLUMNS, formatted in place (no per-value calls)."""
     e = _COPY_ESCAPES
     out = []
-    for s, case, code in zip(subs, landed, codes, strict=True):
+    for d, code in zip(drafts, codes, strict=True):
+        s = d.sub
         enc, idx = _reporter(s)
         out.append(
-            f"{case.pk}\t{s.channel}\t{s.source_ref.translate(e)}\t{code}\t{s.content.translate(e)}\t"
+            f"{d.case.pk}\t{s.channel}\t{s.source_ref.translate(e)}\t{code}\t{s.content.translate(e)}\t"
             f"{s.institution_name.translate(e)}\t{s.uscc}\t{s.address.translate(e)}\t{s.division_code}\t"
             f"{'t' if s.anonymous else 'f'}\t{enc}\t{idx}\t{_nul(s.submitted_by_id)}\t{s.open311_token}\t"
-            f"{s.url[:500].translate(e)}\t{(s.received_at or now).isoformat()}\t\\N\t\t\n"
+            f"{s.url[:500].translate(e)}\t{d.at.isoformat()}\t\\N\t\t\t"
+            f"{d.prediction.category}\t{_nul(d.placement.similarity)}\n"
         )
     return out
 
 
-def _report_rows(subs, landed, codes, now) -> list[tuple]:
+def _report_rows(drafts: list[Draft], codes, now) -> list[tuple]:
     from django.db import connection
 
     sqlite = connection.vendor == "sqlite"
     rows = []
-    for s, case, code in zip(subs, landed, codes, strict=True):
-        at = s.received_at or now
+    for d, code in zip(drafts, codes, strict=True):
+        s = d.sub
         # what Django's SQLite adapter does (naive UTC text), without its per-call overhead
-        at = str(at.astimezone(UTC).replace(tzinfo=None)) if sqlite else at
+        at = str(d.at.astimezone(UTC).replace(tzinfo=None)) if sqlite else d.at
         rows.append(
             (
-                case.pk,
+                d.case.pk,
                 s.channel,
                 s.source_ref,
                 code,
@@ -430,6 +580,8 @@ def _report_rows(subs, landed, codes, now) -> list[tuple]:
                 None,
                 "",
                 "",
+                d.prediction.category,
+                d.placement.similarity,
             )
         )
     return rows
@@ -502,6 +654,8 @@ CLUE_COLUMNS = [
     "suspected_unlicensed",
     "category",
     "category_source",
+    "category_confidence",
+    "needs_triage",
     "summary",
     "first_channel",
     "status",
@@ -555,7 +709,8 @@ def _insert_clues(clues: list[Clue]) -> None:
                 f"{pk}\t{c.reference}\t{c.division_code}\t{_nul(c.institution_id)}\t{c.match_method}\t"
                 f"{_nul(c.match_score)}\t{c.operator_name.translate(e)}\t{c.operator_address.translate(e)}\t"
                 f"{c.operator_key.translate(e)}\t{'t' if c.suspected_unlicensed else 'f'}\t{c.category}\t"
-                f"{c.category_source}\t{c.summary.translate(e)}\t{c.first_channel}\t{c.status}\t"
+                f"{c.category_source}\t{_nul(c.category_confidence)}\t{'t' if c.needs_triage else 'f'}\t"
+                f"{c.summary.translate(e)}\t{c.first_channel}\t{c.status}\t"
                 f"{c.routed_kinds}\t{c.report_count}\t{c.received_at.isoformat()}\t"
                 f"{c.last_reported_at.isoformat()}\t{_nul(c.acknowledge_due)}\t{_nul(c.resolve_due)}\t"
                 f"{c.escalation_level}\t{c.finding.translate(e)}\t{c.feedback.translate(e)}\t"

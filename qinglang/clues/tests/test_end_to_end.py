@@ -50,7 +50,7 @@ def test_every_channel_lands_matched_deduped_routed_and_closes(county, admin, of
     r = pc.post(
         "/parent/clues/",
         {
-            "content": "星辰艺术培训中心消防通道堵塞，灭火器过期",
+            "content": "星辰艺术培训中心的安全出口被杂物堵住，教室也没有灭火器",
             "institution_name": "星辰艺术培训中心",
             "division_code": TOWNSHIP,
             "reporter_name": "李华",
@@ -66,7 +66,7 @@ def test_every_channel_lands_matched_deduped_routed_and_closes(county, admin, of
                 datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
                 "赵六",
                 "13700001234",
-                "星辰艺术培训中心安全出口锁死，消防隐患",
+                "星辰艺术培训中心安全出口堵着杂物，没有灭火器，消防隐患",
                 "星辰艺术培训中心",
                 "浆洗街88号",
                 TOWNSHIP,
@@ -94,7 +94,7 @@ def test_every_channel_lands_matched_deduped_routed_and_closes(county, admin, of
         {
             "api_key": key,
             "service_code": "fire_safety",
-            "description": "星辰艺术培训中心灭火器缺失",
+            "description": "星辰艺术培训中心教室没有灭火器，安全出口堵住",
             "division_code": TOWNSHIP,
             "attribute[institution_name]": "星辰艺术培训中心",
         },
@@ -107,7 +107,7 @@ def test_every_channel_lands_matched_deduped_routed_and_closes(county, admin, of
     r = gc.post(
         "/grid/report/",
         {
-            "content": "星辰艺术培训中心疏散指示灯不亮",
+            "content": "星辰艺术培训中心安全出口被杂物堵塞，未配灭火器",
             "institution_name": "星辰艺术培训中心",
             "division_code": TOWNSHIP,
             "photos": SimpleUploadedFile("a.jpg", JPEG, "image/jpeg"),
@@ -119,7 +119,7 @@ def test_every_channel_lands_matched_deduped_routed_and_closes(county, admin, of
         actor=officer,
         submission=services.Submission(
             channel=Channel.COVERT_VISIT,
-            content="暗访发现星辰艺术培训中心安全出口被锁",
+            content="暗访发现星辰艺术培训中心安全出口被杂物堵住，教室无灭火器",
             division_code=TOWNSHIP,
             uscc=institution.uscc,
         ),
@@ -136,7 +136,7 @@ def test_every_channel_lands_matched_deduped_routed_and_closes(county, admin, of
     )
 
     fire_case = Clue.objects.get(institution=institution, category="fire_safety")
-    assert fire_case.report_count == 6  # web, parent, hotline, Open311, grid, covert: one case
+    assert fire_case.report_count == 6  # web, parent, hotline, Open311, grid, covert: one problem, one case
     assert set(fire_case.reports.values_list("channel", flat=True)) == {
         "web",
         "parent",

@@ -36,12 +36,13 @@ def test_xlsx_cells_are_typed_text_never_formulas():
 
 @pytest.mark.django_db
 def test_console_clue_export_keeps_a_public_reports_institution_name_inert(client):
+    from qinglang.accounts.permissions import system
     from qinglang.clues import services
     from qinglang.core.services import department_ensure_for_division
     from qinglang.testing import DEMO_COUNTY, TOWNSHIP, make_user
 
     for code in (DEMO_COUNTY, TOWNSHIP):
-        department_ensure_for_division(actor="system:test", division_code=code)
+        department_ensure_for_division(actor=system("test"), division_code=code)
     services.clue_report_submit(
         actor=None,
         submission=services.Submission(
@@ -57,6 +58,7 @@ def test_console_clue_export_keeps_a_public_reports_institution_name_inert(clien
     body = r.content.decode("utf-8")
     assert r.status_code == 200 and body.startswith(BOM)
     rows = list(csv.reader(io.StringIO(body[1:])))
-    names = [row[-1] for row in rows[1:]]
+    col = rows[0].index("涉及机构")
+    names = [row[col] for row in rows[1:]]
     assert names and all(not n.startswith(FORMULA_PREFIXES) for n in names)
     assert "'=HYPERLINK" in names[0]

@@ -57,8 +57,8 @@ def require_reinspector(*, actor, item: LedgerItem) -> None:
     county-wide leader) — and to the members of the joint team whose inspection issued
     the notice. Other departments of the county read the item but do not reinspect it."""
     require_role(actor, INSPECTORS, division_code=item.division_code, message="无权执行检查或复查")
-    a = actor_for(actor)
-    if is_system(actor) or a.is_platform_admin:
+    a = None if is_system(actor) else actor_for(actor)
+    if a is None or a.is_platform_admin:
         return
     for prefixes, dept in a.regulator:
         if any(item.division_code.startswith(p) for p in prefixes) and dept in ("", item.department_kind):

@@ -187,16 +187,26 @@ def clue_list(request):
         category=g.get("category", ""),
         q=g.get("q", "").strip(),
         overdue=g.get("overdue") == "1",
+        triage=g.get("triage") == "1",
     )
     if g.get("export") == "csv" or g.get("format") == "csv":
         # never any reporter field in an export
-        rows = (
+        rows = list(qs[:10000])
+        refs = {}
+        for i in range(0, len(rows), 2000):
+            refs.update(selectors.source_refs(c.pk for c in rows[i : i + 2000]))
+        data = (
             [getattr(c, f) for f, _ in EXPORT_FIELDS]
-            + [c.institution.name if c.institution_id else c.operator_name]
-            for c in qs[:10000]
+            + [c.institution.name if c.institution_id else c.operator_name, " ".join(refs.get(c.pk, []))]
+            for c in rows
         )
-        return csv_response("clues.csv", [label for _, label in EXPORT_FIELDS] + ["涉及机构"], rows)
+        return csv_response(
+            "clues.csv", [label for _, label in EXPORT_FIELDS] + ["涉及机构", "来源编号"], data
+        )
     page = Paginator(qs, 30).get_page(g.get("page"))
+    refs = selectors.source_refs(c.pk for c in page)
+    for c in page:
+        c.source_ref_list = refs.get(c.pk, [])
     query = g.copy()
     query.pop("page", None)
     return render(

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from qinglang.accounts.permissions import system
 from qinglang.core.services import policy_set
 from qinglang.inspections.models import LedgerItem, Notice, Task
 from qinglang.registry.models import Licence
@@ -173,7 +174,7 @@ def test_signal_fires_at_the_city_threshold_and_not_short_of_it(kind, admin):
     threshold, at_threshold, short = CASES[kind]
     day = timezone.localdate()
     policy_set(
-        actor="system:test", key=threshold_key(kind), division_code=CITY, value=threshold, basis="成都市规定"
+        actor=system("test"), key=threshold_key(kind), division_code=CITY, value=threshold, basis="成都市规定"
     )
     hit, miss = make_institution(admin), make_institution(admin)
     at_threshold(hit, day)

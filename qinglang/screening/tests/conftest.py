@@ -3,6 +3,7 @@ import io
 import pytest
 from django.core.cache import cache
 
+from qinglang.accounts.permissions import system
 from qinglang.testing import DEMO_COUNTY, TOWNSHIP
 
 JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 200
@@ -20,8 +21,8 @@ def _fresh_cache_and_media(settings, tmp_path):
 def county(db):
     from qinglang.core.services import department_ensure_for_division
 
-    department_ensure_for_division(actor="system:test", division_code=DEMO_COUNTY)
-    department_ensure_for_division(actor="system:test", division_code=TOWNSHIP)
+    department_ensure_for_division(actor=system("test"), division_code=DEMO_COUNTY)
+    department_ensure_for_division(actor=system("test"), division_code=TOWNSHIP)
     return DEMO_COUNTY
 
 

@@ -7,3 +7,27 @@ document.addEventListener("htmx:afterRequest", function (e) {
   if (!a || !a.closest || !a.closest("#detail-tabs")) return;
   document.querySelectorAll("#detail-tabs .nav-link").forEach(function (x) { x.classList.toggle("active", x === a); });
 });
+
+// <select data-autosubmit>: choosing an option submits its form (filters).
+document.addEventListener("change", function (e) {
+  var el = e.target;
+  if (el && el.matches && el.matches("select[data-autosubmit]") && el.form) el.form.submit();
+});
+
+// <body data-print-on-load>: print views open the print dialogue once loaded.
+window.addEventListener("load", function () {
+  if (document.body && document.body.hasAttribute("data-print-on-load") && window.print) window.print();
+});
+
+// <span id="ql-geo" data-unsupported data-located data-failed>: fill the latitude and
+// longitude fields from the phone's position, when the phone gives it.
+document.addEventListener("DOMContentLoaded", function () {
+  var note = document.getElementById("ql-geo");
+  if (!note) return;
+  if (!navigator.geolocation) { note.textContent = note.dataset.unsupported; return; }
+  navigator.geolocation.getCurrentPosition(function (p) {
+    document.getElementById("id_latitude").value = p.coords.latitude.toFixed(6);
+    document.getElementById("id_longitude").value = p.coords.longitude.toFixed(6);
+    note.textContent = note.dataset.located + " " + p.coords.latitude.toFixed(5) + ", " + p.coords.longitude.toFixed(5);
+  }, function () { note.textContent = note.dataset.failed; }, {timeout: 10000});
+});

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('clues', '0003_whistle_late_notice'),
+        ('clues', '0004_triage_dedupe'),
     ]
 
     operations = [
