@@ -16,6 +16,7 @@ from qinglang.accounts.admin_api import router as admin_router
 from qinglang.accounts.api import router as accounts_router
 from qinglang.accounts.notifications_api import router as notifications_router
 from qinglang.accounts.services import api_token_authenticate
+from qinglang.analytics.api import router as analytics_router
 from qinglang.clues.api import router as clues_router
 from qinglang.core.api import router as core_router
 from qinglang.core.api_support import TokenAuth, auth_methods
@@ -134,3 +135,4 @@ api.add_router("/enforcement", enforcement_router)
 api.add_router("/risk/texts", screening_texts_router)  # the path the issue names; risk/ is another app
 api.add_router("/screening", screening_router)
 api.add_router("/risk", risk_router)
+api.add_router("/analytics", analytics_router)

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "qinglang.enforcement",
     "qinglang.screening",
     "qinglang.risk",
+    "qinglang.analytics",
     "qinglang.portal",
 ]
 

@@ -2,6 +2,7 @@ from django.urls import path
 
 from . import (
     urls_admin,
+    urls_analytics,
     urls_clues,
     urls_enforcement,
     urls_funds,
@@ -74,6 +75,7 @@ urlpatterns = [
     *urls_screening.urlpatterns,
     *urls_enforcement.urlpatterns,
     *urls_risk.urlpatterns,
+    *urls_analytics.urlpatterns,
     *urls_inbox.urlpatterns,
     *urls_admin.urlpatterns,
     *urls_rules.urlpatterns,

@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class AnalyticsConfig(AppConfig):
+    name = "qinglang.analytics"
+    label = "analytics"
+    verbose_name = "指标与通报"
+
+    def ready(self):
+        from . import hooks  # noqa: F401  (marks the days a source row touches)

@@ -1,0 +1,62 @@
+"""Filters of the indicator pages: values as percentages, red/amber/green, names."""
+
+from django import template
+from django.urls import reverse
+from django.utils.html import format_html
+
+from qinglang.core.models import DepartmentKind
+
+register = template.Library()
+
+RAG = {"red": "bg-danger", "amber": "bg-warning text-dark", "green": "bg-success", "none": "bg-secondary"}
+
+
+@register.filter
+def rag_class(status: str) -> str:
+    return RAG.get(status, "bg-secondary")
+
+
+@register.filter
+def indicator_value(value, unit: str) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 100:.1f}%" if unit == "%" else f"{value:g}{unit}"
+
+
+@register.filter
+def indicator_change(change, unit: str) -> str:
+    if change is None:
+        return ""
+    return f"{change * 100:+.1f}个百分点" if unit == "%" else f"{change:+g}{unit}"
+
+
+@register.filter
+def indicator_target(ind) -> str:
+    t = indicator_value(ind.target, ind.unit)
+    return (
+        f"≥ {t}" if ind.direction == "up" and ind.target < 1 else (t if ind.direction == "up" else f"≤ {t}")
+    )
+
+
+@register.filter
+def department_name(kind: str) -> str:
+    return dict(DepartmentKind.choices).get(kind, kind)
+
+
+@register.simple_tag
+def row_link(item, ind):
+    label = (
+        getattr(item, "name", None)
+        or getattr(item, "reference", None)
+        or getattr(item, "title", "")
+        or item.pk
+    )
+    if ind.link:
+        return format_html('<a href="{}">{}</a>', reverse(ind.link, args=[item.pk]), label)
+    return label
+
+
+@register.filter
+def row_division(item) -> str:
+    code = getattr(item, "division_code", None)
+    return code if code is not None else item.institution.division_code
