@@ -1,6 +1,6 @@
 """``qinglang bench ledger-stream``: peak memory of streaming a lesson batch file through
 the parser (``funds.parsing.lesson_rows``) and the consumer's per-row parse
-(``services.lessons._parse_row``), for a 100,000-event and a 1,000,000-event JSON-lines
+(``services.consumption._parse_row``), for a 100,000-event and a 1,000,000-event JSON-lines
 file, each in its own process (peak RSS = VmHWM). Flat means the larger file costs no
 more memory than the smaller one. Writes its files under /tmp; touches no database."""
 
@@ -19,7 +19,7 @@ sys.path.insert(0, os.getcwd())
 import django; django.setup()
 from django.utils import timezone
 from qinglang.funds.parsing import lesson_rows
-from qinglang.funds.services.lessons import EventResult, _parse_row
+from qinglang.funds.services.consumption import EventResult, _parse_row
 def hwm():
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):

@@ -195,7 +195,7 @@ DEFAULTS: list[Default] = [
         "天津滨海新区(地方示例)：完成1/3课时拨30%，2/3拨30%，全部拨40%",
         "分段拨付比例",
     ),
-    Default("custody.min_balance_reserve_ratio", 0, "自贡(地方示例，示例值0.20)", "监管账户最低留存比例"),
+    Default("custody.min_balance_reserve_ratio", 0.0, "自贡(地方示例，示例值0.20)", "监管账户最低留存比例"),
     Default(
         "custody.risk_deposit_ratio",
         None,

@@ -90,7 +90,8 @@ class OrderOut(Schema):
     amount_fen: int
     status: str
     paid_fen: int
-    released_fen: int
+    pending_fen: int  # lessons recorded, awaiting the parent's confirmation (still in custody)
+    released_fen: int  # posted to the institution's settlement
     refunded_fen: int
     held_fen: int
     lessons_consumed: int
@@ -118,8 +119,18 @@ class LessonOut(Schema):
     order_id: int
     event_id: str
     status: str
+    status_label: str
+    release: str  # pending / posted / voided / none: where the lesson's fee stands
     released_fen: int
     confirm_by: date
+
+    @staticmethod
+    def resolve_status_label(x):
+        return x.get_status_display()
+
+    @staticmethod
+    def resolve_release(x):
+        return x.release_state
 
 
 class LessonResult(Schema):

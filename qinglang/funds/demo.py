@@ -1,7 +1,7 @@
 """Demo data for the demo county: a custody bank, custody accounts for whitelisted
 institutions, some orders with payments, lessons and a refund."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db.models import Sum
 
@@ -38,7 +38,7 @@ def seed_district(*, county: str, rng, log) -> dict[str, int]:
             division_code__startswith=county, whitelisted=True, custody_account__isnull=True
         ).order_by("id")[:40]
     )
-    counts = {"custody_accounts": 0, "orders": 0, "lessons": 0, "refunds": 0, "disputes": 0}
+    counts = {"custody_accounts": 0, "orders": 0, "lessons": 0, "refunds": 0, "disputes": 0, "confirmed": 0}
     for i, inst in enumerate(insts):
         services.custody_account_open(
             actor=ACTOR,
@@ -80,19 +80,7 @@ def seed_district(*, county: str, rng, log) -> dict[str, int]:
                         lessons=rng.randint(10, 30),
                     ),
                 )
-                services.payment_record(
-                    actor=ACTOR,
-                    bank_id=bank.pk,
-                    txn_id=f"DEMO{order.pk}",
-                    order_id=order.pk,
-                    amount_fen=order.amount_fen,
-                    payer_account=f"62170038{rng.randint(10**7, 10**8 - 1)}",
-                    payer_account_name="张女士",
-                    payer_bank=rng.choice(
-                        ["中国建设银行成都分行", "成都银行武侯支行", "中国工商银行成都分行"]
-                    ),
-                    signed=True,
-                )
+                _pay(order, bank, rng, "张女士")
             except Exception as exc:
                 log(f"funds demo: order skipped ({exc})")
                 continue
@@ -104,24 +92,99 @@ def seed_district(*, county: str, rng, log) -> dict[str, int]:
                 rows=[{"event_id": f"demo-{order.pk}-{i}", "order_id": order.pk} for i in range(n)],
             )
             counts["lessons"] += n
+            recorded = Lesson.objects.filter(order=order, status=LessonStatus.RECORDED).order_by("id")
+            if k == 0 and n > 1:  # the parent confirms the first lesson: its fee is posted
+                services.lesson_confirm(actor=parent, lesson_id=recorded.first().pk)
+                counts["confirmed"] = counts.get("confirmed", 0) + 1
             if k == 1 and counts["refunds"] < 3:
                 services.refund_request(actor=parent, order_id=order.pk, reason="孩子时间冲突，申请退费")
                 counts["refunds"] += 1
-            elif counts["disputes"] < 3:
-                lesson = (
-                    Lesson.objects.filter(order=order, status=LessonStatus.RECORDED).order_by("id").first()
-                )
+            elif counts["disputes"] < 6:
+                lesson = recorded.last()
                 if lesson is not None:
                     services.lesson_dispute(
                         actor=parent, lesson_id=lesson.pk, reason=rng.choice(DISPUTE_REASONS)
                     )
+                    # of the disputes, the regulator upholds one, rejects one; the rest wait
+                    decision = {1: True, 2: False}.get(counts["disputes"] % 3)
+                    if decision is not None:
+                        services.dispute_decide(
+                            actor=ACTOR,
+                            lesson_id=lesson.pk,
+                            upheld=decision,
+                            reason="核实签到记录与监控" + ("，当日未上课" if decision else "，课程如期进行"),
+                        )
                     counts["disputes"] += 1
+    counts["deemed"] = _deemed(accounts[:3], bank, parent, rng, log)
     counts["declarations"] = _declarations(
         CustodyAccount.objects.filter(division_code__startswith=county).order_by("id"), rng
     )
     counts["deposits"] = _deposits(accounts)
     counts["statement_differences"] = _statement(bank, rng, log)
     return counts
+
+
+def _pay(order, bank, rng, payer_name: str) -> None:
+    """The custody bank's signed notification of the order's payment."""
+    services.payment_record(
+        actor=ACTOR,
+        bank_id=bank.pk,
+        txn_id=f"DEMO{order.pk}",
+        order_id=order.pk,
+        amount_fen=order.amount_fen,
+        payer_account=f"62170038{rng.randint(10**7, 10**8 - 1)}",
+        payer_account_name=payer_name,
+        payer_bank=rng.choice(["中国建设银行成都分行", "成都银行武侯支行", "中国工商银行成都分行"]),
+        signed=True,
+    )
+
+
+def _deemed(accounts, bank, parent, rng, log) -> int:
+    """Orders bought six weeks ago whose lessons no parent answered: the deemed-confirm
+    job posts them after ``lesson.parent_confirm_days`` working days."""
+    from django.utils import timezone
+
+    from .services.orders import latest_end_in_semester
+
+    start = date.today() - timedelta(days=42)
+    for acc in accounts:
+        course = Course.objects.filter(
+            institution=acc.institution, approval_status=ApprovalStatus.APPROVED, unit_price_fen__gt=0
+        ).first()
+        if course is None or course.unit_price_fen * 10 > 500000:
+            continue
+        div = course.institution.division_code
+        try:
+            order = services.order_create(
+                actor=parent,
+                data=services.OrderInput(
+                    course_id=course.pk,
+                    learner_name="刘一一",
+                    lessons=10,
+                    starts_on=start,
+                    ends_on=latest_end_in_semester(div=div, starts_on=start, months=1),
+                ),
+                today=start,
+            )
+            _pay(order, bank, rng, "刘女士")
+        except Exception as exc:
+            log(f"funds demo: past order skipped ({exc})")
+            continue
+        given = timezone.make_aware(datetime(start.year, start.month, start.day, 16))
+        services.lesson_batch_import(
+            actor=ACTOR,
+            institution_id=acc.institution_id,
+            rows=[
+                {
+                    "event_id": f"demo-past-{order.pk}-{i}",
+                    "order_id": order.pk,
+                    "given_at": given + timedelta(days=i),
+                }
+                for i in range(3)
+            ],
+            now=given + timedelta(days=2, hours=2),
+        )
+    return services.lessons_deem_confirmed(actor=ACTOR)
 
 
 DISPUTE_REASONS = ["当天老师请假停课，却记了消课", "孩子生病没去上课", "同一节课被记了两次"]
@@ -142,7 +205,7 @@ def _declarations(accounts, rng) -> int:
         held = dict(
             Entry.objects.filter(
                 account__institution_id__in=ids,
-                account__kind=AccountKind.PREPAID,
+                account__kind__in=[AccountKind.PREPAID, AccountKind.PENDING_RELEASE],
                 posting__created_at__lt=week_end_instant(week),
             )
             .values("account__institution_id")

@@ -79,6 +79,7 @@ class CustodyAccount(models.Model):  # noqa: DJ008 - shown through their fields,
 class AccountKind(models.TextChoices):
     CUSTODY = "custody", "监管户(资产)"
     PREPAID = "prepaid", "订单预收(负债)"
+    PENDING_RELEASE = "pending_release", "待家长确认拨付(负债)"
     SETTLEMENT = "settlement", "机构待结算(负债)"
     REFUNDS_PAYABLE = "refunds_payable", "应退费(负债)"
     RISK_DEPOSIT = "risk_deposit", "风险保证金(负债)"
@@ -90,7 +91,12 @@ DEBIT_NORMAL = {AccountKind.CUSTODY}
 NON_NEGATIVE_DEBIT = {AccountKind.CUSTODY}  # credits must not exceed debits
 # debits must not exceed credits. Settlement has no such rule: a dispute upheld after the
 # release was paid out leaves the institution owing, netted against its next releases.
-NON_NEGATIVE_CREDIT = {AccountKind.PREPAID, AccountKind.REFUNDS_PAYABLE, AccountKind.RISK_DEPOSIT}
+NON_NEGATIVE_CREDIT = {
+    AccountKind.PREPAID,
+    AccountKind.PENDING_RELEASE,
+    AccountKind.REFUNDS_PAYABLE,
+    AccountKind.RISK_DEPOSIT,
+}
 
 
 class LedgerAccount(models.Model):  # noqa: DJ008 - shown through their fields, not str()
@@ -126,7 +132,8 @@ class LedgerAccount(models.Model):  # noqa: DJ008 - shown through their fields, 
                 condition=~Q(kind="custody") | Q(balance_fen__gte=0), name="ledger_custody_not_negative"
             ),
             models.CheckConstraint(
-                condition=~Q(kind__in=["prepaid", "refunds_payable", "risk_deposit"]) | Q(balance_fen__lte=0),
+                condition=~Q(kind__in=["prepaid", "pending_release", "refunds_payable", "risk_deposit"])
+                | Q(balance_fen__lte=0),
                 name="ledger_liability_not_negative",
             ),
         ]
@@ -141,8 +148,13 @@ class PostingCode(models.TextChoices):
     """Why money moved (TigerBeetle's transfer code)."""
 
     PAYMENT = "payment", "缴费入托管"
-    RELEASE = "release", "消课拨付"
+    RELEASE = "release", "消课拨付"  # straight to settlement: before two-phase release, and catch-ups
     RELEASE_REVERSAL = "release_reversal", "消课异议冲正"
+    # two-phase release (一课一消): a lesson's price waits in pending until the parent
+    # confirms (or is deemed to), then is posted to settlement, or voided back to prepaid
+    RELEASE_PENDING = "release_pending", "消课待确认"
+    RELEASE_POST = "release_post", "确认拨付"
+    RELEASE_VOID = "release_void", "异议成立退回"
     REFUND = "refund", "退费"
     PRO_RATA_REFUND = "pro_rata_refund", "按比例清退"
     SETTLEMENT_PAYOUT = "settlement_payout", "拨付划转"
@@ -221,7 +233,10 @@ ORDER_TRANSITIONS: dict[str, set[str]] = {
 class Order(models.Model):  # noqa: DJ008 - shown through their fields, not str()
     """An order (订单): a course package bought for a learner, checked against every fee
     rule in force for the institution's division, sold under the standard contract.
-    Counters are kept in step with the ledger: paid = released + refunded + held."""
+    Counters are kept in step with the ledger: paid = held + pending + released +
+    refunded, where pending is what lessons recorded but not yet confirmed have moved out
+    of the order's prepaid account (still in custody, still the parent's money) and
+    released is what has been posted to the institution's settlement."""
 
     scope = ScopePaths(
         division="division_code", institution="institution_id", bank="bank_id", owner="parent_id"
@@ -247,6 +262,7 @@ class Order(models.Model):  # noqa: DJ008 - shown through their fields, not str(
     bank_id = models.BigIntegerField(null=True, blank=True)
     division_code = models.CharField(max_length=12)
     paid_fen = models.BigIntegerField(default=0)
+    pending_fen = models.BigIntegerField(default=0)
     released_fen = models.BigIntegerField(default=0)
     refunded_fen = models.BigIntegerField(default=0)
     lessons_consumed = models.PositiveIntegerField(default=0)
@@ -264,8 +280,12 @@ class Order(models.Model):  # noqa: DJ008 - shown through their fields, not str(
                 condition=Q(lessons_consumed__lte=models.F("lessons")), name="order_lessons_bound"
             ),
             models.CheckConstraint(
-                condition=Q(released_fen__gte=0, refunded_fen__gte=0)
-                & Q(paid_fen__gte=models.F("released_fen") + models.F("refunded_fen")),
+                condition=Q(released_fen__gte=0, refunded_fen__gte=0, pending_fen__gte=0)
+                & Q(
+                    paid_fen__gte=models.F("released_fen")
+                    + models.F("refunded_fen")
+                    + models.F("pending_fen")
+                ),
                 name="order_never_more_out_than_paid",
             ),
         ]
@@ -276,7 +296,7 @@ class Order(models.Model):  # noqa: DJ008 - shown through their fields, not str(
 
     @property
     def held_fen(self) -> int:
-        return self.paid_fen - self.released_fen - self.refunded_fen
+        return self.paid_fen - self.pending_fen - self.released_fen - self.refunded_fen
 
     @property
     def lessons_remaining(self) -> int:
@@ -285,11 +305,17 @@ class Order(models.Model):  # noqa: DJ008 - shown through their fields, not str(
 
 class LessonStatus(models.TextChoices):
     RECORDED = "recorded", "待家长确认"
-    CONFIRMED = "confirmed", "已确认"
-    DEEMED_CONFIRMED = "deemed_confirmed", "逾期视为确认"
-    DISPUTED = "disputed", "家长异议"
-    DISPUTE_UPHELD = "dispute_upheld", "异议成立(已冲正)"
-    DISPUTE_REJECTED = "dispute_rejected", "异议不成立"
+    CONFIRMED = "confirmed", "已确认(已拨付)"
+    DEEMED_CONFIRMED = "deemed_confirmed", "逾期视为确认(已拨付)"
+    DISPUTED = "disputed", "家长异议(待监管决定)"
+    DISPUTE_UPHELD = "dispute_upheld", "异议成立(已退回)"
+    DISPUTE_REJECTED = "dispute_rejected", "异议不成立(已拨付)"
+
+
+# where a lesson's release stands: pending until one of these, posted or voided once
+LESSON_PENDING = {LessonStatus.RECORDED, LessonStatus.DISPUTED}
+LESSON_POSTED = {LessonStatus.CONFIRMED, LessonStatus.DEEMED_CONFIRMED, LessonStatus.DISPUTE_REJECTED}
+LESSON_VOIDED = {LessonStatus.DISPUTE_UPHELD}
 
 
 LESSON_TRANSITIONS: dict[str, set[str]] = {
@@ -304,7 +330,10 @@ LESSON_TRANSITIONS: dict[str, set[str]] = {
 
 class Lesson(models.Model):  # noqa: DJ008 - shown through their fields, not str()
     """A lesson consumed (消课) against an order; ``event_id`` is the institution
-    system's id, unique per institution, so a repeated event is a no-op."""
+    system's id, unique per institution, so a repeated event is a no-op. ``released_fen``
+    is the lesson's pending release (``posting_id``, prepaid → pending); the posting that
+    posts it to settlement or voids it back is ``settled_posting_id`` (at most one: its
+    idempotency key is ``settle:{lesson id}``, and it ``reverses`` the pending posting)."""
 
     scope = ScopePaths(
         division="division_code", institution="institution_id", bank="bank_id", owner="order__parent_id"
@@ -322,6 +351,7 @@ class Lesson(models.Model):  # noqa: DJ008 - shown through their fields, not str
     confirm_by = models.DateField("确认截止")
     released_fen = models.BigIntegerField(default=0)
     posting_id = models.BigIntegerField(null=True, blank=True)
+    settled_posting_id = models.BigIntegerField(null=True, blank=True)
     batch_id = models.BigIntegerField(null=True, blank=True)
     bank_id = models.BigIntegerField(null=True, blank=True)
     division_code = models.CharField(max_length=12)
@@ -337,6 +367,16 @@ class Lesson(models.Model):  # noqa: DJ008 - shown through their fields, not str
             models.Index(fields=["status", "confirm_by"], name="lesson_status_due_idx"),
             models.Index(fields=["order", "id"], name="lesson_order_idx"),
         ]
+
+    @property
+    def release_state(self) -> str:
+        """Where the lesson's fee stands: pending (in custody, awaiting the parent),
+        posted (to the institution), voided (back to the order), none (moved nothing)."""
+        if not self.released_fen:
+            return "none"
+        if self.status in LESSON_PENDING:
+            return "pending"
+        return "voided" if self.status in LESSON_VOIDED else "posted"
 
 
 class LessonBatch(models.Model):  # noqa: DJ008 - shown through their fields, not str()
@@ -482,6 +522,8 @@ class InstructionLine(models.Model):  # noqa: DJ008 - shown through their fields
         "Refund", on_delete=models.PROTECT, null=True, blank=True, related_name="instruction"
     )
     posting_id = models.BigIntegerField()
+    # why a release line pays less than the settlement balance (the rule it cites)
+    note = models.CharField("说明", max_length=300, blank=True)
     division_code = models.CharField(max_length=12)
 
     class Meta:

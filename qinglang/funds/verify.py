@@ -1,12 +1,25 @@
 """``qinglang ledger verify``: prove the kept balances equal the sums of their entries,
-every posting sums to zero, and every order's paid = released + refunded + held."""
+every posting sums to zero, every order's paid = held + pending + released + refunded
+(the counters and the entries agreeing), and a pending release is posted or voided at
+most once."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Sum
 
-from .models import Entry, LedgerAccount, Order, Posting, PostingCode
+from .models import (
+    LESSON_PENDING,
+    LESSON_POSTED,
+    LESSON_VOIDED,
+    AccountKind,
+    Entry,
+    LedgerAccount,
+    Lesson,
+    Order,
+    Posting,
+    PostingCode,
+)
 
 
 @dataclass
@@ -44,33 +57,81 @@ def ledger_verify(*, limit: int = 50) -> LedgerReport:
     lonely = Posting.objects.annotate(n=Count("entries")).filter(n__lt=2).values_list("id", flat=True)[:limit]
     for pid in lonely:
         r.problems.append(f"凭证 {pid} 少于两条分录")
-    # per order: entries on its prepaid account by code
-    by_order: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    _verify_orders(r, limit)
+    _verify_pending_once(r, limit)
+    return r
+
+
+_REFUNDS = (PostingCode.REFUND, PostingCode.PRO_RATA_REFUND)
+
+
+def _verify_orders(r: LedgerReport, limit: int) -> None:
+    """Per order, from the entries of the postings naming it: paid (payments into its
+    prepaid account), refunded (refunds out of it), pending (on the institution's
+    pending-release account) and released (on its settlement account), against the
+    order's counters and its prepaid account's kept balance (held):
+    paid = held + pending + released + refunded."""
+    figures: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     rows = (
-        Entry.objects.filter(account__kind="prepaid")
-        .values("account__order_id", "posting__code")
+        Entry.objects.filter(posting__order_id__isnull=False)
+        .values("posting__order_id", "account__kind", "posting__code")
         .annotate(s=Sum("amount_fen"))
-        .values_list("account__order_id", "posting__code", "s")
+        .values_list("posting__order_id", "account__kind", "posting__code", "s")
     )
-    for oid, code, s in rows:
-        by_order[oid][code] += s
+    for oid, kind, code, s in rows:
+        f = figures[oid]
+        if kind == AccountKind.PREPAID and code == PostingCode.PAYMENT:
+            f["paid"] -= s
+        elif kind == AccountKind.PREPAID and code in _REFUNDS:
+            f["refunded"] += s
+        elif kind == AccountKind.PENDING_RELEASE:
+            f["pending"] -= s
+        elif kind == AccountKind.SETTLEMENT:
+            f["released"] -= s
     held = dict(LedgerAccount.objects.filter(kind="prepaid").values_list("order_id", "balance_fen"))
-    for o in Order.objects.values("id", "paid_fen", "released_fen", "refunded_fen").iterator(chunk_size=5000):
+    cols = ("id", "paid_fen", "pending_fen", "released_fen", "refunded_fen")
+    for o in Order.objects.values(*cols).iterator(chunk_size=5000):
         r.orders += 1
-        c = by_order.get(o["id"], {})
-        paid = -c.get(PostingCode.PAYMENT, 0)
-        released = c.get(PostingCode.RELEASE, 0) + c.get(PostingCode.RELEASE_REVERSAL, 0)
-        refunded = c.get(PostingCode.REFUND, 0) + c.get(PostingCode.PRO_RATA_REFUND, 0)
+        f = figures.get(o["id"], {})
+        paid, pending, released, refunded = (f.get(k, 0) for k in ("paid", "pending", "released", "refunded"))
         h = -(held.get(o["id"]) or 0)
-        if (paid, released, refunded) != (o["paid_fen"], o["released_fen"], o["refunded_fen"]):
+        kept = (o["paid_fen"], o["pending_fen"], o["released_fen"], o["refunded_fen"])
+        if (paid, pending, released, refunded) != kept:
             r.problems.append(
-                f"订单 {o['id']} 台账(缴 {paid} 拨 {released} 退 {refunded}) 与订单记录"
-                f"(缴 {o['paid_fen']} 拨 {o['released_fen']} 退 {o['refunded_fen']}) 不符"
+                f"订单 {o['id']} 台账(缴 {paid} 待确认 {pending} 拨 {released} 退 {refunded}) 与订单记录"
+                f"(缴 {kept[0]} 待确认 {kept[1]} 拨 {kept[2]} 退 {kept[3]}) 不符"
             )
-        if paid != released + refunded + h:
-            r.problems.append(f"订单 {o['id']}：缴费 {paid} ≠ 拨付 {released} + 退费 {refunded} + 在管 {h}")
-        if h < 0:
-            r.problems.append(f"订单 {o['id']} 在管余额为负：{h}")
+        if paid != h + pending + released + refunded:
+            r.problems.append(
+                f"订单 {o['id']}：缴费 {paid} ≠ 在管 {h} + 待确认 {pending} + 拨付 {released} + 退费 {refunded}"
+            )
+        if h < 0 or pending < 0:
+            r.problems.append(f"订单 {o['id']} 在管或待确认余额为负：{h} / {pending}")
         if len(r.problems) > limit:
             break
-    return r
+
+
+def _verify_pending_once(r: LedgerReport, limit: int) -> None:
+    """A pending release is posted or voided at most once, and a lesson's status agrees
+    with where its release stands."""
+    twice = (
+        Posting.objects.filter(code__in=[PostingCode.RELEASE_POST, PostingCode.RELEASE_VOID])
+        .values("reverses_id")
+        .annotate(n=Count("id"))
+        .filter(n__gt=1)
+        .values_list("reverses_id", "n")[:limit]
+    )
+    for pid, n in twice:
+        r.problems.append(f"待确认拨付凭证 {pid} 被确认或退回 {n} 次")
+    moved = Lesson.objects.filter(released_fen__gt=0, posting_id__isnull=False)
+    for lid, status in moved.filter(status__in=LESSON_PENDING, settled_posting_id__isnull=False).values_list(
+        "id", "status"
+    )[:limit]:
+        r.problems.append(f"消课 {lid} 状态为 {status}，拨付却已了结")
+    settled = LESSON_POSTED | LESSON_VOIDED
+    for lid, status in (
+        moved.filter(status__in=settled, settled_posting_id__isnull=True)
+        .filter(posting_id__in=Posting.objects.filter(code=PostingCode.RELEASE_PENDING).values("id"))
+        .values_list("id", "status")[:limit]
+    ):
+        r.problems.append(f"消课 {lid} 状态为 {status}，拨付却仍待确认")

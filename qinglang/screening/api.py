@@ -99,7 +99,7 @@ class HoldOut(Schema):
     created_at: datetime
 
 
-class ReviewIn(Schema):
+class HoldReviewIn(Schema):
     genuine: bool
     note: str
 
@@ -112,7 +112,7 @@ def hold_list(request, status: str = "held"):
 @router.post(
     "/holds/{int:hold_id}/review", response=HoldOut, summary="Review a held text: genuine or confirmed"
 )
-def hold_review(request, hold_id: int, payload: ReviewIn):
+def hold_review(request, hold_id: int, payload: HoldReviewIn):
     return services.hold_review(
         actor=request.user, hold_id=hold_id, genuine=payload.genuine, note=payload.note
     )
@@ -122,26 +122,33 @@ class ScopeIn(Schema):
     text: str
 
 
+class ScreenOut(Schema):
+    held: bool
+    hold: HoldOut | None
+
+
 @router.post(
     "/institutions/{int:institution_id}/business-scope",
-    response={200: HoldOut | None},
+    response=ScreenOut,
     summary="Screen a licence's business scope (经营范围); a hold is returned when it reads as subject training",
 )
 def business_scope(request, institution_id: int, payload: ScopeIn):
-    return services.business_scope_screen(
+    hold = services.business_scope_screen(
         actor=request.user, institution_id=institution_id, text=payload.text
     )
+    return {"held": hold is not None, "hold": hold}
 
 
 @router.post(
     "/materials/{int:material_id}/file",
-    response={200: HoldOut | None},
+    response=ScreenOut,
     summary="Screen the text of a training material's .docx or .pdf",
 )
 def material_file(request, material_id: int, file: File[UploadedFile]):
-    return services.material_file_screen(
+    hold = services.material_file_screen(
         actor=request.user, material_id=material_id, data=file.read(), name=file.name or ""
     )
+    return {"held": hold is not None, "hold": hold}
 
 
 # --- online patrol -------------------------------------------------------------------------------
@@ -312,12 +319,14 @@ def place_add(request, sweep_id: int, payload: PlaceIn, on_spot: bool = False):
     )
 
 
-class ImportOut(Schema):
+class PlacesImportOut(Schema):
     imported: int
 
 
 @router.post(
-    "/sweeps/{int:sweep_id}/places/import", response={201: ImportOut}, summary="Import places, all or nothing"
+    "/sweeps/{int:sweep_id}/places/import",
+    response={201: PlacesImportOut},
+    summary="Import places, all or nothing",
 )
 def places_import(request, sweep_id: int, file: File[UploadedFile]):
     n = services.sweep_places_import(
@@ -326,19 +335,33 @@ def places_import(request, sweep_id: int, file: File[UploadedFile]):
     return Status(201, {"imported": n})
 
 
-@router.get("/sweeps/{int:sweep_id}/board", response=list[BoardRow], summary="清零 board per township")
+class BoardOut(Schema):
+    sweep_id: int
+    name: str
+    zero: bool  # every township of the sweep has reached zero
+    townships: list[BoardRow]
+
+
+@router.get("/sweeps/{int:sweep_id}/board", response=BoardOut, summary="清零 board per township")
 def sweep_board(request, sweep_id: int):
-    return [
-        {
-            "code": r.code,
-            "name": r.name,
-            "listed": r.listed,
-            "visited": r.visited,
-            "open_findings": r.open_findings,
-            "zero": r.zero,
-        }
-        for r in selectors.sweep_board(actor=request.user, sweep_id=sweep_id)
-    ]
+    sweep = selectors.sweep_get(actor=request.user, sweep_id=sweep_id)
+    rows = selectors.sweep_board(actor=request.user, sweep_id=sweep_id)
+    return {
+        "sweep_id": sweep.pk,
+        "name": sweep.name,
+        "zero": bool(rows) and all(r.zero for r in rows),
+        "townships": [
+            {
+                "code": r.code,
+                "name": r.name,
+                "listed": r.listed,
+                "visited": r.visited,
+                "open_findings": r.open_findings,
+                "zero": r.zero,
+            }
+            for r in rows
+        ],
+    }
 
 
 @router.post(

@@ -209,8 +209,8 @@ def text_screen(
 @transaction.atomic
 def hold_review(*, actor, hold_id: int, genuine: bool, note: str) -> TextHold:
     """复核: genuine (the same text of this object is not held again) or confirmed."""
-    require_role(actor, REVIEW_ROLES, message="只有监管人员可以复核")
     hold = lock_in_scope(TextHold, hold_id, actor=actor, what="待复核文本")
+    require_role(actor, REVIEW_ROLES, message="只有监管人员可以复核")
     to = HoldStatus.CLEARED if genuine else HoldStatus.CONFIRMED
     if to not in HOLD_TRANSITIONS[hold.status]:
         labels = dict(HoldStatus.choices)
@@ -256,7 +256,6 @@ def business_scope_screen(*, actor, institution_id: int, text: str) -> TextHold 
     """The business scope (经营范围) on a non-subject institution's licence."""
     from qinglang.registry.models import Category, Institution, Licence, LicenceKind
 
-    require_role(actor, REVIEW_ROLES, message="只有监管人员可以研判经营范围")
     inst = (
         restrict(Institution.objects.all(), actor, regulator_department=False)
         .filter(pk=institution_id)
@@ -264,6 +263,7 @@ def business_scope_screen(*, actor, institution_id: int, text: str) -> TextHold 
     )
     if inst is None:
         raise NotFound("机构")
+    require_role(actor, REVIEW_ROLES, message="只有监管人员可以研判经营范围")
     text = (text or "").strip()
     if not text:
         raise ValidationError({"text": "请填写经营范围"})
@@ -447,8 +447,8 @@ def _lock_post(actor, post_id: int) -> PatrolPost:
 def takedown_request(
     *, actor, post_id: int, sent_on: date | None = None, reference: str = ""
 ) -> TakedownRequest:
-    require_role(actor, PATROL_ROLES, message="只有监管人员可以发起下架请求")
     post = _lock_post(actor, post_id)
+    require_role(actor, PATROL_ROLES, message="只有监管人员可以发起下架请求")
     if post.takedowns.filter(status=TakedownStatus.SENT).exists():
         raise DomainError("takedown_pending", "该内容已有待答复的下架请求", {"post_id": post.pk}, status=409)
     t = TakedownRequest(
@@ -475,8 +475,8 @@ def takedown_request(
 def takedown_answer(
     *, actor, takedown_id: int, status: str, answered_on: date | None = None, answer: str = ""
 ) -> TakedownRequest:
-    require_role(actor, PATROL_ROLES, message="只有监管人员可以登记平台答复")
     t = lock_in_scope(TakedownRequest, takedown_id, actor=actor, what="下架请求", related=("post",))
+    require_role(actor, PATROL_ROLES, message="只有监管人员可以登记平台答复")
     if status not in TakedownStatus.values or status not in TAKEDOWN_TRANSITIONS[t.status]:
         labels = dict(TakedownStatus.choices)
         raise IllegalTransition(
@@ -593,8 +593,8 @@ def _clean_place(sweep: Sweep, data: dict) -> dict:
 @transaction.atomic
 def sweep_place_add(*, actor, sweep_id: int, data: dict, on_spot: bool = False) -> SweepPlace:
     """A place added to the list (by a leader before, or by a visitor on the spot)."""
-    require_role(actor, VISIT_ROLES, message="只有监管人员和网格员可以登记场所")
     s = _lock_sweep(actor, sweep_id)
+    require_role(actor, VISIT_ROLES, message="只有监管人员和网格员可以登记场所")
     d = _clean_place(s, data)
     if not division_in_scope(actor, d["division_code"]):
         raise PermissionDeniedError("只能登记本辖区(网格)内的场所")
@@ -611,8 +611,8 @@ PLACE_COLUMNS = {"场所名称": "name", "地址": "address", "场所类型": "p
 @transaction.atomic
 def sweep_places_import(*, actor, sweep_id: int, data: bytes, name: str) -> int:
     """A list of places (.csv/.xlsx: 场所名称, 地址, 场所类型, 区划代码), all or nothing."""
-    require_role(actor, REVIEW_ROLES, message="只有监管人员可以导入场所清单")
     s = _lock_sweep(actor, sweep_id)
+    require_role(actor, REVIEW_ROLES, message="只有监管人员可以导入场所清单")
     _, rows = extract.table(data, name, required=tuple(PLACE_COLUMNS))
     seen = set(SweepPlace.objects.filter(sweep=s).values_list("name", "address"))
     places, problems = [], []
@@ -653,9 +653,9 @@ def sweep_visit_record(
 ) -> SweepVisit:
     """A visit on the phone page. A violation opens a lead (clue channel grid) for the
     place, so the clues app routes it and starts its time limits."""
-    require_role(actor, VISIT_ROLES, message="只有监管人员和网格员可以登记走访")
     if not restrict(SweepPlace.objects.filter(pk=place_id), actor).exists():
         raise NotFound("摸排场所")
+    require_role(actor, VISIT_ROLES, message="只有监管人员和网格员可以登记走访")
     place = SweepPlace.objects.select_related("sweep").get(pk=place_id)
     _lock_sweep(actor, place.sweep_id)
     if outcome not in Outcome.values:
@@ -707,8 +707,8 @@ def sweep_visit_record(
 @transaction.atomic
 def sweep_finding_close(*, actor, visit_id: int, note: str) -> SweepVisit:
     """Close a finding (suspicious cleared up, or violation dealt with), with how."""
-    require_role(actor, REVIEW_ROLES, message="只有监管人员可以关闭问题")
     v = lock_in_scope(SweepVisit, visit_id, actor=actor, what="走访记录", related=("place",))
+    require_role(actor, REVIEW_ROLES, message="只有监管人员可以关闭问题")
     if not v.is_finding:
         raise DomainError("not_a_finding", "该走访未发现问题，无需关闭", {"visit_id": v.pk}, status=409)
     if v.closed_at is not None:

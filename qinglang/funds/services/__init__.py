@@ -8,17 +8,11 @@ from .banks import (
     releases_unfreeze,
 )
 from .common import institution_may_take_orders
+from .confirmation import lesson_confirm, lesson_dispute, lesson_dispute_resolve, lessons_deem_confirmed
+from .consumption import lesson_batch_import, lesson_record
 from .deposits import DepositRequirement, deposit_record, deposit_requirement
 from .disputes import dispute_decide
 from .indicators import declaration_submit, large_movement_check, obligation_signals_sweep
-from .lessons import (
-    lesson_batch_import,
-    lesson_confirm,
-    lesson_dispute,
-    lesson_dispute_resolve,
-    lesson_record,
-    lessons_deem_confirmed,
-)
 from .orders import OrderInput, order_cancel, order_create, payment_record, payment_refusal_log
 from .recon import difference_resolve, instruction_file, instructions_generate, statement_import
 from .refunds import refund_answer, refund_pro_rata, refund_request, refunds_deem_agreed, unconsumed_fen

@@ -114,7 +114,7 @@ def _set_frozen(*, actor, institution_id: int, reason: str, frozen: bool) -> Cus
         acc.save(update_fields=["releases_frozen", "frozen_reason"])
         released = 0
         if before and not frozen:
-            from .lessons import release_pending
+            from .confirmation import release_pending
 
             orders = list(
                 Order.objects.select_for_update(no_key=True)

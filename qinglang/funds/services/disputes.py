@@ -11,7 +11,7 @@ from qinglang.core.errors import NotFound, PermissionDeniedError
 
 from ..models import Lesson
 from .common import is_regulator_writer
-from .lessons import lesson_dispute_resolve
+from .confirmation import lesson_dispute_resolve
 
 
 def dispute_decide(*, actor, lesson_id: int, upheld: bool, reason: str) -> Lesson:

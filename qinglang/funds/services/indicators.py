@@ -146,7 +146,7 @@ def week_end_instant(week_start: date) -> datetime:
 
 def coverage_rows(*, declarations, accounts, week_start: date, key: str) -> list[dict]:
     """custody_coverage_rate grouped by ``key`` (a field path of the ledger account):
-    prepaid fees held under custody at the end of the week ÷ prepaid fees declared for
+    prepaid fees held under custody (held and pending release) at the end of the week ÷ prepaid fees declared for
     it. ``declarations`` and ``accounts`` are already scoped querysets. For a past week
     the held figure is the sum of the prepaid accounts' entries posted before the week
     ended; for the current week it is their kept balance."""
@@ -156,7 +156,8 @@ def coverage_rows(*, declarations, accounts, week_start: date, key: str) -> list
         .annotate(s=Sum("declared_fen"))
         .values_list(key, "s")
     )
-    prepaid = accounts.filter(kind=AccountKind.PREPAID)
+    # pending releases are lessons not yet confirmed: still in custody, still the parents'
+    prepaid = accounts.filter(kind__in=[AccountKind.PREPAID, AccountKind.PENDING_RELEASE])
     end = week_end_instant(week_start)
     if end <= timezone.now():
         held = dict(

@@ -3,11 +3,15 @@ reconciliation (对账)."""
 
 import csv
 import io
+import math
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
+from fractions import Fraction
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F, Sum
 
 from qinglang.accounts.permissions import system
 from qinglang.accounts.scope import in_scope
@@ -15,6 +19,7 @@ from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
 from qinglang.core.exports import csv_text
 from qinglang.core.money import fen_checked, format_yuan, yuan_to_fen
+from qinglang.core.policy import Resolved, policy_resolve
 
 from ..ledger import PostingSpec, account_get_or_create, post
 from ..models import (
@@ -25,6 +30,8 @@ from ..models import (
     InstructionKind,
     InstructionLine,
     LedgerAccount,
+    Order,
+    OrderStatus,
     Payment,
     PostingCode,
     ReconciliationDifference,
@@ -33,6 +40,9 @@ from ..models import (
 )
 from .common import is_bank_operator, is_regulator_writer
 from .refunds import PAYER_FIELDS, destination_text, payer_of
+
+RESERVE_KEY = "custody.min_balance_reserve_ratio"
+RUNNING = (OrderStatus.PAID, OrderStatus.REFUND_REQUESTED)
 
 
 def instructions_generate(*, actor=system("instructions"), day: date) -> int:
@@ -80,6 +90,7 @@ def instructions_generate(*, actor=system("instructions"), day: date) -> int:
                     kind=InstructionKind.RELEASE,
                     ref=f"{InstructionKind.RELEASE}-{day:%Y%m%d}-{acc.institution_id}",
                     want=None,
+                    reserve=reserve_required(acc.institution_id, acc.division_code),
                 )
         if n:
             audit_record(
@@ -92,16 +103,60 @@ def instructions_generate(*, actor=system("instructions"), day: date) -> int:
     return n
 
 
-def _pay_out(*, acc, src, custody, day, kind, ref, want, refund=None) -> int:
+@dataclass(frozen=True)
+class Reserve:
+    """What ``custody.min_balance_reserve_ratio`` keeps in an institution's custody
+    account: the ratio of the fees paid (less refunds) on its orders still running."""
+
+    fen: int
+    rule: Resolved
+
+
+def reserve_required(institution_id: int, division_code: str) -> Reserve | None:
+    rule = policy_resolve(RESERVE_KEY, division_code)
+    ratio = Fraction(str(rule.value or 0))
+    if ratio <= 0:
+        return None
+    running = (
+        Order.objects.filter(institution_id=institution_id, status__in=RUNNING)
+        .aggregate(s=Sum(F("paid_fen") - F("refunded_fen")))
+        .get("s")
+        or 0
+    )
+    return Reserve(math.ceil(ratio * running), rule)
+
+
+def _pay_out(*, acc, src, custody, day, kind, ref, want, refund=None, reserve: Reserve | None = None) -> int:
     """One instruction line moving money out of custody (what ``src`` holds, or ``want``
-    of it), never more than custody holds; 1 if a line was written."""
+    of it), never more than custody holds, nor, for a release, what would leave custody
+    below the reserve (the line is cut back and says so, citing the rule); 1 if a line
+    was written. Settlement holds posted releases only: a lesson not yet confirmed is in
+    the pending-release account and is never paid out."""
     if src is None or InstructionLine.objects.filter(ref=ref).exists():
         return 0
     src.refresh_from_db()
     custody.refresh_from_db()
     due = -src.balance_fen if want is None else min(want, -src.balance_fen)
     amount = min(due, custody.balance_fen)
+    note = ""
+    if reserve is not None and amount > custody.balance_fen - reserve.fen:
+        cut = max(custody.balance_fen - reserve.fen, 0)
+        r = reserve.rule
+        note = (
+            f"按监管账户最低留存比例留存 {format_yuan(reserve.fen)}，本次少拨 {format_yuan(amount - cut)}"
+            f"(规则 {r.key} = {r.value}，由{r.source_label}设定；依据：{r.basis})"
+        )[:300]
+        amount = cut
     if amount <= 0 or (refund is not None and amount < want):
+        if note:
+            audit_record(
+                actor="system:instructions",
+                action="funds.payout_withheld",
+                object_type="funds.custodyaccount",
+                object_id=str(acc.pk),
+                division_code=acc.division_code,
+                changes={"ref": ref, "due_fen": due, "reserve_fen": reserve.fen, "note": note},
+            )
         return 0  # a refund is paid whole or waits for custody to cover it
     payer = _refund_payer(refund) if refund is not None else None
     p = post(
@@ -114,7 +169,9 @@ def _pay_out(*, acc, src, custody, day, kind, ref, want, refund=None) -> int:
                 division_code=acc.division_code,
                 order_id=refund.order_id if refund is not None else None,
                 bank_id=acc.bank_id,
-                memo=destination_text(payer) if payer is not None else "拨付至机构结算账户",
+                memo=destination_text(payer)
+                if payer is not None
+                else ("拨付至机构结算账户" + (f"；{note}" if note else ""))[:200],
             )
         ]
     )[0]
@@ -131,6 +188,7 @@ def _pay_out(*, acc, src, custody, day, kind, ref, want, refund=None) -> int:
         original_txn_id=payer["payment_txn_id"] if payer else "",
         refund=refund,
         posting_id=p.pk,
+        note=note,
         division_code=acc.division_code,
     )
     return 1

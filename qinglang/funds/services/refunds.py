@@ -29,7 +29,7 @@ from ..models import (
     RefundStatus,
 )
 from .common import is_regulator_writer, lock_institution_row, lock_order, transition
-from .lessons import release_pending
+from .confirmation import release_pending
 
 PRO_RATA_STATUSES = {Status.CLOSED, Status.BANNED, Status.RUNAWAY}
 PAYER_FIELDS = ("payer_account", "payer_account_name", "payer_bank", "payment_txn_id")

@@ -101,9 +101,10 @@ def test_bank_api_lists_own_bank_and_instruction_days():
     w = funds_world()
     other = funds_world()
     order = paid_order(w, lessons=2)
-    services.lesson_record(
+    lesson, _ = services.lesson_record(
         actor=w.org_user, institution_id=w.institution.pk, order_id=order.pk, event_id="b1"
     )
+    services.lesson_confirm(actor=w.parent, lesson_id=lesson.pk)
     services.instructions_generate(day=timezone.localdate())
     op = _client(make_user(Role.BANK_OPERATOR, bank_id=w.bank.pk))
     assert [b["id"] for b in op.get("/api/funds/banks").json()] == [w.bank.pk]

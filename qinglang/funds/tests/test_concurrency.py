@@ -81,7 +81,7 @@ def test_concurrent_consumption_and_refunds(tmp_path):
     for o in Order.objects.filter(pk__in=[o.pk for o in orders]):
         consumed = Lesson.objects.filter(order=o).count()
         assert o.lessons_consumed == consumed <= o.lessons
-        assert o.released_fen == consumed * o.unit_price_fen
+        assert o.pending_fen == consumed * o.unit_price_fen and o.released_fen == 0
         if o.status == "refunded":
             assert o.refunded_fen == o.paid_fen - consumed * o.unit_price_fen
         else:

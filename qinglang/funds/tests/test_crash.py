@@ -69,7 +69,7 @@ def test_sigkill_then_replay(tmp_path, settings):
     )
     assert out.returncode == 0, out.stderr[-2000:]
     assert Lesson.objects.filter(institution=w.institution).count() == 1000
-    total = sum(o.released_fen for o in Order.objects.filter(institution=w.institution))
+    total = sum(o.pending_fen for o in Order.objects.filter(institution=w.institution))
     assert total == 1000 * w.course.unit_price_fen
     r = ledger_verify()
     assert r.ok, r.problems

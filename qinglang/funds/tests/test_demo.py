@@ -1,5 +1,6 @@
 """The funds part of the demo seed: declarations give the console a real coverage rate,
-there are disputes to answer and a statement difference to resolve."""
+there are disputes to answer and a statement difference to resolve, and lessons in every
+state of their release: pending, confirmed, deemed, disputed, upheld and rejected."""
 
 from io import StringIO
 
@@ -9,7 +10,15 @@ from django.utils import timezone
 
 from qinglang.accounts.models import Role
 from qinglang.funds import selectors
-from qinglang.funds.models import CustodyAccount, CustodyMode, InstructionLine, Refund
+from qinglang.funds.models import (
+    CustodyAccount,
+    CustodyMode,
+    InstructionLine,
+    Lesson,
+    LessonStatus,
+    Order,
+    Refund,
+)
 from qinglang.funds.services.indicators import week_monday
 from qinglang.funds.verify import ledger_verify
 from qinglang.testing import make_user
@@ -30,4 +39,8 @@ def test_demo_funds_figures():
     assert Refund.objects.exclude(payer_account="").exists()
     risk = CustodyAccount.objects.filter(mode=CustodyMode.RISK_DEPOSIT).order_by("id")
     assert any(a.deposit_held_fen > 0 for a in risk)
+    # every outcome of a lesson's two-phase release is there to see
+    statuses = set(Lesson.objects.values_list("status", flat=True))
+    assert set(LessonStatus.values) <= statuses, set(LessonStatus.values) - statuses
+    assert Order.objects.filter(pending_fen__gt=0).exists()
     assert ledger_verify().ok

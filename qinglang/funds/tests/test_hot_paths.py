@@ -104,7 +104,7 @@ def test_policy_subquery_resolves_as_policy_resolve():
 
     from qinglang.core.policy import policy_resolve
     from qinglang.core.services import policy_set
-    from qinglang.funds.services.lessons import policy_subquery, policy_value_from_db
+    from qinglang.funds.services.consumption import policy_subquery, policy_value_from_db
 
     key = "lesson.parent_confirm_days"
     today = timezone.localdate()
@@ -151,7 +151,7 @@ def test_batch_restores_the_garbage_collector():
         services.lesson_batch_import(
             actor=w.org_user,
             institution_id=w.institution.pk,
-            rows=({"event_id": f"x{i}", "order_id": o.pk} for i in range(services.lessons.MAX_BATCH + 1)),
+            rows=({"event_id": f"x{i}", "order_id": o.pk} for i in range(services.consumption.MAX_BATCH + 1)),
         )
     assert gc.isenabled()
 
@@ -235,7 +235,7 @@ def test_batch_postings_streamed_with_their_payload_hashes():
         institution_id=w.institution.pk,
         rows=[{"event_id": f"h{i}", "order_id": o.pk} for i in range(2)],
     )
-    postings = list(Posting.objects.filter(order_id=o.pk, code="release").order_by("id"))
+    postings = list(Posting.objects.filter(order_id=o.pk, code="release_pending").order_by("id"))
     assert len(postings) == 2
     for p in postings:
         legs = tuple(
@@ -258,4 +258,4 @@ def test_batch_postings_streamed_with_their_payload_hashes():
             with pytest.raises(DomainError) as e:
                 ledger.post_ids([replace(fresh, key="x"), replace(fresh, key="x", legs=legs)], keys_new=True)
             assert e.value.code == "idempotency_conflict"
-    assert Posting.objects.filter(order_id=o.pk, code="release").count() == 4
+    assert Posting.objects.filter(order_id=o.pk, code="release_pending").count() == 4

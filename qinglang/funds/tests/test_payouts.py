@@ -49,9 +49,10 @@ def _payer_order(w, lessons=10, payer=PAYER):
 def test_refund_names_the_payers_account_in_posting_instruction_and_file():
     w = funds_world()
     order = _payer_order(w)
-    services.lesson_record(
+    lesson, _ = services.lesson_record(
         actor=w.org_user, institution_id=w.institution.pk, order_id=order.pk, event_id="e1"
     )
+    services.lesson_confirm(actor=w.parent, lesson_id=lesson.pk)
     refund = services.refund_request(actor=w.parent, order_id=order.pk, reason="搬家")
     assert (refund.payer_account, refund.payer_account_name, refund.payer_bank) == tuple(PAYER.values())
     refund = services.refund_answer(actor=w.org_user, refund_id=refund.pk, agree=True)

@@ -30,7 +30,11 @@ def test_order_pay_consume_refund_verify():
     )
     assert res == "duplicate"
     order.refresh_from_db()
-    assert order.lessons_consumed == 1 and order.released_fen == 5000 and held(order) == 45000
+    # the lesson's price left the order's held balance into a pending release
+    assert (order.lessons_consumed, order.pending_fen, order.released_fen, held(order)) == (1, 5000, 0, 45000)
+    services.lesson_confirm(actor=w.parent, lesson_id=lesson.pk)
+    order.refresh_from_db()
+    assert (order.pending_fen, order.released_fen, held(order)) == (0, 5000, 45000)
     refund = services.refund_request(actor=w.parent, order_id=order.pk, reason="搬家")
     refund = services.refund_answer(actor=w.org_user, refund_id=refund.pk, agree=True)
     order.refresh_from_db()
@@ -40,7 +44,7 @@ def test_order_pay_consume_refund_verify():
     call_command("ledger_verify")
 
 
-def test_dispute_upheld_reverses_release():
+def test_dispute_upheld_voids_the_pending_release():
     w = funds_world()
     order = paid_order(w, lessons=2)
     lesson, _ = services.lesson_record(
@@ -52,7 +56,9 @@ def test_dispute_upheld_reverses_release():
     services.lesson_dispute(actor=w.parent, lesson_id=lesson.pk, reason="当天没上课")
     services.lesson_dispute_resolve(actor=w.org_user, lesson_id=lesson.pk, upheld=True)
     order.refresh_from_db()
-    assert order.status == OrderStatus.PAID and order.released_fen == 5000 and order.lessons_consumed == 1
+    assert order.status == OrderStatus.PAID and order.lessons_consumed == 1
+    # x's price is back in the held balance (refundable); y's still waits for the parent
+    assert (order.pending_fen, order.released_fen, held(order)) == (5000, 0, 5000)
     assert ledger_verify().ok
 
 
@@ -67,7 +73,13 @@ def test_frozen_releases_nothing_then_unfreeze_releases():
     assert order.released_fen == 0 and order.lessons_consumed == 1
     services.releases_unfreeze(actor=w.admin, institution_id=w.institution.pk, reason="整改完成")
     order.refresh_from_db()
-    assert order.released_fen == 5000
+    # the catch-up goes pending on the lesson recorded meanwhile, which still waits for the parent
+    assert (order.pending_fen, order.released_fen) == (5000, 0)
+    lesson = Lesson.objects.get(order=order)
+    assert lesson.released_fen == 5000 and lesson.posting_id
+    services.lesson_confirm(actor=w.parent, lesson_id=lesson.pk)
+    order.refresh_from_db()
+    assert (order.pending_fen, order.released_fen) == (0, 5000)
     assert ledger_verify().ok
 
 

@@ -154,7 +154,10 @@ def test_institution_sees_only_own_and_records_lesson(client, w):
     html = _follow(client, url, {"order_id": order.pk, "event_id": "x1"})
     assert "未重复消课" in html
     order.refresh_from_db()
-    assert order.lessons_consumed == 1 and order.released_fen == order.unit_price_fen
+    # the lesson's fee waits for the parent's confirmation
+    assert (
+        order.lessons_consumed == 1 and order.pending_fen == order.unit_price_fen and order.released_fen == 0
+    )
     html = _follow(client, url, {"order_id": order.pk, "event_id": "bad id!"})
     assert "事件编号只能包含" in html
     assert Lesson.objects.count() == 1
@@ -284,11 +287,11 @@ def test_freeze_and_unfreeze(client, w, officer):
         actor=w.org_user, institution_id=w.institution.pk, order_id=order.pk, event_id="f1"
     )
     order.refresh_from_db()
-    assert order.released_fen == 0
+    assert order.pending_fen == 0
     _follow(client, url, {"op": "unfreeze", "reason": "整改完成"})
     order.refresh_from_db()
     assert not CustodyAccount.objects.get(institution=w.institution).releases_frozen
-    assert order.released_fen == order.unit_price_fen
+    assert order.pending_fen == order.unit_price_fen and order.released_fen == 0
 
 
 def test_pro_rata_refund_action(client, w, officer):

@@ -46,9 +46,10 @@ PAYER = {"payer_account": "6217000055556666", "payer_account_name": "陈静", "p
 
 def _refund_paid(w):
     order = paid_order(w, lessons=4, payer=PAYER)
-    services.lesson_record(
+    lesson, _ = services.lesson_record(
         actor=w.org_user, institution_id=w.institution.pk, order_id=order.pk, event_id="p1"
     )
+    services.lesson_confirm(actor=w.parent, lesson_id=lesson.pk)  # paid out only once confirmed
     r = services.refund_request(actor=w.parent, order_id=order.pk, reason="搬家")
     services.refund_answer(actor=w.org_user, refund_id=r.pk, agree=True)
     services.instructions_generate(day=timezone.localdate())

@@ -71,8 +71,12 @@ def test_review_needs_a_note_a_regulator_and_happens_once(arts, admin, officer):
     hold = TextHold.objects.get()
     with pytest.raises(ValidationError):
         services.hold_review(actor=officer, hold_id=hold.pk, genuine=False, note=" ")
-    with pytest.raises(PermissionDeniedError):
+    with pytest.raises(NotFound):  # a parent sees no hold at all
         services.hold_review(actor=make_user("parent"), hold_id=hold.pk, genuine=True, note="看过")
+    with pytest.raises(PermissionDeniedError):  # a grid worker of the place sees it but may not review
+        services.hold_review(
+            actor=make_user("grid_worker", prefixes=[TOWNSHIP]), hold_id=hold.pk, genuine=True, note="看过"
+        )
     with pytest.raises(NotFound):
         services.hold_review(
             actor=make_user("regulator_officer", prefixes=[OTHER_COUNTY]),

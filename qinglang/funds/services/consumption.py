@@ -1,5 +1,9 @@
-"""Lesson consumption (消课) and per-lesson release (一课一消 / 消拨同步), single and
-set-based batches; parent confirmation and disputes."""
+"""Lesson consumption (消课): a lesson recorded, singly (the API's hot path) or in
+set-based batches, moves its price from the order's prepaid account into a pending
+release (一课一消: still in custody, still the parent's money) that the parent's
+confirmation, the deemed-confirm job or a regulator's decision later posts or voids
+(``confirmation``). What each lesson does is decided by ``lesson_plan.plan_lesson``;
+this module only locks and writes."""
 
 import gc
 from collections.abc import Iterable
@@ -12,7 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from qinglang.accounts.permissions import is_system, system
+from qinglang.accounts.permissions import is_system
 from qinglang.accounts.scope import actor_for
 from qinglang.core import bulk
 from qinglang.core.audit import audit_record
@@ -24,18 +28,8 @@ from qinglang.core.policy_defaults import BY_KEY
 from qinglang.registry.models import Institution
 from qinglang.registry.services import rules as registry_rules
 
-from ..ledger import (
-    AlreadyPosted,
-    PostingSpec,
-    account_get_or_create,
-    existing_postings,
-    post,
-    post_ids,
-    post_one,
-)
+from ..ledger import AlreadyPosted, PostingSpec, account_get_or_create, post_ids, post_one
 from ..models import (
-    LESSON_TRANSITIONS,
-    ORDER_TRANSITIONS,
     AccountKind,
     CustodyAccount,
     LedgerAccount,
@@ -43,14 +37,13 @@ from ..models import (
     LessonBatch,
     LessonStatus,
     Order,
-    OrderStatus,
     PostingCode,
 )
-from .common import is_institution_user, is_regulator_writer, lock_institution_row, lock_order, transition
+from .common import is_institution_user, is_regulator_writer, lock_institution_row
+from .lesson_plan import plan_lesson
 
 MAX_BATCH = 100_000
 CONFIRM_DAYS = "lesson.parent_confirm_days"
-CONSUMABLE = {OrderStatus.PAID, OrderStatus.REFUND_REQUESTED}
 REPORT_KEEP = 1000
 LESSON_COLS = (
     "institution_id",
@@ -61,32 +54,14 @@ LESSON_COLS = (
     "confirm_by",
     "released_fen",
     "posting_id",
+    "settled_posting_id",
     "batch_id",
     "bank_id",
     "division_code",
     "created_at",
 )
-
 LESSONS = bulk.Table(Lesson, LESSON_COLS)
-ORDER_PROGRESS = bulk.Table(Order, ("lessons_consumed", "released_fen", "status"))
-
-
-def release_target(order: Order, consumed: int, stages: dict[str, list] | None = None) -> int:
-    """How much of the order should have been released after ``consumed`` lessons under
-    its release rule (``custody.release_rule``; ``custody.staged_release`` for staged).
-    Never more than paid minus refunded. ``stages`` memoises the staged rule per
-    division across one call's orders."""
-    cap = order.paid_fen - order.refunded_fen
-    if order.release_rule == "staged" and order.status != OrderStatus.REFUNDED:
-        if stages is None or order.division_code not in stages:
-            rule = policy_resolve("custody.staged_release", order.division_code).value or []
-            if stages is None:
-                stages = {}
-            stages[order.division_code] = rule
-        pct = sum(p for num, den, p in stages[order.division_code] if consumed * den >= num * order.lessons)
-        return min(cap, order.paid_fen * min(pct, 100) // 100)
-    target = consumed * order.unit_price_fen
-    return target if target < cap else cap
+ORDER_PROGRESS = bulk.Table(Order, ("lessons_consumed", "pending_fen", "status"))
 
 
 @dataclass
@@ -157,17 +132,6 @@ def _confirm_by(day: date, confirm_days: int) -> date:
     return add_working_days(day, confirm_days)
 
 
-def _refusal(order: Order | None, order_id: int) -> tuple[str, str] | None:
-    """Why a lesson cannot be consumed against ``order`` (reason, code), or None."""
-    if order is None:
-        return f"订单 {order_id} 不存在或不属于本机构", "unknown_order"
-    if order.status == OrderStatus.COMPLETED or (order.status in CONSUMABLE and order.lessons_remaining <= 0):
-        return "已超过所购课时数", "no_lessons_left"
-    if order.status not in CONSUMABLE:
-        return f"订单状态为“{order.get_status_display()}”，不能消课", "order_not_active"
-    return None
-
-
 # the order of one lesson, with its custody freeze flag and its ledger accounts
 _ONE_ORDER_COLS = (
     "id",
@@ -177,9 +141,12 @@ _ONE_ORDER_COLS = (
     "lessons_refunded",
     "unit_price_fen",
     "paid_fen",
+    "pending_fen",
     "released_fen",
     "refunded_fen",
     "release_rule",
+    "starts_on",
+    "ends_on",
     "division_code",
     "bank_id",
 )
@@ -194,7 +161,7 @@ _ONE_ORDER_SQL = (
     "WHERE c.institution_id = o.institution_id), "
     f"(SELECT a.id FROM {LedgerAccount._meta.db_table} a WHERE a.order_id = o.id), "
     f"(SELECT a.id FROM {LedgerAccount._meta.db_table} a WHERE a.institution_id = o.institution_id "
-    f"AND a.kind = '{AccountKind.SETTLEMENT.value}'), "
+    f"AND a.kind = '{AccountKind.PENDING_RELEASE.value}'), "
     f"{', '.join('o.' + c for c in _ONE_ORDER_COLS)} "
     f"FROM {Order._meta.db_table} o WHERE o.id = %s AND o.institution_id = %s"
 )
@@ -301,62 +268,54 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
                 .order_by("id")
             ):
                 orders[o.id] = o
-        start = {o.id: (o.lessons_consumed, o.released_fen) for o in orders.values()}
-        settlement_id = account_get_or_create(
-            institution=inst, kind=AccountKind.SETTLEMENT, bank_id=inst and custody and custody.bank_id
-        ).pk
+        start = {o.id: (o.lessons_consumed, o.pending_fen) for o in orders.values()}
+        accounts = institution_release_accounts(inst, custody and custody.bank_id)
+        pending_id = accounts[AccountKind.PENDING_RELEASE]
         prepaid = _prepaid_ids(list(orders)) if orders else {}
-        # values adapted for the database once, not per row (a batch shares a few
-        # times); PostgreSQL's binary COPY takes them as they are
-        ops = connection.ops
-        adapted: dict[datetime, object] = {}
-        now_db = ops.adapt_datetimefield_value(now)
-        confirm_db = confirm_by if bulk.is_pg() else ops.adapt_datefield_value(confirm_by)
         recorded = LessonStatus.RECORDED.value
-        release = PostingCode.RELEASE.value
+        staging = PostingCode.RELEASE_PENDING.value
         inst_id = inst.id
         stages: dict[str, list] = {}
+        days: dict[datetime, date] = {}
         lessons: list[list] = []  # rows of LESSON_COLS, posting_id and batch_id filled below
         specs: list[PostingSpec] = []
         spec_lesson: list[list] = []
+        row = LESSONS.row
         for n, event_id, order_id, when in parsed:
             if event_id in seen:
                 results.append(EventResult(n, event_id, "duplicate", "事件编号已记录，忽略"))
                 continue
             order = orders.get(order_id)
-            refusal = _refusal(order, order_id)
-            if refusal:
-                results.append(EventResult(n, event_id, "refused", *refusal))
+            given_on = days.get(when)
+            if given_on is None:
+                given_on = days[when] = timezone.localdate(when)
+            plan = plan_lesson(order, order_id, frozen=frozen, given_on=given_on, stages=stages)
+            if plan.refusal:
+                results.append(EventResult(n, event_id, "refused", *plan.refusal))
                 continue
             seen.add(event_id)
-            order.lessons_consumed += 1
-            amount = 0
-            if not frozen:
-                amount = release_target(order, order.lessons_consumed, stages) - order.released_fen
-            when_db = adapted.get(when)
-            if when_db is None:
-                when_db = adapted[when] = ops.adapt_datetimefield_value(when)
-            lesson = [
-                inst_id,
-                order_id,
-                event_id,
-                when_db,
-                recorded,
-                confirm_db,
-                amount if amount > 0 else 0,
-                None,
-                None,
-                order.bank_id,
-                order.division_code,
-                now_db,
-            ]
-            if amount > 0:
-                order.released_fen += amount
+            amount = plan.amount
+            lesson = row(
+                institution_id=inst_id,
+                order_id=order_id,
+                event_id=event_id,
+                given_at=when,
+                status=recorded,
+                confirm_by=confirm_by,
+                released_fen=amount,
+                posting_id=None,
+                settled_posting_id=None,
+                batch_id=None,
+                bank_id=order.bank_id,
+                division_code=order.division_code,
+                created_at=now,
+            )
+            if amount:
                 specs.append(
                     PostingSpec(
                         f"lesson:{inst_id}:{event_id}",
-                        release,
-                        ((prepaid[order_id], amount), (settlement_id, -amount)),
+                        staging,
+                        ((prepaid[order_id], amount), (pending_id, -amount)),
                         inst_id,
                         order.division_code,
                         order_id,
@@ -364,9 +323,9 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
                     )
                 )
                 spec_lesson.append(lesson)
-            if order.lessons_remaining == 0 and order.status == OrderStatus.PAID:
-                transition("funds.order", ORDER_TRANSITIONS, order.status, OrderStatus.COMPLETED)
-                order.status = OrderStatus.COMPLETED
+            order.lessons_consumed = plan.lessons_consumed
+            order.pending_fen = plan.pending_fen
+            order.status = plan.status
             lessons.append(lesson)
             results.append(EventResult(n, event_id, "accepted"))
         if specs:
@@ -374,7 +333,7 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
             # written in one transaction
             posting_ids = post_ids(specs, now=now, keys_new=True)
             for lesson, pid in zip(spec_lesson, posting_ids, strict=True):
-                lesson[7] = pid
+                LESSONS.set(lesson, "posting_id", pid)
         results.sort(key=lambda r: r.line)
         counts = {"accepted": 0, "duplicate": 0, "refused": 0}
         for r in results:
@@ -390,12 +349,12 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
                 **counts,
             )
             for lesson in lessons:
-                lesson[8] = batch.id
+                LESSONS.set(lesson, "batch_id", batch.id)
         LESSONS.insert(lessons)
         changed = [
-            (o.id, o.lessons_consumed, o.released_fen, o.status)
+            (o.id, o.lessons_consumed, o.pending_fen, o.status)
             for o in sorted(orders.values(), key=lambda o: o.id)
-            if (o.lessons_consumed, o.released_fen) != start[o.id]
+            if (o.lessons_consumed, o.pending_fen) != start[o.id]
         ]
         ORDER_PROGRESS.update(changed)
         if lessons:
@@ -405,9 +364,21 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
                 object_type="funds.lessonbatch" if batch else "funds.lesson",
                 object_id=batch.pk if batch else lessons[0][2],
                 division_code=inst.division_code,
-                changes={**counts, "released_fen": sum(s.legs[0][1] for s in specs), "frozen": frozen},
+                changes={**counts, "pending_fen": sum(s.legs[0][1] for s in specs), "frozen": frozen},
             )
     return BatchOutcome(batch, results)
+
+
+def institution_release_accounts(inst, bank_id) -> dict[str, int]:
+    """The institution's pending-release and settlement account ids (created at need)."""
+    return {
+        k: account_get_or_create(institution=inst, kind=k, bank_id=bank_id).pk
+        for k in (AccountKind.PENDING_RELEASE, AccountKind.SETTLEMENT)
+    }
+
+
+def _as_date(v):
+    return date.fromisoformat(v) if isinstance(v, str) else v
 
 
 def _prepaid_ids(order_ids: list[int]) -> dict[int, int]:
@@ -480,15 +451,17 @@ def _record_one(actor, institution_id: int, event_id: str, order_id: int, when, 
             row = (cur.fetchone()[0], None, None, None, None)
         if row[0] is not None:
             return Lesson.objects.get(pk=row[0]), "duplicate"
-        confirm_days, frozen, prepaid_id, settlement_id = row[1:5]
+        confirm_days, frozen, prepaid_id, pending_id = row[1:5]
         order = None
         if len(row) > 5:
             order = Order(**dict(zip(_ONE_ORDER_COLS, row[5:], strict=True)), institution_id=inst_pk)
-        refusal = _refusal(order, order_id)
-        if refusal:
-            raise DomainError(refusal[1], refusal[0], {"event_id": event_id}, status=422)
-        order.lessons_consumed += 1
-        amount = 0 if frozen else release_target(order, order.lessons_consumed) - order.released_fen
+            if not pg:  # SQLite gives dates back as text here
+                order.starts_on = _as_date(order.starts_on)
+                order.ends_on = _as_date(order.ends_on)
+        plan = plan_lesson(order, order_id, frozen=bool(frozen), given_on=timezone.localdate(when))
+        if plan.refusal:
+            raise DomainError(plan.refusal[1], plan.refusal[0], {"event_id": event_id}, status=422)
+        amount = plan.amount
         confirm_days = int(policy_value_from_db(CONFIRM_DAYS, confirm_days) or 15)
         lesson = Lesson(
             institution_id=inst_pk,
@@ -497,25 +470,22 @@ def _record_one(actor, institution_id: int, event_id: str, order_id: int, when, 
             given_at=when,
             status=LessonStatus.RECORDED,
             confirm_by=_confirm_by(timezone.localdate(now), confirm_days),
-            released_fen=max(amount, 0),
+            released_fen=amount,
             bank_id=order.bank_id,
             division_code=order.division_code,
             created_at=now,
         )
         pending = None
         if amount > 0:
-            if settlement_id is None:
-                settlement_id = account_get_or_create(
-                    institution=Institution(pk=inst_pk, division_code=inst_division),
-                    kind=AccountKind.SETTLEMENT,
-                    bank_id=order.bank_id,
-                ).pk
-            order.released_fen += amount
+            if pending_id is None:
+                pending_id = institution_release_accounts(
+                    Institution(pk=inst_pk, division_code=inst_division), order.bank_id
+                )[AccountKind.PENDING_RELEASE]
             pending = post_one(
                 PostingSpec(
                     key=f"lesson:{inst_pk}:{event_id}",
-                    code=PostingCode.RELEASE,
-                    legs=((prepaid_id, amount), (settlement_id, -amount)),
+                    code=PostingCode.RELEASE_PENDING,
+                    legs=((prepaid_id, amount), (pending_id, -amount)),
                     institution_id=inst_pk,
                     division_code=order.division_code,
                     order_id=order.pk,
@@ -525,20 +495,23 @@ def _record_one(actor, institution_id: int, event_id: str, order_id: int, when, 
                 retry_ok=False,  # posted meanwhile: the event was recorded through another order
             )
             lesson.posting_id = pending.posting_id
-        if order.lessons_remaining == 0 and order.status == OrderStatus.PAID:
-            transition("funds.order", ORDER_TRANSITIONS, order.status, OrderStatus.COMPLETED)
-            order.status = OrderStatus.COMPLETED
+        order.lessons_consumed, order.pending_fen, order.status = (
+            plan.lessons_consumed,
+            plan.pending_fen,
+            plan.status,
+        )
         ops = connection.ops
-        values = [getattr(lesson, c) for c in LESSON_COLS]
-        for i in (3, 11):
-            values[i] = ops.adapt_datetimefield_value(values[i])
-        values[5] = ops.adapt_datefield_value(values[5])
+        values = {c: getattr(lesson, c) for c in LESSON_COLS}
+        for c in ("given_at", "created_at"):
+            values[c] = ops.adapt_datetimefield_value(values[c])
+        values["confirm_by"] = ops.adapt_datefield_value(values["confirm_by"])
+        values = LESSONS.row(**values)
         insert = (
             f"INSERT INTO {Lesson._meta.db_table} ({', '.join(LESSON_COLS)}) "  # noqa: S608
             f"VALUES ({', '.join(['%s'] * len(LESSON_COLS))}) RETURNING id"
         )
-        update = f"UPDATE {Order._meta.db_table} SET lessons_consumed = %s, released_fen = %s, status = %s WHERE id = %s"  # noqa: S608
-        order_values = [order.lessons_consumed, order.released_fen, order.status, order.pk]
+        update = f"UPDATE {Order._meta.db_table} SET lessons_consumed = %s, pending_fen = %s, status = %s WHERE id = %s"  # noqa: S608
+        order_values = [order.lessons_consumed, order.pending_fen, order.status, order.pk]
         if pg:  # one statement
             cur.execute(f"WITH l AS ({insert}), o AS ({update}) SELECT id FROM l", [*values, *order_values])  # noqa: S608
             lesson.pk = cur.fetchone()[0]
@@ -560,181 +533,11 @@ def _record_one(actor, institution_id: int, event_id: str, order_id: int, when, 
                 "accepted": 1,
                 "duplicate": 0,
                 "refused": 0,
-                "released_fen": lesson.released_fen,
+                "pending_fen": lesson.released_fen,
                 "frozen": bool(frozen),
             },
         )
     return lesson, "accepted"
 
 
-def release_pending(*, orders: list[Order], frozen: bool, key_prefix: str) -> int:
-    """Release what is due but not yet released (after an unfreeze or a refund). The
-    orders must be locked by the caller."""
-    if frozen or not orders:
-        return 0
-    specs = []
-    for o in orders:
-        amount = release_target(o, o.lessons_consumed) - o.released_fen
-        if amount <= 0:
-            continue
-        prepaid = LedgerAccount.objects.get(order_id=o.pk)
-        settlement = account_get_or_create(
-            institution=o.institution, kind=AccountKind.SETTLEMENT, bank_id=o.bank_id
-        )
-        specs.append(
-            PostingSpec(
-                key=f"{key_prefix}:release:{o.pk}:{o.released_fen}",
-                code=PostingCode.RELEASE,
-                legs=((prepaid.pk, amount), (settlement.pk, -amount)),
-                institution_id=o.institution_id,
-                division_code=o.division_code,
-                order_id=o.pk,
-                bank_id=o.bank_id,
-            )
-        )
-        o.released_fen += amount
-        o.save(update_fields=["released_fen"])
-    post(specs)
-    return sum(s.legs[0][1] for s in specs)
-
-
-def _lock_lesson(*, actor, lesson_id: int, **roles) -> tuple[Lesson, Order]:
-    lesson = Lesson.objects.filter(pk=lesson_id).first()
-    if lesson is None:
-        raise NotFound("消课记录")
-    order = lock_order(actor=actor, order_id=lesson.order_id, **roles)
-    lesson = Lesson.objects.select_for_update(no_key=True).get(pk=lesson_id)
-    return lesson, order
-
-
-def lesson_confirm(*, actor, lesson_id: int) -> Lesson:
-    """The parent confirms a lesson was given."""
-    with transaction.atomic():
-        lesson, _ = _lock_lesson(actor=actor, lesson_id=lesson_id, parent=True)
-        transition("funds.lesson", LESSON_TRANSITIONS, lesson.status, LessonStatus.CONFIRMED)
-        before = lesson.status
-        lesson.status = LessonStatus.CONFIRMED
-        lesson.save(update_fields=["status"])
-        audit_record(
-            actor=actor,
-            action="funds.lesson_confirm",
-            obj=lesson,
-            changes={"status": [before, lesson.status]},
-        )
-    return lesson
-
-
-def lesson_dispute(*, actor, lesson_id: int, reason: str) -> Lesson:
-    """The parent disputes a lesson within ``lesson.parent_confirm_days`` working days."""
-    reason = (reason or "").strip()
-    if not reason:
-        from django.core.exceptions import ValidationError
-
-        raise ValidationError({"reason": "请填写异议理由"})
-    with transaction.atomic():
-        lesson, _ = _lock_lesson(actor=actor, lesson_id=lesson_id, parent=True)
-        transition("funds.lesson", LESSON_TRANSITIONS, lesson.status, LessonStatus.DISPUTED)
-        if timezone.localdate() > lesson.confirm_by:
-            r = policy_resolve("lesson.parent_confirm_days", lesson.division_code)
-            raise r.violation("已过家长确认期限，视为确认", confirm_by=lesson.confirm_by.isoformat())
-        lesson.status = LessonStatus.DISPUTED
-        lesson.save(update_fields=["status"])
-        audit_record(actor=actor, action="funds.lesson_dispute", obj=lesson, changes={"reason": reason})
-    return lesson
-
-
-def lesson_dispute_resolve(*, actor, lesson_id: int, upheld: bool, note: str = "") -> Lesson:
-    """The institution (accepting) or a regulator decides a dispute; upheld reverses the
-    lesson: the order gets the lesson back and the release is reversed by a correcting
-    posting."""
-    with transaction.atomic():
-        lesson, order = _lock_lesson(actor=actor, lesson_id=lesson_id, institution=True, regulator=True)
-        a = None if is_system(actor) else actor_for(actor)
-        if (
-            not upheld
-            and a
-            and not a.is_platform_admin
-            and not is_regulator_writer(actor, order.division_code)
-        ):
-            raise PermissionDeniedError("驳回异议须由监管部门决定")
-        target = LessonStatus.DISPUTE_UPHELD if upheld else LessonStatus.DISPUTE_REJECTED
-        transition("funds.lesson", LESSON_TRANSITIONS, lesson.status, target)
-        reversed_fen = 0
-        if upheld:
-            if order.status not in (OrderStatus.PAID, OrderStatus.COMPLETED, OrderStatus.REFUND_REQUESTED):
-                raise DomainError(
-                    "order_closed",
-                    "订单已退费或关闭，异议请由监管部门清退处理",
-                    {"status": order.status},
-                    status=409,
-                )
-            order.lessons_consumed -= 1
-            new_target = release_target(order, order.lessons_consumed)
-            reversed_fen = max(order.released_fen - new_target, 0)
-            if reversed_fen:
-                prepaid = LedgerAccount.objects.get(order_id=order.pk)
-                settlement = account_get_or_create(
-                    institution=order.institution, kind=AccountKind.SETTLEMENT, bank_id=order.bank_id
-                )
-                post(
-                    [
-                        PostingSpec(
-                            key=f"reversal:{lesson.pk}",
-                            code=PostingCode.RELEASE_REVERSAL,
-                            legs=((settlement.pk, reversed_fen), (prepaid.pk, -reversed_fen)),
-                            institution_id=order.institution_id,
-                            division_code=order.division_code,
-                            order_id=order.pk,
-                            bank_id=order.bank_id,
-                            reverses_id=lesson.posting_id,
-                        )
-                    ]
-                )
-                order.released_fen -= reversed_fen
-            if order.status == OrderStatus.COMPLETED:
-                transition("funds.order", ORDER_TRANSITIONS, order.status, OrderStatus.PAID)
-                order.status = OrderStatus.PAID
-            order.save(update_fields=["lessons_consumed", "released_fen", "status"])
-        before = lesson.status
-        lesson.status = target
-        lesson.save(update_fields=["status"])
-        audit_record(
-            actor=actor,
-            action="funds.lesson_dispute_resolve",
-            obj=lesson,
-            changes={"status": [before, target], "reversed_fen": reversed_fen, "note": note},
-        )
-    return lesson
-
-
-def lessons_deem_confirmed(*, actor=system("lesson-confirm"), today=None) -> int:
-    """Lessons unanswered past their confirmation deadline count as confirmed. Works
-    from current state, so a missed run catches up."""
-    today = today or timezone.localdate()
-    with transaction.atomic():
-        qs = Lesson.objects.filter(status=LessonStatus.RECORDED, confirm_by__lt=today)
-        n = qs.update(status=LessonStatus.DEEMED_CONFIRMED)
-        if n:
-            audit_record(
-                actor=actor,
-                action="funds.lessons_deem_confirmed",
-                object_type="funds.lesson",
-                object_id="*",
-                changes={"count": n, "before": today.isoformat()},
-            )
-    return n
-
-
-__all__ = [
-    "BatchOutcome",
-    "EventResult",
-    "existing_postings",
-    "lesson_batch_import",
-    "lesson_confirm",
-    "lesson_dispute",
-    "lesson_dispute_resolve",
-    "lesson_record",
-    "lessons_deem_confirmed",
-    "release_pending",
-    "release_target",
-]
+__all__ = ["BatchOutcome", "EventResult", "lesson_batch_import", "lesson_record"]

@@ -1,0 +1,364 @@
+"""The second phase of a lesson's release (一课一消): its pending release is posted to
+the institution's settlement when the parent confirms, when the deemed-confirm job finds
+it unanswered after ``lesson.parent_confirm_days`` working days, or when a regulator
+rejects the parent's dispute; it is voided back to the order's prepaid account (held,
+refundable) when the dispute is upheld. Exactly one of these happens to a pending
+release: each locks the order, then the lesson, and re-reads the lesson's status under
+the lock; the posting's idempotency key ``settle:{lesson id}`` is unique, so even a
+missing lock could not post it twice. The settling posting ``reverses`` the pending one
+(TigerBeetle's post/void of a pending transfer)."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from qinglang.accounts.permissions import is_system, system
+from qinglang.accounts.scope import actor_for
+from qinglang.core import bulk
+from qinglang.core.audit import audit_record
+from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.policy import policy_resolve
+
+from ..ledger import PostingSpec, account_get_or_create, post, post_ids
+from ..models import (
+    LESSON_PENDING,
+    LESSON_TRANSITIONS,
+    ORDER_TRANSITIONS,
+    AccountKind,
+    LedgerAccount,
+    Lesson,
+    LessonStatus,
+    Order,
+    OrderStatus,
+    PostingCode,
+)
+from .common import is_regulator_writer, lock_order, transition
+from .lesson_plan import release_target
+
+LESSON_SETTLED = bulk.Table(Lesson, ("status", "settled_posting_id"))
+ORDER_RELEASES = bulk.Table(Order, ("pending_fen", "released_fen"))
+DEEM_CHUNK = 20_000  # lessons per transaction of the deemed-confirm job
+POSTS = {LessonStatus.CONFIRMED, LessonStatus.DEEMED_CONFIRMED, LessonStatus.DISPUTE_REJECTED}
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """Where a lesson's pending release goes: the spec of the posting (None when the
+    lesson moved nothing) and the order's counter changes."""
+
+    spec: PostingSpec | None
+    pending_delta: int
+    released_delta: int
+
+
+def settlement_of(
+    lesson, target: str, *, pending_acc: int, settlement_acc: int, prepaid_acc: int
+) -> Settlement:
+    """Pure: the posting that posts (``target`` confirmed, deemed or rejected) or voids
+    (upheld) ``lesson``'s pending release. ``lesson`` needs id, released_fen, posting_id,
+    institution_id, order_id, division_code and bank_id."""
+    amount = lesson.released_fen
+    if not amount or lesson.posting_id is None:
+        return Settlement(None, 0, 0)
+    posted = target in POSTS
+    return Settlement(
+        PostingSpec(
+            key=f"settle:{lesson.id}",
+            code=PostingCode.RELEASE_POST if posted else PostingCode.RELEASE_VOID,
+            legs=((pending_acc, amount), ((settlement_acc if posted else prepaid_acc), -amount)),
+            institution_id=lesson.institution_id,
+            division_code=lesson.division_code,
+            order_id=lesson.order_id,
+            bank_id=lesson.bank_id,
+            reverses_id=lesson.posting_id,
+        ),
+        -amount,
+        amount if posted else 0,
+    )
+
+
+def _accounts(order: Order) -> tuple[int, int, int]:
+    inst = order.institution
+    pending = account_get_or_create(institution=inst, kind=AccountKind.PENDING_RELEASE, bank_id=order.bank_id)
+    settlement = account_get_or_create(institution=inst, kind=AccountKind.SETTLEMENT, bank_id=order.bank_id)
+    prepaid = LedgerAccount.objects.only("id").get(order_id=order.pk)
+    return pending.pk, settlement.pk, prepaid.pk
+
+
+def _settle(*, lesson: Lesson, order: Order, target: str) -> int:
+    """Move ``lesson`` (locked, with its order) to ``target`` and post or void its
+    pending release; returns the amount moved."""
+    transition("funds.lesson", LESSON_TRANSITIONS, lesson.status, target)
+    pending, settlement, prepaid = _accounts(order)
+    s = settlement_of(lesson, target, pending_acc=pending, settlement_acc=settlement, prepaid_acc=prepaid)
+    if s.spec is not None:
+        lesson.settled_posting_id = post_ids([s.spec])[0]
+        order.pending_fen += s.pending_delta
+        order.released_fen += s.released_delta
+    lesson.status = target
+    lesson.save(update_fields=["status", "settled_posting_id"])
+    return -s.pending_delta
+
+
+def lock_lesson(*, actor, lesson_id: int, **roles) -> tuple[Lesson, Order]:
+    """The order locked first (as every funds writer does), then the lesson, re-read."""
+    lesson = Lesson.objects.filter(pk=lesson_id).only("order_id").first()
+    if lesson is None:
+        raise NotFound("消课记录")
+    order = lock_order(actor=actor, order_id=lesson.order_id, **roles)
+    lesson = Lesson.objects.select_for_update(no_key=True).get(pk=lesson_id)
+    return lesson, order
+
+
+def lesson_confirm(*, actor, lesson_id: int) -> Lesson:
+    """The parent confirms a lesson was given: its pending release is posted to the
+    institution's settlement. Confirming again (or after the lesson was deemed
+    confirmed) returns the lesson as it stands, changing nothing."""
+    with transaction.atomic():
+        lesson, order = lock_lesson(actor=actor, lesson_id=lesson_id, parent=True)
+        if lesson.status in (LessonStatus.CONFIRMED, LessonStatus.DEEMED_CONFIRMED):
+            return lesson
+        before = lesson.status
+        amount = _settle(lesson=lesson, order=order, target=LessonStatus.CONFIRMED)
+        order.save(update_fields=["pending_fen", "released_fen"])
+        audit_record(
+            actor=actor,
+            action="funds.lesson_confirm",
+            obj=lesson,
+            changes={"status": [before, lesson.status], "posted_fen": amount},
+        )
+    return lesson
+
+
+def lesson_dispute(*, actor, lesson_id: int, reason: str) -> Lesson:
+    """The parent disputes a lesson within ``lesson.parent_confirm_days`` working days;
+    its release stays pending until the institution accepts or a regulator decides."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "请填写异议理由"})
+    with transaction.atomic():
+        lesson, _ = lock_lesson(actor=actor, lesson_id=lesson_id, parent=True)
+        transition("funds.lesson", LESSON_TRANSITIONS, lesson.status, LessonStatus.DISPUTED)
+        if timezone.localdate() > lesson.confirm_by:
+            r = policy_resolve("lesson.parent_confirm_days", lesson.division_code)
+            raise r.violation("已过家长确认期限，视为确认", confirm_by=lesson.confirm_by.isoformat())
+        lesson.status = LessonStatus.DISPUTED
+        lesson.save(update_fields=["status"])
+        audit_record(actor=actor, action="funds.lesson_dispute", obj=lesson, changes={"reason": reason})
+    return lesson
+
+
+def lesson_dispute_resolve(*, actor, lesson_id: int, upheld: bool, note: str = "") -> Lesson:
+    """The institution (accepting) or a regulator decides a dispute. Upheld: the order
+    gets the lesson back and the pending release is voided back to its prepaid account;
+    rejected (a regulator only): the release is posted to the institution."""
+    with transaction.atomic():
+        lesson, order = lock_lesson(actor=actor, lesson_id=lesson_id, institution=True, regulator=True)
+        a = None if is_system(actor) else actor_for(actor)
+        if (
+            not upheld
+            and a
+            and not a.is_platform_admin
+            and not is_regulator_writer(actor, order.division_code)
+        ):
+            raise PermissionDeniedError("驳回异议须由监管部门决定")
+        target = LessonStatus.DISPUTE_UPHELD if upheld else LessonStatus.DISPUTE_REJECTED
+        transition("funds.lesson", LESSON_TRANSITIONS, lesson.status, target)
+        if upheld and order.status not in (
+            OrderStatus.PAID,
+            OrderStatus.COMPLETED,
+            OrderStatus.REFUND_REQUESTED,
+        ):
+            raise DomainError(
+                "order_closed",
+                "订单已退费或关闭，异议请由监管部门清退处理",
+                {"status": order.status},
+                status=409,
+            )
+        before = lesson.status
+        amount = _settle(lesson=lesson, order=order, target=target)
+        fields = ["pending_fen", "released_fen"]
+        if upheld:
+            order.lessons_consumed -= 1
+            fields += ["lessons_consumed", "status"]
+            if order.status == OrderStatus.COMPLETED:
+                transition("funds.order", ORDER_TRANSITIONS, order.status, OrderStatus.PAID)
+                order.status = OrderStatus.PAID
+        order.save(update_fields=fields)
+        audit_record(
+            actor=actor,
+            action="funds.lesson_dispute_resolve",
+            obj=lesson,
+            changes={
+                "status": [before, target],
+                ("voided_fen" if upheld else "posted_fen"): amount,
+                "note": note,
+            },
+        )
+    return lesson
+
+
+_DUE_SQL = (
+    f"SELECT l.id, l.order_id FROM {Lesson._meta.db_table} l "  # noqa: S608 - our table names
+    "WHERE l.status = %s AND l.confirm_by < %s ORDER BY l.id LIMIT %s"
+)
+_LESSON_SQL = (
+    "SELECT id, released_fen, posting_id, institution_id, order_id, division_code, bank_id "  # noqa: S608
+    f"FROM {Lesson._meta.db_table} WHERE id {{in}} AND status = '{LessonStatus.RECORDED.value}'"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Due:
+    id: int
+    released_fen: int
+    posting_id: int | None
+    institution_id: int
+    order_id: int
+    division_code: str
+    bank_id: int | None
+
+
+def lessons_deem_confirmed(
+    *, actor=system("lesson-confirm"), today: date | None = None, chunk: int = DEEM_CHUNK
+) -> int:
+    """Lessons still unanswered after their deadline (``confirm_by``: N working days of
+    ``lesson.parent_confirm_days``) count as confirmed, and their pending releases are
+    posted. Set-based, ``chunk`` lessons per transaction, each committed whole: the job
+    works from current state, so a run killed midway, or missed during downtime, is
+    caught up by the next, and a lesson posted before is no longer due."""
+    today = today or timezone.localdate()
+    total = 0
+    while True:
+        n = _deem_chunk(actor, today, chunk)
+        total += n
+        if n < chunk:
+            return total
+
+
+def _deem_chunk(actor, today: date, chunk: int) -> int:
+    pg = bulk.is_pg()
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(_DUE_SQL, [LessonStatus.RECORDED.value, today, chunk])
+        due = cur.fetchall()
+        if not due:
+            return 0
+        # the orders locked in id order, then the lessons (re-read: a parent may have
+        # confirmed or disputed meanwhile), as every single-lesson writer does
+        order_ids = sorted({o for _, o in due})
+        lock = " ORDER BY id FOR NO KEY UPDATE" if pg else ""
+        orders = {
+            r[0]: [r[1], r[2]]
+            for r in bulk.select_in(
+                f"SELECT id, pending_fen, released_fen FROM {Order._meta.db_table} WHERE id {{in}}{lock}",  # noqa: S608
+                order_ids,
+            )
+        }
+        lessons = [
+            _Due(*r)
+            for r in bulk.select_in(
+                _LESSON_SQL + (" ORDER BY id FOR NO KEY UPDATE" if pg else ""), [i for i, _ in due]
+            )
+        ]
+        inst_ids = sorted({x.institution_id for x in lessons})
+        acc: dict[tuple[int, str], int] = {
+            (i, k): pk
+            for pk, i, k in bulk.select_in(
+                f"SELECT id, institution_id, kind FROM {LedgerAccount._meta.db_table} "  # noqa: S608
+                f"WHERE kind IN ('{AccountKind.PENDING_RELEASE.value}', '{AccountKind.SETTLEMENT.value}') "
+                "AND institution_id {in}",
+                inst_ids,
+            )
+        }
+        target = LessonStatus.DEEMED_CONFIRMED
+        specs: list[PostingSpec] = []
+        posted_lessons: list[int] = []
+        for x in lessons:
+            s = settlement_of(
+                x,
+                target,
+                pending_acc=acc.get((x.institution_id, AccountKind.PENDING_RELEASE), 0),
+                settlement_acc=acc.get((x.institution_id, AccountKind.SETTLEMENT), 0),
+                prepaid_acc=0,
+            )
+            if s.spec is None:
+                continue
+            o = orders[x.order_id]
+            o[0] += s.pending_delta
+            o[1] += s.released_delta
+            specs.append(s.spec)
+            posted_lessons.append(x.id)
+        # the settling keys are new: each lesson was found unsettled under its lock, and
+        # a settling posting is written with its lesson's status (the unique index would
+        # refuse the chunk whole if that were ever wrong)
+        pids = dict(zip(posted_lessons, post_ids(specs, keys_new=True), strict=True))
+        LESSON_SETTLED.update([(x.id, target.value, pids.get(x.id)) for x in lessons])
+        ORDER_RELEASES.update([(oid, *v) for oid, v in sorted(orders.items())])
+        if lessons:
+            audit_record(
+                actor=actor,
+                action="funds.lessons_deem_confirmed",
+                object_type="funds.lesson",
+                object_id="*",
+                changes={
+                    "count": len(lessons),
+                    "posted_fen": sum(s.legs[0][1] for s in specs),
+                    "before": today.isoformat(),
+                    "first": lessons[0].id,
+                    "last": lessons[-1].id,
+                },
+            )
+    return len(due)
+
+
+def release_pending(*, orders: list[Order], frozen: bool, key_prefix: str) -> int:
+    """Stage what became due but was not moved (after an unfreeze, or when a refund
+    closes a staged order): per order, the amount goes pending on its latest lesson that
+    is still unanswered and moved nothing, or, if every lesson is answered, straight to
+    settlement. The orders must be locked by the caller."""
+    if frozen or not orders:
+        return 0
+    total = 0
+    for o in orders:
+        amount = release_target(o, o.lessons_consumed) - o.released_fen - o.pending_fen
+        if amount <= 0:
+            continue
+        pending, settlement, prepaid = _accounts(o)
+        lesson = (
+            Lesson.objects.select_for_update(no_key=True)
+            .filter(order_id=o.pk, status__in=LESSON_PENDING, posting_id__isnull=True)
+            .order_by("-id")
+            .first()
+        )
+        spec = PostingSpec(
+            key=f"{key_prefix}:release:{o.pk}:{o.released_fen + o.pending_fen}",
+            code=PostingCode.RELEASE_PENDING if lesson else PostingCode.RELEASE,
+            legs=((prepaid, amount), ((pending if lesson else settlement), -amount)),
+            institution_id=o.institution_id,
+            division_code=o.division_code,
+            order_id=o.pk,
+            bank_id=o.bank_id,
+        )
+        pid = post([spec])[0].pk
+        if lesson:
+            lesson.released_fen, lesson.posting_id = amount, pid
+            lesson.save(update_fields=["released_fen", "posting_id"])
+            o.pending_fen += amount
+        else:
+            o.released_fen += amount
+        o.save(update_fields=["pending_fen", "released_fen"])
+        total += amount
+    return total
+
+
+__all__ = [
+    "lesson_confirm",
+    "lesson_dispute",
+    "lesson_dispute_resolve",
+    "lessons_deem_confirmed",
+    "release_pending",
+    "settlement_of",
+]
