@@ -15,21 +15,66 @@ from .signals import KINDS
 LARGE_MOVEMENT_KEY = "alerts.large_transaction_ratio"
 
 
+# Every risk key written out, so a reader (and the check that no rule is decorative) finds
+# the key a signal kind is judged by. Large movements take their threshold from the funds
+# alert ratio.
+THRESHOLD_KEYS: dict[str, str] = {
+    "custody_shortfall": "risk.threshold.custody_shortfall",
+    "large_movement": LARGE_MOVEMENT_KEY,
+    "refunds_overdue": "risk.threshold.refunds_overdue",
+    "refunds_rising": "risk.threshold.refunds_rising",
+    "sales_surge": "risk.threshold.sales_surge",
+    "price_rise": "risk.threshold.price_rise",
+    "long_packages": "risk.threshold.long_packages",
+    "complaints_rising": "risk.threshold.complaints_rising",
+    "complaints_runaway": "risk.threshold.complaints_runaway",
+    "wage_arrears": "risk.threshold.wage_arrears",
+    "staff_leaving": "risk.threshold.staff_leaving",
+    "rectification_overdue": "risk.threshold.rectification_overdue",
+    "licence_expiring": "risk.threshold.licence_expiring",
+    "site_change": "risk.threshold.site_change",
+    "head_unreachable": "risk.threshold.head_unreachable",
+}
+WEIGHT_KEYS: dict[str, str] = {
+    "custody_shortfall": "risk.weight.custody_shortfall",
+    "large_movement": "risk.weight.large_movement",
+    "refunds_overdue": "risk.weight.refunds_overdue",
+    "refunds_rising": "risk.weight.refunds_rising",
+    "sales_surge": "risk.weight.sales_surge",
+    "price_rise": "risk.weight.price_rise",
+    "long_packages": "risk.weight.long_packages",
+    "complaints_rising": "risk.weight.complaints_rising",
+    "complaints_runaway": "risk.weight.complaints_runaway",
+    "wage_arrears": "risk.weight.wage_arrears",
+    "staff_leaving": "risk.weight.staff_leaving",
+    "rectification_overdue": "risk.weight.rectification_overdue",
+    "licence_expiring": "risk.weight.licence_expiring",
+    "site_change": "risk.weight.site_change",
+    "head_unreachable": "risk.weight.head_unreachable",
+}
+LEVELS_KEY = "risk.level_thresholds"
+ALERT_DAYS_KEY = "risk.alert_days"
+CHECKIN_DAYS_KEY = "risk.guardian_checkin_days"
+MANUAL_DAYS_KEY = "risk.manual_signal_days"
+assert set(THRESHOLD_KEYS) == set(KINDS) == set(WEIGHT_KEYS)
+assert all(k in BY_KEY for k in (*THRESHOLD_KEYS.values(), *WEIGHT_KEYS.values()))
+
+
 def threshold_key(kind: str) -> str:
-    return LARGE_MOVEMENT_KEY if kind == "large_movement" else f"risk.threshold.{kind}"
+    return THRESHOLD_KEYS[kind]
 
 
 def weight_key(kind: str) -> str:
-    return f"risk.weight.{kind}"
+    return WEIGHT_KEYS[kind]
 
 
 KEYS = [
-    "risk.level_thresholds",
-    "risk.alert_days",
-    "risk.guardian_checkin_days",
-    "risk.manual_signal_days",
-    *(threshold_key(k) for k in KINDS),
-    *(weight_key(k) for k in KINDS),
+    LEVELS_KEY,
+    ALERT_DAYS_KEY,
+    CHECKIN_DAYS_KEY,
+    MANUAL_DAYS_KEY,
+    *THRESHOLD_KEYS.values(),
+    *WEIGHT_KEYS.values(),
 ]
 
 
@@ -60,5 +105,5 @@ class RiskPolicy:
         return self.get(key, division_code)[0]
 
     def levels(self, division_code: str) -> tuple[list[int], str]:
-        v, where = self.get("risk.level_thresholds", division_code)
+        v, where = self.get(LEVELS_KEY, division_code)
         return [int(x) for x in v], where

@@ -14,7 +14,7 @@ from qinglang.core.audit import Entry, audit_record_many
 from qinglang.registry.models import Institution, Status
 
 from .models import LEVEL_RANK, Level, RiskScore, RiskSignal, RiskState
-from .policy import RiskPolicy, threshold_key, weight_key
+from .policy import LEVELS_KEY, MANUAL_DAYS_KEY, RiskPolicy, threshold_key, weight_key
 from .signals import AT_MOST, COMPUTE, KINDS, SALES_KINDS, Window, order_evidence_ids
 
 CHUNK = 5000
@@ -65,9 +65,9 @@ def score_day(day: date, *, actor=system("risk-score"), after_change=True) -> Ru
     cache: dict = {}
     t0 = _time.monotonic()
     candidates: dict[str, list] = {}
+    manual_days = int(pol.value("risk.manual_signal_days", ""))
     for kind, fn in COMPUTE.items():
         t = _time.monotonic()
-        manual_days = int(pol.value("risk.manual_signal_days", ""))
         candidates[kind] = list(fn(w, cache=cache, manual_days=manual_days))
         run.seconds[kind] = round(_time.monotonic() - t, 3)
     ids = sorted({inst for rows in candidates.values() for inst, _v, _e in rows})
@@ -80,8 +80,8 @@ def score_day(day: date, *, actor=system("risk-score"), after_change=True) -> Ru
                 continue
             threshold, set_in = pol.get(threshold_key(kind), meta[0])
             if fires(kind, value, threshold):
-                weight = int(pol.value(weight_key(kind), meta[0]))
-                fired[inst].append((kind, value, threshold, weight, set_in, evidence))
+                weight, weight_set_in = pol.get(weight_key(kind), meta[0])
+                fired[inst].append((kind, value, threshold, int(weight), set_in, weight_set_in, evidence))
     del candidates
     sales_fired = [i for i, sigs in fired.items() if any(s[0] in SALES_KINDS for s in sigs)]
     order_ids = order_evidence_ids(sales_fired, w) if sales_fired else {}
@@ -119,7 +119,7 @@ def score_day(day: date, *, actor=system("risk-score"), after_change=True) -> Ru
             old = prev_scores.get(inst, old)
             if not sigs and level == old:
                 continue
-            for kind, value, threshold, weight, set_in, evidence in sigs:
+            for kind, value, threshold, weight, set_in, _wsi, evidence in sigs:
                 if kind in SALES_KINDS:
                     evidence = {**evidence, "ids": order_ids.get(inst, [])}
                 signal_rows.append(
@@ -139,11 +139,24 @@ def score_day(day: date, *, actor=system("risk-score"), after_change=True) -> Ru
             explanation = {
                 "score": score,
                 "signals": [
-                    {"kind": k, "label": KINDS[k], "value": v, "threshold": t, "weight": wt, "set_in": si}
-                    for k, v, t, wt, si, _e in sigs
+                    {
+                        "kind": k,
+                        "label": KINDS[k],
+                        "value": v,
+                        "rule": threshold_key(k),
+                        "threshold": t,
+                        "set_in": si,
+                        "weight_rule": weight_key(k),
+                        "weight": wt,
+                        "weight_set_in": wsi,
+                    }
+                    for k, v, t, wt, si, wsi, _e in sigs
                 ],
+                "thresholds_rule": LEVELS_KEY,
                 "thresholds": thresholds,
                 "thresholds_set_in": levels_set_in,
+                "reports_rule": MANUAL_DAYS_KEY,
+                "reports_valid_days": manual_days,
             }
             score_rows.append(
                 RiskScore(

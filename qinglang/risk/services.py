@@ -251,9 +251,14 @@ def report_create(
 # --- what follows a level change ----------------------------------------------------------
 
 
+def _due_rule(level: str, pol: RiskPolicy, division_code: str) -> dict:
+    """The time limit of a level's alert and the rule (and division) that set it."""
+    days, set_in = pol.get("risk.alert_days", division_code)
+    return {"rule": "risk.alert_days", "working_days": int(days[LEVEL_INDEX[level]]), "set_in": set_in}
+
+
 def _due(level: str, opened: date, pol: RiskPolicy, division_code: str) -> date:
-    days = pol.value("risk.alert_days", division_code)
-    return add_working_days(opened, int(days[LEVEL_INDEX[level]]))
+    return add_working_days(opened, _due_rule(level, pol, division_code)["working_days"])
 
 
 def level_changes_follow(changes: list, *, day: date, actor) -> None:
@@ -279,7 +284,7 @@ def level_changes_follow(changes: list, *, day: date, actor) -> None:
                     level=new,
                     opened_on=day,
                     due_on=_due(new, day, pol, div),
-                    explanation=explanation,
+                    explanation={**explanation, "due": _due_rule(new, pol, div)},
                     division_code=div,
                     department_kind=dept,
                 )
@@ -288,7 +293,7 @@ def level_changes_follow(changes: list, *, day: date, actor) -> None:
             elif LEVEL_RANK[new] > LEVEL_RANK[alert.level]:
                 alert.level = new
                 alert.due_on = min(alert.due_on, _due(new, day, pol, div))
-                alert.explanation = explanation
+                alert.explanation = {**explanation, "due": _due_rule(new, pol, div)}
                 alert.save(update_fields=["level", "due_on", "explanation"])
                 action = "risk.alert_raise"
             else:
@@ -510,6 +515,8 @@ def guardian_assign(*, actor, institution_id: int, unit: str, user_id: int) -> G
                 "unit": unit,
                 "user_id": user_id,
                 "replaces": getattr(previous, "pk", None),
+                "next_due": g.next_due.isoformat(),
+                "rule": "risk.guardian_checkin_days",
             },
         )
         _send(
@@ -594,7 +601,7 @@ def guardians_escalate_missed(*, today: date | None = None, actor=system("risk-g
                     "risk.guardian",
                     str(g.pk),
                     g.division_code,
-                    {"due": g.next_due.isoformat()},
+                    {"due": g.next_due.isoformat(), "rule": "risk.guardian_checkin_days"},
                 )
                 for g in missed
             ],

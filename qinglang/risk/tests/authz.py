@@ -14,22 +14,14 @@ PARAM_RULES = [
 def build_side(*, admin, side, users, which) -> dict:
     from qinglang.accounts.models import Role
     from qinglang.risk import services
-    from qinglang.risk.models import Alert, RiskReport
+    from qinglang.risk.models import Alert
     from qinglang.risk.scoring import score_day
     from qinglang.testing import make_institution, make_user
 
-    from .factories import clue
+    from .factories import clue, report
 
     inst, day = side.institution, timezone.localdate()
-    RiskReport.objects.create(
-        institution=inst,
-        kind="head_unreachable",
-        source="township",
-        reporter_unit="街道",
-        observed_on=day,
-        evidence="负责人电话关机三天",
-        division_code=inst.division_code,
-    )
+    report(inst, kind="head_unreachable", observed_on=day, evidence="负责人电话关机三天", unit="街道")
     for _ in range(2):
         clue(inst, day=day, category="runaway", summary="交了学费，门店关门")
     score_day(day)

@@ -112,3 +112,18 @@ def large_movement(inst, *, day: date, ratio: float) -> Signal:
     )
     Signal.objects.filter(pk=s.pk).update(created_at=at(day))
     return s
+
+
+def report(inst, *, kind: str, observed_on: date, evidence: str, unit: str = "浆洗街街道"):
+    """A township's report of a manual signal about ``inst``."""
+    from qinglang.risk.models import RiskReport
+
+    return RiskReport.objects.create(
+        institution=inst,
+        kind=kind,
+        source="township",
+        reporter_unit=unit,
+        observed_on=observed_on,
+        evidence=evidence,
+        division_code=inst.division_code,
+    )

@@ -8,15 +8,18 @@ from django.test import Client
 from django.utils import timezone
 
 from qinglang.accounts.models import Notification, Role
+from qinglang.accounts.permissions import system
+from qinglang.core.calendar import add_working_days
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
 from qinglang.core.models import AuditEvent
+from qinglang.core.services import policy_set
 from qinglang.funds import services as funds
 from qinglang.funds.models import InstructionKind, InstructionLine, LedgerAccount, Posting
 from qinglang.funds.testing import funds_world, paid_order
 from qinglang.inspections.models import Task
 from qinglang.registry.models import Institution
 from qinglang.risk import selectors, services
-from qinglang.risk.models import Alert, Guardian, RiskReport, RiskScore, RiskState
+from qinglang.risk.models import Alert, Guardian, RiskReport, RiskScore, RiskSignal, RiskState
 from qinglang.risk.scoring import score_day
 from qinglang.testing import DEMO_COUNTY, OTHER_COUNTY, make_institution, make_user
 
@@ -27,15 +30,7 @@ pytestmark = pytest.mark.django_db
 
 def _orange(inst, day):
     """head unreachable (40) + two runaway complaints (25) = 65: orange."""
-    RiskReport.objects.create(
-        institution=inst,
-        kind="head_unreachable",
-        source="township",
-        reporter_unit="浆洗街街道",
-        observed_on=day,
-        evidence="校长电话关机三天，门店关门",
-        division_code=inst.division_code,
-    )
+    f.report(inst, kind="head_unreachable", observed_on=day, evidence="校长电话关机三天，门店关门")
     for _ in range(2):
         f.clue(inst, day=day, category="runaway", summary="交了一年学费，现在门店关门")
 
@@ -298,3 +293,53 @@ def test_runaway_freezes_payouts_and_withdraws_the_release_in_todays_instruction
     assert selectors.runaway_orders(grid, rp)[0]["learner"] != order.learner_name
     with pytest.raises(DomainError):
         services.runaway_mark(actor=leader, institution_id=w.institution.pk, reason="再次认定")
+
+
+def test_level_alert_report_and_checkin_rules_are_named_where_they_bite(world, admin):
+    """The city's level lines and time limits and the validity of reports each decide an
+    outcome, and the score, the alert and the audit trail name the rule that decided it."""
+    inst, day = world["inst"], timezone.localdate()
+    city = inst.division_code[:4]
+    test = system("test")
+    policy_set(
+        actor=test, key="risk.level_thresholds", division_code=city, value=[20, 66, 90], basis="市规定"
+    )
+    policy_set(actor=test, key="risk.alert_days", division_code=city, value=[8, 4, 1], basis="市规定")
+    policy_set(actor=test, key="risk.guardian_checkin_days", division_code=city, value=3, basis="市规定")
+    policy_set(actor=test, key="risk.manual_signal_days", division_code="", value=3, basis="全国规定")
+    _orange(inst, day)  # 65: orange on the national lines, yellow on the city's (66 for orange)
+    score_day(day)
+    ex = RiskScore.objects.get(institution=inst, day=day).explanation
+    assert ex["thresholds_rule"] == "risk.level_thresholds" and ex["thresholds_set_in"] == city
+    assert ex["thresholds"] == [20, 66, 90] and RiskState.objects.get(institution=inst).level == "yellow"
+    alert = Alert.objects.get(institution=inst)
+    assert alert.explanation["due"] == {"rule": "risk.alert_days", "working_days": 8, "set_in": city}
+    assert alert.level == "yellow" and alert.due_on == add_working_days(day, 8)
+
+    # a report counts for risk.manual_signal_days (3 here) from the day it was seen, then not
+    other = make_institution(admin)
+    f.report(other, kind="site_change", observed_on=day, evidence="房东称租约月底到期不再续租")
+    score_day(day + timedelta(days=2))
+    ex = RiskScore.objects.get(institution=other, day=day + timedelta(days=2)).explanation
+    assert ex["reports_rule"] == "risk.manual_signal_days" and ex["reports_valid_days"] == 3
+    assert [s["kind"] for s in ex["signals"]] == ["site_change"]
+    score_day(day + timedelta(days=3))
+    assert not RiskSignal.objects.filter(institution=other, day=day + timedelta(days=3)).exists()
+
+    # red on the city's lines: a guardian, visiting every risk.guardian_checkin_days (3)
+    policy_set(
+        actor=test, key="risk.level_thresholds", division_code=city, value=[20, 30, 60], basis="市规定"
+    )
+    score_day(day)
+    assert RiskState.objects.get(institution=inst).level == "red"
+    alert.refresh_from_db()
+    assert alert.level == "red" and alert.explanation["due"]["working_days"] == 1
+    g = services.guardian_assign(
+        actor=world["task_force"], institution_id=inst.pk, unit="浆洗街街道办", user_id=world["grid"].pk
+    )
+    assert g.next_due == day + timedelta(days=3)
+    assigned = AuditEvent.objects.get(action="risk.guardian_assign", object_id=str(g.pk))
+    assert assigned.changes["rule"] == "risk.guardian_checkin_days"
+    assert services.guardians_escalate_missed(today=day + timedelta(days=4)) == 1
+    missed = AuditEvent.objects.get(action="risk.checkin_missed", object_id=str(g.pk))
+    assert missed.changes == {"due": g.next_due.isoformat(), "rule": "risk.guardian_checkin_days"}
