@@ -260,7 +260,10 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(world):
 def test_runaway_freezes_payouts_and_withdraws_the_release_in_todays_instruction(admin):
     w = funds_world(admin=admin)
     order = paid_order(w, lessons=10)
-    funds.lesson_record(actor=w.org_user, institution_id=w.institution.pk, order_id=order.pk, event_id="e1")
+    lesson, _ = funds.lesson_record(
+        actor=w.org_user, institution_id=w.institution.pk, order_id=order.pk, event_id="e1"
+    )
+    funds.lesson_confirm(actor=w.parent, lesson_id=lesson.pk)  # the parent confirms: fee releasable
     today = timezone.localdate()
     funds.instructions_generate(day=today)
     line = InstructionLine.objects.get(institution=w.institution, kind=InstructionKind.RELEASE, day=today)
