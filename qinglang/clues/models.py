@@ -111,6 +111,8 @@ class Clue(models.Model):
     category_source = models.CharField(max_length=12, choices=CategorySource.choices)
     category_confidence = models.FloatField("分类置信度", null=True, blank=True)
     needs_triage = models.BooleanField("待人工分类", default=False)  # confidence below the policy floor
+    # the policy key that sent it to the manual queue (clue.triage_confidence), "" when none did
+    triage_rule = models.CharField("分类依据规则", max_length=40, blank=True, default="")
     summary = models.TextField("问题描述")
     first_channel = models.CharField("来源", max_length=16, choices=Channel.choices)
     status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.RECEIVED)
@@ -278,6 +280,9 @@ class ClueRouting(models.Model):
     department_kind = models.CharField(max_length=32, choices=DepartmentKind.choices, blank=True)
     lead = models.BooleanField(default=False)
     reason = models.TextField(blank=True)
+    rule = models.CharField(
+        "依据规则", max_length=40, blank=True, default=""
+    )  # policy key, automatic routing
     actor_id = models.BigIntegerField(null=True)
     at = models.DateTimeField()
 

@@ -471,6 +471,7 @@ def _check_value_type(key: str, value) -> None:
         or (isinstance(default, float) and isinstance(value, (int, float)) and not isinstance(value, bool))
         or (isinstance(default, str) and isinstance(value, str))
         or (isinstance(default, list) and isinstance(value, list))
+        or (isinstance(default, dict) and isinstance(value, dict))
     )
     if not ok:
         raise ValidationError({"value": f"参数 {key} 的取值类型应与默认值一致({type(default).__name__})"})

@@ -235,8 +235,8 @@ def clue_reclassify(*, actor, clue_id: int, category: str) -> Clue:
     before = clue.category
     clue.category = category
     clue.category_source = CategorySource.REGULATOR
-    clue.needs_triage = False
-    clue.save(update_fields=["category", "category_source", "needs_triage"])
+    clue.needs_triage, clue.triage_rule = False, ""
+    clue.save(update_fields=["category", "category_source", "needs_triage", "triage_rule"])
     ClueLabel.objects.create(text=clue.summary, category=category, clue=clue, actor_id=actor.pk)
     audit_record(actor=actor, action="clue.reclassify", obj=clue, changes={"category": [before, category]})
     return clue

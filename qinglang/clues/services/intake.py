@@ -210,6 +210,10 @@ class Batch:
         return now
 
 
+ROUTING_RULE = "clue.routing"  # cited on each routing record it decided
+TRIAGE_RULE = "clue.triage_confidence"  # cited on each case it sends to the manual queue
+
+
 def _batch(subs: list[Submission]) -> Batch:
     counties = {s.division_code[:6] for s in subs}
     limits = PolicyBatch(
@@ -390,6 +394,7 @@ def _stage_route_and_open(drafts: list[Draft], b: Batch, import_batch) -> tuple[
             category_source=d.prediction.source,
             category_confidence=d.prediction.confidence,
             needs_triage=d.prediction.confidence < floor,
+            triage_rule=TRIAGE_RULE if d.prediction.confidence < floor else "",
             summary=s.content[:500],
             first_channel=s.channel,
             status=Status.ROUTED if deps else Status.RECEIVED,
@@ -427,14 +432,24 @@ def _stage_store(drafts: list[Draft], b: Batch, created, touched, actor) -> list
         for i, (k, _div, dep) in enumerate(deps):
             reason = "按分办矩阵自动分办" if dep else "按分办矩阵自动分办(该部门尚未建档，待补建)"
             routing_rows.append(
-                (case.pk, RoutingAction.ASSIGN, dep.pk if dep else None, k, i == 0, reason, actor_id, at)
+                (
+                    case.pk,
+                    RoutingAction.ASSIGN,
+                    dep.pk if dep else None,
+                    k,
+                    i == 0,
+                    reason,
+                    ROUTING_RULE,
+                    actor_id,
+                    at,
+                )
             )
     _raw_insert(
         ClueTransition, ["clue_id", "from_status", "to_status", "reason", "actor_id", "at"], transitions
     )
     _raw_insert(
         ClueRouting,
-        ["clue_id", "action", "department_id", "department_kind", "lead", "reason", "actor_id", "at"],
+        ["clue_id", "action", "department_id", "department_kind", "lead", "reason", "rule", "actor_id", "at"],
         routing_rows,
     )
     t = b.lap("insert_transitions_routings", t)
@@ -671,6 +686,7 @@ CLUE_COLUMNS = [
     "reopened",
     "import_batch_id",
     "created_at",
+    "triage_rule",
 ]
 
 
@@ -714,7 +730,7 @@ def _insert_clues(clues: list[Clue]) -> None:
                 f"{c.routed_kinds}\t{c.report_count}\t{c.received_at.isoformat()}\t"
                 f"{c.last_reported_at.isoformat()}\t{_nul(c.acknowledge_due)}\t{_nul(c.resolve_due)}\t"
                 f"{c.escalation_level}\t{c.finding.translate(e)}\t{c.feedback.translate(e)}\t"
-                f"{'t' if c.reopened else 'f'}\t{_nul(c.import_batch_id)}\t{created}\n"
+                f"{'t' if c.reopened else 'f'}\t{_nul(c.import_batch_id)}\t{created}\t{c.triage_rule}\n"
             )
         _raw_insert(Clue, ["id", *CLUE_COLUMNS], lines)
         return
