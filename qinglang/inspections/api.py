@@ -65,7 +65,7 @@ class NoteIn(Schema):
     note: str = ""
 
 
-class ReasonIn(Schema):
+class InspectionReasonIn(Schema):
     reason: str
 
 
@@ -198,7 +198,7 @@ def ledger_verify(request, item_id: int, body: NoteIn):
 
 
 @router.post("/ledger/{item_id}/return", response=LedgerOut)
-def ledger_return(request, item_id: int, body: ReasonIn):
+def ledger_return(request, item_id: int, body: InspectionReasonIn):
     return _item(services.ledger_return(actor=request.user, item_id=item_id, reason=body.reason))
 
 
@@ -453,7 +453,7 @@ def conflict_declare(request, body: ConflictIn):
     response=ConflictOut,
     summary="Withdraw a declared conflict (leaders and officers of the area)",
 )
-def conflict_withdraw(request, conflict_id: int, body: ReasonIn):
+def conflict_withdraw(request, conflict_id: int, body: InspectionReasonIn):
     c = selectors.conflict_get(actor=request.user, conflict_id=conflict_id)
     services.conflict_withdraw(actor=request.user, conflict_id=c.pk, reason=body.reason)
     return _conflict(selectors.conflict_get(actor=request.user, conflict_id=c.pk))

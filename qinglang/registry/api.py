@@ -104,7 +104,7 @@ class InstitutionPatch(Schema):
     founded_on: date | None = None
 
 
-class ReasonIn(Schema):
+class RegistryReasonIn(Schema):
     reason: str
 
 
@@ -270,27 +270,27 @@ def institution_transition(request: HttpRequest, institution_id: int, payload: T
 
 
 @router.post("/institutions/{int:institution_id}/whitelist", response=InstitutionOut)
-def whitelist_add(request: HttpRequest, institution_id: int, payload: ReasonIn):
+def whitelist_add(request: HttpRequest, institution_id: int, payload: RegistryReasonIn):
     selectors.institution_get(actor=request.user, institution_id=institution_id)
     services.whitelist_add(actor=request.user, institution_id=institution_id, reason=payload.reason)
     return selectors.institution_get(actor=request.user, institution_id=institution_id)
 
 
 @router.delete("/institutions/{int:institution_id}/whitelist", response=InstitutionOut)
-def whitelist_remove(request: HttpRequest, institution_id: int, payload: ReasonIn):
+def whitelist_remove(request: HttpRequest, institution_id: int, payload: RegistryReasonIn):
     selectors.institution_get(actor=request.user, institution_id=institution_id)
     return services.whitelist_remove(actor=request.user, institution_id=institution_id, reason=payload.reason)
 
 
 @router.post("/institutions/{int:institution_id}/blacklist", response=InstitutionOut)
-def blacklist_add(request: HttpRequest, institution_id: int, payload: ReasonIn):
+def blacklist_add(request: HttpRequest, institution_id: int, payload: RegistryReasonIn):
     selectors.institution_get(actor=request.user, institution_id=institution_id)
     services.blacklist_add(actor=request.user, institution_id=institution_id, reason=payload.reason)
     return selectors.institution_get(actor=request.user, institution_id=institution_id)
 
 
 @router.delete("/institutions/{int:institution_id}/blacklist", response=InstitutionOut)
-def blacklist_remove(request: HttpRequest, institution_id: int, payload: ReasonIn):
+def blacklist_remove(request: HttpRequest, institution_id: int, payload: RegistryReasonIn):
     selectors.institution_get(actor=request.user, institution_id=institution_id)
     return services.blacklist_remove(actor=request.user, institution_id=institution_id, reason=payload.reason)
 
@@ -474,7 +474,7 @@ class ImportRowError(Schema):
     message: str
 
 
-class ImportOut(Schema):
+class RegistryImportOut(Schema):
     created: int
     errors: list[ImportRowError]
 
@@ -500,7 +500,7 @@ def institution_import_template(request: HttpRequest):
 
 @router.post(
     "/institutions/import",
-    response={200: ImportOut, 403: Error, 422: Error},
+    response={200: RegistryImportOut, 403: Error, 422: Error},
     summary="Import institutions from .xlsx (all rows or none)",
 )
 def institution_import(request: HttpRequest, file: File[UploadedFile]):
@@ -643,7 +643,7 @@ def practice_ban_enter(request: HttpRequest, payload: BanIn):
 
 
 @router.post("/practice-bans/{int:ban_id}/lift", response=BanOut)
-def practice_ban_lift(request: HttpRequest, ban_id: int, payload: ReasonIn):
+def practice_ban_lift(request: HttpRequest, ban_id: int, payload: RegistryReasonIn):
     selectors.practice_ban_get(actor=request.user, ban_id=ban_id)
     return services.practice_ban_lift(actor=request.user, ban_id=ban_id, reason=payload.reason)
 
@@ -764,18 +764,18 @@ def application_submit(request: HttpRequest, kind: Form[str], data: Form[str] = 
     return Status(201, _app_out(app))
 
 
-class NoteIn(Schema):
+class RegistryNoteIn(Schema):
     note: str
 
 
-class DecideIn(Schema):
+class ApplicationDecideIn(Schema):
     approve: bool
     reason: str
     checklist: dict[str, bool] = {}
 
 
 @router.post("/applications/{int:application_id}/correction", response=ApplicationOut)
-def application_correction(request: HttpRequest, application_id: int, payload: NoteIn):
+def application_correction(request: HttpRequest, application_id: int, payload: RegistryNoteIn):
     selectors.application_get(actor=request.user, application_id=application_id)
     app = services.application_request_correction(
         actor=request.user, application_id=application_id, note=payload.note
@@ -796,7 +796,7 @@ def application_resubmit(request: HttpRequest, application_id: int, data: Form[s
 
 
 @router.post("/applications/{int:application_id}/decide", response=ApplicationOut)
-def application_decide(request: HttpRequest, application_id: int, payload: DecideIn):
+def application_decide(request: HttpRequest, application_id: int, payload: ApplicationDecideIn):
     selectors.application_get(actor=request.user, application_id=application_id)
     app = services.application_decide(
         actor=request.user,

@@ -34,7 +34,7 @@ def _alert(a) -> dict:
     }
 
 
-class ActionIn(Schema):
+class AlertActionIn(Schema):
     kind: str
     note: str
     due_on: date | None = None
@@ -47,7 +47,7 @@ class ActionOut(Schema):
     ref: str
 
 
-class CloseIn(Schema):
+class AlertCloseIn(Schema):
     result: str
 
 
@@ -132,7 +132,7 @@ class RunawayOut(Schema):
     staff_referred: int
 
 
-class BoardRow(Schema):
+class RiskBoardRow(Schema):
     rank: int
     institution_id: int
     institution_name: str
@@ -161,7 +161,7 @@ def alert(request, alert_id: int):
 
 
 @router.post("/alerts/{alert_id}/actions", response={201: ActionOut})
-def alert_act(request, alert_id: int, body: ActionIn):
+def alert_act(request, alert_id: int, body: AlertActionIn):
     a = services.alert_act(
         actor=request.user, alert_id=alert_id, kind=body.kind, note=body.note, due_on=body.due_on
     )
@@ -169,7 +169,7 @@ def alert_act(request, alert_id: int, body: ActionIn):
 
 
 @router.post("/alerts/{alert_id}/close", response=AlertOut)
-def alert_close(request, alert_id: int, body: CloseIn):
+def alert_close(request, alert_id: int, body: AlertCloseIn):
     services.alert_close(actor=request.user, alert_id=alert_id, result=body.result)
     return _alert(selectors.alert_get(request.user, alert_id))
 
@@ -232,13 +232,13 @@ def runaway(request, institution_id: int, body: RunawayIn):
     }
 
 
-@router.get("/board", response=list[BoardRow])
+@router.get("/board", response=list[RiskBoardRow])
 def board(request):
     if not selectors.may_see_board(request.user):
         raise PermissionDeniedError("风险看板仅向维稳专班开放")
     return [
         {
-            **{k: r[k] for k in BoardRow.model_fields if k in r},
+            **{k: r[k] for k in RiskBoardRow.model_fields if k in r},
             "institution_id": r["institution"].pk,
             "institution_name": r["institution"].name,
         }

@@ -292,7 +292,7 @@ class VisitOut(Schema):
     closed_at: datetime | None
 
 
-class BoardRow(Schema):
+class SweepBoardRow(Schema):
     code: str
     name: str
     listed: int
@@ -335,14 +335,14 @@ def places_import(request, sweep_id: int, file: File[UploadedFile]):
     return Status(201, {"imported": n})
 
 
-class BoardOut(Schema):
+class SweepBoardOut(Schema):
     sweep_id: int
     name: str
     zero: bool  # every township of the sweep has reached zero
-    townships: list[BoardRow]
+    townships: list[SweepBoardRow]
 
 
-@router.get("/sweeps/{int:sweep_id}/board", response=BoardOut, summary="清零 board per township")
+@router.get("/sweeps/{int:sweep_id}/board", response=SweepBoardOut, summary="清零 board per township")
 def sweep_board(request, sweep_id: int):
     sweep = selectors.sweep_get(actor=request.user, sweep_id=sweep_id)
     rows = selectors.sweep_board(actor=request.user, sweep_id=sweep_id)
@@ -388,10 +388,10 @@ def visit_record(
     return Status(201, visit)
 
 
-class CloseIn(Schema):
+class FindingCloseIn(Schema):
     note: str
 
 
 @router.post("/visits/{int:visit_id}/close", response=VisitOut, summary="Close a finding")
-def finding_close(request, visit_id: int, payload: CloseIn):
+def finding_close(request, visit_id: int, payload: FindingCloseIn):
     return services.sweep_finding_close(actor=request.user, visit_id=visit_id, note=payload.note)

@@ -243,6 +243,7 @@ def sweep_detail(request, sweep_id: int):
 @console_required
 @require_POST
 def places_import(request, sweep_id: int):
+    selectors.sweep_get(actor=request.user, sweep_id=sweep_id)  # another county's sweep: 404
     f = request.FILES.get("file")
     if f is None:
         messages.error(request, "请选择文件")
