@@ -3,7 +3,7 @@
 from a penalty decision (enforcement), the console, institution end and public pages."""
 
 import json
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -92,6 +92,18 @@ def _lesson(client, w, order, event, when):
     )
 
 
+def _day(order, *, working: bool):
+    """The first working day (or rest day) within the order's dates: lessons dated before
+    an order starts are refused on their own account."""
+    from qinglang.core.calendar import is_working_day
+
+    d = order.starts_on
+    while is_working_day(d) != working or (not working and d.weekday() != 5):
+        d += timedelta(days=1)
+    assert d <= order.ends_on
+    return d
+
+
 def _at(d, hh, mm):
     return timezone.make_aware(datetime.combine(d, time(hh, mm)))
 
@@ -100,18 +112,18 @@ def test_subject_lesson_outside_hours_refused_and_recorded(client):
     w = funds_world(category="subject", kind="subject")
     order = paid_order(w)
     client.force_login(w.org_user)
-    r = _lesson(client, w, order, "sat-1", _at(date(2026, 11, 28), 10, 0))  # a Saturday
+    r = _lesson(client, w, order, "sat-1", _at(_day(order, working=False), 10, 0))  # a Saturday
     assert r.status_code == 422 and r.json()["detail"]["rule"] == "subject.no_training_on_rest_days"
     v = HoursViolation.objects.get(institution=w.institution)
     assert v.refused and v.rule == "subject.no_training_on_rest_days"
     order.refresh_from_db()
     assert order.lessons_consumed == 0
     # a weekday lesson ending at 20:30 is taken
-    r = _lesson(client, w, order, "wed-1", _at(date(2026, 12, 2), 19, 45))
-    assert r.status_code == 200 and r.json()["result"] == "accepted"
+    r = _lesson(client, w, order, "wed-1", _at(_day(order, working=True), 19, 45))
+    assert r.status_code == 200 and r.json()["result"] == "accepted", r.json()
     # winter vacation set by the city: refused, naming the city
     _override("calendar.winter_vacation", ["12-01", "12-31"])
-    r = _lesson(client, w, order, "wed-2", _at(date(2026, 12, 2), 10, 0))
+    r = _lesson(client, w, order, "wed-2", _at(_day(order, working=True), 10, 0))
     assert r.status_code == 422
     d = r.json()["detail"]
     assert d["rule"] == "calendar.winter_vacation" and d["set_by"] == "5101"
@@ -121,8 +133,8 @@ def test_non_subject_late_lesson_taken_with_violation_seen_by_inspector(client):
     w = funds_world()
     order = paid_order(w)
     client.force_login(w.org_user)
-    r = _lesson(client, w, order, "late-1", _at(date(2026, 12, 2), 20, 0))
-    assert r.status_code == 200 and r.json()["result"] == "accepted"
+    r = _lesson(client, w, order, "late-1", _at(_day(order, working=True), 20, 0))
+    assert r.status_code == 200 and r.json()["result"] == "accepted", r.json()
     v = HoursViolation.objects.get(institution=w.institution)
     assert not v.refused and v.rule == "training.latest_end_offline"
     inspector = make_user("inspector")
