@@ -45,10 +45,14 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 
 # Installs, lints, checks migrations are complete, runs the whole suite (browser tests
-# included when Debian's chromium is installed: see .ci/run).
+# included when Debian's chromium is installed: see .ci/run) on TEST_WORKERS parallel
+# workers (pytest-xdist, one per core; TEST_WORKERS=0 runs it in one process). Each
+# worker has its own test database, Redis database and media directory
+# (docs/development/test-suite.md).
+TEST_WORKERS ?= 2
 test: lint
 	QINGLANG_TESTING=true $(QL) makemigrations --check --dry-run -v1
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules var

@@ -11,7 +11,7 @@ Phases, each timed on its own:
    in the same run — the ratio is tasks/s of the draw against rows/s of that INSERT.
 3. notices, one per submission: ``inspection_record_submit`` on N tasks with two
    rectification findings each (record, results, notice .docx rendered and stored, notice
-   row, ledger items and transitions, audit) — notices/s end to end, as inspectors submit.
+   row, rectification items and transitions, audit) — notices/s end to end, as inspectors submit.
 4. notices in the batch job: M more records submitted with ``defer_notice`` (a batch
    sync), then ``notices_issue_pending`` (the Huey job's work, run here in-process):
    notices issued set-based, 500 records per transaction — notices/s of the job.
@@ -143,10 +143,10 @@ def main(argv: list[str]) -> int:
         Campaign,
         Draw,
         Evidence,
-        LedgerItem,
-        LedgerTransition,
         Notice,
         Record,
+        RectificationItem,
+        RectificationItemTransition,
         Result,
         Task,
         Team,
@@ -289,7 +289,7 @@ def main(argv: list[str]) -> int:
         n_notices = Notice.objects.filter(task__campaign=campaign).count()
         print(
             f"notices, one per submission (inspection_record_submit: record, results, notice .docx stored,"
-            f" 2 ledger items, audit): {n_notices:,} in {notices_s:.2f} s → {n_notices / notices_s:,.1f} notices/s",
+            f" 2 rectification items, audit): {n_notices:,} in {notices_s:.2f} s → {n_notices / notices_s:,.1f} notices/s",
             flush=True,
         )
 
@@ -383,8 +383,8 @@ def main(argv: list[str]) -> int:
 
             with transaction.atomic():
                 notices = Notice.objects.filter(task__campaign=campaign)
-                LedgerTransition.objects.filter(item__notice__in=notices).delete()
-                LedgerItem.objects.filter(notice__in=notices).delete()
+                RectificationItemTransition.objects.filter(item__notice__in=notices).delete()
+                RectificationItem.objects.filter(notice__in=notices).delete()
                 notices.delete()
                 Evidence.objects.filter(result__record__task__campaign=campaign).delete()
                 Result.objects.filter(record__task__campaign=campaign).delete()

@@ -4,8 +4,11 @@
 - Category: accuracy, precision / recall / F1 per category, macro-F1, confusion matrix.
   Reference measured in the same run: the keyword rules alone (first rule that fires,
   else ``other``).
-- Duplicates: reports placed by the intake's own code (``dedupe.place``) in time order;
-  pairwise precision and recall of "same case" against the written groups.
+- Duplicates: reports placed by the intake's own code (``dedupe.place``, with the text
+  vectors and category probabilities the intake gives it) in time order; pairwise
+  precision and recall of "same case" against the written groups. ``--dev`` scores the
+  development sets instead (train_dedupe.tsv, dev_dedupe.tsv: where the thresholds are
+  chosen) and never reads the held-out files.
 - Matching: reports against a small registry (``matching.CountyIndex``): correct / wrong
   / missed, and look-alike names matched (must be 0).
 
@@ -35,7 +38,7 @@ def _prf(truth: list[str], pred: list[str], labels: list[str]) -> dict[str, tupl
 
 def categories(model) -> tuple[float, float, float]:
     from qinglang.clues.classify import read_tsv, rule_hits
-    from qinglang.clues.models import Category
+    from qinglang.clues.models import ClueCategory
 
     rows = read_tsv(DATA / "heldout.tsv")
     truth = [c for c, _ in rows]
@@ -43,7 +46,7 @@ def categories(model) -> tuple[float, float, float]:
     t = time.perf_counter()
     pred = [p.category for p in model.predict(texts)]
     took = time.perf_counter() - t
-    labels = list(Category.values)
+    labels = list(ClueCategory.values)
     prf = _prf(truth, pred, labels)
     macro = sum(v[2] for v in prf.values()) / len(labels)
     acc = sum(1 for a, b in zip(truth, pred, strict=True) if a == b) / len(rows)
@@ -65,21 +68,33 @@ def categories(model) -> tuple[float, float, float]:
     return macro, prf["other"][1], rules_macro
 
 
-def duplicates(model) -> tuple[float, float]:
+def dedupe_rows(name: str) -> list[tuple[str, str, int, str]]:
+    """(group, subject, day, text) rows of a duplicates file (train rows have no day: 0)."""
+    out = []
+    for line in (DATA / name).read_text(encoding="utf-8").splitlines():
+        r = line.split("\t")
+        g, subject, day, text = (r[0], r[1], "0", r[2]) if len(r) == 3 else r
+        out.append(
+            (f"{name}:{g}", subject if subject.startswith("op:") else f"{name}:{subject}", int(day), text)
+        )
+    return out
+
+
+def duplicates(model, names: list[str], *, show: bool = True) -> tuple[float, float]:
     from qinglang.clues import dedupe
 
-    rows = [
-        line.split("\t") for line in (DATA / "heldout_dedupe.tsv").read_text(encoding="utf-8").splitlines()
-    ]
+    rows = [r for n in names for r in dedupe_rows(n)]
     start = datetime(2026, 9, 1, 9, 0)
     items, groups = [], []
-    vectors = model.vectors([r[3] for r in rows])
+    texts = [r[3] for r in rows]
+    vectors = model.vectors(texts)
+    topics = model.proba(vectors, texts)
     for i, (group, subject, day, _text) in enumerate(rows):
         op = subject.startswith("op:")
         keys = dedupe.subject_keys(None, subject[3:], "") if op else (f"i:{subject}",)
-        items.append(dedupe.Item(keys, "510107", start + timedelta(days=int(day), minutes=i), i))
+        items.append(dedupe.Item(keys, "510107", start + timedelta(days=day, minutes=i), i))
         groups.append(group)
-    placed = dedupe.place([], items, vectors, {"510107": 30})
+    placed = dedupe.place([], items, vectors, {"510107": 30}, topics)
     case_of = [id(p.case) for p in placed]
     tp = fp = fn = 0
     for i in range(len(rows)):
@@ -91,11 +106,14 @@ def duplicates(model) -> tuple[float, float]:
     prec = tp / (tp + fp) if tp + fp else 1.0
     rec = tp / (tp + fn) if tp + fn else 1.0
     cases = len(set(case_of))
-    print(f"\n== duplicates: {len(rows)} reports in {len(set(groups))} problems → {cases} cases")
+    print(
+        f"\n== duplicates ({', '.join(names)}): {len(rows)} reports in {len(set(groups))} problems → {cases} cases"
+    )
     print(f"merge pairs: correct {tp}, wrong {fp}, missed {fn}; precision {prec:.3f}, recall {rec:.3f}")
-    for (g, s, d, text), p in zip(rows, placed, strict=True):
-        if p.similarity is not None:
-            print(f"  {g:<4} {s:<12} day {d:>2} joined (similarity {p.similarity:.2f}): {text[:30]}")
+    if show:
+        for (g, _s, d, text), p in zip(rows, placed, strict=True):
+            if p.similarity is not None:
+                print(f"  {g:<24} day {d:>2} joined (similarity {p.similarity:.2f}): {text[:30]}")
     return prec, rec
 
 
@@ -128,7 +146,13 @@ def matching() -> tuple[int, int, int, int]:
 
 
 def main(argv: list[str]) -> int:
-    argparse.ArgumentParser(prog="qinglang bench clue-quality").parse_args(argv)
+    ap = argparse.ArgumentParser(prog="qinglang bench clue-quality")
+    ap.add_argument(
+        "--dev",
+        action="store_true",
+        help="duplicates on the development sets only (train_dedupe.tsv, dev_dedupe.tsv; what thresholds are chosen on)",
+    )
+    a = ap.parse_args(argv)
     from qinglang.clues.classify import TextModel, shipped_examples
 
     t = time.perf_counter()
@@ -136,8 +160,11 @@ def main(argv: list[str]) -> int:
     print(
         f"trained on {len(shipped_examples())} examples (data/train.tsv) in {time.perf_counter() - t:.1f} s"
     )
+    if a.dev:
+        duplicates(model, ["train_dedupe.tsv", "dev_dedupe.tsv"])
+        return 0
     macro, rec_other, rules_macro = categories(model)
-    prec, rec = duplicates(model)
+    prec, rec = duplicates(model, ["heldout_dedupe.tsv"])
     _, wrong, _missed, lookalike = matching()
     goals = {
         "macro-F1 ≥ 0.92": macro >= 0.92,

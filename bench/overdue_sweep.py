@@ -1,4 +1,4 @@
-"""``qinglang bench overdue-sweep``: the rectification overdue sweep over N ledger items
+"""``qinglang bench overdue-sweep``: the rectification overdue sweep over N rectification items
 (default 1,000,000) on PostgreSQL, against a plain SQL count of the overdue items in the
 same run. Items are generated set-based (generate_series) under one scratch notice and
 removed afterwards. Goal: sweep ≤ 60 s."""
@@ -24,13 +24,13 @@ def _refuse_test_db() -> None:
 
 
 def generate(n: int):
-    """N ledger items under one scratch task and notice, set-based (generate_series):
+    """N rectification items under one scratch task and notice, set-based (generate_series):
     deadlines spread over the last 60 and next 30 days; 60 % issued, 10 % returned,
     15 % submitted, 15 % closed out. Returns (task, notice)."""
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from qinglang.inspections.models import LedgerItem, Notice, Task
+    from qinglang.inspections.models import Notice, RectificationItem, Task
     from qinglang.registry.models import Institution
 
     today = timezone.localdate()
@@ -63,7 +63,7 @@ def generate(n: int):
             # 15 % submitted, 15 % closed out; divisions of the seeded institutions' counties
             cur.execute(
                 f"""
-                INSERT INTO {LedgerItem._meta.db_table}
+                INSERT INTO {RectificationItem._meta.db_table}
                   (notice_id, institution_id, division_code, department_kind, title, basis, requirement,
                    contact_name, contact_phone, measures, deadline_on, status, escalation, updated_at)
                 SELECT %s, %s, %s, 'education', 'bench item', '', '', '', '', '',
@@ -76,7 +76,7 @@ def generate(n: int):
                 [notice.pk, inst.pk, inst.division_code, today, n],
             )
     with connection.cursor() as cur:
-        cur.execute(f"ANALYZE {LedgerItem._meta.db_table}")
+        cur.execute(f"ANALYZE {RectificationItem._meta.db_table}")
     return task, notice
 
 
@@ -84,9 +84,9 @@ def cleanup(task, notice, today) -> None:
     """Remove the generated rows set-based (the ORM's delete would load them all)."""
     from django.db import connection, transaction
 
-    from qinglang.inspections.models import LedgerItem, Letter, Notice, SweepRun, Task
+    from qinglang.inspections.models import Letter, Notice, RectificationItem, SweepRun, Task
 
-    items, letters = LedgerItem._meta.db_table, Letter._meta.db_table
+    items, letters = RectificationItem._meta.db_table, Letter._meta.db_table
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(
             f"DELETE FROM {letters} WHERE item_id IN (SELECT id FROM {items} WHERE notice_id = %s)",
@@ -109,11 +109,11 @@ def main(argv: list[str]) -> int:
 
     from bench._common import db_label
     from qinglang.accounts.permissions import system
-    from qinglang.inspections.models import LedgerItem
-    from qinglang.inspections.services import ledger_sweep_overdue
+    from qinglang.inspections.models import RectificationItem
+    from qinglang.inspections.services import rectification_sweep_overdue
 
     today = timezone.localdate()
-    print(f"database {db_label()}; generating {a.items:,} ledger items …", flush=True)
+    print(f"database {db_label()}; generating {a.items:,} rectification items …", flush=True)
     t0 = time.monotonic()
     task, notice = generate(a.items)
     print(f"generated in {time.monotonic() - t0:.1f} s", flush=True)
@@ -121,14 +121,14 @@ def main(argv: list[str]) -> int:
         with connection.cursor() as cur:
             t0 = time.monotonic()
             cur.execute(
-                f"SELECT count(*) FROM {LedgerItem._meta.db_table} WHERE status IN ('issued','returned') AND deadline_on < %s",
+                f"SELECT count(*) FROM {RectificationItem._meta.db_table} WHERE status IN ('issued','returned') AND deadline_on < %s",
                 [today],
             )
             overdue = cur.fetchone()[0]
             count_s = time.monotonic() - t0
         print(f"plain SQL count of overdue items: {overdue:,} in {count_s * 1000:.0f} ms", flush=True)
         t0 = time.monotonic()
-        run = ledger_sweep_overdue(today=today, actor=system("bench"))
+        run = rectification_sweep_overdue(today=today, actor=system("bench"))
         sweep_s = time.monotonic() - t0
         print(
             f"sweep: {run.reminders:,} reminder letters, {run.supervisions:,} supervision letters,"
@@ -136,7 +136,7 @@ def main(argv: list[str]) -> int:
             flush=True,
         )
         t0 = time.monotonic()
-        again = ledger_sweep_overdue(today=today, actor=system("bench"))
+        again = rectification_sweep_overdue(today=today, actor=system("bench"))
         print(
             f"second run (nothing to do): {again.reminders + again.supervisions + again.cases_due} changes in {time.monotonic() - t0:.2f} s"
         )

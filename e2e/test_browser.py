@@ -115,5 +115,5 @@ def test_visitor_searches_whitelist(page, data):
     page.wait_for_url(f"**/public/institutions/{data['arts'].pk}/")
     board = page.locator("#disclosure").inner_text()
     assert "办学许可证" in board or "证照信息" in board
-    assert "资金监管：暂未接入" in board
+    assert "资金监管：该机构的预收费未纳入资金监管" in board  # no custody account
     assert os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE") == "true"

@@ -7,6 +7,8 @@ qinglang worker                                       Huey worker (periodic jobs
 qinglang seed-demo [--scale district|city|province|national]
 qinglang audit verify                                 check the audit hash chain
 qinglang ledger verify                                check the funds ledger
+qinglang backup DIR                                   back up the database (with row counts and an audit checkpoint)
+qinglang restore DIR --to FILE|postgres://…/NAME      restore into a new database, then check rows, audit and ledger
 qinglang bench NAME [args]                            run bench/NAME.py on its own scratch database
 qinglang help [COMMAND]                               this list, or one command's options
 qinglang migrate | check | shell | …                  any Django management command (listed below)

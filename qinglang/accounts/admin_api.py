@@ -21,13 +21,15 @@ from .services import api_token_create, api_token_revoke
 router = Router(tags=["admin"])
 
 
-def _require_admin(request) -> None:
+def require_admin(request) -> None:
+    """The caller administers accounts (platform admin, regulator leader), or 403. Also used
+    by the routes the registry and funds mount under ``/api/admin``."""
     if not adm.may_administer_accounts(request.user):
         raise PermissionDeniedError("只有平台管理员或监管领导可以管理账号、区划和部门")
 
 
 def _require_division(request, code: str) -> None:
-    _require_admin(request)
+    require_admin(request)
     if not adm.division_administered(request.user, code):
         raise NotFound("区划")
 
@@ -69,7 +71,7 @@ class AdminDivisionImportOut(Schema):
 
 @router.get("/divisions", response=list[AdminDivisionOut], summary="Townships and communities administered")
 def division_list(request: HttpRequest, under: str = ""):
-    _require_admin(request)
+    require_admin(request)
     qs = adm.divisions_administered(request.user)
     if under:
         qs = qs.filter(code__startswith=under)
@@ -80,7 +82,7 @@ def division_list(request: HttpRequest, under: str = ""):
     "/divisions", response={201: AdminDivisionOut}, summary="Add a township (9 digits) or community (12)"
 )
 def division_add(request: HttpRequest, payload: AdminDivisionIn):
-    _require_admin(request)
+    require_admin(request)
     problem = core_services.division_code_problem(payload.code)
     if problem:  # the shape of the code first: says what is wrong whoever asks
         raise ValidationError({"code": problem})
@@ -156,7 +158,7 @@ class AdminDepartmentPatch(Schema):
 
 @router.get("/departments", response=list[AdminDepartmentOut], summary="Departments administered")
 def department_list(request: HttpRequest, division: str = ""):
-    _require_admin(request)
+    require_admin(request)
     qs = adm.departments_administered(request.user)
     if division:
         qs = qs.filter(division__code__startswith=division)
@@ -180,7 +182,7 @@ def department_create(request: HttpRequest, payload: AdminDepartmentIn):
     summary="Rename; contact details; person in charge",
 )
 def department_update(request: HttpRequest, department_id: int, payload: AdminDepartmentPatch):
-    _require_admin(request)
+    require_admin(request)
     if not adm.departments_administered(request.user).filter(pk=department_id).exists():
         raise NotFound("部门")
     data = payload.dict(exclude_none=True)
@@ -249,7 +251,7 @@ class AdminStaffImportOut(Schema):
 
 @router.get("/users", response=list[AdminUserOut], summary="Accounts administered")
 def user_list(request: HttpRequest, q: str = ""):
-    _require_admin(request)
+    require_admin(request)
     return list(adm.users_administered(request.user, q=q)[:1000])
 
 
@@ -257,7 +259,7 @@ def user_list(request: HttpRequest, q: str = ""):
     "/users", response={201: AdminCreatedOut}, summary="Create a staff account (initial password shown once)"
 )
 def user_create(request: HttpRequest, payload: AdminStaffIn):
-    _require_admin(request)
+    require_admin(request)
     user, plain = adm.staff_account_create(
         actor=request.user,
         username=payload.username or payload.phone,
@@ -286,20 +288,20 @@ def user_import(request: HttpRequest, county_code: Form[str], file: File[Uploade
 
 @router.get("/users/{user_id}", response=AdminUserOut, summary="One account")
 def user_detail(request: HttpRequest, user_id: int):
-    _require_admin(request)
+    require_admin(request)
     return adm.user_get(request.user, user_id)
 
 
 @router.post("/users/{user_id}/deactivate", response=AdminUserOut, summary="Deactivate an account")
 def user_deactivate(request: HttpRequest, user_id: int):
-    _require_admin(request)
+    require_admin(request)
     adm.user_set_active(actor=request.user, user_id=user_id, active=False)
     return adm.user_get(request.user, user_id)
 
 
 @router.post("/users/{user_id}/activate", response=AdminUserOut, summary="Reactivate an account")
 def user_activate(request: HttpRequest, user_id: int):
-    _require_admin(request)
+    require_admin(request)
     adm.user_set_active(actor=request.user, user_id=user_id, active=True)
     return adm.user_get(request.user, user_id)
 
@@ -310,7 +312,7 @@ def user_activate(request: HttpRequest, user_id: int):
     summary="One-time password; change at next login",
 )
 def user_reset_password(request: HttpRequest, user_id: int):
-    _require_admin(request)
+    require_admin(request)
     user, plain = adm.user_reset_password(actor=request.user, user_id=user_id)
     return {"user": adm.user_get(request.user, user.pk), "initial_password": plain}
 
@@ -319,7 +321,7 @@ def user_reset_password(request: HttpRequest, user_id: int):
     "/users/{user_id}/memberships", response={201: AdminMembershipOut}, summary="Grant a role with its scope"
 )
 def membership_add(request: HttpRequest, user_id: int, payload: AdminMembershipIn):
-    _require_admin(request)
+    require_admin(request)
     m = adm.membership_add(
         actor=request.user,
         user_id=user_id,
@@ -332,7 +334,7 @@ def membership_add(request: HttpRequest, user_id: int, payload: AdminMembershipI
 
 @router.delete("/memberships/{membership_id}", response=AdminMembershipOut, summary="Withdraw a membership")
 def membership_withdraw(request: HttpRequest, membership_id: int):
-    _require_admin(request)
+    require_admin(request)
     return adm.membership_withdraw(actor=request.user, membership_id=membership_id)
 
 
@@ -362,7 +364,7 @@ class AdminTokenCreatedOut(AdminTokenOut):
     "/users/{user_id}/tokens", response=list[AdminTokenOut], summary="An account's integration tokens"
 )
 def token_list(request: HttpRequest, user_id: int):
-    _require_admin(request)
+    require_admin(request)
     return list(adm.tokens_of(request.user, adm.user_get(request.user, user_id)))
 
 
@@ -370,7 +372,7 @@ def token_list(request: HttpRequest, user_id: int):
     "/users/{user_id}/tokens", response={201: AdminTokenCreatedOut}, summary="Create a token (shown once)"
 )
 def token_create(request: HttpRequest, user_id: int, payload: AdminTokenIn):
-    _require_admin(request)
+    require_admin(request)
     tok, plain = api_token_create(
         actor=request.user, user=adm.user_get(request.user, user_id), name=payload.name, scope=payload.scope
     )
@@ -379,7 +381,7 @@ def token_create(request: HttpRequest, user_id: int, payload: AdminTokenIn):
 
 @router.delete("/tokens/{token_id}", response=AdminTokenOut, summary="Revoke a token")
 def token_revoke(request: HttpRequest, token_id: int):
-    _require_admin(request)
+    require_admin(request)
     tok = ApiToken.objects.select_related("user").filter(pk=token_id).first()
     if tok is None or not adm.users_administered(request.user).filter(pk=tok.user_id).exists():
         raise NotFound("接口令牌")

@@ -19,15 +19,15 @@ from qinglang.core.validators import validate_mobile
 from qinglang.core.xlsx import Col, read_table, template_xlsx
 
 from .models import ApiToken, Membership, Role, User
-from .permissions import is_system
+from .permissions import TOKEN_HOLDERS, has_role, is_system
 from .scope import actor_for, restrict
 from .services import (
     check_grant,
-    forget_resolved_tokens,
     leader_prefixes,
     may_administer,
     membership_grant,
     membership_revoke,
+    tokens_changed,
     user_create,
 )
 
@@ -121,12 +121,16 @@ def tokens_of(user, target: User) -> QuerySet[ApiToken]:
     return target.api_tokens.order_by("-created_at")
 
 
+def tokens_own(user) -> QuerySet[ApiToken]:
+    """A user's own API tokens, newest first (the page where they manage them)."""
+    return ApiToken.objects.filter(user_id=user.pk).order_by("-created_at")
+
+
+def may_hold_tokens(user) -> bool:
+    return has_role(user, TOKEN_HOLDERS)
+
+
 # --- writes ---------------------------------------------------------------------------
-
-
-def _require_administer(actor, user: User) -> None:
-    if not may_administer(actor, user):
-        raise NotFound("账号")
 
 
 def _lock_user(actor, user_id: int) -> User:
@@ -193,6 +197,7 @@ def user_set_active(*, actor, user_id: int, active: bool) -> User:
         return u
     u.is_active = active
     u.save(update_fields=["is_active"])
+    tokens_changed()
     audit_record(
         actor=actor,
         action="user.activate" if active else "user.deactivate",
@@ -220,23 +225,6 @@ def user_reset_password(*, actor, user_id: int) -> tuple[User, str]:
         changes={"must_change_password": True},
     )
     return u, plain
-
-
-@transaction.atomic
-def require_password_change(*, actor, user_id: int) -> User:
-    """The account's password was handed over (an invitation): change it at first login."""
-    u = _lock_user(actor, user_id)
-    if not u.must_change_password:
-        u.must_change_password = True
-        u.save(update_fields=["must_change_password"])
-        audit_record(
-            actor=actor,
-            action="user.require_password_change",
-            obj=u,
-            division_code=u.division_code,
-            changes={"must_change_password": [False, True]},
-        )
-    return u
 
 
 @transaction.atomic
@@ -285,7 +273,11 @@ def membership_withdraw(*, actor, membership_id: int) -> Membership:
     if not is_system(actor) and not actor_for(actor).is_platform_admin:
         # withdrawing is refused where granting would be: no reaching above one's own role
         check_grant(
-            actor, role=m.role, division_prefixes=m.division_prefixes, department_kind=m.department_kind
+            actor,
+            role=m.role,
+            division_prefixes=m.division_prefixes,
+            department_kind=m.department_kind,
+            bank_id=m.bank_id,
         )
     if not m.active:
         return m
@@ -450,5 +442,4 @@ def staff_import_xlsx(*, actor, county_code: str, file_obj) -> StaffImportResult
                 department_kind=kind,
             )
             result.created.append((user, plain))
-    forget_resolved_tokens()
     return result

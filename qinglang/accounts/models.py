@@ -29,6 +29,8 @@ class User(AbstractUser):
 
     display_name = models.CharField("姓名", max_length=64, blank=True)
     phone = models.CharField("手机号码", max_length=20, blank=True)
+    # 行政执法证号 of an inspector or officer: printed on the documents they serve
+    enforcement_certificate = models.CharField("执法证号", max_length=32, blank=True)
     # The division whose administrators manage this account ("" = only the platform
     # admin): a county's leader sees and administers the accounts under their prefixes.
     division_code = models.CharField("所属区划", max_length=12, blank=True, default="", db_index=True)

@@ -79,6 +79,9 @@ CONSOLE = frozenset({Role.PLATFORM_ADMIN, *REGULATOR_ROLES})
 INSTITUTION_USERS = INSTITUTION_ROLES
 INSTITUTION_ADMINS = frozenset({Role.INSTITUTION_ADMIN})
 BANK_OPERATORS = frozenset({Role.BANK_OPERATOR})
+# Who may hold API tokens of their own (integrations: a county's systems, an institution's
+# system, a bank): staff, institution admins, bank operators — not institution staff or parents.
+TOKEN_HOLDERS = frozenset({*CONSOLE, Role.INSTITUTION_ADMIN, Role.BANK_OPERATOR})
 
 
 def has_role(actor, roles: Iterable[str], *, division_code: str | None = None) -> bool:
@@ -92,6 +95,23 @@ def has_role(actor, roles: Iterable[str], *, division_code: str | None = None) -
     if not (a.roles & frozenset(roles)):
         return False
     return division_code is None or division_in_scope(actor, division_code)
+
+
+def competent_or_task_force(actor, division_code: str, department_kind: str | None) -> bool:
+    """A regulator writer (leader or officer) whose scope covers ``division_code``, either
+    of the competent department (``department_kind``) or without a department (the
+    county's task force / 双减 office); the platform admin and system actors too."""
+    if is_system(actor):
+        return True
+    a = actor_for(actor)
+    if a.is_platform_admin:
+        return True
+    if not (a.roles & REGULATOR_WRITERS):
+        return False
+    return any(
+        (not dept or dept == department_kind) and any(division_code.startswith(p) for p in ps)
+        for ps, dept in a.regulator
+    )
 
 
 def require_role(

@@ -4,6 +4,7 @@ import hashlib
 import json
 import secrets
 import time
+from collections.abc import Callable
 from datetime import UTC, timedelta
 
 from django.conf import settings
@@ -18,7 +19,7 @@ from qinglang.core.models import DepartmentKind, Division
 from qinglang.core.validators import validate_mobile
 
 from .models import INSTITUTION_ROLES, REGULATOR_ROLES, ApiToken, Membership, Role, TokenScope, User
-from .permissions import is_system
+from .permissions import TOKEN_HOLDERS, has_role, is_system
 from .scope import actor_for, actor_from_memberships
 
 TOKEN_PREFIX = "qlt_"
@@ -79,10 +80,14 @@ def user_create(
 # Roles a user may grant, by the roles they hold. Nobody grants a role above their own: a
 # leader grants the county's regulator roles (their own included) within their prefixes;
 # officers and institution admins create institution logins (the registry checks the
-# institution); bank operators, parents and the platform admin role are granted only by the
-# platform admin (or by the system: setup, demo data).
+# institution); a leader also makes the operators of a custody bank of their own prefixes
+# (the bank's division is looked up through ``bank_division``, which funds sets); parents
+# and the platform admin role are granted only by the platform admin (or by the system:
+# setup, demo data).
 GRANTABLE: dict[str, frozenset[str]] = {
-    Role.REGULATOR_LEADER: frozenset({*REGULATOR_ROLES, Role.INSTITUTION_ADMIN, Role.INSTITUTION_STAFF}),
+    Role.REGULATOR_LEADER: frozenset(
+        {*REGULATOR_ROLES, Role.INSTITUTION_ADMIN, Role.INSTITUTION_STAFF, Role.BANK_OPERATOR}
+    ),
     Role.REGULATOR_OFFICER: frozenset(INSTITUTION_ROLES),
     Role.INSTITUTION_ADMIN: frozenset(INSTITUTION_ROLES),
 }
@@ -108,13 +113,35 @@ def leader_prefixes(actor) -> list[tuple[str, str]]:
     return [(p, m.department_kind) for m in rows for p in m.division_prefixes if p]
 
 
-def check_grant(actor, *, role: str, division_prefixes: list[str], department_kind: str = "") -> None:
+class _BankDivision:
+    """The division code of a custody bank by id (None: no such bank). Banks live in funds,
+    above accounts: ``FundsConfig.ready`` sets ``lookup``, as config/api.py sets the token
+    lookup of core."""
+
+    lookup: Callable[[int], str | None] | None = None
+
+    def __call__(self, bank_id: int | None) -> str | None:
+        if not bank_id or self.lookup is None:
+            return None
+        return self.lookup(bank_id)
+
+
+bank_division = _BankDivision()
+
+
+def check_grant(
+    actor, *, role: str, division_prefixes: list[str], department_kind: str = "", bank_id: int | None = None
+) -> None:
     """Refuse a grant above the actor's own role or outside their own scope (403)."""
     if is_system(actor) or actor_for(actor).is_platform_admin:
         return
     if role not in grantable_roles(actor):
         label = Role(role).label if role in Role.values else role
         raise PermissionDeniedError(f"无权授予“{label}”角色：不能授予高于自己的角色")
+    if role == Role.BANK_OPERATOR:
+        where = bank_division(bank_id)
+        if where is None or not any(where.startswith(mp) for mp, _ in leader_prefixes(actor)):
+            raise PermissionDeniedError("无权为该托管银行授权：银行不在本人管辖范围内")
     if role in REGULATOR_ROLES:
         mine = leader_prefixes(actor)
         for p in division_prefixes:
@@ -174,7 +201,9 @@ def membership_grant(
         raise ValidationError({"institution_id": "机构角色须指定机构"})
     if role == Role.BANK_OPERATOR and not bank_id:
         raise ValidationError({"bank_id": "银行角色须指定银行"})
-    check_grant(actor, role=role, division_prefixes=prefixes, department_kind=department_kind or "")
+    check_grant(
+        actor, role=role, division_prefixes=prefixes, department_kind=department_kind or "", bank_id=bank_id
+    )
     m = Membership.objects.create(
         user=user,
         role=role,
@@ -183,6 +212,7 @@ def membership_grant(
         institution_id=institution_id if role in INSTITUTION_ROLES else None,
         bank_id=bank_id if role == Role.BANK_OPERATOR else None,
     )
+    tokens_changed()
     audit_record(
         actor=actor,
         action="membership.grant",
@@ -205,7 +235,7 @@ def membership_grant(
 def membership_revoke(*, actor, membership: Membership) -> Membership:
     Membership.objects.select_for_update().filter(pk=membership.pk).update(active=False)
     membership.active = False
-    forget_resolved_tokens()  # an update sends no save signal
+    tokens_changed()
     audit_record(actor=actor, action="membership.revoke", obj=membership, changes={"active": [True, False]})
     return membership
 
@@ -232,6 +262,8 @@ def api_token_create(
         raise ValidationError({"scope": f"未知的令牌权限范围：{scope}"})
     if not _may_manage_tokens(actor, user):
         raise PermissionDeniedError("无权为该账号创建接口令牌")
+    if getattr(actor, "pk", None) == user.pk and not has_role(user, TOKEN_HOLDERS):
+        raise PermissionDeniedError("您的角色不能持有接口令牌(限监管人员、机构管理员和银行操作员)")
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     tok = ApiToken.objects.create(
         user=user, name=name.strip(), scope=scope, prefix=plain[:12], digest=_digest(plain)
@@ -254,6 +286,7 @@ def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
         return token
     token.revoked_at = timezone.now()
     token.save(update_fields=["revoked_at"])
+    tokens_changed()
     audit_record(actor=actor, action="api_token.revoke", obj=token, changes={"revoked": True})
     return token
 
@@ -276,15 +309,24 @@ SELECT t.id, t.last_used_at,
 
 
 # Resolved tokens, per process, for ``settings.API_TOKEN_CACHE_SECONDS``: digest → (expires,
-# user fields, memberships, token id, last used). Any save or delete of a user, membership
-# or token in this process clears it (accounts.apps); other processes see a revocation
-# within the cache time. 0 turns it off.
+# user fields, memberships, token id, last used). Every service that changes what a token
+# resolves to (a token revoked, a membership granted or withdrawn, an account deactivated)
+# calls ``tokens_changed``, which clears it in this process at once and again on commit;
+# other processes see the change within the cache time. 0 turns it off.
 _RECENT: dict[str, tuple] = {}
 _RECENT_MAX = 10_000
 
 
-def forget_resolved_tokens(**_kwargs) -> None:
+def forget_resolved_tokens() -> None:
     _RECENT.clear()
+
+
+def tokens_changed() -> None:
+    """A user, membership or token changed: drop the resolved tokens now and again when the
+    transaction commits (so a token resolved from the old rows in between does not outlive
+    the commit) — the same pattern as the audit and the public search version."""
+    forget_resolved_tokens()
+    transaction.on_commit(forget_resolved_tokens)
 
 
 def _resolve(digest: str) -> tuple | None:

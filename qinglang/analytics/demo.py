@@ -22,6 +22,7 @@ def seed_district(*, county: str, rng, log) -> dict[str, int]:
     today = timezone.localdate()
     if IndicatorValue.objects.filter(period=Period.DAY, period_start__lt=today - timedelta(days=30)).exists():
         return {"indicator_values": 0}
+    schools = _school_reports(county, today, rng)
     summary = refresh(today=today, full=True)
     pace: dict[str, float] = {}
     rows = []
@@ -62,4 +63,86 @@ def seed_district(*, county: str, rng, log) -> dict[str, int]:
                 compute_period(ind, Period.MONTH, s)
                 periods += 1
     log(f"analytics: {summary['days']} days recomputed, {len(rows)} simulated history rows")
-    return {"indicator_values": IndicatorValue.objects.count(), "periods": periods}
+    issued = _notices(county, today)
+    reports = _daily_reports(county, today, rng)
+    return {
+        "indicator_values": IndicatorValue.objects.count(),
+        "periods": periods,
+        "school_reports": schools,
+        "notices": issued,
+        "daily_reports": reports,
+    }
+
+
+def _school_reports(county: str, today, rng) -> int:
+    """Each township's compulsory schools, reported monthly for a year, after-school
+    service and homework compliance rising towards today."""
+    from qinglang.core.models import Division
+
+    from .models import SchoolReport
+
+    rows = []
+    for code in Division.objects.filter(parent_id=county).values_list("code", flat=True):
+        n = rng.randint(4, 18)
+        for m in range(12, -1, -1):
+            share = min(1.0, 1 - m * rng.uniform(0.01, 0.04))
+            rows.append(
+                SchoolReport(
+                    division_code=code,
+                    report_on=today - timedelta(days=30 * m),
+                    schools=n,
+                    after_school=round(n * share),
+                    homework_ok=round(n * min(1.0, share + rng.uniform(-0.05, 0.03))),
+                )
+            )
+    SchoolReport.objects.bulk_create(rows)
+    return len(rows)
+
+
+def _notices(county: str, today) -> int:
+    """The last two weeks' notices, as the Monday job would have issued them."""
+    from qinglang.accounts.permissions import system
+
+    from .notices import notice_issue
+    from .refresh import week_start
+
+    actor = system("weekly-notice")
+    n = 0
+    for w in range(2, 0, -1):
+        week = week_start(today) - timedelta(days=7 * w)
+        n += notice_issue(actor=actor, county=county, week=week, today=week + timedelta(days=7)) is not None
+    return n
+
+
+def _daily_reports(county: str, today, rng) -> int:
+    """A week of daily reports: most units on time, some late, some missing."""
+    from datetime import datetime
+
+    from qinglang.core.calendar import is_working_day
+
+    from .daily import auto_figures, deadline, units
+    from .models import DailyReport
+
+    rows = []
+    days = [today - timedelta(days=k) for k in range(1, 8)]
+    for u in units(county):
+        for day in (d for d in days if is_working_day(d)):
+            roll = rng.random()
+            if roll < 0.1:
+                continue  # not reported
+            at = deadline(day) + (timedelta(hours=3) if roll < 0.2 else -timedelta(hours=rng.randint(1, 14)))
+            rows.append(
+                DailyReport(
+                    division_code=u["division"],
+                    department_kind=u["department"],
+                    unit_name=u["name"],
+                    report_on=day,
+                    figures=auto_figures(u["division"], u["department"], day),
+                    notable_events=rng.choice(["", "开展校外培训机构联合检查", "约谈预收费超标机构负责人"]),
+                    measures=rng.choice(["", "对无证机构下达责令停止办学通知", "督促机构开通资金监管账户"]),
+                    problems=rng.choice(["", "", "无证机构取缔需市场监管部门牵头"]),
+                    submitted_at=min(at, timezone.make_aware(datetime.combine(today, datetime.min.time()))),
+                )
+            )
+    DailyReport.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)

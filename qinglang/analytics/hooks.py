@@ -5,7 +5,7 @@ deleted row's. (Snapshot indicators are recomputed for today on every refresh.)"
 from django.apps import apps
 from django.db.models.signals import post_delete, post_init, post_save
 
-FIELDS = {"clues.Clue": "resolve_due", "inspections.LedgerItem": "deadline_on"}
+FIELDS = {"clues.Clue": "resolve_due", "inspections.RectificationItem": "deadline_on"}
 
 
 def mark_days(days) -> None:

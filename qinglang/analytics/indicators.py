@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -35,6 +35,7 @@ class Indicator:
     base: Callable[[date], QuerySet]
     rows: Callable[[date], QuerySet]
     link: str = ""  # portal URL name of a source row's page, with its id
+    money: bool = False  # numerator and denominator are amounts in fen (shown in yuan)
 
     def status(self, value: float | None) -> str:
         """red / amber / green against the target (amber: within 10 points)."""
@@ -57,8 +58,19 @@ def _day_end(day: date) -> datetime:
 def _grouped(qs: QuerySet, division: str, department: str, num: Q) -> QuerySet:
     return (
         qs.annotate(_div=F(division), _dept=Coalesce(F(department), Value("")))
+        .order_by()
         .values("_div", "_dept")
         .annotate(num=Count("id", filter=num), den=Count("id"))
+        .values_list("_div", "_dept", "num", "den")
+    )
+
+
+def _summed(qs: QuerySet, division: str, department: str, num: str, den: str) -> QuerySet:
+    return (
+        qs.annotate(_div=F(division), _dept=Coalesce(F(department), Value("")))
+        .order_by()
+        .values("_div", "_dept")
+        .annotate(num=Coalesce(Sum(num), 0), den=Coalesce(Sum(den), 0))
         .values_list("_div", "_dept", "num", "den")
     )
 
@@ -67,9 +79,9 @@ def _grouped(qs: QuerySet, division: str, department: str, num: Q) -> QuerySet:
 
 
 def _operating(_day: date) -> QuerySet:
-    from qinglang.registry.models import Institution, Status
+    from qinglang.registry.models import Institution, InstitutionStatus
 
-    return Institution.objects.filter(status=Status.ACTIVE)
+    return Institution.objects.filter(status=InstitutionStatus.ACTIVE)
 
 
 def _licensed_base(day):
@@ -93,9 +105,9 @@ def _party_base(day):
 
 
 def _current_staff(day):
-    from qinglang.registry.models import Staff, Status
+    from qinglang.registry.models import InstitutionStatus, Staff
 
-    return Staff.objects.filter(institution__status=Status.ACTIVE, left_on__isnull=True)
+    return Staff.objects.filter(institution__status=InstitutionStatus.ACTIVE, left_on__isnull=True)
 
 
 STAFF_VETTED = Q(background_check_on__isnull=False) & (
@@ -112,22 +124,121 @@ def _staff_base(day):
     )
 
 
-# --- funds (账户开通率): an institution with a custody account or a risk deposit -------
+# --- funds: the coverage page's own definitions (funds.selectors_coverage) ---------------
+# 账户开通率 and 资金纳管率 are read over the same population (operating fee-charging
+# institutions) with the same per-institution figures as /console/funds/declarations/,
+# so the two pages agree: a day's value is the coverage of the week containing it.
 
 
-def _has_custody():
-    from qinglang.funds.models import CustodyAccount
+def _fee_charging(day):
+    from qinglang.funds.selectors_coverage import operating_fee_charging, with_coverage
+    from qinglang.funds.services.indicators import week_monday
 
-    return Exists(CustodyAccount.objects.filter(institution_id=OuterRef("pk")))
+    return with_coverage(operating_fee_charging(), week_monday(day))
 
 
 def _account_base(day):
+    return _grouped(_fee_charging(day), "division_code", "competent_department__kind", Q(acc=True))
+
+
+def _coverage_base(day):
+    return _summed(_fee_charging(day), "division_code", "competent_department__kind", "held", "known")
+
+
+def _coverage_rows(day):
+    return _fee_charging(day).annotate(meets_target=_ann(Q(held__gte=F("known"))))
+
+
+# --- registry (培训材料审核率): materials of operating institutions reviewed ------------
+
+
+def _materials(_day):
+    from qinglang.registry.models import InstitutionStatus, TrainingMaterial
+
+    return TrainingMaterial.objects.filter(institution__status=InstitutionStatus.ACTIVE)
+
+
+def _material_reviewed(_day) -> Q:
+    from qinglang.registry.models import MaterialStatus
+
+    return ~Q(status=MaterialStatus.SUBMITTED)
+
+
+def _materials_base(day):
     return _grouped(
-        _operating(day).annotate(_custody=_has_custody()),
-        "division_code",
-        "competent_department__kind",
-        Q(_custody=True),
+        _materials(day),
+        "institution__division_code",
+        "institution__competent_department__kind",
+        _material_reviewed(day),
     )
+
+
+# --- inspections (检查覆盖率): tasks of the campaigns under way on the day ----------------
+
+
+def _campaign_tasks(day):
+    from qinglang.inspections.models import CampaignStatus, Task, TaskStatus
+
+    return Task.objects.filter(
+        campaign__starts_on__lte=day, campaign__ends_on__gte=day, campaign__status=CampaignStatus.DRAWN
+    ).exclude(status=TaskStatus.CANCELLED)
+
+
+def _task_done(_day) -> Q:
+    from qinglang.inspections.models import TaskStatus
+
+    return Q(status=TaskStatus.COMPLETED)
+
+
+def _inspection_base(day):
+    return _grouped(
+        _campaign_tasks(day), "division_code", "institution__competent_department__kind", _task_done(day)
+    )
+
+
+# --- clues (隐形变异清零): disguised-training clues still open past their time limit -------
+
+
+def _disguised_open(_day):
+    from qinglang.clues.models import OPEN_STATUSES, Clue, ClueCategory
+
+    return Clue.objects.filter(category=ClueCategory.DISGUISED_TRAINING, status__in=OPEN_STATUSES)
+
+
+def _disguised_overdue(day) -> Q:
+    return Q(resolve_due__lt=day)
+
+
+def _disguised_base(day):
+    return _grouped(
+        _disguised_open(day),
+        "division_code",
+        "institution__competent_department__kind",
+        _disguised_overdue(day),
+    )
+
+
+# --- schools (课后服务覆盖率, 作业时长达标率): the education department's school reports ---
+
+
+def _school_reports(day):
+    """Each division's latest school report on or before the day."""
+    from .models import SchoolReport
+
+    latest = (
+        SchoolReport.objects.filter(division_code=OuterRef("division_code"), report_on__lte=day)
+        .order_by("-report_on", "-id")
+        .values("id")[:1]
+    )
+    return SchoolReport.objects.filter(report_on__lte=day, id=Subquery(latest))
+
+
+def _after_school_base(day):
+    return _summed(_school_reports(day), "division_code", "department_kind", "after_school", "schools")
+
+
+def _homework_base(day):
+    return _summed(_school_reports(day), "division_code", "department_kind", "homework_ok", "schools")
 
 
 # --- clues (线索按时办结率): clues whose time limit fell on the day -------------------
@@ -149,19 +260,19 @@ def _clue_base(day):
     )
 
 
-# --- inspections (整改销号率): ledger items whose deadline fell on the day -----------------
+# --- inspections (整改销号率): rectification items whose deadline fell on the day -----------------
 
 
 def _items_due(day):
-    from qinglang.inspections.models import LedgerItem
+    from qinglang.inspections.models import RectificationItem
 
-    return LedgerItem.objects.filter(deadline_on=day)
+    return RectificationItem.objects.filter(deadline_on=day)
 
 
 def _item_closed() -> Q:
-    from qinglang.inspections.models import LedgerStatus
+    from qinglang.inspections.models import RectificationStatus
 
-    return Q(status=LedgerStatus.CLOSED_OUT)
+    return Q(status=RectificationStatus.CLOSED_OUT)
 
 
 def _item_base(day):
@@ -191,16 +302,30 @@ INDICATORS: dict[str, Indicator] = {
     i.key: i
     for i in [
         Indicator(
+            "indicator.custody_coverage",
+            "资金纳管率",
+            "纳入监管的预收费(托管的预收和待划拨资金)",
+            "已申报或已知的预收费(每家机构取申报与托管中的较大者)",
+            1.0,
+            "up",
+            "%",
+            "snapshot",
+            _coverage_base,
+            _coverage_rows,
+            "portal:institution_detail",
+            money=True,
+        ),
+        Indicator(
             "indicator.custody_account_rate",
             "账户开通率",
-            "开通托管账户或缴纳风险保证金的在营机构",
-            "在营机构",
+            "开通托管账户或缴纳风险保证金的在营收费机构",
+            "在营收费机构(有定价课程或订单)",
             1.0,
             "up",
             "%",
             "snapshot",
             _account_base,
-            lambda day: _operating(day).annotate(meets_target=_has_custody()),
+            lambda day: _fee_charging(day).annotate(meets_target=_ann(Q(acc=True))),
             "portal:institution_detail",
         ),
         Indicator(
@@ -229,6 +354,18 @@ INDICATORS: dict[str, Indicator] = {
             _q_rows(_current_staff, lambda _d: STAFF_VETTED),
         ),
         Indicator(
+            "indicator.materials_reviewed_rate",
+            "培训材料审核率",
+            "已审核(通过或不通过)的培训材料",
+            "在营机构报送的培训材料",
+            1.0,
+            "up",
+            "%",
+            "snapshot",
+            _materials_base,
+            _q_rows(_materials, _material_reviewed),
+        ),
+        Indicator(
             "indicator.party_coverage_rate",
             "党建双覆盖率",
             "有党组织覆盖且党建入章的在营机构",
@@ -240,6 +377,18 @@ INDICATORS: dict[str, Indicator] = {
             _party_base,
             _q_rows(_operating, lambda _d: Q(party_organisation=True, party_charter_clause=True)),
             "portal:institution_detail",
+        ),
+        Indicator(
+            "indicator.inspection_coverage",
+            "检查覆盖率",
+            "已完成检查的任务",
+            "进行中专项行动的检查任务(不含已取消)",
+            1.0,
+            "up",
+            "%",
+            "snapshot",
+            _inspection_base,
+            _q_rows(_campaign_tasks, _task_done),
         ),
         Indicator(
             "indicator.clue_on_time_rate",
@@ -266,9 +415,42 @@ INDICATORS: dict[str, Indicator] = {
             _item_base,
             _q_rows(_items_due, lambda _d: _item_closed()),
         ),
+        Indicator(
+            "indicator.disguised_open",
+            "隐形变异线索超期未结",
+            "超过办结时限仍未办结的隐形变异培训线索",
+            "未办结的隐形变异培训线索",
+            0,
+            "down",
+            "个",
+            "snapshot",
+            _disguised_base,
+            _q_rows(_disguised_open, _disguised_overdue),
+            "portal:clue_detail",
+        ),
+        Indicator(
+            "indicator.after_school_coverage",
+            "课后服务覆盖率",
+            "开展课后服务的义务教育学校",
+            "义务教育学校(教育部门最近一次报送)",
+            1.0,
+            "up",
+            "%",
+            "snapshot",
+            _after_school_base,
+            _q_rows(_school_reports, lambda _d: Q(after_school=F("schools"))),
+        ),
+        Indicator(
+            "indicator.homework_compliance",
+            "作业时长达标率",
+            "书面作业时长符合规定的义务教育学校",
+            "义务教育学校(教育部门最近一次报送)",
+            1.0,
+            "up",
+            "%",
+            "snapshot",
+            _homework_base,
+            _q_rows(_school_reports, lambda _d: Q(homework_ok=F("schools"))),
+        ),
     ]
 }
-
-
-def indicator_get(key: str) -> Indicator | None:
-    return INDICATORS.get(key)

@@ -55,3 +55,181 @@ class RefreshState(models.Model):  # noqa: DJ008 - one row
 
     last_day = models.DateField(null=True, blank=True)
     refreshed_at = models.DateTimeField(null=True, blank=True)
+
+
+class SchoolReport(models.Model):
+    """The education department's report on a division's compulsory-education schools
+    (the platform does not register schools): how many there are, how many offer
+    after-school service (课后服务) and how many keep written homework within the limits.
+    The latest report on or before a day is that day's figure."""
+
+    scope = ScopePaths(division="division_code", department="department_kind")
+
+    division_code = models.CharField("区划", max_length=12)
+    department_kind = models.CharField("报送部门", max_length=32, default="education")
+    report_on = models.DateField("报送日期")
+    schools = models.PositiveIntegerField("义务教育学校数")
+    after_school = models.PositiveIntegerField("开展课后服务学校数")
+    homework_ok = models.PositiveIntegerField("作业时长达标学校数")
+    reported_by_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "学校情况报送"
+        ordering = ["division_code", "-report_on", "-id"]
+        indexes = [models.Index(fields=["division_code", "report_on"], name="school_report_div_day")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(after_school__lte=models.F("schools"))
+                & models.Q(homework_ok__lte=models.F("schools")),
+                name="school_report_within_total",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.division_code} {self.report_on}"
+
+
+class NoticeSeries(models.Model):  # noqa: DJ008 - bookkeeping
+    """A county's numbering of its weekly notices, one row per year; locked while a
+    notice is issued, so that two runs never issue the same week or the same number."""
+
+    division_code = models.CharField(max_length=12)
+    year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["division_code", "year"], name="notice_series_unique")]
+
+
+class RankingNotice(models.Model):
+    """每周一通报: one county's ranking of its townships and departments on every
+    indicator for one week (Monday ``week_start``), with the change on the week before;
+    issued once as an official .docx (kept in the file store, with its SHA-256)."""
+
+    scope = ScopePaths(division="division_code")
+
+    division_code = models.CharField("区划", max_length=12)
+    week_start = models.DateField("通报周")
+    number = models.CharField("文号", max_length=64)
+    issued_on = models.DateField("印发日期")
+    issued_at = models.DateTimeField(auto_now_add=True)
+    issued_by_id = models.BigIntegerField(null=True)  # None: the Monday job
+    data = models.JSONField("排名", default=dict)
+    file = models.CharField(max_length=200, blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "每周通报"
+        ordering = ["-week_start", "division_code"]
+        constraints = [
+            models.UniqueConstraint(fields=["division_code", "week_start"], name="ranking_notice_week_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class Reminder(models.Model):
+    """督办提醒 to a unit below target in a notice: a township (``division_code`` of the
+    township) or a department of the county (``department_kind``). Acknowledged once
+    (签收); its follow-up (整改落实情况) is recorded after."""
+
+    scope = ScopePaths(division="division_code", department="department_kind")
+
+    notice = models.ForeignKey(RankingNotice, on_delete=models.CASCADE, related_name="reminders")
+    division_code = models.CharField("区划", max_length=12)
+    department_kind = models.CharField("部门", max_length=32, blank=True)
+    unit_name = models.CharField("单位", max_length=200)
+    lagging = models.JSONField("落后指标", default=list)
+    acknowledged_at = models.DateTimeField("签收时间", null=True, blank=True)
+    acknowledged_by_id = models.BigIntegerField(null=True, blank=True)
+    follow_up = models.TextField("整改落实情况", blank=True)
+    followed_up_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "督办提醒"
+        ordering = ["notice_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["notice", "division_code", "department_kind"], name="reminder_unit_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_name} {self.notice.number}"
+
+
+class DailyReport(models.Model):
+    """信息日报 of one unit for one day: a township (``department_kind`` "") or a
+    department of the county. ``figures`` are filled in by the platform at submission
+    (inspections, institutions checked, unlicensed found and closed, clues received and
+    closed, risk events); the text is what only people know."""
+
+    scope = ScopePaths(division="division_code", department="department_kind")
+
+    division_code = models.CharField("区划", max_length=12)
+    department_kind = models.CharField("部门", max_length=32, blank=True)
+    unit_name = models.CharField("单位", max_length=200)
+    report_on = models.DateField("日报日期")
+    figures = models.JSONField("平台数据", default=dict)
+    notable_events = models.TextField("重要事项", blank=True)
+    measures = models.TextField("工作措施", blank=True)
+    problems = models.TextField("需协调解决的问题", blank=True)
+    submitted_at = models.DateTimeField("报送时间")
+    submitted_by_id = models.BigIntegerField(null=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "信息日报"
+        ordering = ["-report_on", "division_code", "department_kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["division_code", "department_kind", "report_on"], name="daily_report_unit_day"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit_name} {self.report_on}"
+
+
+class Dispatch(models.Model):
+    """调度意见: the leader's instruction back to named units, on a day's reports."""
+
+    scope = ScopePaths(division="division_code")
+
+    division_code = models.CharField("区划", max_length=12)  # the county
+    report_on = models.DateField("日报日期")
+    text = models.TextField("调度意见")
+    issued_by_id = models.BigIntegerField(null=True)
+    issued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "调度意见"
+        ordering = ["-issued_at"]
+
+    def __str__(self) -> str:
+        return f"{self.division_code} {self.report_on}"
+
+
+class DispatchTarget(models.Model):
+    """One unit a dispatch note is addressed to, and its acknowledgement (once)."""
+
+    scope = ScopePaths(division="division_code", department="department_kind")
+
+    dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="targets")
+    division_code = models.CharField("区划", max_length=12)
+    department_kind = models.CharField("部门", max_length=32, blank=True)
+    unit_name = models.CharField("单位", max_length=200)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by_id = models.BigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["dispatch_id", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dispatch", "division_code", "department_kind"], name="dispatch_target_unit"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.unit_name

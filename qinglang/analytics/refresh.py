@@ -98,10 +98,10 @@ def compute_period(ind: Indicator, period: str, start: date) -> int:
 def _deadline_days_all() -> set[date]:
     """Every day a time limit fell on (for a full recomputation)."""
     from qinglang.clues.models import Clue
-    from qinglang.inspections.models import LedgerItem
+    from qinglang.inspections.models import RectificationItem
 
     days: set[date] = set()
-    for qs, f in ((Clue.objects, "resolve_due"), (LedgerItem.objects, "deadline_on")):
+    for qs, f in ((Clue.objects, "resolve_due"), (RectificationItem.objects, "deadline_on")):
         b = qs.aggregate(lo=Min(f), hi=Max(f))
         if b["lo"]:
             d = b["lo"]

@@ -18,7 +18,10 @@ from .models import IndicatorValue, Period
 from .refresh import month_start, period_bounds, week_start
 
 DEPARTMENT_PATHS = {
-    "LedgerItem": "department_kind",
+    "RectificationItem": "department_kind",
+    "SchoolReport": "department_kind",
+    "Task": "institution__competent_department__kind",
+    "TrainingMaterial": "institution__competent_department__kind",
     "Staff": "institution__competent_department__kind",
     "Clue": "institution__competent_department__kind",
 }
@@ -55,6 +58,11 @@ def _check(actor, division: str, period: str, department: str) -> None:
         division and division_in_scope(actor, division)
     ):
         raise NotFound("区划")
+
+
+def check_scope(actor, division: str) -> None:
+    """A regulator whose scope covers ``division`` (for the ranking of a county)."""
+    _check(actor, division, Period.WEEK, "")
 
 
 def shift(period: str, start: date, n: int) -> date:
@@ -196,9 +204,9 @@ def drill(
     items: list = []
     for day in days:
         q = restrict(ind.rows(day), actor)
-        staff = q.model.__name__ == "Staff"
+        on_inst = q.model.__name__ in ("Staff", "TrainingMaterial")
         q = q.filter(
-            **{("institution__division_code" if staff else "division_code") + "__startswith": division}
+            **{("institution__division_code" if on_inst else "division_code") + "__startswith": division}
         )
         if department:
             q = q.filter(**{DEPARTMENT_PATHS.get(q.model.__name__, "competent_department__kind"): department})

@@ -14,3 +14,14 @@ def indicators_refresh():
 
     with request_context():
         return refresh()
+
+
+@db_periodic_task(crontab(minute="40"))
+def weekly_ranking_notices():
+    """每周一通报: from Monday 08:00, each county's notice of last week; run hourly so a
+    downtime over Monday morning is caught up at the next run (a week is never issued
+    twice)."""
+    from .notices import weekly_notices
+
+    with request_context():
+        return weekly_notices()

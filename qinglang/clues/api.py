@@ -13,7 +13,7 @@ from qinglang.core.api_support import Limit, Offset
 from qinglang.core.errors import NotFound
 
 from . import selectors, services
-from .models import Category, Channel
+from .models import Channel, ClueCategory
 from .open311 import router as open311_router
 
 router = Router(tags=["clues"])
@@ -234,6 +234,100 @@ def clue_action(request, clue_id: int, payload: ActionIn):
     return _out(run_action(request.user, clue_id, payload))
 
 
+class DuplicateOut(Schema):
+    """A suggested duplicate: another open case of the same subject, how alike."""
+
+    clue: ClueOut
+    similarity: float
+    topic: float
+    suggested: bool
+
+
+@router.get(
+    "/clues/{int:clue_id}/duplicates",
+    response=list[DuplicateOut],
+    summary="Suggested duplicates of a clue (same subject, within the window) with their similarity",
+)
+def clue_duplicates(request, clue_id: int):
+    out = services.duplicate_suggestions(actor=request.user, clue_id=clue_id)
+    refs = selectors.source_refs(d["clue"].pk for d in out)
+    return [{**d, "clue": _out(d["clue"], refs)} for d in out]
+
+
+class MergeIn(Schema):
+    into_id: int
+    reason: str
+
+
+@router.post("/clues/{int:clue_id}/merge", response=ClueOut, summary="Merge this clue into another (并案)")
+def clue_merge(request, clue_id: int, payload: MergeIn):
+    return _out(
+        services.clue_merge(
+            actor=request.user, clue_id=clue_id, into_id=payload.into_id, reason=payload.reason
+        )
+    )
+
+
+class SplitIn(Schema):
+    report_ids: list[int]
+    reason: str
+
+
+@router.post(
+    "/clues/{int:clue_id}/split", response={201: ClueOut}, summary="Split reports off into a new case (拆分)"
+)
+def clue_split(request, clue_id: int, payload: SplitIn):
+    new = services.clue_split(
+        actor=request.user, clue_id=clue_id, report_ids=payload.report_ids, reason=payload.reason
+    )
+    return 201, _out(new)
+
+
+class RetriageIn(Schema):
+    division_code: str
+
+
+class RetriageOut(Schema):
+    id: int
+    division_code: str
+    status: str
+    clues: int
+    proposals: list[dict]
+    applied: list[dict]
+    error: str
+    created_at: datetime
+    finished_at: datetime | None
+    applied_at: datetime | None
+
+
+@router.post(
+    "/retriage",
+    response={201: RetriageOut},
+    summary="Re-run classification and duplicate suggestions over the area's open clues (proposals only)",
+)
+def retriage_start(request, payload: RetriageIn):
+    return 201, services.retriage_start(actor=request.user, division_code=payload.division_code)
+
+
+@router.get("/retriage/{int:run_id}", response=RetriageOut, summary="A re-triage run and its proposals")
+def retriage_get(request, run_id: int):
+    return selectors.retriage_get(actor=request.user, run_id=run_id)
+
+
+class RetriageApplyIn(Schema):
+    accept: list[int]
+    reason: str
+
+
+@router.post(
+    "/retriage/{int:run_id}/apply", response=RetriageOut, summary="Apply chosen proposals of a re-triage run"
+)
+def retriage_apply(request, run_id: int, payload: RetriageApplyIn):
+    return services.retriage_apply(
+        actor=request.user, run_id=run_id, accept=payload.accept, reason=payload.reason
+    )
+
+
 class WhistleIn(Schema):
     division_code: str
     title: str
@@ -297,6 +391,6 @@ def whistle_report(request, whistle_id: int, payload: WhistleReportIn):
     return _wout(wd.whistle)
 
 
-CATEGORY_VALUES = Category.values
+CATEGORY_VALUES = ClueCategory.values
 CHANNEL_VALUES = Channel.values
 router.add_router("/open311/v2", open311_router)

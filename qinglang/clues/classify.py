@@ -1,16 +1,18 @@
 """Problem category of a clue — what the call is *about* — and the text vectors duplicate
 detection compares.
 
-Features: jieba words (dictionary mode, no HMM: fast and deterministic), character 1–3
-grams, a cue token for every keyword rule that fires (``R:<category>``) and the words said
-after a "main point" marker (主要是…, 最主要的问题是…) marked ``M:`` — so a second issue
-mentioned in passing weighs less than the one the caller says they are calling about.
-TF-IDF weighted, l2-normalised, then a multinomial logistic regression (scikit-learn).
+Features: character 1–3 grams of the report's core text (the caller's introduction,
+closing courtesies and clauses said in passing — 另外…, 顺便… — taken out) and character
+2–3 grams of what follows a "main point" marker (主要是…, 最主要的问题是…), TF-IDF with
+sublinear tf, then a linear SVM calibrated to probabilities (scikit-learn); the keyword
+rules break near ties. jieba words scored lower in grouped cross-validation on the
+training corpus (data/README.md).
 
 Training data: ``data/train.tsv`` (the project's own corpus, see data/README.md) plus every
-regulator correction (``ClueLabel``, weight 3). The model is trained on first use and kept
-in memory; the shipped-corpus model is also pickled under ``DATA_DIR/models`` keyed by the
-corpus digest, so a new process loads it instead of training. Nothing is downloaded.
+regulator correction (``ClueLabel``, weight 3). The model is trained once per set of
+examples and code and persisted under ``DATA_DIR/models`` (a file named by the digest of the
+corpus, the corrections, this module's source and the scikit-learn version), at first use or
+by ``qinglang clue_model``; every later process loads it. Nothing is downloaded.
 
 The public interface is :func:`classify_many` (and :func:`classify` for one text); another
 app may add a category hook with :func:`register_hook` — a function ``(text, prediction)
@@ -18,6 +20,7 @@ app may add a category hook with :func:`register_hook` — a function ``(text, p
 
 import hashlib
 import logging
+import os
 import pickle
 import re
 import threading
@@ -25,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .models import Category, CategorySource, ClueLabel
+from .models import CategorySource, ClueCategory, ClueLabel
 
 log = logging.getLogger(__name__)
 DATA = Path(__file__).parent / "data" / "train.tsv"
@@ -35,18 +38,18 @@ FEATURE_VERSION = "4"  # bump when features() changes: invalidates the pickled m
 # Keyword rules: cues to the model (not verdicts). A rule alone cannot tell a passing
 # mention from the main problem; the model weighs the cue with everything else.
 RULES: list[tuple[str, str]] = [
-    (Category.RUNAWAY, r"跑路|卷款|人去楼空|联系不上|失联|关门|倒闭|搬空|跑了"),
-    (Category.REFUND_DIFFICULTY, r"退费|退款|退钱|不给退|退还|退课|退剩"),
-    (Category.FIRE_SAFETY, r"消防|灭火器|安全出口|疏散|火灾|逃生|烟感|易燃|液化气|煤气|燃气|充电"),
-    (Category.FOOD_SAFETY, r"食品|午餐|饭菜|食堂|健康证|拉肚子|中毒|过期的|变质|腹泻|馊"),
-    (Category.ILLEGAL_COMPETITION, r"竞赛|杯赛|比赛|排名|名次|选拔|大赛"),
-    (Category.BEYOND_SYLLABUS, r"超纲|超前|提前学|提前教|超出.*课程标准|下学期|年级的"),
-    (Category.ADVERTISING, r"广告|传单|宣传|海报|保过|提分|押题"),
-    (Category.PRICE, r"指导价|一次性|乱收费|收费标准|涨价|明码标价|发票|预收"),
-    (Category.UNLICENSED, r"无证|许可证|营业执照|未经审批|资质|证照|备案|办学证"),
-    (Category.DISGUISED_TRAINING, r"家政|众筹|研学|住家|一对一|私教|隐形变异|名义|打着|其实|实际"),
-    (Category.STAFF_CONDUCT, r"体罚|辱骂|骂|打孩子|教师资格|在职教师|在职老师|有偿补课|动手动脚"),
-    (Category.OTHER, r"咨询|请问|想问|表扬|点赞|噪音|太吵|停车"),
+    (ClueCategory.RUNAWAY, r"跑路|卷款|人去楼空|联系不上|失联|关门|倒闭|搬空|跑了"),
+    (ClueCategory.REFUND_DIFFICULTY, r"退费|退款|退钱|不给退|退还|退课|退剩"),
+    (ClueCategory.FIRE_SAFETY, r"消防|灭火器|安全出口|疏散|火灾|逃生|烟感|易燃|液化气|煤气|燃气|充电"),
+    (ClueCategory.FOOD_SAFETY, r"食品|午餐|饭菜|食堂|健康证|拉肚子|中毒|过期的|变质|腹泻|馊"),
+    (ClueCategory.ILLEGAL_COMPETITION, r"竞赛|杯赛|比赛|排名|名次|选拔|大赛"),
+    (ClueCategory.BEYOND_SYLLABUS, r"超纲|超前|提前学|提前教|超出.*课程标准|下学期|年级的"),
+    (ClueCategory.ADVERTISING, r"广告|传单|宣传|海报|保过|提分|押题"),
+    (ClueCategory.PRICE, r"指导价|一次性|乱收费|收费标准|涨价|明码标价|发票|预收"),
+    (ClueCategory.UNLICENSED, r"无证|许可证|营业执照|未经审批|资质|证照|备案|办学证"),
+    (ClueCategory.DISGUISED_TRAINING, r"家政|众筹|研学|住家|一对一|私教|隐形变异|名义|打着|其实|实际"),
+    (ClueCategory.STAFF_CONDUCT, r"体罚|辱骂|骂|打孩子|教师资格|在职教师|在职老师|有偿补课|动手动脚"),
+    (ClueCategory.OTHER, r"咨询|请问|想问|表扬|点赞|噪音|太吵|停车"),
 ]
 _RULES = [(c, re.compile(p)) for c, p in RULES]
 _MAIN = re.compile(r"(主要是|主要反映|最主要的|重点是|关键是|今天打电话是因为|打电话是想)(.*)")
@@ -147,12 +150,19 @@ class TextModel:
     def predict(self, texts: list[str]) -> list[Prediction]:
         return self.predict_vectors(self.vectors(texts), texts) if texts else []
 
-    def predict_vectors(self, whole, texts: list[str]) -> list[Prediction]:
-        """Predictions for texts whose :meth:`vectors` are ``whole`` (computed once)."""
+    def proba(self, whole, texts: list[str]):
+        """Category probabilities (rows: texts, columns: :attr:`classes`) of texts whose
+        :meth:`vectors` are ``whole``."""
+        x = self._stack(whole, self.main.transform(texts))
+        return self.clf.predict_proba(x)
+
+    def predict_vectors(self, whole, texts: list[str], probs=None) -> list[Prediction]:
+        """Predictions for texts whose :meth:`vectors` are ``whole`` (computed once), or
+        whose :meth:`proba` is ``probs``."""
         if not texts:
             return []
-        x = self._stack(whole, self.main.transform(texts))
-        probs = self.clf.predict_proba(x)
+        if probs is None:
+            probs = self.proba(whole, texts)
         out = []
         for text, row in zip(texts, probs, strict=True):
             order = row.argsort()[::-1]
@@ -198,37 +208,74 @@ def shipped_examples() -> list[tuple[str, str, int]]:
     return [(t, c, 1) for c, t in read_tsv(DATA)]
 
 
-def _cache_path() -> Path | None:
+def _code_version() -> bytes:
+    """What invalidates a persisted model besides its examples: this module's source (the
+    features and the model), FEATURE_VERSION and the scikit-learn version."""
+    import sklearn
+
+    return Path(__file__).read_bytes() + FEATURE_VERSION.encode() + sklearn.__version__.encode()
+
+
+def _cache_path(examples_digest: bytes) -> Path | None:
+    """``DATA_DIR/models/clue-category-<digest>.pkl``: keyed by the examples and the code."""
     try:
-        import sklearn
         from django.conf import settings
 
-        digest = hashlib.sha256(DATA.read_bytes() + FEATURE_VERSION.encode() + sklearn.__version__.encode())
-        return Path(settings.DATA_DIR) / "models" / f"clue-category-{digest.hexdigest()[:16]}.pkl"
+        digest = hashlib.sha256(examples_digest + _code_version()).hexdigest()[:16]
+        return Path(settings.DATA_DIR) / "models" / f"clue-category-{digest}.pkl"
     except Exception:  # no settings (a plain script): no disk cache
         return None
 
 
-def base_model() -> TextModel:
-    """The model of the shipped corpus: from the disk cache, else trained and cached."""
-    path = _cache_path()
+def _examples_digest(examples: list[tuple[str, str, int]]) -> bytes:
+    h = hashlib.sha256(DATA.read_bytes())
+    for t, c, w in examples[len(read_tsv(DATA)) :]:  # the corrections after the shipped corpus
+        h.update(f"{w}\t{c}\t{t}\n".encode())
+    return h.digest()
+
+
+def persisted_model(examples: list[tuple[str, str, int]], *, build: bool = True) -> TextModel | None:
+    """The model of ``examples``: loaded from its file under DATA_DIR/models when one was
+    built for the same examples and code, else trained once and written there (atomically)
+    — so an import never trains unless the corpus, a correction or the code changed."""
+    path = _cache_path(_examples_digest(examples))
     if path is not None and path.exists():
         try:
             with path.open("rb") as f:
                 return pickle.load(f)  # noqa: S301 (a file this module wrote under DATA_DIR)
         except Exception:
-            log.warning("clue model cache unreadable, retraining", exc_info=True)
-    m = TextModel(shipped_examples())
+            log.warning("clue model file unreadable, retraining", exc_info=True)
+    if not build:
+        return None
+    m = TextModel(examples)
     if path is not None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{threading.get_ident()}.tmp")
+            tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
             with tmp.open("wb") as f:
-                pickle.dump(m, f)
+                pickle.dump(m, f, protocol=pickle.HIGHEST_PROTOCOL)
             tmp.replace(path)
         except OSError:
-            log.warning("clue model cache not written", exc_info=True)
+            log.warning("clue model file not written", exc_info=True)
     return m
+
+
+def model_path() -> Path | None:
+    """The file of the model :func:`model` uses now (built or not)."""
+    return _cache_path(_examples_digest(current_examples()))
+
+
+def base_model() -> TextModel:
+    """The model of the shipped corpus (persisted)."""
+    return persisted_model(shipped_examples())
+
+
+def current_examples() -> list[tuple[str, str, int]]:
+    """The shipped corpus, then every regulator correction (by id) at CORRECTION_WEIGHT."""
+    corrections = [
+        (t, c, CORRECTION_WEIGHT) for t, c in ClueLabel.objects.order_by("id").values_list("text", "category")
+    ]
+    return shipped_examples() + corrections
 
 
 _lock = threading.Lock()
@@ -236,21 +283,15 @@ _models: dict[str, object] = {}
 
 
 def model() -> TextModel:
-    """Shipped corpus + regulator corrections; retrained when a correction is added (keyed
-    on the newest label id)."""
+    """Shipped corpus + regulator corrections, from its persisted file (trained and written
+    at first use when the examples or the code changed); kept in memory keyed on the newest
+    correction's id."""
     version = ClueLabel.objects.order_by("-id").values_list("id", flat=True).first() or 0
     with _lock:
-        if "base" not in _models:
-            _models["base"] = base_model()
-        if version == 0:
-            return _models["base"]
-        if _models.get("version") != version:
-            corrections = [
-                (t, c, CORRECTION_WEIGHT) for t, c in ClueLabel.objects.values_list("text", "category")
-            ]
-            _models["corrected"] = TextModel(shipped_examples() + corrections)
+        if _models.get("version") != version or "model" not in _models:
+            _models["model"] = base_model() if version == 0 else persisted_model(current_examples())
             _models["version"] = version
-        return _models["corrected"]
+        return _models["model"]
 
 
 Hook = Callable[[str, Prediction], Prediction | None]

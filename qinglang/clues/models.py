@@ -14,7 +14,7 @@ from qinglang.core.models import Department, DepartmentKind, TransitionRow
 from qinglang.core.states import StateMachine
 
 
-class Category(models.TextChoices):
+class ClueCategory(models.TextChoices):
     DISGUISED_TRAINING = "disguised_training", "隐形变异培训"
     UNLICENSED = "unlicensed", "无证无照办学"
     REFUND_DIFFICULTY = "refund_difficulty", "退费难"
@@ -39,7 +39,7 @@ class Channel(models.TextChoices):
     ONLINE_PATROL = "online_patrol", "网上巡查"
 
 
-class Status(models.TextChoices):
+class ClueStatus(models.TextChoices):
     RECEIVED = "received", "待分办"
     ROUTED = "routed", "待受理"
     ACCEPTED = "accepted", "已受理"
@@ -51,25 +51,29 @@ class Status(models.TextChoices):
 
 # The clue state machine: one service per arrow (services/handling.py).
 TRANSITIONS: dict[str, set[str]] = {
-    Status.RECEIVED: {Status.ROUTED},
-    Status.ROUTED: {Status.ACCEPTED, Status.RECEIVED},  # accept, or return for re-routing
-    Status.ACCEPTED: {Status.INVESTIGATING, Status.CONCLUDED},
-    Status.INVESTIGATING: {Status.CONCLUDED},
-    Status.CONCLUDED: {Status.CLOSED},
-    Status.CLOSED: {Status.ACCEPTED},  # the reporter reopens (once)
-    Status.MERGED: set(),
+    ClueStatus.RECEIVED: {ClueStatus.ROUTED, ClueStatus.MERGED},
+    ClueStatus.ROUTED: {
+        ClueStatus.ACCEPTED,
+        ClueStatus.RECEIVED,
+        ClueStatus.MERGED,
+    },  # accept, or return for re-routing
+    ClueStatus.ACCEPTED: {ClueStatus.INVESTIGATING, ClueStatus.CONCLUDED, ClueStatus.MERGED},
+    ClueStatus.INVESTIGATING: {ClueStatus.CONCLUDED, ClueStatus.MERGED},
+    ClueStatus.CONCLUDED: {ClueStatus.CLOSED},
+    ClueStatus.CLOSED: {ClueStatus.ACCEPTED},  # the reporter reopens (once)
+    ClueStatus.MERGED: set(),
 }
-MERGEABLE = [Status.RECEIVED, Status.ROUTED, Status.ACCEPTED, Status.INVESTIGATING]
-OPEN_STATUSES = [Status.RECEIVED, Status.ROUTED, Status.ACCEPTED, Status.INVESTIGATING]
+MERGEABLE = [ClueStatus.RECEIVED, ClueStatus.ROUTED, ClueStatus.ACCEPTED, ClueStatus.INVESTIGATING]
+OPEN_STATUSES = [ClueStatus.RECEIVED, ClueStatus.ROUTED, ClueStatus.ACCEPTED, ClueStatus.INVESTIGATING]
 # What a reporter sees of the case on the tracking page.
 PUBLIC_STAGE = {
-    Status.RECEIVED: "已收到",
-    Status.ROUTED: "已转交主管部门",
-    Status.ACCEPTED: "已受理",
-    Status.INVESTIGATING: "核查处理中",
-    Status.CONCLUDED: "已办结",
-    Status.CLOSED: "已办结并反馈",
-    Status.MERGED: "已与同一问题的举报合并办理",
+    ClueStatus.RECEIVED: "已收到",
+    ClueStatus.ROUTED: "已转交主管部门",
+    ClueStatus.ACCEPTED: "已受理",
+    ClueStatus.INVESTIGATING: "核查处理中",
+    ClueStatus.CONCLUDED: "已办结",
+    ClueStatus.CLOSED: "已办结并反馈",
+    ClueStatus.MERGED: "已与同一问题的举报合并办理",
 }
 
 
@@ -107,7 +111,7 @@ class Clue(models.Model):
     operator_address = models.CharField("地址", max_length=255, blank=True)
     operator_key = models.CharField(max_length=200, blank=True)  # normalised name, for dedupe
     suspected_unlicensed = models.BooleanField("疑似无证经营", default=False)
-    category = models.CharField("问题类别", max_length=24, choices=Category.choices)
+    category = models.CharField("问题类别", max_length=24, choices=ClueCategory.choices)
     category_source = models.CharField(max_length=12, choices=CategorySource.choices)
     category_confidence = models.FloatField("分类置信度", null=True, blank=True)
     needs_triage = models.BooleanField("待人工分类", default=False)  # confidence below the policy floor
@@ -115,7 +119,7 @@ class Clue(models.Model):
     triage_rule = models.CharField("分类依据规则", max_length=40, blank=True, default="")
     summary = models.TextField("问题描述")
     first_channel = models.CharField("来源", max_length=16, choices=Channel.choices)
-    status = models.CharField("状态", max_length=16, choices=Status.choices, default=Status.RECEIVED)
+    status = models.CharField("状态", max_length=16, choices=ClueStatus.choices, default=ClueStatus.RECEIVED)
     routed_kinds = models.CharField(max_length=200, blank=True)
     report_count = models.PositiveIntegerField("举报次数", default=1)
     received_at = models.DateTimeField("收到时间")
@@ -151,7 +155,7 @@ class Clue(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["reference"], name="clue_reference_unique"),
-            models.CheckConstraint(condition=Q(status__in=Status.values), name="clue_status_valid"),
+            models.CheckConstraint(condition=Q(status__in=ClueStatus.values), name="clue_status_valid"),
             models.CheckConstraint(
                 condition=Q(escalation_level__gte=0, escalation_level__lte=2), name="clue_escalation_range"
             ),
@@ -258,11 +262,11 @@ class ClueTransition(TransitionRow):
     """Insert-only status change of a clue."""
 
     clue = models.ForeignKey(Clue, on_delete=models.PROTECT, related_name="transitions")
-    from_status = models.CharField(max_length=16, choices=Status.choices)
-    to_status = models.CharField(max_length=16, choices=Status.choices)
+    from_status = models.CharField(max_length=16, choices=ClueStatus.choices)
+    to_status = models.CharField(max_length=16, choices=ClueStatus.choices)
 
 
-CLUE_STATES = StateMachine("clue", Status, TRANSITIONS, model=Clue, history=ClueTransition, action="clue")
+CLUE_STATES = StateMachine("clue", ClueStatus, TRANSITIONS, model=Clue, history=ClueTransition, action="clue")
 
 
 class RoutingAction(models.TextChoices):
@@ -315,7 +319,7 @@ class ClueLabel(models.Model):
     examples live in data/labelled.tsv)."""
 
     text = models.TextField()
-    category = models.CharField(max_length=24, choices=Category.choices)
+    category = models.CharField(max_length=24, choices=ClueCategory.choices)
     clue = models.ForeignKey(Clue, null=True, on_delete=models.SET_NULL, related_name="labels")
     actor_id = models.BigIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -447,6 +451,71 @@ class InstitutionSignal(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["institution", "week_start"], name="institution_signal_once")
         ]
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
+
+class CaseChangeKind(models.TextChoices):
+    MERGE = "merge", "并案"
+    SPLIT = "split", "拆分"
+    RECLASSIFY = "reclassify", "重新分类"
+
+
+class CaseChange(models.Model):
+    """Insert-only record of a handler's merge or split (and of a re-triage's applied
+    changes): which case, which other case, which reports moved, the similarity the
+    handler saw and the reason given."""
+
+    scope = ScopePaths(division="division_code")
+
+    kind = models.CharField("变更", max_length=12, choices=CaseChangeKind.choices)
+    clue = models.ForeignKey(Clue, on_delete=models.PROTECT, related_name="changes")
+    other = models.ForeignKey(Clue, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    division_code = models.CharField(max_length=12)
+    report_ids = models.JSONField(default=list)
+    similarity = models.FloatField(null=True, blank=True)
+    before = models.CharField(max_length=24, blank=True)
+    after = models.CharField(max_length=24, blank=True)
+    reason = models.TextField("理由")
+    actor_id = models.BigIntegerField(null=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__} #{self.pk}"
+
+
+class RetriageStatus(models.TextChoices):
+    QUEUED = "queued", "排队中"
+    RUNNING = "running", "计算中"
+    PROPOSED = "proposed", "待确认"
+    APPLIED = "applied", "已应用"
+    FAILED = "failed", "失败"
+
+
+class RetriageRun(models.Model):
+    """重新研判: classification and duplicate suggestions re-run over the open clues of an
+    area. ``proposals`` lists the changes (category old → new, merges with similarity);
+    nothing changes until a regulator applies them."""
+
+    scope = ScopePaths(division="division_code")
+
+    division_code = models.CharField("区域", max_length=12)
+    status = models.CharField(max_length=12, choices=RetriageStatus.choices, default=RetriageStatus.QUEUED)
+    clues = models.PositiveIntegerField(default=0)
+    proposals = models.JSONField(default=list)
+    applied = models.JSONField(default=list)
+    error = models.TextField(blank=True)
+    actor_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
         return f"{type(self).__name__} #{self.pk}"

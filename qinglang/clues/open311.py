@@ -30,23 +30,23 @@ from qinglang.accounts.services import api_token_authenticate
 from qinglang.core.errors import DomainError
 from qinglang.core.models import Division
 
-from .models import Category, Channel, Clue, ClueReport, Status
+from .models import Channel, Clue, ClueCategory, ClueReport, ClueStatus
 
 router = Router(tags=["open311"])
 JURISDICTION = "qinglang"
 KEYWORDS = {
-    Category.DISGUISED_TRAINING: "家政,众筹,一对一,研学",
-    Category.UNLICENSED: "无证,无照,黑机构",
-    Category.REFUND_DIFFICULTY: "退费,退款",
-    Category.RUNAWAY: "跑路,关门,卷款",
-    Category.PRICE: "收费,价格",
-    Category.FIRE_SAFETY: "消防,安全出口,灭火器",
-    Category.FOOD_SAFETY: "食品,午餐,食堂",
-    Category.ADVERTISING: "广告,宣传",
-    Category.STAFF_CONDUCT: "教师,体罚,资格",
-    Category.BEYOND_SYLLABUS: "超纲,超前",
-    Category.ILLEGAL_COMPETITION: "竞赛,排名",
-    Category.OTHER: "其他",
+    ClueCategory.DISGUISED_TRAINING: "家政,众筹,一对一,研学",
+    ClueCategory.UNLICENSED: "无证,无照,黑机构",
+    ClueCategory.REFUND_DIFFICULTY: "退费,退款",
+    ClueCategory.RUNAWAY: "跑路,关门,卷款",
+    ClueCategory.PRICE: "收费,价格",
+    ClueCategory.FIRE_SAFETY: "消防,安全出口,灭火器",
+    ClueCategory.FOOD_SAFETY: "食品,午餐,食堂",
+    ClueCategory.ADVERTISING: "广告,宣传",
+    ClueCategory.STAFF_CONDUCT: "教师,体罚,资格",
+    ClueCategory.BEYOND_SYLLABUS: "超纲,超前",
+    ClueCategory.ILLEGAL_COMPETITION: "竞赛,排名",
+    ClueCategory.OTHER: "其他",
 }
 ATTRIBUTES = [
     ("institution_name", "涉及机构名称", False),
@@ -104,8 +104,8 @@ def _iso(dt) -> str | None:
 def _service(code: str) -> dict:
     return {
         "service_code": code,
-        "service_name": Category(code).label,
-        "description": f"举报校外培训问题：{Category(code).label}",
+        "service_name": ClueCategory(code).label,
+        "description": f"举报校外培训问题：{ClueCategory(code).label}",
         "metadata": True,
         "type": "realtime",
         "keywords": KEYWORDS[code],
@@ -134,7 +134,7 @@ def _definition(code: str) -> dict:
 def _services(request, fmt: str, jurisdiction_id: str = ""):
     if jurisdiction_id and not _jurisdiction_ok(jurisdiction_id):
         return error(fmt, 404, "jurisdiction_id provided was not found")
-    return render(fmt, "services", "service", [_service(c) for c in Category.values])
+    return render(fmt, "services", "service", [_service(c) for c in ClueCategory.values])
 
 
 @router.get("/services.json", auth=None, summary="Open311: service list (JSON)")
@@ -159,7 +159,7 @@ def _definition_view(code: str, fmt: str):
 
 # The spec's /services/{service_code}.{format}: the codes are a fixed list, so each gets its
 # own route (no free path parameter to fill).
-for _code in Category.values:
+for _code in ClueCategory.values:
     for _fmt in ("json", "xml"):
         router.get(
             f"/services/{_code}.{_fmt}",
@@ -209,9 +209,9 @@ def _request_out(c: Clue, r: ClueReport | None = None) -> dict:
     another reporter wrote."""
     return {
         "service_request_id": str(c.pk),
-        "status": "closed" if c.status in (Status.CONCLUDED, Status.CLOSED) else "open",
+        "status": "closed" if c.status in (ClueStatus.CONCLUDED, ClueStatus.CLOSED) else "open",
         "status_notes": c.public_stage
-        + (f"：{c.feedback}" if c.status == Status.CLOSED and c.feedback else ""),
+        + (f"：{c.feedback}" if c.status == ClueStatus.CLOSED and c.feedback else ""),
         "service_name": c.get_category_display(),
         "service_code": c.category,
         "description": r.content if r else c.summary,
@@ -288,7 +288,7 @@ def _post(request, fmt, **f):
     code = (f.get("service_code") or "").strip()
     if not code:
         return err(400, "service_code was not provided")
-    if code not in Category.values:
+    if code not in ClueCategory.values:
         return err(400, f"service_code not found: {code}")
     if j and not _jurisdiction_ok(j):
         return err(404, "jurisdiction_id provided was not found")
@@ -417,7 +417,7 @@ def _get_requests(
         qs = qs.filter(category__in=service_code.split(","))
     if status:
         want = set(status.split(","))
-        closed = [Status.CONCLUDED, Status.CLOSED]
+        closed = [ClueStatus.CONCLUDED, ClueStatus.CLOSED]
         if want == {"open"}:
             qs = qs.exclude(status__in=closed)
         elif want == {"closed"}:

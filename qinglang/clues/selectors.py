@@ -17,9 +17,9 @@ from .models import (
     PUBLIC_STAGE,
     Clue,
     ClueReport,
+    ClueStatus,
     ClueTrend,
     InstitutionSignal,
-    Status,
     Whistle,
 )
 
@@ -69,6 +69,50 @@ def clue_get(*, actor, clue_id: int) -> Clue:
     if c is None:
         raise NotFound("线索")
     return c
+
+
+@dataclass
+class HandedOver:
+    """A clue the actor worked on that has since left their department: where it went,
+    and what they may still read (no reporter's details)."""
+
+    clue: Clue
+    to_department: str
+    at: object
+    history: list
+
+
+def handed_over(*, actor, clue_id: int) -> HandedOver | None:
+    """A clue ``actor`` routed, transferred or moved (its history names them) that their
+    scope no longer shows because it went to another department of their area; else None.
+    They keep read access to it: its summary, status and history, never the reporters."""
+    from django.db.models import Q
+
+    from .models import ClueRouting, ClueTransition, RoutingAction
+
+    uid = getattr(actor, "pk", None)
+    if uid is None:
+        return None
+    c = (
+        restrict(Clue.objects.all(), actor, regulator_department=False)
+        .filter(pk=clue_id)
+        .filter(Q(routings__actor_id=uid) | Q(transitions__actor_id=uid))
+        .select_related("institution")
+        .first()
+    )
+    if c is None:
+        return None
+    last = (
+        ClueRouting.objects.filter(clue=c, action__in=[RoutingAction.TRANSFER, RoutingAction.ASSIGN])
+        .select_related("department")
+        .order_by("-at", "-id")
+        .first()
+    )
+    where = ""
+    if last is not None:
+        where = last.department.name if last.department_id else last.get_department_kind_display()
+    history = list(ClueTransition.objects.filter(clue=c).order_by("at", "id"))
+    return HandedOver(c, where, last.at if last else None, history)
 
 
 @dataclass
@@ -127,10 +171,10 @@ def report_progress(r: ClueReport) -> TrackingView:
         received_on=timezone.localtime(r.received_at).date(),
         stage=PUBLIC_STAGE[c.status],
         steps=steps,
-        feedback=c.feedback if c.status == Status.CLOSED else "",
-        closed=c.status == Status.CLOSED,
+        feedback=c.feedback if c.status == ClueStatus.CLOSED else "",
+        closed=c.status == ClueStatus.CLOSED,
         satisfaction=r.satisfaction,
-        can_reopen=c.status == Status.CLOSED and not c.reopened,
+        can_reopen=c.status == ClueStatus.CLOSED and not c.reopened,
     )
 
 
@@ -177,3 +221,25 @@ def signals(*, actor) -> QuerySet:
         .select_related("institution")
         .order_by("-week_start", "-count")
     )
+
+
+def retriage_get(*, actor, run_id: int):
+    from .models import RetriageRun
+
+    run = restrict(RetriageRun.objects.all(), actor).filter(pk=run_id).first()
+    if run is None:
+        raise NotFound("重新研判")
+    return run
+
+
+def retriage_runs(*, actor, limit: int = 20):
+    from .models import RetriageRun
+
+    return list(restrict(RetriageRun.objects.all(), actor)[:limit])
+
+
+def case_changes(clue) -> list:
+    """Merges, splits and re-triage changes this case took part in (reasons kept)."""
+    from .models import CaseChange
+
+    return list(CaseChange.objects.filter(Q(clue=clue) | Q(other=clue)).select_related("clue", "other"))

@@ -1,7 +1,7 @@
 """Periodic jobs of the clues app. Each works from current state, so missed runs catch up."""
 
 from huey import crontab
-from huey.contrib.djhuey import db_periodic_task
+from huey.contrib.djhuey import db_periodic_task, db_task
 
 from .services import clue_escalate_overdue, clue_trends_refresh, whistle_notify_late
 
@@ -21,3 +21,13 @@ def refresh_clue_trends():
 
     clue_trends_refresh(week=timezone.localdate() - timedelta(days=7))  # finish last week
     return clue_trends_refresh()
+
+
+@db_task()
+def retriage(run_id: int):
+    """Re-triage of a large area (``services.retriage_start`` enqueues it on commit):
+    computes the run's proposals; nothing is applied until a regulator confirms."""
+    from .services.cases import retriage_run_job
+
+    retriage_run_job(run_id)
+    return {"run": run_id}

@@ -23,8 +23,12 @@ from qinglang.core.api_support import TokenAuth, auth_methods
 from qinglang.core.errors import DomainError, validation_detail
 from qinglang.core.middleware import too_large
 from qinglang.enforcement.api import router as enforcement_router
+from qinglang.funds.admin_api import router as funds_admin_router
 from qinglang.funds.api import router as funds_router
+from qinglang.funds.api_parent import public_router as funds_public_router
+from qinglang.funds.api_parent import router as funds_parent_router
 from qinglang.inspections.api import router as inspections_router
+from qinglang.registry.admin_api import router as registry_admin_router
 from qinglang.registry.api import public_router as registry_public_router
 from qinglang.registry.api import router as registry_router
 from qinglang.risk.api import router as risk_router
@@ -125,10 +129,14 @@ def ping(request):
 api.add_router("/core", core_router)
 api.add_router("/accounts", accounts_router)
 api.add_router("/admin", admin_router)
+api.add_router("/admin/institutions", registry_admin_router)  # upper apps' share of the admin API
+api.add_router("/admin/banks", funds_admin_router)
 api.add_router("/notifications", notifications_router)
 api.add_router("/registry", registry_router)
 api.add_router("/public", registry_public_router)
 api.add_router("/funds", funds_router)
+api.add_router("/funds", funds_parent_router)
+api.add_router("/public", funds_public_router)
 api.add_router("/inspections", inspections_router)
 api.add_router("/clues", clues_router)
 api.add_router("/enforcement", enforcement_router)

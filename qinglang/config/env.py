@@ -52,3 +52,29 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None or value == "":
         return default
     return [v.strip() for v in value.split(",") if v.strip()]
+
+
+def env_line(name: str, default: str = "", *, max_len: int = 100) -> str:
+    """One line of display text (a unit's name): no line breaks or control characters,
+    at most ``max_len`` characters, surrounding spaces removed."""
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    value = value.strip()
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ConfigError(f"{name} must be one line of text without control characters")
+    if len(value) > max_len:
+        raise ConfigError(f"{name} must be at most {max_len} characters, got {len(value)}")
+    return value or default
+
+
+def parallel_worker_redis_url(url: str, worker: str) -> str:
+    """The Redis database of one parallel test worker ("gw0", "gw1", …): the configured
+    database number plus the worker's (modulo 16), as ``cache.clear()`` flushes a whole
+    database and must not empty another worker's."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    base = int(parts.path.strip("/") or 0)
+    n = int(worker.removeprefix("gw") or 0)
+    return urlunsplit(parts._replace(path=f"/{(base + n) % 16}"))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import dj_database_url
 
-from .env import ConfigError, env_bool, env_int, env_list, env_str
+from .env import ConfigError, env_bool, env_int, env_line, env_list, env_str, parallel_worker_redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BASE_DIR.parent
@@ -13,12 +13,31 @@ DATA_DIR = Path(env_str("QINGLANG_DATA_DIR", str(REPO_DIR / "var")))
 
 DEBUG = env_bool("QINGLANG_DEBUG", False)
 TESTING = env_bool("QINGLANG_TESTING", False)
+# In a parallel test run (pytest-xdist: workers gw0, gw1, …) each worker, and every process
+# it starts, keeps its own Redis database (``env.parallel_worker_redis_url``), media
+# directory and audit checkpoints (unless set explicitly); pytest-django gives each worker
+# its own test database.
+TEST_WORKER = (env_str("PYTEST_XDIST_WORKER", "") or "") if TESTING else ""
 _secret = env_str("QINGLANG_SECRET_KEY")
 if not _secret:
     if not (DEBUG or TESTING or env_bool("QINGLANG_DEMO", False)):
         raise ConfigError("QINGLANG_SECRET_KEY (or QINGLANG_SECRET_KEY_FILE) must be set")
     _secret = "qinglang-insecure-demo-key-do-not-use-in-production"
 SECRET_KEY = _secret
+# Key of the audit chain (HMAC), kept outside the database so a database writer cannot
+# recompute the chain; signed checkpoints of the chain's head go to a directory outside
+# the database too (core/audit.py, docs/architecture.md "Audit").
+_audit_key = env_str("QINGLANG_AUDIT_KEY")
+if not _audit_key:
+    if not (TESTING or env_bool("QINGLANG_DEMO", False)):
+        raise ConfigError(
+            "QINGLANG_AUDIT_KEY (or QINGLANG_AUDIT_KEY_FILE) must be set: the audit chain's key, kept outside the database"
+        )
+    _audit_key = "qinglang-demo-audit-key-do-not-use-in-production"
+AUDIT_KEY = _audit_key.encode("utf-8")
+AUDIT_CHECKPOINT_DIR = Path(env_str("QINGLANG_AUDIT_CHECKPOINT_DIR", str(DATA_DIR / "audit-checkpoints")))
+if TEST_WORKER and not env_str("QINGLANG_AUDIT_CHECKPOINT_DIR"):
+    AUDIT_CHECKPOINT_DIR = AUDIT_CHECKPOINT_DIR / TEST_WORKER
 # Key for encrypting personal data at rest (resident ID numbers, reporters' contacts).
 FIELD_ENCRYPTION_KEY = env_str("QINGLANG_FIELD_KEY", SECRET_KEY)
 
@@ -34,6 +53,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "huey.contrib.djhuey",
     "ninja",
     "qinglang.core",
@@ -60,9 +82,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "qinglang.accounts.middleware.IdleTimeoutMiddleware",
     "qinglang.accounts.middleware.PasswordChangeRequiredMiddleware",
+    "qinglang.accounts.middleware.TwoFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -82,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "qinglang.accounts.context_processors.actor",
+                "qinglang.portal.context_processors.shell",
             ],
         },
     }
@@ -119,14 +144,26 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 IS_POSTGRES = DATABASES["default"]["ENGINE"].endswith("postgresql")
 
 # --- cache and jobs: local by default, Redis when QINGLANG_REDIS_URL is set ---------------
+# "shared" holds what every process must agree on (version keys: core.division_names): the
+# Redis cache when configured, else a table of the database (created by core's migration
+# 0004), which every web and job process reads alike.
 REDIS_URL = env_str("QINGLANG_REDIS_URL")
+if REDIS_URL and TEST_WORKER:
+    REDIS_URL = parallel_worker_redis_url(REDIS_URL, TEST_WORKER)
+SHARED_CACHE_TABLE = "qinglang_cache"
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "qinglang",
-        }
+        },
+        # rate limits and login throttles: one count for every worker (core/ratelimit.py)
+        "shared": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": "qinglang-shared",
+        },
     }
     HUEY = {
         "huey_class": "huey.RedisHuey",
@@ -136,7 +173,12 @@ if REDIS_URL:
         "consumer": {"workers": env_int("QINGLANG_WORKER_THREADS", 2), "worker_type": "thread"},
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+        # rate limits, login throttles and version keys (core.division_names): one value for
+        # every worker process, in the database (table made by migration core 0004)
+        "shared": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": SHARED_CACHE_TABLE},
+    }
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     HUEY = {
         "huey_class": "huey.SqliteHuey",
@@ -176,12 +218,28 @@ AUTH_PASSWORD_VALIDATORS = [
         "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
         "OPTIONS": {"min_length": 10},
     },
+    {
+        "NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator",
+        "OPTIONS": {"user_attributes": ("username", "display_name", "email")},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "portal:home"
 LOGOUT_REDIRECT_URL = "accounts:login"
+
+# Per client address, across usernames: after this many different usernames failed from
+# one address within the window, that address may not try again until the window ends
+# (the lockout above stays per account). Generous: a county office shares one address.
+LOGIN_IP_MAX_USERNAMES = env_int("QINGLANG_LOGIN_IP_MAX_USERNAMES", 20)
+LOGIN_IP_WINDOW_SECONDS = env_int("QINGLANG_LOGIN_IP_WINDOW_SECONDS", 15 * 60)
+# Public receipt checks (/verify/…, /api/public/receipts/…) per client address and minute,
+# counted by every worker together (core/ratelimit.py)
+RECEIPT_VERIFY_PER_MINUTE = env_int("QINGLANG_RECEIPT_VERIFY_PER_MINUTE", 30)
+# The header a reverse proxy sets to the client's address (e.g. X-Real-IP), for the
+# per-address limits; unset: the connection's address (REMOTE_ADDR).
+CLIENT_IP_HEADER = env_str("QINGLANG_CLIENT_IP_HEADER", "")
 
 AXES_FAILURE_LIMIT = 5
 AXES_COOLOFF_TIME = 0.25  # hours: 15 minutes
@@ -207,11 +265,24 @@ if _proxy_header:
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + _proxy_header.upper().replace("-", "_"), "https")
 SESSION_COOKIE_AGE = 14 * 24 * 3600
 STAFF_IDLE_TIMEOUT_SECONDS = env_int("QINGLANG_STAFF_IDLE_SECONDS", 30 * 60)
+# a staff session ends this long after sign-in, however active (absolute, not idle)
+STAFF_SESSION_MAX_SECONDS = env_int("QINGLANG_STAFF_SESSION_MAX_SECONDS", 8 * 3600)
+# Two-factor sign-in (TOTP, django-otp): required of the platform admin and regulator
+# leaders (they must enrol before anything else), optional for other staff; whoever has
+# enrolled is always asked for a code. Required by default in production; off by default
+# with QINGLANG_DEMO / QINGLANG_TESTING (the demo and the browser tests sign in with a
+# password), and settable either way with QINGLANG_2FA_REQUIRED.
+TWO_FACTOR_REQUIRED = env_bool(
+    "QINGLANG_2FA_REQUIRED", not (TESTING or env_bool("QINGLANG_DEMO", False) or DEBUG)
+)
+OTP_TOTP_ISSUER = "清朗监管平台"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 # --- i18n ------------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
+# The deploying unit named in every page's header (主办单位), e.g. "成都市武侯区教育局".
+HOST_UNIT = env_line("QINGLANG_HOST_UNIT")
 LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "Asia/Shanghai"
@@ -230,6 +301,8 @@ STATICFILES_DIRS = [
 ]
 STATICFILES_DIRS = [d for d in STATICFILES_DIRS if d[1].exists()]
 MEDIA_ROOT = Path(env_str("QINGLANG_MEDIA_ROOT", str(DATA_DIR / "media")))  # outside the web root
+if TEST_WORKER and not env_str("QINGLANG_MEDIA_ROOT"):
+    MEDIA_ROOT = MEDIA_ROOT / TEST_WORKER
 WHITENOISE_USE_FINDERS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = 20 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024

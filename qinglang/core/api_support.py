@@ -1,7 +1,7 @@
 """Shared pieces of the JSON API: authentication (session or API token), the error
 envelope ``{code, message, detail}``, and cursor pages."""
 
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated
 
 import orjson
 from django.core.serializers.json import DjangoJSONEncoder
@@ -12,7 +12,6 @@ from pydantic import Field
 
 from .errors import PermissionDeniedError
 
-T = TypeVar("T")
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 
@@ -46,11 +45,6 @@ class Error(Schema):
     code: str
     message: str
     detail: object | None = None
-
-
-class CursorPage(Schema, Generic[T]):
-    items: list[T]
-    next_cursor: str | None = None
 
 
 def fast_page_response(page, schema) -> "HttpResponse":

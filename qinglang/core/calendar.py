@@ -71,10 +71,3 @@ def vacation_on(d: date, division_code: str):
         if r.value and _vacation_key(d, r.value):
             return r
     return None
-
-
-def school_day_kind(d: date, division_code: str) -> str:
-    """ "school_day", "rest_day" (weekend or statutory holiday) or "vacation"."""
-    if vacation_on(d, division_code) is not None:
-        return "vacation"
-    return "rest_day" if is_rest_day(d) else "school_day"

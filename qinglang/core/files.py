@@ -5,6 +5,9 @@
   states which kinds it accepts (evidence: photos, PDF, Word; grid reports: photos).
 - ``check_upload`` reads an upload once, refuses what is too large, empty or of a kind not
   accepted, and returns its bytes, type and SHA-256.
+- ``check_photo`` / ``read_photos`` / ``store_photo``: photos (grid reports, visits,
+  check-ins, screenshots, evidence), judged by content, bounded in size and number, and
+  kept in the store.
 - ``store`` writes bytes under ``settings.MEDIA_ROOT/<folder>/<sha256[:2]>/<sha256><suffix>``:
   same content, same file, written atomically (temporary file, then rename), so a retry or
   a rolled-back write leaves at most an unreferenced copy, never a wrong one. MEDIA_ROOT is
@@ -19,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 
 from .errors import DomainError
 
@@ -116,6 +120,47 @@ def check_upload(
             status=422,
         )
     return Checked(name, ctype, data, hashlib.sha256(data).hexdigest())
+
+
+# --- photos ---------------------------------------------------------------------------
+
+MAX_PHOTOS = 6
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+
+
+def check_photo(data: bytes, name: str = "") -> tuple[str, str, str]:
+    """(content_type, ext, sha256) of an image, judged by its first bytes."""
+    if len(data) > MAX_PHOTO_BYTES:
+        raise ValidationError({"photos": f"照片“{name}”超过{MAX_PHOTO_BYTES // 1024 // 1024}MB"})
+    ctype = sniff_allowed(data, PHOTOS)
+    if ctype is None:
+        raise ValidationError({"photos": f"文件“{name}”不是有效的图片(仅接受 JPEG/PNG/GIF/WebP/HEIC)"})
+    return ctype, EXTENSIONS[ctype], hashlib.sha256(data).hexdigest()
+
+
+def read_photos(files) -> list[tuple[bytes, str, str, str]]:
+    """(data, content_type, ext, sha256) of each uploaded photo: at most ``MAX_PHOTOS``,
+    each checked by ``check_photo``; nothing is stored yet."""
+    files = list(files or [])
+    if len(files) > MAX_PHOTOS:
+        raise ValidationError({"photos": f"最多上传{MAX_PHOTOS}张照片"})
+    out = []
+    for f in files:
+        if getattr(f, "size", 0) > MAX_PHOTO_BYTES:
+            raise ValidationError({"photos": f"照片“{f.name}”超过{MAX_PHOTO_BYTES // 1024 // 1024}MB"})
+        data = f.read()
+        ctype, ext, digest = check_photo(data, f.name)
+        out.append((data, ctype, ext, digest))
+    return out
+
+
+def store_photo(upload, *, folder: str) -> tuple[str, str, str]:
+    """Check one photo (an upload, or ``(bytes, name)``) and keep it under ``folder``;
+    returns (relative path, sha256, content type)."""
+    data, name = upload if isinstance(upload, tuple) else (upload.read(), getattr(upload, "name", ""))
+    ctype, ext, _digest = check_photo(data, name)
+    rel, digest, _ = store(data, folder=folder, suffix=f".{ext}")
+    return rel, digest, ctype
 
 
 # --- the store ------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Core tables: the division tree, departments, policy parameters and the audit trail."""
 
+import uuid
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -155,11 +157,15 @@ class AuditEvent(models.Model):
 
 
 class AuditHead(models.Model):
-    """The chain's head (one row): deleting the newest events is caught against it."""
+    """The chain's head (one row): deleting the newest events is caught against it.
+    ``keyed_from`` is the first seq hashed with the deployment's key (HMAC); events before
+    it were written by the unkeyed scheme of earlier versions and are checked by it. The
+    boundary is copied into every signed checkpoint, so moving it is caught."""
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     seq = models.BigIntegerField(default=0)
     hash = models.CharField(max_length=64, default="0" * 64)
+    keyed_from = models.BigIntegerField(default=1)
 
     class Meta:
         constraints = [models.CheckConstraint(condition=Q(id=1), name="audit_head_single_row")]
@@ -195,3 +201,68 @@ class TransitionRow(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError(f"{type(self).__name__} rows are insert-only")
+
+
+class DocumentCounter(models.Model):
+    """The last serial of a document series (发文字号) an issuing unit used in a year:
+    numbers are taken under this row's lock (``core.documents.allocate_numbers``), so they
+    run 1, 2, 3 … without gaps or repeats."""
+
+    unit = models.CharField("发文机关", max_length=64)
+    series = models.CharField("文种代字", max_length=32)
+    year = models.PositiveSmallIntegerField("年份")
+    last = models.PositiveIntegerField("已用序号", default=0)
+
+    class Meta:
+        verbose_name = "发文字号计数"
+        verbose_name_plural = "发文字号计数"
+        constraints = [
+            models.UniqueConstraint(fields=["unit", "series", "year"], name="document_counter_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit}{self.series}〔{self.year}〕{self.last}"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "排队中"
+    RUNNING = "running", "处理中"
+    DONE = "done", "已完成"
+    FAILED = "failed", "未完成"
+
+
+class Job(models.Model):
+    """A long piece of work (a large import, draw or export) run in the background, with
+    its progress and result; only its owner sees it (``core.jobs``)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    kind = models.CharField("类型", max_length=40)
+    title = models.CharField("名称", max_length=200)
+    handler = models.CharField(max_length=200)  # dotted path of the function doing the work
+    owner_id = models.BigIntegerField(db_index=True)
+    params = models.JSONField(default=dict, blank=True)
+    input_path = models.CharField(max_length=200, blank=True)  # relative to MEDIA_ROOT
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    result = models.JSONField(default=dict, blank=True)  # summary, errors
+    result_path = models.CharField(max_length=200, blank=True)
+    result_name = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "后台任务"
+        verbose_name_plural = "后台任务"
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def percent(self) -> int | None:
+        if self.status == JobStatus.DONE:
+            return 100
+        return min(99, self.done * 100 // self.total) if self.total else None

@@ -12,6 +12,15 @@ from .models import PolicyParameter
 from .policy_defaults import BY_KEY
 
 PREFIX_LENGTHS = (12, 9, 6, 4, 2)
+# a violation's message ends with the parameter's key for officials and integrators;
+# pages shown to the public and parents drop it (``plain_message``)
+RULE_MARK = "[参数 "
+
+
+def plain_message(message: str) -> str:
+    """A violation's message without the trailing parameter key (for parents, the public)."""
+    i = message.rfind(RULE_MARK)
+    return message[:i] if i >= 0 and message.endswith("]") else message
 
 
 def division_chain(division_code: str) -> list[str]:
@@ -29,13 +38,37 @@ class Resolved:
 
     @property
     def source_label(self) -> str:
-        return self.division_code or "全国"
+        if not self.division_code:
+            return "全国"
+        from .division_names import full_name
+
+        return full_name(self.division_code) or self.division_code
+
+    @property
+    def label(self) -> str:
+        label = BY_KEY[self.key].label if self.key in BY_KEY else self.key
+        return label.replace("(分)", "") if self.key.endswith("_fen") else label
+
+    @property
+    def display(self) -> str:
+        return display_value(self.key, self.value)
+
+    def cite(self, **extra) -> dict:
+        """The rule as a record that it decided cites it: key, value, who set it, basis."""
+        return {
+            "rule": self.key,
+            "value": self.value,
+            "set_by": self.division_code or "national",
+            "basis": self.basis,
+            **extra,
+        }
 
     def violation(self, message: str, **extra) -> DomainError:
         """The error a rule violation raises: names the key, value, who set it, basis."""
         return DomainError(
             "policy_violation",
-            f"{message}(规则 {self.key} = {self.value}，由{self.source_label}设定；依据：{self.basis})",
+            f"{message}。规定：{self.label} {self.display}({self.source_label}；依据：{self.basis})"
+            f"{RULE_MARK}{self.key}]",
             {
                 "rule": self.key,
                 "value": self.value,
@@ -45,6 +78,31 @@ class Resolved:
             },
             status=422,
         )
+
+
+def display_value(key: str, value) -> str:
+    """A figure in words: money in yuan, yes/no, days, percentages; lists joined."""
+    from .money import format_yuan
+
+    if value is None:
+        return "未设定"
+    if value is True:
+        return "是"
+    if value is False:
+        return "否"
+    if isinstance(value, list):
+        return "、".join(display_value("", v) for v in value)
+    if key.endswith("_fen") and isinstance(value, int):
+        return format_yuan(value)
+    if key.endswith("_ratio") and isinstance(value, (int, float)):
+        return f"{value * 100:g}%"
+    if key.endswith("_days"):
+        return f"{value}天"
+    if key.endswith("_months"):
+        return f"{value}个月"
+    if key.endswith("_hours"):
+        return f"{value}小时"
+    return str(value)
 
 
 def policy_resolve(key: str, division_code: str, *, on: date | None = None) -> Resolved:
@@ -68,3 +126,29 @@ def policy_resolve(key: str, division_code: str, *, on: date | None = None) -> R
 
 def policy_value(key: str, division_code: str, *, on: date | None = None) -> Any:
     return policy_resolve(key, division_code, on=on).value
+
+
+class PolicyBatch:
+    """``policy_value`` for many divisions with one query: the same resolution as
+    ``policy_resolve`` (most specific division first, newest figure in force within a
+    level, else the national default), over rows loaded once for a bulk job or a list."""
+
+    def __init__(self, keys: list[str], *, on: date | None = None):
+        rows = PolicyParameter.objects.filter(
+            key__in=keys, effective_from__lte=on or timezone.localdate()
+        ).order_by("effective_from")
+        self._rows: dict[tuple[str, str], object] = {}
+        for key, div, value in rows.values_list("key", "division_code", "value"):
+            self._rows[(key, div)] = value  # ordered by date: the newest wins
+        self._memo: dict[tuple[str, str], object] = {}
+
+    def value(self, key: str, division_code: str):
+        k = (key, division_code)
+        if k not in self._memo:
+            for code in division_chain(division_code):
+                if (key, code) in self._rows:
+                    self._memo[k] = self._rows[(key, code)]
+                    break
+            else:
+                self._memo[k] = BY_KEY[key].value
+        return self._memo[k]

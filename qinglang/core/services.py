@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from .audit import audit_record, snapshot
+from .division_names import names_changed
 from .errors import DomainError
 from .models import (
     CODE_LENGTHS,
@@ -54,6 +55,7 @@ def division_load_reference(*, actor=None, path: Path = DIVISIONS_CSV) -> int:
             )
         )
     Division.objects.bulk_create(to_add, batch_size=2000)
+    names_changed()
     if to_add:
         audit_record(
             actor=actor,
@@ -142,6 +144,7 @@ def division_add(*, actor, code: str, name: str, under: str | None = None) -> Di
     d = _new_local(code, name, parent)
     d.full_clean()
     d.save()
+    names_changed()  # a code shown before it existed was kept as the code itself
     audit_record(
         actor=actor, action="division.add", obj=d, division_code=code, changes={"name": [None, name]}
     )
@@ -170,6 +173,7 @@ def division_rename(*, actor, code: str, name: str) -> Division:
         up = Division.objects.get(code=child.parent_id)
         child.full_name = (up.full_name or up.name) + child.name
         child.save(update_fields=["full_name"])
+    names_changed()
     audit_record(
         actor=actor, action="division.rename", obj=d, division_code=code, changes={"name": [old, name]}
     )
@@ -253,6 +257,8 @@ def division_sync(*, actor, county_code: str, rows: list[tuple[int, str, str]], 
         d.full_clean()
         d.save()
         existing[code] = d
+    if plan_add:
+        names_changed()
     for code, name in plan_rename:
         if existing[code].retired:
             Division.objects.filter(code=code).update(retired=False)
@@ -329,6 +335,7 @@ def division_ensure_county(
     )
     d.full_clean()
     d.save()
+    names_changed()
     audit_record(
         actor=actor, action="division.add", obj=d, division_code=code, changes={"name": [None, name]}
     )

@@ -99,7 +99,7 @@ class PenaltyCase(models.Model):
         return self.number
 
 
-class CaseTransition(TransitionRow):
+class PenaltyCaseTransition(TransitionRow):
     """Insert-only history of case status changes."""
 
     case = models.ForeignKey(PenaltyCase, on_delete=models.PROTECT, related_name="transitions")
@@ -111,7 +111,12 @@ class CaseTransition(TransitionRow):
 
 
 CASE_STATES = StateMachine(
-    "penalty_case", CaseStatus, CASE_TRANSITIONS, model=PenaltyCase, history=CaseTransition, action="case"
+    "penalty_case",
+    CaseStatus,
+    CASE_TRANSITIONS,
+    model=PenaltyCase,
+    history=PenaltyCaseTransition,
+    action="case",
 )
 
 

@@ -27,10 +27,3 @@ def public_typical_cases() -> QuerySet:
     return TypicalCase.objects.select_related("case__institution", "case__decision").order_by(
         "-published_on", "-id"
     )
-
-
-def public_typical_case(*, typical_id: int) -> TypicalCase:
-    t = public_typical_cases().filter(pk=typical_id).first()
-    if t is None:
-        raise NotFound("典型案例")
-    return t

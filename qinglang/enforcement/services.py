@@ -21,9 +21,9 @@ from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.errors import DomainError, NotFound
 from qinglang.core.models import DepartmentKind
 from qinglang.inspections.models import Evidence
-from qinglang.inspections.services import ledger_items_case_due, ledger_mark_cases_filed
+from qinglang.inspections.services import rectification_items_case_due, rectification_mark_cases_filed
 from qinglang.registry import services as registry
-from qinglang.registry.models import INSTITUTION_STATES, Institution, LicenceStatus, Status
+from qinglang.registry.models import INSTITUTION_STATES, Institution, InstitutionStatus, LicenceStatus
 from qinglang.registry.supervision import competent_department_kind
 
 from .models import (
@@ -249,11 +249,15 @@ def _apply_effects(*, actor, case: PenaltyCase, kinds: set[str], blacklist: bool
     reason = f"行政处罚决定 {case.number}"
     target = None
     if PenaltyKind.STOP_OPERATION in kinds:
-        target = Status.BANNED if inst.licence_status == LicenceStatus.UNLICENSED else Status.CLOSED
+        target = (
+            InstitutionStatus.BANNED
+            if inst.licence_status == LicenceStatus.UNLICENSED
+            else InstitutionStatus.CLOSED
+        )
     elif PenaltyKind.REVOKE_PERMIT in kinds:
-        target = Status.CLOSED
+        target = InstitutionStatus.CLOSED
     elif PenaltyKind.STOP_ENROLLMENT in kinds:
-        target = Status.STOP_ENROLLMENT
+        target = InstitutionStatus.STOP_ENROLLMENT
     if target and inst.status != target and INSTITUTION_STATES.can(inst.status, target):
         registry.institution_transition(actor=actor, institution_id=inst.pk, to_status=target, reason=reason)
         effects.append({"effect": "status", "from": inst.status, "to": target})
@@ -400,7 +404,7 @@ def escalate_overdue_items(*, actor=system("escalation"), limit: int = 1000) -> 
     numbers set by one bulk update and the items marked by one UPDATE. Works from state
     (items still open, due and without a case), so it is idempotent and catches up."""
     with transaction.atomic():
-        items = ledger_items_case_due(limit=limit, lock=True)
+        items = rectification_items_case_due(limit=limit, lock=True)
         if not items:
             return 0
         by_inst: dict[int, list] = {}
@@ -420,7 +424,7 @@ def escalate_overdue_items(*, actor=system("escalation"), limit: int = 1000) -> 
                 department_kind=competent_department_kind(insts[inst_id].kind),
                 case_type=CaseType.OTHER,
                 origin=Origin.ESCALATION,
-                origin_ref=f"ledger:{','.join(str(i.pk) for i in group)}"[:64],
+                origin_ref=f"rectification:{','.join(str(i.pk) for i in group)}"[:64],
                 facts="；".join(
                     f"《整改通知书》{i.notice.number}所列“{i.title}”逾期未整改(期限{i.deadline_on})"
                     for i in group
@@ -456,7 +460,7 @@ def escalate_overdue_items(*, actor=system("escalation"), limit: int = 1000) -> 
                 for c in cases
             ],
         )
-        ledger_mark_cases_filed(
+        rectification_mark_cases_filed(
             actor=actor, filed={c.pk: [i.pk for i in by_inst[c.institution_id]] for c in cases}
         )
         return len(cases)

@@ -51,7 +51,12 @@ def seed_district(*, county: str, rng, log) -> dict[str, int]:
             required_deposit_fen=2_000_000 if i % 10 == 9 else 0,
         )
         counts["custody_accounts"] += 1
-    parent = User.objects.filter(username="demo-parent").first()
+    # the demo login "parent" (portal.demo.ensure_demo_users) owns the orders, so a visitor
+    # signing in as the demo parent sees orders in every state; a bare seed makes its own
+    parent = (
+        User.objects.filter(username="parent", memberships__role=Role.PARENT).first()
+        or User.objects.filter(username="demo-parent").first()
+    )
     if parent is None:
         parent = user_create(
             actor=ACTOR,
@@ -121,6 +126,8 @@ def seed_district(*, county: str, rng, log) -> dict[str, int]:
     )
     counts["deposits"] = _deposits(accounts)
     counts["statement_differences"] = _statement(bank, rng, log)
+    counts.update(_every_order_state(accounts, bank, parent, rng, log))
+    counts["receipts"] = _receipts()
     return counts
 
 
@@ -273,3 +280,88 @@ def _statement(bank, rng, log) -> int:
     lines.append(f"BANK{rng.randint(100000, 999999)},in,5000")
     out = services.statement_import(actor=ACTOR, bank_id=bank.pk, day=today, text="\n".join(lines) + "\n")
     return out["differences"]
+
+
+def _every_order_state(accounts, bank, parent, rng, log) -> dict[str, int]:
+    """The demo parent's orders in every state, with what parents keep: one waiting for
+    payment (the page shows where to pay and the QR code), one cancelled, one completed,
+    one refunded, one paid by a payment the bank's operator entered from a statement
+    line, and the contract of the first order accepted."""
+    from qinglang.accounts.models import Membership
+
+    from .models import Order, OrderStatus, Refund, RefundStatus
+    from .services.paying_in import payment_reference
+
+    out = {"operator_entered": 0, "contracts_accepted": 0}
+    course = next(
+        (
+            c
+            for c in (
+                Course.objects.filter(
+                    institution=acc.institution, approval_status=ApprovalStatus.APPROVED, unit_price_fen__gt=0
+                ).first()
+                for acc in accounts
+                if acc.mode == "bank_custody"
+            )
+            if c is not None and c.unit_price_fen * 10 <= 500000
+        ),
+        None,
+    )
+    if course is None:
+        return out
+    try:
+        services.order_create(actor=parent, data=term_input(course, learner_name="张小明", lessons=12))
+        cancelled = services.order_create(
+            actor=parent, data=term_input(course, learner_name="张小明", lessons=4)
+        )
+        services.order_cancel(actor=parent, order_id=cancelled.pk)
+        done = services.order_create(actor=parent, data=term_input(course, learner_name="张小明", lessons=2))
+        _pay(done, bank, rng, "张女士")
+        services.lesson_batch_import(
+            actor=ACTOR,
+            institution_id=course.institution_id,
+            rows=[{"event_id": f"demo-done-{done.pk}-{i}", "order_id": done.pk} for i in range(2)],
+        )
+        for lesson in Lesson.objects.filter(order=done).order_by("id"):
+            services.lesson_confirm(actor=parent, lesson_id=lesson.pk)
+        open_refund = Refund.objects.filter(order__parent=parent, status=RefundStatus.REQUESTED).first()
+        if open_refund is not None:
+            services.refund_answer(actor=ACTOR, refund_id=open_refund.pk, agree=True, answer="同意退费")
+        operator = (
+            Membership.objects.filter(role=Role.BANK_OPERATOR, bank_id=bank.pk).select_related("user").first()
+        )
+        if operator is not None:
+            entered = services.order_create(
+                actor=parent, data=term_input(course, learner_name="张小明", lessons=6)
+            )
+            services.payment_enter(
+                actor=operator.user,
+                bank_id=bank.pk,
+                reference=payment_reference(entered.pk),
+                txn_id=f"STMT{entered.pk}",
+                amount_fen=entered.amount_fen,
+                paid_on=date.today(),
+                note="演示：银行未发出到账通知，按当日对账单入账流水补录",
+                payer_account="6217003800001234",
+                payer_account_name="张女士",
+                payer_bank="成都银行武侯支行",
+            )
+            out["operator_entered"] = 1
+        first = (
+            Order.objects.filter(parent=parent).exclude(status=OrderStatus.CANCELLED).order_by("id").first()
+        )
+        if first is not None:
+            services.contract_accept(actor=parent, order_id=first.pk)
+            out["contracts_accepted"] = 1
+    except Exception as exc:
+        log(f"funds demo: order states skipped ({exc})")
+    out["order_states"] = len(set(Order.objects.filter(parent=parent).values_list("status", flat=True)))
+    return out
+
+
+def _receipts() -> int:
+    """Receipts for every payment, posted lesson and refund seeded above."""
+    from .models import Receipt
+
+    services.receipts_issue_due()
+    return Receipt.objects.count()

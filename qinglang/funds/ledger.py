@@ -80,14 +80,6 @@ def _chunks(seq: Sequence, n: int = CHUNK) -> Iterable[Sequence]:
     return bulk.chunks(seq, n)
 
 
-def existing_postings(keys: list[str]) -> dict[str, Posting]:
-    out: dict[str, Posting] = {}
-    for chunk in _chunks(keys, bulk.in_chunk()):
-        for p in Posting.objects.filter(idempotency_key__in=chunk):
-            out[p.idempotency_key] = p
-    return out
-
-
 def _existing(keys: list[str]) -> dict[str, tuple[int, str]]:
     """key -> (posting id, payload hash), one query per chunk (one on PostgreSQL)."""
     rows = bulk.select_in(

@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 
 from qinglang.accounts.scope import ScopePaths
+from qinglang.core.models import TransitionRow
+from qinglang.core.states import StateMachine
 from qinglang.registry.models import Course, Institution
 
 
@@ -53,6 +55,8 @@ class CustodyAccount(models.Model):  # noqa: DJ008 - shown through their fields,
     bank = models.ForeignKey(Bank, on_delete=models.PROTECT, related_name="accounts")
     mode = models.CharField("监管方式", max_length=16, choices=CustodyMode.choices)
     account_number = models.CharField("账号", max_length=40)
+    # the name the account is held under, as the bank shows it (blank: the institution's)
+    account_name = models.CharField("户名", max_length=100, blank=True)
     opened_on = models.DateField("开户日期")
     # risk-deposit mode: a fixed minimum set at opening; the deposit actually required
     # also follows ``custody.risk_deposit_ratio`` (services.deposits.deposit_requirement)
@@ -216,7 +220,7 @@ class OrderStatus(models.TextChoices):
     PAID = "paid", "履约中"
     REFUND_REQUESTED = "refund_requested", "退费申请中"
     COMPLETED = "completed", "已完课"
-    REFUNDED = "refunded", "已退费"
+    REFUNDED = "refunded", "已退课"  # closed by a refund; the money's state is the Refund's
     CANCELLED = "cancelled", "已取消"
 
 
@@ -303,6 +307,23 @@ class Order(models.Model):  # noqa: DJ008 - shown through their fields, not str(
         return self.lessons - self.lessons_consumed - self.lessons_refunded
 
 
+class OrderTransition(TransitionRow):
+    """Insert-only history of an order's status (待缴费 → 履约中 → …), one row per change
+    and a first row (from = to) when it is created."""
+
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="transitions")
+    from_status = models.CharField(max_length=20, choices=OrderStatus.choices)
+    to_status = models.CharField(max_length=20, choices=OrderStatus.choices)
+
+    class Meta(TransitionRow.Meta):
+        ordering = ["id"]
+
+
+ORDER_STATES = StateMachine(
+    "funds.order", OrderStatus, ORDER_TRANSITIONS, model=Order, history=OrderTransition, action="funds.order"
+)
+
+
 class LessonStatus(models.TextChoices):
     RECORDED = "recorded", "待家长确认"
     CONFIRMED = "confirmed", "已确认(已拨付)"
@@ -379,6 +400,29 @@ class Lesson(models.Model):  # noqa: DJ008 - shown through their fields, not str
         return "voided" if self.status in LESSON_VOIDED else "posted"
 
 
+class LessonTransition(TransitionRow):
+    """Insert-only history of a lesson's status: a first row when recorded (待家长确认),
+    then its confirmation, deemed confirmation, dispute and decision. The batch and
+    deemed-confirm paths write theirs set-based (``record_many``: COPY on PostgreSQL)."""
+
+    lesson = models.ForeignKey(Lesson, on_delete=models.PROTECT, related_name="transitions")
+    from_status = models.CharField(max_length=20, choices=LessonStatus.choices)
+    to_status = models.CharField(max_length=20, choices=LessonStatus.choices)
+
+    class Meta(TransitionRow.Meta):
+        ordering = ["id"]
+
+
+LESSON_STATES = StateMachine(
+    "funds.lesson",
+    LessonStatus,
+    LESSON_TRANSITIONS,
+    model=Lesson,
+    history=LessonTransition,
+    action="funds.lesson",
+)
+
+
 class LessonBatch(models.Model):  # noqa: DJ008 - shown through their fields, not str()
     """One batch upload of lesson events and its per-event report."""
 
@@ -400,19 +444,30 @@ class LessonBatch(models.Model):  # noqa: DJ008 - shown through their fields, no
 
 
 class RefundStatus(models.TextChoices):
+    """Where a refund stands, as the parent is told: agreed (the amount is owed back to
+    the payer's account, still in custody), in a bank instruction, and refunded only
+    when the bank's statement confirms the instruction line was paid."""
+
     REQUESTED = "requested", "待机构答复"
-    AGREED = "agreed", "已同意(已退费)"
-    DEEMED_AGREED = "deemed_agreed", "逾期视为同意(已退费)"
+    AGREED = "agreed", "已同意"
+    DEEMED_AGREED = "deemed_agreed", "逾期视为同意"
     REJECTED = "rejected", "机构不同意"
-    REGULATOR = "regulator", "监管清退"
+    REGULATOR = "regulator", "监管清退(已同意)"
+    INSTRUCTED = "instructed", "已下达指令"
+    REFUNDED = "refunded", "已退款"
 
 
+# agreed in one of three ways; then instructed (a refund line of a bank instruction),
+# then refunded (the bank's statement carries the line). A refund of nothing stays agreed.
+REFUND_AGREED = {RefundStatus.AGREED, RefundStatus.DEEMED_AGREED, RefundStatus.REGULATOR}
 REFUND_TRANSITIONS: dict[str, set[str]] = {
     RefundStatus.REQUESTED: {RefundStatus.AGREED, RefundStatus.DEEMED_AGREED, RefundStatus.REJECTED},
-    RefundStatus.AGREED: set(),
-    RefundStatus.DEEMED_AGREED: set(),
+    RefundStatus.AGREED: {RefundStatus.INSTRUCTED},
+    RefundStatus.DEEMED_AGREED: {RefundStatus.INSTRUCTED},
+    RefundStatus.REGULATOR: {RefundStatus.INSTRUCTED},
+    RefundStatus.INSTRUCTED: {RefundStatus.REFUNDED},
     RefundStatus.REJECTED: set(),
-    RefundStatus.REGULATOR: set(),
+    RefundStatus.REFUNDED: set(),
 }
 
 
@@ -455,6 +510,28 @@ class Refund(models.Model):  # noqa: DJ008 - shown through their fields, not str
         indexes = [models.Index(fields=["status", "respond_by"], name="refund_status_due_idx")]
 
 
+class RefundTransition(TransitionRow):
+    """Insert-only history of a refund's status, from its request (or a regulator's
+    pro-rata refund) to the bank's confirmation."""
+
+    refund = models.ForeignKey(Refund, on_delete=models.PROTECT, related_name="transitions")
+    from_status = models.CharField(max_length=16, choices=RefundStatus.choices)
+    to_status = models.CharField(max_length=16, choices=RefundStatus.choices)
+
+    class Meta(TransitionRow.Meta):
+        ordering = ["id"]
+
+
+REFUND_STATES = StateMachine(
+    "funds.refund",
+    RefundStatus,
+    REFUND_TRANSITIONS,
+    model=Refund,
+    history=RefundTransition,
+    action="funds.refund",
+)
+
+
 class Payment(models.Model):  # noqa: DJ008 - shown through their fields, not str()
     """A payment into custody, from a bank notification (idempotent on the bank's
     transaction id)."""
@@ -475,6 +552,10 @@ class Payment(models.Model):  # noqa: DJ008 - shown through their fields, not st
     posting_id = models.BigIntegerField()
     division_code = models.CharField(max_length=12)
     paid_at = models.DateTimeField()
+    # a payment the bank's operator entered (from a statement line, say) rather than the
+    # bank's signed notification: who entered it, and from what
+    entered_by_id = models.BigIntegerField(null=True, blank=True)
+    entry_note = models.CharField("补录依据", max_length=300, blank=True)
 
     class Meta:
         verbose_name = "缴费"
@@ -618,3 +699,70 @@ class Signal(models.Model):  # noqa: DJ008 - shown through their fields, not str
 
     class Meta:
         indexes = [models.Index(fields=["division_code", "kind", "created_at"], name="signal_div_kind_idx")]
+
+
+# --- what parents keep: receipts and the accepted contract ------------------------------
+
+
+class ReceiptKind(models.TextChoices):
+    PAYMENT = "payment", "缴费凭证"
+    CONFIRMATION = "confirmation", "消课拨付凭证"
+    REFUND = "refund", "退费凭证"
+
+
+class Receipt(models.Model):  # noqa: DJ008 - shown through their fields, not str()
+    """A receipt (凭证) for one payment, one lesson's posted release or one refund. It
+    names the ledger posting and the audit event (its chain hash) that recorded the
+    movement; ``code`` is the verification code, random (80 bits), checked by anyone at
+    ``/verify/<code>`` (amount, date, institution and state; nothing personal). One per
+    movement: (kind, object_id) is unique."""
+
+    scope = ScopePaths(
+        division="division_code", institution="institution_id", bank="bank_id", owner="order__parent_id"
+    )
+
+    code = models.CharField("核验码", max_length=16, unique=True)
+    kind = models.CharField(max_length=16, choices=ReceiptKind.choices)
+    object_id = models.BigIntegerField()  # the payment, lesson or refund
+    order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="receipts")
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="receipts")
+    amount_fen = models.BigIntegerField("金额(分)")
+    occurred_at = models.DateTimeField("发生时间")
+    posting_id = models.BigIntegerField("记账凭证号")
+    audit_seq = models.BigIntegerField("审计序号")
+    audit_hash = models.CharField("审计哈希", max_length=64)
+    bank_id = models.BigIntegerField(null=True, blank=True)
+    division_code = models.CharField(max_length=12)
+    issued_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "凭证"
+        verbose_name_plural = "凭证"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "object_id"], name="receipt_one_per_movement"),
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="receipt_amount_positive"),
+        ]
+        indexes = [models.Index(fields=["order", "id"], name="receipt_order_idx")]
+
+
+class ContractAcceptance(models.Model):  # noqa: DJ008 - shown through their fields, not str()
+    """The parent's acceptance of an order's contract (服务合同), with its time and the
+    SHA-256 of the contract's particulars as accepted; at most one per order."""
+
+    scope = ScopePaths(
+        division="division_code", institution="institution_id", bank="bank_id", owner="order__parent_id"
+    )
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="contract_acceptance")
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="contract_acceptances"
+    )
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    accepted_at = models.DateTimeField("签署时间")
+    contract_sha256 = models.CharField(max_length=64)
+    bank_id = models.BigIntegerField(null=True, blank=True)
+    division_code = models.CharField(max_length=12)
+
+    class Meta:
+        verbose_name = "合同签署"
+        verbose_name_plural = "合同签署"

@@ -4,6 +4,7 @@ from datetime import date
 
 from django.db.models import Count, Q, QuerySet, Sum
 
+from qinglang.accounts.models import Membership, Role
 from qinglang.accounts.scope import restrict
 from qinglang.core.errors import NotFound
 from qinglang.core.models import AuditEvent
@@ -27,6 +28,7 @@ from .models import (
     Signal,
     StatementLine,
 )
+from .services.banks import banks_administered
 from .services.deposits import deposit_requirement
 from .services.indicators import coverage_rows, obligations_fen
 
@@ -63,13 +65,6 @@ def refund_list(*, actor, status: str | None = None, institution_id: int | None 
     if institution_id:
         qs = qs.filter(institution_id=institution_id)
     return qs.order_by("-id")
-
-
-def refund_get(*, actor, refund_id: int) -> Refund:
-    r = refund_list(actor=actor).filter(pk=refund_id).first()
-    if r is None:
-        raise NotFound("退费申请")
-    return r
 
 
 def institution_get(*, actor, institution_id: int) -> Institution:
@@ -191,6 +186,18 @@ def bank_list(*, actor) -> QuerySet[Bank]:
     """Custody banks the user may see: a bank operator its own bank, a regulator the
     banks registered in its divisions."""
     return restrict(Bank.objects.all(), actor).order_by("division_code", "code")
+
+
+def bank_operators(*, actor, bank_id: int) -> tuple[Bank, QuerySet[Membership]]:
+    """A bank the actor administers (``services.banks_administered``) and its operators'
+    active memberships, with their accounts."""
+    bank = banks_administered(actor).filter(pk=bank_id).first()
+    if bank is None:
+        raise NotFound("托管银行")
+    ms = Membership.objects.select_related("user").filter(
+        role=Role.BANK_OPERATOR, bank_id=bank.pk, active=True
+    )
+    return bank, ms.order_by("id")
 
 
 def instruction_days(*, actor, bank_id: int, limit: int = 60) -> list[dict]:

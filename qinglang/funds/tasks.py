@@ -29,3 +29,17 @@ def daily_instructions() -> int:
 @db_periodic_task(crontab(minute="30", hour="1"))
 def obligation_signals() -> int:
     return services.obligation_signals_sweep()
+
+
+@db_periodic_task(crontab(minute="*/10"))
+def receipts_sweep() -> int:
+    """Receipts for payments, posted lessons and refunds that have none yet."""
+    return services.receipts_issue_due()
+
+
+@db_periodic_task(crontab(minute="10", hour="8"))
+def daily_reminders() -> int:
+    """Daily: parents with lessons to confirm, institutions with refunds to answer soon."""
+    from .reminders import funds_send_reminders
+
+    return funds_send_reminders()

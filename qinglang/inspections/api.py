@@ -1,4 +1,4 @@
-"""Inspections API: an inspector's tasks, the rectification ledger and its transitions,
+"""Inspections API: an inspector's tasks, the rectification register and its transitions,
 checklist templates (regulators copy a default for their division and edit its items) and
 conflicts of interest (回避)."""
 
@@ -33,7 +33,7 @@ def _task(t) -> dict:
     }
 
 
-class LedgerOut(Schema):
+class RectificationOut(Schema):
     id: int
     institution_id: int
     institution_name: str
@@ -184,28 +184,28 @@ def notice(request, notice_id: int):
     return _notice(selectors.notice_get(actor=request.user, notice_id=notice_id))
 
 
-@router.get("/ledger", response=list[LedgerOut])
-def ledger(request, status: str = "", overdue: bool = False, limit: int = 100):
-    qs = selectors.ledger_list(actor=request.user, status=status, overdue_only=overdue)
+@router.get("/rectifications", response=list[RectificationOut])
+def rectifications(request, status: str = "", overdue: bool = False, limit: int = 100):
+    qs = selectors.rectification_list(actor=request.user, status=status, overdue_only=overdue)
     return [_item(i) for i in qs[: max(1, min(limit, 500))]]
 
 
-@router.post("/ledger/{item_id}/verify", response=LedgerOut)
-def ledger_verify(request, item_id: int, body: NoteIn):
+@router.post("/rectifications/{item_id}/verify", response=RectificationOut)
+def rectification_verify(request, item_id: int, body: NoteIn):
     # the reinspector may be a joint-team member of another department: answer with
     # the item as written (the service checked who may), not a departmental re-read
-    return _item(services.ledger_verify(actor=request.user, item_id=item_id, note=body.note))
+    return _item(services.rectification_verify(actor=request.user, item_id=item_id, note=body.note))
 
 
-@router.post("/ledger/{item_id}/return", response=LedgerOut)
-def ledger_return(request, item_id: int, body: InspectionReasonIn):
-    return _item(services.ledger_return(actor=request.user, item_id=item_id, reason=body.reason))
+@router.post("/rectifications/{item_id}/return", response=RectificationOut)
+def rectification_return(request, item_id: int, body: InspectionReasonIn):
+    return _item(services.rectification_return(actor=request.user, item_id=item_id, reason=body.reason))
 
 
-@router.post("/ledger/{item_id}/close-out", response=LedgerOut)
-def ledger_close_out(request, item_id: int, body: NoteIn):
-    services.ledger_close_out(actor=request.user, item_id=item_id, note=body.note)
-    return _item(selectors.ledger_get(actor=request.user, item_id=item_id))
+@router.post("/rectifications/{item_id}/close-out", response=RectificationOut)
+def rectification_close_out(request, item_id: int, body: NoteIn):
+    services.rectification_close_out(actor=request.user, item_id=item_id, note=body.note)
+    return _item(selectors.rectification_get(actor=request.user, item_id=item_id))
 
 
 # --- checklist templates ---------------------------------------------------------------------

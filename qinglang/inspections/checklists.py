@@ -69,3 +69,78 @@ def default_template(campaign_type: str) -> ChecklistTemplate:
         if campaign_type in types
     )
     return t
+
+
+# --- follow-up items (跟进事项) ---------------------------------------------------------
+
+HOURS_ITEM = (
+    "R01",
+    Domain.TRAINING_HOURS,
+    "核查培训时间违规记录：培训结束时间不晚于规定时间，学科类不占用休息日、法定节假日和寒暑假",
+    "《关于进一步减轻义务教育阶段学生作业负担和校外培训负担的意见》；policy training.latest_end_*、"
+    "subject.no_training_on_rest_days",
+    Severity.MAJOR,
+    E,
+)
+
+
+def hours_item() -> ChecklistItem:
+    """The follow-up item for training-hours violations, created on first use."""
+    t = ChecklistTemplate.objects.filter(follow_up=True, division_code="").first()
+    if t is None:
+        t = ChecklistTemplate.objects.create(
+            name="跟进事项(平台生成)",
+            campaign_type=CampaignType.GENERAL,
+            division_code="",
+            follow_up=True,
+        )
+    code, domain, title, basis, severity, dept = HOURS_ITEM
+    item, _ = ChecklistItem.objects.get_or_create(
+        template=t,
+        code=code,
+        defaults={
+            "domain": domain,
+            "title": title,
+            "basis": basis,
+            "severity": severity,
+            "department_kind": dept,
+        },
+    )
+    return item
+
+
+def hours_violations_to_follow(institution_id: int):
+    """The institution's training-hours violations recorded since its last completed
+    inspection: what the next inspection (its campaign's checklist) follows up."""
+    from qinglang.registry.models import HoursViolation
+
+    from .models import Record
+
+    last = (
+        Record.objects.filter(task__institution_id=institution_id)
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)
+        .first()
+    )
+    qs = HoursViolation.objects.filter(institution_id=institution_id).select_related("course")
+    if last is not None:
+        qs = qs.filter(created_at__gt=last)
+    return qs.order_by("-starts_at", "-id")
+
+
+def task_items(task) -> tuple[list[ChecklistItem], list]:
+    """A task's checklist: its campaign template's items (the general default without a
+    campaign), plus the training-hours follow-up item when the institution has violations
+    to follow up; and those violations, shown with the item."""
+    if task.campaign_id:
+        items = list(
+            ChecklistItem.objects.filter(
+                template__campaigns=task.campaign_id, retired_at__isnull=True
+            ).order_by("position", "id")
+        )
+    else:
+        items = list(default_template(CampaignType.GENERAL).active_items())
+    violations = list(hours_violations_to_follow(task.institution_id)[:50])
+    if violations:
+        items.append(hours_item())
+    return items, violations

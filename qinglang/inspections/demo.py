@@ -1,5 +1,5 @@
 """Demo data for the demo county: a campaign with a published draw, inspected tasks with
-findings, notices, ledger items at every stage and escalation letters."""
+findings, notices, rectification items at every stage and escalation letters."""
 
 from datetime import timedelta
 
@@ -9,7 +9,8 @@ from django.utils import timezone
 from qinglang.accounts.models import Role, User
 from qinglang.accounts.permissions import system
 from qinglang.inspections import services
-from qinglang.inspections.models import Campaign, LedgerItem, Task
+from qinglang.inspections.checklists import task_items
+from qinglang.inspections.models import Campaign, RectificationItem, Task
 
 ACTOR = system("demo")
 
@@ -42,6 +43,50 @@ def _inspectors(county: str) -> list[User]:
     return out
 
 
+def _notice_for_demo_institution(admin, today) -> int:
+    """The demo institution (whose admin is the demo user ``inst-admin``) holds a notice
+    still to answer, so its users can log in and submit rectification material."""
+    from qinglang.accounts.models import Membership
+    from qinglang.inspections.models import RectificationStatus, TaskOrigin
+
+    iid = (
+        Membership.objects.filter(user__username="inst-admin", role=Role.INSTITUTION_ADMIN, active=True)
+        .values_list("institution_id", flat=True)
+        .first()
+    )
+    if (
+        iid is None
+        or RectificationItem.objects.filter(institution_id=iid, status=RectificationStatus.ISSUED).exists()
+    ):
+        return 0
+    task = services.inspection_task_create_adhoc(
+        actor=admin,
+        institution_id=iid,
+        due_on=today + timedelta(days=7),
+        reason="群众反映消防通道堵塞，到场核查",
+        origin=TaskOrigin.ADHOC,
+    )
+    team = list(
+        User.objects.filter(username__in=["inspector", "inspector-fire"]).values_list("id", flat=True)
+    )
+    services.task_assign(actor=admin, task_id=task.pk, inspector_ids=team)
+    items = task_items(Task.objects.get(pk=task.pk))[0]
+    services.inspection_record_submit(
+        actor=admin,
+        task_id=task.pk,
+        inspected_on=today,
+        results=[
+            {
+                "item_id": i.pk,
+                "outcome": "rectification" if n == 0 else "compliant",
+                "description": f"检查发现：{i.title}不符合要求" if n == 0 else "",
+            }
+            for n, i in enumerate(items)
+        ],
+    )
+    return 1
+
+
 def seed_district(*, county, rng, log) -> dict[str, int]:
     if Campaign.objects.filter(division_code=county, name__startswith="【演示】").exists():
         return {"campaigns": 0}
@@ -69,15 +114,11 @@ def seed_district(*, county, rng, log) -> dict[str, int]:
             today=c.starts_on,
         )
         services.draw_publish(actor=admin, campaign_id=c.pk)
-        # the demo inspector joins the first team, so their task list is not empty
-        demo_inspector = User.objects.filter(username="inspector").first()
-        first_team = c.teams.order_by("id").first()
-        if demo_inspector and first_team:
-            first_team.members.get_or_create(user=demo_inspector, defaults={"department_kind": ""})
+        # the demo inspector (education) is in the pool, so the draw puts them in a team
         tasks = list(Task.objects.filter(campaign=c, team__isnull=False).order_by("id"))
         done = tasks[: int(len(tasks) * 0.7)]
-        items = list(c.template.active_items())
         for n, t in enumerate(done):
+            items = task_items(t)[0]  # the template's, plus a follow-up item where one is due
             day = c.starts_on + timedelta(days=1 + n % 20)
             bad = {i.code for i in items if rng.random() < 0.08}
             services.inspection_record_submit(
@@ -96,35 +137,37 @@ def seed_district(*, county, rng, log) -> dict[str, int]:
                 ],
             )
         # some institutions rectify, some are late, some never do
-        ledger = list(LedgerItem.objects.filter(notice__task__campaign=c).order_by("id"))
+        register = list(RectificationItem.objects.filter(notice__task__campaign=c).order_by("id"))
         from django.core.files.uploadedfile import SimpleUploadedFile
 
         photo = b"\x89PNG\r\n\x1a\n" + bytes(64)
-        for i, item in enumerate(ledger):
+        for i, item in enumerate(register):
             if i % 3 == 0:
-                services.ledger_submit(
+                services.rectification_submit(
                     actor=admin,
                     item_id=item.pk,
                     measures="已按要求整改",
                     uploads=[SimpleUploadedFile("整改照片.png", photo)],
                 )
-                services.ledger_verify(actor=admin, item_id=item.pk, note="复查合格")
-                services.ledger_close_out(actor=admin, item_id=item.pk)
+                services.rectification_verify(actor=admin, item_id=item.pk, note="复查合格")
+                services.rectification_close_out(actor=admin, item_id=item.pk)
             elif i % 3 == 1:
-                services.ledger_submit(
+                services.rectification_submit(
                     actor=admin,
                     item_id=item.pk,
                     measures="已整改，请复查",
                     uploads=[SimpleUploadedFile("整改照片.png", photo)],
                 )
-    run = services.ledger_sweep_overdue(today=today)
+        notified = _notice_for_demo_institution(admin, today)
+    run = services.rectification_sweep_overdue(today=today)
     letters = services.letters_render_pending(limit=200)
     log(f"inspections: draw seed {draw.seed}, {len(done)} of {len(tasks)} tasks inspected")
     return {
         "campaigns": 1,
         "tasks": len(tasks),
         "inspected": len(done),
-        "ledger_items": len(ledger),
+        "rectification_items": len(register),
         "reminders": run.reminders,
         "letters": letters,
+        "demo_institution_notices": notified,
     }

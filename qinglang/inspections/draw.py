@@ -9,6 +9,9 @@ import math
 import random
 from dataclasses import dataclass, field
 
+# an exclusion for the inspection gap cites the rule that set it
+GAP_RULE = "random_inspection.same_inspector_gap_days"
+
 
 @dataclass(frozen=True)
 class Inspector:
@@ -85,7 +88,7 @@ def compute_draw(
             i = bisect.bisect_left(bucket, start % n_teams) if n_teams else 0
             for t in bucket[i:] + bucket[:i]:
                 bad = [
-                    (m.user_id, "conflict" if (m.user_id, inst) in conflicts else "gap")
+                    (m.user_id, "conflict" if (m.user_id, inst) in conflicts else GAP_RULE)
                     for m in teams[t]
                     if (m.user_id, inst) in conflicts or (m.user_id, inst) in recent
                 ]

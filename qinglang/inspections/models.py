@@ -1,10 +1,10 @@
 # ruff: noqa: DJ008 -- rows are shown through their fields, not str()
 """Joint inspections (联合执法检查): campaigns, the random draw (双随机、一公开), teams,
 tasks, checklists, inspection records with evidence, rectification notices and the
-rectification ledger (整改台账) with its escalation letters.
+rectification register (整改台账) with its escalation letters.
 
-The ledger refers to penalty cases only by id (``case_id``): enforcement sits above this
-app and writes that column through ``ledger_mark_escalated``."""
+The register refers to penalty cases only by id (``case_id``): enforcement sits above this
+app and writes that column through ``rectification_mark_escalated``."""
 
 from django.conf import settings
 from django.db import models
@@ -40,6 +40,7 @@ class Domain(models.TextChoices):
     SCOPE = "business_scope", "经营范围与实际教学一致"
     ARCHIVES = "archives", "档案管理"
     ADVERTISING = "advertising", "广告宣传"
+    TRAINING_HOURS = "training_hours", "培训时间"
 
 
 class Severity(models.TextChoices):
@@ -57,6 +58,9 @@ class ChecklistTemplate(models.Model):
     campaign_type = models.CharField("专项类型", max_length=32, choices=CampaignType.choices)
     division_code = models.CharField("所属区划", max_length=12, blank=True, db_index=True)
     is_default = models.BooleanField("默认模板", default=False)
+    # the platform's follow-up items (跟进事项), added to a task's checklist when the
+    # institution has something to follow up (checklists.task_items); never a campaign's
+    follow_up = models.BooleanField("跟进事项", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -313,8 +317,8 @@ class Evidence(models.Model):
     result = models.ForeignKey(
         Result, null=True, blank=True, on_delete=models.CASCADE, related_name="evidence"
     )
-    ledger_item = models.ForeignKey(
-        "LedgerItem", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence"
+    rectification_item = models.ForeignKey(
+        "RectificationItem", null=True, blank=True, on_delete=models.CASCADE, related_name="evidence"
     )
     original_name = models.CharField(max_length=200)
     content_type = models.CharField(max_length=100)
@@ -348,7 +352,7 @@ class Notice(models.Model):
         ordering = ["-issued_on", "-id"]
 
 
-class LedgerStatus(models.TextChoices):
+class RectificationStatus(models.TextChoices):
     ISSUED = "issued", "待整改"
     SUBMITTED = "submitted", "已提交整改材料"
     VERIFIED = "verified", "复查通过"
@@ -356,16 +360,16 @@ class LedgerStatus(models.TextChoices):
     CLOSED_OUT = "closed_out", "已销号"
 
 
-# Rectification ledger state machine: one service per transition (services/ledger.py).
-LEDGER_TRANSITIONS: dict[str, set[str]] = {
-    LedgerStatus.ISSUED: {LedgerStatus.SUBMITTED},
-    LedgerStatus.SUBMITTED: {LedgerStatus.VERIFIED, LedgerStatus.RETURNED},
-    LedgerStatus.RETURNED: {LedgerStatus.SUBMITTED},
-    LedgerStatus.VERIFIED: {LedgerStatus.CLOSED_OUT},
-    LedgerStatus.CLOSED_OUT: set(),
+# Rectification register state machine: one service per transition (services/rectification.py).
+RECTIFICATION_TRANSITIONS: dict[str, set[str]] = {
+    RectificationStatus.ISSUED: {RectificationStatus.SUBMITTED},
+    RectificationStatus.SUBMITTED: {RectificationStatus.VERIFIED, RectificationStatus.RETURNED},
+    RectificationStatus.RETURNED: {RectificationStatus.SUBMITTED},
+    RectificationStatus.VERIFIED: {RectificationStatus.CLOSED_OUT},
+    RectificationStatus.CLOSED_OUT: set(),
 }
 # Items the institution still owes: the deadline runs against these.
-OPEN_STATUSES = (LedgerStatus.ISSUED, LedgerStatus.RETURNED)
+OPEN_STATUSES = (RectificationStatus.ISSUED, RectificationStatus.RETURNED)
 
 
 class Escalation(models.IntegerChoices):
@@ -376,16 +380,16 @@ class Escalation(models.IntegerChoices):
     CASE_FILED = 4, "已立案"
 
 
-class LedgerItem(models.Model):
+class RectificationItem(models.Model):
     """整改台账 item: one per rectification finding."""
 
     scope = ScopePaths(division="division_code", institution="institution_id", department="department_kind")
 
     notice = models.ForeignKey(Notice, on_delete=models.PROTECT, related_name="items")
     result = models.OneToOneField(
-        Result, null=True, blank=True, on_delete=models.PROTECT, related_name="ledger_item"
+        Result, null=True, blank=True, on_delete=models.PROTECT, related_name="rectification_item"
     )
-    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="ledger_items")
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="rectification_items")
     division_code = models.CharField(max_length=12)
     department_kind = models.CharField("责任部门", max_length=32, choices=DepartmentKind.choices)
     title = models.CharField("问题", max_length=300)
@@ -395,7 +399,9 @@ class LedgerItem(models.Model):
     contact_phone = models.CharField("联系电话", max_length=20, blank=True)
     measures = models.TextField("整改措施", blank=True)
     deadline_on = models.DateField("整改期限")
-    status = models.CharField(max_length=16, choices=LedgerStatus.choices, default=LedgerStatus.ISSUED)
+    status = models.CharField(
+        max_length=16, choices=RectificationStatus.choices, default=RectificationStatus.ISSUED
+    )
     escalation = models.PositiveSmallIntegerField(choices=Escalation.choices, default=Escalation.NONE)
     case_id = models.BigIntegerField(null=True, blank=True)  # enforcement.PenaltyCase id
     updated_at = models.DateTimeField(auto_now=True)
@@ -403,31 +409,29 @@ class LedgerItem(models.Model):
     class Meta:
         ordering = ["deadline_on", "id"]
         indexes = [
-            models.Index(
-                fields=["division_code", "status", "deadline_on"], name="ledger_div_status_deadline"
-            ),
-            models.Index(fields=["status", "deadline_on"], name="ledger_status_deadline"),
+            models.Index(fields=["division_code", "status", "deadline_on"], name="rect_div_status_deadline"),
+            models.Index(fields=["status", "deadline_on"], name="rect_status_deadline"),
         ]
 
 
-class LedgerTransition(TransitionRow):
-    """Insert-only history of ledger item status changes."""
+class RectificationItemTransition(TransitionRow):
+    """Insert-only history of rectification item status changes."""
 
-    item = models.ForeignKey(LedgerItem, on_delete=models.PROTECT, related_name="transitions")
-    from_status = models.CharField(max_length=16, choices=LedgerStatus.choices)
-    to_status = models.CharField(max_length=16, choices=LedgerStatus.choices)
+    item = models.ForeignKey(RectificationItem, on_delete=models.PROTECT, related_name="transitions")
+    from_status = models.CharField(max_length=16, choices=RectificationStatus.choices)
+    to_status = models.CharField(max_length=16, choices=RectificationStatus.choices)
 
     class Meta(TransitionRow.Meta):
         ordering = ["id"]
 
 
-LEDGER_STATES = StateMachine(
-    "ledger_item",
-    LedgerStatus,
-    LEDGER_TRANSITIONS,
-    model=LedgerItem,
-    history=LedgerTransition,
-    action="ledger",
+RECTIFICATION_STATES = StateMachine(
+    "rectification_item",
+    RectificationStatus,
+    RECTIFICATION_TRANSITIONS,
+    model=RectificationItem,
+    history=RectificationItemTransition,
+    action="rectification",
 )
 
 
@@ -442,23 +446,20 @@ class Letter(models.Model):
 
     scope = ScopePaths(division="division_code", institution="institution_id")
 
-    item = models.ForeignKey(LedgerItem, on_delete=models.CASCADE, related_name="letters")
+    item = models.ForeignKey(RectificationItem, on_delete=models.CASCADE, related_name="letters")
     institution_id = models.BigIntegerField(db_index=True)
     division_code = models.CharField(max_length=12)
     kind = models.CharField(max_length=16, choices=LetterKind.choices)
     issued_on = models.DateField()
     overdue_days = models.PositiveSmallIntegerField(default=0)
+    # 发文字号, taken from the gapless counter when the letter is rendered
+    number = models.CharField("文号", max_length=64, blank=True)
     path = models.CharField(max_length=200, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-issued_on", "-id"]
         constraints = [models.UniqueConstraint(fields=["item", "kind"], name="letter_once_per_kind")]
-
-    @property
-    def number(self) -> str:
-        prefix = "提" if self.kind == LetterKind.REMINDER else "督"
-        return f"校外整改{prefix}〔{self.issued_on.year}〕{self.pk:06d}号"
 
 
 class SweepRun(models.Model):

@@ -1,6 +1,6 @@
 """Reads of the inspections app, each narrowed by ``restrict``. Inspectors (and grid
 workers) see only the tasks of teams they belong to; institution users see only their
-own notices, ledger items and letters."""
+own notices, rectification items and letters."""
 
 from dataclasses import dataclass
 
@@ -17,9 +17,9 @@ from .models import (
     ChecklistTemplate,
     Draw,
     Evidence,
-    LedgerItem,
     Letter,
     Notice,
+    RectificationItem,
     Task,
     TaskStatus,
 )
@@ -56,10 +56,6 @@ class Coverage:
         return round(100 * self.inspected / self.drawn, 1) if self.drawn else 0.0
 
     @property
-    def population_pct(self) -> float:
-        return round(100 * self.inspected / self.population, 1) if self.population else 0.0
-
-    @property
     def goal_met(self) -> bool:
         return self.drawn > 0 and self.pct >= self.goal
 
@@ -87,7 +83,7 @@ def campaign_coverage(*, campaign: Campaign) -> Coverage:
 
 def template_list(*, actor) -> QuerySet:
     local = restrict(ChecklistTemplate.objects.all(), actor).values("id")
-    return ChecklistTemplate.objects.filter(Q(division_code="") | Q(id__in=local)).order_by(
+    return ChecklistTemplate.objects.filter(Q(division_code="") | Q(id__in=local), follow_up=False).order_by(
         "campaign_type", "id"
     )
 
@@ -131,12 +127,12 @@ def notice_get(*, actor, notice_id: int) -> Notice:
     return n
 
 
-def ledger_list(
+def rectification_list(
     *, actor, status: str = "", overdue_only: bool = False, institution_id: int | None = None
 ) -> QuerySet:
-    """The rectification ledger, overdue items first, then by deadline."""
+    """The rectification register, overdue items first, then by deadline."""
     today = timezone.localdate()
-    qs = restrict(LedgerItem.objects.all(), actor).select_related("institution", "notice")
+    qs = restrict(RectificationItem.objects.all(), actor).select_related("institution", "notice")
     if status:
         qs = qs.filter(status=status)
     if institution_id:
@@ -149,8 +145,8 @@ def ledger_list(
     ).order_by("-overdue", "deadline_on", "id")
 
 
-def ledger_get(*, actor, item_id: int) -> LedgerItem:
-    i = ledger_list(actor=actor).filter(pk=item_id).first()
+def rectification_get(*, actor, item_id: int) -> RectificationItem:
+    i = rectification_list(actor=actor).filter(pk=item_id).first()
     if i is None:
         raise NotFound("整改事项")
     return i
@@ -173,7 +169,7 @@ def evidence_get(*, actor, evidence_id: int) -> Evidence:
         raise NotFound("证据文件")
     a = actor_for(actor)
     # institutions see the files they uploaded for their own items, not inspectors' photos
-    if not (a.is_platform_admin or a.regulator) and e.ledger_item_id is None:
+    if not (a.is_platform_admin or a.regulator) and e.rectification_item_id is None:
         raise NotFound("证据文件")
     return e
 

@@ -5,16 +5,16 @@ from huey.contrib.djhuey import db_periodic_task, db_task
 
 from qinglang.core.context import request_context
 
-from .services import ledger_sweep_overdue, letters_render_pending, notices_issue_pending
+from .services import letters_render_pending, notices_issue_pending, rectification_sweep_overdue
 
 
 @db_periodic_task(crontab(minute="5"))
 def sweep_overdue_rectification():
-    """Hourly: escalate overdue ledger items (reminder, supervision letter, case due) and
+    """Hourly: escalate overdue rectification items (reminder, supervision letter, case due) and
     render pending letters. It works from current state and is idempotent, so the first
     run after downtime catches up everything that fell due meanwhile."""
     with request_context():
-        run = ledger_sweep_overdue()
+        run = rectification_sweep_overdue()
         rendered = 0
         while True:
             n = letters_render_pending(limit=500)
@@ -43,3 +43,12 @@ def issue_pending_notices_catch_up():
     """Every ten minutes: whatever a lost enqueue or downtime left pending."""
     with request_context():
         return notices_issue_pending()
+
+
+@db_periodic_task(crontab(minute="0", hour="8"))
+def remind_rectification_deadlines():
+    """Daily: institutions hear of open items falling due within three days (once each)."""
+    from .reminders import rectification_remind_deadlines
+
+    with request_context():
+        return rectification_remind_deadlines()

@@ -33,9 +33,12 @@ from qinglang.core.validators import mask_resident_id
 from qinglang.registry import public_cache
 from qinglang.registry.models import (
     ApprovalStatus,
-    Category,
     Course,
+    DisclosureItem,
+    DisclosureNote,
     Institution,
+    InstitutionCategory,
+    InstitutionStatus,
     Kind,
     Licence,
     LicenceKind,
@@ -48,7 +51,6 @@ from qinglang.registry.models import (
     Staff,
     StaffRole,
     Stage,
-    Status,
     TrainingMaterial,
 )
 from qinglang.registry.search import search_text_for
@@ -59,7 +61,6 @@ ACTOR = system("seed_demo")
 DEMO_COUNTY = "510107"  # 四川省成都市武侯区
 DEMO_TOWNSHIP = "510107001"  # 浆洗街街道
 DEMO_PASSWORD = "Qinglang-demo-2026"
-DEMO_BANK_ID = 1
 
 # scale → (where, about how many institutions)
 SCALES: dict[str, tuple[str, int]] = {
@@ -79,7 +80,7 @@ DEMO_USERS: list[tuple[str, str, str]] = [
     ("admin", Role.PLATFORM_ADMIN, "平台管理员"),
     ("leader", Role.REGULATOR_LEADER, "武侯区教育局 监管领导"),
     ("officer", Role.REGULATOR_OFFICER, "武侯区教育局 监管人员"),
-    ("inspector", Role.INSPECTOR, "武侯区 执法检查人员"),
+    ("inspector", Role.INSPECTOR, "武侯区教育局 执法检查人员"),
     ("grid", Role.GRID_WORKER, "浆洗街街道 网格员"),
     ("inst-admin", Role.INSTITUTION_ADMIN, "机构管理员"),
     ("inst-staff", Role.INSTITUTION_STAFF, "机构工作人员"),
@@ -96,12 +97,12 @@ KIND_WEIGHTS = [
     (Kind.MEAL_CARE, 12),
 ]
 KIND_CATEGORY = {
-    Kind.SUBJECT: Category.SUBJECT,
-    Kind.MEAL_CARE: Category.MEAL_CARE,
-    Kind.SPORTS: Category.NON_SUBJECT,
-    Kind.ARTS: Category.NON_SUBJECT,
-    Kind.SCIENCE_TECH: Category.NON_SUBJECT,
-    Kind.PRACTICE: Category.NON_SUBJECT,
+    Kind.SUBJECT: InstitutionCategory.SUBJECT,
+    Kind.MEAL_CARE: InstitutionCategory.MEAL_CARE,
+    Kind.SPORTS: InstitutionCategory.NON_SUBJECT,
+    Kind.ARTS: InstitutionCategory.NON_SUBJECT,
+    Kind.SCIENCE_TECH: InstitutionCategory.NON_SUBJECT,
+    Kind.PRACTICE: InstitutionCategory.NON_SUBJECT,
 }
 KIND_WORDS = {
     Kind.SUBJECT: ["学科辅导", "课外辅导", "文化课辅导", "英语", "数学思维"],
@@ -128,14 +129,22 @@ LICENCE_WEIGHTS = [
     (LicenceStatus.UNLICENSED, 12),
 ]
 STATUS_WEIGHTS = [
-    (Status.ACTIVE, 86),
-    (Status.SUSPENDED, 4),
-    (Status.STOP_ENROLLMENT, 3),
-    (Status.CLOSED, 4),
-    (Status.BANNED, 2),
-    (Status.RUNAWAY, 1),
+    (InstitutionStatus.ACTIVE, 86),
+    (InstitutionStatus.SUSPENDED, 4),
+    (InstitutionStatus.STOP_ENROLLMENT, 3),
+    (InstitutionStatus.CLOSED, 4),
+    (InstitutionStatus.BANNED, 2),
+    (InstitutionStatus.RUNAWAY, 1),
 ]
 STAGE_LABELS = dict(Stage.choices)
+# what the demo institutions publish on their boards (licences come from the registry)
+DISCLOSURE_TEXTS = {
+    DisclosureItem.TEACHERS: "专职教师均持证上岗，名单见前台公示栏",
+    DisclosureItem.FEES: "按课时收费，一次收费不超过3个月或60课时，收费标准经备案",
+    DisclosureItem.CONTENT: "课程内容与培训计划已备案，按备案内容开展培训",
+    DisclosureItem.SAFETY: "消防设施定期检查，安全责任人：机构负责人，应急电话见门口",
+    DisclosureItem.CUSTODY: "学员预收费全部进入监管银行托管账户，一课一消",
+}
 # birthplace codes for generated resident IDs (Sichuan counties that existed since 1990)
 ID_AREAS = ["510104", "510105", "510106", "510107", "510108", "510112", "510113", "510114"]
 
@@ -205,6 +214,7 @@ class Batch:
     course: list[dict] = field(default_factory=list)
     material: list[dict] = field(default_factory=list)
     listentry: list[dict] = field(default_factory=list)
+    disclosure: list[dict] = field(default_factory=list)
 
 
 TABLES = [
@@ -215,6 +225,7 @@ TABLES = [
     ("course", Course),
     ("material", TrainingMaterial),
     ("listentry", ListEntry),
+    ("disclosure", DisclosureNote),
 ]
 
 
@@ -225,6 +236,7 @@ class Stats:
     seconds: float = 0.0
     peak_rss_mb: float = 0.0
     counts: dict = field(default_factory=dict)
+    rules: dict = field(default_factory=dict)
 
 
 def peak_rss_mb() -> float:
@@ -248,10 +260,10 @@ class Generator:
         kind = KIND_WEIGHTS[i][0] if i < len(KIND_WEIGHTS) else _weighted(rng, KIND_WEIGHTS)
         lic_state = LICENCE_WEIGHTS[i % 4][0] if i < 8 else _weighted(rng, LICENCE_WEIGHTS)
         status = STATUS_WEIGHTS[i - 8][0] if 8 <= i < 14 else _weighted(rng, STATUS_WEIGHTS)
-        if status in (Status.BANNED, Status.RUNAWAY) and i >= 14 and rng.random() < 0.7:
+        if status in (InstitutionStatus.BANNED, InstitutionStatus.RUNAWAY) and i >= 14 and rng.random() < 0.7:
             lic_state = LicenceStatus.UNLICENSED  # 取缔 is mostly of unlicensed operators
         category = KIND_CATEGORY[kind]
-        non_profit = category == Category.SUBJECT or rng.random() < 0.08
+        non_profit = category == InstitutionCategory.SUBJECT or rng.random() < 0.08
         word = rng.choice(KIND_WORDS[kind])
         brand = rng.choice(p.brands)
         name = f"{place.county_name[:2]}{brand}{word}{rng.choice(SUFFIX_BY_KIND[kind])}"
@@ -309,10 +321,12 @@ class Generator:
             == lic_state
         )
 
-        blacklisted = status in (Status.BANNED, Status.RUNAWAY) and (i < 14 or rng.random() < 0.75)
+        blacklisted = status in (InstitutionStatus.BANNED, InstitutionStatus.RUNAWAY) and (
+            i < 14 or rng.random() < 0.75
+        )
         whitelisted = (
             lic_state == LicenceStatus.FULLY_LICENSED
-            and status == Status.ACTIVE
+            and status == InstitutionStatus.ACTIVE
             and not blacklisted
             and (i < 14 or rng.random() < 0.85)
         )
@@ -335,7 +349,9 @@ class Generator:
                 "stages": stages,
                 "mode": "online" if rng.random() < 0.05 else "offline",
                 "nature": Nature.NON_PROFIT if non_profit else Nature.FOR_PROFIT,
-                "nonprofit_conversion": "completed" if category == Category.SUBJECT else "not_applicable",
+                "nonprofit_conversion": "completed"
+                if category == InstitutionCategory.SUBJECT
+                else "not_applicable",
                 "division_code": place.township,
                 "address": address,
                 "competent_department_id": self.dept.get((place.county, KIND_TO_DEPARTMENT[kind])),
@@ -363,7 +379,7 @@ class Generator:
         if blacklisted:
             reason = (
                 "无证无照违规办学，已依法取缔"
-                if status == Status.BANNED
+                if status == InstitutionStatus.BANNED
                 else "预收费后停止办学、拒不退费(卷款跑路)"
             )
             b.listentry.append(self._entry(iid, ListKind.BLACK, reason, decided))
@@ -379,11 +395,32 @@ class Generator:
                     "division_code": rng.choice(place.communities) if place.communities else place.township,
                     "area_sqm": rng.randrange(80, 1500),
                     "is_primary": s == 0,
-                    "active": status in (Status.ACTIVE, Status.STOP_ENROLLMENT, Status.SUSPENDED),
+                    "active": status
+                    in (
+                        InstitutionStatus.ACTIVE,
+                        InstitutionStatus.STOP_ENROLLMENT,
+                        InstitutionStatus.SUSPENDED,
+                    ),
                 }
             )
         if i % self.details_every == 0:
             self._details(iid, kind, b)
+        if status == InstitutionStatus.ACTIVE:
+            self._disclosures(iid, whitelisted, b)
+
+    def _disclosures(self, iid: int, whitelisted: bool, b: Batch) -> None:
+        """What an active institution publishes on its board: every item when whitelisted
+        (a gap bars the whitelist), most items for the rest, so that some have gaps.
+        (Its own generator, so that the other rows stay as they were.)"""
+        rng = random.Random(iid * 7919)
+        items = list(DISCLOSURE_TEXTS)
+        if not whitelisted and rng.random() < 0.5:
+            for _ in range(rng.randrange(1, 4)):
+                items.remove(rng.choice(items))
+        for item in items:
+            b.disclosure.append(
+                {"institution_id": iid, "item": item, "text": DISCLOSURE_TEXTS[item], "updated_at": self.now}
+            )
 
     def _licence(self, iid, lk, uscc, place, start, until) -> dict:
         rng = self.rng
@@ -633,18 +670,35 @@ def demo_institution() -> Institution | None:
     )
 
 
+def demo_bank():
+    """The demo county's custody bank (funds' demo seeds its accounts there), created here
+    when the demo users come first, so the bank operator is an operator of it whatever
+    ids the database hands out."""
+    from qinglang.funds import services as funds_services
+    from qinglang.funds.models import Bank
+
+    code = f"DEMO{DEMO_COUNTY}"
+    bank = Bank.objects.filter(code=code).first()
+    if bank is None:
+        bank, _ = funds_services.bank_create(
+            actor=ACTOR, code=code, name="成都银行武侯支行(托管)", division_code=DEMO_COUNTY
+        )
+    return bank
+
+
 @transaction.atomic
 def ensure_demo_users(*, password: str = DEMO_PASSWORD) -> list[User]:
     """One demo user for every role (existing ones are kept)."""
     inst = demo_institution()
+    bank = demo_bank()
     scope = {
         Role.REGULATOR_LEADER: {"division_prefixes": [DEMO_COUNTY]},
         Role.REGULATOR_OFFICER: {"division_prefixes": [DEMO_COUNTY], "department_kind": "education"},
-        Role.INSPECTOR: {"division_prefixes": [DEMO_COUNTY]},
+        Role.INSPECTOR: {"division_prefixes": [DEMO_COUNTY], "department_kind": "education"},
         Role.GRID_WORKER: {"division_prefixes": [DEMO_TOWNSHIP]},
         Role.INSTITUTION_ADMIN: {"institution_id": inst.pk if inst else None},
         Role.INSTITUTION_STAFF: {"institution_id": inst.pk if inst else None},
-        Role.BANK_OPERATOR: {"bank_id": DEMO_BANK_ID},
+        Role.BANK_OPERATOR: {"bank_id": bank.pk},
     }
     users = []
     for username, role, display in DEMO_USERS:
@@ -796,6 +850,10 @@ def seed(
                     f"  {done:>8,}/{total:,} institutions  {el:7.1f} s  {done / el:8.0f}/s  peak RSS {peak_rss_mb():.0f} MB"
                 )
         ensure_demo_users()
+        if not large:
+            from . import demo_rules
+
+            stats.rules = demo_rules.seed(today=today, county=DEMO_COUNTY, township=DEMO_TOWNSHIP)
     public_cache.bump()  # as every write of institutions does (registry institution_save)
 
     stats.institutions = done

@@ -10,7 +10,8 @@ from django.utils.translation import gettext_lazy as _
 from qinglang.core.money import yuan_to_fen
 from qinglang.core.policy_defaults import BY_KEY, DEFAULTS
 from qinglang.registry.models import (
-    Category,
+    InstitutionCategory,
+    InstitutionStatus,
     Kind,
     LicenceKind,
     LicenceStatus,
@@ -19,7 +20,6 @@ from qinglang.registry.models import (
     NonprofitConversion,
     StaffRole,
     Stage,
-    Status,
 )
 from qinglang.registry.selectors import InstitutionFilter
 
@@ -54,9 +54,9 @@ DateInput = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 class InstitutionFilterForm(BootstrapMixin, forms.Form):
     q = forms.CharField(label=_("名称/信用代码"), required=False, max_length=100)
     division = forms.RegexField(label=_("区划代码前缀"), regex=r"^\d{0,12}$", required=False, max_length=12)
-    category = forms.ChoiceField(label=_("类别"), choices=_blank(Category.choices), required=False)
+    category = forms.ChoiceField(label=_("类别"), choices=_blank(InstitutionCategory.choices), required=False)
     kind = forms.ChoiceField(label=_("培训类型"), choices=_blank(Kind.choices), required=False)
-    status = forms.ChoiceField(label=_("办学状态"), choices=_blank(Status.choices), required=False)
+    status = forms.ChoiceField(label=_("办学状态"), choices=_blank(InstitutionStatus.choices), required=False)
     licence_status = forms.ChoiceField(
         label=_("证照状态"), choices=_blank(LicenceStatus.choices), required=False
     )
@@ -90,7 +90,7 @@ class InstitutionCreateForm(BootstrapMixin, forms.Form):
     legal_representative = forms.CharField(label="法定代表人", max_length=64, required=False)
     contact_name = forms.CharField(label="联系人", max_length=64, required=False)
     contact_phone = forms.CharField(label="联系电话", max_length=20, required=False)
-    category = forms.ChoiceField(label="类别", choices=Category.choices)
+    category = forms.ChoiceField(label="类别", choices=InstitutionCategory.choices)
     kind = forms.ChoiceField(label="培训类型", choices=Kind.choices)
     stages = forms.MultipleChoiceField(
         label="学段", choices=Stage.choices, required=False, widget=forms.CheckboxSelectMultiple
@@ -113,7 +113,7 @@ class InstitutionCreateForm(BootstrapMixin, forms.Form):
 
 
 class TransitionForm(BootstrapMixin, forms.Form):
-    to_status = forms.ChoiceField(label="变更为", choices=Status.choices)
+    to_status = forms.ChoiceField(label="变更为", choices=InstitutionStatus.choices)
     reason = forms.CharField(label="理由", max_length=1000, widget=forms.Textarea(attrs={"rows": 2}))
 
 
@@ -268,7 +268,7 @@ class MaterialForm(BootstrapMixin, forms.Form):
 class PublicSearchForm(BootstrapMixin, forms.Form):
     q = forms.CharField(label=_("机构名称"), required=False, max_length=100)
     division = forms.RegexField(label=_("所在街道(乡镇)"), regex=r"^\d{0,12}$", required=False)
-    category = forms.ChoiceField(label=_("类别"), choices=_blank(Category.choices), required=False)
+    category = forms.ChoiceField(label=_("类别"), choices=_blank(InstitutionCategory.choices), required=False)
 
     def params(self) -> dict:
         d = self.cleaned_data if self.is_valid() else {}

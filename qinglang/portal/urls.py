@@ -11,6 +11,7 @@ from . import (
     urls_risk,
     urls_rules,
     urls_screening,
+    urls_tokens,
 )
 from .views import actions, console, org, public
 
@@ -77,6 +78,7 @@ urlpatterns = [
     *urls_risk.urlpatterns,
     *urls_analytics.urlpatterns,
     *urls_inbox.urlpatterns,
+    *urls_tokens.urlpatterns,
     *urls_admin.urlpatterns,
     *urls_rules.urlpatterns,
 ]

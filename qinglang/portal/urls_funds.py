@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import funds_banks, funds_console, funds_org, funds_parent, funds_reviews
+from .views import funds_banks, funds_console, funds_org, funds_parent, funds_receipts, funds_reviews
 
 urlpatterns = [
     # parent end
@@ -24,9 +24,29 @@ urlpatterns = [
         funds_parent.parent_lesson_dispute,
         name="parent_lesson_dispute",
     ),
+    path(
+        "parent/funds/orders/<int:order_id>/contract.docx",
+        funds_receipts.parent_contract,
+        name="parent_contract",
+    ),
+    path(
+        "parent/funds/orders/<int:order_id>/contract/accept/",
+        funds_receipts.parent_contract_accept,
+        name="parent_contract_accept",
+    ),
+    path("parent/funds/receipts/<int:receipt_id>/", funds_receipts.parent_receipt, name="parent_receipt"),
+    path(
+        "parent/funds/receipts/<int:receipt_id>/receipt.pdf",
+        funds_receipts.parent_receipt_pdf,
+        name="parent_receipt_pdf",
+    ),
+    # public receipt check
+    path("verify/", funds_receipts.receipt_verify_form, name="receipt_verify_form"),
+    path("verify/<str:verification>/", funds_receipts.receipt_verify, name="receipt_verify"),
     # institution end
     path("org/<int:pk>/funds/", funds_org.org_funds, name="org_funds"),
     path("org/<int:pk>/funds/batch/", funds_org.org_batch, name="org_batch"),
+    path("org/funds/batch-template/", funds_org.org_batch_template, name="org_batch_template"),
     path("org/<int:pk>/funds/batch/<int:batch_id>/", funds_org.org_batch_report, name="org_batch_report"),
     path("org/<int:pk>/funds/refunds/", funds_org.org_refunds, name="org_refunds"),
     path(
@@ -70,4 +90,8 @@ urlpatterns = [
         name="bank_instruction_file",
     ),
     path("funds/banks/<int:bank_id>/statements/", funds_banks.bank_statements, name="bank_statements"),
+    path(
+        "funds/banks/statement-template/", funds_banks.bank_statement_template, name="bank_statement_template"
+    ),
+    path("funds/banks/<int:bank_id>/payments/", funds_banks.bank_payments, name="bank_payments"),
 ]

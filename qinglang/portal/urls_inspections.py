@@ -1,6 +1,7 @@
 """Pages of the inspections app (included by portal/urls.py, same namespace)."""
 
 from django.urls import path
+from django.views.generic import RedirectView
 
 from .views import inspections as v
 
@@ -17,9 +18,19 @@ urlpatterns: list = [
         v.conflict_withdraw,
         name="conflict_withdraw",
     ),
-    path("console/inspections/ledger/", v.ledger, name="ledger"),
-    path("console/inspections/ledger/<int:item_id>/", v.ledger_item, name="ledger_item"),
+    path("console/inspections/rectifications/", v.rectifications, name="rectifications"),
+    # the register's former address (and URL name, which the menu still links to): a
+    # permanent redirect to the page above
+    path(
+        "console/inspections/ledger/",
+        RedirectView.as_view(pattern_name="portal:rectifications", permanent=True, query_string=True),
+        name="ledger",
+    ),
+    path(
+        "console/inspections/rectifications/<int:item_id>/", v.rectification_item, name="rectification_item"
+    ),
     path("inspections/notices/<int:notice_id>/download/", v.notice_download, name="notice_download"),
+    path("inspections/notices/<int:notice_id>/print/", v.notice_print, name="notice_print"),
     path("inspections/letters/<int:letter_id>/download/", v.letter_download, name="letter_download"),
     path("inspections/evidence/<int:evidence_id>/download/", v.evidence_download, name="evidence_download"),
     path("org/rectification/", v.org_rectification, name="org_rectification"),

@@ -3,7 +3,16 @@ read-only here; it is for looking things up, not editing around the rules."""
 
 from django.contrib import admin
 
-from .models import Course, Institution, Licence, ListEntry, Site, Staff, StatusChange, TrainingMaterial
+from .models import (
+    Course,
+    Institution,
+    InstitutionTransition,
+    Licence,
+    ListEntry,
+    Site,
+    Staff,
+    TrainingMaterial,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -86,6 +95,6 @@ class ListEntryAdmin(ReadOnlyAdmin):
     list_filter = ["list_kind"]
 
 
-@admin.register(StatusChange)
-class StatusChangeAdmin(ReadOnlyAdmin):
+@admin.register(InstitutionTransition)
+class InstitutionTransitionAdmin(ReadOnlyAdmin):
     list_display = ["institution", "from_status", "to_status", "at"]

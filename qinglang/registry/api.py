@@ -113,6 +113,11 @@ class TransitionIn(Schema):
     reason: str
 
 
+class InstitutionMoveIn(Schema):
+    division_code: str
+    reason: str
+
+
 class LicenceIn(Schema):
     number: str
     issuer: str = ""
@@ -265,6 +270,21 @@ def institution_transition(request: HttpRequest, institution_id: int, payload: T
         actor=request.user,
         institution_id=institution_id,
         to_status=payload.to_status,
+        reason=payload.reason,
+    )
+
+
+@router.post(
+    "/institutions/{int:institution_id}/move",
+    response=InstitutionOut,
+    summary="Move to another county with its orders, accounts, sites, clues… (platform admin)",
+)
+def institution_move(request: HttpRequest, institution_id: int, payload: InstitutionMoveIn):
+    selectors.institution_get(actor=request.user, institution_id=institution_id)
+    return services.institution_move(
+        actor=request.user,
+        institution_id=institution_id,
+        division_code=payload.division_code,
         reason=payload.reason,
     )
 

@@ -9,7 +9,7 @@ from qinglang.core.models import Department, TransitionRow
 from qinglang.core.states import StateMachine
 
 
-class Category(models.TextChoices):
+class InstitutionCategory(models.TextChoices):
     SUBJECT = "subject", "学科类"
     NON_SUBJECT = "non_subject", "非学科类"
     MEAL_CARE = "meal_care", "托管(小饭桌)"
@@ -25,9 +25,9 @@ class Kind(models.TextChoices):
 
 
 CATEGORY_KINDS = {
-    Category.SUBJECT: {Kind.SUBJECT},
-    Category.NON_SUBJECT: {Kind.SPORTS, Kind.ARTS, Kind.SCIENCE_TECH, Kind.PRACTICE},
-    Category.MEAL_CARE: {Kind.MEAL_CARE},
+    InstitutionCategory.SUBJECT: {Kind.SUBJECT},
+    InstitutionCategory.NON_SUBJECT: {Kind.SPORTS, Kind.ARTS, Kind.SCIENCE_TECH, Kind.PRACTICE},
+    InstitutionCategory.MEAL_CARE: {Kind.MEAL_CARE},
 }
 
 
@@ -61,7 +61,7 @@ class LicenceStatus(models.TextChoices):
     UNLICENSED = "unlicensed", "无证无照"
 
 
-class Status(models.TextChoices):
+class InstitutionStatus(models.TextChoices):
     ACTIVE = "active", "正常办学"
     SUSPENDED = "suspended", "停业整顿"
     STOP_ENROLLMENT = "stop_enrollment", "停止招生"
@@ -72,24 +72,29 @@ class Status(models.TextChoices):
 
 # Institution status state machine (one service per transition; see services.STATUS_TRANSITIONS).
 STATUS_TRANSITIONS: dict[str, set[str]] = {
-    Status.ACTIVE: {
-        Status.SUSPENDED,
-        Status.STOP_ENROLLMENT,
-        Status.CLOSED,
-        Status.BANNED,
-        Status.RUNAWAY,
+    InstitutionStatus.ACTIVE: {
+        InstitutionStatus.SUSPENDED,
+        InstitutionStatus.STOP_ENROLLMENT,
+        InstitutionStatus.CLOSED,
+        InstitutionStatus.BANNED,
+        InstitutionStatus.RUNAWAY,
     },
-    Status.SUSPENDED: {Status.ACTIVE, Status.CLOSED, Status.BANNED, Status.RUNAWAY},
-    Status.STOP_ENROLLMENT: {
-        Status.ACTIVE,
-        Status.SUSPENDED,
-        Status.CLOSED,
-        Status.BANNED,
-        Status.RUNAWAY,
+    InstitutionStatus.SUSPENDED: {
+        InstitutionStatus.ACTIVE,
+        InstitutionStatus.CLOSED,
+        InstitutionStatus.BANNED,
+        InstitutionStatus.RUNAWAY,
     },
-    Status.CLOSED: set(),
-    Status.BANNED: set(),
-    Status.RUNAWAY: {Status.CLOSED},
+    InstitutionStatus.STOP_ENROLLMENT: {
+        InstitutionStatus.ACTIVE,
+        InstitutionStatus.SUSPENDED,
+        InstitutionStatus.CLOSED,
+        InstitutionStatus.BANNED,
+        InstitutionStatus.RUNAWAY,
+    },
+    InstitutionStatus.CLOSED: set(),
+    InstitutionStatus.BANNED: set(),
+    InstitutionStatus.RUNAWAY: {InstitutionStatus.CLOSED},
 }
 
 
@@ -105,7 +110,7 @@ class Institution(models.Model):
     legal_representative = models.CharField("法定代表人", max_length=64, blank=True)
     contact_name = models.CharField("联系人", max_length=64, blank=True)
     contact_phone = models.CharField("联系电话", max_length=20, blank=True)
-    category = models.CharField("类别", max_length=16, choices=Category.choices)
+    category = models.CharField("类别", max_length=16, choices=InstitutionCategory.choices)
     kind = models.CharField("培训类型", max_length=16, choices=Kind.choices)
     stages = models.CharField("学段", max_length=64, blank=True, help_text="逗号分隔")
     mode = models.CharField("办学形式", max_length=8, choices=Mode.choices, default=Mode.OFFLINE)
@@ -130,7 +135,9 @@ class Institution(models.Model):
     licence_status = models.CharField(
         "证照状态", max_length=16, choices=LicenceStatus.choices, default=LicenceStatus.UNLICENSED
     )
-    status = models.CharField("办学状态", max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    status = models.CharField(
+        "办学状态", max_length=16, choices=InstitutionStatus.choices, default=InstitutionStatus.ACTIVE
+    )
     whitelisted = models.BooleanField("白名单", default=False)
     blacklisted = models.BooleanField("黑名单", default=False)
     party_organisation = models.BooleanField("党组织覆盖", default=False)
@@ -241,19 +248,24 @@ class Licence(models.Model):
         )
 
 
-class StatusChange(TransitionRow):
+class InstitutionTransition(TransitionRow):
     """Insert-only record of each institution status transition."""
 
-    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="status_changes")
-    from_status = models.CharField(max_length=16, choices=Status.choices)
-    to_status = models.CharField(max_length=16, choices=Status.choices)
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="transitions")
+    from_status = models.CharField(max_length=16, choices=InstitutionStatus.choices)
+    to_status = models.CharField(max_length=16, choices=InstitutionStatus.choices)
 
     class Meta(TransitionRow.Meta):
         ordering = ["-at", "-id"]
 
 
 INSTITUTION_STATES = StateMachine(
-    "institution", Status, STATUS_TRANSITIONS, model=Institution, history=StatusChange, action="institution"
+    "institution",
+    InstitutionStatus,
+    STATUS_TRANSITIONS,
+    model=Institution,
+    history=InstitutionTransition,
+    action="institution",
 )
 
 
@@ -583,6 +595,8 @@ class PracticeBan(models.Model):
     source = models.CharField("来源", max_length=32, default="penalty_decision")
     source_ref = models.CharField(max_length=64, blank=True)
     entered_by_id = models.BigIntegerField(null=True)
+    refused_hires = models.PositiveIntegerField("拒绝聘用次数", default=0)
+    last_refused_on = models.DateField("最近拒绝聘用", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -601,11 +615,6 @@ class PracticeBan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name_masked} {self.decision_no}"
-
-    def in_force_on(self, day) -> bool:
-        return (
-            self.lifted_on is None and self.starts_on <= day and (self.ends_on is None or self.ends_on >= day)
-        )
 
 
 class DisclosureItem(models.TextChoices):
@@ -654,6 +663,7 @@ class ApplicationKind(models.TextChoices):
 
 
 class ApplicationStatus(models.TextChoices):
+    DRAFT = "draft", "草稿"
     SUBMITTED = "submitted", "待审查"
     CORRECTING = "correcting", "待补正"
     APPROVED = "approved", "准予许可"
@@ -663,6 +673,7 @@ class ApplicationStatus(models.TextChoices):
 
 # One service per transition (registry.services.applications).
 APPLICATION_TRANSITIONS: dict[str, set[str]] = {
+    ApplicationStatus.DRAFT: {ApplicationStatus.SUBMITTED, ApplicationStatus.WITHDRAWN},
     ApplicationStatus.SUBMITTED: {
         ApplicationStatus.CORRECTING,
         ApplicationStatus.APPROVED,
@@ -687,7 +698,9 @@ class Application(models.Model):
         department="department__kind",
     )
 
-    number = models.CharField("受理编号", max_length=32, unique=True)
+    number = models.CharField(
+        "受理编号", max_length=32, unique=True, null=True, blank=True
+    )  # none while a draft
     kind = models.CharField("事项", max_length=24, choices=ApplicationKind.choices)
     status = models.CharField(
         "状态", max_length=16, choices=ApplicationStatus.choices, default=ApplicationStatus.SUBMITTED
@@ -699,15 +712,15 @@ class Application(models.Model):
     department = models.ForeignKey(
         Department, verbose_name="审批部门", on_delete=models.PROTECT, related_name="applications"
     )
-    category = models.CharField("类别", max_length=16, choices=Category.choices)
+    category = models.CharField("类别", max_length=16, choices=InstitutionCategory.choices)
     training_kind = models.CharField("培训类型", max_length=16, choices=Kind.choices)
     proposed = models.JSONField("申请事项", default=dict)
     checklist = models.JSONField("审查要点", default=dict, blank=True)
     correction_note = models.TextField("补正要求", blank=True)
     decision_reason = models.TextField("决定理由", blank=True)
     submitted_by_id = models.BigIntegerField(null=True)
-    submitted_on = models.DateField("受理日期")
-    due_on = models.DateField("决定期限")
+    submitted_on = models.DateField("受理日期", null=True, blank=True)
+    due_on = models.DateField("决定期限", null=True, blank=True)
     decided_on = models.DateField("决定日期", null=True, blank=True)
     decided_by_id = models.BigIntegerField(null=True)
     permit_number = models.CharField("许可证号", max_length=64, blank=True)
@@ -727,6 +740,11 @@ class Application(models.Model):
                 condition=~Q(status__in=["approved", "rejected"]) | Q(decided_on__isnull=False),
                 name="application_decided_has_date",
             ),
+            models.CheckConstraint(
+                condition=Q(status="draft")
+                | Q(number__isnull=False, submitted_on__isnull=False, due_on__isnull=False),
+                name="application_submitted_has_number",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -735,6 +753,10 @@ class Application(models.Model):
     @property
     def name(self) -> str:
         return self.proposed.get("name") or (self.institution.name if self.institution_id else "")
+
+    def overdue_on(self, day) -> bool:
+        """Awaiting the department's decision past its time limit (逾期未决)."""
+        return self.status == ApplicationStatus.SUBMITTED and self.due_on is not None and self.due_on < day
 
 
 class ApplicationDocument(models.Model):
@@ -757,18 +779,22 @@ class ApplicationDocument(models.Model):
         return self.original_name
 
 
-class ApplicationTransition(models.Model):
-    """Insert-only history of an application's status."""
+class ApplicationTransition(TransitionRow):
+    """Insert-only history of an application's status (core.states)."""
 
     application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="transitions")
-    from_status = models.CharField(max_length=16, choices=ApplicationStatus.choices, blank=True)
+    from_status = models.CharField(max_length=16, choices=ApplicationStatus.choices)
     to_status = models.CharField(max_length=16, choices=ApplicationStatus.choices)
-    note = models.TextField(blank=True)
-    actor_id = models.BigIntegerField(null=True)
-    at = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["id"]
+    class Meta(TransitionRow.Meta):
+        pass
 
-    def __str__(self) -> str:
-        return f"{self.from_status} → {self.to_status}"
+
+APPLICATION_STATES = StateMachine(
+    "application",
+    ApplicationStatus,
+    APPLICATION_TRANSITIONS,
+    model=Application,
+    history=ApplicationTransition,
+    action="application",
+)

@@ -15,14 +15,14 @@ from .models import (
     CourseSlot,
     HoursViolation,
     Institution,
+    InstitutionStatus,
+    InstitutionTransition,
     Licence,
     ListEntry,
     ListKind,
     PracticeBan,
     Site,
     Staff,
-    Status,
-    StatusChange,
     TrainingMaterial,
 )
 from .search import name_search_q
@@ -89,7 +89,7 @@ def institution_counts(*, actor) -> dict:
     qs = restrict(Institution.objects.all(), actor, regulator_department=False)
     return qs.aggregate(
         total=Count("id"),
-        active=Count("id", filter=Q(status=Status.ACTIVE)),
+        active=Count("id", filter=Q(status=InstitutionStatus.ACTIVE)),
         whitelisted=Count("id", filter=Q(whitelisted=True)),
         blacklisted=Count("id", filter=Q(blacklisted=True)),
         fully_licensed=Count("id", filter=Q(licence_status="fully_licensed")),
@@ -124,7 +124,7 @@ def material_list(*, actor, institution_id: int) -> QuerySet:
 
 
 def status_history(*, actor, institution_id: int) -> QuerySet:
-    return _children(StatusChange, actor=actor, institution_id=institution_id)
+    return _children(InstitutionTransition, actor=actor, institution_id=institution_id)
 
 
 def list_entries(*, actor, kind: str, open_only: bool = True) -> QuerySet:
@@ -172,7 +172,7 @@ PUBLIC_FIELDS = [
 def public_whitelist_search(
     *, q: str = "", division: str = "", category: str = "", kind: str = ""
 ) -> QuerySet:
-    qs = Institution.objects.filter(whitelisted=True, status=Status.ACTIVE)
+    qs = Institution.objects.filter(whitelisted=True, status=InstitutionStatus.ACTIVE)
     return apply_institution_filter(
         qs, InstitutionFilter(division=division, category=category, kind=kind, q=q)
     )
@@ -262,27 +262,33 @@ def practice_ban_get(*, actor, ban_id: int) -> PracticeBan:
 
 
 def disclosure_gap_list(*, actor, limit: int = 500) -> list[tuple[Institution, list[str]]]:
-    """Active institutions in scope whose board misses a required item (console list)."""
-    from .services.rules import disclosure_gaps
+    """Active institutions in scope whose board misses a required item (console list),
+    computed for all of them at once (``disclosure_gaps_many``: a fixed number of queries)."""
+    from .services.rules import disclosure_gaps_many
 
     qs = restrict(Institution.objects.filter(status="active"), actor, regulator_department=False)
-    qs = qs.prefetch_related("licences", "disclosures").order_by("id")
-    out = []
-    for inst in qs[: limit * 4]:
-        gaps = disclosure_gaps(inst)
-        if gaps:
-            out.append((inst, gaps))
-            if len(out) >= limit:
-                break
-    return out
+    gaps = disclosure_gaps_many(qs)
+    first = sorted(gaps)[:limit]
+    insts = Institution.objects.in_bulk(first)
+    return [(insts[i], gaps[i]) for i in first]
 
 
 def application_list(*, actor) -> QuerySet:
     """Applications in scope: a department's officers see their department's; leaders of
     the division all; an institution its own."""
-    from .models import Application
+    from qinglang.accounts.scope import scope_q
 
-    return restrict(Application.objects.select_related("department", "institution"), actor)
+    from .models import Application, ApplicationStatus
+
+    qs = Application.objects.select_related("department", "institution")
+    q = scope_q(Application, actor)
+    uid = getattr(actor, "pk", None)
+    mine = Q(submitted_by_id=uid) if uid else Q(pk__in=[])
+    if q is not None:
+        # an organiser follows the establishment application it submitted
+        qs = qs.filter(q | mine)
+    # a draft is the applicant's alone
+    return qs.exclude(Q(status=ApplicationStatus.DRAFT) & ~mine)
 
 
 def application_get(*, actor, application_id: int):

@@ -26,12 +26,3 @@ def competent_department_for(kind: str, division_code: str) -> Department | None
     return Department.objects.filter(
         division_id=division_code[:6], kind=competent_department_kind(kind)
     ).first()
-
-
-def territorial_department_for(division_code: str) -> Department | None:
-    """The township government territorially responsible (属地管理) for a site."""
-    if len(division_code) < 9:
-        return None
-    return Department.objects.filter(
-        division_id=division_code[:9], kind=DepartmentKind.TOWNSHIP_GOVERNMENT
-    ).first()

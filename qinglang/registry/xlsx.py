@@ -24,8 +24,9 @@ from qinglang.core.exports import xlsx_row
 from qinglang.core.xlsx import XlsxRefused, check_xlsx
 
 from .models import (
-    Category,
     Institution,
+    InstitutionCategory,
+    InstitutionStatus,
     Kind,
     Licence,
     LicenceKind,
@@ -33,7 +34,6 @@ from .models import (
     Mode,
     Nature,
     Stage,
-    Status,
 )
 
 DATA_SHEET = "培训机构"
@@ -59,7 +59,7 @@ class Column:
     text: bool = False  # format the template column as text (codes, phone numbers)
 
 
-CATEGORY_CHOICES = tuple(label for _, label in Category.choices)
+CATEGORY_CHOICES = tuple(label for _, label in InstitutionCategory.choices)
 KIND_CHOICES = tuple(label for _, label in Kind.choices)
 NATURE_CHOICES = tuple(label for _, label in Nature.choices)
 MODE_CHOICES = tuple(label for _, label in Mode.choices)
@@ -504,12 +504,12 @@ def institutions_to_xlsx(queryset: QuerySet[Institution]) -> bytes:
     """Export exactly ``queryset`` (already scoped and filtered by the selector) with
     Chinese headers and labels. Write-only mode keeps memory bounded for long lists."""
     labels = {
-        "category": dict(Category.choices),
+        "category": dict(InstitutionCategory.choices),
         "kind": dict(Kind.choices),
         "nature": dict(Nature.choices),
         "mode": dict(Mode.choices),
         "licence_status": dict(LicenceStatus.choices),
-        "status": dict(Status.choices),
+        "status": dict(InstitutionStatus.choices),
     }
     stage_labels = dict(Stage.choices)
     wb = Workbook(write_only=True)

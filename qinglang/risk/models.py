@@ -8,7 +8,8 @@ from django.db import models
 from django.db.models import Q
 
 from qinglang.accounts.scope import ScopePaths
-from qinglang.core.models import DepartmentKind
+from qinglang.core.models import DepartmentKind, TransitionRow
+from qinglang.core.states import StateMachine
 
 
 class Level(models.TextChoices):
@@ -184,18 +185,18 @@ class Alert(models.Model):
         return f"预警#{self.pk}"
 
 
-class AlertTransition(models.Model):
-    """Insert-only history of an alert's status."""
+class AlertTransition(TransitionRow):
+    """Insert-only history of an alert's status (``ALERT_STATES``); an alert opened in
+    ``open`` has a first row open → open."""
 
     alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="transitions")
     from_status = models.CharField(max_length=12, choices=AlertStatus.choices)
     to_status = models.CharField(max_length=12, choices=AlertStatus.choices)
-    note = models.TextField(blank=True)
-    actor_id = models.BigIntegerField(null=True)
-    at = models.DateTimeField(auto_now_add=True)
 
-    def __str__(self) -> str:
-        return f"{self.from_status}→{self.to_status}"
+
+ALERT_STATES = StateMachine(
+    "risk_alert", AlertStatus, ALERT_TRANSITIONS, model=Alert, history=AlertTransition, action="risk.alert"
+)
 
 
 class ActionKind(models.TextChoices):

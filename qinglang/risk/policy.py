@@ -96,6 +96,8 @@ class RiskPolicy:
     def _get(self, key: str, division_code: str) -> tuple[object, str]:
         """(value, division that set it)."""
         by = self.rows[key]
+        if not by:  # no division sets this key: the national default, without the walk
+            return BY_KEY[key].value, ""
         for code in division_chain(division_code or ""):
             if code in by:
                 return by[code], code

@@ -3,6 +3,7 @@ competent department, guardians ended), alert handling and escalation, guardians
 their check-ins, and the runaway plan. Each checks who may act inside its transaction
 and leaves an audit event; notifications go through ``accounts.notifications.notify``."""
 
+from collections import defaultdict
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
@@ -11,24 +12,29 @@ from django.urls import reverse
 from django.utils import timezone
 
 from qinglang.accounts.models import Membership, Role
-from qinglang.accounts.notifications import notify
-from qinglang.accounts.permissions import REGULATOR_WRITERS, is_system, lock_in_scope, system
+from qinglang.accounts.notifications import Message, notify, notify_many
+from qinglang.accounts.permissions import (
+    REGULATOR_WRITERS,
+    competent_or_task_force,
+    is_system,
+    lock_in_scope,
+    system,
+)
 from qinglang.accounts.scope import actor_for, division_in_scope, in_scope
-from qinglang.core import files
+from qinglang.core import bulk, files
 from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.calendar import add_working_days
-from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
-from qinglang.registry.models import Institution, Status
+from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.registry.models import Institution, InstitutionStatus
 
 from .models import (
-    ALERT_TRANSITIONS,
+    ALERT_STATES,
     GUARDED_LEVELS,
     LEVEL_RANK,
     ActionKind,
     Alert,
     AlertAction,
     AlertStatus,
-    AlertTransition,
     CheckIn,
     Guardian,
     Level,
@@ -73,17 +79,7 @@ def is_task_force(actor, division_code: str) -> bool:
 def may_handle(actor, alert: Alert) -> bool:
     """Leaders and officers of the competent department (or without a department) whose
     scope covers the institution."""
-    if is_system(actor):
-        return True
-    a = actor_for(actor)
-    if a.is_platform_admin:
-        return True
-    if not (a.roles & REGULATOR_WRITERS):
-        return False
-    return any(
-        (not dept or dept == alert.department_kind) and any(alert.division_code.startswith(p) for p in ps)
-        for ps, dept in a.regulator
-    )
+    return competent_or_task_force(actor, alert.division_code, alert.department_kind)
 
 
 def _lock_institution(actor, institution_id: int) -> Institution:
@@ -100,48 +96,37 @@ def _lock_alert(actor, alert_id: int) -> Alert:
     return alert
 
 
-def _move(alert: Alert, to: str, *, actor, note: str = "") -> None:
-    """The alert state machine: one allowed move, an insert-only transition row."""
-    if to not in ALERT_TRANSITIONS[alert.status]:
-        labels = dict(AlertStatus.choices)
-        raise IllegalTransition(
-            "risk.alert", labels[alert.status], labels[to], sorted(ALERT_TRANSITIONS[alert.status])
-        )
-    AlertTransition.objects.create(
-        alert=alert, from_status=alert.status, to_status=to, note=note[:MAX_TEXT], actor_id=_uid(actor)
-    )
-    alert.status = to
-
-
 # --- recipients ---------------------------------------------------------------------------
 
 
 class People:
-    """Active regulator memberships, loaded once per call, to pick recipients."""
+    """Active regulator memberships, loaded once per call and indexed by area, to pick
+    recipients (a first day of scoring asks for hundreds of thousands of alerts)."""
 
     def __init__(self):
-        self.rows = list(
-            Membership.objects.filter(
-                role__in=[Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER], active=True, user__is_active=True
-            ).values_list("user_id", "role", "division_prefixes", "department_kind")
-        )
+        self.by_prefix: dict[tuple[str, str], set[int]] = defaultdict(set)
+        self.leaders: dict[str, set[int]] = defaultdict(set)
+        for uid, role, prefixes, dept in Membership.objects.filter(
+            role__in=[Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER], active=True, user__is_active=True
+        ).values_list("user_id", "role", "division_prefixes", "department_kind"):
+            for p in prefixes or ():
+                if dept and len(p) >= 6:
+                    self.by_prefix[(p, dept)].add(uid)
+                if role == Role.REGULATOR_LEADER and not dept:
+                    self.leaders[p].add(uid)
 
     def department(self, division_code: str, kind: str) -> set[int]:
-        return {
-            uid
-            for uid, _r, prefixes, dept in self.rows
-            if dept == kind
-            and kind
-            and any(len(p) >= 6 and division_code.startswith(p) for p in prefixes or ())
-        }
+        """The department's people whose area (a county or below) covers the division."""
+        if not kind:
+            return set()
+        out: set[int] = set()
+        for n in range(6, len(division_code) + 1):
+            out |= self.by_prefix.get((division_code[:n], kind), set())
+        return out
 
     def task_force(self, division_code: str) -> set[int]:
-        county = division_code[:6]
-        return {
-            uid
-            for uid, role, prefixes, dept in self.rows
-            if role == Role.REGULATOR_LEADER and not dept and county in (prefixes or ())
-        }
+        """The county's leaders without a department."""
+        return set(self.leaders.get(division_code[:6], ()))
 
 
 def _send(recipients, *, kind: str, title: str, body: str, link: str, actor, obj) -> None:
@@ -211,11 +196,8 @@ def report_create(
         raise ValidationError({"observed_on": "发现日期不能晚于今天"})
     stored = ("", "")
     if photo is not None:
-        from qinglang.clues.services.intake import check_photo
-
         data = photo.read() if hasattr(photo, "read") else photo
-        _ctype, ext, digest = check_photo(data, getattr(photo, "name", ""))
-        stored = (files.store(data, folder="risk", suffix=f".{ext}")[0], digest)
+        stored = files.store_photo((data, getattr(photo, "name", "")), folder="risk")[:2]
     with transaction.atomic():
         inst = Institution.objects.select_for_update().filter(pk=institution_id).first()
         if inst is None:
@@ -257,73 +239,152 @@ def _due_rule(level: str, pol: RiskPolicy, division_code: str) -> dict:
     return {"rule": "risk.alert_days", "working_days": int(days[LEVEL_INDEX[level]]), "set_in": set_in}
 
 
-def _due(level: str, opened: date, pol: RiskPolicy, division_code: str) -> date:
-    return add_working_days(opened, _due_rule(level, pol, division_code)["working_days"])
+ALERT_INSERT = bulk.Table(
+    Alert,
+    (
+        "id",
+        "institution_id",
+        "level",
+        "status",
+        "opened_on",
+        "due_on",
+        "escalated",
+        "result",
+        "explanation",
+        "division_code",
+        "department_kind",
+        "created_at",
+    ),
+)
+ALERT_RAISE = bulk.Table(Alert, ("level", "due_on", "explanation"))
+GUARDIAN_END = bulk.Table(Guardian, ("active", "ended_on", "ended_reason"))
+
+
+def _as_date(v) -> date:
+    return date.fromisoformat(v) if isinstance(v, str) else v
 
 
 def level_changes_follow(changes: list, *, day: date, actor) -> None:
-    """Called by the scorer inside its transaction: a rise to yellow or above opens (or
-    raises) the institution's alert for its competent department; a fall below orange ends
-    the guardianship; a rise to orange or red asks the task force for a guardian."""
+    """Called by the scorer inside its transaction, set-based (on a first day every level
+    is new: hundreds of thousands of changes): a rise to yellow or above opens (or raises)
+    the institution's alert for its competent department; a fall below orange ends the
+    guardianship; a rise to orange or red asks the task force for a guardian. Alerts,
+    their first transition rows, the audit events and the notifications are each written
+    in one bulk statement per batch."""
     pol = RiskPolicy(day)
-    people = People()
-    ids = [c[0] for c in changes]
-    open_alerts = {
-        a.institution_id: a for a in Alert.objects.filter(institution_id__in=ids).exclude(status="closed")
-    }
-    guardians = {g.institution_id: g for g in Guardian.objects.filter(institution_id__in=ids, active=True)}
-    names = dict(Institution.objects.filter(pk__in=ids).values_list("pk", "name"))
     labels = dict(Level.choices)
-    for inst, old, new, score, explanation, div, dept in changes:
-        rising = LEVEL_RANK[new] > LEVEL_RANK[old]
-        if rising and new != Level.BLUE:
-            alert = open_alerts.get(inst)
-            if alert is None:
-                alert = Alert.objects.create(
+    rising = [c for c in changes if c[2] != Level.BLUE and LEVEL_RANK[c[2]] > LEVEL_RANK[c[1]]]
+    ids = [c[0] for c in rising]
+    open_alerts = {
+        inst: (pk, level, _as_date(due))
+        for pk, inst, level, due in bulk.select_in(
+            "SELECT id, institution_id, level, due_on FROM risk_alert WHERE status <> %s AND institution_id {in}",
+            ids,
+            params=[AlertStatus.CLOSED],
+        )
+    }
+    names = dict(bulk.select_in("SELECT id, name FROM registry_institution WHERE id {in}", ids))
+    rules: dict[tuple[str, str], tuple[date, dict]] = {}
+    dates: dict[int, date] = {}  # working days → the date: one calendar walk per distinct limit
+
+    def due_of(level: str, div: str) -> tuple[date, dict]:
+        key = (level, div)
+        if key not in rules:
+            rule = _due_rule(level, pol, div)
+            n = rule["working_days"]
+            if n not in dates:
+                dates[n] = add_working_days(day, n)
+            rules[key] = (dates[n], rule)
+        return rules[key]
+
+    new_rows, raised, entries, notices = [], [], [], []
+    fresh = [c for c in rising if c[0] not in open_alerts]
+    new_ids = iter(bulk.allocate_ids(Alert, len(fresh)))
+    now = timezone.now()
+    people = People() if rising else None
+    link = reverse("portal:risk_alert", args=[0]).replace("/0/", "/{}/")  # reversed once, not per alert
+    for inst, old, new, score, explanation, div, dept in rising:
+        due, rule = due_of(new, div)
+        current = open_alerts.get(inst)
+        if current is None:
+            pk = next(new_ids)
+            new_rows.append(
+                ALERT_INSERT.row(
+                    id=pk,
                     institution_id=inst,
                     level=new,
+                    status=AlertStatus.OPEN,
                     opened_on=day,
-                    due_on=_due(new, day, pol, div),
-                    explanation={**explanation, "due": _due_rule(new, pol, div)},
+                    due_on=due,
+                    escalated=False,
+                    result="",
+                    explanation={**explanation, "due": rule},
                     division_code=div,
                     department_kind=dept,
+                    created_at=now,
                 )
-                AlertTransition.objects.create(alert=alert, from_status="", to_status=AlertStatus.OPEN)
-                action = "risk.alert_open"
-            elif LEVEL_RANK[new] > LEVEL_RANK[alert.level]:
-                alert.level = new
-                alert.due_on = min(alert.due_on, _due(new, day, pol, div))
-                alert.explanation = {**explanation, "due": _due_rule(new, pol, div)}
-                alert.save(update_fields=["level", "due_on", "explanation"])
-                action = "risk.alert_raise"
-            else:
-                continue
-            audit_record(
-                actor=actor,
-                action=action,
-                obj=alert,
-                division_code=div,
-                changes={"level": [old, new], "score": score, "due_on": alert.due_on.isoformat()},
             )
-            recipients = people.department(div, dept) or people.task_force(div)
-            if new in GUARDED_LEVELS:
-                recipients |= people.task_force(div)
-            _send(
+            action = "risk.alert_open"
+        elif LEVEL_RANK[new] > LEVEL_RANK[current[1]]:
+            pk = current[0]
+            due = min(current[2], due)
+            raised.append((pk, new, due, {**explanation, "due": rule}))
+            action = "risk.alert_raise"
+        else:
+            continue
+        entries.append(
+            Entry(
+                action,
+                "risk.alert",
+                str(pk),
+                div,
+                {"level": [old, new], "score": score, "due_on": due.isoformat()},
+            )
+        )
+        recipients = people.department(div, dept) or people.task_force(div)
+        if new in GUARDED_LEVELS:
+            recipients |= people.task_force(div)
+        notices.append(
+            Message(
                 recipients,
                 kind="risk.alert",
                 title=f"{labels[new]}：{names.get(inst, inst)}(风险分{score})",
-                body=f"请于{alert.due_on}前处置；{'需由专班指定包保责任人。' if new in GUARDED_LEVELS else ''}",
-                link=_alert_link(alert),
-                actor=actor,
-                obj=alert,
+                body=f"请于{due}前处置；{'需由专班指定包保责任人。' if new in GUARDED_LEVELS else ''}",
+                link=link.format(pk),
+                division_code=div,
+                about=("risk.alert", str(pk)),
             )
-        g = guardians.get(inst)
-        if g is not None and new not in GUARDED_LEVELS:
-            g.active = False
-            g.ended_on = day
-            g.ended_reason = f"风险等级降至{labels[new]}"
-            g.save(update_fields=["active", "ended_on", "ended_reason"])
-            audit_record(actor=actor, action="risk.guardian_end", obj=g, changes={"level": [old, new]})
+        )
+    ALERT_INSERT.insert(new_rows)
+    ALERT_STATES.record_many(
+        ((r[0], AlertStatus.OPEN, AlertStatus.OPEN) for r in new_rows),
+        actor=actor,
+        reason="风险等级升至预警",
+        at=now,
+    )
+    ALERT_RAISE.update(raised)
+    # guardians of institutions that fell below orange end
+    falling = {c[0]: c for c in changes if c[2] not in GUARDED_LEVELS}
+    ended = bulk.select_in(
+        "SELECT id, institution_id, division_code FROM risk_guardian WHERE active = %s AND institution_id {in}",
+        list(falling),
+        params=[True],
+    )
+    GUARDIAN_END.update(
+        [(pk, False, day, f"风险等级降至{labels[falling[inst][2]]}") for pk, inst, _div in ended]
+    )
+    entries.extend(
+        Entry(
+            "risk.guardian_end",
+            "risk.guardian",
+            str(pk),
+            div,
+            {"level": [falling[inst][1], falling[inst][2]]},
+        )
+        for pk, inst, div in ended
+    )
+    audit_record_many(actor=actor, entries=entries)
+    notify_many(notices, actor=actor)
 
 
 # --- alerts -------------------------------------------------------------------------------
@@ -370,15 +431,14 @@ def alert_act(*, actor, alert_id: int, kind: str, note: str, due_on: date | None
         elif kind == ActionKind.STOP_ENROLLING:
             from qinglang.registry.services import institution_stop_enrollment
 
-            if inst.status != Status.STOP_ENROLLMENT:
+            if inst.status != InstitutionStatus.STOP_ENROLLMENT:
                 institution_stop_enrollment(
                     actor=actor, institution_id=inst.pk, reason=f"风险预警#{alert.pk}：{note}"
                 )
             ref = "stop_enrollment"
         action = AlertAction.objects.create(alert=alert, kind=kind, note=note, ref=ref, actor_id=_uid(actor))
         if alert.status == AlertStatus.OPEN:
-            _move(alert, AlertStatus.HANDLING, actor=actor, note=f"{action.get_kind_display()}")
-            alert.save(update_fields=["status"])
+            ALERT_STATES.move(alert, AlertStatus.HANDLING, actor=actor, reason=action.get_kind_display())
         audit_record(
             actor=actor,
             action=f"risk.alert_{kind}",
@@ -409,11 +469,11 @@ def alert_close(*, actor, alert_id: int, result: str) -> Alert:
     result = _text(result, "result", "处置结果")
     with transaction.atomic():
         alert = _lock_alert(actor, alert_id)
-        _move(alert, AlertStatus.CLOSED, actor=actor, note=result)
         alert.result = result
         alert.closed_at = timezone.now()
-        alert.save(update_fields=["status", "result", "closed_at"])
-        audit_record(actor=actor, action="risk.alert_close", obj=alert, changes={"result": result})
+        ALERT_STATES.move(
+            alert, AlertStatus.CLOSED, actor=actor, reason=result, fields=("result", "closed_at")
+        )
     return alert
 
 
@@ -534,9 +594,7 @@ def guardian_assign(*, actor, institution_id: int, unit: str, user_id: int) -> G
 def checkin_record(*, actor, guardian_id: int, visited_on: date, seen: str, photos=()) -> CheckIn:
     """The guardian's visit. Refused when the institution is no longer at risk."""
     seen = _text(seen, "seen", "走访情况")
-    from qinglang.clues.services.intake import read_photos
-
-    photo_files = read_photos(photos)
+    photo_files = files.read_photos(photos)
     today = timezone.localdate()
     if not isinstance(visited_on, date):
         raise ValidationError({"visited_on": "请填写走访日期"})
@@ -672,7 +730,9 @@ def runaway_mark(*, actor, institution_id: int, reason: str) -> RunawayPlan:
                 division_code=inst.division_code,
                 department_kind=dept,
             )
-            AlertTransition.objects.create(alert=alert, from_status="", to_status=AlertStatus.OPEN)
+            ALERT_STATES.record_many(
+                [(alert.pk, AlertStatus.OPEN, AlertStatus.OPEN)], actor=actor, reason=f"卷款跑路：{reason}"
+            )
         if staff:
             AlertAction.objects.create(
                 alert=alert,

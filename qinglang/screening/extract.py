@@ -4,7 +4,9 @@ its name (core.files); every limit is a clear error and nothing is kept of a ref
 
 PDF text is read by a small parser of the common structures (uncompressed or
 Flate-compressed content streams, Tj/TJ/'/" text operators, ToUnicode maps, and the UCS-2
-CID encodings of Chinese fonts); a scanned PDF (images only) or one whose fonts carry no
+CID encodings of Chinese fonts), including PDF 1.5 compressed object streams (/ObjStm,
+where writers put the page, resource and font dictionaries, indexed by an xref stream
+instead of an xref table); a scanned PDF (images only) or one whose fonts carry no
 text mapping yields no text and is reported as such, never guessed."""
 
 import csv
@@ -146,6 +148,29 @@ class _Font:
         return b.decode("latin-1")
 
 
+_INT = re.compile(rb"\d+")
+
+
+def _unpack_object_streams(objs: dict[int, tuple[bytes, bytes | None]]) -> None:
+    """Add the objects held in compressed object streams (PDF 1.5 /Type /ObjStm): the
+    stream starts with N pairs "object number, offset" and the objects follow from /First.
+    Objects in an object stream are never streams themselves; a number stored both at top
+    level and in a stream keeps the top-level one."""
+    for d, stream in list(objs.values()):
+        if stream is None or not re.search(rb"/Type\s*/ObjStm\b", d):
+            continue
+        n = re.search(rb"/N\s+(\d+)", d)
+        first = re.search(rb"/First\s+(\d+)", d)
+        if not n or not first or int(first.group(1)) > len(stream):
+            continue
+        start = int(first.group(1))
+        nums = [int(x) for x in _INT.findall(stream[:start])[: 2 * int(n.group(1))]]
+        pairs = list(zip(nums[0::2], nums[1::2], strict=False))
+        for k, (num, off) in enumerate(pairs):
+            end = start + pairs[k + 1][1] if k + 1 < len(pairs) else len(stream)
+            objs.setdefault(num, (stream[start + off : end], None))
+
+
 def pdf_text(data: bytes) -> str:
     objs: dict[int, tuple[bytes, bytes | None]] = {}
     for m in _OBJ.finditer(data):
@@ -159,6 +184,7 @@ def pdf_text(data: bytes) -> str:
                 objs[int(m.group(1))] = (d, None)
         else:
             objs[int(m.group(1))] = (body, None)
+    _unpack_object_streams(objs)
 
     def ref(d: bytes, key: bytes) -> int | None:
         r = re.search(rb"/" + key + rb"\s+(\d+)\s+0\s+R", d)
@@ -178,7 +204,8 @@ def pdf_text(data: bytes) -> str:
     out: list[str] = []
     for d, stream in objs.values():
         if stream is None or re.search(
-            rb"/(Type\s*/(XObject|Font|FontDescriptor|Metadata|ObjStm)|Subtype\s*/Image|Length1|CMapName)", d
+            rb"/(Type\s*/(XObject|Font|FontDescriptor|Metadata|ObjStm|XRef)|Subtype\s*/Image|Length1|CMapName)",
+            d,
         ):
             continue
         if b"BT" not in stream:

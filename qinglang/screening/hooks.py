@@ -15,7 +15,7 @@ def registry_text_checker(*, actor, source: str, obj, institution, texts: dict):
     """A non-subject course (or a non-subject institution's material) whose text reads as
     subject training is held for review with the evidence."""
     from qinglang.registry.hooks import TextFinding
-    from qinglang.registry.models import Category, Kind
+    from qinglang.registry.models import InstitutionCategory, Kind
 
     from .services import text_screen
 
@@ -24,7 +24,7 @@ def registry_text_checker(*, actor, source: str, obj, institution, texts: dict):
             return None
         src, name = Source.COURSE, obj.name
     elif source == "material":
-        if institution.category == Category.SUBJECT:
+        if institution.category == InstitutionCategory.SUBJECT:
             return None
         src, name = Source.MATERIAL, obj.title
     else:

@@ -66,6 +66,10 @@ class TextHold(models.Model):
     review_note = models.TextField("复核意见", blank=True)
     reviewed_by_id = models.BigIntegerField(null=True, blank=True)
     reviewed_at = models.DateTimeField("复核时间", null=True, blank=True)
+    # a confirmed hold raises a lead (clues channel online_patrol) or joins the open case
+    clue_id = models.BigIntegerField("线索编号", null=True, blank=True)
+    clue_reference = models.CharField("线索编号", max_length=20, blank=True)
+    joined_case = models.BooleanField("并入已有案件", default=False)
     created_at = models.DateTimeField("发现时间", auto_now_add=True)
 
     class Meta:
@@ -298,7 +302,3 @@ class SweepVisit(models.Model):
     @property
     def is_finding(self) -> bool:
         return self.outcome != Outcome.CLEAR
-
-    @property
-    def is_open(self) -> bool:
-        return self.is_finding and self.closed_at is None

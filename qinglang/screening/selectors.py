@@ -17,13 +17,6 @@ def hold_list(*, actor, status: str | None = HoldStatus.HELD):
     return qs.filter(status=status) if status else qs
 
 
-def hold_get(*, actor, hold_id: int) -> TextHold:
-    h = restrict(TextHold.objects.all(), actor).filter(pk=hold_id).first()
-    if h is None:
-        raise NotFound("待复核文本")
-    return h
-
-
 def patrol_list(*, actor, platform: str = "", hit: bool | None = None):
     qs = restrict(PatrolPost.objects.all(), actor)
     if platform:
@@ -31,17 +24,6 @@ def patrol_list(*, actor, platform: str = "", hit: bool | None = None):
     if hit is not None:
         qs = qs.filter(hit=hit)
     return qs
-
-
-def patrol_get(*, actor, post_id: int) -> PatrolPost:
-    p = restrict(PatrolPost.objects.all(), actor).filter(pk=post_id).first()
-    if p is None:
-        raise NotFound("巡查记录")
-    return p
-
-
-def takedown_list(*, actor, post_id: int):
-    return restrict(TakedownRequest.objects.filter(post_id=post_id), actor)
 
 
 def patrol_counts(*, actor) -> list[dict]:

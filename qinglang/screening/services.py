@@ -23,8 +23,7 @@ from qinglang.accounts.permissions import (
     user_id,
 )
 from qinglang.accounts.scope import division_in_scope, restrict
-from qinglang.clues.services import Submission, clue_lead_create, clue_report_submit
-from qinglang.clues.services.intake import check_photo
+from qinglang.clues.services import Submission, clue_lead_create, clue_reclassify, clue_report_submit
 from qinglang.core import files
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
@@ -54,7 +53,6 @@ MAX_TEXTS = 1000
 MAX_TEXT_CHARS = 10_000
 HOLD_CONFIDENCE = 0.6  # a non-subject text is held when it reads as subject training at least this surely
 PATROL_HIT_CONFIDENCE = 0.5
-MAX_PHOTOS = 6
 REVIEW_ROLES = REGULATOR_WRITERS  # review holds, start sweeps, close findings
 PATROL_ROLES = INSPECTORS  # record posts and takedowns
 VISIT_ROLES = REGULATORS  # visit places (grid workers included), call the classifier
@@ -208,7 +206,11 @@ def text_screen(
 
 @transaction.atomic
 def hold_review(*, actor, hold_id: int, genuine: bool, note: str) -> TextHold:
-    """复核: genuine (the same text of this object is not held again) or confirmed."""
+    """复核: genuine (the same text of this object is not held again) or confirmed. A
+    confirmed hold is disguised subject training found in the institution's own texts: it
+    raises a lead through the clues services (channel online_patrol, 网上巡查: found by a
+    regulator reading what was published or filed, as a patrol does), which joins the open
+    case of the same institution about the same problem instead of opening another."""
     hold = lock_in_scope(TextHold, hold_id, actor=actor, what="待复核文本")
     require_role(actor, REVIEW_ROLES, message="只有监管人员可以复核")
     to = HoldStatus.CLEARED if genuine else HoldStatus.CONFIRMED
@@ -224,22 +226,57 @@ def hold_review(*, actor, hold_id: int, genuine: bool, note: str) -> TextHold:
     hold.reviewed_by_id, hold.reviewed_at = user_id(actor), timezone.now()
     hold.full_clean()
     hold.save()
-    audit_record(
-        actor=actor, action=f"screening.hold.{to}", obj=hold, changes={"status": [HoldStatus.HELD, to]}
-    )
+    changes = {"status": [HoldStatus.HELD, to]}
+    if to == HoldStatus.CONFIRMED:
+        _hold_lead(actor, hold)
+        changes |= {"clue_id": hold.clue_id, "joined_case": hold.joined_case}
+    audit_record(actor=actor, action=f"screening.hold.{to}", obj=hold, changes=changes)
     return hold
+
+
+def _hold_lead(actor, hold: TextHold) -> None:
+    """The lead of a confirmed hold, through ``clues.services.clue_lead_create`` (intake,
+    the institution matched by its credit code, dedupe into an open case, routing, time
+    limits and the clues' own audit are the clues app's)."""
+    from qinglang.registry.models import Institution
+
+    inst = Institution.objects.filter(pk=hold.institution_id).values("name", "uscc", "address").first() or {}
+    content = (
+        f"文本研判复核确认为隐形变异学科类培训({hold.get_source_display()}《{hold.object_name}》)："
+        f"{hold.text}"
+    )[:2000]
+    report = clue_lead_create(
+        actor=actor,
+        submission=Submission(
+            channel="online_patrol",
+            content=content,
+            division_code=hold.division_code,
+            institution_name=inst.get("name") or hold.institution_name,
+            uscc=inst.get("uscc") or "",
+            address=inst.get("address") or "",
+            source_ref=f"HOLD-{hold.pk}",  # one report per hold (unique per channel in clues)
+        ),
+    )
+    clue = report.clue
+    hold.clue_id, hold.clue_reference = clue.pk, clue.reference
+    hold.joined_case = clue.report_count > 1
+    hold.save(update_fields=["clue_id", "clue_reference", "joined_case"])
+    if not hold.joined_case and clue.category != "disguised_training":
+        # the reviewer's confirmation is the category of the case it opened (a joined case
+        # keeps the category its handlers gave it)
+        clue_reclassify(actor=actor, clue_id=clue.pk, category="disguised_training")
 
 
 @transaction.atomic
 def material_file_screen(*, actor, material_id: int, data: bytes, name: str) -> TextHold | None:
     """The text of an uploaded .docx/.pdf of a training material, screened like its title."""
-    from qinglang.registry.models import Category, TrainingMaterial
+    from qinglang.registry.models import InstitutionCategory, TrainingMaterial
 
     m = restrict(TrainingMaterial.objects.select_related("institution"), actor).filter(pk=material_id).first()
     if m is None:
         raise NotFound("培训材料")
     text = extract.document_text(data, name)
-    if m.institution.category == Category.SUBJECT:
+    if m.institution.category == InstitutionCategory.SUBJECT:
         return None
     return text_screen(
         actor=actor,
@@ -254,7 +291,7 @@ def material_file_screen(*, actor, material_id: int, data: bytes, name: str) -> 
 @transaction.atomic
 def business_scope_screen(*, actor, institution_id: int, text: str) -> TextHold | None:
     """The business scope (经营范围) on a non-subject institution's licence."""
-    from qinglang.registry.models import Category, Institution, Licence, LicenceKind
+    from qinglang.registry.models import Institution, InstitutionCategory, Licence, LicenceKind
 
     inst = (
         restrict(Institution.objects.all(), actor, regulator_department=False)
@@ -269,7 +306,7 @@ def business_scope_screen(*, actor, institution_id: int, text: str) -> TextHold 
         raise ValidationError({"text": "请填写经营范围"})
     if len(text) > MAX_TEXT_CHARS:
         raise ValidationError({"text": f"经营范围超过{MAX_TEXT_CHARS}字"})
-    if inst.category == Category.SUBJECT:
+    if inst.category == InstitutionCategory.SUBJECT:
         return None
     lic = Licence.objects.filter(institution=inst, kind=LicenceKind.BUSINESS_LICENSE).first()
     return text_screen(
@@ -389,7 +426,7 @@ def patrol_record(*, actor, data: dict, screenshot=None) -> PatrolPost:
     d = _clean_post(data)
     if not division_in_scope(actor, d["division_code"]):
         raise PermissionDeniedError("只能录入本辖区的巡查记录")
-    shot = _store_image(screenshot, "patrol") if screenshot is not None else None
+    shot = files.store_photo(screenshot, folder="screening/patrol")[:2] if screenshot is not None else None
     r = classifier.classify(d["text"])
     return _patrol_store(actor, d, r, shot)
 
@@ -500,14 +537,6 @@ def takedown_answer(
 
 
 # --- key-place sweeps (专项摸排 → 清零) ---------------------------------------------------------
-def _store_image(upload, folder: str) -> tuple[str, str]:
-    """(path, sha256) of a checked image kept under MEDIA_ROOT (content-addressed)."""
-    data, fname = upload if isinstance(upload, tuple) else (upload.read(), upload.name)
-    _ctype, ext, _digest = check_photo(data, fname)
-    rel, digest, _ = files.store(data, folder=f"screening/{folder}", suffix=f".{ext}")
-    return rel, digest
-
-
 @transaction.atomic
 def sweep_create(
     *, actor, name: str, division_code: str, place_types: list[str], starts_on: date, ends_on: date
@@ -664,11 +693,11 @@ def sweep_visit_record(
     if outcome != Outcome.CLEAR and len(note) < 5:
         raise ValidationError({"note": "存在疑点或违规时请写明情况(至少5个字)"})
     photos = list(photos or [])
-    if len(photos) > MAX_PHOTOS:
-        raise ValidationError({"photos": f"最多上传{MAX_PHOTOS}张照片"})
+    if len(photos) > files.MAX_PHOTOS:
+        raise ValidationError({"photos": f"最多上传{files.MAX_PHOTOS}张照片"})
     lat = _coordinate(latitude, -90, 90, "latitude")
     lng = _coordinate(longitude, -180, 180, "longitude")
-    stored = [_store_image(p, "visits")[0] for p in photos]
+    stored = [files.store_photo(p, folder="screening/visits")[0] for p in photos]
     v = SweepVisit(
         place=place,
         outcome=outcome,

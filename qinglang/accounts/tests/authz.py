@@ -2,13 +2,15 @@
 each world a notification (A's for world A's regulator officer, B's for a user of world
 B), the county's departments, the institution user's membership and an API token of that
 user — so the inbox and the administration routes are tried with the other county's
-objects."""
+objects — and an "own" token for the token page (``tokens/<pk>/revoke/``): A's belongs to
+the institution admin persona, B's to B's institution user."""
 
 PARAM_RULES = [
     ({"notification_id"}, None, "notification"),
     ({"department_id"}, None, "department"),
     ({"membership_id"}, None, "membership"),
     ({"token_id"}, None, "token"),
+    ({"pk"}, {"tokens"}, "own_token"),
 ]
 
 
@@ -31,7 +33,10 @@ def build_side(*, admin, side, users, which) -> dict[str, object]:
     if which == "A":  # A's name carries the tag: the positive control finds it
         department_update(actor=admin, department_id=edu.pk, data={"name": f"{side.name}教育局{side.tag}"})
     token, _ = api_token_create(actor=admin, user=side.user, name=f"令牌{side.tag}")
+    owner = users["institution_admin"] if which == "A" else side.user
+    own, _ = api_token_create(actor=admin, user=owner, name=f"自有令牌{side.tag}")
     return {
+        "own_token": own,
         "notification": n,
         "department": edu,
         "membership": side.user.memberships.get(),

@@ -489,12 +489,247 @@ def test_platform_admin_makes_a_bank_operator_and_its_token_on_the_page(county):
     )
     assert "令牌仅显示这一次" in r.content.decode()
     assert ApiToken.objects.filter(user=u, name="银行系统", scope="read_write").exists()
-    # a leader is offered no bank and cannot name one
+    # a leader of the bank's county is offered it; a leader of another county neither is
+    # offered it nor can name it
     leader = make_user(Role.REGULATOR_LEADER, prefixes=[DEMO_COUNTY])
-    assert "示范农商银行" not in client(leader).get(f"/console/admin/users/{u.pk}/").content.decode()
-    r = client(leader).post(
-        f"/console/admin/users/{u.pk}/action/",
-        {"op": "grant", "role": Role.BANK_OPERATOR, "bank": bank.pk},
-        follow=True,
+    assert "示范农商银行" in client(leader).get(f"/console/admin/users/{u.pk}/").content.decode()
+    other = make_user(Role.REGULATOR_LEADER, prefixes=[OTHER_COUNTY])
+    assert client(other).get(f"/console/admin/users/{u.pk}/").status_code == 404
+    v, _ = adm.staff_account_create(
+        actor=admin, username="13833330002", display_name="锦江对接", phone="13833330002",
+        role=Role.REGULATOR_OFFICER, division_code=OTHER_COUNTY,
+    )  # fmt: skip
+    assert "示范农商银行" not in client(other).get(f"/console/admin/users/{v.pk}/").content.decode()
+    r = client(other).post(
+        f"/console/admin/users/{v.pk}/action/", {"op": "grant", "role": Role.BANK_OPERATOR, "bank": bank.pk}
     )
-    assert u.memberships.filter(role=Role.BANK_OPERATOR).count() == 1
+    assert r.status_code == 404
+    assert not v.memberships.filter(role=Role.BANK_OPERATOR).exists()
+
+
+# --- institution administrators and bank operators through the API ------------------------
+
+
+def test_api_invites_an_institution_admin_from_the_registry_record(leader):
+    from qinglang.testing import make_institution
+
+    inst = make_institution(division_code=TOWNSHIP, legal_representative="王法人")
+    other = make_institution(division_code=OTHER_COUNTY)
+    c = client(leader)
+    r = c.post(
+        f"/api/admin/institutions/{inst.pk}/invite", {"username": "org-wang"}, content_type="application/json"
+    )
+    assert r.status_code == 201, r.content
+    body = r.json()
+    plain = body["initial_password"]
+    user = User.objects.get(username="org-wang")
+    assert body["user"]["display_name"] == "王法人" and user.division_code == inst.division_code
+    assert user.must_change_password and user.check_password(plain)
+    assert [(m.role, m.institution_id) for m in user.memberships.all()] == [(Role.INSTITUTION_ADMIN, inst.pk)]
+    assert set(AuditEvent.objects.filter(actor_id=str(leader.pk)).values_list("action", flat=True)) >= {
+        "user.create",
+        "membership.grant",
+    }
+    login = Client()
+    assert login.post("/accounts/login/", {"username": "org-wang", "password": plain}).status_code == 302
+    assert login.get("/org/")["Location"] == "/accounts/password/"  # choose a password first
+    officer = make_user(Role.REGULATOR_OFFICER, prefixes=[DEMO_COUNTY])
+    before = seq()
+    # the same username again: refused in Chinese, nothing written
+    r = c.post(
+        f"/api/admin/institutions/{inst.pk}/invite", {"username": "org-wang"}, content_type="application/json"
+    )
+    assert r.status_code == 400 and r.json() == {
+        "code": "duplicate_username",
+        "message": "用户名已存在：org-wang",
+        "detail": {"username": "org-wang"},
+    }
+    # another county's institution is not found (as a missing one); an officer may not invite
+    r = c.post(
+        f"/api/admin/institutions/{other.pk}/invite", {"username": "org-b"}, content_type="application/json"
+    )
+    missing = c.post(
+        "/api/admin/institutions/987654/invite", {"username": "org-b"}, content_type="application/json"
+    )
+    assert r.status_code == missing.status_code == 404 and r.json()["code"] == "not_found"
+    r = client(officer).post(
+        f"/api/admin/institutions/{inst.pk}/invite", {"username": "org-c"}, content_type="application/json"
+    )
+    assert r.status_code == 403 and r.json()["code"] == "forbidden"
+    assert seq() == before and not User.objects.filter(username__in=["org-b", "org-c"]).exists()
+
+
+def test_api_grants_and_withdraws_bank_operators_within_the_leaders_prefixes(leader, staff):
+    from qinglang.funds.services import bank_create
+
+    admin = make_user(Role.PLATFORM_ADMIN)
+    mine, _ = bank_create(actor=admin, code="B010", name="武侯农商银行", division_code=DEMO_COUNTY)
+    theirs, _ = bank_create(actor=admin, code="B011", name="锦江农商银行", division_code=OTHER_COUNTY)
+    c = client(leader)
+    assert [b["name"] for b in c.get("/api/admin/banks").json()] == ["武侯农商银行"]
+    r = c.post(
+        f"/api/admin/banks/{mine.pk}/operators", {"user_id": staff.pk}, content_type="application/json"
+    )
+    assert r.status_code == 201, r.content
+    m = Membership.objects.get(pk=r.json()["id"])
+    assert (m.role, m.bank_id, m.division_prefixes, m.active) == (Role.BANK_OPERATOR, mine.pk, [], True)
+    assert AuditEvent.objects.filter(action="membership.grant", object_id=str(m.pk)).exists()
+    listed = c.get(f"/api/admin/banks/{mine.pk}/operators").json()
+    assert listed["bank"]["name"] == "武侯农商银行" and [o["username"] for o in listed["operators"]] == [
+        staff.username
+    ]
+    _, token = api_token_create(actor=leader, user=staff, name="银行对账系统")
+    bank_api = Client(HTTP_AUTHORIZATION=f"Bearer {token}")
+    officer = make_user(Role.REGULATOR_OFFICER, prefixes=[DEMO_COUNTY])
+    leader_b = make_user(Role.REGULATOR_LEADER, prefixes=[OTHER_COUNTY])
+    before = seq()
+    # twice is refused; another county's bank is as absent as a missing one; an officer: 403
+    r = c.post(
+        f"/api/admin/banks/{mine.pk}/operators", {"user_id": staff.pk}, content_type="application/json"
+    )
+    assert r.status_code == 409 and r.json()["code"] == "duplicate_membership"
+    r = c.post(
+        f"/api/admin/banks/{theirs.pk}/operators", {"user_id": staff.pk}, content_type="application/json"
+    )
+    missing = c.post(
+        "/api/admin/banks/987654/operators", {"user_id": staff.pk}, content_type="application/json"
+    )
+    assert r.status_code == missing.status_code == 404
+    assert c.get(f"/api/admin/banks/{theirs.pk}/operators").status_code == 404
+    r = client(officer).post(
+        f"/api/admin/banks/{mine.pk}/operators", {"user_id": staff.pk}, content_type="application/json"
+    )
+    assert r.status_code == 403
+    # a leader of the other county can neither see nor withdraw it
+    assert client(leader_b).delete(f"/api/admin/memberships/{m.pk}").status_code == 404
+    assert seq() == before and Membership.objects.filter(role=Role.BANK_OPERATOR).count() == 1
+    r = c.delete(f"/api/admin/memberships/{m.pk}")
+    assert r.status_code == 200 and r.json()["active"] is False
+    # the platform admin grants for any bank: the operator's token reaches the other
+    # county's bank files, until the membership is withdrawn
+    assert bank_api.get(f"/api/funds/banks/{theirs.pk}/instructions").status_code == 404
+    r = client(admin).post(
+        f"/api/admin/banks/{theirs.pk}/operators", {"user_id": staff.pk}, content_type="application/json"
+    )
+    assert r.status_code == 201
+    assert bank_api.get(f"/api/funds/banks/{theirs.pk}/instructions").status_code == 200
+    assert client(admin).delete(f"/api/admin/memberships/{r.json()['id']}").status_code == 200
+    assert bank_api.get(f"/api/funds/banks/{theirs.pk}/instructions").status_code == 404  # the next request
+
+
+def test_granting_a_bank_operator_checks_the_banks_division_in_the_service(leader, staff):
+    """Whatever calls it, membership_grant refuses a leader a bank outside their prefixes."""
+    from qinglang.funds.services import bank_create
+
+    theirs, _ = bank_create(actor=ROOT, code="B012", name="锦江银行", division_code=OTHER_COUNTY)
+    with pytest.raises(PermissionDeniedError, match="银行不在本人管辖范围内"):
+        membership_grant(actor=leader, user=staff, role=Role.BANK_OPERATOR, bank_id=theirs.pk)
+    with pytest.raises(PermissionDeniedError, match="银行不在本人管辖范围内"):
+        membership_grant(actor=leader, user=staff, role=Role.BANK_OPERATOR, bank_id=987654)
+    assert not staff.memberships.filter(role=Role.BANK_OPERATOR).exists()
+
+
+# --- one's own API tokens -------------------------------------------------------------------
+
+
+def test_my_tokens_page_creates_shows_once_lists_and_revokes_through_the_services(county):
+    from qinglang.testing import make_institution
+
+    inst = make_institution(division_code=TOWNSHIP)
+    org_admin = make_user(Role.INSTITUTION_ADMIN, institution_id=inst.pk)
+    c = client(org_admin)
+    assert c.get("/tokens/").status_code == 200
+    r = c.post("/tokens/", {"name": "机构管理系统", "scope": "read"}, follow=True)
+    page = r.content.decode()
+    tok = ApiToken.objects.get(user=org_admin)
+    plain = page.split('id="token-value">')[1].split("<")[0]
+    assert "令牌仅显示这一次" in page and plain.startswith(tok.prefix) and tok.scope == TokenScope.READ
+    assert AuditEvent.objects.filter(action="api_token.create", object_id=str(tok.pk)).exists()
+    again = c.get("/tokens/").content.decode()
+    assert "机构管理系统" in again and plain not in again  # listed, never shown again
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {plain}")
+    assert api.get("/api/accounts/me").status_code == 200
+    assert api.post("/api/registry/institutions", {}, content_type="application/json").status_code == 403
+    # bad input: no name, an unknown scope — nothing created
+    r = c.post("/tokens/", {"name": "", "scope": "all"})
+    errors = r.content.decode()
+    assert r.status_code == 200 and "这个字段是必填项" in errors and "选择一个有效的选项" in errors
+    assert ApiToken.objects.filter(user=org_admin).count() == 1
+    # another user's token is not found and stays valid; one's own is revoked at once
+    other = make_user(Role.BANK_OPERATOR, bank_id=1)
+    foreign, _foreign_plain = api_token_create(actor=other, user=other, name="银行系统")
+    before = seq()
+    assert c.post(f"/tokens/{foreign.pk}/revoke/").status_code == 404
+    assert seq() == before and ApiToken.objects.get(pk=foreign.pk).revoked_at is None
+    assert c.post(f"/tokens/{tok.pk}/revoke/").status_code == 302
+    assert api.get("/api/accounts/me").status_code == 401  # the next request
+    assert AuditEvent.objects.filter(action="api_token.revoke", object_id=str(tok.pk)).exists()
+
+
+def test_roles_that_may_not_hold_tokens_are_refused_the_page_and_the_service(county):
+    from qinglang.testing import make_institution
+
+    inst = make_institution(division_code=TOWNSHIP)
+    for role, kw in ((Role.PARENT, {}), (Role.INSTITUTION_STAFF, {"institution_id": inst.pk})):
+        u = make_user(role, **kw)
+        assert client(u).get("/tokens/").status_code == 403
+        assert client(u).post("/tokens/", {"name": "x", "scope": "read"}).status_code == 403
+        with pytest.raises(PermissionDeniedError, match="不能持有接口令牌"):
+            api_token_create(actor=u, user=u, name="自建")
+        assert not ApiToken.objects.filter(user=u).exists()
+    officer = make_user(Role.REGULATOR_OFFICER, prefixes=[DEMO_COUNTY])
+    assert client(officer).post("/tokens/", {"name": "热线系统", "scope": "read_write"}).status_code == 302
+    assert ApiToken.objects.filter(user=officer, scope="read_write").exists()
+
+
+# --- English -------------------------------------------------------------------------------
+
+ENGLISH_TEMPLATES = [
+    "qinglang/portal/templates/portal/admin",
+    "qinglang/portal/templates/portal/tokens",
+    "qinglang/accounts/templates/accounts",
+]
+
+
+def _template_msgids():
+    """Every {% trans "…" %} and {% blocktrans %}…{% endblocktrans %} of the administration,
+    token and account templates, as the catalogue keys them."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    out = []
+    for folder in ENGLISH_TEMPLATES:
+        for f in sorted((root / folder).glob("*.html")):
+            text = f.read_text(encoding="utf-8")
+            out += [(f.name, m) for m in re.findall(r'{%\s*trans\s+"([^"]+)"', text)]
+            for body in re.findall(r"{%\s*blocktrans[^%]*%}(.*?){%\s*endblocktrans\s*%}", text, re.S):
+                singular = re.split(r"{%\s*plural\s*%}", body)[0]
+                out.append((f.name, re.sub(r"{{\s*(\w+)\s*}}", r"%(\1)s", singular)))
+    return out
+
+
+def test_every_administration_and_account_template_string_has_english():
+    from django.utils import translation
+
+    msgids = _template_msgids()
+    assert len(msgids) > 80 and any("%(n)s" in m for _, m in msgids)  # blocktrans sentences are in
+    with translation.override("en"):
+        missing = [(f, m) for f, m in msgids if translation.gettext(m) == m]
+    assert not missing, missing
+
+
+def test_administration_pages_speak_english_when_asked(leader, staff):
+    c = client(leader)
+    c.cookies["django_language"] = "en"
+    data = xlsx(STAFF_HEADER, [["王五", "12345", "监管人员", "", ""]])
+    r = c.post(
+        "/console/admin/users/import/",
+        {"county": DEMO_COUNTY, "file": SimpleUploadedFile("s.xlsx", data)},
+    )
+    assert "Not imported: 1 error was found and nothing was imported." in r.content.decode()
+    r = c.post(f"/console/admin/users/{staff.pk}/action/", {"op": "nonsense"}, follow=True)
+    assert "Not done: unknown action" in r.content.decode()
+    r = c.post("/tokens/", {"name": "热线系统", "scope": "read"}, follow=True)
+    page = r.content.decode()
+    assert "My API tokens" in page and "It is shown only this once" in page

@@ -152,6 +152,14 @@ def test_demo_history_gives_a_year_of_weeks():
     assert weeks.count() >= WEEKS
     values = [v.value for v in weeks.order_by("period_start")]
     assert values[0] < values[-1] <= 1.0  # the campaign's progress shows
+    # two weekly notices with the change on the week before; school reports; daily reports
+    from qinglang.analytics.models import DailyReport, RankingNotice
+
+    assert counts["notices"] == 2 and RankingNotice.objects.count() == 2
+    latest = RankingNotice.objects.order_by("-week_start").first().data
+    lic = next(i for i in latest["indicators"] if i["key"] == "indicator.licensed_rate")
+    assert any(u["change"] is not None for u in lic["townships"])  # the week before is known
+    assert counts["school_reports"] > 0 and counts["daily_reports"] == DailyReport.objects.count() > 0
     assert seed_district(county=DEMO_COUNTY, rng=random.Random(7), log=lambda s: None) == {
         "indicator_values": 0
     }

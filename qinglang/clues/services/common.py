@@ -6,8 +6,7 @@ from datetime import date
 from functools import lru_cache
 
 from qinglang.core.calendar import add_working_days
-from qinglang.core.errors import DomainError
-from qinglang.core.policy import policy_value
+from qinglang.core.policy import PolicyBatch, policy_value
 
 
 def random_codes(count: int, n: int) -> list[str]:
@@ -20,39 +19,6 @@ def random_codes(count: int, n: int) -> list[str]:
 @lru_cache(maxsize=4096)
 def working_deadline(start: date, days: int) -> date:
     return add_working_days(start, days)
-
-
-class PolicyBatch:
-    """``policy_value`` for many divisions with one query: the same resolution as
-    core.policy (most specific division first, newest figure in force within a level,
-    else the national default), over rows loaded once for a bulk import."""
-
-    def __init__(self, keys: list[str]):
-        from django.utils import timezone
-
-        from qinglang.core.models import PolicyParameter
-
-        rows = PolicyParameter.objects.filter(
-            key__in=keys, effective_from__lte=timezone.localdate()
-        ).order_by("effective_from")
-        self._rows: dict[tuple[str, str], object] = {}
-        for key, div, value in rows.values_list("key", "division_code", "value"):
-            self._rows[(key, div)] = value  # ordered by date: the newest wins
-        self._memo: dict[tuple[str, str], object] = {}
-
-    def value(self, key: str, division_code: str):
-        k = (key, division_code)
-        if k not in self._memo:
-            from qinglang.core.policy import division_chain
-            from qinglang.core.policy_defaults import BY_KEY
-
-            for code in division_chain(division_code):
-                if (key, code) in self._rows:
-                    self._memo[k] = self._rows[(key, code)]
-                    break
-            else:
-                self._memo[k] = BY_KEY[key].value
-        return self._memo[k]
 
 
 def deadlines(received_on: date, division_code: str, limits: PolicyBatch | None = None) -> tuple[date, date]:
@@ -75,13 +41,3 @@ def text_required(value: str, field: str, label: str, *, max_len: int, min_len: 
     if len(v) > max_len:
         raise ValidationError({field: f"{label}不能超过{max_len}个字(当前{len(v)}字)"})
     return v
-
-
-class RateLimited(DomainError):
-    def __init__(self, seconds: int):
-        super().__init__(
-            "rate_limited",
-            f"提交过于频繁，请{seconds // 60 or 1}分钟后再试",
-            {"retry_after": seconds},
-            status=429,
-        )

@@ -7,8 +7,10 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from qinglang.accounts.notifications import department_officers, notify_on_commit
 from qinglang.accounts.permissions import REGULATOR_WRITERS, lock_in_scope, require_role
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
@@ -16,16 +18,15 @@ from qinglang.core.models import Department, DepartmentKind
 
 from ..models import (
     CLUE_STATES,
-    Category,
     CategorySource,
     Clue,
+    ClueCategory,
     ClueLabel,
     ClueReport,
     ClueRouting,
+    ClueStatus,
     RoutingAction,
-    Status,
 )
-from ..routing import DepartmentDirectory, department_kinds, routing_matrix
 from .common import text_required
 
 
@@ -41,7 +42,7 @@ def clue_accept(*, actor, clue_id: int) -> Clue:
     """受理: the routed department takes the clue on."""
     require_role(actor, REGULATOR_WRITERS)
     clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
-    return _move(actor, clue, Status.ACCEPTED, accepted_at=clue.accepted_at or timezone.now())
+    return _move(actor, clue, ClueStatus.ACCEPTED, accepted_at=clue.accepted_at or timezone.now())
 
 
 @transaction.atomic
@@ -68,7 +69,7 @@ def clue_investigate(
         )
         task_id = task.pk
     extra = {"inspection_task_id": task_id} if task_id else {}
-    return _move(actor, clue, Status.INVESTIGATING, note, **extra)
+    return _move(actor, clue, ClueStatus.INVESTIGATING, note, **extra)
 
 
 @transaction.atomic
@@ -80,7 +81,7 @@ def clue_conclude(*, actor, clue_id: int, finding: str, substantiated: bool) -> 
     return _move(
         actor,
         clue,
-        Status.CONCLUDED,
+        ClueStatus.CONCLUDED,
         finding=finding,
         substantiated=bool(substantiated),
         concluded_at=timezone.now(),
@@ -93,7 +94,7 @@ def clue_feedback(*, actor, clue_id: int, feedback: str) -> Clue:
     require_role(actor, REGULATOR_WRITERS)
     feedback = text_required(feedback, "feedback", "反馈内容", max_len=2000, min_len=2)
     clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
-    return _move(actor, clue, Status.CLOSED, feedback=feedback, closed_at=timezone.now())
+    return _move(actor, clue, ClueStatus.CLOSED, feedback=feedback, closed_at=timezone.now())
 
 
 def _report_by_code(code: str) -> ClueReport:
@@ -108,7 +109,7 @@ def _report_by_code(code: str) -> ClueReport:
 def clue_satisfaction(*, tracking_code: str, score: int, comment: str = "") -> ClueReport:
     """满意度: the reporter rates the handling once the case is closed."""
     r = _report_by_code(tracking_code)
-    if r.clue.status != Status.CLOSED:
+    if r.clue.status != ClueStatus.CLOSED:
         raise DomainError("not_closed", "办结反馈后才能评价")
     if score not in (1, 2, 3, 4, 5):
         raise ValidationError({"score": "满意度须为1到5"})
@@ -132,11 +133,11 @@ def clue_reopen(*, tracking_code: str, reason: str) -> Clue:
     clue = Clue.objects.select_for_update().get(pk=r.clue_id)
     if clue.reopened:
         raise DomainError("reopen_used", "该线索已重新办理过一次，不能再次申请")
-    if clue.status != Status.CLOSED:
-        raise CLUE_STATES.refusal(clue.status, Status.ACCEPTED)
+    if clue.status != ClueStatus.CLOSED:
+        raise CLUE_STATES.refusal(clue.status, ClueStatus.ACCEPTED)
     r.reopen_reason = reason
     r.save(update_fields=["reopen_reason"])
-    return _move("reporter", clue, Status.ACCEPTED, reason, reopened=True, closed_at=None)
+    return _move("reporter", clue, ClueStatus.ACCEPTED, reason, reopened=True, closed_at=None)
 
 
 def _department(clue: Clue, kind: str) -> Department:
@@ -155,7 +156,7 @@ def clue_transfer(*, actor, clue_id: int, department_kind: str, reason: str) -> 
     require_role(actor, REGULATOR_WRITERS)
     reason = text_required(reason, "reason", "转办理由", max_len=1000, min_len=2)
     clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
-    if clue.status not in (Status.ROUTED, Status.RECEIVED, Status.ACCEPTED):
+    if clue.status not in (ClueStatus.ROUTED, ClueStatus.RECEIVED, ClueStatus.ACCEPTED):
         raise DomainError("cannot_transfer", "已进入核查或办结的线索不能转办")
     dep = _department(clue, department_kind)
     before = clue.routed_kinds
@@ -177,9 +178,26 @@ def clue_transfer(*, actor, clue_id: int, department_kind: str, reason: str) -> 
         obj=clue,
         changes={"routed_kinds": [before, clue.routed_kinds], "reason": reason},
     )
-    if clue.status == Status.RECEIVED:
-        _move(actor, clue, Status.ROUTED, reason)
+    if clue.status == ClueStatus.RECEIVED:
+        _move(actor, clue, ClueStatus.ROUTED, reason)
+    _notify_departments(clue, [department_kind], "clue.transferred", "转办", reason, actor)
     return clue
+
+
+def _notify_departments(clue: Clue, kinds: list[str], kind: str, verb: str, reason: str, actor) -> None:
+    """The officers of each named department hear of the clue once the change commits."""
+    labels = dict(DepartmentKind.choices)
+    for k in kinds:
+        notify_on_commit(
+            department_officers(clue.division_code, k),
+            kind=kind,
+            title=f"线索{clue.reference}{verb}至{labels.get(k, k)}",
+            body=f"{clue.get_category_display()}；理由：{reason[:200]}；办结时限{clue.resolve_due or '—'}。",
+            link=reverse("portal:clue_detail", args=[clue.pk]),
+            actor=actor,
+            division_code=clue.division_code,
+            about=("clues.clue", clue.pk),
+        )
 
 
 @transaction.atomic
@@ -197,7 +215,7 @@ def clue_return(*, actor, clue_id: int, reason: str) -> Clue:
         actor_id=actor.pk,
         at=timezone.now(),
     )
-    return _move(actor, clue, Status.RECEIVED, reason, routed_kinds="")
+    return _move(actor, clue, ClueStatus.RECEIVED, reason, routed_kinds="")
 
 
 @transaction.atomic
@@ -221,7 +239,8 @@ def clue_route(*, actor, clue_id: int, department_kinds_: list[str], reason: str
             actor_id=actor.pk,
             at=timezone.now(),
         )
-    return _move(actor, clue, Status.ROUTED, reason)
+    _notify_departments(clue, [k for k, _ in deps], "clue.assigned", "分办", reason, actor)
+    return _move(actor, clue, ClueStatus.ROUTED, reason)
 
 
 @transaction.atomic
@@ -229,7 +248,7 @@ def clue_reclassify(*, actor, clue_id: int, category: str) -> Clue:
     """A regulator corrects the category: kept as a labelled example the classifier
     learns from. Routing is not changed by itself (use transfer)."""
     require_role(actor, REGULATOR_WRITERS)
-    if category not in Category.values:
+    if category not in ClueCategory.values:
         raise ValidationError({"category": f"未知类别：{category}"})
     clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
     before = clue.category
@@ -240,14 +259,6 @@ def clue_reclassify(*, actor, clue_id: int, category: str) -> Clue:
     ClueLabel.objects.create(text=clue.summary, category=category, clue=clue, actor_id=actor.pk)
     audit_record(actor=actor, action="clue.reclassify", obj=clue, changes={"category": [before, category]})
     return clue
-
-
-def suggested_kinds(clue: Clue) -> list[str]:
-    kind = clue.institution.kind if clue.institution_id else ""
-    kinds = department_kinds(
-        clue.category, kind, unregistered=not clue.institution_id, matrix=routing_matrix(clue.division_code)
-    )
-    return [k for k, _div, d in DepartmentDirectory().resolve(clue.division_code, kinds) if d]
 
 
 @transaction.atomic

@@ -2,7 +2,6 @@
 classify, dedupe, route, set time limits — one transaction, bulk inserts, so a single
 web report and a 34,447-row hotline file take the same road."""
 
-import hashlib
 import json
 import logging
 import time
@@ -11,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from functools import reduce
 from operator import or_
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
@@ -19,11 +17,10 @@ from django.utils import timezone
 
 from qinglang.accounts.permissions import INSPECTORS, REGULATORS, has_role, require_role
 from qinglang.accounts.scope import actor_for, division_in_scope
-from qinglang.core import files
+from qinglang.core import files, ratelimit
 from qinglang.core.audit import Entry, audit_record_many
-from qinglang.core.crypto import blind_index, encrypt
+from qinglang.core.crypto import blind_index, encrypt_many
 from qinglang.core.errors import DomainError, PermissionDeniedError
-from qinglang.core.files import EXTENSIONS, PHOTOS, sniff_allowed
 from qinglang.core.models import Division
 from qinglang.core.validators import validate_phone, validate_uscc
 
@@ -38,14 +35,13 @@ from ..models import (
     CluePhoto,
     ClueReport,
     ClueRouting,
+    ClueStatus,
     ClueTransition,
     RoutingAction,
-    Status,
 )
 from ..routing import DEFAULT_MATRIX, DepartmentDirectory, department_kinds
 from .common import (
     PolicyBatch,
-    RateLimited,
     deadlines,
     random_codes,
     text_required,
@@ -53,8 +49,6 @@ from .common import (
 
 MAX_TEXT = 2000
 MIN_TEXT = 5
-MAX_PHOTOS = 6
-MAX_PHOTO_BYTES = 5 * 1024 * 1024
 RATE_LIMITS = {"web": (5, 600), "open311": (60, 60), "parent": (10, 600), "grid": (60, 600)}
 
 log = logging.getLogger(__name__)
@@ -80,48 +74,10 @@ class Submission:
 
 
 def rate_limit(kind: str, ident: str) -> None:
-    """A per-source counter in the Django cache: a burst beyond the limit is refused. If the
-    cache server fails, the limit is not applied (logged): a lost report costs more than a
-    burst let through."""
-    limit, window = RATE_LIMITS[kind]
-    key = f"qinglang:clue-rate:{kind}:{hashlib.sha256(ident.encode()).hexdigest()[:24]}"
-    try:
-        if cache.add(key, 1, window):
-            return
-        try:
-            n = cache.incr(key)
-        except ValueError:
-            cache.set(key, 1, window)
-            return
-    except Exception:
-        log.warning("clue rate limit not applied (cache unavailable)", exc_info=True)
-        return
-    if n > limit:
-        raise RateLimited(window)
-
-
-def check_photo(data: bytes, name: str = "") -> tuple[str, str, str]:
-    """(content_type, ext, sha256) of an image, judged by its first bytes."""
-    if len(data) > MAX_PHOTO_BYTES:
-        raise ValidationError({"photos": f"照片“{name}”超过{MAX_PHOTO_BYTES // 1024 // 1024}MB"})
-    ctype = sniff_allowed(data, PHOTOS)
-    if ctype is None:
-        raise ValidationError({"photos": f"文件“{name}”不是有效的图片(仅接受 JPEG/PNG/GIF/WebP/HEIC)"})
-    return ctype, EXTENSIONS[ctype], hashlib.sha256(data).hexdigest()
-
-
-def read_photos(files) -> list[tuple[bytes, str, str, str]]:
-    files = list(files or [])
-    if len(files) > MAX_PHOTOS:
-        raise ValidationError({"photos": f"最多上传{MAX_PHOTOS}张照片"})
-    out = []
-    for f in files:
-        if f.size > MAX_PHOTO_BYTES:
-            raise ValidationError({"photos": f"照片“{f.name}”超过{MAX_PHOTO_BYTES // 1024 // 1024}MB"})
-        data = f.read()
-        ctype, ext, digest = check_photo(data, f.name)
-        out.append((data, ctype, ext, digest))
-    return out
+    """A per-source counter shared by every worker (``core.ratelimit``): a burst beyond the
+    limit is refused. If the cache fails, the limit is not applied (logged): a lost report
+    costs more than a burst let through."""
+    ratelimit.check(f"clue-rate:{kind}", ident, *RATE_LIMITS[kind])
 
 
 def validate_submission(s: Submission, *, phone_required: bool = False) -> Submission:
@@ -313,11 +269,13 @@ def _stage_classify_dedupe(drafts: list[Draft], b: Batch) -> None:
     vectors = m.vectors(unique)
     t = b.lap("vectorise", t)
     n = len(drafts)
+    probs = m.proba(vectors, unique)  # also what dedupe compares as the topic of each text
     seen = sorted(set(rows[:n]))
-    preds = dict(zip(seen, m.predict_vectors(vectors[seen], [unique[i] for i in seen]), strict=True))
-    hooked = apply_hooks(texts[:n], [preds[r] for r in rows[:n]])
-    for d, p in zip(drafts, hooked, strict=True):
-        d.prediction = p
+    seen_texts = [unique[i] for i in seen]  # hooks too see each distinct text once
+    hooked = apply_hooks(seen_texts, m.predict_vectors(None, seen_texts, probs[seen]))
+    preds = dict(zip(seen, hooked, strict=True))
+    for d, r in zip(drafts, rows, strict=False):
+        d.prediction = preds[r]
     t = b.lap("classify", t)
     old = [
         dedupe.Item(
@@ -330,7 +288,7 @@ def _stage_classify_dedupe(drafts: list[Draft], b: Batch) -> None:
         for i, c in enumerate(stored)
     ]
     new = [dedupe.Item(d.keys, d.county, d.at, rows[i]) for i, d in enumerate(drafts)]
-    for d, p in zip(drafts, dedupe.place(old, new, vectors, b.windows), strict=True):
+    for d, p in zip(drafts, dedupe.place(old, new, vectors, b.windows, probs), strict=True):
         d.placement = p
     b.lap("dedupe", t)
 
@@ -345,6 +303,7 @@ def _stage_route_and_open(drafts: list[Draft], b: Batch, import_batch) -> tuple[
     tz = timezone.get_current_timezone()  # once: the lookup costs more than the conversion
     refs = iter(random_codes(len(drafts), 8))
     routes: dict[tuple, list] = {}
+    kinds_of: dict[tuple, str] = {}  # routed_kinds of each routing key
     dues: dict[tuple, tuple] = {}
     opened: dict[int, object] = {}  # id(dedupe.Case) → new case
     created, touched = [], {}
@@ -371,6 +330,7 @@ def _stage_route_and_open(drafts: list[Draft], b: Batch, import_batch) -> tuple[
                 cat, m.kind, unregistered=unregistered, matrix=b.matrices.get(s.division_code)
             )
             deps = routes[rkey] = directory.resolve(division, kinds)
+            kinds_of[rkey] = ("|" + "|".join(k for k, _, _ in deps) + "|") if deps else ""
         for k, div, dep in deps:
             if dep is None:
                 b.missing[(div, k)] = b.missing.get((div, k), 0) + 1
@@ -397,8 +357,8 @@ def _stage_route_and_open(drafts: list[Draft], b: Batch, import_batch) -> tuple[
             triage_rule=TRIAGE_RULE if d.prediction.confidence < floor else "",
             summary=s.content[:500],
             first_channel=s.channel,
-            status=Status.ROUTED if deps else Status.RECEIVED,
-            routed_kinds=("|" + "|".join(k for k, _, _ in deps) + "|") if deps else "",
+            status=ClueStatus.ROUTED if deps else ClueStatus.RECEIVED,
+            routed_kinds=kinds_of[rkey],
             report_count=1,
             received_at=d.at,
             last_reported_at=d.at,
@@ -428,7 +388,7 @@ def _stage_store(drafts: list[Draft], b: Batch, created, touched, actor) -> list
     transitions, routing_rows = [], []
     for case, deps in created:
         if deps:
-            transitions.append((case.pk, Status.RECEIVED, Status.ROUTED, "自动分办", actor_id, at))
+            transitions.append((case.pk, ClueStatus.RECEIVED, ClueStatus.ROUTED, "自动分办", actor_id, at))
         for i, (k, _div, dep) in enumerate(deps):
             reason = "按分办矩阵自动分办" if dep else "按分办矩阵自动分办(该部门尚未建档，待补建)"
             routing_rows.append(
@@ -541,21 +501,26 @@ def _insert_reports(drafts: list[Draft], now) -> list[ClueReport]:
     return [ReportRef(ids[c], c) for c in codes]
 
 
-def _reporter(s: Submission) -> tuple[str, str]:
-    """(encrypted name and phone, phone digest) of a report."""
-    if not (s.reporter_name or s.reporter_phone):
-        return "", ""
-    plain = json.dumps({"name": s.reporter_name, "phone": s.reporter_phone}, ensure_ascii=False)
-    return encrypt(plain), blind_index(s.reporter_phone)
+def _reporters(drafts: list[Draft]) -> list[tuple[str, str]]:
+    """``_reporter`` of every draft, the contacts encrypted in one batch."""
+    plains = [
+        json.dumps({"name": d.sub.reporter_name, "phone": d.sub.reporter_phone}, ensure_ascii=False)
+        if d.sub.reporter_name or d.sub.reporter_phone
+        else ""
+        for d in drafts
+    ]
+    return [
+        (enc, blind_index(d.sub.reporter_phone) if plain else "")
+        for d, plain, enc in zip(drafts, plains, encrypt_many(plains), strict=True)
+    ]
 
 
 def _report_lines(drafts: list[Draft], codes, now) -> list[str]:
     """COPY text lines of REPORT_COLUMNS, formatted in place (no per-value calls)."""
     e = _COPY_ESCAPES
     out = []
-    for d, code in zip(drafts, codes, strict=True):
+    for d, code, (enc, idx) in zip(drafts, codes, _reporters(drafts), strict=True):
         s = d.sub
-        enc, idx = _reporter(s)
         out.append(
             f"{d.case.pk}\t{s.channel}\t{s.source_ref.translate(e)}\t{code}\t{s.content.translate(e)}\t"
             f"{s.institution_name.translate(e)}\t{s.uscc}\t{s.address.translate(e)}\t{s.division_code}\t"
@@ -571,7 +536,7 @@ def _report_rows(drafts: list[Draft], codes, now) -> list[tuple]:
 
     sqlite = connection.vendor == "sqlite"
     rows = []
-    for d, code in zip(drafts, codes, strict=True):
+    for d, code, reporter in zip(drafts, codes, _reporters(drafts), strict=True):
         s = d.sub
         # what Django's SQLite adapter does (naive UTC text), without its per-call overhead
         at = str(d.at.astimezone(UTC).replace(tzinfo=None)) if sqlite else d.at
@@ -587,7 +552,7 @@ def _report_rows(drafts: list[Draft], codes, now) -> list[tuple]:
                 s.address,
                 s.division_code,
                 s.anonymous,
-                *_reporter(s),
+                *reporter,
                 s.submitted_by_id,
                 s.open311_token,
                 s.url[:500],
@@ -691,8 +656,8 @@ CLUE_COLUMNS = [
 
 
 def _insert_clues(clues: list[Clue]) -> None:
-    """New cases: through the ORM when few, else a raw bulk insert (COPY on PostgreSQL) and
-    the ids read back by the unique reference."""
+    """New cases: through the ORM when few, else a raw bulk insert (COPY on PostgreSQL)
+    with ids reserved up front (``core.bulk.allocate_ids``), so nothing is read back."""
     from django.db import connection
 
     if not clues:
@@ -734,17 +699,57 @@ def _insert_clues(clues: list[Clue]) -> None:
             )
         _raw_insert(Clue, ["id", *CLUE_COLUMNS], lines)
         return
-    rows = []
+    from qinglang.core.bulk import allocate_ids
+
+    ids = allocate_ids(Clue, len(clues))  # under SQLite's write lock, held since the batch row
+    if isinstance(clues[0], NewCase):  # SQLite bulk: the columns' text formed in place
+        utc = UTC
+        created = str(now.astimezone(utc).replace(tzinfo=None))
+        batch_id = clues[0].import_batch_id
+        rows = []
+        for c, pk in zip(clues, ids, strict=True):
+            c.pk, c.created_at = pk, now
+            rows.append(
+                (
+                    pk,
+                    c.reference,
+                    c.division_code,
+                    c.institution_id,
+                    c.match_method,
+                    c.match_score,
+                    c.operator_name,
+                    c.operator_address,
+                    c.operator_key,
+                    c.suspected_unlicensed,
+                    c.category,
+                    c.category_source,
+                    c.category_confidence,
+                    c.needs_triage,
+                    c.summary,
+                    c.first_channel,
+                    c.status,
+                    c.routed_kinds,
+                    c.report_count,
+                    str(c.received_at.astimezone(utc).replace(tzinfo=None)),
+                    str(c.last_reported_at.astimezone(utc).replace(tzinfo=None)),
+                    v(c.acknowledge_due),
+                    v(c.resolve_due),
+                    c.escalation_level,
+                    c.finding,
+                    c.feedback,
+                    c.reopened,
+                    batch_id,
+                    created,
+                    c.triage_rule,
+                )
+            )
+    else:
+        rows = []
+        for c, pk in zip(clues, ids, strict=True):
+            c.pk, c.created_at = pk, now
+            rows.append((pk, *(v(getattr(c, f)) for f in CLUE_COLUMNS)))
+    _raw_insert(Clue, ["id", *CLUE_COLUMNS], rows)
     for c in clues:
-        c.created_at = now
-        rows.append(tuple(v(getattr(c, f)) for f in CLUE_COLUMNS))
-    _raw_insert(Clue, CLUE_COLUMNS, rows)
-    refs = [c.reference for c in clues]
-    ids = {}
-    for i in range(0, len(refs), 5000):
-        ids.update(Clue.objects.filter(reference__in=refs[i : i + 5000]).values_list("reference", "id"))
-    for c in clues:
-        c.pk = ids[c.reference]
         if isinstance(c, Clue):
             c._state.adding = False
 

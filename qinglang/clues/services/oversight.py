@@ -13,21 +13,30 @@ from django.urls import reverse
 from django.utils import timezone
 
 from qinglang.accounts.models import Membership, Role
-from qinglang.accounts.permissions import REGULATOR_WRITERS, require_role, system
-from qinglang.accounts.scope import actor_for, division_in_scope
+from qinglang.accounts.notifications import department_officers, notify_on_commit
+from qinglang.accounts.permissions import (
+    REGULATOR_WRITERS,
+    REGULATORS,
+    has_role,
+    is_system,
+    require_role,
+    system,
+)
+from qinglang.accounts.scope import actor_for
 from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.calendar import working_days_between
+from qinglang.core.division_names import full_name
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
 from qinglang.core.models import Department, DepartmentKind
-from qinglang.core.policy import policy_value
+from qinglang.core.policy import policy_resolve
 
 from ..models import (
     Clue,
     ClueEscalation,
+    ClueStatus,
     ClueTrend,
     Dimension,
     InstitutionSignal,
-    Status,
     Whistle,
     WhistleDepartment,
     WhistleStatus,
@@ -45,23 +54,24 @@ def clue_escalate_overdue(*, actor=system("clues.escalation"), today: date | Non
     today = today or timezone.localdate()
     now = timezone.now()
     qs = Clue.objects.select_for_update().filter(
-        status__in=[Status.RECEIVED, Status.ROUTED, Status.ACCEPTED, Status.INVESTIGATING],
+        status__in=[ClueStatus.RECEIVED, ClueStatus.ROUTED, ClueStatus.ACCEPTED, ClueStatus.INVESTIGATING],
         escalation_level__lt=2,
     )
     qs = qs.filter(acknowledge_due__lt=today)
     ups, escalations, entries, raised = [], [], [], []
     fields = ("id", "reference", "status", "acknowledge_due", "resolve_due", "escalation_level")
-    for c in qs.only(*fields, "division_code", "routed_kinds", "category"):
+    rules: dict[tuple, dict] = {}
+    for c in qs.only(*fields, "division_code", "routed_kinds", "category", "received_at"):
         level = c.escalation_level
-        reason = ""
-        late_ack = c.status in (Status.RECEIVED, Status.ROUTED) and c.acknowledge_due < today
+        reason, key = "", ""
+        late_ack = c.status in (ClueStatus.RECEIVED, ClueStatus.ROUTED) and c.acknowledge_due < today
         late_res = c.resolve_due and c.resolve_due < today
         if late_res and working_days_between(c.resolve_due, today) >= TASK_FORCE_AFTER:
-            level, reason = 2, "超过办结时限5个工作日，提请专班督办"
+            level, reason, key = 2, "超过办结时限5个工作日，提请专班督办", "clue.resolve_days"
         elif late_res:
-            level, reason = max(level, 1), "超过办结时限，提请部门领导督办"
+            level, reason, key = max(level, 1), "超过办结时限，提请部门领导督办", "clue.resolve_days"
         elif late_ack:
-            level, reason = max(level, 1), "超过受理时限，提请部门领导督办"
+            level, reason, key = max(level, 1), "超过受理时限，提请部门领导督办", "clue.acknowledge_days"
         if level > c.escalation_level:
             before = c.escalation_level
             c.escalation_level = level
@@ -74,7 +84,11 @@ def clue_escalate_overdue(*, actor=system("clues.escalation"), today: date | Non
                     "clues.clue",
                     str(c.pk),
                     c.division_code,
-                    {"escalation_level": [before, level], "reason": reason},
+                    {
+                        "escalation_level": [before, level],
+                        "reason": reason,
+                        **_limit_rule(rules, key, c.division_code, timezone.localdate(c.received_at)),
+                    },
                 )
             )
     Clue.objects.bulk_update(ups, ["escalation_level"], batch_size=2000)
@@ -86,6 +100,15 @@ def clue_escalate_overdue(*, actor=system("clues.escalation"), today: date | Non
         "leader": sum(1 for e in escalations if e.level == 1),
         "task_force": sum(1 for e in escalations if e.level == 2),
     }
+
+
+def _limit_rule(memo: dict, key: str, division_code: str, on: date) -> dict:
+    """The time limit a clue passed, as its escalation cites it: the rule in force in its
+    division on the day it was received (when the limit was set)."""
+    k = (key, division_code, on)
+    if k not in memo:
+        memo[k] = policy_resolve(key, division_code, on=on).cite()
+    return memo[k]
 
 
 class Leaders:
@@ -185,6 +208,27 @@ def whistle_notify_late(*, actor=system("clues.whistles"), now=None) -> int:
     return len(late)
 
 
+def whistle_townships(actor) -> list[str]:
+    """The townships (9-digit codes) where ``actor`` works as a township: any regulator role
+    (grid worker, the township's leader or officer) held at a township or below."""
+    if is_system(actor) or not getattr(actor, "is_authenticated", False):
+        return []
+    a = actor_for(actor)
+    if not (a.roles & REGULATORS):
+        return []
+    return sorted({p[:9] for ps, _ in a.regulator for p in ps if len(p) >= 9})
+
+
+def may_raise_whistle(actor, division_code: str | None = None) -> bool:
+    """街乡吹哨、部门报到: the township raises the whistle. Leaders and officers whose scope
+    covers the township may, and so may anyone holding a regulator role at that township
+    (its grid workers and staff). Without ``division_code``: somewhere."""
+    if has_role(actor, REGULATOR_WRITERS, division_code=division_code):
+        return True
+    towns = whistle_townships(actor)
+    return bool(towns) if division_code is None else division_code in towns
+
+
 @transaction.atomic
 def whistle_raise(
     *,
@@ -196,12 +240,14 @@ def whistle_raise(
     institution_id: int | None = None,
     clue_id: int | None = None,
 ) -> Whistle:
-    """街乡吹哨: a township names the county departments that must report."""
-    require_role(actor, REGULATOR_WRITERS, message="只有监管领导和监管人员可以吹哨")
+    """街乡吹哨: a township names the county departments that must report
+    (``may_raise_whistle``: the township's own people, or leaders and officers over it)."""
+    if not may_raise_whistle(actor):
+        raise PermissionDeniedError("只有乡镇(街道)的工作人员和监管领导、监管人员可以吹哨")
     division_code = (division_code or "").strip()
     if len(division_code) != 9:
         raise ValidationError({"division_code": "吹哨须指定乡镇(街道)"})
-    if not division_in_scope(actor, division_code):
+    if not may_raise_whistle(actor, division_code):
         raise PermissionDeniedError("只能在本辖区吹哨")
     title = text_required(title, "title", "事项", max_len=200, min_len=2)
     problem = text_required(problem, "problem", "问题描述", max_len=2000, min_len=2)
@@ -223,7 +269,8 @@ def whistle_raise(
         ).exists():
             raise NotFound("机构")
     now = timezone.now()
-    hours = int(policy_value("whistle.report_hours", division_code))
+    limit = policy_resolve("whistle.report_hours", division_code)
+    hours = int(limit.value)
     w = Whistle.objects.create(
         division_code=division_code,
         title=title,
@@ -241,9 +288,26 @@ def whistle_raise(
         actor=actor,
         action="whistle.raise",
         obj=w,
-        changes={"title": title, "departments": kinds, "due_at": w.due_at},
+        changes={"title": title, "departments": kinds, "due_at": w.due_at, **_report_rule(limit)},
     )
+    place = full_name(division_code)
+    for k in kinds:
+        notify_on_commit(
+            department_officers(division_code, k),
+            kind="whistle.named",
+            title=f"{place}吹哨点名{deps[k].name}：{title}",
+            body=f"{problem[:200]}；请于{timezone.localtime(w.due_at):%Y-%m-%d %H:%M}前报到。",
+            link=reverse("portal:whistle_board"),
+            actor=actor,
+            division_code=division_code,
+            about=("clues.whistle", w.pk),
+        )
     return w
+
+
+def _report_rule(limit) -> dict:
+    """The rule that set a whistle's report deadline, as its records cite it."""
+    return {"rule": limit.key, "hours": limit.value, "set_by": limit.division_code or "national"}
 
 
 @transaction.atomic
@@ -272,9 +336,11 @@ def whistle_report(*, actor, whistle_id: int, department_kind: str, action: str)
     wd.reported_at, wd.action, wd.reported_by_id = timezone.now(), action, actor.pk
     wd.save(update_fields=["reported_at", "action", "reported_by_id"])
     late = wd.reported_at > w.due_at
-    audit_record(
-        actor=actor, action="whistle.report", obj=w, changes={"department": department_kind, "late": late}
-    )
+    changes = {"department": department_kind, "late": late}
+    if late:  # the flag names the rule it breaks, with the hours set when the whistle was raised
+        hours = round((w.due_at - w.raised_at).total_seconds() / 3600)
+        changes.update(rule="whistle.report_hours", hours=hours, due_at=w.due_at)
+    audit_record(actor=actor, action="whistle.report", obj=w, changes=changes)
     if not w.departments.filter(reported_at__isnull=True).exists():
         w.status, w.closed_at = WhistleStatus.CLOSED, timezone.now()
         w.save(update_fields=["status", "closed_at"])

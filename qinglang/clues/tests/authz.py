@@ -10,6 +10,7 @@ PARAM_RULES = [
     ({"service_request_id"}, None, "clue"),
     ({"token"}, {"tokens"}, "open311_token"),
     ({"whistle_id"}, None, "whistle"),
+    ({"run_id"}, None, "retriage_run"),
 ]
 
 
@@ -51,7 +52,31 @@ def build_side(*, admin, side, users, which) -> dict[str, object]:
         problem="疑似无证培训，需多部门联合处置",
         department_kinds=["education", "market_regulation"],
     )
-    return {"clue": rep.clue, "open311_token": TokenRef(f"{side.tag}TOK"), "whistle": whistle}
+    from qinglang.clues.models import RetriageRun, RetriageStatus
+
+    run = RetriageRun.objects.create(  # a proposed run: its page, its apply (refused for B)
+        division_code=side.township,
+        status=RetriageStatus.PROPOSED,
+        clues=1,
+        proposals=[
+            {
+                "n": 0,
+                "kind": "reclassify",
+                "clue": rep.clue.pk,
+                "reference": rep.clue.reference,
+                "summary": rep.clue.summary[:80],
+                "old": rep.clue.category,
+                "new": "other",
+                "confidence": 0.9,
+            }
+        ],
+    )
+    return {
+        "clue": rep.clue,
+        "open311_token": TokenRef(f"{side.tag}TOK"),
+        "whistle": whistle,
+        "retriage_run": run,
+    }
 
 
 def markers(side) -> list[str]:
@@ -60,4 +85,8 @@ def markers(side) -> list[str]:
 
 
 def audit_ids(side) -> dict[str, object]:
-    return {"clues.clue": side.extra["clue"], "clues.whistle": side.extra["whistle"]}
+    return {
+        "clues.clue": side.extra["clue"],
+        "clues.whistle": side.extra["whistle"],
+        "clues.retriagerun": side.extra["retriage_run"],
+    }

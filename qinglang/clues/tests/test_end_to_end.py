@@ -9,7 +9,7 @@ from django.test import Client
 
 from qinglang.accounts.services import api_token_create
 from qinglang.clues import services
-from qinglang.clues.models import Channel, Clue, ClueReport, Status
+from qinglang.clues.models import Channel, Clue, ClueReport, ClueStatus
 from qinglang.core.models import AuditEvent
 from qinglang.testing import TOWNSHIP, make_user
 
@@ -147,7 +147,7 @@ def test_every_channel_lands_matched_deduped_routed_and_closes(county, admin, of
     }
     assert str(fire_case.pk) == sr_id
     assert fire_case.routed_kind_list == ["fire"]
-    assert fire_case.status == Status.ROUTED and fire_case.acknowledge_due and fire_case.resolve_due
+    assert fire_case.status == ClueStatus.ROUTED and fire_case.acknowledge_due and fire_case.resolve_due
     assert ClueReport.objects.get(channel="grid").photos.count() == 1
     unknown = Clue.objects.get(operator_name="某家政服务部")
     assert unknown.suspected_unlicensed and unknown.institution_id is None
@@ -170,7 +170,7 @@ def test_every_channel_lands_matched_deduped_routed_and_closes(county, admin, of
     )
     services.clue_feedback(actor=fire, clue_id=fire_case.pk, feedback="已责令机构清理安全出口并补充灭火器")
     fire_case.refresh_from_db()
-    assert fire_case.status == Status.CLOSED
+    assert fire_case.status == ClueStatus.CLOSED
     assert list(fire_case.transitions.values_list("to_status", flat=True)) == [
         "routed",
         "accepted",
@@ -202,13 +202,13 @@ def test_every_channel_lands_matched_deduped_routed_and_closes(county, admin, of
     assert ClueReport.objects.get(tracking_code=code).satisfaction == 2
     Client().post("/clues/track/", {"code": code, "op": "reopen", "reason": "安全出口又被堵了"})
     fire_case.refresh_from_db()
-    assert fire_case.status == Status.ACCEPTED and fire_case.reopened
+    assert fire_case.status == ClueStatus.ACCEPTED and fire_case.reopened
     services.clue_conclude(actor=fire, clue_id=fire_case.pk, finding="复查已整改", substantiated=True)
     services.clue_feedback(actor=fire, clue_id=fire_case.pk, feedback="复查确认已整改")
     r = Client().post("/clues/track/", {"code": code, "op": "reopen", "reason": "再次申请"})
     assert "已重新办理过一次" in r.content.decode()
     fire_case.refresh_from_db()
-    assert fire_case.status == Status.CLOSED
+    assert fire_case.status == ClueStatus.CLOSED
 
     # the parent sees their own report and its progress
     r = pc.get("/parent/clues/")

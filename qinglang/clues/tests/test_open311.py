@@ -7,7 +7,7 @@ import pytest
 from django.test import Client
 
 from qinglang.accounts.services import api_token_create
-from qinglang.clues.models import Category
+from qinglang.clues.models import ClueCategory
 from qinglang.testing import TOWNSHIP, make_user
 
 pytestmark = pytest.mark.django_db
@@ -49,7 +49,7 @@ def test_service_list_json_and_xml(db):
     r = Client().get(f"{BASE}/services.json")
     assert r.status_code == 200 and r["Content-Type"].startswith("application/json")
     services = r.json()
-    assert [s["service_code"] for s in services] == Category.values
+    assert [s["service_code"] for s in services] == ClueCategory.values
     for s in services:
         assert set(s) == SERVICE_FIELDS and s["metadata"] is True and s["type"] == "realtime"
     root = _xml(Client().get(f"{BASE}/services.xml"))

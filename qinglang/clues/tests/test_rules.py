@@ -9,10 +9,10 @@ from django.utils import timezone
 from qinglang.clues import services
 from qinglang.clues.classify import classify, core_text, rule_hits
 from qinglang.clues.matching import Matcher
-from qinglang.clues.models import Clue, ClueEscalation, InstitutionSignal, Status
+from qinglang.clues.models import Clue, ClueEscalation, ClueStatus, InstitutionSignal
 from qinglang.clues.routing import department_kinds
 from qinglang.core.errors import DomainError, IllegalTransition, NotFound
-from qinglang.testing import OTHER_COUNTY, TOWNSHIP, make_user
+from qinglang.testing import DEMO_COUNTY, OTHER_COUNTY, TOWNSHIP, make_user
 
 from .conftest import education_and_fire_whistle
 
@@ -84,7 +84,7 @@ def test_transfer_return_route_and_illegal(officer, institution):
     services.clue_transfer(actor=officer, clue_id=c.pk, department_kind="fire", reason="实为消防问题")
     services.clue_return(actor=officer, clue_id=c.pk, reason="不属本部门")
     c.refresh_from_db()
-    assert c.status == Status.RECEIVED and c.routed_kinds == ""
+    assert c.status == ClueStatus.RECEIVED and c.routed_kinds == ""
     services.clue_route(actor=officer, clue_id=c.pk, department_kinds_=["education"], reason="重新分办")
     assert list(c.routings.values_list("action", flat=True)) == [
         "assign",
@@ -144,7 +144,7 @@ def test_trends_page_charts_this_week_against_the_last(officer, institution):
     from django.contrib.staticfiles import finders
     from django.test import Client
 
-    from qinglang.clues.models import Category
+    from qinglang.clues.models import ClueCategory
 
     for t in (
         "拒绝退还剩余课时费",
@@ -170,7 +170,7 @@ def test_trends_page_charts_this_week_against_the_last(officer, institution):
             strict=True,
         )
     )
-    label = dict(Category.choices)
+    label = dict(ClueCategory.choices)
     assert by == {
         label["refund_difficulty"]: (1, 0, 1),
         label["fire_safety"]: (1, 0, 1),
@@ -181,3 +181,66 @@ def test_trends_page_charts_this_week_against_the_last(officer, institution):
     assert "<td>武侯区(510107)</td>" in table  # the area table names the county too
     assert data["area"]["previous_week"] == [1] and data["area"]["change"] == [1]
     assert 'id="trend-category"' in html and "<table" in html  # the chart beside the table
+
+
+def test_township_raises_the_whistle(county):
+    """街乡吹哨、部门报到: the township's own grid worker raises a whistle for its township;
+    not for another township, and an inspector of the county (no township role) may not."""
+    from qinglang.clues.models import Whistle
+    from qinglang.core.errors import PermissionDeniedError
+    from qinglang.testing import make_user
+
+    grid = make_user("grid_worker", prefixes=[TOWNSHIP])
+    assert services.may_raise_whistle(grid) and services.may_raise_whistle(grid, TOWNSHIP)
+    w = services.whistle_raise(
+        actor=grid,
+        division_code=TOWNSHIP,
+        title="无证培训点",
+        problem="请消防到场",
+        department_kinds=["fire"],
+    )
+    assert w.division_code == TOWNSHIP and w.departments.count() == 1
+    other = TOWNSHIP[:6] + "999"
+    with pytest.raises(PermissionDeniedError):
+        services.whistle_raise(
+            actor=grid, division_code=other, title="别处", problem="别处的事", department_kinds=["fire"]
+        )
+    from qinglang.core.models import Division
+
+    community = Division.objects.filter(code__startswith=TOWNSHIP, code__regex=r"^\d{12}$").first()
+    if community is not None:  # a community's grid worker raises for its township
+        assert services.whistle_townships(make_user("grid_worker", prefixes=[community.code])) == [TOWNSHIP]
+    inspector = make_user("inspector", prefixes=[DEMO_COUNTY])
+    assert not services.may_raise_whistle(inspector)
+    with pytest.raises(PermissionDeniedError):
+        services.whistle_raise(
+            actor=inspector,
+            division_code=TOWNSHIP,
+            title="检查员",
+            problem="不能吹哨",
+            department_kinds=["fire"],
+        )
+    assert Whistle.objects.count() == 1
+
+
+def test_transferred_clue_tells_where_it_went(client, officer, institution):
+    """The education officer who transfers a clue to fire no longer handles it, but their
+    link opens a read-only page naming the department it went to (not a bare 404)."""
+    from qinglang.clues import selectors
+
+    edu = make_user("regulator_officer", prefixes=[DEMO_COUNTY], department_kind="education")
+    c = _lead(officer, "机构拒绝退费", uscc=institution.uscc)
+    services.clue_transfer(actor=edu, clue_id=c.pk, department_kind="fire", reason="实为消防问题")
+    with pytest.raises(NotFound):
+        selectors.clue_get(actor=edu, clue_id=c.pk)
+    gone = selectors.handed_over(actor=edu, clue_id=c.pk)
+    assert gone is not None and "消防" in gone.to_department
+    client.force_login(edu)
+    r = client.get(f"/console/clues/{c.pk}/")
+    body = r.content.decode()
+    assert r.status_code == 200 and "data-handed-over" in body and gone.to_department in body
+    # someone who never handled it still gets the 404, in Chinese
+    stranger = make_user("regulator_officer", prefixes=[DEMO_COUNTY], department_kind="public_security")
+    client.force_login(stranger)
+    r = client.get(f"/console/clues/{c.pk}/")
+    assert r.status_code == 404 and "页面不存在" in r.content.decode()

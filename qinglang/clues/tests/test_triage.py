@@ -172,3 +172,77 @@ def test_bad_hotline_file_nothing_doubled_nothing_half_written(officer, institut
     again = _hotline(officer, rows)
     assert (again.created, again.merged, again.skipped) == (0, 0, 4)
     assert ClueReport.objects.count() == 4 and Clue.objects.count() == b.created
+
+
+def test_three_date_formats_are_read_as_the_same_moment(officer, institution):
+    at = datetime(2026, 11, 20, 9, 30)
+    rows = [
+        _row("T1", "星辰艺术培训中心一次性收了一年的学费两万四", at=at),
+        [
+            "T2",
+            "2026/11/20 09:30",
+            "",
+            "",
+            "星辰艺术培训中心门口发传单说保过",
+            "星辰艺术培训中心",
+            "",
+            TOWNSHIP,
+        ],
+        [
+            "T3",
+            "2026年11月20日 09:30",
+            "",
+            "",
+            "星辰艺术培训中心老师骂孩子笨",
+            "星辰艺术培训中心",
+            "",
+            TOWNSHIP,
+        ],
+    ]
+    b = _hotline(officer, rows)
+    assert not b.errors
+    got = {
+        r.source_ref: timezone.localtime(r.received_at).replace(tzinfo=None)
+        for r in ClueReport.objects.filter(source_ref__in=["T1", "T2", "T3"])
+    }
+    assert got == {"T1": at, "T2": at, "T3": at}
+
+
+def test_missing_column_refuses_the_file_and_writes_nothing(officer, institution):
+    from qinglang.core.errors import DomainError
+    from qinglang.core.models import AuditEvent
+
+    header = ["工单编号", "受理时间", "诉求人", "联系电话", "诉求内容", "涉及机构", "所属区域"]  # no 事发地址
+    row = [
+        "X1",
+        "2026-11-20 09:30",
+        "",
+        "",
+        "星辰艺术培训中心一次性收了一年的学费两万四",
+        "星辰艺术培训中心",
+        TOWNSHIP,
+    ]
+    events = AuditEvent.objects.count()
+    with pytest.raises(DomainError) as e:
+        services.clue_import_hotline(
+            actor=officer, division_code="510107", filename="gd.xlsx", data=xlsx_bytes([row], header=header)
+        )
+    assert "事发地址" in e.value.message
+    assert not ClueImport.objects.exists() and not ClueReport.objects.exists() and not Clue.objects.exists()
+    assert AuditEvent.objects.count() == events
+
+
+def test_a_repeat_in_other_words_joins_by_topic_when_the_text_alone_is_not_enough(officer, institution):
+    """The dedupe's second test: text somewhat alike and the classifier reading both as
+    the same kind of problem (thresholds chosen on data/train_dedupe.tsv and dev_dedupe.tsv)."""
+    from qinglang.clues import dedupe
+    from qinglang.clues.classify import model
+
+    first = "消防通道被纸箱堵死了，教室里的灭火器也过期了"
+    later = "安全出口堵着杂物，灭火器早过期，孩子们在里面上课"
+    m = model()
+    v = m.vectors([first, later])
+    s = float((v[0] @ v[1].T).toarray()[0, 0])
+    assert dedupe.SAME_TOPIC_TEXT <= s < dedupe.SAME_PROBLEM  # text alone would keep them apart
+    _hotline(officer, [_row("P1", first), _row("P2", later)])
+    assert _case("P1").pk == _case("P2").pk

@@ -78,6 +78,11 @@ def test_insert_and_update_write_every_type_in_one_statement_each():
         ("乙改", date(2026, 2, 2)),
         ("甲改", date(2026, 1, 2)),
     ]
+    # a JSON column updates from Python values on both databases
+    bulk.Table(PolicyParameter, ["value"]).update([(a.pk, {"改": [1, 2]}), (b.pk, None)])
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert (a.value, b.value) == ({"改": [1, 2]}, None)
 
 
 @pytest.mark.django_db(transaction=True)

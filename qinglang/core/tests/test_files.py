@@ -1,6 +1,9 @@
 import io
 import zipfile
 
+import pytest
+
+from qinglang.core import files
 from qinglang.core.files import DOCX, PHOTOS, sniff, sniff_allowed
 
 
@@ -97,6 +100,35 @@ def test_one_file_store():
         and (
             ("write_bytes(" in (t := p.read_text(encoding="utf-8")) and "management" not in p.parts)
             or "settings.MEDIA_ROOT" in t
+            or "default_storage" in t
         )
     ]
     assert offenders == []
+
+
+def test_one_photo_helper():
+    """Photos are checked and stored by core only: the clues' and screening's own copies
+    are gone, and what the apps call is core's."""
+    import inspect
+
+    from qinglang.clues import services as clues
+    from qinglang.clues.services import intake
+    from qinglang.screening import services as screening
+
+    assert clues.read_photos is files.read_photos
+    assert not hasattr(intake, "check_photo") and not hasattr(screening, "_store_image")
+    for mod in (intake, screening):
+        assert "def check_photo" not in inspect.getsource(mod)
+
+
+def test_store_photo_checks_by_content_and_keeps_the_file(settings, tmp_path):
+    from django.core.exceptions import ValidationError
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    rel, digest, ctype = files.store_photo((png, "现场.png"), folder="screening/visits")
+    assert ctype == "image/png" and rel.endswith(f"{digest}.png") and (tmp_path / rel).read_bytes() == png
+    with pytest.raises(ValidationError, match="不是有效的图片"):
+        files.store_photo((b"MZ\x90\x00", "照片.jpg"), folder="screening/visits")
+    with pytest.raises(ValidationError, match="最多上传6张照片"):
+        files.read_photos([object()] * 7)

@@ -99,4 +99,4 @@ def test_violation_names_rule_value_division_and_basis(db):
     assert (
         err.detail["value"] == 40 and err.detail["set_by"] == "5101" and err.detail["basis"] == "成都市规定"
     )
-    assert "5101" in err.message and "成都市规定" in err.message
+    assert "成都市" in err.message and "成都市规定" in err.message  # the division by name

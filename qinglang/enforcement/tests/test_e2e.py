@@ -11,9 +11,16 @@ from qinglang.enforcement import selectors, services
 from qinglang.enforcement.models import CaseStatus, Origin, PenaltyCase
 from qinglang.inspections import selectors as insp_selectors
 from qinglang.inspections import services as insp
-from qinglang.inspections.models import Escalation, LedgerItem, LedgerStatus, Letter, Notice, Task
+from qinglang.inspections.models import (
+    Escalation,
+    Letter,
+    Notice,
+    RectificationItem,
+    RectificationStatus,
+    Task,
+)
 from qinglang.inspections.tests.helpers import answer_all, campaign_data, inspectors, png
-from qinglang.registry.models import Institution, Status
+from qinglang.registry.models import Institution, InstitutionStatus
 from qinglang.registry.selectors import public_blacklist
 from qinglang.testing import OTHER_COUNTY, make_institution, make_user
 
@@ -49,25 +56,25 @@ def test_county_campaign_over_60_institutions(admin, leader):
     assert cov.inspected == 60 and cov.pct == 100.0 and cov.goal_met
     notices = Notice.objects.filter(task__campaign=c)
     assert notices.count() == 12 and all(n.path and n.deadline_on == date(2025, 10, 16) for n in notices)
-    items = list(LedgerItem.objects.filter(notice__in=notices).order_by("id"))
+    items = list(RectificationItem.objects.filter(notice__in=notices).order_by("id"))
     on_time, late, never = items[:4], items[4:8], items[8:]
     # on time: submitted before the deadline, verified, closed out
     for it in on_time:
         org = make_user(Role.INSTITUTION_ADMIN, institution_id=it.institution_id)
-        insp.ledger_submit(actor=org, item_id=it.pk, measures="已整改", uploads=[png()])
-        insp.ledger_verify(actor=leader, item_id=it.pk)
-        insp.ledger_close_out(actor=leader, item_id=it.pk)
-    insp.ledger_sweep_overdue(today=date(2025, 10, 17))  # one working day overdue
+        insp.rectification_submit(actor=org, item_id=it.pk, measures="已整改", uploads=[png()])
+        insp.rectification_verify(actor=leader, item_id=it.pk)
+        insp.rectification_close_out(actor=leader, item_id=it.pk)
+    insp.rectification_sweep_overdue(today=date(2025, 10, 17))  # one working day overdue
     assert Letter.objects.filter(kind="reminder").count() == 8
-    insp.ledger_sweep_overdue(today=date(2025, 10, 24))  # five working days overdue
+    insp.rectification_sweep_overdue(today=date(2025, 10, 24))  # five working days overdue
     assert Letter.objects.filter(kind="supervision").count() == 8
     # late ones rectify after their letters
     for it in late:
         org = make_user(Role.INSTITUTION_ADMIN, institution_id=it.institution_id)
-        insp.ledger_submit(actor=org, item_id=it.pk, measures="逾期后整改", uploads=[png()])
-        insp.ledger_verify(actor=leader, item_id=it.pk)
-        insp.ledger_close_out(actor=leader, item_id=it.pk)
-    insp.ledger_sweep_overdue(today=date(2025, 10, 31))  # ten working days overdue
+        insp.rectification_submit(actor=org, item_id=it.pk, measures="逾期后整改", uploads=[png()])
+        insp.rectification_verify(actor=leader, item_id=it.pk)
+        insp.rectification_close_out(actor=leader, item_id=it.pk)
+    insp.rectification_sweep_overdue(today=date(2025, 10, 31))  # ten working days overdue
     assert insp.letters_render_pending() == 16
     assert services.escalate_overdue_items() == 4
     assert services.escalate_overdue_items() == 0  # idempotent
@@ -76,7 +83,7 @@ def test_county_campaign_over_60_institutions(admin, leader):
         assert it.escalation == Escalation.CASE_FILED and it.case_id
     for it in late + on_time:
         it.refresh_from_db()
-        assert it.status == LedgerStatus.CLOSED_OUT and it.case_id is None
+        assert it.status == RectificationStatus.CLOSED_OUT and it.case_id is None
     # decisions on the never-fixed ones change status and the public lists
     cases = list(PenaltyCase.objects.filter(origin=Origin.ESCALATION).order_by("id"))
     assert len(cases) == 4
@@ -89,14 +96,14 @@ def test_county_campaign_over_60_institutions(admin, leader):
         reasoning="逾期拒不整改消防隐患，依法责令停止举办",
     )
     inst = Institution.objects.get(pk=stop.institution_id)
-    assert inst.status == Status.CLOSED and inst.blacklisted and not inst.whitelisted
+    assert inst.status == InstitutionStatus.CLOSED and inst.blacklisted and not inst.whitelisted
     assert public_blacklist().filter(institution_id=inst.pk).exists()
     freeze = [e for e in stop.decision.effects if e["effect"] == "funds_freeze"]
     assert freeze  # attempted; applied where the institution has a custody account
     services.case_decide(
         actor=leader, case_id=enrol.pk, penalties=[{"kind": "stop_enrollment"}], reasoning="责令停止招生"
     )
-    assert Institution.objects.get(pk=enrol.institution_id).status == Status.STOP_ENROLLMENT
+    assert Institution.objects.get(pk=enrol.institution_id).status == InstitutionStatus.STOP_ENROLLMENT
 
 
 def test_decision_effects_and_publication(admin, leader):
@@ -131,7 +138,7 @@ def test_decision_effects_and_publication(admin, leader):
         gravity="serious",
     )
     inst.refresh_from_db()
-    assert not inst.whitelisted and inst.status == Status.ACTIVE and not inst.blacklisted
+    assert not inst.whitelisted and inst.status == InstitutionStatus.ACTIVE and not inst.blacklisted
     assert {"effect": "whitelist_remove"} in d.effects
     with pytest.raises(IllegalTransition):
         services.case_decide(
@@ -180,7 +187,7 @@ def test_unauthorized_operation_fine_range_and_refunds(admin, leader):
         refunded_fen=40_000,
     )
     inst.refresh_from_db()
-    assert inst.status == Status.BANNED and inst.blacklisted
+    assert inst.status == InstitutionStatus.BANNED and inst.blacklisted
 
 
 def test_stop_operation_freezes_fund_releases(admin, leader):

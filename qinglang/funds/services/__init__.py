@@ -2,7 +2,9 @@
 
 from .banks import (
     bank_create,
+    bank_operator_grant,
     bank_secret,
+    banks_administered,
     custody_account_open,
     releases_freeze,
     releases_unfreeze,
@@ -10,10 +12,13 @@ from .banks import (
 from .common import institution_may_take_orders
 from .confirmation import lesson_confirm, lesson_dispute, lesson_dispute_resolve, lessons_deem_confirmed
 from .consumption import lesson_batch_import, lesson_record
+from .contracts import contract_accept, contract_docx
 from .deposits import DepositRequirement, deposit_record, deposit_requirement
 from .disputes import dispute_decide
 from .indicators import declaration_submit, large_movement_check, obligation_signals_sweep
 from .orders import OrderInput, order_cancel, order_create, payment_record, payment_refusal_log
+from .paying_in import paying_in, payment_enter, payment_reference
+from .receipts import receipt_verify, receipts_issue, receipts_issue_due
 from .recon import difference_resolve, instruction_file, instructions_generate, statement_import
 from .refunds import refund_answer, refund_pro_rata, refund_request, refunds_deem_agreed, unconsumed_fen
 
@@ -21,7 +26,11 @@ __all__ = [
     "DepositRequirement",
     "OrderInput",
     "bank_create",
+    "bank_operator_grant",
     "bank_secret",
+    "banks_administered",
+    "contract_accept",
+    "contract_docx",
     "custody_account_open",
     "declaration_submit",
     "deposit_record",
@@ -41,8 +50,14 @@ __all__ = [
     "obligation_signals_sweep",
     "order_cancel",
     "order_create",
+    "paying_in",
+    "payment_enter",
     "payment_record",
+    "payment_reference",
     "payment_refusal_log",
+    "receipt_verify",
+    "receipts_issue",
+    "receipts_issue_due",
     "refund_answer",
     "refund_pro_rata",
     "refund_request",

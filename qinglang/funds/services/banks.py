@@ -5,9 +5,11 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q, QuerySet
 
-from qinglang.accounts.permissions import is_system
-from qinglang.accounts.scope import actor_for, in_scope
+from qinglang.accounts.administration import administered_prefixes, membership_add, user_get
+from qinglang.accounts.models import Membership, Role
+from qinglang.accounts.scope import in_scope
 from qinglang.core import crypto
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
@@ -163,5 +165,41 @@ def releases_unfreeze(*, actor, institution_id: int, reason: str) -> CustodyAcco
     return _set_frozen(actor=actor, institution_id=institution_id, reason=reason, frozen=False)
 
 
-def actor_bank_ids(actor) -> set[int]:
-    return set() if is_system(actor) else actor_for(actor).bank_ids
+# --- bank operators ---------------------------------------------------------------------
+
+
+def banks_administered(actor) -> QuerySet[Bank]:
+    """Custody banks whose operators ``actor`` administers: every bank for the platform
+    admin, a regulator leader's the banks registered within their leader prefixes."""
+    prefixes = administered_prefixes(actor)
+    qs = Bank.objects.order_by("division_code", "code")
+    if prefixes == [""]:
+        return qs
+    cond = Q(pk__in=[])
+    for p in prefixes:
+        cond |= Q(division_code__startswith=p)
+    return qs.filter(cond)
+
+
+def bank_division(bank_id: int) -> str | None:
+    """The division of a bank (set as ``accounts.services.bank_division.lookup``)."""
+    return Bank.objects.filter(pk=bank_id).values_list("division_code", flat=True).first()
+
+
+@transaction.atomic
+def bank_operator_grant(*, actor, bank_id: int, user_id: int) -> Membership:
+    """Make an account an operator of a custody bank (its API tokens then act for the
+    bank). The platform admin for any bank; a regulator leader for the banks of their own
+    prefixes and accounts they administer (``accounts.services.check_grant``)."""
+    bank = banks_administered(actor).filter(pk=bank_id).first()
+    if bank is None:
+        raise NotFound("托管银行")
+    user = user_get(actor, user_id)  # an account the actor administers, or 404
+    if user.memberships.filter(role=Role.BANK_OPERATOR, bank_id=bank.pk, active=True).exists():
+        raise DomainError(
+            "duplicate_membership",
+            f"该账号已是{bank.name}的银行操作员",
+            {"bank_id": bank.pk, "user_id": user_id},
+            status=409,
+        )
+    return membership_add(actor=actor, user_id=user.pk, role=Role.BANK_OPERATOR, bank_id=bank.pk)

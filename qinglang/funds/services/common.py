@@ -8,8 +8,8 @@ from qinglang.accounts.permissions import (
     lock_in_scope,
 )
 from qinglang.accounts.scope import actor_for
-from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
-from qinglang.registry.models import Institution, Status
+from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.registry.models import Institution, InstitutionStatus
 
 from ..models import CustodyAccount, Order
 
@@ -52,15 +52,25 @@ def lock_order(
     raise PermissionDeniedError()
 
 
-def transition(model_label: str, table: dict, current: str, target: str) -> None:
-    if target not in table.get(current, set()):
-        raise IllegalTransition(model_label, current, target, sorted(table.get(current, set())))
+def move(machine, obj, to: str, *, actor, reason: str = "") -> None:
+    """Move ``obj`` (locked by the caller) to ``to`` through its ``core.states`` machine:
+    check the table, set the status and insert its transition row. The caller saves the
+    object with its other changes and audits the service's own event."""
+    old = obj.status
+    machine.check(old, to)
+    obj.status = to
+    machine.record_many([(obj.pk, old, to)], actor=actor, reason=reason)
+
+
+def first_row(machine, obj, *, actor, reason: str = "") -> None:
+    """The transition row of an object created in its first status (from = to)."""
+    machine.record_many([(obj.pk, obj.status, obj.status)], actor=actor, reason=reason)
 
 
 def institution_may_take_orders(inst: Institution) -> CustodyAccount:
     """Registry status decides: only an active, whitelisted institution with a custody
     account takes orders."""
-    if inst.status != Status.ACTIVE:
+    if inst.status != InstitutionStatus.ACTIVE:
         raise DomainError(
             "institution_not_active",
             f"机构当前状态为“{inst.get_status_display()}”，不得收费",

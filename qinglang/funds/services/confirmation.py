@@ -19,14 +19,14 @@ from qinglang.accounts.permissions import is_system, system
 from qinglang.accounts.scope import actor_for
 from qinglang.core import bulk
 from qinglang.core.audit import audit_record
-from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.errors import NotFound, PermissionDeniedError
 from qinglang.core.policy import policy_resolve
 
 from ..ledger import PostingSpec, account_get_or_create, post, post_ids
 from ..models import (
     LESSON_PENDING,
-    LESSON_TRANSITIONS,
-    ORDER_TRANSITIONS,
+    LESSON_STATES,
+    ORDER_STATES,
     AccountKind,
     LedgerAccount,
     Lesson,
@@ -35,7 +35,7 @@ from ..models import (
     OrderStatus,
     PostingCode,
 )
-from .common import is_regulator_writer, lock_order, transition
+from .common import is_regulator_writer, lock_order, move
 from .lesson_plan import release_target
 
 LESSON_SETTLED = bulk.Table(Lesson, ("status", "settled_posting_id"))
@@ -88,17 +88,17 @@ def _accounts(order: Order) -> tuple[int, int, int]:
     return pending.pk, settlement.pk, prepaid.pk
 
 
-def _settle(*, lesson: Lesson, order: Order, target: str) -> int:
+def _settle(*, lesson: Lesson, order: Order, target: str, actor, reason: str = "") -> int:
     """Move ``lesson`` (locked, with its order) to ``target`` and post or void its
     pending release; returns the amount moved."""
-    transition("funds.lesson", LESSON_TRANSITIONS, lesson.status, target)
+    LESSON_STATES.check(lesson.status, target)
     pending, settlement, prepaid = _accounts(order)
     s = settlement_of(lesson, target, pending_acc=pending, settlement_acc=settlement, prepaid_acc=prepaid)
     if s.spec is not None:
         lesson.settled_posting_id = post_ids([s.spec])[0]
         order.pending_fen += s.pending_delta
         order.released_fen += s.released_delta
-    lesson.status = target
+    move(LESSON_STATES, lesson, target, actor=actor, reason=reason)
     lesson.save(update_fields=["status", "settled_posting_id"])
     return -s.pending_delta
 
@@ -122,7 +122,7 @@ def lesson_confirm(*, actor, lesson_id: int) -> Lesson:
         if lesson.status in (LessonStatus.CONFIRMED, LessonStatus.DEEMED_CONFIRMED):
             return lesson
         before = lesson.status
-        amount = _settle(lesson=lesson, order=order, target=LessonStatus.CONFIRMED)
+        amount = _settle(lesson=lesson, order=order, target=LessonStatus.CONFIRMED, actor=actor)
         order.save(update_fields=["pending_fen", "released_fen"])
         audit_record(
             actor=actor,
@@ -141,11 +141,11 @@ def lesson_dispute(*, actor, lesson_id: int, reason: str) -> Lesson:
         raise ValidationError({"reason": "请填写异议理由"})
     with transaction.atomic():
         lesson, _ = lock_lesson(actor=actor, lesson_id=lesson_id, parent=True)
-        transition("funds.lesson", LESSON_TRANSITIONS, lesson.status, LessonStatus.DISPUTED)
+        LESSON_STATES.check(lesson.status, LessonStatus.DISPUTED)
         if timezone.localdate() > lesson.confirm_by:
             r = policy_resolve("lesson.parent_confirm_days", lesson.division_code)
             raise r.violation("已过家长确认期限，视为确认", confirm_by=lesson.confirm_by.isoformat())
-        lesson.status = LessonStatus.DISPUTED
+        move(LESSON_STATES, lesson, LessonStatus.DISPUTED, actor=actor, reason=reason[:500])
         lesson.save(update_fields=["status"])
         audit_record(actor=actor, action="funds.lesson_dispute", obj=lesson, changes={"reason": reason})
     return lesson
@@ -153,8 +153,11 @@ def lesson_dispute(*, actor, lesson_id: int, reason: str) -> Lesson:
 
 def lesson_dispute_resolve(*, actor, lesson_id: int, upheld: bool, note: str = "") -> Lesson:
     """The institution (accepting) or a regulator decides a dispute. Upheld: the order
-    gets the lesson back and the pending release is voided back to its prepaid account;
-    rejected (a regulator only): the release is posted to the institution."""
+    gets the lesson back and the pending release is voided back to its prepaid account
+    (held, refundable); if the order was refunded meanwhile (its other fees already on
+    their way back), the voided amount goes back to the parent at once through the refund
+    path (``refunds.refund_voided``: an agreed refund paid by the next instruction).
+    Rejected (a regulator only): the release is posted to the institution."""
     with transaction.atomic():
         lesson, order = lock_lesson(actor=actor, lesson_id=lesson_id, institution=True, regulator=True)
         a = None if is_system(actor) else actor_for(actor)
@@ -166,27 +169,22 @@ def lesson_dispute_resolve(*, actor, lesson_id: int, upheld: bool, note: str = "
         ):
             raise PermissionDeniedError("驳回异议须由监管部门决定")
         target = LessonStatus.DISPUTE_UPHELD if upheld else LessonStatus.DISPUTE_REJECTED
-        transition("funds.lesson", LESSON_TRANSITIONS, lesson.status, target)
-        if upheld and order.status not in (
-            OrderStatus.PAID,
-            OrderStatus.COMPLETED,
-            OrderStatus.REFUND_REQUESTED,
-        ):
-            raise DomainError(
-                "order_closed",
-                "订单已退费或关闭，异议请由监管部门清退处理",
-                {"status": order.status},
-                status=409,
-            )
+        LESSON_STATES.check(lesson.status, target)
         before = lesson.status
-        amount = _settle(lesson=lesson, order=order, target=target)
+        amount = _settle(lesson=lesson, order=order, target=target, actor=actor, reason=note[:500])
         fields = ["pending_fen", "released_fen"]
+        refund = None
         if upheld:
             order.lessons_consumed -= 1
             fields += ["lessons_consumed", "status"]
             if order.status == OrderStatus.COMPLETED:
-                transition("funds.order", ORDER_TRANSITIONS, order.status, OrderStatus.PAID)
-                order.status = OrderStatus.PAID
+                move(ORDER_STATES, order, OrderStatus.PAID, actor=actor, reason="异议成立，退回一课时")
+            elif order.status == OrderStatus.REFUNDED:
+                from .refunds import refund_voided  # refunds stage releases through this module
+
+                order.lessons_refunded += 1
+                fields += ["lessons_refunded", "refunded_fen"]
+                refund = refund_voided(actor=actor, order=order, amount=amount, lesson=lesson, note=note)
         order.save(update_fields=fields)
         audit_record(
             actor=actor,
@@ -196,6 +194,7 @@ def lesson_dispute_resolve(*, actor, lesson_id: int, upheld: bool, note: str = "
                 "status": [before, target],
                 ("voided_fen" if upheld else "posted_fen"): amount,
                 "note": note,
+                **({"refund_id": refund.pk} if refund else {}),
             },
         )
     return lesson
@@ -233,19 +232,21 @@ def lessons_deem_confirmed(
     today = today or timezone.localdate()
     total = 0
     while True:
-        n = _deem_chunk(actor, today, chunk)
-        total += n
-        if n < chunk:
+        found, deemed = _deem_chunk(actor, today, chunk)
+        total += deemed
+        if found < chunk:
             return total
 
 
-def _deem_chunk(actor, today: date, chunk: int) -> int:
+def _deem_chunk(actor, today: date, chunk: int) -> tuple[int, int]:
+    """(lessons found due, lessons deemed): a lesson found due but answered by the
+    parent before its lock was taken is not deemed, nor counted."""
     pg = bulk.is_pg()
     with transaction.atomic(), connection.cursor() as cur:
         cur.execute(_DUE_SQL, [LessonStatus.RECORDED.value, today, chunk])
         due = cur.fetchall()
         if not due:
-            return 0
+            return 0, 0
         # the orders locked in id order, then the lessons (re-read: a parent may have
         # confirmed or disputed meanwhile), as every single-lesson writer does
         order_ids = sorted({o for _, o in due})
@@ -296,6 +297,11 @@ def _deem_chunk(actor, today: date, chunk: int) -> int:
         # refuse the chunk whole if that were ever wrong)
         pids = dict(zip(posted_lessons, post_ids(specs, keys_new=True), strict=True))
         LESSON_SETTLED.update([(x.id, target.value, pids.get(x.id)) for x in lessons])
+        LESSON_STATES.record_many(
+            ((x.id, LessonStatus.RECORDED.value, target.value) for x in lessons),
+            actor=actor,
+            reason="逾期未确认，视为确认",
+        )
         ORDER_RELEASES.update([(oid, *v) for oid, v in sorted(orders.items())])
         if lessons:
             audit_record(
@@ -311,7 +317,7 @@ def _deem_chunk(actor, today: date, chunk: int) -> int:
                     "last": lessons[-1].id,
                 },
             )
-    return len(due)
+    return len(due), len(lessons)
 
 
 def release_pending(*, orders: list[Order], frozen: bool, key_prefix: str) -> int:

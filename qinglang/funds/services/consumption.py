@@ -30,6 +30,8 @@ from qinglang.registry.services import rules as registry_rules
 
 from ..ledger import AlreadyPosted, PostingSpec, account_get_or_create, post_ids, post_one
 from ..models import (
+    LESSON_STATES,
+    ORDER_STATES,
     AccountKind,
     CustodyAccount,
     LedgerAccount,
@@ -61,6 +63,8 @@ LESSON_COLS = (
     "created_at",
 )
 LESSONS = bulk.Table(Lesson, LESSON_COLS)
+# the batch path names its lessons' ids up front (allocate_ids) for their transition rows
+LESSONS_WITH_ID = bulk.Table(Lesson, ("id", *LESSON_COLS))
 ORDER_PROGRESS = bulk.Table(Order, ("lessons_consumed", "pending_fen", "status"))
 
 
@@ -268,7 +272,7 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
                 .order_by("id")
             ):
                 orders[o.id] = o
-        start = {o.id: (o.lessons_consumed, o.pending_fen) for o in orders.values()}
+        start = {o.id: (o.lessons_consumed, o.pending_fen, o.status) for o in orders.values()}
         accounts = institution_release_accounts(inst, custody and custody.bank_id)
         pending_id = accounts[AccountKind.PENDING_RELEASE]
         prepaid = _prepaid_ids(list(orders)) if orders else {}
@@ -280,7 +284,7 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
         lessons: list[list] = []  # rows of LESSON_COLS, posting_id and batch_id filled below
         specs: list[PostingSpec] = []
         spec_lesson: list[list] = []
-        row = LESSONS.row
+        row = LESSONS_WITH_ID.row
         for n, event_id, order_id, when in parsed:
             if event_id in seen:
                 results.append(EventResult(n, event_id, "duplicate", "事件编号已记录，忽略"))
@@ -296,6 +300,7 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
             seen.add(event_id)
             amount = plan.amount
             lesson = row(
+                id=None,
                 institution_id=inst_id,
                 order_id=order_id,
                 event_id=event_id,
@@ -333,7 +338,7 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
             # written in one transaction
             posting_ids = post_ids(specs, now=now, keys_new=True)
             for lesson, pid in zip(spec_lesson, posting_ids, strict=True):
-                LESSONS.set(lesson, "posting_id", pid)
+                LESSONS_WITH_ID.set(lesson, "posting_id", pid)
         results.sort(key=lambda r: r.line)
         counts = {"accepted": 0, "duplicate": 0, "refused": 0}
         for r in results:
@@ -349,14 +354,26 @@ def _batch_import(actor, institution_id: int, rows: Iterable, filename: str, now
                 **counts,
             )
             for lesson in lessons:
-                LESSONS.set(lesson, "batch_id", batch.id)
-        LESSONS.insert(lessons)
+                LESSONS_WITH_ID.set(lesson, "batch_id", batch.id)
+        lesson_ids = bulk.allocate_ids(Lesson, len(lessons))
+        for lesson, pk in zip(lessons, lesson_ids, strict=True):
+            lesson[0] = pk  # "id" is the table's first column
+        LESSONS_WITH_ID.insert(lessons)
+        # transition rows, set-based: each lesson's first (待家长确认), and the orders
+        # this batch completed
+        LESSON_STATES.record_many(((pk, recorded, recorded) for pk in lesson_ids), actor=actor, at=now)
         changed = [
             (o.id, o.lessons_consumed, o.pending_fen, o.status)
             for o in sorted(orders.values(), key=lambda o: o.id)
-            if (o.lessons_consumed, o.pending_fen) != start[o.id]
+            if (o.lessons_consumed, o.pending_fen) != start[o.id][:2]
         ]
         ORDER_PROGRESS.update(changed)
+        ORDER_STATES.record_many(
+            [(o.id, start[o.id][2], o.status) for o in orders.values() if o.status != start[o.id][2]],
+            actor=actor,
+            reason="课时消完",
+            at=now,
+        )
         if lessons:
             audit_record(
                 actor=actor,
@@ -461,6 +478,7 @@ def _record_one(actor, institution_id: int, event_id: str, order_id: int, when, 
         plan = plan_lesson(order, order_id, frozen=bool(frozen), given_on=timezone.localdate(when))
         if plan.refusal:
             raise DomainError(plan.refusal[1], plan.refusal[0], {"event_id": event_id}, status=422)
+        before_status = order.status
         amount = plan.amount
         confirm_days = int(policy_value_from_db(CONFIRM_DAYS, confirm_days) or 15)
         lesson = Lesson(
@@ -523,6 +541,11 @@ def _record_one(actor, institution_id: int, event_id: str, order_id: int, when, 
         lesson._state.db = connection.alias
         if pending:
             pending.apply()
+        LESSON_STATES.record_many([(lesson.pk, lesson.status, lesson.status)], actor=actor, at=now)
+        if plan.status != before_status:
+            ORDER_STATES.record_many(
+                [(order.pk, before_status, plan.status)], actor=actor, reason="课时消完", at=now
+            )
         audit_record(
             actor=actor,
             action="funds.lessons_record",

@@ -8,8 +8,7 @@ from dataclasses import dataclass
 
 from qinglang.core.policy import policy_resolve
 
-from ..models import ORDER_TRANSITIONS, Order, OrderStatus
-from .common import transition
+from ..models import ORDER_STATES, Order, OrderStatus
 
 CONSUMABLE = {OrderStatus.PAID, OrderStatus.REFUND_REQUESTED}
 STAGED_KEY = "custody.staged_release"
@@ -90,6 +89,6 @@ def plan_lesson(
         amount = amount if amount > 0 else 0
     status = order.status
     if status == OrderStatus.PAID and order.lessons - consumed - order.lessons_refunded == 0:
-        transition("funds.order", ORDER_TRANSITIONS, status, OrderStatus.COMPLETED)
+        ORDER_STATES.check(status, OrderStatus.COMPLETED)
         status = OrderStatus.COMPLETED
     return LessonPlan(None, amount, consumed, order.pending_fen + amount, status)

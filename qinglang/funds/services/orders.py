@@ -8,20 +8,22 @@ from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from qinglang.accounts.notifications import notify_on_commit
 from qinglang.accounts.permissions import is_system
 from qinglang.accounts.scope import actor_for, in_scope
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
-from qinglang.core.money import MAX_FEN
+from qinglang.core.money import MAX_FEN, format_yuan
 from qinglang.core.policy import policy_resolve
 from qinglang.registry.models import ApprovalStatus, Course, Kind
 from qinglang.registry.services import rules as registry_rules
 
 from ..ledger import PostingSpec, institution_accounts, post
 from ..models import (
-    ORDER_TRANSITIONS,
+    ORDER_STATES,
     AccountKind,
     Bank,
     CustodyMode,
@@ -33,12 +35,14 @@ from ..models import (
     PostingCode,
 )
 from .common import (
+    first_row,
     institution_may_take_orders,
     is_bank_operator,
     is_institution_user,
     lock_institution_row,
-    transition,
+    move,
 )
+from .lesson_plan import STAGED_KEY
 
 CONTRACT_TEMPLATE = (
     "《中小学生校外培训服务合同(示范文本)》(教育部、国家市场监督管理总局 2021年修订)\n"
@@ -162,7 +166,7 @@ def check_fee_rules(*, inst, course: Course, data: OrderInput, today: date) -> N
     amount = data.lessons * course.unit_price_fen
     r = policy_resolve("fees.max_amount_per_charge_fen", div)
     if r.value is not None and amount > int(r.value):
-        raise r.violation(f"单次收费金额 {amount} 分超过上限", amount_fen=amount)
+        raise r.violation(f"单次收费金额 {format_yuan(amount)} 超过上限", amount_fen=amount)
     if course.kind == Kind.SUBJECT:
         r = policy_resolve("guided_price.subject_per_lesson_fen", div)
         if r.value is not None and course.unit_price_fen > int(r.value):
@@ -242,7 +246,8 @@ def order_create(*, actor, data: OrderInput, today: date | None = None) -> Order
             from .deposits import check_deposit_sufficient
 
             check_deposit_sufficient(custody)
-        rule = policy_resolve("custody.release_rule", inst.division_code).value or "per_lesson"
+        release = policy_resolve("custody.release_rule", inst.division_code)
+        rule = release.value or "per_lesson"
         amount = data.lessons * course.unit_price_fen
         order = Order(
             institution=inst,
@@ -274,6 +279,7 @@ def order_create(*, actor, data: OrderInput, today: date | None = None) -> Order
             ),
         )
         order.save()
+        first_row(ORDER_STATES, order, actor=actor)
         LedgerAccount.objects.create(
             kind=AccountKind.PREPAID,
             institution=inst,
@@ -290,6 +296,13 @@ def order_create(*, actor, data: OrderInput, today: date | None = None) -> Order
                 "lessons": data.lessons,
                 "amount_fen": amount,
                 "release_rule": rule,
+                # the rule that chose it (and, staged, the stages in force when it was sold)
+                "release_rule_cited": release.cite(),
+                **(
+                    {"staged_release_cited": policy_resolve(STAGED_KEY, inst.division_code).cite()}
+                    if rule == "staged"
+                    else {}
+                ),
             },
         )
     return order
@@ -300,8 +313,7 @@ def order_cancel(*, actor, order_id: int) -> Order:
 
     with transaction.atomic():
         order = lock_order(actor=actor, order_id=order_id, parent=True, institution=True, regulator=True)
-        transition("funds.order", ORDER_TRANSITIONS, order.status, OrderStatus.CANCELLED)
-        order.status = OrderStatus.CANCELLED
+        move(ORDER_STATES, order, OrderStatus.CANCELLED, actor=actor)
         order.save(update_fields=["status"])
         audit_record(
             actor=actor,
@@ -419,8 +431,7 @@ def payment_record(
                 )
             ]
         )[0]
-        transition("funds.order", ORDER_TRANSITIONS, order.status, OrderStatus.PAID)
-        order.status = OrderStatus.PAID
+        move(ORDER_STATES, order, OrderStatus.PAID, actor=actor, reason=f"缴费 {txn_id}")
         order.paid_fen += amount_fen
         order.save(update_fields=["status", "paid_fen"])
         payment = Payment.objects.create(
@@ -446,6 +457,18 @@ def payment_record(
         from .indicators import large_movement_check
 
         large_movement_check(institution=inst, amount_fen=amount_fen, posting_id=posting.pk)
+        if order.parent_id:
+            notify_on_commit(
+                [order.parent_id],
+                kind="order.paid",
+                title=f"订单{order.pk}已缴费，资金由托管银行监管",
+                body=f"{inst.name}：学员{order.learner_name}，缴费{format_yuan(amount_fen)}。"
+                "课时消课后请及时确认。",
+                link=reverse("portal:parent_order", args=[order.pk]),
+                actor=actor if not signed else f"bank:{bank.code}",
+                division_code=order.division_code,
+                about=("funds.order", order.pk),
+            )
     return payment, True
 
 

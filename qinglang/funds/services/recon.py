@@ -23,6 +23,7 @@ from qinglang.core.policy import Resolved, policy_resolve
 
 from ..ledger import PostingSpec, account_get_or_create, post
 from ..models import (
+    REFUND_STATES,
     AccountKind,
     Bank,
     CustodyAccount,
@@ -36,9 +37,10 @@ from ..models import (
     PostingCode,
     ReconciliationDifference,
     Refund,
+    RefundStatus,
     StatementLine,
 )
-from .common import is_bank_operator, is_regulator_writer
+from .common import is_bank_operator, is_regulator_writer, move
 from .refunds import PAYER_FIELDS, destination_text, payer_of
 
 RESERVE_KEY = "custody.min_balance_reserve_ratio"
@@ -80,6 +82,7 @@ def instructions_generate(*, actor=system("instructions"), day: date) -> int:
                     ref=f"{InstructionKind.REFUND}-{day:%Y%m%d}-{acc.institution_id}-{refund.pk}",
                     want=refund.amount_fen,
                     refund=refund,
+                    actor=actor,
                 )
             if not acc.releases_frozen:
                 n += _pay_out(
@@ -126,7 +129,9 @@ def reserve_required(institution_id: int, division_code: str) -> Reserve | None:
     return Reserve(math.ceil(ratio * running), rule)
 
 
-def _pay_out(*, acc, src, custody, day, kind, ref, want, refund=None, reserve: Reserve | None = None) -> int:
+def _pay_out(
+    *, acc, src, custody, day, kind, ref, want, refund=None, reserve: Reserve | None = None, actor=None
+) -> int:
     """One instruction line moving money out of custody (what ``src`` holds, or ``want``
     of it), never more than custody holds, nor, for a release, what would leave custody
     below the reserve (the line is cut back and says so, citing the rule); 1 if a line
@@ -144,19 +149,26 @@ def _pay_out(*, acc, src, custody, day, kind, ref, want, refund=None, reserve: R
         r = reserve.rule
         note = (
             f"按监管账户最低留存比例留存 {format_yuan(reserve.fen)}，本次少拨 {format_yuan(amount - cut)}"
-            f"(规则 {r.key} = {r.value}，由{r.source_label}设定；依据：{r.basis})"
+            f"。规定：{r.label} {r.display}({r.source_label}；依据：{r.basis})[参数 {r.key} = {r.value}]"
         )[:300]
         amount = cut
+    if note:  # the cut (whole or part) names the rule that made it
+        audit_record(
+            actor="system:instructions",
+            action="funds.payout_withheld",
+            object_type="funds.custodyaccount",
+            object_id=str(acc.pk),
+            division_code=acc.division_code,
+            changes={
+                "ref": ref,
+                "due_fen": due,
+                "paid_fen": max(amount, 0),
+                "reserve_fen": reserve.fen,
+                "note": note,
+                **reserve.rule.cite(),
+            },
+        )
     if amount <= 0 or (refund is not None and amount < want):
-        if note:
-            audit_record(
-                actor="system:instructions",
-                action="funds.payout_withheld",
-                object_type="funds.custodyaccount",
-                object_id=str(acc.pk),
-                division_code=acc.division_code,
-                changes={"ref": ref, "due_fen": due, "reserve_fen": reserve.fen, "note": note},
-            )
         return 0  # a refund is paid whole or waits for custody to cover it
     payer = _refund_payer(refund) if refund is not None else None
     p = post(
@@ -191,6 +203,9 @@ def _pay_out(*, acc, src, custody, day, kind, ref, want, refund=None, reserve: R
         note=note,
         division_code=acc.division_code,
     )
+    if refund is not None:  # the refund is now in a bank instruction (已下达指令), not yet paid
+        move(REFUND_STATES, refund, RefundStatus.INSTRUCTED, actor=actor, reason=ref)
+        refund.save(update_fields=["status"])
     return 1
 
 
@@ -327,7 +342,38 @@ def reconcile(*, bank: Bank, day: date) -> int:
                 )
             )
     ReconciliationDifference.objects.bulk_create(diffs, ignore_conflicts=True)
+    _refunds_confirmed(bank_rows, day=day, bank=bank)
     return len(diffs)
+
+
+def _refunds_confirmed(bank_rows: dict[str, int], *, day: date, bank: Bank) -> int:
+    """Refunds whose instruction line the bank's statement carries, for its amount, are
+    refunded (已退款): only the bank's confirmation says the money reached the payer."""
+    lines = {
+        ln.ref: (ln.refund_id, ln.amount_fen)
+        for ln in InstructionLine.objects.filter(
+            bank_id=bank.pk, day=day, kind=InstructionKind.REFUND, refund__status=RefundStatus.INSTRUCTED
+        )
+    }
+    paid = [rid for ref, (rid, amount) in lines.items() if bank_rows.get(ref) == amount]
+    if not paid:
+        return 0
+    actor = system("reconciliation")
+    Refund.objects.filter(pk__in=paid).update(status=RefundStatus.REFUNDED)
+    REFUND_STATES.record_many(
+        [(rid, RefundStatus.INSTRUCTED, RefundStatus.REFUNDED) for rid in paid],
+        actor=actor,
+        reason=f"银行对账单 {day.isoformat()} 确认",
+    )
+    audit_record(
+        actor=actor,
+        action="funds.refunds_confirmed",
+        object_type="funds.refund",
+        object_id="*",
+        division_code=bank.division_code,
+        changes={"day": day.isoformat(), "refunds": sorted(paid)},
+    )
+    return len(paid)
 
 
 def difference_resolve(

@@ -4,20 +4,23 @@ regulator refunds every learner of a closed, banned or runaway institution pro r
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
+from qinglang.accounts.notifications import institution_users, notify_on_commit
 from qinglang.accounts.permissions import system
 from qinglang.core.audit import Entry as AuditEntry
 from qinglang.core.audit import audit_record, audit_record_many
 from qinglang.core.calendar import add_working_days
 from qinglang.core.errors import DomainError, PermissionDeniedError
+from qinglang.core.money import format_yuan
 from qinglang.core.policy import policy_resolve
-from qinglang.registry.models import Status
+from qinglang.registry.models import InstitutionStatus
 
 from ..ledger import PostingSpec, account_get_or_create, post
 from ..models import (
-    ORDER_TRANSITIONS,
-    REFUND_TRANSITIONS,
+    ORDER_STATES,
+    REFUND_STATES,
     AccountKind,
     CustodyAccount,
     LedgerAccount,
@@ -28,10 +31,10 @@ from ..models import (
     Refund,
     RefundStatus,
 )
-from .common import is_regulator_writer, lock_institution_row, lock_order, transition
+from .common import first_row, is_regulator_writer, lock_institution_row, lock_order, move
 from .confirmation import release_pending
 
-PRO_RATA_STATUSES = {Status.CLOSED, Status.BANNED, Status.RUNAWAY}
+PRO_RATA_STATUSES = {InstitutionStatus.CLOSED, InstitutionStatus.BANNED, InstitutionStatus.RUNAWAY}
 PAYER_FIELDS = ("payer_account", "payer_account_name", "payer_bank", "payment_txn_id")
 
 
@@ -79,9 +82,11 @@ def refund_request(*, actor, order_id: int, reason: str) -> Refund:
         raise ValidationError({"reason": "请填写退费原因"})
     with transaction.atomic():
         order = lock_order(actor=actor, order_id=order_id, parent=True)
-        transition("funds.order", ORDER_TRANSITIONS, order.status, OrderStatus.REFUND_REQUESTED)
-        days = int(policy_resolve("refund.institution_response_days", order.division_code).value or 5)
-        dest = policy_resolve("refund.destination", order.division_code).value or "original_payment_account"
+        ORDER_STATES.check(order.status, OrderStatus.REFUND_REQUESTED)
+        days_rule = policy_resolve("refund.institution_response_days", order.division_code)
+        dest_rule = policy_resolve("refund.destination", order.division_code)
+        days = int(days_rule.value or 5)
+        dest = dest_rule.value or "original_payment_account"
         refund = Refund.objects.create(
             order=order,
             institution_id=order.institution_id,
@@ -93,18 +98,38 @@ def refund_request(*, actor, order_id: int, reason: str) -> Refund:
             bank_id=order.bank_id,
             division_code=order.division_code,
         )
-        order.status = OrderStatus.REFUND_REQUESTED
+        first_row(REFUND_STATES, refund, actor=actor, reason=reason[:500])
+        move(ORDER_STATES, order, OrderStatus.REFUND_REQUESTED, actor=actor, reason=f"退费申请 {refund.pk}")
         order.save(update_fields=["status"])
         audit_record(
             actor=actor,
             action="funds.refund_request",
             obj=refund,
-            changes={"order_id": order.pk, "reason": reason},
+            changes={
+                "order_id": order.pk,
+                "reason": reason,
+                # the deadline and the destination name the rules that set them
+                "respond_by": refund.respond_by.isoformat(),
+                "respond_rule": days_rule.cite(),
+                "destination_rule": dest_rule.cite(),
+            },
+        )
+        notify_on_commit(
+            institution_users(order.institution_id),
+            kind="refund.requested",
+            title=f"家长申请退费(订单{order.pk}，学员{order.learner_name})",
+            body=f"退费原因：{reason[:200]}；请于{refund.respond_by:%Y-%m-%d}前答复，逾期视为同意。",
+            link=reverse("portal:org_refunds", args=[order.institution_id]),
+            actor=actor,
+            division_code=order.division_code,
+            about=("funds.refund", refund.pk),
         )
     return refund
 
 
-def _execute(*, order: Order, amount: int, key: str, code: str, payer: dict[str, str]) -> int | None:
+def _execute(
+    *, actor, order: Order, amount: int, key: str, code: str, payer: dict[str, str], reason: str
+) -> int | None:
     """Move ``amount`` from the order's prepaid account to refunds payable (the posting
     names the payer's account it is owed to); close the order and release what consumed
     lessons earned. Returns the posting id."""
@@ -130,20 +155,65 @@ def _execute(*, order: Order, amount: int, key: str, code: str, payer: dict[str,
         )[0].pk
         order.refunded_fen += amount
     order.lessons_refunded = order.lessons - order.lessons_consumed
-    transition("funds.order", ORDER_TRANSITIONS, order.status, OrderStatus.REFUNDED)
-    order.status = OrderStatus.REFUNDED
+    move(ORDER_STATES, order, OrderStatus.REFUNDED, actor=actor, reason=reason)
     order.save(update_fields=["refunded_fen", "lessons_refunded", "status"])
     frozen = CustodyAccount.objects.filter(institution_id=order.institution_id, releases_frozen=True).exists()
     release_pending(orders=[order], frozen=frozen, key_prefix=f"refund-close:{order.pk}")
     return posting_id
 
 
+def refund_voided(*, actor, order: Order, amount: int, lesson, note: str = "") -> Refund | None:
+    """An upheld dispute on an order already refunded: the voided lesson's fee, back in
+    the order's held balance, is refunded at once as an agreed refund (prepaid → refunds
+    payable, to the original payment account), which the next instruction pays like any
+    other. The caller holds the order's lock and saves its counters. Nothing to refund
+    (the lesson moved nothing): None."""
+    if amount <= 0:
+        return None
+    payer = payer_of(order)
+    refund = Refund.objects.create(
+        order=order,
+        institution_id=order.institution_id,
+        status=RefundStatus.AGREED,
+        reason=f"消课异议成立(消课 {lesson.pk})，退还该课时费用",
+        answer=(note or "")[:500],
+        amount_fen=amount,
+        **payer,
+        bank_id=order.bank_id,
+        division_code=order.division_code,
+        decided_at=timezone.now(),
+    )
+    first_row(REFUND_STATES, refund, actor=actor, reason=f"消课 {lesson.pk} 异议成立")
+    prepaid = LedgerAccount.objects.get(order_id=order.pk)
+    payable = account_get_or_create(
+        institution=order.institution, kind=AccountKind.REFUNDS_PAYABLE, bank_id=order.bank_id
+    )
+    refund.posting_id = post(
+        [
+            PostingSpec(
+                key=f"refund:{refund.pk}",
+                code=PostingCode.REFUND,
+                legs=((prepaid.pk, amount), (payable.pk, -amount)),
+                institution_id=order.institution_id,
+                division_code=order.division_code,
+                order_id=order.pk,
+                bank_id=order.bank_id,
+                memo=destination_text(payer),
+            )
+        ]
+    )[0].pk
+    refund.save(update_fields=["posting_id"])
+    order.refunded_fen += amount
+    return refund
+
+
 def _decide(*, actor, refund: Refund, order: Order, target: str, answer: str = "") -> Refund:
-    transition("funds.refund", REFUND_TRANSITIONS, refund.status, target)
+    REFUND_STATES.check(refund.status, target)
     before = refund.status
     if target == RefundStatus.REJECTED:
-        transition("funds.order", ORDER_TRANSITIONS, order.status, OrderStatus.PAID)
-        order.status = OrderStatus.PAID if order.lessons_remaining else OrderStatus.COMPLETED
+        ORDER_STATES.check(order.status, OrderStatus.PAID)
+        back = OrderStatus.PAID if order.lessons_remaining else OrderStatus.COMPLETED
+        move(ORDER_STATES, order, back, actor=actor, reason=f"机构不同意退费 {refund.pk}")
         order.save(update_fields=["status"])
     else:
         refund.amount_fen = unconsumed_fen(order)
@@ -151,13 +221,15 @@ def _decide(*, actor, refund: Refund, order: Order, target: str, answer: str = "
             for k, v in payer_of(order).items():
                 setattr(refund, k, v)
         refund.posting_id = _execute(
+            actor=actor,
             order=order,
             amount=refund.amount_fen,
             key=f"refund:{refund.pk}",
             code=PostingCode.REFUND,
             payer=_payer_fields(refund),
+            reason=f"退费 {refund.pk}",
         )
-    refund.status = target
+    move(REFUND_STATES, refund, target, actor=actor, reason=answer[:500])
     refund.answer = answer[:500]
     refund.decided_at = timezone.now()
     refund.save(update_fields=["status", "answer", "decided_at", "amount_fen", "posting_id", *PAYER_FIELDS])
@@ -167,6 +239,18 @@ def _decide(*, actor, refund: Refund, order: Order, target: str, answer: str = "
         obj=refund,
         changes={"status": [before, target], "amount_fen": refund.amount_fen, "answer": answer},
     )
+    if order.parent_id:
+        notify_on_commit(
+            [order.parent_id],
+            kind="refund.answered",
+            title=f"退费申请{RefundStatus(target).label}(订单{order.pk}，学员{order.learner_name})",
+            body=(f"退费金额：{format_yuan(refund.amount_fen)}。" if target != RefundStatus.REJECTED else "")
+            + (f"机构答复：{answer[:200]}" if answer else ""),
+            link=reverse("portal:parent_order", args=[order.pk]),
+            actor=actor,
+            division_code=order.division_code,
+            about=("funds.refund", refund.pk),
+        )
     return refund
 
 
@@ -257,22 +341,34 @@ def refund_pro_rata(*, actor, institution_id: int, reason: str) -> dict:
         available = max(custody.balance_fen + payable.balance_fen, 0)  # payable is ≤ 0
         shares = _pro_rata(claims, min(available, total))
         refunds = []
+        # open requests are overtaken by the regulator's refund (one statement, with
+        # their transition rows)
+        open_ids = list(
+            Refund.objects.filter(order__in=orders, status=RefundStatus.REQUESTED).values_list(
+                "id", flat=True
+            )
+        )
+        Refund.objects.filter(pk__in=open_ids).update(
+            status=RefundStatus.AGREED, answer="监管部门统一清退", decided_at=timezone.now()
+        )
+        REFUND_STATES.record_many(
+            [(pk, RefundStatus.REQUESTED, RefundStatus.AGREED) for pk in open_ids],
+            actor=actor,
+            reason="监管部门统一清退",
+        )
         for o in orders:
             share = shares.get(o.pk, 0)
-            Refund.objects.filter(order=o, status=RefundStatus.REQUESTED).update(
-                status=RefundStatus.AGREED, answer="监管部门统一清退", decided_at=timezone.now()
-            )
-            if o.status == OrderStatus.REFUND_REQUESTED:
-                o.status = OrderStatus.PAID
             if o.status == OrderStatus.COMPLETED:
                 continue
             payer = payer_of(o)
             posting_id = _execute(
+                actor=actor,
                 order=o,
                 amount=share,
                 key=f"prorata:{inst.pk}:{o.pk}",
                 code=PostingCode.PRO_RATA_REFUND,
                 payer=payer,
+                reason=f"监管清退：{reason[:200]}",
             )
             refunds.append(
                 Refund(
@@ -289,6 +385,9 @@ def refund_pro_rata(*, actor, institution_id: int, reason: str) -> dict:
                 )
             )
         Refund.objects.bulk_create(refunds)
+        REFUND_STATES.record_many(
+            [(r.pk, r.status, r.status) for r in refunds], actor=actor, reason=reason[:500]
+        )
         summary = {
             "orders": len(refunds),
             "claims_fen": total,

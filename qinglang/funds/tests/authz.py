@@ -22,7 +22,17 @@ PARAM_RULES = [
     ({"bank_id"}, None, "bank"),
     ({"difference_id"}, None, "difference"),
     ({"batch_id"}, None, "batch"),
+    ({"receipt_id"}, None, "receipt"),
+    # a verification code is a bearer secret: whoever holds B's code may check B's receipt
+    # (that is what it is for), so B's "code" here is one never issued — what the sweep
+    # proves is that no code but an issued one shows anything
+    ({"verification"}, None, "receipt_code"),
 ]
+
+
+class _Code:
+    def __init__(self, code: str):
+        self.pk = code
 
 
 def build_side(*, admin, side, users, which) -> dict:
@@ -113,7 +123,10 @@ def build_side(*, admin, side, users, which) -> dict:
         actor=admin, institution_id=inst.pk, week_start=date.today(), declared_fen=170000
     )
     services.instructions_generate(day=date.today())
+    receipt = services.receipts_issue(order=orders[0])[0]
     return {
+        "receipt": receipt,
+        "receipt_code": _Code(receipt.code if which == "A" else "ZZZZZZZZZZZZZZZZ"),
         "declaration": declaration,
         "bank": bank,
         "custody": custody,

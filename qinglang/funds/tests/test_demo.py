@@ -44,3 +44,28 @@ def test_demo_funds_figures():
     assert set(LessonStatus.values) <= statuses, set(LessonStatus.values) - statuses
     assert Order.objects.filter(pending_fen__gt=0).exists()
     assert ledger_verify().ok
+
+
+def test_demo_parent_orders_in_every_state_receipts_and_uncovered_institutions():
+    from qinglang.accounts.models import User
+    from qinglang.funds.models import ContractAcceptance, OrderStatus, Payment, Receipt, ReceiptKind
+    from qinglang.funds.selectors_coverage import coverage_of_all
+
+    call_command("seed_demo", "--scale", "district", stdout=StringIO())
+    parent = User.objects.get(username="parent")  # the demo login
+    states = set(Order.objects.filter(parent=parent).values_list("status", flat=True))
+    assert set(OrderStatus.values) <= states, set(OrderStatus.values) - states
+    assert set(Receipt.objects.values_list("kind", flat=True)) == set(ReceiptKind.values)
+    assert Payment.objects.filter(entered_by_id__isnull=False).exists()
+    assert ContractAcceptance.objects.filter(order__parent=parent).exists()
+    officer = make_user(Role.REGULATOR_OFFICER, prefixes=["510107"])
+    cov = coverage_of_all(
+        actor=officer,
+        week_start=week_monday(timezone.localdate()),
+        township_label=str,
+        department_label=str,
+    )
+    assert cov["total"].with_account < cov["total"].institutions
+    assert cov["without_account"].count() == cov["total"].without_account > 0
+    assert len(cov["by_township"]) > 1 and len(cov["by_department"]) > 1
+    assert ledger_verify().ok

@@ -146,7 +146,7 @@ class LedgerMachine(RuleBasedStateMachine):
         try:
             services.dispute_decide(actor=self.w.admin, lesson_id=lesson.pk, upheld=upheld, reason="核实")
         except DomainError:
-            assert lm["status"] != "disputed" or (upheld and m["status"] == "refunded")
+            assert lm["status"] != "disputed"
             return
         assert lm["status"] == "disputed"
         if upheld:
@@ -155,6 +155,8 @@ class LedgerMachine(RuleBasedStateMachine):
             lm["status"] = "voided"
             if m["status"] == "completed":
                 m["status"] = "paid"
+            elif m["status"] == "refunded":  # back to the parent through the refund path
+                m["refunded"] += PRICE
         else:
             self._post(lm)
             lm["rejected"] = True

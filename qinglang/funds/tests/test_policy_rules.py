@@ -316,3 +316,31 @@ def test_deposit_top_up_is_audited_idempotent_and_regulator_only():
         )
     assert e.value.code == "not_risk_deposit_mode"
     assert CustodyAccount.objects.get(pk=w.custody.pk).deposit_held_fen == 5000
+
+
+def test_the_city_release_rule_decides_the_order_and_the_order_cites_it_with_its_stages():
+    from qinglang.core.models import AuditEvent
+
+    w = funds_world()
+    city = w.institution.division_code[:4]
+    national = AuditEvent.objects.get(action="funds.order_create", object_id=str(_order(w).pk)).changes
+    assert national["release_rule"] == "per_lesson" and national["release_rule_cited"]["set_by"] == "national"
+    assert "staged_release_cited" not in national
+    policy_set(
+        actor=system("test"), key="custody.release_rule", division_code=city, value="staged", basis="市规定"
+    )
+    stages = [[1, 3, 50], [1, 1, 50]]
+    policy_set(
+        actor=system("test"), key="custody.staged_release", division_code=city, value=stages, basis="市规定"
+    )
+    order = _order(w, lessons=3)
+    assert order.release_rule == "staged"
+    cited = AuditEvent.objects.get(action="funds.order_create", object_id=str(order.pk)).changes
+    assert cited["release_rule_cited"] == {
+        "rule": "custody.release_rule",
+        "value": "staged",
+        "set_by": city,
+        "basis": "市规定",
+    }
+    assert cited["staged_release_cited"]["rule"] == "custody.staged_release"
+    assert (cited["staged_release_cited"]["value"], cited["staged_release_cited"]["set_by"]) == (stages, city)

@@ -215,6 +215,13 @@ def test_payout_cut_back_to_the_reserve_citing_the_rule():
     assert line.amount_fen == 5000
     assert "custody.min_balance_reserve_ratio" in line.note and "0.9" in line.note and "¥100.00" in line.note
     assert "custody.min_balance_reserve_ratio" in Posting.objects.get(pk=line.posting_id).memo
+    cut = AuditEvent.objects.get(action="funds.payout_withheld").changes
+    assert (cut["rule"], cut["value"], cut["set_by"]) == (
+        "custody.min_balance_reserve_ratio",
+        0.9,
+        w.institution.division_code[:6],
+    )
+    assert (cut["paid_fen"], cut["reserve_fen"], cut["basis"]) == (5000, 45000, "自贡市预收费监管办法(测试)")
     assert _balance(w, AccountKind.SETTLEMENT) == 10000  # the rest waits, still owed
     assert ledger_verify().ok
 
@@ -399,3 +406,62 @@ def test_a_voided_lesson_cannot_be_confirmed():
     with pytest.raises(IllegalTransition):
         services.lesson_confirm(actor=w.parent, lesson_id=lesson.pk)
     assert ledger_verify().ok
+
+
+def test_a_dispute_after_the_city_confirm_period_is_refused_citing_the_rule():
+    """Chengdu sets 3 working days: on the last day the parent may still dispute; the day
+    after, the dispute is refused naming the rule, its value, the city and the basis."""
+    w = funds_world()
+    city = w.institution.division_code[:4]
+    policy_set(
+        actor=w.admin, key="lesson.parent_confirm_days", division_code=city, value=3, basis="成都市细则(测试)"
+    )
+    order = paid_order(w, lessons=5)
+    inside, beyond = _record(w, order, "c1"), _record(w, order, "c2")
+    today = timezone.localdate()
+    Lesson.objects.filter(pk=inside.pk).update(confirm_by=today)
+    Lesson.objects.filter(pk=beyond.pk).update(confirm_by=today - timedelta(days=1))
+    assert services.lesson_dispute(actor=w.parent, lesson_id=inside.pk, reason="没上课").status == (
+        LessonStatus.DISPUTED
+    )
+    with pytest.raises(DomainError) as refused:
+        services.lesson_dispute(actor=w.parent, lesson_id=beyond.pk, reason="没上课")
+    detail = refused.value.detail
+    assert refused.value.code == "policy_violation" and detail["rule"] == "lesson.parent_confirm_days"
+    assert (detail["value"], detail["set_by"], detail["basis"]) == (3, city, "成都市细则(测试)")
+    assert "3天" in refused.value.message and "成都市细则(测试)" in refused.value.message
+    assert Lesson.objects.get(pk=beyond.pk).status == LessonStatus.RECORDED  # nothing changed
+
+
+def test_the_refund_deadline_and_destination_cite_their_rules_and_the_deadline_bites():
+    from qinglang.core.calendar import add_working_days
+    from qinglang.funds.models import Refund, RefundStatus
+
+    w = funds_world()
+    city = w.institution.division_code[:4]
+    policy_set(
+        actor=w.admin,
+        key="refund.institution_response_days",
+        division_code=city,
+        value=2,
+        basis="成都市细则(测试)",
+    )
+    order = paid_order(w, lessons=5)
+    refund = services.refund_request(actor=w.parent, order_id=order.pk, reason="不学了")
+    due = add_working_days(timezone.localdate(), 2)
+    assert refund.respond_by == due  # the city's 2 working days, not the national 5
+    asked = AuditEvent.objects.get(action="funds.refund_request", object_id=str(refund.pk)).changes
+    assert asked["respond_by"] == due.isoformat()
+    assert asked["respond_rule"] == {
+        "rule": "refund.institution_response_days",
+        "value": 2,
+        "set_by": city,
+        "basis": "成都市细则(测试)",
+    }
+    assert asked["destination_rule"]["rule"] == "refund.destination"
+    assert asked["destination_rule"]["value"] == refund.destination == "original_payment_account"
+    assert asked["destination_rule"]["set_by"] == "national"
+    # on the last day the institution may still answer; the day after, it counts as agreed
+    assert services.refunds_deem_agreed(today=due) == 0
+    assert services.refunds_deem_agreed(today=due + timedelta(days=1)) == 1
+    assert Refund.objects.get(pk=refund.pk).status == RefundStatus.DEEMED_AGREED

@@ -21,17 +21,17 @@ from .campaigns import (  # noqa: F401
     task_assign,
     task_cancel,
 )
-from .ledger import (  # noqa: F401
-    ledger_close_out,
-    ledger_items_case_due,
-    ledger_mark_case_filed,
-    ledger_mark_cases_filed,
-    ledger_return,
-    ledger_submit,
-    ledger_sweep_overdue,
-    ledger_verify,
+from .records import inspection_record_submit, notice_render, notices_issue_pending  # noqa: F401
+from .rectification import (  # noqa: F401
     letter_render,
     letters_render_pending,
     overdue_cutoff,
+    rectification_close_out,
+    rectification_items_case_due,
+    rectification_mark_case_filed,
+    rectification_mark_cases_filed,
+    rectification_return,
+    rectification_submit,
+    rectification_sweep_overdue,
+    rectification_verify,
 )
-from .records import inspection_record_submit, notice_render, notices_issue_pending  # noqa: F401

@@ -16,7 +16,7 @@ from qinglang.core.calendar import is_working_day
 from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
 from qinglang.core.models import DepartmentKind, Division
 from qinglang.core.policy import policy_resolve
-from qinglang.registry.models import Institution, LicenceStatus, Site, Status
+from qinglang.registry.models import Institution, InstitutionStatus, LicenceStatus, Site
 
 from ..checklists import default_template
 from ..draw import Inspector, compute_draw, population_digest, target_count
@@ -37,7 +37,7 @@ from ..models import (
     TeamMember,
 )
 
-LIVE_STATUSES = (Status.ACTIVE, Status.SUSPENDED, Status.STOP_ENROLLMENT)
+LIVE_STATUSES = (InstitutionStatus.ACTIVE, InstitutionStatus.SUSPENDED, InstitutionStatus.STOP_ENROLLMENT)
 FILTER_KEYS = {"categories", "kinds", "licence_statuses", "whitelisted", "townships"}
 
 
@@ -169,24 +169,7 @@ def _working_days(start: date, end: date) -> list[date]:
 
 
 @transaction.atomic
-def campaign_draw(
-    *,
-    actor,
-    campaign_id: int,
-    share: float | None = None,
-    count: int | None = None,
-    team_size: int = 2,
-    seed: str | None = None,
-    today: date | None = None,
-) -> Draw:
-    """双随机: draw a share or a count of the population and joint teams of inspectors.
-    An inspector is never drawn to an institution they inspected within
-    ``random_inspection.same_inspector_gap_days`` or declared a conflict with. The seed
-    is recorded, so the draw can be recomputed by anyone (``draw_verify``)."""
-    c = lock_in_scope(Campaign, campaign_id, actor=actor, what="专项行动")
-    require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message="无权执行随机抽取")
-    if c.status != CampaignStatus.DRAFT or Draw.objects.filter(campaign=c).exists():
-        raise IllegalTransition("campaign", c.get_status_display(), CampaignStatus.DRAWN.label, [])
+def _check_draw_size(*, share: float | None, count: int | None, team_size: int) -> None:
     if share is not None and count is not None:
         raise ValidationError({"share": "请指定抽取比例或抽取数量(二选一)；都不填则按年度抽查比例下限抽取"})
     if share is not None and not 0 < share <= 1:
@@ -195,29 +178,26 @@ def campaign_draw(
         raise ValidationError({"count": "抽取数量至少为1"})
     if not 1 <= team_size <= 10:
         raise ValidationError({"team_size": "每组人数应在1-10之间"})
-    today = today or timezone.localdate()
-    seed = seed or secrets.token_hex(16)
-    divisions = dict(population_for(c).order_by("id").values_list("id", "division_code"))
-    population = list(divisions)
-    if not population:
-        raise DomainError("empty_population", "检查对象为空：没有符合条件的机构")
+
+
+def _count_for_annual_share(c: Campaign, today: date) -> int:
+    """Neither share nor count given: as many as the year's draws still need to reach the
+    annual share (refused once it is reached)."""
     annual = annual_share_status(division_code=c.division_code, year=today.year)
-    if share is None and count is None:
-        # neither given: as many as the year's draws still need to reach the annual share
-        if annual["short_of_min"] == 0:
-            raise annual["rule"].violation(
-                f"本年度已抽查{annual['drawn']}/{annual['institutions']}家，已达到年度抽查比例下限",
-                drawn=annual["drawn"],
-                institutions=annual["institutions"],
-            )
-        count = annual["short_of_min"]
-    k = target_count(len(population), share=share, count=count)
-    pool = _inspector_pool(c)
-    if not pool:
-        raise DomainError("no_inspectors", "没有可抽取的执法检查人员(请核对参与部门和人员区划)")
+    if annual["short_of_min"] == 0:
+        raise annual["rule"].violation(
+            f"本年度已抽查{annual['drawn']}/{annual['institutions']}家，已达到年度抽查比例下限",
+            drawn=annual["drawn"],
+            institutions=annual["institutions"],
+        )
+    return annual["short_of_min"]
+
+
+def _excluded_pairs(c: Campaign, pool_ids: list[int], today: date):
+    """(gap rule, (inspector, institution) pairs inspected within the gap, standing
+    conflicts of interest): the pairs the draw must not make."""
     gap = policy_resolve("random_inspection.same_inspector_gap_days", c.division_code)
     since = today - timedelta(days=int(gap.value))
-    pool_ids = [i.user_id for i in pool]
     recent = set(
         Task.objects.filter(
             division_code__startswith=c.division_code,
@@ -230,39 +210,25 @@ def campaign_draw(
     conflicts = set(
         _standing_conflicts().filter(inspector_id__in=pool_ids).values_list("inspector_id", "institution_id")
     )
-    result = compute_draw(
-        seed=seed,
-        population=population,
-        k=k,
-        pool=pool,
-        team_size=team_size,
-        recent=recent,
-        conflicts=conflicts,
-    )
-    draw = Draw.objects.create(
-        campaign=c,
-        division_code=c.division_code,
-        seed=seed,
-        share=share,
-        count=count,
-        team_size=team_size,
-        population_size=len(population),
-        population_digest=population_digest(population),
-        inspector_pool=sorted(pool_ids),
-        target_count=k,
-        targets=result.targets,
-        exclusions=result.exclusions,
-        drawn_by_id=user_id(actor),
-    )
+    return gap, recent, conflicts
+
+
+def _create_teams(c: Campaign, drawn_teams: list) -> list[Team]:
     teams = Team.objects.bulk_create(
         Team(campaign=c, division_code=c.division_code, name=f"第{i + 1}检查组")
-        for i in range(len(result.teams))
+        for i in range(len(drawn_teams))
     )
     TeamMember.objects.bulk_create(
         TeamMember(team=teams[i], user_id=m.user_id, department_kind=m.department)
-        for i, members in enumerate(result.teams)
+        for i, members in enumerate(drawn_teams)
         for m in members
     )
+    return teams
+
+
+def _draw_tasks(c: Campaign, draw: Draw, result, teams: list[Team], divisions: dict, today: date) -> list:
+    """One task row per active site of each drawn institution (one at its own place when
+    it has none), spread over the campaign's working days."""
     days = _working_days(max(c.starts_on, today), c.ends_on) if c.ends_on >= today else [c.ends_on]
     # active sites of the drawn institutions: one query over the campaign's area (no list
     # of tens of thousands of ids), as plain tuples
@@ -296,6 +262,68 @@ def campaign_draw(
                     created_at=now,
                 )
             )
+    return tasks
+
+
+def campaign_draw(
+    *,
+    actor,
+    campaign_id: int,
+    share: float | None = None,
+    count: int | None = None,
+    team_size: int = 2,
+    seed: str | None = None,
+    today: date | None = None,
+) -> Draw:
+    """双随机: draw a share or a count of the population and joint teams of inspectors.
+    An inspector is never drawn to an institution they inspected within
+    ``random_inspection.same_inspector_gap_days`` or declared a conflict with. The seed
+    is recorded, so the draw can be recomputed by anyone (``draw_verify``)."""
+    c = lock_in_scope(Campaign, campaign_id, actor=actor, what="专项行动")
+    require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message="无权执行随机抽取")
+    if c.status != CampaignStatus.DRAFT or Draw.objects.filter(campaign=c).exists():
+        raise IllegalTransition("campaign", c.get_status_display(), CampaignStatus.DRAWN.label, [])
+    _check_draw_size(share=share, count=count, team_size=team_size)
+    today = today or timezone.localdate()
+    seed = seed or secrets.token_hex(16)
+    divisions = dict(population_for(c).order_by("id").values_list("id", "division_code"))
+    population = list(divisions)
+    if not population:
+        raise DomainError("empty_population", "检查对象为空：没有符合条件的机构")
+    if share is None and count is None:
+        count = _count_for_annual_share(c, today)
+    k = target_count(len(population), share=share, count=count)
+    pool = _inspector_pool(c)
+    if not pool:
+        raise DomainError("no_inspectors", "没有可抽取的执法检查人员(请核对参与部门和人员区划)")
+    pool_ids = [i.user_id for i in pool]
+    gap, recent, conflicts = _excluded_pairs(c, pool_ids, today)
+    result = compute_draw(
+        seed=seed,
+        population=population,
+        k=k,
+        pool=pool,
+        team_size=team_size,
+        recent=recent,
+        conflicts=conflicts,
+    )
+    draw = Draw.objects.create(
+        campaign=c,
+        division_code=c.division_code,
+        seed=seed,
+        share=share,
+        count=count,
+        team_size=team_size,
+        population_size=len(population),
+        population_digest=population_digest(population),
+        inspector_pool=sorted(pool_ids),
+        target_count=k,
+        targets=result.targets,
+        exclusions=result.exclusions,
+        drawn_by_id=user_id(actor),
+    )
+    teams = _create_teams(c, result.teams)
+    tasks = _draw_tasks(c, draw, result, teams, divisions, today)
     TASKS.insert(tasks)  # set-based, in the draw's transaction: a draw is all or nothing
     c.status = CampaignStatus.DRAWN
     c.save(update_fields=["status"])

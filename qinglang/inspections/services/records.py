@@ -1,5 +1,5 @@
 """Inspection records (检查记录) with evidence, and the rectification notice (整改通知书)
-with its ledger items that rectification findings produce."""
+with its rectification items that rectification findings produce."""
 
 from datetime import date
 
@@ -10,22 +10,21 @@ from qinglang.accounts.permissions import REGULATOR_WRITERS, has_role, lock_in_s
 from qinglang.core import files
 from qinglang.core.audit import Entry, audit_record_many
 from qinglang.core.calendar import add_working_days
+from qinglang.core.documents import allocate_numbers, document_number
 from qinglang.core.errors import IllegalTransition, PermissionDeniedError
 from qinglang.core.models import DepartmentKind, Division
 from qinglang.core.policy import policy_resolve
 
 from .. import documents
-from ..checklists import default_template
+from ..checklists import task_items
 from ..models import (
-    LEDGER_STATES,
-    CampaignType,
-    ChecklistItem,
+    RECTIFICATION_STATES,
     Evidence,
-    LedgerItem,
-    LedgerStatus,
     Notice,
     Outcome,
     Record,
+    RectificationItem,
+    RectificationStatus,
     Result,
     Task,
     TaskStatus,
@@ -57,7 +56,7 @@ def inspection_record_submit(
 ) -> Record:
     """Record a visit: every checklist item compliant, fixed on site (立行立改) or to be
     rectified by a deadline (限期整改), with evidence files. Rectification findings produce
-    one notice (a .docx) and one ledger item each. All or nothing: a refused file or a
+    one notice (a .docx) and one rectification item each. All or nothing: a refused file or a
     missing answer leaves no record, no notice and no stored file behind.
 
     ``defer_notice`` (a batch of records synced at once) leaves the notice to the
@@ -70,11 +69,7 @@ def inspection_record_submit(
         raise PermissionDeniedError("只有本任务检查组成员或监管人员可以填报检查记录")
     if task.status != TaskStatus.PLANNED:
         raise IllegalTransition("task", task.get_status_display(), TaskStatus.COMPLETED.label, [])
-    if task.campaign_id:
-        active = ChecklistItem.objects.filter(template__campaigns=task.campaign_id, retired_at__isnull=True)
-    else:
-        active = default_template(CampaignType.GENERAL).active_items()
-    items = {i.pk: i for i in active}
+    items = {i.pk: i for i in task_items(task)[0]}
     given = {}
     for r in results:
         try:
@@ -92,8 +87,10 @@ def inspection_record_submit(
     missing = [i.title for k, i in items.items() if k not in given]
     if missing:
         raise ValidationError({"results": f"尚有{len(missing)}个检查事项未填写：{missing[0]}等"})
+    deadline_rule = None  # the inspector's own figure, or the rule in force that set it
     if deadline_days is None:
-        deadline_days = int(policy_resolve("rectification.default_deadline_days", task.division_code).value)
+        rule = policy_resolve("rectification.default_deadline_days", task.division_code)
+        deadline_days, deadline_rule = int(rule.value), rule.cite()
     if not 1 <= int(deadline_days) <= MAX_DEADLINE_DAYS:
         raise ValidationError({"deadline_days": f"整改期限应为1-{MAX_DEADLINE_DAYS}个工作日"})
     # every file is checked before anything is written
@@ -111,6 +108,7 @@ def inspection_record_submit(
             summary,
             int(deadline_days),
             defer_notice,
+            deadline_rule,
         )
     except BaseException:
         for rel in created_files:
@@ -119,7 +117,17 @@ def inspection_record_submit(
 
 
 def _write_record(
-    actor, task, items, given, checked, created_files, inspected_on, summary, deadline_days, defer_notice
+    actor,
+    task,
+    items,
+    given,
+    checked,
+    created_files,
+    inspected_on,
+    summary,
+    deadline_days,
+    defer_notice,
+    deadline_rule=None,
 ):
     inst = task.institution
     record = Record.objects.create(
@@ -175,6 +183,8 @@ def _write_record(
                 "findings": sum(r.outcome != Outcome.COMPLIANT for r in rows),
                 "evidence": [e.sha256 for e in evidence],
                 "notice_pending": bool(findings) and defer_notice,
+                "deadline_days": deadline_days,
+                **({"deadline_rule": deadline_rule} if deadline_rule else {}),
             },
         )
     ]
@@ -207,11 +217,40 @@ def place_names(codes) -> dict[str, str]:
     return dict(Division.objects.filter(code__in=wanted).values_list("code", "name"))
 
 
-def _notice_number(task: Task, day: date) -> str:
-    return f"{task.division_code[:6]}校外整改〔{day.year}〕{task.pk:06d}号"
+def _notice_numbers(batch: list[tuple[Record, Task, list[Result]]], places: dict[str, str]) -> list[str]:
+    """发文字号 for a batch of notices: per issuing county and year, consecutive serials
+    from the gapless counter (taken in the issuing transaction)."""
+    keys = [
+        (places.get(task.division_code[:6]) or task.division_code[:6], record.inspected_on.year)
+        for record, task, _ in batch
+    ]
+    serials: dict[tuple[str, int], list[int]] = {}
+    for key in sorted(set(keys)):
+        serials[key] = allocate_numbers(
+            unit=key[0], series=documents.NOTICE_SERIES, year=key[1], count=keys.count(key)
+        )[::-1]
+    return [
+        document_number(unit, documents.NOTICE_SERIES, year, serials[(unit, year)].pop())
+        for unit, year in keys
+    ]
 
 
-def _notice_bytes(*, number, task, record, findings, deadline_days, deadline_on, departments, place) -> bytes:
+def team_inspectors(task_ids) -> dict[int, list[tuple[str, str]]]:
+    """(name, 执法证号) of each task's team members, by task id (one query)."""
+    out: dict[int, list[tuple[str, str]]] = {}
+    rows = (
+        TeamMember.objects.filter(team__tasks__in=list(task_ids))
+        .values_list("team__tasks", "user__display_name", "user__username", "user__enforcement_certificate")
+        .order_by("team__tasks", "id")
+    )
+    for task_id, name, username, cert in rows:
+        out.setdefault(task_id, []).append((name or username, cert))
+    return out
+
+
+def _notice_bytes(
+    *, number, task, record, findings, deadline_days, deadline_on, departments, place, inspectors=()
+) -> bytes:
     site = task.site
     return documents.notice_docx(
         number=number,
@@ -232,6 +271,7 @@ def _notice_bytes(*, number, task, record, findings, deadline_days, deadline_on,
         deadline_on=deadline_on,
         issuers=documents.department_names(departments, place),
         issued_on=record.inspected_on,
+        inspectors=inspectors,
     )
 
 
@@ -241,13 +281,15 @@ def _issue_notices(
     """Issue the notices of many records at once, set-based: for each record its notice
     .docx is rendered (prepared template) and stored under MEDIA_ROOT by SHA-256 first,
     so the notice rows are inserted complete in one statement; then one insert of all the
-    ledger items and one of their first transitions. Returns the audit entries (one per
+    rectification items and one of their first transitions. Returns the audit entries (one per
     notice), for the caller's single ``audit_record_many``. ``task.institution``,
     ``task.site`` and each finding's ``item`` must be loaded."""
     places = place_names(task.division_code for _, task, _ in batch)
+    numbers = _notice_numbers(batch, places)
+    inspectors = team_inspectors(task.pk for _, task, _ in batch)
     deadline_cache: dict[tuple[date, int], date] = {}
     notices = []
-    for record, task, findings in batch:
+    for (record, task, findings), number in zip(batch, numbers, strict=True):
         days = record.deadline_days or int(
             policy_resolve("rectification.default_deadline_days", task.division_code).value
         )
@@ -255,7 +297,6 @@ def _issue_notices(
         if key not in deadline_cache:
             deadline_cache[key] = add_working_days(record.inspected_on, days)
         kinds = sorted({DepartmentKind.EDUCATION, *(f.item.department_kind for f in findings)})
-        number = _notice_number(task, record.inspected_on)
         data = _notice_bytes(
             number=number,
             task=task,
@@ -265,6 +306,7 @@ def _issue_notices(
             deadline_on=deadline_cache[key],
             departments=kinds,
             place=places.get(task.division_code[:6], ""),
+            inspectors=inspectors.get(task.pk, []),
         )
         rel, digest, created = files.store(data, folder="notices", suffix=".docx")
         if created:
@@ -285,8 +327,9 @@ def _issue_notices(
             )
         )
     Notice.objects.bulk_create(notices)
-    items = LedgerItem.objects.bulk_create(
-        LedgerItem(
+    _notify_issued(actor, notices)
+    items = RectificationItem.objects.bulk_create(
+        RectificationItem(
             notice=notice,
             result=f,
             institution=task.institution,
@@ -302,8 +345,8 @@ def _issue_notices(
         for notice, (_, task, findings) in zip(notices, batch, strict=True)
         for f in findings
     )
-    LEDGER_STATES.record_many(
-        [(i.pk, LedgerStatus.ISSUED, LedgerStatus.ISSUED) for i in items],
+    RECTIFICATION_STATES.record_many(
+        [(i.pk, RectificationStatus.ISSUED, RectificationStatus.ISSUED) for i in items],
         actor=actor,
         reason="整改通知书下达",
     )
@@ -323,6 +366,29 @@ def _issue_notices(
         )
         for n, (record, _, findings) in zip(notices, batch, strict=True)
     ]
+
+
+def _notify_issued(actor, notices: list[Notice]) -> None:
+    """Each institution's accounts hear of its notice once the issue commits (one batch)."""
+    from django.urls import reverse
+
+    from qinglang.accounts.notifications import Message, institutions_users, notify_many
+
+    link = reverse("portal:org_rectification")
+    users = institutions_users(n.institution_id for n in notices)
+    messages = [
+        Message(
+            users=users.get(n.institution_id, []),
+            kind="notice.issued",
+            title=f"收到整改通知书{n.number}",
+            body=f"请于{n.deadline_on:%Y-%m-%d}前完成整改并提交整改材料。",
+            link=link,
+            division_code=n.division_code,
+            about=("inspections.notice", str(n.pk)),
+        )
+        for n in notices
+    ]
+    transaction.on_commit(lambda: notify_many(messages, actor=actor))
 
 
 def notices_issue_pending(*, limit: int = 500, actor=system("notices")) -> int:
@@ -384,6 +450,7 @@ def notice_render(notice: Notice) -> tuple[str, str, bool]:
         deadline_on=notice.deadline_on,
         departments=notice.departments,
         place=place_name(notice.division_code),
+        inspectors=team_inspectors([task.pk]).get(task.pk, []),
     )
     rel, digest, created = files.store(data, folder="notices", suffix=".docx")
     Notice.objects.filter(pk=notice.pk).update(path=rel, sha256=digest)

@@ -1,6 +1,6 @@
 """Authorization sweep plug-in (see qinglang/portal/tests/test_authorization.py): each
 world gets a campaign with a draw, a task (A's assigned to the inspector persona), a
-record with a rectification finding, its notice, a ledger item with evidence and a letter.
+record with a rectification finding, its notice, a rectification item with evidence and a letter.
 Only A's draw is published, so B never appears on the public site."""
 
 import io
@@ -11,13 +11,14 @@ from django.utils import timezone
 
 from qinglang.accounts.models import Role
 from qinglang.inspections import services
-from qinglang.inspections.models import LedgerItem, Letter, Notice, Task
+from qinglang.inspections.checklists import task_items
+from qinglang.inspections.models import Letter, Notice, RectificationItem, Task
 from qinglang.testing import make_user
 
 PARAM_RULES = [
     ({"campaign_id"}, None, "campaign"),
     ({"task_id"}, None, "task"),
-    ({"item_id"}, None, "ledger_item"),
+    ({"item_id"}, None, "rectification_item"),
     ({"notice_id"}, None, "notice"),
     ({"letter_id"}, None, "letter"),
     ({"evidence_id"}, None, "evidence"),
@@ -60,7 +61,7 @@ def build_side(*, admin, side, users, which) -> dict:
     services.task_assign(actor=admin, task_id=task.pk, inspector_ids=[inspector.pk])
     if spare.pk != task.pk:
         services.task_assign(actor=admin, task_id=spare.pk, inspector_ids=[inspector.pk])
-    items = c.template.active_items()
+    items = task_items(task)[0]
     services.inspection_record_submit(
         actor=admin,
         task_id=task.pk,
@@ -76,8 +77,8 @@ def build_side(*, admin, side, users, which) -> dict:
         ],
     )
     notice = Notice.objects.get(task=task)
-    item, other = LedgerItem.objects.filter(notice=notice).order_by("id")[:2]
-    services.ledger_submit(
+    item, other = RectificationItem.objects.filter(notice=notice).order_by("id")[:2]
+    services.rectification_submit(
         actor=admin, item_id=item.pk, measures=f"整改措施{tag}", uploads=[_docx(f"{side.name}整改{tag}")]
     )
     letter = Letter.objects.create(
@@ -107,7 +108,7 @@ def build_side(*, admin, side, users, which) -> dict:
         "draw": draw,
         "task": task,
         "notice": notice,
-        "ledger_item": item,
+        "rectification_item": item,
         "letter": letter,
         "evidence": item.evidence.get(),
     }
@@ -128,7 +129,7 @@ def audit_ids(side) -> dict:
         "inspections.campaign": side.extra["campaign"],
         "inspections.task": side.extra["task"],
         "inspections.notice": side.extra["notice"],
-        "inspections.ledgeritem": side.extra["ledger_item"],
+        "inspections.rectificationitem": side.extra["rectification_item"],
         "inspections.draw": side.extra["draw"],
         "inspections.checklisttemplate": side.extra["template"],
         "inspections.conflictofinterest": side.extra["conflict"],

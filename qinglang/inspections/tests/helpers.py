@@ -52,7 +52,9 @@ def answer_all(task, *, findings: dict | None = None, files=None) -> list[dict]:
     outcome (rectification / fixed_on_site)."""
     findings = findings or {}
     out = []
-    for item in task.campaign.template.active_items():
+    from qinglang.inspections.checklists import task_items
+
+    for item in task_items(task)[0]:
         outcome = findings.get(item.code, "compliant")
         out.append(
             {

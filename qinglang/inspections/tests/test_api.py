@@ -337,7 +337,9 @@ def test_draw_excludes_a_conflict_declared_through_the_api_until_withdrawn(admin
     assert members == [b_ins.pk]
     # 2: b inspected it recently (gap), a declared a conflict → nobody; a cannot be assigned
     d2, t2, members = draw("二", date(2026, 3, 9))
-    assert members == [] and {"conflict", "gap", "unstaffed"} <= {e["rule"] for e in d2.exclusions}
+    assert members == [] and {"conflict", "random_inspection.same_inspector_gap_days", "unstaffed"} <= {
+        e["rule"] for e in d2.exclusions
+    }
     with pytest.raises(Exception, match="应当回避"):
         services.task_assign(actor=leader, task_id=t2.pk, inspector_ids=[a_ins.pk])
     # the inspector cannot withdraw their own declaration; the leader can, with a reason

@@ -1,5 +1,5 @@
-"""Through the API: an inspector sees only their tasks, an institution only its own ledger
-items and notices; illegal ledger transitions and bad evidence are refused with JSON
+"""Through the API: an inspector sees only their tasks, an institution only its own rectification
+items and notices; illegal rectification transitions and bad evidence are refused with JSON
 {code, message, detail} and change nothing."""
 
 import json
@@ -14,11 +14,11 @@ from qinglang.accounts.models import Role
 from qinglang.core.models import AuditEvent
 from qinglang.inspections import services
 from qinglang.inspections.models import (
-    LedgerItem,
-    LedgerStatus,
-    LedgerTransition,
     Notice,
     Record,
+    RectificationItem,
+    RectificationItemTransition,
+    RectificationStatus,
     Task,
     TaskStatus,
 )
@@ -42,7 +42,7 @@ def _member(task):
 @pytest.fixture
 def inspected(admin, leader):
     """Two institutions drawn to different one-person teams; the first inspected with a
-    rectification finding (a notice and a ledger item)."""
+    rectification finding (a notice and a rectification item)."""
     a, b = make_institution(admin, name="甲机构"), make_institution(admin, name="乙机构")
     inspectors(2, depts=("education",))
     c = services.campaign_create(actor=leader, data=campaign_data())
@@ -57,7 +57,7 @@ def inspected(admin, leader):
         inspected_on=date(2026, 3, 2),
         results=answer_all(ta, findings={"F01": "rectification"}),
     )
-    return {"a": a, "b": b, "ta": ta, "tb": tb, "item": LedgerItem.objects.get(institution=a)}
+    return {"a": a, "b": b, "ta": ta, "tb": tb, "item": RectificationItem.objects.get(institution=a)}
 
 
 def test_inspector_sees_only_their_tasks_through_the_api(inspected):
@@ -76,8 +76,8 @@ def test_institution_sees_only_its_own_items_and_notices(inspected):
     a, b, item = inspected["a"], inspected["b"], inspected["item"]
     own = _client(make_user(Role.INSTITUTION_ADMIN, institution_id=a.pk))
     other = _client(make_user(Role.INSTITUTION_ADMIN, institution_id=b.pk))
-    assert [i["id"] for i in own.get("/api/inspections/ledger").json()] == [item.pk]
-    assert other.get("/api/inspections/ledger").json() == []
+    assert [i["id"] for i in own.get("/api/inspections/rectifications").json()] == [item.pk]
+    assert other.get("/api/inspections/rectifications").json() == []
     notice = Notice.objects.get(institution=a)
     url = reverse("portal:notice_download", args=[notice.pk])
     r = own.get(url)
@@ -90,20 +90,27 @@ def test_institution_sees_only_its_own_items_and_notices(inspected):
 def test_illegal_transition_is_409_and_changes_nothing(inspected, leader):
     item = inspected["item"]
     api = _client(leader)
-    before_tr, before_audit = LedgerTransition.objects.count(), AuditEvent.objects.count()
+    before_tr, before_audit = RectificationItemTransition.objects.count(), AuditEvent.objects.count()
     for action in ("verify", "close-out"):
         r = api.post(
-            f"/api/inspections/ledger/{item.pk}/{action}", json.dumps({}), content_type="application/json"
+            f"/api/inspections/rectifications/{item.pk}/{action}",
+            json.dumps({}),
+            content_type="application/json",
         )
         assert r.status_code == 409, r.content
         body = r.json()
         assert body["code"] == "illegal_transition" and "不允许的状态变更：待整改 →" in body["message"]
         assert body["detail"]["from"] == "issued"  # codes for machines, labels for people
-    r = api.post(f"/api/inspections/ledger/{item.pk}/return", json.dumps({}), content_type="application/json")
+    r = api.post(
+        f"/api/inspections/rectifications/{item.pk}/return", json.dumps({}), content_type="application/json"
+    )
     assert r.status_code == 422 and r.json()["code"] == "invalid_request"
     item.refresh_from_db()
-    assert item.status == LedgerStatus.ISSUED
-    assert LedgerTransition.objects.count() == before_tr and AuditEvent.objects.count() == before_audit
+    assert item.status == RectificationStatus.ISSUED
+    assert (
+        RectificationItemTransition.objects.count() == before_tr
+        and AuditEvent.objects.count() == before_audit
+    )
 
 
 def test_wrong_evidence_on_the_phone_form_refused_in_chinese_nothing_written(inspected, media_root):
@@ -137,7 +144,7 @@ def test_wrong_evidence_on_the_institution_end_refused_in_chinese(inspected):
     )
     assert resp.status_code == 200 and "不是允许的类型" in resp.content.decode()
     item.refresh_from_db()
-    assert item.status == LedgerStatus.ISSUED and not item.evidence.exists() and item.measures == ""
+    assert item.status == RectificationStatus.ISSUED and not item.evidence.exists() and item.measures == ""
 
 
 def _answers(task, findings: dict) -> list[dict]:
@@ -216,39 +223,39 @@ def test_reinspection_belongs_to_the_issuing_department_and_the_team(inspected):
 
     item, ta = inspected["item"], inspected["ta"]
     org = make_user(Role.INSTITUTION_ADMIN, institution_id=inspected["a"].pk)
-    services.ledger_submit(actor=org, item_id=item.pk, measures="已整改", uploads=[png()])
+    services.rectification_submit(actor=org, item_id=item.pk, measures="已整改", uploads=[png()])
     other_kind = "housing" if item.department_kind != "housing" else "urban_management"
     for role in (Role.REGULATOR_OFFICER, Role.INSPECTOR, Role.REGULATOR_LEADER):
         outsider = _client(make_user(role, department_kind=other_kind))
         for action, body in (("verify", {"note": "越权复查"}), ("return", {"reason": "越权退回"})):
             seq = AuditEvent.objects.order_by("-seq").values_list("seq", flat=True).first()
             r = outsider.post(
-                f"/api/inspections/ledger/{item.pk}/{action}",
+                f"/api/inspections/rectifications/{item.pk}/{action}",
                 json.dumps(body),
                 content_type="application/json",
             )
             assert r.status_code == 403, (role, action, r.status_code, r.content[:200])
             assert r.json()["code"] == "forbidden" and "复查" in r.json()["message"]
             assert not AuditEvent.objects.filter(seq__gt=seq).exists()
-            assert LedgerItem.objects.get(pk=item.pk).status == LedgerStatus.SUBMITTED
-            assert LedgerTransition.objects.filter(item=item).count() == 2
+            assert RectificationItem.objects.get(pk=item.pk).status == RectificationStatus.SUBMITTED
+            assert RectificationItemTransition.objects.filter(item=item).count() == 2
     # the issuing department reinspects; so does the joint team's member of another department
     same_dept = _client(make_user(Role.INSPECTOR, department_kind=item.department_kind))
     r = same_dept.post(
-        f"/api/inspections/ledger/{item.pk}/return",
+        f"/api/inspections/rectifications/{item.pk}/return",
         json.dumps({"reason": "仍有隐患"}),
         content_type="application/json",
     )
-    assert r.status_code == 200 and r.json()["status"] == LedgerStatus.RETURNED
-    services.ledger_submit(actor=org, item_id=item.pk, measures="再次整改", uploads=[png()])
+    assert r.status_code == 200 and r.json()["status"] == RectificationStatus.RETURNED
+    services.rectification_submit(actor=org, item_id=item.pk, measures="再次整改", uploads=[png()])
     member = _member(ta)
     assert membership_kind(member) != item.department_kind
     r = _client(member).post(
-        f"/api/inspections/ledger/{item.pk}/verify",
+        f"/api/inspections/rectifications/{item.pk}/verify",
         json.dumps({"note": "复查合格"}),
         content_type="application/json",
     )
-    assert r.status_code == 200 and r.json()["status"] == LedgerStatus.VERIFIED
+    assert r.status_code == 200 and r.json()["status"] == RectificationStatus.VERIFIED
 
 
 def membership_kind(user) -> str:

@@ -14,11 +14,11 @@ from qinglang.inspections.draw import Inspector, compute_draw
 from qinglang.inspections.models import (
     Escalation,
     Evidence,
-    LedgerItem,
-    LedgerStatus,
     Letter,
     Notice,
     Record,
+    RectificationItem,
+    RectificationStatus,
     Task,
     TaskStatus,
 )
@@ -95,7 +95,7 @@ def test_inspector_sees_only_their_tasks(world):
     assert selectors.task_list(actor=world["leader"]).count() == 4
 
 
-def test_record_with_rectification_issues_notice_docx_and_ledger(world, media_root):
+def test_record_with_rectification_issues_notice_docx_and_rectification_item(world, media_root):
     inst = world["insts"][0]
     t = _task_of(world, inst)
     rec = services.inspection_record_submit(
@@ -132,7 +132,18 @@ def test_record_with_rectification_issues_notice_docx_and_ledger(world, media_ro
     assert list(selectors.notice_list(actor=own)) == [notice]
     assert selectors.notice_list(actor=other).count() == 0
     with pytest.raises(NotFound):
-        selectors.ledger_get(actor=other, item_id=item.pk)
+        selectors.rectification_get(actor=other, item_id=item.pk)
+    # the first notice of the county this year: serial 1 of its gapless counter
+    assert notice.number.endswith("校外整改〔2025〕1号") and not notice.number[0].isdigit()
+    # the print view: the same notice with its 送达回执, for the institution concerned only
+    from django.test import Client
+
+    c = Client()
+    c.force_login(own)
+    html = c.get(f"/inspections/notices/{notice.pk}/print/").content.decode()
+    assert notice.number in html and "送达回执" in html and "二〇二五年九月二十六日" in html
+    c.force_login(other)
+    assert c.get(f"/inspections/notices/{notice.pk}/print/").status_code == 404
 
 
 def _check_notice_docx(full: Path, notice, inst, *, deadline: str, departments: list[str]) -> None:
@@ -147,7 +158,8 @@ def _check_notice_docx(full: Path, notice, inst, *, deadline: str, departments: 
     text = "\n".join(p.text for p in doc.paragraphs)
     assert "整改通知书" in text and notice.number in text and f"{inst.name}：" in text
     assert deadline in text and f"{notice.deadline_days}个工作日" in text
-    (table,) = doc.tables
+    table, receipt = doc.tables  # the findings, then the 送达回执
+    assert receipt.rows[0].cells[1].text == f"《整改通知书》({notice.number})"
     rows = [[c.text for c in r.cells] for r in table.rows]
     assert rows[0] == ["序号", "问题", "依据", "整改要求"]
     items = list(notice.items.order_by("id"))
@@ -233,40 +245,40 @@ def _issue(world, inst, *, day=date(2026, 3, 3), codes=("F01",)):
         inspected_on=day,
         results=answer_all(t, findings=dict.fromkeys(codes, "rectification")),
     )
-    return LedgerItem.objects.filter(institution=inst).order_by("id")
+    return RectificationItem.objects.filter(institution=inst).order_by("id")
 
 
-def test_ledger_state_machine_and_illegal_transitions(world):
+def test_rectification_state_machine_and_illegal_transitions(world):
     inst = world["insts"][0]
     item = _issue(world, inst).first()
     org = make_user(Role.INSTITUTION_ADMIN, institution_id=inst.pk)
     leader, t = world["leader"], _task_of(world, inst)
     with pytest.raises(IllegalTransition) as exc:
-        services.ledger_verify(actor=leader, item_id=item.pk)
+        services.rectification_verify(actor=leader, item_id=item.pk)
     assert exc.value.code == "illegal_transition" and "待整改" in exc.value.message
     with pytest.raises(ValidationError):
-        services.ledger_submit(actor=org, item_id=item.pk, measures="已整改", uploads=[])
+        services.rectification_submit(actor=org, item_id=item.pk, measures="已整改", uploads=[])
     with pytest.raises(DomainError):
-        services.ledger_submit(actor=org, item_id=item.pk, measures="已整改", uploads=[fake_jpg()])
+        services.rectification_submit(actor=org, item_id=item.pk, measures="已整改", uploads=[fake_jpg()])
     item.refresh_from_db()
-    assert item.status == LedgerStatus.ISSUED and not item.evidence.exists()
+    assert item.status == RectificationStatus.ISSUED and not item.evidence.exists()
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    services.ledger_submit(
+    services.rectification_submit(
         actor=org,
         item_id=item.pk,
         measures="已清理通道",
         uploads=[SimpleUploadedFile("整改.docx", docx_bytes())],
     )
     assert item.evidence.get().content_type.endswith("wordprocessingml.document")
-    services.ledger_return(actor=_member(t), item_id=item.pk, reason="仍有杂物")
-    services.ledger_submit(actor=org, item_id=item.pk, measures="再次清理", uploads=[png()])
+    services.rectification_return(actor=_member(t), item_id=item.pk, reason="仍有杂物")
+    services.rectification_submit(actor=org, item_id=item.pk, measures="再次清理", uploads=[png()])
     with pytest.raises(PermissionDeniedError):
-        services.ledger_close_out(actor=org, item_id=item.pk)
-    services.ledger_verify(actor=_member(t), item_id=item.pk)
-    services.ledger_close_out(actor=leader, item_id=item.pk)
+        services.rectification_close_out(actor=org, item_id=item.pk)
+    services.rectification_verify(actor=_member(t), item_id=item.pk)
+    services.rectification_close_out(actor=leader, item_id=item.pk)
     item.refresh_from_db()
-    assert item.status == LedgerStatus.CLOSED_OUT
+    assert item.status == RectificationStatus.CLOSED_OUT
     assert [tr.to_status for tr in item.transitions.all()] == [
         "issued",
         "submitted",
@@ -276,33 +288,42 @@ def test_ledger_state_machine_and_illegal_transitions(world):
         "closed_out",
     ]
     with pytest.raises(IllegalTransition):
-        services.ledger_submit(actor=org, item_id=item.pk, measures="x", uploads=[png()])
+        services.rectification_submit(actor=org, item_id=item.pk, measures="x", uploads=[png()])
     other = make_user(Role.INSTITUTION_ADMIN, institution_id=world["insts"][1].pk)
     item2 = _issue(world, world["insts"][2]).first()
     with pytest.raises(NotFound):
-        services.ledger_submit(actor=other, item_id=item2.pk, measures="x", uploads=[png()])
+        services.rectification_submit(actor=other, item_id=item2.pk, measures="x", uploads=[png()])
 
 
 def test_sweep_escalates_by_working_days_and_catches_up(world):
     items = _issue(world, world["insts"][0], day=date(2025, 9, 26))  # deadline 2025-10-16
     item = items.first()
     assert item.deadline_on == date(2025, 10, 16)
-    run = services.ledger_sweep_overdue(today=date(2025, 10, 16))
+    run = services.rectification_sweep_overdue(today=date(2025, 10, 16))
     assert run.reminders == 0
-    services.ledger_sweep_overdue(today=date(2025, 10, 17))  # 1 working day overdue
+    services.rectification_sweep_overdue(today=date(2025, 10, 17))  # 1 working day overdue
     item.refresh_from_db()
     assert item.escalation == Escalation.REMINDER
     assert list(Letter.objects.filter(item=item).values_list("kind", flat=True)) == ["reminder"]
-    services.ledger_sweep_overdue(today=date(2025, 10, 17))  # idempotent
+    services.rectification_sweep_overdue(today=date(2025, 10, 17))  # idempotent
     assert Letter.objects.filter(item=item).count() == 1
     # downtime: next run three weeks later catches up supervision and case-due at once
-    run = services.ledger_sweep_overdue(today=date(2025, 11, 7))
+    run = services.rectification_sweep_overdue(today=date(2025, 11, 7))
     item.refresh_from_db()
     assert item.escalation == Escalation.CASE_DUE and run.supervisions == 1 and run.cases_due == 1
     assert services.letters_render_pending() == 2
     letter = Letter.objects.get(item=item, kind="supervision")
     assert letter.path and letter.overdue_days == working_days_between(date(2025, 10, 16), date(2025, 11, 7))
-    assert AuditEvent.objects.filter(action="ledger.escalate.case_due").exists()
+    # each escalation's record names the rule (policy key) whose working days it crossed
+    cited = {
+        e.action: e.changes["rule"]
+        for e in AuditEvent.objects.filter(action__startswith="rectification.escalate.")
+    }
+    assert cited == {
+        "rectification.escalate.reminder": "rectification.reminder_after_overdue_days",
+        "rectification.escalate.supervision": "rectification.supervision_letter_after_overdue_days",
+        "rectification.escalate.case_due": "rectification.case_after_overdue_days",
+    }
     assert services.letters_render_pending() == 0
     # a real .docx: title, number, institution, the notice, the item, deadline and delay
     import hashlib
@@ -338,10 +359,10 @@ def test_sweep_respects_a_local_override(world, admin):
         effective_from=date(2025, 1, 1),
     )
     item = _issue(world, world["insts"][3], day=date(2025, 9, 26)).first()
-    services.ledger_sweep_overdue(today=date(2025, 10, 17))
+    services.rectification_sweep_overdue(today=date(2025, 10, 17))
     item.refresh_from_db()
     assert item.escalation == Escalation.NONE
-    services.ledger_sweep_overdue(today=date(2025, 10, 21))
+    services.rectification_sweep_overdue(today=date(2025, 10, 21))
     item.refresh_from_db()
     assert item.escalation == Escalation.REMINDER
 
@@ -439,7 +460,7 @@ def test_draw_service_applies_gap_and_declared_conflicts(admin, leader):
     t_a2 = Task.objects.get(campaign=c2, institution=inst_a)
     assert t_a2.team_id is None
     rules = {e["rule"] for e in draw2.exclusions if e["institution_id"] == inst_a.pk}
-    assert rules >= {"conflict", "gap", "unstaffed"}
+    assert rules >= {"conflict", "random_inspection.same_inspector_gap_days", "unstaffed"}
     with pytest.raises(DomainError):
         services.task_assign(actor=leader, task_id=t_a2.pk, inspector_ids=[a_ins.pk])
     with pytest.raises(IllegalTransition):
@@ -500,7 +521,7 @@ def test_frequency_test_helper_is_seeded():
 
 def test_sweep_after_long_downtime_sends_both_letters_in_one_run(world):
     item = _issue(world, world["insts"][0], day=date(2025, 9, 26)).first()  # deadline 2025-10-16
-    run = services.ledger_sweep_overdue(today=date(2025, 11, 7))  # never swept before
+    run = services.rectification_sweep_overdue(today=date(2025, 11, 7))  # never swept before
     item.refresh_from_db()
     assert item.escalation == Escalation.CASE_DUE
     assert sorted(Letter.objects.filter(item=item).values_list("kind", flat=True)) == [
@@ -508,7 +529,7 @@ def test_sweep_after_long_downtime_sends_both_letters_in_one_run(world):
         "supervision",
     ]
     assert (run.reminders, run.supervisions, run.cases_due) == (1, 1, 1)
-    again = services.ledger_sweep_overdue(today=date(2025, 11, 7))
+    again = services.rectification_sweep_overdue(today=date(2025, 11, 7))
     assert (again.reminders, again.supervisions, again.cases_due) == (0, 0, 0)
     assert Letter.objects.filter(item=item).count() == 2
 
@@ -534,7 +555,7 @@ def test_deferred_records_get_their_notices_from_the_batch_job(world, media_root
             defer_notice=True,
         )
         assert rec.notice_pending == bool(f)
-    assert not Notice.objects.exists() and not LedgerItem.objects.exists()
+    assert not Notice.objects.exists() and not RectificationItem.objects.exists()
     before = AuditEvent.objects.filter(action="notice.issue").count()
     assert services.notices_issue_pending(limit=1) == 2  # two batches of one record
     assert services.notices_issue_pending() == 0
@@ -573,7 +594,54 @@ def test_failed_notice_batch_leaves_records_pending_and_no_file(world, media_roo
     with pytest.raises(RuntimeError):
         services.notices_issue_pending()
     assert Record.objects.filter(notice_pending=True).count() == 1
-    assert not Notice.objects.exists() and not LedgerItem.objects.exists()
+    assert not Notice.objects.exists() and not RectificationItem.objects.exists()
     assert not (Path(media_root) / "notices").exists() or not any(
         p.is_file() for p in (Path(media_root) / "notices").rglob("*")
     )
+
+
+def test_the_city_default_rectification_deadline_sets_the_notice_and_the_record_cites_the_rule(
+    world, media_root
+):
+    from qinglang.accounts.permissions import system
+    from qinglang.core.services import policy_set
+
+    own, given = world["insts"][0], world["insts"][1]
+    city = own.division_code[:4]
+    policy_set(
+        actor=system("test"),
+        key="rectification.default_deadline_days",
+        division_code=city,
+        value=7,
+        basis="成都市规定(测试)",
+    )
+    findings = {"F01": "rectification"}
+    t = _task_of(world, own)
+    rec = services.inspection_record_submit(
+        actor=_member(t),
+        task_id=t.pk,
+        inspected_on=date(2025, 9, 26),
+        results=answer_all(t, findings=findings),
+    )
+    notice = Notice.objects.get(task=t)
+    # the city's 7 working days from 26 September, across the National Day holiday
+    assert (notice.deadline_days, notice.deadline_on) == (7, add_working_days(date(2025, 9, 26), 7))
+    cited = AuditEvent.objects.get(action="inspection.record", object_id=str(rec.pk)).changes
+    assert (
+        cited["deadline_days"] == 7
+        and cited["deadline_rule"]["rule"] == "rectification.default_deadline_days"
+    )
+    assert (cited["deadline_rule"]["value"], cited["deadline_rule"]["set_by"]) == (7, city)
+    assert cited["deadline_rule"]["basis"] == "成都市规定(测试)"
+    # an inspector's own figure is not the rule's: the record cites no rule for it
+    t2 = _task_of(world, given)
+    rec2 = services.inspection_record_submit(
+        actor=_member(t2),
+        task_id=t2.pk,
+        inspected_on=date(2025, 9, 26),
+        results=answer_all(t2, findings=findings),
+        deadline_days=12,
+    )
+    assert Notice.objects.get(task=t2).deadline_days == 12
+    own_figure = AuditEvent.objects.get(action="inspection.record", object_id=str(rec2.pk)).changes
+    assert own_figure["deadline_days"] == 12 and "deadline_rule" not in own_figure

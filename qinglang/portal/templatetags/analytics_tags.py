@@ -39,6 +39,16 @@ def indicator_target(ind) -> str:
 
 
 @register.filter
+def indicator_figure(n, ind) -> str:
+    """A numerator or denominator: yuan for an indicator over money, else the count."""
+    if getattr(ind, "money", False):
+        from qinglang.core.money import format_yuan
+
+        return format_yuan(int(n or 0))
+    return f"{n or 0}"
+
+
+@register.filter
 def department_name(kind: str) -> str:
     return dict(DepartmentKind.choices).get(kind, kind)
 
@@ -49,7 +59,7 @@ def row_link(item, ind):
         getattr(item, "name", None)
         or getattr(item, "reference", None)
         or getattr(item, "title", "")
-        or item.pk
+        or str(item)
     )
     if ind.link:
         return format_html('<a href="{}">{}</a>', reverse(ind.link, args=[item.pk]), label)
@@ -60,3 +70,14 @@ def row_link(item, ind):
 def row_division(item) -> str:
     code = getattr(item, "division_code", None)
     return code if code is not None else item.institution.division_code
+
+
+@register.filter
+def ranking_groups(ind: dict) -> list:
+    """The township and the department table of one indicator of a ranking."""
+    return [("乡镇(街道)", ind["townships"], "township"), ("部门", ind["departments"], "department")]
+
+
+@register.filter
+def attr_of(obj, name: str):
+    return getattr(obj, name, "")

@@ -14,6 +14,7 @@ from qinglang.portal import demo
 from qinglang.registry.models import (
     Course,
     Institution,
+    InstitutionStatus,
     Kind,
     Licence,
     LicenceStatus,
@@ -22,7 +23,6 @@ from qinglang.registry.models import (
     MaterialStatus,
     Site,
     Staff,
-    Status,
     TrainingMaterial,
 )
 from qinglang.registry.services.institutions import derive_licence_status
@@ -43,8 +43,8 @@ def test_district_covers_every_kind_state_and_status(seeded):
     assert 250 <= insts.count() <= 350
     assert set(insts.values_list("kind", flat=True)) == set(Kind.values)
     assert set(insts.values_list("licence_status", flat=True)) == set(LicenceStatus.values)
-    assert set(insts.values_list("status", flat=True)) == set(Status.values)
-    assert insts.filter(status=Status.ACTIVE).count() > insts.count() // 2
+    assert set(insts.values_list("status", flat=True)) == set(InstitutionStatus.values)
+    assert insts.filter(status=InstitutionStatus.ACTIVE).count() > insts.count() // 2
     assert set(TrainingMaterial.objects.values_list("status", flat=True)) == set(MaterialStatus.values)
     assert all(i.division_code.startswith(demo.DEMO_COUNTY) for i in insts)
     assert Site.objects.exclude(division_code__startswith=demo.DEMO_COUNTY).count() == 0
@@ -56,7 +56,7 @@ def test_whitelist_and_licence_invariants(seeded):
     white = Institution.objects.filter(whitelisted=True)
     assert white.count() > 50
     assert not white.exclude(licence_status=LicenceStatus.FULLY_LICENSED).exists()
-    assert not white.exclude(status=Status.ACTIVE).exists()
+    assert not white.exclude(status=InstitutionStatus.ACTIVE).exists()
     assert not Institution.objects.filter(whitelisted=True, blacklisted=True).exists()
     assert Institution.objects.filter(blacklisted=True).exists()
     # list entries match the flags
@@ -109,7 +109,8 @@ def test_if_empty_is_idempotent(seeded):
 
 
 def test_audit_chain_verifies(seeded):
-    assert AuditEvent.objects.filter(action="institution.seed").count() == Institution.objects.count()
+    seeded_or_approved = AuditEvent.objects.filter(action__in=["institution.seed", "institution.create"])
+    assert seeded_or_approved.count() == Institution.objects.count()
     assert audit_verify().ok
 
 
@@ -122,8 +123,52 @@ def test_large_scale_streams_in_chunks(db):
     assert Institution.objects.values("division_code").distinct().count() > 50
     assert (
         not Institution.objects.filter(whitelisted=True)
-        .exclude(licence_status=LicenceStatus.FULLY_LICENSED, status=Status.ACTIVE)
+        .exclude(licence_status=LicenceStatus.FULLY_LICENSED, status=InstitutionStatus.ACTIVE)
         .exists()
     )
     assert Institution.objects.filter(competent_department__isnull=True).count() == 0
     assert audit_verify().ok
+
+
+def test_rules_in_force_are_in_the_demo(seeded):
+    """Applications in every state (the overdue one past its time limit, the approved one
+    with its permit), a banned person with a refused hire, institutions with disclosure
+    gaps (none of them whitelisted) and training-hours violations."""
+    from datetime import date
+
+    from qinglang.registry.models import Application, HoursViolation, PracticeBan
+    from qinglang.registry.services.rules import disclosure_gaps
+
+    apps = Application.objects.all()
+    assert set(apps.values_list("status", flat=True)) == {
+        "draft",
+        "submitted",
+        "correcting",
+        "approved",
+        "rejected",
+        "withdrawn",
+    }
+    today = date.today()
+    assert any(a.overdue_on(today) for a in apps.filter(status="submitted"))
+    assert any(not a.overdue_on(today) for a in apps.filter(status="submitted"))
+    approved = apps.get(status="approved")
+    permit = approved.institution.licences.get(kind="school_permit")
+    assert permit.number == approved.permit_number and permit.issuer == approved.department.name
+    assert approved.institution.competent_department_id == approved.department_id
+    draft = apps.get(status="draft")
+    assert draft.submitted_by_id == User.objects.get(username="inst-admin").pk and draft.number is None
+    assert apps.get(status="correcting").correction_note
+    ban = PracticeBan.objects.get()
+    assert ban.division_code == "510104" and ban.refused_hires == 1
+    assert not Staff.objects.filter(resident_id_digest=ban.resident_id_digest).exists()
+    active = Institution.objects.filter(status=InstitutionStatus.ACTIVE).prefetch_related(
+        "licences", "disclosures"
+    )
+    gaps = {i.pk: disclosure_gaps(i) for i in active}
+    assert sum(1 for g in gaps.values() if g) >= 10
+    assert not any(gaps[i.pk] for i in active if i.whitelisted)
+    v = HoursViolation.objects.all()
+    assert v.filter(refused=True).exists() and v.filter(refused=False).exists()
+    assert {"subject.no_training_on_rest_days", "training.latest_end_offline"} <= set(
+        v.values_list("rule", flat=True)
+    )

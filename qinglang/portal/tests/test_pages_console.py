@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from qinglang.core.models import AuditEvent, PolicyParameter
 from qinglang.registry import services
-from qinglang.registry.models import Institution, MaterialStatus, Status, TrainingMaterial
+from qinglang.registry.models import Institution, InstitutionStatus, MaterialStatus, TrainingMaterial
 from qinglang.testing import DEMO_COUNTY, FULL_DISCLOSURE, OTHER_COUNTY, make_institution, make_user
 
 pytestmark = pytest.mark.django_db
@@ -104,7 +104,7 @@ def test_transition_changes_status(client, officer, county):
         follow=True,
     )
     mine.refresh_from_db()
-    assert mine.status == Status.SUSPENDED
+    assert mine.status == InstitutionStatus.SUSPENDED
     assert "办学状态已变更" in resp.content.decode()
     assert AuditEvent.objects.filter(action__startswith="institution.", object_id=str(mine.pk)).exists()
 
@@ -121,7 +121,7 @@ def test_transition_illegal_shows_chinese_error_nothing_changed(client, officer,
     html = resp.content.decode()
     assert "操作未完成" in html and "不允许的状态变更" in html
     mine.refresh_from_db()
-    assert mine.status == Status.CLOSED
+    assert mine.status == InstitutionStatus.CLOSED
 
 
 def test_transition_without_reason_is_refused(client, officer, county):
@@ -132,7 +132,7 @@ def test_transition_without_reason_is_refused(client, officer, county):
     )
     assert "操作未完成" in resp.content.decode()
     mine.refresh_from_db()
-    assert mine.status == Status.ACTIVE
+    assert mine.status == InstitutionStatus.ACTIVE
 
 
 def test_transition_out_of_scope_is_404(client, officer, county):
@@ -143,7 +143,7 @@ def test_transition_out_of_scope_is_404(client, officer, county):
     )
     assert resp.status_code == 404
     other.refresh_from_db()
-    assert other.status == Status.ACTIVE
+    assert other.status == InstitutionStatus.ACTIVE
 
 
 def test_inspector_cannot_act(client, county):
@@ -156,7 +156,7 @@ def test_inspector_cannot_act(client, county):
     )
     assert "无权执行此操作" in resp.content.decode()
     mine.refresh_from_db()
-    assert mine.status == Status.ACTIVE
+    assert mine.status == InstitutionStatus.ACTIVE
 
 
 def test_whitelist_add_and_remove(client, officer, county):

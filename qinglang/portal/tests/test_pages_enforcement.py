@@ -7,7 +7,7 @@ from django.urls import reverse
 from qinglang.enforcement import services
 from qinglang.enforcement.models import CaseEvidence, CaseStatus, Decision, PenaltyCase
 from qinglang.inspections.tests.helpers import fake_jpg, png
-from qinglang.registry.models import Status
+from qinglang.registry.models import InstitutionStatus
 from qinglang.testing import OTHER_COUNTY, make_institution, make_user
 
 pytestmark = pytest.mark.django_db
@@ -84,7 +84,7 @@ def test_decision_with_penalties_and_amounts(client, officer):
     assert case.status == CaseStatus.DECIDED
     amounts = dict(case.decision.penalties.values_list("kind", "amount_fen"))
     assert amounts == {"stop_operation": 0, "fine": 2_000_000, "confiscation": 1_000_000}
-    assert case.institution.status in (Status.BANNED, Status.CLOSED)
+    assert case.institution.status in (InstitutionStatus.BANNED, InstitutionStatus.CLOSED)
 
 
 @pytest.mark.parametrize(

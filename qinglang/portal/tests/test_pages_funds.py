@@ -145,21 +145,23 @@ def test_institution_sees_only_own_and_records_lesson(client, w):
     assert f"<td>{order.pk}</td>" in html and f"<td>{other_order.pk}</td>" not in html
     for name in ("org_funds", "org_batch", "org_refunds"):
         assert client.get(reverse(f"portal:{name}", args=[other.institution.pk])).status_code == 404
-    # recording against another institution's order is refused, nothing changes
-    html = _follow(client, url, {"order_id": other_order.pk, "event_id": "x1"})
-    assert "不存在或不属于本机构" in html
+    # the form offers only this institution's paid orders: another's is refused, nothing changes
+    assert f'value="{other_order.pk}"' not in html and f'value="{order.pk}"' in html
+    html = _follow(client, url, {"order_id": other_order.pk, "lesson_no": 1})
+    assert "有效" in html  # not one of the choices
     assert not Lesson.objects.exists()
-    html = _follow(client, url, {"order_id": order.pk, "event_id": "x1"})
+    html = _follow(client, url, {"order_id": order.pk, "lesson_no": 1})
     assert "已记录消课" in html
-    html = _follow(client, url, {"order_id": order.pk, "event_id": "x1"})
+    html = _follow(client, url, {"order_id": order.pk, "lesson_no": 1})
     assert "未重复消课" in html
+    assert Lesson.objects.get().event_id == f"web-{order.pk}-1"  # the API's id, derived
     order.refresh_from_db()
     # the lesson's fee waits for the parent's confirmation
     assert (
         order.lessons_consumed == 1 and order.pending_fen == order.unit_price_fen and order.released_fen == 0
     )
-    html = _follow(client, url, {"order_id": order.pk, "event_id": "bad id!"})
-    assert "事件编号只能包含" in html
+    html = _follow(client, url, {"order_id": order.pk, "lesson_no": 9})
+    assert "该订单共 3 节课" in html
     assert Lesson.objects.count() == 1
 
 

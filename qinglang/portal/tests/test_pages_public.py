@@ -78,7 +78,7 @@ def test_disclosure_board(client, listed):
     assert "20215100012345" not in html and "2021********45" in html
     assert "¥123.45" in html and "硬笔书法" in html
     assert "楷书字帖" in html and "未审核讲义" not in html
-    assert "资金监管：暂未接入" in html
+    assert "资金监管：该机构的预收费未纳入资金监管" in html and "not-custodied" in html
     assert "未登记消防验收" in html
     _no_personal_data(html)
 

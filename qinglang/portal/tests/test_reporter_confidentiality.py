@@ -47,7 +47,9 @@ def _needles(persona: str, kind: str) -> list[str]:
         if kind != "regulator":
             out += [mask_name(name), mask_phone(phone)]
         if kind == "reporter":
-            out.append(content[-3:])  # each report's own tag
+            # each report's own tag with the character before it: a bare three-letter tag
+            # also turns up by chance in the page's random CSRF token
+            out.append(content[-4:])
     return out
 
 

@@ -257,15 +257,20 @@ def test_ban_entered_from_another_authority_on_the_page(client, officer):
 # --- pages: timetable, disclosure board, gaps, printable board ------------------------------
 
 
-def test_timetable_page_refuses_with_the_rule(client):
-    inst = make_institution(category="subject", kind="subject")
-    admin = make_user("platform_admin")
-    course = registry.course_create(
-        actor=admin,
+def _course_and_admin(inst, **course):
+    """The institution, a course of it (made by the platform admin) and its administrator."""
+    c = registry.course_create(
+        actor=make_user("platform_admin"),
         institution_id=inst.pk,
-        data={"name": "初中数学", "kind": "subject", "stage": "junior", "lessons": 10, "unit_price_fen": 100},
+        data={**course, "lessons": 10, "unit_price_fen": 100},
     )
-    org = make_user("institution_admin", institution_id=inst.pk)
+    return inst, c, make_user("institution_admin", institution_id=inst.pk)
+
+
+def test_timetable_page_refuses_with_the_rule(client):
+    inst, course, org = _course_and_admin(
+        make_institution(category="subject", kind="subject"), name="初中数学", kind="subject", stage="junior"
+    )
     client.force_login(org)
     url = reverse("portal:org_course_slots", args=[inst.pk, course.pk])
     data = {
@@ -276,7 +281,7 @@ def test_timetable_page_refuses_with_the_rule(client):
         "term_end": "2026-12-31",
     }
     html = client.post(url, data, follow=True).content.decode()
-    assert "subject.no_training_on_rest_days" in html and "由全国设定" in html
+    assert "subject.no_training_on_rest_days" in html and "全国" in html
     html = client.post(url, {**data, "weekday": "3", "ends_at": "08:00"}, follow=True).content.decode()
     assert "结束时间须晚于开始时间" in html
     html = client.post(url, {**data, "weekday": "3"}, follow=True).content.decode()
@@ -403,7 +408,7 @@ def test_approvals_pages(client, officer, admin):
 
     bad = {**_docs(), "staff_list": SimpleUploadedFile("staff.pdf", b"MZ\x90\x00exe")}
     html = client.post(reverse("portal:applications"), {**ESTABLISH, **bad}, follow=True).content.decode()
-    assert "不是允许的文件类型" in html and Application.objects.count() == 1
+    assert "不是允许的类型" in html and Application.objects.count() == 1
     client.force_login(sports)
     url = reverse("portal:application_detail", args=[app.pk])
     html = client.post(
@@ -437,3 +442,105 @@ def test_approvals_pages(client, officer, admin):
         follow=True,
     ).content.decode()
     assert "申请已提交" in html and "变更" in html
+
+
+def test_hours_violations_are_items_of_the_next_campaigns_checklist(client):
+    """A violation recorded for an institution becomes the follow-up item R01 of its next
+    inspection's checklist (with the violations listed), must be answered, and is not
+    asked again once inspected; an institution without violations gets no such item."""
+    from qinglang.inspections import services as inspections
+    from qinglang.inspections.checklists import task_items
+    from qinglang.inspections.models import Task
+    from qinglang.inspections.tests.helpers import answer_all, campaign_data, inspectors
+
+    w = funds_world()
+    order = paid_order(w)
+    client.force_login(w.org_user)
+    r = _lesson(client, w, order, "late-1", _at(_day(order, working=True), 20, 0))
+    assert r.status_code == 200
+    clean = make_institution(name="守时艺术培训中心", kind="arts")
+    leader = make_user("regulator_leader")
+    team = inspectors(2)
+    c = inspections.campaign_create(
+        actor=leader, data=campaign_data(starts_on=date.today(), ends_on=date.today() + timedelta(days=30))
+    )
+    inspections.campaign_draw(actor=leader, campaign_id=c.pk, share=1.0, seed="hours", today=date.today())
+    task = Task.objects.get(campaign=c, institution=w.institution)
+    items, violations = task_items(task)
+    assert items[-1].code == "R01" and [v.rule for v in violations] == ["training.latest_end_offline"]
+    assert "R01" not in [i.code for i in task_items(Task.objects.get(campaign=c, institution=clean))[0]]
+    member = next(u for u in team if task.team.members.filter(user_id=u.pk).exists())
+    client.force_login(member)
+    html = client.get(reverse("portal:task_detail", args=[task.pk])).content.decode()
+    assert "R01" in html and 'id="hours-violations"' in html and "training.latest_end_offline" in html
+    # the follow-up must be answered
+    partial = [r for r in answer_all(task) if r["item_id"] != items[-1].pk]
+    with pytest.raises(ValidationError):
+        inspections.inspection_record_submit(
+            actor=member, task_id=task.pk, inspected_on=date.today(), results=partial
+        )
+    inspections.inspection_record_submit(
+        actor=member,
+        task_id=task.pk,
+        inspected_on=date.today(),
+        results=answer_all(task, findings={"R01": "rectification"}),
+    )
+    assert task.record.results.get(item=items[-1]).outcome == "rectification"
+    # the checklist page of templates does not offer the follow-up template
+    client.force_login(leader)
+    assert "跟进事项(平台生成)" not in client.get(reverse("portal:checklist_list")).content.decode()
+    # once inspected, the violation is not asked again; a later one is
+    from qinglang.inspections.checklists import hours_violations_to_follow
+
+    assert hours_violations_to_follow(w.institution.pk).count() == 0
+    client.force_login(w.org_user)
+    r = _lesson(client, w, order, "late-2", _at(_day(order, working=True) + timedelta(days=7), 20, 0))
+    assert r.status_code == 200
+    assert hours_violations_to_follow(w.institution.pk).count() == 1
+
+
+def test_the_rules_pages_speak_english(client, officer, settings):
+    """Chosen English, the rules pages have no Chinese of their own (names of the data
+    excepted): the gaps list, the ban list, the applications, and an institution's board,
+    applications and timetable."""
+    import re
+
+    inst, course, org = _course_and_admin(
+        make_institution(name="武侯童心艺术培训"), name="少儿美术", kind="arts", stage="primary"
+    )
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+
+    def own_text(url, *data):
+        html = client.get(url).content.decode()
+        assert client.get(url).status_code == 200, url
+        main = html.split("<main", 1)[-1].split("</main>", 1)[0]
+        main = re.sub(r'<td class="small">.*?</td>', "", main, flags=re.S)  # the registry's lines
+        text = re.sub(r"<[^>]+>", " ", main)
+        for d in (
+            *data,
+            "武侯区",
+            "成都市",
+            "四川省",
+            "浆洗街街道",
+            "浆洗街道",
+            "教育局",
+            "正常办学",
+        ):  # data; the status from the institution's shared navigation
+            text = text.replace(d, "")
+        return re.findall(r"[\u4e00-\u9fff]+", text)
+
+    client.force_login(officer)
+    assert (
+        "Institutions with disclosure gaps" in client.get(reverse("portal:disclosure_gaps")).content.decode()
+    )
+    leftovers = {}
+    for name in ("disclosure_gaps", "practice_bans", "applications"):
+        leftovers[name] = own_text(reverse(f"portal:{name}"), inst.name)
+    client.force_login(org)
+    for name, url in (
+        ("org_disclosure", reverse("portal:org_disclosure", args=[inst.pk])),
+        ("org_applications", reverse("portal:org_applications", args=[inst.pk])),
+        ("org_course_slots", reverse("portal:org_course_slots", args=[inst.pk, course.pk])),
+    ):
+        leftovers[name] = own_text(url, inst.name, course.name)
+    assert not any(leftovers.values()), leftovers

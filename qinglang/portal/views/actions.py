@@ -165,6 +165,15 @@ def list_page(request, kind: str):
 # --- policy ----------------------------------------------------------------------------
 
 
+def _policy_divisions(user) -> list[tuple[str, str]]:
+    """The counties and townships of the user's scope, named (pick, don't type)."""
+    from qinglang.core.models import DivisionLevel
+
+    from ..pickers import division_choices
+
+    return division_choices(user, DivisionLevel.COUNTY) + division_choices(user, DivisionLevel.TOWNSHIP)
+
+
 @console_required
 def policy_page(request):
     division = (request.GET.get("division") or request.POST.get("division") or "").strip()
@@ -204,5 +213,6 @@ def policy_page(request):
             "rows": rows,
             "form": form,
             "may_set": may_set,
+            "division_choices": _policy_divisions(request.user),
         },
     )

@@ -8,6 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from qinglang.accounts import administration as adm
@@ -18,7 +19,7 @@ from qinglang.core.errors import DomainError
 from qinglang.core.models import Division, DivisionLevel
 from qinglang.core.xlsx import XLSX_CONTENT_TYPE
 
-from . import admin_forms as f
+from .. import forms_admin as f
 from .common import apply_errors, error_text, run_action
 
 
@@ -27,7 +28,7 @@ def admin_required(view):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not adm.may_administer_accounts(request.user):
-            raise PermissionDenied("无权访问此页面")
+            raise PermissionDenied(_("无权访问此页面"))
         return view(request, *args, **kwargs)
 
     wrapped.__name__ = view.__name__
@@ -45,7 +46,7 @@ def counties_administered(user):
 
 def _county_check(request, code: str) -> None:
     if not adm.division_administered(request.user, code):
-        raise Http404("区划不存在或无权查看")
+        raise Http404(_("区划不存在或无权查看"))
 
 
 # --- overview and divisions --------------------------------------------------------------
@@ -81,7 +82,7 @@ def division_list(request):
         code = add_form.cleaned_data["code"].strip()
         under = next((p for p in adm.administered_prefixes(request.user) if code.startswith(p)), None)
         if under is None:
-            add_form.add_error("code", f"区划代码{code}不在本人管辖的区划之下")
+            add_form.add_error("code", _("区划代码%(code)s不在本人管辖的区划之下") % {"code": code})
         else:
             try:
                 d = core_services.division_add(
@@ -92,7 +93,7 @@ def division_list(request):
             except (DomainError, ValidationError) as exc:
                 apply_errors(add_form, exc)
             else:
-                messages.success(request, f"已添加：{d.code} {d.name}")
+                messages.success(request, _("已添加：%(code)s %(name)s") % {"code": d.code, "name": d.name})
                 return redirect("portal:admin_divisions")
     import_form = f.DivisionImportForm()
     import_form.set_counties(counties)
@@ -109,24 +110,24 @@ def division_list(request):
 def division_change(request, code: str):
     _county_check(request, code)
     if not adm.divisions_administered(request.user).filter(code=code).exists():
-        raise Http404("区划不存在或无权查看")
+        raise Http404(_("区划不存在或无权查看"))
     form = f.DivisionRenameForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "操作未完成：请求不完整")
+        messages.error(request, _("操作未完成：请求不完整"))
         return redirect("portal:admin_divisions")
     op, name = form.cleaned_data["op"], form.cleaned_data["name"]
     if op == "rename":
         run_action(
             request,
             lambda: core_services.division_rename(actor=request.user, code=code, name=name),
-            f"已改名为{name}",
+            _("已改名为%(name)s") % {"name": name},
         )
     else:
         retired = op == "retire"
         run_action(
             request,
             lambda: core_services.division_retire(actor=request.user, code=code, retired=retired),
-            "已撤销" if retired else "已恢复",
+            _("已撤销") if retired else _("已恢复"),
         )
     return redirect("portal:admin_divisions")
 
@@ -182,7 +183,7 @@ def department_list(request):
         except (DomainError, ValidationError) as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, f"已添加部门：{dep.name}")
+            messages.success(request, _("已添加部门：%(name)s") % {"name": dep.name})
             return redirect("portal:admin_departments")
     departments = adm.departments_administered(request.user)
     return render(request, "portal/admin/departments.html", {"departments": departments, "form": form})
@@ -192,7 +193,7 @@ def department_list(request):
 def department_edit(request, department_id: int):
     dep = adm.departments_administered(request.user).filter(pk=department_id).first()
     if dep is None:
-        raise Http404("部门不存在或无权查看")
+        raise Http404(_("部门不存在或无权查看"))
     initial = {k: getattr(dep, k) for k in core_services.DEPARTMENT_CONTACT_FIELDS}
     form = f.DepartmentForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -201,7 +202,7 @@ def department_edit(request, department_id: int):
         except (DomainError, ValidationError) as exc:
             apply_errors(form, exc)
         else:
-            messages.success(request, "已保存")
+            messages.success(request, _("已保存"))
             return redirect("portal:admin_departments")
     return render(request, "portal/admin/department_edit.html", {"department": dep, "form": form})
 
@@ -210,12 +211,10 @@ def department_edit(request, department_id: int):
 
 
 def _banks(user) -> list:
-    """Custody banks the platform admin may attach a bank operator to (others: none)."""
-    if adm.administered_prefixes(user) != [""]:
-        return []
-    from qinglang.funds.models import Bank
+    """Custody banks the user may attach a bank operator to (a leader: their prefixes')."""
+    from qinglang.funds.services import banks_administered
 
-    return list(Bank.objects.order_by("name"))
+    return list(banks_administered(user))
 
 
 def _created(request, pairs) -> None:
@@ -287,7 +286,7 @@ def user_import(request):
         else:
             if result.ok:
                 _created(request, result.created)
-                messages.success(request, f"已创建{len(result.created)}个账号")
+                messages.success(request, _("已创建%(n)s个账号") % {"n": len(result.created)})
                 return redirect("portal:admin_users")
     return render(request, "portal/admin/user_import.html", {"form": form, "result": result})
 
@@ -332,53 +331,58 @@ def user_action(request, user_id: int):
         run_action(
             request,
             lambda: adm.user_set_active(actor=me, user_id=target.pk, active=op == "activate"),
-            "已启用" if op == "activate" else "已停用",
+            _("已启用") if op == "activate" else _("已停用"),
         )
     elif op == "reset":
         try:
-            _, plain = adm.user_reset_password(actor=me, user_id=target.pk)
+            _user, plain = adm.user_reset_password(actor=me, user_id=target.pk)
         except (DomainError, ValidationError) as exc:
-            messages.error(request, f"操作未完成：{error_text(exc)}")
+            messages.error(request, _("操作未完成：%(reason)s") % {"reason": error_text(exc)})
         else:
             _created(request, [(target, plain)])
     elif op == "grant":
         banks = _banks(me)
         form = f.GrantForm(request.POST, banks=banks)
         if not form.is_valid():
-            messages.error(request, "操作未完成：请填写角色和管辖区划")
+            messages.error(request, _("操作未完成：请填写角色和管辖区划"))
         else:
             d = form.cleaned_data
-            bank_id = d.get("bank")
-            if bank_id is not None and bank_id not in {b.pk for b in banks}:
-                raise Http404("托管银行不存在或无权查看")
-            code = d["division_code"].strip()
-            run_action(
-                request,
-                lambda: adm.membership_add(
-                    actor=me,
-                    user_id=target.pk,
-                    role=d["role"],
-                    division_prefixes=[code] if code and d["role"] != Role.BANK_OPERATOR else [],
-                    department_kind=d["department_kind"] if d["role"] != Role.BANK_OPERATOR else "",
-                    bank_id=bank_id if d["role"] == Role.BANK_OPERATOR else None,
-                ),
-                "已授权",
-            )
+            if d["role"] == Role.BANK_OPERATOR:
+                from qinglang.funds.services import bank_operator_grant
+
+                run_action(
+                    request,
+                    lambda: bank_operator_grant(actor=me, bank_id=d.get("bank") or 0, user_id=target.pk),
+                    _("已授权"),
+                )
+            else:
+                code = d["division_code"].strip()
+                run_action(
+                    request,
+                    lambda: adm.membership_add(
+                        actor=me,
+                        user_id=target.pk,
+                        role=d["role"],
+                        division_prefixes=[code] if code else [],
+                        department_kind=d["department_kind"],
+                    ),
+                    _("已授权"),
+                )
     elif op == "token":
         form = f.TokenCreateForm(request.POST)
         if not form.is_valid():
-            messages.error(request, "操作未完成：请填写令牌用途和权限范围")
+            messages.error(request, _("操作未完成：请填写令牌用途和权限范围"))
         else:
             try:
                 tok, plain = api_token_create(
                     actor=me, user=target, name=form.cleaned_data["name"], scope=form.cleaned_data["scope"]
                 )
             except (DomainError, ValidationError) as exc:
-                messages.error(request, f"操作未完成：{error_text(exc)}")
+                messages.error(request, _("操作未完成：%(reason)s") % {"reason": error_text(exc)})
             else:
                 request.session["admin_token"] = [tok.name, plain]
     else:
-        messages.error(request, "操作未完成：未知操作")
+        messages.error(request, _("操作未完成：未知操作"))
     return redirect("portal:admin_user_detail", user_id=target.pk)
 
 
@@ -387,11 +391,11 @@ def user_action(request, user_id: int):
 def membership_withdraw(request, membership_id: int):
     m = adm.users_administered(request.user).filter(memberships__pk=membership_id).first()
     if m is None:
-        raise Http404("角色授权不存在或无权查看")
+        raise Http404(_("角色授权不存在或无权查看"))
     run_action(
         request,
         lambda: adm.membership_withdraw(actor=request.user, membership_id=membership_id),
-        "已撤销授权",
+        _("已撤销授权"),
     )
     return redirect("portal:admin_user_detail", user_id=m.pk)
 
@@ -401,8 +405,8 @@ def membership_withdraw(request, membership_id: int):
 def token_revoke(request, token_id: int):
     tok = ApiToken.objects.select_related("user").filter(pk=token_id).first()
     if tok is None or not adm.users_administered(request.user).filter(pk=tok.user_id).exists():
-        raise Http404("接口令牌不存在或无权查看")
-    run_action(request, lambda: api_token_revoke(actor=request.user, token=tok), "令牌已吊销")
+        raise Http404(_("接口令牌不存在或无权查看"))
+    run_action(request, lambda: api_token_revoke(actor=request.user, token=tok), _("令牌已吊销"))
     return redirect("portal:admin_user_detail", user_id=tok.user_id)
 
 
@@ -414,23 +418,18 @@ def institution_invite(request, institution_id: int):
     """Create the institution's administrator login from its registry record, with a
     one-time password to hand over (changed at first login)."""
     from qinglang.registry.selectors import institution_get
-    from qinglang.registry.services import institution_user_create
+    from qinglang.registry.services import institution_admin_invite
 
     inst = institution_get(actor=request.user, institution_id=institution_id)
     form = f.InviteForm(request.POST or None, initial={"display_name": inst.legal_representative})
     if request.method == "POST" and form.is_valid():
-        plain = adm.initial_password()
         try:
-            user = institution_user_create(
+            user, plain = institution_admin_invite(
                 actor=request.user,
                 institution_id=inst.pk,
                 username=form.cleaned_data["username"],
-                password=plain,
                 display_name=form.cleaned_data["display_name"],
-                role=Role.INSTITUTION_ADMIN,
-                check_password=False,
             )
-            adm.require_password_change(actor=request.user, user_id=user.pk)
         except (DomainError, ValidationError) as exc:
             apply_errors(form, exc)
         else:

@@ -7,15 +7,21 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from qinglang.accounts.permissions import REGULATOR_WRITERS, REGULATORS, has_role
 from qinglang.accounts.scope import actor_for
 from qinglang.clues import selectors, services
-from qinglang.clues.forms import (
+from qinglang.clues.models import Channel, ClueCategory, ClueStatus
+from qinglang.core.errors import DomainError, NotFound
+from qinglang.core.exports import csv_response, csv_values
+from qinglang.core.jobs import job_start, should_run_in_background
+from qinglang.core.ratelimit import RateLimited, client_ip
+
+from ..exports import CLUE_COLUMNS, rows_for
+from ..forms_clues import (
     CATEGORY_CHOICES,
     DEPARTMENT_CHOICES,
     GridReportForm,
@@ -23,19 +29,20 @@ from qinglang.clues.forms import (
     LeadForm,
     ReportForm,
     WhistleForm,
+    WhistleReportForm,
 )
-from qinglang.clues.models import Category, Channel, Status
-from qinglang.clues.services.common import RateLimited
-from qinglang.core.errors import DomainError, NotFound
-from qinglang.core.exports import csv_response
-
+from ..paging import paginate
 from .common import apply_errors, console_required, error_text, run_action
+from .exports import export_response
 
 PUBLIC_COUNTY = settings.PUBLIC_DIVISION
 
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
 def _ip(request) -> str:
-    return "ip:" + request.META.get("REMOTE_ADDR", "")
+    return "ip:" + client_ip(request)
 
 
 def _submit(request, form, channel: str, source: str):
@@ -167,16 +174,6 @@ def grid_report(request):
 
 # --- console ---------------------------------------------------------------------------
 
-EXPORT_FIELDS = [
-    ("reference", "编号"),
-    ("division_code", "区划"),
-    ("category", "类别"),
-    ("status", "状态"),
-    ("report_count", "举报次数"),
-    ("received_at", "收到时间"),
-    ("resolve_due", "办结时限"),
-]
-
 
 @console_required
 def clue_list(request):
@@ -189,21 +186,13 @@ def clue_list(request):
         overdue=g.get("overdue") == "1",
         triage=g.get("triage") == "1",
     )
-    if g.get("export") == "csv" or g.get("format") == "csv":
-        # never any reporter field in an export
-        rows = list(qs[:10000])
-        refs = {}
-        for i in range(0, len(rows), 2000):
-            refs.update(selectors.source_refs(c.pk for c in rows[i : i + 2000]))
-        data = (
-            [getattr(c, f) for f, _ in EXPORT_FIELDS]
-            + [c.institution.name if c.institution_id else c.operator_name, " ".join(refs.get(c.pk, []))]
-            for c in rows
-        )
-        return csv_response(
-            "clues.csv", [label for _, label in EXPORT_FIELDS] + ["涉及机构", "来源编号"], data
-        )
-    page = Paginator(qs, 30).get_page(g.get("page"))
+    export = g.get("export") or g.get("format")
+    if export == "xlsx":
+        return export_response(request, "clues")
+    if export == "csv":  # never any reporter field in an export; names, local times, a BOM
+        rows = rows_for("clues", request.user, g)
+        return csv_response("线索.csv", [c.header for c in CLUE_COLUMNS], csv_values(CLUE_COLUMNS, rows))
+    page = paginate(request, qs, 30)
     refs = selectors.source_refs(c.pk for c in page)
     for c in page:
         c.source_ref_list = refs.get(c.pk, [])
@@ -214,8 +203,8 @@ def clue_list(request):
         "portal/clues/console_list.html",
         {
             "page": page,
-            "statuses": Status.choices,
-            "categories": Category.choices,
+            "statuses": ClueStatus.choices,
+            "categories": ClueCategory.choices,
             "query": query.urlencode(),
         },
     )
@@ -223,7 +212,13 @@ def clue_list(request):
 
 @console_required
 def clue_detail(request, clue_id: int):
-    clue = selectors.clue_get(actor=request.user, clue_id=clue_id)
+    try:
+        clue = selectors.clue_get(actor=request.user, clue_id=clue_id)
+    except NotFound:
+        gone = selectors.handed_over(actor=request.user, clue_id=clue_id)
+        if gone is None:
+            raise
+        return render(request, "portal/clues/handed_over.html", {"gone": gone}, status=200)
     if request.method == "POST":
         op = request.POST.get("op", "")
         p = request.POST
@@ -262,9 +257,25 @@ def clue_detail(request, clue_id: int):
             "reclassify": lambda: services.clue_reclassify(
                 actor=request.user, clue_id=clue_id, category=p.get("category", "")
             ),
+            "merge": lambda: services.clue_merge(
+                actor=request.user,
+                clue_id=clue_id,
+                into_id=_int(p.get("into_id")),
+                reason=p.get("reason", ""),
+            ),
+            "split": lambda: services.clue_split(
+                actor=request.user,
+                clue_id=clue_id,
+                report_ids=[_int(x) for x in p.getlist("report_id")],
+                reason=p.get("reason", ""),
+            ),
         }
         if op in fns:
-            run_action(request, fns[op], "已保存")
+            done = _run(request, fns[op], {"merge": "已并案", "split": "已拆分为新线索"}.get(op, "已保存"))
+            if op == "merge" and done is not None:
+                return redirect("portal:clue_detail", clue_id=done.pk)
+            if op == "split" and done is not None:
+                return redirect("portal:clue_detail", clue_id=done.pk)
         else:
             messages.error(request, "未知操作")
         return redirect("portal:clue_detail", clue_id=clue_id)
@@ -287,13 +298,85 @@ def clue_detail(request, clue_id: int):
             "escalations": clue.escalations.all(),
             "categories": CATEGORY_CHOICES,
             "departments": DEPARTMENT_CHOICES,
+            "duplicates": services.duplicate_suggestions(actor=request.user, clue_id=clue_id)
+            if has_role(request.user, REGULATOR_WRITERS)
+            else [],
+            "changes": selectors.case_changes(clue),
+        },
+    )
+
+
+def _run(request, fn, success: str):
+    """``run_action`` that hands back the service's result (None when refused)."""
+    box = {}
+    ok = run_action(request, lambda: box.setdefault("result", fn()), success)
+    return box.get("result") if ok else None
+
+
+def _int(v) -> int:
+    try:
+        return int(v)
+    except (TypeError, ValueError):
+        raise ValidationError({"id": "编号无效"})
+
+
+@console_required
+def clue_retriage(request):
+    """重新研判: start a re-triage of an area's open clues; earlier runs."""
+    if request.method == "POST":
+        run = _run(
+            request,
+            lambda: services.retriage_start(
+                actor=request.user, division_code=request.POST.get("division_code", "")
+            ),
+            "已开始重新研判",
+        )
+        if run is not None:
+            return redirect("portal:clue_retriage_run", run_id=run.pk)
+        return redirect("portal:clue_retriage")
+    return render(
+        request,
+        "portal/clues/retriage.html",
+        {
+            "runs": selectors.retriage_runs(actor=request.user),
+            "handler": has_role(request.user, REGULATOR_WRITERS),
+            "areas": actor_for(request.user).division_prefixes or [],
         },
     )
 
 
 @console_required
+def clue_retriage_run(request, run_id: int):
+    """The proposals of one run (category old → new, suggested merges); applied only on
+    confirmation of the chosen ones."""
+    run = selectors.retriage_get(actor=request.user, run_id=run_id)
+    if request.method == "POST":
+        run_action(
+            request,
+            lambda: services.retriage_apply(
+                actor=request.user,
+                run_id=run_id,
+                accept=[_int(x) for x in request.POST.getlist("accept")],
+                reason=request.POST.get("reason", ""),
+            ),
+            "已应用所选变更",
+        )
+        return redirect("portal:clue_retriage_run", run_id=run_id)
+    labels = dict(ClueCategory.choices)
+    props = [
+        {**p, "old_label": labels.get(p.get("old"), ""), "new_label": labels.get(p.get("new"), "")}
+        for p in run.proposals
+    ]
+    return render(
+        request,
+        "portal/clues/retriage_run.html",
+        {"run": run, "proposals": props, "handler": has_role(request.user, REGULATOR_WRITERS)},
+    )
+
+
+@console_required
 def clue_lead_new(request):
-    form = LeadForm(request.POST or None)
+    form = LeadForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -308,10 +391,20 @@ def clue_lead_new(request):
 
 @console_required
 def clue_import(request):
-    form = ImportForm(request.POST or None, request.FILES or None)
+    form = ImportForm(request.POST or None, request.FILES or None, user=request.user)
     batch = None
     if request.method == "POST" and form.is_valid():
         f = form.cleaned_data["file"]
+        if should_run_in_background(upload_bytes=f.size):  # thousands of work orders: a job
+            job = job_start(
+                actor=request.user,
+                kind="clues.import",
+                title=f"导入热线工单：{f.name}",
+                handler="qinglang.portal.jobs.clue_import",
+                params={"division_code": form.cleaned_data["division_code"], "filename": f.name},
+                data=f.read(),
+            )
+            return redirect("portal:job", job_id=job.pk)
         try:
             batch = services.clue_import_hotline(
                 actor=request.user,
@@ -329,8 +422,16 @@ def clue_import(request):
 
 
 @console_required
+def clue_import_template(request):
+    resp = HttpResponse(services.hotline_template_xlsx(), content_type=XLSX_TYPE)
+    resp["Content-Disposition"] = 'attachment; filename="hotline-template.xlsx"'
+    return resp
+
+
+@console_required
 def whistle_board(request):
-    form = WhistleForm(request.POST or None)
+    may_whistle = services.may_raise_whistle(request.user)
+    form = WhistleForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             services.whistle_raise(actor=request.user, **form.cleaned_data)
@@ -344,6 +445,7 @@ def whistle_board(request):
         "portal/clues/whistles.html",
         {
             "form": form,
+            "may_whistle": may_whistle,
             "board": selectors.whistle_board(actor=request.user),
             "late": selectors.late_departments(actor=request.user),
         },
@@ -358,14 +460,13 @@ def whistle_report(request, whistle_id: int):
 
     if not restrict(Whistle.objects.filter(pk=whistle_id), request.user).exists():
         raise Http404
+    form = WhistleReportForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "操作未完成：请选择报到部门并填写采取的措施")
+        return redirect("portal:whistle_board")
     run_action(
         request,
-        lambda: services.whistle_report(
-            actor=request.user,
-            whistle_id=whistle_id,
-            department_kind=request.POST.get("department_kind", ""),
-            action=request.POST.get("action", ""),
-        ),
+        lambda: services.whistle_report(actor=request.user, whistle_id=whistle_id, **form.cleaned_data),
         "已报到",
     )
     return redirect("portal:whistle_board")
@@ -377,7 +478,7 @@ def clue_trends(request):
     if dim not in ("category", "area", "institution"):
         dim = "category"
     rows = list(selectors.trends(actor=request.user, dimension=dim))
-    labels = dict(Category.choices)
+    labels = dict(ClueCategory.choices)
     if dim == "institution":
         from qinglang.registry.models import Institution
 

@@ -12,6 +12,7 @@ from django.http import Http404
 from qinglang.accounts.permissions import CONSOLE, INSTITUTION_USERS, REGULATOR_WRITERS, has_role
 from qinglang.accounts.scope import actor_for
 from qinglang.core.errors import DomainError, NotFound, validation_detail
+from qinglang.core.policy import plain_message
 
 # Field names services use in ValidationError dicts, for messages shown outside a form.
 FIELD_LABELS = {
@@ -62,9 +63,12 @@ def can_write(user) -> bool:
     return has_role(user, REGULATOR_WRITERS)
 
 
-def error_text(exc: Exception) -> str:
-    """One Chinese sentence for a service error."""
+def error_text(exc: Exception, *, official: bool = False) -> str:
+    """One Chinese sentence for a service error. A rule's refusal reads in plain words
+    with its basis; ``official`` (console users) also names the policy parameter's key."""
     if isinstance(exc, DomainError):
+        if exc.code == "policy_violation" and not official:
+            return plain_message(exc.message)
         return exc.message
     if isinstance(exc, ValidationError):
         parts = []
@@ -84,21 +88,24 @@ def run_action(request, fn: Callable, success: str) -> bool:
     except NotFound:
         raise Http404("不存在或无权查看")
     except (DomainError, ValidationError) as exc:
-        messages.error(request, f"操作未完成：{error_text(exc)}")
+        # officials and institutions also read the parameter's key; parents the rule in words
+        official = request.user.is_authenticated and not actor_for(request.user).is_parent
+        messages.error(request, f"操作未完成：{error_text(exc, official=official)}")
         return False
     messages.success(request, success)
     return True
 
 
-def apply_errors(form, exc: Exception) -> None:
-    """Attach a service error to the form: field errors where the form has the field."""
+def apply_errors(form, exc: Exception, *, official: bool = True) -> None:
+    """Attach a service error to the form: field errors where the form has the field; a
+    rule's refusal in plain words, with its key unless ``official=False`` (parents, the public)."""
     if isinstance(exc, ValidationError) and hasattr(exc, "message_dict"):
         for field, msgs in exc.message_dict.items():
             target = field if field in form.fields else None
             for m in msgs:
                 form.add_error(target, m if target else f"{FIELD_LABELS.get(field, field)}：{m}")
         return
-    form.add_error(None, error_text(exc))
+    form.add_error(None, error_text(exc, official=official))
 
 
 def is_htmx(request) -> bool:

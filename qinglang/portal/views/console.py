@@ -4,7 +4,6 @@ registration and Excel import."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -15,6 +14,7 @@ from qinglang.accounts.models import Role
 from qinglang.accounts.scope import actor_for
 from qinglang.core.crypto import decrypt
 from qinglang.core.errors import DomainError
+from qinglang.core.jobs import job_start, should_run_in_background
 from qinglang.registry import selectors as registry
 from qinglang.registry import services
 from qinglang.registry.models import INSTITUTION_STATES
@@ -28,6 +28,8 @@ from ..forms import (
     ReasonForm,
     TransitionForm,
 )
+from ..paging import paginate
+from ..todo import console_landing
 from .common import apply_errors, can_write, console_required, is_htmx
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -51,10 +53,14 @@ def home(request):
         return redirect("portal:org_home")
     if actor.is_parent and actor.roles <= {Role.PARENT}:
         return redirect("portal:parent_home")
+    if actor.bank_ids and not (actor.is_platform_admin or actor.regulator):
+        return redirect("portal:bank_list")  # the bank's own end: its instructions and statements
     if not (actor.is_platform_admin or actor.regulator):
         return render(request, "portal/no_role.html")
     counts = registry.institution_counts(actor=request.user)
-    return render(request, "portal/console/home.html", {"counts": counts})
+    return render(
+        request, "portal/console/home.html", {"counts": counts, "landing": console_landing(request.user)}
+    )
 
 
 def _filtered(request):
@@ -66,7 +72,7 @@ def _filtered(request):
 @require_GET
 def institution_list(request):
     form, qs = _filtered(request)
-    page = Paginator(qs.order_by("id"), PER_PAGE).get_page(request.GET.get("page"))
+    page = paginate(request, qs.order_by("id"), PER_PAGE)
     params = request.GET.copy()
     params.pop("page", None)
     return render(
@@ -173,6 +179,16 @@ def institution_import(request):
     if request.method == "POST" and form.is_valid():
         from qinglang.registry.services import institution_import_xlsx
 
+        upload = form.cleaned_data["file"]
+        if should_run_in_background(upload_bytes=upload.size):  # thousands of rows: a job
+            job = job_start(
+                actor=request.user,
+                kind="registry.import",
+                title=f"批量导入机构：{upload.name}",
+                handler="qinglang.portal.jobs.registry_import",
+                data=upload.read(),
+            )
+            return redirect("portal:job", job_id=job.pk)
         try:
             result = institution_import_xlsx(actor=request.user, file_obj=form.cleaned_data["file"])
         except (DomainError, ValidationError) as exc:

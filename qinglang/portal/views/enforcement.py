@@ -10,6 +10,7 @@ from qinglang.enforcement.models import CASE_STATES, CaseStatus, CaseType, Gravi
 from qinglang.enforcement.services import MONEY_KINDS
 
 from .common import can_write, console_required, run_action
+from .exports import export_response, wants_export
 
 
 def _fen(v: str) -> int:
@@ -103,6 +104,8 @@ def case_list(request):
         return redirect("portal:case_list")
     status = request.GET.get("status", "")
     cases = selectors.case_list(actor=request.user, status=status if status in CaseStatus.values else "")
+    if wants_export(request):
+        return export_response(request, "cases")
     return render(
         request,
         "portal/enforcement/cases.html",

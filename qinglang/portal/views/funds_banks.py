@@ -11,15 +11,16 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
-from qinglang.accounts.permissions import BANK_OPERATORS, CONSOLE
+from qinglang.accounts.permissions import BANK_OPERATORS, CONSOLE, is_bank_operator
 from qinglang.accounts.scope import actor_for
 from qinglang.core.errors import DomainError, NotFound
 from qinglang.core.exports import BOM
-from qinglang.funds import selectors, services
+from qinglang.funds import selectors, selectors_parent, services
 from qinglang.funds.parsing import statement_text
 
+from ..forms_funds import PaymentEntryForm, ResolveForm, StatementUploadForm
+from ..todo import bank_landing
 from .common import apply_errors, can_write, role_required
-from .funds_forms import ResolveForm, StatementUploadForm
 
 bank_or_console_required = role_required(CONSOLE | BANK_OPERATORS)
 MAX_STATEMENT = 20 * 1024 * 1024
@@ -39,9 +40,10 @@ def _day(request) -> date | None:
 
 @bank_or_console_required
 def bank_list(request):
+    own = actor_for(request.user).bank_ids
+    if len(own) == 1 and not request.GET:  # a bank's own operator lands on its instructions
+        return redirect("portal:bank_instructions", bank_id=next(iter(own)))
     banks = list(selectors.bank_list(actor=request.user)[:200])
-    if len(banks) == 1 and actor_for(request.user).bank_ids and not request.GET:  # a bank's own operator
-        return redirect("portal:bank_instructions", bank_id=banks[0].pk)
     return render(request, "portal/funds/bank_list.html", {"banks": banks})
 
 
@@ -49,6 +51,7 @@ def bank_list(request):
 def bank_instructions(request, bank_id: int):
     """Days with instructions; each day's file to download."""
     bank = _bank(request, bank_id)
+    landing = bank_landing(request.user, bank.pk) if bank.pk in actor_for(request.user).bank_ids else None
     days = selectors.instruction_days(actor=request.user, bank_id=bank.pk)
     day = _day(request) or (days[0]["day"] if days else None)
     lines = selectors.instruction_lines(actor=request.user, bank_id=bank.pk, day=day) if day else []
@@ -57,6 +60,7 @@ def bank_instructions(request, bank_id: int):
         "portal/funds/bank_instructions.html",
         {
             "bank": bank,
+            "landing": landing,
             "tab": "instructions",
             "days": days,
             "day": day,
@@ -76,6 +80,18 @@ def bank_instruction_file(request, bank_id: int):
         BOM + services.instruction_file(lines, bank=bank), content_type="text/csv; charset=utf-8"
     )
     resp["Content-Disposition"] = f'attachment; filename="instructions-{bank.code}-{day.isoformat()}.csv"'
+    return resp
+
+
+@bank_or_console_required
+def bank_statement_template(request):
+    from qinglang.funds.parsing import statement_template_xlsx
+
+    resp = HttpResponse(
+        statement_template_xlsx(),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    resp["Content-Disposition"] = 'attachment; filename="bank-statement-template.xlsx"'
     return resp
 
 
@@ -120,5 +136,57 @@ def bank_statements(request, bank_id: int):
             "resolve_form": ResolveForm(),
             "can_write": can_write(request.user),
             "next": request.get_full_path(),
+        },
+    )
+
+
+@bank_or_console_required
+def bank_payments(request, bank_id: int):
+    """The bank's operator enters a payment that arrived without a signed notification
+    (from a statement line, a paper slip); the day is reconciled again. Below, the
+    payments entered this way."""
+    bank = _bank(request, bank_id)
+    initial = {k: request.GET.get(k, "")[:64] for k in ("txn_id", "reference") if request.GET.get(k)}
+    if request.GET.get("amount_fen", "").isdigit():
+        initial["amount"] = int(request.GET["amount_fen"]) / 100
+    if request.GET.get("day"):
+        initial["paid_on"] = _day(request)
+    form = PaymentEntryForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        d = form.cleaned_data
+        try:
+            payment, created = services.payment_enter(
+                actor=request.user,
+                bank_id=bank.pk,
+                reference=d["reference"],
+                txn_id=d["txn_id"],
+                amount_fen=d["amount"],
+                paid_on=d["paid_on"],
+                note=d["note"],
+                payer_account=d["payer_account"],
+                payer_account_name=d["payer_account_name"],
+                payer_bank=d["payer_bank"],
+            )
+        except NotFound:
+            raise Http404("托管银行不存在或无权查看")
+        except (DomainError, ValidationError) as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                f"已补录到账：订单 {payment.order_id}，{payment.amount_fen / 100:.2f} 元"
+                if created
+                else "该笔流水此前已入账，未重复记账",
+            )
+            return redirect("portal:bank_payments", bank_id=bank.pk)
+    return render(
+        request,
+        "portal/funds/bank_payments.html",
+        {
+            "bank": bank,
+            "tab": "payments",
+            "form": form,
+            "entered": selectors_parent.entered_payments(actor=request.user, bank_id=bank.pk)[:100],
+            "can_enter": is_bank_operator(request.user, bank.pk) or actor_for(request.user).is_platform_admin,
         },
     )

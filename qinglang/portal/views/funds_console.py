@@ -8,7 +8,6 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -18,15 +17,17 @@ from qinglang.core.models import DepartmentKind
 from qinglang.funds import selectors, services
 from qinglang.funds.models import CustodyAccount
 from qinglang.portal.templatetags.portal_tags import division_name
-from qinglang.registry.models import Status
+from qinglang.registry.models import InstitutionStatus
 
+from ..forms_funds import DepositForm, ReasonForm, ResolveForm, WeekForm, form_errors
+from ..paging import paginate
 from .common import can_write, console_required, run_action, safe_next
-from .funds_forms import DepositForm, ReasonForm, ResolveForm, WeekForm, form_errors
+from .exports import export_response
 
 PER_PAGE = 50
 DEPARTMENT_NAMES = dict(DepartmentKind.choices)
 # A pro-rata refund is for an institution that can no longer serve its learners.
-PRO_RATA_STATUSES = {Status.CLOSED, Status.BANNED, Status.RUNAWAY}
+PRO_RATA_STATUSES = {InstitutionStatus.CLOSED, InstitutionStatus.BANNED, InstitutionStatus.RUNAWAY}
 
 
 def division_label(code: str) -> str:
@@ -40,6 +41,10 @@ def funds_overview(request):
     day = form.cleaned_data.get("week") if form.is_valid() else None
     day = day or timezone.localdate()
     week_start = day - timedelta(days=day.weekday())
+    if request.GET.get("export") == "accounts":
+        return export_response(request, "accounts")
+    if request.GET.get("export") == "orders":
+        return export_response(request, "orders")
     ov = selectors.custody_overview(actor=request.user, week_start=week_start)
     for r in ov["by_department"]:
         r["label"] = DEPARTMENT_NAMES.get(r["group"] or "", r["group"] or "未定")
@@ -49,7 +54,7 @@ def funds_overview(request):
         "declared": [round(r["declared_fen"] / 100, 2) for r in ov["by_township"]],
     }
     accounts = selectors.custody_institutions(actor=request.user)
-    page = Paginator(accounts, PER_PAGE).get_page(request.GET.get("page"))
+    page = paginate(request, accounts, PER_PAGE)
     return render(
         request,
         "portal/funds/console_overview.html",
@@ -143,7 +148,7 @@ def funds_pro_rata(request, pk: int):
 def funds_differences(request):
     resolved = request.GET.get("resolved") == "1"
     qs = selectors.difference_list(actor=request.user, resolved=resolved)
-    page = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
+    page = paginate(request, qs, PER_PAGE)
     return render(
         request,
         "portal/funds/console_differences.html",

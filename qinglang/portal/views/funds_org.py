@@ -4,8 +4,7 @@ answer and disputed lessons to accept. Another institution's pages are a 404."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -16,10 +15,12 @@ from qinglang.funds.models import LessonStatus, OrderStatus, RefundStatus
 from qinglang.funds.parsing import lesson_rows
 from qinglang.registry import selectors as registry
 
+from ..forms_funds import BatchUploadForm, DeclarationForm, LessonRecordForm, RefundAnswerForm
+from ..paging import paginate
 from .common import apply_errors, org_required, run_action
-from .funds_forms import BatchUploadForm, DeclarationForm, LessonRecordForm, RefundAnswerForm
 
 PER_PAGE = 50
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 MAX_UPLOAD = 64 * 1024 * 1024
 
 
@@ -39,8 +40,13 @@ def org_funds(request, pk: int):
     if status not in OrderStatus.values:
         status = ""
     qs = selectors.order_list(actor=request.user, institution_id=inst.pk, status=status or None)
-    page = Paginator(qs, PER_PAGE).get_page(request.GET.get("page"))
-    form = LessonRecordForm(request.POST or None)
+    page = paginate(request, qs, PER_PAGE)
+    open_orders = list(
+        selectors.order_list(actor=request.user, institution_id=inst.pk, status=OrderStatus.PAID)
+        .select_related("course")
+        .order_by("-id")[:200]
+    )
+    form = LessonRecordForm(request.POST or None, orders=open_orders)
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
@@ -57,7 +63,7 @@ def org_funds(request, pk: int):
             apply_errors(form, exc)
         else:
             if result == "duplicate":
-                messages.info(request, "该事件编号已记录过，本次未重复消课")
+                messages.info(request, "这节课已记录过，本次未重复消课")
             else:
                 messages.success(request, "已记录消课，对应课时费已从监管账户拨付")
             return redirect("portal:org_funds", pk=inst.pk)
@@ -135,6 +141,15 @@ def org_batch(request, pk: int):
 
 
 @org_required
+def org_batch_template(request):
+    from qinglang.funds.parsing import lesson_batch_template_xlsx
+
+    resp = HttpResponse(lesson_batch_template_xlsx(), content_type=XLSX_TYPE)
+    resp["Content-Disposition"] = 'attachment; filename="lesson-batch-template.xlsx"'
+    return resp
+
+
+@org_required
 def org_batch_report(request, pk: int, batch_id: int):
     inst = _inst(request, pk)
     batch = selectors.batch_get(actor=request.user, batch_id=batch_id)
@@ -147,7 +162,7 @@ def org_batch_report(request, pk: int, batch_id: int):
 def org_refunds(request, pk: int):
     inst = _inst(request, pk)
     refunds = selectors.refund_list(actor=request.user, institution_id=inst.pk)
-    page = Paginator(refunds, PER_PAGE).get_page(request.GET.get("page"))
+    page = paginate(request, refunds, PER_PAGE)
     return render(
         request,
         "portal/funds/org_refunds.html",

@@ -6,21 +6,22 @@ sees their own orders only; anything else is a 404), writes through the funds se
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from qinglang.accounts.scope import actor_for
 from qinglang.core.errors import DomainError, NotFound
-from qinglang.funds import selectors, services
+from qinglang.funds import selectors, selectors_parent, services
 from qinglang.funds.models import LessonStatus, OrderStatus
 from qinglang.funds.services.refunds import unconsumed_fen
 from qinglang.registry import selectors as registry
 from qinglang.registry.models import ApprovalStatus, Course
 
+from ..forms_funds import OrderCreateForm, ReasonForm
+from ..paging import paginate
+from ..qr import qr_svg
 from .common import apply_errors, run_action, safe_next
-from .funds_forms import OrderCreateForm, ReasonForm
 
 PER_PAGE = 30
 REFUNDABLE = {OrderStatus.PAID, OrderStatus.COMPLETED}
@@ -47,7 +48,7 @@ def _order(request, order_id: int):
 def parent_orders(request):
     """My orders, lessons waiting for my confirmation, my refund requests."""
     orders = selectors.order_list(actor=request.user).filter(parent_id=request.user.pk)
-    page = Paginator(orders, PER_PAGE).get_page(request.GET.get("page"))
+    page = paginate(request, orders, PER_PAGE)
     to_confirm = (
         selectors.lesson_list(actor=request.user, status=LessonStatus.RECORDED)
         .filter(order__parent_id=request.user.pk)
@@ -63,14 +64,23 @@ def parent_orders(request):
 
 @parent_required
 def parent_order(request, order_id: int):
+    """The order: where to pay (with a QR code carrying it) while it waits for payment,
+    its lessons to confirm or dispute, its receipts, refunds and contract."""
     order = _order(request, order_id)
     lessons = selectors.lesson_list(actor=request.user, order_id=order.pk)[:200]
     refunds = selectors.refund_list(actor=request.user).filter(order_id=order.pk)
+    pay = services.paying_in(order) if order.status == OrderStatus.PENDING_PAYMENT else None
+    services.receipts_issue(order=order)  # a movement made since the last job run
+    receipts = selectors_parent.receipt_list(actor=request.user, order_id=order.pk)
     return render(
         request,
         "portal/funds/parent_order.html",
         {
             "order": order,
+            "pay": pay,
+            "pay_qr": qr_svg(pay.qr_text, title="缴费信息") if pay else "",
+            "receipts": receipts,
+            "acceptance": selectors_parent.contract_acceptance(actor=request.user, order_id=order.pk),
             "lessons": lessons,
             "refunds": refunds,
             "refundable": order.status in REFUNDABLE and unconsumed_fen(order) > 0,
@@ -152,7 +162,7 @@ def parent_order_create(request):
         except NotFound:
             raise Http404("课程不存在")
         except (DomainError, ValidationError) as exc:
-            apply_errors(form, exc)
+            apply_errors(form, exc, official=False)  # a parent reads the rule, not its key
         else:
             messages.success(request, f"订单已生成（{order.amount_fen / 100:.2f} 元），请通过托管银行缴费")
             return redirect("portal:parent_order", order_id=order.pk)

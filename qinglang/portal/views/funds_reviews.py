@@ -12,11 +12,15 @@ from django.views.decorators.http import require_POST
 
 from qinglang.funds import selectors, services
 from qinglang.funds.models import LessonStatus
+from qinglang.funds.selectors_coverage import coverage_of_all
 from qinglang.funds.services.indicators import week_monday
+from qinglang.portal.templatetags.portal_tags import division_name
 
+from ..forms_funds import DepositForm, DisputeDecisionForm, WeekForm, form_errors
+from ..paging import paginate
 from .common import can_write, console_required, run_action
+from .exports import export_response, wants_export
 from .funds_console import DEPARTMENT_NAMES, PER_PAGE, _in_scope
-from .funds_forms import DepositForm, DisputeDecisionForm, WeekForm, form_errors
 
 DECIDED = {
     "open": LessonStatus.DISPUTED,
@@ -76,7 +80,16 @@ def funds_declarations(request):
     for r in ov["by_department"]:
         r["label"] = DEPARTMENT_NAMES.get(r["group"] or "", r["group"] or "未定")
     declarations = selectors.declaration_list(actor=request.user, week_start=week_start)
-    page = Paginator(declarations, PER_PAGE).get_page(request.GET.get("page"))
+    if wants_export(request):
+        return export_response(request, "declarations")
+    page = paginate(request, declarations, PER_PAGE)
+    cov = coverage_of_all(
+        actor=request.user,
+        week_start=week_start,
+        township_label=lambda code: division_name(code) if code else "未定",
+        department_label=lambda kind: DEPARTMENT_NAMES.get(kind, kind or "未定"),
+    )
+    uncovered = Paginator(cov["without_account"], PER_PAGE).get_page(request.GET.get("upage"))
     return render(
         request,
         "portal/funds/console_declarations.html",
@@ -87,6 +100,22 @@ def funds_declarations(request):
             "prev_week": week_start - timedelta(days=7),
             "next_week": week_start + timedelta(days=7),
             "ov": ov,
+            "cov": cov,
+            "coverage_tables": [
+                {
+                    "title": "按乡镇(街道)",
+                    "head": "乡镇(街道)",
+                    "rows": cov["by_township"],
+                    "id": "coverage-township",
+                },
+                {
+                    "title": "按主管部门",
+                    "head": "主管部门",
+                    "rows": cov["by_department"],
+                    "id": "coverage-department",
+                },
+            ],
+            "uncovered": uncovered,
             "page": page,
             "query": f"week={week_start.isoformat()}",
             "missing": selectors.declarations_missing(actor=request.user, week_start=week_start)[:200],

@@ -3,24 +3,35 @@ with marking read. Every user has one; nobody sees another's."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from qinglang.accounts import notifications
 
+from ..paging import paginate
 from .common import safe_next
 
 
 @login_required
 def inbox(request):
+    """The inbox: groups by kind with their unread counts, filtered by group and read state."""
     unread_only = request.GET.get("show") == "unread"
-    qs = notifications.inbox(request.user, unread_only=unread_only)
-    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    group = request.GET.get("kind", "")
+    group = group if group in notifications.KIND_LABELS else ""
+    qs = notifications.inbox(request.user, unread_only=unread_only, group=group)
+    page = paginate(request, qs, 30)
+    for n in page:
+        n.kind_label = notifications.kind_label(n.kind)
     return render(
         request,
         "portal/inbox/inbox.html",
-        {"page": page, "unread_only": unread_only, "unread": notifications.unread_count(request.user)},
+        {
+            "page": page,
+            "unread_only": unread_only,
+            "unread": notifications.unread_count(request.user),
+            "groups": notifications.inbox_groups(request.user),
+            "group": group,
+        },
     )
 
 

@@ -1,5 +1,5 @@
 """Pages of joint inspections: the campaign board with coverage, the draw, an inspector's
-tasks and the inspection form (phone-sized), the rectification ledger (overdue first),
+tasks and the inspection form (phone-sized), the rectification register (overdue first),
 the institution end's notices and items, the public draw results, and downloads of the
 stored documents and evidence (always through the scoped selectors)."""
 
@@ -16,12 +16,16 @@ from django.views.decorators.http import require_POST
 from qinglang.accounts.permissions import INSTITUTION_USERS
 from qinglang.accounts.scope import actor_for
 from qinglang.core import files
+from qinglang.core.documents import cn_date
 from qinglang.core.errors import DomainError, NotFound
 from qinglang.core.models import DepartmentKind
 from qinglang.inspections import selectors, services
-from qinglang.inspections.models import CampaignType, LedgerStatus, Outcome
+from qinglang.inspections.documents import department_names
+from qinglang.inspections.models import CampaignType, Outcome, RectificationStatus
+from qinglang.inspections.services.records import place_name, team_inspectors
 
 from .common import can_write, console_required, error_text, org_required, run_action
+from .exports import export_response, wants_export
 
 
 def _date(v: str) -> date | None:
@@ -117,7 +121,7 @@ def campaign_detail(request, campaign_id: int):
             "cov": selectors.campaign_coverage(campaign=c),
             "draw": draw,
             "tasks": tasks[:500],
-            "teams": c.teams.prefetch_related("members").all()[:200],
+            "teams": c.teams.prefetch_related("members__user").all()[:200],
             "can_write": can_write(request.user),
             "items": c.template.active_items(),
             "annual_share": services.annual_share_text(
@@ -158,10 +162,9 @@ def _results_from_post(request, items) -> list[dict]:
 def task_detail(request, task_id: int):
     """The inspection form: one card per checklist item, large touch targets."""
     task = selectors.task_get(actor=request.user, task_id=task_id)
-    from qinglang.inspections.checklists import default_template
+    from qinglang.inspections.checklists import task_items
 
-    template = task.campaign.template if task.campaign_id else default_template(CampaignType.GENERAL)
-    items = list(template.active_items())
+    items, hours_violations = task_items(task)
     error = ""
     if request.method == "POST":
         try:
@@ -189,6 +192,7 @@ def task_detail(request, task_id: int):
         {
             "task": task,
             "items": items,
+            "hours_violations": hours_violations,
             "record": record,
             "notices": task.notices.all(),
             "outcomes": Outcome.choices,
@@ -203,42 +207,44 @@ def task_detail(request, task_id: int):
 
 
 @console_required
-def ledger(request):
+def rectifications(request):
     status = request.GET.get("status", "")
-    items = selectors.ledger_list(
+    items = selectors.rectification_list(
         actor=request.user,
-        status=status if status in LedgerStatus.values else "",
+        status=status if status in RectificationStatus.values else "",
         overdue_only=request.GET.get("overdue") == "1",
     )
+    if wants_export(request):
+        return export_response(request, "rectifications")
     return render(
         request,
-        "portal/inspections/ledger.html",
+        "portal/inspections/rectifications.html",
         {
             "items": items[:300],
             "status": status,
-            "statuses": LedgerStatus.choices,
+            "statuses": RectificationStatus.choices,
             "today": timezone.localdate(),
         },
     )
 
 
 @console_required
-def ledger_item(request, item_id: int):
-    item = selectors.ledger_get(actor=request.user, item_id=item_id)
+def rectification_item(request, item_id: int):
+    item = selectors.rectification_get(actor=request.user, item_id=item_id)
     if request.method == "POST":
         action = request.POST.get("action")
         note = request.POST.get("note", "")
         fns = {
             "verify": (
-                lambda: services.ledger_verify(actor=request.user, item_id=item.pk, note=note),
+                lambda: services.rectification_verify(actor=request.user, item_id=item.pk, note=note),
                 "复查通过",
             ),
             "return": (
-                lambda: services.ledger_return(actor=request.user, item_id=item.pk, reason=note),
+                lambda: services.rectification_return(actor=request.user, item_id=item.pk, reason=note),
                 "已退回重改",
             ),
             "close_out": (
-                lambda: services.ledger_close_out(actor=request.user, item_id=item.pk, note=note),
+                lambda: services.rectification_close_out(actor=request.user, item_id=item.pk, note=note),
                 "已销号",
             ),
         }
@@ -246,10 +252,10 @@ def ledger_item(request, item_id: int):
             run_action(request, *fns[action])
         else:
             messages.error(request, "操作未完成：未知操作")
-        return redirect("portal:ledger_item", item_id=item.pk)
+        return redirect("portal:rectification_item", item_id=item.pk)
     return render(
         request,
-        "portal/inspections/ledger_item.html",
+        "portal/inspections/rectification_item.html",
         {
             "item": item,
             "console": True,
@@ -280,6 +286,28 @@ def notice_download(request, notice_id: int):
 
 
 @login_required
+def notice_print(request, notice_id: int):
+    """The notice as a page to print (A4, the document's layout, with its 送达回执)."""
+    n = selectors.notice_get(actor=request.user, notice_id=notice_id)
+    place = place_name(n.division_code)
+    return render(
+        request,
+        "portal/inspections/notice_print.html",
+        {
+            "n": n,
+            "place": place,
+            "items": n.items.order_by("id"),
+            "issuers": department_names(n.departments, place),
+            "issued_cn": cn_date(n.issued_on),
+            "inspectors": "、".join(
+                f"{name}(执法证号：{cert or '未登记'})"
+                for name, cert in team_inspectors([n.task_id]).get(n.task_id, [])
+            ),
+        },
+    )
+
+
+@login_required
 def letter_download(request, letter_id: int):
     letter = selectors.letter_get(actor=request.user, letter_id=letter_id)
     if not letter.path:
@@ -303,7 +331,7 @@ def org_rectification(request):
         "portal/inspections/org_list.html",
         {
             "notices": selectors.notice_list(actor=request.user)[:100],
-            "items": selectors.ledger_list(actor=request.user)[:200],
+            "items": selectors.rectification_list(actor=request.user)[:200],
             "today": timezone.localdate(),
         },
     )
@@ -311,13 +339,13 @@ def org_rectification(request):
 
 @org_required
 def org_item(request, item_id: int):
-    item = selectors.ledger_get(actor=request.user, item_id=item_id)
+    item = selectors.rectification_get(actor=request.user, item_id=item_id)
     error = ""
     if request.method == "POST":
         if not (actor_for(request.user).roles & INSTITUTION_USERS):
             raise PermissionDenied
         try:
-            services.ledger_submit(
+            services.rectification_submit(
                 actor=request.user,
                 item_id=item.pk,
                 measures=request.POST.get("measures", ""),
@@ -332,14 +360,14 @@ def org_item(request, item_id: int):
             return redirect("portal:org_item", item_id=item.pk)
     return render(
         request,
-        "portal/inspections/ledger_item.html",
+        "portal/inspections/rectification_item.html",
         {
             "item": item,
             "console": False,
             "error": error,
             "transitions": item.transitions.all(),
             "letters": item.letters.all(),
-            "can_submit": item.status in (LedgerStatus.ISSUED, LedgerStatus.RETURNED),
+            "can_submit": item.status in (RectificationStatus.ISSUED, RectificationStatus.RETURNED),
             "today": timezone.localdate(),
         },
     )

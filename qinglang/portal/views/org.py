@@ -13,6 +13,7 @@ from qinglang.registry import selectors as registry
 from qinglang.registry import services
 
 from ..forms import CourseForm, MaterialForm, ProfileForm, SiteForm, StaffForm
+from ..todo import org_landing, parent_landing
 from .common import apply_errors, org_required, run_action
 
 
@@ -34,6 +35,7 @@ def org_dashboard(request, pk: int):
     ctx = {
         "inst": inst,
         "section": "dashboard",
+        "landing": org_landing(request.user, inst.pk),
         "licences": registry.licence_list(actor=request.user, institution_id=pk),
         "n_sites": registry.site_list(actor=request.user, institution_id=pk).count(),
         "n_staff": registry.staff_list(actor=request.user, institution_id=pk)
@@ -137,4 +139,10 @@ def parent_home(request):
 
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
-    return render(request, "portal/parent/home.html")
+    from qinglang.accounts.scope import actor_for
+    from qinglang.funds.selectors_parent import parent_summary
+
+    is_parent = actor_for(request.user).is_parent
+    summary = parent_summary(actor=request.user) if is_parent else None
+    landing = parent_landing(request.user) if is_parent else None
+    return render(request, "portal/parent/home.html", {"summary": summary, "landing": landing})

@@ -3,7 +3,6 @@
 resident ID numbers, no phone numbers, teachers' names masked."""
 
 from django.conf import settings
-from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -11,6 +10,8 @@ from django.views.decorators.http import require_GET
 from qinglang.core.money import format_yuan
 from qinglang.core.selectors import division_list
 from qinglang.core.validators import mask_name
+from qinglang.funds import selectors_parent as funds_public
+from qinglang.portal.paging import paginate
 from qinglang.registry import selectors as registry
 from qinglang.registry import services as registry_services
 from qinglang.registry.models import LicenceKind
@@ -35,7 +36,7 @@ def public_home(request):
     form = PublicSearchForm(request.GET or None)
     params = form.params() if form.is_bound else {"q": "", "division": "", "category": ""}
     qs = registry.public_whitelist_search(**params).order_by("id")
-    page = Paginator(qs, 20).get_page(request.GET.get("page"))
+    page = paginate(request, qs, 20)
     townships = division_list(parent=PUBLIC_COUNTY)
     names = {d.code: d.name for d in townships}
     query = request.GET.copy()
@@ -98,6 +99,7 @@ def public_institution(request, pk: int):
     ctx = {"inst": inst}
     if inst.whitelisted:
         ctx.update(_disclosure(inst))
+        ctx["custody"] = funds_public.public_custody(institution_id=inst.pk)
     else:
         ctx["black_entry"] = registry.public_blacklist().filter(institution_id=inst.pk).first()
     return render(request, "portal/public/institution.html", ctx)
@@ -105,5 +107,5 @@ def public_institution(request, pk: int):
 
 @require_GET
 def public_blacklist(request):
-    page = Paginator(registry.public_blacklist(), 50).get_page(request.GET.get("page"))
+    page = paginate(request, registry.public_blacklist(), 50)
     return render(request, "portal/public/blacklist.html", {"page": page})

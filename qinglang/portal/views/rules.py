@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET
 
 from qinglang.core.errors import NotFound
@@ -63,7 +64,7 @@ def practice_bans(request):
 @console_required
 def disclosure_gaps(request):
     rows = [
-        (inst, [DisclosureItem(g).label if g in DisclosureItem.values else g for g in gaps])
+        (inst, [gettext(DisclosureItem(g).label) if g in DisclosureItem.values else g for g in gaps])
         for inst, gaps in registry.disclosure_gap_list(actor=request.user, limit=300)
     ]
     return render(request, "portal/rules/gaps.html", {"rows": rows})
@@ -185,24 +186,9 @@ def public_board_pdf(request, pk: int):
 
 # --- approvals --------------------------------------------------------------------------
 
-APPLICATION_FIELDS = (
-    "name",
-    "category",
-    "kind",
-    "division_code",
-    "address",
-    "legal_representative",
-    "nature",
-    "mode",
-    "site_area_sqm",
-    "planned_pupils",
-    "teachers",
-    "qualified_teachers",
-)
-
 
 def _application_data(p, institution_id=None) -> dict:
-    data = {f: p.get(f, "") for f in APPLICATION_FIELDS if p.get(f, "") != ""}
+    data = {f: p.get(f, "") for f in services.APPLICATION_FIELDS if p.get(f, "") != ""}
     if institution_id:
         data["institution_id"] = institution_id
     changes = {
@@ -213,6 +199,56 @@ def _application_data(p, institution_id=None) -> dict:
     if changes:
         data["changes"] = changes
     return data
+
+
+PROPOSED_LABELS = {
+    "name": "机构名称",
+    "uscc": "统一社会信用代码",
+    "kind": "培训类型",
+    "division_code": "所属区划",
+    "address": "地址",
+    "legal_representative": "法定代表人",
+    "nature": "性质",
+    "mode": "办学方式",
+    "site_area_sqm": "场所面积(平方米)",
+    "planned_pupils": "计划招生人数",
+    "teachers": "专职教师人数",
+    "qualified_teachers": "持证教师人数",
+    "stages": "学段",
+    "changes": "变更事项",
+    "fire_acceptance": "消防验收(备案)",
+    "institution_id": "机构",
+}
+
+
+def _proposed(p: dict) -> list[tuple[str, str]]:
+    """An application's figures as (label, value) in words: the division by name, yes/no."""
+    from qinglang.core.division_names import full_name
+    from qinglang.registry.models import Kind, Mode, Nature, Stage
+
+    names = {"kind": dict(Kind.choices), "mode": dict(Mode.choices), "nature": dict(Nature.choices)}
+    stages = dict(Stage.choices)
+    out = []
+    for k, v in p.items():
+        if k in names:
+            v = names[k].get(v, v)
+        elif k == "stages" and isinstance(v, list):
+            v = "、".join(str(stages.get(x, x)) for x in v)
+        elif k == "division_code" and v:
+            v = full_name(str(v))
+        elif isinstance(v, bool):
+            v = "是" if v else "否"
+        elif isinstance(v, dict):
+            checks = {i: label for items in services.CHECKLISTS.values() for i, label in items}
+            words = {True: "是", False: "否"}
+            v = "；".join(
+                f"{PROPOSED_LABELS.get(a) or checks.get(a, a)}：{words.get(b, b) if isinstance(b, bool) else b}"
+                for a, b in v.items()
+            )
+        elif isinstance(v, list):
+            v = "、".join(str(x) for x in v)
+        out.append((PROPOSED_LABELS.get(k, k), v))
+    return out
 
 
 def _doc_fields():
@@ -298,6 +334,7 @@ def application_detail(request, application_id: int):
         "portal/rules/application.html",
         {
             "app": app,
+            "proposed": _proposed(app.proposed or {}),
             "documents": [(labels.get(d.doc_type, d.doc_type), d) for d in app.documents.all()],
             "checklist": services.CHECKLISTS[app.kind],
             "transitions": app.transitions.all(),

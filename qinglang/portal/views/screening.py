@@ -2,9 +2,6 @@
 the online patrol register with takedowns and counts, key-place sweeps with their 清零
 board, and the grid worker's phone page for visits (photos, geolocation)."""
 
-from datetime import date
-
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
@@ -14,52 +11,12 @@ from django.views.decorators.http import require_POST
 from qinglang.accounts.scope import actor_for
 from qinglang.core.errors import DomainError
 from qinglang.screening import selectors, services
-from qinglang.screening.models import HoldStatus, Outcome, PlaceType, Platform, TakedownStatus
+from qinglang.screening.models import HoldStatus, PlaceType, Platform, TakedownStatus
 
+from ..forms_screening import CheckForm, PlaceForm, PostForm, SweepForm, VisitForm
 from .common import apply_errors, console_required, error_text, run_action
 
 VISITORS = frozenset(services.VISIT_ROLES)
-
-
-class CheckForm(forms.Form):
-    text = forms.CharField(label="文本", widget=forms.Textarea(attrs={"rows": 4}), required=False)
-    file = forms.FileField(label="或上传表格(.csv/.xlsx，列 id,text)", required=False)
-
-
-class PostForm(forms.Form):
-    platform = forms.ChoiceField(label="平台", choices=Platform.choices)
-    text = forms.CharField(label="广告或帖子内容", widget=forms.Textarea(attrs={"rows": 4}))
-    seen_on = forms.DateField(
-        label="发现日期", initial=date.today, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    url = forms.CharField(label="网址", required=False, max_length=500)
-    operator_name = forms.CharField(label="发布主体(机构或个人)", required=False, max_length=200)
-    division_code = forms.CharField(label="所属区划代码", max_length=12)
-    screenshot = forms.FileField(label="截图", required=False)
-
-
-class SweepForm(forms.Form):
-    name = forms.CharField(label="名称", max_length=200)
-    division_code = forms.CharField(label="范围(区划代码)", max_length=12)
-    place_types = forms.MultipleChoiceField(
-        label="场所类型", choices=PlaceType.choices, widget=forms.CheckboxSelectMultiple
-    )
-    starts_on = forms.DateField(label="开始日期", widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label="截止日期", widget=forms.DateInput(attrs={"type": "date"}))
-
-
-class PlaceForm(forms.Form):
-    name = forms.CharField(label="场所名称", max_length=200)
-    address = forms.CharField(label="地址", max_length=255)
-    place_type = forms.ChoiceField(label="场所类型", choices=PlaceType.choices)
-    division_code = forms.CharField(label="乡镇(街道)/社区代码", max_length=12)
-
-
-class VisitForm(forms.Form):
-    outcome = forms.ChoiceField(label="走访结果", choices=Outcome.choices, widget=forms.RadioSelect)
-    note = forms.CharField(label="情况说明", widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    latitude = forms.CharField(required=False, widget=forms.HiddenInput)
-    longitude = forms.CharField(required=False, widget=forms.HiddenInput)
 
 
 def _prefix(request) -> str:

@@ -5,5 +5,6 @@ from .applications import *  # noqa: F403
 from .imports import *  # noqa: F403
 from .institutions import *  # noqa: F403
 from .lists import *  # noqa: F403
+from .moves import *  # noqa: F403
 from .resources import *  # noqa: F403
 from .rules import *  # noqa: F403

@@ -5,50 +5,50 @@ correction or decided with a reason within ``approval.decision_days`` working da
 approval issues or amends the school permit and makes the approver the supervising
 department. ``subject.new_approvals_allowed`` refuses new subject-type applications."""
 
-import hashlib
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from qinglang.accounts.models import Role
 from qinglang.accounts.permissions import REGULATOR_WRITERS
 from qinglang.accounts.scope import actor_for, division_in_scope
+from qinglang.core import files as file_store
 from qinglang.core.audit import audit_record
 from qinglang.core.calendar import add_working_days
-from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
-from qinglang.core.files import DOCX, EXTENSIONS, sniff_allowed
+from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.files import DOCX, EXTENSIONS
 from qinglang.core.policy import policy_resolve
 from qinglang.core.services import department_ensure_for_division
 
 from ..models import (
-    APPLICATION_TRANSITIONS,
+    APPLICATION_STATES,
     CATEGORY_KINDS,
     Application,
     ApplicationDocument,
     ApplicationKind,
     ApplicationStatus,
-    ApplicationTransition,
-    Category,
     Institution,
+    InstitutionCategory,
+    InstitutionStatus,
     LicenceKind,
     Mode,
     Nature,
     NonprofitConversion,
-    Status,
 )
 from ..supervision import competent_department_for
 from .common import check_division
 
 __all__ = [
+    "APPLICATION_FIELDS",
     "CHANGE_FIELDS",
     "CHECKLISTS",
     "REQUIRED_DOCUMENTS",
     "application_decide",
+    "application_draft_save",
     "application_request_correction",
     "application_resubmit",
     "application_submit",
@@ -127,29 +127,29 @@ class Document:
 
 
 def check_document(doc_type: str, f) -> Document:
-    """Read an upload; refuse it unless its content is a PDF, a photo or a Word file."""
-    name = (getattr(f, "name", "") or "file")[-200:]
+    """Read an upload through the core file store's check; refuse it unless its content
+    is a PDF, a photo or a Word file (the error keyed by the document)."""
     label = DOC_LABELS.get(doc_type, doc_type)
-    if hasattr(f, "seek"):
-        f.seek(0)
-    data = f.read(MAX_DOCUMENT_BYTES + 1)
-    if len(data) > MAX_DOCUMENT_BYTES:
-        raise ValidationError({doc_type: f"{label}“{name}”超过10MB上限"})
-    if not data:
-        raise ValidationError({doc_type: f"{label}“{name}”为空"})
-    ctype = sniff_allowed(data, DOCUMENT_TYPES)
-    if ctype is None:
-        raise ValidationError(
-            {doc_type: f"{label}“{name}”不是允许的文件类型(仅限PDF、JPEG/PNG照片、Word文档，按文件内容识别)"}
+    try:
+        c = file_store.check_upload(
+            f,
+            allowed=DOCUMENT_TYPES,
+            max_bytes=MAX_DOCUMENT_BYTES,
+            what=label,
+            kinds="PDF、JPEG/PNG照片、Word文档",
         )
-    return Document(doc_type, name, ctype, data, hashlib.sha256(data).hexdigest())
+    except DomainError as exc:
+        raise ValidationError({doc_type: exc.message}) from exc
+    return Document(doc_type, c.name, c.content_type, c.data, c.sha256)
 
 
-def _check_documents(files: dict, *, required: list[str]) -> list[Document]:
+def _check_documents(
+    files: dict, *, required: list[str], held: frozenset[str] = frozenset()
+) -> list[Document]:
     unknown = sorted(set(files) - set(DOC_LABELS))
     if unknown:
         raise ValidationError({"documents": f"未知的材料类型：{'、'.join(unknown)}"})
-    missing = [d for d in required if d not in files]
+    missing = [d for d in required if d not in files and d not in held]
     if missing:
         raise ValidationError({"documents": "缺少材料：" + "、".join(DOC_LABELS[d] for d in missing)})
     errors: dict = {}
@@ -164,11 +164,15 @@ def _check_documents(files: dict, *, required: list[str]) -> list[Document]:
     return docs
 
 
-def _save_documents(app: Application, docs: list[Document], actor) -> None:
+def _save_documents(app: Application, docs: list[Document], actor, created: list[str]) -> None:
+    """Store each document in the core file store (content-addressed) and record it; the
+    files this write created are listed in ``created`` for ``_undo_files``."""
     for d in docs:
-        path = f"applications/{d.sha256[:2]}/{d.sha256}.{EXTENSIONS.get(d.content_type, 'bin')}"
-        if not default_storage.exists(path):
-            path = default_storage.save(path, ContentFile(d.data))
+        rel, _, new = file_store.store(
+            d.data, folder="applications", suffix=f".{EXTENSIONS.get(d.content_type, 'bin')}"
+        )
+        if new:
+            created.append(rel)
         ApplicationDocument.objects.create(
             application=app,
             doc_type=d.doc_type,
@@ -176,9 +180,21 @@ def _save_documents(app: Application, docs: list[Document], actor) -> None:
             content_type=d.content_type,
             size=len(d.data),
             sha256=d.sha256,
-            path=path,
+            path=rel,
             uploaded_by_id=getattr(actor, "pk", None),
         )
+
+
+@contextmanager
+def _undo_files():
+    """Files stored by a write that then fails are removed again (nothing half-written)."""
+    created: list[str] = []
+    try:
+        yield created
+    except BaseException:
+        for rel in created:
+            file_store.discard(rel)
+        raise
 
 
 def _int(data: dict, field: str, label: str, errors: dict, *, required: bool) -> int | None:
@@ -258,63 +274,154 @@ def _number(division_code: str, today: date) -> str:
             return number
 
 
-def _may_submit(actor, kind: str, division_code: str, inst: Institution | None) -> None:
+def _may_submit(actor, kind: str, division_code: str, inst: Institution | None, app=None) -> None:
     a = actor_for(actor)
     if a.is_platform_admin:
         return
     if a.roles & REGULATOR_WRITERS and division_in_scope(actor, division_code):
         return  # the county's acceptance window (受理窗口)
-    if inst is not None and inst.pk in a.institution_ids and Role.INSTITUTION_ADMIN in a.roles:
-        return
+    if Role.INSTITUTION_ADMIN in a.roles:
+        if inst is not None and inst.pk in a.institution_ids:
+            return
+        # an organiser (举办者) applies to establish a new institution, and follows up
+        # the application it submitted
+        if kind == ApplicationKind.ESTABLISH and (
+            app is None or app.submitted_by_id == getattr(actor, "pk", None)
+        ):
+            return
     raise PermissionDeniedError("无权提交该申请")
 
 
-def _move(*, actor, app: Application, to: str, note: str = "") -> None:
-    if to not in APPLICATION_TRANSITIONS[app.status]:
-        labels = dict(ApplicationStatus.choices)
-        raise IllegalTransition(
-            "application", labels[app.status], labels[to], sorted(APPLICATION_TRANSITIONS[app.status])
-        )
-    ApplicationTransition.objects.create(
-        application=app, from_status=app.status, to_status=to, note=note, actor_id=getattr(actor, "pk", None)
-    )
-    old, app.status = app.status, to
-    app.save()
-    audit_record(
-        actor=actor,
-        action=f"application.{to}",
-        obj=app,
-        division_code=app.division_code,
-        changes={"status": [old, to], **({"note": note} if note else {})},
-    )
+def _move(*, actor, app: Application, to: str, note: str = "", fields=()) -> None:
+    APPLICATION_STATES.move(app, to, actor=actor, reason=note, fields=fields, division_code=app.division_code)
 
 
-def application_submit(
-    *, actor, kind: str, data: dict, files: dict, today: date | None = None
-) -> Application:
-    """Submit an application with its documents. Everything is checked before anything
-    is written: the kind, the figures, every required document by content, and the
-    ``subject.new_approvals_allowed`` rule for a new subject-type institution."""
-    today = today or timezone.localdate()
+def _resolve(kind: str, data: dict) -> tuple[Institution | None, str, str, str]:
+    """(institution, category, training kind, division) an application concerns."""
     if kind not in ApplicationKind.values:
         raise ValidationError({"kind": f"未知的申请事项：{kind}"})
-    inst = None
     if kind == ApplicationKind.ESTABLISH:
         category, training_kind = data.get("category") or "", data.get("kind") or ""
-        if category not in Category.values:
+        if category not in InstitutionCategory.values:
             raise ValidationError({"category": f"未知类别：{category}"})
         if training_kind not in CATEGORY_KINDS[category]:
             raise ValidationError({"kind": "培训类型与类别不符"})
-        division_code = check_division(data.get("division_code") or "").code
-    else:
-        inst = Institution.objects.filter(pk=data.get("institution_id") or 0).first()
-        if inst is None:
-            raise NotFound("机构")
-        category, training_kind, division_code = inst.category, inst.kind, inst.division_code
+        return None, category, training_kind, check_division(data.get("division_code") or "").code
+    inst = Institution.objects.filter(pk=data.get("institution_id") or 0).first()
+    if inst is None:
+        raise NotFound("机构")
+    return inst, inst.category, inst.kind, inst.division_code
+
+
+def _department(actor, training_kind: str, division_code: str):
+    dept = competent_department_for(training_kind, division_code)
+    if dept is None:
+        department_ensure_for_division(actor="system", division_code=division_code[:6])
+        dept = competent_department_for(training_kind, division_code)
+    if dept is None:
+        raise DomainError("no_department", "该区县尚未设置主管部门，无法受理", status=409)
+    return dept
+
+
+# what a form or a draft carries (besides "stages", "changes" and "institution_id")
+APPLICATION_FIELDS = (
+    "name",
+    "category",
+    "kind",
+    "division_code",
+    "address",
+    "legal_representative",
+    "nature",
+    "mode",
+    "site_area_sqm",
+    "planned_pupils",
+    "teachers",
+    "qualified_teachers",
+)
+DRAFT_FIELDS = frozenset({*APPLICATION_FIELDS, "stages", "uscc", "changes", "institution_id"})
+
+
+@transaction.atomic
+def application_draft_save(
+    *, actor, kind: str, data: dict, files: dict | None = None, draft_id: int | None = None
+) -> Application:
+    """Save an application as a draft (草稿): what it concerns is checked (kind,
+    institution or category and division, the applicant's right), the rest is kept as
+    entered until submission checks it; documents are checked by content and stored.
+    Nobody but the applicant sees a draft, and it has no number or time limit yet."""
+    if draft_id:
+        app = _lock_draft(actor, draft_id)
+        kind, data = app.kind, {**app.proposed, **data}
+    inst, category, training_kind, division_code = _resolve(kind, data)
     _may_submit(actor, kind, division_code, inst)
-    if inst is not None and inst.status in (Status.CLOSED, Status.BANNED):
+    docs = _check_documents(files or {}, required=[])
+    with _undo_files() as created:
+        proposed = {k: v for k, v in data.items() if k in DRAFT_FIELDS}
+        if draft_id:
+            app.proposed, app.category, app.training_kind = proposed, category, training_kind
+            app.save(update_fields=["proposed", "category", "training_kind"])
+            audit_record(actor=actor, action="application.draft_update", obj=app, division_code=division_code)
+        else:
+            app = Application.objects.create(
+                kind=kind,
+                status=ApplicationStatus.DRAFT,
+                institution=inst,
+                division_code=division_code,
+                department=_department(actor, training_kind, division_code),
+                category=category,
+                training_kind=training_kind,
+                proposed=proposed,
+                submitted_by_id=getattr(actor, "pk", None),
+            )
+            APPLICATION_STATES.record_many([(app.pk, app.status, app.status)], actor=actor, reason="草稿")
+            audit_record(
+                actor=actor,
+                action="application.draft",
+                obj=app,
+                division_code=division_code,
+                changes={"kind": kind},
+            )
+        app.documents.filter(doc_type__in=[d.doc_type for d in docs]).delete()
+        _save_documents(app, docs, actor, created)
+    return app
+
+
+def _lock_draft(actor, draft_id: int) -> Application:
+    app = Application.objects.select_for_update().filter(pk=draft_id, status=ApplicationStatus.DRAFT).first()
+    if app is None:
+        raise NotFound("草稿")
+    if app.submitted_by_id != getattr(actor, "pk", None) and not actor_for(actor).is_platform_admin:
+        raise NotFound("草稿")
+    return app
+
+
+@transaction.atomic
+def application_submit(
+    *,
+    actor,
+    kind: str = "",
+    data: dict | None = None,
+    files: dict | None = None,
+    today: date | None = None,
+    draft_id: int | None = None,
+) -> Application:
+    """Submit an application with its documents (or a saved draft, completed by
+    ``data`` and ``files``). Everything is checked before anything is written: the kind,
+    the figures, every required document by content, and the
+    ``subject.new_approvals_allowed`` rule for a new subject-type institution."""
+    today = today or timezone.localdate()
+    data, files = dict(data or {}), files or {}
+    draft = None
+    held: frozenset[str] = frozenset()
+    if draft_id:
+        draft = _lock_draft(actor, draft_id)
+        kind, data = draft.kind, {**draft.proposed, **data}
+        held = frozenset(draft.documents.values_list("doc_type", flat=True))
+    inst, category, training_kind, division_code = _resolve(kind, data)
+    _may_submit(actor, kind, division_code, inst, app=draft)
+    if inst is not None and inst.status in (InstitutionStatus.CLOSED, InstitutionStatus.BANNED):
         raise DomainError("institution_closed", "机构已关停或取缔，不能再提出申请", status=409)
-    if category == Category.SUBJECT and kind in (
+    if category == InstitutionCategory.SUBJECT and kind in (
         ApplicationKind.ESTABLISH,
         ApplicationKind.FILING_TO_APPROVAL,
     ):
@@ -324,13 +431,8 @@ def application_submit(
                 f"不再受理学科类校外培训机构{ApplicationKind(kind).label}申请", kind=kind, category=category
             )
     proposed = _clean_proposed(kind, data, inst)
-    docs = _check_documents(files, required=REQUIRED_DOCUMENTS[kind])
-    dept = competent_department_for(training_kind, division_code)
-    if dept is None:
-        department_ensure_for_division(actor="system", division_code=division_code[:6])
-        dept = competent_department_for(training_kind, division_code)
-    if dept is None:
-        raise DomainError("no_department", "该区县尚未设置主管部门，无法受理", status=409)
+    docs = _check_documents(files, required=REQUIRED_DOCUMENTS[kind], held=held)
+    dept = _department(actor, training_kind, division_code)
     if (
         inst is not None
         and Application.objects.filter(
@@ -339,35 +441,40 @@ def application_submit(
     ):
         raise DomainError("application_pending", "该机构已有在办的申请", status=409)
     days = policy_resolve("approval.decision_days", division_code, on=today)
-    app = Application.objects.create(
-        number=_number(division_code, today),
-        kind=kind,
-        institution=inst,
-        division_code=division_code,
-        department=dept,
-        category=category,
-        training_kind=training_kind,
-        proposed=proposed,
-        submitted_by_id=getattr(actor, "pk", None),
-        submitted_on=today,
-        due_on=add_working_days(today, int(days.value)),
-    )
-    _save_documents(app, docs, actor)
-    ApplicationTransition.objects.create(
-        application=app, to_status=app.status, note="受理", actor_id=getattr(actor, "pk", None)
-    )
-    audit_record(
-        actor=actor,
-        action="application.submit",
-        obj=app,
-        division_code=division_code,
-        changes={
-            "kind": kind,
-            "department": dept.pk,
-            "due_on": str(app.due_on),
-            "documents": [d.doc_type for d in docs],
-        },
-    )
+    with _undo_files() as created:
+        fields = {
+            "number": _number(division_code, today),
+            "institution": inst,
+            "division_code": division_code,
+            "department": dept,
+            "category": category,
+            "training_kind": training_kind,
+            "proposed": proposed,
+            "submitted_on": today,
+            "due_on": add_working_days(today, int(days.value)),
+        }
+        if draft is None:
+            app = Application.objects.create(kind=kind, submitted_by_id=getattr(actor, "pk", None), **fields)
+            APPLICATION_STATES.record_many([(app.pk, app.status, app.status)], actor=actor, reason="受理")
+        else:
+            app = draft
+            for k, v in fields.items():
+                setattr(app, k, v)
+            app.documents.filter(doc_type__in=[d.doc_type for d in docs]).delete()
+            _move(actor=actor, app=app, to=ApplicationStatus.SUBMITTED, note="受理", fields=list(fields))
+        _save_documents(app, docs, actor, created)
+        audit_record(
+            actor=actor,
+            action="application.submit",
+            obj=app,
+            division_code=division_code,
+            changes={
+                "kind": kind,
+                "department": dept.pk,
+                "due_on": str(app.due_on),
+                "documents": sorted({*held, *(d.doc_type for d in docs)}),
+            },
+        )
     return app
 
 
@@ -401,7 +508,7 @@ def application_request_correction(*, actor, application_id: int, note: str) -> 
     if not note:
         raise ValidationError({"note": "请写明需要补正的内容"})
     app.correction_note = note
-    _move(actor=actor, app=app, to=ApplicationStatus.CORRECTING, note=note)
+    _move(actor=actor, app=app, to=ApplicationStatus.CORRECTING, note=note, fields=["correction_note"])
     return app
 
 
@@ -418,16 +525,19 @@ def application_resubmit(
     app = Application.objects.select_for_update().filter(pk=application_id).first()
     if app is None:
         raise NotFound("申请")
-    _may_submit(actor, app.kind, app.division_code, app.institution)
+    _may_submit(actor, app.kind, app.division_code, app.institution, app=app)
     if app.status != ApplicationStatus.CORRECTING:
-        _move(actor=actor, app=app, to=ApplicationStatus.SUBMITTED)  # raises: not awaiting correction
+        raise APPLICATION_STATES.refusal(app.status, ApplicationStatus.SUBMITTED)  # not awaiting correction
     if data:
         app.proposed = _clean_proposed(app.kind, {**app.proposed, **data}, app.institution)
     docs = _check_documents(files or {}, required=[])
-    _save_documents(app, docs, actor)
     days = policy_resolve("approval.decision_days", app.division_code, on=today)
     app.due_on = add_working_days(today, int(days.value))
-    _move(actor=actor, app=app, to=ApplicationStatus.SUBMITTED, note="已补正")
+    with _undo_files() as created:
+        _save_documents(app, docs, actor, created)
+        _move(
+            actor=actor, app=app, to=ApplicationStatus.SUBMITTED, note="已补正", fields=["proposed", "due_on"]
+        )
     return app
 
 
@@ -436,7 +546,7 @@ def application_withdraw(*, actor, application_id: int, reason: str = "") -> App
     app = Application.objects.select_for_update().filter(pk=application_id).first()
     if app is None:
         raise NotFound("申请")
-    _may_submit(actor, app.kind, app.division_code, app.institution)
+    _may_submit(actor, app.kind, app.division_code, app.institution, app=app)
     _move(actor=actor, app=app, to=ApplicationStatus.WITHDRAWN, note=(reason or "申请人撤回").strip())
     return app
 
@@ -456,7 +566,7 @@ def _computed_checks(app: Application) -> dict[str, dict]:
         }
     if (
         app.kind in (ApplicationKind.ESTABLISH, ApplicationKind.FILING_TO_APPROVAL)
-        and app.category == Category.SUBJECT
+        and app.category == InstitutionCategory.SUBJECT
     ):
         rule = policy_resolve("staff.subject_teacher_needs_qualification", app.division_code)
         ok = not rule.value or p.get("qualified_teachers") == p.get("teachers")
@@ -504,8 +614,7 @@ def application_decide(
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError({"reason": "请写明决定理由"})
-    if ApplicationStatus.APPROVED not in APPLICATION_TRANSITIONS[app.status]:
-        _move(actor=actor, app=app, to=ApplicationStatus.APPROVED)  # raises
+    APPLICATION_STATES.check(app.status, ApplicationStatus.APPROVED)
     checklist = checklist or {}
     computed = _computed_checks(app)
     results: dict[str, dict] = {}
@@ -551,8 +660,36 @@ def application_decide(
         app=app,
         to=ApplicationStatus.APPROVED if approve else ApplicationStatus.REJECTED,
         note=reason + (f"(逾期{(today - app.due_on).days}天作出)" if today > app.due_on else ""),
+        fields=[
+            "checklist",
+            "decision_reason",
+            "decided_on",
+            "decided_by_id",
+            "institution",
+            "permit_number",
+        ],
     )
+    _notify_decided(app, approve, reason, actor)
     return app
+
+
+def _notify_decided(app, approve: bool, reason: str, actor) -> None:
+    """The applicant and the institution's accounts hear the decision once it commits."""
+    from django.urls import reverse
+
+    from qinglang.accounts.notifications import institution_users, notify_on_commit
+
+    link = reverse("portal:org_applications", args=[app.institution_id]) if app.institution_id else ""
+    notify_on_commit(
+        [app.submitted_by_id, *institution_users(app.institution_id)],
+        kind=f"approval.{'approved' if approve else 'rejected'}",
+        title=f"申请{app.number}{'准予许可' if approve else '不予许可'}",
+        body=f"决定理由：{reason}",
+        link=link,
+        actor=actor,
+        division_code=app.division_code,
+        about=("registry.application", app.pk),
+    )
 
 
 def _years_after(d: date, years: int) -> date:

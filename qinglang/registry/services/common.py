@@ -4,6 +4,7 @@ from qinglang.accounts.permissions import (
     INSTITUTION_ADMINS,
     INSTITUTION_USERS,
     REGULATOR_WRITERS,
+    competent_or_task_force,
     has_role,
     is_institution_user,
     lock_in_scope,
@@ -34,6 +35,23 @@ def lock_institution(
     if has_role(actor, REGULATOR_WRITERS, division_code=inst.division_code):
         return inst
     raise PermissionDeniedError()
+
+
+def may_decide_status(actor, inst: Institution) -> bool:
+    """List and status decisions (whitelist, blacklist, suspension, stop of enrolment,
+    closure, ban, runaway, reactivation) belong to the institution's competent
+    department (谁审批、谁监管) and the county's task force (the 双减 office: regulator
+    leaders and officers without a department); other departments record findings
+    (inspections, clues, cases). The platform admin and system jobs may too."""
+    competent = inst.competent_department.kind if inst.competent_department_id else None
+    return competent_or_task_force(actor, inst.division_code, competent)
+
+
+def require_status_authority(actor, inst: Institution) -> None:
+    if not may_decide_status(actor, inst):
+        raise PermissionDeniedError(
+            "名单和办学状态由机构的主管部门或双减工作专班决定；其他部门请记录检查发现或移交线索"
+        )
 
 
 def require_regulator_for_division(*, actor, division_code: str) -> None:

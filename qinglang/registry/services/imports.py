@@ -6,6 +6,7 @@ transaction, through ``institution_create`` and ``licence_set`` so each institut
 licence carries its own audit event."""
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import IO, Any
@@ -25,8 +26,8 @@ from qinglang.core.validators import validate_phone, validate_uscc
 from .. import public_cache
 from ..models import (
     CATEGORY_KINDS,
-    Category,
     Institution,
+    InstitutionCategory,
     Kind,
     Licence,
     LicenceKind,
@@ -137,12 +138,14 @@ def _label_map(choices, extra: dict[str, str] | None = None) -> dict[str, str]:
     return out
 
 
-CATEGORY_LOOKUP = _label_map(Category, {"小饭桌": Category.MEAL_CARE, "托管类": Category.MEAL_CARE})
+CATEGORY_LOOKUP = _label_map(
+    InstitutionCategory, {"小饭桌": InstitutionCategory.MEAL_CARE, "托管类": InstitutionCategory.MEAL_CARE}
+)
 KIND_LOOKUP = _label_map(Kind, {"小饭桌": Kind.MEAL_CARE, "托管类": Kind.MEAL_CARE, "艺术类": Kind.ARTS})
 NATURE_LOOKUP = _label_map(Nature, {"营利": Nature.FOR_PROFIT, "非营利": Nature.NON_PROFIT})
 MODE_LOOKUP = _label_map(Mode)
 STAGE_LOOKUP = _label_map(Stage)
-DEFAULT_KIND = {Category.SUBJECT: Kind.SUBJECT, Category.MEAL_CARE: Kind.MEAL_CARE}
+DEFAULT_KIND = {InstitutionCategory.SUBJECT: Kind.SUBJECT, InstitutionCategory.MEAL_CARE: Kind.MEAL_CARE}
 
 
 def _h(field_name: str) -> str:
@@ -263,22 +266,11 @@ class _Row:
     licences: list[dict]  # for licence_set
 
 
-def _check_row(row: ParsedRow, townships: _Townships) -> tuple[_Row | None, list[RowError], str]:
-    """The row ready for the services (or None), its errors, and its valid credit code."""
-    v = {k: _text(x) for k, x in row.values.items()}
-    raw = row.values
-    errors: list[RowError] = []
+Err = Callable[[str, str], None]  # (field, message): one error of the row
 
-    def err(field_name: str, message: str) -> None:
-        errors.append(RowError(row.row, _h(field_name), message))
 
-    for f in REQUIRED_VALUES:
-        if not v.get(f):
-            err(f, f"请填写{_h(f)}")
-    for f, n in MAX_LENGTHS.items():
-        if len(v.get(f, "")) > n:
-            err(f, f"{_h(f)}不能超过{n}个字")
-
+def _uscc_and_phone(v: dict, err: Err) -> tuple[str, str]:
+    """The credit code (empty when missing or invalid) and the contact phone, normalised."""
     uscc = normalise_text(v.get("uscc", "")).upper()
     if uscc:
         try:
@@ -286,19 +278,22 @@ def _check_row(row: ParsedRow, townships: _Townships) -> tuple[_Row | None, list
         except ValidationError:
             err("uscc", f"统一社会信用代码无效(位数或校验位不符)：{v['uscc']}")
             uscc = ""
-
     phone = v.get("contact_phone", "")
     if phone:
         try:
             phone = validate_phone(normalise_text(phone))
         except ValidationError:
             err("contact_phone", f"联系电话无效：{phone}(应为11位手机号码或带区号的固定电话)")
+    return uscc, phone
 
+
+def _category_and_kind(v: dict, err: Err) -> tuple[str, str]:
+    """The category and training kind, as codes; the kind defaults from the category."""
     category = kind = ""
     if v.get("category"):
         category = CATEGORY_LOOKUP.get(normalise_text(v["category"]), "")
         if not category:
-            err("category", f"类别取值无效：{v['category']}(可选：{'、'.join(Category.labels)})")
+            err("category", f"类别取值无效：{v['category']}(可选：{'、'.join(InstitutionCategory.labels)})")
     if v.get("kind"):
         kind = KIND_LOOKUP.get(normalise_text(v["kind"]), "")
         if not kind:
@@ -309,8 +304,16 @@ def _check_row(row: ParsedRow, townships: _Townships) -> tuple[_Row | None, list
             err("kind", "类别为非学科类时请填写培训类型")
     if category and kind and kind not in CATEGORY_KINDS[category]:
         allowed = "、".join(Kind(k).label for k in Kind.values if k in CATEGORY_KINDS[category])
-        err("kind", f"培训类型“{Kind(kind).label}”与类别“{Category(category).label}”不符(应为：{allowed})")
+        err(
+            "kind",
+            f"培训类型“{Kind(kind).label}”与类别“{InstitutionCategory(category).label}”不符(应为：{allowed})",
+        )
 
+    return category, kind
+
+
+def _stages(v: dict, err: Err) -> list[str]:
+    """The school stages (学段) named in one cell, in order, each once."""
     stages: list[str] = []
     if v.get("stages"):
         for part in re.split(r"[、,，;；/\s]+", v["stages"]):
@@ -322,7 +325,13 @@ def _check_row(row: ParsedRow, townships: _Townships) -> tuple[_Row | None, list
             elif s not in stages:
                 stages.append(s)
 
-    nature = Nature.NON_PROFIT if category == Category.SUBJECT else Nature.FOR_PROFIT
+    return stages
+
+
+def _nature_and_mode(v: dict, category: str, err: Err) -> tuple[str, str]:
+    """For-profit or not (subject-category institutions are non-profit unless said), and
+    online or offline (offline unless said)."""
+    nature = Nature.NON_PROFIT if category == InstitutionCategory.SUBJECT else Nature.FOR_PROFIT
     if v.get("nature"):
         nature = NATURE_LOOKUP.get(normalise_text(v["nature"]), "")
         if not nature:
@@ -333,6 +342,12 @@ def _check_row(row: ParsedRow, townships: _Townships) -> tuple[_Row | None, list
         if not mode:
             err("mode", f"办学形式取值无效：{v['mode']}(可选：线上、线下)")
 
+    return nature, mode
+
+
+def _permit_and_dates(v: dict, raw: dict, err: Err) -> tuple[str, dict[str, date | None]]:
+    """The school permit number and the row's dates; a permit's issuer or validity
+    without its number is an error."""
     dates: dict[str, date | None] = {}
     for f in ("permit_valid_from", "permit_valid_until", "founded_on"):
         dates[f] = None
@@ -353,15 +368,11 @@ def _check_row(row: ParsedRow, townships: _Townships) -> tuple[_Row | None, list
     ):
         err("school_permit_number", "填写了许可证发证机关或有效期，但未填写办学许可证号")
 
-    division_code = ""
-    if v.get("township"):
-        try:
-            division_code = townships.resolve(v["township"])
-        except ValueError as e:
-            err("township", str(e))
+    return permit_no, dates
 
-    if errors:
-        return None, errors, uscc
+
+def _licences(v: dict, permit_no: str, dates: dict, nature: str) -> list[dict]:
+    """The licences to set for the row (``licence_set``): its permit and its registration."""
     licences = []
     if permit_no:
         licences.append(
@@ -384,6 +395,40 @@ def _check_row(row: ParsedRow, townships: _Townships) -> tuple[_Row | None, list
                 "_column": "registration_number",
             }
         )
+    return licences
+
+
+def _check_row(row: ParsedRow, townships: _Townships) -> tuple[_Row | None, list[RowError], str]:
+    """The row ready for the services (or None), its errors, and its valid credit code."""
+    v = {k: _text(x) for k, x in row.values.items()}
+    raw = row.values
+    errors: list[RowError] = []
+
+    def err(field_name: str, message: str) -> None:
+        errors.append(RowError(row.row, _h(field_name), message))
+
+    for f in REQUIRED_VALUES:
+        if not v.get(f):
+            err(f, f"请填写{_h(f)}")
+    for f, n in MAX_LENGTHS.items():
+        if len(v.get(f, "")) > n:
+            err(f, f"{_h(f)}不能超过{n}个字")
+
+    uscc, phone = _uscc_and_phone(v, err)
+    category, kind = _category_and_kind(v, err)
+    stages = _stages(v, err)
+    nature, mode = _nature_and_mode(v, category, err)
+    permit_no, dates = _permit_and_dates(v, raw, err)
+    division_code = ""
+    if v.get("township"):
+        try:
+            division_code = townships.resolve(v["township"])
+        except ValueError as e:
+            err("township", str(e))
+
+    if errors:
+        return None, errors, uscc
+    licences = _licences(v, permit_no, dates, nature)
     data = {
         "name": v["name"],
         "registered_name": v.get("registered_name", ""),
@@ -535,7 +580,7 @@ def _create_all(actor, good: list[_Row]) -> list[int]:
             if clean.get("uscc") in taken:
                 raise DomainError("duplicate_uscc", f"统一社会信用代码已登记：{clean['uscc']}")
             inst = Institution(**clean)
-            if inst.category == Category.SUBJECT and not inst.kind:
+            if inst.category == InstitutionCategory.SUBJECT and not inst.kind:
                 inst.kind = "subject"
             check_category_kind(inst)
             key = (inst.kind, inst.division_code)

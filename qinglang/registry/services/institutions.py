@@ -6,7 +6,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from qinglang.accounts.permissions import system
+from qinglang.accounts.models import Role
+from qinglang.accounts.permissions import require_role, system
 from qinglang.accounts.scope import actor_for
 from qinglang.core.audit import audit_record, diff, snapshot
 from qinglang.core.errors import DomainError
@@ -18,8 +19,9 @@ from .. import public_cache
 from ..models import (
     CATEGORY_KINDS,
     INSTITUTION_STATES,
-    Category,
     Institution,
+    InstitutionCategory,
+    InstitutionStatus,
     Licence,
     LicenceKind,
     LicenceStatus,
@@ -29,10 +31,16 @@ from ..models import (
     Nature,
     NonprofitConversion,
     Stage,
-    Status,
 )
 from ..supervision import competent_department_for
-from .common import check_division, institution_save, lock_institution, require_regulator_for_division
+from .common import (
+    check_division,
+    institution_save,
+    lock_institution,
+    require_regulator_for_division,
+    require_status_authority,
+)
+from .moves import carry_place
 
 __all__ = [
     "PROFILE_FIELDS",
@@ -117,7 +125,7 @@ def clean_profile(data: dict) -> dict:
             errors["stages"] = f"未知学段：{'、'.join(bad)}"
         out["stages"] = ",".join(s for s in Stage.values if s in stages)
     for f, choices in (
-        ("category", Category),
+        ("category", InstitutionCategory),
         ("mode", Mode),
         ("nature", Nature),
         ("nonprofit_conversion", NonprofitConversion),
@@ -159,7 +167,7 @@ def institution_create(*, actor, data: dict) -> Institution:
             "duplicate_uscc", f"统一社会信用代码已登记：{clean['uscc']}", {"uscc": clean["uscc"]}
         )
     inst = Institution(**clean)
-    if inst.category == Category.SUBJECT and not inst.kind:
+    if inst.category == InstitutionCategory.SUBJECT and not inst.kind:
         inst.kind = "subject"
     check_category_kind(inst)
     inst.competent_department = competent_department(inst)
@@ -194,10 +202,13 @@ def institution_update(*, actor, institution_id: int, data: dict) -> Institution
                 {"fields": forbidden},
                 status=403,
             )
+    old_place = inst.division_code
     if "division_code" in clean:
         div = check_division(clean["division_code"])
         # nobody can move an institution out of their own reach
         require_regulator_for_division(actor=actor, division_code=div.code)
+        if div.code[:6] != old_place[:6]:
+            require_role(actor, {Role.PLATFORM_ADMIN}, message="只有平台管理员可以把机构迁移到其他区县")
     if clean.get("uscc") and Institution.objects.filter(uscc=clean["uscc"]).exclude(pk=inst.pk).exists():
         raise DomainError(
             "duplicate_uscc", f"统一社会信用代码已登记：{clean['uscc']}", {"uscc": clean["uscc"]}
@@ -211,6 +222,8 @@ def institution_update(*, actor, institution_id: int, data: dict) -> Institution
     inst.full_clean()
     institution_save(inst)
     changes = diff(before, snapshot(inst, PROFILE_FIELDS))
+    if inst.division_code != old_place:  # its orders, sites, clues… go with it
+        changes["rows"] = carry_place(inst, old_place, inst.division_code)
     if changes:
         audit_record(actor=actor, action="institution.update", obj=inst, changes=changes)
     return inst
@@ -392,19 +405,20 @@ def licence_remove(*, actor, institution_id: int, kind: str, reason: str) -> Non
 @transaction.atomic
 def institution_transition(*, actor, institution_id: int, to_status: str, reason: str) -> Institution:
     """Move an institution along the status state machine (one audited change)."""
-    if to_status not in Status.values:
+    if to_status not in InstitutionStatus.values:
         raise ValidationError({"to_status": f"未知状态：{to_status}"})
     if not (reason or "").strip():
         raise ValidationError({"reason": "请说明状态变更的理由"})
     inst = lock_institution(actor=actor, institution_id=institution_id)
+    require_status_authority(actor, inst)
     INSTITUTION_STATES.check(inst.status, to_status)
     fields, changes = [], {}
-    if inst.whitelisted and to_status != Status.ACTIVE:
+    if inst.whitelisted and to_status != InstitutionStatus.ACTIVE:
         _close_list_entry(
             actor=actor,
             inst=inst,
             kind=ListKind.WHITE,
-            reason=f"办学状态变更为{Status(to_status).label}",
+            reason=f"办学状态变更为{InstitutionStatus(to_status).label}",
             day=timezone.localdate(),
         )
         inst.whitelisted = False
@@ -418,40 +432,40 @@ def institution_transition(*, actor, institution_id: int, to_status: str, reason
 def institution_suspend(*, actor, institution_id: int, reason: str) -> Institution:
     """停业整顿."""
     return institution_transition(
-        actor=actor, institution_id=institution_id, to_status=Status.SUSPENDED, reason=reason
+        actor=actor, institution_id=institution_id, to_status=InstitutionStatus.SUSPENDED, reason=reason
     )
 
 
 def institution_stop_enrollment(*, actor, institution_id: int, reason: str) -> Institution:
     """责令停止招生."""
     return institution_transition(
-        actor=actor, institution_id=institution_id, to_status=Status.STOP_ENROLLMENT, reason=reason
+        actor=actor, institution_id=institution_id, to_status=InstitutionStatus.STOP_ENROLLMENT, reason=reason
     )
 
 
 def institution_close(*, actor, institution_id: int, reason: str) -> Institution:
     """关停(终止办学)."""
     return institution_transition(
-        actor=actor, institution_id=institution_id, to_status=Status.CLOSED, reason=reason
+        actor=actor, institution_id=institution_id, to_status=InstitutionStatus.CLOSED, reason=reason
     )
 
 
 def institution_ban(*, actor, institution_id: int, reason: str) -> Institution:
     """取缔 an unlicensed operator."""
     return institution_transition(
-        actor=actor, institution_id=institution_id, to_status=Status.BANNED, reason=reason
+        actor=actor, institution_id=institution_id, to_status=InstitutionStatus.BANNED, reason=reason
     )
 
 
 def institution_mark_runaway(*, actor, institution_id: int, reason: str) -> Institution:
     """卷款跑路."""
     return institution_transition(
-        actor=actor, institution_id=institution_id, to_status=Status.RUNAWAY, reason=reason
+        actor=actor, institution_id=institution_id, to_status=InstitutionStatus.RUNAWAY, reason=reason
     )
 
 
 def institution_reactivate(*, actor, institution_id: int, reason: str) -> Institution:
     """恢复正常办学 after suspension or stop of enrolment."""
     return institution_transition(
-        actor=actor, institution_id=institution_id, to_status=Status.ACTIVE, reason=reason
+        actor=actor, institution_id=institution_id, to_status=InstitutionStatus.ACTIVE, reason=reason
     )

@@ -11,8 +11,16 @@ from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError
 from qinglang.core.policy import policy_resolve
 
-from ..models import Category, Institution, LicenceStatus, ListEntry, ListKind, Nature, Status
-from .common import institution_save, lock_institution
+from ..models import (
+    Institution,
+    InstitutionCategory,
+    InstitutionStatus,
+    LicenceStatus,
+    ListEntry,
+    ListKind,
+    Nature,
+)
+from .common import institution_save, lock_institution, require_status_authority
 from .institutions import _close_list_entry, institution_refresh_licence_status
 from .rules import whitelist_gate
 
@@ -55,6 +63,7 @@ def whitelist_add(*, actor, institution_id: int, reason: str, day: date | None =
     reason = _reason(reason)
     day = day or timezone.localdate()
     inst = lock_institution(actor=actor, institution_id=institution_id)
+    require_status_authority(actor, inst)
     institution_refresh_licence_status(actor=actor, inst=inst, day=day)
     if inst.whitelisted:
         raise DomainError("already_whitelisted", "该机构已在白名单中")
@@ -67,14 +76,14 @@ def whitelist_add(*, actor, institution_id: int, reason: str, day: date | None =
             {"licence_status": inst.licence_status},
             status=409,
         )
-    if inst.status != Status.ACTIVE:
+    if inst.status != InstitutionStatus.ACTIVE:
         raise DomainError(
             "not_active",
             f"办学状态为{inst.get_status_display()}的机构不能列入白名单",
             {"status": inst.status},
             status=409,
         )
-    if inst.category == Category.SUBJECT and inst.nature != Nature.NON_PROFIT:
+    if inst.category == InstitutionCategory.SUBJECT and inst.nature != Nature.NON_PROFIT:
         rule = policy_resolve("subject.must_be_non_profit", inst.division_code)
         if rule.value:
             raise rule.violation("学科类机构须为非营利性方可列入白名单")
@@ -95,6 +104,7 @@ def whitelist_add(*, actor, institution_id: int, reason: str, day: date | None =
 def whitelist_remove(*, actor, institution_id: int, reason: str) -> Institution:
     reason = _reason(reason)
     inst = lock_institution(actor=actor, institution_id=institution_id)
+    require_status_authority(actor, inst)
     if not inst.whitelisted:
         raise DomainError("not_whitelisted", "该机构不在白名单中")
     _close_list_entry(actor=actor, inst=inst, kind=ListKind.WHITE, reason=reason, day=timezone.localdate())
@@ -115,6 +125,7 @@ def blacklist_add(*, actor, institution_id: int, reason: str, day: date | None =
     reason = _reason(reason)
     day = day or timezone.localdate()
     inst = lock_institution(actor=actor, institution_id=institution_id)
+    require_status_authority(actor, inst)
     if inst.blacklisted:
         raise DomainError("already_blacklisted", "该机构已在黑名单中")
     changes = {"blacklisted": [False, True], "reason": reason}
@@ -135,6 +146,7 @@ def blacklist_add(*, actor, institution_id: int, reason: str, day: date | None =
 def blacklist_remove(*, actor, institution_id: int, reason: str) -> Institution:
     reason = _reason(reason)
     inst = lock_institution(actor=actor, institution_id=institution_id)
+    require_status_authority(actor, inst)
     if not inst.blacklisted:
         raise DomainError("not_blacklisted", "该机构不在黑名单中")
     _close_list_entry(actor=actor, inst=inst, kind=ListKind.BLACK, reason=reason, day=timezone.localdate())

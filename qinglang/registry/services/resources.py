@@ -7,12 +7,13 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from qinglang.accounts.administration import initial_password, may_administer_accounts
 from qinglang.accounts.models import Role
-from qinglang.accounts.permissions import user_id
+from qinglang.accounts.permissions import is_system, user_id
 from qinglang.accounts.services import membership_grant, user_create
 from qinglang.core.audit import audit_record, diff, snapshot
 from qinglang.core.crypto import blind_index, encrypt
-from qinglang.core.errors import DomainError, NotFound
+from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
 from qinglang.core.policy import policy_resolve
 from qinglang.core.validators import mask_resident_id, validate_resident_id
 
@@ -20,8 +21,9 @@ from ..hooks import check_texts
 from ..models import (
     MATERIAL_STATES,
     ApprovalStatus,
-    Category,
     Course,
+    Institution,
+    InstitutionCategory,
     Kind,
     MaterialStatus,
     Site,
@@ -31,12 +33,13 @@ from ..models import (
     TrainingMaterial,
 )
 from .common import check_division, lock_institution
-from .rules import COURSE_CHECKERS, practice_ban_check
+from .rules import COURSE_CHECKERS, practice_ban_check, practice_ban_refusal_record
 
 __all__ = [
     "course_create",
     "course_review",
     "course_update",
+    "institution_admin_invite",
     "institution_user_create",
     "material_resubmit",
     "material_review",
@@ -140,9 +143,21 @@ def _staff_admit(staff: Staff, actor, data: dict) -> None:
         practice_ban_check(actor=actor, digest=staff.resident_id_digest)
 
 
-@transaction.atomic
 def staff_create(*, actor, institution_id: int, data: dict) -> Staff:
-    """Register a staff member (从业人员); the ID number is encrypted at rest."""
+    """Register a staff member (从业人员); the ID number is encrypted at rest. A hire
+    refused for a practice ban is kept on the ban (``practice_ban_refusal_record``)."""
+    try:
+        return _staff_create(actor=actor, institution_id=institution_id, data=data)
+    except DomainError as exc:
+        if exc.code == "not_eligible":
+            inst = Institution.objects.filter(pk=institution_id).first()
+            if inst is not None:
+                practice_ban_refusal_record(actor=actor, exc=exc, institution=inst)
+        raise
+
+
+@transaction.atomic
+def _staff_create(*, actor, institution_id: int, data: dict) -> Staff:
     inst = lock_institution(actor=actor, institution_id=institution_id, institution_may_write=True)
     staff = Staff(institution=inst)
     _staff_apply(staff, data)
@@ -212,7 +227,7 @@ def _course_apply(course: Course, inst, data: dict) -> None:
             errors[f] = "须为正整数" + ("(单位：分)" if f == "unit_price_fen" else "")
     if errors:
         raise ValidationError(errors)
-    if course.kind == Kind.SUBJECT and inst.category != Category.SUBJECT:
+    if course.kind == Kind.SUBJECT and inst.category != InstitutionCategory.SUBJECT:
         raise DomainError(
             "kind_mismatch", "非学科类机构不得开设学科类课程", {"kind": course.kind}, status=422
         )
@@ -390,6 +405,7 @@ def institution_user_create(
     display_name: str = "",
     role: str = Role.INSTITUTION_ADMIN,
     check_password: bool = True,
+    must_change_password: bool = False,
 ):
     """Create a login for an institution (its admin or staff)."""
     inst = lock_institution(
@@ -407,6 +423,30 @@ def institution_user_create(
         display_name=display_name,
         check_password=check_password,
         division_code=inst.division_code,  # administered by the institution's county
+        must_change_password=must_change_password,
     )
     membership_grant(actor=actor, user=user, role=role, institution_id=inst.pk)
     return user
+
+
+@transaction.atomic
+def institution_admin_invite(*, actor, institution_id: int, username: str, display_name: str = ""):
+    """The institution's administrator login, made from its registry record by the
+    platform admin or a regulator leader of its county (console and ``/api/admin``):
+    returns ``(user, one-time password)``; the password is shown once and must be changed
+    at first login. The name defaults to the record's legal representative."""
+    if not is_system(actor) and not may_administer_accounts(actor):
+        raise PermissionDeniedError("只有平台管理员或监管领导可以邀请机构管理员")
+    inst = lock_institution(actor=actor, institution_id=institution_id)
+    plain = initial_password()
+    user = institution_user_create(
+        actor=actor,
+        institution_id=inst.pk,
+        username=username,
+        password=plain,
+        display_name=(display_name or "").strip() or inst.legal_representative,
+        role=Role.INSTITUTION_ADMIN,
+        check_password=False,
+        must_change_password=True,
+    )
+    return user, plain

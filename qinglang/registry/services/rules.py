@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from qinglang.accounts.permissions import is_system
@@ -18,7 +18,7 @@ from qinglang.core.audit import audit_record
 from qinglang.core.calendar import is_rest_day, vacation_on
 from qinglang.core.crypto import blind_index
 from qinglang.core.errors import DomainError, NotFound
-from qinglang.core.policy import Resolved, policy_resolve
+from qinglang.core.policy import PolicyBatch, Resolved, policy_resolve
 from qinglang.core.validators import mask_name, mask_resident_id, validate_resident_id
 
 from ..models import (
@@ -29,6 +29,7 @@ from ..models import (
     HoursViolation,
     Institution,
     Kind,
+    Licence,
     LicenceKind,
     MaterialStatus,
     Mode,
@@ -45,6 +46,7 @@ __all__ = [
     "course_sellable",
     "disclosure_board",
     "disclosure_gaps",
+    "disclosure_gaps_many",
     "disclosure_publish",
     "lesson_hours_check",
     "practice_ban_check",
@@ -101,13 +103,38 @@ def practice_ban_check(*, actor, digest: str, day: date | None = None) -> None:
     if ban is None:
         return
     if _is_regulator(actor):
-        raise DomainError(
+        exc = DomainError(
             "not_eligible",
             f"{NOT_ELIGIBLE_MESSAGE}：限制从业决定 {ban.decision_no}({ban.authority})",
             {"decision_no": ban.decision_no, "authority": ban.authority, "ban_id": ban.pk},
             status=422,
         )
-    raise DomainError("not_eligible", NOT_ELIGIBLE_MESSAGE, None, status=422)
+    else:
+        exc = DomainError("not_eligible", NOT_ELIGIBLE_MESSAGE, None, status=422)
+    exc.ban_id = ban.pk  # for practice_ban_refusal_record; never shown to the institution
+    raise exc
+
+
+def practice_ban_refusal_record(*, actor, exc: DomainError, institution: Institution) -> None:
+    """Keep, on the ban, that a hire was refused (the hiring write itself rolled back):
+    regulators see how often and where the banned person tried; the institution is told
+    nothing more than the refusal."""
+    ban_id = getattr(exc, "ban_id", None)
+    if ban_id is None:
+        return
+    today = timezone.localdate()
+    with transaction.atomic():
+        PracticeBan.objects.filter(pk=ban_id).update(
+            refused_hires=F("refused_hires") + 1, last_refused_on=today
+        )
+        ban = PracticeBan.objects.get(pk=ban_id)
+        audit_record(
+            actor=actor,
+            action="practice_ban.hire_refused",
+            obj=ban,
+            division_code=institution.division_code,
+            changes={"institution_id": institution.pk, "institution": institution.name},
+        )
 
 
 @transaction.atomic
@@ -523,6 +550,62 @@ def disclosure_board(inst: Institution, day: date | None = None) -> list[dict]:
 
 def disclosure_gaps(inst: Institution, day: date | None = None) -> list[str]:
     return [b["item"] for b in disclosure_board(inst, day) if not b["present"]]
+
+
+def disclosure_gaps_many(institutions: QuerySet, day: date | None = None) -> dict[int, list[str]]:
+    """``disclosure_gaps`` for every institution of ``institutions`` at once, set-based: a
+    fixed handful of queries however many there are (the institutions, valid licences,
+    active teachers, approved courses, published notes, and the policy figures) — the
+    same presence test as ``disclosure_board``. Only institutions with a gap are keyed."""
+    day = day or timezone.localdate()
+    ids = institutions.values("id")
+    rows = list(institutions.values_list("id", "division_code"))
+    licences = (
+        Licence.objects.filter(institution_id__in=ids, revoked=False)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
+        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=day))
+        .values_list("institution_id", "kind")
+    )
+    facts: dict[str, set[int]] = {k: set() for k in DisclosureItem.values}
+    item_of = {
+        LicenceKind.SCHOOL_PERMIT: "permit",
+        LicenceKind.BUSINESS_LICENSE: "registration",
+        LicenceKind.NONPROFIT_REGISTRATION: "registration",
+        LicenceKind.FIRE_ACCEPTANCE: "safety",
+    }
+    for inst_id, kind in licences:
+        if kind in item_of:
+            facts[item_of[kind]].add(inst_id)
+    facts["teachers"] = set(
+        Staff.objects.filter(institution_id__in=ids, role=StaffRole.TEACHER)
+        .filter(Q(left_on__isnull=True) | Q(left_on__gt=day))
+        .values_list("institution_id", flat=True)
+        .distinct()
+    )
+    courses = set(
+        Course.objects.filter(institution_id__in=ids, approval_status="approved")
+        .values_list("institution_id", flat=True)
+        .distinct()
+    )
+    facts["fees"] = facts["content"] = courses
+    noted = set(
+        DisclosureNote.objects.filter(institution_id__in=ids)
+        .exclude(text="")
+        .values_list("institution_id", "item")
+    )
+    required = PolicyBatch(["disclosure.required_items"], on=day)
+    out: dict[int, list[str]] = {}
+    for inst_id, division_code in rows:
+        gaps = []
+        for item in required.value("disclosure.required_items", division_code) or []:
+            present = inst_id in facts.get(item, ())
+            if item not in ("permit", "registration"):  # a note never stands in for a licence
+                present = present or (inst_id, item) in noted
+            if not present:
+                gaps.append(item)
+        if gaps:
+            out[inst_id] = gaps
+    return out
 
 
 @transaction.atomic

@@ -290,3 +290,126 @@ def test_rejection_and_withdrawal(officer, sports_officer):
 
     with pytest.raises(IllegalTransition):
         services.application_withdraw(actor=officer, application_id=app.pk)
+
+
+def test_approvals_move_through_core_states_and_store_through_core_files(
+    officer, sports_officer, settings, tmp_path
+):
+    """One state machine (core.states) and one file store (core.files): the history rows
+    PROTECT their application, an illegal move names both statuses, the documents sit
+    content-addressed in the store, and a write refused half-way leaves no file."""
+    from django.db.models import ProtectedError
+
+    from qinglang.core import files
+    from qinglang.core.errors import IllegalTransition
+    from qinglang.core.states import StateMachine, machine_of
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    app = services.application_submit(
+        actor=officer, kind="establish", data=_establish(), files=_files(), today=DAY
+    )
+    assert isinstance(machine_of(app), StateMachine)
+    first = app.transitions.get()
+    assert (first.from_status, first.to_status, first.reason) == ("submitted", "submitted", "受理")
+    for d in app.documents.all():
+        assert d.path == f"applications/{d.sha256[:2]}/{d.sha256}.{files.EXTENSIONS[d.content_type]}"
+        with files.open_stored(d.path) as f:
+            assert len(f.read()) == d.size
+    assert AuditEvent.objects.filter(action="application.submit", object_id=str(app.pk)).exists()
+    with pytest.raises(ProtectedError):
+        Application.objects.filter(pk=app.pk).delete()
+    services.application_decide(
+        actor=sports_officer, application_id=app.pk, approve=False, reason="场所不符合要求"
+    )
+    with pytest.raises(IllegalTransition) as e:
+        services.application_request_correction(actor=sports_officer, application_id=app.pk, note="补充")
+    assert "不予许可 → 待补正" in e.value.message
+    assert AuditEvent.objects.filter(action="application.rejected", object_id=str(app.pk)).exists()
+    # a refused write (one forged document among good new ones) stores nothing
+    fresh = {
+        d: SimpleUploadedFile(f"{d}.pdf", PDF + d.encode()) for d in services.REQUIRED_DOCUMENTS["establish"]
+    }
+    fresh["staff_list"] = SimpleUploadedFile("staff.pdf", b"MZ\x90\x00 forged")
+    stored = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    with pytest.raises(ValidationError):
+        services.application_submit(
+            actor=officer, kind="establish", data=_establish(), files=fresh, today=DAY
+        )
+    assert sorted(p for p in tmp_path.rglob("*") if p.is_file()) == stored
+
+
+def test_an_organiser_drafts_then_submits_an_establishment_and_follows_it(admin, sports_officer):
+    """An institution's organiser (举办者) applies to establish a new one: a draft is its
+    own (the department sees nothing of it), submission checks the draft's documents and
+    figures like any other, and the organiser corrects what the department asks for."""
+    from qinglang.registry import selectors
+
+    organiser = make_user("institution_admin", institution_id=make_institution(admin).pk)
+    draft = services.application_draft_save(
+        actor=organiser,
+        kind="establish",
+        data=_establish(planned_pupils=""),
+        files={"application_form": SimpleUploadedFile("form.pdf", PDF)},
+    )
+    assert draft.status == "draft" and draft.number is None and draft.due_on is None
+    assert draft.department.kind == "sports"
+    assert not selectors.application_list(actor=sports_officer).filter(pk=draft.pk).exists()
+    assert selectors.application_list(actor=organiser).filter(pk=draft.pk).exists()
+    with pytest.raises(ValidationError) as e:  # figures and the other documents still missing
+        services.application_submit(actor=organiser, draft_id=draft.pk, today=DAY)
+    assert "planned_pupils" in e.value.message_dict
+    rest = _files(skip=("application_form",))
+    with pytest.raises(ValidationError) as e:
+        services.application_submit(
+            actor=organiser, draft_id=draft.pk, data={"planned_pupils": 100}, today=DAY
+        )
+    assert "documents" in e.value.message_dict
+    draft.refresh_from_db()
+    assert draft.status == "draft" and draft.transitions.count() == 1
+    app = services.application_submit(
+        actor=organiser, draft_id=draft.pk, data={"planned_pupils": 100}, files=rest, today=DAY
+    )
+    assert app.pk == draft.pk and app.status == "submitted" and app.number
+    assert app.documents.count() == 6
+    assert list(app.transitions.values_list("to_status", flat=True)) == ["draft", "submitted"]
+    assert selectors.application_list(actor=sports_officer).filter(pk=app.pk).exists()
+    services.application_request_correction(actor=sports_officer, application_id=app.pk, note="请补充章程")
+    services.application_resubmit(
+        actor=organiser, application_id=app.pk, files={"charter": SimpleUploadedFile("c.pdf", PDF + b"v2")}
+    )
+    app.refresh_from_db()
+    assert app.status == "submitted"
+    # another organiser neither sees nor follows it
+    other = make_user("institution_admin", institution_id=make_institution(admin).pk)
+    assert not selectors.application_list(actor=other).filter(pk=app.pk).exists()
+    with pytest.raises(PermissionDeniedError):
+        services.application_withdraw(actor=other, application_id=app.pk)
+
+
+def test_migration_moves_existing_rows_onto_the_helpers(officer, settings, tmp_path):
+    """registry 0008: first rows written before core.states get from == to; a document
+    that default storage had saved under another name is put at its content address."""
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    from qinglang.core import files
+    from qinglang.registry.models import ApplicationTransition
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    mig = importlib.import_module("qinglang.registry.migrations.0008_approvals_on_core_states")
+    app = services.application_submit(
+        actor=officer, kind="establish", data=_establish(), files=_files(), today=DAY
+    )
+    ApplicationTransition.objects.filter(application=app).update(from_status="")
+    doc = app.documents.first()
+    with files.open_stored(doc.path) as f:
+        data = f.read()
+    (tmp_path / "applications" / "old_Ab12xY.pdf").write_bytes(data)
+    (tmp_path / doc.path).unlink()
+    canonical = doc.path
+    ApplicationDocument.objects.filter(pk=doc.pk).update(path="applications/old_Ab12xY.pdf")
+    mig.to_core_states_and_store(django_apps, None)
+    doc.refresh_from_db()
+    assert doc.path == canonical and (tmp_path / canonical).read_bytes() == data
+    assert app.transitions.get().from_status == "submitted"

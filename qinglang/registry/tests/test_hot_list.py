@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from qinglang.registry import selectors
-from qinglang.registry.models import Institution, Status
+from qinglang.registry.models import Institution, InstitutionStatus
 from qinglang.testing import FULL_DISCLOSURE, OTHER_COUNTY, make_institution, make_user
 
 FIELDS = ("id", "name", "kind", "status", "whitelisted", "division_code")
@@ -32,7 +32,7 @@ def world(db, admin):
     for i in range(4):
         make_institution(admin, division_code=OTHER_COUNTY, kind="arts", licensed=True)
     Institution.objects.filter(pk__in=list(Institution.objects.values_list("pk", flat=True)[:3])).update(
-        status=Status.SUSPENDED
+        status=InstitutionStatus.SUSPENDED
     )
     return {
         "admin": admin,
@@ -82,7 +82,7 @@ def _whitelistable(admin) -> Institution:
     from qinglang.registry.services import disclosure_publish, staff_unvetted, staff_update
 
     inst = Institution.objects.filter(
-        status=Status.ACTIVE,
+        status=InstitutionStatus.ACTIVE,
         licence_status="fully_licensed",
         whitelisted=False,
         division_code__startswith="510107",

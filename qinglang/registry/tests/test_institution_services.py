@@ -9,7 +9,7 @@ from qinglang.core.errors import DomainError, IllegalTransition, NotFound, Permi
 from qinglang.core.models import AuditEvent
 from qinglang.core.services import policy_set
 from qinglang.registry import services
-from qinglang.registry.models import Institution, ListEntry, StatusChange
+from qinglang.registry.models import Institution, InstitutionTransition, ListEntry
 from qinglang.testing import OTHER_COUNTY, make_institution, make_user, valid_uscc
 
 
@@ -117,7 +117,9 @@ def test_status_machine_and_whitelist_side_effect(officer):
     with pytest.raises(IllegalTransition) as e:
         services.institution_reactivate(actor=officer, institution_id=inst.pk, reason="恢复")
     assert e.value.code == "illegal_transition" and e.value.detail["allowed"] == []
-    assert list(StatusChange.objects.filter(institution=inst).values_list("to_status", flat=True)) == [
+    assert list(
+        InstitutionTransition.objects.filter(institution=inst).values_list("to_status", flat=True)
+    ) == [
         "closed",
         "suspended",
     ]

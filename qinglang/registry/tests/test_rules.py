@@ -426,3 +426,42 @@ def test_disclosure_facts_come_from_the_registry(admin):
     board = {b["item"]: b for b in services.disclosure_board(inst)}
     assert any("郑*" in line for line in board["teachers"]["lines"])
     assert any("50.00元/课时" in line for line in board["fees"]["lines"])
+
+
+def test_the_gap_list_is_set_based_and_agrees_with_each_board(admin):
+    """The console's list of institutions with gaps costs the same handful of queries for
+    3 institutions or 12, and says what each institution's own board says."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from qinglang.registry import selectors
+    from qinglang.registry.models import Institution
+
+    def add(n):
+        for i in range(n):
+            inst = make_institution(admin)
+            if i % 3 == 0:  # complete: no gap
+                services.disclosure_publish(actor=admin, institution_id=inst.pk, items=FULL_DISCLOSURE)
+            elif i % 3 == 1:  # a note for every item but a licence revoked: the permit is missing
+                services.disclosure_publish(actor=admin, institution_id=inst.pk, items=FULL_DISCLOSURE)
+                inst.licences.filter(kind="school_permit").update(revoked=True)
+
+    def listed():
+        with CaptureQueriesContext(connection) as q:
+            rows = selectors.disclosure_gap_list(actor=admin)
+        return {inst.pk: gaps for inst, gaps in rows}, len(q.captured_queries)
+
+    add(3)
+    few, n_few = listed()
+    assert len(few) == 2  # of 3 made, one complete
+    add(9)
+    many, n_many = listed()
+    assert n_many == n_few <= 8  # not one institution at a time
+    active = Institution.objects.filter(status="active")
+    expected = {i.pk: services.disclosure_gaps(i) for i in active}
+    assert many == {pk: g for pk, g in expected.items() if g}
+    assert ["permit"] in many.values() and any("custody" in g for g in many.values())
+    assert len(many) == 8  # 12 made, 4 complete
+    # the city's own list of required items counts, as on each board
+    _override("disclosure.required_items", ["registration"])
+    assert listed()[0] == {}

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from qinglang.accounts.permissions import system
 from qinglang.core.services import policy_set
-from qinglang.inspections.models import LedgerItem, Notice, Task
+from qinglang.inspections.models import Notice, RectificationItem, Task
 from qinglang.registry.models import Licence
 from qinglang.risk.models import RiskScore, RiskSignal
 from qinglang.risk.policy import threshold_key, weight_key
@@ -26,7 +26,7 @@ def _orders(n, inst, day, **kw):
         f.order(inst, day=day, **kw)
 
 
-def _ledger_items(n, inst, day):
+def _rectification_items(n, inst, day):
     task = Task.objects.create(
         institution=inst,
         division_code=inst.division_code,
@@ -45,7 +45,7 @@ def _ledger_items(n, inst, day):
         deadline_on=day - timedelta(days=3),
     )
     for i in range(n):
-        LedgerItem.objects.create(
+        RectificationItem.objects.create(
             notice=notice,
             institution=inst,
             division_code=inst.division_code,
@@ -150,7 +150,11 @@ CASES = {
         clues(1, summary="机构拖欠工资三个月，老师们都走了"),
     ),
     "staff_leaving": (2, left(2), left(1)),
-    "rectification_overdue": (2, lambda i, d: _ledger_items(2, i, d), lambda i, d: _ledger_items(1, i, d)),
+    "rectification_overdue": (
+        2,
+        lambda i, d: _rectification_items(2, i, d),
+        lambda i, d: _rectification_items(1, i, d),
+    ),
     "licence_expiring": (10, licence(10), licence(11)),  # fires at or *below* the days left
     "site_change": (
         2,

@@ -7,11 +7,13 @@ docs/screening.md), so this set is no longer unseen: it is the development set, 
 figures are reported on heldout.tsv (gen_heldout.py), written afterwards.
 ``python -m qinglang.screening.data.gen_dev`` rewrites the same file."""
 
-import random
 from pathlib import Path
 
+from ._corpus import Draw, write
+
 OUT = Path(__file__).with_name("dev.tsv")
-R = random.Random(7)
+R = Draw(7)
+p = R
 
 BRAND = ["青禾", "蓝鲸", "知行", "墨香", "卓越", "领航者", "小树苗", "鸿鹄", "追光", "向日葵"]
 ROAD = ["东风路", "解放北路", "金穗大道", "湖滨东路", "光明巷"]
@@ -42,17 +44,8 @@ HOBBY = [
 KIDS = ["3岁以上宝宝", "学龄儿童", "8到14岁青少年", "幼儿园中大班孩子"]
 
 
-def p(xs):
-    return R.choice(xs)
-
-
-def sub():
-    s = p(list(COURSE))
-    return s, p(COURSE[s])
-
-
 def subject():
-    s, t = sub()
+    s, t = R.topic(COURSE)
     lv = p(LEVEL)
     forms = [
         f"【{p(BRAND)}学堂】{lv}{s}提优班火热报名，{t}专项训练，{p(TIME)}开课。",
@@ -67,7 +60,7 @@ def subject():
 
 
 def subject_hard():
-    s, t = sub()
+    s, t = R.topic(COURSE)
     lv = p(LEVEL)
     forms = [
         f"{s}游戏化学习：{lv}在闯关中练习{t}，对照课本章节。",
@@ -113,7 +106,7 @@ def non_subject_hard():
 
 
 def disguised():
-    s, t = sub()
+    s, t = R.topic(COURSE)
     lv = p(LEVEL)
     forms = [
         ("relabelled", f"诚聘住家育儿师，要求能带{lv}孩子学{s}，重点是{t}，包吃住。"),
@@ -134,8 +127,7 @@ def disguised():
         ("underground", f"{p(['快捷酒店', '商务宾馆'])}会议室里办{lv}{s}{t}课。"),
         ("underground", f"别墅地下室里{p(SCALE)}上{s}课，{lv}{t}。"),
     ]
-    pat, text = p(forms)
-    return text, pat, 0
+    return R.patterned(forms, 0)
 
 
 def disguised_hard():
@@ -157,12 +149,10 @@ def disguised_hard():
         ("online", "群里每天推送讲题视频，孩子看完打卡交作业。"),
         ("underground", "老教师在自家客厅带几个孩子写作业并讲课本上的题。"),
     ]
-    pat, text = p(forms)
-    return text, pat, 1
+    return R.patterned(forms, 1)
 
 
 def main():
-    rows, seen = [], set()
     plan = [
         ("subject", subject, 160),
         ("subject", subject_hard, 40),
@@ -171,18 +161,7 @@ def main():
         ("disguised_subject", disguised, 150),
         ("disguised_subject", disguised_hard, 50),
     ]
-    for label, fn, n in plan:
-        got, tries = 0, 0
-        while got < n and tries < n * 60:
-            tries += 1
-            text, pattern, hard = fn()
-            if text in seen:
-                continue
-            seen.add(text)
-            rows.append(f"{label}\t{pattern}\t{hard}\t{text}")
-            got += 1
-    OUT.write_text("label\tpattern\thard\ttext\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    return len(rows)
+    return write(OUT, plan, attempts=60)
 
 
 if __name__ == "__main__":

@@ -7,11 +7,13 @@ gen_dev.py): notices from parents' chat groups, flyers, platform listings, cours
 descriptions and grid workers' notes. ``python -m qinglang.screening.data.gen_heldout``
 rewrites the same file. Columns as train.tsv."""
 
-import random
 from pathlib import Path
 
+from ._corpus import Draw, write
+
 OUT = Path(__file__).with_name("heldout.tsv")
-R = random.Random(53)
+R = Draw(53)
+q = R
 
 SHOP = ["果果", "书山", "明日之星", "德润", "清源", "思源", "童心", "远航", "嘉禾", "百川", "乐学"]
 STREET = ["幸福里", "桃源路", "江南大道", "锦绣街", "梧桐巷", "长安路"]
@@ -42,17 +44,8 @@ PURSUIT = [
 WHO = ["5岁以上小朋友", "一到六年级的孩子", "小学生和初中生", "亲子家庭"]
 
 
-def q(xs):
-    return R.choice(xs)
-
-
-def st():
-    s = q(list(TOPIC))
-    return s, q(TOPIC[s])
-
-
 def subject():
-    s, t = st()
+    s, t = R.topic(TOPIC)
     g = q(STAGE)
     forms = [
         f"{q(SHOP)}教育{g}{s}秋季班开课，{t}逐个突破，{q(PERIOD)}，{q(HEAD)}。",
@@ -67,7 +60,7 @@ def subject():
 
 
 def subject_hard():
-    s, t = st()
+    s, t = R.topic(TOPIC)
     g = q(STAGE)
     forms = [
         f"持证学科类机构开设{g}{s}营，工作日在校区上课，讲{t}。",
@@ -112,7 +105,7 @@ def non_subject_hard():
 
 
 def disguised():
-    s, t = st()
+    s, t = R.topic(TOPIC)
     g = q(STAGE)
     forms = [
         ("relabelled", f"家政公司推出“学习型保姆”，{g}{s}{t}都能教。"),
@@ -133,8 +126,7 @@ def disguised():
         ("underground", f"{q(['咖啡厅', '茶馆'])}包间里老师一对一给{g}讲{s}{t}。"),
         ("underground", f"车库改成的教室，{g}{s}{t}，门口不挂牌。"),
     ]
-    pat, text = q(forms)
-    return text, pat, 0
+    return R.patterned(forms, 0)
 
 
 def disguised_hard():
@@ -154,12 +146,10 @@ def disguised_hard():
         ("online", "进群后每天直播带孩子刷题。"),
         ("underground", "小区里退休教师家里，孩子们放学去补课。"),
     ]
-    pat, text = q(forms)
-    return text, pat, 1
+    return R.patterned(forms, 1)
 
 
 def main():
-    rows, seen = [], set()
     plan = [
         ("subject", subject, 170),
         ("subject", subject_hard, 50),
@@ -168,18 +158,7 @@ def main():
         ("disguised_subject", disguised, 170),
         ("disguised_subject", disguised_hard, 50),
     ]
-    for label, fn, n in plan:
-        got, tries = 0, 0
-        while got < n and tries < n * 80:
-            tries += 1
-            text, pattern, hard = fn()
-            if text in seen:
-                continue
-            seen.add(text)
-            rows.append(f"{label}\t{pattern}\t{hard}\t{text}")
-            got += 1
-    OUT.write_text("label\tpattern\thard\ttext\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    return len(rows)
+    return write(OUT, plan, attempts=80)
 
 
 if __name__ == "__main__":

@@ -6,16 +6,17 @@ is written by gen_heldout.py with its own templates and vocabulary). Determinist
 Columns: label, pattern (disguised only), hard (1 = carries words usually seen in another
 label), text."""
 
-import random
 from pathlib import Path
 
+from ._corpus import Draw, write
+
 OUT = Path(__file__).with_name("train.tsv")
-R = random.Random(20261203)
+R = Draw(20261203)
+pick = R
 
 INST = ["阳光", "启航", "博雅", "晨曦", "星辰", "智慧树", "小橙子", "金话筒", "未来", "彩虹", "朗朗", "育才"]
 PLACE = ["滨河路", "人民路", "建设大街", "文化路", "新华街", "中山路", "胜利路"]
 GRADE = ["一年级", "二年级", "三年级", "四年级", "五年级", "六年级", "初一", "初二", "初三", "高一", "高二"]
-SUBJ = ["数学", "语文", "英语", "物理", "化学"]
 SUBJ_TOPIC = {
     "数学": ["应用题", "计算题", "方程", "几何", "分数乘除"],
     "语文": ["作文", "阅读理解", "古诗词", "文言文", "病句"],
@@ -65,24 +66,15 @@ TAIL = [
 ]
 
 
-def pick(xs):
-    return R.choice(xs)
-
-
 def context(text):
     lead = pick(LEAD).format(b=pick(INST))
     tail = pick(TAIL).format(p=pick(PLACE), n=R.randint(10000000, 99999999))
     return lead + text + tail
 
 
-def subj_phrase():
-    s = pick(SUBJ)
-    return s, pick(SUBJ_TOPIC[s])
-
-
 # --- subject: subject training stated openly ------------------------------------------------
 def subject():
-    s, t = subj_phrase()
+    s, t = R.topic(SUBJ_TOPIC)
     g = pick(GRADE)
     forms = [
         f"{pick(INST)}教育{g}{s}同步辅导班，重点讲解{t}，{pick(WHEN)}上课，{pick(SIZE)}。",
@@ -105,7 +97,7 @@ def subject():
 
 def subject_hard():
     # subject training whose text carries words of the other labels (interest, activity)
-    s, t = subj_phrase()
+    s, t = R.topic(SUBJ_TOPIC)
     g = pick(GRADE)
     forms = [
         f"{g}{s}阅读与写作课，用故事和游戏的方式讲解{t}，提高考试成绩。",
@@ -174,7 +166,7 @@ def non_subject_hard():
 
 # --- disguised_subject ----------------------------------------------------------------------
 def disguised():
-    s, t = subj_phrase()
+    s, t = R.topic(SUBJ_TOPIC)
     g = pick(GRADE)
     forms = [
         ("relabelled", f"高端家政服务，住家老师均为名校毕业，可辅导孩子{s}，讲解{t}，提前学习下学期课程。"),
@@ -211,8 +203,7 @@ def disguised():
         ("relabelled", f"家长们凑钱请了个{s}老师，{g}{t}，费用AA。"),
         ("relabelled", f"{pick(['冲刺', '学霸', '名校'])}训练营：{g}{s}{t}，封闭学习。"),
     ]
-    p, text = pick(forms)
-    return text, p, 0
+    return R.patterned(forms, 0)
 
 
 def disguised_hard():
@@ -259,12 +250,10 @@ def disguised_hard():
         ("online", "进群领取资料，每晚直播带孩子过知识点。"),
         ("underground", "小区里的家庭课堂，老师退休前是重点中学教师，周末辅导功课。"),
     ]
-    p, text = pick(forms)
-    return text, p, 1
+    return R.patterned(forms, 1)
 
 
 def main():
-    rows, seen = [], set()
     plan = [
         ("subject", subject, 420),
         ("subject", subject_hard, 80),
@@ -273,19 +262,7 @@ def main():
         ("disguised_subject", disguised, 420),
         ("disguised_subject", disguised_hard, 140),
     ]
-    for label, fn, n in plan:
-        got, tries = 0, 0
-        while got < n and tries < n * 40:
-            tries += 1
-            text, pattern, hard = fn()
-            text = context(text)
-            if text in seen:
-                continue
-            seen.add(text)
-            rows.append(f"{label}\t{pattern}\t{hard}\t{text}")
-            got += 1
-    OUT.write_text("label\tpattern\thard\ttext\n" + "\n".join(rows) + "\n", encoding="utf-8")
-    return len(rows)
+    return write(OUT, plan, attempts=40, context=context)
 
 
 if __name__ == "__main__":

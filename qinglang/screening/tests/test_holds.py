@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from qinglang.clues import services as clue_services
-from qinglang.clues.models import Category
+from qinglang.clues.models import ClueCategory
 from qinglang.core.errors import IllegalTransition, NotFound, PermissionDeniedError
 from qinglang.core.models import AuditEvent
 from qinglang.registry import services as registry
@@ -155,4 +155,44 @@ def test_clue_text_reading_as_disguised_training_gets_that_category(county, offi
             institution_name="某小区家庭课堂",
         ),
     )
-    assert report.clue.category == Category.DISGUISED_TRAINING
+    assert report.clue.category == ClueCategory.DISGUISED_TRAINING
+
+
+def test_a_confirmed_hold_raises_a_lead_and_a_second_joins_the_open_case(arts, admin, officer):
+    from qinglang.clues.models import Channel, Clue
+
+    registry.course_create(actor=admin, institution_id=arts.pk, data={**COURSE, "description": DISGUISED})
+    hold = TextHold.objects.get()
+    assert not Clue.objects.exists()  # held only: no lead yet
+    services.hold_review(actor=officer, hold_id=hold.pk, genuine=False, note="电话核实为三年级数学同步辅导")
+    hold.refresh_from_db()
+    clue = Clue.objects.get()
+    assert (hold.clue_id, hold.clue_reference, hold.joined_case) == (clue.pk, clue.reference, False)
+    assert clue.institution_id == arts.pk and clue.first_channel == Channel.ONLINE_PATROL
+    assert clue.category == ClueCategory.DISGUISED_TRAINING
+    report = clue.reports.get()
+    assert report.source_ref == f"HOLD-{hold.pk}" and DISGUISED in report.content
+    ev = AuditEvent.objects.get(action="screening.hold.confirmed", object_id=str(hold.pk))
+    assert ev.changes["clue_id"] == clue.pk and ev.changes["joined_case"] is False
+    # the same institution's second course, confirmed too: joins the open case
+    registry.course_create(
+        actor=admin,
+        institution_id=arts.pk,
+        data={**COURSE, "name": "美术托管提高班", "description": DISGUISED + "周末加课。"},
+    )
+    second = TextHold.objects.get(status=HoldStatus.HELD)
+    services.hold_review(actor=officer, hold_id=second.pk, genuine=False, note="同一机构，同样的数学同步辅导")
+    second.refresh_from_db()
+    assert second.clue_id == clue.pk and second.joined_case
+    clue.refresh_from_db()
+    assert Clue.objects.count() == 1 and clue.report_count == 2
+
+
+def test_a_cleared_hold_raises_no_lead(arts, admin, officer):
+    from qinglang.clues.models import Clue
+
+    registry.course_create(actor=admin, institution_id=arts.pk, data={**COURSE, "description": DISGUISED})
+    hold = TextHold.objects.get()
+    services.hold_review(actor=officer, hold_id=hold.pk, genuine=True, note="现场核实为美术课，作业看护")
+    hold.refresh_from_db()
+    assert hold.clue_id is None and not Clue.objects.exists()

@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from qinglang.accounts.models import Membership, Role, User
 from qinglang.accounts.permissions import system
@@ -35,12 +36,12 @@ PASSWORD_FILE_ENV = "QINGLANG_ADMIN_PASSWORD_FILE"
 def _pair(text: str) -> tuple[str, str]:
     code, sep, name = text.partition("=")
     if not sep:
-        raise CommandError(f"请按“代码=名称”填写：{text}")
+        raise CommandError(_("请按“代码=名称”填写：%(text)s") % {"text": text})
     return code.strip(), name.strip()
 
 
 class Command(BaseCommand):
-    help = "设立或更新一个县的部署：区划、部门和首个管理员(可重复运行，只改变有变化的部分)"
+    help = _("设立或更新一个县的部署：区划、部门和首个管理员(可重复运行，只改变有变化的部分)")
 
     def add_arguments(self, parser):
         parser.add_argument("--county", help="县级区划代码(6位，GB/T 2260)")
@@ -72,16 +73,16 @@ class Command(BaseCommand):
         if o["template"]:
             county = Division.objects.filter(code=o["county"] or "").first() if o["county"] else None
             o["template"].write_bytes(division_template_xlsx(county))
-            self.stdout.write(f"已写出模板：{o['template']}")
+            self.stdout.write(_("已写出模板：%(path)s") % {"path": o["template"]})
             return
         if not o["county"]:
-            raise CommandError("请用 --county 给出县级区划代码(6位)")
+            raise CommandError(_("请用 --county 给出县级区划代码(6位)"))
         if not o["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=0)
         rows = [(0, *_pair(t)) for t in o["division"]]
         if o["divisions"]:
             if not o["divisions"].is_file():
-                raise CommandError(f"文件不存在：{o['divisions']}")
+                raise CommandError(_("文件不存在：%(path)s") % {"path": o["divisions"]})
             with o["divisions"].open("rb") as fh:
                 try:
                     table = read_table(fh, DIVISION_COLUMNS)
@@ -107,17 +108,20 @@ class Command(BaseCommand):
             city_name=o["city_name"],
             province_name=o["province_name"],
         )
-        out.append(
-            f"{'新设' if created else '已有'}县级区划：{county.code} {county.full_name or county.name}"
-        )
+        made = _("新设县级区划：%(code)s %(name)s") if created else _("已有县级区划：%(code)s %(name)s")
+        out.append(made % {"code": county.code, "name": county.full_name or county.name})
         result = division_sync(actor=ACTOR, county_code=county.code, rows=rows)
         if result["errors"]:
             lines = [
-                f"第{e.row}行 {e.column}：{e.message}" if e.row else f"{e.column}：{e.message}"
+                _("第%(row)s行 %(column)s：%(message)s") % vars(e)
+                if e.row
+                else _("%(column)s：%(message)s") % vars(e)
                 for e in result["errors"]
             ]
-            raise CommandError("乡镇社区有误，未做任何更改：\n" + "\n".join(lines))
-        out.append(f"乡镇社区：新增{len(result['added'])}个，更新{len(result['renamed'])}个")
+            raise CommandError(_("乡镇社区有误，未做任何更改：") + "\n" + "\n".join(lines))
+        out.append(
+            _("乡镇社区：新增%(a)s个，更新%(r)s个") % {"a": len(result["added"]), "r": len(result["renamed"])}
+        )
         deps = department_ensure_for_division(actor=ACTOR, division_code=county.code)
         townships = Division.objects.filter(
             code__startswith=county.code, level=DivisionLevel.TOWNSHIP, retired=False
@@ -125,7 +129,7 @@ class Command(BaseCommand):
         n_gov = 0
         for t in townships:
             n_gov += len(department_ensure_for_division(actor=ACTOR, division_code=t.code))
-        out.append(f"部门：本县{len(deps)}个，乡镇人民政府(街道办事处){n_gov}个")
+        out.append(_("部门：本县%(d)s个，乡镇人民政府(街道办事处)%(g)s个") % {"d": len(deps), "g": n_gov})
         out.append(self._admin(o, county))
         audit_record(
             actor=ACTOR,
@@ -146,12 +150,12 @@ class Command(BaseCommand):
                 display_name=o["admin_name"],
                 division_code=county.code,
             )
-            made = "已创建"
+            made = _("管理员：已创建 %(username)s(平台管理员)")
         else:
-            made = "已有"
+            made = _("管理员：已有 %(username)s(平台管理员)")
         if not Membership.objects.filter(user=user, role=Role.PLATFORM_ADMIN, active=True).exists():
             membership_grant(actor=ACTOR, user=user, role=Role.PLATFORM_ADMIN)
-        return f"管理员：{made} {user.username}(平台管理员)"
+        return made % {"username": user.username}
 
     def _password(self, o) -> str:
         path = o["admin_password_file"]
@@ -159,15 +163,16 @@ class Command(BaseCommand):
             try:
                 pw = Path(path).read_text(encoding="utf-8").strip()
             except OSError:
-                raise CommandError(f"无法读取密码文件：{path}")
+                raise CommandError(_("无法读取密码文件：%(path)s") % {"path": path})
             if not pw:
-                raise CommandError(f"密码文件为空：{path}")
+                raise CommandError(_("密码文件为空：%(path)s") % {"path": path})
             return pw
         if not os.isatty(0):
             raise CommandError(
-                f"请输入管理员密码：在终端中运行，或用 --admin-password-file / {PASSWORD_FILE_ENV} 给出密码文件"
+                _("请输入管理员密码：在终端中运行，或用 --admin-password-file / %(env)s 给出密码文件")
+                % {"env": PASSWORD_FILE_ENV}
             )
-        pw = getpass.getpass("管理员密码：")
-        if pw != getpass.getpass("再次输入："):
-            raise CommandError("两次输入的密码不一致")
+        pw = getpass.getpass(_("管理员密码："))
+        if pw != getpass.getpass(_("再次输入：")):
+            raise CommandError(_("两次输入的密码不一致"))
         return pw

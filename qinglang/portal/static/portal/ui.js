@@ -19,6 +19,12 @@ window.addEventListener("load", function () {
   if (document.body && document.body.hasAttribute("data-print-on-load") && window.print) window.print();
 });
 
+// <button data-print>: print this page (receipts).
+document.addEventListener("click", function (e) {
+  var el = e.target && e.target.closest ? e.target.closest("[data-print]") : null;
+  if (el && window.print) window.print();
+});
+
 // <span id="ql-geo" data-unsupported data-located data-failed>: fill the latitude and
 // longitude fields from the phone's position, when the phone gives it.
 document.addEventListener("DOMContentLoaded", function () {
@@ -30,4 +36,27 @@ document.addEventListener("DOMContentLoaded", function () {
     document.getElementById("id_longitude").value = p.coords.longitude.toFixed(6);
     note.textContent = note.dataset.located + " " + p.coords.latitude.toFixed(5) + ", " + p.coords.longitude.toFixed(5);
   }, function () { note.textContent = note.dataset.failed; }, {timeout: 10000});
+});
+
+// <a data-back>: back to the previous page (error pages).
+document.addEventListener("click", function (e) {
+  var el = e.target && e.target.closest ? e.target.closest("[data-back]") : null;
+  if (el && window.history.length > 1) { e.preventDefault(); window.history.back(); }
+});
+
+// Phone cards: each cell of a table with a heading row carries its column's heading as
+// data-label (qinglang.css shows it before the value on narrow screens).
+document.addEventListener("DOMContentLoaded", function () {
+  document.querySelectorAll("main table.table").forEach(function (table) {
+    var heads = table.querySelectorAll("thead th");
+    if (!heads.length) return;
+    var labels = Array.prototype.map.call(heads, function (th) { return th.textContent.trim(); });
+    table.querySelectorAll("tbody tr").forEach(function (tr) {
+      var i = 0;
+      Array.prototype.forEach.call(tr.children, function (td) {
+        if (!td.hasAttribute("data-label") && labels[i]) td.setAttribute("data-label", labels[i]);
+        i += td.colSpan || 1;
+      });
+    });
+  });
 });

@@ -1,0 +1,129 @@
+"""Forms of the clue pages. The text field is called ``content`` everywhere."""
+
+from django import forms
+
+from qinglang.clues.models import Channel, ClueCategory
+from qinglang.clues.services.intake import MAX_TEXT
+from qinglang.core.models import DepartmentKind, Division, DivisionLevel
+
+
+class MultiFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultiFileField(forms.FileField):
+    widget = MultiFileInput
+
+    def clean(self, data, initial=None):
+        if not data:
+            return []
+        items = data if isinstance(data, list | tuple) else [data]
+        return [super(MultiFileField, self).clean(d, initial) for d in items]
+
+
+def township_choices(county: str) -> list[tuple[str, str]]:
+    rows = Division.objects.filter(code__startswith=county, level__in=[3, 4]).order_by("code")
+    return [(d.code, d.name) for d in rows]
+
+
+class ReportForm(forms.Form):
+    """公众举报 / 家长端举报."""
+
+    # length and emptiness are checked by the service, so the messages are the same everywhere
+    content = forms.CharField(
+        label="举报内容", widget=forms.Textarea(attrs={"rows": 5, "maxlength": MAX_TEXT}), required=False
+    )
+    institution_name = forms.CharField(label="涉及机构(名称)", required=False, max_length=200)
+    address = forms.CharField(label="地址", required=False, max_length=255)
+    division_code = forms.ChoiceField(label="所属区域")
+    anonymous = forms.BooleanField(label="匿名举报(不留姓名和电话，仍可用查询码查看进度)", required=False)
+    reporter_name = forms.CharField(label="您的姓名", required=False, max_length=64)
+    reporter_phone = forms.CharField(label="联系电话", required=False, max_length=20)
+    photos = MultiFileField(label="照片(可选)", required=False)
+
+    def __init__(self, *args, county: str, **kw):
+        super().__init__(*args, **kw)
+        self.fields["division_code"].choices = township_choices(county)
+
+
+class GridReportForm(forms.Form):
+    content = forms.CharField(
+        label="问题描述", widget=forms.Textarea(attrs={"rows": 4, "maxlength": MAX_TEXT}), required=False
+    )
+    institution_name = forms.CharField(label="机构或门店名称", required=False, max_length=200)
+    address = forms.CharField(label="地址", required=False, max_length=255)
+    division_code = forms.ChoiceField(label="所在街道(乡镇)")
+    photos = MultiFileField(label="现场照片", required=False)
+
+    def __init__(self, *args, prefixes: list[str], **kw):
+        super().__init__(*args, **kw)
+        ch = []
+        for p in prefixes or [""]:
+            ch += township_choices(p) if p else []
+        self.fields["division_code"].choices = ch
+
+
+class LeadForm(forms.Form):
+    channel = forms.ChoiceField(
+        label="来源", choices=[(Channel.COVERT_VISIT, "暗访"), (Channel.ONLINE_PATROL, "网上巡查")]
+    )
+    content = forms.CharField(
+        label="线索内容", widget=forms.Textarea(attrs={"rows": 4, "maxlength": MAX_TEXT}), required=False
+    )
+    institution_name = forms.CharField(label="涉及机构", required=False, max_length=200)
+    uscc = forms.CharField(label="统一社会信用代码", required=False, max_length=18)
+    address = forms.CharField(label="地址", required=False, max_length=255)
+    url = forms.CharField(label="网址(网上巡查)", required=False, max_length=500)
+    division_code = forms.ChoiceField(label="所在乡镇(街道)")
+
+    def __init__(self, *args, user=None, **kw):
+        super().__init__(*args, **kw)
+        _scope_choices(self, user, DivisionLevel.TOWNSHIP, "请选择乡镇(街道)")
+
+
+class ImportForm(forms.Form):
+    division_code = forms.ChoiceField(label="所属区县")
+    file = forms.FileField(label="热线工单(.xlsx)")
+
+    def __init__(self, *args, user=None, **kw):
+        super().__init__(*args, **kw)
+        _scope_choices(self, user, DivisionLevel.COUNTY, None)
+
+
+def _scope_choices(form, user, level: int, blank: str | None) -> None:
+    """Pick, don't type: the divisions of ``level`` in the user's scope, own township first
+    and pre-selected."""
+    from .pickers import division_choices, township_initial
+
+    if user is None:
+        return
+    form.fields["division_code"].choices = division_choices(user, level, blank=blank)
+    if not form.is_bound:
+        own = township_initial(user)
+        form.initial.setdefault("division_code", own if level == DivisionLevel.TOWNSHIP else own[:6])
+
+
+class WhistleForm(forms.Form):
+    division_code = forms.ChoiceField(label="乡镇(街道)")
+    title = forms.CharField(label="事项", max_length=200)
+    problem = forms.CharField(label="问题", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    department_kinds = forms.MultipleChoiceField(
+        label="点名部门",
+        choices=[c for c in DepartmentKind.choices if c[0] != DepartmentKind.TOWNSHIP_GOVERNMENT],
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def __init__(self, *args, user=None, **kw):
+        super().__init__(*args, **kw)
+        _scope_choices(self, user, DivisionLevel.TOWNSHIP, "请选择乡镇(街道)")
+
+
+CATEGORY_CHOICES = ClueCategory.choices
+DEPARTMENT_CHOICES = DepartmentKind.choices
+
+
+class WhistleReportForm(forms.Form):
+    """部门报到: which named department reports, and what it did."""
+
+    department_kind = forms.ChoiceField(label="报到部门", choices=DepartmentKind.choices)
+    action = forms.CharField(label="采取的措施", max_length=2000)
