@@ -2,8 +2,11 @@
 each role signs in and lands on its to-do list, every entry of its menu opens without a
 refusal, the text shows names and not codes, and the phone pages of the parent, the grid
 worker, the inspector and the public have no horizontal overflow. Each role's landing
-page is saved, desktop and phone, into docs/screenshots/ (<role>-<device>.png)."""
+page is saved, desktop and phone, as <role>-<device>.png into var/screenshots/ (not
+tracked), or into the folder QINGLANG_SCREENSHOTS names: ``QINGLANG_SCREENSHOTS=docs/screenshots``
+refreshes the pictures the documentation shows."""
 
+import os
 from io import StringIO
 from pathlib import Path
 
@@ -16,7 +19,8 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed"),
 ]
 
-SHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / os.environ.get("QINGLANG_SCREENSHOTS", "var/screenshots")
 VIEWPORTS = {"desktop": (1366, 768), "phone": (390, 844)}
 # the people who work on a phone: their pages must fit 390 px
 PHONE_ROLES = {"parent", "grid", "inspector", None}

@@ -11,8 +11,10 @@ urlpatterns: list = [
     path("console/analytics/ranking/", v.ranking, name="analytics_ranking"),
     path("console/analytics/ranking/issue/", v.ranking_issue, name="analytics_ranking_issue"),
     path("console/analytics/notices/", v.notice_list, name="analytics_notices"),
-    path("console/analytics/notices/<int:notice_id>/", v.notice_detail, name="analytics_notice"),
-    path("console/analytics/notices/<int:notice_id>/docx/", v.notice_docx, name="analytics_notice_docx"),
+    path("console/analytics/notices/<int:ranking_notice_id>/", v.notice_detail, name="analytics_notice"),
+    path(
+        "console/analytics/notices/<int:ranking_notice_id>/docx/", v.notice_docx, name="analytics_notice_docx"
+    ),
     path("console/analytics/daily/", v.daily_county, name="analytics_daily"),
     path("console/analytics/daily/submit/", v.daily_submit, name="analytics_daily_submit"),
     path("console/analytics/daily/export.docx", v.daily_export, {"fmt": "docx"}, name="analytics_daily_docx"),

@@ -5,7 +5,7 @@ report of that township and a dispatch note to it."""
 from datetime import timedelta
 
 PARAM_RULES = [
-    ({"notice_id"}, None, "analytics_notice"),
+    ({"ranking_notice_id"}, None, "analytics_notice"),
     ({"reminder_id"}, None, "analytics_reminder"),
     ({"dispatch_id"}, None, "analytics_dispatch"),
 ]

@@ -126,13 +126,14 @@ def clue_merge(*, actor, clue_id: int, into_id: int, reason: str) -> Clue:
     merged case is closed as 已并案 pointing at it. Both open, in scope, the same subject."""
     require_role(actor, REGULATOR_WRITERS, message="只有监管领导和监管人员可以并案")
     reason = _reason(reason)
-    if clue_id == into_id:
-        raise DomainError("same_case", "不能与自身并案")
-    first, second = sorted([clue_id, into_id])  # lock in id order: no deadlock between two merges
+    # lock in id order (no deadlock between two merges), and in scope before anything is
+    # said about the ids: another county's case answers 404 however it is named
     locked = {
         pk: lock_in_scope(Clue, pk, actor=actor, what="线索", related=("institution",))
-        for pk in (first, second)
+        for pk in sorted({clue_id, into_id})
     }
+    if clue_id == into_id:
+        raise DomainError("same_case", "不能与自身并案")
     clue, into = locked[clue_id], locked[into_id]
     for c in (clue, into):
         if c.status not in MERGEABLE:

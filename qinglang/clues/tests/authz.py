@@ -8,6 +8,9 @@ from qinglang.core.services import department_ensure_for_division
 PARAM_RULES = [
     ({"clue_id"}, None, "clue"),
     ({"service_request_id"}, None, "clue"),
+    # 并案: the case kept (the side's own clue; merging a case into itself is refused in
+    # the handler, so an in-scope writer reaches it)
+    ({"into_id"}, None, "clue"),
     ({"token"}, {"tokens"}, "open311_token"),
     ({"whistle_id"}, None, "whistle"),
     ({"run_id"}, None, "retriage_run"),

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from qinglang.accounts.models import Role
 from qinglang.clues import services
 from qinglang.clues.models import (
     CaseChange,
@@ -21,9 +22,9 @@ from qinglang.clues.models import (
     RetriageStatus,
 )
 from qinglang.clues.services import cases
-from qinglang.core.errors import DomainError
+from qinglang.core.errors import DomainError, NotFound
 from qinglang.core.models import AuditEvent
-from qinglang.testing import TOWNSHIP, make_institution
+from qinglang.testing import TOWNSHIP, make_institution, make_user
 
 from .conftest import xlsx_bytes
 
@@ -126,6 +127,21 @@ def test_a_merge_never_joins_two_institutions_and_a_refusal_changes_nothing(offi
     with pytest.raises(DomainError):
         services.clue_merge(actor=officer, clue_id=refund.pk, into_id=refund.pk, reason="自身")
     assert _snapshot() == before
+
+
+def test_another_countys_case_is_not_found_however_it_is_named(officer, two_cases):
+    """The scope is checked before anything about the ids: merging another county's case
+    into itself answers 404, as a case that does not exist would, not 不能与自身并案."""
+    refund, _ = two_cases
+    outsider = make_user(Role.REGULATOR_OFFICER, prefixes=["510104"])
+    before = _snapshot()
+    for into in (refund.pk, 987654321):
+        with pytest.raises(NotFound):
+            services.clue_merge(actor=outsider, clue_id=refund.pk, into_id=into, reason="越权")
+    assert _snapshot() == before
+    with pytest.raises(DomainError) as e:  # in scope, the same refusal names the reason
+        services.clue_merge(actor=officer, clue_id=refund.pk, into_id=refund.pk, reason="自身")
+    assert e.value.code == "same_case"
 
 
 def test_a_closed_or_merged_case_is_not_merged_again(officer, two_cases):

@@ -26,6 +26,7 @@ PARAM_RULES = [
     ({"template_id"}, None, "template"),
     ({"checklist_item_id"}, None, "checklist_item"),
     ({"conflict_id"}, None, "conflict"),
+    ({"inspector_id"}, None, "inspector"),  # the side's inspector (conflict declarations)
 ]
 
 
@@ -104,6 +105,7 @@ def build_side(*, admin, side, users, which) -> dict:
         "template": template,
         "checklist_item": template.items.order_by("position", "id").first(),
         "conflict": conflict,
+        "inspector": inspector,
         "campaign": c,
         "draw": draw,
         "task": task,

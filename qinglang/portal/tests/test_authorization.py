@@ -425,6 +425,7 @@ PARAM_RULES: list[tuple[set[str], set[str] | None, str]] = [
     ({"pk", "id", "object_id"}, {"materials", "material"}, "material"),
     ({"pk", "id", "object_id"}, {"sites", "site"}, "site"),
     ({"pk", "id", "object_id"}, {"staff"}, "staff"),
+    ({"teacher_id"}, None, "staff"),  # a course slot's teacher
     ({"pk", "id", "object_id"}, {"licences", "licence"}, "licence"),
     ({"pk", "id", "object_id"}, {"users", "user"}, "user"),
     ({"code", "division_code", "division"}, None, "division"),
@@ -634,6 +635,48 @@ def test_every_path_parameter_has_a_filler():
     assert not problems, (
         "Routes with path parameters this test cannot fill; add rules to PARAM_RULES in "
         "qinglang/portal/tests/test_authorization.py:\n  " + "\n  ".join(problems)
+    )
+
+
+def test_no_path_parameter_is_claimed_by_two_rules():
+    """Two plug-ins naming the same parameter for different objects (two kinds of notice
+    both ``notice_id``) would fill one route with the other object's ids: it passes only
+    while the two tables happen to hand out the same ids."""
+    problems = []
+    for r in ROUTES:
+        for name, before in r.params:
+            kinds = {
+                k
+                for names, befores, k in PARAM_RULES
+                if name in names and (befores is None or before in befores)
+            }
+            if len(kinds) > 1:
+                problems.append(f"{r}: <{name}> (after '{before}/') is claimed by {sorted(kinds)}")
+    assert not problems, "Ambiguous PARAM_RULES:\n  " + "\n  ".join(problems)
+
+
+def test_every_id_in_an_api_write_body_names_an_object():
+    """An integer ``…_id`` in a request body the sweep cannot fill would be sent as 1: on
+    a database whose sequences have moved on it names nothing, and the positive control
+    fails only there."""
+    schema = openapi_schema()
+    components = schema.get("components", {}).get("schemas", {})
+    problems = []
+    for method, route in API_WRITES:
+        op = schema["paths"].get(route.openapi_path, {}).get(method, {})
+        content = op.get("requestBody", {}).get("content", {})
+        for media in content.values():
+            props = _resolve(media.get("schema", {}), components).get("properties", {})
+            for name, prop in props.items():
+                prop = _resolve(prop, components)
+                types = {prop.get("type")} | {
+                    _resolve(a, components).get("type") for a in prop.get("anyOf", [])
+                }
+                if name.endswith("_id") and "integer" in types and param_kind(name, "") not in OBJECT_KINDS:
+                    problems.append(f"{method.upper()} {route}: body field {name}")
+    assert not problems, (
+        "Body ids with no rule saying which object they name; add them to PARAM_RULES:\n  "
+        + "\n  ".join(sorted(set(problems)))
     )
 
 

@@ -187,9 +187,9 @@ def notice_list(request):
 
 
 @console_required
-def notice_detail(request, notice_id: int):
+def notice_detail(request, ranking_notice_id: int):
     try:
-        n = notices.notice_get(request.user, notice_id)
+        n = notices.notice_get(request.user, ranking_notice_id)
     except PermissionDeniedError as exc:
         raise PermissionDenied(exc.message) from exc
     reminders = notices.reminders_visible(request.user).filter(notice=n)
@@ -197,9 +197,9 @@ def notice_detail(request, notice_id: int):
 
 
 @console_required
-def notice_docx(request, notice_id: int):
+def notice_docx(request, ranking_notice_id: int):
     try:
-        n = notices.notice_get(request.user, notice_id)
+        n = notices.notice_get(request.user, ranking_notice_id)
         fh = files.open_stored(n.file)
     except PermissionDeniedError as exc:
         raise PermissionDenied(exc.message) from exc
