@@ -6,6 +6,7 @@ import io
 from openpyxl import Workbook
 
 from qinglang.core.audit import audit_record
+from qinglang.core.exports import xlsx_row
 
 from .selectors import board
 
@@ -26,23 +27,16 @@ HEADERS = [
 ]
 
 
-def _safe(v):
-    if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + v
-    return v
-
-
 def board_xlsx(user) -> bytes:
     data = board(user)
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "橙红色预警机构"
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("橙红色预警机构")
     ws.append(HEADERS)
     for r in data["rows"]:
         ws.append(
-            [
-                _safe(v)
-                for v in [
+            xlsx_row(
+                ws,
+                [
                     r["rank"],
                     r["institution"].name,
                     r["township"],
@@ -56,21 +50,24 @@ def board_xlsx(user) -> bytes:
                     r["last_checkin"] or "",
                     r["next_due"] or "",
                     r["open_actions"],
-                ]
-            ]
+                ],
+            )
         )
     ts = wb.create_sheet("乡镇汇总")
     ts.append(["乡镇(街道)", "红色", "橙色", "在监管预收费(元)", "涉及学员", "未指定包保"])
     for t in data["townships"]:
         ts.append(
-            [
-                _safe(t["township"]),
-                t["red"],
-                t["orange"],
-                round(t["held_fen"] / 100, 2),
-                t["pupils"],
-                t["unguarded"],
-            ]
+            xlsx_row(
+                ts,
+                [
+                    t["township"],
+                    t["red"],
+                    t["orange"],
+                    round(t["held_fen"] / 100, 2),
+                    t["pupils"],
+                    t["unguarded"],
+                ],
+            )
         )
     out = io.BytesIO()
     wb.save(out)

@@ -4,7 +4,6 @@ Writes to the apps below go through their services only: leads and cases through
 ``clues.services`` (so intake, dedupe, routing and time limits are the clues app's), the
 registry only through its hooks (``hooks.py``)."""
 
-import csv
 import hashlib
 import io
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from qinglang.clues.services import Submission, clue_lead_create, clue_reclassif
 from qinglang.core import files
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
+from qinglang.core.exports import CSV_CONTENT_TYPE, csv_text, xlsx_row
 from qinglang.core.models import Division
 
 from . import classifier, extract
@@ -137,17 +137,7 @@ def texts_classify_file(*, data: bytes, name: str) -> ResultFile:
     stem = (name.rsplit(".", 1)[0] or "texts")[:80]
     if kind == "xlsx":
         return ResultFile(f"{stem}-研判结果.xlsx", extract.XLSX_TYPE, _xlsx(out), len(rows))
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    for row in out:
-        w.writerow([_formula_safe(v) for v in row])
-    return ResultFile(
-        f"{stem}-研判结果.csv", "text/csv; charset=utf-8", ("\ufeff" + buf.getvalue()).encode(), len(rows)
-    )
-
-
-def _formula_safe(v):
-    return "'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v
+    return ResultFile(f"{stem}-研判结果.csv", CSV_CONTENT_TYPE, csv_text(out[0], out[1:]).encode(), len(rows))
 
 
 def _xlsx(rows: list[list]) -> bytes:
@@ -156,7 +146,7 @@ def _xlsx(rows: list[list]) -> bytes:
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("研判结果")
     for row in rows:
-        ws.append([_formula_safe(v) for v in row])
+        ws.append(xlsx_row(ws, row))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

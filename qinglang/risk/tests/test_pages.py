@@ -89,3 +89,23 @@ def test_alert_handling_report_checkin_and_board_pages(admin, settings, tmp_path
     board = _client(task_force).get("/console/risk/board/").content.decode()
     assert inst.name in board and "浆洗街街道办" in board
     assert _client(officer).get("/console/risk/board/").status_code == 403
+
+
+def test_board_export_writes_a_formula_looking_name_as_text(admin):
+    """The board's .xlsx goes through the one export writer: a name a person typed that
+    starts with ``=`` is a text cell, not a live formula."""
+    import io
+
+    from openpyxl import load_workbook
+
+    inst = make_institution(admin, name='=HYPERLINK("http://x","点此")培训')
+    day = timezone.localdate()
+    _orange(inst, day)
+    score_day(day)
+    r = _client(make_user(Role.REGULATOR_LEADER)).get("/console/risk/board/export/")
+    assert r.status_code == 200
+    ws = load_workbook(io.BytesIO(b"".join(r.streaming_content) if r.streaming else r.content))[
+        "橙红色预警机构"
+    ]
+    cells = [c for row in ws.iter_rows(min_row=2) for c in row if c.value == inst.name]
+    assert cells and all(c.data_type == "s" for c in cells)

@@ -137,3 +137,27 @@ def test_patrol_api_records_a_hit_and_refuses_bad_rows_whole(client):
             "removed": 0,
         }
     ]
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_result_file_never_carries_a_live_formula(client, kind):
+    """The result file goes through the one export writer: text that starts with ``=``,
+    ``+``, ``-``, ``@``, a tab or a carriage return stays text (CSV: a leading apostrophe;
+    .xlsx: a typed string cell)."""
+    texts = ['=HYPERLINK("http://x","点此")托管班同步拔高', "\t=1+1 少儿游泳暑期班"]
+    if kind == "xlsx":  # a typed ``=`` in the upload would itself be a formula cell
+        texts = ["+86 托管班同步拔高", "@少儿游泳暑期班"]
+    data = table_bytes(["id", "text"], [["@a1", texts[0]], ["-a2", texts[1]]], kind)
+    r = client.post("/api/risk/texts/classify-file", {"file": SimpleUploadedFile(f"t.{kind}", data)})
+    assert r.status_code == 200, r.content
+    if kind == "csv":
+        rows = list(csv.reader(io.StringIO(r.content.decode("utf-8-sig"))))
+        assert [rows[1][0], rows[1][1]] == ["'@a1", "'" + texts[0]]
+        assert [rows[2][0], rows[2][1]] == ["'-a2", "'" + texts[1]]
+    else:
+        from openpyxl import load_workbook
+
+        ws = load_workbook(io.BytesIO(r.content)).active
+        row1, row2 = list(ws.iter_rows(min_row=2, max_row=3))
+        assert [row1[0].value, row1[1].value, row2[0].value] == ["@a1", texts[0], "-a2"]
+        assert all(c.data_type == "s" for c in (row1[0], row1[1], row2[0], row2[1]))
