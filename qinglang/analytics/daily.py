@@ -24,7 +24,7 @@ from qinglang.accounts.models import Membership, Role
 from qinglang.accounts.notifications import Message, notify_many
 from qinglang.accounts.permissions import REGULATORS, require_role, user_id
 from qinglang.accounts.scope import actor_for, division_in_scope
-from qinglang.core.audit import audit_record
+from qinglang.core.audit import audit_record, checkpoint_line
 from qinglang.core.calendar import is_working_day
 from qinglang.core.errors import NotFound, PermissionDeniedError
 from qinglang.core.models import DepartmentKind, Division
@@ -248,6 +248,8 @@ def county_report(county: str, day: date) -> dict:
         "dispatches": list(
             Dispatch.objects.filter(division_code=county, report_on=day).prefetch_related("targets")
         ),
+        # the audit chain's last signed head, printed so that a copy exists on paper
+        "audit_checkpoint": checkpoint_line(),
     }
 
 
@@ -279,6 +281,7 @@ def county_report_xlsx(rep: dict) -> bytes:
                 ],
             )
         )
+    ws.append(xlsx_row(ws, [rep["audit_checkpoint"]]))
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()

@@ -203,6 +203,7 @@ def daily_report_document(rep: dict, day_text: str, figures, texts) -> bytes:
         _para(doc, "三、调度意见", font=HEADING_FONT)
     for d in rep["dispatches"]:
         _para(doc, f"{d.text}(送：{'、'.join(t.unit_name for t in d.targets.all())})")
+    _para(doc, rep["audit_checkpoint"], size=10, indent=False)
     buf = io.BytesIO()
     doc.save(buf)
     return buf.getvalue()

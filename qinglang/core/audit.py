@@ -19,6 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.base import ModelState
+from django.utils import timezone
 
 from .context import current_request_id
 from .models import AuditEvent, AuditHead
@@ -370,6 +371,21 @@ def latest_checkpoint(directory: Path | str | None = None) -> Checkpoint | None:
     if not hmac.compare_digest(_mac(_canonical(body)), mac):
         raise CheckpointError(f"检查点 {path.name} 的签名无效(不是用本部署的审计密钥写的)")
     return Checkpoint(body["seq"], body["hash"], body["keyed_from"], body["written_at"], path)
+
+
+def checkpoint_line(directory: Path | str | None = None) -> str:
+    """The last signed checkpoint in one line for a printed report (the daily report
+    prints it, so a paper copy of the head exists outside the machine): its sequence
+    number, the first 16 hex digits of the head's hash and when it was signed — or why
+    there is none."""
+    try:
+        cp = latest_checkpoint(directory)
+    except CheckpointError as exc:
+        return f"审计链检查点异常：{exc}"
+    if cp is None:
+        return "审计链检查点：尚未写入"
+    at = timezone.localtime(datetime.fromisoformat(cp.written_at)).strftime("%Y-%m-%d %H:%M")
+    return f"审计链检查点：第{cp.seq}条，摘要 {cp.hash[:16]}，{at}签署"
 
 
 def write_checkpoint(

@@ -164,3 +164,24 @@ def test_a_unit_submits_on_its_page(people):
     rep = DailyReport.objects.get()
     assert rep.department_kind == "education" and rep.measures == "开展专项检查"
     assert isinstance(rep.submitted_at, datetime)
+
+
+def test_county_report_prints_the_last_signed_audit_checkpoint(people):
+    """The daily report carries the audit chain's last signed head (page, .docx, .xlsx),
+    so a paper copy exists outside the machine; before any checkpoint it says so."""
+    from qinglang.core.audit import read_head, write_checkpoint
+
+    c = Client()
+    c.force_login(people["leader"])
+    q = {"division": DEMO_COUNTY, "day": timezone.localdate().isoformat()}
+    assert "审计链检查点：尚未写入" in c.get(reverse("portal:analytics_daily"), q).content.decode()
+    cp = write_checkpoint()
+    assert cp.seq == read_head()[0] > 0
+    line = f"审计链检查点：第{cp.seq}条，摘要 {cp.hash[:16]}"
+    assert line in c.get(reverse("portal:analytics_daily"), q).content.decode()
+    xml = zipfile.ZipFile(io.BytesIO(c.get(reverse("portal:analytics_daily_docx"), q).content)).read(
+        "word/document.xml"
+    )
+    assert line in xml.decode()
+    rows = list(iter_rows(io.BytesIO(c.get(reverse("portal:analytics_daily_xlsx"), q).content)))
+    assert any(r and str(r[0]).startswith(line) for r in rows)
