@@ -127,6 +127,12 @@ class LicenceForm(BootstrapMixin, forms.Form):
     issuer = forms.CharField(label="发证机关", max_length=100, required=False)
     valid_from = forms.DateField(label="有效期起", required=False, widget=DateInput)
     valid_until = forms.DateField(label="有效期至", required=False, widget=DateInput)
+    business_scope = forms.CharField(
+        label="经营范围(营业执照、民办非企业单位登记证书)",
+        max_length=2000,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 class MaterialReviewForm(BootstrapMixin, forms.Form):

@@ -123,6 +123,10 @@ class LicenceIn(Schema):
     issuer: str = ""
     valid_from: date | None = None
     valid_until: date | None = None
+    business_scope: str | None = Field(
+        None,
+        description="经营范围 / 业务范围 as printed (business licence, 民办非企业单位登记证书); omitted: kept",
+    )
 
 
 class LicenceOut(Schema):
@@ -133,6 +137,7 @@ class LicenceOut(Schema):
     valid_from: date | None
     valid_until: date | None
     revoked: bool
+    business_scope: str
 
 
 class SiteIn(Schema):

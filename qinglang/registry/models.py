@@ -223,6 +223,9 @@ class Licence(models.Model):
     valid_from = models.DateField("有效期起", null=True, blank=True)
     valid_until = models.DateField("有效期至", null=True, blank=True)
     revoked = models.BooleanField("已吊销/注销", default=False)
+    # 经营范围 (营业执照) / 业务范围 (民办非企业单位登记证书), as printed on the licence: a
+    # non-subject institution's scope is screened for disguised subject training
+    business_scope = models.TextField("经营范围", blank=True, default="")
 
     class Meta:
         verbose_name = "证照"

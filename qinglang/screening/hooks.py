@@ -1,6 +1,6 @@
 """The checkers this app registers into the apps below it (from ScreeningConfig.ready):
 registry's ``TEXT_CHECKERS`` (course names and descriptions, training materials at
-submission) and clues' category hook (``classify.register_hook``) (a clue whose text reads as disguised
+submission, the business scope on a licence) and clues' category hook (``classify.register_hook``) (a clue whose text reads as disguised
 subject training is filed as ``disguised_training``)."""
 
 from functools import lru_cache
@@ -27,6 +27,10 @@ def registry_text_checker(*, actor, source: str, obj, institution, texts: dict):
         if institution.category == InstitutionCategory.SUBJECT:
             return None
         src, name = Source.MATERIAL, obj.title
+    elif source == "licence":  # the business scope printed on a licence
+        if institution.category == InstitutionCategory.SUBJECT:
+            return None
+        src, name = Source.BUSINESS_SCOPE, f"{institution.name} {obj.get_kind_display()}经营范围"
     else:
         return None
     hold = text_screen(

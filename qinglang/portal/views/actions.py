@@ -87,11 +87,13 @@ def licence_set(request, pk: int):
     if not form.is_valid():
         _invalid(request, form)
     else:
-        run_action(
-            request,
-            lambda: services.licence_set(actor=request.user, institution_id=pk, **form.cleaned_data),
-            "证照已登记",
-        )
+        done = {}
+
+        def act():
+            done["licence"] = services.licence_set(actor=request.user, institution_id=pk, **form.cleaned_data)
+
+        if run_action(request, act, "证照已登记") and getattr(done["licence"], "findings", None):
+            messages.warning(request, "；".join(f.message for f in done["licence"].findings))
     return _back(pk, "licences")
 
 

@@ -16,6 +16,7 @@ from qinglang.core.services import department_ensure_for_division
 from qinglang.core.validators import validate_phone, validate_uscc
 
 from .. import public_cache
+from ..hooks import check_texts
 from ..models import (
     CATEGORY_KINDS,
     INSTITUTION_STATES,
@@ -63,6 +64,10 @@ __all__ = [
     "licence_remove",
     "licence_set",
 ]
+
+# the licences that print a business (or, for a private non-enterprise unit, activity) scope
+SCOPE_KINDS = {LicenceKind.BUSINESS_LICENSE, LicenceKind.NONPROFIT_REGISTRATION}
+MAX_SCOPE_CHARS = 2000
 
 PROFILE_FIELDS = [
     "name",
@@ -318,9 +323,11 @@ def licence_build(
     valid_until: date | None = None,
     existing: Licence | None = None,
     check_constraints: bool = True,
+    business_scope: str | None = None,
 ) -> Licence:
     """A checked, unsaved licence of ``inst`` (``existing`` updated in place if given).
-    Bulk callers may leave the table constraints to the database (one query each here)."""
+    Bulk callers may leave the table constraints to the database (one query each here).
+    ``business_scope`` None keeps what the licence already says."""
     if kind not in LicenceKind.values:
         raise ValidationError({"kind": f"未知证照类型：{kind}"})
     number = (number or "").strip()
@@ -329,6 +336,15 @@ def licence_build(
     if valid_from and valid_until and valid_until < valid_from:
         raise ValidationError({"valid_until": "有效期至不能早于有效期起"})
     lic = existing or Licence(institution=inst, kind=kind)
+    if business_scope is not None:
+        business_scope = business_scope.strip()
+        if business_scope and kind not in SCOPE_KINDS:
+            raise ValidationError(
+                {"business_scope": "只有营业执照和民办非企业单位登记证书载有经营(业务)范围"}
+            )
+        if len(business_scope) > MAX_SCOPE_CHARS:
+            raise ValidationError({"business_scope": f"经营范围不能超过{MAX_SCOPE_CHARS}字"})
+        lic.business_scope = business_scope
     lic.number, lic.issuer, lic.valid_from, lic.valid_until, lic.revoked = (
         number,
         (issuer or "").strip(),
@@ -354,11 +370,15 @@ def licence_set(
     issuer: str = "",
     valid_from: date | None = None,
     valid_until: date | None = None,
+    business_scope: str | None = None,
 ) -> Licence:
-    """Record or replace a licence of a kind, then recompute the licence status."""
+    """Record or replace a licence of a kind, then recompute the licence status. The
+    business scope goes through the upper apps' text checks (``hooks.TEXT_CHECKERS``,
+    source ``licence``): one that reads as subject training is held for review; the
+    findings are on ``lic.findings``."""
     inst = lock_institution(actor=actor, institution_id=institution_id)
     lic = Licence.objects.filter(institution=inst, kind=kind).first()
-    fields = ["number", "issuer", "valid_from", "valid_until", "revoked"]
+    fields = ["number", "issuer", "valid_from", "valid_until", "revoked", "business_scope"]
     before = snapshot(lic, fields) if lic else {}
     lic = licence_build(
         inst,
@@ -368,8 +388,20 @@ def licence_set(
         valid_from=valid_from,
         valid_until=valid_until,
         existing=lic,
+        business_scope=business_scope,
     )
     lic.save()
+    lic.findings = (
+        check_texts(
+            actor=actor,
+            source="licence",
+            obj=lic,
+            institution=inst,
+            texts={"business_scope": lic.business_scope},
+        )
+        if lic.business_scope
+        else []
+    )
     audit_record(
         actor=actor,
         action="licence.set",

@@ -196,3 +196,101 @@ def test_a_cleared_hold_raises_no_lead(arts, admin, officer):
     services.hold_review(actor=officer, hold_id=hold.pk, genuine=True, note="现场核实为美术课，作业看护")
     hold.refresh_from_db()
     assert hold.clue_id is None and not Clue.objects.exists()
+
+
+SCOPE = "艺术培训；中小学生数学、英语同步辅导；托管服务"
+
+
+def test_business_scope_recorded_on_a_licence_is_held_with_its_evidence(arts, admin, officer):
+    """The scope printed on a non-subject institution's business licence is screened when
+    the licence is recorded; a cleared scope is not held again; a subject institution's
+    scope, and a harmless one, are not held; a scope on a licence that prints none is
+    refused with nothing written."""
+    lic = registry.licence_set(
+        actor=admin,
+        institution_id=arts.pk,
+        kind="business_license",
+        number="91510107MA0000001X",
+        business_scope=SCOPE,
+    )
+    assert lic.business_scope == SCOPE and lic.findings and "已转监管人员复核" in lic.findings[0].message
+    hold = selectors.hold_list(actor=officer).get()
+    assert (hold.source, hold.object_id, hold.institution_id) == ("business_scope", lic.pk, arts.pk)
+    assert "营业执照经营范围" in hold.object_name and {"数学", "同步"} <= {e["text"] for e in hold.evidence}
+    services.hold_review(actor=officer, hold_id=hold.pk, genuine=True, note="现场核实：仅艺术培训")
+    # re-recorded with the same scope (a new validity): not held again; the scope is kept when omitted
+    again = registry.licence_set(
+        actor=admin, institution_id=arts.pk, kind="business_license", number="91510107MA0000001X"
+    )
+    assert again.business_scope == SCOPE and again.findings == [] and TextHold.objects.count() == 1
+    harmless = registry.licence_set(
+        actor=admin,
+        institution_id=arts.pk,
+        kind="business_license",
+        number="91510107MA0000001X",
+        business_scope="美术、书法、舞蹈培训",
+    )
+    assert harmless.findings == [] and TextHold.objects.count() == 1
+    before = (AuditEvent.objects.count(), list(arts.licences.values_list("kind", "business_scope")))
+    with pytest.raises(ValidationError) as e:
+        registry.licence_set(
+            actor=admin,
+            institution_id=arts.pk,
+            kind="fire_acceptance",
+            number="消验001",
+            business_scope=SCOPE,
+        )
+    assert "business_scope" in e.value.message_dict
+    assert (AuditEvent.objects.count(), list(arts.licences.values_list("kind", "business_scope"))) == before
+
+
+def test_a_subject_institutions_business_scope_is_not_held(county, admin):
+    from qinglang.testing import make_institution
+
+    school = make_institution(admin, category="subject", kind="subject")
+    lic = registry.licence_set(
+        actor=admin,
+        institution_id=school.pk,
+        kind="nonprofit_registration",
+        number="52510107MJ0000001A",
+        business_scope=SCOPE,
+    )
+    assert lic.findings == [] and not TextHold.objects.exists()
+
+
+def test_business_scope_through_the_api_and_the_console_page(arts, admin, officer):
+    from django.test import Client
+
+    from qinglang.accounts.services import api_token_create
+
+    _, key = api_token_create(actor=admin, user=admin, name="licences")
+    api = Client(HTTP_AUTHORIZATION=f"Bearer {key}")
+    url = f"/api/registry/institutions/{arts.pk}/licences/business_license"
+    r = api.put(
+        url, {"number": "91510107MA0000001X", "business_scope": SCOPE}, content_type="application/json"
+    )
+    assert r.status_code == 200 and r.json()["business_scope"] == SCOPE, r.content
+    assert TextHold.objects.filter(source="business_scope", object_id=r.json()["id"]).count() == 1
+    r = api.put(
+        f"/api/registry/institutions/{arts.pk}/licences/food_licence",
+        {"number": "JY1", "business_scope": SCOPE},
+        content_type="application/json",
+    )
+    assert r.status_code in (400, 422) and set(r.json()) >= {"code", "message", "detail"}
+    assert not arts.licences.filter(kind="food_licence").exists()
+
+    page = Client()
+    page.force_login(officer)
+    r = page.post(
+        f"/console/institutions/{arts.pk}/licence/",
+        {
+            "kind": "nonprofit_registration",
+            "number": "52510107MJ0000002B",
+            "business_scope": "少儿英语口语同步课、小学语文阅读写作辅导",
+        },
+        follow=True,
+    )
+    body = r.content.decode()
+    assert r.status_code == 200 and "证照已登记" in body and "已转监管人员复核" in body
+    assert "少儿英语口语同步课" in body  # the scope is shown in the licence table
+    assert TextHold.objects.filter(source="business_scope").count() == 2
