@@ -227,6 +227,11 @@ def test_decision_days_city_override(officer):
         actor=officer, kind="establish", data=_establish(), files=_files(), today=DAY
     )
     assert app.due_on == add_working_days(DAY, 10)
+    # the time limit names the rule that set it: the city's 10 working days
+    ev = AuditEvent.objects.get(action="application.submit", object_id=str(app.pk))
+    cited = ev.changes["due_rule"]
+    assert (cited["rule"], cited["value"], cited["set_by"]) == ("approval.decision_days", 10, "5101")
+    assert cited["basis"] == "成都市规定(测试)"
 
 
 @pytest.mark.parametrize(
