@@ -573,6 +573,15 @@ class HoursViolation(models.Model):
         indexes = [
             models.Index(fields=["division_code", "institution", "created_at"], name="hoursviol_div_idx")
         ]
+        constraints = [
+            # one record per rule a referenced lesson or timetable line broke: the same
+            # lesson sent twice at once (a retry racing the first) cannot be recorded twice
+            models.UniqueConstraint(
+                fields=["course", "source", "ref", "rule"],
+                condition=~Q(ref=""),
+                name="hoursviol_one_per_ref",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.message

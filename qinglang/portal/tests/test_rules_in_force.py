@@ -544,3 +544,161 @@ def test_the_rules_pages_speak_english(client, officer, settings):
     ):
         leftovers[name] = own_text(url, inst.name, course.name)
     assert not any(leftovers.values()), leftovers
+
+
+# --- training.latest_end_online and the staff rules through the API and the pages -----------
+
+
+def _slot_body(**kw):
+    return {
+        "weekday": 3,
+        "starts_at": "19:30",
+        "ends_at": "21:00",
+        "term_start": "2026-09-07",
+        "term_end": "2026-12-31",
+        "teacher_id": None,
+        **kw,
+    }
+
+
+def _refusal(r, key):
+    """A JSON refusal of a rule: 422, exactly {code, message, detail}, naming the rule."""
+    assert r.status_code == 422, r.content
+    body = r.json()
+    assert set(body) == {"code", "message", "detail"} and body["code"] == "policy_violation"
+    assert body["detail"]["rule"] == key and key in body["message"] and "依据" in body["message"]
+    assert body["detail"]["set_by"] == "national" and "全国" in body["message"]
+    return body
+
+
+def _online_subject():
+    return _course_and_admin(
+        make_institution(category="subject", kind="subject", mode="online"),
+        name="线上初中数学",
+        kind="subject",
+        stage="junior",
+    )
+
+
+def test_latest_end_online_through_the_api(client):
+    from qinglang.registry.models import CourseSlot
+
+    _, course, org = _online_subject()
+    client.force_login(org)
+    url = f"/api/registry/courses/{course.pk}/slots"
+    body = _refusal(_post(client, url, _slot_body(ends_at="21:01")), "training.latest_end_online")
+    assert body["detail"]["value"] == "21:00" and "21:01" in body["message"]
+    assert not CourseSlot.objects.filter(course=course).exists()
+    r = _post(client, url, _slot_body(ends_at="21:00"))
+    assert r.status_code == 201, r.content
+    assert r.json()["ends_at"].startswith("21:00")
+    assert list(CourseSlot.objects.filter(course=course).values_list("ends_at", flat=True)) == [time(21, 0)]
+
+
+def test_latest_end_online_on_the_page(client):
+    from qinglang.registry.models import CourseSlot
+
+    inst, course, org = _online_subject()
+    client.force_login(org)
+    url = reverse("portal:org_course_slots", args=[inst.pk, course.pk])
+    data = {k: v for k, v in _slot_body(ends_at="21:01").items() if v is not None}
+    html = client.post(url, data, follow=True).content.decode()
+    assert "培训结束时间21:01晚于规定时间" in html and "training.latest_end_online" in html
+    assert "课表已添加" not in html and not CourseSlot.objects.filter(course=course).exists()
+    html = client.post(url, {**data, "ends_at": "21:00"}, follow=True).content.decode()
+    assert "课表已添加" in html and CourseSlot.objects.filter(course=course).count() == 1
+
+
+STAFF_RULES = [
+    ("bare", "staff.subject_teacher_needs_qualification", "王芳无教师资格证，不得担任学科类课程教学"),
+    ("unvetted", "staff.background_check_required", "孙悦未经无犯罪记录查询，不得安排面向未成年人的课程"),
+]
+
+
+def _subject_with_teachers():
+    """A subject course and two teachers of it: one with no teacher qualification, one
+    qualified but never background-checked."""
+    inst, course, org = _course_and_admin(
+        make_institution(category="subject", kind="subject"), name="初中数学", kind="subject", stage="junior"
+    )
+    admin = make_user("platform_admin")
+    bare = registry.staff_create(
+        actor=admin,
+        institution_id=inst.pk,
+        data={"name": "王芳", "teaches_subject": True, "background_check_on": date(2026, 1, 5)},
+    )
+    unvetted = registry.staff_create(
+        actor=admin,
+        institution_id=inst.pk,
+        data={"name": "孙悦", "teaches_subject": True, "teacher_qualification_no": "20205100000007"},
+    )
+    return inst, course, org, bare, unvetted
+
+
+@pytest.mark.parametrize("who,key,says", STAFF_RULES)
+def test_staff_rules_through_the_api(client, who, key, says):
+    from qinglang.registry.models import CourseSlot
+
+    _, course, org, bare, unvetted = _subject_with_teachers()
+    teacher = {"bare": bare, "unvetted": unvetted}[who]
+    client.force_login(org)
+    url = f"/api/registry/courses/{course.pk}/slots"
+    body = _refusal(_post(client, url, _slot_body(ends_at="20:30", teacher_id=teacher.pk)), key)
+    assert says in body["message"] and body["detail"]["staff_id"] == teacher.pk
+    assert body["detail"]["value"] is True
+    assert not CourseSlot.objects.filter(course=course).exists()
+    # the same line without that teacher is taken
+    assert _post(client, url, _slot_body(ends_at="20:30")).status_code == 201
+
+
+@pytest.mark.parametrize("who,key,says", STAFF_RULES)
+def test_staff_rules_on_the_page(client, who, key, says):
+    from qinglang.core.models import AuditEvent
+    from qinglang.registry.models import CourseSlot
+
+    inst, course, org, bare, unvetted = _subject_with_teachers()
+    teacher = {"bare": bare, "unvetted": unvetted}[who]
+    client.force_login(org)
+    url = reverse("portal:org_course_slots", args=[inst.pk, course.pk])
+    data = {k: v for k, v in _slot_body(ends_at="20:30", teacher_id=teacher.pk).items() if v is not None}
+    before = AuditEvent.objects.count()
+    html = client.post(url, data, follow=True).content.decode()
+    assert says in html and key in html and "全国" in html and "课表已添加" not in html
+    assert not CourseSlot.objects.filter(course=course).exists()
+    assert AuditEvent.objects.count() == before
+
+
+def _unvetted_institution():
+    """An institution complete but for one active teacher never background-checked."""
+    admin = make_user("platform_admin")
+    inst = make_institution(admin, name="武侯晨星艺术培训")
+    registry.disclosure_publish(actor=admin, institution_id=inst.pk, items=FULL_DISCLOSURE)
+    s = registry.staff_create(actor=admin, institution_id=inst.pk, data={"name": "孙悦", "role": "teacher"})
+    return inst, s
+
+
+def test_background_check_at_whitelisting_through_the_api(client, officer):
+    inst, s = _unvetted_institution()
+    client.force_login(officer)
+    url = f"/api/registry/institutions/{inst.pk}/whitelist"
+    body = _refusal(_post(client, url, {"reason": "审核"}), "staff.background_check_required")
+    assert body["detail"]["staff_ids"] == [s.pk] and "孙悦" in body["message"]
+    inst.refresh_from_db()
+    assert not inst.whitelisted
+    registry.staff_update(actor=officer, staff_id=s.pk, data={"background_check_on": date(2026, 1, 5)})
+    r = _post(client, url, {"reason": "审核"})
+    assert r.status_code == 200 and r.json()["whitelisted"] is True
+
+
+def test_background_check_at_whitelisting_on_the_console(client, officer):
+    from qinglang.core.models import AuditEvent
+
+    inst, _ = _unvetted_institution()
+    client.force_login(officer)
+    url = reverse("portal:institution_list_action", args=[inst.pk, "white", "add"])
+    before = AuditEvent.objects.count()
+    html = client.post(url, {"reason": "审核"}, follow=True).content.decode()
+    assert "机构有1名从业人员未经无犯罪记录查询(孙悦)，不能列入白名单" in html
+    assert "staff.background_check_required" in html and "全国" in html
+    inst.refresh_from_db()
+    assert not inst.whitelisted and AuditEvent.objects.count() == before

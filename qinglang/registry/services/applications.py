@@ -472,6 +472,7 @@ def application_submit(
                 "kind": kind,
                 "department": dept.pk,
                 "due_on": str(app.due_on),
+                "due_rule": days.cite(),  # the time limit names the rule that set it
                 "documents": sorted({*held, *(d.doc_type for d in docs)}),
             },
         )

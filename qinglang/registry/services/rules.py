@@ -430,7 +430,9 @@ def _violation(*, course: Course, starts_at, ends_at, rule: Resolved, message, r
     }
     if not ref:
         return HoursViolation.objects.create(course=course, source=source, rule=rule.key, **fields)
-    # the same lesson sent again (a retry) is one record
+    # the same lesson sent again (a retry) is one record, even when the retry races the
+    # first: get_or_create inserts inside a savepoint, and when the unique index
+    # (hoursviol_one_per_ref) refuses a second row it reads the one that won
     row, _ = HoursViolation.objects.get_or_create(
         course=course, source=source, ref=ref, rule=rule.key, defaults=fields
     )

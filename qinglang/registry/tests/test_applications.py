@@ -154,21 +154,29 @@ def test_subject_application_refused_at_submission(officer, allowed):
         assert app.department.kind == "education"
 
 
-@pytest.mark.parametrize("area,ok", [(301, True), (300, True), (299, False)])
-def test_area_per_pupil_at_the_limit(officer, sports_officer, area, ok):
+def _area_application(officer, reviewer, area: int):
+    """An establishment of ``area`` m² for 100 pupils, and its approval by ``reviewer``
+    with every reviewer item confirmed (only the area per pupil left to the rule)."""
     app = services.application_submit(
         actor=officer, kind="establish", data=_establish(site_area_sqm=area), files=_files(), today=DAY
     )
 
     def decide():
         return services.application_decide(
-            actor=sports_officer,
+            actor=reviewer,
             application_id=app.pk,
             approve=True,
             reason="审查",
             checklist={"fire_acceptance": True, "staff_ratio": True, "qualifications": True},
             today=DAY,
         )
+
+    return app, decide
+
+
+@pytest.mark.parametrize("area,ok", [(301, True), (300, True), (299, False)])
+def test_area_per_pupil_at_the_limit(officer, sports_officer, area, ok):
+    app, decide = _area_application(officer, sports_officer, area)
 
     if ok:
         assert decide().status == "approved"
@@ -182,12 +190,48 @@ def test_area_per_pupil_at_the_limit(officer, sports_officer, area, ok):
         )
 
 
+@pytest.mark.parametrize(
+    "area,city_minimum,ok,set_by",
+    [(350, None, True, None), (350, 4, False, "5101"), (250, None, False, "national"), (250, 2, True, None)],
+)
+def test_area_per_pupil_city_override(officer, sports_officer, area, city_minimum, ok, set_by):
+    """For 100 pupils in 武侯区: 350 m² is approved under the national 3 m² per pupil and
+    refused under a 成都市 minimum of 4; 250 m² the other way round under a minimum of 2.
+    A refusal names the key, the value in force, who set it and the basis; the
+    application stays submitted and no institution is made."""
+    if city_minimum is not None:
+        _override("approval.min_area_per_pupil_sqm", city_minimum)
+    app, decide = _area_application(officer, sports_officer, area)
+
+    if ok:
+        assert decide().checklist["area_per_pupil"]["ok"]
+        return
+    with pytest.raises(DomainError) as e:
+        decide()
+    d = e.value.detail
+    value = city_minimum or 3
+    assert (d["rule"], d["value"], d["set_by"]) == ("approval.min_area_per_pupil_sqm", value, set_by)
+    m = e.value.message
+    assert f"生均{area / 100:.2f}平方米(下限{value})" in m and "approval.min_area_per_pupil_sqm" in m
+    if set_by == "5101":
+        assert "四川省成都市" in m and "成都市规定(测试)" in m
+    else:
+        assert "全国" in m and "设置标准" in m
+    app.refresh_from_db()
+    assert app.status == "submitted" and not Institution.objects.filter(name=app.proposed["name"]).exists()
+
+
 def test_decision_days_city_override(officer):
     _override("approval.decision_days", 10)
     app = services.application_submit(
         actor=officer, kind="establish", data=_establish(), files=_files(), today=DAY
     )
     assert app.due_on == add_working_days(DAY, 10)
+    # the time limit names the rule that set it: the city's 10 working days
+    ev = AuditEvent.objects.get(action="application.submit", object_id=str(app.pk))
+    cited = ev.changes["due_rule"]
+    assert (cited["rule"], cited["value"], cited["set_by"]) == ("approval.decision_days", 10, "5101")
+    assert cited["basis"] == "成都市规定(测试)"
 
 
 @pytest.mark.parametrize(
@@ -413,3 +457,108 @@ def test_migration_moves_existing_rows_onto_the_helpers(officer, settings, tmp_p
     doc.refresh_from_db()
     assert doc.path == canonical and (tmp_path / canonical).read_bytes() == data
     assert app.transitions.get().from_status == "submitted"
+
+
+# --- 备改审: an online institution moves from filing to approval ----------------------------
+
+
+def _filing(inst, **kw):
+    return {"institution_id": inst.pk, "planned_pupils": 500, "teachers": 6, "qualified_teachers": 6, **kw}
+
+
+def test_filing_to_approval_issues_the_permit_and_the_approver_supervises(admin):
+    inst = make_institution(admin, kind="arts", mode="online", name="线上少儿美术")
+    org = make_user("institution_admin", institution_id=inst.pk)
+    culture = make_user("regulator_officer", department_kind="culture_tourism")
+    with pytest.raises(ValidationError) as e:  # its own documents, not an establishment's
+        services.application_submit(
+            actor=org, kind="filing_to_approval", data=_filing(inst), files=_files(), today=DAY
+        )
+    assert "documents" in e.value.message_dict and not Application.objects.exists()
+    app = services.application_submit(
+        actor=org,
+        kind="filing_to_approval",
+        data=_filing(inst),
+        files=_files("filing_to_approval"),
+        today=DAY,
+    )
+    assert app.status == "submitted" and app.department.kind == "culture_tourism"
+    assert app.due_on == add_working_days(DAY, 20)
+    with pytest.raises(ValidationError) as e:  # the reviewer confirms the platform's security
+        services.application_decide(
+            actor=culture, application_id=app.pk, approve=True, reason="符合", checklist={}, today=DAY
+        )
+    assert "平台网络安全" in str(e.value)
+    app = services.application_decide(
+        actor=culture,
+        application_id=app.pk,
+        approve=True,
+        reason="平台已通过等级保护测评",
+        checklist={"platform_security": True, "qualifications": True},
+        today=DAY,
+    )
+    assert app.status == "approved" and app.permit_number.startswith("教民510107")
+    inst.refresh_from_db()
+    permit = inst.licences.get(kind="school_permit")
+    assert (permit.number, permit.issuer, permit.valid_from) == (app.permit_number, app.department.name, DAY)
+    assert inst.competent_department_id == app.department_id
+
+
+def test_filing_to_approval_only_for_online_institutions(admin, officer):
+    inst = make_institution(admin, kind="arts")  # offline
+    before = (Application.objects.count(), AuditEvent.objects.count())
+    with pytest.raises(ValidationError) as e:
+        services.application_submit(
+            actor=officer,
+            kind="filing_to_approval",
+            data=_filing(inst),
+            files=_files("filing_to_approval"),
+            today=DAY,
+        )
+    assert e.value.message_dict["kind"] == ["备改审仅适用于线上机构"]
+    assert (Application.objects.count(), AuditEvent.objects.count()) == before
+
+
+def test_subject_filing_to_approval_refused_at_submission_unless_the_city_allows(admin, officer):
+    """``subject.new_approvals_allowed`` (national: no) refuses a subject-type 备改审 at
+    submission, naming the rule; where 成都市 allows it, the application is taken and its
+    teachers' qualifications are checked against ``staff.subject_teacher_needs_qualification``."""
+    inst = make_institution(admin, category="subject", kind="subject", mode="online")
+    files = _files("filing_to_approval")
+    before = (Application.objects.count(), AuditEvent.objects.count())
+    with pytest.raises(DomainError) as e:
+        services.application_submit(
+            actor=officer, kind="filing_to_approval", data=_filing(inst), files=files, today=DAY
+        )
+    d = e.value.detail
+    assert (d["rule"], d["value"], d["set_by"], d["kind"]) == (
+        "subject.new_approvals_allowed",
+        False,
+        "national",
+        "filing_to_approval",
+    )
+    assert "备改审" in e.value.message and "subject.new_approvals_allowed" in e.value.message
+    assert (Application.objects.count(), AuditEvent.objects.count()) == before
+    _override("subject.new_approvals_allowed", True)
+    app = services.application_submit(
+        actor=officer,
+        kind="filing_to_approval",
+        data=_filing(inst, qualified_teachers=5),
+        files=_files("filing_to_approval"),
+        today=DAY,
+    )
+    assert app.department.kind == "education"
+    education = make_user("regulator_officer", department_kind="education")
+    with pytest.raises(DomainError) as e:
+        services.application_decide(
+            actor=education,
+            application_id=app.pk,
+            approve=True,
+            reason="审查",
+            checklist={"platform_security": True},
+            today=DAY,
+        )
+    assert e.value.detail["rule"] == "staff.subject_teacher_needs_qualification"
+    assert "持证5/6人" in e.value.message
+    app.refresh_from_db()
+    assert app.status == "submitted" and not app.permit_number

@@ -250,6 +250,55 @@ def test_online_latest_end_and_city_override(admin):
     assert _slot(admin, course, weekday=4, ends_at="20:00")
 
 
+OTHER_CITY_COUNTY = "510302"  # 四川省自贡市自流井区: another city of the province
+
+
+def test_city_latest_end_offline_bites_in_its_counties(admin, subject):
+    """成都市 sets 20:00 instead of the national 20:30: a subject line ending 20:15 in a
+    county of the city (武侯区) is taken before and refused after, the refusal naming the
+    key, the city's value, the city and its basis; another city keeps 20:30, and a county
+    of the city may set its own figure again."""
+    inst, course = subject
+    assert inst.division_code.startswith(CITY + "07")
+    assert _slot(admin, course, weekday=1, ends_at="20:15")
+    _override("training.latest_end_offline", "20:00")
+    e = _refused("training.latest_end_offline", lambda: _slot(admin, course, weekday=2, ends_at="20:15"))
+    assert e.detail["value"] == "20:00" and e.detail["set_by"] == CITY
+    assert "20:15" in e.message and "20:00" in e.message
+    assert "四川省成都市" in e.message and "成都市规定(测试)" in e.message
+    assert list(CourseSlot.objects.filter(course=course).values_list("weekday", flat=True)) == [1]
+    assert _slot(admin, course, weekday=2, ends_at="20:00")
+    elsewhere = make_institution(admin, category="subject", kind="subject", division_code=OTHER_CITY_COUNTY)
+    assert _slot(admin, _course(admin, elsewhere), ends_at="20:15")
+    # the county's own figure wins over its city's
+    _override("training.latest_end_offline", "20:30", division=inst.division_code[:6])
+    assert _slot(admin, course, weekday=3, ends_at="20:15")
+
+
+def test_city_latest_end_offline_decides_a_lessons_violation(admin):
+    """A non-subject lesson of 45 minutes from 19:30 ends 20:15: no record under the
+    national 20:30, a record citing the city under 成都市's 20:00."""
+    course = _course(admin, make_institution(admin))
+    assert (
+        services.lesson_hours_check(
+            actor=admin, course_id=course.pk, starts_at=_at(WEDNESDAY, 19, 30), ref="n1"
+        )
+        == []
+    )
+    _override("training.latest_end_offline", "20:00")
+    (v,) = services.lesson_hours_check(
+        actor=admin, course_id=course.pk, starts_at=_at(WEDNESDAY, 19, 30), ref="c1"
+    )
+    assert (v.rule, v.rule_value, v.set_by, v.refused) == (
+        "training.latest_end_offline",
+        "20:00",
+        CITY,
+        False,
+    )
+    assert v.basis == "成都市规定(测试)" and "20:15" in v.message
+    assert HoursViolation.objects.filter(course=course).count() == 1
+
+
 def test_non_subject_late_timetable_kept_with_violation(admin):
     inst = make_institution(admin)
     course = _course(admin, inst)
