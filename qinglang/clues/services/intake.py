@@ -413,6 +413,7 @@ def _stage_store(drafts: list[Draft], b: Batch, created, touched, actor) -> list
         routing_rows,
     )
     t = b.lap("insert_transitions_routings", t)
+    _stamp_open311_refs(drafts)
     reports = _insert_reports(drafts, b.now)
     t = b.lap("insert_reports", t)
     photos = []
@@ -429,6 +430,15 @@ def _stage_store(drafts: list[Draft], b: Batch, created, touched, actor) -> list
             )
     CluePhoto.objects.bulk_create(photos)
     return reports
+
+
+def _stamp_open311_refs(drafts: list[Draft]) -> None:
+    """An Open311 report's source reference is the ``service_request_id`` its client
+    received: the id of the case it landed in (known once the case is stored), kept on
+    the report so a county can reconcile it even after a merge or split moves it."""
+    for d in drafts:
+        if d.sub.channel == Channel.OPEN311 and not d.sub.source_ref:
+            d.sub.source_ref = str(d.case.pk)
 
 
 def ingest(*, actor, subs: list[Submission], import_batch: ClueImport | None = None) -> IngestResult:
