@@ -222,9 +222,11 @@ class ClueReport(models.Model):
         ]
         constraints = [
             models.UniqueConstraint(fields=["tracking_code"], name="clue_report_tracking_unique"),
+            # a work-order number is imported once; Open311 reports carry their case's id
+            # (the service_request_id), which every report merged into that case shares
             models.UniqueConstraint(
                 fields=["channel", "source_ref"],
-                condition=~Q(source_ref=""),
+                condition=~Q(source_ref="") & ~Q(channel="open311"),
                 name="clue_report_unique_source",
             ),
             models.CheckConstraint(

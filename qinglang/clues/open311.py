@@ -341,7 +341,7 @@ def _post(request, fmt, **f):
         return err(e.status if e.status != 422 else 400, e.message)
     out = [
         {
-            "service_request_id": str(rep.clue_id),
+            "service_request_id": rep.source_ref,  # the case's id, kept on the report (intake)
             "service_notice": f"已收到，查询码 {rep.tracking_code}",
             "account_id": None,
             "token": token,

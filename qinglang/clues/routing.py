@@ -34,13 +34,6 @@ def department_kinds(
     return out
 
 
-def routing_matrix(division_code: str) -> dict:
-    """The ``clue.routing`` matrix in force for a place (its own rows over the default)."""
-    from qinglang.core.policy import policy_value
-
-    return {**DEFAULT_MATRIX, **(policy_value("clue.routing", division_code) or {})}
-
-
 class DepartmentDirectory:
     """(division, kind) → department, loaded once per batch."""
 

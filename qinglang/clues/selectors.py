@@ -52,16 +52,17 @@ def clue_list(
 
 def source_refs(clue_ids) -> dict[int, list[str]]:
     """Source references (work-order numbers, Open311 ids) of each clue's reports, in one
-    query for a page or an export chunk."""
-    out: dict[int, list[str]] = {}
+    query for a page or an export chunk; each once (Open311 reports merged into one case
+    share its id)."""
+    out: dict[int, dict[str, None]] = {}
     for cid, ref in (
         ClueReport.objects.filter(clue_id__in=list(clue_ids))
         .exclude(source_ref="")
         .order_by("id")
         .values_list("clue_id", "source_ref")
     ):
-        out.setdefault(cid, []).append(ref)
-    return out
+        out.setdefault(cid, {})[ref] = None
+    return {cid: list(refs) for cid, refs in out.items()}
 
 
 def clue_get(*, actor, clue_id: int) -> Clue:

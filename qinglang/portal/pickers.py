@@ -1,10 +1,10 @@
-"""Pick, don't type: choices of divisions and departments limited to the user's scope,
-with the user's own township first (and pre-selected by the forms that use them)."""
+"""Pick, don't type: choices of divisions limited to the user's scope, with the
+user's own township first (and pre-selected by the forms that use them)."""
 
 from django.db.models import Q
 
 from qinglang.accounts.scope import actor_for
-from qinglang.core.models import Department, Division, DivisionLevel
+from qinglang.core.models import Division, DivisionLevel
 
 LIMIT = 2000  # a picker never lists more (a national admin types a filter instead)
 
@@ -46,16 +46,3 @@ def division_choices(
 def township_initial(user) -> str:
     own = own_townships(user)
     return own[0] if own else ""
-
-
-def department_choices(user, *, blank: str | None = None) -> list[tuple[str, str]]:
-    """(id, "division name department") of the departments in the user's scope."""
-    qs = Department.objects.select_related("division")
-    q = _scope_q(user, "division_id")
-    if q is not None:
-        qs = qs.filter(q)
-    rows = [
-        (str(d.pk), d.name or f"{d.division.name}{d.get_kind_display()}")
-        for d in qs.order_by("division_id", "kind")[:LIMIT]
-    ]
-    return ([("", blank)] if blank is not None else []) + rows

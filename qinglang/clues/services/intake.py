@@ -11,7 +11,7 @@ from functools import reduce
 from operator import or_
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -19,6 +19,7 @@ from qinglang.accounts.permissions import INSPECTORS, REGULATORS, has_role, requ
 from qinglang.accounts.scope import actor_for, division_in_scope
 from qinglang.core import files, ratelimit
 from qinglang.core.audit import Entry, audit_record_many
+from qinglang.core.bulk import COPY_ESCAPES, Table, allocate_ids, chunks, copy_text, is_pg
 from qinglang.core.crypto import blind_index, encrypt_many
 from qinglang.core.errors import DomainError, PermissionDeniedError
 from qinglang.core.models import Division
@@ -381,38 +382,11 @@ def _stage_store(drafts: list[Draft], b: Batch, created, touched, actor) -> list
             list(touched.values()), ["report_count", "last_reported_at"], batch_size=2000
         )
     actor_id = getattr(actor, "pk", None) if getattr(actor, "is_authenticated", False) else None
-    from django.db import connection
-
-    pg = connection.vendor == "postgresql"
-    at = b.now.isoformat() if pg else connection.ops.adapt_datetimefield_value(b.now)
-    transitions, routing_rows = [], []
-    for case, deps in created:
-        if deps:
-            transitions.append((case.pk, ClueStatus.RECEIVED, ClueStatus.ROUTED, "自动分办", actor_id, at))
-        for i, (k, _div, dep) in enumerate(deps):
-            reason = "按分办矩阵自动分办" if dep else "按分办矩阵自动分办(该部门尚未建档，待补建)"
-            routing_rows.append(
-                (
-                    case.pk,
-                    RoutingAction.ASSIGN,
-                    dep.pk if dep else None,
-                    k,
-                    i == 0,
-                    reason,
-                    ROUTING_RULE,
-                    actor_id,
-                    at,
-                )
-            )
-    _raw_insert(
-        ClueTransition, ["clue_id", "from_status", "to_status", "reason", "actor_id", "at"], transitions
-    )
-    _raw_insert(
-        ClueRouting,
-        ["clue_id", "action", "department_id", "department_kind", "lead", "reason", "rule", "actor_id", "at"],
-        routing_rows,
-    )
+    transitions, routings = _transition_and_routing_rows(created, actor_id, b.now)
+    _write(ClueTransition, TRANSITION_COLUMNS, transitions)
+    _write(ClueRouting, ROUTING_COLUMNS, routings)
     t = b.lap("insert_transitions_routings", t)
+    _stamp_open311_refs(drafts)
     reports = _insert_reports(drafts, b.now)
     t = b.lap("insert_reports", t)
     photos = []
@@ -429,6 +403,82 @@ def _stage_store(drafts: list[Draft], b: Batch, created, touched, actor) -> list
             )
     CluePhoto.objects.bulk_create(photos)
     return reports
+
+
+TRANSITION_COLUMNS = ["clue_id", "from_status", "to_status", "reason", "actor_id", "at"]
+ROUTING_COLUMNS = [
+    "clue_id",
+    "action",
+    "department_id",
+    "department_kind",
+    "lead",
+    "reason",
+    "rule",
+    "actor_id",
+    "at",
+]
+ROUTED_REASON = "按分办矩阵自动分办"
+ROUTED_MISSING_REASON = "按分办矩阵自动分办(该部门尚未建档，待补建)"
+
+
+def _transition_and_routing_rows(created, actor_id, now) -> tuple[list, list]:
+    """The received → routed transition and the assignments of each new case: COPY text
+    lines on PostgreSQL (formatted in place; every text here is ours and needs no
+    escaping), tuples elsewhere."""
+    transitions, routings = [], []
+    if is_pg():
+        at, actor = now.isoformat(), _nul(actor_id)
+        for case, deps in created:
+            if deps:
+                transitions.append(
+                    f"{case.pk}\t{ClueStatus.RECEIVED}\t{ClueStatus.ROUTED}\t自动分办\t{actor}\t{at}\n"
+                )
+            for i, (k, _div, dep) in enumerate(deps):
+                routings.append(
+                    f"{case.pk}\t{RoutingAction.ASSIGN}\t{_nul(dep.pk if dep else None)}\t{k}\t{'t' if i == 0 else 'f'}\t"
+                    f"{ROUTED_REASON if dep else ROUTED_MISSING_REASON}\t{ROUTING_RULE}\t{actor}\t{at}\n"
+                )
+        return transitions, routings
+    at = connection.ops.adapt_datetimefield_value(now)
+    for case, deps in created:
+        if deps:
+            transitions.append((case.pk, ClueStatus.RECEIVED, ClueStatus.ROUTED, "自动分办", actor_id, at))
+        for i, (k, _div, dep) in enumerate(deps):
+            reason = ROUTED_REASON if dep else ROUTED_MISSING_REASON
+            routings.append(
+                (
+                    case.pk,
+                    RoutingAction.ASSIGN,
+                    dep.pk if dep else None,
+                    k,
+                    i == 0,
+                    reason,
+                    ROUTING_RULE,
+                    actor_id,
+                    at,
+                )
+            )
+    return transitions, routings
+
+
+def _write(model, columns: list[str], rows: list) -> None:
+    """Rows of ``columns``: on PostgreSQL ready COPY text lines (``core.bulk.copy_text``,
+    5,000 lines a write), elsewhere tuples (``core.bulk.Table``: one ``executemany``)."""
+    if not rows:
+        return
+    if is_pg():
+        copy_text(model._meta.db_table, columns, chunks(rows, 5000))
+    else:
+        Table(model, columns).insert(rows)
+
+
+def _stamp_open311_refs(drafts: list[Draft]) -> None:
+    """An Open311 report's source reference is the ``service_request_id`` its client
+    received: the id of the case it landed in (known once the case is stored), kept on
+    the report so a county can reconcile it even after a merge or split moves it."""
+    for d in drafts:
+        if d.sub.channel == Channel.OPEN311 and not d.sub.source_ref:
+            d.sub.source_ref = str(d.case.pk)
 
 
 def ingest(*, actor, subs: list[Submission], import_batch: ClueImport | None = None) -> IngestResult:
@@ -478,14 +528,9 @@ def _insert_reports(drafts: list[Draft], now) -> list[ClueReport]:
     """Reports are the bulk of an import (one per work order): inserted with executemany
     (COPY on PostgreSQL) rather than the ORM's per-field preparation, then read back for
     their ids when needed."""
-    from django.db import connection
-
     codes = random_codes(len(drafts), 12)
-    if connection.vendor == "postgresql":
-        rows = _report_lines(drafts, codes, now)
-    else:
-        rows = _report_rows(drafts, codes, now)
-    _raw_insert(ClueReport, REPORT_COLUMNS, rows)
+    rows = _report_lines(drafts, codes, now) if is_pg() else _report_rows(drafts, codes, now)
+    _write(ClueReport, REPORT_COLUMNS, rows)
     if len(codes) > 50 and not any(d.sub.photos for d in drafts):
         return [ReportRef(None, c) for c in codes]  # a bulk import needs no report ids
     if len(codes) <= 50:
@@ -517,7 +562,7 @@ def _reporters(drafts: list[Draft]) -> list[tuple[str, str]]:
 
 def _report_lines(drafts: list[Draft], codes, now) -> list[str]:
     """COPY text lines of REPORT_COLUMNS, formatted in place (no per-value calls)."""
-    e = _COPY_ESCAPES
+    e = COPY_ESCAPES
     out = []
     for d, code, (enc, idx) in zip(drafts, codes, _reporters(drafts), strict=True):
         s = d.sub
@@ -532,8 +577,6 @@ def _report_lines(drafts: list[Draft], codes, now) -> list[str]:
 
 
 def _report_rows(drafts: list[Draft], codes, now) -> list[tuple]:
-    from django.db import connection
-
     sqlite = connection.vendor == "sqlite"
     rows = []
     for d, code, reporter in zip(drafts, codes, _reporters(drafts), strict=True):
@@ -575,51 +618,8 @@ class ReportRef:
     tracking_code: str
 
 
-def _raw_insert(model, columns: list[str], rows: list[tuple] | list[str]) -> None:
-    """Rows as tuples, or on PostgreSQL as ready COPY text lines."""
-    from django.db import connection
-
-    if not rows:
-        return
-    table = connection.ops.quote_name(model._meta.db_table)
-    cols = ", ".join(connection.ops.quote_name(c) for c in columns)
-    marks = ", ".join(["%s"] * len(columns))
-    with connection.cursor() as cur:
-        if connection.vendor == "postgresql":  # COPY: one round trip for the whole batch
-            with cur.cursor.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:
-                lines = rows if type(rows[0]) is str else None
-                for i in range(0, len(rows), 5000):
-                    chunk = lines[i : i + 5000] if lines else [_copy_line(r) for r in rows[i : i + 5000]]
-                    cp.write("".join(chunk).encode("utf-8"))
-            return
-        for i in range(0, len(rows), 5000):
-            cur.executemany(f"INSERT INTO {table} ({cols}) VALUES ({marks})", rows[i : i + 5000])  # noqa: S608 (names from model meta)
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_value(v) -> str:
-    if v is None:
-        return "\\N"
-    if v is True:
-        return "t"
-    if v is False:
-        return "f"
-    if isinstance(v, str):
-        return v.translate(_COPY_ESCAPES)
-    if hasattr(v, "isoformat"):
-        return v.isoformat()
-    return str(v)
-
-
 def _nul(v) -> str:
     return "\\N" if v is None else str(v)
-
-
-def _copy_line(row: tuple) -> str:
-    """One line of COPY text format (psycopg's write_row is ~10x slower per row)."""
-    return "\t".join([v.translate(_COPY_ESCAPES) if type(v) is str else _copy_value(v) for v in row]) + "\n"
 
 
 CLUE_COLUMNS = [
@@ -655,103 +655,79 @@ CLUE_COLUMNS = [
 ]
 
 
-def _insert_clues(clues: list[Clue]) -> None:
-    """New cases: through the ORM when few, else a raw bulk insert (COPY on PostgreSQL)
-    with ids reserved up front (``core.bulk.allocate_ids``), so nothing is read back."""
-    from django.db import connection
-
+def _insert_clues(clues: list) -> None:
+    """New cases: through the ORM when few (``Clue`` instances), else (``NewCase``) ids
+    reserved up front (``core.bulk.allocate_ids``, so nothing is read back) and one bulk
+    write of rows formed in place (``_write``: COPY text lines on PostgreSQL)."""
     if not clues:
         return
     if isinstance(clues[0], Clue):  # the per-report path (few submissions)
         Clue.objects.bulk_create(clues)
         return
-    sqlite = connection.vendor == "sqlite"
     now = timezone.now()
+    ids = allocate_ids(Clue, len(clues))  # on SQLite under the write lock held since the batch row
+    for c, pk in zip(clues, ids, strict=True):
+        c.pk, c.created_at = pk, now
+    rows = _clue_lines(clues, now) if is_pg() else _clue_rows(clues, now)
+    _write(Clue, ["id", *CLUE_COLUMNS], rows)
 
-    def v(x):
-        if sqlite and isinstance(x, datetime):
-            return str(x.astimezone(UTC).replace(tzinfo=None))
-        if sqlite and hasattr(x, "isoformat"):
-            return x.isoformat()
-        return x
 
-    if connection.vendor == "postgresql":  # ids from the sequence, then one COPY
-        with connection.cursor() as cur:
-            cur.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
-                [Clue._meta.db_table, len(clues)],
-            )
-            ids = [r[0] for r in cur.fetchall()]
-        e, created = _COPY_ESCAPES, now.isoformat()
-        lines = []
-        for c, pk in zip(clues, ids, strict=True):
-            c.pk, c.created_at = pk, now
-            lines.append(  # CLUE_COLUMNS, formatted in place
-                f"{pk}\t{c.reference}\t{c.division_code}\t{_nul(c.institution_id)}\t{c.match_method}\t"
-                f"{_nul(c.match_score)}\t{c.operator_name.translate(e)}\t{c.operator_address.translate(e)}\t"
-                f"{c.operator_key.translate(e)}\t{'t' if c.suspected_unlicensed else 'f'}\t{c.category}\t"
-                f"{c.category_source}\t{_nul(c.category_confidence)}\t{'t' if c.needs_triage else 'f'}\t"
-                f"{c.summary.translate(e)}\t{c.first_channel}\t{c.status}\t"
-                f"{c.routed_kinds}\t{c.report_count}\t{c.received_at.isoformat()}\t"
-                f"{c.last_reported_at.isoformat()}\t{_nul(c.acknowledge_due)}\t{_nul(c.resolve_due)}\t"
-                f"{c.escalation_level}\t{c.finding.translate(e)}\t{c.feedback.translate(e)}\t"
-                f"{'t' if c.reopened else 'f'}\t{_nul(c.import_batch_id)}\t{created}\t{c.triage_rule}\n"
-            )
-        _raw_insert(Clue, ["id", *CLUE_COLUMNS], lines)
-        return
-    from qinglang.core.bulk import allocate_ids
+def _clue_lines(clues: list[NewCase], now) -> list[str]:
+    """COPY text lines of id + CLUE_COLUMNS, formatted in place."""
+    e, created = COPY_ESCAPES, now.isoformat()
+    return [
+        f"{c.pk}\t{c.reference}\t{c.division_code}\t{_nul(c.institution_id)}\t{c.match_method}\t"
+        f"{_nul(c.match_score)}\t{c.operator_name.translate(e)}\t{c.operator_address.translate(e)}\t"
+        f"{c.operator_key.translate(e)}\t{'t' if c.suspected_unlicensed else 'f'}\t{c.category}\t"
+        f"{c.category_source}\t{_nul(c.category_confidence)}\t{'t' if c.needs_triage else 'f'}\t"
+        f"{c.summary.translate(e)}\t{c.first_channel}\t{c.status}\t"
+        f"{c.routed_kinds}\t{c.report_count}\t{c.received_at.isoformat()}\t"
+        f"{c.last_reported_at.isoformat()}\t{_nul(c.acknowledge_due)}\t{_nul(c.resolve_due)}\t"
+        f"{c.escalation_level}\t{c.finding.translate(e)}\t{c.feedback.translate(e)}\t"
+        f"{'t' if c.reopened else 'f'}\t{_nul(c.import_batch_id)}\t{created}\t{c.triage_rule}\n"
+        for c in clues
+    ]
 
-    ids = allocate_ids(Clue, len(clues))  # under SQLite's write lock, held since the batch row
-    if isinstance(clues[0], NewCase):  # SQLite bulk: the columns' text formed in place
-        utc = UTC
-        created = str(now.astimezone(utc).replace(tzinfo=None))
-        batch_id = clues[0].import_batch_id
-        rows = []
-        for c, pk in zip(clues, ids, strict=True):
-            c.pk, c.created_at = pk, now
-            rows.append(
-                (
-                    pk,
-                    c.reference,
-                    c.division_code,
-                    c.institution_id,
-                    c.match_method,
-                    c.match_score,
-                    c.operator_name,
-                    c.operator_address,
-                    c.operator_key,
-                    c.suspected_unlicensed,
-                    c.category,
-                    c.category_source,
-                    c.category_confidence,
-                    c.needs_triage,
-                    c.summary,
-                    c.first_channel,
-                    c.status,
-                    c.routed_kinds,
-                    c.report_count,
-                    str(c.received_at.astimezone(utc).replace(tzinfo=None)),
-                    str(c.last_reported_at.astimezone(utc).replace(tzinfo=None)),
-                    v(c.acknowledge_due),
-                    v(c.resolve_due),
-                    c.escalation_level,
-                    c.finding,
-                    c.feedback,
-                    c.reopened,
-                    batch_id,
-                    created,
-                    c.triage_rule,
-                )
-            )
-    else:
-        rows = []
-        for c, pk in zip(clues, ids, strict=True):
-            c.pk, c.created_at = pk, now
-            rows.append((pk, *(v(getattr(c, f)) for f in CLUE_COLUMNS)))
-    _raw_insert(Clue, ["id", *CLUE_COLUMNS], rows)
-    for c in clues:
-        if isinstance(c, Clue):
-            c._state.adding = False
+
+def _clue_rows(clues: list[NewCase], now) -> list[tuple]:
+    """Tuples of id + CLUE_COLUMNS, the timestamps as SQLite stores them (naive UTC text)."""
+    utc = UTC
+    created = str(now.astimezone(utc).replace(tzinfo=None))
+    return [
+        (
+            c.pk,
+            c.reference,
+            c.division_code,
+            c.institution_id,
+            c.match_method,
+            c.match_score,
+            c.operator_name,
+            c.operator_address,
+            c.operator_key,
+            c.suspected_unlicensed,
+            c.category,
+            c.category_source,
+            c.category_confidence,
+            c.needs_triage,
+            c.summary,
+            c.first_channel,
+            c.status,
+            c.routed_kinds,
+            c.report_count,
+            str(c.received_at.astimezone(utc).replace(tzinfo=None)),
+            str(c.last_reported_at.astimezone(utc).replace(tzinfo=None)),
+            c.acknowledge_due,
+            c.resolve_due,
+            c.escalation_level,
+            c.finding,
+            c.feedback,
+            c.reopened,
+            c.import_batch_id,
+            created,
+            c.triage_rule,
+        )
+        for c in clues
+    ]
 
 
 def _audit_single(actor, res: IngestResult, channel: str) -> None:

@@ -205,3 +205,49 @@ def test_rate_limited_per_key(county, key):
         for i in range(limit + 2)
     ]
     assert codes[:limit] == [200] * limit and codes[-1] == 429
+
+
+def test_a_report_carries_its_service_request_id_found_in_api_console_and_csv(key, institution, officer):
+    """The Open311 request id is the report's source reference (来源编号): the case is found
+    by it in the clue API, the console search and the CSV export, so a county can reconcile
+    each clue with the system that sent it. A second report joining the case shares it."""
+    import csv
+    import io
+
+    from qinglang.clues.models import ClueReport
+
+    c = Client()
+    text = "星辰艺术培训中心拒绝退还剩余学费八千元，已经拖了两个月"
+
+    def post():
+        fields = {"service_code": "refund_difficulty", "description": text, "division_code": TOWNSHIP}
+        r = c.post(
+            f"{BASE}/requests.json",
+            {"api_key": key, **fields, "attribute[institution_name]": "星辰艺术培训中心"},
+        )
+        assert r.status_code == 200
+        return r.json()[0]
+
+    first = post()
+    sid = first["service_request_id"]
+    report = ClueReport.objects.get(open311_token=first["token"])
+    assert report.source_ref == sid == str(report.clue_id)
+    assert post()["service_request_id"] == sid  # the same problem again: it joined the case
+    refs = ClueReport.objects.filter(clue_id=report.clue_id).values_list("source_ref", flat=True)
+    assert list(refs) == [sid, sid]
+    case = report.clue
+
+    web = Client()
+    web.force_login(officer)
+    found = web.get("/api/clues/clues", {"q": sid}).json()
+    assert case.pk in [x["id"] for x in found]
+    assert next(x for x in found if x["id"] == case.pk)["source_refs"] == [sid]
+    assert web.get("/api/clues/clues", {"q": "GD-no-such-order"}).json() == []
+    assert web.get(f"/api/clues/clues/{case.pk}").json()["source_refs"] == [sid]
+
+    page = web.get("/console/clues/", {"q": sid}).content.decode()
+    assert case.reference in page and f'<td class="small">{sid}</td>' in page
+
+    export = web.get("/console/clues/", {"q": sid, "export": "csv"}).content.decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(export)))
+    assert {r["编号"]: r["来源编号"] for r in rows}[case.reference] == sid
