@@ -124,3 +124,33 @@ def test_a_change_corrected_once_then_approved_and_a_saturday_subject_lesson_ref
     assert "全国" in sub.content()
     assert not CourseSlot.objects.filter(course=world["course"]).exists()
     assert "尚无课表" in sub.locator("#slots").inner_text()
+
+
+def test_a_tutoring_business_scope_is_held_when_the_officer_enters_the_licence(browser, world):
+    """The officer enters a licence whose business scope reads as subject tutoring for a
+    non-subject institution: the licence is kept, a warning says it went to review, and the
+    licences tab fits a phone."""
+    import os
+    from pathlib import Path
+
+    from qinglang.screening.models import TextHold
+
+    sports = world["sports"]
+    shots = Path(__file__).resolve().parent.parent / os.environ.get("QINGLANG_SCREENSHOTS", "var/screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    officer = signed_in(browser, "sports-officer")
+    officer.goto(f"/console/institutions/{sports.pk}/?tab=licences")
+    officer.select_option("#licence-form select[name=kind]", "business_license")
+    officer.fill("#licence-form input[name=number]", "91510107MA0000009Z")
+    officer.fill("#licence-form textarea[name=business_scope]", "体育培训；小学数学同步辅导、初中英语提分")
+    officer.click("button:has-text('保存证照')")
+    officer.wait_for_selector("text=证照已登记")
+    assert "已转监管人员复核" in officer.locator(".alert-warning").inner_text()
+    assert "小学数学同步辅导" in officer.locator("table").first.inner_text()
+    assert TextHold.objects.filter(source="business_scope").count() == 1
+    officer.screenshot(path=str(shots / "licences-desktop.png"), full_page=True)
+    officer.set_viewport_size({"width": 390, "height": 844})
+    officer.reload()
+    wide = officer.evaluate("document.scrollingElement.scrollWidth")
+    assert wide <= 390, f"the licences tab is {wide}px wide on a phone"
+    officer.screenshot(path=str(shots / "licences-phone.png"), full_page=True)

@@ -87,13 +87,13 @@ def licence_set(request, pk: int):
     if not form.is_valid():
         _invalid(request, form)
     else:
-        done = {}
 
         def act():
-            done["licence"] = services.licence_set(actor=request.user, institution_id=pk, **form.cleaned_data)
+            lic = services.licence_set(actor=request.user, institution_id=pk, **form.cleaned_data)
+            for finding in lic.findings:  # a business scope held for review
+                messages.warning(request, finding.message)
 
-        if run_action(request, act, "证照已登记") and getattr(done["licence"], "findings", None):
-            messages.warning(request, "；".join(f.message for f in done["licence"].findings))
+        run_action(request, act, "证照已登记")
     return _back(pk, "licences")
 
 
