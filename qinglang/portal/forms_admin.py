@@ -13,6 +13,7 @@ from .forms import BootstrapMixin, ImportForm
 
 COUNTY_KINDS = [(k, label) for k, label in DepartmentKind.choices if k != DepartmentKind.TOWNSHIP_GOVERNMENT]
 GRANT_ROLES = [(r, Role(r).label) for r in STAFF_IMPORT_ROLES]
+INSTITUTION_GRANT_ROLES = [(r, Role(r).label) for r in (Role.INSTITUTION_ADMIN, Role.INSTITUTION_STAFF)]
 
 
 class CountyChoiceMixin:
@@ -75,8 +76,13 @@ class GrantForm(BootstrapMixin, forms.Form):
     """The role is free text under a select, so that an unknown role reaches the service
     and is refused there in Chinese like everywhere else."""
 
-    role = forms.CharField(label=_("角色"), max_length=32, widget=forms.Select(choices=GRANT_ROLES))
+    role = forms.CharField(
+        label=_("角色"), max_length=32, widget=forms.Select(choices=[*GRANT_ROLES, *INSTITUTION_GRANT_ROLES])
+    )
     division_code = forms.CharField(label=_("管辖区划代码"), max_length=12, required=False)
+    institution = forms.CharField(
+        label=_("机构(机构角色：名称或统一社会信用代码)"), max_length=200, required=False
+    )
     department_kind = forms.ChoiceField(
         label=_("部门"), choices=[("", _("不限部门")), *COUNTY_KINDS], required=False
     )
@@ -89,6 +95,7 @@ class GrantForm(BootstrapMixin, forms.Form):
         if banks:  # the platform admin also grants bank operators
             self.fields["role"].widget.choices = [
                 *GRANT_ROLES,
+                *INSTITUTION_GRANT_ROLES,
                 (Role.BANK_OPERATOR, Role.BANK_OPERATOR.label),
             ]
             self.fields["bank"].choices = [("", "—")] + [(b.pk, b.name) for b in banks]

@@ -559,6 +559,67 @@ def test_api_invites_an_institution_admin_from_the_registry_record(leader):
     assert seq() == before and not User.objects.filter(username__in=["org-b", "org-c"]).exists()
 
 
+def test_an_existing_account_gets_a_role_in_a_second_institution(leader):
+    """One person works for two institutions: the leader gives the account that the first
+    invited a staff role in the second, through the API and the account's page; the person
+    then works in both; refusals (another county, a regulator role, twice, an officer, an
+    unknown name) change nothing."""
+    from qinglang.registry.services import institution_admin_invite
+    from qinglang.testing import make_institution
+
+    first = make_institution(division_code=TOWNSHIP, legal_representative="王法人")
+    second = make_institution(division_code=TOWNSHIP)
+    third = make_institution(division_code=TOWNSHIP)
+    other = make_institution(division_code=OTHER_COUNTY)
+    person, _plain = institution_admin_invite(actor=leader, institution_id=first.pk, username="org-wang")
+    url = f"/api/admin/institutions/{second.pk}/members/{person.pk}"
+    c = client(leader)
+    r = c.post(url, {"role": "institution_staff"}, content_type="application/json")
+    assert r.status_code == 201, r.content
+    assert r.json()["role_label"] == "机构工作人员" and r.json()["institution_id"] == second.pk
+    grant = AuditEvent.objects.filter(action="membership.grant").order_by("-seq").first()
+    assert str(grant.actor_id) == str(leader.pk) and grant.changes["institution_id"] == second.pk
+    assert set(person.memberships.filter(active=True).values_list("role", "institution_id")) == {
+        (Role.INSTITUTION_ADMIN, first.pk),
+        (Role.INSTITUTION_STAFF, second.pk),
+    }
+    person.must_change_password = False
+    person.save(update_fields=["must_change_password"])
+    org = client(person)
+    assert org.get(f"/org/{second.pk}/courses/").status_code == 200
+    assert org.get(f"/org/{third.pk}/courses/").status_code in (403, 404)
+
+    officer = make_user(Role.REGULATOR_OFFICER, prefixes=[DEMO_COUNTY])
+    before = (seq(), person.memberships.count())
+    r = c.post(url, {"role": "institution_staff"}, content_type="application/json")
+    assert r.status_code == 400 and r.json()["code"] == "already_granted", r.content
+    r = c.post(url, {"role": "regulator_leader"}, content_type="application/json")
+    assert r.status_code == 422 and set(r.json()) == {"code", "message", "detail"}, r.content
+    assert "机构管理员或机构工作人员" in r.json()["message"] + str(r.json()["detail"])
+    r = c.post(
+        f"/api/admin/institutions/{other.pk}/members/{person.pk}",
+        {"role": "institution_staff"},
+        content_type="application/json",
+    )
+    assert r.status_code == 404 and r.json()["code"] == "not_found"
+    r = client(officer).post(url, {"role": "institution_admin"}, content_type="application/json")
+    assert r.status_code == 403
+    assert (seq(), person.memberships.count()) == before
+
+    # the console: the account's page names the institution by its credit code or its name
+    page = f"/console/admin/users/{person.pk}/action/"
+    r = c.post(page, {"op": "grant", "role": "institution_admin", "institution": "没有这家机构"}, follow=True)
+    assert "未找到机构“没有这家机构”" in r.content.decode()
+    r = c.post(page, {"op": "grant", "role": "institution_staff", "institution": other.uscc}, follow=True)
+    assert "未找到机构" in r.content.decode()
+    assert (seq(), person.memberships.count()) == before
+    r = c.post(page, {"op": "grant", "role": "institution_staff", "institution": third.uscc}, follow=True)
+    assert "已授权" in r.content.decode() and third.name in r.content.decode()
+    assert person.memberships.filter(
+        role=Role.INSTITUTION_STAFF, institution_id=third.pk, active=True
+    ).exists()
+
+
 def test_api_grants_and_withdraws_bank_operators_within_the_leaders_prefixes(leader, staff):
     from qinglang.funds.services import bank_create
 

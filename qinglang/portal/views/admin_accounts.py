@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from qinglang.accounts import administration as adm
-from qinglang.accounts.models import ApiToken, Role
+from qinglang.accounts.models import INSTITUTION_ROLES, ApiToken, Role
 from qinglang.accounts.services import api_token_create, api_token_revoke
 from qinglang.core import services as core_services
 from qinglang.core.errors import DomainError
@@ -299,20 +299,33 @@ def user_template(request):
     return resp
 
 
+def _name_places(user, memberships, banks) -> None:
+    """Each membership's institution or bank by name (``place``), as far as the
+    administrator may see it."""
+    from qinglang.registry.selectors import institution_list
+
+    ids = {m.institution_id for m in memberships if m.institution_id}
+    names = dict(institution_list(actor=user).filter(pk__in=ids).values_list("pk", "name")) if ids else {}
+    bank_names = {b.pk: b.name for b in banks}
+    for m in memberships:
+        m.place = names.get(m.institution_id) or bank_names.get(m.bank_id) or ""
+
+
 @admin_required
 def user_detail(request, user_id: int):
     target = adm.user_get(request.user, user_id)
     token_plain = request.session.pop("admin_token", None)
+    banks = _banks(request.user)
+    memberships = list(target.memberships.order_by("-active", "id"))
+    _name_places(request.user, memberships, banks)
     return render(
         request,
         "portal/admin/user_detail.html",
         {
             "target": target,
-            "memberships": target.memberships.order_by("-active", "id"),
+            "memberships": memberships,
             "tokens": adm.tokens_of(request.user, target),
-            "grant_form": f.GrantForm(
-                initial={"division_code": target.division_code}, banks=_banks(request.user)
-            ),
+            "grant_form": f.GrantForm(initial={"division_code": target.division_code}, banks=banks),
             "token_form": f.TokenCreateForm(),
             "created": _pop_created(request),
             "token_plain": token_plain,
@@ -355,6 +368,8 @@ def user_action(request, user_id: int):
                     lambda: bank_operator_grant(actor=me, bank_id=d.get("bank") or 0, user_id=target.pk),
                     _("已授权"),
                 )
+            elif d["role"] in INSTITUTION_ROLES:
+                run_action(request, lambda: _institution_grant(me, target, d), _("已授权"))
             else:
                 code = d["division_code"].strip()
                 run_action(
@@ -384,6 +399,31 @@ def user_action(request, user_id: int):
     else:
         messages.error(request, _("操作未完成：未知操作"))
     return redirect("portal:admin_user_detail", user_id=target.pk)
+
+
+def _institution_grant(me, target, d):
+    """An institution role for an existing account: the institution named by its name or
+    统一社会信用代码, looked up within the administrator's own scope."""
+    from django.db.models import Q
+
+    from qinglang.registry.selectors import institution_list
+    from qinglang.registry.services import institution_member_grant
+
+    named = d["institution"].strip()
+    if not named:
+        raise ValidationError({"institution": _("机构角色须填写机构名称或统一社会信用代码")})
+    found = list(
+        institution_list(actor=me).filter(Q(uscc=named) | Q(name=named)).values_list("pk", flat=True)[:2]
+    )
+    if not found:
+        raise ValidationError(
+            {"institution": _("未找到机构“%(name)s”，或不在本人管辖范围内") % {"name": named}}
+        )
+    if len(found) > 1:
+        raise ValidationError(
+            {"institution": _("有多个机构名为“%(name)s”，请填写统一社会信用代码") % {"name": named}}
+        )
+    return institution_member_grant(actor=me, institution_id=found[0], user_id=target.pk, role=d["role"])
 
 
 @admin_required

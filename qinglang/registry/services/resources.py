@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from qinglang.accounts.administration import initial_password, may_administer_accounts
-from qinglang.accounts.models import Role
+from qinglang.accounts.administration import initial_password, may_administer_accounts, membership_add
+from qinglang.accounts.models import INSTITUTION_ROLES, Membership, Role
 from qinglang.accounts.permissions import is_system, user_id
 from qinglang.accounts.services import membership_grant, user_create
 from qinglang.core.audit import audit_record, diff, snapshot
@@ -40,6 +40,7 @@ __all__ = [
     "course_review",
     "course_update",
     "institution_admin_invite",
+    "institution_member_grant",
     "institution_user_create",
     "material_resubmit",
     "material_review",
@@ -450,3 +451,20 @@ def institution_admin_invite(*, actor, institution_id: int, username: str, displ
         must_change_password=True,
     )
     return user, plain
+
+
+@transaction.atomic
+def institution_member_grant(*, actor, institution_id: int, user_id: int, role: str) -> Membership:
+    """Give an account that already exists a role in an institution (its administrator or
+    staff): the platform admin, or a regulator leader for an institution and an account
+    within their own prefixes. The institution is checked here (accounts, below the
+    registry, cannot see it); the grant itself is the audited ``membership_add``."""
+    if role not in INSTITUTION_ROLES:
+        raise ValidationError({"role": "只能授予机构管理员或机构工作人员角色"})
+    if not is_system(actor) and not may_administer_accounts(actor):
+        raise PermissionDeniedError("只有平台管理员或监管领导可以为机构授权")
+    inst = lock_institution(actor=actor, institution_id=institution_id)
+    if Membership.objects.filter(user_id=user_id, role=role, institution_id=inst.pk, active=True).exists():
+        label = Role(role).label
+        raise DomainError("already_granted", f"该账号已是{inst.name}的{label}", {"institution_id": inst.pk})
+    return membership_add(actor=actor, user_id=user_id, role=role, institution_id=inst.pk)
