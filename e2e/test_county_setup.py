@@ -219,13 +219,18 @@ def test_a_new_county_from_setup_to_a_routed_clue(tmp_path, settings):
             ]
         ],
     )
-    from qinglang.clues import services as clue_services
     from qinglang.clues.models import Clue
 
-    batch = clue_services.clue_import_hotline(
-        actor=officer_user, division_code=COUNTY, filename="热线.xlsx", data=orders
+    # the officer picks the county (a division, not a typed code) and uploads the file
+    picker = officer.get("/console/clues/import/").content.decode()
+    assert f'value="{COUNTY}"' in picker
+    r = officer.post(
+        "/console/clues/import/", {"division_code": COUNTY, "file": SimpleUploadedFile("热线.xlsx", orders)}
     )
-    assert (batch.created, batch.errors) == (1, []), batch.errors
+    page = r.content.decode()
+    assert r.status_code == 200 and "共1行：新建线索1，合并0，跳过0，错误0。" in page, page.partition(
+        "<main"
+    )[2][:3000]
     clue = Clue.objects.get(operator_name="某某托管班")
     assert clue.suspected_unlicensed and clue.institution_id is None
     assert clue.division_code.startswith("469099102")
