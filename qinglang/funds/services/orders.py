@@ -74,8 +74,11 @@ def charge_period_end(starts_on: date, months: int) -> date:
     (1 month from 3 Mar runs to 2 Apr; from 31 Jan to 28/29 Feb)."""
     m = starts_on.month - 1 + months
     year, month = starts_on.year + m // 12, m % 12 + 1
-    day = min(starts_on.day, calendar.monthrange(year, month)[1])
-    return date(year, month, day) - timedelta(days=1)
+    try:
+        day = min(starts_on.day, calendar.monthrange(year, month)[1])
+        return date(year, month, day) - timedelta(days=1)
+    except (ValueError, OverflowError):  # past the calendar's last year (9999)
+        raise ValidationError({"months": "开课日期加收费月数超出可用的日期范围"}) from None
 
 
 def semester_boundary(start: date, end: date, starts: list) -> date | None:

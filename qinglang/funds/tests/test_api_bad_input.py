@@ -140,3 +140,26 @@ def test_single_lesson_api_and_other_institution_refused():
     )
     assert r.status_code == 404
     assert Order.objects.get(pk=order.pk).lessons_consumed == 1
+
+
+@pytest.mark.parametrize("starts_on,months", [("9999-12-01", 1), ("0155-04-07", 14487746)])
+def test_an_order_whose_charge_period_runs_past_the_calendar_is_refused_not_a_server_error(starts_on, months):
+    # with an end date given, the period is checked against the months before any rule
+    w = funds_world()
+    before = Order.objects.count()
+    r = _client(w.parent).post(
+        "/api/funds/orders",
+        {
+            "course_id": w.course.pk,
+            "learner_name": "丁",
+            "lessons": 2,
+            "starts_on": starts_on,
+            "months": months,
+            "ends_on": "9999-12-31",
+        },
+        content_type="application/json",
+    )
+    assert r.status_code == 422, r.content
+    body = r.json()
+    assert "months" in json.dumps(body["detail"]) and body["message"]
+    assert Order.objects.count() == before
