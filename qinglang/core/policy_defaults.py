@@ -149,7 +149,7 @@ DEFAULTS: list[Default] = [
     ),
     Default(
         "approval.min_area_per_pupil_sqm",
-        3,
+        3.0,  # a float: a city may set 2.5 m²
         "各省校外培训机构设置标准(地方示例)：教学用房生均不少于3平方米",
         "生均教学面积下限(平方米)",
     ),

@@ -552,6 +552,10 @@ def application_withdraw(*, actor, application_id: int, reason: str = "") -> App
     return app
 
 
+def _sqm(value) -> str:
+    return "不限" if value is None else f"{float(value):g}"
+
+
 def _computed_checks(app: Application) -> dict[str, dict]:
     """The checklist items the platform decides from the application's figures."""
     out: dict[str, dict] = {}
@@ -562,7 +566,7 @@ def _computed_checks(app: Application) -> dict[str, dict]:
         ok = rule.value is None or per >= float(rule.value)
         out["area_per_pupil"] = {
             "ok": ok,
-            "note": f"生均{per:.2f}平方米(下限{rule.value})",
+            "note": f"生均{per:.2f}平方米(下限{_sqm(rule.value)})",
             "rule": rule,
         }
     if (

@@ -4,6 +4,7 @@ before sale, the disclosure board, and the school calendar of a division. Every 
 names the policy key, its value, the division that set it and the basis
 (``Resolved.violation``)."""
 
+import hashlib
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
@@ -415,6 +416,15 @@ def _aware(d: date, t: time) -> datetime:
     return timezone.make_aware(datetime.combine(d, t))
 
 
+def _short_ref(ref: str) -> str:
+    """The reference as stored (64 characters): a longer one (an institution's 64-character
+    event id behind its prefix) keeps its head and a digest of the whole, so two lessons
+    whose ids share a long head are two records, and a retry of either is still one."""
+    if len(ref) <= 64:
+        return ref
+    return f"{ref[:31]}#{hashlib.sha256(ref.encode()).hexdigest()[:32]}"
+
+
 def _violation(*, course: Course, starts_at, ends_at, rule: Resolved, message, refused, source, ref):
     inst = course.institution
     fields = {
@@ -478,7 +488,7 @@ def lesson_hours_check(*, actor, course_id: int, starts_at: datetime, ref: str =
             message=msg,
             refused=subject,
             source="lesson",
-            ref=ref[:64],
+            ref=_short_ref(ref),
         )
         for r, msg in broken
     ]

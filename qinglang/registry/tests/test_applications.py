@@ -192,7 +192,14 @@ def test_area_per_pupil_at_the_limit(officer, sports_officer, area, ok):
 
 @pytest.mark.parametrize(
     "area,city_minimum,ok,set_by",
-    [(350, None, True, None), (350, 4, False, "5101"), (250, None, False, "national"), (250, 2, True, None)],
+    [
+        (350, None, True, None),
+        (350, 4, False, "5101"),
+        (250, None, False, "national"),
+        (250, 2, True, None),
+        (250, 2.5, True, None),  # at a fractional city minimum
+        (249, 2.5, False, "5101"),  # just beyond it
+    ],
 )
 def test_area_per_pupil_city_override(officer, sports_officer, area, city_minimum, ok, set_by):
     """For 100 pupils in 武侯区: 350 m² is approved under the national 3 m² per pupil and
@@ -212,7 +219,7 @@ def test_area_per_pupil_city_override(officer, sports_officer, area, city_minimu
     value = city_minimum or 3
     assert (d["rule"], d["value"], d["set_by"]) == ("approval.min_area_per_pupil_sqm", value, set_by)
     m = e.value.message
-    assert f"生均{area / 100:.2f}平方米(下限{value})" in m and "approval.min_area_per_pupil_sqm" in m
+    assert f"生均{area / 100:.2f}平方米(下限{value:g})" in m and "approval.min_area_per_pupil_sqm" in m
     if set_by == "5101":
         assert "四川省成都市" in m and "成都市规定(测试)" in m
     else:

@@ -126,3 +126,15 @@ def test_the_migration_keeps_the_first_of_duplicates_recorded_before_the_constra
     mig.drop_duplicates(django_apps, None)
     left = set(HoursViolation.objects.filter(course=course).values_list("pk", flat=True))
     assert left == {first.pk, other.pk, unreferenced.pk, bare_twin.pk}
+
+
+@pytest.mark.django_db
+def test_two_lessons_whose_long_event_ids_share_a_head_leave_two_violations():
+    admin, course = _late_course()
+    head = "lesson:1:" + "x" * 60
+    (a,) = _record(admin, course, ref=head + "-A")
+    (b,) = _record(admin, course, ref=head + "-B")
+    (again,) = _record(admin, course, ref=head + "-A")  # a retry of the first
+    assert a.pk != b.pk and again.pk == a.pk
+    assert len(a.ref) == 64 and a.ref.startswith("lesson:1:xxx")
+    assert HoursViolation.objects.filter(course=course).count() == 2
