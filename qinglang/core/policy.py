@@ -102,7 +102,9 @@ def display_value(key: str, value) -> str:
         return f"{value}个月"
     if key.endswith("_hours"):
         return f"{value}小时"
-    return str(value)
+    if key.endswith("_sqm"):
+        return f"{value:g}平方米" if isinstance(value, (int, float)) else str(value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def policy_resolve(key: str, division_code: str, *, on: date | None = None) -> Resolved:
