@@ -127,3 +127,108 @@ class WhistleReportForm(forms.Form):
 
     department_kind = forms.ChoiceField(label="报到部门", choices=DepartmentKind.choices)
     action = forms.CharField(label="采取的措施", max_length=2000)
+
+
+# --- the handler's actions on a clue (one small form per action; the services check the
+# content, so the refusals read the same on the page and in the API)
+
+
+class IdListField(forms.Field):
+    """Several ids posted under one name (checkboxes): a list of positive integers."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def to_python(self, value):
+        try:
+            ids = [int(v) for v in (value or [])]
+        except (TypeError, ValueError):
+            raise forms.ValidationError("编号无效") from None
+        if any(i < 1 for i in ids):
+            raise forms.ValidationError("编号无效")
+        return ids
+
+    def validate(self, value):
+        if self.required and not value:
+            raise forms.ValidationError("请至少选择一项")
+
+
+def _id_field(label: str) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label,
+        min_value=1,
+        error_messages={"required": "请填写编号", "invalid": "编号无效", "min_value": "编号无效"},
+    )
+
+
+class ClueNoteForm(forms.Form):
+    reason = forms.CharField(label="理由", required=False, max_length=2000)
+
+
+class ClueInvestigateForm(ClueNoteForm):
+    open_inspection = forms.BooleanField(label="同时发起检查", required=False)
+
+
+class ClueConcludeForm(forms.Form):
+    finding = forms.CharField(label="查处结论", required=False, max_length=5000)
+    substantiated = forms.BooleanField(label="属实", required=False)
+
+
+class ClueFeedbackForm(forms.Form):
+    feedback = forms.CharField(label="答复内容", required=False, max_length=5000)
+
+
+class ClueTransferForm(ClueNoteForm):
+    department_kind = forms.CharField(label="转办部门", required=False, max_length=40)
+
+
+class CodeListField(forms.Field):
+    """Several codes posted under one name (the service checks each): blanks dropped."""
+
+    widget = forms.SelectMultiple
+
+    def to_python(self, value):
+        return [str(v).strip()[:40] for v in (value or []) if str(v).strip()]
+
+
+class ClueRouteForm(ClueNoteForm):
+    department_kind = CodeListField(label="分办部门", required=False)
+
+
+class ClueReclassifyForm(forms.Form):
+    category = forms.CharField(label="类别", required=False, max_length=40)
+
+
+class ClueMergeForm(ClueNoteForm):
+    into_id = _id_field("并入线索编号")
+
+
+class ClueSplitForm(ClueNoteForm):
+    report_id = IdListField(label="拆出的举报", required=True)
+
+
+class TrackForm(forms.Form):
+    """进度查询's two actions on one's own clue: rate it, or ask for it to be reopened."""
+
+    op = forms.ChoiceField(choices=[("rate", "评价"), ("reopen", "申请重新办理")])
+    score = forms.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=5,
+        error_messages=dict.fromkeys(("invalid", "min_value", "max_value"), "满意度须为1到5"),
+    )
+    comment = forms.CharField(required=False, max_length=1000)
+    reason = forms.CharField(required=False, max_length=1000)
+
+    def clean(self):
+        d = super().clean()
+        if d.get("op") == "rate" and d.get("score") is None and "score" not in self.errors:
+            self.add_error("score", "满意度须为1到5")
+        return d
+
+
+class RetriageStartForm(forms.Form):
+    division_code = forms.CharField(label="区域", required=False, max_length=12)
+
+
+class RetriageApplyForm(ClueNoteForm):
+    accept = IdListField(label="采纳的变更", required=False)

@@ -23,16 +23,11 @@ from ..forms import (
     ReasonForm,
     TransitionForm,
 )
-from .common import apply_errors, can_write, console_required, run_action
+from .common import apply_errors, can_write, console_required, form_invalid, run_action
 
 
 def _back(pk: int, tab: str = "basic"):
     return redirect(reverse("portal:institution_detail", args=[pk]) + f"?tab={tab}")
-
-
-def _invalid(request, form) -> None:
-    msgs = [str(m) for errs in form.errors.values() for m in errs]
-    messages.error(request, "操作未完成：" + "；".join(msgs))
 
 
 @console_required
@@ -40,7 +35,7 @@ def _invalid(request, form) -> None:
 def institution_transition(request, pk: int):
     form = TransitionForm(request.POST)
     if not form.is_valid():
-        _invalid(request, form)
+        form_invalid(request, form)
     else:
         d = form.cleaned_data
         run_action(
@@ -69,7 +64,7 @@ def institution_list_action(request, pk: int, kind: str, op: str):
     fn, ok = _LIST_ACTIONS[(kind, op)]
     form = ReasonForm(request.POST)
     if not form.is_valid():
-        _invalid(request, form)
+        form_invalid(request, form)
     else:
         run_action(
             request, lambda: fn(actor=request.user, institution_id=pk, reason=form.cleaned_data["reason"]), ok
@@ -85,7 +80,7 @@ def institution_list_action(request, pk: int, kind: str, op: str):
 def licence_set(request, pk: int):
     form = LicenceForm(request.POST)
     if not form.is_valid():
-        _invalid(request, form)
+        form_invalid(request, form)
     else:
 
         def act():
@@ -102,7 +97,7 @@ def licence_set(request, pk: int):
 def course_review(request, pk: int, course_id: int):
     form = CourseReviewForm(request.POST)
     if not form.is_valid():
-        _invalid(request, form)
+        form_invalid(request, form)
     else:
         approve = form.cleaned_data["decision"] == "approve"
 
@@ -121,7 +116,7 @@ def course_review(request, pk: int, course_id: int):
 def material_review(request, pk: int, material_id: int):
     form = MaterialReviewForm(request.POST)
     if not form.is_valid():
-        _invalid(request, form)
+        form_invalid(request, form)
     else:
         approve = form.cleaned_data["decision"] == "approve"
 

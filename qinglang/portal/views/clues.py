@@ -3,6 +3,7 @@ phone page, and the regulator console (list, detail with handling, leads, hotlin
 whistle board, trends). Reporter identity is shown only to the handling role on request,
 and that reading is audited by the service."""
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
@@ -24,15 +25,27 @@ from ..exports import CLUE_COLUMNS, rows_for
 from ..forms_clues import (
     CATEGORY_CHOICES,
     DEPARTMENT_CHOICES,
+    ClueConcludeForm,
+    ClueFeedbackForm,
+    ClueInvestigateForm,
+    ClueMergeForm,
+    ClueNoteForm,
+    ClueReclassifyForm,
+    ClueRouteForm,
+    ClueSplitForm,
+    ClueTransferForm,
     GridReportForm,
     ImportForm,
     LeadForm,
     ReportForm,
+    RetriageApplyForm,
+    RetriageStartForm,
+    TrackForm,
     WhistleForm,
     WhistleReportForm,
 )
 from ..paging import paginate
-from .common import apply_errors, console_required, error_text, run_action
+from .common import apply_errors, console_required, error_text, run_action, run_form
 from .exports import export_response
 
 PUBLIC_COUNTY = settings.PUBLIC_DIVISION
@@ -104,24 +117,19 @@ def clue_track(request):
             error = f"查询过于频繁，请{minutes}分钟后再试(为保护举报人，同一来源短时间内只能查询有限次数)"
             return render(request, "portal/clues/track.html", {"error": error}, status=429)
     if request.method == "POST" and code:
-        op = request.POST.get("op")
+        form = TrackForm(request.POST)
         try:
-            if op == "rate":
-                services.clue_satisfaction(
-                    tracking_code=code,
-                    score=int(request.POST.get("score") or 0),
-                    comment=request.POST.get("comment", ""),
-                )
+            if not form.is_valid():
+                error = "；".join(str(m) for errs in form.errors.values() for m in errs)
+            elif form.cleaned_data["op"] == "rate":
+                d = form.cleaned_data
+                services.clue_satisfaction(tracking_code=code, score=d["score"], comment=d["comment"])
                 messages.success(request, "感谢您的评价")
-            elif op == "reopen":
-                services.clue_reopen(tracking_code=code, reason=request.POST.get("reason", ""))
+            else:
+                services.clue_reopen(tracking_code=code, reason=form.cleaned_data["reason"])
                 messages.success(request, "已申请重新办理")
-        except (DomainError, ValidationError, ValueError) as exc:
-            error = (
-                "查询码无效"
-                if isinstance(exc, NotFound)
-                else ("满意度须为1到5" if isinstance(exc, ValueError) else error_text(exc))
-            )
+        except (DomainError, ValidationError) as exc:
+            error = "查询码无效" if isinstance(exc, NotFound) else error_text(exc)
     if code:
         try:
             view = selectors.tracking_lookup(code=code)
@@ -210,6 +218,67 @@ def clue_list(request):
     )
 
 
+# the handler's actions on a clue: op -> (form, service call, success message)
+CLUE_ACTIONS = {
+    "accept": (forms.Form, lambda u, c, d: services.clue_accept(actor=u, clue_id=c), "已受理"),
+    "investigate": (
+        ClueInvestigateForm,
+        lambda u, c, d: services.clue_investigate(
+            actor=u, clue_id=c, note=d["reason"], open_inspection=d["open_inspection"]
+        ),
+        "已转入核查",
+    ),
+    "conclude": (
+        ClueConcludeForm,
+        lambda u, c, d: services.clue_conclude(
+            actor=u, clue_id=c, finding=d["finding"], substantiated=d["substantiated"]
+        ),
+        "已办结",
+    ),
+    "feedback": (
+        ClueFeedbackForm,
+        lambda u, c, d: services.clue_feedback(actor=u, clue_id=c, feedback=d["feedback"]),
+        "已反馈举报人",
+    ),
+    "transfer": (
+        ClueTransferForm,
+        lambda u, c, d: services.clue_transfer(
+            actor=u, clue_id=c, department_kind=d["department_kind"], reason=d["reason"]
+        ),
+        "已转办",
+    ),
+    "return": (
+        ClueNoteForm,
+        lambda u, c, d: services.clue_return(actor=u, clue_id=c, reason=d["reason"]),
+        "已退回",
+    ),
+    "route": (
+        ClueRouteForm,
+        lambda u, c, d: services.clue_route(
+            actor=u, clue_id=c, department_kinds_=d["department_kind"], reason=d["reason"] or "人工分办"
+        ),
+        "已分办",
+    ),
+    "reclassify": (
+        ClueReclassifyForm,
+        lambda u, c, d: services.clue_reclassify(actor=u, clue_id=c, category=d["category"]),
+        "已更正类别",
+    ),
+    "merge": (
+        ClueMergeForm,
+        lambda u, c, d: services.clue_merge(actor=u, clue_id=c, into_id=d["into_id"], reason=d["reason"]),
+        "已并案",
+    ),
+    "split": (
+        ClueSplitForm,
+        lambda u, c, d: services.clue_split(
+            actor=u, clue_id=c, report_ids=d["report_id"], reason=d["reason"]
+        ),
+        "已拆分为新线索",
+    ),
+}
+
+
 @console_required
 def clue_detail(request, clue_id: int):
     try:
@@ -221,63 +290,13 @@ def clue_detail(request, clue_id: int):
         return render(request, "portal/clues/handed_over.html", {"gone": gone}, status=200)
     if request.method == "POST":
         op = request.POST.get("op", "")
-        p = request.POST
-        fns = {
-            "accept": lambda: services.clue_accept(actor=request.user, clue_id=clue_id),
-            "investigate": lambda: services.clue_investigate(
-                actor=request.user,
-                clue_id=clue_id,
-                note=p.get("reason", ""),
-                open_inspection=p.get("open_inspection") == "1",
-            ),
-            "conclude": lambda: services.clue_conclude(
-                actor=request.user,
-                clue_id=clue_id,
-                finding=p.get("finding", ""),
-                substantiated=p.get("substantiated") == "1",
-            ),
-            "feedback": lambda: services.clue_feedback(
-                actor=request.user, clue_id=clue_id, feedback=p.get("feedback", "")
-            ),
-            "transfer": lambda: services.clue_transfer(
-                actor=request.user,
-                clue_id=clue_id,
-                department_kind=p.get("department_kind", ""),
-                reason=p.get("reason", ""),
-            ),
-            "return": lambda: services.clue_return(
-                actor=request.user, clue_id=clue_id, reason=p.get("reason", "")
-            ),
-            "route": lambda: services.clue_route(
-                actor=request.user,
-                clue_id=clue_id,
-                department_kinds_=p.getlist("department_kind"),
-                reason=p.get("reason", "") or "人工分办",
-            ),
-            "reclassify": lambda: services.clue_reclassify(
-                actor=request.user, clue_id=clue_id, category=p.get("category", "")
-            ),
-            "merge": lambda: services.clue_merge(
-                actor=request.user,
-                clue_id=clue_id,
-                into_id=_int(p.get("into_id")),
-                reason=p.get("reason", ""),
-            ),
-            "split": lambda: services.clue_split(
-                actor=request.user,
-                clue_id=clue_id,
-                report_ids=[_int(x) for x in p.getlist("report_id")],
-                reason=p.get("reason", ""),
-            ),
-        }
-        if op in fns:
-            done = _run(request, fns[op], {"merge": "已并案", "split": "已拆分为新线索"}.get(op, "已保存"))
-            if op == "merge" and done is not None:
-                return redirect("portal:clue_detail", clue_id=done.pk)
-            if op == "split" and done is not None:
-                return redirect("portal:clue_detail", clue_id=done.pk)
-        else:
+        if op not in CLUE_ACTIONS:
             messages.error(request, "未知操作")
+            return redirect("portal:clue_detail", clue_id=clue_id)
+        form_class, call, success = CLUE_ACTIONS[op]
+        done = run_form(request, form_class, lambda d: call(request.user, clue_id, d), success)
+        if op in ("merge", "split") and done is not None:
+            return redirect("portal:clue_detail", clue_id=done.pk)
         return redirect("portal:clue_detail", clue_id=clue_id)
     revealed = None
     if request.GET.get("reveal") == "1" and has_role(request.user, REGULATOR_WRITERS):
@@ -306,29 +325,14 @@ def clue_detail(request, clue_id: int):
     )
 
 
-def _run(request, fn, success: str):
-    """``run_action`` that hands back the service's result (None when refused)."""
-    box = {}
-    ok = run_action(request, lambda: box.setdefault("result", fn()), success)
-    return box.get("result") if ok else None
-
-
-def _int(v) -> int:
-    try:
-        return int(v)
-    except (TypeError, ValueError):
-        raise ValidationError({"id": "编号无效"})
-
-
 @console_required
 def clue_retriage(request):
     """重新研判: start a re-triage of an area's open clues; earlier runs."""
     if request.method == "POST":
-        run = _run(
+        run = run_form(
             request,
-            lambda: services.retriage_start(
-                actor=request.user, division_code=request.POST.get("division_code", "")
-            ),
+            RetriageStartForm,
+            lambda d: services.retriage_start(actor=request.user, division_code=d["division_code"]),
             "已开始重新研判",
         )
         if run is not None:
@@ -351,13 +355,11 @@ def clue_retriage_run(request, run_id: int):
     confirmation of the chosen ones."""
     run = selectors.retriage_get(actor=request.user, run_id=run_id)
     if request.method == "POST":
-        run_action(
+        run_form(
             request,
-            lambda: services.retriage_apply(
-                actor=request.user,
-                run_id=run_id,
-                accept=[_int(x) for x in request.POST.getlist("accept")],
-                reason=request.POST.get("reason", ""),
+            RetriageApplyForm,
+            lambda d: services.retriage_apply(
+                actor=request.user, run_id=run_id, accept=d["accept"], reason=d["reason"]
             ),
             "已应用所选变更",
         )

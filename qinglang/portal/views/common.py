@@ -96,6 +96,26 @@ def run_action(request, fn: Callable, success: str) -> bool:
     return True
 
 
+def form_invalid(request, form) -> None:
+    """Flash a posted form's errors in one Chinese sentence (nothing was called)."""
+    msgs = [str(m) for errs in form.errors.values() for m in errs]
+    messages.error(request, "操作未完成：" + "；".join(msgs))
+
+
+def run_form(request, form_class, fn: Callable, success: str, **form_kwargs):
+    """The one way a page action takes input: parse ``request.POST`` (and files) with
+    ``form_class``; when it is invalid flash its errors and call nothing, else call
+    ``fn(cleaned_data)`` as ``run_action`` does. Returns the service's result, or None
+    when the form or the service refused."""
+    form = form_class(request.POST, request.FILES or None, **form_kwargs)
+    if not form.is_valid():
+        form_invalid(request, form)
+        return None
+    box = {}
+    ok = run_action(request, lambda: box.setdefault("result", fn(form.cleaned_data)), success)
+    return box.get("result") if ok else None
+
+
 def apply_errors(form, exc: Exception, *, official: bool = True) -> None:
     """Attach a service error to the form: field errors where the form has the field; a
     rule's refusal in plain words, with its key unless ``official=False`` (parents, the public)."""
