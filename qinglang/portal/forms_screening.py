@@ -46,3 +46,25 @@ class VisitForm(forms.Form):
     note = forms.CharField(label="情况说明", widget=forms.Textarea(attrs={"rows": 3}), required=False)
     latitude = forms.CharField(required=False, widget=forms.HiddenInput)
     longitude = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class HoldReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="复核结论",
+        choices=[("genuine", "无问题"), ("confirmed", "确认隐形变异")],
+        error_messages={"required": "请选择复核结论", "invalid_choice": "请选择复核结论"},
+    )
+    note = forms.CharField(label="说明", required=False, max_length=2000)
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(label="说明", required=False, max_length=2000)
+
+
+class TakedownRequestForm(forms.Form):
+    reference = forms.CharField(label="函件编号", required=False, max_length=200)
+
+
+class TakedownAnswerForm(forms.Form):
+    status = forms.CharField(label="平台答复", required=False, max_length=32)  # the service checks it
+    answer = forms.CharField(label="答复内容", required=False, max_length=2000)

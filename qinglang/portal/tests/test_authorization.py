@@ -51,6 +51,9 @@ from qinglang.testing import DEMO_COUNTY, OTHER_COUNTY, TOWNSHIP, make_instituti
 #   def build_side(*, admin, side, users, which) -> dict[str, object]   # kind -> object
 #   def markers(side) -> list[str]            # strings that must never leak from world B
 #   def audit_ids(side) -> dict[str, object]  # audit object_type -> B's object (optional)
+#   FORM_DATA = {"console/screening/holds/": {"decision": "confirmed"}}   # (optional)
+#       fields a page's form needs beyond the common ones below, for the routes that
+#       start with the key, so that the post gets past the form and reaches the service
 #
 # ``which`` is "A" or "B"; ``users`` are the personas (scoped to world A), so A's objects
 # can belong to them (the parent's own order, the bank operator's bank, …).
@@ -990,7 +993,16 @@ def test_api_write_to_other_county_is_refused(world, db, rollback, method, route
     assert not failures, f"{method.upper()} {route}:\n  " + "\n  ".join(failures)
 
 
-def _form_data(side: Side) -> dict:
+def _form_data(side: Side, route: Route | None = None) -> dict:
+    extra = {}
+    for plugin in PLUGINS:
+        for prefix, fields in getattr(plugin, "FORM_DATA", {}).items():
+            if route is not None and route.route.startswith(prefix):
+                extra.update(fields)
+    return _common_form_data(side) | extra
+
+
+def _common_form_data(side: Side) -> dict:
     return {
         "name": "越权写入",
         "title": "越权写入",
@@ -1022,7 +1034,7 @@ def test_page_post_to_other_county_is_refused(world, db, rollback, route):
     before_state = b_state(world)  # read once, then after each persona's request
     for persona in NON_ADMIN:
         before_seq = last_seq()
-        r = world.clients[persona].post(url_b, _form_data(world.b))
+        r = world.clients[persona].post(url_b, _form_data(world.b, route))
         if r.status_code >= 500:
             failures.append(f"{persona}: POST {url_b} → {r.status_code}")
         about_b = events_about_b(world, before_seq)
@@ -1038,7 +1050,7 @@ def test_page_post_to_other_county_is_refused(world, db, rollback, route):
             written = AuditEvent.objects.filter(seq__gt=before_seq).count()
             if written:
                 failures.append(f"{persona}: POST {url_b} wrote {written} audit event(s)")
-            rm = world.clients[persona].post(url_missing, _form_data(world.b))
+            rm = world.clients[persona].post(url_missing, _form_data(world.b, route))
             ok = (
                 r.status_code in DENIED
                 or is_login_redirect(r)
@@ -1056,7 +1068,7 @@ def test_page_post_to_other_county_is_refused(world, db, rollback, route):
         outcomes = {}
         for persona in NON_ADMIN:
             with rollback():
-                r = world.clients[persona].post(url_a, _form_data(world.a))
+                r = world.clients[persona].post(url_a, _form_data(world.a, route))
             outcomes[persona] = "login" if is_login_redirect(r) else r.status_code
             if r.status_code >= 500:
                 failures.append(f"{persona}: POST {url_a} → {r.status_code}")

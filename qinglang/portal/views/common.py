@@ -102,17 +102,20 @@ def form_invalid(request, form) -> None:
     messages.error(request, "操作未完成：" + "；".join(msgs))
 
 
-def run_form(request, form_class, fn: Callable, success: str, **form_kwargs):
+def run_form(request, form_class, fn: Callable, success: str | Callable, **form_kwargs):
     """The one way a page action takes input: parse ``request.POST`` (and files) with
     ``form_class``; when it is invalid flash its errors and call nothing, else call
-    ``fn(cleaned_data)`` as ``run_action`` does. Returns the service's result, or None
-    when the form or the service refused."""
+    ``fn(cleaned_data)`` as ``run_action`` does (``success`` may read the cleaned data
+    too). Returns the service's result, or None when the form or the service refused."""
     form = form_class(request.POST, request.FILES or None, **form_kwargs)
     if not form.is_valid():
         form_invalid(request, form)
         return None
+    d = form.cleaned_data
     box = {}
-    ok = run_action(request, lambda: box.setdefault("result", fn(form.cleaned_data)), success)
+    ok = run_action(
+        request, lambda: box.setdefault("result", fn(d)), success(d) if callable(success) else success
+    )
     return box.get("result") if ok else None
 
 

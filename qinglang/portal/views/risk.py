@@ -2,9 +2,6 @@
 signals with evidence, history, manual signals, runaway), the task force's board with
 its .xlsx export and print view, the guardian's phone check-in page."""
 
-from datetime import date
-
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
@@ -17,14 +14,8 @@ from qinglang.risk.exports import board_xlsx
 from qinglang.risk.models import ActionKind, AlertStatus, Level
 from qinglang.risk.signals import KINDS, MANUAL_LABELS
 
-from .common import can_write, console_required, run_action
-
-
-def _date(v: str) -> date | None:
-    try:
-        return date.fromisoformat((v or "").strip())
-    except ValueError:
-        return None
+from ..forms_risk import AlertActForm, AlertCloseForm, CheckinForm, GuardianForm, RiskReportForm, RunawayForm
+from .common import can_write, console_required, run_form
 
 
 @console_required
@@ -54,31 +45,22 @@ def alert_list(request):
 def alert_detail(request, alert_id: int):
     alert = selectors.alert_get(request.user, alert_id)
     if request.method == "POST":
-        p = request.POST
-        if p.get("action") == "close":
-            run_action(
+        if request.POST.get("action") == "close":
+            run_form(
                 request,
-                lambda: services.alert_close(
-                    actor=request.user, alert_id=alert.pk, result=p.get("result", "")
-                ),
+                AlertCloseForm,
+                lambda d: services.alert_close(actor=request.user, alert_id=alert.pk, result=d["result"]),
                 "预警已办结",
             )
         else:
-            due = _date(p.get("due_on", "")) if p.get("due_on") else None
-            if p.get("due_on") and due is None:
-                messages.error(request, "操作未完成：检查完成期限格式不正确")
-            else:
-                run_action(
-                    request,
-                    lambda: services.alert_act(
-                        actor=request.user,
-                        alert_id=alert.pk,
-                        kind=p.get("kind", ""),
-                        note=p.get("note", ""),
-                        due_on=due,
-                    ),
-                    "处置措施已记录",
-                )
+            run_form(
+                request,
+                AlertActForm,
+                lambda d: services.alert_act(
+                    actor=request.user, alert_id=alert.pk, kind=d["kind"], note=d["note"], due_on=d["due_on"]
+                ),
+                "处置措施已记录",
+            )
         return redirect("portal:risk_alert", alert_id=alert.pk)
     return render(
         request,
@@ -99,51 +81,42 @@ def institution_risk(request, pk: int):
     data = selectors.institution_risk(request.user, pk)
     inst = data["institution"]
     if request.method == "POST":
-        p = request.POST
-        if p.get("action") == "runaway":
-            holder = {}
-            ok = run_action(
+        action = request.POST.get("action")
+        if action == "runaway":
+            plan = run_form(
                 request,
-                lambda: holder.setdefault(
-                    "rp",
-                    services.runaway_mark(
-                        actor=request.user, institution_id=inst.pk, reason=p.get("reason", "")
-                    ),
+                RunawayForm,
+                lambda d: services.runaway_mark(
+                    actor=request.user, institution_id=inst.pk, reason=d["reason"]
                 ),
                 "已认定卷款跑路：拨付已暂停，清退方案已生成",
             )
-            if ok:
-                return redirect("portal:risk_runaway", plan_id=holder["rp"].pk)
-        elif p.get("action") == "guardian":
-            try:
-                uid = int(p.get("user_id") or 0)
-            except ValueError:
-                uid = 0
-            run_action(
+            if plan is not None:
+                return redirect("portal:risk_runaway", plan_id=plan.pk)
+        elif action == "guardian":
+            run_form(
                 request,
-                lambda: services.guardian_assign(
-                    actor=request.user, institution_id=inst.pk, unit=p.get("unit", ""), user_id=uid
+                GuardianForm,
+                lambda d: services.guardian_assign(
+                    actor=request.user, institution_id=inst.pk, unit=d["unit"], user_id=d["user_id"]
                 ),
                 "已指定包保责任人",
             )
         else:
-            observed = _date(p.get("observed_on", ""))
-            if observed is None:
-                messages.error(request, "操作未完成：请填写发现日期")
-            else:
-                run_action(
-                    request,
-                    lambda: services.report_create(
-                        actor=request.user,
-                        institution_id=inst.pk,
-                        kind=p.get("kind", ""),
-                        reporter_unit=p.get("reporter_unit", ""),
-                        observed_on=observed,
-                        evidence=p.get("evidence", ""),
-                        photo=request.FILES.get("photo"),
-                    ),
-                    "风险信号已报送，将计入次日评分",
-                )
+            run_form(
+                request,
+                RiskReportForm,
+                lambda d: services.report_create(
+                    actor=request.user,
+                    institution_id=inst.pk,
+                    kind=d["kind"],
+                    reporter_unit=d["reporter_unit"],
+                    observed_on=d["observed_on"],
+                    evidence=d["evidence"],
+                    photo=d["photo"],
+                ),
+                "风险信号已报送，将计入次日评分",
+            )
         return redirect("portal:risk_institution", pk=inst.pk)
     candidates = []
     if services.is_task_force(request.user, inst.division_code):
@@ -226,20 +199,19 @@ def my_guardianships(request):
 def checkin(request, guardian_id: int):
     g = selectors.guardian_get(request.user, guardian_id)
     if request.method == "POST":
-        visited = _date(request.POST.get("visited_on", ""))
-        if visited is None:
-            messages.error(request, "操作未完成：请填写走访日期")
-        elif run_action(
+        done = run_form(
             request,
-            lambda: services.checkin_record(
+            CheckinForm,
+            lambda d: services.checkin_record(
                 actor=request.user,
                 guardian_id=g.pk,
-                visited_on=visited,
-                seen=request.POST.get("seen", ""),
-                photos=request.FILES.getlist("photos"),
+                visited_on=d["visited_on"],
+                seen=d["seen"],
+                photos=request.FILES.getlist("photos"),  # files: checked by content in the service
             ),
             "走访已记录",
-        ):
+        )
+        if done is not None:
             return redirect("portal:risk_guardianships")
         return redirect("portal:risk_checkin", guardian_id=g.pk)
     return render(request, "portal/risk/checkin.html", {"g": g, "checkins": g.checkins.all()[:10]})

@@ -13,8 +13,18 @@ from qinglang.core.errors import DomainError
 from qinglang.screening import selectors, services
 from qinglang.screening.models import HoldStatus, PlaceType, Platform, TakedownStatus
 
-from ..forms_screening import CheckForm, PlaceForm, PostForm, SweepForm, VisitForm
-from .common import apply_errors, console_required, error_text, run_action
+from ..forms_screening import (
+    CheckForm,
+    HoldReviewForm,
+    NoteForm,
+    PlaceForm,
+    PostForm,
+    SweepForm,
+    TakedownAnswerForm,
+    TakedownRequestForm,
+    VisitForm,
+)
+from .common import apply_errors, console_required, error_text, run_action, run_form
 
 VISITORS = frozenset(services.VISIT_ROLES)
 
@@ -61,13 +71,13 @@ def hold_list(request):
 @console_required
 @require_POST
 def hold_review(request, hold_id: int):
-    genuine = request.POST.get("decision") == "genuine"
-    run_action(
+    run_form(
         request,
-        lambda: services.hold_review(
-            actor=request.user, hold_id=hold_id, genuine=genuine, note=request.POST.get("note", "")
+        HoldReviewForm,
+        lambda d: services.hold_review(
+            actor=request.user, hold_id=hold_id, genuine=d["decision"] == "genuine", note=d["note"]
         ),
-        "已复核：" + ("无问题，同一文本不再拦截" if genuine else "确认隐形变异"),
+        lambda d: "已复核：" + ("无问题，同一文本不再拦截" if d["decision"] == "genuine" else "确认隐形变异"),
     )
     return redirect("portal:screening_holds")
 
@@ -124,11 +134,10 @@ def patrol_import(request):
 @console_required
 @require_POST
 def takedown_request(request, post_id: int):
-    run_action(
+    run_form(
         request,
-        lambda: services.takedown_request(
-            actor=request.user, post_id=post_id, reference=request.POST.get("reference", "")
-        ),
+        TakedownRequestForm,
+        lambda d: services.takedown_request(actor=request.user, post_id=post_id, reference=d["reference"]),
         "下架请求已登记",
     )
     return redirect("portal:screening_patrol")
@@ -137,13 +146,11 @@ def takedown_request(request, post_id: int):
 @console_required
 @require_POST
 def takedown_answer(request, takedown_id: int):
-    run_action(
+    run_form(
         request,
-        lambda: services.takedown_answer(
-            actor=request.user,
-            takedown_id=takedown_id,
-            status=request.POST.get("status", ""),
-            answer=request.POST.get("answer", ""),
+        TakedownAnswerForm,
+        lambda d: services.takedown_answer(
+            actor=request.user, takedown_id=takedown_id, status=d["status"], answer=d["answer"]
         ),
         "平台答复已登记",
     )
@@ -218,11 +225,10 @@ def places_import(request, sweep_id: int):
 @console_required
 @require_POST
 def finding_close(request, visit_id: int, sweep_id: int):
-    run_action(
+    run_form(
         request,
-        lambda: services.sweep_finding_close(
-            actor=request.user, visit_id=visit_id, note=request.POST.get("note", "")
-        ),
+        NoteForm,
+        lambda d: services.sweep_finding_close(actor=request.user, visit_id=visit_id, note=d["note"]),
         "问题已关闭",
     )
     return redirect("portal:screening_sweep", sweep_id=sweep_id)

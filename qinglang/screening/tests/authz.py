@@ -67,3 +67,7 @@ PARAM_RULES = [
 
 def markers(side) -> list[str]:
     return [f"{side.name}宾馆{side.tag}", f"函{side.tag}"]
+
+
+# the review form needs its decision (the sweep's common "approve" is the material review's)
+FORM_DATA = {"console/screening/holds/": {"decision": "confirmed"}}
