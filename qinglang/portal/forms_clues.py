@@ -6,19 +6,7 @@ from qinglang.clues.models import Channel, ClueCategory
 from qinglang.clues.services.intake import MAX_TEXT
 from qinglang.core.models import DepartmentKind, Division, DivisionLevel
 
-
-class MultiFileInput(forms.ClearableFileInput):
-    allow_multiple_selected = True
-
-
-class MultiFileField(forms.FileField):
-    widget = MultiFileInput
-
-    def clean(self, data, initial=None):
-        if not data:
-            return []
-        items = data if isinstance(data, list | tuple) else [data]
-        return [super(MultiFileField, self).clean(d, initial) for d in items]
+from .form_fields import IdListField, MultiFileField, id_field
 
 
 def township_choices(county: str) -> list[tuple[str, str]]:
@@ -133,33 +121,6 @@ class WhistleReportForm(forms.Form):
 # content, so the refusals read the same on the page and in the API)
 
 
-class IdListField(forms.Field):
-    """Several ids posted under one name (checkboxes): a list of positive integers."""
-
-    widget = forms.CheckboxSelectMultiple
-
-    def to_python(self, value):
-        try:
-            ids = [int(v) for v in (value or [])]
-        except (TypeError, ValueError):
-            raise forms.ValidationError("编号无效") from None
-        if any(i < 1 for i in ids):
-            raise forms.ValidationError("编号无效")
-        return ids
-
-    def validate(self, value):
-        if self.required and not value:
-            raise forms.ValidationError("请至少选择一项")
-
-
-def _id_field(label: str) -> forms.IntegerField:
-    return forms.IntegerField(
-        label=label,
-        min_value=1,
-        error_messages={"required": "请填写编号", "invalid": "编号无效", "min_value": "编号无效"},
-    )
-
-
 class ClueNoteForm(forms.Form):
     reason = forms.CharField(label="理由", required=False, max_length=2000)
 
@@ -199,7 +160,7 @@ class ClueReclassifyForm(forms.Form):
 
 
 class ClueMergeForm(ClueNoteForm):
-    into_id = _id_field("并入线索编号")
+    into_id = id_field("并入线索编号")
 
 
 class ClueSplitForm(ClueNoteForm):

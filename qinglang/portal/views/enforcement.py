@@ -5,72 +5,80 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 
+from qinglang.core.errors import NotFound
 from qinglang.enforcement import selectors, services
 from qinglang.enforcement.models import CASE_STATES, CaseStatus, CaseType, Gravity, Origin, PenaltyKind
 from qinglang.enforcement.services import MONEY_KINDS
+from qinglang.inspections import selectors as inspection_selectors
 
-from .common import can_write, console_required, run_action
+from ..forms_enforcement import CaseFileForm, DecideForm, EvidenceForm, PublishForm, WithdrawCaseForm
+from .common import can_write, console_required, run_action, run_form
 from .exports import export_response, wants_export
 
-
-def _fen(v: str) -> int:
-    try:
-        return round(float(v or 0) * 100)
-    except ValueError:
-        return -1
-
-
-def _yuan(v: str | None) -> int | None:
-    """Yuan as typed (at most two decimals, not negative) to fen; None when malformed."""
-    from decimal import Decimal, InvalidOperation
-
-    v = (v or "").strip().replace(",", "").replace("，", "")
-    if not v:
-        return 0
-    try:
-        d = Decimal(v)
-    except InvalidOperation:
-        return None
-    if not d.is_finite() or d < 0 or d != d.quantize(Decimal("0.01")):
-        return None
-    return int(d * 100)
+CASE_OPEN = (CaseStatus.FILED, CaseStatus.INVESTIGATING)
 
 
 def _yuan_text(fen: int | None) -> str:
     return f"{(fen or 0) / 100:,.2f}"
 
 
-def _decide(request, case, p) -> None:
-    kinds = p.getlist("penalties")
-    penalties = []
-    for k in kinds:
-        amount = _yuan(p.get(f"amount_{k}")) if k in MONEY_KINDS else 0
-        if amount is None:
-            label = dict(PenaltyKind.choices).get(k, k)
-            messages.error(request, f"操作未完成：{label}金额格式不正确(单位元，最多两位小数，不能为负数)")
-            return
-        penalties.append({"kind": k, "amount_fen": amount})
-    refunded = _yuan(p.get("refunded_yuan")) if (p.get("refunded_yuan") or "").strip() else None
-    if (p.get("refunded_yuan") or "").strip() and refunded is None:
-        messages.error(request, "操作未完成：已退费金额格式不正确(单位元，最多两位小数，不能为负数)")
-        return
-    gravity = p.get("gravity") or Gravity.ORDINARY
-    if gravity not in Gravity.values:
-        messages.error(request, "操作未完成：请选择情节")
-        return
-    run_action(
-        request,
-        lambda: services.case_decide(
-            actor=request.user,
-            case_id=case.pk,
-            penalties=penalties,
-            reasoning=p.get("reasoning", ""),
-            gravity=gravity,
-            blacklist=p.get("blacklist") == "1",
-            refunded_fen=refunded,
+def _file(user, d: dict):
+    inst_id = inspection_selectors.institution_by_ref(actor=user, ref=d["ref"])
+    if inst_id is None:
+        raise NotFound("机构")
+    return services.case_file(
+        actor=user,
+        institution_id=inst_id,
+        case_type=d["case_type"],
+        origin=d["origin"] or Origin.INSPECTION,
+        facts=d["facts"],
+        illegal_gains_fen=d["illegal_gains_fen"],
+    )
+
+
+# action -> (form, service call, success message); None: the action takes no input
+CASE_ACTIONS = {
+    "investigate": (
+        None,
+        lambda user, cid, d: services.case_start_investigation(actor=user, case_id=cid),
+        "已转入调查取证",
+    ),
+    "evidence": (
+        EvidenceForm,
+        lambda user, cid, d: services.case_add_evidence(
+            actor=user, case_id=cid, description=d["description"], upload=d["file"]
+        ),
+        "证据已登记",
+    ),
+    "decide": (
+        DecideForm,
+        lambda user, cid, d: services.case_decide(
+            actor=user,
+            case_id=cid,
+            penalties=d["penalty_rows"],
+            reasoning=d["reasoning"],
+            gravity=d["gravity"],
+            blacklist=d["blacklist"],
+            refunded_fen=d["refunded_fen"],
+            banned=d["banned"],
+            ban_ends_on=d["ban_ends_on"],
         ),
         "处罚决定已作出并生效",
-    )
+    ),
+    "close": (None, lambda user, cid, d: services.case_close(actor=user, case_id=cid), "已结案"),
+    "withdraw": (
+        WithdrawCaseForm,
+        lambda user, cid, d: services.case_withdraw(actor=user, case_id=cid, reason=d["reason"]),
+        "已撤销立案",
+    ),
+    "publish": (
+        PublishForm,
+        lambda user, cid, d: services.case_publish(
+            actor=user, case_id=cid, title=d["title"], summary=d["summary"]
+        ),
+        "已作为典型案例公开",
+    ),
+}
 
 
 @console_required
@@ -78,29 +86,9 @@ def case_list(request):
     if request.method == "POST":
         if not can_write(request.user):
             raise PermissionDenied("无权立案")
-        p = request.POST
-        holder = {}
-        try:
-            inst_id = int(p.get("institution_id") or 0)
-        except ValueError:
-            inst_id = 0
-        ok = run_action(
-            request,
-            lambda: holder.setdefault(
-                "c",
-                services.case_file(
-                    actor=request.user,
-                    institution_id=inst_id,
-                    case_type=p.get("case_type", ""),
-                    origin=p.get("origin", Origin.INSPECTION),
-                    facts=p.get("facts", ""),
-                    illegal_gains_fen=max(0, _fen(p.get("illegal_gains_yuan"))),
-                ),
-            ),
-            "已立案",
-        )
-        if ok:
-            return redirect("portal:case_detail", case_id=holder["c"].pk)
+        c = run_form(request, CaseFileForm, lambda d: _file(request.user, d), "已立案")
+        if c is not None:
+            return redirect("portal:case_detail", case_id=c.pk)
         return redirect("portal:case_list")
     status = request.GET.get("status", "")
     cases = selectors.case_list(actor=request.user, status=status if status in CaseStatus.values else "")
@@ -124,48 +112,13 @@ def case_list(request):
 def case_detail(request, case_id: int):
     case = selectors.case_get(actor=request.user, case_id=case_id)
     if request.method == "POST":
-        p = request.POST
-        action = p.get("action")
-        if action == "investigate":
-            run_action(
-                request,
-                lambda: services.case_start_investigation(actor=request.user, case_id=case.pk),
-                "已转入调查取证",
-            )
-        elif action == "evidence":
-            run_action(
-                request,
-                lambda: services.case_add_evidence(
-                    actor=request.user,
-                    case_id=case.pk,
-                    description=p.get("description", ""),
-                    upload=request.FILES.get("file"),
-                ),
-                "证据已登记",
-            )
-        elif action == "decide":
-            _decide(request, case, p)
-        elif action == "close":
-            run_action(request, lambda: services.case_close(actor=request.user, case_id=case.pk), "已结案")
-        elif action == "withdraw":
-            run_action(
-                request,
-                lambda: services.case_withdraw(
-                    actor=request.user, case_id=case.pk, reason=p.get("reason", "")
-                ),
-                "已撤销立案",
-            )
-        elif action == "publish":
-            run_action(
-                request,
-                lambda: services.case_publish(
-                    actor=request.user,
-                    case_id=case.pk,
-                    title=p.get("title", ""),
-                    summary=p.get("summary", ""),
-                ),
-                "已作为典型案例公开",
-            )
+        action = request.POST.get("action")
+        if action in CASE_ACTIONS:
+            form_class, fn, done = CASE_ACTIONS[action]
+            if form_class is None:
+                run_action(request, lambda: fn(request.user, case.pk, {}), done)
+            else:
+                run_form(request, form_class, lambda d: fn(request.user, case.pk, d), done)
         else:
             messages.error(request, "操作未完成：未知操作")
         return redirect("portal:case_detail", case_id=case.pk)
@@ -188,6 +141,7 @@ def case_detail(request, case_id: int):
                 for g, (lo, hi) in services.FINE_LADDER.items()
             ],
             "can_write": can_write(request.user),
+            "staff": case.institution.staff.order_by("name")[:200] if case.status in CASE_OPEN else [],
         },
     )
 

@@ -3,8 +3,6 @@ tasks and the inspection form (phone-sized), the rectification register (overdue
 the institution end's notices and items, the public draw results, and downloads of the
 stored documents and evidence (always through the scoped selectors)."""
 
-from datetime import date
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -24,15 +22,29 @@ from qinglang.inspections.documents import department_names
 from qinglang.inspections.models import CampaignType, Outcome, RectificationStatus
 from qinglang.inspections.services.records import place_name, team_inspectors
 
-from .common import can_write, console_required, error_text, org_required, run_action
+from ..forms_inspections import (
+    CampaignForm,
+    ChecklistItemForm,
+    ChecklistItemRefForm,
+    ChecklistItemUpdateForm,
+    ConflictForm,
+    DrawForm,
+    InspectionForm,
+    RectificationSubmitForm,
+    ReviewNoteForm,
+    TemplateCopyForm,
+    WithdrawForm,
+)
+from ..pickers import division_choices
+from .common import can_write, console_required, error_text, form_invalid, org_required, run_action, run_form
 from .exports import export_response, wants_export
 
 
-def _date(v: str) -> date | None:
-    try:
-        return date.fromisoformat(v)
-    except (TypeError, ValueError):
-        return None
+def _area_choices(user) -> list[tuple[str, str]]:
+    """The divisions a regulator may plan for, by name: their counties, then townships."""
+    from qinglang.core.models import DivisionLevel
+
+    return division_choices(user, DivisionLevel.COUNTY) + division_choices(user, DivisionLevel.TOWNSHIP)
 
 
 @console_required
@@ -40,27 +52,14 @@ def campaign_board(request):
     if request.method == "POST":
         if not can_write(request.user):
             raise PermissionDenied("无权创建专项行动")
-        p = request.POST
-        data = {
-            "name": p.get("name", ""),
-            "campaign_type": p.get("campaign_type") or CampaignType.GENERAL,
-            "division_code": p.get("division_code", ""),
-            "starts_on": _date(p.get("starts_on")),
-            "ends_on": _date(p.get("ends_on")),
-            "departments": p.getlist("departments"),
-            "coverage_goal": p.get("coverage_goal") or 100,
-            "target_filter": {
-                "categories": p.getlist("categories"),
-                "kinds": p.getlist("kinds"),
-            },
-        }
-        holder = {}
-        if run_action(
+        c = run_form(
             request,
-            lambda: holder.setdefault("c", services.campaign_create(actor=request.user, data=data)),
+            CampaignForm,
+            lambda d: services.campaign_create(actor=request.user, data=CampaignForm.service_data(d)),
             "专项行动已创建",
-        ):
-            return redirect("portal:campaign_detail", campaign_id=holder["c"].pk)
+        )
+        if c is not None:
+            return redirect("portal:campaign_detail", campaign_id=c.pk)
         return redirect("portal:campaign_board")
     campaigns = list(selectors.campaign_list(actor=request.user)[:50])
     rows = [(c, selectors.campaign_coverage(campaign=c)) for c in campaigns]
@@ -73,6 +72,7 @@ def campaign_board(request):
             "departments": DepartmentKind.choices,
             "can_write": can_write(request.user),
             "prefixes": actor_for(request.user).division_prefixes,
+            "areas": _area_choices(request.user),
         },
     )
 
@@ -83,19 +83,14 @@ def campaign_detail(request, campaign_id: int):
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "draw":
-            share = request.POST.get("share") or None
-            count = request.POST.get("count") or None
-            try:
-                kw = {"share": float(share) / 100 if share else None, "count": int(count) if count else None}
-                kw["team_size"] = int(request.POST.get("team_size") or 2)
-            except ValueError:
-                messages.error(request, "操作未完成：抽取比例或数量格式不正确")
-            else:
-                run_action(
-                    request,
-                    lambda: services.campaign_draw(actor=request.user, campaign_id=c.pk, **kw),
-                    "已完成随机抽取",
-                )
+            run_form(
+                request,
+                DrawForm,
+                lambda d: services.campaign_draw(
+                    actor=request.user, campaign_id=c.pk, **DrawForm.service_kwargs(d)
+                ),
+                "已完成随机抽取",
+            )
         elif action == "publish":
             run_action(
                 request,
@@ -143,21 +138,6 @@ def task_list(request):
     return render(request, "portal/inspections/tasks.html", {"tasks": tasks[:200], "status": status})
 
 
-def _results_from_post(request, items) -> list[dict]:
-    out = []
-    for i in items:
-        out.append(
-            {
-                "item_id": i.pk,
-                "outcome": request.POST.get(f"outcome_{i.pk}", ""),
-                "description": request.POST.get(f"desc_{i.pk}", ""),
-                "requirement": request.POST.get(f"req_{i.pk}", ""),
-                "files": request.FILES.getlist(f"files_{i.pk}"),
-            }
-        )
-    return out
-
-
 @console_required
 def task_detail(request, task_id: int):
     """The inspection form: one card per checklist item, large touch targets."""
@@ -166,17 +146,19 @@ def task_detail(request, task_id: int):
 
     items, hours_violations = task_items(task)
     error = ""
-    if request.method == "POST":
+    form = InspectionForm(request.POST or None, request.FILES or None, items=items)
+    if request.method == "POST" and not form.is_valid():
+        error = "；".join(str(m) for errs in form.errors.values() for m in errs)
+    elif request.method == "POST":
+        d = form.cleaned_data
         try:
             services.inspection_record_submit(
                 actor=request.user,
                 task_id=task.pk,
-                inspected_on=_date(request.POST.get("inspected_on")) or timezone.localdate(),
-                results=_results_from_post(request, items),
-                summary=request.POST.get("summary", ""),
-                deadline_days=int(request.POST["deadline_days"])
-                if request.POST.get("deadline_days", "").isdigit()
-                else None,
+                inspected_on=d["inspected_on"] or timezone.localdate(),
+                results=form.results(),
+                summary=d["summary"],
+                deadline_days=d["deadline_days"],
             )
         except NotFound:
             raise Http404("不存在或无权查看")
@@ -228,28 +210,31 @@ def rectifications(request):
     )
 
 
+RECTIFICATION_ACTIONS = {
+    "verify": (services.rectification_verify, "复查通过"),
+    "return": (
+        lambda *, actor, item_id, note: services.rectification_return(
+            actor=actor, item_id=item_id, reason=note
+        ),
+        "已退回重改",
+    ),
+    "close_out": (services.rectification_close_out, "已销号"),
+}
+
+
 @console_required
 def rectification_item(request, item_id: int):
     item = selectors.rectification_get(actor=request.user, item_id=item_id)
     if request.method == "POST":
         action = request.POST.get("action")
-        note = request.POST.get("note", "")
-        fns = {
-            "verify": (
-                lambda: services.rectification_verify(actor=request.user, item_id=item.pk, note=note),
-                "复查通过",
-            ),
-            "return": (
-                lambda: services.rectification_return(actor=request.user, item_id=item.pk, reason=note),
-                "已退回重改",
-            ),
-            "close_out": (
-                lambda: services.rectification_close_out(actor=request.user, item_id=item.pk, note=note),
-                "已销号",
-            ),
-        }
-        if action in fns:
-            run_action(request, *fns[action])
+        if action in RECTIFICATION_ACTIONS:
+            fn, done = RECTIFICATION_ACTIONS[action]
+            run_form(
+                request,
+                ReviewNoteForm,
+                lambda d: fn(actor=request.user, item_id=item.pk, note=d["note"]),
+                done,
+            )
         else:
             messages.error(request, "操作未完成：未知操作")
         return redirect("portal:rectification_item", item_id=item.pk)
@@ -341,15 +326,18 @@ def org_rectification(request):
 def org_item(request, item_id: int):
     item = selectors.rectification_get(actor=request.user, item_id=item_id)
     error = ""
-    if request.method == "POST":
-        if not (actor_for(request.user).roles & INSTITUTION_USERS):
-            raise PermissionDenied
+    form = RectificationSubmitForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and not (actor_for(request.user).roles & INSTITUTION_USERS):
+        raise PermissionDenied
+    if request.method == "POST" and not form.is_valid():
+        error = "；".join(str(m) for errs in form.errors.values() for m in errs)
+    elif request.method == "POST":
         try:
             services.rectification_submit(
                 actor=request.user,
                 item_id=item.pk,
-                measures=request.POST.get("measures", ""),
-                uploads=request.FILES.getlist("files"),
+                measures=form.cleaned_data["measures"],
+                uploads=form.cleaned_data["files"],
             )
         except NotFound:
             raise Http404("不存在或无权查看")
@@ -394,10 +382,6 @@ def public_draw(request, draw_id: int):
 # --- checklists and conflicts of interest ----------------------------------------------------
 
 
-def _item_data(p) -> dict:
-    return {k: p.get(k, "") for k in ("code", "domain", "title", "basis", "severity", "department_kind")}
-
-
 def _checklist_context(request) -> dict:
     from qinglang.inspections.models import Domain, Severity
 
@@ -406,6 +390,7 @@ def _checklist_context(request) -> dict:
         "severities": Severity.choices,
         "departments": DepartmentKind.choices,
         "can_write": can_write(request.user),
+        "areas": _area_choices(request.user),
     }
 
 
@@ -416,26 +401,19 @@ def checklist_list(request):
     if request.method == "POST":
         if not can_write(request.user):
             raise PermissionDenied("无权编辑检查清单")
-        p = request.POST
-        try:
-            src = selectors.template_get(actor=request.user, template_id=int(p.get("template_id") or 0))
-        except (ValueError, NotFound):
-            raise Http404("不存在或无权查看") from None
-        holder = {}
-        if run_action(
+        t = run_form(
             request,
-            lambda: holder.setdefault(
-                "t",
-                services.checklist_template_copy(
-                    actor=request.user,
-                    template_id=src.pk,
-                    division_code=(p.get("division_code") or "").strip(),
-                    name=p.get("name", ""),
-                ),
+            TemplateCopyForm,
+            lambda d: services.checklist_template_copy(
+                actor=request.user,
+                template_id=selectors.template_get(actor=request.user, template_id=d["template_id"]).pk,
+                division_code=d["division_code"].strip(),
+                name=d["name"],
             ),
             "已复制为本地模板，可以编辑",
-        ):
-            return redirect("portal:checklist_detail", template_id=holder["t"].pk)
+        )
+        if t is not None:
+            return redirect("portal:checklist_detail", template_id=t.pk)
         return redirect("portal:checklist_list")
     return render(
         request,
@@ -448,46 +426,58 @@ def checklist_list(request):
     )
 
 
+def _item_fields(d: dict) -> dict:
+    return {k: d[k] for k in ("code", "domain", "title", "basis", "severity", "department_kind")}
+
+
+# action -> (form, service call, success message)
+CHECKLIST_ACTIONS = {
+    "add": (
+        ChecklistItemForm,
+        lambda user, tid, d: services.checklist_item_add(actor=user, template_id=tid, data=_item_fields(d)),
+        "检查事项已添加",
+    ),
+    "update": (
+        ChecklistItemUpdateForm,
+        lambda user, tid, d: services.checklist_item_update(
+            actor=user, template_id=tid, item_id=d["item_id"], data=_item_fields(d)
+        ),
+        "检查事项已保存",
+    ),
+    "retire": (
+        ChecklistItemRefForm,
+        lambda user, tid, d: services.checklist_item_retire(
+            actor=user, template_id=tid, item_id=d["item_id"], retired=True
+        ),
+        "检查事项已停用",
+    ),
+    "reinstate": (
+        ChecklistItemRefForm,
+        lambda user, tid, d: services.checklist_item_retire(
+            actor=user, template_id=tid, item_id=d["item_id"], retired=False
+        ),
+        "检查事项已恢复启用",
+    ),
+    "remove": (
+        ChecklistItemRefForm,
+        lambda user, tid, d: services.checklist_item_remove(
+            actor=user, template_id=tid, item_id=d["item_id"]
+        ),
+        "检查事项已删除",
+    ),
+}
+
+
 @console_required
 def checklist_detail(request, template_id: int):
     t = selectors.template_get(actor=request.user, template_id=template_id)
     if request.method == "POST":
         if not can_write(request.user):
             raise PermissionDenied("无权编辑检查清单")
-        p = request.POST
-        action = p.get("action")
-        try:
-            item_id = int(p.get("item_id") or 0)
-        except ValueError:
-            item_id = 0
-        if action == "add":
-            run_action(
-                request,
-                lambda: services.checklist_item_add(actor=request.user, template_id=t.pk, data=_item_data(p)),
-                "检查事项已添加",
-            )
-        elif action == "update":
-            run_action(
-                request,
-                lambda: services.checklist_item_update(
-                    actor=request.user, template_id=t.pk, item_id=item_id, data=_item_data(p)
-                ),
-                "检查事项已保存",
-            )
-        elif action in ("retire", "reinstate"):
-            run_action(
-                request,
-                lambda: services.checklist_item_retire(
-                    actor=request.user, template_id=t.pk, item_id=item_id, retired=action == "retire"
-                ),
-                "检查事项已停用" if action == "retire" else "检查事项已恢复启用",
-            )
-        elif action == "remove":
-            run_action(
-                request,
-                lambda: services.checklist_item_remove(actor=request.user, template_id=t.pk, item_id=item_id),
-                "检查事项已删除",
-            )
+        action = request.POST.get("action")
+        if action in CHECKLIST_ACTIONS:
+            form_class, fn, done = CHECKLIST_ACTIONS[action]
+            run_form(request, form_class, lambda d: fn(request.user, t.pk, d), done)
         else:
             messages.error(request, "操作未完成：未知操作")
         return redirect("portal:checklist_detail", template_id=t.pk)
@@ -509,30 +499,26 @@ def conflicts(request):
     the phone-sized task page); leaders and officers may record one for an inspector and
     withdraw one. The draw and team assignment exclude a standing declaration."""
     if request.method == "POST":
-        p = request.POST
-        back = redirect("portal:conflicts")
-        if (p.get("task_id") or "").isdigit():
-            back = redirect("portal:task_detail", task_id=int(p["task_id"]))
-        inst_id = selectors.institution_by_ref(actor=request.user, ref=p.get("institution", ""))
+        form = ConflictForm(request.POST)
+        if not form.is_valid():
+            form_invalid(request, form)
+            return redirect("portal:conflicts")
+        d = form.cleaned_data
+        back = (
+            redirect("portal:task_detail", task_id=d["task_id"])
+            if d["task_id"]
+            else redirect("portal:conflicts")
+        )
+        inst_id = selectors.institution_by_ref(actor=request.user, ref=d["institution"])
         if inst_id is None:
-            if (p.get("institution") or "").strip():
+            if d["institution"].strip():
                 raise Http404("不存在或无权查看")
             messages.error(request, "操作未完成：请填写机构编号或统一社会信用代码")
             return back
-        inspector_id = None
-        if (p.get("inspector_id") or "").strip():
-            try:
-                inspector_id = int(p["inspector_id"])
-            except ValueError:
-                messages.error(request, "操作未完成：检查人员编号格式不正确")
-                return back
         run_action(
             request,
             lambda: services.conflict_declare(
-                actor=request.user,
-                institution_id=inst_id,
-                reason=p.get("reason", ""),
-                inspector_id=inspector_id,
+                actor=request.user, institution_id=inst_id, reason=d["reason"], inspector_id=d["inspector_id"]
             ),
             "回避申报已登记，今后抽取和指派将排除该机构",
         )
@@ -556,11 +542,10 @@ def conflict_withdraw(request, conflict_id: int):
     c = selectors.conflict_get(actor=request.user, conflict_id=conflict_id)
     if not can_write(request.user):
         raise PermissionDenied("无权撤销回避申报")
-    run_action(
+    run_form(
         request,
-        lambda: services.conflict_withdraw(
-            actor=request.user, conflict_id=c.pk, reason=request.POST.get("reason", "")
-        ),
+        WithdrawForm,
+        lambda d: services.conflict_withdraw(actor=request.user, conflict_id=c.pk, reason=d["reason"]),
         "回避申报已撤销",
     )
     return redirect("portal:conflicts")
