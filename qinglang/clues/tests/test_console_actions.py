@@ -62,6 +62,7 @@ def test_a_clue_is_handled_to_its_end_through_the_page(officer, institution):
         ({"op": "nonsense"}, "未知操作"),
         ({"op": "merge", "into_id": "abc", "reason": "同一问题"}, "编号无效"),
         ({"op": "merge", "into_id": "-3", "reason": "同一问题"}, "编号无效"),
+        ({"op": "merge", "into_id": str(2**63), "reason": "同一问题"}, "编号无效"),  # beyond bigint
         ({"op": "split", "reason": "不同问题"}, "请至少选择一项"),
         ({"op": "split", "report_id": ["1", "x"], "reason": "不同问题"}, "编号无效"),
         ({"op": "reclassify", "category": "no_such_category"}, "操作未完成"),

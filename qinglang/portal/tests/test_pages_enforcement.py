@@ -128,3 +128,52 @@ def test_case_out_of_scope_is_404(client, officer):
     assert client.post(url, {"action": "evidence", "description": "x", "file": png()}).status_code == 404
     case.refresh_from_db()
     assert case.status == CaseStatus.FILED and not CaseEvidence.objects.filter(case=case).exists()
+
+
+def test_a_practice_ban_names_its_staff_on_the_page_and_bites(client, officer):
+    from datetime import date
+
+    from qinglang.registry import services as registry
+    from qinglang.registry.models import PracticeBan
+
+    admin = make_user("platform_admin")
+    inst = make_institution(name="武侯违规托管点")
+    person = registry.staff_create(
+        actor=admin,
+        institution_id=inst.pk,
+        data={"name": "周伟", "resident_id": "11010519491231002X", "background_check_on": date(2026, 1, 5)},
+    )
+    case = _case(officer, inst=inst)
+    client.force_login(officer)
+    url = reverse("portal:case_detail", args=[case.pk])
+    html = client.get(url).content.decode()
+    assert f'name="banned_staff" value="{person.pk}"' in html and "周伟" in html
+    base = {
+        "action": "decide",
+        "penalties": ["practice_ban"],
+        "reasoning": "以托管名义开展学科类培训，限制从业",
+    }
+    resp = client.post(url, base, follow=True)
+    assert "限制从业须指明" in _messages(resp) and not PracticeBan.objects.exists()
+    resp = client.post(url, {**base, "banned_staff": ["x"]}, follow=True)
+    assert "编号无效" in _messages(resp) and not PracticeBan.objects.exists()
+    resp = client.post(url, {**base, "banned_staff": [person.pk], "ban_ends_on": "2031-12-31"}, follow=True)
+    assert "处罚决定已作出并生效" in _messages(resp), _messages(resp)
+    ban = PracticeBan.objects.get()
+    assert ban.resident_id_digest == person.resident_id_digest and ban.ends_on == date(2031, 12, 31)
+
+
+def test_filing_takes_the_credit_code_and_refuses_what_it_cannot_find(client, officer):
+    inst = make_institution(name="武侯立案机构")
+    client.force_login(officer)
+    url = reverse("portal:case_list")
+    post = {"case_type": "disguised_training", "origin": "inspection", "facts": "隐形变异培训"}
+    resp = client.post(url, {**post, "institution": inst.uscc, "illegal_gains_yuan": "1,234.50"})
+    case = PenaltyCase.objects.get(institution=inst)
+    assert resp.status_code == 302 and case.illegal_gains_fen == 123_450
+    assert client.post(url, {**post, "institution": "999999999"}).status_code == 404
+    resp = client.post(url, {**post, "institution": inst.pk, "illegal_gains_yuan": "1.005"}, follow=True)
+    assert "违法所得格式不正确" in _messages(resp)
+    resp = client.post(url, {**post, "institution": ""}, follow=True)
+    assert "请填写机构编号或统一社会信用代码" in _messages(resp)
+    assert PenaltyCase.objects.filter(institution=inst).count() == 1

@@ -306,3 +306,57 @@ def test_withdraw_other_county_conflict_is_404(client):
     assert resp.status_code == 404
     coi.refresh_from_db()
     assert coi.withdrawn_at is None
+
+
+@pytest.mark.parametrize(
+    ("post", "message"),
+    [
+        ({"item_id": "99999999999999999999", "action": "retire"}, "检查事项无效"),
+        ({"item_id": "abc", "action": "remove"}, "检查事项无效"),
+        ({"action": "add", "code": "X" * 17, "title": "过长编号"}, "编号"),
+    ],
+)
+def test_a_malformed_checklist_action_says_why_and_changes_nothing(client, officer, local, post, message):
+    client.force_login(officer)
+    before = list(local.items.values_list("id", "code", "retired_at"))
+    events = AuditEvent.objects.count()
+    resp = client.post(reverse("portal:checklist_detail", args=[local.pk]), post, follow=True)
+    assert resp.status_code == 200 and message in _messages(resp), _messages(resp)
+    assert list(local.items.values_list("id", "code", "retired_at")) == before
+    assert AuditEvent.objects.count() == events
+
+
+def test_the_campaign_form_offers_divisions_by_name_and_refuses_a_bad_draw(client, officer):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from qinglang.inspections.models import Campaign, Draw
+
+    make_institution(name="抽查对象一")
+    client.force_login(officer)
+    html = client.get(reverse("portal:campaign_board")).content.decode()
+    assert f'<option value="{DEMO_COUNTY}">' in html and "区划代码" not in html
+    today = timezone.localdate()
+    resp = client.post(
+        reverse("portal:campaign_board"),
+        {
+            "name": "暑期专项",
+            "division_code": DEMO_COUNTY,
+            "starts_on": today.isoformat(),
+            "ends_on": (today + timedelta(days=30)).isoformat(),
+            "coverage_goal": "100",
+        },
+    )
+    c = Campaign.objects.get(name="暑期专项")
+    assert resp.status_code == 302
+    resp = client.post(
+        reverse("portal:campaign_board"),
+        {"name": "坏日期", "division_code": DEMO_COUNTY, "starts_on": "2026-13-01"},
+    )
+    assert not Campaign.objects.filter(name="坏日期").exists()
+    url = reverse("portal:campaign_detail", args=[c.pk])
+    for share, msg in (("abc", "抽取比例格式不正确"), ("150", "抽取比例应在0到100之间")):
+        resp = client.post(url, {"action": "draw", "share": share}, follow=True)
+        assert msg in _messages(resp), _messages(resp)
+    assert not Draw.objects.filter(campaign=c).exists()

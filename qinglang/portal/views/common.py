@@ -98,7 +98,12 @@ def run_action(request, fn: Callable, success: str) -> bool:
 
 def form_invalid(request, form) -> None:
     """Flash a posted form's errors in one Chinese sentence (nothing was called)."""
-    msgs = [str(m) for errs in form.errors.values() for m in errs]
+    msgs = []
+    for name, errs in form.errors.items():
+        field = form.fields.get(name)
+        label = str(field.label) if field is not None and field.label else ""
+        # Django's own messages ("确保该值不超过…") do not say which field they mean
+        msgs += [m if not label or label in m else f"{label}：{m}" for m in map(str, errs)]
     messages.error(request, "操作未完成：" + "；".join(msgs))
 
 
