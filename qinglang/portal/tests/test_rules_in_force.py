@@ -702,3 +702,23 @@ def test_background_check_at_whitelisting_on_the_console(client, officer):
     assert "staff.background_check_required" in html and "全国" in html
     inst.refresh_from_db()
     assert not inst.whitelisted and AuditEvent.objects.count() == before
+
+
+def test_a_malformed_id_on_the_institution_pages_says_why_not_a_server_error(client):
+    from qinglang.registry.models import Application, CourseSlot
+
+    inst, course, org = _course_and_admin(
+        make_institution(category="subject", kind="subject"), name="初中数学", kind="subject", stage="junior"
+    )
+    client.force_login(org)
+    url = reverse("portal:org_course_slots", args=[inst.pk, course.pk])
+    data = {"weekday": "3", "starts_at": "09:00", "ends_at": "10:00", "term_start": "2026-09-07"}
+    for bad in ("abc", str(2**63)):
+        resp = client.post(url, {**data, "teacher_id": bad}, follow=True)
+        assert resp.status_code == 200 and "授课人员无效" in resp.content.decode()
+        resp = client.post(
+            reverse("portal:org_applications", args=[inst.pk]), {"application_id": bad}, follow=True
+        )
+        assert resp.status_code == 200 and "申请无效" in resp.content.decode()
+    assert not CourseSlot.objects.filter(course=course).exists()
+    assert not Application.objects.filter(institution=inst).exists()

@@ -3,7 +3,6 @@ disclosure gaps in the console, an institution's disclosure board and timetables
 institution end, and the printable A3 board with a QR code to the public page."""
 
 import io
-from datetime import date
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -18,14 +17,8 @@ from qinglang.registry import selectors as registry
 from qinglang.registry import services
 from qinglang.registry.models import DisclosureItem, Weekday
 
-from .common import can_write, console_required, org_required, run_action
-
-
-def _date(v: str) -> date | None:
-    try:
-        return date.fromisoformat((v or "").strip()) if (v or "").strip() else None
-    except ValueError:
-        return None
+from ..forms_rules import ApplicationDecisionForm, CorrectionForm, PracticeBanForm, ResubmitRefForm, SlotForm
+from .common import can_write, console_required, form_invalid, org_required, run_action, run_form
 
 
 @console_required
@@ -35,27 +28,12 @@ def practice_bans(request):
     if request.method == "POST":
         if not can_write(request.user):
             raise PermissionDenied("无权录入")
-        p = request.POST
-        starts_on, ends_on = _date(p.get("starts_on")), _date(p.get("ends_on"))
-        if starts_on is None or (p.get("ends_on") and ends_on is None):
-            messages.error(request, "操作未完成：日期格式应为 YYYY-MM-DD")
-        else:
-            run_action(
-                request,
-                lambda: services.practice_ban_enter(
-                    actor=request.user,
-                    resident_id=p.get("resident_id", ""),
-                    name=p.get("name", ""),
-                    authority=p.get("authority", ""),
-                    decision_no=p.get("decision_no", ""),
-                    basis=p.get("basis", ""),
-                    division_code=p.get("division_code", ""),
-                    starts_on=starts_on,
-                    ends_on=ends_on,
-                    source="other_authority",
-                ),
-                "已列入限制从业名单",
-            )
+        run_form(
+            request,
+            PracticeBanForm,
+            lambda d: services.practice_ban_enter(actor=request.user, source="other_authority", **d),
+            "已列入限制从业名单",
+        )
         return redirect("portal:practice_bans")
     rows = registry.practice_bans(actor=request.user)[:500]
     return render(request, "portal/rules/bans.html", {"rows": rows, "can_write": can_write(request.user)})
@@ -101,12 +79,10 @@ def org_course_slots(request, pk: int, course_id: int):
     if course.institution_id != inst.pk:
         raise NotFound("课程")
     if request.method == "POST":
-        p = request.POST
-        data = {f: p.get(f, "") for f in ("weekday", "starts_at", "ends_at", "term_start", "term_end")}
-        data["teacher_id"] = p.get("teacher_id") or None
-        run_action(
+        run_form(
             request,
-            lambda: services.slot_create(actor=request.user, course_id=course.pk, data=data),
+            SlotForm,
+            lambda d: services.slot_create(actor=request.user, course_id=course.pk, data=d),
             "课表已添加",
         )
         return redirect("portal:org_course_slots", pk=pk, course_id=course.pk)
@@ -302,29 +278,32 @@ def applications(request):
 def application_detail(request, application_id: int):
     app = registry.application_get(actor=request.user, application_id=application_id)
     if request.method == "POST":
-        p = request.POST
-        action = p.get("action")
+        action = request.POST.get("action")
         if action == "correction":
-            run_action(
+            run_form(
                 request,
-                lambda: services.application_request_correction(
-                    actor=request.user, application_id=app.pk, note=p.get("note", "")
+                CorrectionForm,
+                lambda d: services.application_request_correction(
+                    actor=request.user, application_id=app.pk, note=d["note"]
                 ),
                 "已通知申请人补正",
             )
         elif action in ("approve", "reject"):
-            checklist = {item: p.get(f"check_{item}") == "1" for item, _ in services.CHECKLISTS[app.kind]}
-            run_action(
-                request,
-                lambda: services.application_decide(
-                    actor=request.user,
-                    application_id=app.pk,
-                    approve=action == "approve",
-                    reason=p.get("reason", ""),
-                    checklist=checklist,
-                ),
-                "已作出准予许可决定" if action == "approve" else "已作出不予许可决定",
-            )
+            form = ApplicationDecisionForm(request.POST, checklist=services.CHECKLISTS[app.kind])
+            if not form.is_valid():
+                form_invalid(request, form)
+            else:
+                run_action(
+                    request,
+                    lambda: services.application_decide(
+                        actor=request.user,
+                        application_id=app.pk,
+                        approve=action == "approve",
+                        reason=form.cleaned_data["reason"],
+                        checklist=form.checklist(),
+                    ),
+                    "已作出准予许可决定" if action == "approve" else "已作出不予许可决定",
+                )
         else:
             messages.error(request, "操作未完成：未知操作")
         return redirect("portal:application_detail", application_id=app.pk)
@@ -348,16 +327,20 @@ def org_applications(request, pk: int):
     inst = registry.institution_get(actor=request.user, institution_id=pk)
     if request.method == "POST":
         p = request.POST
-        if p.get("application_id"):
+        ref = ResubmitRefForm(p, request.FILES or None)
+        if not ref.is_valid():
+            form_invalid(request, ref)
+        elif ref.cleaned_data["application_id"]:
+            d = ref.cleaned_data
             run_action(
                 request,
                 lambda: services.application_resubmit(
                     actor=request.user,
                     application_id=registry.application_get(
-                        actor=request.user, application_id=int(p["application_id"])
+                        actor=request.user, application_id=d["application_id"]
                     ).pk,
                     data=_application_data(p),
-                    files={p.get("doc_type", ""): request.FILES["file"]} if "file" in request.FILES else {},
+                    files={d["doc_type"]: d["file"]} if d["file"] else {},
                 ),
                 "补正材料已提交",
             )
