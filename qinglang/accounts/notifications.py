@@ -36,6 +36,8 @@ KIND_LABELS = {
     "whistle.late": "吹哨逾期",
     "deadline.near": "期限将至",
     "risk": "风险预警",
+    "analytics.problem": "督查问题",
+    "analytics.work_task": "工作台账",
 }
 OTHER_KIND = "其他通知"
 

@@ -65,7 +65,9 @@ def seed_district(*, county: str, rng, log) -> dict[str, int]:
     log(f"analytics: {summary['days']} days recomputed, {len(rows)} simulated history rows")
     issued = _notices(county, today)
     reports = _daily_reports(county, today, rng)
+    ledger_rows = _work_ledger(county, today)
     return {
+        "work_ledger": ledger_rows,
         "indicator_values": IndicatorValue.objects.count(),
         "periods": periods,
         "school_reports": schools,
@@ -146,3 +148,60 @@ def _daily_reports(county: str, today, rng) -> int:
             )
     DailyReport.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+def _work_ledger(county: str, today) -> int:
+    """The task force's ledger and a superior's problem list, through the services: tasks
+    at various progress, problems open, overdue (reminded and escalated by the job),
+    awaiting close-out and closed."""
+    from qinglang.accounts.permissions import system
+
+    from . import ledger
+    from .models import SupervisionProblem
+
+    if SupervisionProblem.objects.filter(division_code=county).exists():
+        return 0
+    office = system("seed_demo")
+    tasks = [
+        ("education", "校外培训机构预收费资金监管全覆盖", "monthly", 30, 85),
+        ("market_regulation", "无证校外培训机构排查整治", "weekly", -3, 60),
+        ("education", "学科类培训机构“营转非”后续监管", "standing", None, 40),
+        ("public_security", "校外培训场所安全隐患排查", "staged", 20, 100),
+    ]
+    for dept, title, cadence, due, progress in tasks:
+        t = ledger.work_task_create(
+            actor=office,
+            county=county,
+            department_kind=dept,
+            title=title,
+            lead_leader="分管副区长",
+            cadence=cadence,
+            due_on=None if due is None else today + timedelta(days=due),
+            requirement="按专班统一部署推进，每周五前报送进展。",
+        )
+        ledger.work_task_progress(actor=office, task_id=t.pk, text="按计划推进", progress=progress)
+    problems = [
+        ("education", "部分机构预收费未纳入资金监管", -10, "逐一约谈，限期开立监管账户"),
+        ("market_regulation", "无证机构“回潮”，以托管名义开展学科培训", -2, "联合执法，依法取缔"),
+        ("education", "学科类培训机构超时培训", 15, "开展夜查，约谈负责人"),
+        ("culture_tourism", "非学科类培训机构审批登记不规范", 25, "梳理存量，补办手续"),
+    ]
+    made = []
+    for n, (dept, text, due, measures) in enumerate(problems, start=1):
+        made.append(
+            ledger.problem_create(
+                actor=office,
+                county=county,
+                department_kind=dept,
+                source="superior",
+                source_ref="市“双减”工作督查反馈问题清单(第3批)",
+                number=str(n),
+                description=text,
+                lead_leader="分管副区长",
+                deadline=today + timedelta(days=due),
+                measures=measures,
+            )
+        )
+    ledger.problem_note(actor=office, problem_id=made[2].pk, text="已开展夜查2次，约谈机构3家")
+    ledger.overdue_sweep(today=today, actor=system("work-overdue"))
+    return len(tasks) + len(problems)

@@ -6,6 +6,8 @@ with what it was computed from."""
 from django.db import models
 
 from qinglang.accounts.scope import ScopePaths
+from qinglang.core.models import TransitionRow
+from qinglang.core.states import StateMachine
 
 
 class Period(models.TextChoices):
@@ -233,3 +235,186 @@ class DispatchTarget(models.Model):
 
     def __str__(self) -> str:
         return self.unit_name
+
+
+# --- 工作台账 and 督查反馈问题清单 ------------------------------------------------------------
+
+
+class WorkTaskCadence(models.TextChoices):
+    STANDING = "standing", "长期坚持"
+    WEEKLY = "weekly", "每周"
+    MONTHLY = "monthly", "每月"
+    STAGED = "staged", "阶段性"
+
+
+class WorkTaskStatus(models.TextChoices):
+    ONGOING = "ongoing", "推进中"
+    DONE = "done", "已完成"
+
+
+class WorkTask(models.Model):
+    """工作台账: one of the task force's standing tasks, assigned to a department of the
+    county, with its lead leader, cadence, deadline (none for a standing task) and the
+    progress the department reports (``WorkTaskNote``)."""
+
+    scope = ScopePaths(division="division_code", department="department_kind")
+
+    division_code = models.CharField("区划", max_length=12)  # the county
+    department_kind = models.CharField("责任部门", max_length=32)
+    title = models.CharField("工作任务", max_length=200)
+    requirement = models.TextField("工作要求", blank=True)
+    lead_leader = models.CharField("牵头领导", max_length=50, blank=True)
+    cadence = models.CharField(
+        "推进频次", max_length=16, choices=WorkTaskCadence.choices, default=WorkTaskCadence.STANDING
+    )
+    due_on = models.DateField("完成时限", null=True, blank=True)
+    progress = models.PositiveSmallIntegerField("完成进度(%)", default=0)
+    status = models.CharField(
+        "状态", max_length=16, choices=WorkTaskStatus.choices, default=WorkTaskStatus.ONGOING
+    )
+    last_progress_at = models.DateTimeField("最近报送", null=True, blank=True)
+    reminded_on = models.DateField("逾期提醒日期", null=True, blank=True)
+    escalated_on = models.DateField("逾期上报日期", null=True, blank=True)
+    created_by_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "工作台账"
+        ordering = ["division_code", "department_kind", "id"]
+        indexes = [models.Index(fields=["division_code", "status"], name="work_task_div_status")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(progress__lte=100), name="work_task_progress")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class WorkTaskNote(models.Model):
+    """A progress report on a work task: what was done, the progress it brings the task to."""
+
+    task = models.ForeignKey(WorkTask, on_delete=models.PROTECT, related_name="notes")
+    text = models.TextField("推进情况")
+    progress = models.PositiveSmallIntegerField("完成进度(%)")
+    author_id = models.BigIntegerField(null=True)
+    author_name = models.CharField("报送人", max_length=100, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["task_id", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.task_id} {self.progress}%"
+
+
+class ProblemSource(models.TextChoices):
+    SUPERIOR = "superior", "上级督查反馈"
+    TASK_FORCE = "task_force", "专班自查"
+
+
+class ProblemStatus(models.TextChoices):
+    OPEN = "open", "整改中"
+    SUBMITTED = "submitted", "待销号审核"
+    CLOSED = "closed", "已销号"
+
+
+class SupervisionProblem(models.Model):
+    """督查反馈问题: a problem fed back by supervision (a superior level's list, or the task
+    force's own check) with its lead leader, responsible department, deadline and
+    measures; the department reports progress, applies for close-out (销号) with evidence,
+    and the task force closes it or sends it back. Overdue problems are reminded to the
+    department and then escalated to the task force's leaders (the daily job)."""
+
+    scope = ScopePaths(division="division_code", department="department_kind")
+
+    division_code = models.CharField("区划", max_length=12)  # the county
+    department_kind = models.CharField("责任部门", max_length=32)
+    source = models.CharField("问题来源", max_length=16, choices=ProblemSource.choices)
+    source_ref = models.CharField("问题清单", max_length=200)
+    number = models.CharField("序号", max_length=32, blank=True)
+    description = models.TextField("问题描述")
+    lead_leader = models.CharField("牵头领导", max_length=50)
+    measures = models.TextField("整改措施", blank=True)
+    deadline = models.DateField("整改时限")
+    status = models.CharField(
+        "状态", max_length=16, choices=ProblemStatus.choices, default=ProblemStatus.OPEN
+    )
+    closed_on = models.DateField("销号日期", null=True, blank=True)
+    close_summary = models.TextField("整改情况", blank=True)
+    reminded_on = models.DateField("逾期提醒日期", null=True, blank=True)
+    escalated_on = models.DateField("逾期上报日期", null=True, blank=True)
+    created_by_id = models.BigIntegerField(null=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "督查反馈问题"
+        ordering = ["division_code", "deadline", "id"]
+        indexes = [models.Index(fields=["division_code", "status", "deadline"], name="problem_div_status")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["division_code", "source_ref", "number"],
+                condition=~models.Q(number=""),
+                name="problem_list_number_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source_ref} {self.number}".strip()
+
+
+class ProblemTransition(TransitionRow):
+    problem = models.ForeignKey(SupervisionProblem, on_delete=models.PROTECT, related_name="transitions")
+    from_status = models.CharField(max_length=32, choices=ProblemStatus.choices)
+    to_status = models.CharField(max_length=32, choices=ProblemStatus.choices)
+
+
+PROBLEM_TRANSITIONS = {
+    ProblemStatus.OPEN: {ProblemStatus.SUBMITTED},
+    ProblemStatus.SUBMITTED: {ProblemStatus.CLOSED, ProblemStatus.OPEN},  # 销号, or 退回
+}
+PROBLEM_STATES = StateMachine(
+    "supervision_problem",
+    ProblemStatus,
+    PROBLEM_TRANSITIONS,
+    model=SupervisionProblem,
+    history=ProblemTransition,
+    action="analytics.problem",
+)
+
+
+class ProblemNote(models.Model):
+    """A progress note on a problem (整改进展), by the department or the task force."""
+
+    problem = models.ForeignKey(SupervisionProblem, on_delete=models.PROTECT, related_name="notes")
+    text = models.TextField("整改进展")
+    author_id = models.BigIntegerField(null=True)
+    author_name = models.CharField("报送人", max_length=100, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["problem_id", "at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.problem_id} {self.at:%Y-%m-%d}"
+
+
+class ProblemEvidence(models.Model):
+    """A close-out evidence file (type checked by content, kept in the file store by its
+    SHA-256)."""
+
+    problem = models.ForeignKey(SupervisionProblem, on_delete=models.PROTECT, related_name="evidence")
+    original_name = models.CharField(max_length=200)
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveIntegerField()
+    sha256 = models.CharField(max_length=64)
+    path = models.CharField(max_length=200)
+    uploaded_by_id = models.BigIntegerField(null=True)
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["problem_id", "id"]
+
+    def __str__(self) -> str:
+        return self.original_name

@@ -25,3 +25,15 @@ def weekly_ranking_notices():
 
     with request_context():
         return weekly_notices()
+
+
+@db_periodic_task(crontab(hour="8", minute="20"))
+def work_overdue_sweep():
+    """Daily: overdue supervision problems and work-ledger tasks are reminded to their
+    department once, and escalated to the task force's leaders once when long overdue."""
+    from qinglang.accounts.permissions import system
+
+    from .ledger import overdue_sweep
+
+    with request_context():
+        return overdue_sweep(actor=system("work-overdue"))

@@ -222,6 +222,8 @@ ENTRIES: list[Entry] = [
     Entry("analytics_reminders", _("督办提醒"), "analytics", holds(REGULATORS)),
     Entry("analytics_daily", _("信息日报"), "analytics", both(MAY_WRITE, county_wide)),
     Entry("analytics_daily_submit", _("报送日报"), "analytics", reporting_unit),
+    Entry("analytics_work_ledger", _("工作台账"), "analytics", MAY_WRITE),
+    Entry("analytics_problems", _("督查问题"), "analytics", MAY_WRITE),
     # administration
     Entry("admin_home", _("概况"), "admin", administrator),
     Entry("admin_divisions", _("乡镇与社区"), "admin", administrator),

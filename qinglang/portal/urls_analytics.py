@@ -3,6 +3,7 @@
 from django.urls import path
 
 from .views import analytics as v
+from .views import work_ledger as w
 
 urlpatterns: list = [
     path("console/analytics/", v.dashboard, name="analytics_dashboard"),
@@ -23,4 +24,16 @@ urlpatterns: list = [
     path("console/analytics/dispatch/<int:dispatch_id>/", v.dispatch_detail, name="analytics_dispatch"),
     path("console/analytics/reminders/", v.reminder_list, name="analytics_reminders"),
     path("console/analytics/reminders/<int:reminder_id>/", v.reminder_detail, name="analytics_reminder"),
+    path("console/analytics/problems/", w.problem_list, name="analytics_problems"),
+    path("console/analytics/problems/template.xlsx", w.problem_template, name="analytics_problem_template"),
+    path("console/analytics/problems/export.xlsx", w.problem_export, name="analytics_problems_xlsx"),
+    path("console/analytics/problems/<int:problem_id>/", w.problem_detail, name="analytics_problem"),
+    path(
+        "console/analytics/problems/<int:problem_id>/evidence/<int:problem_evidence_id>/",
+        w.problem_evidence,
+        name="analytics_problem_evidence",
+    ),
+    path("console/analytics/ledger/", w.work_ledger, name="analytics_work_ledger"),
+    path("console/analytics/ledger/export.xlsx", w.work_ledger_export, name="analytics_work_ledger_xlsx"),
+    path("console/analytics/ledger/<int:work_task_id>/", w.work_task_detail, name="analytics_work_task"),
 ]

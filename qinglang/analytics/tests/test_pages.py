@@ -160,6 +160,12 @@ def test_demo_history_gives_a_year_of_weeks():
     lic = next(i for i in latest["indicators"] if i["key"] == "indicator.licensed_rate")
     assert any(u["change"] is not None for u in lic["townships"])  # the week before is known
     assert counts["school_reports"] > 0 and counts["daily_reports"] == DailyReport.objects.count() > 0
+    # the work ledger and a superior's problem list, two of them overdue and reminded
+    from qinglang.analytics.models import SupervisionProblem, WorkTask
+
+    assert counts["work_ledger"] == 8 and WorkTask.objects.filter(status="done").count() == 1
+    assert SupervisionProblem.objects.filter(reminded_on=today).count() == 2
+    assert SupervisionProblem.objects.filter(escalated_on=today).count() == 1  # ten days late
     assert seed_district(county=DEMO_COUNTY, rng=random.Random(7), log=lambda s: None) == {
         "indicator_values": 0
     }

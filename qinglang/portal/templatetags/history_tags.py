@@ -32,6 +32,7 @@ SYSTEM_LABELS = {
     "risk-score": "系统(风险评分)",
     "setup": "系统(初始化)",
     "whitelist_sweep": "系统(白名单巡检)",
+    "work-overdue": "系统(工作逾期提醒)",
 }
 
 
