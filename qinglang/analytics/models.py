@@ -364,7 +364,7 @@ class SupervisionProblem(models.Model):
         return f"{self.source_ref} {self.number}".strip()
 
 
-class ProblemTransition(TransitionRow):
+class SupervisionProblemTransition(TransitionRow):
     problem = models.ForeignKey(SupervisionProblem, on_delete=models.PROTECT, related_name="transitions")
     from_status = models.CharField(max_length=32, choices=ProblemStatus.choices)
     to_status = models.CharField(max_length=32, choices=ProblemStatus.choices)
@@ -379,7 +379,7 @@ PROBLEM_STATES = StateMachine(
     ProblemStatus,
     PROBLEM_TRANSITIONS,
     model=SupervisionProblem,
-    history=ProblemTransition,
+    history=SupervisionProblemTransition,
     action="analytics.problem",
 )
 

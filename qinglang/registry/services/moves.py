@@ -50,6 +50,8 @@ NOT_AN_INSTITUTIONS_PLACE = {
     "analytics.DailyReport": "a unit's daily report",
     "analytics.Dispatch": "a county's dispatch note",
     "analytics.DispatchTarget": "a unit named in a dispatch note",
+    "analytics.WorkTask": "a county task force's work-ledger task",
+    "analytics.SupervisionProblem": "a problem fed back to a county",
 }
 
 
