@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from qinglang.core.money import yuan_to_fen
 
+from .form_fields import id_field
 from .forms import BootstrapMixin, DateInput
 
 
@@ -31,8 +32,32 @@ class OrderCreateForm(BootstrapMixin, forms.Form):
         ]
 
 
+class InstitutionPickForm(forms.Form):
+    """The institution a parent buys from (picked from the whitelist search)."""
+
+    institution = id_field("机构", required=False)
+
+
 class ReasonForm(BootstrapMixin, forms.Form):
     reason = forms.CharField(label=_("理由"), max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReasonTextForm(BootstrapMixin, forms.Form):
+    """A reason the service decides on (it may require one): at most 500 characters."""
+
+    reason = forms.CharField(label=_("理由"), max_length=500, required=False)
+
+
+# Freeze and unfreeze of an institution's releases: the posted ``op`` names one of them.
+FREEZE_OPS = {"freeze": "暂停拨付", "unfreeze": "恢复拨付"}
+
+
+class FreezeForm(ReasonTextForm):
+    op = forms.ChoiceField(
+        label=_("操作"),
+        choices=list(FREEZE_OPS.items()),
+        error_messages={"invalid_choice": "未知操作", "required": "未知操作"},
+    )
 
 
 class LessonRecordForm(BootstrapMixin, forms.Form):
@@ -134,7 +159,7 @@ class DisputeDecisionForm(BootstrapMixin, forms.Form):
         label=_("裁决"),
         choices=[("1", "异议成立(退回课时、冲回拨付)"), ("0", "异议不成立")],
         coerce=lambda v: v == "1",
-        error_messages={"required": "请选择异议成立或不成立"},
+        error_messages={"required": "请选择异议成立或不成立", "invalid_choice": "请选择异议成立或不成立"},
     )
     reason = forms.CharField(
         label=_("裁决理由"), max_length=500, error_messages={"required": "请填写裁决理由"}

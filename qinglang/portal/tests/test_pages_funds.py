@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 
 from qinglang.accounts.models import Role
+from qinglang.core.models import AuditEvent
 from qinglang.funds import services
 from qinglang.funds.models import (
     CustodyAccount,
@@ -294,6 +295,32 @@ def test_freeze_and_unfreeze(client, w, officer):
     order.refresh_from_db()
     assert not CustodyAccount.objects.get(institution=w.institution).releases_frozen
     assert order.pending_fen == order.unit_price_fen and order.released_fen == 0
+
+
+def test_a_malformed_funds_action_says_why_and_changes_nothing(client, w, officer):
+    order = paid_order(w, lessons=10)
+    lesson, _ = services.lesson_record(
+        actor=w.org_user, institution_id=w.institution.pk, order_id=order.pk, event_id="m1"
+    )
+    client.force_login(officer)
+    audits = AuditEvent.objects.count()
+    freeze = reverse("portal:funds_freeze", args=[w.institution.pk])
+    assert "未知操作" in _follow(client, freeze, {"op": "melt", "reason": "停业整顿"})
+    assert "理由" in _follow(client, freeze, {"op": "freeze", "reason": "长" * 501})
+    assert "理由" in _follow(
+        client, reverse("portal:funds_pro_rata", args=[w.institution.pk]), {"reason": "长" * 501}
+    )
+    decide = reverse("portal:funds_dispute_decide", args=[lesson.pk])
+    assert "请选择异议成立或不成立" in _follow(client, decide, {"upheld": "yes", "reason": "查无签到"})
+    assert not CustodyAccount.objects.get(institution=w.institution).releases_frozen
+    client.force_login(w.parent)
+    html = _follow(client, reverse("portal:parent_refund_request", args=[order.pk]), {"reason": "长" * 501})
+    assert "理由" in html and not Refund.objects.filter(order=order).exists()
+    # an institution id beyond the database's integers is a choice to make again, not an error
+    assert client.get(reverse("portal:parent_order_create") + f"?institution={2**63}").status_code == 200
+    # (the order page the parent is sent back to issues the order's receipts on first view)
+    new = AuditEvent.objects.order_by("id").values_list("action", flat=True)[audits:]
+    assert [a for a in new if a != "funds.receipts_issue"] == []
 
 
 def test_pro_rata_refund_action(client, w, officer):

@@ -19,9 +19,17 @@ from qinglang.funds.models import CustodyAccount
 from qinglang.portal.templatetags.portal_tags import division_name
 from qinglang.registry.models import InstitutionStatus
 
-from ..forms_funds import DepositForm, ReasonForm, ResolveForm, WeekForm, form_errors
+from ..forms_funds import (
+    DepositForm,
+    FreezeForm,
+    ReasonForm,
+    ReasonTextForm,
+    ResolveForm,
+    WeekForm,
+    form_errors,
+)
 from ..paging import paginate
-from .common import can_write, console_required, run_action, safe_next
+from .common import can_write, console_required, run_action, run_form, safe_next
 from .exports import export_response
 
 PER_PAGE = 50
@@ -96,27 +104,17 @@ def _in_scope(request, pk: int) -> None:
 @require_POST
 def funds_freeze(request, pk: int):
     _in_scope(request, pk)
-    op = request.POST.get("op")
-    reason = request.POST.get("reason", "")
-    if op == "freeze":
-        run_action(
-            request,
-            lambda: services.releases_freeze(actor=request.user, institution_id=pk, reason=reason),
-            "已暂停拨付：此后消课不再从监管账户拨付，退费照常",
-        )
-    elif op == "unfreeze":
-        run_action(
-            request,
-            lambda: services.releases_unfreeze(actor=request.user, institution_id=pk, reason=reason),
-            "已恢复拨付，暂停期间的消课款已补拨",
-        )
-    else:
-        run_action(request, _bad_op, "")
+    ops = {
+        "freeze": (services.releases_freeze, "已暂停拨付：此后消课不再从监管账户拨付，退费照常"),
+        "unfreeze": (services.releases_unfreeze, "已恢复拨付，暂停期间的消课款已补拨"),
+    }
+    run_form(
+        request,
+        FreezeForm,
+        lambda d: ops[d["op"]][0](actor=request.user, institution_id=pk, reason=d["reason"]),
+        lambda d: ops[d["op"]][1],
+    )
     return redirect("portal:funds_institution", pk=pk)
-
-
-def _bad_op():
-    raise ValidationError("未知操作")
 
 
 @console_required
@@ -126,16 +124,13 @@ def funds_pro_rata(request, pk: int):
 
     out: dict = {}
 
-    def act():
+    def act(d):
         if not CustodyAccount.objects.filter(institution_id=pk).exists():
             raise ValidationError("该机构没有监管账户")
-        out.update(
-            services.refund_pro_rata(
-                actor=request.user, institution_id=pk, reason=request.POST.get("reason", "")
-            )
-        )
+        out.update(services.refund_pro_rata(actor=request.user, institution_id=pk, reason=d["reason"]))
+        return out
 
-    if run_action(request, act, "已按比例向全部学员退还剩余预收费"):
+    if run_form(request, ReasonTextForm, act, "已按比例向全部学员退还剩余预收费"):
         messages.info(
             request,
             f"涉及订单 {out['orders']} 笔，应退 {out['claims_fen'] / 100:.2f} 元，"

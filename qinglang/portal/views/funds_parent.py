@@ -18,10 +18,10 @@ from qinglang.funds.services.refunds import unconsumed_fen
 from qinglang.registry import selectors as registry
 from qinglang.registry.models import ApprovalStatus, Course
 
-from ..forms_funds import OrderCreateForm, ReasonForm
+from ..forms_funds import InstitutionPickForm, OrderCreateForm, ReasonForm, ReasonTextForm
 from ..paging import paginate
 from ..qr import qr_svg
-from .common import apply_errors, run_action, safe_next
+from .common import apply_errors, run_action, run_form, safe_next
 
 PER_PAGE = 30
 REFUNDABLE = {OrderStatus.PAID, OrderStatus.COMPLETED}
@@ -103,11 +103,10 @@ def parent_lesson_confirm(request, lesson_id: int):
 @parent_required
 @require_POST
 def parent_lesson_dispute(request, lesson_id: int):
-    run_action(
+    run_form(
         request,
-        lambda: services.lesson_dispute(
-            actor=request.user, lesson_id=lesson_id, reason=request.POST.get("reason", "")
-        ),
+        ReasonTextForm,
+        lambda d: services.lesson_dispute(actor=request.user, lesson_id=lesson_id, reason=d["reason"]),
         "异议已提交，机构或监管部门将处理",
     )
     return safe_next(request, "portal:parent_orders")
@@ -117,11 +116,10 @@ def parent_lesson_dispute(request, lesson_id: int):
 @require_POST
 def parent_refund_request(request, order_id: int):
     _order(request, order_id)
-    run_action(
+    run_form(
         request,
-        lambda: services.refund_request(
-            actor=request.user, order_id=order_id, reason=request.POST.get("reason", "")
-        ),
+        ReasonTextForm,
+        lambda d: services.refund_request(actor=request.user, order_id=order_id, reason=d["reason"]),
         "退费申请已提交，机构须在规定工作日内答复，逾期视为同意",
     )
     return redirect("portal:parent_order", order_id=order_id)
@@ -132,9 +130,11 @@ def parent_order_create(request):
     """Buy a course package from a whitelisted institution (its approved courses only);
     every fee rule is checked by ``order_create``."""
     inst = None
-    raw = request.GET.get("institution") or request.POST.get("institution")
-    if raw and raw.isdigit():
-        inst = registry.public_institution_get(institution_id=int(raw))
+    picked = InstitutionPickForm(
+        {"institution": request.GET.get("institution") or request.POST.get("institution")}
+    )
+    if picked.is_valid() and picked.cleaned_data["institution"]:
+        inst = registry.public_institution_get(institution_id=picked.cleaned_data["institution"])
         if not inst.whitelisted:
             raise Http404("机构不在白名单内")
     if inst is None:

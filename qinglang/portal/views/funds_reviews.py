@@ -18,7 +18,7 @@ from qinglang.portal.templatetags.portal_tags import division_name
 
 from ..forms_funds import DepositForm, DisputeDecisionForm, WeekForm, form_errors
 from ..paging import paginate
-from .common import can_write, console_required, run_action
+from .common import can_write, console_required, run_action, run_form
 from .exports import export_response, wants_export
 from .funds_console import DEPARTMENT_NAMES, PER_PAGE, _in_scope
 
@@ -52,20 +52,14 @@ def funds_disputes(request):
 def funds_dispute_decide(request, lesson_id: int):
     if not selectors.lesson_list(actor=request.user).filter(pk=lesson_id).exists():
         raise Http404("消课记录不存在或无权查看")
-    form = DisputeDecisionForm(request.POST)
-
-    def act():
-        if not form.is_valid():
-            raise form_errors(form)
-        services.dispute_decide(
-            actor=request.user,
-            lesson_id=lesson_id,
-            upheld=form.cleaned_data["upheld"],
-            reason=form.cleaned_data["reason"],
-        )
-
-    upheld = request.POST.get("upheld") == "1"
-    run_action(request, act, "已裁决：异议成立，课时已退回、拨付已冲回" if upheld else "已裁决：异议不成立")
+    run_form(
+        request,
+        DisputeDecisionForm,
+        lambda d: services.dispute_decide(
+            actor=request.user, lesson_id=lesson_id, upheld=d["upheld"], reason=d["reason"]
+        ),
+        lambda d: "已裁决：异议成立，课时已退回、拨付已冲回" if d["upheld"] else "已裁决：异议不成立",
+    )
     return redirect("portal:funds_disputes")
 
 
