@@ -185,3 +185,54 @@ def test_county_report_prints_the_last_signed_audit_checkpoint(people):
     assert line in xml.decode()
     rows = list(iter_rows(io.BytesIO(c.get(reverse("portal:analytics_daily_xlsx"), q).content)))
     assert any(r and str(r[0]).startswith(line) for r in rows)
+
+
+def test_malformed_page_input_says_why_and_writes_nothing(people):
+    """Every analytics page action parses its input with a form: a bad date, an unknown
+    action, an over-long text or a malformed addressee is refused in Chinese, naming the
+    field, and leaves no row and no audit event."""
+    c = Client()
+    c.force_login(people["leader"])
+    audits = AuditEvent.objects.count()
+
+    def flashed(resp):
+        return " ".join(str(m) for m in resp.context["messages"]) if resp.context else ""
+
+    r = c.post(
+        reverse("portal:analytics_ranking_issue"),
+        {"division": DEMO_COUNTY, "week": "2026-13-01"},
+        follow=True,
+    )
+    assert "通报周格式不正确" in flashed(r)
+    r = c.post(reverse("portal:analytics_ranking_issue"), {"division": "51'0107", "week": ""}, follow=True)
+    assert "区划无效" in flashed(r)
+    r = c.post(
+        reverse("portal:analytics_dispatch_issue"),
+        {
+            "division": DEMO_COUNTY,
+            "day": timezone.localdate().isoformat(),
+            "text": "补报",
+            "target": ["510107004"],
+        },
+        follow=True,
+    )
+    assert "报送单位无效" in flashed(r)
+    r = c.post(
+        reverse("portal:analytics_dispatch_issue"),
+        {"division": DEMO_COUNTY, "text": "长" * (daily.MAX_TEXT + 1), "target": [f"{T2}:"]},
+        follow=True,
+    )
+    assert "调度意见不超过" in flashed(r)
+    c.force_login(people["edu"])
+    url = reverse("portal:analytics_daily_submit")
+    r = c.post(
+        url,
+        {"division": DEMO_COUNTY, "department": "education", "measures": "长" * (daily.MAX_TEXT + 1)},
+        follow=True,
+    )
+    assert "工作措施不超过" in flashed(r)
+    r = c.post(url, {"division": DEMO_COUNTY, "department": "education", "day": "yesterday"}, follow=True)
+    assert "日期格式不正确" in flashed(r)
+    assert c.get(url, {"day": "2026-02-30"}).status_code == 400
+    assert not DailyReport.objects.exists() and not DispatchTarget.objects.exists()
+    assert AuditEvent.objects.count() == audits

@@ -5,7 +5,6 @@ page showing how one value was computed and the rows behind it."""
 from datetime import date, timedelta
 from functools import wraps
 
-from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,7 +19,15 @@ from qinglang.core import files
 from qinglang.core.errors import DomainError, PermissionDeniedError
 from qinglang.core.models import DepartmentKind
 
-from .common import console_required, error_text, run_action
+from ..forms_analytics import (
+    DailyReportForm,
+    DispatchAckForm,
+    DispatchForm,
+    RankingIssueForm,
+    ReminderForm,
+    UnitForm,
+)
+from .common import console_required, error_text, form_invalid, form_message, run_action, run_form
 
 
 def _params(request) -> dict:
@@ -97,8 +104,10 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def _county(request) -> str:
-    code = (request.GET.get("division") or request.POST.get("division") or "").strip()
+def _county(request, code: str | None = None) -> str:
+    """The county a page is about: the one named (a posted form's, else the query's),
+    else the user's own."""
+    code = (code if code is not None else request.GET.get("division") or "").strip()
     if not code:
         code = selectors.home_division(request.user)[:6]
     return code
@@ -161,12 +170,12 @@ def ranking(request):
 @console_required
 @require_POST
 def ranking_issue(request):
-    county = _county(request)
-    try:
-        week = _week(request.POST.get("week"))
-    except ValidationError as exc:
-        messages.error(request, f"操作未完成：{error_text(exc)}")
+    form = RankingIssueForm(request.POST)
+    if not form.is_valid():
+        form_invalid(request, form)
         return redirect("portal:analytics_ranking")
+    county = _county(request, form.cleaned_data["division"])
+    week = form.cleaned_data["week"] or notices.target_week(timezone.now())
     box = {}
 
     def issue():
@@ -220,20 +229,18 @@ def reminder_list(request):
 def reminder_detail(request, reminder_id: int):
     r = notices.reminder_get(request.user, reminder_id)
     if request.method == "POST":
-        if request.POST.get("action") == "acknowledge":
-            run_action(
-                request,
-                lambda: notices.reminder_acknowledge(actor=request.user, reminder_id=r.pk),
-                "已签收",
-            )
-        else:
-            run_action(
-                request,
-                lambda: notices.reminder_follow_up(
-                    actor=request.user, reminder_id=r.pk, text=request.POST.get("follow_up", "")
-                ),
-                "整改落实情况已报送",
-            )
+
+        def act(d):
+            if d["action"] == "acknowledge":
+                return notices.reminder_acknowledge(actor=request.user, reminder_id=r.pk)
+            return notices.reminder_follow_up(actor=request.user, reminder_id=r.pk, text=d["follow_up"])
+
+        run_form(
+            request,
+            ReminderForm,
+            act,
+            lambda d: "已签收" if d["action"] == "acknowledge" else "整改落实情况已报送",
+        )
         return redirect("portal:analytics_reminder", r.pk)
     return render(
         request,
@@ -311,18 +318,20 @@ def _attachment(body: bytes, filename: str, ctype: str) -> HttpResponse:
 def daily_submit(request):
     """A unit's report of the day: the platform's figures shown, the text entered."""
     units = _my_units(request.user)
-    key = (
-        request.GET.get("division") or request.POST.get("division"),
-        request.GET.get("department", request.POST.get("department", "")),
-    )
+    posted = request.method == "POST"
+    form = DailyReportForm(request.POST) if posted else UnitForm(request.GET)
+    if not form.is_valid():
+        if posted:
+            form_invalid(request, form)
+            return redirect("portal:analytics_daily_submit")
+        return render(request, "portal/analytics/error.html", {"message": form_message(form)}, status=400)
+    d = form.cleaned_data
+    key = (d["division"], d["department"])
     unit = next((u for u in units if (u["division"], u["department"]) == key), units[0] if units else None)
     if unit is None:
         raise PermissionDenied("您不属于日报报送单位")
-    try:
-        day = _day(request.POST.get("day") or request.GET.get("day"))
-    except ValidationError as exc:
-        return render(request, "portal/analytics/error.html", {"message": error_text(exc)}, status=400)
-    if request.method == "POST":
+    day = d["day"] or timezone.localdate()
+    if posted:
         ok = run_action(
             request,
             lambda: daily.daily_report_submit(
@@ -330,9 +339,9 @@ def daily_submit(request):
                 division=unit["division"],
                 department=unit["department"],
                 day=day,
-                notable_events=request.POST.get("notable_events", ""),
-                measures=request.POST.get("measures", ""),
-                problems=request.POST.get("problems", ""),
+                notable_events=d["notable_events"],
+                measures=d["measures"],
+                problems=d["problems"],
             ),
             "日报已报送",
         )
@@ -364,24 +373,25 @@ def daily_submit(request):
 @console_required
 @require_POST
 def dispatch_issue(request):
-    county = _county(request)
-    targets = [tuple(v.split(":", 1)) for v in request.POST.getlist("target") if ":" in v]
+    form = DispatchForm(request.POST)
+    ok = form.is_valid()
+    d = form.cleaned_data  # the fields that parsed, even when another did not
+    county = _county(request, d.get("division"))
+    day = d.get("day") or timezone.localdate()
+    back = f"{reverse('portal:analytics_daily')}?division={county}&day={day.isoformat()}"
+    if not ok:
+        form_invalid(request, form)
+        return redirect(back)
     box = {}
 
     def issue():
         box["d"] = daily.dispatch_issue(
-            actor=request.user,
-            county=county,
-            day=_day(request.POST.get("day")),
-            text=request.POST.get("text", ""),
-            targets=targets,
+            actor=request.user, county=county, day=day, text=d["text"], targets=d["target"]
         )
 
     if run_action(request, issue, "调度意见已下达"):
         return redirect("portal:analytics_dispatch", box["d"].pk)
-    return redirect(
-        f"{reverse('portal:analytics_daily')}?division={county}&day={request.POST.get('day', '')}"
-    )
+    return redirect(back)
 
 
 @console_required
@@ -390,9 +400,13 @@ def dispatch_detail(request, dispatch_id: int):
     if d is None:
         raise Http404("调度意见不存在或无权查看")
     if request.method == "POST":
+        form = DispatchAckForm(request.POST)
+        if not form.is_valid():
+            form_invalid(request, form)
+            return redirect("portal:analytics_dispatch", d.pk)
         targets = list(d.targets.all())
-        asked = request.POST.get("target", "")
-        t = next((t for t in targets if str(t.pk) == asked), None) if asked else None
+        asked = form.cleaned_data["target"]
+        t = next((t for t in targets if t.pk == asked), None) if asked else None
         if t is None and not asked:  # the user's own unit among the addressees, else the first
             mine = [
                 t for t in targets if daily.is_unit_member(request.user, t.division_code, t.department_kind)

@@ -96,15 +96,20 @@ def run_action(request, fn: Callable, success: str) -> bool:
     return True
 
 
-def form_invalid(request, form) -> None:
-    """Flash a posted form's errors in one Chinese sentence (nothing was called)."""
+def form_message(form) -> str:
+    """A form's errors in one Chinese sentence, each naming its field."""
     msgs = []
     for name, errs in form.errors.items():
         field = form.fields.get(name)
         label = str(field.label) if field is not None and field.label else ""
         # Django's own messages ("确保该值不超过…") do not say which field they mean
         msgs += [m if not label or label in m else f"{label}：{m}" for m in map(str, errs)]
-    messages.error(request, "操作未完成：" + "；".join(msgs))
+    return "；".join(msgs)
+
+
+def form_invalid(request, form) -> None:
+    """Flash a posted form's errors in one Chinese sentence (nothing was called)."""
+    messages.error(request, "操作未完成：" + form_message(form))
 
 
 def run_form(request, form_class, fn: Callable, success: str | Callable, **form_kwargs):

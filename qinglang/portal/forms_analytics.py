@@ -1,0 +1,86 @@
+"""Forms of the analytics pages: the weekly notice issued on demand, the reminder's
+acknowledgement and follow-up, a unit's daily report, the dispatch note and its
+acknowledgement. They parse the shape of input; who may act and what a unit is live in
+the analytics services."""
+
+from django import forms
+
+from qinglang.analytics.daily import MAX_TEXT
+
+from .form_fields import date_field, id_field
+
+
+def _division() -> forms.RegexField:
+    """A division code as the pages post it (hidden fields): digits only, at most 12."""
+    return forms.RegexField(
+        label="区划", regex=r"^\d{2,12}$", required=False, error_messages={"invalid": "区划无效"}
+    )
+
+
+def _text(label: str, max_length: int) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=max_length,
+        error_messages={"max_length": f"{label}不超过{max_length}字"},
+    )
+
+
+class RankingIssueForm(forms.Form):
+    division = _division()
+    week = date_field("通报周", required=False)
+
+
+# The two things a unit does with a reminder (督办提醒).
+REMINDER_ACTIONS = {"acknowledge": "签收", "follow_up": "报送整改落实情况"}
+
+
+class ReminderForm(forms.Form):
+    action = forms.ChoiceField(
+        label="操作",
+        choices=list(REMINDER_ACTIONS.items()),
+        error_messages={"required": "未知操作", "invalid_choice": "未知操作"},
+    )
+    follow_up = _text("整改落实情况", 2000)
+
+
+class UnitForm(forms.Form):
+    """Which reporting unit a page is about: a division and, for a department, its kind."""
+
+    division = _division()
+    department = forms.RegexField(
+        label="部门", regex=r"^[a-z_]{0,32}$", required=False, error_messages={"invalid": "部门无效"}
+    )
+    day = date_field("日期", required=False)
+
+
+class DailyReportForm(UnitForm):
+    notable_events = _text("重要事项", MAX_TEXT)
+    measures = _text("工作措施", MAX_TEXT)
+    problems = _text("需协调解决的问题", MAX_TEXT)
+
+
+class UnitTargetsField(forms.Field):
+    """The addressees of a dispatch note: checkboxes valued ``division:department``."""
+
+    widget = forms.CheckboxSelectMultiple
+
+    def to_python(self, value):
+        out = []
+        for v in value or []:
+            division, sep, department = str(v).partition(":")
+            if not sep or not division.isdigit() or len(division) > 12 or len(department) > 32:
+                raise forms.ValidationError("报送单位无效")
+            out.append((division, department))
+        return out
+
+
+class DispatchForm(forms.Form):
+    division = _division()
+    day = date_field("日期", required=False)
+    text = _text("调度意见", MAX_TEXT)
+    target = UnitTargetsField(label="报送单位", required=False)
+
+
+class DispatchAckForm(forms.Form):
+    target = id_field("报送单位", required=False)
