@@ -67,6 +67,7 @@ def ranking(county: str, week: date) -> dict:
     towns = {d.code: d.name for d in Division.objects.filter(parent_id=county).order_by("code")}
     rows = IndicatorValue.objects.filter(
         Q(division_code__in=list(towns), department_kind="") | Q(division_code=county),
+        division_code__in=[*towns, county],  # an index condition, not only a filter
         period=Period.WEEK,
         period_start__in=[week, week - timedelta(days=7)],
     ).values_list("indicator", "period_start", "division_code", "department_kind", "numerator", "denominator")

@@ -1,9 +1,16 @@
-"""Keeping the roll-up tables current (set-based, incremental by day).
+"""Keeping the roll-up tables current (set-based, incremental by day and by division).
 
 ``refresh()`` recomputes the days that changed since it last ran: every day from the
 last refreshed day to yesterday (so a downtime is caught up), the dirty days marked by
 saves and deletions of source rows (back-dated records included), and today's snapshot;
-then the weeks and months containing them are rebuilt from the day rows."""
+then the weeks and months containing them are rebuilt from the day rows.
+
+The change marks of the snapshot indicators are the values themselves: today's snapshot
+is computed by the indicators' grouped queries (a few set-based queries, whatever wrote
+the source rows: a form, a queryset ``update()``, a bulk import), compared with the
+stored rows, and only the (division, department) rows whose numerator or denominator
+changed are rewritten — the changed divisions and their ancestors, nothing else; the
+snapshot's week and month take the same changes without another aggregate."""
 
 from collections import defaultdict
 from datetime import date, timedelta
@@ -55,8 +62,25 @@ def roll_up(base) -> dict[tuple[str, str], list[int]]:
     return out
 
 
+CHUNK = 2000
+
+
 def _replace(ind: Indicator, period: str, start: date, values: dict) -> int:
-    IndicatorValue.objects.filter(indicator=ind.key, period=period, period_start=start).delete()
+    """The stored rows of one indicator and period made equal to ``values``, writing only
+    the rows that differ (deleted, inserted, or replaced when a figure changed). Returns
+    how many rows were written."""
+    stored = IndicatorValue.objects.filter(indicator=ind.key, period=period, period_start=start)
+    old = {
+        (div, dept): (pk, num, den)
+        for pk, div, dept, num, den in stored.values_list(
+            "id", "division_code", "department_kind", "numerator", "denominator"
+        )
+    }
+    removed = [pk for key, (pk, _n, _d) in old.items() if key not in values]
+    fresh = [key for key, nd in values.items() if key not in old or tuple(nd) != old[key][1:]]
+    gone = removed + [old[key][0] for key in fresh if key in old]
+    for i in range(0, len(gone), CHUNK):
+        IndicatorValue.objects.filter(id__in=gone[i : i + CHUNK]).delete()
     IndicatorValue.objects.bulk_create(
         [
             IndicatorValue(
@@ -65,14 +89,14 @@ def _replace(ind: Indicator, period: str, start: date, values: dict) -> int:
                 period_start=start,
                 division_code=div,
                 department_kind=dept,
-                numerator=num,
-                denominator=den,
+                numerator=values[(div, dept)][0],
+                denominator=values[(div, dept)][1],
             )
-            for (div, dept), (num, den) in values.items()
+            for div, dept in fresh
         ],
-        batch_size=2000,
+        batch_size=CHUNK,
     )
-    return len(values)
+    return len(removed) + len(fresh)
 
 
 def compute_day(ind: Indicator, day: date) -> int:
@@ -93,6 +117,24 @@ def compute_period(ind: Indicator, period: str, start: date) -> int:
     return _replace(
         ind, period, start, {(r["division_code"], r["department_kind"]): [r["n"], r["d"]] for r in rows}
     )
+
+
+def _snapshot(ind: Indicator, today: date) -> int:
+    """Today's snapshot of one indicator, and its week and month (the last day recorded
+    in them: today, unless a later day is stored or today has no rows)."""
+    values = roll_up(ind.base(today))
+    rows = _replace(ind, Period.DAY, today, values)
+    for period, fn in ((Period.WEEK, week_start), (Period.MONTH, month_start)):
+        start = fn(today)
+        _first, last = period_bounds(period, start)
+        later = IndicatorValue.objects.filter(
+            indicator=ind.key, period=Period.DAY, period_start__gt=today, period_start__lte=last
+        ).exists()
+        if values and not later:
+            rows += _replace(ind, period, start, values)
+        else:
+            rows += compute_period(ind, period, start)
+    return rows
 
 
 def _deadline_days_all() -> set[date]:
@@ -134,8 +176,8 @@ def refresh(*, today: date | None = None, full: bool = False) -> dict:
                     rows += compute_day(ind, day)
                 touched = past
             else:
-                rows += compute_day(ind, today)
-                touched = [today]
+                rows += _snapshot(ind, today)
+                continue
             for period, fn in ((Period.WEEK, week_start), (Period.MONTH, month_start)):
                 for s in sorted({fn(x) for x in touched}):
                     rows += compute_period(ind, period, s)
