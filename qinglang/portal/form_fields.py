@@ -42,6 +42,23 @@ class IdListField(forms.Field):
             raise forms.ValidationError("请至少选择一项")
 
 
+def division_code_field(label: str = "区划", *, required: bool = False) -> forms.RegexField:
+    """A division code as the pages post it (a picker's value or a hidden field): digits
+    only, at most 12; whether it exists and is in scope is the service's to check."""
+    return forms.RegexField(
+        label=label,
+        regex=r"^\d{2,12}$",
+        required=required,
+        error_messages={"invalid": f"{label}无效", "required": f"请选择{label}"},
+    )
+
+
+class DivisionPickForm(forms.Form):
+    """Which division a page is about (the query's, or a posted form's hidden field)."""
+
+    division = division_code_field()
+
+
 def date_field(label: str, *, required: bool = False, missing: str | None = None) -> forms.DateField:
     return forms.DateField(
         label=label,

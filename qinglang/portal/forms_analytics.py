@@ -7,14 +7,7 @@ from django import forms
 
 from qinglang.analytics.daily import MAX_TEXT
 
-from .form_fields import date_field, id_field
-
-
-def _division() -> forms.RegexField:
-    """A division code as the pages post it (hidden fields): digits only, at most 12."""
-    return forms.RegexField(
-        label="区划", regex=r"^\d{2,12}$", required=False, error_messages={"invalid": "区划无效"}
-    )
+from .form_fields import date_field, division_code_field, id_field
 
 
 def _text(label: str, max_length: int) -> forms.CharField:
@@ -27,7 +20,7 @@ def _text(label: str, max_length: int) -> forms.CharField:
 
 
 class RankingIssueForm(forms.Form):
-    division = _division()
+    division = division_code_field()
     week = date_field("通报周", required=False)
 
 
@@ -47,7 +40,7 @@ class ReminderForm(forms.Form):
 class UnitForm(forms.Form):
     """Which reporting unit a page is about: a division and, for a department, its kind."""
 
-    division = _division()
+    division = division_code_field()
     department = forms.RegexField(
         label="部门", regex=r"^[a-z_]{0,32}$", required=False, error_messages={"invalid": "部门无效"}
     )
@@ -76,7 +69,7 @@ class UnitTargetsField(forms.Field):
 
 
 class DispatchForm(forms.Form):
-    division = _division()
+    division = division_code_field()
     day = date_field("日期", required=False)
     text = _text("调度意见", MAX_TEXT)
     target = UnitTargetsField(label="报送单位", required=False)

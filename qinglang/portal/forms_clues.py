@@ -167,6 +167,12 @@ class ClueSplitForm(ClueNoteForm):
     report_id = IdListField(label="拆出的举报", required=True)
 
 
+class TrackCodeForm(forms.Form):
+    """The reporter's tracking code (查询码), as typed."""
+
+    code = forms.CharField(required=False, max_length=64)
+
+
 class TrackForm(forms.Form):
     """进度查询's two actions on one's own clue: rate it, or ask for it to be reopened."""
 

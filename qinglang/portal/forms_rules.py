@@ -4,7 +4,74 @@ checklist) and the institution's resubmission. The services check content and sc
 
 from django import forms
 
+from qinglang.registry.models import DisclosureItem
+from qinglang.registry.services import APPLICATION_FIELDS, CHANGE_FIELDS
+
 from .form_fields import date_field, id_field
+
+APPLICATION_FIELD_LABELS = {
+    "name": "机构名称",
+    "category": "类别",
+    "kind": "培训类型",
+    "division_code": "所属区划",
+    "address": "地址",
+    "legal_representative": "法定代表人",
+    "nature": "性质",
+    "mode": "办学方式",
+    "site_area_sqm": "场所面积(平方米)",
+    "planned_pupils": "计划招生人数",
+    "teachers": "专职教师人数",
+    "qualified_teachers": "持证教师人数",
+}
+
+
+def _text(label: str, max_length: int) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=max_length,
+        error_messages={"max_length": f"{label}不超过{max_length}字"},
+    )
+
+
+class ApplicationDataForm(forms.Form):
+    """What an application proposes, as posted: its own fields and, for a change, the
+    changed items (``change_<field>``). Shape only (each a short text); what each kind
+    requires is the approval service's to check (``application_data`` builds its dict)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for f in APPLICATION_FIELDS:
+            self.fields[f] = _text(APPLICATION_FIELD_LABELS.get(f, f), 255)
+        for f, label in CHANGE_FIELDS.items():
+            self.fields[f"change_{f}"] = _text(f"变更后的{label}", 255)
+
+
+def application_data(d: dict, institution_id: int | None = None) -> dict:
+    """The approval service's ``data`` from an ApplicationDataForm's cleaned data: the
+    fields left blank omitted, the changed items under ``changes``."""
+    out = {f: d[f] for f in APPLICATION_FIELDS if d.get(f)}
+    if institution_id:
+        out["institution_id"] = institution_id
+    changes = {f: d[f"change_{f}"] for f in CHANGE_FIELDS if d.get(f"change_{f}")}
+    if changes:
+        out["changes"] = changes
+    return out
+
+
+class DisclosureForm(forms.Form):
+    """The disclosure board's items (公示事项) an institution writes; an item not posted
+    is left as it is, an item posted blank is cleared."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for value, label in DisclosureItem.choices:
+            self.fields[value] = _text(str(label), 2000)
+
+    def clean(self):
+        d = super().clean()
+        d["items"] = {k: d[k] for k in self.fields if k in self.data and k in d}
+        return d
 
 
 class PracticeBanForm(forms.Form):

@@ -722,3 +722,26 @@ def test_a_malformed_id_on_the_institution_pages_says_why_not_a_server_error(cli
         assert resp.status_code == 200 and "申请无效" in resp.content.decode()
     assert not CourseSlot.objects.filter(course=course).exists()
     assert not Application.objects.filter(institution=inst).exists()
+
+
+def test_over_long_application_and_disclosure_input_names_the_field_and_writes_nothing(client):
+    from qinglang.core.models import AuditEvent
+    from qinglang.registry.models import Application, DisclosureNote
+
+    inst, _course, org = _course_and_admin(
+        make_institution(category="subject", kind="subject"), name="初中数学", kind="subject", stage="junior"
+    )
+    client.force_login(org)
+    audits = AuditEvent.objects.count()
+    resp = client.post(
+        reverse("portal:org_applications", args=[inst.pk]),
+        {"kind": "change", "change_address": "长" * 256},
+        follow=True,
+    )
+    assert resp.status_code == 200 and "变更后的地址不超过255字" in resp.content.decode()
+    key = next(iter(FULL_DISCLOSURE))
+    resp = client.post(reverse("portal:org_disclosure", args=[inst.pk]), {key: "长" * 2001}, follow=True)
+    assert resp.status_code == 200 and "不超过2000字" in resp.content.decode()
+    assert not Application.objects.filter(institution=inst).exists()
+    assert not DisclosureNote.objects.filter(institution=inst).exists()
+    assert AuditEvent.objects.count() == audits

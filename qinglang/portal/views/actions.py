@@ -15,6 +15,7 @@ from qinglang.registry import selectors as registry
 from qinglang.registry import services
 from qinglang.registry.models import ListKind
 
+from ..form_fields import DivisionPickForm
 from ..forms import (
     CourseReviewForm,
     LicenceForm,
@@ -173,7 +174,10 @@ def _policy_divisions(user) -> list[tuple[str, str]]:
 
 @console_required
 def policy_page(request):
-    division = (request.GET.get("division") or request.POST.get("division") or "").strip()
+    picked = DivisionPickForm(request.GET if request.GET.get("division") else request.POST)
+    division = picked.cleaned_data["division"] if picked.is_valid() else ""
+    if picked.errors:
+        messages.error(request, f"区划代码不存在：{picked.data.get('division', '')}")
     try:
         div = division_get(code=division) if division else None
         rows = policy_effective(division_code=division)

@@ -240,7 +240,7 @@ def user_create(request):
     counties = list(counties_administered(request.user))
     form = f.StaffCreateForm(request.POST or None)
     form.set_counties(counties)
-    county = request.POST.get("county") or (counties[0].code if counties else "")
+    county = (form["county"].value() if form.is_bound else "") or (counties[0].code if counties else "")
     form.set_townships(
         adm.divisions_administered(request.user, include_retired=False).filter(
             code__startswith=county[:6], level=DivisionLevel.TOWNSHIP

@@ -40,6 +40,7 @@ from ..forms_clues import (
     ReportForm,
     RetriageApplyForm,
     RetriageStartForm,
+    TrackCodeForm,
     TrackForm,
     WhistleForm,
     WhistleReportForm,
@@ -107,7 +108,8 @@ def clue_report_done(request):
 
 def clue_track(request):
     """进度查询: progress and nothing else (no institution, no department, no reporter)."""
-    code = (request.POST.get("code") or request.GET.get("code") or "").strip()
+    asked = TrackCodeForm(request.POST if request.method == "POST" else request.GET)
+    code = asked.cleaned_data["code"] if asked.is_valid() else ""
     view, error = None, ""
     if code:  # every lookup counts, GET or POST, before anything is read or changed
         try:

@@ -130,9 +130,7 @@ def parent_order_create(request):
     """Buy a course package from a whitelisted institution (its approved courses only);
     every fee rule is checked by ``order_create``."""
     inst = None
-    picked = InstitutionPickForm(
-        {"institution": request.GET.get("institution") or request.POST.get("institution")}
-    )
+    picked = InstitutionPickForm(request.GET if request.GET.get("institution") else request.POST)
     if picked.is_valid() and picked.cleaned_data["institution"]:
         inst = registry.public_institution_get(institution_id=picked.cleaned_data["institution"])
         if not inst.whitelisted:

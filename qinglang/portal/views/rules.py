@@ -17,7 +17,16 @@ from qinglang.registry import selectors as registry
 from qinglang.registry import services
 from qinglang.registry.models import DisclosureItem, Weekday
 
-from ..forms_rules import ApplicationDecisionForm, CorrectionForm, PracticeBanForm, ResubmitRefForm, SlotForm
+from ..forms_rules import (
+    ApplicationDataForm,
+    ApplicationDecisionForm,
+    CorrectionForm,
+    DisclosureForm,
+    PracticeBanForm,
+    ResubmitRefForm,
+    SlotForm,
+    application_data,
+)
 from .common import can_write, console_required, form_invalid, org_required, run_action, run_form
 
 
@@ -52,10 +61,10 @@ def disclosure_gaps(request):
 def org_disclosure(request, pk: int):
     inst = registry.institution_get(actor=request.user, institution_id=pk)
     if request.method == "POST":
-        items = {k: request.POST.get(k, "") for k in DisclosureItem.values if k in request.POST}
-        run_action(
+        run_form(
             request,
-            lambda: services.disclosure_publish(actor=request.user, institution_id=pk, items=items),
+            DisclosureForm,
+            lambda d: services.disclosure_publish(actor=request.user, institution_id=pk, items=d["items"]),
             "公示内容已保存",
         )
         return redirect("portal:org_disclosure", pk=pk)
@@ -163,20 +172,6 @@ def public_board_pdf(request, pk: int):
 # --- approvals --------------------------------------------------------------------------
 
 
-def _application_data(p, institution_id=None) -> dict:
-    data = {f: p.get(f, "") for f in services.APPLICATION_FIELDS if p.get(f, "") != ""}
-    if institution_id:
-        data["institution_id"] = institution_id
-    changes = {
-        f: p.get(f"change_{f}", "").strip()
-        for f in services.CHANGE_FIELDS
-        if p.get(f"change_{f}", "").strip()
-    }
-    if changes:
-        data["changes"] = changes
-    return data
-
-
 PROPOSED_LABELS = {
     "name": "机构名称",
     "uscc": "统一社会信用代码",
@@ -240,22 +235,19 @@ def applications(request):
     if request.method == "POST":
         if not can_write(request.user):
             raise PermissionDenied("无权受理")
-        holder = {}
-        ok = run_action(
+        a = run_form(
             request,
-            lambda: holder.setdefault(
-                "a",
-                services.application_submit(
-                    actor=request.user,
-                    kind="establish",
-                    data=_application_data(request.POST),
-                    files=dict(request.FILES.items()),
-                ),
+            ApplicationDataForm,
+            lambda d: services.application_submit(
+                actor=request.user,
+                kind="establish",
+                data=application_data(d),
+                files=dict(request.FILES.items()),
             ),
             "申请已受理",
         )
-        if ok:
-            return redirect("portal:application_detail", application_id=holder["a"].pk)
+        if a is not None:
+            return redirect("portal:application_detail", application_id=a.pk)
         return redirect("portal:applications")
     status = request.GET.get("status", "")
     qs = registry.application_list(actor=request.user)
@@ -326,10 +318,10 @@ def application_detail(request, application_id: int):
 def org_applications(request, pk: int):
     inst = registry.institution_get(actor=request.user, institution_id=pk)
     if request.method == "POST":
-        p = request.POST
-        ref = ResubmitRefForm(p, request.FILES or None)
-        if not ref.is_valid():
-            form_invalid(request, ref)
+        ref = ResubmitRefForm(request.POST, request.FILES or None)
+        app = ApplicationDataForm(request.POST)
+        if not ref.is_valid() or not app.is_valid():
+            form_invalid(request, ref if ref.errors else app)
         elif ref.cleaned_data["application_id"]:
             d = ref.cleaned_data
             run_action(
@@ -339,7 +331,7 @@ def org_applications(request, pk: int):
                     application_id=registry.application_get(
                         actor=request.user, application_id=d["application_id"]
                     ).pk,
-                    data=_application_data(p),
+                    data=application_data(app.cleaned_data),
                     files={d["doc_type"]: d["file"]} if d["file"] else {},
                 ),
                 "补正材料已提交",
@@ -349,8 +341,8 @@ def org_applications(request, pk: int):
                 request,
                 lambda: services.application_submit(
                     actor=request.user,
-                    kind=p.get("kind", ""),
-                    data=_application_data(p, institution_id=inst.pk),
+                    kind=app.cleaned_data["kind"],
+                    data=application_data(app.cleaned_data, institution_id=inst.pk),
                     files=dict(request.FILES.items()),
                 ),
                 "申请已提交",
