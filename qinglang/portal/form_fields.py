@@ -59,6 +59,16 @@ class DivisionPickForm(forms.Form):
     division = division_code_field()
 
 
+def text_field(label: str, max_length: int, *, required: bool = False) -> forms.CharField:
+    """A bounded text; over-long input is refused naming the field and its limit."""
+    return forms.CharField(
+        label=label,
+        required=required,
+        max_length=max_length,
+        error_messages={"max_length": f"{label}不超过{max_length}字", "required": f"请填写{label}"},
+    )
+
+
 def date_field(label: str, *, required: bool = False, missing: str | None = None) -> forms.DateField:
     return forms.DateField(
         label=label,

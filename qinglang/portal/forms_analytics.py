@@ -7,16 +7,7 @@ from django import forms
 
 from qinglang.analytics.daily import MAX_TEXT
 
-from .form_fields import date_field, division_code_field, id_field
-
-
-def _text(label: str, max_length: int) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        required=False,
-        max_length=max_length,
-        error_messages={"max_length": f"{label}不超过{max_length}字"},
-    )
+from .form_fields import date_field, division_code_field, id_field, text_field
 
 
 class RankingIssueForm(forms.Form):
@@ -34,7 +25,7 @@ class ReminderForm(forms.Form):
         choices=list(REMINDER_ACTIONS.items()),
         error_messages={"required": "未知操作", "invalid_choice": "未知操作"},
     )
-    follow_up = _text("整改落实情况", 2000)
+    follow_up = text_field("整改落实情况", 2000)
 
 
 class UnitForm(forms.Form):
@@ -48,9 +39,9 @@ class UnitForm(forms.Form):
 
 
 class DailyReportForm(UnitForm):
-    notable_events = _text("重要事项", MAX_TEXT)
-    measures = _text("工作措施", MAX_TEXT)
-    problems = _text("需协调解决的问题", MAX_TEXT)
+    notable_events = text_field("重要事项", MAX_TEXT)
+    measures = text_field("工作措施", MAX_TEXT)
+    problems = text_field("需协调解决的问题", MAX_TEXT)
 
 
 class UnitTargetsField(forms.Field):
@@ -71,7 +62,7 @@ class UnitTargetsField(forms.Field):
 class DispatchForm(forms.Form):
     division = division_code_field()
     day = date_field("日期", required=False)
-    text = _text("调度意见", MAX_TEXT)
+    text = text_field("调度意见", MAX_TEXT)
     target = UnitTargetsField(label="报送单位", required=False)
 
 

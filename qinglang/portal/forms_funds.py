@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from qinglang.core.money import yuan_to_fen
 
-from .form_fields import id_field
+from .form_fields import id_field, text_field
 from .forms import BootstrapMixin, DateInput
 
 
@@ -45,7 +45,7 @@ class ReasonForm(BootstrapMixin, forms.Form):
 class ReasonTextForm(BootstrapMixin, forms.Form):
     """A reason the service decides on (it may require one): at most 500 characters."""
 
-    reason = forms.CharField(label=_("理由"), max_length=500, required=False)
+    reason = text_field("理由", 500)
 
 
 # Freeze and unfreeze of an institution's releases: the posted ``op`` names one of them.

@@ -7,10 +7,12 @@ from django import forms
 from qinglang.registry.models import DisclosureItem
 from qinglang.registry.services import APPLICATION_FIELDS, CHANGE_FIELDS
 
-from .form_fields import date_field, id_field
+from .form_fields import date_field, id_field, text_field
 
-APPLICATION_FIELD_LABELS = {
+# What an application proposes, in words (the form's labels and the review page's list).
+PROPOSED_LABELS = {
     "name": "机构名称",
+    "uscc": "统一社会信用代码",
     "category": "类别",
     "kind": "培训类型",
     "division_code": "所属区划",
@@ -22,16 +24,11 @@ APPLICATION_FIELD_LABELS = {
     "planned_pupils": "计划招生人数",
     "teachers": "专职教师人数",
     "qualified_teachers": "持证教师人数",
+    "stages": "学段",
+    "changes": "变更事项",
+    "fire_acceptance": "消防验收(备案)",
+    "institution_id": "机构",
 }
-
-
-def _text(label: str, max_length: int) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        required=False,
-        max_length=max_length,
-        error_messages={"max_length": f"{label}不超过{max_length}字"},
-    )
 
 
 class ApplicationDataForm(forms.Form):
@@ -42,9 +39,9 @@ class ApplicationDataForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for f in APPLICATION_FIELDS:
-            self.fields[f] = _text(APPLICATION_FIELD_LABELS.get(f, f), 255)
+            self.fields[f] = text_field(PROPOSED_LABELS.get(f, f), 255)
         for f, label in CHANGE_FIELDS.items():
-            self.fields[f"change_{f}"] = _text(f"变更后的{label}", 255)
+            self.fields[f"change_{f}"] = text_field(f"变更后的{label}", 255)
 
 
 def application_data(d: dict, institution_id: int | None = None) -> dict:
@@ -66,7 +63,7 @@ class DisclosureForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for value, label in DisclosureItem.choices:
-            self.fields[value] = _text(str(label), 2000)
+            self.fields[value] = text_field(str(label), 2000)
 
     def clean(self):
         d = super().clean()

@@ -18,6 +18,7 @@ from qinglang.registry import services
 from qinglang.registry.models import DisclosureItem, Weekday
 
 from ..forms_rules import (
+    PROPOSED_LABELS,
     ApplicationDataForm,
     ApplicationDecisionForm,
     CorrectionForm,
@@ -172,32 +173,17 @@ def public_board_pdf(request, pk: int):
 # --- approvals --------------------------------------------------------------------------
 
 
-PROPOSED_LABELS = {
-    "name": "机构名称",
-    "uscc": "统一社会信用代码",
-    "kind": "培训类型",
-    "division_code": "所属区划",
-    "address": "地址",
-    "legal_representative": "法定代表人",
-    "nature": "性质",
-    "mode": "办学方式",
-    "site_area_sqm": "场所面积(平方米)",
-    "planned_pupils": "计划招生人数",
-    "teachers": "专职教师人数",
-    "qualified_teachers": "持证教师人数",
-    "stages": "学段",
-    "changes": "变更事项",
-    "fire_acceptance": "消防验收(备案)",
-    "institution_id": "机构",
-}
-
-
 def _proposed(p: dict) -> list[tuple[str, str]]:
     """An application's figures as (label, value) in words: the division by name, yes/no."""
     from qinglang.core.division_names import full_name
-    from qinglang.registry.models import Kind, Mode, Nature, Stage
+    from qinglang.registry.models import InstitutionCategory, Kind, Mode, Nature, Stage
 
-    names = {"kind": dict(Kind.choices), "mode": dict(Mode.choices), "nature": dict(Nature.choices)}
+    names = {
+        "category": dict(InstitutionCategory.choices),
+        "kind": dict(Kind.choices),
+        "mode": dict(Mode.choices),
+        "nature": dict(Nature.choices),
+    }
     stages = dict(Stage.choices)
     out = []
     for k, v in p.items():
