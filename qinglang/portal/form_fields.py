@@ -3,6 +3,7 @@ dates as the browser posts them, several files under one name, amounts in yuan. 
 refusal is one Chinese sentence naming the field."""
 
 from django import forms
+from django.utils.text import format_lazy
 
 MAX_ID = 2**63 - 1  # the database's bigint; a larger number is "invalid", never a server error
 
@@ -59,13 +60,17 @@ class DivisionPickForm(forms.Form):
     division = division_code_field()
 
 
-def text_field(label: str, max_length: int, *, required: bool = False) -> forms.CharField:
-    """A bounded text; over-long input is refused naming the field and its limit."""
+def text_field(label, max_length: int, *, required: bool = False) -> forms.CharField:
+    """A bounded text; over-long input is refused naming the field and its limit. The
+    label may be lazy (translated per request); the messages stay lazy with it."""
     return forms.CharField(
         label=label,
         required=required,
         max_length=max_length,
-        error_messages={"max_length": f"{label}不超过{max_length}字", "required": f"请填写{label}"},
+        error_messages={
+            "max_length": format_lazy("{}不超过{}字", label, max_length),
+            "required": format_lazy("请填写{}", label),
+        },
     )
 
 

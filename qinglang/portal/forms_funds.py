@@ -45,7 +45,7 @@ class ReasonForm(BootstrapMixin, forms.Form):
 class ReasonTextForm(BootstrapMixin, forms.Form):
     """A reason the service decides on (it may require one): at most 500 characters."""
 
-    reason = text_field("理由", 500)
+    reason = text_field(_("理由"), 500)
 
 
 # Freeze and unfreeze of an institution's releases: the posted ``op`` names one of them.
