@@ -155,3 +155,44 @@ def xlsx_bomb(unzipped_bytes: int) -> bytes:
                     left -= len(piece)
                 f.write(tail)
     return out.getvalue()
+
+
+def built_once(django_db_blocker, build):
+    """Yield ``build()``'s result to a module's tests, building it once inside a
+    transaction that is rolled back when the module is done. Each test still runs in its
+    own savepoint within it (pytest-django's ``db``), so what one test writes is gone
+    before the next. For a module-scoped fixture that needs ``django_db_setup``:
+
+        @pytest.fixture(scope="module")
+        def world(django_db_setup, django_db_blocker):
+            yield from built_once(django_db_blocker, _build_world)
+    """
+    from django.db import transaction
+
+    with django_db_blocker.unblock():
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            built = build()
+        except BaseException:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+            raise
+    try:
+        yield built
+    finally:
+        with django_db_blocker.unblock():
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
+
+
+def seed_district_demo(*args: str) -> str:
+    """The district demo (``seed-demo --scale district``, extra arguments appended); its
+    printed summary."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("seed_demo", "--scale", "district", *args, stdout=out)
+    return out.getvalue()

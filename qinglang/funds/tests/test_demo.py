@@ -2,10 +2,7 @@
 there are disputes to answer and a statement difference to resolve, and lessons in every
 state of their release: pending, confirmed, deemed, disputed, upheld and rejected."""
 
-from io import StringIO
-
 import pytest
-from django.core.management import call_command
 from django.utils import timezone
 
 from qinglang.accounts.models import Role
@@ -21,13 +18,18 @@ from qinglang.funds.models import (
 )
 from qinglang.funds.services.indicators import week_monday
 from qinglang.funds.verify import ledger_verify
-from qinglang.testing import make_user
+from qinglang.testing import built_once, make_user, seed_district_demo
 
 pytestmark = pytest.mark.django_db
 
 
-def test_demo_funds_figures():
-    call_command("seed_demo", "--scale", "district", stdout=StringIO())
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    """The district demo, seeded once for the module's tests."""
+    yield from built_once(django_db_blocker, seed_district_demo)
+
+
+def test_demo_funds_figures(seeded):
     officer = make_user(Role.REGULATOR_OFFICER, prefixes=["510107"])
     ov = selectors.custody_overview(actor=officer, week_start=week_monday(timezone.localdate()))
     rates = [r["rate"] for r in ov["by_township"] if r["rate"] is not None]
@@ -46,12 +48,11 @@ def test_demo_funds_figures():
     assert ledger_verify().ok
 
 
-def test_demo_parent_orders_in_every_state_receipts_and_uncovered_institutions():
+def test_demo_parent_orders_in_every_state_receipts_and_uncovered_institutions(seeded):
     from qinglang.accounts.models import User
     from qinglang.funds.models import ContractAcceptance, OrderStatus, Payment, Receipt, ReceiptKind
     from qinglang.funds.selectors_coverage import coverage_of_all
 
-    call_command("seed_demo", "--scale", "district", stdout=StringIO())
     parent = User.objects.get(username="parent")  # the demo login
     states = set(Order.objects.filter(parent=parent).values_list("status", flat=True))
     assert set(OrderStatus.values) <= states, set(OrderStatus.values) - states

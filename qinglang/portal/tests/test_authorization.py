@@ -40,7 +40,7 @@ from django.urls.resolvers import RegexPattern, RoutePattern
 
 from qinglang.accounts.models import Role
 from qinglang.core.models import AuditEvent, Division, PolicyParameter
-from qinglang.testing import DEMO_COUNTY, OTHER_COUNTY, TOWNSHIP, make_institution, make_user
+from qinglang.testing import DEMO_COUNTY, OTHER_COUNTY, TOWNSHIP, built_once, make_institution, make_user
 
 # --- app plug-ins ------------------------------------------------------------------------
 #
@@ -286,19 +286,7 @@ def _no_receipt_check_limit(settings):
 def world(django_db_setup, django_db_blocker):
     """Built once per module inside a transaction that is rolled back at the end; each
     test runs in its own savepoint within it (pytest-django's ``db``)."""
-    with django_db_blocker.unblock():
-        atomic = transaction.atomic()
-        atomic.__enter__()
-        try:
-            w = _build_world()
-        except BaseException:
-            transaction.set_rollback(True)
-            atomic.__exit__(None, None, None)
-            raise
-    yield w
-    with django_db_blocker.unblock():
-        transaction.set_rollback(True)
-        atomic.__exit__(None, None, None)
+    yield from built_once(django_db_blocker, _build_world)
 
 
 # --- route discovery -------------------------------------------------------------------

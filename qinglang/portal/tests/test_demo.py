@@ -27,15 +27,16 @@ from qinglang.registry.models import (
 )
 from qinglang.registry.services.institutions import derive_licence_status
 from qinglang.registry.supervision import competent_department_for
+from qinglang.testing import built_once, seed_district_demo
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def seeded(db):
-    out = StringIO()
-    call_command("seed_demo", "--scale", "district", stdout=out)
-    return out.getvalue()
+@pytest.fixture(scope="module")
+def seeded(django_db_setup, django_db_blocker):
+    """The district demo, seeded once for the module's tests (each rolls back its own
+    writes); its printed summary."""
+    yield from built_once(django_db_blocker, seed_district_demo)
 
 
 def test_district_covers_every_kind_state_and_status(seeded):
@@ -111,22 +112,6 @@ def test_if_empty_is_idempotent(seeded):
 def test_audit_chain_verifies(seeded):
     seeded_or_approved = AuditEvent.objects.filter(action__in=["institution.seed", "institution.create"])
     assert seeded_or_approved.count() == Institution.objects.count()
-    assert audit_verify().ok
-
-
-def test_large_scale_streams_in_chunks(db):
-    """The province path (generated townships, chunked writes, one audit event per chunk)
-    on a small count."""
-    stats = demo.seed(scale="province", total=1200, chunk=500)
-    assert stats.institutions == 1200 == Institution.objects.count()
-    assert AuditEvent.objects.filter(action="institution.seed_batch").count() == 3
-    assert Institution.objects.values("division_code").distinct().count() > 50
-    assert (
-        not Institution.objects.filter(whitelisted=True)
-        .exclude(licence_status=LicenceStatus.FULLY_LICENSED, status=InstitutionStatus.ACTIVE)
-        .exists()
-    )
-    assert Institution.objects.filter(competent_department__isnull=True).count() == 0
     assert audit_verify().ok
 
 

@@ -3,15 +3,14 @@ refusal; roles see only what they may do; and every page a person reads shows na
 the codes of divisions, departments or statuses."""
 
 import re
-from io import StringIO
 
 import pytest
-from django.core.management import call_command
 from django.test import Client
 
 from qinglang.accounts.models import User
 from qinglang.portal.demo import DEMO_USERS
 from qinglang.portal.menu import ENTRIES, entries_for
+from qinglang.testing import built_once, seed_district_demo
 
 pytestmark = pytest.mark.django_db
 
@@ -21,12 +20,7 @@ USERNAMES = [u for u, _, _ in DEMO_USERS]
 @pytest.fixture(scope="module")
 def demo(django_db_setup, django_db_blocker):
     """The district demo, seeded once for the module (every app's flows)."""
-    with django_db_blocker.unblock():
-        call_command("seed_demo", "--scale", "district", "--institutions", "60", stdout=StringIO())
-        yield
-        from django.core.management import call_command as cc
-
-        cc("flush", "--noinput", verbosity=0)
+    yield from built_once(django_db_blocker, lambda: seed_district_demo("--institutions", "60"))
 
 
 def _client(username: str) -> Client:
