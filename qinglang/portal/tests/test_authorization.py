@@ -31,8 +31,7 @@ from datetime import date
 
 import pytest
 from django.conf import settings
-from django.db import transaction
-from django.forms.models import model_to_dict
+from django.db import connection, transaction
 from django.shortcuts import resolve_url
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
@@ -534,37 +533,47 @@ def b_state(world: World) -> dict:
 
 def side_state(side: Side, county: str | None = None) -> dict:
     """Everything stored about one world's institution (and the objects app plug-ins
-    added to it), to compare before and after."""
+    added to it), to compare before and after: every column of every row, by label."""
+    with connection.cursor() as cursor:
+        out = {}
+        for label, (sql, params) in _state_queries(side, county or side.division[:6]).items():
+            cursor.execute(sql, params)
+            out[label] = cursor.fetchall()
+    return out
+
+
+_STATE_QUERIES: dict = {}
+
+
+def _state_queries(side: Side, county: str) -> dict:
+    """The state's queries, compiled once for a side (the sweep reads a side's state
+    before and after every persona's write: compiling them each time was most of its
+    time)."""
+    key = (id(side), county)
+    cached = _STATE_QUERIES.get(key)
+    if cached is not None and cached[0] is side:
+        return cached[1]
     from qinglang.registry.models import Institution
 
     inst = Institution.objects.get(pk=side.institution.pk)
-    county = county or side.division[:6]
     by_model: dict = {}
     for kind, obj in side.extra.items():
         model = type(obj)
         if hasattr(model, "_meta") and model._meta.pk is not None:
-            by_model.setdefault(model, []).append((kind, obj.pk))
-    extra = {}
-    for model, kinds in by_model.items():  # one query per model
-        pk_name = model._meta.pk.attname
-        rows = {r[pk_name]: r for r in model._default_manager.filter(pk__in=[pk for _, pk in kinds]).values()}
-        extra.update({kind: rows.get(pk) for kind, pk in kinds})
-    related = {
-        rel: sorted((model_to_dict(o) for o in getattr(inst, rel).all()), key=lambda d: d["id"])
-        for rel in ("licences", "sites", "staff", "courses", "materials", "list_entries", "transitions")
+            by_model.setdefault(model, []).append(obj.pk)
+    querysets = {
+        f"extra:{model._meta.label}": model._default_manager.filter(pk__in=pks)  # one query per model
+        for model, pks in by_model.items()
     }
-    return {
-        "institution": model_to_dict(inst),
-        **related,
-        "county_institutions": list(
-            Institution.objects.filter(division_code__startswith=county).values_list("id", flat=True)
-        ),
-        "county_policy": list(
-            PolicyParameter.objects.filter(division_code__startswith=county).values_list("id", "value")
-        ),
-        "user": model_to_dict(type(side.user).objects.get(pk=side.user.pk)),
-        "extra": extra,
-    }
+    querysets["institution"] = Institution.objects.filter(pk=inst.pk)
+    for rel in ("licences", "sites", "staff", "courses", "materials", "list_entries", "transitions"):
+        querysets[rel] = getattr(inst, rel).all()
+    querysets["county_institutions"] = Institution.objects.filter(division_code__startswith=county)
+    querysets["county_policy"] = PolicyParameter.objects.filter(division_code__startswith=county)
+    querysets["user"] = type(side.user).objects.filter(pk=side.user.pk)
+    queries = {label: qs.order_by("pk").values().query.sql_with_params() for label, qs in querysets.items()}
+    _STATE_QUERIES[key] = (side, queries)
+    return queries
 
 
 def last_seq() -> int:
@@ -702,6 +711,28 @@ def _list_queries(world: World) -> list[dict]:
         {**search, "export": "csv"},
         {**search, "export": "xlsx"},
     ]
+
+
+def test_the_state_sees_every_kind_of_change(world, db, rollback):
+    """The write tests' detector: a change to B's institution, to one of its sites, to an
+    object an app plug-in added, to its user, or a new institution in B's county each
+    changes ``b_state``."""
+    from qinglang.registry.models import Institution, Site
+
+    before = b_state(world)
+    extra = next(iter(world.b.extra.values()))
+    changes = [
+        lambda: Institution.objects.filter(pk=world.b.institution.pk).update(name="改了"),
+        lambda: Site.objects.filter(pk=world.b.site.pk).update(address="改了"),
+        lambda: type(extra)._default_manager.filter(pk=extra.pk).delete(),
+        lambda: type(world.b.user).objects.filter(pk=world.b.user.pk).update(display_name="改了"),
+        lambda: make_institution(world.users["platform_admin"], division_code=world.b.township),
+    ]
+    for change in changes:
+        with rollback():
+            change()
+            assert b_state(world) != before
+        assert b_state(world) == before
 
 
 @pytest.mark.parametrize("route", _params("get", GET_ROUTES), ids=str)
