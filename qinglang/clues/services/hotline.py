@@ -127,92 +127,11 @@ def clue_import_hotline(*, actor, division_code: str, filename: str, data: bytes
 
 
 def _import_hotline(*, actor, division_code: str, filename: str, data: bytes) -> ClueImport:
-    require_role(actor, REGULATOR_WRITERS, message="只有监管领导和监管人员可以导入热线工单")
-    division_code = (division_code or "").strip()
-    if not division_code or not Division.objects.filter(code=division_code).exists():
-        raise ValidationError({"division_code": f"所属区划无效：{division_code or '未填写'}"})
-    if not division_in_scope(actor, division_code):
-        raise PermissionDeniedError("只能导入本辖区的热线工单")
-    if len(data) > MAX_FILE_BYTES:
-        raise ValidationError({"file": "文件超过50MB"})
-    from qinglang.core.xlsx import iter_rows
-
+    division_code = _check_request(actor, division_code, data)
     t0 = time.perf_counter()
-    try:
-        rows = iter_rows(data)
-        header = [str(c or "").strip() for c in next(rows, [])]
-    except XlsxRefused:  # a bomb, too many rows or columns: the guarded reader says which
-        raise
-    except Exception:
-        raise DomainError("bad_file", "无法读取文件：请上传 .xlsx 格式的热线工单", status=422)
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        raise DomainError("bad_columns", f"缺少列：{'、'.join(missing)}", {"missing": missing}, status=422)
-    col = {c: header.index(c) for c in COLUMNS}
-    resolve = _area_resolver(division_code)
-    subs, errors, seen = [], [], set()
-    n = 0
-    i_no, i_at, i_name, i_phone, i_text, i_org, i_addr, i_area = (col[c] for c in COLUMNS)
-    width = len(header)
-    tz = timezone.get_current_timezone()
-    for line, row in enumerate(_safe(rows), start=2):
-        if not row or all(v is None for v in row):
-            continue
-        if len(row) < width:
-            row = row + [None] * (width - len(row))
-        n += 1
-        no = str(row[i_no] or "").strip()
-        problems = []
-        if not no:
-            problems.append("缺少工单编号")
-        elif no in seen:
-            problems.append("文件内工单编号重复")
-        text = str(row[i_text] or "").strip()
-        if len(text) < MIN_TEXT:
-            problems.append("诉求内容为空或过短")
-        elif len(text) > MAX_TEXT:
-            problems.append(f"诉求内容超过{MAX_TEXT}字")
-        at = _parse_time(row[i_at], tz)
-        if at is None:
-            problems.append("受理时间无法识别")
-        phone = str(row[i_phone] or "").strip()
-        if phone:
-            try:
-                phone = validate_phone(phone)
-            except ValidationError:
-                problems.append("联系电话格式不正确")
-        area = resolve(row[i_area])
-        if area is None or not area.startswith(division_code):
-            problems.append(f"所属区域不在本辖区：{row[i_area]}")
-        if problems:
-            errors.append({"row": line, "work_order": no, "errors": problems})
-            continue
-        seen.add(no)
-        subs.append(
-            Submission(
-                channel=Channel.HOTLINE,
-                content=text,
-                division_code=area,
-                institution_name=str(row[i_org] or "").strip()[:200],
-                address=str(row[i_addr] or "").strip()[:255],
-                reporter_name=str(row[i_name] or "").strip()[:64],
-                reporter_phone=phone,
-                anonymous=not (row[i_name] or phone),
-                source_ref=no,
-                received_at=at,
-            )
-        )
-    from qinglang.core.bulk import select_in
-
-    done = {  # raw IN chunks: compiling a 5,000-value ORM filter cost more than running it
-        r[0]
-        for r in select_in(
-            f"SELECT source_ref FROM {ClueReport._meta.db_table} WHERE channel = %s AND source_ref {{in}}",  # noqa: S608
-            [s.source_ref for s in subs],
-            params=[Channel.HOTLINE],
-        )
-    }
-    fresh = [s for s in subs if s.source_ref not in done]
+    rows, header = _open_sheet(data)
+    subs, errors, n = _read_work_orders(rows, header, division_code)
+    fresh = _not_yet_imported(subs)
     batch = ClueImport.objects.create(
         division_code=division_code,
         filename=(filename or "")[:255],
@@ -224,28 +143,166 @@ def _import_hotline(*, actor, division_code: str, filename: str, data: bytes) ->
     )
     batch.timings = {"read_validate": round(time.perf_counter() - t0, 3)}
     if fresh:
-        res = ingest(actor=actor, subs=fresh, import_batch=batch)
-        batch.created, batch.merged = res.created, res.merged
-        batch.missing_departments = _named_missing(res.missing_departments)
-        batch.timings.update({k: round(v, 3) for k, v in res.timings.items()})
-        batch.save(update_fields=["created", "merged", "missing_departments"])
+        _ingest_fresh(actor, batch, fresh)
+    _audit_import(actor, batch, n, len(errors))
+    return batch
+
+
+def _check_request(actor, division_code: str, data: bytes) -> str:
+    """The actor may import for the division (stripped, returned) and the file is not too big."""
+    require_role(actor, REGULATOR_WRITERS, message="只有监管领导和监管人员可以导入热线工单")
+    division_code = (division_code or "").strip()
+    if not division_code or not Division.objects.filter(code=division_code).exists():
+        raise ValidationError({"division_code": f"所属区划无效：{division_code or '未填写'}"})
+    if not division_in_scope(actor, division_code):
+        raise PermissionDeniedError("只能导入本辖区的热线工单")
+    if len(data) > MAX_FILE_BYTES:
+        raise ValidationError({"file": "文件超过50MB"})
+    return division_code
+
+
+def _open_sheet(data: bytes):
+    """The rows after the header, and the header; refused unless every column is there."""
+    from qinglang.core.xlsx import iter_rows
+
+    try:
+        rows = iter_rows(data)
+        header = [str(c or "").strip() for c in next(rows, [])]
+    except XlsxRefused:  # a bomb, too many rows or columns: the guarded reader says which
+        raise
+    except Exception:
+        raise DomainError("bad_file", "无法读取文件：请上传 .xlsx 格式的热线工单", status=422)
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise DomainError("bad_columns", f"缺少列：{'、'.join(missing)}", {"missing": missing}, status=422)
+    return rows, header
+
+
+def _read_work_orders(rows, header: list[str], division_code: str) -> tuple[list[Submission], list, int]:
+    """Every non-blank row checked: (submissions of the valid ones, errors by row and work
+    order, rows read)."""
+    read = _WorkOrderReader(header, division_code)
+    subs, errors, seen = [], [], set()
+    n = 0
+    for line, row in enumerate(_safe(rows), start=2):
+        if not row or all(v is None for v in row):
+            continue
+        n += 1
+        no, problems, sub = read(row, seen)
+        if problems:
+            errors.append({"row": line, "work_order": no, "errors": problems})
+            continue
+        seen.add(no)
+        subs.append(sub)
+    return subs, errors, n
+
+
+class _WorkOrderReader:
+    """One row → (work-order number, problems, submission when there are none)."""
+
+    def __init__(self, header: list[str], division_code: str):
+        (
+            self.i_no,
+            self.i_at,
+            self.i_name,
+            self.i_phone,
+            self.i_text,
+            self.i_org,
+            self.i_addr,
+            self.i_area,
+        ) = (header.index(c) for c in COLUMNS)
+        self.width = len(header)
+        self.division_code = division_code
+        self.resolve = _area_resolver(division_code)
+        self.tz = timezone.get_current_timezone()
+
+    def __call__(self, row: list, seen: set[str]) -> tuple[str, list[str], Submission | None]:
+        if len(row) < self.width:
+            row = row + [None] * (self.width - len(row))
+        no = str(row[self.i_no] or "").strip()
+        problems = []
+        if not no:
+            problems.append("缺少工单编号")
+        elif no in seen:
+            problems.append("文件内工单编号重复")
+        text = str(row[self.i_text] or "").strip()
+        if len(text) < MIN_TEXT:
+            problems.append("诉求内容为空或过短")
+        elif len(text) > MAX_TEXT:
+            problems.append(f"诉求内容超过{MAX_TEXT}字")
+        at = _parse_time(row[self.i_at], self.tz)
+        if at is None:
+            problems.append("受理时间无法识别")
+        phone = str(row[self.i_phone] or "").strip()
+        if phone:
+            try:
+                phone = validate_phone(phone)
+            except ValidationError:
+                problems.append("联系电话格式不正确")
+        area = self.resolve(row[self.i_area])
+        if area is None or not area.startswith(self.division_code):
+            problems.append(f"所属区域不在本辖区：{row[self.i_area]}")
+        if problems:
+            return no, problems, None
+        return (
+            no,
+            problems,
+            Submission(
+                channel=Channel.HOTLINE,
+                content=text,
+                division_code=area,
+                institution_name=str(row[self.i_org] or "").strip()[:200],
+                address=str(row[self.i_addr] or "").strip()[:255],
+                reporter_name=str(row[self.i_name] or "").strip()[:64],
+                reporter_phone=phone,
+                anonymous=not (row[self.i_name] or phone),
+                source_ref=no,
+                received_at=at,
+            ),
+        )
+
+
+def _not_yet_imported(subs: list[Submission]) -> list[Submission]:
+    """The submissions whose work order no earlier import brought in."""
+    from qinglang.core.bulk import select_in
+
+    done = {  # raw IN chunks: compiling a 5,000-value ORM filter cost more than running it
+        r[0]
+        for r in select_in(
+            f"SELECT source_ref FROM {ClueReport._meta.db_table} WHERE channel = %s AND source_ref {{in}}",  # noqa: S608
+            [s.source_ref for s in subs],
+            params=[Channel.HOTLINE],
+        )
+    }
+    return [s for s in subs if s.source_ref not in done]
+
+
+def _ingest_fresh(actor, batch: ClueImport, fresh: list[Submission]) -> None:
+    """The new work orders through intake; the batch gets the counts and the timings."""
+    res = ingest(actor=actor, subs=fresh, import_batch=batch)
+    batch.created, batch.merged = res.created, res.merged
+    batch.missing_departments = _named_missing(res.missing_departments)
+    batch.timings.update({k: round(v, 3) for k, v in res.timings.items()})
+    batch.save(update_fields=["created", "merged", "missing_departments"])
+
+
+def _audit_import(actor, batch: ClueImport, rows: int, errors: int) -> None:
     audit_record(
         actor=actor,
         action="clue.import",
         obj=batch,
-        division_code=division_code,
+        division_code=batch.division_code,
         changes={
             "file": batch.filename,
             "sha256": batch.sha256,
-            "rows": n,
+            "rows": rows,
             "created": batch.created,
             "merged": batch.merged,
             "skipped": batch.skipped,
-            "errors": len(errors),
+            "errors": errors,
             "missing_departments": batch.missing_departments,
         },
     )
-    return batch
 
 
 def hotline_template_xlsx() -> bytes:
