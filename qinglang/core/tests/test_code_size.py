@@ -14,8 +14,6 @@ MAX_MODULE_LINES = 600
 
 # "path" for a module, "path:function" for a function; the value is the present length.
 OVER_THE_LIMIT: dict[str, int] = {
-    "clues/services/hotline.py:_import_hotline": 120,
-    "clues/services/intake.py": 805,
     "funds/demo.py:seed_district": 104,
     "funds/models.py": 768,
     "funds/services/consumption.py:_batch_import": 155,
@@ -33,9 +31,6 @@ OVER_THE_LIMIT: dict[str, int] = {
     "registry/services/imports.py": 706,
     "registry/services/imports.py:_create_all": 102,
     "registry/services/rules.py": 667,
-    "risk/services.py": 772,
-    "risk/services.py:level_changes_follow": 121,
-    "screening/services.py": 748,
 }
 
 
