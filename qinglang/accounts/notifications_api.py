@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from qinglang.core.api_support import Limit, Offset
+
 from . import notifications
 
 router = Router(tags=["notifications"])
@@ -38,9 +40,7 @@ class ReadOut(Schema):
 
 
 @router.get("", response=InboxOut, summary="My notifications, newest first")
-def inbox(request: HttpRequest, unread: bool = False, limit: int = 50, offset: int = 0):
-    limit = max(1, min(limit, 200))
-    offset = max(0, offset)
+def inbox(request: HttpRequest, unread: bool = False, limit: Limit = 50, offset: Offset = 0):
     qs = notifications.inbox(request.user, unread_only=unread)
     return {"unread": notifications.unread_count(request.user), "items": list(qs[offset : offset + limit])}
 

@@ -142,4 +142,8 @@ def test_inbox_page_nav_count_and_api(county):
     assert c.post(f"/api/notifications/{second.pk}/read").json() == {"marked": 0, "unread": 0}
     assert Notification.objects.get(pk=other.pk).read_at is None
     assert Client().get("/api/notifications").status_code == 401
+    # a page out of range is refused as bad input, never a server error
+    for query in ("offset=-1", "offset=99999999999999999999", "limit=0", "limit=201"):
+        r = c.get(f"/api/notifications?{query}")
+        assert r.status_code == 422 and r.json()["code"], query
     assert Client().get("/inbox/").status_code == 302
