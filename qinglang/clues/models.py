@@ -219,6 +219,8 @@ class ClueReport(models.Model):
             models.Index(
                 fields=["open311_token"], condition=~Q(open311_token=""), name="clue_report_token_idx"
             ),
+            # a county reconciles with its 12345 system by the work-order number
+            models.Index(fields=["source_ref"], condition=~Q(source_ref=""), name="clue_report_source_idx"),
         ]
         constraints = [
             models.UniqueConstraint(fields=["tracking_code"], name="clue_report_tracking_unique"),

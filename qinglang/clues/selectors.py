@@ -39,11 +39,15 @@ def clue_list(
     if category:
         qs = qs.filter(category=category)
     if q:
+        q = q.strip()
+        # a source reference is a whole number (工单编号, request id), found through its
+        # index as typed or in capitals; names and the clue's reference match in part
+        by_source = ClueReport.objects.filter(source_ref__in={q, q.upper()}).values("clue_id")
         qs = qs.filter(
             Q(reference__icontains=q)
             | Q(operator_name__icontains=q)
             | Q(institution__name__icontains=q)
-            | Q(reports__source_ref__icontains=q)
+            | Q(pk__in=by_source)
         )
     if overdue:
         qs = qs.filter(escalation_level__gt=0)

@@ -251,3 +251,84 @@ def test_a_report_carries_its_service_request_id_found_in_api_console_and_csv(ke
     export = web.get("/console/clues/", {"q": sid, "export": "csv"}).content.decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(export)))
     assert {r["编号"]: r["来源编号"] for r in rows}[case.reference] == sid
+
+
+def test_the_backfill_gives_old_reports_the_id_their_client_was_sent(key, institution):
+    """Reports filed before Open311 reports carried a source reference get the
+    service_request_id their client was sent: the case their intake event names, even if a
+    merge moved the report since; without such an event, their case's id. Other channels'
+    references are left alone."""
+    from importlib import import_module
+
+    from django.apps import apps as django_apps
+    from django.utils import timezone
+
+    from qinglang.clues.models import ClueReport
+
+    c = Client()
+
+    def post(text):
+        fields = {"service_code": "refund_difficulty", "description": text, "division_code": TOWNSHIP}
+        r = c.post(
+            f"{BASE}/requests.json",
+            {"api_key": key, **fields, "attribute[institution_name]": "星辰艺术培训中心"},
+        )
+        assert r.status_code == 200
+        return ClueReport.objects.get(open311_token=r.json()[0]["token"])
+
+    moved = post("星辰艺术培训中心拒绝退还剩余学费八千元，已经拖了两个月")
+    stays = post("星辰艺术培训中心教室里没有灭火器，消防通道堆满了桌椅")
+    assert moved.clue_id != stays.clue_id
+    sent_moved, sent_stays = str(moved.clue_id), str(stays.clue_id)
+    no_event = ClueReport.objects.create(
+        clue_id=stays.clue_id,
+        channel="open311",
+        tracking_code="BACKFILL0001",
+        content="没有留下受理记录的旧举报",
+        division_code=TOWNSHIP,
+        received_at=timezone.now(),
+    )
+    hotline = ClueReport.objects.create(
+        clue_id=stays.clue_id,
+        channel="hotline",
+        source_ref="GD2026120300099",
+        tracking_code="BACKFILL0002",
+        content="热线工单",
+        division_code=TOWNSHIP,
+        received_at=timezone.now(),
+    )
+    # as before the migration: no Open311 reference, and the first report merged into the other case
+    ClueReport.objects.filter(channel="open311").update(source_ref="")
+    ClueReport.objects.filter(pk=moved.pk).update(clue_id=stays.clue_id)
+
+    import_module("qinglang.clues.migrations.0008_open311_source_ref").backfill(django_apps, None)
+
+    refs = dict(ClueReport.objects.values_list("pk", "source_ref"))
+    assert refs[moved.pk] == sent_moved  # the case its client was told, not the one it sits in now
+    assert refs[stays.pk] == sent_stays
+    assert refs[no_event.pk] == sent_stays  # no intake event: its case
+    assert refs[hotline.pk] == "GD2026120300099"
+
+
+def test_a_source_reference_is_found_whole_not_in_part(key, institution, officer):
+    """The console and API find a case by its whole source reference, typed in any case;
+    a fragment of a work-order number finds nothing (names still match in part)."""
+    from qinglang.clues import selectors
+    from qinglang.clues.models import ClueReport
+
+    fields = {"service_code": "refund_difficulty", "division_code": TOWNSHIP}
+    r = Client().post(
+        f"{BASE}/requests.json",
+        {
+            "api_key": key,
+            **fields,
+            "description": "星辰艺术培训中心拒绝退还剩余学费八千元",
+            "attribute[institution_name]": "星辰艺术培训中心",
+        },
+    )
+    case_id = ClueReport.objects.get(open311_token=r.json()[0]["token"]).clue_id
+    ClueReport.objects.filter(clue_id=case_id).update(source_ref="GD2026120300017")
+    for q in ("GD2026120300017", "gd2026120300017", " GD2026120300017 "):
+        assert [x.pk for x in selectors.clue_list(actor=officer, q=q)] == [case_id], q
+    assert list(selectors.clue_list(actor=officer, q="2026120300")) == []
+    assert [x.pk for x in selectors.clue_list(actor=officer, q="星辰艺术")] == [case_id]
