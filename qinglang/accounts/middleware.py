@@ -11,6 +11,9 @@ from .scope import actor_for
 
 SESSION_KEY = "qinglang_last_seen"
 LOGIN_AT = "qinglang_login_at"
+# the last-seen stamp is renewed when it is this old: the idle timeout counts in minutes,
+# and an unchanged session is not written back to the database
+LAST_SEEN_STEP_SECONDS = 60
 
 
 def _expired(request, text: str):
@@ -49,7 +52,8 @@ class IdleTimeoutMiddleware:
                 if now - int(started) > settings.STAFF_SESSION_MAX_SECONDS:
                     hours = settings.STAFF_SESSION_MAX_SECONDS // 3600
                     return _expired(request, f"登录已满{hours}小时，请重新登录。")
-                request.session[SESSION_KEY] = now
+                if last is None or now - int(last) >= LAST_SEEN_STEP_SECONDS:
+                    request.session[SESSION_KEY] = now  # a session write a minute, not a request
         return self.get_response(request)
 
 

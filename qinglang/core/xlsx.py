@@ -263,8 +263,9 @@ def template_xlsx(*, title: str, columns: list[Col], example: list[list[str]], n
         cell.font, cell.fill = bold, fill
         letter = get_column_letter(i)
         ws.column_dimensions[letter].width = c.width
-        for r in range(2, 502):
-            ws.cell(row=r, column=i).number_format = "@"  # codes and phone numbers stay text
+        # the column's own format, which cells typed into it take: codes and phone numbers
+        # stay text (one <col> style, not 500 empty formatted cells a column)
+        ws.column_dimensions[letter].number_format = "@"
         if c.choices:
             dv = DataValidation(type="list", formula1='"' + ",".join(c.choices) + '"', allow_blank=True)
             dv.add(f"{letter}2:{letter}501")

@@ -15,7 +15,7 @@ returning the arguments, or ``None`` to hide the entry.
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.models import Role
@@ -263,9 +263,27 @@ class MenuGroup:
         return any(link.active for link in self.links)
 
 
+# entries_for's answers by what decides them: every predicate and argument function reads
+# only the actor's scope (its signature, the user's id aside) and the URL prefix. Bounded:
+# cleared when full.
+_ENTRIES_SEEN: dict[tuple, list[tuple[Entry, str]]] = {}
+_ENTRIES_SEEN_MAX = 2048
+
+
 def entries_for(user) -> list[tuple[Entry, str]]:
     """The entries ``user`` may use, with their resolved paths, in registry order (one
-    link per path and group)."""
+    link per path and group); computed once for each kind of scope, not on every page."""
+    key = (get_script_prefix(), actor_for(user).signature()[1:] if _signed_in(user) else None)
+    known = _ENTRIES_SEEN.get(key)
+    if known is None:
+        known = _entries_for(user)
+        if len(_ENTRIES_SEEN) >= _ENTRIES_SEEN_MAX:
+            _ENTRIES_SEEN.clear()
+        _ENTRIES_SEEN[key] = known
+    return list(known)
+
+
+def _entries_for(user) -> list[tuple[Entry, str]]:
     out: list[tuple[Entry, str]] = []
     seen: set[tuple[str, str]] = set()
     for e in ENTRIES:

@@ -77,3 +77,25 @@ def test_parent_session_does_not_expire_when_idle(db):
     _idle(c, 240)
     r = c.get(ME)
     assert r.status_code == 200 and r.json()["roles"] == ["parent"]
+
+
+def test_the_session_is_written_back_once_a_minute_not_on_every_request(db):
+    """Requests within a minute of the last stamp leave the session row as it was; the
+    first one after a minute renews the stamp."""
+    from django.contrib.sessions.models import Session
+
+    from qinglang.accounts.middleware import LAST_SEEN_STEP_SECONDS
+
+    c = _client_for(make_user(Role.REGULATOR_OFFICER))
+    session = c.session
+    half_a_minute_ago = int(time.time()) - LAST_SEEN_STEP_SECONDS // 2
+    session[SESSION_KEY] = half_a_minute_ago
+    session.save()
+    stored = Session.objects.get(pk=session.session_key).session_data
+    for _ in range(3):
+        assert c.get(ME).status_code == 200
+    assert Session.objects.get(pk=session.session_key).session_data == stored
+    assert c.session[SESSION_KEY] == half_a_minute_ago
+    _idle(c, 2)
+    assert c.get(ME).status_code == 200
+    assert int(time.time()) - c.session[SESSION_KEY] < LAST_SEEN_STEP_SECONDS  # renewed

@@ -313,8 +313,27 @@ def test_upload_templates_download_with_instructions(demo):
         )
         wb = load_workbook(BytesIO(r.content))
         assert HELP_SHEET in wb.sheetnames and wb.worksheets[0].cell(1, 1).value.startswith(header)
+        data = wb.worksheets[0]  # what is typed into a column stays text (codes, numbers)
+        assert {d.number_format for d in data.column_dimensions.values()} == {"@"}, url
         if header == "event_id":
             rows = list(lesson_rows(BytesIO(r.content), filename="批量消课.xlsx"))
             assert rows == [
                 {"event_id": "2026-03-01-张小明-1", "order_id": "1024", "given_at": "2026-03-01 18:30"}
             ]
+
+
+def test_a_menu_follows_a_change_of_memberships_and_is_shared_by_equal_scopes(db):
+    """The menu is computed once for each kind of scope: two officers of one county get
+    the same entries; a role granted or withdrawn changes the next page's menu."""
+    from qinglang.accounts.models import Role
+    from qinglang.accounts.services import membership_grant, membership_revoke
+    from qinglang.testing import ROOT, make_user
+
+    first, second = make_user(Role.REGULATOR_OFFICER), make_user(Role.REGULATOR_OFFICER)
+    officer = {e.url for e, _ in entries_for(first)}
+    assert officer == {e.url for e, _ in entries_for(second)} and "clue_list" in officer
+    m = membership_grant(actor=ROOT, user=second, role=Role.REGULATOR_LEADER, division_prefixes=["510107"])
+    leader = {e.url for e, _ in entries_for(User.objects.get(pk=second.pk))}
+    assert leader > officer and "admin_users" in leader - officer
+    membership_revoke(actor=ROOT, membership=m)
+    assert {e.url for e, _ in entries_for(User.objects.get(pk=second.pk))} == officer
