@@ -158,6 +158,8 @@ class Draw(models.Model):
     targets = models.JSONField(default=list)  # institution ids in draw order
     exclusions = models.JSONField(default=list, blank=True)  # gap / conflict / unstaffed notes
     drawn_at = models.DateTimeField(auto_now_add=True)
+    # the day the draw is made for: the year of random_inspection.annual_share it counts in
+    drawn_on = models.DateField("抽取日期")
     drawn_by_id = models.BigIntegerField(null=True)
     published = models.BooleanField("已公开", default=False)
     published_at = models.DateTimeField(null=True, blank=True)

@@ -168,7 +168,6 @@ def _working_days(start: date, end: date) -> list[date]:
     return days or [start]
 
 
-@transaction.atomic
 def _check_draw_size(*, share: float | None, count: int | None, team_size: int) -> None:
     if share is not None and count is not None:
         raise ValidationError({"share": "请指定抽取比例或抽取数量(二选一)；都不填则按年度抽查比例下限抽取"})
@@ -265,6 +264,7 @@ def _draw_tasks(c: Campaign, draw: Draw, result, teams: list[Team], divisions: d
     return tasks
 
 
+@transaction.atomic
 def campaign_draw(
     *,
     actor,
@@ -320,6 +320,7 @@ def campaign_draw(
         target_count=k,
         targets=result.targets,
         exclusions=result.exclusions,
+        drawn_on=today,
         drawn_by_id=user_id(actor),
     )
     teams = _create_teams(c, result.teams)
@@ -353,9 +354,8 @@ TASKS = bulk.Table(Task)
 
 
 def annual_share_status(*, division_code: str, year: int) -> dict:
-    """How the year's draws in a division stand against ``random_inspection.annual_share``:
-    distinct institutions drawn this year ÷ operating institutions of the division, the
-    bounds, and how many more the year needs (or how far it is over)."""
+    """How the draws dated in ``year`` stand against ``random_inspection.annual_share``: distinct
+    institutions drawn ÷ operating institutions of the division, the bounds, how many more (or over)."""
     import math
 
     rule = policy_resolve("random_inspection.annual_share", division_code)
@@ -365,7 +365,7 @@ def annual_share_status(*, division_code: str, year: int) -> dict:
     ).count()
     drawn: set[int] = set()
     for targets in Draw.objects.filter(
-        division_code__startswith=division_code, drawn_at__year=year
+        division_code__startswith=division_code, drawn_on__year=year
     ).values_list("targets", flat=True):
         drawn.update(targets)
     n = len(drawn)

@@ -117,22 +117,17 @@ def test_audit_chain_verifies(seeded):
 
 def test_rules_in_force_are_in_the_demo(seeded):
     """Applications in every state (the overdue one past its time limit, the approved one
-    with its permit), a banned person with a refused hire, institutions with disclosure
-    gaps (none of them whitelisted) and training-hours violations."""
+    with its permit), a person banned by another authority with a refused hire and one
+    banned by a penalty decision, institutions with disclosure gaps (none of them
+    whitelisted) and training-hours violations."""
     from datetime import date
 
-    from qinglang.registry.models import Application, HoursViolation, PracticeBan
+    from qinglang.enforcement.models import PenaltyCase
+    from qinglang.registry.models import Application, ApplicationStatus, HoursViolation, PracticeBan
     from qinglang.registry.services.rules import disclosure_gaps
 
     apps = Application.objects.all()
-    assert set(apps.values_list("status", flat=True)) == {
-        "draft",
-        "submitted",
-        "correcting",
-        "approved",
-        "rejected",
-        "withdrawn",
-    }
+    assert set(apps.values_list("status", flat=True)) == set(ApplicationStatus.values)
     today = date.today()
     assert any(a.overdue_on(today) for a in apps.filter(status="submitted"))
     assert any(not a.overdue_on(today) for a in apps.filter(status="submitted"))
@@ -143,9 +138,18 @@ def test_rules_in_force_are_in_the_demo(seeded):
     draft = apps.get(status="draft")
     assert draft.submitted_by_id == User.objects.get(username="inst-admin").pk and draft.number is None
     assert apps.get(status="correcting").correction_note
-    ban = PracticeBan.objects.get()
+    ban = PracticeBan.objects.get(source="other_authority")
     assert ban.division_code == "510104" and ban.refused_hires == 1
     assert not Staff.objects.filter(resident_id_digest=ban.resident_id_digest).exists()
+    # 限制从业 from a penalty case: the decision bans a teacher of the county and the ban
+    # cites it; the person is on the list by the digest of the resident ID
+    decided = PracticeBan.objects.get(source="penalty_decision")
+    case = PenaltyCase.objects.get(number=decided.decision_no)
+    assert case.status == "decided" and case.division_code == decided.division_code
+    assert str(case.decision.pk) == decided.source_ref
+    assert set(case.decision.penalties.values_list("kind", flat=True)) == {"warning", "practice_ban"}
+    teacher = Staff.objects.get(resident_id_digest=decided.resident_id_digest)
+    assert teacher.institution_id == case.institution_id and decided.ends_on > today
     active = Institution.objects.filter(status=InstitutionStatus.ACTIVE).prefetch_related(
         "licences", "disclosures"
     )

@@ -195,9 +195,10 @@ LEAKS = re.compile(r"\b(ledger|system|user):\w+")
 
 
 def _leaks(text: str, divisions: set[str], pattern: re.Pattern) -> list[str]:
-    # a bare code; not part of an identifier (DEMO510107) or of a document number, whose
-    # 机关代字 is the office's to set (510107校外整改〔2026〕000001号)
-    codes = re.findall(r"(?<![\dA-Za-z])(\d{6}|\d{9}|\d{12})(?![\dA-Za-z])(?![^\s〔]{0,6}〔)", text)
+    # a bare code; not part of an identifier (DEMO510107), of a document number, whose
+    # 机关代字 is the office's to set (510107校外整改〔2026〕000001号), or of a masked
+    # resident ID, whose first six digits are the birthplace (510107********1234)
+    codes = re.findall(r"(?<![\dA-Za-z])(\d{6}|\d{9}|\d{12})(?![\dA-Za-z*])(?![^\s〔]{0,6}〔)", text)
     found = [c for c in codes if c in divisions]
     found += pattern.findall(text)
     found += [m.group(0) for m in LEAKS.finditer(text)]
@@ -234,6 +235,17 @@ def test_pages_show_names_not_codes(demo):
             if bad:
                 failures.append(f"{username} {href}: {', '.join(bad[:6])}")
     assert not failures, "\n".join(failures)
+
+
+def test_the_code_check_tells_a_bare_code_from_a_masked_id_and_a_document_number():
+    pattern = re.compile(r"(?<!\w)(market_regulation)(?!\w)")
+    divisions = {"510107", "510107001"}
+    assert _leaks("区划 510107001 market_regulation", divisions, pattern) == [
+        "510107001",
+        "market_regulation",
+    ]
+    text = "身份证号 510107********1234 决定文号 510107教罚〔2026〕00011号 DEMO510107"
+    assert _leaks(text, divisions, pattern) == []
 
 
 def test_host_unit_is_one_strict_line(monkeypatch, client, settings):

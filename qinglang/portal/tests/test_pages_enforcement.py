@@ -1,6 +1,8 @@
 """Case page: evidence upload, the decision form with penalty kinds and amounts — in
 scope works, out of scope is 404, bad input gets a Chinese error and changes nothing."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
@@ -85,6 +87,13 @@ def test_decision_with_penalties_and_amounts(client, officer):
     amounts = dict(case.decision.penalties.values_list("kind", "amount_fen"))
     assert amounts == {"stop_operation": 0, "fine": 2_000_000, "confiscation": 1_000_000}
     assert case.institution.status in (InstitutionStatus.BANNED, InstitutionStatus.CLOSED)
+    # the effects read as measures, not as the decision's codes
+    html = client.get(reverse("portal:case_detail", args=[case.pk])).content.decode()
+    effects = re.search(r'<p[^>]*id="effects">(.*?)</p>', html, re.S)[1]
+    assert "机构状态：正常办学 → " in effects and "已列入黑名单" in effects
+    assert "资金拨付" in effects
+    for code in ("status", "blacklist_add", "funds_freeze", "banned", "closed"):
+        assert code not in effects
 
 
 @pytest.mark.parametrize(
@@ -161,6 +170,9 @@ def test_a_practice_ban_names_its_staff_on_the_page_and_bites(client, officer):
     assert "处罚决定已作出并生效" in _messages(resp), _messages(resp)
     ban = PracticeBan.objects.get()
     assert ban.resident_id_digest == person.resident_id_digest and ban.ends_on == date(2031, 12, 31)
+    html = client.get(url).content.decode()
+    effects = re.search(r'<p[^>]*id="effects">(.*?)</p>', html, re.S)[1]
+    assert "已列入限制从业名单" in effects and "practice_ban" not in effects
 
 
 def test_filing_takes_the_credit_code_and_refuses_what_it_cannot_find(client, officer):

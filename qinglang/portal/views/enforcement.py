@@ -4,12 +4,14 @@ decide with penalties, close, publish), and the public typical cases."""
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 
 from qinglang.core.errors import NotFound
 from qinglang.enforcement import selectors, services
 from qinglang.enforcement.models import CASE_STATES, CaseStatus, CaseType, Gravity, Origin, PenaltyKind
 from qinglang.enforcement.services import MONEY_KINDS
 from qinglang.inspections import selectors as inspection_selectors
+from qinglang.registry.models import InstitutionStatus
 
 from ..forms_enforcement import CaseFileForm, DecideForm, EvidenceForm, PublishForm, WithdrawCaseForm
 from .common import can_write, console_required, run_action, run_form
@@ -20,6 +22,27 @@ CASE_OPEN = (CaseStatus.FILED, CaseStatus.INVESTIGATING)
 
 def _yuan_text(fen: int | None) -> str:
     return f"{(fen or 0) / 100:,.2f}"
+
+
+def _effect_text(e: dict) -> str:
+    """A decision's effect as people read it (the decision keeps codes)."""
+    kind = e.get("effect")
+    if kind == "status":
+        labels = dict(InstitutionStatus.choices)
+        return gettext("机构状态：%(old)s → %(new)s") % {
+            "old": labels.get(e.get("from"), e.get("from")),
+            "new": labels.get(e.get("to"), e.get("to")),
+        }
+    if kind == "funds_freeze":
+        if e.get("applied"):
+            return gettext("已冻结资金拨付")
+        return gettext("冻结资金拨付未执行：%(why)s") % {"why": e.get("why", "")}
+    text = {
+        "whitelist_remove": gettext("已移出白名单"),
+        "blacklist_add": gettext("已列入黑名单"),
+        "practice_ban": gettext("已列入限制从业名单"),
+    }.get(kind)
+    return text or gettext("其他措施")
 
 
 def _file(user, d: dict):
@@ -122,12 +145,14 @@ def case_detail(request, case_id: int):
         else:
             messages.error(request, "操作未完成：未知操作")
         return redirect("portal:case_detail", case_id=case.pk)
+    decision = getattr(case, "decision", None) if case.status in ("decided", "closed") else None
     return render(
         request,
         "portal/enforcement/case.html",
         {
             "case": case,
-            "decision": getattr(case, "decision", None) if case.status in ("decided", "closed") else None,
+            "decision": decision,
+            "effects": [_effect_text(e) for e in decision.effects] if decision else [],
             "transitions": case.transitions.all(),
             "next_statuses": [v for v, _ in CASE_STATES.allowed(case)],
             "evidence": case.evidence.select_related("file"),

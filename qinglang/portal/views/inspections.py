@@ -122,7 +122,7 @@ def campaign_detail(request, campaign_id: int):
             "annual_share": services.annual_share_text(
                 services.annual_share_status(
                     division_code=c.division_code,
-                    year=timezone.localtime(draw.drawn_at if draw else timezone.now()).year,
+                    year=(draw.drawn_on if draw else timezone.localdate()).year,
                 )
             ),
         },
