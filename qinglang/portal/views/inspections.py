@@ -9,6 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from qinglang.accounts.permissions import INSTITUTION_USERS
@@ -284,8 +285,8 @@ def notice_print(request, notice_id: int):
             "items": n.items.order_by("id"),
             "issuers": department_names(n.departments, place),
             "issued_cn": cn_date(n.issued_on),
-            "inspectors": "、".join(
-                f"{name}(执法证号：{cert or '未登记'})"
+            "inspectors": _("、").join(
+                _("%(name)s(执法证号：%(cert)s)") % {"name": name, "cert": cert or _("未登记")}
                 for name, cert in team_inspectors([n.task_id]).get(n.task_id, [])
             ),
         },
