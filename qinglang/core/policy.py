@@ -108,22 +108,37 @@ def display_value(key: str, value) -> str:
 
 
 def policy_resolve(key: str, division_code: str, *, on: date | None = None) -> Resolved:
-    if key not in BY_KEY:
-        raise DomainError("unknown_policy_key", f"未知的政策参数：{key}", {"key": key})
+    return policy_resolve_many([key], division_code, on=on)[key]
+
+
+def policy_resolve_many(keys, division_code: str, *, on: date | None = None) -> dict[str, Resolved]:
+    """``policy_resolve`` of several keys for one division, with one query: the most
+    specific division of the chain first, the newest figure in force within a level, else
+    the national default."""
+    keys = list(keys)
+    unknown = [k for k in keys if k not in BY_KEY]
+    if unknown:
+        raise DomainError("unknown_policy_key", f"未知的政策参数：{unknown[0]}", {"key": unknown[0]})
     on = on or timezone.localdate()
     chain = division_chain(division_code or "")
-    rows = list(
-        PolicyParameter.objects.filter(key=key, division_code__in=chain, effective_from__lte=on)
-        .order_by("-effective_from")
-        .values("value", "division_code", "basis", "effective_from")
-    )
     rank = {c: i for i, c in enumerate(chain)}
-    rows.sort(key=lambda r: rank[r["division_code"]])  # stable: newest first within a level
-    if not rows:
-        d = BY_KEY[key]
-        return Resolved(key, d.value, "", d.basis, date(2021, 7, 24))
-    r = rows[0]
-    return Resolved(key, r["value"], r["division_code"], r["basis"], r["effective_from"])
+    by_key: dict[str, list[dict]] = {}
+    for r in (
+        PolicyParameter.objects.filter(key__in=keys, division_code__in=chain, effective_from__lte=on)
+        .order_by("-effective_from")
+        .values("key", "value", "division_code", "basis", "effective_from")
+    ):
+        by_key.setdefault(r["key"], []).append(r)
+    out = {}
+    for key in keys:
+        rows = sorted(by_key.get(key, []), key=lambda r: rank[r["division_code"]])  # stable
+        if rows:
+            r = rows[0]
+            out[key] = Resolved(key, r["value"], r["division_code"], r["basis"], r["effective_from"])
+        else:
+            d = BY_KEY[key]
+            out[key] = Resolved(key, d.value, "", d.basis, date(2021, 7, 24))
+    return out
 
 
 def policy_value(key: str, division_code: str, *, on: date | None = None) -> Any:

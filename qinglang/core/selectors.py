@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 
 from .errors import NotFound
 from .models import Department, Division
-from .policy import Resolved, policy_resolve
+from .policy import Resolved, policy_resolve_many
 from .policy_defaults import DEFAULTS
 
 
@@ -42,4 +42,5 @@ def policy_effective(*, division_code: str, on: date | None = None) -> list[tupl
     """Every rule's figure in force for a division and where it comes from."""
     if division_code:
         division_get(code=division_code)
-    return [(d, policy_resolve(d.key, division_code, on=on)) for d in DEFAULTS]
+    resolved = policy_resolve_many([d.key for d in DEFAULTS], division_code, on=on)
+    return [(d, resolved[d.key]) for d in DEFAULTS]

@@ -100,3 +100,29 @@ def test_violation_names_rule_value_division_and_basis(db):
         err.detail["value"] == 40 and err.detail["set_by"] == "5101" and err.detail["basis"] == "成都市规定"
     )
     assert "成都市" in err.message and "成都市规定" in err.message  # the division by name
+
+
+def test_a_division_s_whole_policy_resolves_in_one_query_as_key_by_key(db, django_assert_num_queries):
+    """The policy page's resolution of every key at once agrees with resolving each key on
+    its own (city over province over national, a future figure not yet in force)."""
+    from qinglang.core.policy import policy_resolve_many
+    from qinglang.core.selectors import policy_effective
+
+    for key, div, value, start in (
+        ("fees.max_amount_per_charge_fen", "51", 400000, None),
+        ("fees.max_amount_per_charge_fen", "5101", 300000, None),
+        ("lesson.parent_confirm_days", "5101", 7, date.today() + timedelta(days=10)),
+        ("clue.resolve_days", "510107", 10, None),
+    ):
+        extra = {"effective_from": start} if start else {}
+        policy_set(actor="system:test", key=key, division_code=div, value=value, basis="测试", **extra)
+    keys = [d.key for d in DEFAULTS]
+    for code in ("510107001", "510302", "110101", ""):
+        with django_assert_num_queries(1):
+            many = policy_resolve_many(keys, code)
+        assert many == {k: policy_resolve(k, code) for k in keys}, code
+    assert many["fees.max_amount_per_charge_fen"].value == 500000  # national, for ""
+    effective = {d.key: r for d, r in policy_effective(division_code="510107")}
+    assert effective["fees.max_amount_per_charge_fen"].division_code == "5101"
+    assert effective["lesson.parent_confirm_days"].value == 15  # the city's 7 starts later
+    assert effective["clue.resolve_days"].value == 10
