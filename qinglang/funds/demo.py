@@ -26,19 +26,43 @@ ACTOR = system("demo")
 
 
 def seed_district(*, county: str, rng, log) -> dict[str, int]:
-    from qinglang.accounts.services import membership_grant, user_create
+    bank = _bank(county)
+    counts = {"custody_accounts": 0, "orders": 0, "lessons": 0, "refunds": 0, "disputes": 0, "confirmed": 0}
+    counts["custody_accounts"] = _custody_accounts(county, bank, rng)
+    parent = _demo_parent()
+    accounts = list(
+        CustodyAccount.objects.filter(division_code__startswith=county).select_related("institution")[:15]
+    )
+    for acc in accounts:
+        _orders_and_lessons(acc, bank, parent, rng, log, counts)
+    counts["deemed"] = _deemed(accounts[:3], bank, parent, rng, log)
+    counts["declarations"] = _declarations(
+        CustodyAccount.objects.filter(division_code__startswith=county).order_by("id"), rng
+    )
+    counts["deposits"] = _deposits(accounts)
+    counts["statement_differences"] = _statement(bank, rng, log)
+    counts.update(_every_order_state(accounts, bank, parent, rng, log))
+    counts["receipts"] = _receipts()
+    return counts
 
+
+def _bank(county: str) -> Bank:
+    """The county's demo custody bank, registered on the first seed."""
     bank = Bank.objects.filter(code=f"DEMO{county}").first()
     if bank is None:
         bank, _ = services.bank_create(
             actor=ACTOR, code=f"DEMO{county}", name="成都银行武侯支行(托管)", division_code=county
         )
+    return bank
+
+
+def _custody_accounts(county: str, bank, rng) -> int:
+    """Custody accounts at the bank for up to 40 whitelisted institutions that have none."""
     insts = list(
         Institution.objects.filter(
             division_code__startswith=county, whitelisted=True, custody_account__isnull=True
         ).order_by("id")[:40]
     )
-    counts = {"custody_accounts": 0, "orders": 0, "lessons": 0, "refunds": 0, "disputes": 0, "confirmed": 0}
     for i, inst in enumerate(insts):
         services.custody_account_open(
             actor=ACTOR,
@@ -50,9 +74,15 @@ def seed_district(*, county: str, rng, log) -> dict[str, int]:
             opened_on=date.today() - timedelta(days=rng.randint(30, 400)),
             required_deposit_fen=2_000_000 if i % 10 == 9 else 0,
         )
-        counts["custody_accounts"] += 1
-    # the demo login "parent" (portal.demo.ensure_demo_users) owns the orders, so a visitor
-    # signing in as the demo parent sees orders in every state; a bare seed makes its own
+    return len(insts)
+
+
+def _demo_parent() -> User:
+    """The demo login "parent" (portal.demo.ensure_demo_users) owns the orders, so a
+    visitor signing in as the demo parent sees orders in every state; a bare seed makes its
+    own."""
+    from qinglang.accounts.services import membership_grant, user_create
+
     parent = (
         User.objects.filter(username="parent", memberships__role=Role.PARENT).first()
         or User.objects.filter(username="demo-parent").first()
@@ -66,69 +96,75 @@ def seed_district(*, county: str, rng, log) -> dict[str, int]:
             check_password=False,
         )
         membership_grant(actor=ACTOR, user=parent, role=Role.PARENT)
-    accounts = list(
-        CustodyAccount.objects.filter(division_code__startswith=county).select_related("institution")[:15]
-    )
-    for acc in accounts:
-        course = Course.objects.filter(
-            institution=acc.institution, approval_status=ApprovalStatus.APPROVED, unit_price_fen__gt=0
-        ).first()
-        if course is None or course.unit_price_fen * 10 > 500000:
-            continue
-        for k in range(2):
-            try:
-                order = services.order_create(
-                    actor=parent,
-                    data=term_input(
-                        course,
-                        learner_name=rng.choice(["张小明", "李思雨", "王子涵"]),
-                        lessons=rng.randint(10, 30),
-                    ),
-                )
-                _pay(order, bank, rng, "张女士")
-            except Exception as exc:
-                log(f"funds demo: order skipped ({exc})")
-                continue
-            counts["orders"] += 1
-            n = rng.randint(1, 5)
-            services.lesson_batch_import(
-                actor=ACTOR,
-                institution_id=acc.institution_id,
-                rows=[{"event_id": f"demo-{order.pk}-{i}", "order_id": order.pk} for i in range(n)],
+    return parent
+
+
+def _demo_course(institution) -> Course | None:
+    """The institution's first approved, priced course, if ten lessons of it cost at most
+    5,000 yuan."""
+    course = Course.objects.filter(
+        institution=institution, approval_status=ApprovalStatus.APPROVED, unit_price_fen__gt=0
+    ).first()
+    if course is None or course.unit_price_fen * 10 > 500000:
+        return None
+    return course
+
+
+def _orders_and_lessons(acc, bank, parent, rng, log, counts: dict[str, int]) -> None:
+    """Two paid orders at the institution, each with a few lessons recorded; the parent
+    confirms the first order's first lesson, asks for the second order's refund (three in
+    all) and disputes a last lesson of the others (six in all)."""
+    course = _demo_course(acc.institution)
+    if course is None:
+        return
+    for k in range(2):
+        try:
+            order = services.order_create(
+                actor=parent,
+                data=term_input(
+                    course,
+                    learner_name=rng.choice(["张小明", "李思雨", "王子涵"]),
+                    lessons=rng.randint(10, 30),
+                ),
             )
-            counts["lessons"] += n
-            recorded = Lesson.objects.filter(order=order, status=LessonStatus.RECORDED).order_by("id")
-            if k == 0 and n > 1:  # the parent confirms the first lesson: its fee is posted
-                services.lesson_confirm(actor=parent, lesson_id=recorded.first().pk)
-                counts["confirmed"] = counts.get("confirmed", 0) + 1
-            if k == 1 and counts["refunds"] < 3:
-                services.refund_request(actor=parent, order_id=order.pk, reason="孩子时间冲突，申请退费")
-                counts["refunds"] += 1
-            elif counts["disputes"] < 6:
-                lesson = recorded.last()
-                if lesson is not None:
-                    services.lesson_dispute(
-                        actor=parent, lesson_id=lesson.pk, reason=rng.choice(DISPUTE_REASONS)
-                    )
-                    # of the disputes, the regulator upholds one, rejects one; the rest wait
-                    decision = {1: True, 2: False}.get(counts["disputes"] % 3)
-                    if decision is not None:
-                        services.dispute_decide(
-                            actor=ACTOR,
-                            lesson_id=lesson.pk,
-                            upheld=decision,
-                            reason="核实签到记录与监控" + ("，当日未上课" if decision else "，课程如期进行"),
-                        )
-                    counts["disputes"] += 1
-    counts["deemed"] = _deemed(accounts[:3], bank, parent, rng, log)
-    counts["declarations"] = _declarations(
-        CustodyAccount.objects.filter(division_code__startswith=county).order_by("id"), rng
-    )
-    counts["deposits"] = _deposits(accounts)
-    counts["statement_differences"] = _statement(bank, rng, log)
-    counts.update(_every_order_state(accounts, bank, parent, rng, log))
-    counts["receipts"] = _receipts()
-    return counts
+            _pay(order, bank, rng, "张女士")
+        except Exception as exc:
+            log(f"funds demo: order skipped ({exc})")
+            continue
+        counts["orders"] += 1
+        n = rng.randint(1, 5)
+        services.lesson_batch_import(
+            actor=ACTOR,
+            institution_id=acc.institution_id,
+            rows=[{"event_id": f"demo-{order.pk}-{i}", "order_id": order.pk} for i in range(n)],
+        )
+        counts["lessons"] += n
+        recorded = Lesson.objects.filter(order=order, status=LessonStatus.RECORDED).order_by("id")
+        if k == 0 and n > 1:  # the parent confirms the first lesson: its fee is posted
+            services.lesson_confirm(actor=parent, lesson_id=recorded.first().pk)
+            counts["confirmed"] = counts.get("confirmed", 0) + 1
+        if k == 1 and counts["refunds"] < 3:
+            services.refund_request(actor=parent, order_id=order.pk, reason="孩子时间冲突，申请退费")
+            counts["refunds"] += 1
+        elif counts["disputes"] < 6:
+            _dispute(recorded.last(), parent, rng, counts)
+
+
+def _dispute(lesson, parent, rng, counts: dict[str, int]) -> None:
+    """The parent disputes the lesson; of the disputes, the regulator upholds one and
+    rejects one in every three, the rest wait."""
+    if lesson is None:
+        return
+    services.lesson_dispute(actor=parent, lesson_id=lesson.pk, reason=rng.choice(DISPUTE_REASONS))
+    decision = {1: True, 2: False}.get(counts["disputes"] % 3)
+    if decision is not None:
+        services.dispute_decide(
+            actor=ACTOR,
+            lesson_id=lesson.pk,
+            upheld=decision,
+            reason="核实签到记录与监控" + ("，当日未上课" if decision else "，课程如期进行"),
+        )
+    counts["disputes"] += 1
 
 
 def _pay(order, bank, rng, payer_name: str) -> None:
@@ -155,10 +191,8 @@ def _deemed(accounts, bank, parent, rng, log) -> int:
 
     start = date.today() - timedelta(days=42)
     for acc in accounts:
-        course = Course.objects.filter(
-            institution=acc.institution, approval_status=ApprovalStatus.APPROVED, unit_price_fen__gt=0
-        ).first()
-        if course is None or course.unit_price_fen * 10 > 500000:
+        course = _demo_course(acc.institution)
+        if course is None:
             continue
         div = course.institution.division_code
         try:
@@ -296,14 +330,8 @@ def _every_order_state(accounts, bank, parent, rng, log) -> dict[str, int]:
     course = next(
         (
             c
-            for c in (
-                Course.objects.filter(
-                    institution=acc.institution, approval_status=ApprovalStatus.APPROVED, unit_price_fen__gt=0
-                ).first()
-                for acc in accounts
-                if acc.mode == "bank_custody"
-            )
-            if c is not None and c.unit_price_fen * 10 <= 500000
+            for c in (_demo_course(acc.institution) for acc in accounts if acc.mode == "bank_custody")
+            if c is not None
         ),
         None,
     )

@@ -11,7 +11,8 @@ from .banks import (
 )
 from .common import institution_may_take_orders
 from .confirmation import lesson_confirm, lesson_dispute, lesson_dispute_resolve, lessons_deem_confirmed
-from .consumption import lesson_batch_import, lesson_record
+from .consumption import lesson_batch_import
+from .consumption_single import lesson_record
 from .contracts import contract_accept, contract_docx
 from .deposits import DepositRequirement, deposit_record, deposit_requirement
 from .disputes import dispute_decide

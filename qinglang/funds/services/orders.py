@@ -206,44 +206,15 @@ def order_create(*, actor, data: OrderInput, today: date | None = None) -> Order
     """A parent (for themself) or an institution's system creates an order; refused
     unless every fee rule holds."""
     today = today or timezone.localdate()
-    if type(data.lessons) is not int or data.lessons < 1:
-        raise ValidationError({"lessons": "课时数须为正整数"})
-    if not _months_ok(data.months):
-        raise ValidationError({"months": "收费月数须为正整数"})
-    if not (data.learner_name or "").strip():
-        raise ValidationError({"learner_name": "请填写学员姓名"})
-    if data.ends_on is not None:
-        if data.ends_on < data.starts_on:
-            raise ValidationError({"ends_on": "收费期截止日期不能早于开课日期"})
-        if data.ends_on > charge_period_end(data.starts_on, data.months):
-            raise ValidationError(
-                {"ends_on": f"收费期截止日期超出所填收费时长({data.months} 个月)，请增加月数或提前截止日期"}
-            )
+    _check_order_input(data)
     with transaction.atomic():
         course = Course.objects.select_related("institution").filter(pk=data.course_id).first()
         if course is None:
             raise NotFound("课程")
         inst = lock_institution_row(course.institution_id)
-        a = None if is_system(actor) else actor_for(actor)
-        parent_id = None
-        if a is not None and a.is_parent and not a.institution_ids:
-            parent_id = a.user_id  # parents may buy from any whitelisted institution
-        elif not (is_system(actor) or (a and a.is_platform_admin) or is_institution_user(actor, inst.pk)):
-            if a is None or not in_scope(inst, actor, regulator_department=False):
-                raise NotFound("课程")
-            raise PermissionDeniedError("仅家长或机构可以下单")
-        if (
-            data.top_up_of_id is not None
-            and parent_id is not None
-            and not Order.objects.filter(pk=data.top_up_of_id, parent_id=parent_id).exists()
-        ):  # a parent tops up their own order only (another's is as unknown as a missing one)
-            raise DomainError(
-                "unknown_order", "续费所依据的原订单不存在", {"top_up_of": data.top_up_of_id}, status=422
-            )
-        custody = institution_may_take_orders(inst)
-        modes = policy_resolve("custody.modes_allowed", inst.division_code)
-        if custody.mode not in (modes.value or []):
-            raise modes.violation("机构的监管方式本地不允许", mode=custody.mode)
+        parent_id = _buyer(actor, inst)
+        _check_top_up_owner(data, parent_id)
+        custody = _custody_taking_orders(inst)
         check_fee_rules(inst=inst, course=course, data=data, today=today)
         if custody.mode == CustodyMode.RISK_DEPOSIT:
             from .deposits import check_deposit_sufficient
@@ -251,36 +222,7 @@ def order_create(*, actor, data: OrderInput, today: date | None = None) -> Order
             check_deposit_sufficient(custody)
         release = policy_resolve("custody.release_rule", inst.division_code)
         rule = release.value or "per_lesson"
-        amount = data.lessons * course.unit_price_fen
-        order = Order(
-            institution=inst,
-            course=course,
-            parent_id=parent_id,
-            external_ref=(data.external_ref or "")[:64],
-            learner_name=data.learner_name.strip()[:64],
-            lessons=data.lessons,
-            unit_price_fen=course.unit_price_fen,
-            amount_fen=amount,
-            months=data.months,
-            starts_on=data.starts_on,
-            ends_on=period_end(data),
-            top_up_of_id=data.top_up_of_id,
-            release_rule=rule,
-            bank_id=custody.bank_id,
-            division_code=inst.division_code,
-            contract_text=CONTRACT_TEMPLATE.format(
-                institution=inst.name,
-                course=course.name,
-                learner=data.learner_name.strip(),
-                lessons=data.lessons,
-                price=f"{course.unit_price_fen / 100:.2f}元",
-                amount=f"{amount / 100:.2f}元",
-                starts_on=data.starts_on.isoformat(),
-                ends_on=period_end(data).isoformat(),
-                bank=custody.bank.name,
-                account=custody.account_number,
-            ),
-        )
+        order = _new_order(inst, course, data, parent_id=parent_id, custody=custody, rule=rule)
         order.save()
         first_row(ORDER_STATES, order, actor=actor)
         LedgerAccount.objects.create(
@@ -297,7 +239,7 @@ def order_create(*, actor, data: OrderInput, today: date | None = None) -> Order
             changes={
                 "course_id": course.pk,
                 "lessons": data.lessons,
-                "amount_fen": amount,
+                "amount_fen": order.amount_fen,
                 "release_rule": rule,
                 # the rule that chose it (and, staged, the stages in force when it was sold)
                 "release_rule_cited": release.cite(),
@@ -309,6 +251,93 @@ def order_create(*, actor, data: OrderInput, today: date | None = None) -> Order
             },
         )
     return order
+
+
+def _check_order_input(data: OrderInput) -> None:
+    """The order's own figures, before anything is read: lessons, months, the learner,
+    and an end of the charge period within its months."""
+    if type(data.lessons) is not int or data.lessons < 1:
+        raise ValidationError({"lessons": "课时数须为正整数"})
+    if not _months_ok(data.months):
+        raise ValidationError({"months": "收费月数须为正整数"})
+    if not (data.learner_name or "").strip():
+        raise ValidationError({"learner_name": "请填写学员姓名"})
+    if data.ends_on is not None:
+        if data.ends_on < data.starts_on:
+            raise ValidationError({"ends_on": "收费期截止日期不能早于开课日期"})
+        if data.ends_on > charge_period_end(data.starts_on, data.months):
+            raise ValidationError(
+                {"ends_on": f"收费期截止日期超出所填收费时长({data.months} 个月)，请增加月数或提前截止日期"}
+            )
+
+
+def _buyer(actor, inst) -> int | None:
+    """Who may order at the institution: a parent (for themself: their id), the
+    institution's users or system, a platform admin (None); anyone else is refused."""
+    a = None if is_system(actor) else actor_for(actor)
+    if a is not None and a.is_parent and not a.institution_ids:
+        return a.user_id  # parents may buy from any whitelisted institution
+    if not (is_system(actor) or (a and a.is_platform_admin) or is_institution_user(actor, inst.pk)):
+        if a is None or not in_scope(inst, actor, regulator_department=False):
+            raise NotFound("课程")
+        raise PermissionDeniedError("仅家长或机构可以下单")
+    return None
+
+
+def _check_top_up_owner(data: OrderInput, parent_id: int | None) -> None:
+    """A parent tops up their own order only (another's is as unknown as a missing one)."""
+    if (
+        data.top_up_of_id is not None
+        and parent_id is not None
+        and not Order.objects.filter(pk=data.top_up_of_id, parent_id=parent_id).exists()
+    ):
+        raise DomainError(
+            "unknown_order", "续费所依据的原订单不存在", {"top_up_of": data.top_up_of_id}, status=422
+        )
+
+
+def _custody_taking_orders(inst):
+    """The institution's custody account, if it may take orders under a custody mode
+    allowed locally."""
+    custody = institution_may_take_orders(inst)
+    modes = policy_resolve("custody.modes_allowed", inst.division_code)
+    if custody.mode not in (modes.value or []):
+        raise modes.violation("机构的监管方式本地不允许", mode=custody.mode)
+    return custody
+
+
+def _new_order(inst, course: Course, data: OrderInput, *, parent_id: int | None, custody, rule: str) -> Order:
+    """The order, not yet saved, with its contract's text."""
+    amount = data.lessons * course.unit_price_fen
+    return Order(
+        institution=inst,
+        course=course,
+        parent_id=parent_id,
+        external_ref=(data.external_ref or "")[:64],
+        learner_name=data.learner_name.strip()[:64],
+        lessons=data.lessons,
+        unit_price_fen=course.unit_price_fen,
+        amount_fen=amount,
+        months=data.months,
+        starts_on=data.starts_on,
+        ends_on=period_end(data),
+        top_up_of_id=data.top_up_of_id,
+        release_rule=rule,
+        bank_id=custody.bank_id,
+        division_code=inst.division_code,
+        contract_text=CONTRACT_TEMPLATE.format(
+            institution=inst.name,
+            course=course.name,
+            learner=data.learner_name.strip(),
+            lessons=data.lessons,
+            price=f"{course.unit_price_fen / 100:.2f}元",
+            amount=f"{amount / 100:.2f}元",
+            starts_on=data.starts_on.isoformat(),
+            ends_on=period_end(data).isoformat(),
+            bank=custody.bank.name,
+            account=custody.account_number,
+        ),
+    )
 
 
 def order_cancel(*, actor, order_id: int) -> Order:
@@ -369,18 +398,9 @@ def payment_record(
     content, an unknown order or an amount that doesn't match the order is refused. The
     paying account (number, name, bank) is kept: refunds go back to it
     (``refund.destination``)."""
-    payer_account = (payer_account or "").strip()
-    payer_account_name = (payer_account_name or "").strip()
-    payer_bank = (payer_bank or "").strip()
-    if len(payer_account) > 64 or len(payer_account_name) > 100 or len(payer_bank) > 100:
-        raise ValidationError({"payer_account": "付款账号、户名或开户行过长"})
-    txn_id = (txn_id or "").strip()
-    if not txn_id or len(txn_id) > 64:
-        raise ValidationError({"txn_id": "银行交易流水号为空或过长"})
-    if type(amount_fen) is not int or not 0 < amount_fen <= MAX_FEN:
-        raise DomainError(
-            "bad_amount", "金额须为正整数(分)且不超过上限", {"amount_fen": str(amount_fen)}, status=422
-        )
+    payer_account, payer_account_name, payer_bank, txn_id = _check_payment_input(
+        payer_account, payer_account_name, payer_bank, txn_id, amount_fen
+    )
     h = notification_hash(
         txn_id=txn_id,
         order_id=order_id,
@@ -390,50 +410,13 @@ def payment_record(
         payer_bank=payer_bank,
     )
     with transaction.atomic():
-        bank = Bank.objects.filter(pk=bank_id).first()
-        if bank is None:
-            raise NotFound("托管银行")
-        if (
-            not signed
-            and not is_bank_operator(actor, bank.pk)
-            and not (not is_system(actor) and actor_for(actor).is_platform_admin)
-        ):
-            raise NotFound("托管银行")
-        prior = Payment.objects.filter(bank_id=bank.pk, txn_id=txn_id).first()
+        bank = _paying_bank(actor, bank_id, signed=signed)
+        prior = _prior_payment(bank, txn_id, h)
         if prior is not None:
-            if prior.payload_hash != h:
-                raise DomainError(
-                    "notification_altered", "同一交易流水号的通知内容不一致", {"txn_id": txn_id}, status=409
-                )
             return prior, False
-        order = Order.objects.select_for_update(no_key=True).filter(pk=order_id, bank_id=bank.pk).first()
-        if order is None:
-            raise DomainError("unknown_order", "订单不存在或不在本行托管", {"order_id": order_id}, status=422)
-        if order.status != OrderStatus.PENDING_PAYMENT:
-            raise DomainError("order_not_payable", "订单不在待缴费状态", {"status": order.status}, status=409)
-        if amount_fen != order.amount_fen:
-            raise DomainError(
-                "amount_mismatch",
-                "到账金额与订单金额不符",
-                {"expected": order.amount_fen, "got": amount_fen},
-                status=422,
-            )
+        order = _lock_payable_order(bank, order_id, amount_fen)
         inst = order.institution
-        accs = institution_accounts(inst, bank.pk)
-        prepaid = LedgerAccount.objects.get(order_id=order.pk)
-        posting = post(
-            [
-                PostingSpec(
-                    key=f"payment:{bank.pk}:{txn_id}",
-                    code=PostingCode.PAYMENT,
-                    legs=((accs[AccountKind.CUSTODY].pk, amount_fen), (prepaid.pk, -amount_fen)),
-                    institution_id=inst.pk,
-                    division_code=order.division_code,
-                    order_id=order.pk,
-                    bank_id=bank.pk,
-                )
-            ]
-        )[0]
+        posting = _post_payment(order, bank, txn_id, amount_fen)
         move(ORDER_STATES, order, OrderStatus.PAID, actor=actor, reason=f"缴费 {txn_id}")
         order.paid_fen += amount_fen
         order.save(update_fields=["status", "paid_fen"])
@@ -461,18 +444,106 @@ def payment_record(
 
         large_movement_check(institution=inst, amount_fen=amount_fen, posting_id=posting.pk)
         if order.parent_id:
-            notify_on_commit(
-                [order.parent_id],
-                kind="order.paid",
-                title=f"订单{order.pk}已缴费，资金由托管银行监管",
-                body=f"{inst.name}：学员{order.learner_name}，缴费{format_yuan(amount_fen)}。"
-                "课时消课后请及时确认。",
-                link=reverse("portal:parent_order", args=[order.pk]),
-                actor=actor if not signed else f"bank:{bank.code}",
-                division_code=order.division_code,
-                about=("funds.order", order.pk),
-            )
+            _notify_paid(order, amount_fen, actor=actor if not signed else f"bank:{bank.code}")
     return payment, True
+
+
+def _check_payment_input(
+    payer_account: str, payer_account_name: str, payer_bank: str, txn_id: str, amount_fen
+) -> tuple[str, str, str, str]:
+    """The notification's fields trimmed and checked: the payer's account, name and bank
+    and the transaction id (as trimmed), a positive amount within the bound."""
+    payer_account = (payer_account or "").strip()
+    payer_account_name = (payer_account_name or "").strip()
+    payer_bank = (payer_bank or "").strip()
+    if len(payer_account) > 64 or len(payer_account_name) > 100 or len(payer_bank) > 100:
+        raise ValidationError({"payer_account": "付款账号、户名或开户行过长"})
+    txn_id = (txn_id or "").strip()
+    if not txn_id or len(txn_id) > 64:
+        raise ValidationError({"txn_id": "银行交易流水号为空或过长"})
+    if type(amount_fen) is not int or not 0 < amount_fen <= MAX_FEN:
+        raise DomainError(
+            "bad_amount", "金额须为正整数(分)且不超过上限", {"amount_fen": str(amount_fen)}, status=422
+        )
+    return payer_account, payer_account_name, payer_bank, txn_id
+
+
+def _paying_bank(actor, bank_id: int, *, signed: bool) -> Bank:
+    """The custody bank, for its signed notification, its own operator or a platform
+    admin; unknown to anyone else."""
+    bank = Bank.objects.filter(pk=bank_id).first()
+    if bank is None:
+        raise NotFound("托管银行")
+    if (
+        not signed
+        and not is_bank_operator(actor, bank.pk)
+        and not (not is_system(actor) and actor_for(actor).is_platform_admin)
+    ):
+        raise NotFound("托管银行")
+    return bank
+
+
+def _prior_payment(bank: Bank, txn_id: str, payload_hash: str) -> Payment | None:
+    """The payment already recorded under the transaction id, if its content is the
+    same; the same id with other content is refused."""
+    prior = Payment.objects.filter(bank_id=bank.pk, txn_id=txn_id).first()
+    if prior is not None and prior.payload_hash != payload_hash:
+        raise DomainError(
+            "notification_altered", "同一交易流水号的通知内容不一致", {"txn_id": txn_id}, status=409
+        )
+    return prior
+
+
+def _lock_payable_order(bank: Bank, order_id: int, amount_fen: int) -> Order:
+    """The order, locked: in custody at this bank, waiting for payment, of this amount."""
+    order = Order.objects.select_for_update(no_key=True).filter(pk=order_id, bank_id=bank.pk).first()
+    if order is None:
+        raise DomainError("unknown_order", "订单不存在或不在本行托管", {"order_id": order_id}, status=422)
+    if order.status != OrderStatus.PENDING_PAYMENT:
+        raise DomainError("order_not_payable", "订单不在待缴费状态", {"status": order.status}, status=409)
+    if amount_fen != order.amount_fen:
+        raise DomainError(
+            "amount_mismatch",
+            "到账金额与订单金额不符",
+            {"expected": order.amount_fen, "got": amount_fen},
+            status=422,
+        )
+    return order
+
+
+def _post_payment(order: Order, bank: Bank, txn_id: str, amount_fen: int):
+    """The money into custody, owed to the order (custody debited, prepaid credited)."""
+    inst = order.institution
+    accs = institution_accounts(inst, bank.pk)
+    prepaid = LedgerAccount.objects.get(order_id=order.pk)
+    return post(
+        [
+            PostingSpec(
+                key=f"payment:{bank.pk}:{txn_id}",
+                code=PostingCode.PAYMENT,
+                legs=((accs[AccountKind.CUSTODY].pk, amount_fen), (prepaid.pk, -amount_fen)),
+                institution_id=inst.pk,
+                division_code=order.division_code,
+                order_id=order.pk,
+                bank_id=bank.pk,
+            )
+        ]
+    )[0]
+
+
+def _notify_paid(order: Order, amount_fen: int, *, actor) -> None:
+    """The parent told, once the payment commits, that custody holds the money."""
+    notify_on_commit(
+        [order.parent_id],
+        kind="order.paid",
+        title=f"订单{order.pk}已缴费，资金由托管银行监管",
+        body=f"{order.institution.name}：学员{order.learner_name}，缴费{format_yuan(amount_fen)}。"
+        "课时消课后请及时确认。",
+        link=reverse("portal:parent_order", args=[order.pk]),
+        actor=actor,
+        division_code=order.division_code,
+        about=("funds.order", order.pk),
+    )
 
 
 def payment_refusal_log(

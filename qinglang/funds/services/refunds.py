@@ -313,17 +313,7 @@ def refund_pro_rata(*, actor, institution_id: int, reason: str) -> dict:
         raise ValidationError({"reason": "请填写理由"})
     with transaction.atomic():
         inst = lock_institution_row(institution_id)
-        if not is_regulator_writer(actor, inst.division_code):
-            from qinglang.accounts.scope import in_scope
-            from qinglang.core.errors import NotFound
-
-            if not in_scope(inst, actor, regulator_department=False):
-                raise NotFound("机构")
-            raise PermissionDeniedError("清退须由监管部门执行")
-        if inst.status not in PRO_RATA_STATUSES:
-            raise DomainError(
-                "institution_operating", "机构仍在办学，不能统一清退", {"status": inst.status}, status=409
-            )
+        _check_pro_rata_allowed(actor, inst)
         orders = list(
             Order.objects.select_for_update(no_key=True)
             .filter(
@@ -332,58 +322,13 @@ def refund_pro_rata(*, actor, institution_id: int, reason: str) -> dict:
             )
             .order_by("id")
         )
-        custody = account_get_or_create(institution=inst, kind=AccountKind.CUSTODY)
-        payable = account_get_or_create(institution=inst, kind=AccountKind.REFUNDS_PAYABLE)
-        custody = LedgerAccount.objects.select_for_update(no_key=True).get(pk=custody.pk)
-        payable = LedgerAccount.objects.select_for_update(no_key=True).get(pk=payable.pk)
+        custody, payable = _lock_refund_accounts(inst)
         claims = {o.pk: unconsumed_fen(o) for o in orders}
         total = sum(claims.values())
         available = max(custody.balance_fen + payable.balance_fen, 0)  # payable is ≤ 0
         shares = _pro_rata(claims, min(available, total))
-        refunds = []
-        # open requests are overtaken by the regulator's refund (one statement, with
-        # their transition rows)
-        open_ids = list(
-            Refund.objects.filter(order__in=orders, status=RefundStatus.REQUESTED).values_list(
-                "id", flat=True
-            )
-        )
-        Refund.objects.filter(pk__in=open_ids).update(
-            status=RefundStatus.AGREED, answer="监管部门统一清退", decided_at=timezone.now()
-        )
-        REFUND_STATES.record_many(
-            [(pk, RefundStatus.REQUESTED, RefundStatus.AGREED) for pk in open_ids],
-            actor=actor,
-            reason="监管部门统一清退",
-        )
-        for o in orders:
-            share = shares.get(o.pk, 0)
-            if o.status == OrderStatus.COMPLETED:
-                continue
-            payer = payer_of(o)
-            posting_id = _execute(
-                actor=actor,
-                order=o,
-                amount=share,
-                key=f"prorata:{inst.pk}:{o.pk}",
-                code=PostingCode.PRO_RATA_REFUND,
-                payer=payer,
-                reason=f"监管清退：{reason[:200]}",
-            )
-            refunds.append(
-                Refund(
-                    order=o,
-                    institution_id=inst.pk,
-                    status=RefundStatus.REGULATOR,
-                    reason=reason[:500],
-                    amount_fen=share,
-                    **payer,
-                    posting_id=posting_id,
-                    bank_id=o.bank_id,
-                    division_code=o.division_code,
-                    decided_at=timezone.now(),
-                )
-            )
+        _overtake_open_requests(actor, orders)
+        refunds = _refund_shares(actor, inst, orders, shares, reason)
         Refund.objects.bulk_create(refunds)
         REFUND_STATES.record_many(
             [(r.pk, r.status, r.status) for r in refunds], actor=actor, reason=reason[:500]
@@ -407,6 +352,81 @@ def refund_pro_rata(*, actor, institution_id: int, reason: str) -> dict:
             ],
         )
     return summary
+
+
+def _check_pro_rata_allowed(actor, inst) -> None:
+    """A regulator of the institution's division, and an institution no longer operating."""
+    if not is_regulator_writer(actor, inst.division_code):
+        from qinglang.accounts.scope import in_scope
+        from qinglang.core.errors import NotFound
+
+        if not in_scope(inst, actor, regulator_department=False):
+            raise NotFound("机构")
+        raise PermissionDeniedError("清退须由监管部门执行")
+    if inst.status not in PRO_RATA_STATUSES:
+        raise DomainError(
+            "institution_operating", "机构仍在办学，不能统一清退", {"status": inst.status}, status=409
+        )
+
+
+def _lock_refund_accounts(inst) -> tuple[LedgerAccount, LedgerAccount]:
+    """The institution's custody and refunds-payable accounts (created at need), locked."""
+    custody = account_get_or_create(institution=inst, kind=AccountKind.CUSTODY)
+    payable = account_get_or_create(institution=inst, kind=AccountKind.REFUNDS_PAYABLE)
+    custody = LedgerAccount.objects.select_for_update(no_key=True).get(pk=custody.pk)
+    payable = LedgerAccount.objects.select_for_update(no_key=True).get(pk=payable.pk)
+    return custody, payable
+
+
+def _overtake_open_requests(actor, orders: list[Order]) -> None:
+    """Open requests are overtaken by the regulator's refund (one statement, with their
+    transition rows)."""
+    open_ids = list(
+        Refund.objects.filter(order__in=orders, status=RefundStatus.REQUESTED).values_list("id", flat=True)
+    )
+    Refund.objects.filter(pk__in=open_ids).update(
+        status=RefundStatus.AGREED, answer="监管部门统一清退", decided_at=timezone.now()
+    )
+    REFUND_STATES.record_many(
+        [(pk, RefundStatus.REQUESTED, RefundStatus.AGREED) for pk in open_ids],
+        actor=actor,
+        reason="监管部门统一清退",
+    )
+
+
+def _refund_shares(actor, inst, orders: list[Order], shares: dict[int, int], reason: str) -> list[Refund]:
+    """Each order not completed refunded its share, back to its payer: posted, and its
+    refund (not yet saved) returned."""
+    refunds = []
+    for o in orders:
+        share = shares.get(o.pk, 0)
+        if o.status == OrderStatus.COMPLETED:
+            continue
+        payer = payer_of(o)
+        posting_id = _execute(
+            actor=actor,
+            order=o,
+            amount=share,
+            key=f"prorata:{inst.pk}:{o.pk}",
+            code=PostingCode.PRO_RATA_REFUND,
+            payer=payer,
+            reason=f"监管清退：{reason[:200]}",
+        )
+        refunds.append(
+            Refund(
+                order=o,
+                institution_id=inst.pk,
+                status=RefundStatus.REGULATOR,
+                reason=reason[:500],
+                amount_fen=share,
+                **payer,
+                posting_id=posting_id,
+                bank_id=o.bank_id,
+                division_code=o.division_code,
+                decided_at=timezone.now(),
+            )
+        )
+    return refunds
 
 
 def _pro_rata(claims: dict[int, int], pot: int) -> dict[int, int]:

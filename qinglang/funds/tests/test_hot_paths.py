@@ -104,7 +104,7 @@ def test_policy_subquery_resolves_as_policy_resolve():
 
     from qinglang.core.policy import policy_resolve
     from qinglang.core.services import policy_set
-    from qinglang.funds.services.consumption import policy_subquery, policy_value_from_db
+    from qinglang.funds.services.consumption_single import policy_subquery, policy_value_from_db
 
     key = "lesson.parent_confirm_days"
     today = timezone.localdate()

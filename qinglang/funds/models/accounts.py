@@ -1,0 +1,211 @@
+"""Custody banks and custody accounts, and the double-entry ledger: its accounts,
+postings and entries.
+
+Money is integer fen. Ledger sign convention: an entry's ``amount_fen`` is positive for a
+debit and negative for a credit; every posting's entries sum to zero. Asset accounts
+(custody) are debit-normal, liabilities (prepaid, settlement, refunds payable, risk
+deposit) credit-normal; ``LedgerAccount.balance_fen`` is the signed sum of its entries and
+``normal_balance`` shows it the natural way round."""
+
+from django.db import models
+from django.db.models import Q
+
+from qinglang.accounts.scope import ScopePaths
+from qinglang.registry.models import Institution
+
+
+class Bank(models.Model):
+    """A custody bank (托管银行) registered for a division; notifications it sends are
+    signed with HMAC-SHA256 under its shared secret (stored encrypted)."""
+
+    scope = ScopePaths(division="division_code", bank="id")
+
+    code = models.CharField("银行编码", max_length=32, unique=True)
+    name = models.CharField("银行名称", max_length=100)
+    division_code = models.CharField("所属区划", max_length=12)
+    secret_encrypted = models.TextField("通知签名密钥(加密)", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "托管银行"
+        verbose_name_plural = "托管银行"
+        indexes = [models.Index(fields=["division_code", "id"], name="bank_div_idx")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CustodyMode(models.TextChoices):
+    BANK_CUSTODY = "bank_custody", "银行托管"
+    RISK_DEPOSIT = "risk_deposit", "风险保证金"
+
+
+class CustodyAccount(models.Model):  # noqa: DJ008 - shown through their fields, not str()
+    """An institution's custody account (托管专户 / 监管账户) at a bank. Without one an
+    institution takes no orders. ``releases_frozen`` is set by a penalty decision that
+    stops operation: lessons then release nothing until unfrozen (refunds still work)."""
+
+    scope = ScopePaths(division="division_code", institution="institution_id", bank="bank_id")
+
+    institution = models.OneToOneField(Institution, on_delete=models.PROTECT, related_name="custody_account")
+    bank = models.ForeignKey(Bank, on_delete=models.PROTECT, related_name="accounts")
+    mode = models.CharField("监管方式", max_length=16, choices=CustodyMode.choices)
+    account_number = models.CharField("账号", max_length=40)
+    # the name the account is held under, as the bank shows it (blank: the institution's)
+    account_name = models.CharField("户名", max_length=100, blank=True)
+    opened_on = models.DateField("开户日期")
+    # risk-deposit mode: a fixed minimum set at opening; the deposit actually required
+    # also follows ``custody.risk_deposit_ratio`` (services.deposits.deposit_requirement)
+    required_deposit_fen = models.BigIntegerField("应缴保证金(分)", default=0)
+    deposit_held_fen = models.BigIntegerField("已缴保证金(分)", default=0)
+    releases_frozen = models.BooleanField("暂停拨付", default=False)
+    frozen_reason = models.CharField("暂停原因", max_length=500, blank=True)
+    division_code = models.CharField("所属区划", max_length=12)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "监管账户"
+        verbose_name_plural = "监管账户"
+        constraints = [
+            models.UniqueConstraint(fields=["bank", "account_number"], name="custody_account_number_unique"),
+            models.CheckConstraint(
+                condition=Q(required_deposit_fen__gte=0, deposit_held_fen__gte=0),
+                name="custody_deposit_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["division_code", "id"], name="custody_div_idx")]
+
+
+class AccountKind(models.TextChoices):
+    CUSTODY = "custody", "监管户(资产)"
+    PREPAID = "prepaid", "订单预收(负债)"
+    PENDING_RELEASE = "pending_release", "待家长确认拨付(负债)"
+    SETTLEMENT = "settlement", "机构待结算(负债)"
+    REFUNDS_PAYABLE = "refunds_payable", "应退费(负债)"
+    RISK_DEPOSIT = "risk_deposit", "风险保证金(负债)"
+    SUSPENSE = "suspense", "对账挂账"
+
+
+DEBIT_NORMAL = {AccountKind.CUSTODY}
+# Balance rules as flags (TigerBeetle): which side may never exceed the other.
+NON_NEGATIVE_DEBIT = {AccountKind.CUSTODY}  # credits must not exceed debits
+# debits must not exceed credits. Settlement has no such rule: a dispute upheld after the
+# release was paid out leaves the institution owing, netted against its next releases.
+NON_NEGATIVE_CREDIT = {
+    AccountKind.PREPAID,
+    AccountKind.PENDING_RELEASE,
+    AccountKind.REFUNDS_PAYABLE,
+    AccountKind.RISK_DEPOSIT,
+}
+
+
+class LedgerAccount(models.Model):  # noqa: DJ008 - shown through their fields, not str()
+    """One account of the double-entry ledger. ``balance_fen`` is kept alongside the
+    entries (signed: debits − credits) and ``ledger_verify`` proves it equals their sum."""
+
+    scope = ScopePaths(division="division_code", institution="institution_id", bank="bank_id")
+
+    kind = models.CharField(max_length=16, choices=AccountKind.choices)
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="ledger_accounts")
+    order = models.OneToOneField(
+        "Order", on_delete=models.PROTECT, null=True, blank=True, related_name="prepaid_account"
+    )
+    bank_id = models.BigIntegerField(null=True, blank=True)
+    division_code = models.CharField(max_length=12)
+    balance_fen = models.BigIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "账户"
+        verbose_name_plural = "账户"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["institution", "kind"],
+                condition=~Q(kind="prepaid"),
+                name="ledger_one_account_per_kind",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="prepaid", order__isnull=False)
+                | (~Q(kind="prepaid") & Q(order__isnull=True)),
+                name="ledger_prepaid_has_order",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="custody") | Q(balance_fen__gte=0), name="ledger_custody_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind__in=["prepaid", "pending_release", "refunds_payable", "risk_deposit"])
+                | Q(balance_fen__lte=0),
+                name="ledger_liability_not_negative",
+            ),
+        ]
+        indexes = [models.Index(fields=["division_code", "kind"], name="ledger_div_kind_idx")]
+
+    @property
+    def normal_balance(self) -> int:
+        return self.balance_fen if self.kind in DEBIT_NORMAL else -self.balance_fen
+
+
+class PostingCode(models.TextChoices):
+    """Why money moved (TigerBeetle's transfer code)."""
+
+    PAYMENT = "payment", "缴费入托管"
+    RELEASE = "release", "消课拨付"  # straight to settlement: before two-phase release, and catch-ups
+    RELEASE_REVERSAL = "release_reversal", "消课异议冲正"
+    # two-phase release (一课一消): a lesson's price waits in pending until the parent
+    # confirms (or is deemed to), then is posted to settlement, or voided back to prepaid
+    RELEASE_PENDING = "release_pending", "消课待确认"
+    RELEASE_POST = "release_post", "确认拨付"
+    RELEASE_VOID = "release_void", "异议成立退回"
+    REFUND = "refund", "退费"
+    PRO_RATA_REFUND = "pro_rata_refund", "按比例清退"
+    SETTLEMENT_PAYOUT = "settlement_payout", "拨付划转"
+    REFUND_PAYOUT = "refund_payout", "退费划转"
+    DEPOSIT = "deposit", "缴存保证金"
+    CORRECTION = "correction", "对账更正"
+
+
+class Posting(models.Model):  # noqa: DJ008 - shown through their fields, not str()
+    """A set of entries summing to zero, immutable. ``idempotency_key`` is chosen by the
+    client: a retry with the same payload returns this posting, the same key with a
+    different payload is refused. Corrections are new postings naming ``reverses``."""
+
+    scope = ScopePaths(division="division_code", institution="institution_id", bank="bank_id")
+
+    idempotency_key = models.CharField(max_length=120, unique=True)
+    payload_hash = models.CharField(max_length=64)
+    code = models.CharField(max_length=24, choices=PostingCode.choices)
+    # no database FK check or index of its own: a posting's institution is its accounts'
+    # (whose FKs are checked), and ``posting_inst_idx`` leads with it. The batch path
+    # inserts tens of thousands of postings at once, each FK check a trigger at commit.
+    institution = models.ForeignKey(
+        Institution, on_delete=models.PROTECT, related_name="postings", db_constraint=False, db_index=False
+    )
+    order_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    bank_id = models.BigIntegerField(null=True, blank=True)
+    division_code = models.CharField(max_length=12)
+    amount_fen = models.BigIntegerField("金额(分)")  # the sum of the debits
+    reverses = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True)
+    memo = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "记账凭证"
+        verbose_name_plural = "记账凭证"
+        constraints = [models.CheckConstraint(condition=Q(amount_fen__gt=0), name="posting_amount_positive")]
+        indexes = [models.Index(fields=["institution", "id"], name="posting_inst_idx")]
+
+
+class Entry(models.Model):  # noqa: DJ008 - shown through their fields, not str()
+    """One leg of a posting; insert-only."""
+
+    scope = ScopePaths(
+        division="account__division_code", institution="account__institution_id", bank="account__bank_id"
+    )
+
+    posting = models.ForeignKey(Posting, on_delete=models.PROTECT, related_name="entries")
+    account = models.ForeignKey(LedgerAccount, on_delete=models.PROTECT, related_name="entries")
+    amount_fen = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = "分录"
+        verbose_name_plural = "分录"
+        constraints = [models.CheckConstraint(condition=~Q(amount_fen=0), name="entry_amount_nonzero")]
