@@ -73,7 +73,7 @@ def generate() -> None:
         if cur.fetchone()[0]:
             print("funds and clues already generated", flush=True)
             return
-        print("generating funds and clues for the national demo (INSERT … SELECT):", flush=True)
+        print("generating funds and clues for the seeded demo (INSERT … SELECT):", flush=True)
         insert(
             cur,
             Course,
