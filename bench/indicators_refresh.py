@@ -12,7 +12,7 @@ what the indicators read (bench/_indicators_world.py: the ledger's accounts, ent
 two-a-week release postings, ≈ 6,000,000 postings on the national world; custody
 accounts and declarations; the clues' time limits and progress; inspection campaigns,
 tasks, records and rectification items; school reports). Preparing it is idempotent: a
-second run reuses it and adds nothing.
+second run reuses it and adds nothing; a database holding the other scale is rebuilt.
 
 The database: the benchmark's own scratch database (``qinglang_bench_indicators_refresh``),
 not risk-score's. The top-up changes what the risk scoring reads (clue categories and
@@ -28,8 +28,8 @@ the platform's saves mark them) and the incremental refresh after them run in on
 transaction that is rolled back once timed, so every run starts from the same world and
 the roll-ups of the full recomputation.
 
-Other scales, or SQLite: the demo as seeded (``--scale`` when the database is empty) and
-the old day: licences of ``--changes`` institutions, two deadline days marked dirty."""
+Other scales, or SQLite: the demo as seeded (``--scale`` when the database is empty) and a
+day of licence changes (``--changes`` institutions, two deadline days marked dirty), kept."""
 
 import argparse
 import os
@@ -108,7 +108,8 @@ def main(argv: list[str]) -> int:
     p.add_argument(
         "--scale",
         default="province",
-        help="province or national: the funds, clues and inspections world of that scale (PostgreSQL); "
+        help="province or national: the funds, clues and inspections world of that scale (PostgreSQL; one "
+        "database holds one: give the other its own, e.g. QINGLANG_DATABASE_URL=…/qinglang_bench_ind_province); "
         "other scales: seeded if the database has no institutions",
     )
     p.add_argument("--postings", type=int, default=50_000, help="ledger postings in the day's changes")
