@@ -198,6 +198,7 @@ def test_ranking_page_query_count_does_not_grow_with_institutions(people):
         return len(q)
 
     make_institution(division_code=TOWNSHIP)
+    c.get(url, params)  # the session's last-seen stamp is set once, then kept for a minute
     small = count()
     assert small <= 11, small
     for code in (T2, T3, T3, TOWNSHIP):
