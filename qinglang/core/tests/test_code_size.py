@@ -21,7 +21,6 @@ OVER_THE_LIMIT: dict[str, int] = {
     "funds/services/orders.py:order_create": 107,
     "funds/services/orders.py:payment_record": 123,
     "funds/services/refunds.py:refund_pro_rata": 103,
-    "inspections/services/campaigns.py": 783,
     "portal/demo.py": 875,
     "portal/demo.py:institution": 154,
     "portal/demo.py:seed": 106,
