@@ -41,6 +41,7 @@ from ..models import (
     RefundStatus,
     StatementLine,
 )
+from . import bank_notices
 from .common import is_bank_operator, is_regulator_writer, move
 from .refunds import PAYER_FIELDS, destination_text, payer_of
 
@@ -53,7 +54,7 @@ def instructions_generate(*, actor=system("instructions"), day: date) -> int:
     settlement account (not while releases are frozen); per refund, the refund from
     custody back to the payer's own account named in the payment notification
     (``refund.destination``). Idempotent per day and per refund."""
-    n = 0
+    new_lines: Counter = Counter()  # per bank
     with transaction.atomic():
         pending = defaultdict(list)
         for r in (
@@ -74,7 +75,7 @@ def instructions_generate(*, actor=system("instructions"), day: date) -> int:
             if AccountKind.CUSTODY not in accs:
                 continue
             for refund in pending.get(acc.institution_id, []):
-                n += _pay_out(
+                new_lines[acc.bank_id] += _pay_out(
                     acc=acc,
                     src=accs.get(AccountKind.REFUNDS_PAYABLE),
                     custody=accs[AccountKind.CUSTODY],
@@ -86,7 +87,7 @@ def instructions_generate(*, actor=system("instructions"), day: date) -> int:
                     actor=actor,
                 )
             if not acc.releases_frozen:
-                n += _pay_out(
+                new_lines[acc.bank_id] += _pay_out(
                     acc=acc,
                     src=accs.get(AccountKind.SETTLEMENT),
                     custody=accs[AccountKind.CUSTODY],
@@ -96,7 +97,9 @@ def instructions_generate(*, actor=system("instructions"), day: date) -> int:
                     want=None,
                     reserve=reserve_required(acc.institution_id, acc.division_code),
                 )
+        n = sum(new_lines.values())
         if n:
+            bank_notices.payouts_issued(day=day, new_lines=new_lines, actor=actor)
             audit_record(
                 actor=actor,
                 action="funds.instructions_generate",
@@ -363,6 +366,7 @@ def statement_import(*, actor, bank_id: int, day: date, text: str, progress=None
             progress(total // 2, total)
         kinds = reconcile(bank=bank, day=day, progress=progress, total=total)
         diffs = sum(kinds.values())
+        bank_notices.differences_found(bank=bank, day=day, kinds=kinds, actor=actor)
         audit_record(
             actor=actor,
             action="funds.statement_import",

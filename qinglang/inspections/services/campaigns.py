@@ -31,6 +31,7 @@ from ..models import (
     Team,
     TeamMember,
 )
+from . import inspector_notices
 
 LIVE_STATUSES = (InstitutionStatus.ACTIVE, InstitutionStatus.SUSPENDED, InstitutionStatus.STOP_ENROLLMENT)
 FILTER_KEYS = {"categories", "kinds", "licence_statuses", "whitelisted", "townships"}
@@ -312,6 +313,7 @@ def task_assign(*, actor, task_id: int, inspector_ids: list[int]) -> Task:
     old = task.team_id
     task.team = team
     task.save(update_fields=["team"])
+    inspector_notices.assigned(task=task, user_ids=ids, actor=actor)
     audit_record(
         actor=actor,
         action="inspection_task.assign",

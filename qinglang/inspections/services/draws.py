@@ -21,6 +21,7 @@ from qinglang.registry.models import Institution, Site
 
 from ..draw import Inspector, compute_draw, population_digest, target_count
 from ..models import Campaign, CampaignStatus, Draw, Task, TaskOrigin, TaskStatus, Team, TeamMember
+from . import inspector_notices
 from .campaigns import LIVE_STATUSES, _standing_conflicts, population_for
 
 Progress = Callable[..., None]  # progress(done, total): core.jobs' callback, or None
@@ -224,6 +225,7 @@ def campaign_draw(
     tasks = TASKS.insert(_draw_tasks(c, draw, result, teams, divisions, today, progress))
     c.status = CampaignStatus.DRAWN
     c.save(update_fields=["status"])
+    inspector_notices.drawn(campaign=c, teams=teams, origin_ref=f"draw:{draw.pk}", actor=actor)
     audit_record(
         actor=actor,
         action="campaign.draw",
