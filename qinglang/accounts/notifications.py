@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.core import bulk
 from qinglang.core.audit import Entry, audit_record_many
@@ -23,23 +24,28 @@ MAX_TITLE = 200
 # Kinds of notification, by the prefix of ``Notification.kind``, with the label the inbox
 # groups them under. The longest matching prefix names a kind.
 KIND_LABELS = {
-    "approval": "审批结果",
-    "order.paid": "订单缴费",
-    "lesson.to_confirm": "课时待确认",
-    "refund.requested": "退费申请",
-    "refund.answered": "退费答复",
-    "notice.issued": "整改通知",
-    "clue.assigned": "线索分办",
-    "clue.transferred": "线索转办",
-    "clue.escalation": "线索督办",
-    "whistle.named": "吹哨点名",
-    "whistle.late": "吹哨逾期",
-    "deadline.near": "期限将至",
-    "risk": "风险预警",
-    "analytics.problem": "督查问题",
-    "analytics.work_task": "工作台账",
+    "approval": _("审批结果"),
+    "order.paid": _("订单缴费"),
+    "lesson.to_confirm": _("课时待确认"),
+    "refund.requested": _("退费申请"),
+    "refund.answered": _("退费答复"),
+    "notice.issued": _("整改通知"),
+    "clue.assigned": _("线索分办"),
+    "clue.transferred": _("线索转办"),
+    "clue.escalation": _("线索督办"),
+    "whistle.named": _("吹哨点名"),
+    "whistle.late": _("吹哨逾期"),
+    "deadline.near": _("期限将至"),
+    "risk": _("风险预警"),
+    "analytics.problem": _("督查问题"),
+    "analytics.work_task": _("工作台账"),
+    "bank.payout": _("拨付指令"),
+    "bank.freeze": _("暂停与恢复拨付"),
+    "bank.recon": _("对账差异"),
+    "inspection.assigned": _("检查任务"),
+    "rectification.reinspect": _("待复查"),
 }
-OTHER_KIND = "其他通知"
+OTHER_KIND = _("其他通知")
 
 
 def kind_group(kind: str) -> str:
@@ -110,17 +116,31 @@ def institution_users(institution_id: int | None) -> list[int]:
 
 def institutions_users(institution_ids: Iterable[int]) -> dict[int, list[int]]:
     """``institution_users`` for many institutions at once (one query)."""
-    from .models import INSTITUTION_ROLES, Membership
+    from .models import INSTITUTION_ROLES
+
+    return _members_by("institution_id", institution_ids, INSTITUTION_ROLES)
+
+
+def bank_operators(bank_ids: Iterable[int]) -> dict[int, list[int]]:
+    """The active operators of each custody bank (one query); nobody of another bank."""
+    from .models import Role
+
+    return _members_by("bank_id", bank_ids, (Role.BANK_OPERATOR,))
+
+
+def _members_by(field: str, ids: Iterable[int], roles) -> dict[int, list[int]]:
+    """Active users holding one of ``roles`` for each of ``ids`` (of ``Membership.<field>``)."""
+    from .models import Membership
 
     out: dict[int, list[int]] = {}
     rows = Membership.objects.filter(
-        institution_id__in=sorted(set(institution_ids)),
-        role__in=INSTITUTION_ROLES,
+        **{f"{field}__in": sorted({i for i in ids if i is not None})},
+        role__in=roles,
         active=True,
         user__is_active=True,
-    ).values_list("institution_id", "user_id")
-    for inst_id, user_id in rows:
-        out.setdefault(inst_id, []).append(user_id)
+    ).values_list(field, "user_id")
+    for key, user_id in rows:
+        out.setdefault(key, []).append(user_id)
     return out
 
 
@@ -196,6 +216,13 @@ def notify_many(messages: Iterable[Message], *, actor="system") -> int:
         NOTIFICATIONS.insert(rows)
         audit_record_many(actor=actor, entries=entries)
     return len(rows)
+
+
+def notify_many_on_commit(messages: Iterable[Message], *, actor="system") -> None:
+    """``notify_many`` once the current transaction commits (nothing if it rolls back)."""
+    messages = [m for m in messages if m.users]  # users: lists
+    if messages:
+        transaction.on_commit(lambda: notify_many(messages, actor=actor))
 
 
 def notify_many_once(messages: Iterable[Message], *, actor="system", since=None) -> int:

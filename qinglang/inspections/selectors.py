@@ -22,6 +22,7 @@ from .models import (
     RectificationItem,
     Task,
     TaskStatus,
+    Team,
 )
 from .services.campaigns import population_for
 
@@ -79,6 +80,28 @@ def campaign_coverage(*, campaign: Campaign) -> Coverage:
         findings_institutions=findings,
         goal=campaign.coverage_goal,
     )
+
+
+@dataclass
+class DrawOutcome:
+    tasks: int  # one per drawn site (or institution without a site)
+    teams: int
+    unstaffed: int  # drawn institutions no team could take, to assign by hand
+
+
+def draw_outcome(*, draw: Draw) -> DrawOutcome:
+    """What a draw made: its tasks, the campaign's teams, and the drawn institutions left
+    without a team (every team had a conflict or an inspection within the gap)."""
+    return DrawOutcome(
+        tasks=Task.objects.filter(campaign_id=draw.campaign_id, origin_ref=f"draw:{draw.pk}").count(),
+        teams=Team.objects.filter(campaign_id=draw.campaign_id).count(),
+        unstaffed=sum(1 for e in draw.exclusions if e.get("rule") == "unstaffed"),
+    )
+
+
+def population_count(*, campaign: Campaign) -> int:
+    """How many institutions a draw of the campaign would draw from now."""
+    return population_for(campaign).count()
 
 
 def template_list(*, actor) -> QuerySet:

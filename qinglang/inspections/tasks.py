@@ -47,8 +47,9 @@ def issue_pending_notices_catch_up():
 
 @db_periodic_task(crontab(minute="0", hour="8"))
 def remind_rectification_deadlines():
-    """Daily: institutions hear of open items falling due within three days (once each)."""
-    from .reminders import rectification_remind_deadlines
+    """Daily: institutions hear of open items falling due within three days (once each),
+    inspectors of their teams' planned tasks falling due within three days (once a day)."""
+    from .reminders import rectification_remind_deadlines, task_remind_deadlines
 
     with request_context():
-        return rectification_remind_deadlines()
+        return {"rectification": rectification_remind_deadlines(), "tasks": task_remind_deadlines()}

@@ -1,8 +1,12 @@
 """The background jobs of the portal's pages (``core.jobs`` handlers): a large
-institution import, a large hotline import, a large list export. Each calls the same
-service the page calls for a small file, as the job's owner."""
+institution import, a large hotline import, a large list export, a campaign's random
+draw over a large population, a large bank statement. Each calls the same service the
+page calls for small work, as the job's owner, and says in Chinese what happened."""
 
 import io
+from datetime import date
+
+from django.urls import reverse
 
 from qinglang.core.exports import xlsx_bytes
 from qinglang.core.jobs import JobResult
@@ -55,3 +59,67 @@ def export(*, job, actor, data, progress) -> JobResult:
         rows = rows[:MAX_ROWS].iterator(chunk_size=2000)
     content = xlsx_bytes(title, columns, rows, progress=lambda n: progress(n, total))
     return JobResult(f"已导出 {total} 行。", file=content, filename=filename)
+
+
+def campaign_draw(*, job, actor, data, progress) -> JobResult:
+    from qinglang.inspections import selectors, services
+
+    p = job.params
+    progress(0)
+    draw = services.campaign_draw(
+        actor=actor,
+        campaign_id=p["campaign_id"],
+        share=p.get("share"),
+        count=p.get("count"),
+        team_size=p.get("team_size") or 2,
+        progress=progress,
+    )
+    return JobResult(
+        draw_summary(draw, selectors.draw_outcome(draw=draw)),
+        extra={"link": reverse("portal:campaign_detail", args=[draw.campaign_id])},
+    )
+
+
+def draw_summary(draw, outcome) -> str:
+    text = (
+        f"随机抽取完成：检查对象 {draw.population_size} 家，抽中 {draw.target_count} 家机构，"
+        f"共 {outcome.tasks} 个检查场所(每处一项检查任务)，组成检查组 {outcome.teams} 个。"
+    )
+    if outcome.unstaffed:
+        text += f"其中 {outcome.unstaffed} 家因回避或检查间隔无可派检查组，请在专项行动页手工指派。"
+    return text
+
+
+def bank_statement(*, job, actor, data, progress) -> JobResult:
+    from qinglang.funds import services
+    from qinglang.funds.parsing import statement_text
+
+    p = job.params
+    day = date.fromisoformat(p["day"])
+    progress(0)
+    try:
+        out = services.statement_import(
+            actor=actor,
+            bank_id=p["bank_id"],
+            day=day,
+            text=statement_text(data, filename=p["filename"]),
+            progress=progress,
+        )
+    except services.StatementRefused as exc:
+        return JobResult(
+            f"对账单未导入：发现 {len(exc.rows)} 处错误，未写入任何数据。请修改后重新上传。",
+            errors=exc.rows,
+            ok=False,
+        )
+    link = reverse("portal:bank_statements", args=[p["bank_id"]]) + f"?day={day.isoformat()}"
+    return JobResult(statement_summary(day, out), extra={"link": link})
+
+
+def statement_summary(day: date, out: dict) -> str:
+    text = f"{day.isoformat()} 对账单已导入：共 {out['lines']} 条流水，与台账一致 {out['matched']} 条"
+    if not out["differences"]:
+        return text + "，无对账差异。"
+    return (
+        text + f"；对账差异 {out['differences']} 条(金额不符 {out['amount_mismatch']} 条，"
+        f"银行多出流水 {out['extra']} 条，银行流水缺失 {out['missing']} 条)，待监管部门处理。"
+    )

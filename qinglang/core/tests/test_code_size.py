@@ -14,7 +14,6 @@ MAX_MODULE_LINES = 600
 
 # "path" for a module, "path:function" for a function; the value is the present length.
 OVER_THE_LIMIT: dict[str, int] = {
-    "inspections/services/campaigns.py": 783,
     "portal/demo.py": 875,
     "portal/demo.py:institution": 154,
     "portal/demo.py:seed": 106,

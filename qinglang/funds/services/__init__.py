@@ -20,12 +20,19 @@ from .indicators import declaration_submit, large_movement_check, obligation_sig
 from .orders import OrderInput, order_cancel, order_create, payment_record, payment_refusal_log
 from .paying_in import paying_in, payment_enter, payment_reference
 from .receipts import receipt_verify, receipts_issue, receipts_issue_due
-from .recon import difference_resolve, instruction_file, instructions_generate, statement_import
+from .recon import (
+    StatementRefused,
+    difference_resolve,
+    instruction_file,
+    instructions_generate,
+    statement_import,
+)
 from .refunds import refund_answer, refund_pro_rata, refund_request, refunds_deem_agreed, unconsumed_fen
 
 __all__ = [
     "DepositRequirement",
     "OrderInput",
+    "StatementRefused",
     "bank_create",
     "bank_operator_grant",
     "bank_secret",

@@ -17,6 +17,7 @@ from qinglang.core.policy import policy_resolve
 
 from ..ledger import institution_accounts
 from ..models import Bank, CustodyAccount, CustodyMode, Order, OrderStatus
+from . import bank_notices
 from .common import is_regulator_writer, lock_institution_row
 
 
@@ -134,6 +135,9 @@ def _set_frozen(*, actor, institution_id: int, reason: str, frozen: bool) -> Cus
             released = release_pending(
                 orders=orders, frozen=False, key_prefix=f"unfreeze:{inst.pk}:{_unfreeze_seq(inst.pk)}"
             )
+        acc.institution = inst  # the row locked above, for the notice's name
+        if before != frozen:
+            bank_notices.releases_frozen(acc=acc, frozen=frozen, reason=reason, actor=actor)
         audit_record(
             actor=actor,
             action="funds.releases_freeze" if frozen else "funds.releases_unfreeze",

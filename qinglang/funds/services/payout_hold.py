@@ -12,6 +12,7 @@ from qinglang.core.audit import audit_record
 
 from ..ledger import PostingSpec, post
 from ..models import InstructionKind, InstructionLine, Order, OrderStatus, Posting, PostingCode
+from . import bank_notices
 from .banks import _set_frozen
 from .common import lock_institution_row
 from .refunds import _pro_rata, unconsumed_fen
@@ -60,6 +61,7 @@ def payout_hold(*, actor, institution_id: int, day: date, reason: str) -> list[s
                 },
             )
             line.delete()
+        bank_notices.payouts_withdrawn(acc=acc, day=day, refs=stopped, actor=actor)
     return stopped
 
 

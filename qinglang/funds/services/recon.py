@@ -4,7 +4,7 @@ reconciliation (对账)."""
 import csv
 import io
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
 from fractions import Fraction
@@ -15,10 +15,11 @@ from django.db.models import F, Sum
 
 from qinglang.accounts.permissions import system
 from qinglang.accounts.scope import in_scope
+from qinglang.core import bulk
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
 from qinglang.core.exports import csv_text
-from qinglang.core.money import fen_checked, format_yuan, yuan_to_fen
+from qinglang.core.money import MAX_FEN, fen_checked, format_yuan, yuan_to_fen
 from qinglang.core.policy import Resolved, policy_resolve
 
 from ..ledger import PostingSpec, account_get_or_create, post
@@ -40,6 +41,7 @@ from ..models import (
     RefundStatus,
     StatementLine,
 )
+from . import bank_notices
 from .common import is_bank_operator, is_regulator_writer, move
 from .refunds import PAYER_FIELDS, destination_text, payer_of
 
@@ -52,7 +54,7 @@ def instructions_generate(*, actor=system("instructions"), day: date) -> int:
     settlement account (not while releases are frozen); per refund, the refund from
     custody back to the payer's own account named in the payment notification
     (``refund.destination``). Idempotent per day and per refund."""
-    n = 0
+    new_lines: Counter = Counter()  # per bank
     with transaction.atomic():
         pending = defaultdict(list)
         for r in (
@@ -73,7 +75,7 @@ def instructions_generate(*, actor=system("instructions"), day: date) -> int:
             if AccountKind.CUSTODY not in accs:
                 continue
             for refund in pending.get(acc.institution_id, []):
-                n += _pay_out(
+                new_lines[acc.bank_id] += _pay_out(
                     acc=acc,
                     src=accs.get(AccountKind.REFUNDS_PAYABLE),
                     custody=accs[AccountKind.CUSTODY],
@@ -85,7 +87,7 @@ def instructions_generate(*, actor=system("instructions"), day: date) -> int:
                     actor=actor,
                 )
             if not acc.releases_frozen:
-                n += _pay_out(
+                new_lines[acc.bank_id] += _pay_out(
                     acc=acc,
                     src=accs.get(AccountKind.SETTLEMENT),
                     custody=accs[AccountKind.CUSTODY],
@@ -95,7 +97,9 @@ def instructions_generate(*, actor=system("instructions"), day: date) -> int:
                     want=None,
                     reserve=reserve_required(acc.institution_id, acc.division_code),
                 )
+        n = sum(new_lines.values())
         if n:
+            bank_notices.payouts_issued(day=day, new_lines=new_lines, actor=actor)
             audit_record(
                 actor=actor,
                 action="funds.instructions_generate",
@@ -250,30 +254,102 @@ def instruction_file(lines, *, bank=None) -> str:
     return csv_text(INSTRUCTION_COLUMNS, rows, preamble=preamble, bom=False)
 
 
-def _parse_statement(text: str) -> list[tuple[str, str, int]]:
-    rows = []
-    for i, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
-        txn = (row.get("txn_id") or "").strip()
-        direction = (row.get("direction") or "").strip()
-        if not txn or direction not in ("in", "out"):
-            raise ValidationError({"file": f"第 {i} 行缺少流水号或方向(in/out)"})
-        if row.get("amount_fen"):
-            try:
-                amount = int(row["amount_fen"])
-            except ValueError:
-                raise ValidationError({"file": f"第 {i} 行金额不是整数(分)：{row['amount_fen']}"})
-        else:
+ROW_ERRORS_NAMED = 20  # bad rows a refusal's message names (all are in ``rows``)
+PROGRESS_EVERY = 1000  # statement rows between two progress reports
+
+
+class StatementRefused(ValidationError):
+    """A statement with bad rows imports nothing. ``rows`` holds every error as
+    ``{"row", "column", "message"}`` (row numbers as in the file, the header being row 1);
+    the message names the first ``ROW_ERRORS_NAMED``."""
+
+    def __init__(self, rows: list[dict]):
+        self.rows = rows
+        named = [f"第 {e['row']} 行{e['message']}" for e in rows[:ROW_ERRORS_NAMED]]
+        if len(rows) > ROW_ERRORS_NAMED:
+            named.append(f"共 {len(rows)} 处错误")
+        super().__init__({"file": named})
+
+
+class _RowError(Exception):
+    def __init__(self, column: str, message: str):
+        self.column, self.message = column, message
+
+
+def _statement_row(row: dict) -> tuple[str, str, int]:
+    """One line as (txn_id, direction, amount in fen), else ``_RowError``."""
+    txn = (row.get("txn_id") or "").strip()
+    direction = (row.get("direction") or "").strip()
+    if not txn or direction not in ("in", "out"):
+        raise _RowError("direction" if txn else "txn_id", "缺少流水号或方向(in/out)")
+    column = "amount_fen" if row.get("amount_fen") else "amount_yuan"
+    if row.get("amount_fen"):
+        try:
+            amount = int(row["amount_fen"])
+        except ValueError:
+            raise _RowError(column, f"金额不是整数(分)：{row['amount_fen']}") from None
+    else:
+        try:
             amount = yuan_to_fen(row.get("amount_yuan") or "")
-        if amount <= 0:
-            raise ValidationError({"file": f"第 {i} 行金额须为正数"})
-        rows.append((txn, direction, amount))
+        except ValidationError as exc:
+            raise _RowError(column, exc.messages[0]) from None
+    if amount <= 0:
+        raise _RowError(column, "金额须为正数")
+    if amount > MAX_FEN:
+        raise _RowError(column, f"金额超出上限 {format_yuan(MAX_FEN)}")
+    return txn, direction, amount
+
+
+def _parse_statement(text: str, progress=None, total: int = 0) -> list[tuple[int, str, str, int]]:
+    """Every row checked, as (row number, txn_id, direction, fen); blank rows are skipped.
+    Any bad row (or a transaction id given twice) refuses the whole statement with all
+    its errors (``StatementRefused``)."""
+    rows, errors, seen = [], [], {}
+    reader = csv.DictReader(io.StringIO(text))
+    for n, row in enumerate(reader):
+        if progress is not None and n % PROGRESS_EVERY == 0:
+            progress(n, total)
+        i = reader.line_num
+        if not any(isinstance(v, str) and v.strip() for v in row.values()):
+            continue
+        try:
+            txn, direction, amount = _statement_row(row)
+        except _RowError as exc:
+            errors.append({"row": i, "column": exc.column, "message": exc.message})
+            continue
+        if txn in seen:
+            errors.append({"row": i, "column": "txn_id", "message": f"流水号 {txn} 与第 {seen[txn]} 行重复"})
+            continue
+        seen[txn] = i
+        rows.append((i, txn, direction, amount))
+    if errors:
+        raise StatementRefused(errors)
     return rows
 
 
-def statement_import(*, actor, bank_id: int, day: date, text: str) -> dict:
+def _refuse_other_days(bank: Bank, day: date, rows: list[tuple[int, str, str, int]]) -> None:
+    """A transaction id the bank's statement of another day already carries is an error
+    of its row (a bank's transaction ids are unique across days)."""
+    where = f"SELECT txn_id, day FROM {StatementLine._meta.db_table} WHERE bank_id = %s AND day <> %s AND txn_id {{in}}"  # noqa: S608 -- fixed table, values bound
+    taken = dict(bulk.select_in(where, [r[1] for r in rows], params=[bank.pk, day]))
+    if taken:
+        raise StatementRefused(
+            [
+                {"row": i, "column": "txn_id", "message": f"流水号 {t} 已在 {taken[t]} 的对账单中"}
+                for i, t, _, _ in rows
+                if t in taken
+            ]
+        )
+
+
+def statement_import(*, actor, bank_id: int, day: date, text: str, progress=None) -> dict:
     """Import a bank's daily statement (CSV: txn_id, direction, amount_fen or amount_yuan)
-    and reconcile it with the ledger by transaction id and amount."""
-    rows = _parse_statement(text)
+    and reconcile it with the ledger by transaction id and amount; all or nothing: a
+    statement with a bad row imports nothing (``StatementRefused``, every row named).
+    ``progress(done, total)`` (a background job's): rows read, then rows reconciled.
+    Returns the lines, the differences, and the lines that matched the ledger."""
+    total = 2 * max(text.count("\n") - 1, 1)
+    rows = _parse_statement(text, progress, total)
     with transaction.atomic():
         bank = Bank.objects.filter(pk=bank_id).first()
         if bank is None or not (
@@ -281,20 +357,36 @@ def statement_import(*, actor, bank_id: int, day: date, text: str) -> dict:
         ):
             raise NotFound("托管银行")
         StatementLine.objects.filter(bank=bank, day=day).delete()
+        _refuse_other_days(bank, day, rows)
         StatementLine.objects.bulk_create(
-            [StatementLine(bank=bank, day=day, txn_id=t, direction=d, amount_fen=a) for t, d, a in rows]
+            [StatementLine(bank=bank, day=day, txn_id=t, direction=d, amount_fen=a) for _, t, d, a in rows],
+            batch_size=2000,
         )
-        diffs = reconcile(bank=bank, day=day)
+        if progress is not None:
+            progress(total // 2, total)
+        kinds = reconcile(bank=bank, day=day, progress=progress, total=total)
+        diffs = sum(kinds.values())
+        bank_notices.differences_found(bank=bank, day=day, kinds=kinds, actor=actor)
         audit_record(
             actor=actor,
             action="funds.statement_import",
             obj=bank,
             changes={"day": day.isoformat(), "lines": len(rows), "differences": diffs},
         )
-    return {"lines": len(rows), "differences": diffs}
+    if progress is not None:
+        progress(total, total)
+    unmatched = kinds.get(DifferenceKind.AMOUNT_MISMATCH, 0) + kinds.get(DifferenceKind.EXTRA, 0)
+    return {
+        "lines": len(rows),
+        "differences": diffs,
+        "matched": len(rows) - unmatched,
+        **{k: kinds.get(k, 0) for k in DifferenceKind.values},
+    }
 
 
-def reconcile(*, bank: Bank, day: date) -> int:
+def reconcile(*, bank: Bank, day: date, progress=None, total: int = 0) -> dict[str, int]:
+    """The day's differences between the ledger and the bank's statement, written anew
+    (resolved ones are kept); returns their count by kind."""
     ledger: dict[str, tuple[int, int | None, str]] = {}
     for p in Payment.objects.filter(bank=bank, paid_at__date=day):
         ledger[p.txn_id] = (p.amount_fen, p.institution_id, p.division_code)
@@ -329,7 +421,9 @@ def reconcile(*, bank: Bank, day: date) -> int:
                     division_code=div,
                 )
             )
-    for txn, amount in bank_rows.items():
+    for n, (txn, amount) in enumerate(bank_rows.items()):
+        if progress is not None and n % PROGRESS_EVERY == 0:
+            progress(total // 2 + n, total)
         if txn not in ledger:
             diffs.append(
                 ReconciliationDifference(
@@ -341,9 +435,9 @@ def reconcile(*, bank: Bank, day: date) -> int:
                     division_code=bank.division_code,
                 )
             )
-    ReconciliationDifference.objects.bulk_create(diffs, ignore_conflicts=True)
+    ReconciliationDifference.objects.bulk_create(diffs, ignore_conflicts=True, batch_size=2000)
     _refunds_confirmed(bank_rows, day=day, bank=bank)
-    return len(diffs)
+    return dict(Counter(d.kind for d in diffs))
 
 
 def _refunds_confirmed(bank_rows: dict[str, int], *, day: date, bank: Bank) -> int:

@@ -2,11 +2,8 @@
 
 from .campaigns import (  # noqa: F401
     CHECKLIST_FIELDS,
-    annual_share_status,
-    annual_share_text,
     campaign_close,
     campaign_create,
-    campaign_draw,
     checklist_item_add,
     checklist_item_remove,
     checklist_item_retire,
@@ -14,13 +11,12 @@ from .campaigns import (  # noqa: F401
     checklist_template_copy,
     conflict_declare,
     conflict_withdraw,
-    draw_publish,
-    draw_verify,
     inspection_task_create_adhoc,
     population_for,
     task_assign,
     task_cancel,
 )
+from .draws import annual_share_status, annual_share_text, campaign_draw, draw_publish, draw_verify  # noqa: F401
 from .records import inspection_record_submit, notice_render, notices_issue_pending  # noqa: F401
 from .rectification import (  # noqa: F401
     letter_render,

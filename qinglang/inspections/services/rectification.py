@@ -43,6 +43,7 @@ from ..models import (
     SweepRun,
     TeamMember,
 )
+from . import inspector_notices
 from .records import place_name, place_names
 
 LEVEL_KEYS = [
@@ -109,7 +110,7 @@ def rectification_submit(*, actor, item_id: int, measures: str, uploads: list) -
             )
         Evidence.objects.bulk_create(rows)
         item.measures = measures
-        return RECTIFICATION_STATES.move(
+        item = RECTIFICATION_STATES.move(
             item,
             RectificationStatus.SUBMITTED,
             actor=actor,
@@ -117,6 +118,8 @@ def rectification_submit(*, actor, item_id: int, measures: str, uploads: list) -
             fields=["measures"],
             changes={"evidence": [r.sha256 for r in rows]},
         )
+        inspector_notices.awaiting_reinspection(item=item, actor=actor)
+        return item
     except BaseException:
         for rel in created:
             files.discard(rel)

@@ -15,10 +15,12 @@ from qinglang.accounts.permissions import BANK_OPERATORS, CONSOLE, is_bank_opera
 from qinglang.accounts.scope import actor_for
 from qinglang.core.errors import DomainError, NotFound
 from qinglang.core.exports import BOM
+from qinglang.core.jobs import job_start, should_run_in_background
 from qinglang.funds import selectors, selectors_parent, services
 from qinglang.funds.parsing import statement_text
 
 from ..forms_funds import PaymentEntryForm, ResolveForm, StatementUploadForm
+from ..jobs import statement_summary
 from ..todo import bank_landing
 from .common import apply_errors, can_write, role_required
 
@@ -106,6 +108,16 @@ def bank_statements(request, bank_id: int):
         day = form.cleaned_data["day"]
         if f.size > MAX_STATEMENT:
             form.add_error("file", "文件过大(最大 20 MB)")
+        elif should_run_in_background(upload_bytes=f.size):  # tens of thousands of lines: a job
+            job = job_start(
+                actor=request.user,
+                kind="funds.statement",
+                title=f"导入{bank.name} {day.isoformat()} 对账单：{f.name}",
+                handler="qinglang.portal.jobs.bank_statement",
+                params={"bank_id": bank.pk, "day": day.isoformat(), "filename": f.name or ""},
+                data=f.read(),
+            )
+            return redirect("portal:job", job_id=job.pk)
         else:
             try:
                 out = services.statement_import(
@@ -119,7 +131,7 @@ def bank_statements(request, bank_id: int):
             except (DomainError, ValidationError) as exc:
                 apply_errors(form, exc)
             else:
-                messages.success(request, f"已导入 {out['lines']} 条流水，对账差异 {out['differences']} 条")
+                messages.success(request, statement_summary(day, out))
                 return redirect(f"{request.path}?day={day.isoformat()}")
     day = _day(request)
     diffs = selectors.bank_differences(actor=request.user, bank_id=bank.pk, day=day)[:200]

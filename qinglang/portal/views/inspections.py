@@ -17,10 +17,11 @@ from qinglang.accounts.scope import actor_for
 from qinglang.core import files
 from qinglang.core.documents import cn_date
 from qinglang.core.errors import DomainError, NotFound
+from qinglang.core.jobs import job_start, should_run_in_background
 from qinglang.core.models import DepartmentKind
 from qinglang.inspections import selectors, services
 from qinglang.inspections.documents import department_names
-from qinglang.inspections.models import CampaignType, Outcome, RectificationStatus
+from qinglang.inspections.models import CampaignStatus, CampaignType, Outcome, RectificationStatus
 from qinglang.inspections.services.records import place_name, team_inspectors
 
 from ..forms_inspections import (
@@ -78,20 +79,41 @@ def campaign_board(request):
     )
 
 
+def _draw(request, c):
+    """The draw: over a population of thousands a background job (returned: its page
+    shows the progress and what was drawn), else at once, as the same service."""
+    form = DrawForm(request.POST)
+    if not form.is_valid():
+        form_invalid(request, form)
+        return None
+    kwargs = DrawForm.service_kwargs(form.cleaned_data)
+    if c.status == CampaignStatus.DRAFT and should_run_in_background(
+        rows=selectors.population_count(campaign=c)
+    ):
+        return job_start(
+            actor=request.user,
+            kind="inspections.draw",
+            title=f"随机抽取：{c.name}",
+            handler="qinglang.portal.jobs.campaign_draw",
+            params={"campaign_id": c.pk, **kwargs},
+        )
+    run_action(
+        request,
+        lambda: services.campaign_draw(actor=request.user, campaign_id=c.pk, **kwargs),
+        "已完成随机抽取",
+    )
+    return None
+
+
 @console_required
 def campaign_detail(request, campaign_id: int):
     c = selectors.campaign_get(actor=request.user, campaign_id=campaign_id)
     if request.method == "POST":
         action = request.POST.get("action")
         if action == "draw":
-            run_form(
-                request,
-                DrawForm,
-                lambda d: services.campaign_draw(
-                    actor=request.user, campaign_id=c.pk, **DrawForm.service_kwargs(d)
-                ),
-                "已完成随机抽取",
-            )
+            job = _draw(request, c)
+            if job is not None:
+                return redirect("portal:job", job_id=job.pk)
         elif action == "publish":
             run_action(
                 request,
