@@ -209,7 +209,7 @@ def _proposed(p: dict) -> list[tuple[str, str]]:
 
 
 def _doc_fields():
-    from qinglang.registry.services.applications import DOC_LABELS
+    from qinglang.registry.services.application_documents import DOC_LABELS
 
     return DOC_LABELS
 
