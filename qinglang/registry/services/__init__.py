@@ -4,6 +4,7 @@ transaction, re-checks scope under a row lock and records an audit event."""
 from .application_documents import *  # noqa: F403
 from .application_review import *  # noqa: F403
 from .applications import *  # noqa: F403
+from .import_checks import *  # noqa: F403
 from .imports import *  # noqa: F403
 from .institutions import *  # noqa: F403
 from .lists import *  # noqa: F403
