@@ -1,5 +1,5 @@
-"""Rules in force (registry.services.rules): timetable slots, hours violations, practice
-bans and the disclosure board, with its public face."""
+"""Rules in force (registry.services: rules, staff_admission, disclosure): timetable slots,
+hours violations, practice bans and the disclosure board, with its public face."""
 
 from datetime import date, time
 
