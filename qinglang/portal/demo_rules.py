@@ -19,7 +19,7 @@ from qinglang.core.calendar import is_rest_day
 from qinglang.core.errors import DomainError
 from qinglang.registry import services
 from qinglang.registry.models import Course, Institution, InstitutionStatus, Kind
-from qinglang.registry.services.applications import DOC_LABELS
+from qinglang.registry.services.application_documents import DOC_LABELS
 
 PDF = b"%PDF-1.4\n% demo document\n"
 BAN_COUNTY = "510104"  # 锦江区: another county of the same province decided the ban

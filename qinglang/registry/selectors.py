@@ -264,7 +264,7 @@ def practice_ban_get(*, actor, ban_id: int) -> PracticeBan:
 def disclosure_gap_list(*, actor, limit: int = 500) -> list[tuple[Institution, list[str]]]:
     """Active institutions in scope whose board misses a required item (console list),
     computed for all of them at once (``disclosure_gaps_many``: a fixed number of queries)."""
-    from .services.rules import disclosure_gaps_many
+    from .services.disclosure import disclosure_gaps_many
 
     qs = restrict(Institution.objects.filter(status="active"), actor, regulator_department=False)
     gaps = disclosure_gaps_many(qs)

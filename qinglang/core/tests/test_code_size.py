@@ -17,12 +17,6 @@ OVER_THE_LIMIT: dict[str, int] = {
     "portal/demo.py": 875,
     "portal/demo.py:institution": 154,
     "portal/demo.py:seed": 106,
-    "registry/api.py": 833,
-    "registry/models.py": 812,
-    "registry/services/applications.py": 758,
-    "registry/services/imports.py": 706,
-    "registry/services/imports.py:_create_all": 102,
-    "registry/services/rules.py": 667,
 }
 
 

@@ -124,7 +124,7 @@ def test_rules_in_force_are_in_the_demo(seeded):
 
     from qinglang.enforcement.models import PenaltyCase
     from qinglang.registry.models import Application, ApplicationStatus, HoursViolation, PracticeBan
-    from qinglang.registry.services.rules import disclosure_gaps
+    from qinglang.registry.services.disclosure import disclosure_gaps
 
     apps = Application.objects.all()
     assert set(apps.values_list("status", flat=True)) == set(ApplicationStatus.values)

@@ -202,7 +202,7 @@ def import_template(request):
     from qinglang.registry.xlsx import institution_template_xlsx
 
     try:  # the template's township drop-down lists the townships in the user's scope
-        from qinglang.registry.services.imports import import_township_choices
+        from qinglang.registry.services.import_checks import import_township_choices
 
         content = institution_template_xlsx(townships=import_township_choices(actor=request.user))
     except ImportError:

@@ -1,6 +1,7 @@
-"""Pages of the rules in force (registry.services.rules): the practice-ban list and the
-disclosure gaps in the console, an institution's disclosure board and timetables at the
-institution end, and the printable A3 board with a QR code to the public page."""
+"""Pages of the rules in force (registry.services: rules, staff_admission, disclosure): the
+practice-ban list and the disclosure gaps in the console, an institution's disclosure
+board and timetables at the institution end, and the printable A3 board with a QR code to
+the public page."""
 
 import io
 
@@ -209,7 +210,7 @@ def _proposed(p: dict) -> list[tuple[str, str]]:
 
 
 def _doc_fields():
-    from qinglang.registry.services.applications import DOC_LABELS
+    from qinglang.registry.services.application_documents import DOC_LABELS
 
     return DOC_LABELS
 

@@ -3,11 +3,13 @@ close, 营转非, 备改审) is submitted with its documents (types judged by co
 by the competent department of the county against a checklist per kind, sent back for
 correction or decided with a reason within ``approval.decision_days`` working days; an
 approval issues or amends the school permit and makes the approver the supervising
-department. ``subject.new_approvals_allowed`` refuses new subject-type applications."""
+department. ``subject.new_approvals_allowed`` refuses new subject-type applications.
 
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, timedelta
+This module is the applicant's side: drafts, submission, resubmission after correction,
+withdrawal. Its documents are checked and stored by ``application_documents``; the review
+and the decision are ``application_review``."""
+
+from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -16,11 +18,9 @@ from django.utils import timezone
 from qinglang.accounts.models import Role
 from qinglang.accounts.permissions import REGULATOR_WRITERS
 from qinglang.accounts.scope import actor_for, division_in_scope
-from qinglang.core import files as file_store
 from qinglang.core.audit import audit_record
 from qinglang.core.calendar import add_working_days
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
-from qinglang.core.files import DOCX, EXTENSIONS
 from qinglang.core.policy import policy_resolve
 from qinglang.core.services import department_ensure_for_division
 
@@ -28,173 +28,34 @@ from ..models import (
     APPLICATION_STATES,
     CATEGORY_KINDS,
     Application,
-    ApplicationDocument,
     ApplicationKind,
     ApplicationStatus,
     Institution,
     InstitutionCategory,
     InstitutionStatus,
-    LicenceKind,
     Mode,
     Nature,
-    NonprofitConversion,
 )
 from ..supervision import competent_department_for
+from .application_documents import REQUIRED_DOCUMENTS, _check_documents, _save_documents, _undo_files
 from .common import check_division
 
 __all__ = [
     "APPLICATION_FIELDS",
     "CHANGE_FIELDS",
-    "CHECKLISTS",
-    "REQUIRED_DOCUMENTS",
-    "application_decide",
     "application_draft_save",
-    "application_request_correction",
     "application_resubmit",
     "application_submit",
     "application_withdraw",
 ]
 
-DOCUMENT_TYPES = frozenset({"application/pdf", "image/jpeg", "image/png", DOCX})
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 
-DOC_LABELS = {
-    "application_form": "申请书",
-    "site_proof": "场所产权或租赁证明",
-    "fire_acceptance": "消防验收(备案)证明",
-    "charter": "章程",
-    "staff_list": "从业人员名册及资格证明",
-    "legal_rep_id": "举办者/法定代表人身份证明",
-    "change_proof": "变更事项证明材料",
-    "settlement": "学员退费及财务清算报告",
-    "audit_report": "财务审计报告",
-    "nonprofit_charter": "非营利性章程",
-    "platform_filing": "线上平台备案材料",
-    "network_security": "网络安全等级保护证明",
-}
-
-REQUIRED_DOCUMENTS: dict[str, list[str]] = {
-    ApplicationKind.ESTABLISH: [
-        "application_form",
-        "site_proof",
-        "fire_acceptance",
-        "charter",
-        "staff_list",
-        "legal_rep_id",
-    ],
-    ApplicationKind.CHANGE: ["application_form", "change_proof"],
-    ApplicationKind.CLOSE: ["application_form", "settlement"],
-    ApplicationKind.CONVERT_NONPROFIT: ["application_form", "audit_report", "nonprofit_charter"],
-    ApplicationKind.FILING_TO_APPROVAL: ["application_form", "platform_filing", "network_security"],
-}
-
-# The review checklist per kind: (item, label). Items computed from the application's
-# figures are checked by the platform; the reviewer confirms the others.
-CHECKLISTS: dict[str, list[tuple[str, str]]] = {
-    ApplicationKind.ESTABLISH: [
-        ("area_per_pupil", "生均教学面积"),
-        ("fire_acceptance", "消防验收(备案)"),
-        ("staff_ratio", "专职教师与学员比例"),
-        ("qualifications", "教师资格"),
-    ],
-    ApplicationKind.CHANGE: [("change_lawful", "变更事项合法、材料齐全")],
-    ApplicationKind.CLOSE: [("refunds_settled", "学员费用已退清、财务已清算")],
-    ApplicationKind.CONVERT_NONPROFIT: [
-        ("nonprofit_charter", "章程符合非营利性要求"),
-        ("assets_audited", "资产已审计"),
-    ],
-    ApplicationKind.FILING_TO_APPROVAL: [
-        ("platform_security", "平台网络安全"),
-        ("qualifications", "教师资格"),
-    ],
-}
 CHANGE_FIELDS = {
     "name": "机构名称",
     "address": "地址",
     "legal_representative": "法定代表人",
     "stages": "学段",
 }
-PERMIT_YEARS = 3
-
-
-@dataclass(frozen=True)
-class Document:
-    doc_type: str
-    name: str
-    content_type: str
-    data: bytes
-    sha256: str
-
-
-def check_document(doc_type: str, f) -> Document:
-    """Read an upload through the core file store's check; refuse it unless its content
-    is a PDF, a photo or a Word file (the error keyed by the document)."""
-    label = DOC_LABELS.get(doc_type, doc_type)
-    try:
-        c = file_store.check_upload(
-            f,
-            allowed=DOCUMENT_TYPES,
-            max_bytes=MAX_DOCUMENT_BYTES,
-            what=label,
-            kinds="PDF、JPEG/PNG照片、Word文档",
-        )
-    except DomainError as exc:
-        raise ValidationError({doc_type: exc.message}) from exc
-    return Document(doc_type, c.name, c.content_type, c.data, c.sha256)
-
-
-def _check_documents(
-    files: dict, *, required: list[str], held: frozenset[str] = frozenset()
-) -> list[Document]:
-    unknown = sorted(set(files) - set(DOC_LABELS))
-    if unknown:
-        raise ValidationError({"documents": f"未知的材料类型：{'、'.join(unknown)}"})
-    missing = [d for d in required if d not in files and d not in held]
-    if missing:
-        raise ValidationError({"documents": "缺少材料：" + "、".join(DOC_LABELS[d] for d in missing)})
-    errors: dict = {}
-    docs = []
-    for doc_type, f in files.items():
-        try:
-            docs.append(check_document(doc_type, f))
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
-    return docs
-
-
-def _save_documents(app: Application, docs: list[Document], actor, created: list[str]) -> None:
-    """Store each document in the core file store (content-addressed) and record it; the
-    files this write created are listed in ``created`` for ``_undo_files``."""
-    for d in docs:
-        rel, _, new = file_store.store(
-            d.data, folder="applications", suffix=f".{EXTENSIONS.get(d.content_type, 'bin')}"
-        )
-        if new:
-            created.append(rel)
-        ApplicationDocument.objects.create(
-            application=app,
-            doc_type=d.doc_type,
-            original_name=d.name,
-            content_type=d.content_type,
-            size=len(d.data),
-            sha256=d.sha256,
-            path=rel,
-            uploaded_by_id=getattr(actor, "pk", None),
-        )
-
-
-@contextmanager
-def _undo_files():
-    """Files stored by a write that then fails are removed again (nothing half-written)."""
-    created: list[str] = []
-    try:
-        yield created
-    except BaseException:
-        for rel in created:
-            file_store.discard(rel)
-        raise
 
 
 def _int(data: dict, field: str, label: str, errors: dict, *, required: bool) -> int | None:
@@ -338,6 +199,8 @@ APPLICATION_FIELDS = (
     "teachers",
     "qualified_teachers",
 )
+
+
 DRAFT_FIELDS = frozenset({*APPLICATION_FIELDS, "stages", "uscc", "changes", "institution_id"})
 
 
@@ -479,40 +342,6 @@ def application_submit(
     return app
 
 
-def _lock_for_review(actor, application_id: int) -> Application:
-    app = (
-        Application.objects.select_for_update().select_related("department").filter(pk=application_id).first()
-    )
-    if app is None:
-        raise NotFound("申请")
-    a = actor_for(actor)
-    if a.is_platform_admin:
-        return app
-    for prefixes, dept in a.regulator:
-        if any(app.division_code.startswith(p) for p in prefixes):
-            if dept and dept != app.department.kind:
-                continue
-            if a.roles & REGULATOR_WRITERS:
-                return app
-    if any(app.division_code.startswith(p) for ps, _ in a.regulator for p in ps) or (
-        app.institution_id in a.institution_ids
-    ):
-        raise PermissionDeniedError("仅审批部门可以审查该申请")
-    raise NotFound("申请")
-
-
-@transaction.atomic
-def application_request_correction(*, actor, application_id: int, note: str) -> Application:
-    """一次性告知补正: the time limit restarts when the corrected application comes back."""
-    app = _lock_for_review(actor, application_id)
-    note = (note or "").strip()
-    if not note:
-        raise ValidationError({"note": "请写明需要补正的内容"})
-    app.correction_note = note
-    _move(actor=actor, app=app, to=ApplicationStatus.CORRECTING, note=note, fields=["correction_note"])
-    return app
-
-
 @transaction.atomic
 def application_resubmit(
     *,
@@ -550,209 +379,3 @@ def application_withdraw(*, actor, application_id: int, reason: str = "") -> App
     _may_submit(actor, app.kind, app.division_code, app.institution, app=app)
     _move(actor=actor, app=app, to=ApplicationStatus.WITHDRAWN, note=(reason or "申请人撤回").strip())
     return app
-
-
-def _sqm(value) -> str:
-    return "不限" if value is None else f"{float(value):g}"
-
-
-def _computed_checks(app: Application) -> dict[str, dict]:
-    """The checklist items the platform decides from the application's figures."""
-    out: dict[str, dict] = {}
-    p = app.proposed
-    if app.kind == ApplicationKind.ESTABLISH and p.get("planned_pupils"):
-        rule = policy_resolve("approval.min_area_per_pupil_sqm", app.division_code)
-        per = (p.get("site_area_sqm") or 0) / p["planned_pupils"]
-        ok = rule.value is None or per >= float(rule.value)
-        out["area_per_pupil"] = {
-            "ok": ok,
-            "note": f"生均{per:.2f}平方米(下限{_sqm(rule.value)})",
-            "rule": rule,
-        }
-    if (
-        app.kind in (ApplicationKind.ESTABLISH, ApplicationKind.FILING_TO_APPROVAL)
-        and app.category == InstitutionCategory.SUBJECT
-    ):
-        rule = policy_resolve("staff.subject_teacher_needs_qualification", app.division_code)
-        ok = not rule.value or p.get("qualified_teachers") == p.get("teachers")
-        out["qualifications"] = {
-            "ok": ok,
-            "note": f"持证{p.get('qualified_teachers')}/{p.get('teachers')}人",
-            "rule": rule,
-        }
-    return out
-
-
-def _permit_number(app: Application) -> str:
-    n = (
-        Application.objects.filter(
-            division_code__startswith=app.division_code[:6], permit_number__gt=""
-        ).count()
-        + 1
-    )
-    return f"教民{app.division_code[:6]}{app.submitted_on.year}{n:04d}"
-
-
-@transaction.atomic
-def application_decide(
-    *,
-    actor,
-    application_id: int,
-    approve: bool,
-    reason: str,
-    checklist: dict | None = None,
-    today: date | None = None,
-) -> Application:
-    """准予 or 不予许可, with a reason. Approving needs every checklist item met (the
-    computed ones by their rule); it issues or amends the permit and makes the approving
-    department the supervising one."""
-    from .institutions import (
-        institution_close,
-        institution_create,
-        institution_set_competent_department,
-        institution_update,
-        licence_set,
-    )
-
-    today = today or timezone.localdate()
-    app = _lock_for_review(actor, application_id)
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "请写明决定理由"})
-    APPLICATION_STATES.check(app.status, ApplicationStatus.APPROVED)
-    checklist = checklist or {}
-    computed = _computed_checks(app)
-    results: dict[str, dict] = {}
-    for item, label in CHECKLISTS[app.kind]:
-        if item in computed:
-            c = computed[item]
-            results[item] = {"label": label, "ok": c["ok"], "note": c["note"], "computed": True}
-        elif item in checklist:
-            results[item] = {"label": label, "ok": bool(checklist[item]), "note": "", "computed": False}
-        elif approve:
-            raise ValidationError({"checklist": f"请核对审查要点：{label}"})
-    if approve:
-        failed = [k for k, r in results.items() if not r["ok"]]
-        for k in failed:
-            if k in computed:
-                raise computed[k]["rule"].violation(
-                    f"审查要点“{results[k]['label']}”不符合：{results[k]['note']}"
-                )
-        if failed:
-            raise DomainError(
-                "checklist_failed",
-                "审查要点不符合，不能准予许可：" + "、".join(results[k]["label"] for k in failed),
-                {"failed": failed},
-                status=422,
-            )
-    app.checklist = results
-    app.decision_reason = reason
-    app.decided_on = today
-    app.decided_by_id = getattr(actor, "pk", None)
-    if approve:
-        _apply_approval(
-            actor, app, today, institution_create, institution_update, institution_close, licence_set
-        )
-        if app.institution_id and app.kind != ApplicationKind.CLOSE:
-            institution_set_competent_department(
-                actor=actor,
-                institution_id=app.institution_id,
-                department_id=app.department_id,
-                reason=f"审批决定 {app.number}：谁审批、谁监管",
-            )
-    _move(
-        actor=actor,
-        app=app,
-        to=ApplicationStatus.APPROVED if approve else ApplicationStatus.REJECTED,
-        note=reason + (f"(逾期{(today - app.due_on).days}天作出)" if today > app.due_on else ""),
-        fields=[
-            "checklist",
-            "decision_reason",
-            "decided_on",
-            "decided_by_id",
-            "institution",
-            "permit_number",
-        ],
-    )
-    _notify_decided(app, approve, reason, actor)
-    return app
-
-
-def _notify_decided(app, approve: bool, reason: str, actor) -> None:
-    """The applicant and the institution's accounts hear the decision once it commits."""
-    from django.urls import reverse
-
-    from qinglang.accounts.notifications import institution_users, notify_on_commit
-
-    link = reverse("portal:org_applications", args=[app.institution_id]) if app.institution_id else ""
-    notify_on_commit(
-        [app.submitted_by_id, *institution_users(app.institution_id)],
-        kind=f"approval.{'approved' if approve else 'rejected'}",
-        title=f"申请{app.number}{'准予许可' if approve else '不予许可'}",
-        body=f"决定理由：{reason}",
-        link=link,
-        actor=actor,
-        division_code=app.division_code,
-        about=("registry.application", app.pk),
-    )
-
-
-def _years_after(d: date, years: int) -> date:
-    try:
-        return d.replace(year=d.year + years)
-    except ValueError:  # 29 February
-        return d.replace(year=d.year + years, day=28)
-
-
-def _apply_approval(
-    actor, app, today, institution_create, institution_update, institution_close, licence_set
-):
-    p = app.proposed
-    issuer = app.department.name
-    if app.kind == ApplicationKind.ESTABLISH:
-        inst = institution_create(
-            actor=actor,
-            data={
-                "name": p["name"],
-                "category": app.category,
-                "kind": app.training_kind,
-                "division_code": app.division_code,
-                "address": p["address"],
-                "legal_representative": p["legal_representative"],
-                "nature": p["nature"],
-                "mode": p["mode"],
-                "stages": p["stages"],
-                "uscc": p.get("uscc"),
-            },
-        )
-        app.institution = inst
-        app.permit_number = _permit_number(app)
-    elif app.kind == ApplicationKind.CHANGE:
-        changes = dict(p["changes"])
-        if "stages" in changes and isinstance(changes["stages"], str):
-            changes["stages"] = [s for s in changes["stages"].split(",") if s]
-        institution_update(actor=actor, institution_id=app.institution_id, data=changes)
-        current = app.institution.licences.filter(kind=LicenceKind.SCHOOL_PERMIT).first()
-        app.permit_number = current.number if current else _permit_number(app)
-    elif app.kind == ApplicationKind.CLOSE:
-        institution_close(actor=actor, institution_id=app.institution_id, reason=f"注销：{app.number}")
-        return
-    elif app.kind == ApplicationKind.CONVERT_NONPROFIT:
-        institution_update(
-            actor=actor,
-            institution_id=app.institution_id,
-            data={"nature": Nature.NON_PROFIT, "nonprofit_conversion": NonprofitConversion.COMPLETED},
-        )
-        current = app.institution.licences.filter(kind=LicenceKind.SCHOOL_PERMIT).first()
-        app.permit_number = current.number if current else _permit_number(app)
-    elif app.kind == ApplicationKind.FILING_TO_APPROVAL:
-        app.permit_number = _permit_number(app)
-    licence_set(
-        actor=actor,
-        institution_id=app.institution_id,
-        kind=LicenceKind.SCHOOL_PERMIT,
-        number=app.permit_number,
-        issuer=issuer,
-        valid_from=today,
-        valid_until=_years_after(today, PERMIT_YEARS) - timedelta(days=1),
-    )

@@ -33,7 +33,8 @@ from ..models import (
     TrainingMaterial,
 )
 from .common import check_division, lock_institution
-from .rules import COURSE_CHECKERS, practice_ban_check, practice_ban_refusal_record
+from .rules import COURSE_CHECKERS
+from .staff_admission import practice_ban_check, practice_ban_refusal_record
 
 __all__ = [
     "course_create",

@@ -2,65 +2,52 @@
 background check, the practice-ban list), timetables and training hours, materials review
 before sale, the disclosure board, and the school calendar of a division. Every refusal
 names the policy key, its value, the division that set it and the basis
-(``Resolved.violation``)."""
+(``Resolved.violation``).
+
+This module holds the course checkers, timetables, training hours, materials before sale
+and the whitelist gate; staff admission and the practice-ban list are ``staff_admission``,
+the disclosure board ``disclosure``."""
 
 import hashlib
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q, QuerySet
+from django.db import transaction
 from django.utils import timezone
 
 from qinglang.accounts.permissions import is_system
-from qinglang.accounts.scope import actor_for, in_scope
+from qinglang.accounts.scope import in_scope
 from qinglang.core.audit import audit_record
 from qinglang.core.calendar import is_rest_day, vacation_on
-from qinglang.core.crypto import blind_index
-from qinglang.core.errors import DomainError, NotFound
-from qinglang.core.policy import PolicyBatch, Resolved, policy_resolve
-from qinglang.core.validators import mask_name, mask_resident_id, validate_resident_id
+from qinglang.core.errors import NotFound
+from qinglang.core.policy import Resolved, policy_resolve
 
 from ..models import (
     Course,
     CourseSlot,
     DisclosureItem,
-    DisclosureNote,
     HoursViolation,
     Institution,
     Kind,
-    Licence,
-    LicenceKind,
     MaterialStatus,
     Mode,
-    PracticeBan,
     Staff,
-    StaffRole,
 )
-from .common import lock_institution, require_regulator_for_division
+from .common import lock_institution
+from .disclosure import disclosure_gaps
+from .staff_admission import _check_teacher, staff_unvetted
 
 __all__ = [
     "COURSE_CHECKERS",
-    "NOT_ELIGIBLE_MESSAGE",
     "course_checker_register",
     "course_sellable",
-    "disclosure_board",
-    "disclosure_gaps",
-    "disclosure_gaps_many",
-    "disclosure_publish",
     "lesson_hours_check",
-    "practice_ban_check",
-    "practice_ban_enter",
-    "practice_ban_lift",
     "slot_create",
     "slot_delete",
-    "staff_unvetted",
     "whitelist_gate",
 ]
 
-NOT_ELIGIBLE_BASIS = "《未成年人保护法》第六十二条及校外培训从业人员限制从业规定"
-NOT_ELIGIBLE_MESSAGE = f"不符合从业条件 (依据：{NOT_ELIGIBLE_BASIS})"
 
 # --- course submission checkers --------------------------------------------------------
 # Upper apps (e.g. screening of course texts) register a callable(course, institution)
@@ -74,195 +61,7 @@ def course_checker_register(fn: Callable) -> Callable:
     return fn
 
 
-# --- practice ban (限制从业) ------------------------------------------------------------
-
-
-def _ban_in_force(digest: str, day: date) -> PracticeBan | None:
-    if not digest:
-        return None
-    return (
-        PracticeBan.objects.filter(resident_id_digest=digest, lifted_on__isnull=True, starts_on__lte=day)
-        .filter(Q(ends_on__isnull=True) | Q(ends_on__gte=day))
-        .order_by("-starts_on", "-id")
-        .first()
-    )
-
-
-def _is_regulator(actor) -> bool:
-    """May see the decision behind a refusal: a system job, the platform admin, a
-    regulator — never an institution's user."""
-    if is_system(actor):
-        return True
-    a = actor_for(actor)
-    return (a.is_platform_admin or bool(a.regulator)) and not a.institution_ids
-
-
-def practice_ban_check(*, actor, digest: str, day: date | None = None) -> None:
-    """Refuse hiring a banned person, anywhere. A regulator is told the decision; an
-    institution only that the person does not meet the conditions, and on what basis."""
-    ban = _ban_in_force(digest, day or timezone.localdate())
-    if ban is None:
-        return
-    if _is_regulator(actor):
-        exc = DomainError(
-            "not_eligible",
-            f"{NOT_ELIGIBLE_MESSAGE}：限制从业决定 {ban.decision_no}({ban.authority})",
-            {"decision_no": ban.decision_no, "authority": ban.authority, "ban_id": ban.pk},
-            status=422,
-        )
-    else:
-        exc = DomainError("not_eligible", NOT_ELIGIBLE_MESSAGE, None, status=422)
-    exc.ban_id = ban.pk  # for practice_ban_refusal_record; never shown to the institution
-    raise exc
-
-
-def practice_ban_refusal_record(*, actor, exc: DomainError, institution: Institution) -> None:
-    """Keep, on the ban, that a hire was refused (the hiring write itself rolled back):
-    regulators see how often and where the banned person tried; the institution is told
-    nothing more than the refusal."""
-    ban_id = getattr(exc, "ban_id", None)
-    if ban_id is None:
-        return
-    today = timezone.localdate()
-    with transaction.atomic():
-        PracticeBan.objects.filter(pk=ban_id).update(
-            refused_hires=F("refused_hires") + 1, last_refused_on=today
-        )
-        ban = PracticeBan.objects.get(pk=ban_id)
-        audit_record(
-            actor=actor,
-            action="practice_ban.hire_refused",
-            obj=ban,
-            division_code=institution.division_code,
-            changes={"institution_id": institution.pk, "institution": institution.name},
-        )
-
-
-@transaction.atomic
-def practice_ban_enter(
-    *,
-    actor,
-    resident_id: str | None = None,
-    digest: str | None = None,
-    name: str = "",
-    authority: str,
-    decision_no: str,
-    basis: str,
-    division_code: str,
-    starts_on: date,
-    ends_on: date | None = None,
-    source: str = "other_authority",
-    source_ref: str = "",
-) -> PracticeBan:
-    """Enter a ban on the list: from a penalty decision (enforcement calls this) or from
-    another authority (courts, public security). Staff currently employed under the same
-    ID anywhere leave their posts' timetables: they are flagged on the staff lists."""
-    require_regulator_for_division(actor=actor, division_code=division_code)
-    masked = ""
-    if resident_id:
-        rid = validate_resident_id(str(resident_id).strip().upper())
-        digest = blind_index(rid)
-        masked = mask_resident_id(rid)
-    if not digest:
-        raise ValidationError({"resident_id": "请填写被限制从业人员的身份证号"})
-    errors = {}
-    for field, v in (("authority", authority), ("decision_no", decision_no), ("basis", basis)):
-        if not (v or "").strip():
-            errors[field] = "必填"
-    if ends_on and ends_on < starts_on:
-        errors["ends_on"] = "截止日期不能早于起始日期"
-    if errors:
-        raise ValidationError(errors)
-    if not masked:
-        masked = (
-            Staff.objects.filter(resident_id_digest=digest)
-            .values_list("resident_id_masked", flat=True)
-            .first()
-            or ""
-        )
-    name = (name or "").strip()
-    try:
-        with transaction.atomic():
-            ban = PracticeBan.objects.create(
-                resident_id_digest=digest,
-                name_masked=(name[:1] + "*" * (len(name) - 1)) if name else "",
-                resident_id_masked=masked,
-                authority=authority.strip(),
-                decision_no=decision_no.strip(),
-                basis=basis.strip(),
-                division_code=division_code,
-                starts_on=starts_on,
-                ends_on=ends_on,
-                source=source,
-                source_ref=source_ref,
-                entered_by_id=getattr(actor, "pk", None),
-            )
-    except IntegrityError:
-        raise DomainError("duplicate_ban", "该人员已按此决定列入限制从业名单", status=409) from None
-    audit_record(
-        actor=actor,
-        action="practice_ban.enter",
-        obj=ban,
-        division_code=division_code,
-        changes={"decision_no": ban.decision_no, "resident_id": masked, "source": source},
-    )
-    return ban
-
-
-@transaction.atomic
-def practice_ban_lift(*, actor, ban_id: int, reason: str, day: date | None = None) -> PracticeBan:
-    ban = PracticeBan.objects.select_for_update().filter(pk=ban_id).first()
-    if ban is None:
-        raise NotFound("限制从业记录")
-    require_regulator_for_division(actor=actor, division_code=ban.division_code)
-    if not (reason or "").strip():
-        raise ValidationError({"reason": "请填写解除理由"})
-    if ban.lifted_on:
-        raise DomainError("already_lifted", "该限制从业记录已解除")
-    ban.lifted_on = day or timezone.localdate()
-    ban.save(update_fields=["lifted_on"])
-    audit_record(
-        actor=actor,
-        action="practice_ban.lift",
-        obj=ban,
-        division_code=ban.division_code,
-        changes={"lifted_on": [None, str(ban.lifted_on)], "reason": reason.strip()},
-    )
-    return ban
-
-
-# --- staff vetting and the timetable ---------------------------------------------------
-
-
-def _active_staff(inst_id: int, day: date):
-    return Staff.objects.filter(institution_id=inst_id).filter(Q(left_on__isnull=True) | Q(left_on__gt=day))
-
-
-def staff_unvetted(inst: Institution, day: date | None = None) -> list[Staff]:
-    """Active staff without a background check, where the policy requires one."""
-    rule = policy_resolve("staff.background_check_required", inst.division_code)
-    if not rule.value:
-        return []
-    return list(_active_staff(inst.pk, day or timezone.localdate()).filter(background_check_on__isnull=True))
-
-
-def _check_teacher(course: Course, teacher: Staff, day: date, actor) -> None:
-    inst = course.institution
-    if teacher.institution_id != inst.pk:
-        raise ValidationError({"teacher_id": "授课人员须为本机构从业人员"})
-    if teacher.left_on and teacher.left_on <= day:
-        raise ValidationError({"teacher_id": "该人员已离职"})
-    practice_ban_check(actor=actor, digest=teacher.resident_id_digest, day=day)
-    if course.kind == Kind.SUBJECT and not teacher.teacher_qualification_no:
-        rule = policy_resolve("staff.subject_teacher_needs_qualification", inst.division_code)
-        if rule.value:
-            raise rule.violation(f"{teacher.name}无教师资格证，不得担任学科类课程教学", staff_id=teacher.pk)
-    if teacher.background_check_on is None:
-        rule = policy_resolve("staff.background_check_required", inst.division_code)
-        if rule.value:
-            raise rule.violation(
-                f"{teacher.name}未经无犯罪记录查询，不得安排面向未成年人的课程", staff_id=teacher.pk
-            )
+# --- the timetable ---------------------------------------------------------------------
 
 
 def _latest_end(inst: Institution, on: date) -> Resolved:
@@ -516,136 +315,7 @@ def course_sellable(course: Course) -> None:
         raise rule.violation(f"课程的培训材料{names}未通过审核，不得销售", materials=[t for t, _ in pending])
 
 
-# --- disclosure board ------------------------------------------------------------------
-
-
-def _facts(inst: Institution, day: date) -> dict[str, list[str]]:
-    """What the registry itself knows for each item of the board."""
-    out: dict[str, list[str]] = {k: [] for k in DisclosureItem.values}
-    for lic in inst.licences.all():
-        if not lic.is_valid_on(day):
-            continue
-        line = f"{lic.get_kind_display()} {lic.number}" + (f"({lic.issuer})" if lic.issuer else "")
-        if lic.valid_until:
-            line += f"，有效期至{lic.valid_until.isoformat()}"
-        if lic.kind == LicenceKind.SCHOOL_PERMIT:
-            out["permit"].append(line)
-        elif lic.kind in (LicenceKind.BUSINESS_LICENSE, LicenceKind.NONPROFIT_REGISTRATION):
-            out["registration"].append(line)
-        elif lic.kind == LicenceKind.FIRE_ACCEPTANCE:
-            out["safety"].append(line)
-    for s in _active_staff(inst.pk, day).filter(role=StaffRole.TEACHER).order_by("id")[:50]:
-        q = f"教师资格证 {s.teacher_qualification_no}" if s.teacher_qualification_no else "无教师资格证"
-        out["teachers"].append(f"{mask_name(s.name)}　{s.subjects or '—'}　{q}")
-    for c in inst.courses.filter(approval_status="approved").order_by("id")[:50]:
-        out["fees"].append(f"{c.name}：{c.unit_price_fen / 100:.2f}元/课时，共{c.lessons}课时")
-        out["content"].append(f"{c.name}({c.get_kind_display()}，{c.get_stage_display()})")
-    return out
-
-
-def disclosure_board(inst: Institution, day: date | None = None) -> list[dict]:
-    """The board: each required item (``disclosure.required_items`` for the division)
-    with what is shown and whether it is present."""
-    day = day or timezone.localdate()
-    rule = policy_resolve("disclosure.required_items", inst.division_code)
-    facts = _facts(inst, day)
-    notes = dict(inst.disclosures.values_list("item", "text"))
-    labels = dict(DisclosureItem.choices)
-    out = []
-    for item in rule.value or []:
-        lines = [*facts.get(item, []), *([notes[item]] if notes.get(item) else [])]
-        # licences can only come from the registry: a published note never stands in for them
-        present = bool(facts.get(item)) if item in ("permit", "registration") else bool(lines)
-        out.append({"item": item, "label": labels.get(item, item), "lines": lines, "present": present})
-    return out
-
-
-def disclosure_gaps(inst: Institution, day: date | None = None) -> list[str]:
-    return [b["item"] for b in disclosure_board(inst, day) if not b["present"]]
-
-
-def disclosure_gaps_many(institutions: QuerySet, day: date | None = None) -> dict[int, list[str]]:
-    """``disclosure_gaps`` for every institution of ``institutions`` at once, set-based: a
-    fixed handful of queries however many there are (the institutions, valid licences,
-    active teachers, approved courses, published notes, and the policy figures) — the
-    same presence test as ``disclosure_board``. Only institutions with a gap are keyed."""
-    day = day or timezone.localdate()
-    ids = institutions.values("id")
-    rows = list(institutions.values_list("id", "division_code"))
-    licences = (
-        Licence.objects.filter(institution_id__in=ids, revoked=False)
-        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=day))
-        .filter(Q(valid_from__isnull=True) | Q(valid_from__lte=day))
-        .values_list("institution_id", "kind")
-    )
-    facts: dict[str, set[int]] = {k: set() for k in DisclosureItem.values}
-    item_of = {
-        LicenceKind.SCHOOL_PERMIT: "permit",
-        LicenceKind.BUSINESS_LICENSE: "registration",
-        LicenceKind.NONPROFIT_REGISTRATION: "registration",
-        LicenceKind.FIRE_ACCEPTANCE: "safety",
-    }
-    for inst_id, kind in licences:
-        if kind in item_of:
-            facts[item_of[kind]].add(inst_id)
-    facts["teachers"] = set(
-        Staff.objects.filter(institution_id__in=ids, role=StaffRole.TEACHER)
-        .filter(Q(left_on__isnull=True) | Q(left_on__gt=day))
-        .values_list("institution_id", flat=True)
-        .distinct()
-    )
-    courses = set(
-        Course.objects.filter(institution_id__in=ids, approval_status="approved")
-        .values_list("institution_id", flat=True)
-        .distinct()
-    )
-    facts["fees"] = facts["content"] = courses
-    noted = set(
-        DisclosureNote.objects.filter(institution_id__in=ids)
-        .exclude(text="")
-        .values_list("institution_id", "item")
-    )
-    required = PolicyBatch(["disclosure.required_items"], on=day)
-    out: dict[int, list[str]] = {}
-    for inst_id, division_code in rows:
-        gaps = []
-        for item in required.value("disclosure.required_items", division_code) or []:
-            present = inst_id in facts.get(item, ())
-            if item not in ("permit", "registration"):  # a note never stands in for a licence
-                present = present or (inst_id, item) in noted
-            if not present:
-                gaps.append(item)
-        if gaps:
-            out[inst_id] = gaps
-    return out
-
-
-@transaction.atomic
-def disclosure_publish(*, actor, institution_id: int, items: dict[str, str]) -> list[DisclosureNote]:
-    """The institution publishes (or clears, with an empty text) items of its board."""
-    inst = lock_institution(actor=actor, institution_id=institution_id, institution_may_write=True)
-    bad = [k for k in items if k not in DisclosureItem.values]
-    if bad:
-        raise ValidationError({"items": f"未知的公示事项：{'、'.join(bad)}"})
-    too_long = [k for k, v in items.items() if len(v or "") > 2000]
-    if too_long:
-        raise ValidationError({"items": "每项公示内容不超过2000字"})
-    changes = {}
-    for item, text in items.items():
-        text = (text or "").strip()
-        old = DisclosureNote.objects.filter(institution=inst, item=item).first()
-        if not text:
-            if old:
-                changes[item] = [old.text, None]
-                old.delete()
-            continue
-        if old and old.text == text:
-            continue
-        DisclosureNote.objects.update_or_create(institution=inst, item=item, defaults={"text": text})
-        changes[item] = [old.text if old else None, text]
-    if changes:
-        audit_record(actor=actor, action="disclosure.publish", obj=inst, changes=changes)
-    return list(inst.disclosures.all())
+# --- whitelisting -----------------------------------------------------------------------
 
 
 def whitelist_gate(inst: Institution, day: date) -> None:
