@@ -59,6 +59,14 @@ def ledger_verify(*, limit: int = 50) -> LedgerReport:
     )
     for pid, s in bad:
         r.problems.append(f"凭证 {pid} 分录合计 {s} ≠ 0")
+    # entries have no database FK checks (see ``Entry``): every one must name a posting
+    # and an account that exist
+    for what, model, column in (("凭证", Posting, "posting_id"), ("账户", LedgerAccount, "account_id")):
+        orphans = Entry.objects.exclude(**{f"{column}__in": model.objects.values("id")}).values_list(
+            "id", column
+        )[:limit]
+        for eid, ref in orphans:
+            r.problems.append(f"分录 {eid} 所属{what} {ref} 不存在")
     lonely = Posting.objects.annotate(n=Count("entries")).filter(n__lt=2).values_list("id", flat=True)[:limit]
     for pid in lonely:
         r.problems.append(f"凭证 {pid} 少于两条分录")

@@ -2,6 +2,7 @@
 waits for the parent's confirmation, and the batch uploads that record them."""
 
 from django.db import models
+from django.db.models import Q
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import TransitionRow
@@ -72,7 +73,11 @@ class Lesson(models.Model):  # noqa: DJ008 - shown through their fields, not str
             models.UniqueConstraint(fields=["institution", "event_id"], name="lesson_event_unique")
         ]
         indexes = [
-            models.Index(fields=["status", "confirm_by"], name="lesson_status_due_idx"),
+            # partial: a lesson leaves both when it is answered, so posting or voiding it
+            # writes no entry in either (the deemed-confirm job's look-up and the lists
+            # of disputes are all that read lessons by status)
+            models.Index(fields=["confirm_by", "id"], condition=Q(status="recorded"), name="lesson_due_idx"),
+            models.Index(fields=["id"], condition=Q(status="disputed"), name="lesson_disputed_idx"),
             models.Index(fields=["order", "id"], name="lesson_order_idx"),
         ]
 

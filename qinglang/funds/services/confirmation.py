@@ -200,13 +200,15 @@ def lesson_dispute_resolve(*, actor, lesson_id: int, upheld: bool, note: str = "
     return lesson
 
 
+_LESSON_COLUMNS = "id, released_fen, posting_id, institution_id, order_id, division_code, bank_id"
+# the status a literal, so that the partial index of lessons due serves the look-up
 _DUE_SQL = (
-    f"SELECT l.id, l.order_id FROM {Lesson._meta.db_table} l "  # noqa: S608 - our table names
-    "WHERE l.status = %s AND l.confirm_by < %s ORDER BY l.id LIMIT %s"
+    f"SELECT {{columns}} FROM {Lesson._meta.db_table} "  # noqa: S608 - our table names
+    f"WHERE status = '{LessonStatus.RECORDED.value}' AND confirm_by < %s ORDER BY id LIMIT %s"
 )
 _LESSON_SQL = (
-    "SELECT id, released_fen, posting_id, institution_id, order_id, division_code, bank_id "  # noqa: S608
-    f"FROM {Lesson._meta.db_table} WHERE id {{in}} AND status = '{LessonStatus.RECORDED.value}'"
+    f"SELECT {_LESSON_COLUMNS} FROM {Lesson._meta.db_table} "  # noqa: S608
+    f"WHERE id {{in}} AND status = '{LessonStatus.RECORDED.value}'"
 )
 
 
@@ -231,11 +233,12 @@ def lessons_deem_confirmed(
     caught up by the next, and a lesson posted before is no longer due."""
     today = today or timezone.localdate()
     total = 0
-    while True:
-        found, deemed = _deem_chunk(actor, today, chunk)
-        total += deemed
-        if found < chunk:
-            return total
+    with bulk.gc_paused():
+        while True:
+            found, deemed = _deem_chunk(actor, today, chunk)
+            total += deemed
+            if found < chunk:
+                return total
 
 
 def _deem_chunk(actor, today: date, chunk: int) -> tuple[int, int]:
@@ -243,8 +246,15 @@ def _deem_chunk(actor, today: date, chunk: int) -> tuple[int, int]:
     parent before its lock was taken is not deemed, nor counted."""
     pg = bulk.is_pg()
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(_DUE_SQL, [LessonStatus.RECORDED.value, today, chunk])
-        due = cur.fetchall()
+        if pg:
+            cur.execute(_DUE_SQL.format(columns="id, order_id"), [today, chunk])
+            due = cur.fetchall()
+        else:
+            # SQLite's transaction holds the database's write lock from its start
+            # (IMMEDIATE): what it reads now cannot change before it commits
+            cur.execute(_DUE_SQL.format(columns=_LESSON_COLUMNS), [today, chunk])
+            lessons = [_Due(*r) for r in cur.fetchall()]
+            due = [(x.id, x.order_id) for x in lessons]
         if not due:
             return 0, 0
         # the orders locked in id order, then the lessons (re-read: a parent may have
@@ -258,12 +268,8 @@ def _deem_chunk(actor, today: date, chunk: int) -> tuple[int, int]:
                 order_ids,
             )
         }
-        lessons = [
-            _Due(*r)
-            for r in bulk.select_in(
-                _LESSON_SQL + (" ORDER BY id FOR NO KEY UPDATE" if pg else ""), [i for i, _ in due]
-            )
-        ]
+        if pg:
+            lessons = [_Due(*r) for r in bulk.select_in(_LESSON_SQL + lock, [i for i, _ in due])]
         inst_ids = sorted({x.institution_id for x in lessons})
         acc: dict[tuple[int, str], int] = {
             (i, k): pk

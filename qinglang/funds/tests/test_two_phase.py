@@ -18,6 +18,7 @@ from qinglang.funds import services
 from qinglang.funds.ledger import PostingSpec, account_get_or_create, post
 from qinglang.funds.models import (
     AccountKind,
+    Entry,
     InstructionKind,
     InstructionLine,
     LedgerAccount,
@@ -313,6 +314,29 @@ def test_verify_finds_a_pending_release_posted_twice():
     problems = ledger_verify().problems
     assert any("被确认或退回 2 次" in p for p in problems), problems
     assert any(f"订单 {order.pk}" in p for p in problems)  # and the counters no longer agree
+
+
+def test_verify_finds_an_entry_whose_posting_or_account_is_gone():
+    """Entries carry no database FK checks (the ledger writes them with their posting,
+    under their account's lock): verify is what proves the references."""
+    from django.db import connection
+
+    w = funds_world()
+    order = paid_order(w, lessons=4)
+    _record(w, order, "t")
+    assert ledger_verify().ok
+    entry = Entry.objects.filter(posting__order_id=order.pk).order_by("id").last()
+    with connection.cursor() as cur:  # what a hand edit in the database could do
+        cur.execute("UPDATE funds_entry SET posting_id = %s WHERE id = %s", [10**9, entry.pk])
+    problems = ledger_verify().problems
+    assert any(f"分录 {entry.pk} 所属凭证 {10**9} 不存在" in p for p in problems), problems
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE funds_entry SET posting_id = %s, account_id = %s WHERE id = %s",
+            [entry.posting_id, 10**9, entry.pk],
+        )
+    problems = ledger_verify().problems
+    assert any(f"分录 {entry.pk} 所属账户 {10**9} 不存在" in p for p in problems), problems
 
 
 # --- bad input --------------------------------------------------------------------------
