@@ -9,7 +9,7 @@ per row:
   order, with the fields' defaults for what is left out — or given as mappings; never by
   position in a hand-kept tuple of types.
 - ``table.insert(rows)``: COPY (binary) on PostgreSQL, one ``executemany`` elsewhere.
-- ``table.update(rows)``: many rows' columns in one ``UPDATE … FROM (VALUES …)`` on
+- ``table.update(rows)``: many rows' columns in one ``UPDATE … FROM unnest(…)`` on
   PostgreSQL, an ``executemany`` of a keyed UPDATE on SQLite. Rows are (id, *values).
 - ``allocate_ids(Model, n)`` reserves ids up front (``nextval`` over ``generate_series``
   on PostgreSQL; on SQLite the transaction holds the database's write lock, so
