@@ -206,9 +206,10 @@ _DUE_SQL = (
     f"SELECT {{columns}} FROM {Lesson._meta.db_table} "  # noqa: S608 - our table names
     f"WHERE status = '{LessonStatus.RECORDED.value}' AND confirm_by < %s ORDER BY id LIMIT %s"
 )
-_LESSON_SQL = (
-    f"SELECT {_LESSON_COLUMNS} FROM {Lesson._meta.db_table} "  # noqa: S608
-    f"WHERE id {{in}} AND status = '{LessonStatus.RECORDED.value}'"
+_LESSON_LOCK_SQL = (
+    f"SELECT {', '.join('l.' + c for c in _LESSON_COLUMNS.split(', '))} "  # noqa: S608
+    f"FROM unnest(%s::bigint[]) AS u(id) JOIN {Lesson._meta.db_table} l ON l.id = u.id "
+    f"WHERE l.status = '{LessonStatus.RECORDED.value}' ORDER BY l.id FOR NO KEY UPDATE OF l"
 )
 
 
@@ -269,7 +270,10 @@ def _deem_chunk(actor, today: date, chunk: int) -> tuple[int, int]:
             )
         }
         if pg:
-            lessons = [_Due(*r) for r in bulk.select_in(_LESSON_SQL + lock, [i for i, _ in due])]
+            # joined to the ids as a set: with ``id = ANY(…)`` the planner may walk the
+            # partial index of lessons due and test each against the whole array
+            cur.execute(_LESSON_LOCK_SQL, [[i for i, _ in due]])
+            lessons = [_Due(*r) for r in cur.fetchall()]
         inst_ids = sorted({x.institution_id for x in lessons})
         acc: dict[tuple[int, str], int] = {
             (i, k): pk
