@@ -62,28 +62,61 @@ def roll_up(base) -> dict[tuple[str, str], list[int]]:
     return out
 
 
-CHUNK = 2000
+VALUES = None  # the bulk table of IndicatorValue, made on first use (core.bulk)
+
+
+def _values_table():
+    global VALUES
+    if VALUES is None:
+        from qinglang.core import bulk
+
+        VALUES = bulk.Table(
+            IndicatorValue,
+            (
+                "indicator",
+                "period",
+                "period_start",
+                "division_code",
+                "department_kind",
+                "numerator",
+                "denominator",
+                "refreshed_at",
+            ),
+        )
+    return VALUES
 
 
 def _replace(ind: Indicator, period: str, start: date, values: dict) -> int:
     """The stored rows of one indicator and period made equal to ``values``, writing only
     the rows that differ (deleted, inserted, or replaced when a figure changed). Returns
-    how many rows were written."""
-    stored = IndicatorValue.objects.filter(indicator=ind.key, period=period, period_start=start)
-    old = {
-        (div, dept): (pk, num, den)
-        for pk, div, dept, num, den in stored.values_list(
-            "id", "division_code", "department_kind", "numerator", "denominator"
+    how many rows were written. Set-based (core.bulk): a national snapshot is ≈ 150,000
+    rows per period, read, compared and written without a model instance each."""
+    from django.db import connection
+
+    from qinglang.core import bulk
+
+    table = IndicatorValue._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(
+            f"SELECT id, division_code, department_kind, numerator, denominator FROM {table} "  # noqa: S608
+            "WHERE indicator = %s AND period = %s AND period_start = %s",
+            [ind.key, period, start],
         )
-    }
-    removed = [pk for key, (pk, _n, _d) in old.items() if key not in values]
-    fresh = [key for key, nd in values.items() if key not in old or tuple(nd) != old[key][1:]]
-    gone = removed + [old[key][0] for key in fresh if key in old]
-    for i in range(0, len(gone), CHUNK):
-        IndicatorValue.objects.filter(id__in=gone[i : i + CHUNK]).delete()
-    IndicatorValue.objects.bulk_create(
-        [
-            IndicatorValue(
+        old = {(div, dept): (pk, num, den) for pk, div, dept, num, den in cur.fetchall()}
+        removed = [pk for key, (pk, _n, _d) in old.items() if key not in values]
+        fresh = [key for key, nd in values.items() if key not in old or tuple(nd) != old[key][1:]]
+        gone = removed + [old[key][0] for key in fresh if key in old]
+        for chunk in bulk.chunks(gone, bulk.in_chunk()):
+            if bulk.is_pg():
+                cur.execute(f"DELETE FROM {table} WHERE id = ANY(%s::bigint[])", [list(chunk)])  # noqa: S608
+            else:
+                marks = ",".join(["%s"] * len(chunk))
+                cur.execute(f"DELETE FROM {table} WHERE id IN ({marks})", list(chunk))  # noqa: S608
+    if fresh:
+        now = timezone.now()
+        t = _values_table()
+        t.insert(
+            t.row(
                 indicator=ind.key,
                 period=period,
                 period_start=start,
@@ -91,11 +124,10 @@ def _replace(ind: Indicator, period: str, start: date, values: dict) -> int:
                 department_kind=dept,
                 numerator=values[(div, dept)][0],
                 denominator=values[(div, dept)][1],
+                refreshed_at=now,
             )
             for div, dept in fresh
-        ],
-        batch_size=CHUNK,
-    )
+        )
     return len(removed) + len(fresh)
 
 

@@ -38,7 +38,7 @@ from django.utils import timezone
 from qinglang.accounts.scope import restrict
 from qinglang.registry.models import Course, Institution, InstitutionStatus
 
-from .models import AccountKind, CustodyAccount, Entry, Order, PrepaidDeclaration
+from .models import AccountKind, CustodyAccount, Entry, LedgerAccount, Order, PrepaidDeclaration
 
 HELD_KINDS = [AccountKind.PREPAID, AccountKind.PENDING_RELEASE]
 TOWNSHIP_DIGITS = 9
@@ -72,17 +72,29 @@ def with_coverage(qs: QuerySet[Institution], week_start: date) -> QuerySet[Insti
 
 def _annotated(qs: QuerySet, week_start: date, suffix: str) -> QuerySet:
     end = _week_end(week_start)
-    held = (
-        Entry.objects.filter(
-            account__institution_id=OuterRef("pk"),
-            account__kind__in=HELD_KINDS,
-            posting__created_at__lt=end,
+    if end > timezone.now():
+        # the week is under way: what custody holds is the accounts' kept balances (equal
+        # to the sums of their entries, as ``ledger verify`` proves), a few rows per
+        # institution rather than every entry it was ever posted
+        held = (
+            LedgerAccount.objects.filter(institution_id=OuterRef("pk"), kind__in=HELD_KINDS)
+            .order_by()
+            .values("institution_id")
+            .annotate(s=Sum("balance_fen"))
+            .values("s")
         )
-        .order_by()
-        .values("account__institution_id")
-        .annotate(s=Sum("amount_fen"))
-        .values("s")
-    )
+    else:
+        held = (
+            Entry.objects.filter(
+                account__institution_id=OuterRef("pk"),
+                account__kind__in=HELD_KINDS,
+                posting__created_at__lt=end,
+            )
+            .order_by()
+            .values("account__institution_id")
+            .annotate(s=Sum("amount_fen"))
+            .values("s")
+        )
     declared = PrepaidDeclaration.objects.filter(institution_id=OuterRef("pk"), week_start=week_start).values(
         "declared_fen"
     )[:1]
