@@ -62,12 +62,19 @@ def _vacation_key(d: date, md: list[str]) -> bool:
     return start <= (d.month, d.day) <= end
 
 
-def vacation_on(d: date, division_code: str):
-    """The vacation policy (a ``Resolved``) that ``d`` falls in for the division, or None."""
-    from .policy import policy_resolve
+VACATION_KEYS = ("calendar.winter_vacation", "calendar.summer_vacation")
 
-    for key in ("calendar.winter_vacation", "calendar.summer_vacation"):
-        r = policy_resolve(key, division_code, on=d)
+
+def vacation_on(d: date, division_code: str, *, resolved: dict | None = None):
+    """The vacation policy (a ``Resolved``) that ``d`` falls in for the division, or None.
+    ``resolved``: the two vacation parameters in force on ``d``, already read (many
+    lessons of one day read them once)."""
+    from .policy import policy_resolve_many
+
+    if resolved is None:
+        resolved = policy_resolve_many(VACATION_KEYS, division_code, on=d)
+    for key in VACATION_KEYS:
+        r = resolved[key]
         if r.value and _vacation_key(d, r.value):
             return r
     return None

@@ -1,6 +1,7 @@
 """Resolution of policy parameters (政策参数): the most specific division's figure in
 force wins, walking up to the national default."""
 
+import re
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -47,7 +48,9 @@ class Resolved:
     @property
     def label(self) -> str:
         label = BY_KEY[self.key].label if self.key in BY_KEY else self.key
-        return label.replace("(分)", "") if self.key.endswith("_fen") else label
+        if self.key.endswith("_fen"):  # the figure reads in yuan: "(分)" goes, "(分/课时)" is "(每课时)"
+            label = re.sub(r"\(分(?:/([^)]*))?\)", lambda m: f"(每{m[1]})" if m[1] else "", label)
+        return label
 
     @property
     def display(self) -> str:
@@ -63,12 +66,16 @@ class Resolved:
             **extra,
         }
 
+    @property
+    def stated(self) -> str:
+        """The rule in words: its name, the figure, who set it and the basis."""
+        return f"规定：{self.label} {self.display}({self.source_label}；依据：{self.basis})"
+
     def violation(self, message: str, **extra) -> DomainError:
         """The error a rule violation raises: names the key, value, who set it, basis."""
         return DomainError(
             "policy_violation",
-            f"{message}。规定：{self.label} {self.display}({self.source_label}；依据：{self.basis})"
-            f"{RULE_MARK}{self.key}]",
+            f"{message}。{self.stated}{RULE_MARK}{self.key}]",
             {
                 "rule": self.key,
                 "value": self.value,
@@ -80,8 +87,14 @@ class Resolved:
         )
 
 
+# Names of the codes policy values hold (disclosure items, custody modes, release rules…),
+# filled by the apps that own the codes (their AppConfig.ready): a refusal reads names.
+VALUE_LABELS: dict[str, str] = {}
+
+
 def display_value(key: str, value) -> str:
-    """A figure in words: money in yuan, yes/no, days, percentages; lists joined."""
+    """A figure in words: money in yuan, yes/no, days, percentages, codes by their names;
+    a vacation as its first and last day, a share range as percentages; lists joined."""
     from .money import format_yuan
 
     if value is None:
@@ -91,7 +104,13 @@ def display_value(key: str, value) -> str:
     if value is False:
         return "否"
     if isinstance(value, list):
+        if key.startswith("calendar.") and len(value) == 2:
+            return f"{value[0]}至{value[1]}"
+        if key.endswith("_share") and len(value) == 2:
+            return f"{value[0] * 100:g}%～{value[1] * 100:g}%"
         return "、".join(display_value("", v) for v in value)
+    if isinstance(value, str):
+        return VALUE_LABELS.get(value, value)
     if key.endswith("_fen") and isinstance(value, int):
         return format_yuan(value)
     if key.endswith("_ratio") and isinstance(value, (int, float)):

@@ -12,3 +12,16 @@ class FundsConfig(AppConfig):
         from .services.banks import bank_division as lookup
 
         bank_division.lookup = lookup  # grants of bank operators check the bank's division
+
+        from qinglang.core.policy import VALUE_LABELS
+
+        from .models import CustodyMode
+
+        VALUE_LABELS.update(  # the funds rules' codes read by name (custody.*, refund.destination)
+            {
+                **dict(CustodyMode.choices),
+                "original_payment_account": "原路退回付款账户",
+                "per_lesson": "一课一消(消拨同步)",
+                "staged": "分段拨付",
+            }
+        )

@@ -25,6 +25,7 @@ from qinglang.core.calendar import add_working_days
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
 from qinglang.core.policy import policy_resolve
 from qinglang.registry.models import Institution
+from qinglang.registry.services import rules as registry_rules
 
 from ..ledger import PostingSpec, account_get_or_create, post_ids
 from ..models import (
@@ -307,11 +308,18 @@ def _plan_events(
     stages: dict[str, list] = {}
     days: dict[datetime, date] = {}
     row = LESSONS_WITH_ID.row
+    # training hours (registry rule), as for a single lesson: a subject course's lesson
+    # outside them is refused, any lesson ending late is taken and recorded
+    hours = registry_rules.LessonHours(o.course_id for o in orders.values())
     for n, event_id, order_id, when in parsed:
         if event_id in seen:
             results.append(EventResult(n, event_id, "duplicate", "事件编号已记录，忽略"))
             continue
         order = orders.get(order_id)
+        refused = order and hours.check(order.course_id, when, f"lesson:{inst_id}:{event_id}")
+        if refused:
+            results.append(EventResult(n, event_id, "refused", refused, "policy_violation"))
+            continue
         given_on = days.get(when)
         if given_on is None:
             given_on = days[when] = timezone.localdate(when)
@@ -355,6 +363,7 @@ def _plan_events(
         order.status = plan.status
         planned.lessons.append(lesson)
         results.append(EventResult(n, event_id, "accepted"))
+    hours.save()
     return planned
 
 

@@ -302,7 +302,9 @@ def _custody_taking_orders(inst):
     custody = institution_may_take_orders(inst)
     modes = policy_resolve("custody.modes_allowed", inst.division_code)
     if custody.mode not in (modes.value or []):
-        raise modes.violation("机构的监管方式本地不允许", mode=custody.mode)
+        raise modes.violation(
+            f"机构的监管方式“{CustodyMode(custody.mode).label}”本地不允许", mode=custody.mode
+        )
     return custody
 
 

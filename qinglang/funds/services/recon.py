@@ -153,7 +153,7 @@ def _pay_out(
         r = reserve.rule
         note = (
             f"按监管账户最低留存比例留存 {format_yuan(reserve.fen)}，本次少拨 {format_yuan(amount - cut)}"
-            f"。规定：{r.label} {r.display}({r.source_label}；依据：{r.basis})[参数 {r.key} = {r.value}]"
+            f"。{r.stated}[参数 {r.key} = {r.value}]"
         )[:300]
         amount = cut
     if note:  # the cut (whole or part) names the rule that made it

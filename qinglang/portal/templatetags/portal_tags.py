@@ -78,22 +78,18 @@ def division_name(code):
 
 def _policy_labels() -> dict[str, str]:
     """Chinese names for the codes policy values hold (departments, routing roles, clue
-    categories, disclosure items, custody modes, refund destinations, release rules)."""
+    categories; and, as refusals read them, disclosure items, custody modes, refund
+    destinations, release rules: ``core.policy.VALUE_LABELS``)."""
     from qinglang.clues.models import ClueCategory
     from qinglang.core.models import DepartmentKind
-    from qinglang.funds.models import CustodyMode
-    from qinglang.registry.models import DisclosureItem
+    from qinglang.core.policy import VALUE_LABELS
 
     return {
         **dict(DepartmentKind.choices),
         "sector": "行业主管部门",
         "township": "属地乡镇(街道)",
         **dict(ClueCategory.choices),
-        **dict(DisclosureItem.choices),
-        **dict(CustodyMode.choices),
-        "original_payment_account": "原路退回付款账户",
-        "per_lesson": "一课一消(消拨同步)",
-        "staged": "分段拨付",
+        **VALUE_LABELS,
     }
 
 

@@ -18,10 +18,11 @@ from django.utils import timezone
 
 from qinglang.accounts.permissions import is_system
 from qinglang.accounts.scope import in_scope
+from qinglang.core import bulk
 from qinglang.core.audit import audit_record
-from qinglang.core.calendar import is_rest_day, vacation_on
+from qinglang.core.calendar import VACATION_KEYS, is_rest_day, vacation_on
 from qinglang.core.errors import NotFound
-from qinglang.core.policy import Resolved, policy_resolve
+from qinglang.core.policy import Resolved, policy_resolve, policy_resolve_many
 
 from ..models import (
     Course,
@@ -40,6 +41,7 @@ from .staff_admission import _check_teacher, staff_unvetted
 
 __all__ = [
     "COURSE_CHECKERS",
+    "LessonHours",
     "course_checker_register",
     "course_sellable",
     "lesson_hours_check",
@@ -248,6 +250,56 @@ def _violation(*, course: Course, starts_at, ends_at, rule: Resolved, message, r
     return row
 
 
+HOURS_KEYS = (
+    "subject.no_training_on_rest_days",
+    *VACATION_KEYS,
+    "training.latest_end_offline",
+    "training.latest_end_online",
+)
+
+
+def _hours_rules(inst: Institution, day: date) -> dict[str, Resolved]:
+    """The training-hours parameters in force for the institution on ``day`` (one query)."""
+    return policy_resolve_many(HOURS_KEYS, inst.division_code, on=day)
+
+
+def _hours_broken(course: Course, local: datetime, rules: dict[str, Resolved]) -> list[tuple[Resolved, str]]:
+    """The rules a lesson of ``course`` starting at ``local`` breaks, each with what it
+    says: a subject course's lesson on a rest day, statutory holiday or vacation, and any
+    lesson ending after the latest end."""
+    inst = course.institution
+    ends = local + timedelta(minutes=course.lesson_minutes)
+    day = local.date()
+    broken: list[tuple[Resolved, str]] = []
+    if course.kind == Kind.SUBJECT and rules["subject.no_training_on_rest_days"].value:
+        vac = vacation_on(day, inst.division_code, resolved=rules)
+        if vac is not None:
+            broken.append((vac, f"{day.isoformat()}在寒暑假期内，不得开展学科类培训"))
+        elif is_rest_day(day):
+            broken.append(
+                (
+                    rules["subject.no_training_on_rest_days"],
+                    f"{day.isoformat()}为休息日或法定节假日，不得开展学科类培训",
+                )
+            )
+    latest = rules[
+        "training.latest_end_online" if inst.mode == Mode.ONLINE else "training.latest_end_offline"
+    ]
+    if latest.value:
+        limit = datetime.combine(day, _clock(latest.value), tzinfo=local.tzinfo)
+        if ends > limit:
+            broken.append((latest, f"课时结束于{ends:%H:%M}，晚于规定的{latest.value}"))
+    return broken
+
+
+def _lesson_refusal(course: Course, broken: list[tuple[Resolved, str]]):
+    """The refusal (a DomainError) of a subject course's lesson that broke a rule, else None."""
+    if course.kind != Kind.SUBJECT or not broken:
+        return None
+    r, msg = broken[0]
+    return r.violation(f"课时记录被拒绝：{msg}", course_id=course.pk)
+
+
 def lesson_hours_check(*, actor, course_id: int, starts_at: datetime, ref: str = "") -> list[HoursViolation]:
     """Called by lesson recording (funds) before the lesson is written, outside its
     transaction so that the record survives a refusal. Every course: a lesson ending
@@ -259,25 +311,10 @@ def lesson_hours_check(*, actor, course_id: int, starts_at: datetime, ref: str =
         is_system(actor) or in_scope(course.institution, actor, regulator_department=False)
     ):
         return []  # the recording itself refuses it (not found / not yours)
-    inst = course.institution
     local = timezone.localtime(starts_at) if timezone.is_aware(starts_at) else starts_at
+    broken = _hours_broken(course, local, _hours_rules(course.institution, local.date()))
     ends = local + timedelta(minutes=course.lesson_minutes)
-    day = local.date()
     subject = course.kind == Kind.SUBJECT
-    broken: list[tuple[Resolved, str]] = []
-    if subject:
-        rest = policy_resolve("subject.no_training_on_rest_days", inst.division_code, on=day)
-        if rest.value:
-            vac = vacation_on(day, inst.division_code)
-            if vac is not None:
-                broken.append((vac, f"{day.isoformat()}在寒暑假期内，不得开展学科类培训"))
-            elif is_rest_day(day):
-                broken.append((rest, f"{day.isoformat()}为休息日或法定节假日，不得开展学科类培训"))
-    latest = _latest_end(inst, day)
-    if latest.value:
-        limit = datetime.combine(day, _clock(latest.value), tzinfo=local.tzinfo)
-        if ends > limit:
-            broken.append((latest, f"课时结束于{ends:%H:%M}，晚于规定的{latest.value}"))
     rows = [
         _violation(
             course=course,
@@ -291,10 +328,76 @@ def lesson_hours_check(*, actor, course_id: int, starts_at: datetime, ref: str =
         )
         for r, msg in broken
     ]
-    if subject and broken:
-        r, msg = broken[0]
-        raise r.violation(f"课时记录被拒绝：{msg}", course_id=course.pk)
+    refusal = _lesson_refusal(course, broken)
+    if refusal is not None:
+        raise refusal
     return rows
+
+
+HOURS_ROWS = bulk.Table(HoursViolation)
+
+
+class LessonHours:
+    """The training-hours rules for a batch of one institution's lessons, as
+    ``lesson_hours_check`` applies them to one: each course read once, each day's
+    parameters once; the violations kept until ``save`` writes them set-based (inside
+    the batch's transaction: a refused lesson of a batch raises nothing)."""
+
+    def __init__(self, course_ids):
+        self._courses = {
+            c.pk: c for c in Course.objects.select_related("institution").filter(pk__in=set(course_ids))
+        }
+        self._rules: dict[date, dict[str, Resolved]] = {}
+        self._rows: dict[tuple, dict] = {}
+
+    def check(self, course_id: int, starts_at: datetime, ref: str) -> str | None:
+        """Why the lesson may not be recorded (the refusal's text, naming the rule), or
+        None; any rule it broke is kept as a violation either way."""
+        course = self._courses.get(course_id)
+        if course is None:
+            return None
+        local = timezone.localtime(starts_at)
+        day = local.date()
+        if day not in self._rules:
+            self._rules[day] = _hours_rules(course.institution, day)
+        broken = _hours_broken(course, local, self._rules[day])
+        inst, ref = course.institution, _short_ref(ref)
+        for r, msg in broken:
+            self._rows.setdefault(
+                (course.pk, ref, r.key),
+                {
+                    "institution_id": inst.pk,
+                    "course_id": course.pk,
+                    "division_code": inst.division_code,
+                    "starts_at": local,
+                    "ends_at": local + timedelta(minutes=course.lesson_minutes),
+                    "rule": r.key,
+                    "rule_value": r.value,
+                    "set_by": r.division_code,
+                    "basis": r.basis,
+                    "message": msg,
+                    "refused": course.kind == Kind.SUBJECT,
+                    "source": "lesson",
+                    "ref": ref,
+                },
+            )
+        refusal = _lesson_refusal(course, broken)
+        return None if refusal is None else refusal.message
+
+    def save(self) -> int:
+        """Write the violations kept, but those already recorded for the same lesson (a
+        refused lesson sent again): one lookup and one insert, however many lessons."""
+        if not self._rows:
+            return 0
+        seen = set(
+            bulk.select_in(
+                f"SELECT course_id, ref, rule FROM {HoursViolation._meta.db_table} "  # noqa: S608
+                "WHERE source = %s AND ref {in}",
+                list({ref for _, ref, _ in self._rows}),
+                params=["lesson"],
+            )
+        )
+        return HOURS_ROWS.insert(row for k, row in self._rows.items() if k not in seen)
 
 
 # --- materials before sale -------------------------------------------------------------
