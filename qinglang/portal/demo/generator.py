@@ -4,6 +4,7 @@ entries and board, and (every ``details_every``-th) its staff, courses and mater
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
 from qinglang.core.crypto import blind_index, encrypt
@@ -46,7 +47,29 @@ from .vocabulary import (
 )
 
 
+@dataclass
+class Profile:
+    """What is drawn first for one institution: its kind, licence state and status, and
+    the name, credit code, address and stages that follow from them."""
+
+    kind: str
+    lic_state: str
+    status: str
+    category: str
+    non_profit: bool
+    brand: str
+    word: str
+    name: str
+    uscc: str | None
+    founded: date
+    address: str
+    stages: str
+
+
 class Generator:
+    """Rows of one institution after another, from one random generator: the draws come in
+    a fixed order, so a seed value gives the same demo every time."""
+
     def __init__(self, *, seed: int, today: date, dept: dict[tuple[str, str], int], details: bool):
         self.rng = random.Random(seed)
         self.pools = Pools(seed)
@@ -57,9 +80,27 @@ class Generator:
         self.forced = 0  # first institutions cycle through every kind / state / status
 
     def institution(self, iid: int, place: Place, b: Batch) -> None:
-        rng, p, today = self.rng, self.pools, self.today
+        """The rows of institution ``iid`` in ``place``, added to ``b``."""
         i = self.forced
         self.forced += 1
+        profile = self._profile(i, iid, place)
+        licences = self._licences(iid, profile, place)
+        blacklisted, whitelisted = self._listed(i, profile)
+        b.institution.append(
+            self._institution_row(iid, profile, place, whitelisted=whitelisted, blacklisted=blacklisted)
+        )
+        b.licence.extend(licences)
+        self._list_entries(iid, profile.status, whitelisted=whitelisted, blacklisted=blacklisted, b=b)
+        self._sites(iid, profile, place, b)
+        if i % self.details_every == 0:
+            self._details(iid, profile.kind, b)
+        if profile.status == InstitutionStatus.ACTIVE:
+            self._disclosures(iid, whitelisted, b)
+
+    def _profile(self, i: int, iid: int, place: Place) -> Profile:
+        """Kind, licence state and status (the first institutions cycle through each), then
+        the name, credit code, founding day, address and stages."""
+        rng, p, today = self.rng, self.pools, self.today
         kind = KIND_WEIGHTS[i][0] if i < len(KIND_WEIGHTS) else weighted(rng, KIND_WEIGHTS)
         lic_state = LICENCE_WEIGHTS[i % 4][0] if i < 8 else weighted(rng, LICENCE_WEIGHTS)
         status = STATUS_WEIGHTS[i - 8][0] if 8 <= i < 14 else weighted(rng, STATUS_WEIGHTS)
@@ -74,23 +115,41 @@ class Generator:
         uscc = uscc_for(iid, place.county, non_profit) if lic_state != LicenceStatus.UNLICENSED else None
         founded = today - timedelta(days=rng.randrange(200, 6000))
         address = f"{place.township_name}{rng.choice(p.streets)}{rng.randrange(1, 400)}号"
-        if kind == Kind.SUBJECT:
-            stages = rng.choice(["primary", "junior", "primary,junior"])
-        elif kind == Kind.MEAL_CARE:
-            stages = "primary"
-        else:
-            stages = ",".join(s for s in Stage.values if rng.random() < 0.5) or "primary"
+        stages = self._stages(kind)
+        return Profile(
+            kind=kind,
+            lic_state=lic_state,
+            status=status,
+            category=category,
+            non_profit=non_profit,
+            brand=brand,
+            word=word,
+            name=name,
+            uscc=uscc,
+            founded=founded,
+            address=address,
+            stages=stages,
+        )
 
-        # licences, so that derive_licence_status gives lic_state
+    def _stages(self, kind: str) -> str:
+        if kind == Kind.SUBJECT:
+            return self.rng.choice(["primary", "junior", "primary,junior"])
+        if kind == Kind.MEAL_CARE:
+            return "primary"
+        return ",".join(s for s in Stage.values if self.rng.random() < 0.5) or "primary"
+
+    def _licences(self, iid: int, profile: Profile, place: Place) -> list[dict]:
+        """Licences, so that derive_licence_status gives the drawn licence state."""
+        rng, today, lic_state = self.rng, self.today, profile.lic_state
         licences: list[dict] = []
         lic_kinds: list[str] = []
         if lic_state in (LicenceStatus.FULLY_LICENSED, LicenceStatus.PERMIT_ONLY):
             lic_kinds.append(LicenceKind.SCHOOL_PERMIT)
         if lic_state in (LicenceStatus.FULLY_LICENSED, LicenceStatus.LICENSE_ONLY):
             lic_kinds.append(
-                LicenceKind.NONPROFIT_REGISTRATION if non_profit else LicenceKind.BUSINESS_LICENSE
+                LicenceKind.NONPROFIT_REGISTRATION if profile.non_profit else LicenceKind.BUSINESS_LICENSE
             )
-        if kind == Kind.MEAL_CARE and lic_state != LicenceStatus.UNLICENSED:
+        if profile.kind == Kind.MEAL_CARE and lic_state != LicenceStatus.UNLICENSED:
             lic_kinds.append(LicenceKind.FOOD_LICENCE)
         for lk in lic_kinds:
             start = today - timedelta(days=rng.randrange(30, 1500))
@@ -99,7 +158,7 @@ class Generator:
                 if lk == LicenceKind.BUSINESS_LICENSE
                 else today + timedelta(days=rng.randrange(60, 1500))
             )
-            licences.append(self._licence(iid, lk, uscc, place, start, until))
+            licences.append(self._licence(iid, lk, profile.uscc, place, start, until))
         if lic_state == LicenceStatus.PERMIT_ONLY and rng.random() < 0.4:
             # a lapsed registration certificate: still 有证无照
             start = today - timedelta(days=rng.randrange(1500, 3000))
@@ -107,7 +166,7 @@ class Generator:
                 self._licence(
                     iid,
                     LicenceKind.NONPROFIT_REGISTRATION,
-                    uscc,
+                    profile.uscc,
                     place,
                     start,
                     today - timedelta(days=rng.randrange(1, 300)),
@@ -123,58 +182,69 @@ class Generator:
             )
             == lic_state
         )
+        return licences
 
+    def _listed(self, i: int, profile: Profile) -> tuple[bool, bool]:
+        """(blacklisted, whitelisted): banned and runaway operators are mostly blacklisted,
+        fully licensed active ones mostly whitelisted, never both."""
+        status = profile.status
         blacklisted = status in (InstitutionStatus.BANNED, InstitutionStatus.RUNAWAY) and (
-            i < 14 or rng.random() < 0.75
+            i < 14 or self.rng.random() < 0.75
         )
         whitelisted = (
-            lic_state == LicenceStatus.FULLY_LICENSED
+            profile.lic_state == LicenceStatus.FULLY_LICENSED
             and status == InstitutionStatus.ACTIVE
             and not blacklisted
-            and (i < 14 or rng.random() < 0.85)
+            and (i < 14 or self.rng.random() < 0.85)
         )
+        return blacklisted, whitelisted
+
+    def _institution_row(
+        self, iid: int, profile: Profile, place: Place, *, whitelisted: bool, blacklisted: bool
+    ) -> dict:
+        rng, p = self.rng, self.pools
+        kind, category, non_profit = profile.kind, profile.category, profile.non_profit
         contact = rng.choice(p.people)
-        b.institution.append(
-            {
-                "id": iid,
-                "name": name,
-                "registered_name": (
-                    f"{place.county_name}{brand}{word}{'培训学校' if non_profit else '教育科技有限公司'}"
-                    if uscc
-                    else ""
-                ),
-                "uscc": uscc,
-                "legal_representative": rng.choice(p.people),
-                "contact_name": contact,
-                "contact_phone": f"1{rng.choice('35789')}{rng.randrange(10**8, 10**9)}",
-                "category": category,
-                "kind": kind,
-                "stages": stages,
-                "mode": "online" if rng.random() < 0.05 else "offline",
-                "nature": Nature.NON_PROFIT if non_profit else Nature.FOR_PROFIT,
-                "nonprofit_conversion": "completed"
-                if category == InstitutionCategory.SUBJECT
-                else "not_applicable",
-                "division_code": place.township,
-                "address": address,
-                "competent_department_id": self.dept.get((place.county, KIND_TO_DEPARTMENT[kind])),
-                "competent_department_overridden": False,
-                "licence_status": lic_state,
-                "status": status,
-                "whitelisted": whitelisted,
-                "blacklisted": blacklisted,
-                "party_organisation": rng.random() < 0.3,
-                "party_charter_clause": rng.random() < 0.25,
-                "search_text": "",
-                "founded_on": founded,
-                "created_at": self.now,
-                "updated_at": self.now,
-            }
-        )
-        row = b.institution[-1]
+        row = {
+            "id": iid,
+            "name": profile.name,
+            "registered_name": (
+                f"{place.county_name}{profile.brand}{profile.word}{'培训学校' if non_profit else '教育科技有限公司'}"
+                if profile.uscc
+                else ""
+            ),
+            "uscc": profile.uscc,
+            "legal_representative": rng.choice(p.people),
+            "contact_name": contact,
+            "contact_phone": f"1{rng.choice('35789')}{rng.randrange(10**8, 10**9)}",
+            "category": category,
+            "kind": kind,
+            "stages": profile.stages,
+            "mode": "online" if rng.random() < 0.05 else "offline",
+            "nature": Nature.NON_PROFIT if non_profit else Nature.FOR_PROFIT,
+            "nonprofit_conversion": "completed"
+            if category == InstitutionCategory.SUBJECT
+            else "not_applicable",
+            "division_code": place.township,
+            "address": profile.address,
+            "competent_department_id": self.dept.get((place.county, KIND_TO_DEPARTMENT[kind])),
+            "competent_department_overridden": False,
+            "licence_status": profile.lic_state,
+            "status": profile.status,
+            "whitelisted": whitelisted,
+            "blacklisted": blacklisted,
+            "party_organisation": rng.random() < 0.3,
+            "party_charter_clause": rng.random() < 0.25,
+            "search_text": "",
+            "founded_on": profile.founded,
+            "created_at": self.now,
+            "updated_at": self.now,
+        }
         row["search_text"] = search_text_for(row["name"], row["registered_name"], row["uscc"])
-        b.licence.extend(licences)
-        decided = today - timedelta(days=rng.randrange(1, 400))
+        return row
+
+    def _list_entries(self, iid: int, status: str, *, whitelisted: bool, blacklisted: bool, b: Batch) -> None:
+        decided = self.today - timedelta(days=self.rng.randrange(1, 400))
         if whitelisted:
             b.listentry.append(
                 self._entry(iid, ListKind.WHITE, "证照齐全、正常办学，经审核列入白名单", decided)
@@ -187,18 +257,21 @@ class Generator:
             )
             b.listentry.append(self._entry(iid, ListKind.BLACK, reason, decided))
 
+    def _sites(self, iid: int, profile: Profile, place: Place, b: Batch) -> None:
+        """The primary site, and now and then a second campus."""
+        rng, p = self.rng, self.pools
         for s in range(1 if rng.random() < 0.8 else 2):
             b.site.append(
                 {
                     "institution_id": iid,
-                    "name": name if s == 0 else f"{name}（{rng.choice(p.streets)}校区）",
-                    "address": address
+                    "name": profile.name if s == 0 else f"{profile.name}（{rng.choice(p.streets)}校区）",
+                    "address": profile.address
                     if s == 0
                     else f"{place.township_name}{rng.choice(p.streets)}{rng.randrange(1, 400)}号",
                     "division_code": rng.choice(place.communities) if place.communities else place.township,
                     "area_sqm": rng.randrange(80, 1500),
                     "is_primary": s == 0,
-                    "active": status
+                    "active": profile.status
                     in (
                         InstitutionStatus.ACTIVE,
                         InstitutionStatus.STOP_ENROLLMENT,
@@ -206,10 +279,6 @@ class Generator:
                     ),
                 }
             )
-        if i % self.details_every == 0:
-            self._details(iid, kind, b)
-        if status == InstitutionStatus.ACTIVE:
-            self._disclosures(iid, whitelisted, b)
 
     def _disclosures(self, iid: int, whitelisted: bool, b: Batch) -> None:
         """What an active institution publishes on its board: every item when whitelisted
