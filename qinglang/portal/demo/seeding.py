@@ -3,9 +3,10 @@ chunk at large scales), the demo users and the rules in force."""
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,7 +20,7 @@ from qinglang.registry.models import Institution
 from .batch import TABLES, Batch, write_batch
 from .common import ACTOR, DEMO_COUNTY, DEMO_TOWNSHIP, LARGE_SCALES, SCALES
 from .generator import Generator
-from .places import counties_for, ensure_departments, ensure_places, spread
+from .places import Place, counties_for, ensure_departments, ensure_places, spread
 from .users import ensure_demo_users
 
 
@@ -53,80 +54,24 @@ def seed(
     say = progress or (lambda _msg: None)
     today = date.today()
 
-    with transaction.atomic():
-        counties = counties_for(where)
-        places = ensure_places(counties, generate=scale != "district")
-        county_codes = sorted(places)
-        township_codes = sorted(p.township for ps in places.values() for p in ps)
-        dept = ensure_departments(county_codes, township_codes)
-    say(f"{len(county_codes)} counties, {len(township_codes)} townships; generating {total} institutions")
+    places, dept = _places_and_departments(where, generate=scale != "district")
+    townships = sum(len(ps) for ps in places.values())
+    say(f"{len(places)} counties, {townships} townships; generating {total} institutions")
 
     gen = Generator(seed=seed_value, today=today, dept=dept, details=not large)
-    stats = Stats()
-    place_iter = spread(gen.rng, places, total)
-    done = 0
-    counts: dict[str, int] = {attr: 0 for attr, _ in TABLES}
-
-    def flush(b: Batch) -> None:
-        nonlocal done
-        stats.rows += write_batch(b)
-        for attr, _ in TABLES:
-            counts[attr] += len(getattr(b, attr))
-        if large:
-            audit_record_many(
-                actor=ACTOR,
-                entries=[
-                    Entry(
-                        "institution.seed_batch",
-                        "registry.institution",
-                        f"{b.institution[0]['id']}-{b.institution[-1]['id']}",
-                        "",
-                        {
-                            "institutions": len(b.institution),
-                            "rows": sum(len(getattr(b, a)) for a, _ in TABLES),
-                        },
-                    )
-                ],
-            )
-        else:
-            audit_record_many(
-                actor=ACTOR,
-                entries=[
-                    Entry(
-                        "institution.seed",
-                        "registry.institution",
-                        str(r["id"]),
-                        r["division_code"],
-                        {
-                            "name": r["name"],
-                            "kind": r["kind"],
-                            "licence_status": r["licence_status"],
-                            "status": r["status"],
-                            "whitelisted": r["whitelisted"],
-                            "blacklisted": r["blacklisted"],
-                        },
-                    )
-                    for r in b.institution
-                ],
-            )
-        done += len(b.institution)
-
+    stats = Stats(counts={attr: 0 for attr, _ in TABLES})
     # district: one transaction for everything; larger scales: one per chunk
-    outer = transaction.atomic() if not large else _nullcontext()
-    with outer:
-        while done < total:
-            n = min(chunk, total - done)
-            with transaction.atomic():
-                ids = bulk.allocate_ids(Institution, n)
-                b = Batch()
-                for iid in ids:
-                    gen.institution(iid, next(place_iter), b)
-                flush(b)
-            if large or total > chunk:
-                el = time.monotonic() - started
-                say(
-                    f"  {done:>8,}/{total:,} institutions  {el:7.1f} s  {done / el:8.0f}/s  peak RSS {peak_rss_mb():.0f} MB"
-                )
+    with contextlib.nullcontext() if large else transaction.atomic():
+        _write_chunks(
+            gen,
+            spread(gen.rng, places, total),
+            stats,
+            total=total,
+            chunk=chunk,
+            large=large,
+            started=started,
+            say=say,
+        )
         ensure_demo_users()
         if not large:
             from qinglang.portal import demo_rules
@@ -134,20 +79,96 @@ def seed(
             stats.rules = demo_rules.seed(today=today, county=DEMO_COUNTY, township=DEMO_TOWNSHIP)
     public_cache.bump()  # as every write of institutions does (registry institution_save)
 
-    stats.institutions = done
-    stats.counts = counts
     stats.seconds = time.monotonic() - started
     stats.peak_rss_mb = peak_rss_mb()
     if connection.vendor == "postgresql" and large:
-        with connection.cursor() as cur:
-            for _, model in TABLES:
-                cur.execute(f"ANALYZE {model._meta.db_table}")
+        _analyze()
     return stats
 
 
-class _nullcontext:
-    def __enter__(self):
-        return None
+def _places_and_departments(where: str, *, generate: bool) -> tuple[dict[str, list[Place]], dict]:
+    """The counties under ``where`` with their townships, and their departments (one
+    transaction)."""
+    with transaction.atomic():
+        places = ensure_places(counties_for(where), generate=generate)
+        county_codes = sorted(places)
+        township_codes = sorted(p.township for ps in places.values() for p in ps)
+        return places, ensure_departments(county_codes, township_codes)
 
-    def __exit__(self, *exc):
-        return False
+
+def _write_chunks(
+    gen: Generator,
+    place_iter: Iterator[Place],
+    stats: Stats,
+    *,
+    total: int,
+    chunk: int,
+    large: bool,
+    started: float,
+    say: Callable[[str], None],
+) -> None:
+    """``total`` institutions, ``chunk`` to a transaction: ids allocated, rows generated,
+    written and audited; progress said at large scales."""
+    while stats.institutions < total:
+        n = min(chunk, total - stats.institutions)
+        with transaction.atomic():
+            ids = bulk.allocate_ids(Institution, n)
+            b = Batch()
+            for iid in ids:
+                gen.institution(iid, next(place_iter), b)
+            _write(b, stats, large=large)
+        if large or total > chunk:
+            done, el = stats.institutions, time.monotonic() - started
+            say(
+                f"  {done:>8,}/{total:,} institutions  {el:7.1f} s  {done / el:8.0f}/s  peak RSS {peak_rss_mb():.0f} MB"
+            )
+
+
+def _write(b: Batch, stats: Stats, *, large: bool) -> None:
+    """Write a chunk and audit it: one event per institution, or one for the chunk at
+    large scales."""
+    stats.rows += write_batch(b)
+    for attr, _ in TABLES:
+        stats.counts[attr] += len(getattr(b, attr))
+    audit_record_many(actor=ACTOR, entries=[_chunk_entry(b)] if large else _institution_entries(b))
+    stats.institutions += len(b.institution)
+
+
+def _chunk_entry(b: Batch) -> Entry:
+    return Entry(
+        "institution.seed_batch",
+        "registry.institution",
+        f"{b.institution[0]['id']}-{b.institution[-1]['id']}",
+        "",
+        {
+            "institutions": len(b.institution),
+            "rows": sum(len(getattr(b, a)) for a, _ in TABLES),
+        },
+    )
+
+
+def _institution_entries(b: Batch) -> list[Entry]:
+    return [
+        Entry(
+            "institution.seed",
+            "registry.institution",
+            str(r["id"]),
+            r["division_code"],
+            {
+                "name": r["name"],
+                "kind": r["kind"],
+                "licence_status": r["licence_status"],
+                "status": r["status"],
+                "whitelisted": r["whitelisted"],
+                "blacklisted": r["blacklisted"],
+            },
+        )
+        for r in b.institution
+    ]
+
+
+def _analyze() -> None:
+    """Fresh planner statistics after a large load (PostgreSQL)."""
+    with connection.cursor() as cur:
+        for _, model in TABLES:
+            cur.execute(f"ANALYZE {model._meta.db_table}")
