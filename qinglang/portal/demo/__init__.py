@@ -18,6 +18,8 @@ One module per step, every name re-exported here (``from qinglang.portal import 
 - ``batch``: one chunk's rows by table and their set-based write
 - ``users``: the demo users of every role
 - ``seeding``: the seed itself, chunk by chunk
+- ``rules``: the rules in force at district scale (applications, a practice ban, training-hours
+  violations), written through the services
 """
 
 from .batch import TABLES, Batch, write_batch

@@ -17,6 +17,7 @@ from qinglang.core.audit import Entry, audit_record_many
 from qinglang.registry import public_cache
 from qinglang.registry.models import Institution
 
+from . import rules
 from .batch import TABLES, Batch, write_batch
 from .common import ACTOR, DEMO_COUNTY, DEMO_TOWNSHIP, LARGE_SCALES, SCALES
 from .generator import Generator
@@ -74,9 +75,7 @@ def seed(
         )
         ensure_demo_users()
         if not large:
-            from qinglang.portal import demo_rules
-
-            stats.rules = demo_rules.seed(today=today, county=DEMO_COUNTY, township=DEMO_TOWNSHIP)
+            stats.rules = rules.seed(today=today, county=DEMO_COUNTY, township=DEMO_TOWNSHIP)
     public_cache.bump()  # as every write of institutions does (registry institution_save)
 
     stats.seconds = time.monotonic() - started
