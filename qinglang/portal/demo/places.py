@@ -23,6 +23,11 @@ class Place:
     communities: list[str]
 
 
+def _audit_added(action: str, object_type: str, added: int) -> None:
+    """One audit event for the rows of a kind added in bulk."""
+    audit_record(actor=ACTOR, action=action, object_type=object_type, object_id="*", changes={"added": added})
+
+
 def counties_for(where: str) -> list[Division]:
     qs = Division.objects.filter(level=DivisionLevel.COUNTY)
     if where:
@@ -59,13 +64,7 @@ def ensure_places(counties: list[Division], *, generate: bool) -> dict[str, list
                 townships[c.code].append(d)
     if new:
         Division.objects.bulk_create(new, batch_size=2000, ignore_conflicts=True)
-        audit_record(
-            actor=ACTOR,
-            action="division.seed_townships",
-            object_type="core.division",
-            object_id="*",
-            changes={"added": len(new)},
-        )
+        _audit_added("division.seed_townships", "core.division", len(new))
     names = {c.code: c.name for c in counties}
     return {
         c: [Place(c, names[c], t.code, t.name, sorted(communities.get(t.code, []))) for t in ts]
@@ -105,13 +104,7 @@ def ensure_departments(county_codes: list[str], township_codes: list[str]) -> di
                 )
         Department.objects.bulk_create(new, batch_size=2000)
         if new:
-            audit_record(
-                actor=ACTOR,
-                action="department.seed",
-                object_type="core.department",
-                object_id="*",
-                changes={"added": len(new)},
-            )
+            _audit_added("department.seed", "core.department", len(new))
     return {
         (division_id, kind): pk
         for pk, division_id, kind in Department.objects.filter(division_id__in=county_codes).values_list(
