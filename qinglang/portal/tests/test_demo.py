@@ -1,5 +1,6 @@
 """The demo seed: a realistic county whose data keeps the registry's rules."""
 
+from datetime import date
 from io import StringIO
 
 import pytest
@@ -75,7 +76,7 @@ def test_whitelist_and_licence_invariants(seeded):
     assert open_black == set(Institution.objects.filter(blacklisted=True).values_list("id", flat=True))
     # derived fields agree with the services' rules
     for inst in Institution.objects.prefetch_related("licences")[:120]:
-        assert derive_licence_status(list(inst.licences.all()), demo.date.today()) == inst.licence_status
+        assert derive_licence_status(list(inst.licences.all()), date.today()) == inst.licence_status
         assert inst.competent_department_id == competent_department_for(inst.kind, inst.division_code).pk
     assert Licence.objects.exists()
 

@@ -3,7 +3,7 @@ it keeps their rules: approval applications in every state (draft, submitted, aw
 correction, approved with the permit issued, refused, withdrawn, overdue), a person on
 the practice-ban list (entered by another county's authority) whose hire was refused,
 and training-hours violations. Disclosure gaps come with the generated institutions
-(``demo.Generator``)."""
+(``generator.Generator``)."""
 
 from __future__ import annotations
 
@@ -20,6 +20,9 @@ from qinglang.core.errors import DomainError
 from qinglang.registry import services
 from qinglang.registry.models import Course, Institution, InstitutionStatus, Kind
 from qinglang.registry.services.application_documents import DOC_LABELS
+
+from .users import demo_institution
+from .vocabulary import resident_id
 
 PDF = b"%PDF-1.4\n% demo document\n"
 BAN_COUNTY = "510104"  # 锦江区: another county of the same province decided the ban
@@ -109,8 +112,6 @@ def seed_applications(*, admin: User, organiser: User | None, township: str, tod
 def seed_practice_ban(*, admin: User, inst_admin: User | None, institution: Institution | None, today: date):
     """A person banned by another county's authority, and a refused hire in this one: the
     institution is told only "不符合从业条件"; the ban records the refusal."""
-    from .demo import resident_id
-
     rid = resident_id(random.Random(20261203))
     ban = services.practice_ban_enter(
         actor=admin,
@@ -175,8 +176,6 @@ def seed(*, today: date, county: str, township: str) -> dict:
     if admin is None:
         return {}
     inst_admin = User.objects.filter(username="inst-admin").first()
-    from .demo import demo_institution
-
     out = {
         "applications": seed_applications(admin=admin, organiser=inst_admin, township=township, today=today),
         "ban": seed_practice_ban(
