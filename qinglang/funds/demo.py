@@ -136,17 +136,20 @@ def _orders_and_lessons(acc, bank, parent, rng, log, counts: dict[str, int]) -> 
         services.lesson_batch_import(
             actor=ACTOR,
             institution_id=acc.institution_id,
-            rows=[{"event_id": f"demo-{order.pk}-{i}", "order_id": order.pk} for i in range(n)],
+            rows=[
+                {"event_id": f"demo-{order.pk}-{i}", "order_id": order.pk, "given_at": _lesson_time()}
+                for i in range(n)
+            ],
         )
         counts["lessons"] += n
         recorded = Lesson.objects.filter(order=order, status=LessonStatus.RECORDED).order_by("id")
-        if k == 0 and n > 1:  # the parent confirms the first lesson: its fee is posted
+        if k == 0 and n > 1 and recorded.exists():  # the parent confirms the first lesson: its fee is posted
             services.lesson_confirm(actor=parent, lesson_id=recorded.first().pk)
             counts["confirmed"] = counts.get("confirmed", 0) + 1
         if k == 1 and counts["refunds"] < 3:
             services.refund_request(actor=parent, order_id=order.pk, reason="孩子时间冲突，申请退费")
             counts["refunds"] += 1
-        elif counts["disputes"] < 6:
+        elif counts["disputes"] < 6 and recorded.exists():
             _dispute(recorded.last(), parent, rng, counts)
 
 
@@ -348,7 +351,10 @@ def _every_order_state(accounts, bank, parent, rng, log) -> dict[str, int]:
         services.lesson_batch_import(
             actor=ACTOR,
             institution_id=course.institution_id,
-            rows=[{"event_id": f"demo-done-{done.pk}-{i}", "order_id": done.pk} for i in range(2)],
+            rows=[
+                {"event_id": f"demo-done-{done.pk}-{i}", "order_id": done.pk, "given_at": _lesson_time()}
+                for i in range(2)
+            ],
         )
         for lesson in Lesson.objects.filter(order=done).order_by("id"):
             services.lesson_confirm(actor=parent, lesson_id=lesson.pk)
@@ -393,3 +399,13 @@ def _receipts() -> int:
 
     services.receipts_issue_due()
     return Receipt.objects.count()
+
+
+def _lesson_time():
+    """When today's demo lessons were given: now, but no later than 16:00, so that a
+    seed run late in the evening does not record lessons after the latest end of
+    training (``training.latest_end_offline``), which subject courses refuse."""
+    from django.utils import timezone
+
+    now = timezone.localtime()
+    return min(now, now.replace(hour=16, minute=0, second=0, microsecond=0))
