@@ -15,11 +15,12 @@ snapshot's week and month take the same changes without another aggregate."""
 from collections import defaultdict
 from datetime import date, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
 from qinglang.accounts.permissions import system
+from qinglang.core import bulk
 from qinglang.core.audit import audit_record
 
 from .indicators import INDICATORS, Indicator
@@ -62,61 +63,43 @@ def roll_up(base) -> dict[tuple[str, str], list[int]]:
     return out
 
 
-VALUES = None  # the bulk table of IndicatorValue, made on first use (core.bulk)
-
-
-def _values_table():
-    global VALUES
-    if VALUES is None:
-        from qinglang.core import bulk
-
-        VALUES = bulk.Table(
-            IndicatorValue,
-            (
-                "indicator",
-                "period",
-                "period_start",
-                "division_code",
-                "department_kind",
-                "numerator",
-                "denominator",
-                "refreshed_at",
-            ),
-        )
-    return VALUES
+# roll-up rows written set-based (core.bulk: COPY on PostgreSQL)
+VALUES = bulk.Table(
+    IndicatorValue,
+    (
+        "indicator",
+        "period",
+        "period_start",
+        "division_code",
+        "department_kind",
+        "numerator",
+        "denominator",
+        "refreshed_at",
+    ),
+)
 
 
 def _replace(ind: Indicator, period: str, start: date, values: dict) -> int:
     """The stored rows of one indicator and period made equal to ``values``, writing only
     the rows that differ (deleted, inserted, or replaced when a figure changed). Returns
     how many rows were written. Set-based (core.bulk): a national snapshot is ≈ 150,000
-    rows per period, read, compared and written without a model instance each."""
-    from django.db import connection
-
-    from qinglang.core import bulk
-
-    table = IndicatorValue._meta.db_table
-    with connection.cursor() as cur:
+    rows per period, read and compared as tuples, inserted by COPY, without a model instance each."""
+    with connection.cursor() as cur:  # raw: ≈ 4 million rows read in a national refresh
         cur.execute(
-            f"SELECT id, division_code, department_kind, numerator, denominator FROM {table} "  # noqa: S608
+            f"SELECT id, division_code, department_kind, numerator, denominator FROM {VALUES.db_table} "  # noqa: S608
             "WHERE indicator = %s AND period = %s AND period_start = %s",
             [ind.key, period, start],
         )
         old = {(div, dept): (pk, num, den) for pk, div, dept, num, den in cur.fetchall()}
-        removed = [pk for key, (pk, _n, _d) in old.items() if key not in values]
-        fresh = [key for key, nd in values.items() if key not in old or tuple(nd) != old[key][1:]]
-        gone = removed + [old[key][0] for key in fresh if key in old]
-        for chunk in bulk.chunks(gone, bulk.in_chunk()):
-            if bulk.is_pg():
-                cur.execute(f"DELETE FROM {table} WHERE id = ANY(%s::bigint[])", [list(chunk)])  # noqa: S608
-            else:
-                marks = ",".join(["%s"] * len(chunk))
-                cur.execute(f"DELETE FROM {table} WHERE id IN ({marks})", list(chunk))  # noqa: S608
+    removed = [pk for key, (pk, _n, _d) in old.items() if key not in values]
+    fresh = [key for key, nd in values.items() if key not in old or tuple(nd) != old[key][1:]]
+    gone = removed + [old[key][0] for key in fresh if key in old]
+    for chunk in bulk.chunks(gone, bulk.in_chunk()):  # no relations: one DELETE per chunk
+        IndicatorValue.objects.filter(id__in=chunk).delete()
     if fresh:
         now = timezone.now()
-        t = _values_table()
-        t.insert(
-            t.row(
+        VALUES.insert(
+            VALUES.row(
                 indicator=ind.key,
                 period=period,
                 period_start=start,

@@ -200,14 +200,15 @@ def lesson_dispute_resolve(*, actor, lesson_id: int, upheld: bool, note: str = "
     return lesson
 
 
-_LESSON_COLUMNS = "id, released_fen, posting_id, institution_id, order_id, division_code, bank_id"
+_COLUMNS = ("id", "released_fen", "posting_id", "institution_id", "order_id", "division_code", "bank_id")
+_LESSON_COLUMNS = ", ".join(_COLUMNS)
 # the status a literal, so that the partial index of lessons due serves the look-up
 _DUE_SQL = (
     f"SELECT {{columns}} FROM {Lesson._meta.db_table} "  # noqa: S608 - our table names
     f"WHERE status = '{LessonStatus.RECORDED.value}' AND confirm_by < %s ORDER BY id LIMIT %s"
 )
 _LESSON_LOCK_SQL = (
-    f"SELECT {', '.join('l.' + c for c in _LESSON_COLUMNS.split(', '))} "  # noqa: S608
+    f"SELECT {', '.join('l.' + c for c in _COLUMNS)} "  # noqa: S608
     f"FROM unnest(%s::bigint[]) AS u(id) JOIN {Lesson._meta.db_table} l ON l.id = u.id "
     f"WHERE l.status = '{LessonStatus.RECORDED.value}' ORDER BY l.id FOR NO KEY UPDATE OF l"
 )
