@@ -67,6 +67,18 @@ def ledger_verify(*, limit: int = 50) -> LedgerReport:
         )[:limit]
         for eid, ref in orphans:
             r.problems.append(f"分录 {eid} 所属{what} {ref} 不存在")
+    # nor do a posting's ``reverses`` and a lesson's history rows (see ``Posting`` and
+    # ``LessonTransition``): each must name a posting and a lesson that exist
+    for pid, ref in (
+        Posting.objects.filter(reverses_id__isnull=False)
+        .exclude(reverses_id__in=Posting.objects.values("id"))
+        .values_list("id", "reverses_id")[:limit]
+    ):
+        r.problems.append(f"凭证 {pid} 冲销的凭证 {ref} 不存在")
+    for tid, ref in LessonTransition.objects.exclude(lesson_id__in=Lesson.objects.values("id")).values_list(
+        "id", "lesson_id"
+    )[:limit]:
+        r.problems.append(f"消课状态记录 {tid} 所属消课 {ref} 不存在")
     lonely = Posting.objects.annotate(n=Count("entries")).filter(n__lt=2).values_list("id", flat=True)[:limit]
     for pid in lonely:
         r.problems.append(f"凭证 {pid} 少于两条分录")

@@ -185,7 +185,9 @@ class Posting(models.Model):  # noqa: DJ008 - shown through their fields, not st
     bank_id = models.BigIntegerField(null=True, blank=True)
     division_code = models.CharField(max_length=12)
     amount_fen = models.BigIntegerField("金额(分)")  # the sum of the debits
-    reverses = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True)
+    # no database FK check: a reversing posting is written in the same call as the
+    # posting it reverses is read under its lock (``ledger verify`` proves the reference)
+    reverses = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, db_constraint=False)
     memo = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(db_index=True)
 

@@ -24,6 +24,7 @@ from qinglang.funds.models import (
     LedgerAccount,
     Lesson,
     LessonStatus,
+    LessonTransition,
     Order,
     Posting,
     PostingCode,
@@ -337,6 +338,26 @@ def test_verify_finds_an_entry_whose_posting_or_account_is_gone():
         )
     problems = ledger_verify().problems
     assert any(f"分录 {entry.pk} 所属账户 {10**9} 不存在" in p for p in problems), problems
+
+
+def test_verify_finds_a_reversal_or_lesson_history_row_whose_target_is_gone():
+    """A posting's ``reverses`` and a lesson's history rows carry no database FK checks
+    either: verify proves them."""
+    from django.db import connection
+
+    w = funds_world()
+    order = paid_order(w, lessons=4)
+    lesson = _record(w, order, "t")
+    services.lesson_confirm(actor=w.parent, lesson_id=lesson.pk)
+    assert ledger_verify().ok
+    settle = Posting.objects.get(reverses_id=lesson.posting_id)
+    row = LessonTransition.objects.filter(lesson_id=lesson.pk).order_by("id").first()
+    with connection.cursor() as cur:  # what a hand edit in the database could do
+        cur.execute("UPDATE funds_posting SET reverses_id = %s WHERE id = %s", [10**9, settle.pk])
+        cur.execute("UPDATE funds_lessontransition SET lesson_id = %s WHERE id = %s", [10**9 + 1, row.pk])
+    problems = ledger_verify().problems
+    assert any(f"凭证 {settle.pk} 冲销的凭证 {10**9} 不存在" in p for p in problems), problems
+    assert any(f"消课状态记录 {row.pk} 所属消课 {10**9 + 1} 不存在" in p for p in problems), problems
 
 
 # --- bad input --------------------------------------------------------------------------
