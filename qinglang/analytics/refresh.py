@@ -16,7 +16,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Exists, Max, Min, OuterRef, Subquery, Sum
+from django.db.models import Max, Min, Sum
 from django.utils import timezone
 
 from qinglang.accounts.permissions import system
@@ -134,41 +134,6 @@ def compute_period(ind: Indicator, period: str, start: date) -> int:
     )
 
 
-def _follow_day(ind: Indicator, day: date, period: str, start: date) -> int:
-    """A period's rows made equal to one day's stored rows inside the database: the rows
-    whose key the day lacks deleted, those whose figures differ updated, the day's new
-    keys inserted. Nothing is read into Python (a national snapshot is ≈ 150,000 rows per
-    period; only the changed divisions and their ancestors are written)."""
-    rows = IndicatorValue.objects.filter(indicator=ind.key, period=period, period_start=start)
-    same_key = IndicatorValue.objects.filter(
-        indicator=ind.key,
-        period=Period.DAY,
-        period_start=day,
-        division_code=OuterRef("division_code"),
-        department_kind=OuterRef("department_kind"),
-    )
-    removed, _ = rows.exclude(Exists(same_key)).delete()
-    differs = same_key.exclude(numerator=OuterRef("numerator"), denominator=OuterRef("denominator"))
-    updated = rows.filter(Exists(differs)).update(
-        numerator=Subquery(same_key.values("numerator")[:1]),
-        denominator=Subquery(same_key.values("denominator")[:1]),
-        refreshed_at=timezone.now(),
-    )
-    t = VALUES.db_table
-    with connection.cursor() as cur:  # INSERT … SELECT: the day's keys the period lacks
-        cur.execute(
-            f"INSERT INTO {t} (indicator, period, period_start, division_code, department_kind, "  # noqa: S608
-            "numerator, denominator, refreshed_at) "
-            "SELECT d.indicator, %s, %s, d.division_code, d.department_kind, d.numerator, d.denominator, %s "
-            f"FROM {t} d WHERE d.indicator = %s AND d.period = %s AND d.period_start = %s AND NOT EXISTS "
-            f"(SELECT 1 FROM {t} p WHERE p.indicator = d.indicator AND p.period = %s AND p.period_start = %s "
-            "AND p.division_code = d.division_code AND p.department_kind = d.department_kind)",
-            [period, start, timezone.now(), ind.key, Period.DAY, day, period, start],
-        )
-        inserted = cur.rowcount
-    return removed + updated + inserted
-
-
 def _snapshot(ind: Indicator, today: date) -> int:
     """Today's snapshot of one indicator, and its week and month (the last day recorded
     in them: today, unless a later day is stored or today has no rows)."""
@@ -181,7 +146,7 @@ def _snapshot(ind: Indicator, today: date) -> int:
             indicator=ind.key, period=Period.DAY, period_start__gt=today, period_start__lte=last
         ).exists()
         if values and not later:
-            rows += _follow_day(ind, today, period, start)
+            rows += _replace(ind, period, start, values)
         else:
             rows += compute_period(ind, period, start)
     return rows
