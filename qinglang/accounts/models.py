@@ -3,20 +3,21 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.core.models import DepartmentKind
 
 
 class Role(models.TextChoices):
-    PLATFORM_ADMIN = "platform_admin", "平台管理员"
-    REGULATOR_LEADER = "regulator_leader", "监管领导"
-    REGULATOR_OFFICER = "regulator_officer", "监管人员"
-    INSPECTOR = "inspector", "执法检查人员"
-    GRID_WORKER = "grid_worker", "网格员"
-    INSTITUTION_ADMIN = "institution_admin", "机构管理员"
-    INSTITUTION_STAFF = "institution_staff", "机构工作人员"
-    BANK_OPERATOR = "bank_operator", "托管银行操作员"
-    PARENT = "parent", "家长"
+    PLATFORM_ADMIN = "platform_admin", _("平台管理员")
+    REGULATOR_LEADER = "regulator_leader", _("监管领导")
+    REGULATOR_OFFICER = "regulator_officer", _("监管人员")
+    INSPECTOR = "inspector", _("执法检查人员")
+    GRID_WORKER = "grid_worker", _("网格员")
+    INSTITUTION_ADMIN = "institution_admin", _("机构管理员")
+    INSTITUTION_STAFF = "institution_staff", _("机构工作人员")
+    BANK_OPERATOR = "bank_operator", _("托管银行操作员")
+    PARENT = "parent", _("家长")
 
 
 REGULATOR_ROLES = frozenset({Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER, Role.INSPECTOR, Role.GRID_WORKER})
@@ -38,8 +39,8 @@ class User(AbstractUser):
     must_change_password = models.BooleanField("下次登录须修改密码", default=False)
 
     class Meta:
-        verbose_name = "用户"
-        verbose_name_plural = "用户"
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
 
     def __str__(self) -> str:
         return self.display_name or self.username
@@ -61,8 +62,8 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "角色授权"
-        verbose_name_plural = "角色授权"
+        verbose_name = _("角色授权")
+        verbose_name_plural = _("角色授权")
         constraints = [
             models.CheckConstraint(
                 condition=~Q(role__in=[Role.INSTITUTION_ADMIN, Role.INSTITUTION_STAFF])
@@ -84,8 +85,8 @@ class TokenScope(models.TextChoices):
     *where*): ``read`` only GET/HEAD; ``read_write`` every method the user may call.
     Enforced by the API's token authentication."""
 
-    READ = "read", "只读"
-    READ_WRITE = "read_write", "读写"
+    READ = "read", _("只读")
+    READ_WRITE = "read_write", _("读写")
 
 
 class ApiToken(models.Model):
@@ -105,8 +106,8 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "接口令牌"
-        verbose_name_plural = "接口令牌"
+        verbose_name = _("接口令牌")
+        verbose_name_plural = _("接口令牌")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -126,8 +127,8 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = "站内通知"
-        verbose_name_plural = "站内通知"
+        verbose_name = _("站内通知")
+        verbose_name_plural = _("站内通知")
         indexes = [
             models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox_idx")
         ]

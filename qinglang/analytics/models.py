@@ -4,6 +4,7 @@ all departments), holding the numerator and the denominator, so a value is alway
 with what it was computed from."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import TransitionRow
@@ -11,9 +12,9 @@ from qinglang.core.states import StateMachine
 
 
 class Period(models.TextChoices):
-    DAY = "day", "日"
-    WEEK = "week", "周"
-    MONTH = "month", "月"
+    DAY = "day", _("日")
+    WEEK = "week", _("周")
+    MONTH = "month", _("月")
 
 
 class IndicatorValue(models.Model):  # noqa: DJ008 - shown through its fields
@@ -77,7 +78,7 @@ class SchoolReport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "学校情况报送"
+        verbose_name = verbose_name_plural = _("学校情况报送")
         ordering = ["division_code", "-report_on", "-id"]
         indexes = [models.Index(fields=["division_code", "report_on"], name="school_report_div_day")]
         constraints = [
@@ -122,7 +123,7 @@ class RankingNotice(models.Model):
     sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "每周通报"
+        verbose_name = verbose_name_plural = _("每周通报")
         ordering = ["-week_start", "division_code"]
         constraints = [
             models.UniqueConstraint(fields=["division_code", "week_start"], name="ranking_notice_week_unique")
@@ -150,7 +151,7 @@ class Reminder(models.Model):
     followed_up_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "督办提醒"
+        verbose_name = verbose_name_plural = _("督办提醒")
         ordering = ["notice_id", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -182,7 +183,7 @@ class DailyReport(models.Model):
     submitted_by_id = models.BigIntegerField(null=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "信息日报"
+        verbose_name = verbose_name_plural = _("信息日报")
         ordering = ["-report_on", "division_code", "department_kind"]
         constraints = [
             models.UniqueConstraint(
@@ -206,7 +207,7 @@ class Dispatch(models.Model):
     issued_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "调度意见"
+        verbose_name = verbose_name_plural = _("调度意见")
         ordering = ["-issued_at"]
 
     def __str__(self) -> str:
@@ -241,15 +242,15 @@ class DispatchTarget(models.Model):
 
 
 class WorkTaskCadence(models.TextChoices):
-    STANDING = "standing", "长期坚持"
-    WEEKLY = "weekly", "每周"
-    MONTHLY = "monthly", "每月"
-    STAGED = "staged", "阶段性"
+    STANDING = "standing", _("长期坚持")
+    WEEKLY = "weekly", _("每周")
+    MONTHLY = "monthly", _("每月")
+    STAGED = "staged", _("阶段性")
 
 
 class WorkTaskStatus(models.TextChoices):
-    ONGOING = "ongoing", "推进中"
-    DONE = "done", "已完成"
+    ONGOING = "ongoing", _("推进中")
+    DONE = "done", _("已完成")
 
 
 class WorkTask(models.Model):
@@ -280,7 +281,7 @@ class WorkTask(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "工作台账"
+        verbose_name = verbose_name_plural = _("工作台账")
         ordering = ["division_code", "department_kind", "id"]
         indexes = [models.Index(fields=["division_code", "status"], name="work_task_div_status")]
         constraints = [
@@ -309,14 +310,14 @@ class WorkTaskNote(models.Model):
 
 
 class ProblemSource(models.TextChoices):
-    SUPERIOR = "superior", "上级督查反馈"
-    TASK_FORCE = "task_force", "专班自查"
+    SUPERIOR = "superior", _("上级督查反馈")
+    TASK_FORCE = "task_force", _("专班自查")
 
 
 class ProblemStatus(models.TextChoices):
-    OPEN = "open", "整改中"
-    SUBMITTED = "submitted", "待销号审核"
-    CLOSED = "closed", "已销号"
+    OPEN = "open", _("整改中")
+    SUBMITTED = "submitted", _("待销号审核")
+    CLOSED = "closed", _("已销号")
 
 
 class SupervisionProblem(models.Model):
@@ -349,7 +350,7 @@ class SupervisionProblem(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "督查反馈问题"
+        verbose_name = verbose_name_plural = _("督查反馈问题")
         ordering = ["division_code", "deadline", "id"]
         indexes = [models.Index(fields=["division_code", "status", "deadline"], name="problem_div_status")]
         constraints = [

@@ -8,6 +8,7 @@ identity is stored encrypted on the report and shown only to the handling role."
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import Department, DepartmentKind, TransitionRow
@@ -15,38 +16,38 @@ from qinglang.core.states import StateMachine
 
 
 class ClueCategory(models.TextChoices):
-    DISGUISED_TRAINING = "disguised_training", "隐形变异培训"
-    UNLICENSED = "unlicensed", "无证无照办学"
-    REFUND_DIFFICULTY = "refund_difficulty", "退费难"
-    RUNAWAY = "runaway", "卷款跑路"
-    PRICE = "price", "收费价格"
-    FIRE_SAFETY = "fire_safety", "消防安全"
-    FOOD_SAFETY = "food_safety", "食品安全"
-    ADVERTISING = "advertising", "违规广告"
-    STAFF_CONDUCT = "staff_conduct", "从业人员行为"
-    BEYOND_SYLLABUS = "beyond_syllabus", "超纲超前培训"
-    ILLEGAL_COMPETITION = "illegal_competition", "违规竞赛"
-    OTHER = "other", "其他"
+    DISGUISED_TRAINING = "disguised_training", _("隐形变异培训")
+    UNLICENSED = "unlicensed", _("无证无照办学")
+    REFUND_DIFFICULTY = "refund_difficulty", _("退费难")
+    RUNAWAY = "runaway", _("卷款跑路")
+    PRICE = "price", _("收费价格")
+    FIRE_SAFETY = "fire_safety", _("消防安全")
+    FOOD_SAFETY = "food_safety", _("食品安全")
+    ADVERTISING = "advertising", _("违规广告")
+    STAFF_CONDUCT = "staff_conduct", _("从业人员行为")
+    BEYOND_SYLLABUS = "beyond_syllabus", _("超纲超前培训")
+    ILLEGAL_COMPETITION = "illegal_competition", _("违规竞赛")
+    OTHER = "other", _("其他")
 
 
 class Channel(models.TextChoices):
-    WEB = "web", "网上举报"
-    PARENT = "parent", "家长端"
-    HOTLINE = "hotline", "热线工单"
-    OPEN311 = "open311", "接口(Open311)"
-    GRID = "grid", "网格员上报"
-    COVERT_VISIT = "covert_visit", "暗访"
-    ONLINE_PATROL = "online_patrol", "网上巡查"
+    WEB = "web", _("网上举报")
+    PARENT = "parent", _("家长端")
+    HOTLINE = "hotline", _("热线工单")
+    OPEN311 = "open311", _("接口(Open311)")
+    GRID = "grid", _("网格员上报")
+    COVERT_VISIT = "covert_visit", _("暗访")
+    ONLINE_PATROL = "online_patrol", _("网上巡查")
 
 
 class ClueStatus(models.TextChoices):
-    RECEIVED = "received", "待分办"
-    ROUTED = "routed", "待受理"
-    ACCEPTED = "accepted", "已受理"
-    INVESTIGATING = "investigating", "核查中"
-    CONCLUDED = "concluded", "已办结待反馈"
-    CLOSED = "closed", "已反馈"
-    MERGED = "merged", "已并案"  # its reports joined another case (clue_merge)
+    RECEIVED = "received", _("待分办")
+    ROUTED = "routed", _("待受理")
+    ACCEPTED = "accepted", _("已受理")
+    INVESTIGATING = "investigating", _("核查中")
+    CONCLUDED = "concluded", _("已办结待反馈")
+    CLOSED = "closed", _("已反馈")
+    MERGED = "merged", _("已并案")  # its reports joined another case (clue_merge)
 
 
 # The clue state machine: one service per arrow (services/handling.py).
@@ -78,9 +79,9 @@ PUBLIC_STAGE = {
 
 
 class CategorySource(models.TextChoices):
-    RULE = "rule", "规则"
-    MODEL = "model", "分类模型"
-    REGULATOR = "regulator", "人工更正"
+    RULE = "rule", _("规则")
+    MODEL = "model", _("分类模型")
+    REGULATOR = "regulator", _("人工更正")
 
 
 class Clue(models.Model):
@@ -143,8 +144,8 @@ class Clue(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        verbose_name = "线索"
-        verbose_name_plural = "线索"
+        verbose_name = _("线索")
+        verbose_name_plural = _("线索")
         indexes = [
             models.Index(fields=["division_code", "status", "received_at"], name="clue_div_status_idx"),
             models.Index(fields=["institution", "category", "last_reported_at"], name="clue_dedupe_idx"),
@@ -208,8 +209,8 @@ class ClueReport(models.Model):
 
     class Meta:
         ordering = ["received_at", "id"]
-        verbose_name = "举报记录"
-        verbose_name_plural = "举报记录"
+        verbose_name = _("举报记录")
+        verbose_name_plural = _("举报记录")
         indexes = [  # partial: most reports are anonymous or come from other channels
             models.Index(
                 fields=["reporter_phone_index"],
@@ -274,9 +275,9 @@ CLUE_STATES = StateMachine("clue", ClueStatus, TRANSITIONS, model=Clue, history=
 
 
 class RoutingAction(models.TextChoices):
-    ASSIGN = "assign", "分办"
-    TRANSFER = "transfer", "转办"
-    RETURN = "return", "退回"
+    ASSIGN = "assign", _("分办")
+    TRANSFER = "transfer", _("转办")
+    RETURN = "return", _("退回")
 
 
 class ClueRouting(models.Model):
@@ -355,8 +356,8 @@ class ClueImport(models.Model):
 
 
 class WhistleStatus(models.TextChoices):
-    OPEN = "open", "办理中"
-    CLOSED = "closed", "已办结"
+    OPEN = "open", _("办理中")
+    CLOSED = "closed", _("已办结")
 
 
 class Whistle(models.Model):
@@ -406,9 +407,9 @@ class WhistleDepartment(models.Model):
 
 
 class Dimension(models.TextChoices):
-    CATEGORY = "category", "问题类别"
-    AREA = "area", "区县"
-    INSTITUTION = "institution", "机构"
+    CATEGORY = "category", _("问题类别")
+    AREA = "area", _("区县")
+    INSTITUTION = "institution", _("机构")
 
 
 class ClueTrend(models.Model):
@@ -461,9 +462,9 @@ class InstitutionSignal(models.Model):
 
 
 class CaseChangeKind(models.TextChoices):
-    MERGE = "merge", "并案"
-    SPLIT = "split", "拆分"
-    RECLASSIFY = "reclassify", "重新分类"
+    MERGE = "merge", _("并案")
+    SPLIT = "split", _("拆分")
+    RECLASSIFY = "reclassify", _("重新分类")
 
 
 class CaseChange(models.Model):
@@ -493,11 +494,11 @@ class CaseChange(models.Model):
 
 
 class RetriageStatus(models.TextChoices):
-    QUEUED = "queued", "排队中"
-    RUNNING = "running", "计算中"
-    PROPOSED = "proposed", "待确认"
-    APPLIED = "applied", "已应用"
-    FAILED = "failed", "失败"
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("计算中")
+    PROPOSED = "proposed", _("待确认")
+    APPLIED = "applied", _("已应用")
+    FAILED = "failed", _("失败")
 
 
 class RetriageRun(models.Model):

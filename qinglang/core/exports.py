@@ -20,6 +20,8 @@ from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 
+from qinglang.core.i18n import chinese_labels
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 CSV_CONTENT_TYPE = "text/csv; charset=utf-8"
@@ -120,7 +122,7 @@ def division(name: str = "division_code") -> Callable[[Any], Any]:
 def department(name: str = "department_kind") -> Callable[[Any], Any]:
     from .models import DepartmentKind
 
-    labels = dict(DepartmentKind.choices)
+    labels = chinese_labels(DepartmentKind)
 
     def get(obj):
         kind = getattr(obj, name) if not isinstance(obj, dict) else obj[name]

@@ -5,6 +5,7 @@ registry and funds, and publication as a typical case (典型案例)."""
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import DepartmentKind, TransitionRow
@@ -14,30 +15,30 @@ from qinglang.registry.models import Institution
 
 
 class CaseType(models.TextChoices):
-    UNAUTHORIZED = "unauthorized_operation", "擅自举办校外培训机构"
-    DISGUISED = "disguised_training", "隐形变异培训"
-    COMPETITION = "illegal_competition", "违规组织竞赛"
-    OTHER = "other", "其他违法违规行为"
+    UNAUTHORIZED = "unauthorized_operation", _("擅自举办校外培训机构")
+    DISGUISED = "disguised_training", _("隐形变异培训")
+    COMPETITION = "illegal_competition", _("违规组织竞赛")
+    OTHER = "other", _("其他违法违规行为")
 
 
 class Origin(models.TextChoices):
-    INSPECTION = "inspection", "检查发现"
-    CLUE = "clue", "线索移交"
-    ESCALATION = "escalation", "逾期未整改升级"
+    INSPECTION = "inspection", _("检查发现")
+    CLUE = "clue", _("线索移交")
+    ESCALATION = "escalation", _("逾期未整改升级")
 
 
 class Gravity(models.TextChoices):
-    ORDINARY = "ordinary", "一般"
-    SERIOUS = "serious", "情节严重"
-    ESPECIALLY_SERIOUS = "especially_serious", "情节特别严重"
+    ORDINARY = "ordinary", _("一般")
+    SERIOUS = "serious", _("情节严重")
+    ESPECIALLY_SERIOUS = "especially_serious", _("情节特别严重")
 
 
 class CaseStatus(models.TextChoices):
-    FILED = "filed", "已立案"
-    INVESTIGATING = "investigating", "调查取证"
-    DECIDED = "decided", "已作出决定"
-    CLOSED = "closed", "已结案"
-    WITHDRAWN = "withdrawn", "已撤销立案"
+    FILED = "filed", _("已立案")
+    INVESTIGATING = "investigating", _("调查取证")
+    DECIDED = "decided", _("已作出决定")
+    CLOSED = "closed", _("已结案")
+    WITHDRAWN = "withdrawn", _("已撤销立案")
 
 
 # Penalty case state machine: one service per transition (services.py).
@@ -51,15 +52,15 @@ CASE_TRANSITIONS: dict[str, set[str]] = {
 
 
 class PenaltyKind(models.TextChoices):
-    WARNING = "warning", "警告"
-    PUBLIC_CRITICISM = "public_criticism", "通报批评"
-    FINE = "fine", "罚款"
-    CONFISCATION = "confiscation", "没收违法所得"
-    STOP_ENROLLMENT = "stop_enrollment", "责令停止招收学员"
-    STOP_OPERATION = "stop_operation", "责令停止举办"
-    REVOKE_PERMIT = "revoke_permit", "吊销许可证件"
-    PRACTICE_BAN = "practice_ban", "限制从业"
-    OTHER = "other", "其他"
+    WARNING = "warning", _("警告")
+    PUBLIC_CRITICISM = "public_criticism", _("通报批评")
+    FINE = "fine", _("罚款")
+    CONFISCATION = "confiscation", _("没收违法所得")
+    STOP_ENROLLMENT = "stop_enrollment", _("责令停止招收学员")
+    STOP_OPERATION = "stop_operation", _("责令停止举办")
+    REVOKE_PERMIT = "revoke_permit", _("吊销许可证件")
+    PRACTICE_BAN = "practice_ban", _("限制从业")
+    OTHER = "other", _("其他")
 
 
 class PenaltyCase(models.Model):

@@ -9,6 +9,7 @@ app and writes that column through ``rectification_mark_escalated``."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import DepartmentKind, TransitionRow
@@ -17,36 +18,36 @@ from qinglang.registry.models import Institution, Site
 
 
 class CampaignType(models.TextChoices):
-    GENERAL = "general", "综合检查"
-    MEAL_CARE = "meal_care", "托管(小饭桌)专项"
-    DISGUISED = "disguised_training", "隐形变异培训专项"
-    SAFETY = "safety", "安全专项"
+    GENERAL = "general", _("综合检查")
+    MEAL_CARE = "meal_care", _("托管(小饭桌)专项")
+    DISGUISED = "disguised_training", _("隐形变异培训专项")
+    SAFETY = "safety", _("安全专项")
 
 
 class Domain(models.TextChoices):
     """Checklist domains of POLICY.md ("Inspections and rectification")."""
 
-    QUALIFICATION = "qualification", "资质证照"
-    DISCLOSURE = "disclosure", "收费与师资公示"
-    FUNDS = "funds", "资金监管与平台销售"
-    STAFF_MATERIALS = "staff_materials", "从业人员与培训材料"
-    SURVEILLANCE = "surveillance", "视频监控"
-    FIRE = "fire", "消防安全"
-    FOOD = "food", "食品安全(托管/小饭桌)"
-    DISGUISED = "disguised_training", "隐形变异学科类培训"
-    COMPETITION = "illegal_competition", "违规竞赛"
-    BEYOND_SYLLABUS = "beyond_syllabus", "超纲教学"
-    SIGNAGE = "signage", "招牌名称与登记名称一致"
-    SCOPE = "business_scope", "经营范围与实际教学一致"
-    ARCHIVES = "archives", "档案管理"
-    ADVERTISING = "advertising", "广告宣传"
-    TRAINING_HOURS = "training_hours", "培训时间"
+    QUALIFICATION = "qualification", _("资质证照")
+    DISCLOSURE = "disclosure", _("收费与师资公示")
+    FUNDS = "funds", _("资金监管与平台销售")
+    STAFF_MATERIALS = "staff_materials", _("从业人员与培训材料")
+    SURVEILLANCE = "surveillance", _("视频监控")
+    FIRE = "fire", _("消防安全")
+    FOOD = "food", _("食品安全(托管/小饭桌)")
+    DISGUISED = "disguised_training", _("隐形变异学科类培训")
+    COMPETITION = "illegal_competition", _("违规竞赛")
+    BEYOND_SYLLABUS = "beyond_syllabus", _("超纲教学")
+    SIGNAGE = "signage", _("招牌名称与登记名称一致")
+    SCOPE = "business_scope", _("经营范围与实际教学一致")
+    ARCHIVES = "archives", _("档案管理")
+    ADVERTISING = "advertising", _("广告宣传")
+    TRAINING_HOURS = "training_hours", _("培训时间")
 
 
 class Severity(models.TextChoices):
-    MINOR = "minor", "一般"
-    MAJOR = "major", "较重"
-    SERIOUS = "serious", "严重"
+    MINOR = "minor", _("一般")
+    MAJOR = "major", _("较重")
+    SERIOUS = "serious", _("严重")
 
 
 class ChecklistTemplate(models.Model):
@@ -65,7 +66,7 @@ class ChecklistTemplate(models.Model):
 
     class Meta:
         ordering = ["campaign_type", "id"]
-        verbose_name = verbose_name_plural = "检查清单模板"
+        verbose_name = verbose_name_plural = _("检查清单模板")
 
     def __str__(self) -> str:
         return self.name
@@ -101,9 +102,9 @@ class ChecklistItem(models.Model):
 
 
 class CampaignStatus(models.TextChoices):
-    DRAFT = "draft", "筹备中"
-    DRAWN = "drawn", "已抽取"
-    CLOSED = "closed", "已结束"
+    DRAFT = "draft", _("筹备中")
+    DRAWN = "drawn", _("已抽取")
+    CLOSED = "closed", _("已结束")
 
 
 class Campaign(models.Model):
@@ -128,7 +129,7 @@ class Campaign(models.Model):
 
     class Meta:
         ordering = ["-id"]
-        verbose_name = verbose_name_plural = "专项行动"
+        verbose_name = verbose_name_plural = _("专项行动")
         constraints = [
             models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="campaign_period"),
             models.CheckConstraint(condition=Q(coverage_goal__lte=100), name="campaign_goal_pct"),
@@ -223,15 +224,15 @@ class TeamMember(models.Model):
 
 
 class TaskStatus(models.TextChoices):
-    PLANNED = "planned", "待检查"
-    COMPLETED = "completed", "已检查"
-    CANCELLED = "cancelled", "已取消"
+    PLANNED = "planned", _("待检查")
+    COMPLETED = "completed", _("已检查")
+    CANCELLED = "cancelled", _("已取消")
 
 
 class TaskOrigin(models.TextChoices):
-    DRAW = "draw", "随机抽取"
-    CLUE = "clue", "线索核查"
-    ADHOC = "adhoc", "临时安排"
+    DRAW = "draw", _("随机抽取")
+    CLUE = "clue", _("线索核查")
+    ADHOC = "adhoc", _("临时安排")
 
 
 class Task(models.Model):
@@ -263,9 +264,9 @@ class Task(models.Model):
 
 
 class Outcome(models.TextChoices):
-    COMPLIANT = "compliant", "符合"
-    FIXED_ON_SITE = "fixed_on_site", "立行立改"
-    RECTIFICATION = "rectification", "限期整改"
+    COMPLIANT = "compliant", _("符合")
+    FIXED_ON_SITE = "fixed_on_site", _("立行立改")
+    RECTIFICATION = "rectification", _("限期整改")
 
 
 class Record(models.Model):
@@ -355,11 +356,11 @@ class Notice(models.Model):
 
 
 class RectificationStatus(models.TextChoices):
-    ISSUED = "issued", "待整改"
-    SUBMITTED = "submitted", "已提交整改材料"
-    VERIFIED = "verified", "复查通过"
-    RETURNED = "returned", "退回重改"
-    CLOSED_OUT = "closed_out", "已销号"
+    ISSUED = "issued", _("待整改")
+    SUBMITTED = "submitted", _("已提交整改材料")
+    VERIFIED = "verified", _("复查通过")
+    RETURNED = "returned", _("退回重改")
+    CLOSED_OUT = "closed_out", _("已销号")
 
 
 # Rectification register state machine: one service per transition (services/rectification.py).
@@ -375,11 +376,11 @@ OPEN_STATUSES = (RectificationStatus.ISSUED, RectificationStatus.RETURNED)
 
 
 class Escalation(models.IntegerChoices):
-    NONE = 0, "未逾期升级"
-    REMINDER = 1, "已发提示函"
-    SUPERVISION = 2, "已发督办函"
-    CASE_DUE = 3, "应立案"
-    CASE_FILED = 4, "已立案"
+    NONE = 0, _("未逾期升级")
+    REMINDER = 1, _("已发提示函")
+    SUPERVISION = 2, _("已发督办函")
+    CASE_DUE = 3, _("应立案")
+    CASE_FILED = 4, _("已立案")
 
 
 class RectificationItem(models.Model):
@@ -438,8 +439,8 @@ RECTIFICATION_STATES = StateMachine(
 
 
 class LetterKind(models.TextChoices):
-    REMINDER = "reminder", "整改提示函"
-    SUPERVISION = "supervision", "整改督办函"
+    REMINDER = "reminder", _("整改提示函")
+    SUPERVISION = "supervision", _("整改督办函")
 
 
 class Letter(models.Model):

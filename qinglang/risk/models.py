@@ -6,6 +6,7 @@ risk level, signals, alerts or guardian (restrict gives institution users nothin
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import DepartmentKind, TransitionRow
@@ -13,10 +14,10 @@ from qinglang.core.states import StateMachine
 
 
 class Level(models.TextChoices):
-    BLUE = "blue", "蓝色(正常)"
-    YELLOW = "yellow", "黄色预警"
-    ORANGE = "orange", "橙色预警"
-    RED = "red", "红色预警"
+    BLUE = "blue", _("蓝色(正常)")
+    YELLOW = "yellow", _("黄色预警")
+    ORANGE = "orange", _("橙色预警")
+    RED = "red", _("红色预警")
 
 
 LEVEL_RANK = {Level.BLUE: 0, Level.YELLOW: 1, Level.ORANGE: 2, Level.RED: 3}
@@ -24,12 +25,12 @@ GUARDED_LEVELS = (Level.ORANGE, Level.RED)
 
 
 class SignalSource(models.TextChoices):
-    COMPUTED = "computed", "系统计算"
-    TOWNSHIP = "township", "乡镇(街道)"
-    BANK = "bank", "托管银行"
-    LABOUR = "labour", "劳动监察"
-    POLICE = "police", "公安"
-    REGULATOR = "regulator", "主管部门"
+    COMPUTED = "computed", _("系统计算")
+    TOWNSHIP = "township", _("乡镇(街道)")
+    BANK = "bank", _("托管银行")
+    LABOUR = "labour", _("劳动监察")
+    POLICE = "police", _("公安")
+    REGULATOR = "regulator", _("主管部门")
 
 
 MANUAL_SOURCES = [s for s in SignalSource.values if s != SignalSource.COMPUTED]
@@ -54,8 +55,8 @@ class RiskReport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "风险信号报送"
-        verbose_name_plural = "风险信号报送"
+        verbose_name = _("风险信号报送")
+        verbose_name_plural = _("风险信号报送")
         indexes = [models.Index(fields=["observed_on", "institution"], name="risk_report_day_inst")]
 
     def __str__(self) -> str:
@@ -140,9 +141,9 @@ class RiskState(models.Model):
 
 
 class AlertStatus(models.TextChoices):
-    OPEN = "open", "待处置"
-    HANDLING = "handling", "处置中"
-    CLOSED = "closed", "已办结"
+    OPEN = "open", _("待处置")
+    HANDLING = "handling", _("处置中")
+    CLOSED = "closed", _("已办结")
 
 
 ALERT_TRANSITIONS: dict[str, set[str]] = {
@@ -172,8 +173,8 @@ class Alert(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "风险预警"
-        verbose_name_plural = "风险预警"
+        verbose_name = _("风险预警")
+        verbose_name_plural = _("风险预警")
         constraints = [
             models.UniqueConstraint(
                 fields=["institution"], condition=~Q(status="closed"), name="risk_alert_one_open"
@@ -200,13 +201,13 @@ ALERT_STATES = StateMachine(
 
 
 class ActionKind(models.TextChoices):
-    INTERVIEW = "interview", "约谈"
-    ONSITE_CHECK = "onsite_check", "现场检查"
-    STOP_PAYOUTS = "stop_payouts", "函告托管银行暂停拨付"
-    STOP_ENROLLING = "stop_enrolling", "责令停止招生"
-    POLICE_REFERRAL = "police_referral", "移送公安机关"
-    LABOUR_REFERRAL = "labour_referral", "移交劳动监察(欠薪)"
-    NOTE = "note", "处置记录"
+    INTERVIEW = "interview", _("约谈")
+    ONSITE_CHECK = "onsite_check", _("现场检查")
+    STOP_PAYOUTS = "stop_payouts", _("函告托管银行暂停拨付")
+    STOP_ENROLLING = "stop_enrolling", _("责令停止招生")
+    POLICE_REFERRAL = "police_referral", _("移送公安机关")
+    LABOUR_REFERRAL = "labour_referral", _("移交劳动监察(欠薪)")
+    NOTE = "note", _("处置记录")
 
 
 class AlertAction(models.Model):
@@ -245,8 +246,8 @@ class Guardian(models.Model):
     division_code = models.CharField(max_length=12)
 
     class Meta:
-        verbose_name = "包保责任人"
-        verbose_name_plural = "包保责任人"
+        verbose_name = _("包保责任人")
+        verbose_name_plural = _("包保责任人")
         constraints = [
             models.UniqueConstraint(
                 fields=["institution"], condition=Q(active=True), name="risk_guardian_one"

@@ -7,32 +7,33 @@ selectors and writes to them only through their services."""
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 
 
 class Label(models.TextChoices):
-    SUBJECT = "subject", "学科类培训"
-    NON_SUBJECT = "non_subject", "非学科类"
-    DISGUISED = "disguised_subject", "隐形变异学科培训"
+    SUBJECT = "subject", _("学科类培训")
+    NON_SUBJECT = "non_subject", _("非学科类")
+    DISGUISED = "disguised_subject", _("隐形变异学科培训")
 
 
 class Pattern(models.TextChoices):
-    ONLINE = "online", "转至线上"
-    UNDERGROUND = "underground", "转入地下"
-    RELABELLED = "relabelled", "改头换面"
+    ONLINE = "online", _("转至线上")
+    UNDERGROUND = "underground", _("转入地下")
+    RELABELLED = "relabelled", _("改头换面")
 
 
 class Source(models.TextChoices):
-    COURSE = "course", "课程名称与介绍"
-    MATERIAL = "material", "培训材料"
-    BUSINESS_SCOPE = "business_scope", "经营范围"
+    COURSE = "course", _("课程名称与介绍")
+    MATERIAL = "material", _("培训材料")
+    BUSINESS_SCOPE = "business_scope", _("经营范围")
 
 
 class HoldStatus(models.TextChoices):
-    HELD = "held", "待复核"
-    CLEARED = "cleared", "复核无问题"
-    CONFIRMED = "confirmed", "确认隐形变异"
+    HELD = "held", _("待复核")
+    CLEARED = "cleared", _("复核无问题")
+    CONFIRMED = "confirmed", _("确认隐形变异")
 
 
 HOLD_TRANSITIONS = {
@@ -73,7 +74,7 @@ class TextHold(models.Model):
     created_at = models.DateTimeField("发现时间", auto_now_add=True)
 
     class Meta:
-        verbose_name = "文本研判待复核"
+        verbose_name = _("文本研判待复核")
         verbose_name_plural = verbose_name
         ordering = ["-id"]
         constraints = [
@@ -91,13 +92,13 @@ class TextHold(models.Model):
 
 
 class Platform(models.TextChoices):
-    DOUYIN = "douyin", "抖音"
-    WECHAT_GROUP = "wechat_group", "微信群"
-    MOMENTS = "moments", "朋友圈"
-    XIAOHONGSHU = "xiaohongshu", "小红书"
-    FLYER = "flyer", "传单"
-    BUS_STOP = "bus_stop", "公交站牌"
-    OTHER = "other", "其他"
+    DOUYIN = "douyin", _("抖音")
+    WECHAT_GROUP = "wechat_group", _("微信群")
+    MOMENTS = "moments", _("朋友圈")
+    XIAOHONGSHU = "xiaohongshu", _("小红书")
+    FLYER = "flyer", _("传单")
+    BUS_STOP = "bus_stop", _("公交站牌")
+    OTHER = "other", _("其他")
 
 
 class PatrolPost(models.Model):
@@ -128,7 +129,7 @@ class PatrolPost(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "网上巡查记录"
+        verbose_name = _("网上巡查记录")
         verbose_name_plural = verbose_name
         ordering = ["-seen_on", "-id"]
         indexes = [models.Index(fields=["division_code", "platform", "seen_on"])]
@@ -138,10 +139,10 @@ class PatrolPost(models.Model):
 
 
 class TakedownStatus(models.TextChoices):
-    SENT = "sent", "已发函待答复"
-    REMOVED = "removed", "已下架"
-    REFUSED = "refused", "平台拒绝"
-    NOT_FOUND = "not_found", "内容已不存在"
+    SENT = "sent", _("已发函待答复")
+    REMOVED = "removed", _("已下架")
+    REFUSED = "refused", _("平台拒绝")
+    NOT_FOUND = "not_found", _("内容已不存在")
 
 
 TAKEDOWN_TRANSITIONS = {
@@ -168,7 +169,7 @@ class TakedownRequest(models.Model):
     sent_by_id = models.BigIntegerField(null=True)
 
     class Meta:
-        verbose_name = "下架请求"
+        verbose_name = _("下架请求")
         verbose_name_plural = verbose_name
         ordering = ["-sent_on", "-id"]
         constraints = [
@@ -182,18 +183,18 @@ class TakedownRequest(models.Model):
 
 
 class PlaceType(models.TextChoices):
-    OFFICE_BUILDING = "office_building", "商务楼宇"
-    RESIDENTIAL = "residential", "居民小区"
-    HOTEL = "hotel", "酒店宾馆"
-    BASEMENT = "basement", "车库与地下室"
-    STUDY_ROOM = "study_room", "自习室"
-    CARE_CENTRE = "care_centre", "托管点"
-    HOUSEKEEPING = "housekeeping", "家政公司"
+    OFFICE_BUILDING = "office_building", _("商务楼宇")
+    RESIDENTIAL = "residential", _("居民小区")
+    HOTEL = "hotel", _("酒店宾馆")
+    BASEMENT = "basement", _("车库与地下室")
+    STUDY_ROOM = "study_room", _("自习室")
+    CARE_CENTRE = "care_centre", _("托管点")
+    HOUSEKEEPING = "housekeeping", _("家政公司")
 
 
 class SweepStatus(models.TextChoices):
-    OPEN = "open", "进行中"
-    CLOSED = "closed", "已结束"
+    OPEN = "open", _("进行中")
+    CLOSED = "closed", _("已结束")
 
 
 class Sweep(models.Model):
@@ -211,7 +212,7 @@ class Sweep(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "专项摸排"
+        verbose_name = _("专项摸排")
         verbose_name_plural = verbose_name
         ordering = ["-starts_on", "-id"]
         constraints = [
@@ -238,7 +239,7 @@ class SweepPlace(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "摸排场所"
+        verbose_name = _("摸排场所")
         verbose_name_plural = verbose_name
         ordering = ["division_code", "id"]
         constraints = [
@@ -250,9 +251,9 @@ class SweepPlace(models.Model):
 
 
 class Outcome(models.TextChoices):
-    CLEAR = "clear", "未发现问题"
-    SUSPICIOUS = "suspicious", "存在疑点"
-    VIOLATION = "violation", "发现违规"
+    CLEAR = "clear", _("未发现问题")
+    SUSPICIOUS = "suspicious", _("存在疑点")
+    VIOLATION = "violation", _("发现违规")
 
 
 class SweepVisit(models.Model):
@@ -275,7 +276,7 @@ class SweepVisit(models.Model):
     close_note = models.TextField("关闭说明", blank=True)
 
     class Meta:
-        verbose_name = "走访记录"
+        verbose_name = _("走访记录")
         verbose_name_plural = verbose_name
         ordering = ["-visited_at", "-id"]
         constraints = [

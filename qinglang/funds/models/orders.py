@@ -4,6 +4,7 @@ the bank notifications refused)."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import TransitionRow
@@ -14,12 +15,12 @@ from .accounts import Bank
 
 
 class OrderStatus(models.TextChoices):
-    PENDING_PAYMENT = "pending_payment", "待缴费"
-    PAID = "paid", "履约中"
-    REFUND_REQUESTED = "refund_requested", "退费申请中"
-    COMPLETED = "completed", "已完课"
-    REFUNDED = "refunded", "已退课"  # closed by a refund; the money's state is the Refund's
-    CANCELLED = "cancelled", "已取消"
+    PENDING_PAYMENT = "pending_payment", _("待缴费")
+    PAID = "paid", _("履约中")
+    REFUND_REQUESTED = "refund_requested", _("退费申请中")
+    COMPLETED = "completed", _("已完课")
+    REFUNDED = "refunded", _("已退课")  # closed by a refund; the money's state is the Refund's
+    CANCELLED = "cancelled", _("已取消")
 
 
 ORDER_TRANSITIONS: dict[str, set[str]] = {
@@ -72,8 +73,8 @@ class Order(models.Model):  # noqa: DJ008 - shown through their fields, not str(
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "订单"
-        verbose_name_plural = "订单"
+        verbose_name = _("订单")
+        verbose_name_plural = _("订单")
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount_fen__gt=0, unit_price_fen__gt=0), name="order_amount_positive"
@@ -148,8 +149,8 @@ class Payment(models.Model):  # noqa: DJ008 - shown through their fields, not st
     entry_note = models.CharField("补录依据", max_length=300, blank=True)
 
     class Meta:
-        verbose_name = "缴费"
-        verbose_name_plural = "缴费"
+        verbose_name = _("缴费")
+        verbose_name_plural = _("缴费")
         constraints = [models.UniqueConstraint(fields=["bank", "txn_id"], name="payment_txn_unique")]
 
 

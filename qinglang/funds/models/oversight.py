@@ -3,6 +3,7 @@ they hold, and the funds signals kept for the risk module."""
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.registry.models import Institution
@@ -29,8 +30,8 @@ class PrepaidDeclaration(models.Model):  # noqa: DJ008 - shown through their fie
 
 
 class SignalKind(models.TextChoices):
-    OBLIGATION_SHORTFALL = "obligation_shortfall", "监管余额低于未消课预收费"
-    LARGE_MOVEMENT = "large_movement", "大额资金变动"
+    OBLIGATION_SHORTFALL = "obligation_shortfall", _("监管余额低于未消课预收费")
+    LARGE_MOVEMENT = "large_movement", _("大额资金变动")
 
 
 class Signal(models.Model):  # noqa: DJ008 - shown through their fields, not str()

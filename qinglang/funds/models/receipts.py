@@ -4,6 +4,7 @@ contract."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.registry.models import Institution
@@ -12,9 +13,9 @@ from .orders import Order
 
 
 class ReceiptKind(models.TextChoices):
-    PAYMENT = "payment", "缴费凭证"
-    CONFIRMATION = "confirmation", "消课拨付凭证"
-    REFUND = "refund", "退费凭证"
+    PAYMENT = "payment", _("缴费凭证")
+    CONFIRMATION = "confirmation", _("消课拨付凭证")
+    REFUND = "refund", _("退费凭证")
 
 
 class Receipt(models.Model):  # noqa: DJ008 - shown through their fields, not str()
@@ -43,8 +44,8 @@ class Receipt(models.Model):  # noqa: DJ008 - shown through their fields, not st
     issued_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "凭证"
-        verbose_name_plural = "凭证"
+        verbose_name = _("凭证")
+        verbose_name_plural = _("凭证")
         constraints = [
             models.UniqueConstraint(fields=["kind", "object_id"], name="receipt_one_per_movement"),
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="receipt_amount_positive"),
@@ -71,5 +72,5 @@ class ContractAcceptance(models.Model):  # noqa: DJ008 - shown through their fie
     division_code = models.CharField(max_length=12)
 
     class Meta:
-        verbose_name = "合同签署"
-        verbose_name_plural = "合同签署"
+        verbose_name = _("合同签署")
+        verbose_name_plural = _("合同签署")

@@ -3,6 +3,7 @@ request (or a regulator's pro-rata refund) to the bank's confirmation."""
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import TransitionRow
@@ -17,13 +18,13 @@ class RefundStatus(models.TextChoices):
     the payer's account, still in custody), in a bank instruction, and refunded only
     when the bank's statement confirms the instruction line was paid."""
 
-    REQUESTED = "requested", "待机构答复"
-    AGREED = "agreed", "已同意"
-    DEEMED_AGREED = "deemed_agreed", "逾期视为同意"
-    REJECTED = "rejected", "机构不同意"
-    REGULATOR = "regulator", "监管清退(已同意)"
-    INSTRUCTED = "instructed", "已下达指令"
-    REFUNDED = "refunded", "已退款"
+    REQUESTED = "requested", _("待机构答复")
+    AGREED = "agreed", _("已同意")
+    DEEMED_AGREED = "deemed_agreed", _("逾期视为同意")
+    REJECTED = "rejected", _("机构不同意")
+    REGULATOR = "regulator", _("监管清退(已同意)")
+    INSTRUCTED = "instructed", _("已下达指令")
+    REFUNDED = "refunded", _("已退款")
 
 
 # agreed in one of three ways; then instructed (a refund line of a bank instruction),
@@ -68,8 +69,8 @@ class Refund(models.Model):  # noqa: DJ008 - shown through their fields, not str
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "退费"
-        verbose_name_plural = "退费"
+        verbose_name = _("退费")
+        verbose_name_plural = _("退费")
         constraints = [
             models.UniqueConstraint(
                 fields=["order"], condition=Q(status="requested"), name="refund_one_open_per_order"

@@ -3,6 +3,7 @@ and history."""
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import Department, TransitionRow
@@ -12,20 +13,20 @@ from .institutions import Institution, InstitutionCategory, Kind
 
 
 class ApplicationKind(models.TextChoices):
-    ESTABLISH = "establish", "设立"
-    CHANGE = "change", "变更"
-    CLOSE = "close", "注销"
-    CONVERT_NONPROFIT = "convert_nonprofit", "营转非"
-    FILING_TO_APPROVAL = "filing_to_approval", "备改审"
+    ESTABLISH = "establish", _("设立")
+    CHANGE = "change", _("变更")
+    CLOSE = "close", _("注销")
+    CONVERT_NONPROFIT = "convert_nonprofit", _("营转非")
+    FILING_TO_APPROVAL = "filing_to_approval", _("备改审")
 
 
 class ApplicationStatus(models.TextChoices):
-    DRAFT = "draft", "草稿"
-    SUBMITTED = "submitted", "待审查"
-    CORRECTING = "correcting", "待补正"
-    APPROVED = "approved", "准予许可"
-    REJECTED = "rejected", "不予许可"
-    WITHDRAWN = "withdrawn", "已撤回"
+    DRAFT = "draft", _("草稿")
+    SUBMITTED = "submitted", _("待审查")
+    CORRECTING = "correcting", _("待补正")
+    APPROVED = "approved", _("准予许可")
+    REJECTED = "rejected", _("不予许可")
+    WITHDRAWN = "withdrawn", _("已撤回")
 
 
 # One service per transition (registry.services.applications).
@@ -67,7 +68,7 @@ class Application(models.Model):
     )
     division_code = models.CharField("所在区划", max_length=12, db_index=True)
     department = models.ForeignKey(
-        Department, verbose_name="审批部门", on_delete=models.PROTECT, related_name="applications"
+        Department, verbose_name=_("审批部门"), on_delete=models.PROTECT, related_name="applications"
     )
     category = models.CharField("类别", max_length=16, choices=InstitutionCategory.choices)
     training_kind = models.CharField("培训类型", max_length=16, choices=Kind.choices)
@@ -84,8 +85,8 @@ class Application(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "审批申请"
-        verbose_name_plural = "审批申请"
+        verbose_name = _("审批申请")
+        verbose_name_plural = _("审批申请")
         ordering = ["-submitted_on", "-id"]
         indexes = [models.Index(fields=["division_code", "status", "due_on"], name="app_div_status_due_idx")]
         constraints = [

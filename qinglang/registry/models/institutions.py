@@ -3,6 +3,7 @@ machine and its history, licences, and the entries on the public white and black
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import Department, TransitionRow
@@ -10,18 +11,18 @@ from qinglang.core.states import StateMachine
 
 
 class InstitutionCategory(models.TextChoices):
-    SUBJECT = "subject", "学科类"
-    NON_SUBJECT = "non_subject", "非学科类"
-    MEAL_CARE = "meal_care", "托管(小饭桌)"
+    SUBJECT = "subject", _("学科类")
+    NON_SUBJECT = "non_subject", _("非学科类")
+    MEAL_CARE = "meal_care", _("托管(小饭桌)")
 
 
 class Kind(models.TextChoices):
-    SUBJECT = "subject", "学科类"
-    SPORTS = "sports", "体育类"
-    ARTS = "arts", "文化艺术类"
-    SCIENCE_TECH = "science_tech", "科技类"
-    PRACTICE = "practice", "综合实践类"
-    MEAL_CARE = "meal_care", "托管(小饭桌)"
+    SUBJECT = "subject", _("学科类")
+    SPORTS = "sports", _("体育类")
+    ARTS = "arts", _("文化艺术类")
+    SCIENCE_TECH = "science_tech", _("科技类")
+    PRACTICE = "practice", _("综合实践类")
+    MEAL_CARE = "meal_care", _("托管(小饭桌)")
 
 
 CATEGORY_KINDS = {
@@ -32,42 +33,42 @@ CATEGORY_KINDS = {
 
 
 class Stage(models.TextChoices):
-    PRESCHOOL = "preschool", "学龄前"
-    PRIMARY = "primary", "小学"
-    JUNIOR = "junior", "初中"
-    SENIOR = "senior", "高中"
+    PRESCHOOL = "preschool", _("学龄前")
+    PRIMARY = "primary", _("小学")
+    JUNIOR = "junior", _("初中")
+    SENIOR = "senior", _("高中")
 
 
 class Mode(models.TextChoices):
-    OFFLINE = "offline", "线下"
-    ONLINE = "online", "线上"
+    OFFLINE = "offline", _("线下")
+    ONLINE = "online", _("线上")
 
 
 class Nature(models.TextChoices):
-    FOR_PROFIT = "for_profit", "营利性"
-    NON_PROFIT = "non_profit", "非营利性"
+    FOR_PROFIT = "for_profit", _("营利性")
+    NON_PROFIT = "non_profit", _("非营利性")
 
 
 class NonprofitConversion(models.TextChoices):
-    NOT_APPLICABLE = "not_applicable", "不适用"
-    PENDING = "pending", "待转"
-    COMPLETED = "completed", "已完成营转非"
+    NOT_APPLICABLE = "not_applicable", _("不适用")
+    PENDING = "pending", _("待转")
+    COMPLETED = "completed", _("已完成营转非")
 
 
 class LicenceStatus(models.TextChoices):
-    FULLY_LICENSED = "fully_licensed", "证照齐全"
-    PERMIT_ONLY = "permit_only", "有证无照"
-    LICENSE_ONLY = "license_only", "有照无证"
-    UNLICENSED = "unlicensed", "无证无照"
+    FULLY_LICENSED = "fully_licensed", _("证照齐全")
+    PERMIT_ONLY = "permit_only", _("有证无照")
+    LICENSE_ONLY = "license_only", _("有照无证")
+    UNLICENSED = "unlicensed", _("无证无照")
 
 
 class InstitutionStatus(models.TextChoices):
-    ACTIVE = "active", "正常办学"
-    SUSPENDED = "suspended", "停业整顿"
-    STOP_ENROLLMENT = "stop_enrollment", "停止招生"
-    CLOSED = "closed", "已关停"
-    BANNED = "banned", "已取缔"
-    RUNAWAY = "runaway", "卷款跑路"
+    ACTIVE = "active", _("正常办学")
+    SUSPENDED = "suspended", _("停业整顿")
+    STOP_ENROLLMENT = "stop_enrollment", _("停止招生")
+    CLOSED = "closed", _("已关停")
+    BANNED = "banned", _("已取缔")
+    RUNAWAY = "runaway", _("卷款跑路")
 
 
 # Institution status state machine (one service per transition; see services.STATUS_TRANSITIONS).
@@ -112,7 +113,7 @@ class Institution(models.Model):
     contact_phone = models.CharField("联系电话", max_length=20, blank=True)
     category = models.CharField("类别", max_length=16, choices=InstitutionCategory.choices)
     kind = models.CharField("培训类型", max_length=16, choices=Kind.choices)
-    stages = models.CharField("学段", max_length=64, blank=True, help_text="逗号分隔")
+    stages = models.CharField("学段", max_length=64, blank=True, help_text=_("逗号分隔"))
     mode = models.CharField("办学形式", max_length=8, choices=Mode.choices, default=Mode.OFFLINE)
     nature = models.CharField("性质", max_length=16, choices=Nature.choices, default=Nature.FOR_PROFIT)
     nonprofit_conversion = models.CharField(
@@ -125,7 +126,7 @@ class Institution(models.Model):
     address = models.CharField("地址", max_length=255, blank=True)
     competent_department = models.ForeignKey(
         Department,
-        verbose_name="主管部门",
+        verbose_name=_("主管部门"),
         on_delete=models.PROTECT,
         related_name="institutions",
         null=True,
@@ -149,8 +150,8 @@ class Institution(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "培训机构"
-        verbose_name_plural = "培训机构"
+        verbose_name = _("培训机构")
+        verbose_name_plural = _("培训机构")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
@@ -200,11 +201,11 @@ class Institution(models.Model):
 
 
 class LicenceKind(models.TextChoices):
-    SCHOOL_PERMIT = "school_permit", "办学许可证"
-    BUSINESS_LICENSE = "business_license", "营业执照"
-    NONPROFIT_REGISTRATION = "nonprofit_registration", "民办非企业单位登记证书"
-    FIRE_ACCEPTANCE = "fire_acceptance", "消防验收(备案)"
-    FOOD_LICENCE = "food_licence", "食品经营许可证"
+    SCHOOL_PERMIT = "school_permit", _("办学许可证")
+    BUSINESS_LICENSE = "business_license", _("营业执照")
+    NONPROFIT_REGISTRATION = "nonprofit_registration", _("民办非企业单位登记证书")
+    FIRE_ACCEPTANCE = "fire_acceptance", _("消防验收(备案)")
+    FOOD_LICENCE = "food_licence", _("食品经营许可证")
 
 
 class Licence(models.Model):
@@ -228,8 +229,8 @@ class Licence(models.Model):
     business_scope = models.TextField("经营范围", blank=True, default="")
 
     class Meta:
-        verbose_name = "证照"
-        verbose_name_plural = "证照"
+        verbose_name = _("证照")
+        verbose_name_plural = _("证照")
         constraints = [
             models.UniqueConstraint(fields=["institution", "kind"], name="licence_one_per_kind"),
             models.CheckConstraint(
@@ -273,8 +274,8 @@ INSTITUTION_STATES = StateMachine(
 
 
 class ListKind(models.TextChoices):
-    WHITE = "white", "白名单"
-    BLACK = "black", "黑名单"
+    WHITE = "white", _("白名单")
+    BLACK = "black", _("黑名单")
 
 
 class ListEntry(models.Model):
@@ -294,8 +295,8 @@ class ListEntry(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "名单记录"
-        verbose_name_plural = "名单记录"
+        verbose_name = _("名单记录")
+        verbose_name_plural = _("名单记录")
         ordering = ["-decided_on", "-id"]
         constraints = [
             models.UniqueConstraint(

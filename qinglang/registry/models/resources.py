@@ -3,6 +3,7 @@ review state machine)."""
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.states import StateMachine
@@ -28,8 +29,8 @@ class Site(models.Model):
     active = models.BooleanField(default=True)
 
     class Meta:
-        verbose_name = "培训场所"
-        verbose_name_plural = "培训场所"
+        verbose_name = _("培训场所")
+        verbose_name_plural = _("培训场所")
         ordering = ["institution_id", "-is_primary", "id"]
         indexes = [models.Index(fields=["division_code"], name="site_div_idx")]
 
@@ -38,9 +39,9 @@ class Site(models.Model):
 
 
 class StaffRole(models.TextChoices):
-    TEACHER = "teacher", "教师"
-    MANAGER = "manager", "管理人员"
-    OTHER = "other", "其他从业人员"
+    TEACHER = "teacher", _("教师")
+    MANAGER = "manager", _("管理人员")
+    OTHER = "other", _("其他从业人员")
 
 
 class Staff(models.Model):
@@ -67,8 +68,8 @@ class Staff(models.Model):
     left_on = models.DateField("离职日期", null=True, blank=True)
 
     class Meta:
-        verbose_name = "从业人员"
-        verbose_name_plural = "从业人员"
+        verbose_name = _("从业人员")
+        verbose_name_plural = _("从业人员")
         ordering = ["institution_id", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -88,9 +89,9 @@ class Staff(models.Model):
 
 
 class ApprovalStatus(models.TextChoices):
-    PENDING = "pending", "待审核"
-    APPROVED = "approved", "已核准"
-    REJECTED = "rejected", "未核准"
+    PENDING = "pending", _("待审核")
+    APPROVED = "approved", _("已核准")
+    REJECTED = "rejected", _("未核准")
 
 
 class Course(models.Model):
@@ -117,8 +118,8 @@ class Course(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "课程"
-        verbose_name_plural = "课程"
+        verbose_name = _("课程")
+        verbose_name_plural = _("课程")
         ordering = ["institution_id", "id"]
         constraints = [
             models.CheckConstraint(condition=Q(unit_price_fen__gte=0), name="course_price_not_negative"),
@@ -130,9 +131,9 @@ class Course(models.Model):
 
 
 class MaterialStatus(models.TextChoices):
-    SUBMITTED = "submitted", "待审核"
-    APPROVED = "approved", "审核通过"
-    REJECTED = "rejected", "审核不通过"
+    SUBMITTED = "submitted", _("待审核")
+    APPROVED = "approved", _("审核通过")
+    REJECTED = "rejected", _("审核不通过")
 
 
 MATERIAL_TRANSITIONS = {
@@ -154,7 +155,7 @@ class TrainingMaterial(models.Model):
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="materials")
     course = models.ForeignKey(
         Course,
-        verbose_name="所用课程",
+        verbose_name=_("所用课程"),
         on_delete=models.SET_NULL,
         related_name="materials",
         null=True,
@@ -173,8 +174,8 @@ class TrainingMaterial(models.Model):
     submitted_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "培训材料"
-        verbose_name_plural = "培训材料"
+        verbose_name = _("培训材料")
+        verbose_name_plural = _("培训材料")
         ordering = ["institution_id", "id"]
         constraints = [
             models.CheckConstraint(

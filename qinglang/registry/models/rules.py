@@ -3,6 +3,7 @@ disclosure board (公示栏)."""
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 
@@ -11,13 +12,13 @@ from .resources import Course, Staff
 
 
 class Weekday(models.IntegerChoices):
-    MON = 1, "周一"
-    TUE = 2, "周二"
-    WED = 3, "周三"
-    THU = 4, "周四"
-    FRI = 5, "周五"
-    SAT = 6, "周六"
-    SUN = 7, "周日"
+    MON = 1, _("周一")
+    TUE = 2, _("周二")
+    WED = 3, _("周三")
+    THU = 4, _("周四")
+    FRI = 5, _("周五")
+    SAT = 6, _("周六")
+    SUN = 7, _("周日")
 
 
 class CourseSlot(models.Model):
@@ -37,13 +38,18 @@ class CourseSlot(models.Model):
     term_start = models.DateField("起始日期")
     term_end = models.DateField("截止日期")
     teacher = models.ForeignKey(
-        Staff, verbose_name="授课人员", on_delete=models.PROTECT, related_name="slots", null=True, blank=True
+        Staff,
+        verbose_name=_("授课人员"),
+        on_delete=models.PROTECT,
+        related_name="slots",
+        null=True,
+        blank=True,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "课表"
-        verbose_name_plural = "课表"
+        verbose_name = _("课表")
+        verbose_name_plural = _("课表")
         ordering = ["course_id", "weekday", "starts_at", "id"]
         constraints = [
             models.CheckConstraint(
@@ -86,8 +92,8 @@ class HoursViolation(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "培训时间违规"
-        verbose_name_plural = "培训时间违规"
+        verbose_name = _("培训时间违规")
+        verbose_name_plural = _("培训时间违规")
         ordering = ["-starts_at", "-id"]
         indexes = [
             models.Index(fields=["division_code", "institution", "created_at"], name="hoursviol_div_idx")
@@ -131,8 +137,8 @@ class PracticeBan(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "限制从业名单"
-        verbose_name_plural = "限制从业名单"
+        verbose_name = _("限制从业名单")
+        verbose_name_plural = _("限制从业名单")
         ordering = ["-starts_on", "-id"]
         constraints = [
             models.CheckConstraint(
@@ -149,13 +155,13 @@ class PracticeBan(models.Model):
 
 
 class DisclosureItem(models.TextChoices):
-    PERMIT = "permit", "办学许可证"
-    REGISTRATION = "registration", "营业执照/登记证书"
-    TEACHERS = "teachers", "教师信息"
-    FEES = "fees", "收费标准"
-    CONTENT = "content", "培训内容"
-    SAFETY = "safety", "安全管理"
-    CUSTODY = "custody", "资金监管"
+    PERMIT = "permit", _("办学许可证")
+    REGISTRATION = "registration", _("营业执照/登记证书")
+    TEACHERS = "teachers", _("教师信息")
+    FEES = "fees", _("收费标准")
+    CONTENT = "content", _("培训内容")
+    SAFETY = "safety", _("安全管理")
+    CUSTODY = "custody", _("资金监管")
 
 
 class DisclosureNote(models.Model):
@@ -174,8 +180,8 @@ class DisclosureNote(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "公示内容"
-        verbose_name_plural = "公示内容"
+        verbose_name = _("公示内容")
+        verbose_name_plural = _("公示内容")
         ordering = ["institution_id", "item"]
         constraints = [
             models.UniqueConstraint(fields=["institution", "item"], name="disclosure_one_per_item")

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from qinglang.accounts.scope import actor_for, division_in_scope
+from qinglang.core.i18n import chinese_label, chinese_labels
 from qinglang.core.models import Division, DivisionLevel
 from qinglang.core.validators import validate_phone, validate_uscc
 
@@ -57,7 +58,7 @@ def _label_map(choices, extra: dict[str, str] | None = None) -> dict[str, str]:
     """Accept the Chinese label (with or without a trailing 类 or bracketed note) or the
     stored value."""
     out: dict[str, str] = {}
-    for value, label in choices.choices:
+    for value, label in chinese_labels(choices).items():
         key = normalise_text(label)
         out[key] = value
         out[normalise_text(value)] = value
@@ -245,10 +246,10 @@ def _category_and_kind(v: dict, err: Err) -> tuple[str, str]:
         if not kind:
             err("kind", "类别为非学科类时请填写培训类型")
     if category and kind and kind not in CATEGORY_KINDS[category]:
-        allowed = "、".join(Kind(k).label for k in Kind.values if k in CATEGORY_KINDS[category])
+        allowed = "、".join(chinese_label(Kind, k) for k in Kind.values if k in CATEGORY_KINDS[category])
         err(
             "kind",
-            f"培训类型“{Kind(kind).label}”与类别“{InstitutionCategory(category).label}”不符(应为：{allowed})",
+            f"培训类型“{chinese_label(Kind, kind)}”与类别“{chinese_label(InstitutionCategory, category)}”不符(应为：{allowed})",
         )
 
     return category, kind
