@@ -28,15 +28,15 @@ STAFF_ROLES = frozenset({Role.PLATFORM_ADMIN, *REGULATOR_ROLES, *INSTITUTION_ROL
 class User(AbstractUser):
     """A person using Qinglang. What they may see comes from their memberships."""
 
-    display_name = models.CharField("姓名", max_length=64, blank=True)
-    phone = models.CharField("手机号码", max_length=20, blank=True)
+    display_name = models.CharField(_("姓名"), max_length=64, blank=True)
+    phone = models.CharField(_("手机号码"), max_length=20, blank=True)
     # 行政执法证号 of an inspector or officer: printed on the documents they serve
-    enforcement_certificate = models.CharField("执法证号", max_length=32, blank=True)
+    enforcement_certificate = models.CharField(_("执法证号"), max_length=32, blank=True)
     # The division whose administrators manage this account ("" = only the platform
     # admin): a county's leader sees and administers the accounts under their prefixes.
-    division_code = models.CharField("所属区划", max_length=12, blank=True, default="", db_index=True)
+    division_code = models.CharField(_("所属区划"), max_length=12, blank=True, default="", db_index=True)
     # Set by an administrator's password reset: the next login must choose a new one.
-    must_change_password = models.BooleanField("下次登录须修改密码", default=False)
+    must_change_password = models.BooleanField(_("下次登录须修改密码"), default=False)
 
     class Meta:
         verbose_name = _("用户")
@@ -97,7 +97,7 @@ class ApiToken(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
     scope = models.CharField(
-        "权限范围", max_length=16, choices=TokenScope.choices, default=TokenScope.READ_WRITE
+        _("权限范围"), max_length=16, choices=TokenScope.choices, default=TokenScope.READ_WRITE
     )
     prefix = models.CharField(max_length=12, db_index=True)
     digest = models.CharField(max_length=64, unique=True)
@@ -118,12 +118,12 @@ class Notification(models.Model):
     ``accounts.notifications.notify``; only the recipient reads it or marks it read."""
 
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField("类型", max_length=40)  # e.g. clue.escalation.leader, whistle.late
-    title = models.CharField("标题", max_length=200)
-    body = models.TextField("内容", blank=True)
-    link = models.CharField("链接", max_length=300, blank=True)  # a path inside the portal
-    created_at = models.DateTimeField("时间", auto_now_add=True)
-    read_at = models.DateTimeField("已读时间", null=True, blank=True)
+    kind = models.CharField(_("类型"), max_length=40)  # e.g. clue.escalation.leader, whistle.late
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    link = models.CharField(_("链接"), max_length=300, blank=True)  # a path inside the portal
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -96,8 +96,8 @@ class Clue(models.Model):
     # Indexes are few on purpose (a hotline file inserts ~30,000 cases at once): no LIKE
     # twins for exact lookups, none on routed_kinds (a "contains" search no btree serves),
     # the institution's FK index is the dedupe index.
-    reference = models.CharField("编号", max_length=20)
-    division_code = models.CharField("所属区划", max_length=12)
+    reference = models.CharField(_("编号"), max_length=20)
+    division_code = models.CharField(_("所属区划"), max_length=12)
     institution = models.ForeignKey(
         "registry.Institution",
         null=True,
@@ -106,35 +106,37 @@ class Clue(models.Model):
         related_name="clues",
         db_index=False,
     )
-    match_method = models.CharField("匹配方式", max_length=16, blank=True)  # uscc / fuzzy / ""
+    match_method = models.CharField(_("匹配方式"), max_length=16, blank=True)  # uscc / fuzzy / ""
     match_score = models.FloatField(null=True, blank=True)
-    operator_name = models.CharField("被举报对象", max_length=200, blank=True)
-    operator_address = models.CharField("地址", max_length=255, blank=True)
+    operator_name = models.CharField(_("被举报对象"), max_length=200, blank=True)
+    operator_address = models.CharField(_("地址"), max_length=255, blank=True)
     operator_key = models.CharField(max_length=200, blank=True)  # normalised name, for dedupe
-    suspected_unlicensed = models.BooleanField("疑似无证经营", default=False)
-    category = models.CharField("问题类别", max_length=24, choices=ClueCategory.choices)
+    suspected_unlicensed = models.BooleanField(_("疑似无证经营"), default=False)
+    category = models.CharField(_("问题类别"), max_length=24, choices=ClueCategory.choices)
     category_source = models.CharField(max_length=12, choices=CategorySource.choices)
-    category_confidence = models.FloatField("分类置信度", null=True, blank=True)
-    needs_triage = models.BooleanField("待人工分类", default=False)  # confidence below the policy floor
+    category_confidence = models.FloatField(_("分类置信度"), null=True, blank=True)
+    needs_triage = models.BooleanField(_("待人工分类"), default=False)  # confidence below the policy floor
     # the policy key that sent it to the manual queue (clue.triage_confidence), "" when none did
-    triage_rule = models.CharField("分类依据规则", max_length=40, blank=True, default="")
-    summary = models.TextField("问题描述")
-    first_channel = models.CharField("来源", max_length=16, choices=Channel.choices)
-    status = models.CharField("状态", max_length=16, choices=ClueStatus.choices, default=ClueStatus.RECEIVED)
+    triage_rule = models.CharField(_("分类依据规则"), max_length=40, blank=True, default="")
+    summary = models.TextField(_("问题描述"))
+    first_channel = models.CharField(_("来源"), max_length=16, choices=Channel.choices)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=ClueStatus.choices, default=ClueStatus.RECEIVED
+    )
     routed_kinds = models.CharField(max_length=200, blank=True)
-    report_count = models.PositiveIntegerField("举报次数", default=1)
-    received_at = models.DateTimeField("收到时间")
+    report_count = models.PositiveIntegerField(_("举报次数"), default=1)
+    received_at = models.DateTimeField(_("收到时间"))
     last_reported_at = models.DateTimeField()
-    acknowledge_due = models.DateField("受理时限", null=True, blank=True)
-    resolve_due = models.DateField("办结时限", null=True, blank=True)
+    acknowledge_due = models.DateField(_("受理时限"), null=True, blank=True)
+    resolve_due = models.DateField(_("办结时限"), null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     concluded_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-    escalation_level = models.PositiveSmallIntegerField("督办层级", default=0)  # 1 leader, 2 task force
-    finding = models.TextField("办理结果", blank=True)
-    substantiated = models.BooleanField("查证属实", null=True, blank=True)
-    feedback = models.TextField("反馈内容", blank=True)
-    reopened = models.BooleanField("已重新办理", default=False)
+    escalation_level = models.PositiveSmallIntegerField(_("督办层级"), default=0)  # 1 leader, 2 task force
+    finding = models.TextField(_("办理结果"), blank=True)
+    substantiated = models.BooleanField(_("查证属实"), null=True, blank=True)
+    feedback = models.TextField(_("反馈内容"), blank=True)
+    reopened = models.BooleanField(_("已重新办理"), default=False)
     inspection_task_id = models.BigIntegerField(null=True, blank=True)
     import_batch = models.ForeignKey("ClueImport", null=True, blank=True, on_delete=models.SET_NULL)
     merged_into = models.ForeignKey(
@@ -184,11 +186,11 @@ class ClueReport(models.Model):
 
     clue = models.ForeignKey(Clue, on_delete=models.CASCADE, related_name="reports")
     channel = models.CharField(max_length=16, choices=Channel.choices)
-    source_ref = models.CharField("来源编号", max_length=64, blank=True)  # hotline work order no., …
-    category = models.CharField("本次分类", max_length=24, blank=True)  # this report's own category
-    similarity = models.FloatField("与线索相似度", null=True, blank=True)  # when merged into the case
+    source_ref = models.CharField(_("来源编号"), max_length=64, blank=True)  # hotline work order no., …
+    category = models.CharField(_("本次分类"), max_length=24, blank=True)  # this report's own category
+    similarity = models.FloatField(_("与线索相似度"), null=True, blank=True)  # when merged into the case
     tracking_code = models.CharField(max_length=16)
-    content = models.TextField("举报内容")
+    content = models.TextField(_("举报内容"))
     institution_name = models.CharField(max_length=200, blank=True)
     uscc = models.CharField(max_length=18, blank=True)
     address = models.CharField(max_length=255, blank=True)
@@ -201,9 +203,9 @@ class ClueReport(models.Model):
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="clue_reports"
     )
     open311_token = models.CharField(max_length=32, blank=True)
-    url = models.CharField("网址", max_length=500, blank=True)
+    url = models.CharField(_("网址"), max_length=500, blank=True)
     received_at = models.DateTimeField()
-    satisfaction = models.PositiveSmallIntegerField("满意度", null=True, blank=True)
+    satisfaction = models.PositiveSmallIntegerField(_("满意度"), null=True, blank=True)
     satisfaction_comment = models.TextField(blank=True)
     reopen_reason = models.TextField(blank=True)
 
@@ -290,7 +292,7 @@ class ClueRouting(models.Model):
     lead = models.BooleanField(default=False)
     reason = models.TextField(blank=True)
     rule = models.CharField(
-        "依据规则", max_length=40, blank=True, default=""
+        _("依据规则"), max_length=40, blank=True, default=""
     )  # policy key, automatic routing
     actor_id = models.BigIntegerField(null=True)
     at = models.DateTimeField()
@@ -365,9 +367,9 @@ class Whistle(models.Model):
 
     scope = ScopePaths(division="division_code")
 
-    division_code = models.CharField("乡镇(街道)", max_length=12, db_index=True)
-    title = models.CharField("事项", max_length=200)
-    problem = models.TextField("问题")
+    division_code = models.CharField(_("乡镇(街道)"), max_length=12, db_index=True)
+    title = models.CharField(_("事项"), max_length=200)
+    problem = models.TextField(_("问题"))
     institution = models.ForeignKey(
         "registry.Institution", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -392,7 +394,7 @@ class WhistleDepartment(models.Model):
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
     department_kind = models.CharField(max_length=32, choices=DepartmentKind.choices)
     reported_at = models.DateTimeField(null=True, blank=True)
-    action = models.TextField("采取的措施", blank=True)
+    action = models.TextField(_("采取的措施"), blank=True)
     reported_by_id = models.BigIntegerField(null=True)
     late_notified_at = models.DateTimeField(null=True, blank=True)  # the lateness notice, sent once
 
@@ -474,7 +476,7 @@ class CaseChange(models.Model):
 
     scope = ScopePaths(division="division_code")
 
-    kind = models.CharField("变更", max_length=12, choices=CaseChangeKind.choices)
+    kind = models.CharField(_("变更"), max_length=12, choices=CaseChangeKind.choices)
     clue = models.ForeignKey(Clue, on_delete=models.PROTECT, related_name="changes")
     other = models.ForeignKey(Clue, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     division_code = models.CharField(max_length=12)
@@ -482,7 +484,7 @@ class CaseChange(models.Model):
     similarity = models.FloatField(null=True, blank=True)
     before = models.CharField(max_length=24, blank=True)
     after = models.CharField(max_length=24, blank=True)
-    reason = models.TextField("理由")
+    reason = models.TextField(_("理由"))
     actor_id = models.BigIntegerField(null=True)
     at = models.DateTimeField()
 
@@ -508,7 +510,7 @@ class RetriageRun(models.Model):
 
     scope = ScopePaths(division="division_code")
 
-    division_code = models.CharField("区域", max_length=12)
+    division_code = models.CharField(_("区域"), max_length=12)
     status = models.CharField(max_length=12, choices=RetriageStatus.choices, default=RetriageStatus.QUEUED)
     clues = models.PositiveIntegerField(default=0)
     proposals = models.JSONField(default=list)

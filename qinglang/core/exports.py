@@ -18,9 +18,10 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.http import content_disposition_header
 
-from qinglang.core.i18n import chinese_labels
+from qinglang.core.i18n import chinese, chinese_display, chinese_labels
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
@@ -102,7 +103,7 @@ def field(name: str) -> Callable[[Any], Any]:
 
     def get(obj):
         display = getattr(obj, f"get_{name}_display", None)
-        return display() if display else getattr(obj, name)
+        return chinese_display(obj, name) if display else getattr(obj, name)
 
     get.field_name = name
     return get
@@ -142,6 +143,8 @@ def _cell_value(column: Column, value: Any) -> Any:
         return value.replace(tzinfo=None)
     if isinstance(value, bool):
         return "是" if value else "否"
+    if isinstance(value, Promise):  # a lazy label: the office's file reads in Chinese
+        return chinese(value)
     return value
 
 

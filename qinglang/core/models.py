@@ -38,7 +38,7 @@ class Division(models.Model):
     full_name = models.CharField(max_length=200, blank=True)
     # A retired township or community keeps its row (records still point at it) but is
     # offered nowhere for new records. Set by ``core.services.division_retire``.
-    retired = models.BooleanField("已撤销", default=False)
+    retired = models.BooleanField(_("已撤销"), default=False)
 
     class Meta:
         ordering = ["code"]
@@ -86,11 +86,11 @@ class Department(models.Model):
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="departments")
     kind = models.CharField(max_length=32, choices=DepartmentKind.choices)
     name = models.CharField(max_length=100)
-    phone = models.CharField("联系电话", max_length=30, blank=True)
-    address = models.CharField("地址", max_length=200, blank=True)
-    email = models.EmailField("电子邮箱", blank=True)
-    person_in_charge = models.CharField("负责人", max_length=64, blank=True)
-    person_in_charge_phone = models.CharField("负责人电话", max_length=30, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=30, blank=True)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    email = models.EmailField(_("电子邮箱"), blank=True)
+    person_in_charge = models.CharField(_("负责人"), max_length=64, blank=True)
+    person_in_charge_phone = models.CharField(_("负责人电话"), max_length=30, blank=True)
 
     class Meta:
         ordering = ["division_id", "kind"]
@@ -209,10 +209,10 @@ class DocumentCounter(models.Model):
     numbers are taken under this row's lock (``core.documents.allocate_numbers``), so they
     run 1, 2, 3 … without gaps or repeats."""
 
-    unit = models.CharField("发文机关", max_length=64)
-    series = models.CharField("文种代字", max_length=32)
-    year = models.PositiveSmallIntegerField("年份")
-    last = models.PositiveIntegerField("已用序号", default=0)
+    unit = models.CharField(_("发文机关"), max_length=64)
+    series = models.CharField(_("文种代字"), max_length=32)
+    year = models.PositiveSmallIntegerField(_("年份"))
+    last = models.PositiveIntegerField(_("已用序号"), default=0)
 
     class Meta:
         verbose_name = _("发文字号计数")
@@ -237,8 +237,8 @@ class Job(models.Model):
     its progress and result; only its owner sees it (``core.jobs``)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    kind = models.CharField("类型", max_length=40)
-    title = models.CharField("名称", max_length=200)
+    kind = models.CharField(_("类型"), max_length=40)
+    title = models.CharField(_("名称"), max_length=200)
     handler = models.CharField(max_length=200)  # dotted path of the function doing the work
     owner_id = models.BigIntegerField(db_index=True)
     params = models.JSONField(default=dict, blank=True)

@@ -73,18 +73,18 @@ class PenaltyCase(models.Model):
         public=Q(typical__isnull=False),
     )
 
-    number = models.CharField("案号", max_length=64, unique=True)
+    number = models.CharField(_("案号"), max_length=64, unique=True)
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="penalty_cases")
     division_code = models.CharField(max_length=12, db_index=True)
-    department_kind = models.CharField("承办部门", max_length=32, choices=DepartmentKind.choices)
-    case_type = models.CharField("案件类型", max_length=32, choices=CaseType.choices)
-    origin = models.CharField("案件来源", max_length=16, choices=Origin.choices)
+    department_kind = models.CharField(_("承办部门"), max_length=32, choices=DepartmentKind.choices)
+    case_type = models.CharField(_("案件类型"), max_length=32, choices=CaseType.choices)
+    origin = models.CharField(_("案件来源"), max_length=16, choices=Origin.choices)
     origin_ref = models.CharField(max_length=64, blank=True)
-    facts = models.TextField("违法事实")
-    illegal_gains_fen = models.BigIntegerField("违法所得(分)", default=0)
-    refunded_fen = models.BigIntegerField("已退还学员费用(分)", default=0)
+    facts = models.TextField(_("违法事实"))
+    illegal_gains_fen = models.BigIntegerField(_("违法所得(分)"), default=0)
+    refunded_fen = models.BigIntegerField(_("已退还学员费用(分)"), default=0)
     status = models.CharField(max_length=16, choices=CaseStatus.choices, default=CaseStatus.FILED)
-    filed_on = models.DateField("立案日期")
+    filed_on = models.DateField(_("立案日期"))
     filed_by_id = models.BigIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -126,7 +126,7 @@ class CaseEvidence(models.Model):
 
     case = models.ForeignKey(PenaltyCase, on_delete=models.CASCADE, related_name="evidence")
     file = models.ForeignKey(Evidence, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    description = models.CharField("说明", max_length=300)
+    description = models.CharField(_("说明"), max_length=300)
     added_by_id = models.BigIntegerField(null=True)
     added_at = models.DateTimeField(auto_now_add=True)
 
@@ -135,10 +135,10 @@ class Decision(models.Model):
     """行政处罚决定."""
 
     case = models.OneToOneField(PenaltyCase, on_delete=models.PROTECT, related_name="decision")
-    decided_on = models.DateField("决定日期")
-    gravity = models.CharField("情节", max_length=24, choices=Gravity.choices, default=Gravity.ORDINARY)
-    reasoning = models.TextField("理由与依据")
-    blacklist = models.BooleanField("列入黑名单", default=False)
+    decided_on = models.DateField(_("决定日期"))
+    gravity = models.CharField(_("情节"), max_length=24, choices=Gravity.choices, default=Gravity.ORDINARY)
+    reasoning = models.TextField(_("理由与依据"))
+    blacklist = models.BooleanField(_("列入黑名单"), default=False)
     effects = models.JSONField(default=list)  # what was applied, in order
     decided_by_id = models.BigIntegerField(null=True)
 
@@ -159,8 +159,8 @@ class TypicalCase(models.Model):
     """典型案例: a decided case published on the public site."""
 
     case = models.OneToOneField(PenaltyCase, on_delete=models.PROTECT, related_name="typical")
-    title = models.CharField("标题", max_length=200)
-    summary = models.TextField("案情摘要")
+    title = models.CharField(_("标题"), max_length=200)
+    summary = models.TextField(_("案情摘要"))
     published_on = models.DateField()
     published_by_id = models.BigIntegerField(null=True)
 

@@ -55,13 +55,13 @@ class ChecklistTemplate(models.Model):
 
     scope = ScopePaths(division="division_code")
 
-    name = models.CharField("模板名称", max_length=200)
-    campaign_type = models.CharField("专项类型", max_length=32, choices=CampaignType.choices)
-    division_code = models.CharField("所属区划", max_length=12, blank=True, db_index=True)
-    is_default = models.BooleanField("默认模板", default=False)
+    name = models.CharField(_("模板名称"), max_length=200)
+    campaign_type = models.CharField(_("专项类型"), max_length=32, choices=CampaignType.choices)
+    division_code = models.CharField(_("所属区划"), max_length=12, blank=True, db_index=True)
+    is_default = models.BooleanField(_("默认模板"), default=False)
     # the platform's follow-up items (跟进事项), added to a task's checklist when the
     # institution has something to follow up (checklists.task_items); never a campaign's
-    follow_up = models.BooleanField("跟进事项", default=False)
+    follow_up = models.BooleanField(_("跟进事项"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -81,15 +81,17 @@ class ChecklistItem(models.Model):
     responsible for it."""
 
     template = models.ForeignKey(ChecklistTemplate, on_delete=models.CASCADE, related_name="items")
-    code = models.CharField("编号", max_length=16)
-    domain = models.CharField("领域", max_length=32, choices=Domain.choices)
-    title = models.CharField("检查事项", max_length=300)
-    basis = models.CharField("依据", max_length=300)
-    severity = models.CharField("严重程度", max_length=16, choices=Severity.choices, default=Severity.MINOR)
-    department_kind = models.CharField("责任部门", max_length=32, choices=DepartmentKind.choices)
+    code = models.CharField(_("编号"), max_length=16)
+    domain = models.CharField(_("领域"), max_length=32, choices=Domain.choices)
+    title = models.CharField(_("检查事项"), max_length=300)
+    basis = models.CharField(_("依据"), max_length=300)
+    severity = models.CharField(
+        _("严重程度"), max_length=16, choices=Severity.choices, default=Severity.MINOR
+    )
+    department_kind = models.CharField(_("责任部门"), max_length=32, choices=DepartmentKind.choices)
     position = models.PositiveIntegerField(default=0)
     # 停用: no longer asked in new inspections; kept because recorded results refer to it
-    retired_at = models.DateTimeField("停用时间", null=True, blank=True)
+    retired_at = models.DateTimeField(_("停用时间"), null=True, blank=True)
 
     class Meta:
         ordering = ["template_id", "position", "id"]
@@ -112,17 +114,17 @@ class Campaign(models.Model):
 
     scope = ScopePaths(division="division_code")
 
-    name = models.CharField("名称", max_length=200)
-    campaign_type = models.CharField("专项类型", max_length=32, choices=CampaignType.choices)
-    division_code = models.CharField("区划", max_length=12, db_index=True)
-    starts_on = models.DateField("开始日期")
-    ends_on = models.DateField("结束日期")
+    name = models.CharField(_("名称"), max_length=200)
+    campaign_type = models.CharField(_("专项类型"), max_length=32, choices=CampaignType.choices)
+    division_code = models.CharField(_("区划"), max_length=12, db_index=True)
+    starts_on = models.DateField(_("开始日期"))
+    ends_on = models.DateField(_("结束日期"))
     # {"categories": [...], "kinds": [...], "licence_statuses": [...], "whitelisted": bool|None,
     #  "townships": [...]} — empty lists mean "any"
-    target_filter = models.JSONField("检查对象", default=dict, blank=True)
-    departments = models.JSONField("参与部门", default=list, blank=True)
+    target_filter = models.JSONField(_("检查对象"), default=dict, blank=True)
+    departments = models.JSONField(_("参与部门"), default=list, blank=True)
     template = models.ForeignKey(ChecklistTemplate, on_delete=models.PROTECT, related_name="campaigns")
-    coverage_goal = models.PositiveSmallIntegerField("覆盖率目标(%)", default=100)
+    coverage_goal = models.PositiveSmallIntegerField(_("覆盖率目标(%)"), default=100)
     status = models.CharField(max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
     created_by_id = models.BigIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -147,22 +149,22 @@ class Draw(models.Model):
 
     campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="draw")
     division_code = models.CharField(max_length=12, db_index=True)
-    seed = models.CharField("随机种子", max_length=64)
+    seed = models.CharField(_("随机种子"), max_length=64)
     algorithm = models.CharField(max_length=32, default="qinglang-draw-v1")
-    share = models.FloatField("抽取比例", null=True, blank=True)
-    count = models.PositiveIntegerField("抽取数量", null=True, blank=True)
-    team_size = models.PositiveSmallIntegerField("每组人数", default=2)
-    population_size = models.PositiveIntegerField("对象总数")
+    share = models.FloatField(_("抽取比例"), null=True, blank=True)
+    count = models.PositiveIntegerField(_("抽取数量"), null=True, blank=True)
+    team_size = models.PositiveSmallIntegerField(_("每组人数"), default=2)
+    population_size = models.PositiveIntegerField(_("对象总数"))
     population_digest = models.CharField(max_length=64)
     inspector_pool = models.JSONField(default=list)  # user ids, sorted
-    target_count = models.PositiveIntegerField("抽中数量")
+    target_count = models.PositiveIntegerField(_("抽中数量"))
     targets = models.JSONField(default=list)  # institution ids in draw order
     exclusions = models.JSONField(default=list, blank=True)  # gap / conflict / unstaffed notes
     drawn_at = models.DateTimeField(auto_now_add=True)
     # the day the draw is made for: the year of random_inspection.annual_share it counts in
-    drawn_on = models.DateField("抽取日期")
+    drawn_on = models.DateField(_("抽取日期"))
     drawn_by_id = models.BigIntegerField(null=True)
-    published = models.BooleanField("已公开", default=False)
+    published = models.BooleanField(_("已公开"), default=False)
     published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -178,12 +180,12 @@ class ConflictOfInterest(models.Model):
 
     inspector = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")
-    reason = models.CharField("回避理由", max_length=300)
+    reason = models.CharField(_("回避理由"), max_length=300)
     declared_on = models.DateField()
     declared_by_id = models.BigIntegerField(null=True, blank=True)
-    withdrawn_at = models.DateTimeField("撤销时间", null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
     withdrawn_by_id = models.BigIntegerField(null=True, blank=True)
-    withdraw_reason = models.CharField("撤销理由", max_length=300, blank=True)
+    withdraw_reason = models.CharField(_("撤销理由"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["-declared_on", "-id"]
@@ -205,7 +207,7 @@ class Team(models.Model):
         Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="teams"
     )
     division_code = models.CharField(max_length=12, db_index=True)
-    name = models.CharField("组名", max_length=100)
+    name = models.CharField(_("组名"), max_length=100)
 
     class Meta:
         ordering = ["id"]
@@ -247,8 +249,8 @@ class Task(models.Model):
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="inspection_tasks")
     site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     division_code = models.CharField(max_length=12, db_index=True)
-    scheduled_on = models.DateField("检查日期")
-    due_on = models.DateField("完成期限")
+    scheduled_on = models.DateField(_("检查日期"))
+    due_on = models.DateField(_("完成期限"))
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.PLANNED)
     origin = models.CharField(max_length=16, choices=TaskOrigin.choices, default=TaskOrigin.DRAW)
     origin_ref = models.CharField(max_length=64, blank=True)
@@ -276,11 +278,11 @@ class Record(models.Model):
 
     task = models.OneToOneField(Task, on_delete=models.PROTECT, related_name="record")
     division_code = models.CharField(max_length=12, db_index=True)
-    inspected_on = models.DateField("检查日期")
-    summary = models.TextField("检查情况", blank=True)
+    inspected_on = models.DateField(_("检查日期"))
+    summary = models.TextField(_("检查情况"), blank=True)
     submitted_by_id = models.BigIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    deadline_days = models.PositiveSmallIntegerField("整改期限(工作日)", null=True, blank=True)
+    deadline_days = models.PositiveSmallIntegerField(_("整改期限(工作日)"), null=True, blank=True)
     # rectification findings whose notice the batch job has yet to issue (defer_notice)
     notice_pending = models.BooleanField(default=False)
 
@@ -296,8 +298,8 @@ class Result(models.Model):
     record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="results")
     item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="+")
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
-    description = models.TextField("问题描述", blank=True)
-    requirement = models.TextField("整改要求", blank=True)
+    description = models.TextField(_("问题描述"), blank=True)
+    requirement = models.TextField(_("整改要求"), blank=True)
 
     class Meta:
         ordering = ["record_id", "item__position", "id"]
@@ -337,16 +339,16 @@ class Notice(models.Model):
 
     scope = ScopePaths(division="division_code", institution="institution_id")
 
-    number = models.CharField("文号", max_length=64, unique=True)
+    number = models.CharField(_("文号"), max_length=64, unique=True)
     task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="notices")
     institution = models.ForeignKey(
         Institution, on_delete=models.PROTECT, related_name="rectification_notices"
     )
     division_code = models.CharField(max_length=12, db_index=True)
-    issued_on = models.DateField("发文日期")
-    deadline_days = models.PositiveSmallIntegerField("整改期限(工作日)")
-    deadline_on = models.DateField("整改期限")
-    departments = models.JSONField("发文部门", default=list)
+    issued_on = models.DateField(_("发文日期"))
+    deadline_days = models.PositiveSmallIntegerField(_("整改期限(工作日)"))
+    deadline_on = models.DateField(_("整改期限"))
+    departments = models.JSONField(_("发文部门"), default=list)
     path = models.CharField(max_length=200, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     issued_by_id = models.BigIntegerField(null=True)
@@ -394,14 +396,14 @@ class RectificationItem(models.Model):
     )
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="rectification_items")
     division_code = models.CharField(max_length=12)
-    department_kind = models.CharField("责任部门", max_length=32, choices=DepartmentKind.choices)
-    title = models.CharField("问题", max_length=300)
-    basis = models.CharField("依据", max_length=300, blank=True)
-    requirement = models.TextField("整改要求", blank=True)
-    contact_name = models.CharField("机构联系人", max_length=64, blank=True)
-    contact_phone = models.CharField("联系电话", max_length=20, blank=True)
-    measures = models.TextField("整改措施", blank=True)
-    deadline_on = models.DateField("整改期限")
+    department_kind = models.CharField(_("责任部门"), max_length=32, choices=DepartmentKind.choices)
+    title = models.CharField(_("问题"), max_length=300)
+    basis = models.CharField(_("依据"), max_length=300, blank=True)
+    requirement = models.TextField(_("整改要求"), blank=True)
+    contact_name = models.CharField(_("机构联系人"), max_length=64, blank=True)
+    contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    measures = models.TextField(_("整改措施"), blank=True)
+    deadline_on = models.DateField(_("整改期限"))
     status = models.CharField(
         max_length=16, choices=RectificationStatus.choices, default=RectificationStatus.ISSUED
     )
@@ -456,7 +458,7 @@ class Letter(models.Model):
     issued_on = models.DateField()
     overdue_days = models.PositiveSmallIntegerField(default=0)
     # 发文字号, taken from the gapless counter when the letter is rendered
-    number = models.CharField("文号", max_length=64, blank=True)
+    number = models.CharField(_("文号"), max_length=64, blank=True)
     path = models.CharField(max_length=200, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
 

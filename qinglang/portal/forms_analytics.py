@@ -17,7 +17,7 @@ class RankingIssueForm(forms.Form):
 
 
 # The two things a unit does with a reminder (督办提醒).
-REMINDER_ACTIONS = {"acknowledge": "签收", "follow_up": "报送整改落实情况"}
+REMINDER_ACTIONS = {"acknowledge": _("签收"), "follow_up": _("报送整改落实情况")}
 
 
 class ReminderForm(forms.Form):

@@ -182,7 +182,7 @@ class TrackForm(forms.Form):
         required=False,
         min_value=1,
         max_value=5,
-        error_messages=dict.fromkeys(("invalid", "min_value", "max_value"), "满意度须为1到5"),
+        error_messages=dict.fromkeys(("invalid", "min_value", "max_value"), _("满意度须为1到5")),
     )
     comment = forms.CharField(required=False, max_length=1000)
     reason = forms.CharField(required=False, max_length=1000)

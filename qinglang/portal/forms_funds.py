@@ -49,7 +49,7 @@ class ReasonTextForm(BootstrapMixin, forms.Form):
 
 
 # Freeze and unfreeze of an institution's releases: the posted ``op`` names one of them.
-FREEZE_OPS = {"freeze": "暂停拨付", "unfreeze": "恢复拨付"}
+FREEZE_OPS = {"freeze": _("暂停拨付"), "unfreeze": _("恢复拨付")}
 
 
 class FreezeForm(ReasonTextForm):

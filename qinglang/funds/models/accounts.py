@@ -21,10 +21,10 @@ class Bank(models.Model):
 
     scope = ScopePaths(division="division_code", bank="id")
 
-    code = models.CharField("银行编码", max_length=32, unique=True)
-    name = models.CharField("银行名称", max_length=100)
-    division_code = models.CharField("所属区划", max_length=12)
-    secret_encrypted = models.TextField("通知签名密钥(加密)", blank=True)
+    code = models.CharField(_("银行编码"), max_length=32, unique=True)
+    name = models.CharField(_("银行名称"), max_length=100)
+    division_code = models.CharField(_("所属区划"), max_length=12)
+    secret_encrypted = models.TextField(_("通知签名密钥(加密)"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -50,18 +50,18 @@ class CustodyAccount(models.Model):  # noqa: DJ008 - shown through their fields,
 
     institution = models.OneToOneField(Institution, on_delete=models.PROTECT, related_name="custody_account")
     bank = models.ForeignKey(Bank, on_delete=models.PROTECT, related_name="accounts")
-    mode = models.CharField("监管方式", max_length=16, choices=CustodyMode.choices)
-    account_number = models.CharField("账号", max_length=40)
+    mode = models.CharField(_("监管方式"), max_length=16, choices=CustodyMode.choices)
+    account_number = models.CharField(_("账号"), max_length=40)
     # the name the account is held under, as the bank shows it (blank: the institution's)
-    account_name = models.CharField("户名", max_length=100, blank=True)
-    opened_on = models.DateField("开户日期")
+    account_name = models.CharField(_("户名"), max_length=100, blank=True)
+    opened_on = models.DateField(_("开户日期"))
     # risk-deposit mode: a fixed minimum set at opening; the deposit actually required
     # also follows ``custody.risk_deposit_ratio`` (services.deposits.deposit_requirement)
-    required_deposit_fen = models.BigIntegerField("应缴保证金(分)", default=0)
-    deposit_held_fen = models.BigIntegerField("已缴保证金(分)", default=0)
-    releases_frozen = models.BooleanField("暂停拨付", default=False)
-    frozen_reason = models.CharField("暂停原因", max_length=500, blank=True)
-    division_code = models.CharField("所属区划", max_length=12)
+    required_deposit_fen = models.BigIntegerField(_("应缴保证金(分)"), default=0)
+    deposit_held_fen = models.BigIntegerField(_("已缴保证金(分)"), default=0)
+    releases_frozen = models.BooleanField(_("暂停拨付"), default=False)
+    frozen_reason = models.CharField(_("暂停原因"), max_length=500, blank=True)
+    division_code = models.CharField(_("所属区划"), max_length=12)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -185,7 +185,7 @@ class Posting(models.Model):  # noqa: DJ008 - shown through their fields, not st
     order_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     bank_id = models.BigIntegerField(null=True, blank=True)
     division_code = models.CharField(max_length=12)
-    amount_fen = models.BigIntegerField("金额(分)")  # the sum of the debits
+    amount_fen = models.BigIntegerField(_("金额(分)"))  # the sum of the debits
     reverses = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True)
     memo = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(db_index=True)

@@ -50,17 +50,17 @@ class Order(models.Model):  # noqa: DJ008 - shown through their fields, not str(
     parent = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
     )
-    external_ref = models.CharField("机构系统订单号", max_length=64, blank=True)
-    learner_name = models.CharField("学员", max_length=64)
-    lessons = models.PositiveIntegerField("课时数")
-    unit_price_fen = models.BigIntegerField("课时单价(分)")
-    amount_fen = models.BigIntegerField("金额(分)")
-    months = models.PositiveIntegerField("收费时长(月)", default=1)
-    starts_on = models.DateField("开课日期")
-    ends_on = models.DateField("收费期截止", null=True, blank=True)  # None: starts_on + months
+    external_ref = models.CharField(_("机构系统订单号"), max_length=64, blank=True)
+    learner_name = models.CharField(_("学员"), max_length=64)
+    lessons = models.PositiveIntegerField(_("课时数"))
+    unit_price_fen = models.BigIntegerField(_("课时单价(分)"))
+    amount_fen = models.BigIntegerField(_("金额(分)"))
+    months = models.PositiveIntegerField(_("收费时长(月)"), default=1)
+    starts_on = models.DateField(_("开课日期"))
+    ends_on = models.DateField(_("收费期截止"), null=True, blank=True)  # None: starts_on + months
     top_up_of = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True)
     release_rule = models.CharField(max_length=16, default="per_lesson")
-    contract_text = models.TextField("合同文本")
+    contract_text = models.TextField(_("合同文本"))
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT)
     bank_id = models.BigIntegerField(null=True, blank=True)
     division_code = models.CharField(max_length=12)
@@ -136,9 +136,9 @@ class Payment(models.Model):  # noqa: DJ008 - shown through their fields, not st
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="payments")
     amount_fen = models.BigIntegerField()
-    payer_account = models.CharField("付款账号", max_length=64, blank=True)
-    payer_account_name = models.CharField("付款户名", max_length=100, blank=True)
-    payer_bank = models.CharField("付款开户行", max_length=100, blank=True)
+    payer_account = models.CharField(_("付款账号"), max_length=64, blank=True)
+    payer_account_name = models.CharField(_("付款户名"), max_length=100, blank=True)
+    payer_bank = models.CharField(_("付款开户行"), max_length=100, blank=True)
     payload_hash = models.CharField(max_length=64)
     posting_id = models.BigIntegerField()
     division_code = models.CharField(max_length=12)
@@ -146,7 +146,7 @@ class Payment(models.Model):  # noqa: DJ008 - shown through their fields, not st
     # a payment the bank's operator entered (from a statement line, say) rather than the
     # bank's signed notification: who entered it, and from what
     entered_by_id = models.BigIntegerField(null=True, blank=True)
-    entry_note = models.CharField("补录依据", max_length=300, blank=True)
+    entry_note = models.CharField(_("补录依据"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("缴费")

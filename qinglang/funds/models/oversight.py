@@ -17,8 +17,8 @@ class PrepaidDeclaration(models.Model):  # noqa: DJ008 - shown through their fie
     institution = models.ForeignKey(
         Institution, on_delete=models.PROTECT, related_name="prepaid_declarations"
     )
-    week_start = models.DateField("申报周(周一)")
-    declared_fen = models.BigIntegerField("申报预收费(分)")
+    week_start = models.DateField(_("申报周(周一)"))
+    declared_fen = models.BigIntegerField(_("申报预收费(分)"))
     division_code = models.CharField(max_length=12)
     submitted_at = models.DateTimeField(null=True, blank=True)
 

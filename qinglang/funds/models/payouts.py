@@ -40,7 +40,7 @@ class InstructionLine(models.Model):  # noqa: DJ008 - shown through their fields
     )
     posting_id = models.BigIntegerField()
     # why a release line pays less than the settlement balance (the rule it cites)
-    note = models.CharField("说明", max_length=300, blank=True)
+    note = models.CharField(_("说明"), max_length=300, blank=True)
     division_code = models.CharField(max_length=12)
 
     class Meta:

@@ -29,16 +29,16 @@ class Receipt(models.Model):  # noqa: DJ008 - shown through their fields, not st
         division="division_code", institution="institution_id", bank="bank_id", owner="order__parent_id"
     )
 
-    code = models.CharField("核验码", max_length=16, unique=True)
+    code = models.CharField(_("核验码"), max_length=16, unique=True)
     kind = models.CharField(max_length=16, choices=ReceiptKind.choices)
     object_id = models.BigIntegerField()  # the payment, lesson or refund
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="receipts")
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="receipts")
-    amount_fen = models.BigIntegerField("金额(分)")
-    occurred_at = models.DateTimeField("发生时间")
-    posting_id = models.BigIntegerField("记账凭证号")
-    audit_seq = models.BigIntegerField("审计序号")
-    audit_hash = models.CharField("审计哈希", max_length=64)
+    amount_fen = models.BigIntegerField(_("金额(分)"))
+    occurred_at = models.DateTimeField(_("发生时间"))
+    posting_id = models.BigIntegerField(_("记账凭证号"))
+    audit_seq = models.BigIntegerField(_("审计序号"))
+    audit_hash = models.CharField(_("审计哈希"), max_length=64)
     bank_id = models.BigIntegerField(null=True, blank=True)
     division_code = models.CharField(max_length=12)
     issued_at = models.DateTimeField(auto_now_add=True)
@@ -66,7 +66,7 @@ class ContractAcceptance(models.Model):  # noqa: DJ008 - shown through their fie
         Institution, on_delete=models.PROTECT, related_name="contract_acceptances"
     )
     accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    accepted_at = models.DateTimeField("签署时间")
+    accepted_at = models.DateTimeField(_("签署时间"))
     contract_sha256 = models.CharField(max_length=64)
     bank_id = models.BigIntegerField(null=True, blank=True)
     division_code = models.CharField(max_length=12)

@@ -105,25 +105,25 @@ class Institution(models.Model):
 
     scope = ScopePaths(division="division_code", institution="id", department="competent_department__kind")
 
-    name = models.CharField("机构名称", max_length=200)
-    registered_name = models.CharField("登记名称", max_length=200, blank=True)
-    uscc = models.CharField("统一社会信用代码", max_length=18, null=True, blank=True)
-    legal_representative = models.CharField("法定代表人", max_length=64, blank=True)
-    contact_name = models.CharField("联系人", max_length=64, blank=True)
-    contact_phone = models.CharField("联系电话", max_length=20, blank=True)
-    category = models.CharField("类别", max_length=16, choices=InstitutionCategory.choices)
-    kind = models.CharField("培训类型", max_length=16, choices=Kind.choices)
-    stages = models.CharField("学段", max_length=64, blank=True, help_text=_("逗号分隔"))
-    mode = models.CharField("办学形式", max_length=8, choices=Mode.choices, default=Mode.OFFLINE)
-    nature = models.CharField("性质", max_length=16, choices=Nature.choices, default=Nature.FOR_PROFIT)
+    name = models.CharField(_("机构名称"), max_length=200)
+    registered_name = models.CharField(_("登记名称"), max_length=200, blank=True)
+    uscc = models.CharField(_("统一社会信用代码"), max_length=18, null=True, blank=True)
+    legal_representative = models.CharField(_("法定代表人"), max_length=64, blank=True)
+    contact_name = models.CharField(_("联系人"), max_length=64, blank=True)
+    contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    category = models.CharField(_("类别"), max_length=16, choices=InstitutionCategory.choices)
+    kind = models.CharField(_("培训类型"), max_length=16, choices=Kind.choices)
+    stages = models.CharField(_("学段"), max_length=64, blank=True, help_text=_("逗号分隔"))
+    mode = models.CharField(_("办学形式"), max_length=8, choices=Mode.choices, default=Mode.OFFLINE)
+    nature = models.CharField(_("性质"), max_length=16, choices=Nature.choices, default=Nature.FOR_PROFIT)
     nonprofit_conversion = models.CharField(
-        "营转非",
+        _("营转非"),
         max_length=16,
         choices=NonprofitConversion.choices,
         default=NonprofitConversion.NOT_APPLICABLE,
     )
-    division_code = models.CharField("所属区划", max_length=12)
-    address = models.CharField("地址", max_length=255, blank=True)
+    division_code = models.CharField(_("所属区划"), max_length=12)
+    address = models.CharField(_("地址"), max_length=255, blank=True)
     competent_department = models.ForeignKey(
         Department,
         verbose_name=_("主管部门"),
@@ -132,18 +132,18 @@ class Institution(models.Model):
         null=True,
         blank=True,
     )
-    competent_department_overridden = models.BooleanField("主管部门由审批部门指定", default=False)
+    competent_department_overridden = models.BooleanField(_("主管部门由审批部门指定"), default=False)
     licence_status = models.CharField(
-        "证照状态", max_length=16, choices=LicenceStatus.choices, default=LicenceStatus.UNLICENSED
+        _("证照状态"), max_length=16, choices=LicenceStatus.choices, default=LicenceStatus.UNLICENSED
     )
     status = models.CharField(
-        "办学状态", max_length=16, choices=InstitutionStatus.choices, default=InstitutionStatus.ACTIVE
+        _("办学状态"), max_length=16, choices=InstitutionStatus.choices, default=InstitutionStatus.ACTIVE
     )
-    whitelisted = models.BooleanField("白名单", default=False)
-    blacklisted = models.BooleanField("黑名单", default=False)
-    party_organisation = models.BooleanField("党组织覆盖", default=False)
-    party_charter_clause = models.BooleanField("党建入章", default=False)
-    founded_on = models.DateField("成立日期", null=True, blank=True)
+    whitelisted = models.BooleanField(_("白名单"), default=False)
+    blacklisted = models.BooleanField(_("黑名单"), default=False)
+    party_organisation = models.BooleanField(_("党组织覆盖"), default=False)
+    party_charter_clause = models.BooleanField(_("党建入章"), default=False)
+    founded_on = models.DateField(_("成立日期"), null=True, blank=True)
     # character bigrams of the names and the credit code (registry.search), kept by save()
     search_text = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -218,15 +218,15 @@ class Licence(models.Model):
     )
 
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="licences")
-    kind = models.CharField("证照类型", max_length=32, choices=LicenceKind.choices)
-    number = models.CharField("证号", max_length=64)
-    issuer = models.CharField("发证机关", max_length=100, blank=True)
-    valid_from = models.DateField("有效期起", null=True, blank=True)
-    valid_until = models.DateField("有效期至", null=True, blank=True)
-    revoked = models.BooleanField("已吊销/注销", default=False)
+    kind = models.CharField(_("证照类型"), max_length=32, choices=LicenceKind.choices)
+    number = models.CharField(_("证号"), max_length=64)
+    issuer = models.CharField(_("发证机关"), max_length=100, blank=True)
+    valid_from = models.DateField(_("有效期起"), null=True, blank=True)
+    valid_until = models.DateField(_("有效期至"), null=True, blank=True)
+    revoked = models.BooleanField(_("已吊销/注销"), default=False)
     # 经营范围 (营业执照) / 业务范围 (民办非企业单位登记证书), as printed on the licence: a
     # non-subject institution's scope is screened for disguised subject training
-    business_scope = models.TextField("经营范围", blank=True, default="")
+    business_scope = models.TextField(_("经营范围"), blank=True, default="")
 
     class Meta:
         verbose_name = _("证照")
@@ -285,13 +285,13 @@ class ListEntry(models.Model):
     scope = ScopePaths(division="institution__division_code", institution="institution_id")
 
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="list_entries")
-    list_kind = models.CharField("名单", max_length=8, choices=ListKind.choices)
-    reason = models.TextField("理由")
-    decided_on = models.DateField("决定日期")
+    list_kind = models.CharField(_("名单"), max_length=8, choices=ListKind.choices)
+    reason = models.TextField(_("理由"))
+    decided_on = models.DateField(_("决定日期"))
     decided_by_id = models.BigIntegerField(null=True)
-    decided_by_label = models.CharField("决定人", max_length=150, blank=True)
-    removed_on = models.DateField("移出日期", null=True, blank=True)
-    removed_reason = models.TextField("移出理由", blank=True)
+    decided_by_label = models.CharField(_("决定人"), max_length=150, blank=True)
+    removed_on = models.DateField(_("移出日期"), null=True, blank=True)
+    removed_reason = models.TextField(_("移出理由"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

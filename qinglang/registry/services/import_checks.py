@@ -236,11 +236,11 @@ def _category_and_kind(v: dict, err: Err) -> tuple[str, str]:
     if v.get("category"):
         category = CATEGORY_LOOKUP.get(normalise_text(v["category"]), "")
         if not category:
-            err("category", f"类别取值无效：{v['category']}(可选：{'、'.join(InstitutionCategory.labels)})")
+            err("category", f"类别取值无效：{v['category']}(可选：{'、'.join(chinese_labels(InstitutionCategory).values())})")
     if v.get("kind"):
         kind = KIND_LOOKUP.get(normalise_text(v["kind"]), "")
         if not kind:
-            err("kind", f"培训类型取值无效：{v['kind']}(可选：{'、'.join(Kind.labels)})")
+            err("kind", f"培训类型取值无效：{v['kind']}(可选：{'、'.join(chinese_labels(Kind).values())})")
     elif category:
         kind = DEFAULT_KIND.get(category, "")
         if not kind:
@@ -264,7 +264,7 @@ def _stages(v: dict, err: Err) -> list[str]:
                 continue
             s = STAGE_LOOKUP.get(normalise_text(part))
             if s is None:
-                err("stages", f"学段取值无效：{part}(可选：{'、'.join(Stage.labels)})")
+                err("stages", f"学段取值无效：{part}(可选：{'、'.join(chinese_labels(Stage).values())})")
             elif s not in stages:
                 stages.append(s)
 
