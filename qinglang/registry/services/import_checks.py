@@ -236,7 +236,10 @@ def _category_and_kind(v: dict, err: Err) -> tuple[str, str]:
     if v.get("category"):
         category = CATEGORY_LOOKUP.get(normalise_text(v["category"]), "")
         if not category:
-            err("category", f"类别取值无效：{v['category']}(可选：{'、'.join(chinese_labels(InstitutionCategory).values())})")
+            err(
+                "category",
+                f"类别取值无效：{v['category']}(可选：{'、'.join(chinese_labels(InstitutionCategory).values())})",
+            )
     if v.get("kind"):
         kind = KIND_LOOKUP.get(normalise_text(v["kind"]), "")
         if not kind:
