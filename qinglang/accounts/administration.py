@@ -13,6 +13,7 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.i18n import chinese_label, chinese_labels
 from qinglang.core.models import Department, DepartmentKind, Division, DivisionLevel
 from qinglang.core.services import RowError
 from qinglang.core.validators import validate_mobile
@@ -31,8 +32,8 @@ from .services import (
     user_create,
 )
 
-ROLE_BY_LABEL = {label: value for value, label in Role.choices}
-KIND_BY_LABEL = {label: value for value, label in DepartmentKind.choices}
+ROLE_BY_LABEL = {label: value for value, label in chinese_labels(Role).items()}
+KIND_BY_LABEL = {label: value for value, label in chinese_labels(DepartmentKind).items()}
 STAFF_IMPORT_ROLES = (Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER, Role.INSPECTOR, Role.GRID_WORKER)
 
 
@@ -294,7 +295,7 @@ STAFF_COLUMNS = [
         "role",
         help="监管领导、监管人员、执法检查人员或网格员",
         width=14,
-        choices=tuple(Role(r).label for r in STAFF_IMPORT_ROLES),
+        choices=tuple(chinese_label(Role, r) for r in STAFF_IMPORT_ROLES),
     ),
     Col(
         "部门",
@@ -303,7 +304,9 @@ STAFF_COLUMNS = [
         help="所在部门，如“教育局”；留空表示不限部门",
         width=22,
         choices=tuple(
-            label for k, label in DepartmentKind.choices if k != DepartmentKind.TOWNSHIP_GOVERNMENT
+            label
+            for k, label in chinese_labels(DepartmentKind).items()
+            if k != DepartmentKind.TOWNSHIP_GOVERNMENT
         ),
     ),
     Col(

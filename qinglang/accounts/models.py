@@ -3,20 +3,21 @@
 from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.core.models import DepartmentKind
 
 
 class Role(models.TextChoices):
-    PLATFORM_ADMIN = "platform_admin", "平台管理员"
-    REGULATOR_LEADER = "regulator_leader", "监管领导"
-    REGULATOR_OFFICER = "regulator_officer", "监管人员"
-    INSPECTOR = "inspector", "执法检查人员"
-    GRID_WORKER = "grid_worker", "网格员"
-    INSTITUTION_ADMIN = "institution_admin", "机构管理员"
-    INSTITUTION_STAFF = "institution_staff", "机构工作人员"
-    BANK_OPERATOR = "bank_operator", "托管银行操作员"
-    PARENT = "parent", "家长"
+    PLATFORM_ADMIN = "platform_admin", _("平台管理员")
+    REGULATOR_LEADER = "regulator_leader", _("监管领导")
+    REGULATOR_OFFICER = "regulator_officer", _("监管人员")
+    INSPECTOR = "inspector", _("执法检查人员")
+    GRID_WORKER = "grid_worker", _("网格员")
+    INSTITUTION_ADMIN = "institution_admin", _("机构管理员")
+    INSTITUTION_STAFF = "institution_staff", _("机构工作人员")
+    BANK_OPERATOR = "bank_operator", _("托管银行操作员")
+    PARENT = "parent", _("家长")
 
 
 REGULATOR_ROLES = frozenset({Role.REGULATOR_LEADER, Role.REGULATOR_OFFICER, Role.INSPECTOR, Role.GRID_WORKER})
@@ -27,19 +28,19 @@ STAFF_ROLES = frozenset({Role.PLATFORM_ADMIN, *REGULATOR_ROLES, *INSTITUTION_ROL
 class User(AbstractUser):
     """A person using Qinglang. What they may see comes from their memberships."""
 
-    display_name = models.CharField("姓名", max_length=64, blank=True)
-    phone = models.CharField("手机号码", max_length=20, blank=True)
+    display_name = models.CharField(_("姓名"), max_length=64, blank=True)
+    phone = models.CharField(_("手机号码"), max_length=20, blank=True)
     # 行政执法证号 of an inspector or officer: printed on the documents they serve
-    enforcement_certificate = models.CharField("执法证号", max_length=32, blank=True)
+    enforcement_certificate = models.CharField(_("执法证号"), max_length=32, blank=True)
     # The division whose administrators manage this account ("" = only the platform
     # admin): a county's leader sees and administers the accounts under their prefixes.
-    division_code = models.CharField("所属区划", max_length=12, blank=True, default="", db_index=True)
+    division_code = models.CharField(_("所属区划"), max_length=12, blank=True, default="", db_index=True)
     # Set by an administrator's password reset: the next login must choose a new one.
-    must_change_password = models.BooleanField("下次登录须修改密码", default=False)
+    must_change_password = models.BooleanField(_("下次登录须修改密码"), default=False)
 
     class Meta:
-        verbose_name = "用户"
-        verbose_name_plural = "用户"
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
 
     def __str__(self) -> str:
         return self.display_name or self.username
@@ -61,8 +62,8 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "角色授权"
-        verbose_name_plural = "角色授权"
+        verbose_name = _("角色授权")
+        verbose_name_plural = _("角色授权")
         constraints = [
             models.CheckConstraint(
                 condition=~Q(role__in=[Role.INSTITUTION_ADMIN, Role.INSTITUTION_STAFF])
@@ -84,8 +85,8 @@ class TokenScope(models.TextChoices):
     *where*): ``read`` only GET/HEAD; ``read_write`` every method the user may call.
     Enforced by the API's token authentication."""
 
-    READ = "read", "只读"
-    READ_WRITE = "read_write", "读写"
+    READ = "read", _("只读")
+    READ_WRITE = "read_write", _("读写")
 
 
 class ApiToken(models.Model):
@@ -96,7 +97,7 @@ class ApiToken(models.Model):
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
     scope = models.CharField(
-        "权限范围", max_length=16, choices=TokenScope.choices, default=TokenScope.READ_WRITE
+        _("权限范围"), max_length=16, choices=TokenScope.choices, default=TokenScope.READ_WRITE
     )
     prefix = models.CharField(max_length=12, db_index=True)
     digest = models.CharField(max_length=64, unique=True)
@@ -105,8 +106,8 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "接口令牌"
-        verbose_name_plural = "接口令牌"
+        verbose_name = _("接口令牌")
+        verbose_name_plural = _("接口令牌")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
@@ -117,17 +118,17 @@ class Notification(models.Model):
     ``accounts.notifications.notify``; only the recipient reads it or marks it read."""
 
     recipient = models.ForeignKey(User, on_delete=models.CASCADE, related_name="notifications")
-    kind = models.CharField("类型", max_length=40)  # e.g. clue.escalation.leader, whistle.late
-    title = models.CharField("标题", max_length=200)
-    body = models.TextField("内容", blank=True)
-    link = models.CharField("链接", max_length=300, blank=True)  # a path inside the portal
-    created_at = models.DateTimeField("时间", auto_now_add=True)
-    read_at = models.DateTimeField("已读时间", null=True, blank=True)
+    kind = models.CharField(_("类型"), max_length=40)  # e.g. clue.escalation.leader, whistle.late
+    title = models.CharField(_("标题"), max_length=200)
+    body = models.TextField(_("内容"), blank=True)
+    link = models.CharField(_("链接"), max_length=300, blank=True)  # a path inside the portal
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        verbose_name = "站内通知"
-        verbose_name_plural = "站内通知"
+        verbose_name = _("站内通知")
+        verbose_name_plural = _("站内通知")
         indexes = [
             models.Index(fields=["recipient", "read_at", "-created_at"], name="notification_inbox_idx")
         ]

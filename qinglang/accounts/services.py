@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, PermissionDeniedError
+from qinglang.core.i18n import chinese_label
 from qinglang.core.models import DepartmentKind, Division
 from qinglang.core.validators import validate_mobile
 
@@ -136,7 +137,7 @@ def check_grant(
     if is_system(actor) or actor_for(actor).is_platform_admin:
         return
     if role not in grantable_roles(actor):
-        label = Role(role).label if role in Role.values else role
+        label = chinese_label(Role, role) if role in Role.values else role
         raise PermissionDeniedError(f"无权授予“{label}”角色：不能授予高于自己的角色")
     if role == Role.BANK_OPERATOR:
         where = bank_division(bank_id)

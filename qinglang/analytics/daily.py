@@ -27,6 +27,7 @@ from qinglang.accounts.scope import actor_for, division_in_scope
 from qinglang.core.audit import audit_record, checkpoint_line
 from qinglang.core.calendar import is_working_day
 from qinglang.core.errors import NotFound, PermissionDeniedError
+from qinglang.core.i18n import chinese_labels
 from qinglang.core.models import DepartmentKind, Division
 
 from .models import DailyReport, Dispatch, DispatchTarget
@@ -61,7 +62,7 @@ def units(county: str) -> list[dict]:
         {"division": d.code, "department": "", "name": d.name}
         for d in Division.objects.filter(parent_id=county).order_by("code")
     ]
-    names = dict(DepartmentKind.choices)
+    names = chinese_labels(DepartmentKind)
     depts = set()
     for prefixes, dept in (
         Membership.objects.filter(active=True, role__in=list(REGULATORS), user__is_active=True)

@@ -9,6 +9,7 @@ from openpyxl import Workbook
 
 from qinglang.core.division_names import full_name
 from qinglang.core.exports import xlsx_row
+from qinglang.core.i18n import chinese_labels
 from qinglang.core.models import DepartmentKind, Division
 
 from .indicators import INDICATORS
@@ -79,7 +80,7 @@ def ranking_xlsx(data: dict) -> bytes:
 
 def figures_xlsx(qs, *, division: str, period: str, start) -> bytes:
     """Every roll-up row of ``qs`` (already scoped) for the period below ``division``."""
-    names = dict(DepartmentKind.choices)
+    names = chinese_labels(DepartmentKind)
     places = {
         c: f or n
         for c, f, n in Division.objects.filter(code__startswith=division).values_list(

@@ -25,6 +25,7 @@ from qinglang.accounts.scope import division_in_scope, restrict
 from qinglang.core import files
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import NotFound, PermissionDeniedError
+from qinglang.core.i18n import chinese_labels
 from qinglang.core.models import DepartmentKind, Division, DivisionLevel
 from qinglang.core.xlsx import Col, excel_date, read_table, template_xlsx
 
@@ -44,8 +45,8 @@ from .models import (
 ESCALATE_AFTER_DAYS = 5  # days overdue before the task force's leaders are told
 MAX_TEXT = 4000
 MAX_EVIDENCE = 6
-DEPT_NAMES = dict(DepartmentKind.choices)
-KIND_BY_LABEL = {label: value for value, label in DepartmentKind.choices}
+DEPT_NAMES = chinese_labels(DepartmentKind)
+KIND_BY_LABEL = {label: value for value, label in chinese_labels(DepartmentKind).items()}
 
 
 def _county(code: str) -> Division:
@@ -373,7 +374,7 @@ PROBLEM_COLUMNS = [
         "责任部门",
         "department",
         help="部门名称，如 教育局、市场监督管理局",
-        choices=tuple(label for _v, label in DepartmentKind.choices),
+        choices=tuple(chinese_labels(DepartmentKind).values()),
     ),
     Col("牵头领导", "lead_leader", help="牵头负责的县(区)领导姓名", width=12),
     Col("整改时限", "deadline", help="日期，如 2026-12-31", width=14),

@@ -4,6 +4,7 @@ all departments), holding the numerator and the denominator, so a value is alway
 with what it was computed from."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import TransitionRow
@@ -11,21 +12,21 @@ from qinglang.core.states import StateMachine
 
 
 class Period(models.TextChoices):
-    DAY = "day", "日"
-    WEEK = "week", "周"
-    MONTH = "month", "月"
+    DAY = "day", _("日")
+    WEEK = "week", _("周")
+    MONTH = "month", _("月")
 
 
 class IndicatorValue(models.Model):  # noqa: DJ008 - shown through its fields
     scope = ScopePaths(division="division_code", department="department_kind")
 
-    indicator = models.CharField("指标", max_length=64)
-    period = models.CharField("周期", max_length=8, choices=Period.choices)
-    period_start = models.DateField("周期起")
-    division_code = models.CharField("区划", max_length=12, blank=True)
-    department_kind = models.CharField("主管部门", max_length=32, blank=True)
-    numerator = models.BigIntegerField("分子", default=0)
-    denominator = models.BigIntegerField("分母", default=0)
+    indicator = models.CharField(_("指标"), max_length=64)
+    period = models.CharField(_("周期"), max_length=8, choices=Period.choices)
+    period_start = models.DateField(_("周期起"))
+    division_code = models.CharField(_("区划"), max_length=12, blank=True)
+    department_kind = models.CharField(_("主管部门"), max_length=32, blank=True)
+    numerator = models.BigIntegerField(_("分子"), default=0)
+    denominator = models.BigIntegerField(_("分母"), default=0)
     refreshed_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -67,17 +68,17 @@ class SchoolReport(models.Model):
 
     scope = ScopePaths(division="division_code", department="department_kind")
 
-    division_code = models.CharField("区划", max_length=12)
-    department_kind = models.CharField("报送部门", max_length=32, default="education")
-    report_on = models.DateField("报送日期")
-    schools = models.PositiveIntegerField("义务教育学校数")
-    after_school = models.PositiveIntegerField("开展课后服务学校数")
-    homework_ok = models.PositiveIntegerField("作业时长达标学校数")
+    division_code = models.CharField(_("区划"), max_length=12)
+    department_kind = models.CharField(_("报送部门"), max_length=32, default="education")
+    report_on = models.DateField(_("报送日期"))
+    schools = models.PositiveIntegerField(_("义务教育学校数"))
+    after_school = models.PositiveIntegerField(_("开展课后服务学校数"))
+    homework_ok = models.PositiveIntegerField(_("作业时长达标学校数"))
     reported_by_id = models.BigIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "学校情况报送"
+        verbose_name = verbose_name_plural = _("学校情况报送")
         ordering = ["division_code", "-report_on", "-id"]
         indexes = [models.Index(fields=["division_code", "report_on"], name="school_report_div_day")]
         constraints = [
@@ -111,18 +112,18 @@ class RankingNotice(models.Model):
 
     scope = ScopePaths(division="division_code")
 
-    division_code = models.CharField("区划", max_length=12)
-    week_start = models.DateField("通报周")
-    number = models.CharField("文号", max_length=64)
-    issued_on = models.DateField("印发日期")
+    division_code = models.CharField(_("区划"), max_length=12)
+    week_start = models.DateField(_("通报周"))
+    number = models.CharField(_("文号"), max_length=64)
+    issued_on = models.DateField(_("印发日期"))
     issued_at = models.DateTimeField(auto_now_add=True)
     issued_by_id = models.BigIntegerField(null=True)  # None: the Monday job
-    data = models.JSONField("排名", default=dict)
+    data = models.JSONField(_("排名"), default=dict)
     file = models.CharField(max_length=200, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "每周通报"
+        verbose_name = verbose_name_plural = _("每周通报")
         ordering = ["-week_start", "division_code"]
         constraints = [
             models.UniqueConstraint(fields=["division_code", "week_start"], name="ranking_notice_week_unique")
@@ -140,17 +141,17 @@ class Reminder(models.Model):
     scope = ScopePaths(division="division_code", department="department_kind")
 
     notice = models.ForeignKey(RankingNotice, on_delete=models.CASCADE, related_name="reminders")
-    division_code = models.CharField("区划", max_length=12)
-    department_kind = models.CharField("部门", max_length=32, blank=True)
-    unit_name = models.CharField("单位", max_length=200)
-    lagging = models.JSONField("落后指标", default=list)
-    acknowledged_at = models.DateTimeField("签收时间", null=True, blank=True)
+    division_code = models.CharField(_("区划"), max_length=12)
+    department_kind = models.CharField(_("部门"), max_length=32, blank=True)
+    unit_name = models.CharField(_("单位"), max_length=200)
+    lagging = models.JSONField(_("落后指标"), default=list)
+    acknowledged_at = models.DateTimeField(_("签收时间"), null=True, blank=True)
     acknowledged_by_id = models.BigIntegerField(null=True, blank=True)
-    follow_up = models.TextField("整改落实情况", blank=True)
+    follow_up = models.TextField(_("整改落实情况"), blank=True)
     followed_up_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "督办提醒"
+        verbose_name = verbose_name_plural = _("督办提醒")
         ordering = ["notice_id", "id"]
         constraints = [
             models.UniqueConstraint(
@@ -170,19 +171,19 @@ class DailyReport(models.Model):
 
     scope = ScopePaths(division="division_code", department="department_kind")
 
-    division_code = models.CharField("区划", max_length=12)
-    department_kind = models.CharField("部门", max_length=32, blank=True)
-    unit_name = models.CharField("单位", max_length=200)
-    report_on = models.DateField("日报日期")
-    figures = models.JSONField("平台数据", default=dict)
-    notable_events = models.TextField("重要事项", blank=True)
-    measures = models.TextField("工作措施", blank=True)
-    problems = models.TextField("需协调解决的问题", blank=True)
-    submitted_at = models.DateTimeField("报送时间")
+    division_code = models.CharField(_("区划"), max_length=12)
+    department_kind = models.CharField(_("部门"), max_length=32, blank=True)
+    unit_name = models.CharField(_("单位"), max_length=200)
+    report_on = models.DateField(_("日报日期"))
+    figures = models.JSONField(_("平台数据"), default=dict)
+    notable_events = models.TextField(_("重要事项"), blank=True)
+    measures = models.TextField(_("工作措施"), blank=True)
+    problems = models.TextField(_("需协调解决的问题"), blank=True)
+    submitted_at = models.DateTimeField(_("报送时间"))
     submitted_by_id = models.BigIntegerField(null=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "信息日报"
+        verbose_name = verbose_name_plural = _("信息日报")
         ordering = ["-report_on", "division_code", "department_kind"]
         constraints = [
             models.UniqueConstraint(
@@ -199,14 +200,14 @@ class Dispatch(models.Model):
 
     scope = ScopePaths(division="division_code")
 
-    division_code = models.CharField("区划", max_length=12)  # the county
-    report_on = models.DateField("日报日期")
-    text = models.TextField("调度意见")
+    division_code = models.CharField(_("区划"), max_length=12)  # the county
+    report_on = models.DateField(_("日报日期"))
+    text = models.TextField(_("调度意见"))
     issued_by_id = models.BigIntegerField(null=True)
     issued_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "调度意见"
+        verbose_name = verbose_name_plural = _("调度意见")
         ordering = ["-issued_at"]
 
     def __str__(self) -> str:
@@ -219,9 +220,9 @@ class DispatchTarget(models.Model):
     scope = ScopePaths(division="division_code", department="department_kind")
 
     dispatch = models.ForeignKey(Dispatch, on_delete=models.CASCADE, related_name="targets")
-    division_code = models.CharField("区划", max_length=12)
-    department_kind = models.CharField("部门", max_length=32, blank=True)
-    unit_name = models.CharField("单位", max_length=200)
+    division_code = models.CharField(_("区划"), max_length=12)
+    department_kind = models.CharField(_("部门"), max_length=32, blank=True)
+    unit_name = models.CharField(_("单位"), max_length=200)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by_id = models.BigIntegerField(null=True, blank=True)
 
@@ -241,15 +242,15 @@ class DispatchTarget(models.Model):
 
 
 class WorkTaskCadence(models.TextChoices):
-    STANDING = "standing", "长期坚持"
-    WEEKLY = "weekly", "每周"
-    MONTHLY = "monthly", "每月"
-    STAGED = "staged", "阶段性"
+    STANDING = "standing", _("长期坚持")
+    WEEKLY = "weekly", _("每周")
+    MONTHLY = "monthly", _("每月")
+    STAGED = "staged", _("阶段性")
 
 
 class WorkTaskStatus(models.TextChoices):
-    ONGOING = "ongoing", "推进中"
-    DONE = "done", "已完成"
+    ONGOING = "ongoing", _("推进中")
+    DONE = "done", _("已完成")
 
 
 class WorkTask(models.Model):
@@ -259,28 +260,28 @@ class WorkTask(models.Model):
 
     scope = ScopePaths(division="division_code", department="department_kind")
 
-    division_code = models.CharField("区划", max_length=12)  # the county
-    department_kind = models.CharField("责任部门", max_length=32)
-    title = models.CharField("工作任务", max_length=200)
-    requirement = models.TextField("工作要求", blank=True)
-    lead_leader = models.CharField("牵头领导", max_length=50, blank=True)
+    division_code = models.CharField(_("区划"), max_length=12)  # the county
+    department_kind = models.CharField(_("责任部门"), max_length=32)
+    title = models.CharField(_("工作任务"), max_length=200)
+    requirement = models.TextField(_("工作要求"), blank=True)
+    lead_leader = models.CharField(_("牵头领导"), max_length=50, blank=True)
     cadence = models.CharField(
-        "推进频次", max_length=16, choices=WorkTaskCadence.choices, default=WorkTaskCadence.STANDING
+        _("推进频次"), max_length=16, choices=WorkTaskCadence.choices, default=WorkTaskCadence.STANDING
     )
-    due_on = models.DateField("完成时限", null=True, blank=True)
-    progress = models.PositiveSmallIntegerField("完成进度(%)", default=0)
+    due_on = models.DateField(_("完成时限"), null=True, blank=True)
+    progress = models.PositiveSmallIntegerField(_("完成进度(%)"), default=0)
     status = models.CharField(
-        "状态", max_length=16, choices=WorkTaskStatus.choices, default=WorkTaskStatus.ONGOING
+        _("状态"), max_length=16, choices=WorkTaskStatus.choices, default=WorkTaskStatus.ONGOING
     )
-    last_progress_at = models.DateTimeField("最近报送", null=True, blank=True)
-    reminded_on = models.DateField("逾期提醒日期", null=True, blank=True)
-    escalated_on = models.DateField("逾期上报日期", null=True, blank=True)
+    last_progress_at = models.DateTimeField(_("最近报送"), null=True, blank=True)
+    reminded_on = models.DateField(_("逾期提醒日期"), null=True, blank=True)
+    escalated_on = models.DateField(_("逾期上报日期"), null=True, blank=True)
     created_by_id = models.BigIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "工作台账"
+        verbose_name = verbose_name_plural = _("工作台账")
         ordering = ["division_code", "department_kind", "id"]
         indexes = [models.Index(fields=["division_code", "status"], name="work_task_div_status")]
         constraints = [
@@ -295,10 +296,10 @@ class WorkTaskNote(models.Model):
     """A progress report on a work task: what was done, the progress it brings the task to."""
 
     task = models.ForeignKey(WorkTask, on_delete=models.PROTECT, related_name="notes")
-    text = models.TextField("推进情况")
-    progress = models.PositiveSmallIntegerField("完成进度(%)")
+    text = models.TextField(_("推进情况"))
+    progress = models.PositiveSmallIntegerField(_("完成进度(%)"))
     author_id = models.BigIntegerField(null=True)
-    author_name = models.CharField("报送人", max_length=100, blank=True)
+    author_name = models.CharField(_("报送人"), max_length=100, blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -309,14 +310,14 @@ class WorkTaskNote(models.Model):
 
 
 class ProblemSource(models.TextChoices):
-    SUPERIOR = "superior", "上级督查反馈"
-    TASK_FORCE = "task_force", "专班自查"
+    SUPERIOR = "superior", _("上级督查反馈")
+    TASK_FORCE = "task_force", _("专班自查")
 
 
 class ProblemStatus(models.TextChoices):
-    OPEN = "open", "整改中"
-    SUBMITTED = "submitted", "待销号审核"
-    CLOSED = "closed", "已销号"
+    OPEN = "open", _("整改中")
+    SUBMITTED = "submitted", _("待销号审核")
+    CLOSED = "closed", _("已销号")
 
 
 class SupervisionProblem(models.Model):
@@ -328,28 +329,28 @@ class SupervisionProblem(models.Model):
 
     scope = ScopePaths(division="division_code", department="department_kind")
 
-    division_code = models.CharField("区划", max_length=12)  # the county
-    department_kind = models.CharField("责任部门", max_length=32)
-    source = models.CharField("问题来源", max_length=16, choices=ProblemSource.choices)
-    source_ref = models.CharField("问题清单", max_length=200)
-    number = models.CharField("序号", max_length=32, blank=True)
-    description = models.TextField("问题描述")
-    lead_leader = models.CharField("牵头领导", max_length=50)
-    measures = models.TextField("整改措施", blank=True)
-    deadline = models.DateField("整改时限")
+    division_code = models.CharField(_("区划"), max_length=12)  # the county
+    department_kind = models.CharField(_("责任部门"), max_length=32)
+    source = models.CharField(_("问题来源"), max_length=16, choices=ProblemSource.choices)
+    source_ref = models.CharField(_("问题清单"), max_length=200)
+    number = models.CharField(_("序号"), max_length=32, blank=True)
+    description = models.TextField(_("问题描述"))
+    lead_leader = models.CharField(_("牵头领导"), max_length=50)
+    measures = models.TextField(_("整改措施"), blank=True)
+    deadline = models.DateField(_("整改时限"))
     status = models.CharField(
-        "状态", max_length=16, choices=ProblemStatus.choices, default=ProblemStatus.OPEN
+        _("状态"), max_length=16, choices=ProblemStatus.choices, default=ProblemStatus.OPEN
     )
-    closed_on = models.DateField("销号日期", null=True, blank=True)
-    close_summary = models.TextField("整改情况", blank=True)
-    reminded_on = models.DateField("逾期提醒日期", null=True, blank=True)
-    escalated_on = models.DateField("逾期上报日期", null=True, blank=True)
+    closed_on = models.DateField(_("销号日期"), null=True, blank=True)
+    close_summary = models.TextField(_("整改情况"), blank=True)
+    reminded_on = models.DateField(_("逾期提醒日期"), null=True, blank=True)
+    escalated_on = models.DateField(_("逾期上报日期"), null=True, blank=True)
     created_by_id = models.BigIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = verbose_name_plural = "督查反馈问题"
+        verbose_name = verbose_name_plural = _("督查反馈问题")
         ordering = ["division_code", "deadline", "id"]
         indexes = [models.Index(fields=["division_code", "status", "deadline"], name="problem_div_status")]
         constraints = [
@@ -388,9 +389,9 @@ class ProblemNote(models.Model):
     """A progress note on a problem (整改进展), by the department or the task force."""
 
     problem = models.ForeignKey(SupervisionProblem, on_delete=models.PROTECT, related_name="notes")
-    text = models.TextField("整改进展")
+    text = models.TextField(_("整改进展"))
     author_id = models.BigIntegerField(null=True)
-    author_name = models.CharField("报送人", max_length=100, blank=True)
+    author_name = models.CharField(_("报送人"), max_length=100, blank=True)
     at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -27,6 +27,7 @@ from qinglang.accounts.scope import actor_for, division_in_scope
 from qinglang.core import files
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import NotFound, PermissionDeniedError
+from qinglang.core.i18n import chinese_labels
 from qinglang.core.models import DepartmentKind, Division
 
 from .indicators import INDICATORS, Indicator
@@ -72,7 +73,7 @@ def ranking(county: str, week: date) -> dict:
         period_start__in=[week, week - timedelta(days=7)],
     ).values_list("indicator", "period_start", "division_code", "department_kind", "numerator", "denominator")
     got = {(k, s, d, dept): (n, dn) for k, s, d, dept, n, dn in rows}
-    dept_names = dict(DepartmentKind.choices)
+    dept_names = chinese_labels(DepartmentKind)
     depts = sorted({dept for (_k, _s, d, dept) in got if d == county and dept})
     out = []
     for ind in INDICATORS.values():

@@ -8,6 +8,7 @@ identity is stored encrypted on the report and shown only to the handling role."
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import Department, DepartmentKind, TransitionRow
@@ -15,38 +16,38 @@ from qinglang.core.states import StateMachine
 
 
 class ClueCategory(models.TextChoices):
-    DISGUISED_TRAINING = "disguised_training", "隐形变异培训"
-    UNLICENSED = "unlicensed", "无证无照办学"
-    REFUND_DIFFICULTY = "refund_difficulty", "退费难"
-    RUNAWAY = "runaway", "卷款跑路"
-    PRICE = "price", "收费价格"
-    FIRE_SAFETY = "fire_safety", "消防安全"
-    FOOD_SAFETY = "food_safety", "食品安全"
-    ADVERTISING = "advertising", "违规广告"
-    STAFF_CONDUCT = "staff_conduct", "从业人员行为"
-    BEYOND_SYLLABUS = "beyond_syllabus", "超纲超前培训"
-    ILLEGAL_COMPETITION = "illegal_competition", "违规竞赛"
-    OTHER = "other", "其他"
+    DISGUISED_TRAINING = "disguised_training", _("隐形变异培训")
+    UNLICENSED = "unlicensed", _("无证无照办学")
+    REFUND_DIFFICULTY = "refund_difficulty", _("退费难")
+    RUNAWAY = "runaway", _("卷款跑路")
+    PRICE = "price", _("收费价格")
+    FIRE_SAFETY = "fire_safety", _("消防安全")
+    FOOD_SAFETY = "food_safety", _("食品安全")
+    ADVERTISING = "advertising", _("违规广告")
+    STAFF_CONDUCT = "staff_conduct", _("从业人员行为")
+    BEYOND_SYLLABUS = "beyond_syllabus", _("超纲超前培训")
+    ILLEGAL_COMPETITION = "illegal_competition", _("违规竞赛")
+    OTHER = "other", _("其他")
 
 
 class Channel(models.TextChoices):
-    WEB = "web", "网上举报"
-    PARENT = "parent", "家长端"
-    HOTLINE = "hotline", "热线工单"
-    OPEN311 = "open311", "接口(Open311)"
-    GRID = "grid", "网格员上报"
-    COVERT_VISIT = "covert_visit", "暗访"
-    ONLINE_PATROL = "online_patrol", "网上巡查"
+    WEB = "web", _("网上举报")
+    PARENT = "parent", _("家长端")
+    HOTLINE = "hotline", _("热线工单")
+    OPEN311 = "open311", _("接口(Open311)")
+    GRID = "grid", _("网格员上报")
+    COVERT_VISIT = "covert_visit", _("暗访")
+    ONLINE_PATROL = "online_patrol", _("网上巡查")
 
 
 class ClueStatus(models.TextChoices):
-    RECEIVED = "received", "待分办"
-    ROUTED = "routed", "待受理"
-    ACCEPTED = "accepted", "已受理"
-    INVESTIGATING = "investigating", "核查中"
-    CONCLUDED = "concluded", "已办结待反馈"
-    CLOSED = "closed", "已反馈"
-    MERGED = "merged", "已并案"  # its reports joined another case (clue_merge)
+    RECEIVED = "received", _("待分办")
+    ROUTED = "routed", _("待受理")
+    ACCEPTED = "accepted", _("已受理")
+    INVESTIGATING = "investigating", _("核查中")
+    CONCLUDED = "concluded", _("已办结待反馈")
+    CLOSED = "closed", _("已反馈")
+    MERGED = "merged", _("已并案")  # its reports joined another case (clue_merge)
 
 
 # The clue state machine: one service per arrow (services/handling.py).
@@ -78,9 +79,9 @@ PUBLIC_STAGE = {
 
 
 class CategorySource(models.TextChoices):
-    RULE = "rule", "规则"
-    MODEL = "model", "分类模型"
-    REGULATOR = "regulator", "人工更正"
+    RULE = "rule", _("规则")
+    MODEL = "model", _("分类模型")
+    REGULATOR = "regulator", _("人工更正")
 
 
 class Clue(models.Model):
@@ -95,8 +96,8 @@ class Clue(models.Model):
     # Indexes are few on purpose (a hotline file inserts ~30,000 cases at once): no LIKE
     # twins for exact lookups, none on routed_kinds (a "contains" search no btree serves),
     # the institution's FK index is the dedupe index.
-    reference = models.CharField("编号", max_length=20)
-    division_code = models.CharField("所属区划", max_length=12)
+    reference = models.CharField(_("编号"), max_length=20)
+    division_code = models.CharField(_("所属区划"), max_length=12)
     institution = models.ForeignKey(
         "registry.Institution",
         null=True,
@@ -105,35 +106,37 @@ class Clue(models.Model):
         related_name="clues",
         db_index=False,
     )
-    match_method = models.CharField("匹配方式", max_length=16, blank=True)  # uscc / fuzzy / ""
+    match_method = models.CharField(_("匹配方式"), max_length=16, blank=True)  # uscc / fuzzy / ""
     match_score = models.FloatField(null=True, blank=True)
-    operator_name = models.CharField("被举报对象", max_length=200, blank=True)
-    operator_address = models.CharField("地址", max_length=255, blank=True)
+    operator_name = models.CharField(_("被举报对象"), max_length=200, blank=True)
+    operator_address = models.CharField(_("地址"), max_length=255, blank=True)
     operator_key = models.CharField(max_length=200, blank=True)  # normalised name, for dedupe
-    suspected_unlicensed = models.BooleanField("疑似无证经营", default=False)
-    category = models.CharField("问题类别", max_length=24, choices=ClueCategory.choices)
+    suspected_unlicensed = models.BooleanField(_("疑似无证经营"), default=False)
+    category = models.CharField(_("问题类别"), max_length=24, choices=ClueCategory.choices)
     category_source = models.CharField(max_length=12, choices=CategorySource.choices)
-    category_confidence = models.FloatField("分类置信度", null=True, blank=True)
-    needs_triage = models.BooleanField("待人工分类", default=False)  # confidence below the policy floor
+    category_confidence = models.FloatField(_("分类置信度"), null=True, blank=True)
+    needs_triage = models.BooleanField(_("待人工分类"), default=False)  # confidence below the policy floor
     # the policy key that sent it to the manual queue (clue.triage_confidence), "" when none did
-    triage_rule = models.CharField("分类依据规则", max_length=40, blank=True, default="")
-    summary = models.TextField("问题描述")
-    first_channel = models.CharField("来源", max_length=16, choices=Channel.choices)
-    status = models.CharField("状态", max_length=16, choices=ClueStatus.choices, default=ClueStatus.RECEIVED)
+    triage_rule = models.CharField(_("分类依据规则"), max_length=40, blank=True, default="")
+    summary = models.TextField(_("问题描述"))
+    first_channel = models.CharField(_("来源"), max_length=16, choices=Channel.choices)
+    status = models.CharField(
+        _("状态"), max_length=16, choices=ClueStatus.choices, default=ClueStatus.RECEIVED
+    )
     routed_kinds = models.CharField(max_length=200, blank=True)
-    report_count = models.PositiveIntegerField("举报次数", default=1)
-    received_at = models.DateTimeField("收到时间")
+    report_count = models.PositiveIntegerField(_("举报次数"), default=1)
+    received_at = models.DateTimeField(_("收到时间"))
     last_reported_at = models.DateTimeField()
-    acknowledge_due = models.DateField("受理时限", null=True, blank=True)
-    resolve_due = models.DateField("办结时限", null=True, blank=True)
+    acknowledge_due = models.DateField(_("受理时限"), null=True, blank=True)
+    resolve_due = models.DateField(_("办结时限"), null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     concluded_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-    escalation_level = models.PositiveSmallIntegerField("督办层级", default=0)  # 1 leader, 2 task force
-    finding = models.TextField("办理结果", blank=True)
-    substantiated = models.BooleanField("查证属实", null=True, blank=True)
-    feedback = models.TextField("反馈内容", blank=True)
-    reopened = models.BooleanField("已重新办理", default=False)
+    escalation_level = models.PositiveSmallIntegerField(_("督办层级"), default=0)  # 1 leader, 2 task force
+    finding = models.TextField(_("办理结果"), blank=True)
+    substantiated = models.BooleanField(_("查证属实"), null=True, blank=True)
+    feedback = models.TextField(_("反馈内容"), blank=True)
+    reopened = models.BooleanField(_("已重新办理"), default=False)
     inspection_task_id = models.BigIntegerField(null=True, blank=True)
     import_batch = models.ForeignKey("ClueImport", null=True, blank=True, on_delete=models.SET_NULL)
     merged_into = models.ForeignKey(
@@ -143,8 +146,8 @@ class Clue(models.Model):
 
     class Meta:
         ordering = ["-received_at", "-id"]
-        verbose_name = "线索"
-        verbose_name_plural = "线索"
+        verbose_name = _("线索")
+        verbose_name_plural = _("线索")
         indexes = [
             models.Index(fields=["division_code", "status", "received_at"], name="clue_div_status_idx"),
             models.Index(fields=["institution", "category", "last_reported_at"], name="clue_dedupe_idx"),
@@ -183,11 +186,11 @@ class ClueReport(models.Model):
 
     clue = models.ForeignKey(Clue, on_delete=models.CASCADE, related_name="reports")
     channel = models.CharField(max_length=16, choices=Channel.choices)
-    source_ref = models.CharField("来源编号", max_length=64, blank=True)  # hotline work order no., …
-    category = models.CharField("本次分类", max_length=24, blank=True)  # this report's own category
-    similarity = models.FloatField("与线索相似度", null=True, blank=True)  # when merged into the case
+    source_ref = models.CharField(_("来源编号"), max_length=64, blank=True)  # hotline work order no., …
+    category = models.CharField(_("本次分类"), max_length=24, blank=True)  # this report's own category
+    similarity = models.FloatField(_("与线索相似度"), null=True, blank=True)  # when merged into the case
     tracking_code = models.CharField(max_length=16)
-    content = models.TextField("举报内容")
+    content = models.TextField(_("举报内容"))
     institution_name = models.CharField(max_length=200, blank=True)
     uscc = models.CharField(max_length=18, blank=True)
     address = models.CharField(max_length=255, blank=True)
@@ -200,16 +203,16 @@ class ClueReport(models.Model):
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="clue_reports"
     )
     open311_token = models.CharField(max_length=32, blank=True)
-    url = models.CharField("网址", max_length=500, blank=True)
+    url = models.CharField(_("网址"), max_length=500, blank=True)
     received_at = models.DateTimeField()
-    satisfaction = models.PositiveSmallIntegerField("满意度", null=True, blank=True)
+    satisfaction = models.PositiveSmallIntegerField(_("满意度"), null=True, blank=True)
     satisfaction_comment = models.TextField(blank=True)
     reopen_reason = models.TextField(blank=True)
 
     class Meta:
         ordering = ["received_at", "id"]
-        verbose_name = "举报记录"
-        verbose_name_plural = "举报记录"
+        verbose_name = _("举报记录")
+        verbose_name_plural = _("举报记录")
         indexes = [  # partial: most reports are anonymous or come from other channels
             models.Index(
                 fields=["reporter_phone_index"],
@@ -274,9 +277,9 @@ CLUE_STATES = StateMachine("clue", ClueStatus, TRANSITIONS, model=Clue, history=
 
 
 class RoutingAction(models.TextChoices):
-    ASSIGN = "assign", "分办"
-    TRANSFER = "transfer", "转办"
-    RETURN = "return", "退回"
+    ASSIGN = "assign", _("分办")
+    TRANSFER = "transfer", _("转办")
+    RETURN = "return", _("退回")
 
 
 class ClueRouting(models.Model):
@@ -289,7 +292,7 @@ class ClueRouting(models.Model):
     lead = models.BooleanField(default=False)
     reason = models.TextField(blank=True)
     rule = models.CharField(
-        "依据规则", max_length=40, blank=True, default=""
+        _("依据规则"), max_length=40, blank=True, default=""
     )  # policy key, automatic routing
     actor_id = models.BigIntegerField(null=True)
     at = models.DateTimeField()
@@ -355,8 +358,8 @@ class ClueImport(models.Model):
 
 
 class WhistleStatus(models.TextChoices):
-    OPEN = "open", "办理中"
-    CLOSED = "closed", "已办结"
+    OPEN = "open", _("办理中")
+    CLOSED = "closed", _("已办结")
 
 
 class Whistle(models.Model):
@@ -364,9 +367,9 @@ class Whistle(models.Model):
 
     scope = ScopePaths(division="division_code")
 
-    division_code = models.CharField("乡镇(街道)", max_length=12, db_index=True)
-    title = models.CharField("事项", max_length=200)
-    problem = models.TextField("问题")
+    division_code = models.CharField(_("乡镇(街道)"), max_length=12, db_index=True)
+    title = models.CharField(_("事项"), max_length=200)
+    problem = models.TextField(_("问题"))
     institution = models.ForeignKey(
         "registry.Institution", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -391,7 +394,7 @@ class WhistleDepartment(models.Model):
     department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+")
     department_kind = models.CharField(max_length=32, choices=DepartmentKind.choices)
     reported_at = models.DateTimeField(null=True, blank=True)
-    action = models.TextField("采取的措施", blank=True)
+    action = models.TextField(_("采取的措施"), blank=True)
     reported_by_id = models.BigIntegerField(null=True)
     late_notified_at = models.DateTimeField(null=True, blank=True)  # the lateness notice, sent once
 
@@ -406,9 +409,9 @@ class WhistleDepartment(models.Model):
 
 
 class Dimension(models.TextChoices):
-    CATEGORY = "category", "问题类别"
-    AREA = "area", "区县"
-    INSTITUTION = "institution", "机构"
+    CATEGORY = "category", _("问题类别")
+    AREA = "area", _("区县")
+    INSTITUTION = "institution", _("机构")
 
 
 class ClueTrend(models.Model):
@@ -461,9 +464,9 @@ class InstitutionSignal(models.Model):
 
 
 class CaseChangeKind(models.TextChoices):
-    MERGE = "merge", "并案"
-    SPLIT = "split", "拆分"
-    RECLASSIFY = "reclassify", "重新分类"
+    MERGE = "merge", _("并案")
+    SPLIT = "split", _("拆分")
+    RECLASSIFY = "reclassify", _("重新分类")
 
 
 class CaseChange(models.Model):
@@ -473,7 +476,7 @@ class CaseChange(models.Model):
 
     scope = ScopePaths(division="division_code")
 
-    kind = models.CharField("变更", max_length=12, choices=CaseChangeKind.choices)
+    kind = models.CharField(_("变更"), max_length=12, choices=CaseChangeKind.choices)
     clue = models.ForeignKey(Clue, on_delete=models.PROTECT, related_name="changes")
     other = models.ForeignKey(Clue, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     division_code = models.CharField(max_length=12)
@@ -481,7 +484,7 @@ class CaseChange(models.Model):
     similarity = models.FloatField(null=True, blank=True)
     before = models.CharField(max_length=24, blank=True)
     after = models.CharField(max_length=24, blank=True)
-    reason = models.TextField("理由")
+    reason = models.TextField(_("理由"))
     actor_id = models.BigIntegerField(null=True)
     at = models.DateTimeField()
 
@@ -493,11 +496,11 @@ class CaseChange(models.Model):
 
 
 class RetriageStatus(models.TextChoices):
-    QUEUED = "queued", "排队中"
-    RUNNING = "running", "计算中"
-    PROPOSED = "proposed", "待确认"
-    APPLIED = "applied", "已应用"
-    FAILED = "failed", "失败"
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("计算中")
+    PROPOSED = "proposed", _("待确认")
+    APPLIED = "applied", _("已应用")
+    FAILED = "failed", _("失败")
 
 
 class RetriageRun(models.Model):
@@ -507,7 +510,7 @@ class RetriageRun(models.Model):
 
     scope = ScopePaths(division="division_code")
 
-    division_code = models.CharField("区域", max_length=12)
+    division_code = models.CharField(_("区域"), max_length=12)
     status = models.CharField(max_length=12, choices=RetriageStatus.choices, default=RetriageStatus.QUEUED)
     clues = models.PositiveIntegerField(default=0)
     proposals = models.JSONField(default=list)

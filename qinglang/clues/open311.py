@@ -28,6 +28,7 @@ from qinglang.accounts.models import REGULATOR_ROLES
 from qinglang.accounts.scope import actor_for, division_in_scope, restrict
 from qinglang.accounts.services import api_token_authenticate
 from qinglang.core.errors import DomainError
+from qinglang.core.i18n import chinese_display, chinese_label
 from qinglang.core.models import Division
 
 from .models import Channel, Clue, ClueCategory, ClueReport, ClueStatus
@@ -104,8 +105,8 @@ def _iso(dt) -> str | None:
 def _service(code: str) -> dict:
     return {
         "service_code": code,
-        "service_name": ClueCategory(code).label,
-        "description": f"举报校外培训问题：{ClueCategory(code).label}",
+        "service_name": chinese_label(ClueCategory, code),
+        "description": f"举报校外培训问题：{chinese_label(ClueCategory, code)}",
         "metadata": True,
         "type": "realtime",
         "keywords": KEYWORDS[code],
@@ -212,7 +213,7 @@ def _request_out(c: Clue, r: ClueReport | None = None) -> dict:
         "status": "closed" if c.status in (ClueStatus.CONCLUDED, ClueStatus.CLOSED) else "open",
         "status_notes": c.public_stage
         + (f"：{c.feedback}" if c.status == ClueStatus.CLOSED and c.feedback else ""),
-        "service_name": c.get_category_display(),
+        "service_name": chinese_display(c, "category"),
         "service_code": c.category,
         "description": r.content if r else c.summary,
         "agency_responsible": "、".join(c.routed_kind_list),

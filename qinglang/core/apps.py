@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
 
 
 def _load_reference_data(sender, using="default", **kwargs):
@@ -18,7 +19,7 @@ def _load_reference_data(sender, using="default", **kwargs):
 class CoreConfig(AppConfig):
     name = "qinglang.core"
     label = "core"
-    verbose_name = "基础(区划、部门、政策、审计)"
+    verbose_name = _("基础(区划、部门、政策、审计)")
 
     def ready(self):
         post_migrate.connect(_load_reference_data, sender=self, dispatch_uid="qinglang.core.reference_data")

@@ -20,8 +20,10 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
+from django.utils.functional import Promise
 
 from .context import current_request_id
+from .i18n import chinese
 from .models import AuditEvent, AuditHead
 
 GENESIS = "0" * 64
@@ -53,11 +55,17 @@ def _plain(value: Any) -> Any:
     raise _NotPlain
 
 
+def _text(value: Any) -> str:
+    """What JSON cannot hold as itself, as text; a lazy translation as its Chinese, so a
+    record never depends on the language of the request that wrote it."""
+    return chinese(value) if isinstance(value, Promise) else str(value)
+
+
 def _jsonable(value: Any) -> Any:
     try:
         return _plain(value)
     except _NotPlain:
-        return json.loads(json.dumps(value, ensure_ascii=False, default=str, sort_keys=True))
+        return json.loads(json.dumps(value, ensure_ascii=False, default=_text, sort_keys=True))
 
 
 def _canonical(fields: dict[str, Any]) -> bytes:

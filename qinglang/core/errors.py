@@ -45,7 +45,7 @@ class IllegalTransition(DomainError):
         self, model: str, current: str, target: str, allowed: list[str], *, labels: dict | None = None
     ):
         labels = labels or {}
-        names = "、".join(labels.get(a, a) for a in allowed)
+        names = "、".join(str(labels.get(a, a)) for a in allowed)
         super().__init__(
             "illegal_transition",
             f"不允许的状态变更：{labels.get(current, current)} → {labels.get(target, target)}"

@@ -18,7 +18,10 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.http import content_disposition_header
+
+from qinglang.core.i18n import chinese, chinese_display, chinese_labels
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
@@ -100,7 +103,7 @@ def field(name: str) -> Callable[[Any], Any]:
 
     def get(obj):
         display = getattr(obj, f"get_{name}_display", None)
-        return display() if display else getattr(obj, name)
+        return chinese_display(obj, name) if display else getattr(obj, name)
 
     get.field_name = name
     return get
@@ -120,7 +123,7 @@ def division(name: str = "division_code") -> Callable[[Any], Any]:
 def department(name: str = "department_kind") -> Callable[[Any], Any]:
     from .models import DepartmentKind
 
-    labels = dict(DepartmentKind.choices)
+    labels = chinese_labels(DepartmentKind)
 
     def get(obj):
         kind = getattr(obj, name) if not isinstance(obj, dict) else obj[name]
@@ -140,6 +143,8 @@ def _cell_value(column: Column, value: Any) -> Any:
         return value.replace(tzinfo=None)
     if isinstance(value, bool):
         return "是" if value else "否"
+    if isinstance(value, Promise):  # a lazy label: the office's file reads in Chinese
+        return chinese(value)
     return value
 
 

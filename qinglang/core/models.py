@@ -5,14 +5,15 @@ import uuid
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 
 class DivisionLevel(models.IntegerChoices):
-    PROVINCE = 1, "省级"
-    CITY = 2, "地级"
-    COUNTY = 3, "县级"
-    TOWNSHIP = 4, "乡镇(街道)"
-    COMMUNITY = 5, "社区(村)"
+    PROVINCE = 1, _("省级")
+    CITY = 2, _("地级")
+    COUNTY = 3, _("县级")
+    TOWNSHIP = 4, _("乡镇(街道)")
+    COMMUNITY = 5, _("社区(村)")
 
 
 CODE_LENGTHS = {
@@ -37,12 +38,12 @@ class Division(models.Model):
     full_name = models.CharField(max_length=200, blank=True)
     # A retired township or community keeps its row (records still point at it) but is
     # offered nowhere for new records. Set by ``core.services.division_retire``.
-    retired = models.BooleanField("已撤销", default=False)
+    retired = models.BooleanField(_("已撤销"), default=False)
 
     class Meta:
         ordering = ["code"]
-        verbose_name = "行政区划"
-        verbose_name_plural = "行政区划"
+        verbose_name = _("行政区划")
+        verbose_name_plural = _("行政区划")
         constraints = [
             models.CheckConstraint(
                 condition=Q(level=1, code__regex=r"^[0-9]{2}$")
@@ -63,20 +64,20 @@ class Division(models.Model):
 
 
 class DepartmentKind(models.TextChoices):
-    EDUCATION = "education", "教育局"
-    SPORTS = "sports", "体育局"
-    CULTURE_TOURISM = "culture_tourism", "文化和旅游局"
-    SCIENCE_TECH = "science_tech", "科技局"
-    MARKET_REGULATION = "market_regulation", "市场监督管理局"
-    FIRE = "fire", "消防救援大队"
-    PUBLIC_SECURITY = "public_security", "公安局"
-    CIVIL_AFFAIRS = "civil_affairs", "民政局"
-    HUMAN_RESOURCES = "human_resources", "人力资源和社会保障局"
-    DEVELOPMENT_REFORM = "development_reform", "发展和改革局"
-    HOUSING = "housing", "住房和城乡建设局"
-    URBAN_MANAGEMENT = "urban_management", "城市管理局"
-    FINANCE_REGULATOR = "finance_regulator", "金融监管局"
-    TOWNSHIP_GOVERNMENT = "township_government", "乡镇人民政府(街道办事处)"
+    EDUCATION = "education", _("教育局")
+    SPORTS = "sports", _("体育局")
+    CULTURE_TOURISM = "culture_tourism", _("文化和旅游局")
+    SCIENCE_TECH = "science_tech", _("科技局")
+    MARKET_REGULATION = "market_regulation", _("市场监督管理局")
+    FIRE = "fire", _("消防救援大队")
+    PUBLIC_SECURITY = "public_security", _("公安局")
+    CIVIL_AFFAIRS = "civil_affairs", _("民政局")
+    HUMAN_RESOURCES = "human_resources", _("人力资源和社会保障局")
+    DEVELOPMENT_REFORM = "development_reform", _("发展和改革局")
+    HOUSING = "housing", _("住房和城乡建设局")
+    URBAN_MANAGEMENT = "urban_management", _("城市管理局")
+    FINANCE_REGULATOR = "finance_regulator", _("金融监管局")
+    TOWNSHIP_GOVERNMENT = "township_government", _("乡镇人民政府(街道办事处)")
 
 
 class Department(models.Model):
@@ -85,16 +86,16 @@ class Department(models.Model):
     division = models.ForeignKey(Division, on_delete=models.PROTECT, related_name="departments")
     kind = models.CharField(max_length=32, choices=DepartmentKind.choices)
     name = models.CharField(max_length=100)
-    phone = models.CharField("联系电话", max_length=30, blank=True)
-    address = models.CharField("地址", max_length=200, blank=True)
-    email = models.EmailField("电子邮箱", blank=True)
-    person_in_charge = models.CharField("负责人", max_length=64, blank=True)
-    person_in_charge_phone = models.CharField("负责人电话", max_length=30, blank=True)
+    phone = models.CharField(_("联系电话"), max_length=30, blank=True)
+    address = models.CharField(_("地址"), max_length=200, blank=True)
+    email = models.EmailField(_("电子邮箱"), blank=True)
+    person_in_charge = models.CharField(_("负责人"), max_length=64, blank=True)
+    person_in_charge_phone = models.CharField(_("负责人电话"), max_length=30, blank=True)
 
     class Meta:
         ordering = ["division_id", "kind"]
-        verbose_name = "部门"
-        verbose_name_plural = "部门"
+        verbose_name = _("部门")
+        verbose_name_plural = _("部门")
         constraints = [
             models.UniqueConstraint(fields=["division", "kind"], name="department_unique_kind_per_division")
         ]
@@ -116,8 +117,8 @@ class PolicyParameter(models.Model):
 
     class Meta:
         ordering = ["key", "division_code", "-effective_from"]
-        verbose_name = "政策参数"
-        verbose_name_plural = "政策参数"
+        verbose_name = _("政策参数")
+        verbose_name_plural = _("政策参数")
         constraints = [
             models.UniqueConstraint(
                 fields=["key", "division_code", "effective_from"],
@@ -148,8 +149,8 @@ class AuditEvent(models.Model):
 
     class Meta:
         ordering = ["seq"]
-        verbose_name = "审计事件"
-        verbose_name_plural = "审计事件"
+        verbose_name = _("审计事件")
+        verbose_name_plural = _("审计事件")
         indexes = [models.Index(fields=["object_type", "object_id", "seq"], name="audit_object_idx")]
 
     def __str__(self) -> str:
@@ -208,14 +209,14 @@ class DocumentCounter(models.Model):
     numbers are taken under this row's lock (``core.documents.allocate_numbers``), so they
     run 1, 2, 3 … without gaps or repeats."""
 
-    unit = models.CharField("发文机关", max_length=64)
-    series = models.CharField("文种代字", max_length=32)
-    year = models.PositiveSmallIntegerField("年份")
-    last = models.PositiveIntegerField("已用序号", default=0)
+    unit = models.CharField(_("发文机关"), max_length=64)
+    series = models.CharField(_("文种代字"), max_length=32)
+    year = models.PositiveSmallIntegerField(_("年份"))
+    last = models.PositiveIntegerField(_("已用序号"), default=0)
 
     class Meta:
-        verbose_name = "发文字号计数"
-        verbose_name_plural = "发文字号计数"
+        verbose_name = _("发文字号计数")
+        verbose_name_plural = _("发文字号计数")
         constraints = [
             models.UniqueConstraint(fields=["unit", "series", "year"], name="document_counter_unique")
         ]
@@ -225,10 +226,10 @@ class DocumentCounter(models.Model):
 
 
 class JobStatus(models.TextChoices):
-    QUEUED = "queued", "排队中"
-    RUNNING = "running", "处理中"
-    DONE = "done", "已完成"
-    FAILED = "failed", "未完成"
+    QUEUED = "queued", _("排队中")
+    RUNNING = "running", _("处理中")
+    DONE = "done", _("已完成")
+    FAILED = "failed", _("未完成")
 
 
 class Job(models.Model):
@@ -236,8 +237,8 @@ class Job(models.Model):
     its progress and result; only its owner sees it (``core.jobs``)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    kind = models.CharField("类型", max_length=40)
-    title = models.CharField("名称", max_length=200)
+    kind = models.CharField(_("类型"), max_length=40)
+    title = models.CharField(_("名称"), max_length=200)
     handler = models.CharField(max_length=200)  # dotted path of the function doing the work
     owner_id = models.BigIntegerField(db_index=True)
     params = models.JSONField(default=dict, blank=True)
@@ -255,8 +256,8 @@ class Job(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
-        verbose_name = "后台任务"
-        verbose_name_plural = "后台任务"
+        verbose_name = _("后台任务")
+        verbose_name_plural = _("后台任务")
 
     def __str__(self) -> str:
         return self.title

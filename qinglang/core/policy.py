@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import timezone
 
 from .errors import DomainError
+from .i18n import chinese
 from .models import PolicyParameter
 from .policy_defaults import BY_KEY
 
@@ -109,8 +110,8 @@ def display_value(key: str, value) -> str:
         if key.endswith("_share") and len(value) == 2:
             return f"{value[0] * 100:g}%～{value[1] * 100:g}%"
         return "、".join(display_value("", v) for v in value)
-    if isinstance(value, str):
-        return VALUE_LABELS.get(value, value)
+    if isinstance(value, str):  # a refusal's words: the Chinese name whatever the reader's language
+        return chinese(VALUE_LABELS.get(value, value))
     if key.endswith("_fen") and isinstance(value, int):
         return format_yuan(value)
     if key.endswith("_ratio") and isinstance(value, (int, float)):

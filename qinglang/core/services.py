@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from qinglang.core.i18n import chinese_label
+
 from .audit import audit_record, snapshot
 from .division_names import names_changed
 from .errors import DomainError
@@ -372,7 +374,7 @@ def department_create(*, actor, division_code: str, kind: str, name: str = "") -
     if Department.objects.filter(division=div, kind=kind).exists():
         raise DomainError(
             "duplicate_department",
-            f"{div.name}已有{DepartmentKind(kind).label}",
+            f"{div.name}已有{chinese_label(DepartmentKind, kind)}",
             {"kind": kind, "division_code": division_code},
         )
     dep = Department(
@@ -425,7 +427,7 @@ def _default_department_name(div: Division, kind: str) -> str:
     if kind == DepartmentKind.TOWNSHIP_GOVERNMENT:
         return div.name + ("办事处" if div.name.endswith("街道") else "人民政府")  # 河西街道办事处
     prefix = div.name if div.level != DivisionLevel.CITY or div.name != "市辖区" else div.parent.name
-    return f"{prefix}{DepartmentKind(kind).label}"
+    return f"{prefix}{chinese_label(DepartmentKind, kind)}"
 
 
 COUNTY_KINDS = [k for k in DepartmentKind.values if k != DepartmentKind.TOWNSHIP_GOVERNMENT]

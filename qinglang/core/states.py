@@ -27,6 +27,7 @@ from django.utils import timezone
 
 from .audit import audit_record
 from .errors import IllegalTransition
+from .i18n import chinese_labels
 
 _BY_MODEL: dict[type[models.Model], "StateMachine"] = {}
 
@@ -86,7 +87,7 @@ class StateMachine:
     def refusal(self, current: str, target: str) -> IllegalTransition:
         """The error for a move refused by a rule beyond the table (same format)."""
         return IllegalTransition(
-            self.name, current, target, self.targets(current), labels=dict(self.choices.choices)
+            self.name, current, target, self.targets(current), labels=chinese_labels(self.choices)
         )
 
     # --- moving -----------------------------------------------------------------------

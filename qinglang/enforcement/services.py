@@ -19,6 +19,7 @@ from qinglang.accounts.scope import in_scope
 from qinglang.core import files
 from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.errors import DomainError, NotFound
+from qinglang.core.i18n import chinese_label
 from qinglang.core.models import DepartmentKind
 from qinglang.inspections.models import Evidence
 from qinglang.inspections.services import rectification_items_case_due, rectification_mark_cases_filed
@@ -200,11 +201,11 @@ def _check_penalties(
         if kind not in PenaltyKind.values:
             raise ValidationError({"penalties": f"未知的处罚种类：{kind}"})
         if kind in out:
-            raise ValidationError({"penalties": f"处罚种类重复：{PenaltyKind(kind).label}"})
+            raise ValidationError({"penalties": f"处罚种类重复：{chinese_label(PenaltyKind, kind)}"})
         if kind in MONEY_KINDS and amount <= 0:
-            raise ValidationError({"penalties": f"{PenaltyKind(kind).label}须填写金额"})
+            raise ValidationError({"penalties": f"{chinese_label(PenaltyKind, kind)}须填写金额"})
         if kind not in MONEY_KINDS and amount:
-            raise ValidationError({"penalties": f"{PenaltyKind(kind).label}不涉及金额"})
+            raise ValidationError({"penalties": f"{chinese_label(PenaltyKind, kind)}不涉及金额"})
         out[kind] = amount
     if not out:
         raise ValidationError({"penalties": "请至少选择一种处罚"})
@@ -236,7 +237,7 @@ def _check_penalties(
             if hi == 0:
                 msg = "情节一般的，予以警告或通报批评，不处罚款(第十八条)"
             else:
-                msg = f"{Gravity(gravity).label}的，罚款应在{lo / YUAN:,.0f}元至{hi / YUAN:,.0f}元之间(第十八条)"
+                msg = f"{chinese_label(Gravity, gravity)}的，罚款应在{lo / YUAN:,.0f}元至{hi / YUAN:,.0f}元之间(第十八条)"
             raise DomainError("fine_out_of_range", msg, {"min_fen": lo, "max_fen": hi}, status=422)
     return sorted(out.items())
 
@@ -304,7 +305,7 @@ def _enter_bans(*, actor, case: PenaltyCase, decision: Decision, banned: list[di
             kw = {"resident_id": b.get("resident_id"), "name": b.get("name", "")}
         ban = registry.practice_ban_enter(
             actor=actor,
-            authority=DepartmentKind(case.department_kind).label,
+            authority=chinese_label(DepartmentKind, case.department_kind),
             decision_no=case.number,
             basis="《校外培训行政处罚暂行办法》：" + decision.reasoning[:200],
             division_code=case.division_code,

@@ -1,10 +1,11 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class FundsConfig(AppConfig):
     name = "qinglang.funds"
     label = "funds"
-    verbose_name = "预收费资金监管"
+    verbose_name = _("预收费资金监管")
 
     def ready(self):
         from qinglang.accounts.services import bank_division

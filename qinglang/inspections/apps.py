@@ -1,7 +1,8 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class InspectionsConfig(AppConfig):
     name = "qinglang.inspections"
     label = "inspections"
-    verbose_name = "联合检查与整改"
+    verbose_name = _("联合检查与整改")

@@ -8,6 +8,7 @@ from functools import cache
 
 from qinglang.core import documents as official
 from qinglang.core.documents import Prepared, cn_date, ph
+from qinglang.core.i18n import chinese_labels
 from qinglang.core.models import DepartmentKind
 
 NOTICE_SERIES = "校外整改"
@@ -15,7 +16,7 @@ LETTER_SERIES = {"reminder": "校外整改提", "supervision": "校外整改督"
 
 
 def department_names(kinds: list[str], place: str) -> list[str]:
-    labels = dict(DepartmentKind.choices)
+    labels = chinese_labels(DepartmentKind)
     return [f"{place}{labels.get(k, k)}" for k in kinds]
 
 

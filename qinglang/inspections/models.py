@@ -9,6 +9,7 @@ app and writes that column through ``rectification_mark_escalated``."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import DepartmentKind, TransitionRow
@@ -17,36 +18,36 @@ from qinglang.registry.models import Institution, Site
 
 
 class CampaignType(models.TextChoices):
-    GENERAL = "general", "综合检查"
-    MEAL_CARE = "meal_care", "托管(小饭桌)专项"
-    DISGUISED = "disguised_training", "隐形变异培训专项"
-    SAFETY = "safety", "安全专项"
+    GENERAL = "general", _("综合检查")
+    MEAL_CARE = "meal_care", _("托管(小饭桌)专项")
+    DISGUISED = "disguised_training", _("隐形变异培训专项")
+    SAFETY = "safety", _("安全专项")
 
 
 class Domain(models.TextChoices):
     """Checklist domains of POLICY.md ("Inspections and rectification")."""
 
-    QUALIFICATION = "qualification", "资质证照"
-    DISCLOSURE = "disclosure", "收费与师资公示"
-    FUNDS = "funds", "资金监管与平台销售"
-    STAFF_MATERIALS = "staff_materials", "从业人员与培训材料"
-    SURVEILLANCE = "surveillance", "视频监控"
-    FIRE = "fire", "消防安全"
-    FOOD = "food", "食品安全(托管/小饭桌)"
-    DISGUISED = "disguised_training", "隐形变异学科类培训"
-    COMPETITION = "illegal_competition", "违规竞赛"
-    BEYOND_SYLLABUS = "beyond_syllabus", "超纲教学"
-    SIGNAGE = "signage", "招牌名称与登记名称一致"
-    SCOPE = "business_scope", "经营范围与实际教学一致"
-    ARCHIVES = "archives", "档案管理"
-    ADVERTISING = "advertising", "广告宣传"
-    TRAINING_HOURS = "training_hours", "培训时间"
+    QUALIFICATION = "qualification", _("资质证照")
+    DISCLOSURE = "disclosure", _("收费与师资公示")
+    FUNDS = "funds", _("资金监管与平台销售")
+    STAFF_MATERIALS = "staff_materials", _("从业人员与培训材料")
+    SURVEILLANCE = "surveillance", _("视频监控")
+    FIRE = "fire", _("消防安全")
+    FOOD = "food", _("食品安全(托管/小饭桌)")
+    DISGUISED = "disguised_training", _("隐形变异学科类培训")
+    COMPETITION = "illegal_competition", _("违规竞赛")
+    BEYOND_SYLLABUS = "beyond_syllabus", _("超纲教学")
+    SIGNAGE = "signage", _("招牌名称与登记名称一致")
+    SCOPE = "business_scope", _("经营范围与实际教学一致")
+    ARCHIVES = "archives", _("档案管理")
+    ADVERTISING = "advertising", _("广告宣传")
+    TRAINING_HOURS = "training_hours", _("培训时间")
 
 
 class Severity(models.TextChoices):
-    MINOR = "minor", "一般"
-    MAJOR = "major", "较重"
-    SERIOUS = "serious", "严重"
+    MINOR = "minor", _("一般")
+    MAJOR = "major", _("较重")
+    SERIOUS = "serious", _("严重")
 
 
 class ChecklistTemplate(models.Model):
@@ -54,18 +55,18 @@ class ChecklistTemplate(models.Model):
 
     scope = ScopePaths(division="division_code")
 
-    name = models.CharField("模板名称", max_length=200)
-    campaign_type = models.CharField("专项类型", max_length=32, choices=CampaignType.choices)
-    division_code = models.CharField("所属区划", max_length=12, blank=True, db_index=True)
-    is_default = models.BooleanField("默认模板", default=False)
+    name = models.CharField(_("模板名称"), max_length=200)
+    campaign_type = models.CharField(_("专项类型"), max_length=32, choices=CampaignType.choices)
+    division_code = models.CharField(_("所属区划"), max_length=12, blank=True, db_index=True)
+    is_default = models.BooleanField(_("默认模板"), default=False)
     # the platform's follow-up items (跟进事项), added to a task's checklist when the
     # institution has something to follow up (checklists.task_items); never a campaign's
-    follow_up = models.BooleanField("跟进事项", default=False)
+    follow_up = models.BooleanField(_("跟进事项"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["campaign_type", "id"]
-        verbose_name = verbose_name_plural = "检查清单模板"
+        verbose_name = verbose_name_plural = _("检查清单模板")
 
     def __str__(self) -> str:
         return self.name
@@ -80,15 +81,17 @@ class ChecklistItem(models.Model):
     responsible for it."""
 
     template = models.ForeignKey(ChecklistTemplate, on_delete=models.CASCADE, related_name="items")
-    code = models.CharField("编号", max_length=16)
-    domain = models.CharField("领域", max_length=32, choices=Domain.choices)
-    title = models.CharField("检查事项", max_length=300)
-    basis = models.CharField("依据", max_length=300)
-    severity = models.CharField("严重程度", max_length=16, choices=Severity.choices, default=Severity.MINOR)
-    department_kind = models.CharField("责任部门", max_length=32, choices=DepartmentKind.choices)
+    code = models.CharField(_("编号"), max_length=16)
+    domain = models.CharField(_("领域"), max_length=32, choices=Domain.choices)
+    title = models.CharField(_("检查事项"), max_length=300)
+    basis = models.CharField(_("依据"), max_length=300)
+    severity = models.CharField(
+        _("严重程度"), max_length=16, choices=Severity.choices, default=Severity.MINOR
+    )
+    department_kind = models.CharField(_("责任部门"), max_length=32, choices=DepartmentKind.choices)
     position = models.PositiveIntegerField(default=0)
     # 停用: no longer asked in new inspections; kept because recorded results refer to it
-    retired_at = models.DateTimeField("停用时间", null=True, blank=True)
+    retired_at = models.DateTimeField(_("停用时间"), null=True, blank=True)
 
     class Meta:
         ordering = ["template_id", "position", "id"]
@@ -101,9 +104,9 @@ class ChecklistItem(models.Model):
 
 
 class CampaignStatus(models.TextChoices):
-    DRAFT = "draft", "筹备中"
-    DRAWN = "drawn", "已抽取"
-    CLOSED = "closed", "已结束"
+    DRAFT = "draft", _("筹备中")
+    DRAWN = "drawn", _("已抽取")
+    CLOSED = "closed", _("已结束")
 
 
 class Campaign(models.Model):
@@ -111,24 +114,24 @@ class Campaign(models.Model):
 
     scope = ScopePaths(division="division_code")
 
-    name = models.CharField("名称", max_length=200)
-    campaign_type = models.CharField("专项类型", max_length=32, choices=CampaignType.choices)
-    division_code = models.CharField("区划", max_length=12, db_index=True)
-    starts_on = models.DateField("开始日期")
-    ends_on = models.DateField("结束日期")
+    name = models.CharField(_("名称"), max_length=200)
+    campaign_type = models.CharField(_("专项类型"), max_length=32, choices=CampaignType.choices)
+    division_code = models.CharField(_("区划"), max_length=12, db_index=True)
+    starts_on = models.DateField(_("开始日期"))
+    ends_on = models.DateField(_("结束日期"))
     # {"categories": [...], "kinds": [...], "licence_statuses": [...], "whitelisted": bool|None,
     #  "townships": [...]} — empty lists mean "any"
-    target_filter = models.JSONField("检查对象", default=dict, blank=True)
-    departments = models.JSONField("参与部门", default=list, blank=True)
+    target_filter = models.JSONField(_("检查对象"), default=dict, blank=True)
+    departments = models.JSONField(_("参与部门"), default=list, blank=True)
     template = models.ForeignKey(ChecklistTemplate, on_delete=models.PROTECT, related_name="campaigns")
-    coverage_goal = models.PositiveSmallIntegerField("覆盖率目标(%)", default=100)
+    coverage_goal = models.PositiveSmallIntegerField(_("覆盖率目标(%)"), default=100)
     status = models.CharField(max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT)
     created_by_id = models.BigIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-id"]
-        verbose_name = verbose_name_plural = "专项行动"
+        verbose_name = verbose_name_plural = _("专项行动")
         constraints = [
             models.CheckConstraint(condition=Q(ends_on__gte=models.F("starts_on")), name="campaign_period"),
             models.CheckConstraint(condition=Q(coverage_goal__lte=100), name="campaign_goal_pct"),
@@ -146,22 +149,22 @@ class Draw(models.Model):
 
     campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="draw")
     division_code = models.CharField(max_length=12, db_index=True)
-    seed = models.CharField("随机种子", max_length=64)
+    seed = models.CharField(_("随机种子"), max_length=64)
     algorithm = models.CharField(max_length=32, default="qinglang-draw-v1")
-    share = models.FloatField("抽取比例", null=True, blank=True)
-    count = models.PositiveIntegerField("抽取数量", null=True, blank=True)
-    team_size = models.PositiveSmallIntegerField("每组人数", default=2)
-    population_size = models.PositiveIntegerField("对象总数")
+    share = models.FloatField(_("抽取比例"), null=True, blank=True)
+    count = models.PositiveIntegerField(_("抽取数量"), null=True, blank=True)
+    team_size = models.PositiveSmallIntegerField(_("每组人数"), default=2)
+    population_size = models.PositiveIntegerField(_("对象总数"))
     population_digest = models.CharField(max_length=64)
     inspector_pool = models.JSONField(default=list)  # user ids, sorted
-    target_count = models.PositiveIntegerField("抽中数量")
+    target_count = models.PositiveIntegerField(_("抽中数量"))
     targets = models.JSONField(default=list)  # institution ids in draw order
     exclusions = models.JSONField(default=list, blank=True)  # gap / conflict / unstaffed notes
     drawn_at = models.DateTimeField(auto_now_add=True)
     # the day the draw is made for: the year of random_inspection.annual_share it counts in
-    drawn_on = models.DateField("抽取日期")
+    drawn_on = models.DateField(_("抽取日期"))
     drawn_by_id = models.BigIntegerField(null=True)
-    published = models.BooleanField("已公开", default=False)
+    published = models.BooleanField(_("已公开"), default=False)
     published_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -177,12 +180,12 @@ class ConflictOfInterest(models.Model):
 
     inspector = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="+")
-    reason = models.CharField("回避理由", max_length=300)
+    reason = models.CharField(_("回避理由"), max_length=300)
     declared_on = models.DateField()
     declared_by_id = models.BigIntegerField(null=True, blank=True)
-    withdrawn_at = models.DateTimeField("撤销时间", null=True, blank=True)
+    withdrawn_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
     withdrawn_by_id = models.BigIntegerField(null=True, blank=True)
-    withdraw_reason = models.CharField("撤销理由", max_length=300, blank=True)
+    withdraw_reason = models.CharField(_("撤销理由"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["-declared_on", "-id"]
@@ -204,7 +207,7 @@ class Team(models.Model):
         Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="teams"
     )
     division_code = models.CharField(max_length=12, db_index=True)
-    name = models.CharField("组名", max_length=100)
+    name = models.CharField(_("组名"), max_length=100)
 
     class Meta:
         ordering = ["id"]
@@ -223,15 +226,15 @@ class TeamMember(models.Model):
 
 
 class TaskStatus(models.TextChoices):
-    PLANNED = "planned", "待检查"
-    COMPLETED = "completed", "已检查"
-    CANCELLED = "cancelled", "已取消"
+    PLANNED = "planned", _("待检查")
+    COMPLETED = "completed", _("已检查")
+    CANCELLED = "cancelled", _("已取消")
 
 
 class TaskOrigin(models.TextChoices):
-    DRAW = "draw", "随机抽取"
-    CLUE = "clue", "线索核查"
-    ADHOC = "adhoc", "临时安排"
+    DRAW = "draw", _("随机抽取")
+    CLUE = "clue", _("线索核查")
+    ADHOC = "adhoc", _("临时安排")
 
 
 class Task(models.Model):
@@ -246,8 +249,8 @@ class Task(models.Model):
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="inspection_tasks")
     site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     division_code = models.CharField(max_length=12, db_index=True)
-    scheduled_on = models.DateField("检查日期")
-    due_on = models.DateField("完成期限")
+    scheduled_on = models.DateField(_("检查日期"))
+    due_on = models.DateField(_("完成期限"))
     status = models.CharField(max_length=16, choices=TaskStatus.choices, default=TaskStatus.PLANNED)
     origin = models.CharField(max_length=16, choices=TaskOrigin.choices, default=TaskOrigin.DRAW)
     origin_ref = models.CharField(max_length=64, blank=True)
@@ -263,9 +266,9 @@ class Task(models.Model):
 
 
 class Outcome(models.TextChoices):
-    COMPLIANT = "compliant", "符合"
-    FIXED_ON_SITE = "fixed_on_site", "立行立改"
-    RECTIFICATION = "rectification", "限期整改"
+    COMPLIANT = "compliant", _("符合")
+    FIXED_ON_SITE = "fixed_on_site", _("立行立改")
+    RECTIFICATION = "rectification", _("限期整改")
 
 
 class Record(models.Model):
@@ -275,11 +278,11 @@ class Record(models.Model):
 
     task = models.OneToOneField(Task, on_delete=models.PROTECT, related_name="record")
     division_code = models.CharField(max_length=12, db_index=True)
-    inspected_on = models.DateField("检查日期")
-    summary = models.TextField("检查情况", blank=True)
+    inspected_on = models.DateField(_("检查日期"))
+    summary = models.TextField(_("检查情况"), blank=True)
     submitted_by_id = models.BigIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    deadline_days = models.PositiveSmallIntegerField("整改期限(工作日)", null=True, blank=True)
+    deadline_days = models.PositiveSmallIntegerField(_("整改期限(工作日)"), null=True, blank=True)
     # rectification findings whose notice the batch job has yet to issue (defer_notice)
     notice_pending = models.BooleanField(default=False)
 
@@ -295,8 +298,8 @@ class Result(models.Model):
     record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="results")
     item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, related_name="+")
     outcome = models.CharField(max_length=16, choices=Outcome.choices)
-    description = models.TextField("问题描述", blank=True)
-    requirement = models.TextField("整改要求", blank=True)
+    description = models.TextField(_("问题描述"), blank=True)
+    requirement = models.TextField(_("整改要求"), blank=True)
 
     class Meta:
         ordering = ["record_id", "item__position", "id"]
@@ -336,16 +339,16 @@ class Notice(models.Model):
 
     scope = ScopePaths(division="division_code", institution="institution_id")
 
-    number = models.CharField("文号", max_length=64, unique=True)
+    number = models.CharField(_("文号"), max_length=64, unique=True)
     task = models.ForeignKey(Task, on_delete=models.PROTECT, related_name="notices")
     institution = models.ForeignKey(
         Institution, on_delete=models.PROTECT, related_name="rectification_notices"
     )
     division_code = models.CharField(max_length=12, db_index=True)
-    issued_on = models.DateField("发文日期")
-    deadline_days = models.PositiveSmallIntegerField("整改期限(工作日)")
-    deadline_on = models.DateField("整改期限")
-    departments = models.JSONField("发文部门", default=list)
+    issued_on = models.DateField(_("发文日期"))
+    deadline_days = models.PositiveSmallIntegerField(_("整改期限(工作日)"))
+    deadline_on = models.DateField(_("整改期限"))
+    departments = models.JSONField(_("发文部门"), default=list)
     path = models.CharField(max_length=200, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
     issued_by_id = models.BigIntegerField(null=True)
@@ -355,11 +358,11 @@ class Notice(models.Model):
 
 
 class RectificationStatus(models.TextChoices):
-    ISSUED = "issued", "待整改"
-    SUBMITTED = "submitted", "已提交整改材料"
-    VERIFIED = "verified", "复查通过"
-    RETURNED = "returned", "退回重改"
-    CLOSED_OUT = "closed_out", "已销号"
+    ISSUED = "issued", _("待整改")
+    SUBMITTED = "submitted", _("已提交整改材料")
+    VERIFIED = "verified", _("复查通过")
+    RETURNED = "returned", _("退回重改")
+    CLOSED_OUT = "closed_out", _("已销号")
 
 
 # Rectification register state machine: one service per transition (services/rectification.py).
@@ -375,11 +378,11 @@ OPEN_STATUSES = (RectificationStatus.ISSUED, RectificationStatus.RETURNED)
 
 
 class Escalation(models.IntegerChoices):
-    NONE = 0, "未逾期升级"
-    REMINDER = 1, "已发提示函"
-    SUPERVISION = 2, "已发督办函"
-    CASE_DUE = 3, "应立案"
-    CASE_FILED = 4, "已立案"
+    NONE = 0, _("未逾期升级")
+    REMINDER = 1, _("已发提示函")
+    SUPERVISION = 2, _("已发督办函")
+    CASE_DUE = 3, _("应立案")
+    CASE_FILED = 4, _("已立案")
 
 
 class RectificationItem(models.Model):
@@ -393,14 +396,14 @@ class RectificationItem(models.Model):
     )
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="rectification_items")
     division_code = models.CharField(max_length=12)
-    department_kind = models.CharField("责任部门", max_length=32, choices=DepartmentKind.choices)
-    title = models.CharField("问题", max_length=300)
-    basis = models.CharField("依据", max_length=300, blank=True)
-    requirement = models.TextField("整改要求", blank=True)
-    contact_name = models.CharField("机构联系人", max_length=64, blank=True)
-    contact_phone = models.CharField("联系电话", max_length=20, blank=True)
-    measures = models.TextField("整改措施", blank=True)
-    deadline_on = models.DateField("整改期限")
+    department_kind = models.CharField(_("责任部门"), max_length=32, choices=DepartmentKind.choices)
+    title = models.CharField(_("问题"), max_length=300)
+    basis = models.CharField(_("依据"), max_length=300, blank=True)
+    requirement = models.TextField(_("整改要求"), blank=True)
+    contact_name = models.CharField(_("机构联系人"), max_length=64, blank=True)
+    contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    measures = models.TextField(_("整改措施"), blank=True)
+    deadline_on = models.DateField(_("整改期限"))
     status = models.CharField(
         max_length=16, choices=RectificationStatus.choices, default=RectificationStatus.ISSUED
     )
@@ -438,8 +441,8 @@ RECTIFICATION_STATES = StateMachine(
 
 
 class LetterKind(models.TextChoices):
-    REMINDER = "reminder", "整改提示函"
-    SUPERVISION = "supervision", "整改督办函"
+    REMINDER = "reminder", _("整改提示函")
+    SUPERVISION = "supervision", _("整改督办函")
 
 
 class Letter(models.Model):
@@ -455,7 +458,7 @@ class Letter(models.Model):
     issued_on = models.DateField()
     overdue_days = models.PositiveSmallIntegerField(default=0)
     # 发文字号, taken from the gapless counter when the letter is rendered
-    number = models.CharField("文号", max_length=64, blank=True)
+    number = models.CharField(_("文号"), max_length=64, blank=True)
     path = models.CharField(max_length=200, blank=True)
     sha256 = models.CharField(max_length=64, blank=True)
 

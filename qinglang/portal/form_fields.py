@@ -4,19 +4,20 @@ refusal is one Chinese sentence naming the field."""
 
 from django import forms
 from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 MAX_ID = 2**63 - 1  # the database's bigint; a larger number is "invalid", never a server error
 
 
 def id_field(label: str, *, required: bool = True, missing: str | None = None) -> forms.IntegerField:
-    bad = f"{label}无效"
+    bad = format_lazy(_("{}无效"), label)
     return forms.IntegerField(
         label=label,
         required=required,
         min_value=1,
         max_value=MAX_ID,
         error_messages={
-            "required": missing or f"请填写{label}",
+            "required": missing or format_lazy(_("请填写{}"), label),
             "invalid": bad,
             "min_value": bad,
             "max_value": bad,
@@ -33,24 +34,27 @@ class IdListField(forms.Field):
         try:
             ids = [int(v) for v in (value or [])]
         except (TypeError, ValueError):
-            raise forms.ValidationError("编号无效") from None
+            raise forms.ValidationError(_("编号无效")) from None
         if any(not 1 <= i <= MAX_ID for i in ids):
-            raise forms.ValidationError("编号无效")
+            raise forms.ValidationError(_("编号无效"))
         return ids
 
     def validate(self, value):
         if self.required and not value:
-            raise forms.ValidationError("请至少选择一项")
+            raise forms.ValidationError(_("请至少选择一项"))
 
 
-def division_code_field(label: str = "区划", *, required: bool = False) -> forms.RegexField:
+def division_code_field(label: str = _("区划"), *, required: bool = False) -> forms.RegexField:
     """A division code as the pages post it (a picker's value or a hidden field): digits
     only, at most 12; whether it exists and is in scope is the service's to check."""
     return forms.RegexField(
         label=label,
         regex=r"^\d{2,12}$",
         required=required,
-        error_messages={"invalid": f"{label}无效", "required": f"请选择{label}"},
+        error_messages={
+            "invalid": format_lazy(_("{}无效"), label),
+            "required": format_lazy(_("请选择{}"), label),
+        },
     )
 
 
@@ -68,8 +72,8 @@ def text_field(label, max_length: int, *, required: bool = False) -> forms.CharF
         required=required,
         max_length=max_length,
         error_messages={
-            "max_length": format_lazy("{}不超过{}字", label, max_length),
-            "required": format_lazy("请填写{}", label),
+            "max_length": format_lazy(_("{}不超过{}字"), label, max_length),
+            "required": format_lazy(_("请填写{}"), label),
         },
     )
 
@@ -79,7 +83,10 @@ def date_field(label: str, *, required: bool = False, missing: str | None = None
         label=label,
         required=required,
         input_formats=["%Y-%m-%d"],
-        error_messages={"required": missing or f"请填写{label}", "invalid": f"{label}格式不正确"},
+        error_messages={
+            "required": missing or format_lazy(_("请填写{}"), label),
+            "invalid": format_lazy(_("{}格式不正确"), label),
+        },
     )
 
 
@@ -109,7 +116,7 @@ class _YuanInput(forms.DecimalField):
 def yuan_field(label: str, *, required: bool = False) -> forms.DecimalField:
     """An amount in yuan as typed ("1,000.50"; at most two decimals, not negative); cleaned
     to a Decimal, turned into fen by the form with ``core.money.yuan_to_fen``."""
-    bad = f"{label}格式不正确(单位元，最多两位小数，不能为负数)"
+    bad = format_lazy(_("{}格式不正确(单位元，最多两位小数，不能为负数)"), label)
     return _YuanInput(
         label=label,
         required=required,
@@ -117,7 +124,7 @@ def yuan_field(label: str, *, required: bool = False) -> forms.DecimalField:
         max_digits=14,
         decimal_places=2,
         error_messages={
-            "required": f"请填写{label}",
+            "required": format_lazy(_("请填写{}"), label),
             "invalid": bad,
             "min_value": bad,
             "max_digits": bad,

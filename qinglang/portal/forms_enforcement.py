@@ -4,6 +4,8 @@ in yuan and reach the services in fen; the services check kinds, states and the 
 ladder."""
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.core.money import MAX_FEN, yuan_to_fen
 from qinglang.enforcement.models import CaseType, Gravity, Origin, PenaltyKind
@@ -18,39 +20,39 @@ def _fen(form: forms.Form, field: str, label: str) -> int | None:
         return None
     fen = yuan_to_fen(v)
     if fen > MAX_FEN:
-        form.add_error(field, f"{label}超出上限")
+        form.add_error(field, format_lazy(_("{}超出上限"), label))
         return None
     return fen
 
 
 class CaseFileForm(forms.Form):
-    institution = forms.CharField(label="机构编号或统一社会信用代码", required=False, max_length=32)
+    institution = forms.CharField(label=_("机构编号或统一社会信用代码"), required=False, max_length=32)
     institution_id = forms.CharField(required=False, max_length=32)  # older pages and links
     case_type = forms.ChoiceField(
-        label="案件类型", choices=CaseType.choices, error_messages={"invalid_choice": "请选择案件类型"}
+        label=_("案件类型"), choices=CaseType.choices, error_messages={"invalid_choice": _("请选择案件类型")}
     )
     origin = forms.ChoiceField(
-        label="来源",
+        label=_("来源"),
         choices=Origin.choices,
         required=False,
-        error_messages={"invalid_choice": "请选择案件来源"},
+        error_messages={"invalid_choice": _("请选择案件来源")},
     )
-    facts = forms.CharField(label="违法事实", required=False, max_length=10000)
-    illegal_gains_yuan = yuan_field("违法所得")
+    facts = forms.CharField(label=_("违法事实"), required=False, max_length=10000)
+    illegal_gains_yuan = yuan_field(_("违法所得"))
 
     def clean(self):
         d = super().clean()
         if "illegal_gains_yuan" in d:
-            d["illegal_gains_fen"] = _fen(self, "illegal_gains_yuan", "违法所得") or 0
+            d["illegal_gains_fen"] = _fen(self, "illegal_gains_yuan", _("违法所得")) or 0
         d["ref"] = (d.get("institution") or d.get("institution_id") or "").strip()
         if not d["ref"]:
-            self.add_error("institution", "请填写机构编号或统一社会信用代码")
+            self.add_error("institution", _("请填写机构编号或统一社会信用代码"))
         return d
 
 
 class EvidenceForm(forms.Form):
-    description = forms.CharField(label="证据说明", required=False, max_length=2000)
-    file = forms.FileField(label="证据文件", required=False)
+    description = forms.CharField(label=_("证据说明"), required=False, max_length=2000)
+    file = forms.FileField(label=_("证据文件"), required=False)
 
 
 class DecideForm(forms.Form):
@@ -59,19 +61,22 @@ class DecideForm(forms.Form):
     names and its end date."""
 
     penalties = forms.MultipleChoiceField(
-        label="处罚种类",
+        label=_("处罚种类"),
         choices=PenaltyKind.choices,
         required=False,
-        error_messages={"invalid_choice": "未知的处罚种类"},
+        error_messages={"invalid_choice": _("未知的处罚种类")},
     )
     gravity = forms.ChoiceField(
-        label="情节", choices=Gravity.choices, required=False, error_messages={"invalid_choice": "请选择情节"}
+        label=_("情节"),
+        choices=Gravity.choices,
+        required=False,
+        error_messages={"invalid_choice": _("请选择情节")},
     )
-    reasoning = forms.CharField(label="理由和依据", required=False, max_length=10000)
-    refunded_yuan = yuan_field("已退费金额")
-    blacklist = forms.BooleanField(label="列入黑名单", required=False)
-    banned_staff = IdListField(label="限制从业人员", required=False)
-    ban_ends_on = date_field("限制从业截止日期")
+    reasoning = forms.CharField(label=_("理由和依据"), required=False, max_length=10000)
+    refunded_yuan = yuan_field(_("已退费金额"))
+    blacklist = forms.BooleanField(label=_("列入黑名单"), required=False)
+    banned_staff = IdListField(label=_("限制从业人员"), required=False)
+    ban_ends_on = date_field(_("限制从业截止日期"))
 
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
@@ -84,16 +89,16 @@ class DecideForm(forms.Form):
         for k in d.get("penalties") or []:
             amount = _fen(self, f"amount_{k}", f"{PenaltyKind(k).label}金额") if k in MONEY_KINDS else 0
             d["penalty_rows"].append({"kind": k, "amount_fen": amount or 0})
-        d["refunded_fen"] = _fen(self, "refunded_yuan", "已退费金额")
+        d["refunded_fen"] = _fen(self, "refunded_yuan", _("已退费金额"))
         d["gravity"] = d.get("gravity") or Gravity.ORDINARY
         d["banned"] = [{"staff_id": s} for s in d.get("banned_staff") or []]
         return d
 
 
 class WithdrawCaseForm(forms.Form):
-    reason = forms.CharField(label="撤销理由", required=False, max_length=2000)
+    reason = forms.CharField(label=_("撤销理由"), required=False, max_length=2000)
 
 
 class PublishForm(forms.Form):
-    title = forms.CharField(label="标题", required=False, max_length=200)
-    summary = forms.CharField(label="案情摘要", required=False, max_length=10000)
+    title = forms.CharField(label=_("标题"), required=False, max_length=200)
+    summary = forms.CharField(label=_("案情摘要"), required=False, max_length=10000)

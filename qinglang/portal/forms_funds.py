@@ -35,7 +35,7 @@ class OrderCreateForm(BootstrapMixin, forms.Form):
 class InstitutionPickForm(forms.Form):
     """The institution a parent buys from (picked from the whitelist search)."""
 
-    institution = id_field("机构", required=False)
+    institution = id_field(_("机构"), required=False)
 
 
 class ReasonForm(BootstrapMixin, forms.Form):
@@ -49,14 +49,14 @@ class ReasonTextForm(BootstrapMixin, forms.Form):
 
 
 # Freeze and unfreeze of an institution's releases: the posted ``op`` names one of them.
-FREEZE_OPS = {"freeze": "暂停拨付", "unfreeze": "恢复拨付"}
+FREEZE_OPS = {"freeze": _("暂停拨付"), "unfreeze": _("恢复拨付")}
 
 
 class FreezeForm(ReasonTextForm):
     op = forms.ChoiceField(
         label=_("操作"),
         choices=list(FREEZE_OPS.items()),
-        error_messages={"invalid_choice": "未知操作", "required": "未知操作"},
+        error_messages={"invalid_choice": _("未知操作"), "required": _("未知操作")},
     )
 
 
@@ -76,7 +76,7 @@ class LessonRecordForm(BootstrapMixin, forms.Form):
     def __init__(self, *args, orders=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.orders = {o.pk: o for o in orders}
-        self.fields["order_id"].choices = [("", "请选择订单")] + [
+        self.fields["order_id"].choices = [("", _("请选择订单"))] + [
             (
                 o.pk,
                 f"{o.learner_name} · {o.course.name} · 已消 {o.lessons_consumed}/{o.lessons} 节",
@@ -92,7 +92,7 @@ class LessonRecordForm(BootstrapMixin, forms.Form):
         d = super().clean()
         order = self.orders.get(d.get("order_id"))
         if order is not None and d.get("lesson_no") and d["lesson_no"] > order.lessons:
-            self.add_error("lesson_no", f"该订单共 {order.lessons} 节课")
+            self.add_error("lesson_no", _("该订单共 %(n)s 节课") % {"n": order.lessons})
         if d.get("order_id") and d.get("lesson_no"):
             d["event_id"] = f"web-{d['order_id']}-{d['lesson_no']}"
         return d
@@ -104,7 +104,7 @@ class BatchUploadForm(BootstrapMixin, forms.Form):
 
 class RefundAnswerForm(BootstrapMixin, forms.Form):
     agree = forms.TypedChoiceField(
-        label=_("答复"), choices=[("1", "同意退费"), ("0", "不同意")], coerce=lambda v: v == "1"
+        label=_("答复"), choices=[("1", _("同意退费")), ("0", _("不同意"))], coerce=lambda v: v == "1"
     )
     answer = forms.CharField(label=_("说明"), max_length=500, required=False)
 
@@ -127,7 +127,7 @@ class WeekForm(BootstrapMixin, forms.Form):
 def _positive_yuan(value) -> int:
     fen = yuan_to_fen(value)
     if fen <= 0:
-        raise forms.ValidationError("金额须大于零")
+        raise forms.ValidationError(_("金额须大于零"))
     return fen
 
 
@@ -157,12 +157,15 @@ class DepositForm(BootstrapMixin, forms.Form):
 class DisputeDecisionForm(BootstrapMixin, forms.Form):
     upheld = forms.TypedChoiceField(
         label=_("裁决"),
-        choices=[("1", "异议成立(退回课时、冲回拨付)"), ("0", "异议不成立")],
+        choices=[("1", _("异议成立(退回课时、冲回拨付)")), ("0", _("异议不成立"))],
         coerce=lambda v: v == "1",
-        error_messages={"required": "请选择异议成立或不成立", "invalid_choice": "请选择异议成立或不成立"},
+        error_messages={
+            "required": _("请选择异议成立或不成立"),
+            "invalid_choice": _("请选择异议成立或不成立"),
+        },
     )
     reason = forms.CharField(
-        label=_("裁决理由"), max_length=500, error_messages={"required": "请填写裁决理由"}
+        label=_("裁决理由"), max_length=500, error_messages={"required": _("请填写裁决理由")}
     )
 
 

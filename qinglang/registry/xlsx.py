@@ -21,6 +21,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from qinglang.core.exports import xlsx_row
+from qinglang.core.i18n import chinese_labels
 from qinglang.core.xlsx import XlsxRefused, check_xlsx
 
 from .models import (
@@ -59,11 +60,11 @@ class Column:
     text: bool = False  # format the template column as text (codes, phone numbers)
 
 
-CATEGORY_CHOICES = tuple(label for _, label in InstitutionCategory.choices)
-KIND_CHOICES = tuple(label for _, label in Kind.choices)
-NATURE_CHOICES = tuple(label for _, label in Nature.choices)
-MODE_CHOICES = tuple(label for _, label in Mode.choices)
-STAGE_CHOICES = tuple(label for _, label in Stage.choices)
+CATEGORY_CHOICES = tuple(chinese_labels(InstitutionCategory).values())
+KIND_CHOICES = tuple(chinese_labels(Kind).values())
+NATURE_CHOICES = tuple(chinese_labels(Nature).values())
+MODE_CHOICES = tuple(chinese_labels(Mode).values())
+STAGE_CHOICES = tuple(chinese_labels(Stage).values())
 
 IMPORT_COLUMNS: tuple[Column, ...] = (
     Column("机构名称", "name", True, "必填。机构的常用名称，最多200字。", width=30),
@@ -504,14 +505,14 @@ def institutions_to_xlsx(queryset: QuerySet[Institution]) -> bytes:
     """Export exactly ``queryset`` (already scoped and filtered by the selector) with
     Chinese headers and labels. Write-only mode keeps memory bounded for long lists."""
     labels = {
-        "category": dict(InstitutionCategory.choices),
-        "kind": dict(Kind.choices),
-        "nature": dict(Nature.choices),
-        "mode": dict(Mode.choices),
-        "licence_status": dict(LicenceStatus.choices),
-        "status": dict(InstitutionStatus.choices),
+        "category": chinese_labels(InstitutionCategory),
+        "kind": chinese_labels(Kind),
+        "nature": chinese_labels(Nature),
+        "mode": chinese_labels(Mode),
+        "licence_status": chinese_labels(LicenceStatus),
+        "status": chinese_labels(InstitutionStatus),
     }
-    stage_labels = dict(Stage.choices)
+    stage_labels = chinese_labels(Stage)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(DATA_SHEET)
     for i, (_, width) in enumerate(EXPORT_HEADERS, start=1):

@@ -6,6 +6,7 @@ risk level, signals, alerts or guardian (restrict gives institution users nothin
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import DepartmentKind, TransitionRow
@@ -13,10 +14,10 @@ from qinglang.core.states import StateMachine
 
 
 class Level(models.TextChoices):
-    BLUE = "blue", "蓝色(正常)"
-    YELLOW = "yellow", "黄色预警"
-    ORANGE = "orange", "橙色预警"
-    RED = "red", "红色预警"
+    BLUE = "blue", _("蓝色(正常)")
+    YELLOW = "yellow", _("黄色预警")
+    ORANGE = "orange", _("橙色预警")
+    RED = "red", _("红色预警")
 
 
 LEVEL_RANK = {Level.BLUE: 0, Level.YELLOW: 1, Level.ORANGE: 2, Level.RED: 3}
@@ -24,12 +25,12 @@ GUARDED_LEVELS = (Level.ORANGE, Level.RED)
 
 
 class SignalSource(models.TextChoices):
-    COMPUTED = "computed", "系统计算"
-    TOWNSHIP = "township", "乡镇(街道)"
-    BANK = "bank", "托管银行"
-    LABOUR = "labour", "劳动监察"
-    POLICE = "police", "公安"
-    REGULATOR = "regulator", "主管部门"
+    COMPUTED = "computed", _("系统计算")
+    TOWNSHIP = "township", _("乡镇(街道)")
+    BANK = "bank", _("托管银行")
+    LABOUR = "labour", _("劳动监察")
+    POLICE = "police", _("公安")
+    REGULATOR = "regulator", _("主管部门")
 
 
 MANUAL_SOURCES = [s for s in SignalSource.values if s != SignalSource.COMPUTED]
@@ -42,20 +43,20 @@ class RiskReport(models.Model):
     scope = ScopePaths(division="division_code")
 
     institution = models.ForeignKey("registry.Institution", on_delete=models.PROTECT, related_name="+")
-    kind = models.CharField("信号类型", max_length=32)
-    source = models.CharField("报送单位类型", max_length=16, choices=SignalSource.choices)
-    reporter_unit = models.CharField("报送单位", max_length=100)
-    observed_on = models.DateField("发现日期")
-    evidence = models.TextField("证据说明")
-    evidence_file = models.CharField("证据文件", max_length=255, blank=True)
+    kind = models.CharField(_("信号类型"), max_length=32)
+    source = models.CharField(_("报送单位类型"), max_length=16, choices=SignalSource.choices)
+    reporter_unit = models.CharField(_("报送单位"), max_length=100)
+    observed_on = models.DateField(_("发现日期"))
+    evidence = models.TextField(_("证据说明"))
+    evidence_file = models.CharField(_("证据文件"), max_length=255, blank=True)
     evidence_sha256 = models.CharField(max_length=64, blank=True)
     division_code = models.CharField(max_length=12)
     reported_by_id = models.BigIntegerField(null=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "风险信号报送"
-        verbose_name_plural = "风险信号报送"
+        verbose_name = _("风险信号报送")
+        verbose_name_plural = _("风险信号报送")
         indexes = [models.Index(fields=["observed_on", "institution"], name="risk_report_day_inst")]
 
     def __str__(self) -> str:
@@ -140,9 +141,9 @@ class RiskState(models.Model):
 
 
 class AlertStatus(models.TextChoices):
-    OPEN = "open", "待处置"
-    HANDLING = "handling", "处置中"
-    CLOSED = "closed", "已办结"
+    OPEN = "open", _("待处置")
+    HANDLING = "handling", _("处置中")
+    CLOSED = "closed", _("已办结")
 
 
 ALERT_TRANSITIONS: dict[str, set[str]] = {
@@ -159,21 +160,23 @@ class Alert(models.Model):
     scope = ScopePaths(division="division_code", department="department_kind")
 
     institution = models.ForeignKey("registry.Institution", on_delete=models.PROTECT, related_name="+")
-    level = models.CharField("预警等级", max_length=8, choices=Level.choices)
-    status = models.CharField("状态", max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
-    opened_on = models.DateField("预警日期")
-    due_on = models.DateField("处置时限")
-    escalated = models.BooleanField("已升级督办", default=False)
-    result = models.TextField("处置结果", blank=True)
+    level = models.CharField(_("预警等级"), max_length=8, choices=Level.choices)
+    status = models.CharField(_("状态"), max_length=12, choices=AlertStatus.choices, default=AlertStatus.OPEN)
+    opened_on = models.DateField(_("预警日期"))
+    due_on = models.DateField(_("处置时限"))
+    escalated = models.BooleanField(_("已升级督办"), default=False)
+    result = models.TextField(_("处置结果"), blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     explanation = models.JSONField(default=dict)
     division_code = models.CharField(max_length=12)
-    department_kind = models.CharField("主管部门", max_length=32, choices=DepartmentKind.choices, blank=True)
+    department_kind = models.CharField(
+        _("主管部门"), max_length=32, choices=DepartmentKind.choices, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "风险预警"
-        verbose_name_plural = "风险预警"
+        verbose_name = _("风险预警")
+        verbose_name_plural = _("风险预警")
         constraints = [
             models.UniqueConstraint(
                 fields=["institution"], condition=~Q(status="closed"), name="risk_alert_one_open"
@@ -200,22 +203,22 @@ ALERT_STATES = StateMachine(
 
 
 class ActionKind(models.TextChoices):
-    INTERVIEW = "interview", "约谈"
-    ONSITE_CHECK = "onsite_check", "现场检查"
-    STOP_PAYOUTS = "stop_payouts", "函告托管银行暂停拨付"
-    STOP_ENROLLING = "stop_enrolling", "责令停止招生"
-    POLICE_REFERRAL = "police_referral", "移送公安机关"
-    LABOUR_REFERRAL = "labour_referral", "移交劳动监察(欠薪)"
-    NOTE = "note", "处置记录"
+    INTERVIEW = "interview", _("约谈")
+    ONSITE_CHECK = "onsite_check", _("现场检查")
+    STOP_PAYOUTS = "stop_payouts", _("函告托管银行暂停拨付")
+    STOP_ENROLLING = "stop_enrolling", _("责令停止招生")
+    POLICE_REFERRAL = "police_referral", _("移送公安机关")
+    LABOUR_REFERRAL = "labour_referral", _("移交劳动监察(欠薪)")
+    NOTE = "note", _("处置记录")
 
 
 class AlertAction(models.Model):
     """One handling step of an alert (约谈, 现场检查, …) with what it opened elsewhere."""
 
     alert = models.ForeignKey(Alert, on_delete=models.PROTECT, related_name="actions")
-    kind = models.CharField("处置措施", max_length=20, choices=ActionKind.choices)
-    note = models.TextField("情况说明")
-    ref = models.CharField("关联编号", max_length=64, blank=True)  # inspection task id, …
+    kind = models.CharField(_("处置措施"), max_length=20, choices=ActionKind.choices)
+    note = models.TextField(_("情况说明"))
+    ref = models.CharField(_("关联编号"), max_length=64, blank=True)  # inspection task id, …
     actor_id = models.BigIntegerField(null=True)
     at = models.DateTimeField(auto_now_add=True)
 
@@ -233,11 +236,11 @@ class Guardian(models.Model):
     scope = ScopePaths(division="division_code", owner="user_id")
 
     institution = models.ForeignKey("registry.Institution", on_delete=models.PROTECT, related_name="+")
-    unit = models.CharField("包保单位", max_length=100)
+    unit = models.CharField(_("包保单位"), max_length=100)
     user = models.ForeignKey("accounts.User", on_delete=models.PROTECT, related_name="+")
     active = models.BooleanField(default=True)
-    assigned_on = models.DateField("包保起始")
-    next_due = models.DateField("下次走访截止")
+    assigned_on = models.DateField(_("包保起始"))
+    next_due = models.DateField(_("下次走访截止"))
     escalated_due = models.DateField(null=True, blank=True)  # the missed due already escalated
     ended_on = models.DateField(null=True, blank=True)
     ended_reason = models.CharField(max_length=200, blank=True)
@@ -245,8 +248,8 @@ class Guardian(models.Model):
     division_code = models.CharField(max_length=12)
 
     class Meta:
-        verbose_name = "包保责任人"
-        verbose_name_plural = "包保责任人"
+        verbose_name = _("包保责任人")
+        verbose_name_plural = _("包保责任人")
         constraints = [
             models.UniqueConstraint(
                 fields=["institution"], condition=Q(active=True), name="risk_guardian_one"
@@ -261,8 +264,8 @@ class CheckIn(models.Model):
     """A guardian's visit: what was seen, with photos (stored files)."""
 
     guardian = models.ForeignKey(Guardian, on_delete=models.PROTECT, related_name="checkins")
-    visited_on = models.DateField("走访日期")
-    seen = models.TextField("走访情况")
+    visited_on = models.DateField(_("走访日期"))
+    seen = models.TextField(_("走访情况"))
     photos = models.JSONField(default=list)  # [{"path", "sha256", "content_type"}]
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -280,8 +283,8 @@ class RunawayPlan(models.Model):
     scope = ScopePaths(division="division_code", department="department_kind")
 
     institution = models.OneToOneField("registry.Institution", on_delete=models.PROTECT, related_name="+")
-    custody_fen = models.BigIntegerField("监管账户余额(分)")
-    claims_fen = models.BigIntegerField("未消课预收费(分)")
+    custody_fen = models.BigIntegerField(_("监管账户余额(分)"))
+    claims_fen = models.BigIntegerField(_("未消课预收费(分)"))
     lines = models.JSONField(default=list)  # [{"order_id", "claim_fen", "share_fen"}]
     payouts_stopped = models.JSONField(default=list)  # instruction refs stopped
     staff_referred = models.PositiveIntegerField(default=0)

@@ -5,6 +5,8 @@ subject training is filed as ``disguised_training``)."""
 
 from functools import lru_cache
 
+from qinglang.core.i18n import chinese_display
+
 from . import classifier, rules
 from .models import Source
 
@@ -30,7 +32,7 @@ def registry_text_checker(*, actor, source: str, obj, institution, texts: dict):
     elif source == "licence":  # the business scope printed on a licence
         if institution.category == InstitutionCategory.SUBJECT:
             return None
-        src, name = Source.BUSINESS_SCOPE, f"{institution.name} {obj.get_kind_display()}经营范围"
+        src, name = Source.BUSINESS_SCOPE, f"{institution.name} {chinese_display(obj, 'kind')}经营范围"
     else:
         return None
     hold = text_screen(
@@ -40,7 +42,8 @@ def registry_text_checker(*, actor, source: str, obj, institution, texts: dict):
         return None
     words = "、".join(dict.fromkeys(e["text"] for e in hold.evidence[:6]))
     return TextFinding(
-        f"内容疑似学科类培训({hold.get_label_display()})，已转监管人员复核" + (f"：{words}" if words else ""),
+        f"内容疑似学科类培训({chinese_display(hold, 'label')})，已转监管人员复核"
+        + (f"：{words}" if words else ""),
         {"hold_id": hold.pk, "label": hold.label, "pattern": hold.pattern, "evidence": hold.evidence},
     )
 

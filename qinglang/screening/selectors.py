@@ -28,7 +28,7 @@ def patrol_list(*, actor, platform: str = "", hit: bool | None = None):
 
 def patrol_counts(*, actor) -> list[dict]:
     """Posts, hits, takedown requests and removals per platform and month (of the post)."""
-    labels = dict(Platform.choices)
+    labels = {value: str(label) for value, label in Platform.choices}  # plain text: pages and the API
     out: dict[tuple, dict] = {}
     posts = (
         restrict(PatrolPost.objects.all(), actor)

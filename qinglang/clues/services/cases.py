@@ -19,6 +19,7 @@ from qinglang.accounts.permissions import REGULATOR_WRITERS, lock_in_scope, requ
 from qinglang.accounts.scope import division_in_scope, restrict
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.i18n import chinese_display
 from qinglang.core.policy import policy_resolve, policy_value
 
 from .. import dedupe
@@ -137,7 +138,7 @@ def clue_merge(*, actor, clue_id: int, into_id: int, reason: str) -> Clue:
     clue, into = locked[clue_id], locked[into_id]
     for c in (clue, into):
         if c.status not in MERGEABLE:
-            raise DomainError("not_open", f"线索{c.reference}已{c.get_status_display()}，不能并案")
+            raise DomainError("not_open", f"线索{c.reference}已{chinese_display(c, 'status')}，不能并案")
     if clue.division_code[:6] != into.division_code[:6]:
         raise DomainError("other_county", "不同区县的线索不能并案")
     if clue.institution_id != into.institution_id:
@@ -217,7 +218,7 @@ def clue_split(*, actor, clue_id: int, report_ids: list[int], reason: str) -> Cl
         raise ValidationError({"report_ids": "请选择要拆出的举报"})
     clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索", related=("institution",))
     if clue.status not in MERGEABLE:
-        raise DomainError("not_open", f"线索已{clue.get_status_display()}，不能拆分")
+        raise DomainError("not_open", f"线索已{chinese_display(clue, 'status')}，不能拆分")
     reports = list(clue.reports.filter(pk__in=ids).order_by("received_at", "id"))
     if len(reports) != len(ids):
         raise ValidationError({"report_ids": "所选举报不属于该线索"})
@@ -423,7 +424,7 @@ def retriage_apply(*, actor, run_id: int, accept: list[int], reason: str) -> Ret
     reason = _reason(reason)
     run = lock_in_scope(RetriageRun, run_id, actor=actor, what="重新研判")
     if run.status != RetriageStatus.PROPOSED:
-        raise DomainError("not_proposed", f"该次研判{run.get_status_display()}，不能应用")
+        raise DomainError("not_proposed", f"该次研判{chinese_display(run, 'status')}，不能应用")
     chosen = {int(n) for n in accept or []}
     if not chosen:
         raise ValidationError({"accept": "请选择要应用的变更"})

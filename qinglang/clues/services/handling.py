@@ -14,6 +14,7 @@ from qinglang.accounts.notifications import department_officers, notify_on_commi
 from qinglang.accounts.permissions import REGULATOR_WRITERS, lock_in_scope, require_role
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.i18n import chinese_display, chinese_label, chinese_labels
 from qinglang.core.models import Department, DepartmentKind
 
 from ..models import (
@@ -63,7 +64,7 @@ def clue_investigate(
             actor=actor,
             institution_id=clue.institution_id,
             due_on=timezone.localdate() + timedelta(days=due_in_days),
-            reason=f"线索{clue.reference}：{clue.get_category_display()}",
+            reason=f"线索{clue.reference}：{chinese_display(clue, 'category')}",
             origin="clue",
             origin_ref=clue.reference,
         )
@@ -146,7 +147,7 @@ def _department(clue: Clue, kind: str) -> Department:
     div = clue.division_code[:9] if kind == DepartmentKind.TOWNSHIP_GOVERNMENT else clue.division_code[:6]
     dep = Department.objects.filter(division_id=div, kind=kind).first()
     if dep is None:
-        raise DomainError("no_department", f"{div}没有{DepartmentKind(kind).label}")
+        raise DomainError("no_department", f"{div}没有{chinese_label(DepartmentKind, kind)}")
     return dep
 
 
@@ -186,13 +187,13 @@ def clue_transfer(*, actor, clue_id: int, department_kind: str, reason: str) -> 
 
 def _notify_departments(clue: Clue, kinds: list[str], kind: str, verb: str, reason: str, actor) -> None:
     """The officers of each named department hear of the clue once the change commits."""
-    labels = dict(DepartmentKind.choices)
+    labels = chinese_labels(DepartmentKind)
     for k in kinds:
         notify_on_commit(
             department_officers(clue.division_code, k),
             kind=kind,
             title=f"线索{clue.reference}{verb}至{labels.get(k, k)}",
-            body=f"{clue.get_category_display()}；理由：{reason[:200]}；办结时限{clue.resolve_due or '—'}。",
+            body=f"{chinese_display(clue, 'category')}；理由：{reason[:200]}；办结时限{clue.resolve_due or '—'}。",
             link=reverse("portal:clue_detail", args=[clue.pk]),
             actor=actor,
             division_code=clue.division_code,

@@ -14,6 +14,7 @@ from qinglang.accounts.permissions import REGULATOR_WRITERS, require_role
 from qinglang.accounts.scope import division_in_scope
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, PermissionDeniedError
+from qinglang.core.i18n import chinese_label
 from qinglang.core.models import Division
 from qinglang.core.validators import validate_phone
 from qinglang.core.xlsx import XlsxRefused, excel_date
@@ -83,7 +84,7 @@ def _named_missing(missing: list[dict]) -> list[dict]:
         {
             **m,
             "division_name": names.get(m["division_code"], m["division_code"]),
-            "kind_label": DepartmentKind(m["kind"]).label
+            "kind_label": chinese_label(DepartmentKind, m["kind"])
             if m["kind"] in DepartmentKind.values
             else m["kind"],
         }

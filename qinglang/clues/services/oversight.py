@@ -27,6 +27,7 @@ from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.calendar import working_days_between
 from qinglang.core.division_names import full_name
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.i18n import chinese_display
 from qinglang.core.models import Department, DepartmentKind
 from qinglang.core.policy import policy_resolve
 
@@ -159,7 +160,7 @@ def _notify_escalations(raised: list, *, actor) -> None:
             recipients,
             kind=f"clue.escalation.{'task_force' if c.escalation_level == 2 else 'leader'}",
             title=f"线索{c.reference}督办({who})：{reason}",
-            body=f"{c.get_category_display()}；受理时限{c.acknowledge_due}，办结时限{c.resolve_due}。",
+            body=f"{chinese_display(c, 'category')}；受理时限{c.acknowledge_due}，办结时限{c.resolve_due}。",
             link=reverse("portal:clue_detail", args=[c.pk]),
             actor=actor,
             division_code=c.division_code,
@@ -198,7 +199,7 @@ def whistle_notify_late(*, actor=system("clues.whistles"), now=None) -> int:
             people.of_department(w.division_code[:6], [wd.department_kind]),
             kind="whistle.late",
             title=f"吹哨事项“{w.title}”已超过报到时限，请尽快报到",
-            body=f"报到时限{timezone.localtime(w.due_at):%Y-%m-%d %H:%M}；点名部门：{wd.get_department_kind_display()}。",
+            body=f"报到时限{timezone.localtime(w.due_at):%Y-%m-%d %H:%M}；点名部门：{chinese_display(wd, 'department_kind')}。",
             link=reverse("portal:whistle_board"),
             actor=actor,
             division_code=w.division_code,

@@ -9,6 +9,7 @@ deposit) credit-normal; ``LedgerAccount.balance_fen`` is the signed sum of its e
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.registry.models import Institution
@@ -20,15 +21,15 @@ class Bank(models.Model):
 
     scope = ScopePaths(division="division_code", bank="id")
 
-    code = models.CharField("银行编码", max_length=32, unique=True)
-    name = models.CharField("银行名称", max_length=100)
-    division_code = models.CharField("所属区划", max_length=12)
-    secret_encrypted = models.TextField("通知签名密钥(加密)", blank=True)
+    code = models.CharField(_("银行编码"), max_length=32, unique=True)
+    name = models.CharField(_("银行名称"), max_length=100)
+    division_code = models.CharField(_("所属区划"), max_length=12)
+    secret_encrypted = models.TextField(_("通知签名密钥(加密)"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "托管银行"
-        verbose_name_plural = "托管银行"
+        verbose_name = _("托管银行")
+        verbose_name_plural = _("托管银行")
         indexes = [models.Index(fields=["division_code", "id"], name="bank_div_idx")]
 
     def __str__(self) -> str:
@@ -36,8 +37,8 @@ class Bank(models.Model):
 
 
 class CustodyMode(models.TextChoices):
-    BANK_CUSTODY = "bank_custody", "银行托管"
-    RISK_DEPOSIT = "risk_deposit", "风险保证金"
+    BANK_CUSTODY = "bank_custody", _("银行托管")
+    RISK_DEPOSIT = "risk_deposit", _("风险保证金")
 
 
 class CustodyAccount(models.Model):  # noqa: DJ008 - shown through their fields, not str()
@@ -49,23 +50,23 @@ class CustodyAccount(models.Model):  # noqa: DJ008 - shown through their fields,
 
     institution = models.OneToOneField(Institution, on_delete=models.PROTECT, related_name="custody_account")
     bank = models.ForeignKey(Bank, on_delete=models.PROTECT, related_name="accounts")
-    mode = models.CharField("监管方式", max_length=16, choices=CustodyMode.choices)
-    account_number = models.CharField("账号", max_length=40)
+    mode = models.CharField(_("监管方式"), max_length=16, choices=CustodyMode.choices)
+    account_number = models.CharField(_("账号"), max_length=40)
     # the name the account is held under, as the bank shows it (blank: the institution's)
-    account_name = models.CharField("户名", max_length=100, blank=True)
-    opened_on = models.DateField("开户日期")
+    account_name = models.CharField(_("户名"), max_length=100, blank=True)
+    opened_on = models.DateField(_("开户日期"))
     # risk-deposit mode: a fixed minimum set at opening; the deposit actually required
     # also follows ``custody.risk_deposit_ratio`` (services.deposits.deposit_requirement)
-    required_deposit_fen = models.BigIntegerField("应缴保证金(分)", default=0)
-    deposit_held_fen = models.BigIntegerField("已缴保证金(分)", default=0)
-    releases_frozen = models.BooleanField("暂停拨付", default=False)
-    frozen_reason = models.CharField("暂停原因", max_length=500, blank=True)
-    division_code = models.CharField("所属区划", max_length=12)
+    required_deposit_fen = models.BigIntegerField(_("应缴保证金(分)"), default=0)
+    deposit_held_fen = models.BigIntegerField(_("已缴保证金(分)"), default=0)
+    releases_frozen = models.BooleanField(_("暂停拨付"), default=False)
+    frozen_reason = models.CharField(_("暂停原因"), max_length=500, blank=True)
+    division_code = models.CharField(_("所属区划"), max_length=12)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "监管账户"
-        verbose_name_plural = "监管账户"
+        verbose_name = _("监管账户")
+        verbose_name_plural = _("监管账户")
         constraints = [
             models.UniqueConstraint(fields=["bank", "account_number"], name="custody_account_number_unique"),
             models.CheckConstraint(
@@ -77,13 +78,13 @@ class CustodyAccount(models.Model):  # noqa: DJ008 - shown through their fields,
 
 
 class AccountKind(models.TextChoices):
-    CUSTODY = "custody", "监管户(资产)"
-    PREPAID = "prepaid", "订单预收(负债)"
-    PENDING_RELEASE = "pending_release", "待家长确认拨付(负债)"
-    SETTLEMENT = "settlement", "机构待结算(负债)"
-    REFUNDS_PAYABLE = "refunds_payable", "应退费(负债)"
-    RISK_DEPOSIT = "risk_deposit", "风险保证金(负债)"
-    SUSPENSE = "suspense", "对账挂账"
+    CUSTODY = "custody", _("监管户(资产)")
+    PREPAID = "prepaid", _("订单预收(负债)")
+    PENDING_RELEASE = "pending_release", _("待家长确认拨付(负债)")
+    SETTLEMENT = "settlement", _("机构待结算(负债)")
+    REFUNDS_PAYABLE = "refunds_payable", _("应退费(负债)")
+    RISK_DEPOSIT = "risk_deposit", _("风险保证金(负债)")
+    SUSPENSE = "suspense", _("对账挂账")
 
 
 DEBIT_NORMAL = {AccountKind.CUSTODY}
@@ -115,8 +116,8 @@ class LedgerAccount(models.Model):  # noqa: DJ008 - shown through their fields, 
     balance_fen = models.BigIntegerField(default=0)
 
     class Meta:
-        verbose_name = "账户"
-        verbose_name_plural = "账户"
+        verbose_name = _("账户")
+        verbose_name_plural = _("账户")
         constraints = [
             models.UniqueConstraint(
                 fields=["institution", "kind"],
@@ -147,20 +148,20 @@ class LedgerAccount(models.Model):  # noqa: DJ008 - shown through their fields, 
 class PostingCode(models.TextChoices):
     """Why money moved (TigerBeetle's transfer code)."""
 
-    PAYMENT = "payment", "缴费入托管"
-    RELEASE = "release", "消课拨付"  # straight to settlement: before two-phase release, and catch-ups
-    RELEASE_REVERSAL = "release_reversal", "消课异议冲正"
+    PAYMENT = "payment", _("缴费入托管")
+    RELEASE = "release", _("消课拨付")  # straight to settlement: before two-phase release, and catch-ups
+    RELEASE_REVERSAL = "release_reversal", _("消课异议冲正")
     # two-phase release (一课一消): a lesson's price waits in pending until the parent
     # confirms (or is deemed to), then is posted to settlement, or voided back to prepaid
-    RELEASE_PENDING = "release_pending", "消课待确认"
-    RELEASE_POST = "release_post", "确认拨付"
-    RELEASE_VOID = "release_void", "异议成立退回"
-    REFUND = "refund", "退费"
-    PRO_RATA_REFUND = "pro_rata_refund", "按比例清退"
-    SETTLEMENT_PAYOUT = "settlement_payout", "拨付划转"
-    REFUND_PAYOUT = "refund_payout", "退费划转"
-    DEPOSIT = "deposit", "缴存保证金"
-    CORRECTION = "correction", "对账更正"
+    RELEASE_PENDING = "release_pending", _("消课待确认")
+    RELEASE_POST = "release_post", _("确认拨付")
+    RELEASE_VOID = "release_void", _("异议成立退回")
+    REFUND = "refund", _("退费")
+    PRO_RATA_REFUND = "pro_rata_refund", _("按比例清退")
+    SETTLEMENT_PAYOUT = "settlement_payout", _("拨付划转")
+    REFUND_PAYOUT = "refund_payout", _("退费划转")
+    DEPOSIT = "deposit", _("缴存保证金")
+    CORRECTION = "correction", _("对账更正")
 
 
 class Posting(models.Model):  # noqa: DJ008 - shown through their fields, not str()
@@ -184,7 +185,7 @@ class Posting(models.Model):  # noqa: DJ008 - shown through their fields, not st
     order_id = models.BigIntegerField(null=True, blank=True, db_index=True)
     bank_id = models.BigIntegerField(null=True, blank=True)
     division_code = models.CharField(max_length=12)
-    amount_fen = models.BigIntegerField("金额(分)")  # the sum of the debits
+    amount_fen = models.BigIntegerField(_("金额(分)"))  # the sum of the debits
     # no database FK check: a reversing posting is written in the same call as the
     # posting it reverses is read under its lock (``ledger verify`` proves the reference)
     reverses = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, db_constraint=False)
@@ -192,8 +193,8 @@ class Posting(models.Model):  # noqa: DJ008 - shown through their fields, not st
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:
-        verbose_name = "记账凭证"
-        verbose_name_plural = "记账凭证"
+        verbose_name = _("记账凭证")
+        verbose_name_plural = _("记账凭证")
         constraints = [
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="posting_amount_positive"),
             models.UniqueConstraint(fields=["idempotency_key"], name="posting_key_unique"),
@@ -221,6 +222,6 @@ class Entry(models.Model):  # noqa: DJ008 - shown through their fields, not str(
     amount_fen = models.BigIntegerField()
 
     class Meta:
-        verbose_name = "分录"
-        verbose_name_plural = "分录"
+        verbose_name = _("分录")
+        verbose_name_plural = _("分录")
         constraints = [models.CheckConstraint(condition=~Q(amount_fen=0), name="entry_amount_nonzero")]

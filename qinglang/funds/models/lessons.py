@@ -3,6 +3,7 @@ waits for the parent's confirmation, and the batch uploads that record them."""
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import TransitionRow
@@ -13,12 +14,12 @@ from .orders import Order
 
 
 class LessonStatus(models.TextChoices):
-    RECORDED = "recorded", "待家长确认"
-    CONFIRMED = "confirmed", "已确认(已拨付)"
-    DEEMED_CONFIRMED = "deemed_confirmed", "逾期视为确认(已拨付)"
-    DISPUTED = "disputed", "家长异议(待监管决定)"
-    DISPUTE_UPHELD = "dispute_upheld", "异议成立(已退回)"
-    DISPUTE_REJECTED = "dispute_rejected", "异议不成立(已拨付)"
+    RECORDED = "recorded", _("待家长确认")
+    CONFIRMED = "confirmed", _("已确认(已拨付)")
+    DEEMED_CONFIRMED = "deemed_confirmed", _("逾期视为确认(已拨付)")
+    DISPUTED = "disputed", _("家长异议(待监管决定)")
+    DISPUTE_UPHELD = "dispute_upheld", _("异议成立(已退回)")
+    DISPUTE_REJECTED = "dispute_rejected", _("异议不成立(已拨付)")
 
 
 # where a lesson's release stands: pending until one of these, posted or voided once
@@ -55,9 +56,9 @@ class Lesson(models.Model):  # noqa: DJ008 - shown through their fields, not str
     )
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="lesson_events", db_index=False)
     event_id = models.CharField(max_length=64)
-    given_at = models.DateTimeField("上课时间")
+    given_at = models.DateTimeField(_("上课时间"))
     status = models.CharField(max_length=20, choices=LessonStatus.choices, default=LessonStatus.RECORDED)
-    confirm_by = models.DateField("确认截止")
+    confirm_by = models.DateField(_("确认截止"))
     released_fen = models.BigIntegerField(default=0)
     posting_id = models.BigIntegerField(null=True, blank=True)
     settled_posting_id = models.BigIntegerField(null=True, blank=True)
@@ -67,8 +68,8 @@ class Lesson(models.Model):  # noqa: DJ008 - shown through their fields, not str
     created_at = models.DateTimeField()
 
     class Meta:
-        verbose_name = "消课记录"
-        verbose_name_plural = "消课记录"
+        verbose_name = _("消课记录")
+        verbose_name_plural = _("消课记录")
         constraints = [
             models.UniqueConstraint(fields=["institution", "event_id"], name="lesson_event_unique")
         ]
@@ -135,5 +136,5 @@ class LessonBatch(models.Model):  # noqa: DJ008 - shown through their fields, no
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "消课批次"
-        verbose_name_plural = "消课批次"
+        verbose_name = _("消课批次")
+        verbose_name_plural = _("消课批次")

@@ -4,6 +4,7 @@ the bank notifications refused)."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import TransitionRow
@@ -14,12 +15,12 @@ from .accounts import Bank
 
 
 class OrderStatus(models.TextChoices):
-    PENDING_PAYMENT = "pending_payment", "待缴费"
-    PAID = "paid", "履约中"
-    REFUND_REQUESTED = "refund_requested", "退费申请中"
-    COMPLETED = "completed", "已完课"
-    REFUNDED = "refunded", "已退课"  # closed by a refund; the money's state is the Refund's
-    CANCELLED = "cancelled", "已取消"
+    PENDING_PAYMENT = "pending_payment", _("待缴费")
+    PAID = "paid", _("履约中")
+    REFUND_REQUESTED = "refund_requested", _("退费申请中")
+    COMPLETED = "completed", _("已完课")
+    REFUNDED = "refunded", _("已退课")  # closed by a refund; the money's state is the Refund's
+    CANCELLED = "cancelled", _("已取消")
 
 
 ORDER_TRANSITIONS: dict[str, set[str]] = {
@@ -49,17 +50,17 @@ class Order(models.Model):  # noqa: DJ008 - shown through their fields, not str(
     parent = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="orders"
     )
-    external_ref = models.CharField("机构系统订单号", max_length=64, blank=True)
-    learner_name = models.CharField("学员", max_length=64)
-    lessons = models.PositiveIntegerField("课时数")
-    unit_price_fen = models.BigIntegerField("课时单价(分)")
-    amount_fen = models.BigIntegerField("金额(分)")
-    months = models.PositiveIntegerField("收费时长(月)", default=1)
-    starts_on = models.DateField("开课日期")
-    ends_on = models.DateField("收费期截止", null=True, blank=True)  # None: starts_on + months
+    external_ref = models.CharField(_("机构系统订单号"), max_length=64, blank=True)
+    learner_name = models.CharField(_("学员"), max_length=64)
+    lessons = models.PositiveIntegerField(_("课时数"))
+    unit_price_fen = models.BigIntegerField(_("课时单价(分)"))
+    amount_fen = models.BigIntegerField(_("金额(分)"))
+    months = models.PositiveIntegerField(_("收费时长(月)"), default=1)
+    starts_on = models.DateField(_("开课日期"))
+    ends_on = models.DateField(_("收费期截止"), null=True, blank=True)  # None: starts_on + months
     top_up_of = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True)
     release_rule = models.CharField(max_length=16, default="per_lesson")
-    contract_text = models.TextField("合同文本")
+    contract_text = models.TextField(_("合同文本"))
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING_PAYMENT)
     bank_id = models.BigIntegerField(null=True, blank=True)
     division_code = models.CharField(max_length=12)
@@ -72,8 +73,8 @@ class Order(models.Model):  # noqa: DJ008 - shown through their fields, not str(
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "订单"
-        verbose_name_plural = "订单"
+        verbose_name = _("订单")
+        verbose_name_plural = _("订单")
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount_fen__gt=0, unit_price_fen__gt=0), name="order_amount_positive"
@@ -135,9 +136,9 @@ class Payment(models.Model):  # noqa: DJ008 - shown through their fields, not st
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="payments")
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="payments")
     amount_fen = models.BigIntegerField()
-    payer_account = models.CharField("付款账号", max_length=64, blank=True)
-    payer_account_name = models.CharField("付款户名", max_length=100, blank=True)
-    payer_bank = models.CharField("付款开户行", max_length=100, blank=True)
+    payer_account = models.CharField(_("付款账号"), max_length=64, blank=True)
+    payer_account_name = models.CharField(_("付款户名"), max_length=100, blank=True)
+    payer_bank = models.CharField(_("付款开户行"), max_length=100, blank=True)
     payload_hash = models.CharField(max_length=64)
     posting_id = models.BigIntegerField()
     division_code = models.CharField(max_length=12)
@@ -145,11 +146,11 @@ class Payment(models.Model):  # noqa: DJ008 - shown through their fields, not st
     # a payment the bank's operator entered (from a statement line, say) rather than the
     # bank's signed notification: who entered it, and from what
     entered_by_id = models.BigIntegerField(null=True, blank=True)
-    entry_note = models.CharField("补录依据", max_length=300, blank=True)
+    entry_note = models.CharField(_("补录依据"), max_length=300, blank=True)
 
     class Meta:
-        verbose_name = "缴费"
-        verbose_name_plural = "缴费"
+        verbose_name = _("缴费")
+        verbose_name_plural = _("缴费")
         constraints = [models.UniqueConstraint(fields=["bank", "txn_id"], name="payment_txn_unique")]
 
 

@@ -3,6 +3,7 @@ they hold, and the funds signals kept for the risk module."""
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.registry.models import Institution
@@ -16,8 +17,8 @@ class PrepaidDeclaration(models.Model):  # noqa: DJ008 - shown through their fie
     institution = models.ForeignKey(
         Institution, on_delete=models.PROTECT, related_name="prepaid_declarations"
     )
-    week_start = models.DateField("申报周(周一)")
-    declared_fen = models.BigIntegerField("申报预收费(分)")
+    week_start = models.DateField(_("申报周(周一)"))
+    declared_fen = models.BigIntegerField(_("申报预收费(分)"))
     division_code = models.CharField(max_length=12)
     submitted_at = models.DateTimeField(null=True, blank=True)
 
@@ -29,8 +30,8 @@ class PrepaidDeclaration(models.Model):  # noqa: DJ008 - shown through their fie
 
 
 class SignalKind(models.TextChoices):
-    OBLIGATION_SHORTFALL = "obligation_shortfall", "监管余额低于未消课预收费"
-    LARGE_MOVEMENT = "large_movement", "大额资金变动"
+    OBLIGATION_SHORTFALL = "obligation_shortfall", _("监管余额低于未消课预收费")
+    LARGE_MOVEMENT = "large_movement", _("大额资金变动")
 
 
 class Signal(models.Model):  # noqa: DJ008 - shown through their fields, not str()

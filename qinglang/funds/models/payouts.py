@@ -3,6 +3,7 @@ instructions, the bank's statements and the reconciliation (对账) differences 
 two."""
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.registry.models import Institution
@@ -11,8 +12,8 @@ from .accounts import Bank
 
 
 class InstructionKind(models.TextChoices):
-    RELEASE = "release", "拨付指令"
-    REFUND = "refund", "退费指令"
+    RELEASE = "release", _("拨付指令")
+    REFUND = "refund", _("退费指令")
 
 
 class InstructionLine(models.Model):  # noqa: DJ008 - shown through their fields, not str()
@@ -39,12 +40,12 @@ class InstructionLine(models.Model):  # noqa: DJ008 - shown through their fields
     )
     posting_id = models.BigIntegerField()
     # why a release line pays less than the settlement balance (the rule it cites)
-    note = models.CharField("说明", max_length=300, blank=True)
+    note = models.CharField(_("说明"), max_length=300, blank=True)
     division_code = models.CharField(max_length=12)
 
     class Meta:
-        verbose_name = "划转指令"
-        verbose_name_plural = "划转指令"
+        verbose_name = _("划转指令")
+        verbose_name_plural = _("划转指令")
         indexes = [models.Index(fields=["bank_id", "day"], name="instr_bank_day_idx")]
 
 
@@ -64,9 +65,9 @@ class StatementLine(models.Model):  # noqa: DJ008 - shown through their fields, 
 
 
 class DifferenceKind(models.TextChoices):
-    MISSING = "missing", "银行流水缺失"
-    EXTRA = "extra", "银行多出流水"
-    AMOUNT_MISMATCH = "amount_mismatch", "金额不符"
+    MISSING = "missing", _("银行流水缺失")
+    EXTRA = "extra", _("银行多出流水")
+    AMOUNT_MISMATCH = "amount_mismatch", _("金额不符")
 
 
 class ReconciliationDifference(models.Model):  # noqa: DJ008 - shown through their fields, not str()
@@ -88,8 +89,8 @@ class ReconciliationDifference(models.Model):  # noqa: DJ008 - shown through the
     correcting_posting_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "对账差异"
-        verbose_name_plural = "对账差异"
+        verbose_name = _("对账差异")
+        verbose_name_plural = _("对账差异")
         constraints = [
             models.UniqueConstraint(fields=["bank_id", "txn_id", "kind"], name="recon_diff_unique"),
         ]

@@ -4,6 +4,7 @@ contract."""
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.registry.models import Institution
@@ -12,9 +13,9 @@ from .orders import Order
 
 
 class ReceiptKind(models.TextChoices):
-    PAYMENT = "payment", "缴费凭证"
-    CONFIRMATION = "confirmation", "消课拨付凭证"
-    REFUND = "refund", "退费凭证"
+    PAYMENT = "payment", _("缴费凭证")
+    CONFIRMATION = "confirmation", _("消课拨付凭证")
+    REFUND = "refund", _("退费凭证")
 
 
 class Receipt(models.Model):  # noqa: DJ008 - shown through their fields, not str()
@@ -28,23 +29,23 @@ class Receipt(models.Model):  # noqa: DJ008 - shown through their fields, not st
         division="division_code", institution="institution_id", bank="bank_id", owner="order__parent_id"
     )
 
-    code = models.CharField("核验码", max_length=16, unique=True)
+    code = models.CharField(_("核验码"), max_length=16, unique=True)
     kind = models.CharField(max_length=16, choices=ReceiptKind.choices)
     object_id = models.BigIntegerField()  # the payment, lesson or refund
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="receipts")
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="receipts")
-    amount_fen = models.BigIntegerField("金额(分)")
-    occurred_at = models.DateTimeField("发生时间")
-    posting_id = models.BigIntegerField("记账凭证号")
-    audit_seq = models.BigIntegerField("审计序号")
-    audit_hash = models.CharField("审计哈希", max_length=64)
+    amount_fen = models.BigIntegerField(_("金额(分)"))
+    occurred_at = models.DateTimeField(_("发生时间"))
+    posting_id = models.BigIntegerField(_("记账凭证号"))
+    audit_seq = models.BigIntegerField(_("审计序号"))
+    audit_hash = models.CharField(_("审计哈希"), max_length=64)
     bank_id = models.BigIntegerField(null=True, blank=True)
     division_code = models.CharField(max_length=12)
     issued_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "凭证"
-        verbose_name_plural = "凭证"
+        verbose_name = _("凭证")
+        verbose_name_plural = _("凭证")
         constraints = [
             models.UniqueConstraint(fields=["kind", "object_id"], name="receipt_one_per_movement"),
             models.CheckConstraint(condition=Q(amount_fen__gt=0), name="receipt_amount_positive"),
@@ -65,11 +66,11 @@ class ContractAcceptance(models.Model):  # noqa: DJ008 - shown through their fie
         Institution, on_delete=models.PROTECT, related_name="contract_acceptances"
     )
     accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    accepted_at = models.DateTimeField("签署时间")
+    accepted_at = models.DateTimeField(_("签署时间"))
     contract_sha256 = models.CharField(max_length=64)
     bank_id = models.BigIntegerField(null=True, blank=True)
     division_code = models.CharField(max_length=12)
 
     class Meta:
-        verbose_name = "合同签署"
-        verbose_name_plural = "合同签署"
+        verbose_name = _("合同签署")
+        verbose_name_plural = _("合同签署")

@@ -3,6 +3,7 @@ request (or a regulator's pro-rata refund) to the bank's confirmation."""
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import TransitionRow
@@ -17,13 +18,13 @@ class RefundStatus(models.TextChoices):
     the payer's account, still in custody), in a bank instruction, and refunded only
     when the bank's statement confirms the instruction line was paid."""
 
-    REQUESTED = "requested", "待机构答复"
-    AGREED = "agreed", "已同意"
-    DEEMED_AGREED = "deemed_agreed", "逾期视为同意"
-    REJECTED = "rejected", "机构不同意"
-    REGULATOR = "regulator", "监管清退(已同意)"
-    INSTRUCTED = "instructed", "已下达指令"
-    REFUNDED = "refunded", "已退款"
+    REQUESTED = "requested", _("待机构答复")
+    AGREED = "agreed", _("已同意")
+    DEEMED_AGREED = "deemed_agreed", _("逾期视为同意")
+    REJECTED = "rejected", _("机构不同意")
+    REGULATOR = "regulator", _("监管清退(已同意)")
+    INSTRUCTED = "instructed", _("已下达指令")
+    REFUNDED = "refunded", _("已退款")
 
 
 # agreed in one of three ways; then instructed (a refund line of a bank instruction),
@@ -51,25 +52,25 @@ class Refund(models.Model):  # noqa: DJ008 - shown through their fields, not str
     order = models.ForeignKey(Order, on_delete=models.PROTECT, related_name="refunds")
     institution = models.ForeignKey(Institution, on_delete=models.PROTECT, related_name="refunds")
     status = models.CharField(max_length=16, choices=RefundStatus.choices, default=RefundStatus.REQUESTED)
-    reason = models.CharField("退费原因", max_length=500)
-    answer = models.CharField("机构答复", max_length=500, blank=True)
-    amount_fen = models.BigIntegerField("退费金额(分)", default=0)
-    respond_by = models.DateField("答复截止", null=True, blank=True)
+    reason = models.CharField(_("退费原因"), max_length=500)
+    answer = models.CharField(_("机构答复"), max_length=500, blank=True)
+    amount_fen = models.BigIntegerField(_("退费金额(分)"), default=0)
+    respond_by = models.DateField(_("答复截止"), null=True, blank=True)
     posting_id = models.BigIntegerField(null=True, blank=True)
     destination = models.CharField(max_length=40, default="original_payment_account")
     # the payer's account the refund goes back to (from the payment notification)
-    payer_account = models.CharField("退款账户", max_length=64, blank=True)
-    payer_account_name = models.CharField("退款户名", max_length=100, blank=True)
-    payer_bank = models.CharField("退款开户行", max_length=100, blank=True)
-    payment_txn_id = models.CharField("原缴费流水号", max_length=64, blank=True)
+    payer_account = models.CharField(_("退款账户"), max_length=64, blank=True)
+    payer_account_name = models.CharField(_("退款户名"), max_length=100, blank=True)
+    payer_bank = models.CharField(_("退款开户行"), max_length=100, blank=True)
+    payment_txn_id = models.CharField(_("原缴费流水号"), max_length=64, blank=True)
     bank_id = models.BigIntegerField(null=True, blank=True)
     division_code = models.CharField(max_length=12)
     created_at = models.DateTimeField(auto_now_add=True)
     decided_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        verbose_name = "退费"
-        verbose_name_plural = "退费"
+        verbose_name = _("退费")
+        verbose_name_plural = _("退费")
         constraints = [
             models.UniqueConstraint(
                 fields=["order"], condition=Q(status="requested"), name="refund_one_open_per_order"

@@ -9,6 +9,7 @@ from django.db.models import Count, Sum
 from django.urls import reverse
 
 from qinglang.accounts.notifications import Message, bank_operators, notify_many_on_commit
+from qinglang.core.i18n import chinese
 from qinglang.core.money import format_yuan
 
 from ..models import Bank, CustodyAccount, DifferenceKind, InstructionLine
@@ -97,7 +98,7 @@ def differences_found(*, bank: Bank, day: date, kinds: dict[str, int], actor) ->
     if not total:
         return
     me = getattr(actor, "pk", None)
-    parts = "，".join(f"{k.label} {kinds.get(k, 0)} 条" for k in DifferenceKind if kinds.get(k))
+    parts = "，".join(f"{chinese(k.label)} {kinds.get(k, 0)} 条" for k in DifferenceKind if kinds.get(k))
     notify_many_on_commit(
         [
             Message(

@@ -13,6 +13,7 @@ from qinglang.accounts.scope import in_scope
 from qinglang.core import crypto
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.i18n import chinese_label
 from qinglang.core.policy import policy_resolve
 
 from ..ledger import institution_accounts
@@ -71,7 +72,7 @@ def custody_account_open(
             raise DomainError("unknown_bank", "托管银行不存在", {"bank_id": bank_id}, status=422)
         allowed = policy_resolve("custody.modes_allowed", inst.division_code)
         if mode not in (allowed.value or []):
-            raise allowed.violation(f"本地不允许“{CustodyMode(mode).label}”监管方式", mode=mode)
+            raise allowed.violation(f"本地不允许“{chinese_label(CustodyMode, mode)}”监管方式", mode=mode)
         if CustodyAccount.objects.filter(institution_id=inst.pk).exists():
             raise DomainError("custody_exists", "该机构已开立监管账户", None, status=409)
         acc = CustodyAccount(

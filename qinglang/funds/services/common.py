@@ -9,6 +9,7 @@ from qinglang.accounts.permissions import (
 )
 from qinglang.accounts.scope import actor_for
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.i18n import chinese_display
 from qinglang.registry.models import Institution, InstitutionStatus
 
 from ..models import CustodyAccount, Order
@@ -73,7 +74,7 @@ def institution_may_take_orders(inst: Institution) -> CustodyAccount:
     if inst.status != InstitutionStatus.ACTIVE:
         raise DomainError(
             "institution_not_active",
-            f"机构当前状态为“{inst.get_status_display()}”，不得收费",
+            f"机构当前状态为“{chinese_display(inst, 'status')}”，不得收费",
             {"status": inst.status},
             status=422,
         )

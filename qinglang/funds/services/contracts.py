@@ -15,6 +15,7 @@ from django.utils import timezone
 from qinglang.accounts.permissions import is_system
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, PermissionDeniedError
+from qinglang.core.i18n import chinese_display
 from qinglang.core.money import format_yuan
 from qinglang.core.policy import policy_resolve
 from qinglang.registry.models import Licence, LicenceKind
@@ -55,8 +56,8 @@ def particulars(order: Order) -> dict[str, str]:
         "address": inst.address,
         "contact_phone": inst.contact_phone,
         "course": course.name,
-        "course_kind": course.get_kind_display(),
-        "stage": course.get_stage_display(),
+        "course_kind": chinese_display(course, "kind"),
+        "stage": chinese_display(course, "stage"),
         "lesson_minutes": str(course.lesson_minutes),
         "class_size": str(course.class_size or ""),
         "lessons": str(order.lessons),

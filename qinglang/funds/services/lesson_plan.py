@@ -6,6 +6,7 @@ become. The paths keep only their own locking and writing."""
 
 from dataclasses import dataclass
 
+from qinglang.core.i18n import chinese_display
 from qinglang.core.policy import policy_resolve
 
 from ..models import ORDER_STATES, Order, OrderStatus
@@ -46,7 +47,7 @@ def refusal_of(order: Order | None, order_id: int) -> tuple[str, str] | None:
     if order.status == OrderStatus.COMPLETED or (order.status in CONSUMABLE and order.lessons_remaining <= 0):
         return "已超过所购课时数", "no_lessons_left"
     if order.status not in CONSUMABLE:
-        return f"订单状态为“{order.get_status_display()}”，不能消课", "order_not_active"
+        return f"订单状态为“{chinese_display(order, 'status')}”，不能消课", "order_not_active"
     return None
 
 

@@ -16,6 +16,7 @@ from qinglang.accounts.permissions import is_system
 from qinglang.accounts.scope import actor_for, in_scope
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.i18n import chinese_label
 from qinglang.core.money import MAX_FEN, format_yuan
 from qinglang.core.policy import policy_resolve
 from qinglang.registry.models import ApprovalStatus, Course, Kind
@@ -303,7 +304,7 @@ def _custody_taking_orders(inst):
     modes = policy_resolve("custody.modes_allowed", inst.division_code)
     if custody.mode not in (modes.value or []):
         raise modes.violation(
-            f"机构的监管方式“{CustodyMode(custody.mode).label}”本地不允许", mode=custody.mode
+            f"机构的监管方式“{chinese_label(CustodyMode, custody.mode)}”本地不允许", mode=custody.mode
         )
     return custody
 

@@ -20,6 +20,7 @@ from django.db.models import Q
 from qinglang.accounts.permissions import system
 from qinglang.core import ratelimit
 from qinglang.core.audit import audit_record
+from qinglang.core.i18n import chinese_display
 from qinglang.core.models import AuditEvent
 
 from ..models import LESSON_POSTED, Lesson, LessonStatus, Order, Payment, Receipt, ReceiptKind, Refund
@@ -222,9 +223,9 @@ def receipt_state(receipt: Receipt) -> str:
         return "已缴入监管账户"
     if receipt.kind == ReceiptKind.CONFIRMATION:
         lesson = Lesson.objects.filter(pk=receipt.object_id).first()
-        return lesson.get_status_display() if lesson else "—"
+        return chinese_display(lesson, "status") if lesson else "—"
     refund = Refund.objects.filter(pk=receipt.object_id).first()
-    return refund.get_status_display() if refund else "—"
+    return chinese_display(refund, "status") if refund else "—"
 
 
 def receipt_verify(text: str, *, client: str) -> Verified | None:
@@ -242,7 +243,7 @@ def receipt_verify(text: str, *, client: str) -> Verified | None:
     if r is None:
         return None
     return Verified(
-        kind_label=r.get_kind_display(),
+        kind_label=chinese_display(r, "kind"),
         amount_fen=r.amount_fen,
         occurred_at=r.occurred_at,
         institution_name=r.institution.name,

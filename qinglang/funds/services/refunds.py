@@ -13,6 +13,7 @@ from qinglang.core.audit import Entry as AuditEntry
 from qinglang.core.audit import audit_record, audit_record_many
 from qinglang.core.calendar import add_working_days
 from qinglang.core.errors import DomainError, PermissionDeniedError
+from qinglang.core.i18n import chinese_label
 from qinglang.core.money import format_yuan
 from qinglang.core.policy import policy_resolve
 from qinglang.registry.models import InstitutionStatus
@@ -243,7 +244,7 @@ def _decide(*, actor, refund: Refund, order: Order, target: str, answer: str = "
         notify_on_commit(
             [order.parent_id],
             kind="refund.answered",
-            title=f"退费申请{RefundStatus(target).label}(订单{order.pk}，学员{order.learner_name})",
+            title=f"退费申请{chinese_label(RefundStatus, target)}(订单{order.pk}，学员{order.learner_name})",
             body=(f"退费金额：{format_yuan(refund.amount_fen)}。" if target != RefundStatus.REJECTED else "")
             + (f"机构答复：{answer[:200]}" if answer else ""),
             link=reverse("portal:parent_order", args=[order.pk]),

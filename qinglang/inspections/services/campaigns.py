@@ -12,6 +12,7 @@ from qinglang.accounts.models import Membership, Role
 from qinglang.accounts.permissions import REGULATOR_WRITERS, has_role, lock_in_scope, require_role, user_id
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, IllegalTransition, NotFound, PermissionDeniedError
+from qinglang.core.i18n import chinese_display, chinese_label
 from qinglang.core.models import DepartmentKind, Division
 from qinglang.registry.models import Institution, InstitutionStatus, LicenceStatus, Site
 
@@ -143,7 +144,9 @@ def campaign_close(*, actor, campaign_id: int) -> Campaign:
     c = lock_in_scope(Campaign, campaign_id, actor=actor, what="专项行动")
     require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message="无权执行结束专项行动")
     if c.status != CampaignStatus.DRAWN:
-        raise IllegalTransition("campaign", c.get_status_display(), CampaignStatus.CLOSED.label, [])
+        raise IllegalTransition(
+            "campaign", chinese_display(c, "status"), chinese_label(CampaignStatus, CampaignStatus.CLOSED), []
+        )
     c.status = CampaignStatus.CLOSED
     c.save(update_fields=["status"])
     audit_record(actor=actor, action="campaign.close", obj=c, changes={"status": ["drawn", "closed"]})
@@ -291,7 +294,7 @@ def task_assign(*, actor, task_id: int, inspector_ids: list[int]) -> Task:
     task = lock_in_scope(Task, task_id, actor=actor, what="检查任务")
     require_role(actor, REGULATOR_WRITERS, division_code=task.division_code, message="无权执行指派检查组")
     if task.status != TaskStatus.PLANNED:
-        raise IllegalTransition("task", task.get_status_display(), "已指派", [])
+        raise IllegalTransition("task", chinese_display(task, "status"), "已指派", [])
     ids = sorted({int(i) for i in inspector_ids})
     if not ids:
         raise ValidationError({"inspector_ids": "请选择执法检查人员"})
@@ -330,7 +333,9 @@ def task_cancel(*, actor, task_id: int, reason: str) -> Task:
     if not (reason or "").strip():
         raise ValidationError({"reason": "请说明取消理由"})
     if task.status != TaskStatus.PLANNED:
-        raise IllegalTransition("task", task.get_status_display(), TaskStatus.CANCELLED.label, [])
+        raise IllegalTransition(
+            "task", chinese_display(task, "status"), chinese_label(TaskStatus, TaskStatus.CANCELLED), []
+        )
     task.status = TaskStatus.CANCELLED
     task.save(update_fields=["status"])
     audit_record(

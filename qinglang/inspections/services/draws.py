@@ -16,6 +16,7 @@ from qinglang.core import bulk
 from qinglang.core.audit import audit_record
 from qinglang.core.calendar import is_working_day
 from qinglang.core.errors import DomainError, IllegalTransition
+from qinglang.core.i18n import chinese_display, chinese_label
 from qinglang.core.policy import policy_resolve
 from qinglang.registry.models import Institution, Site
 
@@ -180,7 +181,9 @@ def campaign_draw(
     c = lock_in_scope(Campaign, campaign_id, actor=actor, what="专项行动")
     require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message="无权执行随机抽取")
     if c.status != CampaignStatus.DRAFT or Draw.objects.filter(campaign=c).exists():
-        raise IllegalTransition("campaign", c.get_status_display(), CampaignStatus.DRAWN.label, [])
+        raise IllegalTransition(
+            "campaign", chinese_display(c, "status"), chinese_label(CampaignStatus, CampaignStatus.DRAWN), []
+        )
     _check_draw_size(share=share, count=count, team_size=team_size)
     today = today or timezone.localdate()
     seed = seed or secrets.token_hex(16)

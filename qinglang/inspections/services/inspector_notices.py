@@ -7,6 +7,7 @@ from django.db.models import Count
 from django.urls import reverse
 
 from qinglang.accounts.notifications import Message, notify_many_on_commit
+from qinglang.core.i18n import chinese_display
 
 from ..models import Campaign, RectificationItem, Task, Team, TeamMember
 
@@ -55,7 +56,7 @@ def assigned(*, task: Task, user_ids: list[int], actor) -> None:
                 users=list(user_ids),
                 kind="inspection.assigned.task",
                 title=f"检查任务：{task.institution.name}",
-                body=f"您已被指派检查该机构({task.reason or task.get_origin_display()})，须于{task.due_on:%Y-%m-%d}前完成。",
+                body=f"您已被指派检查该机构({task.reason or chinese_display(task, 'origin')})，须于{task.due_on:%Y-%m-%d}前完成。",
                 link=reverse("portal:task_detail", args=[task.pk]),
                 division_code=task.division_code,
                 about=("inspections.task", str(task.pk)),

@@ -12,6 +12,7 @@ from qinglang.core.audit import Entry, audit_record_many
 from qinglang.core.calendar import add_working_days
 from qinglang.core.documents import allocate_numbers, document_number
 from qinglang.core.errors import IllegalTransition, PermissionDeniedError
+from qinglang.core.i18n import chinese_display, chinese_label
 from qinglang.core.models import DepartmentKind, Division
 from qinglang.core.policy import policy_resolve
 
@@ -68,7 +69,9 @@ def inspection_record_submit(
     if not _may_inspect(actor, task):
         raise PermissionDeniedError("只有本任务检查组成员或监管人员可以填报检查记录")
     if task.status != TaskStatus.PLANNED:
-        raise IllegalTransition("task", task.get_status_display(), TaskStatus.COMPLETED.label, [])
+        raise IllegalTransition(
+            "task", chinese_display(task, "status"), chinese_label(TaskStatus, TaskStatus.COMPLETED), []
+        )
     items = {i.pk: i for i in task_items(task)[0]}
     given = {}
     for r in results:

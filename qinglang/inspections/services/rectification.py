@@ -27,6 +27,7 @@ from qinglang.core.audit import Entry, audit_record_many
 from qinglang.core.calendar import is_working_day, working_days_between
 from qinglang.core.documents import allocate_numbers, document_number
 from qinglang.core.errors import PermissionDeniedError
+from qinglang.core.i18n import chinese_label
 from qinglang.core.models import PolicyParameter
 from qinglang.core.policy import policy_resolve
 
@@ -393,7 +394,7 @@ def _letter_file(letter: Letter, place: str) -> None:
     overdue = working_days_between(item.deadline_on, letter.issued_on)
     supervision = letter.kind == LetterKind.SUPERVISION
     data = documents.letter_docx(
-        kind_label=LetterKind(letter.kind).label,
+        kind_label=chinese_label(LetterKind, letter.kind),
         number=letter.number,
         institution=item.institution.name,
         place=place,

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from qinglang.core.audit import audit_record
+from qinglang.core.i18n import chinese_labels
 from qinglang.core.models import Department, DepartmentKind, Division, DivisionLevel
 from qinglang.core.services import COUNTY_KINDS, department_ensure_for_division
 
@@ -85,7 +86,7 @@ def ensure_departments(county_codes: list[str], township_codes: list[str]) -> di
                 "division_id", "kind"
             )
         )
-        labels = dict(DepartmentKind.choices)
+        labels = chinese_labels(DepartmentKind)
         divs = {d.code: d for d in Division.objects.filter(code__in=[*county_codes, *township_codes])}
         new = []
         for code in county_codes:

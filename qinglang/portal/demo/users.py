@@ -7,6 +7,7 @@ from django.db import transaction
 
 from qinglang.accounts.models import Membership, Role, User
 from qinglang.accounts.services import membership_grant, user_create
+from qinglang.core.i18n import chinese_labels
 from qinglang.registry.models import Institution
 
 from .common import ACTOR, DEMO_COUNTY, DEMO_PASSWORD, DEMO_TOWNSHIP, DEMO_USERS
@@ -74,7 +75,7 @@ def ensure_demo_users(*, password: str = DEMO_PASSWORD) -> list[User]:
 
 def demo_login_rows() -> list[tuple[str, str, str, str]]:
     """(username, role label, display name, scope) of the demo users present."""
-    labels = dict(Role.choices)
+    labels = chinese_labels(Role)
     rows = []
     for username, role, _ in DEMO_USERS:
         user = User.objects.filter(username=username).first()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from datetime import date, timedelta
 
+from qinglang.core.i18n import chinese_labels
 from qinglang.registry.models import (
     DisclosureItem,
     InstitutionCategory,
@@ -63,7 +64,7 @@ STATUS_WEIGHTS = [
     (InstitutionStatus.BANNED, 2),
     (InstitutionStatus.RUNAWAY, 1),
 ]
-STAGE_LABELS = dict(Stage.choices)
+STAGE_LABELS = chinese_labels(Stage)
 # what the demo institutions publish on their boards (licences come from the registry)
 DISCLOSURE_TEXTS = {
     DisclosureItem.TEACHERS: "专职教师均持证上岗，名单见前台公示栏",

@@ -123,7 +123,7 @@ def policy_value(value, key: str = ""):
             return f"{value[0] * 100:g}%～{value[1] * 100:g}%"
         if key == "risk.level_thresholds":
             return "；".join("、".join(str(x) for x in v) if isinstance(v, list) else str(v) for v in value)
-        return "、".join(labels.get(str(v), str(v)) for v in value)
+        return "、".join(str(labels.get(str(v), str(v))) for v in value)
     if isinstance(value, str):
         return labels.get(value, value)
     if key.endswith("_fen") and isinstance(value, int):

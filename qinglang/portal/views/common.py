@@ -74,7 +74,7 @@ def error_text(exc: Exception, *, official: bool = False) -> str:
         parts = []
         for field, msgs in validation_detail(exc).items():
             label = FIELD_LABELS.get(field, "")
-            text = "；".join(msgs)
+            text = "；".join(map(str, msgs))
             parts.append(f"{label}：{text}" if label and field != "__all__" else text)
         return "；".join(parts)
     raise exc

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from qinglang.core.errors import NotFound
+from qinglang.core.i18n import chinese_display
 from qinglang.core.money import format_yuan
 from qinglang.core.ratelimit import RateLimited, client_ip
 from qinglang.funds import selectors_parent, services
@@ -71,10 +72,10 @@ def parent_receipt_pdf(request, receipt_id: int):
     buf = io.BytesIO()
     c = canvas.Canvas(buf, pagesize=A5)
     width, height = A5
-    c.setTitle(f"{r.institution.name} {r.get_kind_display()} {display_code(r.code)}")
+    c.setTitle(f"{r.institution.name} {chinese_display(r, 'kind')} {display_code(r.code)}")
     c.setSubject(f"订单 {r.order_id} {r.order.course.name}")
     c.setFont(font, 18)
-    c.drawCentredString(width / 2, height - 20 * mm, f"校外培训预收费{r.get_kind_display()}")
+    c.drawCentredString(width / 2, height - 20 * mm, f"校外培训预收费{chinese_display(r, 'kind')}")
     rows = [
         ("机构", r.institution.name),
         ("课程", r.order.course.name),

@@ -16,6 +16,7 @@ from qinglang.core import files
 from qinglang.core.division_names import full_name
 from qinglang.core.errors import DomainError
 from qinglang.core.exports import Column, field, file_response, xlsx_response
+from qinglang.core.i18n import chinese_display
 from qinglang.core.models import DepartmentKind
 
 from ..forms_ledger import (
@@ -73,7 +74,7 @@ PROBLEM_COLUMNS = [
     Column("牵头领导", field("lead_leader"), width=12),
     Column("整改措施", field("measures"), width=40),
     Column("整改时限", field("deadline"), kind="date"),
-    Column("状态", lambda p: "已逾期" if ledger.is_overdue(p) else p.get_status_display()),
+    Column("状态", lambda p: "已逾期" if ledger.is_overdue(p) else chinese_display(p, "status")),
     Column("整改情况", field("close_summary"), width=40),
     Column("销号日期", field("closed_on"), kind="date"),
 ]
@@ -260,7 +261,7 @@ TASK_COLUMNS = [
     Column("推进频次", field("cadence")),
     Column("完成时限", field("due_on"), kind="date"),
     Column("完成进度(%)", field("progress"), kind="number"),
-    Column("状态", lambda t: "已逾期" if ledger.is_overdue(t) else t.get_status_display()),
+    Column("状态", lambda t: "已逾期" if ledger.is_overdue(t) else chinese_display(t, "status")),
     Column("最近报送", field("last_progress_at"), kind="time"),
 ]
 

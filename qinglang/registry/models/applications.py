@@ -3,6 +3,7 @@ and history."""
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import Department, TransitionRow
@@ -12,20 +13,20 @@ from .institutions import Institution, InstitutionCategory, Kind
 
 
 class ApplicationKind(models.TextChoices):
-    ESTABLISH = "establish", "设立"
-    CHANGE = "change", "变更"
-    CLOSE = "close", "注销"
-    CONVERT_NONPROFIT = "convert_nonprofit", "营转非"
-    FILING_TO_APPROVAL = "filing_to_approval", "备改审"
+    ESTABLISH = "establish", _("设立")
+    CHANGE = "change", _("变更")
+    CLOSE = "close", _("注销")
+    CONVERT_NONPROFIT = "convert_nonprofit", _("营转非")
+    FILING_TO_APPROVAL = "filing_to_approval", _("备改审")
 
 
 class ApplicationStatus(models.TextChoices):
-    DRAFT = "draft", "草稿"
-    SUBMITTED = "submitted", "待审查"
-    CORRECTING = "correcting", "待补正"
-    APPROVED = "approved", "准予许可"
-    REJECTED = "rejected", "不予许可"
-    WITHDRAWN = "withdrawn", "已撤回"
+    DRAFT = "draft", _("草稿")
+    SUBMITTED = "submitted", _("待审查")
+    CORRECTING = "correcting", _("待补正")
+    APPROVED = "approved", _("准予许可")
+    REJECTED = "rejected", _("不予许可")
+    WITHDRAWN = "withdrawn", _("已撤回")
 
 
 # One service per transition (registry.services.applications).
@@ -56,36 +57,36 @@ class Application(models.Model):
     )
 
     number = models.CharField(
-        "受理编号", max_length=32, unique=True, null=True, blank=True
+        _("受理编号"), max_length=32, unique=True, null=True, blank=True
     )  # none while a draft
-    kind = models.CharField("事项", max_length=24, choices=ApplicationKind.choices)
+    kind = models.CharField(_("事项"), max_length=24, choices=ApplicationKind.choices)
     status = models.CharField(
-        "状态", max_length=16, choices=ApplicationStatus.choices, default=ApplicationStatus.SUBMITTED
+        _("状态"), max_length=16, choices=ApplicationStatus.choices, default=ApplicationStatus.SUBMITTED
     )
     institution = models.ForeignKey(
         Institution, on_delete=models.PROTECT, related_name="applications", null=True, blank=True
     )
-    division_code = models.CharField("所在区划", max_length=12, db_index=True)
+    division_code = models.CharField(_("所在区划"), max_length=12, db_index=True)
     department = models.ForeignKey(
-        Department, verbose_name="审批部门", on_delete=models.PROTECT, related_name="applications"
+        Department, verbose_name=_("审批部门"), on_delete=models.PROTECT, related_name="applications"
     )
-    category = models.CharField("类别", max_length=16, choices=InstitutionCategory.choices)
-    training_kind = models.CharField("培训类型", max_length=16, choices=Kind.choices)
-    proposed = models.JSONField("申请事项", default=dict)
-    checklist = models.JSONField("审查要点", default=dict, blank=True)
-    correction_note = models.TextField("补正要求", blank=True)
-    decision_reason = models.TextField("决定理由", blank=True)
+    category = models.CharField(_("类别"), max_length=16, choices=InstitutionCategory.choices)
+    training_kind = models.CharField(_("培训类型"), max_length=16, choices=Kind.choices)
+    proposed = models.JSONField(_("申请事项"), default=dict)
+    checklist = models.JSONField(_("审查要点"), default=dict, blank=True)
+    correction_note = models.TextField(_("补正要求"), blank=True)
+    decision_reason = models.TextField(_("决定理由"), blank=True)
     submitted_by_id = models.BigIntegerField(null=True)
-    submitted_on = models.DateField("受理日期", null=True, blank=True)
-    due_on = models.DateField("决定期限", null=True, blank=True)
-    decided_on = models.DateField("决定日期", null=True, blank=True)
+    submitted_on = models.DateField(_("受理日期"), null=True, blank=True)
+    due_on = models.DateField(_("决定期限"), null=True, blank=True)
+    decided_on = models.DateField(_("决定日期"), null=True, blank=True)
     decided_by_id = models.BigIntegerField(null=True)
-    permit_number = models.CharField("许可证号", max_length=64, blank=True)
+    permit_number = models.CharField(_("许可证号"), max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "审批申请"
-        verbose_name_plural = "审批申请"
+        verbose_name = _("审批申请")
+        verbose_name_plural = _("审批申请")
         ordering = ["-submitted_on", "-id"]
         indexes = [models.Index(fields=["division_code", "status", "due_on"], name="app_div_status_due_idx")]
         constraints = [
@@ -120,7 +121,7 @@ class ApplicationDocument(models.Model):
     """A document of an application, its type judged by content (stored by digest)."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="documents")
-    doc_type = models.CharField("材料", max_length=32)
+    doc_type = models.CharField(_("材料"), max_length=32)
     original_name = models.CharField(max_length=200)
     content_type = models.CharField(max_length=100)
     size = models.PositiveIntegerField()

@@ -3,6 +3,7 @@ machine and its history, licences, and the entries on the public white and black
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 from qinglang.core.models import Department, TransitionRow
@@ -10,18 +11,18 @@ from qinglang.core.states import StateMachine
 
 
 class InstitutionCategory(models.TextChoices):
-    SUBJECT = "subject", "学科类"
-    NON_SUBJECT = "non_subject", "非学科类"
-    MEAL_CARE = "meal_care", "托管(小饭桌)"
+    SUBJECT = "subject", _("学科类")
+    NON_SUBJECT = "non_subject", _("非学科类")
+    MEAL_CARE = "meal_care", _("托管(小饭桌)")
 
 
 class Kind(models.TextChoices):
-    SUBJECT = "subject", "学科类"
-    SPORTS = "sports", "体育类"
-    ARTS = "arts", "文化艺术类"
-    SCIENCE_TECH = "science_tech", "科技类"
-    PRACTICE = "practice", "综合实践类"
-    MEAL_CARE = "meal_care", "托管(小饭桌)"
+    SUBJECT = "subject", _("学科类")
+    SPORTS = "sports", _("体育类")
+    ARTS = "arts", _("文化艺术类")
+    SCIENCE_TECH = "science_tech", _("科技类")
+    PRACTICE = "practice", _("综合实践类")
+    MEAL_CARE = "meal_care", _("托管(小饭桌)")
 
 
 CATEGORY_KINDS = {
@@ -32,42 +33,42 @@ CATEGORY_KINDS = {
 
 
 class Stage(models.TextChoices):
-    PRESCHOOL = "preschool", "学龄前"
-    PRIMARY = "primary", "小学"
-    JUNIOR = "junior", "初中"
-    SENIOR = "senior", "高中"
+    PRESCHOOL = "preschool", _("学龄前")
+    PRIMARY = "primary", _("小学")
+    JUNIOR = "junior", _("初中")
+    SENIOR = "senior", _("高中")
 
 
 class Mode(models.TextChoices):
-    OFFLINE = "offline", "线下"
-    ONLINE = "online", "线上"
+    OFFLINE = "offline", _("线下")
+    ONLINE = "online", _("线上")
 
 
 class Nature(models.TextChoices):
-    FOR_PROFIT = "for_profit", "营利性"
-    NON_PROFIT = "non_profit", "非营利性"
+    FOR_PROFIT = "for_profit", _("营利性")
+    NON_PROFIT = "non_profit", _("非营利性")
 
 
 class NonprofitConversion(models.TextChoices):
-    NOT_APPLICABLE = "not_applicable", "不适用"
-    PENDING = "pending", "待转"
-    COMPLETED = "completed", "已完成营转非"
+    NOT_APPLICABLE = "not_applicable", _("不适用")
+    PENDING = "pending", _("待转")
+    COMPLETED = "completed", _("已完成营转非")
 
 
 class LicenceStatus(models.TextChoices):
-    FULLY_LICENSED = "fully_licensed", "证照齐全"
-    PERMIT_ONLY = "permit_only", "有证无照"
-    LICENSE_ONLY = "license_only", "有照无证"
-    UNLICENSED = "unlicensed", "无证无照"
+    FULLY_LICENSED = "fully_licensed", _("证照齐全")
+    PERMIT_ONLY = "permit_only", _("有证无照")
+    LICENSE_ONLY = "license_only", _("有照无证")
+    UNLICENSED = "unlicensed", _("无证无照")
 
 
 class InstitutionStatus(models.TextChoices):
-    ACTIVE = "active", "正常办学"
-    SUSPENDED = "suspended", "停业整顿"
-    STOP_ENROLLMENT = "stop_enrollment", "停止招生"
-    CLOSED = "closed", "已关停"
-    BANNED = "banned", "已取缔"
-    RUNAWAY = "runaway", "卷款跑路"
+    ACTIVE = "active", _("正常办学")
+    SUSPENDED = "suspended", _("停业整顿")
+    STOP_ENROLLMENT = "stop_enrollment", _("停止招生")
+    CLOSED = "closed", _("已关停")
+    BANNED = "banned", _("已取缔")
+    RUNAWAY = "runaway", _("卷款跑路")
 
 
 # Institution status state machine (one service per transition; see services.STATUS_TRANSITIONS).
@@ -104,53 +105,53 @@ class Institution(models.Model):
 
     scope = ScopePaths(division="division_code", institution="id", department="competent_department__kind")
 
-    name = models.CharField("机构名称", max_length=200)
-    registered_name = models.CharField("登记名称", max_length=200, blank=True)
-    uscc = models.CharField("统一社会信用代码", max_length=18, null=True, blank=True)
-    legal_representative = models.CharField("法定代表人", max_length=64, blank=True)
-    contact_name = models.CharField("联系人", max_length=64, blank=True)
-    contact_phone = models.CharField("联系电话", max_length=20, blank=True)
-    category = models.CharField("类别", max_length=16, choices=InstitutionCategory.choices)
-    kind = models.CharField("培训类型", max_length=16, choices=Kind.choices)
-    stages = models.CharField("学段", max_length=64, blank=True, help_text="逗号分隔")
-    mode = models.CharField("办学形式", max_length=8, choices=Mode.choices, default=Mode.OFFLINE)
-    nature = models.CharField("性质", max_length=16, choices=Nature.choices, default=Nature.FOR_PROFIT)
+    name = models.CharField(_("机构名称"), max_length=200)
+    registered_name = models.CharField(_("登记名称"), max_length=200, blank=True)
+    uscc = models.CharField(_("统一社会信用代码"), max_length=18, null=True, blank=True)
+    legal_representative = models.CharField(_("法定代表人"), max_length=64, blank=True)
+    contact_name = models.CharField(_("联系人"), max_length=64, blank=True)
+    contact_phone = models.CharField(_("联系电话"), max_length=20, blank=True)
+    category = models.CharField(_("类别"), max_length=16, choices=InstitutionCategory.choices)
+    kind = models.CharField(_("培训类型"), max_length=16, choices=Kind.choices)
+    stages = models.CharField(_("学段"), max_length=64, blank=True, help_text=_("逗号分隔"))
+    mode = models.CharField(_("办学形式"), max_length=8, choices=Mode.choices, default=Mode.OFFLINE)
+    nature = models.CharField(_("性质"), max_length=16, choices=Nature.choices, default=Nature.FOR_PROFIT)
     nonprofit_conversion = models.CharField(
-        "营转非",
+        _("营转非"),
         max_length=16,
         choices=NonprofitConversion.choices,
         default=NonprofitConversion.NOT_APPLICABLE,
     )
-    division_code = models.CharField("所属区划", max_length=12)
-    address = models.CharField("地址", max_length=255, blank=True)
+    division_code = models.CharField(_("所属区划"), max_length=12)
+    address = models.CharField(_("地址"), max_length=255, blank=True)
     competent_department = models.ForeignKey(
         Department,
-        verbose_name="主管部门",
+        verbose_name=_("主管部门"),
         on_delete=models.PROTECT,
         related_name="institutions",
         null=True,
         blank=True,
     )
-    competent_department_overridden = models.BooleanField("主管部门由审批部门指定", default=False)
+    competent_department_overridden = models.BooleanField(_("主管部门由审批部门指定"), default=False)
     licence_status = models.CharField(
-        "证照状态", max_length=16, choices=LicenceStatus.choices, default=LicenceStatus.UNLICENSED
+        _("证照状态"), max_length=16, choices=LicenceStatus.choices, default=LicenceStatus.UNLICENSED
     )
     status = models.CharField(
-        "办学状态", max_length=16, choices=InstitutionStatus.choices, default=InstitutionStatus.ACTIVE
+        _("办学状态"), max_length=16, choices=InstitutionStatus.choices, default=InstitutionStatus.ACTIVE
     )
-    whitelisted = models.BooleanField("白名单", default=False)
-    blacklisted = models.BooleanField("黑名单", default=False)
-    party_organisation = models.BooleanField("党组织覆盖", default=False)
-    party_charter_clause = models.BooleanField("党建入章", default=False)
-    founded_on = models.DateField("成立日期", null=True, blank=True)
+    whitelisted = models.BooleanField(_("白名单"), default=False)
+    blacklisted = models.BooleanField(_("黑名单"), default=False)
+    party_organisation = models.BooleanField(_("党组织覆盖"), default=False)
+    party_charter_clause = models.BooleanField(_("党建入章"), default=False)
+    founded_on = models.DateField(_("成立日期"), null=True, blank=True)
     # character bigrams of the names and the credit code (registry.search), kept by save()
     search_text = models.TextField(blank=True, default="", editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "培训机构"
-        verbose_name_plural = "培训机构"
+        verbose_name = _("培训机构")
+        verbose_name_plural = _("培训机构")
         ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
@@ -200,11 +201,11 @@ class Institution(models.Model):
 
 
 class LicenceKind(models.TextChoices):
-    SCHOOL_PERMIT = "school_permit", "办学许可证"
-    BUSINESS_LICENSE = "business_license", "营业执照"
-    NONPROFIT_REGISTRATION = "nonprofit_registration", "民办非企业单位登记证书"
-    FIRE_ACCEPTANCE = "fire_acceptance", "消防验收(备案)"
-    FOOD_LICENCE = "food_licence", "食品经营许可证"
+    SCHOOL_PERMIT = "school_permit", _("办学许可证")
+    BUSINESS_LICENSE = "business_license", _("营业执照")
+    NONPROFIT_REGISTRATION = "nonprofit_registration", _("民办非企业单位登记证书")
+    FIRE_ACCEPTANCE = "fire_acceptance", _("消防验收(备案)")
+    FOOD_LICENCE = "food_licence", _("食品经营许可证")
 
 
 class Licence(models.Model):
@@ -217,19 +218,19 @@ class Licence(models.Model):
     )
 
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="licences")
-    kind = models.CharField("证照类型", max_length=32, choices=LicenceKind.choices)
-    number = models.CharField("证号", max_length=64)
-    issuer = models.CharField("发证机关", max_length=100, blank=True)
-    valid_from = models.DateField("有效期起", null=True, blank=True)
-    valid_until = models.DateField("有效期至", null=True, blank=True)
-    revoked = models.BooleanField("已吊销/注销", default=False)
+    kind = models.CharField(_("证照类型"), max_length=32, choices=LicenceKind.choices)
+    number = models.CharField(_("证号"), max_length=64)
+    issuer = models.CharField(_("发证机关"), max_length=100, blank=True)
+    valid_from = models.DateField(_("有效期起"), null=True, blank=True)
+    valid_until = models.DateField(_("有效期至"), null=True, blank=True)
+    revoked = models.BooleanField(_("已吊销/注销"), default=False)
     # 经营范围 (营业执照) / 业务范围 (民办非企业单位登记证书), as printed on the licence: a
     # non-subject institution's scope is screened for disguised subject training
-    business_scope = models.TextField("经营范围", blank=True, default="")
+    business_scope = models.TextField(_("经营范围"), blank=True, default="")
 
     class Meta:
-        verbose_name = "证照"
-        verbose_name_plural = "证照"
+        verbose_name = _("证照")
+        verbose_name_plural = _("证照")
         constraints = [
             models.UniqueConstraint(fields=["institution", "kind"], name="licence_one_per_kind"),
             models.CheckConstraint(
@@ -273,8 +274,8 @@ INSTITUTION_STATES = StateMachine(
 
 
 class ListKind(models.TextChoices):
-    WHITE = "white", "白名单"
-    BLACK = "black", "黑名单"
+    WHITE = "white", _("白名单")
+    BLACK = "black", _("黑名单")
 
 
 class ListEntry(models.Model):
@@ -284,18 +285,18 @@ class ListEntry(models.Model):
     scope = ScopePaths(division="institution__division_code", institution="institution_id")
 
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="list_entries")
-    list_kind = models.CharField("名单", max_length=8, choices=ListKind.choices)
-    reason = models.TextField("理由")
-    decided_on = models.DateField("决定日期")
+    list_kind = models.CharField(_("名单"), max_length=8, choices=ListKind.choices)
+    reason = models.TextField(_("理由"))
+    decided_on = models.DateField(_("决定日期"))
     decided_by_id = models.BigIntegerField(null=True)
-    decided_by_label = models.CharField("决定人", max_length=150, blank=True)
-    removed_on = models.DateField("移出日期", null=True, blank=True)
-    removed_reason = models.TextField("移出理由", blank=True)
+    decided_by_label = models.CharField(_("决定人"), max_length=150, blank=True)
+    removed_on = models.DateField(_("移出日期"), null=True, blank=True)
+    removed_reason = models.TextField(_("移出理由"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "名单记录"
-        verbose_name_plural = "名单记录"
+        verbose_name = _("名单记录")
+        verbose_name_plural = _("名单记录")
         ordering = ["-decided_on", "-id"]
         constraints = [
             models.UniqueConstraint(

@@ -3,6 +3,7 @@ disclosure board (公示栏)."""
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import ScopePaths
 
@@ -11,13 +12,13 @@ from .resources import Course, Staff
 
 
 class Weekday(models.IntegerChoices):
-    MON = 1, "周一"
-    TUE = 2, "周二"
-    WED = 3, "周三"
-    THU = 4, "周四"
-    FRI = 5, "周五"
-    SAT = 6, "周六"
-    SUN = 7, "周日"
+    MON = 1, _("周一")
+    TUE = 2, _("周二")
+    WED = 3, _("周三")
+    THU = 4, _("周四")
+    FRI = 5, _("周五")
+    SAT = 6, _("周六")
+    SUN = 7, _("周日")
 
 
 class CourseSlot(models.Model):
@@ -31,19 +32,24 @@ class CourseSlot(models.Model):
     )
 
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="slots")
-    weekday = models.PositiveSmallIntegerField("星期", choices=Weekday.choices)
-    starts_at = models.TimeField("开始时间")
-    ends_at = models.TimeField("结束时间")
-    term_start = models.DateField("起始日期")
-    term_end = models.DateField("截止日期")
+    weekday = models.PositiveSmallIntegerField(_("星期"), choices=Weekday.choices)
+    starts_at = models.TimeField(_("开始时间"))
+    ends_at = models.TimeField(_("结束时间"))
+    term_start = models.DateField(_("起始日期"))
+    term_end = models.DateField(_("截止日期"))
     teacher = models.ForeignKey(
-        Staff, verbose_name="授课人员", on_delete=models.PROTECT, related_name="slots", null=True, blank=True
+        Staff,
+        verbose_name=_("授课人员"),
+        on_delete=models.PROTECT,
+        related_name="slots",
+        null=True,
+        blank=True,
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "课表"
-        verbose_name_plural = "课表"
+        verbose_name = _("课表")
+        verbose_name_plural = _("课表")
         ordering = ["course_id", "weekday", "starts_at", "id"]
         constraints = [
             models.CheckConstraint(
@@ -73,21 +79,21 @@ class HoursViolation(models.Model):
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="hours_violations")
     course = models.ForeignKey(Course, on_delete=models.CASCADE, related_name="hours_violations")
     division_code = models.CharField(max_length=12, db_index=True)
-    starts_at = models.DateTimeField("开始时间")
-    ends_at = models.DateTimeField("结束时间")
-    rule = models.CharField("规则", max_length=64)
-    rule_value = models.JSONField("规则取值", null=True)
-    set_by = models.CharField("设定区划", max_length=12, blank=True)
-    basis = models.TextField("依据")
-    message = models.TextField("情况")
-    refused = models.BooleanField("已拒绝记录", default=False)
-    source = models.CharField("来源", max_length=32, default="lesson")
-    ref = models.CharField("关联编号", max_length=64, blank=True)
+    starts_at = models.DateTimeField(_("开始时间"))
+    ends_at = models.DateTimeField(_("结束时间"))
+    rule = models.CharField(_("规则"), max_length=64)
+    rule_value = models.JSONField(_("规则取值"), null=True)
+    set_by = models.CharField(_("设定区划"), max_length=12, blank=True)
+    basis = models.TextField(_("依据"))
+    message = models.TextField(_("情况"))
+    refused = models.BooleanField(_("已拒绝记录"), default=False)
+    source = models.CharField(_("来源"), max_length=32, default="lesson")
+    ref = models.CharField(_("关联编号"), max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "培训时间违规"
-        verbose_name_plural = "培训时间违规"
+        verbose_name = _("培训时间违规")
+        verbose_name_plural = _("培训时间违规")
         ordering = ["-starts_at", "-id"]
         indexes = [
             models.Index(fields=["division_code", "institution", "created_at"], name="hoursviol_div_idx")
@@ -114,25 +120,25 @@ class PracticeBan(models.Model):
     scope = ScopePaths(division="division_code")
 
     resident_id_digest = models.CharField(max_length=64, db_index=True)
-    name_masked = models.CharField("姓名(脱敏)", max_length=64, blank=True)
-    resident_id_masked = models.CharField("身份证号(脱敏)", max_length=18, blank=True)
-    authority = models.CharField("决定机关", max_length=100)
-    decision_no = models.CharField("决定文号", max_length=64)
-    basis = models.TextField("依据")
-    division_code = models.CharField("决定区划", max_length=12)
-    starts_on = models.DateField("起始日期")
-    ends_on = models.DateField("截止日期", null=True, blank=True)
-    lifted_on = models.DateField("解除日期", null=True, blank=True)
-    source = models.CharField("来源", max_length=32, default="penalty_decision")
+    name_masked = models.CharField(_("姓名(脱敏)"), max_length=64, blank=True)
+    resident_id_masked = models.CharField(_("身份证号(脱敏)"), max_length=18, blank=True)
+    authority = models.CharField(_("决定机关"), max_length=100)
+    decision_no = models.CharField(_("决定文号"), max_length=64)
+    basis = models.TextField(_("依据"))
+    division_code = models.CharField(_("决定区划"), max_length=12)
+    starts_on = models.DateField(_("起始日期"))
+    ends_on = models.DateField(_("截止日期"), null=True, blank=True)
+    lifted_on = models.DateField(_("解除日期"), null=True, blank=True)
+    source = models.CharField(_("来源"), max_length=32, default="penalty_decision")
     source_ref = models.CharField(max_length=64, blank=True)
     entered_by_id = models.BigIntegerField(null=True)
-    refused_hires = models.PositiveIntegerField("拒绝聘用次数", default=0)
-    last_refused_on = models.DateField("最近拒绝聘用", null=True, blank=True)
+    refused_hires = models.PositiveIntegerField(_("拒绝聘用次数"), default=0)
+    last_refused_on = models.DateField(_("最近拒绝聘用"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = "限制从业名单"
-        verbose_name_plural = "限制从业名单"
+        verbose_name = _("限制从业名单")
+        verbose_name_plural = _("限制从业名单")
         ordering = ["-starts_on", "-id"]
         constraints = [
             models.CheckConstraint(
@@ -149,13 +155,13 @@ class PracticeBan(models.Model):
 
 
 class DisclosureItem(models.TextChoices):
-    PERMIT = "permit", "办学许可证"
-    REGISTRATION = "registration", "营业执照/登记证书"
-    TEACHERS = "teachers", "教师信息"
-    FEES = "fees", "收费标准"
-    CONTENT = "content", "培训内容"
-    SAFETY = "safety", "安全管理"
-    CUSTODY = "custody", "资金监管"
+    PERMIT = "permit", _("办学许可证")
+    REGISTRATION = "registration", _("营业执照/登记证书")
+    TEACHERS = "teachers", _("教师信息")
+    FEES = "fees", _("收费标准")
+    CONTENT = "content", _("培训内容")
+    SAFETY = "safety", _("安全管理")
+    CUSTODY = "custody", _("资金监管")
 
 
 class DisclosureNote(models.Model):
@@ -169,13 +175,13 @@ class DisclosureNote(models.Model):
     )
 
     institution = models.ForeignKey(Institution, on_delete=models.CASCADE, related_name="disclosures")
-    item = models.CharField("公示事项", max_length=16, choices=DisclosureItem.choices)
-    text = models.TextField("公示内容")
+    item = models.CharField(_("公示事项"), max_length=16, choices=DisclosureItem.choices)
+    text = models.TextField(_("公示内容"))
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        verbose_name = "公示内容"
-        verbose_name_plural = "公示内容"
+        verbose_name = _("公示内容")
+        verbose_name_plural = _("公示内容")
         ordering = ["institution_id", "item"]
         constraints = [
             models.UniqueConstraint(fields=["institution", "item"], name="disclosure_one_per_item")

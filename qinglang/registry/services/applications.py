@@ -21,6 +21,7 @@ from qinglang.accounts.scope import actor_for, division_in_scope
 from qinglang.core.audit import audit_record
 from qinglang.core.calendar import add_working_days
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.i18n import chinese_label
 from qinglang.core.policy import policy_resolve
 from qinglang.core.services import department_ensure_for_division
 
@@ -291,7 +292,9 @@ def application_submit(
         rule = policy_resolve("subject.new_approvals_allowed", division_code, on=today)
         if not rule.value:
             raise rule.violation(
-                f"不再受理学科类校外培训机构{ApplicationKind(kind).label}申请", kind=kind, category=category
+                f"不再受理学科类校外培训机构{chinese_label(ApplicationKind, kind)}申请",
+                kind=kind,
+                category=category,
             )
     proposed = _clean_proposed(kind, data, inst)
     docs = _check_documents(files, required=REQUIRED_DOCUMENTS[kind], held=held)

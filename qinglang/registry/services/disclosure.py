@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from qinglang.core.audit import audit_record
+from qinglang.core.i18n import chinese_display, chinese_labels
 from qinglang.core.policy import PolicyBatch, policy_resolve
 from qinglang.core.validators import mask_name
 
@@ -35,7 +36,7 @@ def _facts(inst: Institution, day: date) -> dict[str, list[str]]:
     for lic in inst.licences.all():
         if not lic.is_valid_on(day):
             continue
-        line = f"{lic.get_kind_display()} {lic.number}" + (f"({lic.issuer})" if lic.issuer else "")
+        line = f"{chinese_display(lic, 'kind')} {lic.number}" + (f"({lic.issuer})" if lic.issuer else "")
         if lic.valid_until:
             line += f"，有效期至{lic.valid_until.isoformat()}"
         if lic.kind == LicenceKind.SCHOOL_PERMIT:
@@ -49,7 +50,7 @@ def _facts(inst: Institution, day: date) -> dict[str, list[str]]:
         out["teachers"].append(f"{mask_name(s.name)}　{s.subjects or '—'}　{q}")
     for c in inst.courses.filter(approval_status="approved").order_by("id")[:50]:
         out["fees"].append(f"{c.name}：{c.unit_price_fen / 100:.2f}元/课时，共{c.lessons}课时")
-        out["content"].append(f"{c.name}({c.get_kind_display()}，{c.get_stage_display()})")
+        out["content"].append(f"{c.name}({chinese_display(c, 'kind')}，{chinese_display(c, 'stage')})")
     return out
 
 
@@ -60,7 +61,7 @@ def disclosure_board(inst: Institution, day: date | None = None) -> list[dict]:
     rule = policy_resolve("disclosure.required_items", inst.division_code)
     facts = _facts(inst, day)
     notes = dict(inst.disclosures.values_list("item", "text"))
-    labels = dict(DisclosureItem.choices)
+    labels = chinese_labels(DisclosureItem)
     out = []
     for item in rule.value or []:
         lines = [*facts.get(item, []), *([notes[item]] if notes.get(item) else [])]

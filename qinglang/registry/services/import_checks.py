@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 
 from qinglang.accounts.scope import actor_for, division_in_scope
+from qinglang.core.i18n import chinese_label, chinese_labels
 from qinglang.core.models import Division, DivisionLevel
 from qinglang.core.validators import validate_phone, validate_uscc
 
@@ -57,7 +58,7 @@ def _label_map(choices, extra: dict[str, str] | None = None) -> dict[str, str]:
     """Accept the Chinese label (with or without a trailing 类 or bracketed note) or the
     stored value."""
     out: dict[str, str] = {}
-    for value, label in choices.choices:
+    for value, label in chinese_labels(choices).items():
         key = normalise_text(label)
         out[key] = value
         out[normalise_text(value)] = value
@@ -235,20 +236,23 @@ def _category_and_kind(v: dict, err: Err) -> tuple[str, str]:
     if v.get("category"):
         category = CATEGORY_LOOKUP.get(normalise_text(v["category"]), "")
         if not category:
-            err("category", f"类别取值无效：{v['category']}(可选：{'、'.join(InstitutionCategory.labels)})")
+            err(
+                "category",
+                f"类别取值无效：{v['category']}(可选：{'、'.join(chinese_labels(InstitutionCategory).values())})",
+            )
     if v.get("kind"):
         kind = KIND_LOOKUP.get(normalise_text(v["kind"]), "")
         if not kind:
-            err("kind", f"培训类型取值无效：{v['kind']}(可选：{'、'.join(Kind.labels)})")
+            err("kind", f"培训类型取值无效：{v['kind']}(可选：{'、'.join(chinese_labels(Kind).values())})")
     elif category:
         kind = DEFAULT_KIND.get(category, "")
         if not kind:
             err("kind", "类别为非学科类时请填写培训类型")
     if category and kind and kind not in CATEGORY_KINDS[category]:
-        allowed = "、".join(Kind(k).label for k in Kind.values if k in CATEGORY_KINDS[category])
+        allowed = "、".join(chinese_label(Kind, k) for k in Kind.values if k in CATEGORY_KINDS[category])
         err(
             "kind",
-            f"培训类型“{Kind(kind).label}”与类别“{InstitutionCategory(category).label}”不符(应为：{allowed})",
+            f"培训类型“{chinese_label(Kind, kind)}”与类别“{chinese_label(InstitutionCategory, category)}”不符(应为：{allowed})",
         )
 
     return category, kind
@@ -263,7 +267,7 @@ def _stages(v: dict, err: Err) -> list[str]:
                 continue
             s = STAGE_LOOKUP.get(normalise_text(part))
             if s is None:
-                err("stages", f"学段取值无效：{part}(可选：{'、'.join(Stage.labels)})")
+                err("stages", f"学段取值无效：{part}(可选：{'、'.join(chinese_labels(Stage).values())})")
             elif s not in stages:
                 stages.append(s)
 

@@ -11,6 +11,7 @@ from qinglang.accounts.permissions import require_role, system
 from qinglang.accounts.scope import actor_for
 from qinglang.core.audit import audit_record, diff, snapshot
 from qinglang.core.errors import DomainError
+from qinglang.core.i18n import chinese_display, chinese_label
 from qinglang.core.models import Department
 from qinglang.core.services import department_ensure_for_division
 from qinglang.core.validators import validate_phone, validate_uscc
@@ -145,7 +146,9 @@ def clean_profile(data: dict) -> dict:
 def check_category_kind(inst: Institution) -> None:
     allowed = CATEGORY_KINDS.get(inst.category, set())
     if inst.kind not in allowed:
-        raise ValidationError({"kind": f"培训类型与类别不符：{inst.get_category_display()}不含{inst.kind}"})
+        raise ValidationError(
+            {"kind": f"培训类型与类别不符：{chinese_display(inst, 'category')}不含{inst.kind}"}
+        )
 
 
 def competent_department(inst: Institution):
@@ -450,7 +453,7 @@ def institution_transition(*, actor, institution_id: int, to_status: str, reason
             actor=actor,
             inst=inst,
             kind=ListKind.WHITE,
-            reason=f"办学状态变更为{InstitutionStatus(to_status).label}",
+            reason=f"办学状态变更为{chinese_label(InstitutionStatus, to_status)}",
             day=timezone.localdate(),
         )
         inst.whitelisted = False

@@ -9,6 +9,7 @@ from django.utils import timezone
 from qinglang.accounts.permissions import system
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError
+from qinglang.core.i18n import chinese_display
 from qinglang.core.policy import policy_resolve
 
 from ..models import (
@@ -72,14 +73,14 @@ def whitelist_add(*, actor, institution_id: int, reason: str, day: date | None =
     if inst.licence_status != LicenceStatus.FULLY_LICENSED:
         raise DomainError(
             "not_fully_licensed",
-            f"证照不全({inst.get_licence_status_display()})的机构不能列入白名单",
+            f"证照不全({chinese_display(inst, 'licence_status')})的机构不能列入白名单",
             {"licence_status": inst.licence_status},
             status=409,
         )
     if inst.status != InstitutionStatus.ACTIVE:
         raise DomainError(
             "not_active",
-            f"办学状态为{inst.get_status_display()}的机构不能列入白名单",
+            f"办学状态为{chinese_display(inst, 'status')}的机构不能列入白名单",
             {"status": inst.status},
             status=409,
         )

@@ -14,6 +14,7 @@ from qinglang.accounts.services import membership_grant, user_create
 from qinglang.core.audit import audit_record, diff, snapshot
 from qinglang.core.crypto import blind_index, encrypt
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.i18n import chinese_label
 from qinglang.core.policy import policy_resolve
 from qinglang.core.validators import mask_resident_id, validate_resident_id
 
@@ -466,6 +467,6 @@ def institution_member_grant(*, actor, institution_id: int, user_id: int, role: 
         raise PermissionDeniedError("只有平台管理员或监管领导可以为机构授权")
     inst = lock_institution(actor=actor, institution_id=institution_id)
     if Membership.objects.filter(user_id=user_id, role=role, institution_id=inst.pk, active=True).exists():
-        label = Role(role).label
+        label = chinese_label(Role, role)
         raise DomainError("already_granted", f"该账号已是{inst.name}的{label}", {"institution_id": inst.pk})
     return membership_add(actor=actor, user_id=user_id, role=role, institution_id=inst.pk)

@@ -22,6 +22,7 @@ from qinglang.core import bulk
 from qinglang.core.audit import audit_record
 from qinglang.core.calendar import VACATION_KEYS, is_rest_day, vacation_on
 from qinglang.core.errors import NotFound
+from qinglang.core.i18n import chinese_labels
 from qinglang.core.policy import Resolved, policy_resolve, policy_resolve_many
 
 from ..models import (
@@ -413,7 +414,7 @@ def course_sellable(course: Course) -> None:
         course.materials.exclude(status=MaterialStatus.APPROVED).values_list("title", "status")[:5]
     )
     if pending:
-        labels = dict(MaterialStatus.choices)
+        labels = chinese_labels(MaterialStatus)
         names = "、".join(f"《{t}》({labels[s]})" for t, s in pending)
         raise rule.violation(f"课程的培训材料{names}未通过审核，不得销售", materials=[t for t, _ in pending])
 
@@ -434,7 +435,7 @@ def whitelist_gate(inst: Institution, day: date) -> None:
     gaps = disclosure_gaps(inst, day)
     if gaps:
         rule = policy_resolve("disclosure.required_items", inst.division_code)
-        labels = dict(DisclosureItem.choices)
+        labels = chinese_labels(DisclosureItem)
         raise rule.violation(
             f"公示栏缺少：{'、'.join(str(labels.get(g, g)) for g in gaps)}，不能列入白名单", missing=gaps
         )

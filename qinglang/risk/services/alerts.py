@@ -11,6 +11,7 @@ from qinglang.accounts.permissions import system
 from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.calendar import add_working_days
 from qinglang.core.errors import DomainError
+from qinglang.core.i18n import chinese_display
 from qinglang.registry.models import InstitutionStatus
 
 from ..models import ALERT_STATES, ActionKind, Alert, AlertAction, AlertStatus
@@ -65,7 +66,9 @@ def alert_act(*, actor, alert_id: int, kind: str, note: str, due_on: date | None
             ref = "stop_enrollment"
         action = AlertAction.objects.create(alert=alert, kind=kind, note=note, ref=ref, actor_id=_uid(actor))
         if alert.status == AlertStatus.OPEN:
-            ALERT_STATES.move(alert, AlertStatus.HANDLING, actor=actor, reason=action.get_kind_display())
+            ALERT_STATES.move(
+                alert, AlertStatus.HANDLING, actor=actor, reason=chinese_display(action, "kind")
+            )
         audit_record(
             actor=actor,
             action=f"risk.alert_{kind}",
@@ -83,7 +86,7 @@ def alert_act(*, actor, alert_id: int, kind: str, note: str, due_on: date | None
         _send(
             recipients,
             kind=f"risk.alert_{kind}",
-            title=f"预警#{alert.pk}{inst.name}：{action.get_kind_display()}",
+            title=f"预警#{alert.pk}{inst.name}：{chinese_display(action, 'kind')}",
             body=note[:200],
             link=_alert_link(alert),
             actor=actor,
@@ -136,7 +139,7 @@ def alerts_escalate_overdue(*, today: date | None = None, actor=system("risk-esc
                 people.task_force(a.division_code) | people.department(a.division_code, a.department_kind),
                 kind="risk.alert_overdue",
                 title=f"预警#{a.pk}{a.institution.name}超过处置时限，提请专班督办",
-                body=f"处置时限{a.due_on}；当前{a.get_status_display()}。",
+                body=f"处置时限{a.due_on}；当前{chinese_display(a, 'status')}。",
                 link=_alert_link(a),
                 actor=actor,
                 obj=a,

@@ -10,6 +10,7 @@ from qinglang.accounts.notifications import Message, notify_many
 from qinglang.core import bulk
 from qinglang.core.audit import Entry, audit_record_many
 from qinglang.core.calendar import add_working_days
+from qinglang.core.i18n import chinese_labels
 
 from ..models import ALERT_STATES, GUARDED_LEVELS, LEVEL_RANK, Alert, AlertStatus, Guardian, Level
 from ..policy import RiskPolicy
@@ -56,7 +57,7 @@ def level_changes_follow(changes: list, *, day: date, actor) -> None:
     guardianship; a rise to orange or red asks the task force for a guardian. Alerts,
     their first transition rows, the audit events and the notifications are each written
     in one bulk statement per batch."""
-    labels = dict(Level.choices)
+    labels = chinese_labels(Level)
     rising = [c for c in changes if c[2] != Level.BLUE and LEVEL_RANK[c[2]] > LEVEL_RANK[c[1]]]
     entries, notices = _alerts_follow(rising, day=day, actor=actor, labels=labels)
     entries += _guardians_end(changes, day=day, labels=labels)

@@ -13,6 +13,7 @@ from qinglang.accounts.scope import restrict
 from qinglang.clues.services import Submission, clue_lead_create, clue_reclassify
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import IllegalTransition, NotFound
+from qinglang.core.i18n import chinese_display, chinese_labels
 
 from .. import classifier, extract
 from ..models import HOLD_TRANSITIONS, HoldStatus, Label, Source, TextHold
@@ -71,7 +72,7 @@ def hold_review(*, actor, hold_id: int, genuine: bool, note: str) -> TextHold:
     require_role(actor, REVIEW_ROLES, message="只有监管人员可以复核")
     to = HoldStatus.CLEARED if genuine else HoldStatus.CONFIRMED
     if to not in HOLD_TRANSITIONS[hold.status]:
-        labels = dict(HoldStatus.choices)
+        labels = chinese_labels(HoldStatus)
         raise IllegalTransition(
             "text_hold", labels[hold.status], labels[to], sorted(HOLD_TRANSITIONS[hold.status])
         )
@@ -98,7 +99,7 @@ def _hold_lead(actor, hold: TextHold) -> None:
 
     inst = Institution.objects.filter(pk=hold.institution_id).values("name", "uscc", "address").first() or {}
     content = (
-        f"文本研判复核确认为隐形变异学科类培训({hold.get_source_display()}《{hold.object_name}》)："
+        f"文本研判复核确认为隐形变异学科类培训({chinese_display(hold, 'source')}《{hold.object_name}》)："
         f"{hold.text}"
     )[:2000]
     report = clue_lead_create(

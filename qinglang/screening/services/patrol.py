@@ -13,6 +13,7 @@ from qinglang.clues.services import Submission, clue_lead_create
 from qinglang.core import files
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, IllegalTransition, PermissionDeniedError
+from qinglang.core.i18n import chinese_labels
 
 from .. import classifier, extract
 from ..models import TAKEDOWN_TRANSITIONS, Label, PatrolPost, Platform, TakedownRequest, TakedownStatus
@@ -22,7 +23,7 @@ from .common import MAX_TEXT_CHARS, PATROL_HIT_CONFIDENCE, PATROL_ROLES, _divisi
 def _clean_post(data: dict) -> dict:
     errors = {}
     platform = (data.get("platform") or "").strip()
-    by_label = {label: value for value, label in Platform.choices}
+    by_label = {label: value for value, label in chinese_labels(Platform).items()}
     platform = by_label.get(platform, platform)
     if platform not in Platform.values:
         errors["platform"] = f"未知平台：{platform or '未填写'}"
@@ -194,7 +195,7 @@ def takedown_answer(
     t = lock_in_scope(TakedownRequest, takedown_id, actor=actor, what="下架请求", related=("post",))
     require_role(actor, PATROL_ROLES, message="只有监管人员可以登记平台答复")
     if status not in TakedownStatus.values or status not in TAKEDOWN_TRANSITIONS[t.status]:
-        labels = dict(TakedownStatus.choices)
+        labels = chinese_labels(TakedownStatus)
         raise IllegalTransition(
             "takedown", labels[t.status], labels.get(status, status), sorted(TAKEDOWN_TRANSITIONS[t.status])
         )

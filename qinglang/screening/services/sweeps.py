@@ -13,6 +13,7 @@ from qinglang.clues.services import Submission, clue_report_submit
 from qinglang.core import files
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.i18n import chinese_labels
 from qinglang.core.models import Division
 
 from .. import extract
@@ -80,14 +81,14 @@ def _clean_place(sweep: Sweep, data: dict) -> dict:
     name = (data.get("name") or "").strip()
     address = (data.get("address") or "").strip()
     ptype = (data.get("place_type") or "").strip()
-    ptype = {label: v for v, label in PlaceType.choices}.get(ptype, ptype)
+    ptype = {label: v for v, label in chinese_labels(PlaceType).items()}.get(ptype, ptype)
     code = (data.get("division_code") or "").strip()
     if not name:
         errors["name"] = "请填写场所名称"
     if not address:
         errors["address"] = "请填写地址"
     if ptype not in sweep.place_types:
-        labels = dict(PlaceType.choices)
+        labels = chinese_labels(PlaceType)
         errors["place_type"] = (
             f"场所类型须为本次摸排的类型之一：{'、'.join(labels[t] for t in sweep.place_types)}"
         )

@@ -1,0 +1,35 @@
+"""Chinese regardless of the reader's language.
+
+Choice labels and verbose names are lazy translations whose source (msgid) is the
+Chinese; a page shows them in the reader's language. What the project stores, hashes,
+exports for the office or matches against Chinese input (audit payloads, documents,
+spreadsheets, import look-ups) takes the Chinese through these helpers instead, so it
+never depends on the language of the request that wrote it."""
+
+from django.utils import translation
+
+SOURCE_LANGUAGE = "zh-hans"
+
+
+def chinese(text) -> str:
+    """The Chinese of a (possibly lazy) string, as a plain ``str``."""
+    with translation.override(SOURCE_LANGUAGE):
+        return str(text)
+
+
+def chinese_labels(choices) -> dict:
+    """``{value: Chinese label}`` of a choices class or a list of (value, label) pairs."""
+    pairs = getattr(choices, "choices", choices)
+    with translation.override(SOURCE_LANGUAGE):
+        return {value: str(label) for value, label in pairs}
+
+
+def chinese_label(choices, value, default=None):
+    """The Chinese label of one value (``default``, else the value itself, when unknown)."""
+    return chinese_labels(choices).get(value, value if default is None else default)
+
+
+def chinese_display(obj, field: str) -> str:
+    """``obj.get_<field>_display()`` in Chinese."""
+    with translation.override(SOURCE_LANGUAGE):
+        return str(getattr(obj, f"get_{field}_display")())
