@@ -16,6 +16,7 @@ from qinglang.registry.models import Application, CourseSlot
 from qinglang.testing import FULL_DISCLOSURE, make_institution, make_user
 
 from .rule_checks import CITY, assert_cites, assert_refused, city_sets, post_json, token_client
+from .test_rules_matrix_registry import _slot as timetable_line
 
 pytestmark = pytest.mark.django_db
 QUALIFICATION = "staff.subject_teacher_needs_qualification"
@@ -44,15 +45,7 @@ def _teacher(admin, inst, name: str, *, qualified: bool, checked: bool):
 
 
 def _slot(teacher=None, **kw) -> dict:
-    return {
-        "weekday": 3,
-        "starts_at": "18:00",
-        "ends_at": "19:00",
-        "term_start": "2027-03-01",
-        "term_end": "2027-06-30",
-        "teacher_id": teacher.pk if teacher else None,
-        **kw,
-    }
+    return timetable_line(teacher_id=teacher.pk if teacher else None, **kw)
 
 
 # (rule, whose teacher breaks it, the refusal's words)
