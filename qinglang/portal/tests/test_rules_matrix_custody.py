@@ -5,7 +5,7 @@ parent has to confirm or dispute a recorded lesson before it counts as confirmed
 the city's own figure; the payout cut, and the refused dispute, name the key, the value,
 the division that set it and the basis."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
@@ -15,8 +15,8 @@ from qinglang.core.models import AuditEvent
 from qinglang.core.policy import RULE_MARK
 from qinglang.funds import services
 from qinglang.funds.models import InstructionKind, InstructionLine, Lesson, LessonStatus, Order
-from qinglang.funds.services.orders import latest_end_in_semester
 from qinglang.funds.testing import funds_world, paid_order
+from qinglang.funds.tests.test_two_phase import _lesson_on_30_september as lesson_on_30_september
 
 from .rule_checks import CITY, CITY_BASIS, assert_cites, assert_refused, city_sets, post_json
 
@@ -92,34 +92,7 @@ STEPS = {"inside": -1, "at": 0, "beyond": 1}
 
 
 def _lesson_given_on_30_september(w) -> Lesson:
-    order = services.order_create(
-        actor=w.parent,
-        data=services.OrderInput(
-            course_id=w.course.pk,
-            learner_name="小红",
-            lessons=10,
-            starts_on=date(2026, 9, 28),
-            ends_on=latest_end_in_semester(
-                div=w.institution.division_code, starts_on=date(2026, 9, 28), months=1
-            ),
-        ),
-        today=date(2026, 9, 28),
-    )
-    services.payment_record(
-        actor=w.admin,
-        bank_id=w.bank.pk,
-        txn_id=f"P{order.pk}",
-        order_id=order.pk,
-        amount_fen=order.amount_fen,
-    )
-    when = timezone.make_aware(datetime.combine(GIVEN, datetime.min.time()).replace(hour=16))
-    out = services.lesson_batch_import(
-        actor=w.org_user,
-        institution_id=w.institution.pk,
-        rows=[{"event_id": "sep30", "order_id": order.pk, "given_at": when}],
-        now=when,
-    )
-    assert out.counts["accepted"] == 1
+    order = lesson_on_30_september(w, "sep30")
     return Lesson.objects.get(order=order, event_id="sep30")
 
 
