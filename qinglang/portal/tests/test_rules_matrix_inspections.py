@@ -1,19 +1,26 @@
-"""The annual share of random inspections (``random_inspection.annual_share``) on the
-campaign page: a draw given neither a share nor a count draws what the year still needs
-to reach the lower bound, and is refused once the year has reached it; the year's draws
-beyond the upper bound are flagged. At, just inside and just beyond each bound, with the
-city's own range; the refusal names the key, the value, the division and the basis."""
+"""The random inspections' rules. The annual share (``random_inspection.annual_share``)
+on the campaign page: a draw given neither a share nor a count draws what the year still
+needs to reach the lower bound, and is refused once the year has reached it; the year's
+draws beyond the upper bound are flagged. The inspector's gap
+(``random_inspection.same_inspector_gap_days``): an inspector is not drawn again to an
+institution inspected within it. Each at, just inside and just beyond its figure, with the
+city's own; the refusal or the draw's record names the key, the value, the division and
+the basis."""
+
+from datetime import date, timedelta
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from qinglang.core.models import AuditEvent
+from qinglang.core.policy import policy_resolve
 from qinglang.inspections import services
-from qinglang.inspections.models import Draw
+from qinglang.inspections.models import Draw, Task
 from qinglang.inspections.tests.helpers import campaign_data, inspectors
 from qinglang.testing import make_institution
 
-from .rule_checks import CITY, assert_cites, city_sets
+from .rule_checks import CITY, CITY_BASIS, assert_cites, city_sets
 
 pytestmark = pytest.mark.django_db
 KEY = "random_inspection.annual_share"
@@ -78,8 +85,6 @@ def test_an_annual_draw_at_the_lower_bound_is_refused_naming_the_rule(client, le
 def test_the_upper_bound_flags_a_year_beyond_it(client, leader, county, count, says):
     """Three or four of twenty drawn (at most 20%) are within the range; five are one
     over it: the campaign page and the draw's audit record say so, naming the rule."""
-    from qinglang.core.models import AuditEvent
-
     _drawn_this_year(leader, count)
     st = services.annual_share_status(division_code=COUNTY, year=timezone.localdate().year)
     assert (st["drawn"], st["over_max"]) == (count, max(0, count - 4))
@@ -102,3 +107,50 @@ def test_the_citys_range_decides_the_annual_draw(client, leader, county):
     assert_cites(html, KEY, [0.25, 0.5], CITY)
     st = services.annual_share_status(division_code=COUNTY, year=timezone.localdate().year)
     assert st["rule"].division_code == CITY and (st["min"], st["max"]) == (0.25, 0.5)
+
+
+# --- random_inspection.same_inspector_gap_days ------------------------------------------
+
+GAP = "random_inspection.same_inspector_gap_days"
+GAPS = {"national": 365, "city": 180}
+STEPS = {"inside": -1, "at": 0, "beyond": 1}
+
+
+@pytest.mark.parametrize("step", STEPS)
+@pytest.mark.parametrize("where", GAPS)
+def test_an_inspector_is_drawn_again_only_beyond_the_gap(admin, leader, where, step):
+    """One institution and one inspector: drawn together once, the inspector is not drawn
+    to it again on a day within the gap (the day before its last day, its last day), and
+    is the day after; the draw's record cites the gap with its figure, division and basis."""
+    days = GAPS[where]
+    if where == "city":
+        city_sets(GAP, days)
+    inst = make_institution(admin)
+    (inspector,) = inspectors(1, depts=("education",))
+    first = services.campaign_create(actor=leader, data=campaign_data(name="首次"))
+    services.campaign_draw(
+        actor=leader, campaign_id=first.pk, count=1, team_size=1, seed="g", today=date(2026, 3, 1)
+    )
+    inspected_on = Task.objects.get(campaign=first).scheduled_on
+    today = inspected_on + timedelta(days=days + STEPS[step])
+    again = services.campaign_create(
+        actor=leader,
+        data=campaign_data(
+            name="再次", starts_on=today + timedelta(days=1), ends_on=today + timedelta(days=30)
+        ),
+    )
+    draw = services.campaign_draw(
+        actor=leader, campaign_id=again.pk, count=1, team_size=1, seed="g", today=today
+    )
+    task = Task.objects.get(campaign=again, institution=inst)
+    rules = {e["rule"] for e in draw.exclusions}
+    if step == "beyond":
+        assert list(task.team.members.values_list("user_id", flat=True)) == [inspector.pk]
+        assert GAP not in rules
+    else:
+        assert task.team_id is None and {GAP, "unstaffed"} <= rules
+    cited = (
+        AuditEvent.objects.filter(action="campaign.draw", object_id=str(again.pk)).get().changes["gap_rule"]
+    )
+    set_by, basis = (CITY, CITY_BASIS) if where == "city" else ("national", policy_resolve(GAP, "").basis)
+    assert (cited["rule"], cited["value"], cited["set_by"], cited["basis"]) == (GAP, days, set_by, basis)
