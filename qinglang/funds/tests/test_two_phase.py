@@ -215,7 +215,8 @@ def test_payout_cut_back_to_the_reserve_citing_the_rule():
     services.instructions_generate(day=timezone.localdate())
     (line,) = _release_lines(w)
     assert line.amount_fen == 5000
-    assert "custody.min_balance_reserve_ratio" in line.note and "0.9" in line.note and "¥100.00" in line.note
+    assert line.note.endswith("[参数 custody.min_balance_reserve_ratio]")
+    assert "监管账户最低留存比例 90%" in line.note and "¥100.00" in line.note
     assert "custody.min_balance_reserve_ratio" in Posting.objects.get(pk=line.posting_id).memo
     cut = AuditEvent.objects.get(action="funds.payout_withheld").changes
     assert (cut["rule"], cut["value"], cut["set_by"]) == (

@@ -244,6 +244,7 @@ def campaign_draw(
             "tasks": tasks,
             "excluded": len(result.exclusions),
             "gap_days": gap.value,
+            "gap_rule": gap.cite(),  # who set the gap and on what basis
             "annual_share": _annual_summary(
                 annual_share_status(division_code=c.division_code, year=today.year)
             ),
