@@ -27,3 +27,16 @@ def _audit_checkpoints(tmp_path_factory, settings):
     """Each test writes its audit checkpoints to its own directory: a checkpoint of one
     test's chain must not be held against another test's database."""
     settings.AUDIT_CHECKPOINT_DIR = tmp_path_factory.mktemp("audit-checkpoints")
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the platform's own language: a request made with the English
+    cookie leaves English active in its thread, which would otherwise carry over into
+    the next test run by the same worker."""
+    from django.conf import settings as django_settings
+    from django.utils import translation
+
+    translation.activate(django_settings.LANGUAGE_CODE)
+    yield
+    translation.activate(django_settings.LANGUAGE_CODE)
