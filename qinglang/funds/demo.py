@@ -3,9 +3,9 @@ institutions, some orders with payments, lessons and a refund."""
 
 from datetime import date, datetime, timedelta
 
-from django.db.models import Sum
+from django.db.models import Exists, OuterRef, Sum
 
-from qinglang.accounts.models import Role, User
+from qinglang.accounts.models import Membership, Role, User
 from qinglang.accounts.permissions import system
 from qinglang.registry.models import ApprovalStatus, Course, Institution
 
@@ -30,8 +30,13 @@ def seed_district(*, county: str, rng, log) -> dict[str, int]:
     counts = {"custody_accounts": 0, "orders": 0, "lessons": 0, "refunds": 0, "disputes": 0, "confirmed": 0}
     counts["custody_accounts"] = _custody_accounts(county, bank, rng)
     parent = _demo_parent()
+    # institutions with their own users first: the demo institution's admin and staff then
+    # have orders, lessons and a refund of their own to work on
+    staffed = Membership.objects.filter(institution_id=OuterRef("institution_id"), active=True)
     accounts = list(
-        CustodyAccount.objects.filter(division_code__startswith=county).select_related("institution")[:15]
+        CustodyAccount.objects.filter(division_code__startswith=county)
+        .select_related("institution")
+        .order_by(Exists(staffed).desc(), "id")[:15]
     )
     for acc in accounts:
         _orders_and_lessons(acc, bank, parent, rng, log, counts)
@@ -358,7 +363,10 @@ def _every_order_state(accounts, bank, parent, rng, log) -> dict[str, int]:
         )
         for lesson in Lesson.objects.filter(order=done).order_by("id"):
             services.lesson_confirm(actor=parent, lesson_id=lesson.pk)
-        open_refund = Refund.objects.filter(order__parent=parent, status=RefundStatus.REQUESTED).first()
+        # the latest: the first, at the demo institution, waits for its admin's answer
+        open_refund = (
+            Refund.objects.filter(order__parent=parent, status=RefundStatus.REQUESTED).order_by("-id").first()
+        )
         if open_refund is not None:
             services.refund_answer(actor=ACTOR, refund_id=open_refund.pk, agree=True, answer="同意退费")
         operator = (

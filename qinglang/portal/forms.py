@@ -274,7 +274,13 @@ class MaterialForm(BootstrapMixin, forms.Form):
 class PublicSearchForm(BootstrapMixin, forms.Form):
     q = forms.CharField(label=_("机构名称"), required=False, max_length=100)
     division = forms.RegexField(label=_("所在街道(乡镇)"), regex=r"^\d{0,12}$", required=False)
-    category = forms.ChoiceField(label=_("类别"), choices=_blank(InstitutionCategory.choices), required=False)
+    # the public's search row: full-size fields like the township picker beside it
+    category = forms.ChoiceField(
+        label=_("类别"),
+        choices=[("", _("全部类别")), *InstitutionCategory.choices],
+        required=False,
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
 
     def params(self) -> dict:
         d = self.cleaned_data if self.is_valid() else {}

@@ -118,6 +118,7 @@ def test_landing_pages_are_to_do_lists(demo):
     assert "todo-title" in org
     # the demo institution holds a notice to answer, and its admin can submit material
     assert 'data-todo-key="org_ledger"' in org
+    assert 'data-todo-key="org_refunds"' in org  # and a parent's refund request to answer
     from qinglang.inspections.models import RectificationItem, RectificationStatus
 
     iid = User.objects.get(username="inst-admin").memberships.get().institution_id

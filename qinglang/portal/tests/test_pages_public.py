@@ -70,6 +70,14 @@ def test_search_by_name_area_category(client, listed):
     assert white.name not in client.get(url, {"category": "subject"}).content.decode()
 
 
+def test_the_search_row_names_what_each_picker_leaves_open(client, listed):
+    """The category picker is as large as the township picker beside it and says which
+    "all" it means."""
+    html = client.get(reverse("portal:public_home")).content.decode()
+    category = re.search(r'<select name="category"[^>]*>.*?</select>', html, re.S).group(0)
+    assert 'class="form-select"' in category and '<option value="" selected>全部类别</option>' in category
+
+
 def test_disclosure_board(client, listed):
     white, _, _ = listed
     html = client.get(reverse("portal:public_institution", args=[white.pk])).content.decode()
