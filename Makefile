@@ -51,12 +51,15 @@ format: install
 # included when Debian's chromium is installed: see .ci/run) on TEST_WORKERS parallel
 # workers (pytest-xdist, one per core; TEST_WORKERS=0 runs it in one process). Each
 # worker has its own test database, Redis database and media directory
-# (docs/development/test-suite.md).
+# (docs/development/test-suite.md). Tests marked with one xdist_group (a module sharing one
+# demo seed) run on one worker (--dist loadgroup); the others are shared out one by one.
+# Bytecode writing is on for the run, so that pytest keeps the test modules it rewrites
+# (for its assertion messages) instead of each worker parsing and rewriting every one.
 TEST_WORKERS ?= 2
 test: lint
 	$(PY) -m compileall -q -j 0 qinglang >/dev/null
 	QINGLANG_TESTING=true $(QL) makemigrations --check --dry-run -v1
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	PYTHONDONTWRITEBYTECODE= $(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) node_modules var

@@ -40,3 +40,24 @@ def _default_language():
     translation.activate(django_settings.LANGUAGE_CODE)
     yield
     translation.activate(django_settings.LANGUAGE_CODE)
+
+
+# The modules whose tests take longest, run first. With parallel workers the run ends when
+# the last test started ends: started early, the long tests overlap the many short ones,
+# which then fill in at the end on whichever worker is free (docs/development/test-suite.md).
+# Whole modules move, so a module's tests stay together and its module-scoped fixtures are
+# still built once per worker.
+LONG_FIRST = (
+    "qinglang/funds/tests/test_deem_kill.py",
+    "e2e/test_browser_roles.py",
+    "qinglang/portal/tests/test_api_fuzz.py",
+    "qinglang/core/tests/test_backup.py",
+    "qinglang/portal/tests/test_reporter_confidentiality.py",
+    "e2e/test_browser_ledger.py",
+    "qinglang/funds/tests/test_ledger_stateful.py",
+)
+
+
+def pytest_collection_modifyitems(items):
+    rank = {path: i for i, path in enumerate(LONG_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::", 1)[0], len(LONG_FIRST)))

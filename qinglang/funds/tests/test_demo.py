@@ -20,7 +20,9 @@ from qinglang.funds.services.indicators import week_monday
 from qinglang.funds.verify import ledger_verify
 from qinglang.testing import built_once, make_user, seed_district_demo
 
-pytestmark = pytest.mark.django_db
+# one worker seeds the demo for all of this module's tests (with `--dist loadgroup`, as `make test`
+# runs), instead of each worker that gets some of them seeding its own
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("funds-demo")]
 
 
 @pytest.fixture(scope="module")

@@ -30,7 +30,9 @@ from qinglang.registry.services.institutions import derive_licence_status
 from qinglang.registry.supervision import competent_department_for
 from qinglang.testing import built_once, seed_district_demo
 
-pytestmark = pytest.mark.django_db
+# one worker seeds the demo for all of this module's tests (with `--dist loadgroup`, as `make test`
+# runs), instead of each worker that gets some of them seeding its own
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("portal-demo")]
 
 
 @pytest.fixture(scope="module")

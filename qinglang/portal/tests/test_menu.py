@@ -12,7 +12,9 @@ from qinglang.portal.demo import DEMO_USERS
 from qinglang.portal.menu import ENTRIES, entries_for
 from qinglang.testing import built_once, seed_district_demo
 
-pytestmark = pytest.mark.django_db
+# one worker seeds the demo for all of this module's tests (with `--dist loadgroup`, as `make test`
+# runs), instead of each worker that gets some of them seeding its own
+pytestmark = [pytest.mark.django_db, pytest.mark.xdist_group("portal-menu-demo")]
 
 USERNAMES = [u for u, _, _ in DEMO_USERS]
 
