@@ -1,7 +1,7 @@
 import io
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 
 from qinglang.accounts.permissions import system
 from qinglang.testing import DEMO_COUNTY, TOWNSHIP
@@ -9,10 +9,14 @@ from qinglang.testing import DEMO_COUNTY, TOWNSHIP
 
 @pytest.fixture(autouse=True)
 def _fresh_cache_and_media(settings, tmp_path):
+    """The caches, the rate limiter's shared one included (another test's reports from
+    the same address would count against this test's), and the media start empty."""
     cache.clear()
+    caches["shared"].clear()
     settings.MEDIA_ROOT = str(tmp_path / "media")
     yield
     cache.clear()
+    caches["shared"].clear()
 
 
 @pytest.fixture
