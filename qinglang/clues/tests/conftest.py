@@ -8,15 +8,21 @@ from qinglang.testing import DEMO_COUNTY, TOWNSHIP
 
 
 @pytest.fixture(autouse=True)
-def _fresh_cache_and_media(settings, tmp_path):
+def _fresh_cache_and_media(request, settings, tmp_path):
     """The caches, the rate limiter's shared one included (another test's reports from
-    the same address would count against this test's), and the media start empty."""
+    the same address would count against this test's), and the media start empty. The
+    shared cache lives in the database, so only a test that may use the database clears it."""
+    uses_db = request.node.get_closest_marker("django_db") or {"db", "transactional_db"} & set(
+        request.fixturenames
+    )
     cache.clear()
-    caches["shared"].clear()
+    if uses_db:
+        caches["shared"].clear()
     settings.MEDIA_ROOT = str(tmp_path / "media")
     yield
     cache.clear()
-    caches["shared"].clear()
+    if uses_db:
+        caches["shared"].clear()
 
 
 @pytest.fixture
