@@ -80,12 +80,41 @@ def settlement_of(
     )
 
 
+_ACCOUNTS_SQL = (
+    f"SELECT (SELECT a.id FROM {LedgerAccount._meta.db_table} a "  # noqa: S608 - our table names
+    "WHERE a.institution_id = %s AND a.kind = %s AND a.order_id IS NULL), "
+    f"(SELECT a.id FROM {LedgerAccount._meta.db_table} a "
+    "WHERE a.institution_id = %s AND a.kind = %s AND a.order_id IS NULL), "
+    f"(SELECT a.id FROM {LedgerAccount._meta.db_table} a WHERE a.order_id = %s)"
+)
+
+
 def _accounts(order: Order) -> tuple[int, int, int]:
-    inst = order.institution
-    pending = account_get_or_create(institution=inst, kind=AccountKind.PENDING_RELEASE, bank_id=order.bank_id)
-    settlement = account_get_or_create(institution=inst, kind=AccountKind.SETTLEMENT, bank_id=order.bank_id)
-    prepaid = LedgerAccount.objects.only("id").get(order_id=order.pk)
-    return pending.pk, settlement.pk, prepaid.pk
+    """The institution's pending-release and settlement accounts and the order's prepaid
+    account, read in one statement (the first two created at need)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            _ACCOUNTS_SQL,
+            [
+                order.institution_id,
+                AccountKind.PENDING_RELEASE.value,
+                order.institution_id,
+                AccountKind.SETTLEMENT.value,
+                order.pk,
+            ],
+        )
+        pending, settlement, prepaid = cur.fetchone()
+    if pending is None or settlement is None:
+        inst = order.institution
+        pending = account_get_or_create(
+            institution=inst, kind=AccountKind.PENDING_RELEASE, bank_id=order.bank_id
+        ).pk
+        settlement = account_get_or_create(
+            institution=inst, kind=AccountKind.SETTLEMENT, bank_id=order.bank_id
+        ).pk
+    if prepaid is None:
+        raise LedgerAccount.DoesNotExist(f"order {order.pk} has no prepaid account")
+    return pending, settlement, prepaid
 
 
 def _settle(*, lesson: Lesson, order: Order, target: str, actor, reason: str = "") -> int:
@@ -95,7 +124,8 @@ def _settle(*, lesson: Lesson, order: Order, target: str, actor, reason: str = "
     pending, settlement, prepaid = _accounts(order)
     s = settlement_of(lesson, target, pending_acc=pending, settlement_acc=settlement, prepaid_acc=prepaid)
     if s.spec is not None:
-        lesson.settled_posting_id = post_ids([s.spec])[0]
+        # the lesson is locked and still pending: its settling key was never posted
+        lesson.settled_posting_id = post_ids([s.spec], keys_new=True)[0]
         order.pending_fen += s.pending_delta
         order.released_fen += s.released_delta
     move(LESSON_STATES, lesson, target, actor=actor, reason=reason)
@@ -105,10 +135,10 @@ def _settle(*, lesson: Lesson, order: Order, target: str, actor, reason: str = "
 
 def lock_lesson(*, actor, lesson_id: int, **roles) -> tuple[Lesson, Order]:
     """The order locked first (as every funds writer does), then the lesson, re-read."""
-    lesson = Lesson.objects.filter(pk=lesson_id).only("order_id").first()
-    if lesson is None:
+    order_id = Lesson.objects.filter(pk=lesson_id).values_list("order_id", flat=True)[:1]
+    if not order_id:
         raise NotFound("消课记录")
-    order = lock_order(actor=actor, order_id=lesson.order_id, **roles)
+    order = lock_order(actor=actor, order_id=order_id[0], **roles)
     lesson = Lesson.objects.select_for_update(no_key=True).get(pk=lesson_id)
     return lesson, order
 

@@ -15,7 +15,7 @@ from qinglang.core.errors import DomainError, NotFound
 from qinglang.core.models import PolicyParameter
 from qinglang.core.policy import division_chain
 from qinglang.core.policy_defaults import BY_KEY
-from qinglang.registry.models import Institution
+from qinglang.registry.models import Course, Institution
 from qinglang.registry.services import rules as registry_rules
 
 from ..ledger import AlreadyPosted, Pending, PostingSpec, post_one
@@ -66,6 +66,8 @@ _SEEN = (
     "WHERE l.institution_id = %s AND l.event_id = %s)"
 )
 _SEEN_SQL = f"SELECT {_SEEN}"
+# what the lesson's training-hours check needs (``registry_rules.lesson_hours_clear``)
+_HOURS_COLS = ("course_kind", "lesson_minutes", "mode")
 _ONE_ORDER_SQL = (
     f"SELECT {_SEEN}, {{policy}}, "  # noqa: S608 - our table names
     f"(SELECT c.releases_frozen FROM {CustodyAccount._meta.db_table} c "
@@ -73,9 +75,14 @@ _ONE_ORDER_SQL = (
     f"(SELECT a.id FROM {LedgerAccount._meta.db_table} a WHERE a.order_id = o.id), "
     f"(SELECT a.id FROM {LedgerAccount._meta.db_table} a WHERE a.institution_id = o.institution_id "
     f"AND a.kind = '{AccountKind.PENDING_RELEASE.value}'), "
+    f"c.kind, c.lesson_minutes, i.mode, {{hours}}, "
     f"{', '.join('o.' + c for c in _ONE_ORDER_COLS)} "
-    f"FROM {Order._meta.db_table} o WHERE o.id = %s AND o.institution_id = %s"
+    f"FROM {Order._meta.db_table} o "
+    f"JOIN {Course._meta.db_table} c ON c.id = o.course_id "
+    f"JOIN {Institution._meta.db_table} i ON i.id = o.institution_id "
+    "WHERE o.id = %s AND o.institution_id = %s"
 )
+_HEAD = 5  # the columns before the course's: seen, policy, frozen, prepaid, pending
 
 
 def policy_subquery(key: str, division_code: str, on: date) -> tuple[str, list]:
@@ -107,22 +114,43 @@ def lesson_record(
     p = _parse_row(1, {"event_id": event_id, "order_id": order_id, "given_at": given_at}, now)
     if isinstance(p, EventResult):
         raise DomainError(p.code, p.reason, {"event_id": p.event_id}, status=422)
-    # training hours (registry rule): recorded before, and kept after, a refusal
-    registry_rules.lesson_hours_check(
-        actor=actor,
-        course_id=Order.objects.filter(pk=order_id, institution_id=institution_id).values("course_id")[:1],
-        starts_at=p[2],
-        ref=f"lesson:{institution_id}:{event_id}",
-    )
     try:
         return _record_one(actor, institution_id, *p, now)
+    except _HoursBroken:
+        # training hours (registry rule): the violation is recorded outside the lesson's
+        # transaction, so that it is kept after a refusal; a lesson that is only flagged
+        # (not a subject course) is then recorded as usual
+        registry_rules.lesson_hours_check(
+            actor=actor,
+            course_id=Order.objects.filter(pk=order_id, institution_id=institution_id).values("course_id")[
+                :1
+            ],
+            starts_at=p[2],
+            ref=f"lesson:{institution_id}:{event_id}",
+        )
+        return _record_checked(actor, institution_id, p, now)
     except (IntegrityError, AlreadyPosted):
         # the same event id recorded concurrently through another order: the unique
         # index made us wait for it, and now it is a duplicate
         return _record_one(actor, institution_id, *p, now)
 
 
-def _record_one(actor, institution_id: int, event_id: str, order_id: int, when, now) -> tuple[Lesson, str]:
+def _record_checked(actor, institution_id: int, p, now) -> tuple[Lesson, str]:
+    """``_record_one`` of a lesson whose training-hours violation is already recorded."""
+    try:
+        return _record_one(actor, institution_id, *p, now, hours_checked=True)
+    except (IntegrityError, AlreadyPosted):
+        return _record_one(actor, institution_id, *p, now, hours_checked=True)
+
+
+class _HoursBroken(Exception):
+    """The lesson breaks a training-hours rule: its transaction is left, with nothing
+    written, for the violation to be recorded on its own (``lesson_record``)."""
+
+
+def _record_one(
+    actor, institution_id: int, event_id: str, order_id: int, when, now, *, hours_checked: bool = False
+) -> tuple[Lesson, str]:
     """Locks, in the order every funds writer takes them: the institution row shared
     (batches, freezes and the institution's other writes hold it exclusively, so they
     still exclude this, but single lessons don't wait for each other), then the order;
@@ -134,9 +162,11 @@ def _record_one(actor, institution_id: int, event_id: str, order_id: int, when, 
     pg = bulk.is_pg()
     with transaction.atomic(), connection.cursor() as cur:
         inst_pk, inst_division = _share_institution(cur, actor, institution_id, pg)
-        read = _lock_order(cur, inst_pk, inst_division, event_id, order_id, now, pg)
+        read = _lock_order(cur, inst_pk, inst_division, event_id, order_id, when, now, pg)
         if read.seen_id is not None:
             return Lesson.objects.get(pk=read.seen_id), "duplicate"
+        if not read.hours_clear and not hours_checked:
+            raise _HoursBroken
         order = read.order
         plan = plan_lesson(order, order_id, frozen=read.frozen, given_on=timezone.localdate(when))
         if plan.refusal:
@@ -197,7 +227,8 @@ def _share_institution(cur, actor, institution_id: int, pg: bool) -> tuple[int, 
 class _OrderRead:
     """What one statement reads for the lesson: the lesson already recorded under its
     event id (if any), the confirmation period in force (as stored), the freeze flag,
-    the order's prepaid and the institution's pending-release account, and the order."""
+    the order's prepaid and the institution's pending-release account, the order, and
+    whether the lesson keeps the training-hours rules (judged on their values alone)."""
 
     seen_id: int | None
     confirm_days: object
@@ -205,29 +236,50 @@ class _OrderRead:
     prepaid_id: int | None
     pending_id: int | None
     order: Order | None
+    hours_clear: bool = True
 
 
 def _lock_order(
-    cur, inst_pk: int, inst_division: str, event_id: str, order_id: int, now, pg: bool
+    cur, inst_pk: int, inst_division: str, event_id: str, order_id: int, when, now, pg: bool
 ) -> _OrderRead:
     """The order, locked, with what the lesson needs: whether the event was seen, the
-    confirmation period in force, the freeze flag, the two accounts."""
+    confirmation period in force, the freeze flag, the two accounts, and whether the
+    lesson given at ``when`` keeps the training-hours rules in force on its day."""
     policy, policy_params = policy_subquery(CONFIRM_DAYS, inst_division, timezone.localdate(now))
+    hours, hours_params = [], []
+    for key in registry_rules.HOURS_KEYS:
+        sql, params = policy_subquery(key, inst_division, timezone.localdate(when))
+        hours.append(sql)
+        hours_params += params
     cur.execute(
-        _ONE_ORDER_SQL.format(policy=policy) + (" FOR NO KEY UPDATE OF o" if pg else ""),
-        [inst_pk, event_id, *policy_params, order_id, inst_pk],
+        _ONE_ORDER_SQL.format(policy=policy, hours=", ".join(hours))
+        + (" FOR NO KEY UPDATE OF o" if pg else ""),
+        [inst_pk, event_id, *policy_params, *hours_params, order_id, inst_pk],
     )
     row = cur.fetchone()
     if row is None:  # unknown order: a duplicate event still wins over the refusal
         cur.execute(_SEEN_SQL, [inst_pk, event_id])
-        row = (cur.fetchone()[0], None, None, None, None)
-    order = None
-    if len(row) > 5:
-        order = Order(**dict(zip(_ONE_ORDER_COLS, row[5:], strict=True)), institution_id=inst_pk)
-        if not pg:  # SQLite gives dates back as text here
-            order.starts_on = _as_date(order.starts_on)
-            order.ends_on = _as_date(order.ends_on)
-    return _OrderRead(row[0], row[1], bool(row[2]), row[3], row[4], order)
+        return _OrderRead(cur.fetchone()[0], None, False, None, None, None)
+    seen, confirm_days, frozen, prepaid, pending = row[:_HEAD]
+    course = dict(zip(_HOURS_COLS, row[_HEAD : _HEAD + len(_HOURS_COLS)], strict=True))
+    rest = row[_HEAD + len(_HOURS_COLS) :]
+    n = len(registry_rules.HOURS_KEYS)
+    values = {
+        key: policy_value_from_db(key, raw)
+        for key, raw in zip(registry_rules.HOURS_KEYS, rest[:n], strict=True)
+    }
+    order = Order(**dict(zip(_ONE_ORDER_COLS, rest[n:], strict=True)), institution_id=inst_pk)
+    if not pg:  # SQLite gives dates back as text here
+        order.starts_on = _as_date(order.starts_on)
+        order.ends_on = _as_date(order.ends_on)
+    hours_clear = registry_rules.lesson_hours_clear(
+        kind=course["course_kind"],
+        lesson_minutes=course["lesson_minutes"],
+        mode=course["mode"],
+        starts_at=when,
+        values=values,
+    )
+    return _OrderRead(seen, confirm_days, bool(frozen), prepaid, pending, order, hours_clear)
 
 
 def _new_lesson(inst_pk: int, order: Order, event_id: str, when, amount: int, confirm_days, now) -> Lesson:

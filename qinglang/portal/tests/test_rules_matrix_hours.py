@@ -133,3 +133,55 @@ def test_the_citys_latest_end_and_vacation_decide_a_batch_on_the_page(client):
         (LATEST, CITY),
         ("calendar.winter_vacation", CITY),
     }
+
+
+def test_a_single_lesson_is_judged_on_the_citys_hours_in_its_own_statement():
+    """The single-lesson API reads the training-hours rules in force with the order it
+    locks: with 成都市's latest end at 20:00, a non-subject 45-minute lesson from 19:15
+    (at 20:00) is taken with no record, one from 19:16 (beyond) is taken and recorded with
+    the city's figure; a subject lesson from 19:16 is refused citing the city, and a subject
+    lesson on the city's vacation day too; nothing is recorded of the refused lessons but
+    the violations."""
+    city_sets(LATEST, "20:00")
+    w = funds_world()
+    order = paid_order(w)
+    day = day_in(order, working=True)
+    api = token_client(w.org_user)
+    url = f"/api/funds/institutions/{w.institution.pk}/lessons"
+    for event, when in (("at", at(day, 19, 15)), ("beyond", at(day, 19, 16))):
+        r = post_json(api, url, {"order_id": order.pk, "event_id": event, "given_at": when.isoformat()})
+        assert r.status_code == 200, r.content
+    (v,) = HoursViolation.objects.filter(course=order.course)
+    assert (v.rule, v.rule_value, v.set_by, v.refused) == (LATEST, "20:00", CITY, False)
+    assert v.ref == f"lesson:{w.institution.pk}:beyond"
+    assert set(Lesson.objects.filter(order=order).values_list("event_id", flat=True)) == {"at", "beyond"}
+
+    ws, subject = _subject()
+    sday = day_in(subject, working=True)
+    md = _next_working_day(sday).strftime("%m-%d")
+    city_sets("calendar.winter_vacation", [md, md])
+    sapi = token_client(ws.org_user)
+    surl = f"/api/funds/institutions/{ws.institution.pk}/lessons"
+    late = post_json(
+        sapi, surl, {"order_id": subject.pk, "event_id": "late", "given_at": at(sday, 19, 16).isoformat()}
+    )
+    assert late.status_code == 422
+    assert_cites(late.json()["message"], LATEST, "20:00", CITY)
+    vac = post_json(
+        sapi,
+        surl,
+        {
+            "order_id": subject.pk,
+            "event_id": "vac",
+            "given_at": at(_next_working_day(sday), 10, 0).isoformat(),
+        },
+    )
+    assert vac.status_code == 422
+    assert_cites(vac.json()["message"], "calendar.winter_vacation", [md, md], CITY)
+    assert not Lesson.objects.filter(order=subject).exists()
+    assert set(
+        HoursViolation.objects.filter(course=subject.course).values_list("rule", "set_by", "refused")
+    ) == {
+        (LATEST, CITY, True),
+        ("calendar.winter_vacation", CITY, True),
+    }

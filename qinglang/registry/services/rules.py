@@ -42,10 +42,12 @@ from .staff_admission import _check_teacher, staff_unvetted
 
 __all__ = [
     "COURSE_CHECKERS",
+    "HOURS_KEYS",
     "LessonHours",
     "course_checker_register",
     "course_sellable",
     "lesson_hours_check",
+    "lesson_hours_clear",
     "slot_create",
     "slot_delete",
     "whitelist_gate",
@@ -299,6 +301,19 @@ def _lesson_refusal(course: Course, broken: list[tuple[Resolved, str]]):
         return None
     r, msg = broken[0]
     return r.violation(f"课时记录被拒绝：{msg}", course_id=course.pk)
+
+
+def lesson_hours_clear(
+    *, kind: str, lesson_minutes: int, mode: str, starts_at: datetime, values: dict
+) -> bool:
+    """Whether a lesson breaks none of the training-hours rules, judged on the values of
+    ``HOURS_KEYS`` in force (which a hot path reads alongside its own statement). False
+    sends the caller to ``lesson_hours_check``, which resolves the rules with their
+    divisions and bases, records the violation and refuses where the rules say so."""
+    course = Course(kind=kind, lesson_minutes=lesson_minutes, institution=Institution(mode=mode))
+    rules = {k: Resolved(k, values[k], "", "", date.min) for k in HOURS_KEYS}
+    local = timezone.localtime(starts_at) if timezone.is_aware(starts_at) else starts_at
+    return not _hours_broken(course, local, rules)
 
 
 def lesson_hours_check(*, actor, course_id: int, starts_at: datetime, ref: str = "") -> list[HoursViolation]:
