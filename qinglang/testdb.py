@@ -28,6 +28,7 @@ import contextlib
 import fcntl
 import hashlib
 import os
+import shutil
 import sqlite3
 import sys
 from pathlib import Path
@@ -110,21 +111,40 @@ def _file_lock(path: Path):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def lock_id(name: str) -> int:
+    """The PostgreSQL advisory lock held while the template ``name`` is made or copied."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
 @contextlib.contextmanager
 def _advisory_lock(connection, name: str):
-    lock_id = int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
     with connection.creation._nodb_cursor() as cur:
-        cur.execute("SELECT pg_advisory_lock(%s)", [lock_id])
+        cur.execute("SELECT pg_advisory_lock(%s)", [lock_id(name)])
         try:
             yield
         finally:
-            cur.execute("SELECT pg_advisory_unlock(%s)", [lock_id])
+            cur.execute("SELECT pg_advisory_unlock(%s)", [lock_id(name)])
 
 
 def sqlite_template_path(key: str) -> Path:
     from django.conf import settings
 
     return Path(settings.DATA_DIR) / "test-templates" / f"{TEMPLATE_PREFIX}{key}.sqlite3"
+
+
+def postgresql_template_name(key: str) -> str:
+    return f"{TEMPLATE_PREFIX}{key}"
+
+
+def copy_sqlite_template(connection, target: Path) -> bool:
+    """Start the scratch database file ``target`` as a copy of the current template, if
+    there is one yet (then a ``migrate`` on it finds nothing left to apply)."""
+    path = sqlite_template_path(current_key(connection))
+    try:
+        shutil.copyfile(path, target)  # the template is replaced whole, never rewritten
+    except FileNotFoundError:
+        return False
+    return True
 
 
 @contextlib.contextmanager
@@ -160,7 +180,7 @@ def _sqlite(connection, key: str):
 @contextlib.contextmanager
 def _postgresql(connection, key: str):
     creation = connection.creation
-    template = f"{TEMPLATE_PREFIX}{key}"
+    template = postgresql_template_name(key)
     test = connection.settings_dict["TEST"]
     with _advisory_lock(connection, template):
         with creation._nodb_cursor() as cur:
