@@ -18,6 +18,8 @@ from pathlib import Path
 
 from django.db import connection
 
+from qinglang import testdb
+
 REPO = Path(__file__).resolve().parents[3]
 LESSONS = 1200
 CHUNK = 300
@@ -106,9 +108,20 @@ class Scratch:
                 c.execute(q)
 
     def create(self):
-        if self.pg:
-            self._admin(*(f"DROP DATABASE IF EXISTS {n}" for n in self.names.values()))
-            self._admin(f"CREATE DATABASE {self.names['a']}")
+        """The prepared database starts as a copy of the test databases' template when
+        there is one (qinglang/testdb.py): its ``migrate`` then has nothing to apply."""
+        if not self.pg:
+            testdb.copy_sqlite_template(connection, self.tmp / "a.sqlite3")
+            return
+        import psycopg
+
+        self._admin(*(f"DROP DATABASE IF EXISTS {n}" for n in self.names.values()))
+        template = testdb.postgresql_template_name(testdb.current_key(connection))
+        with psycopg.connect(f"{self.server}/postgres", autocommit=True) as c:
+            c.execute("SELECT pg_advisory_lock(%s)", [testdb.lock_id(template)])
+            found = c.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template]).fetchone()
+            c.execute(f"CREATE DATABASE {self.names['a']}" + (f' TEMPLATE "{template}"' if found else ""))
+            c.execute("SELECT pg_advisory_unlock(%s)", [testdb.lock_id(template)])
 
     def copy(self):
         if self.pg:
