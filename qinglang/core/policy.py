@@ -72,11 +72,16 @@ class Resolved:
         """The rule in words: its name, the figure, who set it and the basis."""
         return f"规定：{self.label} {self.display}({self.source_label}；依据：{self.basis})"
 
+    def sentence(self, message: str) -> str:
+        """``message`` followed by the rule: "…。规定：{名称} {值}({设定地区}；依据：{依据})[参数 key]",
+        as a refusal, a cut payout or a deemed outcome states it."""
+        return f"{message}。{self.stated}{RULE_MARK}{self.key}]"
+
     def violation(self, message: str, **extra) -> DomainError:
         """The error a rule violation raises: names the key, value, who set it, basis."""
         return DomainError(
             "policy_violation",
-            f"{message}。{self.stated}{RULE_MARK}{self.key}]",
+            self.sentence(message),
             {
                 "rule": self.key,
                 "value": self.value,
@@ -156,9 +161,13 @@ def policy_resolve_many(keys, division_code: str, *, on: date | None = None) -> 
             r = rows[0]
             out[key] = Resolved(key, r["value"], r["division_code"], r["basis"], r["effective_from"])
         else:
-            d = BY_KEY[key]
-            out[key] = Resolved(key, d.value, "", d.basis, date(2021, 7, 24))
+            out[key] = _national(key)
     return out
+
+
+def _national(key: str) -> Resolved:
+    d = BY_KEY[key]
+    return Resolved(key, d.value, "", d.basis, date(2021, 7, 24))
 
 
 def policy_value(key: str, division_code: str, *, on: date | None = None) -> Any:
@@ -166,20 +175,23 @@ def policy_value(key: str, division_code: str, *, on: date | None = None) -> Any
 
 
 class PolicyBatch:
-    """``policy_value`` for many divisions with one query: the same resolution as
-    ``policy_resolve`` (most specific division first, newest figure in force within a
-    level, else the national default), over rows loaded once for a bulk job or a list."""
+    """``policy_resolve`` for many divisions with one query: the same resolution (most
+    specific division first, newest figure in force within a level, else the national
+    default), over rows loaded once for a bulk job or a list; each (key, division)
+    resolved once."""
 
     def __init__(self, keys: list[str], *, on: date | None = None):
         rows = PolicyParameter.objects.filter(
             key__in=keys, effective_from__lte=on or timezone.localdate()
         ).order_by("effective_from")
-        self._rows: dict[tuple[str, str], object] = {}
-        for key, div, value in rows.values_list("key", "division_code", "value"):
-            self._rows[(key, div)] = value  # ordered by date: the newest wins
-        self._memo: dict[tuple[str, str], object] = {}
+        self._rows: dict[tuple[str, str], Resolved] = {}
+        for key, div, value, basis, since in rows.values_list(
+            "key", "division_code", "value", "basis", "effective_from"
+        ):
+            self._rows[(key, div)] = Resolved(key, value, div, basis, since)  # by date: the newest wins
+        self._memo: dict[tuple[str, str], Resolved] = {}
 
-    def value(self, key: str, division_code: str):
+    def resolve(self, key: str, division_code: str) -> Resolved:
         k = (key, division_code)
         if k not in self._memo:
             for code in division_chain(division_code):
@@ -187,5 +199,8 @@ class PolicyBatch:
                     self._memo[k] = self._rows[(key, code)]
                     break
             else:
-                self._memo[k] = BY_KEY[key].value
+                self._memo[k] = _national(key)
         return self._memo[k]
+
+    def value(self, key: str, division_code: str):
+        return self.resolve(key, division_code).value

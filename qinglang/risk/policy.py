@@ -85,13 +85,17 @@ class RiskPolicy:
         self.on = on
         # key → division → value, keeping the newest effective row per division
         self.rows: dict[str, dict[str, object]] = {k: {} for k in KEYS}
-        for key, div, value in (
+        self.bases: dict[tuple[str, str], str] = {}
+        for key, div, value, basis in (
             PolicyParameter.objects.filter(key__in=KEYS, effective_from__lte=on)
             .order_by("key", "division_code", "-effective_from", "-id")
-            .values_list("key", "division_code", "value")
+            .values_list("key", "division_code", "value", "basis")
         ):
-            self.rows[key].setdefault(div, value)
+            if div not in self.rows[key]:
+                self.rows[key][div] = value
+                self.bases[(key, div)] = basis
         self.get = lru_cache(maxsize=None)(self._get)
+        self.cite = lru_cache(maxsize=None)(self._cite)  # one dict per (key, division), shared
 
     def _get(self, key: str, division_code: str) -> tuple[object, str]:
         """(value, division that set it)."""
@@ -102,6 +106,13 @@ class RiskPolicy:
             if code in by:
                 return by[code], code
         return BY_KEY[key].value, ""
+
+    def _cite(self, key: str, division_code: str) -> dict:
+        """The rule as the record it decided cites it (``core.policy.Resolved.cite``): key,
+        value, the division that set it ("national" for the default) and the basis."""
+        value, where = self.get(key, division_code)
+        basis = self.bases[(key, where)] if where or (key, "") in self.bases else BY_KEY[key].basis
+        return {"rule": key, "value": value, "set_by": where or "national", "basis": basis}
 
     def value(self, key: str, division_code: str):
         return self.get(key, division_code)[0]

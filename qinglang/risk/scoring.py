@@ -122,7 +122,7 @@ def _states(day: date, fired: dict, info: dict) -> tuple[dict, dict]:
     return prev_scores, states
 
 
-def _explanation(score: int, sigs: list, thresholds, levels_set_in, manual_days: int) -> dict:
+def _explanation(score: int, sigs: list, thresholds, levels_set_in, manual_days: int, cited=()) -> dict:
     """Why an institution has its score: each signal with the rule and division that set
     its threshold and weight, and the level thresholds."""
     return {
@@ -146,6 +146,8 @@ def _explanation(score: int, sigs: list, thresholds, levels_set_in, manual_days:
         "thresholds_set_in": levels_set_in,
         "reports_rule": MANUAL_DAYS_KEY,
         "reports_valid_days": manual_days,
+        # the level lines and the reports' validity as records cite a rule
+        **dict(zip(("thresholds_cited", "reports_cited"), cited, strict=False)),
     }
 
 
@@ -201,7 +203,14 @@ def _score_rows(
                     department_kind=dept,
                 )
             )
-        explanation = _explanation(score, sigs, thresholds, levels_set_in, manual_days)
+        explanation = _explanation(
+            score,
+            sigs,
+            thresholds,
+            levels_set_in,
+            manual_days,
+            (pol.cite(LEVELS_KEY, div), pol.cite(MANUAL_DAYS_KEY, "")),
+        )
         out.scores.append(
             SCORES.row(
                 institution_id=inst,

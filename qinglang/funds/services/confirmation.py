@@ -20,7 +20,7 @@ from qinglang.accounts.scope import actor_for
 from qinglang.core import bulk
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import NotFound, PermissionDeniedError
-from qinglang.core.policy import policy_resolve
+from qinglang.core.policy import PolicyBatch, policy_resolve
 
 from ..ledger import PostingSpec, account_get_or_create, post, post_ids
 from ..models import (
@@ -40,6 +40,7 @@ from .lesson_plan import release_target
 
 LESSON_SETTLED = bulk.Table(Lesson, ("status", "settled_posting_id"))
 ORDER_RELEASES = bulk.Table(Order, ("pending_fen", "released_fen"))
+CONFIRM_DAYS = "lesson.parent_confirm_days"
 DEEM_CHUNK = 20_000  # lessons per transaction of the deemed-confirm job
 POSTS = {LessonStatus.CONFIRMED, LessonStatus.DEEMED_CONFIRMED, LessonStatus.DISPUTE_REJECTED}
 
@@ -173,7 +174,7 @@ def lesson_dispute(*, actor, lesson_id: int, reason: str) -> Lesson:
         lesson, _ = lock_lesson(actor=actor, lesson_id=lesson_id, parent=True)
         LESSON_STATES.check(lesson.status, LessonStatus.DISPUTED)
         if timezone.localdate() > lesson.confirm_by:
-            r = policy_resolve("lesson.parent_confirm_days", lesson.division_code)
+            r = policy_resolve(CONFIRM_DAYS, lesson.division_code)
             raise r.violation("已过家长确认期限，视为确认", confirm_by=lesson.confirm_by.isoformat())
         move(LESSON_STATES, lesson, LessonStatus.DISPUTED, actor=actor, reason=reason[:500])
         lesson.save(update_fields=["status"])
@@ -338,11 +339,13 @@ def _deem_chunk(actor, today: date, chunk: int) -> tuple[int, int]:
         # refuse the chunk whole if that were ever wrong)
         pids = dict(zip(posted_lessons, post_ids(specs, keys_new=True), strict=True))
         LESSON_SETTLED.update([(x.id, target.value, pids.get(x.id)) for x in lessons])
-        LESSON_STATES.record_many(
-            ((x.id, LessonStatus.RECORDED.value, target.value) for x in lessons),
-            actor=actor,
-            reason="逾期未确认，视为确认",
-        )
+        rules = _deeming_rules(lessons, today)
+        for r, ids in rules:
+            LESSON_STATES.record_many(
+                ((i, LessonStatus.RECORDED.value, target.value) for i in ids),
+                actor=actor,
+                reason=r.sentence("逾期未确认，视为确认"),
+            )
         ORDER_RELEASES.update([(oid, *v) for oid, v in sorted(orders.items())])
         if lessons:
             audit_record(
@@ -356,9 +359,22 @@ def _deem_chunk(actor, today: date, chunk: int) -> tuple[int, int]:
                     "before": today.isoformat(),
                     "first": lessons[0].id,
                     "last": lessons[-1].id,
+                    # the rule each lesson counted as confirmed under, with how many
+                    "rules": [r.cite(count=len(ids)) for r, ids in rules],
                 },
             )
     return len(due), len(lessons)
+
+
+def _deeming_rules(lessons: list[_Due], today: date) -> list[tuple]:
+    """The lessons grouped by the ``lesson.parent_confirm_days`` in force for them (one
+    query for the chunk, each division resolved once): [(resolved rule, lesson ids)]."""
+    batch = PolicyBatch([CONFIRM_DAYS], on=today)
+    groups: dict[tuple, tuple] = {}
+    for x in lessons:
+        r = batch.resolve(CONFIRM_DAYS, x.division_code)
+        groups.setdefault((r.division_code, r.effective_from), (r, []))[1].append(x.id)
+    return list(groups.values())
 
 
 def release_pending(*, orders: list[Order], frozen: bool, key_prefix: str) -> int:

@@ -20,7 +20,7 @@ from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
 from qinglang.core.exports import csv_text
 from qinglang.core.money import MAX_FEN, fen_checked, format_yuan, yuan_to_fen
-from qinglang.core.policy import RULE_MARK, Resolved, policy_resolve
+from qinglang.core.policy import Resolved, policy_resolve
 
 from ..ledger import PostingSpec, account_get_or_create, post
 from ..models import (
@@ -151,9 +151,8 @@ def _pay_out(
     if reserve is not None and amount > custody.balance_fen - reserve.fen:
         cut = max(custody.balance_fen - reserve.fen, 0)
         r = reserve.rule
-        note = (
+        note = r.sentence(
             f"按监管账户最低留存比例留存 {format_yuan(reserve.fen)}，本次少拨 {format_yuan(amount - cut)}"
-            f"。{r.stated}{RULE_MARK}{r.key}]"
         )[:300]
         amount = cut
     if note:  # the cut (whole or part) names the rule that made it

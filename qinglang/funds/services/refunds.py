@@ -15,7 +15,7 @@ from qinglang.core.calendar import add_working_days
 from qinglang.core.errors import DomainError, PermissionDeniedError
 from qinglang.core.i18n import chinese_label
 from qinglang.core.money import format_yuan
-from qinglang.core.policy import policy_resolve
+from qinglang.core.policy import plain_message, policy_resolve
 from qinglang.registry.models import InstitutionStatus
 
 from ..ledger import PostingSpec, account_get_or_create, post
@@ -208,7 +208,9 @@ def refund_voided(*, actor, order: Order, amount: int, lesson, note: str = "") -
     return refund
 
 
-def _decide(*, actor, refund: Refund, order: Order, target: str, answer: str = "") -> Refund:
+def _decide(*, actor, refund: Refund, order: Order, target: str, answer: str = "", rule=None) -> Refund:
+    """``rule``: the rule that decided the outcome (a refund deemed agreed): the transition
+    row states it with its key, the answer the parent reads in words, the audit cites it."""
     REFUND_STATES.check(refund.status, target)
     before = refund.status
     if target == RefundStatus.REJECTED:
@@ -230,7 +232,9 @@ def _decide(*, actor, refund: Refund, order: Order, target: str, answer: str = "
             payer=_payer_fields(refund),
             reason=f"退费 {refund.pk}",
         )
-    move(REFUND_STATES, refund, target, actor=actor, reason=answer[:500])
+    note = rule.sentence(answer) if rule else answer
+    move(REFUND_STATES, refund, target, actor=actor, reason=note[:500])
+    answer = plain_message(note) if rule else answer
     refund.answer = answer[:500]
     refund.decided_at = timezone.now()
     refund.save(update_fields=["status", "answer", "decided_at", "amount_fen", "posting_id", *PAYER_FIELDS])
@@ -238,7 +242,12 @@ def _decide(*, actor, refund: Refund, order: Order, target: str, answer: str = "
         actor=actor,
         action="funds.refund_decide",
         obj=refund,
-        changes={"status": [before, target], "amount_fen": refund.amount_fen, "answer": answer},
+        changes={
+            "status": [before, target],
+            "amount_fen": refund.amount_fen,
+            "answer": answer,
+            **({"rule": rule.cite()} if rule else {}),
+        },
     )
     if order.parent_id:
         notify_on_commit(
@@ -300,6 +309,12 @@ def refunds_deem_agreed(*, actor=system("refund-deadline"), today=None) -> int:
                 order=order,
                 target=RefundStatus.DEEMED_AGREED,
                 answer="逾期未答复，视为同意",
+                # the figure that set the deadline: the one in force on the request's day
+                rule=policy_resolve(
+                    "refund.institution_response_days",
+                    refund.division_code,
+                    on=timezone.localdate(refund.created_at),
+                ),
             )
             n += 1
     return n

@@ -245,10 +245,11 @@ def rectification_sweep_overdue(*, today: date | None = None, actor=system("over
                 place = prefix or "000000"
                 geo_sql, geo_params = _where(prefix, excluded)
                 geo_i, _ = _where(prefix, excluded, "i.division_code")
-                levels = []  # (level, key, letter kind, days, cutoff)
+                levels = []  # (level, rule, letter kind, days, cutoff)
                 for level, key, kind in LEVEL_KEYS:
-                    days = int(policy_resolve(key, place, on=today).value)
-                    levels.append((int(level), key, kind, days, overdue_cutoff(today, days)))
+                    rule = policy_resolve(key, place, on=today)
+                    days = int(rule.value)
+                    levels.append((int(level), rule, kind, days, overdue_cutoff(today, days)))
                 top = int(Escalation.CASE_DUE)
                 # letters: an item gets the letter of level L when it is below L and its
                 # deadline is at or before L's cutoff (the same rule the level loop had)
@@ -290,7 +291,7 @@ def rectification_sweep_overdue(*, today: date | None = None, actor=system("over
                     ],
                     "escalation",
                 )
-                for lv, key, kind, days, cut in levels:
+                for lv, rule, kind, days, cut in levels:
                     n = by_kind.get(kind, 0) if kind is not None else by_level.get(lv, 0)
                     counts[lv] += n
                     if n:
@@ -300,7 +301,8 @@ def rectification_sweep_overdue(*, today: date | None = None, actor=system("over
                                 "inspections.sweeprun",
                                 str(run.pk),
                                 prefix,
-                                {"items": n, "rule": key, "days": days, "deadline_on_or_before": cut},
+                                # the rule crossed: key, figure, who set it, basis
+                                {"items": n, **rule.cite(), "days": days, "deadline_on_or_before": cut},
                             )
                         )
         run.reminders, run.supervisions, run.cases_due = counts[1], counts[2], counts[3]

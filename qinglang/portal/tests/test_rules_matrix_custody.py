@@ -8,15 +8,25 @@ the division that set it and the basis."""
 from datetime import date, timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from qinglang.core.calendar import add_working_days
-from qinglang.core.models import AuditEvent
-from qinglang.core.policy import RULE_MARK
+from qinglang.core.models import AuditEvent, PolicyParameter
+from qinglang.core.policy import RULE_MARK, policy_resolve
 from qinglang.funds import services
-from qinglang.funds.models import InstructionKind, InstructionLine, Lesson, LessonStatus, Order
+from qinglang.funds.models import (
+    InstructionKind,
+    InstructionLine,
+    Lesson,
+    LessonStatus,
+    LessonTransition,
+    Order,
+)
 from qinglang.funds.testing import funds_world, paid_order
 from qinglang.funds.tests.test_two_phase import _lesson_on_30_september as lesson_on_30_september
+from qinglang.testing import OTHER_COUNTY, TOWNSHIP
 
 from .rule_checks import CITY, CITY_BASIS, assert_cites, assert_refused, city_sets, post_json
 
@@ -113,8 +123,47 @@ def test_an_unanswered_lesson_counts_as_confirmed_only_after_the_period(where, s
     if step == "beyond":
         assert deemed == 1
         assert lesson.status == LessonStatus.DEEMED_CONFIRMED and lesson.release_state == "posted"
+        _deemed_cites(lesson, days, CITY if where == "city" else "national")
     else:
         assert deemed == 0 and lesson.status == LessonStatus.RECORDED and lesson.release_state == "pending"
+
+
+def _deemed_cites(lesson, days, set_by) -> None:
+    """The deemed confirmation states its rule: the lesson's transition row with the key,
+    the job's audit record citing key, value, division and basis with the lessons it
+    counted."""
+    row = LessonTransition.objects.get(lesson=lesson, to_status=LessonStatus.DEEMED_CONFIRMED)
+    assert "逾期未确认，视为确认" in row.reason
+    assert_cites(row.reason, CONFIRM, days, set_by)
+    (event,) = AuditEvent.objects.filter(action="funds.lessons_deem_confirmed")
+    basis = CITY_BASIS if set_by == CITY else policy_resolve(CONFIRM, "").basis
+    assert event.changes["rules"] == [
+        {"rule": CONFIRM, "value": days, "set_by": set_by, "basis": basis, "count": 1}
+    ]
+
+
+def test_one_run_cites_each_divisions_rule_once_for_its_lessons():
+    """Lessons of 武侯区 (its own 7 days) and of 锦江区 (the national 15) deemed in one
+    run: each lesson's row names the rule it counted under; the audit record names each
+    rule once, with how many lessons it decided; the rules are read once for the run."""
+    county = TOWNSHIP[:6]
+    city_sets(CONFIRM, 7, division=county)
+    here, there = funds_world(), funds_world(division_code=OTHER_COUNTY)
+    lessons = [_lesson_given_on_30_september(here), _lesson_given_on_30_september(there)]
+    lessons.append(Lesson.objects.get(order=lesson_on_30_september(here, "sep30b"), event_id="sep30b"))
+    with CaptureQueriesContext(connection) as run:
+        assert services.lessons_deem_confirmed(today=date(2026, 10, 28)) == 3
+    policy_table = PolicyParameter._meta.db_table
+    assert sum(policy_table in q["sql"] for q in run.captured_queries) == 1  # once for the chunk
+    for lesson, days, set_by in zip(lessons, (7, 15, 7), (county, "national", county), strict=True):
+        row = LessonTransition.objects.get(lesson=lesson, to_status=LessonStatus.DEEMED_CONFIRMED)
+        assert_cites(row.reason, CONFIRM, days, set_by)
+    (event,) = AuditEvent.objects.filter(action="funds.lessons_deem_confirmed")
+    national = policy_resolve(CONFIRM, "").basis
+    assert sorted(event.changes["rules"], key=lambda c: c["value"]) == [
+        {"rule": CONFIRM, "value": 7, "set_by": county, "basis": CITY_BASIS, "count": 2},
+        {"rule": CONFIRM, "value": 15, "set_by": "national", "basis": national, "count": 1},
+    ]
 
 
 @pytest.mark.parametrize("where", PERIODS)

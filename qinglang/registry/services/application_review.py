@@ -130,6 +130,15 @@ def _permit_number(app: Application) -> str:
 
 
 @transaction.atomic
+def _late(app: Application, today: date) -> str:
+    """A decision after its time limit says so, naming the rule that set the limit (the
+    figure in force on the day the application was received); on time: nothing."""
+    if today <= app.due_on:
+        return ""
+    rule = policy_resolve("approval.decision_days", app.division_code, on=app.submitted_on)
+    return f"({rule.sentence(f'逾期{(today - app.due_on).days}天作出')})"
+
+
 def application_decide(
     *,
     actor,
@@ -200,7 +209,7 @@ def application_decide(
         actor=actor,
         app=app,
         to=ApplicationStatus.APPROVED if approve else ApplicationStatus.REJECTED,
-        note=reason + (f"(逾期{(today - app.due_on).days}天作出)" if today > app.due_on else ""),
+        note=reason + _late(app, today),
         fields=[
             "checklist",
             "decision_reason",

@@ -13,9 +13,10 @@ from qinglang.accounts.permissions import system
 from qinglang.core import files
 from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
+from qinglang.core.policy import PolicyBatch, policy_resolve
 
 from ..models import GUARDED_LEVELS, CheckIn, Guardian, RiskState
-from ..policy import RiskPolicy
+from ..policy import CHECKIN_DAYS_KEY, RiskPolicy
 from .common import People, _lock_institution, _send, _text, _uid, is_task_force
 
 
@@ -56,12 +57,13 @@ def guardian_assign(*, actor, institution_id: int, unit: str, user_id: int) -> G
             previous.ended_on = today
             previous.ended_reason = "专班另行指定包保责任人"
             previous.save(update_fields=["active", "ended_on", "ended_reason"])
+        rule = policy_resolve(CHECKIN_DAYS_KEY, inst.division_code, on=today)
         g = Guardian.objects.create(
             institution=inst,
             unit=unit,
             user_id=user_id,
             assigned_on=today,
-            next_due=today + timedelta(days=_checkin_days(inst.division_code)),
+            next_due=today + timedelta(days=int(rule.value)),
             assigned_by_id=_uid(actor),
             division_code=inst.division_code,
         )
@@ -75,7 +77,7 @@ def guardian_assign(*, actor, institution_id: int, unit: str, user_id: int) -> G
                 "user_id": user_id,
                 "replaces": getattr(previous, "pk", None),
                 "next_due": g.next_due.isoformat(),
-                "rule": "risk.guardian_checkin_days",
+                **rule.cite(),  # the interval names the rule that set it
             },
         )
         _send(
@@ -150,6 +152,7 @@ def guardians_escalate_missed(*, today: date | None = None, actor=system("risk-g
         for g in missed:
             g.escalated_due = g.next_due
         Guardian.objects.bulk_update(missed, ["escalated_due"])
+        rules = PolicyBatch([CHECKIN_DAYS_KEY], on=today)  # one query, each division once
         audit_record_many(
             actor=actor,
             entries=[
@@ -158,7 +161,10 @@ def guardians_escalate_missed(*, today: date | None = None, actor=system("risk-g
                     "risk.guardian",
                     str(g.pk),
                     g.division_code,
-                    {"due": g.next_due.isoformat(), "rule": "risk.guardian_checkin_days"},
+                    {
+                        "due": g.next_due.isoformat(),
+                        **rules.resolve(CHECKIN_DAYS_KEY, g.division_code).cite(),
+                    },
                 )
                 for g in missed
             ],

@@ -21,8 +21,9 @@ LEVEL_INDEX = {Level.YELLOW: 0, Level.ORANGE: 1, Level.RED: 2}
 
 def _due_rule(level: str, pol: RiskPolicy, division_code: str) -> dict:
     """The time limit of a level's alert and the rule (and division) that set it."""
-    days, set_in = pol.get("risk.alert_days", division_code)
-    return {"rule": "risk.alert_days", "working_days": int(days[LEVEL_INDEX[level]]), "set_in": set_in}
+    cited = pol.cite("risk.alert_days", division_code)
+    days, set_in = cited["value"], pol.get("risk.alert_days", division_code)[1]
+    return {**cited, "working_days": int(days[LEVEL_INDEX[level]]), "set_in": set_in}
 
 
 ALERT_INSERT = bulk.Table(

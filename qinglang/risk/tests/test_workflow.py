@@ -316,7 +316,14 @@ def test_level_alert_report_and_checkin_rules_are_named_where_they_bite(world, a
     assert ex["thresholds_rule"] == "risk.level_thresholds" and ex["thresholds_set_in"] == city
     assert ex["thresholds"] == [20, 66, 90] and RiskState.objects.get(institution=inst).level == "yellow"
     alert = Alert.objects.get(institution=inst)
-    assert alert.explanation["due"] == {"rule": "risk.alert_days", "working_days": 8, "set_in": city}
+    assert alert.explanation["due"] == {
+        "rule": "risk.alert_days",
+        "value": [8, 4, 1],
+        "set_by": city,
+        "basis": "市规定",
+        "working_days": 8,
+        "set_in": city,
+    }
     assert alert.level == "yellow" and alert.due_on == add_working_days(day, 8)
 
     # a report counts for risk.manual_signal_days (3 here) from the day it was seen, then not
@@ -345,4 +352,10 @@ def test_level_alert_report_and_checkin_rules_are_named_where_they_bite(world, a
     assert assigned.changes["rule"] == "risk.guardian_checkin_days"
     assert services.guardians_escalate_missed(today=day + timedelta(days=4)) == 1
     missed = AuditEvent.objects.get(action="risk.checkin_missed", object_id=str(g.pk))
-    assert missed.changes == {"due": g.next_due.isoformat(), "rule": "risk.guardian_checkin_days"}
+    assert missed.changes == {
+        "due": g.next_due.isoformat(),
+        "rule": "risk.guardian_checkin_days",
+        "value": 3,
+        "set_by": city,
+        "basis": "市规定",
+    }
