@@ -2,10 +2,10 @@
 each role signs in and lands on its to-do list, every entry of its menu opens without a
 refusal (no status of 400 or more, no refusal page), the text shows names and not codes,
 the role does its main work in the browser (the leader decides a lesson dispute, the
-officer takes on a clue, the inspector records an inspection, the grid worker reports
-from the street, the institution answers a refund, the bank reads its instructions, the
-parent confirms a lesson, the public reports and tracks a clue) and no phone page
-overflows its 390 px. Each role's landing
+officer takes on a clue, the inspector records an inspection, the township's officer
+raises a whistle, the grid worker reports from the street, the institution answers a
+refund, the bank reads its instructions, the parent confirms a lesson, the public reports
+and tracks a clue) and no phone page overflows its 390 px. Each role's landing
 page is saved, desktop and phone, as <role>-<device>.png into var/screenshots/ (not
 tracked), or into the folder QINGLANG_SCREENSHOTS names: ``QINGLANG_SCREENSHOTS=docs/screenshots``
 refreshes the pictures the documentation shows."""
@@ -108,6 +108,16 @@ def _grid(pg) -> None:
     _said(pg, "已上报")
 
 
+def _township(pg) -> None:
+    """The township's officer raises a whistle (吹哨), naming the fire department."""
+    pg.goto("/console/whistles/")
+    pg.fill("input[name=title]", "居民楼内托管点消防隐患")
+    pg.fill("textarea[name=problem]", "托管点安全出口堵塞，请消防部门到场")
+    pg.check("input[name=department_kinds][value=fire]")
+    pg.get_by_role("button", name="吹哨").click()
+    _said(pg, "已吹哨")
+
+
 def _org_answer(pg, *, agree: bool) -> None:
     """The institution answers a parent's refund request (made here if none waits)."""
     from django.db.models import Count
@@ -174,6 +184,7 @@ FLOWS = {
     "leader": _leader,
     "officer": _officer,
     "inspector": _inspector,
+    "township": _township,
     "grid": _grid,
     "inst-admin": lambda pg: _org_answer(pg, agree=True),
     "inst-staff": lambda pg: _org_answer(pg, agree=False),
