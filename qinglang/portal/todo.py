@@ -199,10 +199,16 @@ def _whistles(user, out: Landing, now) -> None:
     ]
 
 
+def _sweeps(user) -> Todo:
+    from qinglang.screening.models import Sweep, SweepStatus
+
+    n = restrict(Sweep.objects.filter(status=SweepStatus.OPEN), user).count()
+    return Todo(_("专项摸排进行中"), n, reverse("portal:screening_sweeps"), key="sweeps")
+
+
 def _grid(user, out: Landing) -> None:
     from qinglang.clues.models import ClueReport
     from qinglang.risk.selectors import my_guardianships
-    from qinglang.screening.models import Sweep, SweepStatus
 
     out.todos += [
         Todo(
@@ -211,12 +217,7 @@ def _grid(user, out: Landing) -> None:
             reverse("portal:grid_report"),
             key="grid_reports",
         ),
-        Todo(
-            _("专项摸排进行中"),
-            restrict(Sweep.objects.filter(status=SweepStatus.OPEN), user).count(),
-            reverse("portal:screening_sweeps"),
-            key="sweeps",
-        ),
+        _sweeps(user),
         Todo(
             _("我的包保机构"),
             my_guardianships(user).count(),
@@ -235,7 +236,6 @@ def township_scoped(user) -> bool:
 def _township(user, out: Landing) -> None:
     """A township's officer: its grid workers' reports still open, its sweeps (专项摸排)."""
     from qinglang.clues.models import OPEN_STATUSES, Channel, ClueReport
-    from qinglang.screening.models import Sweep, SweepStatus
 
     reports = restrict(ClueReport.objects.filter(channel=Channel.GRID, clue__status__in=OPEN_STATUSES), user)
     out.todos += [
@@ -245,12 +245,7 @@ def _township(user, out: Landing) -> None:
             reverse("portal:clue_list"),
             key="township_reports",
         ),
-        Todo(
-            _("专项摸排进行中"),
-            restrict(Sweep.objects.filter(status=SweepStatus.OPEN), user).count(),
-            reverse("portal:screening_sweeps"),
-            key="sweeps",
-        ),
+        _sweeps(user),
     ]
 
 

@@ -163,6 +163,10 @@ def test_landing_pages_are_to_do_lists(demo):
     assert 'data-todo-key="whistles_open"' in grid or "data-todo-empty" in grid
     inspector = _client("inspector").get("/home/").content.decode()
     assert 'data-todo-key="tasks_planned"' in inspector  # the demo inspector is drawn into a team
+    # the badge counts the items waiting: the sum of the listed counts, not how many kinds
+    badge = int(re.search(r"data-todo-total[^>]*>(\d+)<", leader).group(1))
+    counts = [int(n) for n in re.findall(r'<span class="todo-count[^"]*">(\d+)</span>', leader)]
+    assert len(counts) > 1 and badge == sum(counts) > len(counts)
 
 
 # --- names, not codes -------------------------------------------------------------------
