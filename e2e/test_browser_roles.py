@@ -5,7 +5,8 @@ the role does its main work in the browser (the leader decides a lesson dispute,
 officer takes on a clue, the inspector records an inspection, the township's officer
 raises a whistle, the grid worker reports from the street, the institution answers a
 refund, the bank reads its instructions, the parent confirms a lesson, the public reports
-and tracks a clue) and no phone page overflows its 390 px. Each role's landing
+and tracks a clue), no phone page overflows its 390 px and no tab bar wraps onto a second
+line there. Each role's landing
 page is saved, desktop and phone, as <role>-<device>.png into var/screenshots/ (not
 tracked), or into the folder QINGLANG_SCREENSHOTS names: ``QINGLANG_SCREENSHOTS=docs/screenshots``
 refreshes the pictures the documentation shows."""
@@ -35,6 +36,21 @@ def demo(transactional_db):
     from django.core.management import call_command
 
     call_command("seed_demo", "--scale", "district", "--institutions", "60", stdout=StringIO())
+
+
+TABBED = {"bank", "inst-admin", "inst-staff"}  # roles whose pages carry a tab bar
+TABS_SEEN: set[str] = set()
+
+
+def _wrapped_tabs(pg, who: str) -> str | None:
+    """A tab bar ([data-tabs]) whose items sit on more than one line."""
+    tops = pg.evaluate(
+        "() => [...document.querySelectorAll('[data-tabs]')].map(u => "
+        "new Set([...u.children].map(li => Math.round(li.getBoundingClientRect().top))).size)"
+    )
+    if tops:
+        TABS_SEEN.add(who)
+    return None if all(n <= 1 for n in tops) else f"{pg.url}: a tab bar on {max(tops)} lines"
 
 
 def _overflow(pg) -> str | None:
@@ -248,7 +264,7 @@ def test_every_role_in_the_browser(live_server, demo):
                     bad = [] if href.startswith(CODE_PAGES) else _leaks(text, divisions, pattern)
                     if bad:
                         failures.append(f"{who} {device}: {href} shows codes {bad[:5]}")
-                    if phone and (msg := _overflow(pg)):
+                    if phone and (msg := _overflow(pg) or _wrapped_tabs(pg, who)):
                         failures.append(f"{who} phone: {msg}")
                 try:
                     FLOWS[username](pg)
@@ -258,8 +274,9 @@ def test_every_role_in_the_browser(live_server, demo):
                     text = " ".join(pg.locator("body").inner_text().split())
                     if bad := _leaks(text, divisions, pattern):
                         failures.append(f"{who} {device}: after the main flow {pg.url} shows codes {bad[:5]}")
-                    if phone and (msg := _overflow(pg)):
+                    if phone and (msg := _overflow(pg) or _wrapped_tabs(pg, who)):
                         failures.append(f"{who} phone: main flow: {msg}")
                 context.close()
         browser.close()
+    failures += [f"{who} phone: no tab bar was measured" for who in sorted(TABBED - TABS_SEEN)]
     assert not failures, "\n".join(failures)
