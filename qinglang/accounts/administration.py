@@ -427,7 +427,7 @@ def staff_import_xlsx(*, actor, county_code: str, file_obj) -> StaffImportResult
         try:
             check_grant(actor, role=role, division_prefixes=[prefix], department_kind=kind)
         except PermissionDeniedError as exc:
-            result.errors.append(RowError(n, "角色", exc.message))
+            result.errors.append(RowError(n, "角色", exc.chinese_message))
             continue
         plan.append((n, r["name"], mobile, role, kind, prefix))
     if result.errors:

@@ -152,7 +152,9 @@ def job_run(job_id) -> Job | None:
                 data = fh.read()
         result: JobResult = import_string(job.handler)(job=job, actor=actor, data=data, progress=progress)
     except (DomainError, ValidationError) as exc:
-        message = getattr(exc, "message", None) or "；".join(getattr(exc, "messages", [])) or str(exc)
+        message = (  # kept on the job: in Chinese, whoever reads it later
+            exc.chinese_message if isinstance(exc, DomainError) else "；".join(exc.messages) or str(exc)
+        )
         return _finish(job, JobStatus.FAILED, error=str(message))
     except Exception:
         log.exception("job %s (%s) failed", job.pk, job.kind)

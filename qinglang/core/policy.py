@@ -7,6 +7,8 @@ from datetime import date
 from typing import Any
 
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
 
 from .errors import DomainError
 from .i18n import chinese
@@ -21,8 +23,12 @@ RULE_MARK = "[参数 "
 
 def plain_message(message: str) -> str:
     """A violation's message without the trailing parameter key (for parents, the public)."""
-    i = message.rfind(RULE_MARK)
-    return message[:i] if i >= 0 and message.endswith("]") else message
+    message = str(message)
+    for mark in (gettext(RULE_MARK), RULE_MARK):
+        i = message.rfind(mark)
+        if i >= 0 and message.endswith("]"):
+            return message[:i]
+    return message
 
 
 def division_chain(division_code: str) -> list[str]:
@@ -41,14 +47,18 @@ class Resolved:
     @property
     def source_label(self) -> str:
         if not self.division_code:
-            return "全国"
+            return gettext("全国")
         from .division_names import full_name
 
         return full_name(self.division_code) or self.division_code
 
     @property
     def label(self) -> str:
+        """The rule's name in the active language (the catalogue holds every rule's)."""
         label = BY_KEY[self.key].label if self.key in BY_KEY else self.key
+        english = gettext(label) if self.key in BY_KEY else label
+        if english != label:
+            return re.sub(r" \(fen(?: per ([^)]*))?\)", lambda m: f" (per {m[1]})" if m[1] else "", english)
         if self.key.endswith("_fen"):  # the figure reads in yuan: "(分)" goes, "(分/课时)" is "(每课时)"
             label = re.sub(r"\(分(?:/([^)]*))?\)", lambda m: f"(每{m[1]})" if m[1] else "", label)
         return label
@@ -69,14 +79,17 @@ class Resolved:
 
     @property
     def stated(self) -> str:
-        """The rule in words: its name, the figure, who set it and the basis."""
-        return f"规定：{self.label} {self.display}({self.source_label}；依据：{self.basis})"
+        """The rule in words, in the active language: its name, the figure, who set it and
+        the basis (the basis cites a document by its own title)."""
+        return gettext("规定：{label} {display}({source}；依据：{basis})").format(
+            label=self.label, display=self.display, source=self.source_label, basis=self.basis
+        )
 
     def violation(self, message: str, **extra) -> DomainError:
         """The error a rule violation raises: names the key, value, who set it, basis."""
         return DomainError(
             "policy_violation",
-            f"{message}。{self.stated}{RULE_MARK}{self.key}]",
+            _violation_text(message, self),
             {
                 "rule": self.key,
                 "value": self.value,
@@ -86,6 +99,14 @@ class Resolved:
             },
             status=422,
         )
+
+
+def _violation_message(message, rule: Resolved) -> str:
+    return gettext("{message}。{rule}[参数 {key}]").format(message=message, rule=rule.stated, key=rule.key)
+
+
+# read in the language active when shown (``DomainError.message``) or stored (``chinese``)
+_violation_text = lazy(_violation_message, str)
 
 
 # Names of the codes policy values hold (disclosure items, custody modes, release rules…),

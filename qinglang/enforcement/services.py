@@ -282,7 +282,7 @@ def _apply_effects(*, actor, case: PenaltyCase, kinds: set[str], blacklist: bool
                 if exc.code != "no_custody_account":
                     raise
                 # nothing to freeze: an unlicensed operator has no custody account
-                effects.append({"effect": "funds_freeze", "applied": False, "why": exc.message})
+                effects.append({"effect": "funds_freeze", "applied": False, "why": exc.chinese_message})
             else:
                 effects.append({"effect": "funds_freeze", "applied": True})
     return effects

@@ -96,7 +96,7 @@ def _errors_from(exc: Exception, row: int, column_field: str | None = None) -> l
         return [RowError(row, column, str(m)) for m in exc.messages]
     if isinstance(exc, DomainError):
         col = _h("uscc") if exc.code == "duplicate_uscc" else column
-        return [RowError(row, col, exc.message)]
+        return [RowError(row, col, exc.chinese_message)]
     return [RowError(row, column, "写入数据库失败(可能有人同时登记了同一机构)，请稍后重试")]
 
 
