@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 
 from . import files
 from .audit import audit_record
@@ -145,7 +146,7 @@ def job_run(job_id) -> Job | None:
     progress = Progress(job)
     try:
         if actor is None:
-            raise DomainError("owner_inactive", "任务发起人的账号已停用")
+            raise DomainError("owner_inactive", _("任务发起人的账号已停用"))
         data = None
         if job.input_path:
             with files.open_stored(job.input_path) as fh:
@@ -189,5 +190,5 @@ def job_get(*, actor, job_id) -> Job:
     """The actor's own job (anyone else's is not found)."""
     job = Job.objects.filter(pk=job_id, owner_id=getattr(actor, "pk", None)).first()
     if job is None:
-        raise NotFound("后台任务")
+        raise NotFound(_("后台任务"))
     return job

@@ -8,7 +8,9 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.functional import lazy
+from django.utils.text import format_lazy
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .errors import DomainError
 from .i18n import chinese
@@ -159,7 +161,11 @@ def policy_resolve_many(keys, division_code: str, *, on: date | None = None) -> 
     keys = list(keys)
     unknown = [k for k in keys if k not in BY_KEY]
     if unknown:
-        raise DomainError("unknown_policy_key", f"未知的政策参数：{unknown[0]}", {"key": unknown[0]})
+        raise DomainError(
+            "unknown_policy_key",
+            format_lazy(_("未知的政策参数：{value}"), value=unknown[0]),
+            {"key": unknown[0]},
+        )
     on = on or timezone.localdate()
     chain = division_chain(division_code or "")
     rank = {c: i for i, c in enumerate(chain)}
