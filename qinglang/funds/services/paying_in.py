@@ -89,6 +89,34 @@ def _paid_at(paid_on: date) -> datetime:
     return timezone.make_aware(datetime.combine(paid_on, time(12)))
 
 
+def _entry_checked(*, note: str, reference: str, paid_on, amount_fen) -> int:
+    """The order id of an entry whose input is sound; else every problem at once."""
+    errors = {}
+    if not note:
+        errors["note"] = _("请填写补录依据(如对账单行、银行回单号)")
+    elif len(note) > 300:
+        errors["note"] = _("补录依据不超过 300 字")
+    order_id = order_id_of_reference(reference)
+    if order_id is None:
+        errors["reference"] = _("缴费参考号无效(格式 QL + 数字，末两位为校验位)")
+    if not isinstance(paid_on, date):
+        errors["paid_on"] = _("请填写到账日期")
+    elif paid_on > timezone.localdate():
+        errors["paid_on"] = _("到账日期不能晚于今天")
+    elif paid_on < timezone.localdate() - timedelta(days=ENTRY_MAX_AGE_DAYS):
+        errors["paid_on"] = format_lazy(
+            _("到账日期早于 {ENTRY_MAX_AGE_DAYS} 天前，请走对账差异处理"),
+            ENTRY_MAX_AGE_DAYS=ENTRY_MAX_AGE_DAYS,
+        )
+    try:
+        fen_checked(amount_fen, "amount_fen")
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return order_id
+
+
 def payment_enter(
     *,
     actor,
@@ -114,29 +142,7 @@ def payment_enter(
     from .recon import reconcile
 
     note = (note or "").strip()
-    errors = {}
-    if not note:
-        errors["note"] = _("请填写补录依据(如对账单行、银行回单号)")
-    elif len(note) > 300:
-        errors["note"] = _("补录依据不超过 300 字")
-    order_id = order_id_of_reference(reference)
-    if order_id is None:
-        errors["reference"] = _("缴费参考号无效(格式 QL + 数字，末两位为校验位)")
-    if not isinstance(paid_on, date):
-        errors["paid_on"] = _("请填写到账日期")
-    elif paid_on > timezone.localdate():
-        errors["paid_on"] = _("到账日期不能晚于今天")
-    elif paid_on < timezone.localdate() - timedelta(days=ENTRY_MAX_AGE_DAYS):
-        errors["paid_on"] = format_lazy(
-            _("到账日期早于 {ENTRY_MAX_AGE_DAYS} 天前，请走对账差异处理"),
-            ENTRY_MAX_AGE_DAYS=ENTRY_MAX_AGE_DAYS,
-        )
-    try:
-        fen_checked(amount_fen, "amount_fen")
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
+    order_id = _entry_checked(note=note, reference=reference, paid_on=paid_on, amount_fen=amount_fen)
     with transaction.atomic():
         bank = Bank.objects.filter(pk=bank_id).first()
         if bank is None or not (
