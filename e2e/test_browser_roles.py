@@ -2,10 +2,11 @@
 each role signs in and lands on its to-do list, every entry of its menu opens without a
 refusal (no status of 400 or more, no refusal page), the text shows names and not codes,
 the role does its main work in the browser (the leader decides a lesson dispute, the
-officer takes on a clue, the inspector records an inspection, the grid worker reports
-from the street, the institution answers a refund, the bank reads its instructions, the
-parent confirms a lesson, the public reports and tracks a clue) and no phone page
-overflows its 390 px. Each role's landing
+officer takes on a clue, the inspector records an inspection, the township's officer
+raises a whistle, the grid worker reports from the street, the institution answers a
+refund, the bank reads its instructions, the parent confirms a lesson, the public reports
+and tracks a clue), no phone page overflows its 390 px and no tab bar wraps onto a second
+line there. Each role's landing
 page is saved, desktop and phone, as <role>-<device>.png into var/screenshots/ (not
 tracked), or into the folder QINGLANG_SCREENSHOTS names: ``QINGLANG_SCREENSHOTS=docs/screenshots``
 refreshes the pictures the documentation shows."""
@@ -35,6 +36,21 @@ def demo(transactional_db):
     from django.core.management import call_command
 
     call_command("seed_demo", "--scale", "district", "--institutions", "60", stdout=StringIO())
+
+
+TABBED = {"bank", "inst-admin", "inst-staff"}  # roles whose pages carry a tab bar
+TABS_SEEN: set[str] = set()
+
+
+def _wrapped_tabs(pg, who: str) -> str | None:
+    """A tab bar ([data-tabs]) whose items sit on more than one line."""
+    tops = pg.evaluate(
+        "() => [...document.querySelectorAll('[data-tabs]')].map(u => "
+        "new Set([...u.children].map(li => Math.round(li.getBoundingClientRect().top))).size)"
+    )
+    if tops:
+        TABS_SEEN.add(who)
+    return None if all(n <= 1 for n in tops) else f"{pg.url}: a tab bar on {max(tops)} lines"
 
 
 def _overflow(pg) -> str | None:
@@ -108,6 +124,16 @@ def _grid(pg) -> None:
     _said(pg, "已上报")
 
 
+def _township(pg) -> None:
+    """The township's officer raises a whistle (吹哨), naming the fire department."""
+    pg.goto("/console/whistles/")
+    pg.fill("input[name=title]", "居民楼内托管点消防隐患")
+    pg.fill("textarea[name=problem]", "托管点安全出口堵塞，请消防部门到场")
+    pg.check("input[name=department_kinds][value=fire]")
+    pg.get_by_role("button", name="吹哨").click()
+    _said(pg, "已吹哨")
+
+
 def _org_answer(pg, *, agree: bool) -> None:
     """The institution answers a parent's refund request (made here if none waits)."""
     from django.db.models import Count
@@ -174,6 +200,7 @@ FLOWS = {
     "leader": _leader,
     "officer": _officer,
     "inspector": _inspector,
+    "township": _township,
     "grid": _grid,
     "inst-admin": lambda pg: _org_answer(pg, agree=True),
     "inst-staff": lambda pg: _org_answer(pg, agree=False),
@@ -237,7 +264,7 @@ def test_every_role_in_the_browser(live_server, demo):
                     bad = [] if href.startswith(CODE_PAGES) else _leaks(text, divisions, pattern)
                     if bad:
                         failures.append(f"{who} {device}: {href} shows codes {bad[:5]}")
-                    if phone and (msg := _overflow(pg)):
+                    if phone and (msg := _overflow(pg) or _wrapped_tabs(pg, who)):
                         failures.append(f"{who} phone: {msg}")
                 try:
                     FLOWS[username](pg)
@@ -247,8 +274,9 @@ def test_every_role_in_the_browser(live_server, demo):
                     text = " ".join(pg.locator("body").inner_text().split())
                     if bad := _leaks(text, divisions, pattern):
                         failures.append(f"{who} {device}: after the main flow {pg.url} shows codes {bad[:5]}")
-                    if phone and (msg := _overflow(pg)):
+                    if phone and (msg := _overflow(pg) or _wrapped_tabs(pg, who)):
                         failures.append(f"{who} phone: main flow: {msg}")
                 context.close()
         browser.close()
+    failures += [f"{who} phone: no tab bar was measured" for who in sorted(TABBED - TABS_SEEN)]
     assert not failures, "\n".join(failures)

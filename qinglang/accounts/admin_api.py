@@ -8,6 +8,8 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -25,13 +27,13 @@ def require_admin(request) -> None:
     """The caller administers accounts (platform admin, regulator leader), or 403. Also used
     by the routes the registry and funds mount under ``/api/admin``."""
     if not adm.may_administer_accounts(request.user):
-        raise PermissionDeniedError("只有平台管理员或监管领导可以管理账号、区划和部门")
+        raise PermissionDeniedError(_("只有平台管理员或监管领导可以管理账号、区划和部门"))
 
 
 def _require_division(request, code: str) -> None:
     require_admin(request)
     if not adm.division_administered(request.user, code):
-        raise NotFound("区划")
+        raise NotFound(_("区划"))
 
 
 # --- divisions -------------------------------------------------------------------------
@@ -89,7 +91,7 @@ def division_add(request: HttpRequest, payload: AdminDivisionIn):
     prefixes = adm.administered_prefixes(request.user)
     under = next((p for p in prefixes if payload.code.startswith(p)), None)
     if under is None:
-        raise PermissionDeniedError(f"区划代码{payload.code}不在本人管辖范围内")
+        raise PermissionDeniedError(format_lazy(_("区划代码{code}不在本人管辖范围内"), code=payload.code))
     d = core_services.division_add(
         actor=request.user, code=payload.code, name=payload.name, under=under or None
     )
@@ -184,7 +186,7 @@ def department_create(request: HttpRequest, payload: AdminDepartmentIn):
 def department_update(request: HttpRequest, department_id: int, payload: AdminDepartmentPatch):
     require_admin(request)
     if not adm.departments_administered(request.user).filter(pk=department_id).exists():
-        raise NotFound("部门")
+        raise NotFound(_("部门"))
     data = payload.dict(exclude_none=True)
     return core_services.department_update(actor=request.user, department_id=department_id, data=data)
 
@@ -384,5 +386,5 @@ def token_revoke(request: HttpRequest, token_id: int):
     require_admin(request)
     tok = ApiToken.objects.select_related("user").filter(pk=token_id).first()
     if tok is None or not adm.users_administered(request.user).filter(pk=tok.user_id).exists():
-        raise NotFound("接口令牌")
+        raise NotFound(_("接口令牌"))
     return api_token_revoke(actor=request.user, token=tok)

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
@@ -78,7 +80,7 @@ def users_administered(user, *, q: str = "") -> QuerySet[User]:
 def user_get(user, user_id: int) -> User:
     u = users_administered(user).filter(pk=user_id).first()
     if u is None:
-        raise NotFound("账号")
+        raise NotFound(gettext_lazy("账号"))
     return u
 
 
@@ -118,7 +120,7 @@ def departments_administered(user) -> QuerySet[Department]:
 
 def tokens_of(user, target: User) -> QuerySet[ApiToken]:
     if not may_administer(user, target):
-        raise NotFound("账号")
+        raise NotFound(gettext_lazy("账号"))
     return target.api_tokens.order_by("-created_at")
 
 
@@ -137,7 +139,7 @@ def may_hold_tokens(user) -> bool:
 def _lock_user(actor, user_id: int) -> User:
     u = User.objects.select_for_update().filter(pk=user_id).first()
     if u is None or not may_administer(actor, u):
-        raise NotFound("账号")
+        raise NotFound(gettext_lazy("账号"))
     return u
 
 
@@ -145,7 +147,7 @@ def _check_home(actor, division_code: str) -> None:
     if is_system(actor) or actor_for(actor).is_platform_admin:
         return
     if not division_code or not any(division_code.startswith(p) for p, _ in leader_prefixes(actor)):
-        raise PermissionDeniedError("只能在本人管辖的区划内创建账号")
+        raise PermissionDeniedError(gettext_lazy("只能在本人管辖的区划内创建账号"))
 
 
 @transaction.atomic
@@ -164,7 +166,7 @@ def staff_account_create(
     """A regulator's account with its first membership; the initial password (generated
     unless given) is returned once and must be changed at first login."""
     if not (display_name or "").strip():
-        raise ValidationError({"display_name": "请填写姓名"})
+        raise ValidationError({"display_name": gettext_lazy("请填写姓名")})
     _check_home(actor, division_code)
     plain = password or initial_password()
     user = user_create(
@@ -193,7 +195,7 @@ def user_set_active(*, actor, user_id: int, active: bool) -> User:
     their tokens stop working at once."""
     u = _lock_user(actor, user_id)
     if not is_system(actor) and u.pk == actor.pk and not active:
-        raise DomainError("self_deactivate", "不能停用自己的账号")
+        raise DomainError("self_deactivate", gettext_lazy("不能停用自己的账号"))
     if u.is_active == active:
         return u
     u.is_active = active
@@ -253,7 +255,7 @@ def membership_add(
     are checked by the page or API that offers them, which live above accounts)."""
     u = _lock_user(actor, user_id)
     if role not in Role.values:
-        raise ValidationError({"role": f"角色不存在：{role}"})
+        raise ValidationError({"role": format_lazy(gettext_lazy("角色不存在：{role}"), role=role)})
     return membership_grant(
         actor=actor,
         user=u,
@@ -270,7 +272,7 @@ def membership_withdraw(*, actor, membership_id: int) -> Membership:
     """Withdraw (撤销) a membership; it stops counting on the user's next request."""
     m = Membership.objects.select_for_update().select_related("user").filter(pk=membership_id).first()
     if m is None or not may_administer(actor, m.user):
-        raise NotFound("角色授权")
+        raise NotFound(gettext_lazy("角色授权"))
     if not is_system(actor) and not actor_for(actor).is_platform_admin:
         # withdrawing is refused where granting would be: no reaching above one's own role
         check_grant(
@@ -373,7 +375,11 @@ def staff_import_xlsx(*, actor, county_code: str, file_obj) -> StaffImportResult
     All rows are checked first, permissions included; any error → nothing is created."""
     county = Division.objects.filter(code=county_code, level=DivisionLevel.COUNTY).first()
     if county is None:
-        raise DomainError("unknown_division", f"县级区划代码不存在：{county_code}", {"code": county_code})
+        raise DomainError(
+            "unknown_division",
+            format_lazy(gettext_lazy("县级区划代码不存在：{county_code}"), county_code=county_code),
+            {"code": county_code},
+        )
     _check_home(actor, county_code)
     rows = read_table(file_obj, STAFF_COLUMNS)
     result = StaffImportResult()
@@ -427,7 +433,7 @@ def staff_import_xlsx(*, actor, county_code: str, file_obj) -> StaffImportResult
         try:
             check_grant(actor, role=role, division_prefixes=[prefix], department_kind=kind)
         except PermissionDeniedError as exc:
-            result.errors.append(RowError(n, "角色", exc.message))
+            result.errors.append(RowError(n, "角色", exc.chinese_message))
             continue
         plan.append((n, r["name"], mobile, role, kind, prefix))
     if result.errors:

@@ -256,12 +256,12 @@ def notification_mark_read(*, actor, ids: list[int] | None = None) -> int:
     else 404 and nothing changes) or, with ``ids=None``, all unread. Returns how many
     changed; audited when any did."""
     if not getattr(actor, "is_authenticated", False):
-        raise NotFound("通知")
+        raise NotFound(_("通知"))
     qs = Notification.objects.filter(recipient=actor)
     if ids is not None:
         ids = sorted({int(i) for i in ids})
         if qs.filter(pk__in=ids).count() != len(ids):
-            raise NotFound("通知")
+            raise NotFound(_("通知"))
         qs = qs.filter(pk__in=ids)
     changed = list(qs.filter(read_at__isnull=True).values_list("pk", flat=True))
     if not changed:

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Field, Router, Schema
 
 from qinglang.core.api_support import Limit, Offset
@@ -53,7 +54,7 @@ def _marked(request, ids: list[int]) -> dict:
 @router.post("/read", response=ReadOut, summary="Mark some of my notifications read (audited)")
 def mark_read(request: HttpRequest, payload: ReadIn):
     if not payload.ids:
-        raise ValidationError({"ids": "请指定要标为已读的通知"})
+        raise ValidationError({"ids": _("请指定要标为已读的通知")})
     return _marked(request, payload.ids)
 
 

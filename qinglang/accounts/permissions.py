@@ -114,9 +114,7 @@ def competent_or_task_force(actor, division_code: str, department_kind: str | No
     )
 
 
-def require_role(
-    actor, roles: Iterable[str], *, division_code: str | None = None, message: str = "无权执行此操作"
-) -> None:
+def require_role(actor, roles: Iterable[str], *, division_code: str | None = None, message=None) -> None:
     """``has_role`` or ``PermissionDeniedError(message)`` (403)."""
     if not has_role(actor, roles, division_code=division_code):
         raise PermissionDeniedError(message)

@@ -12,6 +12,8 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, PermissionDeniedError
@@ -42,18 +44,30 @@ def user_create(
     it); ``must_change_password`` makes the first login choose a new password."""
     username = (username or "").strip()
     if not username:
-        raise ValidationError({"username": "请填写用户名"})
+        raise ValidationError({"username": gettext_lazy("请填写用户名")})
     if User.objects.filter(username=username).exists():
-        raise DomainError("duplicate_username", f"用户名已存在：{username}", {"username": username})
+        raise DomainError(
+            "duplicate_username",
+            format_lazy(gettext_lazy("用户名已存在：{username}"), username=username),
+            {"username": username},
+        )
     if phone:
         try:
             phone = validate_mobile(phone)
         except ValidationError as exc:
             raise ValidationError({"phone": exc.messages})
         if User.objects.filter(phone=phone).exists():
-            raise DomainError("duplicate_phone", f"手机号码已被其他账号使用：{phone}", {"phone": phone})
+            raise DomainError(
+                "duplicate_phone",
+                format_lazy(gettext_lazy("手机号码已被其他账号使用：{phone}"), phone=phone),
+                {"phone": phone},
+            )
     if division_code and not Division.objects.filter(code=division_code).exists():
-        raise DomainError("unknown_division", f"区划代码不存在：{division_code}", {"code": division_code})
+        raise DomainError(
+            "unknown_division",
+            format_lazy(gettext_lazy("区划代码不存在：{division_code}"), division_code=division_code),
+            {"code": division_code},
+        )
     user = User(
         username=username,
         display_name=display_name,
@@ -138,19 +152,26 @@ def check_grant(
         return
     if role not in grantable_roles(actor):
         label = chinese_label(Role, role) if role in Role.values else role
-        raise PermissionDeniedError(f"无权授予“{label}”角色：不能授予高于自己的角色")
+        raise PermissionDeniedError(
+            format_lazy(gettext_lazy("无权授予“{label}”角色：不能授予高于自己的角色"), label=label)
+        )
     if role == Role.BANK_OPERATOR:
         where = bank_division(bank_id)
         if where is None or not any(where.startswith(mp) for mp, _ in leader_prefixes(actor)):
-            raise PermissionDeniedError("无权为该托管银行授权：银行不在本人管辖范围内")
+            raise PermissionDeniedError(gettext_lazy("无权为该托管银行授权：银行不在本人管辖范围内"))
     if role in REGULATOR_ROLES:
         mine = leader_prefixes(actor)
         for p in division_prefixes:
             covering = [d for mp, d in mine if p.startswith(mp)]
             if not covering:
-                raise PermissionDeniedError(f"无权在区划{p or '全国'}授权：超出本人管辖范围")
+                raise PermissionDeniedError(
+                    format_lazy(
+                        gettext_lazy("无权在区划{value}授权：超出本人管辖范围"),
+                        value=p or gettext_lazy("全国"),
+                    )
+                )
             if "" not in covering and department_kind not in covering:
-                raise PermissionDeniedError("只能授予本部门的角色")
+                raise PermissionDeniedError(gettext_lazy("只能授予本部门的角色"))
 
 
 def may_administer(actor, user: User) -> bool:
@@ -183,25 +204,35 @@ def membership_grant(
     upper apps' services that call this (registry, funds). A user actor may grant only
     what ``check_grant`` allows (no role above their own, no scope outside their own)."""
     if role not in Role.values:
-        raise ValidationError({"role": f"未知角色：{role}"})
+        raise ValidationError({"role": format_lazy(gettext_lazy("未知角色：{role}"), role=role)})
     prefixes = [p.strip() for p in (division_prefixes or [])]
     if role in REGULATOR_ROLES:
         if not prefixes:
-            raise ValidationError({"division_prefixes": "监管角色须指定管辖区划"})
+            raise ValidationError({"division_prefixes": gettext_lazy("监管角色须指定管辖区划")})
         known = set(
             Division.objects.filter(code__in=[p for p in prefixes if p]).values_list("code", flat=True)
         )
         unknown = [p for p in prefixes if p and p not in known]
         if unknown:
-            raise DomainError("unknown_division", f"区划代码不存在：{'、'.join(unknown)}", {"codes": unknown})
+            raise DomainError(
+                "unknown_division",
+                format_lazy(gettext_lazy("区划代码不存在：{unknown}"), unknown="、".join(unknown)),
+                {"codes": unknown},
+            )
         if department_kind and department_kind not in DepartmentKind.values:
-            raise ValidationError({"department_kind": f"未知部门类型：{department_kind}"})
+            raise ValidationError(
+                {
+                    "department_kind": format_lazy(
+                        gettext_lazy("未知部门类型：{department_kind}"), department_kind=department_kind
+                    )
+                }
+            )
     elif prefixes or department_kind:
-        raise ValidationError({"division_prefixes": "只有监管角色按区划授权"})
+        raise ValidationError({"division_prefixes": gettext_lazy("只有监管角色按区划授权")})
     if role in INSTITUTION_ROLES and not institution_id:
-        raise ValidationError({"institution_id": "机构角色须指定机构"})
+        raise ValidationError({"institution_id": gettext_lazy("机构角色须指定机构")})
     if role == Role.BANK_OPERATOR and not bank_id:
-        raise ValidationError({"bank_id": "银行角色须指定银行"})
+        raise ValidationError({"bank_id": gettext_lazy("银行角色须指定银行")})
     check_grant(
         actor, role=role, division_prefixes=prefixes, department_kind=department_kind or "", bank_id=bank_id
     )
@@ -258,13 +289,17 @@ def api_token_create(
     """Create a token for an integration, acting as ``user`` (its memberships decide which
     data) limited to ``scope`` (which methods). Returns the plain token, never stored."""
     if not (name or "").strip():
-        raise ValidationError({"name": "请填写令牌用途"})
+        raise ValidationError({"name": gettext_lazy("请填写令牌用途")})
     if scope not in TokenScope.values:
-        raise ValidationError({"scope": f"未知的令牌权限范围：{scope}"})
+        raise ValidationError(
+            {"scope": format_lazy(gettext_lazy("未知的令牌权限范围：{scope}"), scope=scope)}
+        )
     if not _may_manage_tokens(actor, user):
-        raise PermissionDeniedError("无权为该账号创建接口令牌")
+        raise PermissionDeniedError(gettext_lazy("无权为该账号创建接口令牌"))
     if getattr(actor, "pk", None) == user.pk and not has_role(user, TOKEN_HOLDERS):
-        raise PermissionDeniedError("您的角色不能持有接口令牌(限监管人员、机构管理员和银行操作员)")
+        raise PermissionDeniedError(
+            gettext_lazy("您的角色不能持有接口令牌(限监管人员、机构管理员和银行操作员)")
+        )
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     tok = ApiToken.objects.create(
         user=user, name=name.strip(), scope=scope, prefix=plain[:12], digest=_digest(plain)
@@ -282,7 +317,7 @@ def api_token_create(
 @transaction.atomic
 def api_token_revoke(*, actor, token: ApiToken) -> ApiToken:
     if not _may_manage_tokens(actor, token.user):
-        raise PermissionDeniedError("无权吊销该接口令牌")
+        raise PermissionDeniedError(gettext_lazy("无权吊销该接口令牌"))
     if token.revoked_at is not None:
         return token
     token.revoked_at = timezone.now()
@@ -410,7 +445,9 @@ def policy_override(*, actor, key: str, division_code: str, value, basis: str, e
     from qinglang.core.services import policy_set
 
     if not may_set_policy(actor, division_code):
-        raise PermissionDeniedError("只有本级及上级监管领导或平台管理员可以设定本区划的政策参数")
+        raise PermissionDeniedError(
+            gettext_lazy("只有本级及上级监管领导或平台管理员可以设定本区划的政策参数")
+        )
     return policy_set(
         actor=actor,
         key=key,

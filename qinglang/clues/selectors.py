@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import restrict
 from qinglang.core.errors import NotFound
@@ -72,7 +73,7 @@ def source_refs(clue_ids) -> dict[int, list[str]]:
 def clue_get(*, actor, clue_id: int) -> Clue:
     c = restrict(Clue.objects.all(), actor).select_related("institution").filter(pk=clue_id).first()
     if c is None:
-        raise NotFound("线索")
+        raise NotFound(_("线索"))
     return c
 
 
@@ -159,7 +160,7 @@ def tracking_lookup(*, code: str) -> TrackingView:
         else None
     )
     if r is None:
-        raise NotFound("查询码对应的举报")
+        raise NotFound(_("查询码对应的举报"))
     return report_progress(r)
 
 
@@ -233,7 +234,7 @@ def retriage_get(*, actor, run_id: int):
 
     run = restrict(RetriageRun.objects.all(), actor).filter(pk=run_id).first()
     if run is None:
-        raise NotFound("重新研判")
+        raise NotFound(_("重新研判"))
     return run
 
 

@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DataError
 from django.http import Http404
 from django.http.multipartparser import MultiPartParserError
+from django.utils.translation import gettext
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -61,29 +62,29 @@ def on_domain_error(request, exc: DomainError):
 @api.exception_handler(DjangoValidationError)
 def on_validation_error(request, exc: DjangoValidationError):
     detail = validation_detail(exc)
-    first = next(iter(detail.values()))[0] if detail else "输入有误"
+    first = next(iter(detail.values()))[0] if detail else gettext("输入有误")
     return _err(request, "invalid", first, detail, 422)
 
 
 @api.exception_handler(NinjaValidationError)
 def on_request_error(request, exc: NinjaValidationError):
-    return _err(request, "invalid_request", "请求参数格式不正确", exc.errors, 422)
+    return _err(request, "invalid_request", gettext("请求参数格式不正确"), exc.errors, 422)
 
 
 @api.exception_handler(AuthenticationError)
 def on_auth_error(request, exc):
-    return _err(request, "unauthenticated", "请先登录或提供有效的接口令牌", None, 401)
+    return _err(request, "unauthenticated", gettext("请先登录或提供有效的接口令牌"), None, 401)
 
 
 @api.exception_handler(ObjectDoesNotExist)
 @api.exception_handler(Http404)
 def on_404(request, exc):
-    return _err(request, "not_found", "对象不存在或无权查看", None, 404)
+    return _err(request, "not_found", gettext("对象不存在或无权查看"), None, 404)
 
 
 @api.exception_handler(PermissionDenied)
 def on_403(request, exc):
-    return _err(request, "forbidden", "无权执行此操作", None, 403)
+    return _err(request, "forbidden", gettext("无权执行此操作"), None, 403)
 
 
 @api.exception_handler(HttpError)

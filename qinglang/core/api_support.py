@@ -6,6 +6,7 @@ from typing import Annotated
 import orjson
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import Schema
 from ninja.security import APIKeyHeader, HttpBearer, django_auth
 from pydantic import Field
@@ -25,7 +26,7 @@ class TokenAuth(HttpBearer):
         user = type(self).lookup(token) if type(self).lookup else None
         if user is not None:
             if getattr(user, "api_token_scope", "") == "read" and request.method not in SAFE_METHODS:
-                raise PermissionDeniedError("此接口令牌为只读，不能用于写入")
+                raise PermissionDeniedError(_("此接口令牌为只读，不能用于写入"))
             request.user = user
         return user
 

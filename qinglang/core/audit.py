@@ -21,6 +21,8 @@ from django.db import connection, transaction
 from django.db.models.base import ModelState
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from .context import current_request_id
 from .i18n import chinese
@@ -375,9 +377,13 @@ def latest_checkpoint(directory: Path | str | None = None) -> Checkpoint | None:
         )
         mac = str(data["mac"])
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"检查点 {path.name} 无法读取：{exc}") from exc
+        raise CheckpointError(
+            format_lazy(_("检查点 {name} 无法读取：{exc}"), name=path.name, exc=exc)
+        ) from exc
     if not hmac.compare_digest(_mac(_canonical(body)), mac):
-        raise CheckpointError(f"检查点 {path.name} 的签名无效(不是用本部署的审计密钥写的)")
+        raise CheckpointError(
+            format_lazy(_("检查点 {name} 的签名无效(不是用本部署的审计密钥写的)"), name=path.name)
+        )
     return Checkpoint(body["seq"], body["hash"], body["keyed_from"], body["written_at"], path)
 
 

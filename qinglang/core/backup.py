@@ -21,6 +21,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from django.db import connection
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from .audit import write_checkpoint
 from .models import AuditHead
@@ -77,7 +79,7 @@ def backup(out_dir: Path | str) -> dict:
     empty); the manifest."""
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()):
-        raise BackupError(f"备份目录不为空：{out}")
+        raise BackupError(format_lazy(_("备份目录不为空：{out}"), out=out))
     out.mkdir(parents=True, exist_ok=True)
     connection.ensure_connection()
     if connection.vendor == "sqlite":
@@ -125,10 +127,10 @@ def backup(out_dir: Path | str) -> dict:
             )
             pg.rollback()
         if r.returncode != 0:
-            raise BackupError(f"pg_dump 失败：{r.stderr.strip()}")
+            raise BackupError(format_lazy(_("pg_dump 失败：{stderr}"), stderr=r.stderr.strip()))
         engine, file = "postgresql", PG_FILE
     else:
-        raise BackupError(f"不支持的数据库：{connection.vendor}")
+        raise BackupError(format_lazy(_("不支持的数据库：{vendor}"), vendor=connection.vendor))
     cp = write_checkpoint(out / "audit-checkpoints", head=head)
     manifest = {
         "engine": engine,
@@ -176,11 +178,11 @@ def restore(backup_dir: Path | str, target: str, *, verify: bool = True) -> Rest
     try:
         manifest = json.loads((src / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise BackupError(f"不是有效的备份目录：{src}({exc})") from exc
+        raise BackupError(format_lazy(_("不是有效的备份目录：{src}({exc})"), src=src, exc=exc)) from exc
     if manifest["engine"] == "sqlite":
         path = Path(target)
         if path.exists():
-            raise BackupError(f"目标文件已存在：{path}(恢复只写入新文件)")
+            raise BackupError(format_lazy(_("目标文件已存在：{path}(恢复只写入新文件)"), path=path))
         path.parent.mkdir(parents=True, exist_ok=True)
         with sqlite3.connect(src / manifest["file"]) as s, sqlite3.connect(path) as d:
             s.backup(d)
@@ -194,7 +196,7 @@ def restore(backup_dir: Path | str, target: str, *, verify: bool = True) -> Rest
         import psycopg
 
         if not target.startswith(("postgres://", "postgresql://")):
-            raise BackupError("PostgreSQL 备份须恢复到 postgres://…/库名")
+            raise BackupError(_("PostgreSQL 备份须恢复到 postgres://…/库名"))
         u = urlparse(target)
         name = u.path.lstrip("/")
         conn = {
@@ -205,7 +207,7 @@ def restore(backup_dir: Path | str, target: str, *, verify: bool = True) -> Rest
         }
         with psycopg.connect(**conn, dbname="postgres", autocommit=True) as pg:
             if pg.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-                raise BackupError(f"目标数据库已存在：{name}(恢复只写入新库)")
+                raise BackupError(format_lazy(_("目标数据库已存在：{name}(恢复只写入新库)"), name=name))
             pg.execute(f"CREATE DATABASE {_quote(name)}")
         args, env = _pg_env(
             {"HOST": conn["host"], "PORT": conn["port"], "USER": conn["user"], "PASSWORD": conn["password"]}
@@ -217,7 +219,7 @@ def restore(backup_dir: Path | str, target: str, *, verify: bool = True) -> Rest
             text=True,
         )
         if r.returncode != 0:
-            raise BackupError(f"pg_restore 失败：{r.stderr.strip()}")
+            raise BackupError(format_lazy(_("pg_restore 失败：{stderr}"), stderr=r.stderr.strip()))
         with psycopg.connect(**conn, dbname=name) as pg:
             counts = _counts(pg.cursor(), list(manifest["tables"]))
         target_env = {"QINGLANG_DATABASE_URL": target}

@@ -23,6 +23,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from .errors import DomainError
 
@@ -110,12 +112,22 @@ def check_upload(
     if len(data) > max_bytes:
         raise too_large
     if not data:
-        raise DomainError("evidence_empty", f"{what}“{name}”为空", {"name": name}, status=422)
+        raise DomainError(
+            "evidence_empty",
+            format_lazy(gettext_lazy("{what}“{name}”为空"), what=what, name=name),
+            {"name": name},
+            status=422,
+        )
     ctype = sniff_allowed(data, allowed)
     if ctype is None:
         raise DomainError(
             "evidence_type_refused",
-            f"{what}“{name}”不是允许的类型(仅限 {kinds}，按文件内容识别)",
+            format_lazy(
+                gettext_lazy("{what}“{name}”不是允许的类型(仅限 {kinds}，按文件内容识别)"),
+                what=what,
+                name=name,
+                kinds=kinds,
+            ),
             {"name": name},
             status=422,
         )
@@ -131,10 +143,24 @@ MAX_PHOTO_BYTES = 5 * 1024 * 1024
 def check_photo(data: bytes, name: str = "") -> tuple[str, str, str]:
     """(content_type, ext, sha256) of an image, judged by its first bytes."""
     if len(data) > MAX_PHOTO_BYTES:
-        raise ValidationError({"photos": f"照片“{name}”超过{MAX_PHOTO_BYTES // 1024 // 1024}MB"})
+        raise ValidationError(
+            {
+                "photos": format_lazy(
+                    gettext_lazy("照片“{name}”超过{value}MB"),
+                    name=name,
+                    value=MAX_PHOTO_BYTES // 1024 // 1024,
+                )
+            }
+        )
     ctype = sniff_allowed(data, PHOTOS)
     if ctype is None:
-        raise ValidationError({"photos": f"文件“{name}”不是有效的图片(仅接受 JPEG/PNG/GIF/WebP/HEIC)"})
+        raise ValidationError(
+            {
+                "photos": format_lazy(
+                    gettext_lazy("文件“{name}”不是有效的图片(仅接受 JPEG/PNG/GIF/WebP/HEIC)"), name=name
+                )
+            }
+        )
     return ctype, EXTENSIONS[ctype], hashlib.sha256(data).hexdigest()
 
 
@@ -143,11 +169,21 @@ def read_photos(files) -> list[tuple[bytes, str, str, str]]:
     each checked by ``check_photo``; nothing is stored yet."""
     files = list(files or [])
     if len(files) > MAX_PHOTOS:
-        raise ValidationError({"photos": f"最多上传{MAX_PHOTOS}张照片"})
+        raise ValidationError(
+            {"photos": format_lazy(gettext_lazy("最多上传{MAX_PHOTOS}张照片"), MAX_PHOTOS=MAX_PHOTOS)}
+        )
     out = []
     for f in files:
         if getattr(f, "size", 0) > MAX_PHOTO_BYTES:
-            raise ValidationError({"photos": f"照片“{f.name}”超过{MAX_PHOTO_BYTES // 1024 // 1024}MB"})
+            raise ValidationError(
+                {
+                    "photos": format_lazy(
+                        gettext_lazy("照片“{name}”超过{value}MB"),
+                        name=f.name,
+                        value=MAX_PHOTO_BYTES // 1024 // 1024,
+                    )
+                }
+            )
         data = f.read()
         ctype, ext, digest = check_photo(data, f.name)
         out.append((data, ctype, ext, digest))
@@ -194,5 +230,5 @@ def open_stored(rel: str):
     """Open a stored file for download; a path leading outside MEDIA_ROOT is refused."""
     full = (root() / rel).resolve()
     if root().resolve() not in full.parents:
-        raise DomainError("bad_path", "文件路径无效")
+        raise DomainError("bad_path", gettext_lazy("文件路径无效"))
     return full.open("rb")

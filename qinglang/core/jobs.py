@@ -24,6 +24,7 @@ from django.core.exceptions import ValidationError
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connection, connections, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext_lazy as _
 
 from . import files
 from .audit import audit_record
@@ -145,14 +146,16 @@ def job_run(job_id) -> Job | None:
     progress = Progress(job)
     try:
         if actor is None:
-            raise DomainError("owner_inactive", "任务发起人的账号已停用")
+            raise DomainError("owner_inactive", _("任务发起人的账号已停用"))
         data = None
         if job.input_path:
             with files.open_stored(job.input_path) as fh:
                 data = fh.read()
         result: JobResult = import_string(job.handler)(job=job, actor=actor, data=data, progress=progress)
     except (DomainError, ValidationError) as exc:
-        message = getattr(exc, "message", None) or "；".join(getattr(exc, "messages", [])) or str(exc)
+        message = (  # kept on the job: in Chinese, whoever reads it later
+            exc.chinese_message if isinstance(exc, DomainError) else "；".join(exc.messages) or str(exc)
+        )
         return _finish(job, JobStatus.FAILED, error=str(message))
     except Exception:
         log.exception("job %s (%s) failed", job.pk, job.kind)
@@ -187,5 +190,5 @@ def job_get(*, actor, job_id) -> Job:
     """The actor's own job (anyone else's is not found)."""
     job = Job.objects.filter(pk=job_id, owner_id=getattr(actor, "pk", None)).first()
     if job is None:
-        raise NotFound("后台任务")
+        raise NotFound(_("后台任务"))
     return job

@@ -3,6 +3,8 @@
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 
 def format_yuan(fen: int | None, *, symbol: bool = True) -> str:
@@ -20,12 +22,12 @@ def yuan_to_fen(text: str | int | Decimal) -> int:
     try:
         d = Decimal(str(text).replace(",", "").replace("¥", "").strip())
     except InvalidOperation:
-        raise ValidationError(f"金额格式不正确：{text}", code="invalid_amount")
+        raise ValidationError(format_lazy(_("金额格式不正确：{text}"), text=text), code="invalid_amount")
     if not d.is_finite():
-        raise ValidationError(f"金额格式不正确：{text}", code="invalid_amount")
+        raise ValidationError(format_lazy(_("金额格式不正确：{text}"), text=text), code="invalid_amount")
     fen = d * 100
     if fen != fen.to_integral_value():
-        raise ValidationError(f"金额最多两位小数：{text}", code="invalid_amount")
+        raise ValidationError(format_lazy(_("金额最多两位小数：{text}"), text=text), code="invalid_amount")
     return int(fen.quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
@@ -39,9 +41,9 @@ def fen_checked(value, field: str, *, positive: bool = True, maximum: int = MAX_
     """An amount in fen that is an integer within (0 or 1)..``maximum`` in size, else a
     ``ValidationError`` on ``field`` (a 422 on the API)."""
     if type(value) is not int:
-        raise ValidationError({field: "金额须为整数(分)"})
+        raise ValidationError({field: _("金额须为整数(分)")})
     if positive and value <= 0:
-        raise ValidationError({field: "金额须为正整数(分)"})
+        raise ValidationError({field: _("金额须为正整数(分)")})
     if abs(value) > maximum:
-        raise ValidationError({field: f"金额超过上限 {format_yuan(maximum)}"})
+        raise ValidationError({field: format_lazy(_("金额超过上限 {maximum}"), maximum=format_yuan(maximum))})
     return value

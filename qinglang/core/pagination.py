@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.db import connections
 from django.db.models import QuerySet
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 
 def encode_cursor(last_id: int) -> str:
@@ -26,7 +28,7 @@ def decode_cursor(cursor: str | None) -> int | None:
             raise ValueError
         return value
     except (ValueError, KeyError, TypeError, json.JSONDecodeError):
-        raise ValidationError({"cursor": "分页游标无效"})
+        raise ValidationError({"cursor": gettext_lazy("分页游标无效")})
 
 
 @dataclass
@@ -38,7 +40,9 @@ class Page:
 def keyset_page(qs: QuerySet, *, cursor: str | None, limit: int, max_limit: int = 200) -> Page:
     """Items ordered by id after the cursor; ``next_cursor`` is None on the last page."""
     if limit < 1 or limit > max_limit:
-        raise ValidationError({"limit": f"每页条数须在1到{max_limit}之间"})
+        raise ValidationError(
+            {"limit": format_lazy(gettext_lazy("每页条数须在1到{max_limit}之间"), max_limit=max_limit)}
+        )
     after = decode_cursor(cursor)
     if after is not None:
         qs = qs.filter(id__gt=after)
@@ -111,7 +115,9 @@ def keyset_values_page(
     statement cached per ``key``. ``key`` must hold every input ``build`` depends on; call
     it only from the selector that owns ``build``, with that selector's own arguments."""
     if limit < 1 or limit > max_limit:
-        raise ValidationError({"limit": f"每页条数须在1到{max_limit}之间"})
+        raise ValidationError(
+            {"limit": format_lazy(gettext_lazy("每页条数须在1到{max_limit}之间"), max_limit=max_limit)}
+        )
     after = decode_cursor(cursor)
     cache = getattr(_local, "statements", None)
     if cache is None:

@@ -7,6 +7,10 @@ from datetime import date
 from typing import Any
 
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from .errors import DomainError
 from .i18n import chinese
@@ -21,8 +25,12 @@ RULE_MARK = "[参数 "
 
 def plain_message(message: str) -> str:
     """A violation's message without the trailing parameter key (for parents, the public)."""
-    i = message.rfind(RULE_MARK)
-    return message[:i] if i >= 0 and message.endswith("]") else message
+    message = str(message)
+    for mark in (gettext(RULE_MARK), RULE_MARK):
+        i = message.rfind(mark)
+        if i >= 0 and message.endswith("]"):
+            return message[:i]
+    return message
 
 
 def division_chain(division_code: str) -> list[str]:
@@ -41,14 +49,18 @@ class Resolved:
     @property
     def source_label(self) -> str:
         if not self.division_code:
-            return "全国"
+            return gettext("全国")
         from .division_names import full_name
 
         return full_name(self.division_code) or self.division_code
 
     @property
     def label(self) -> str:
+        """The rule's name in the active language (the catalogue holds every rule's)."""
         label = BY_KEY[self.key].label if self.key in BY_KEY else self.key
+        english = gettext(label) if self.key in BY_KEY else label
+        if english != label:
+            return re.sub(r" \(fen(?: per ([^)]*))?\)", lambda m: f" (per {m[1]})" if m[1] else "", english)
         if self.key.endswith("_fen"):  # the figure reads in yuan: "(分)" goes, "(分/课时)" is "(每课时)"
             label = re.sub(r"\(分(?:/([^)]*))?\)", lambda m: f"(每{m[1]})" if m[1] else "", label)
         return label
@@ -69,19 +81,23 @@ class Resolved:
 
     @property
     def stated(self) -> str:
-        """The rule in words: its name, the figure, who set it and the basis."""
-        return f"规定：{self.label} {self.display}({self.source_label}；依据：{self.basis})"
+        """The rule in words, in the active language: its name, the figure, who set it and
+        the basis (the basis cites a document by its own title)."""
+        return gettext("规定：{label} {display}({source}；依据：{basis})").format(
+            label=self.label, display=self.display, source=self.source_label, basis=self.basis
+        )
 
     def sentence(self, message: str) -> str:
         """``message`` followed by the rule: "…。规定：{名称} {值}({设定地区}；依据：{依据})[参数 key]",
-        as a refusal, a cut payout or a deemed outcome states it."""
-        return f"{message}。{self.stated}{RULE_MARK}{self.key}]"
+        as a cut payout or a deemed outcome keeps it on the record: in Chinese, whatever
+        the reader's language (a refusal, ``violation``, is read in the reader's)."""
+        return chinese(_violation_text(message, self))
 
     def violation(self, message: str, **extra) -> DomainError:
         """The error a rule violation raises: names the key, value, who set it, basis."""
         return DomainError(
             "policy_violation",
-            self.sentence(message),
+            _violation_text(message, self),
             {
                 "rule": self.key,
                 "value": self.value,
@@ -91,6 +107,14 @@ class Resolved:
             },
             status=422,
         )
+
+
+def _violation_message(message, rule: Resolved) -> str:
+    return gettext("{message}。{rule}[参数 {key}]").format(message=message, rule=rule.stated, key=rule.key)
+
+
+# read in the language active when shown (``DomainError.message``) or stored (``chinese``)
+_violation_text = lazy(_violation_message, str)
 
 
 # Names of the codes policy values hold (disclosure items, custody modes, release rules…),
@@ -143,7 +167,11 @@ def policy_resolve_many(keys, division_code: str, *, on: date | None = None) -> 
     keys = list(keys)
     unknown = [k for k in keys if k not in BY_KEY]
     if unknown:
-        raise DomainError("unknown_policy_key", f"未知的政策参数：{unknown[0]}", {"key": unknown[0]})
+        raise DomainError(
+            "unknown_policy_key",
+            format_lazy(_("未知的政策参数：{value}"), value=unknown[0]),
+            {"key": unknown[0]},
+        )
     on = on or timezone.localdate()
     chain = division_chain(division_code or "")
     rank = {c: i for i, c in enumerate(chain)}

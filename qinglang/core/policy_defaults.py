@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 
 def _month_day(v) -> tuple[int, int]:
@@ -18,22 +20,30 @@ def _month_day(v) -> tuple[int, int]:
             raise ValueError
         date(2024, int(m[1]), int(m[2]))  # a leap year: 02-29 is a day
     except ValueError:
-        raise ValidationError({"value": f"日期应为“月-日”格式，如 07-10：{v}"}) from None
+        raise ValidationError({"value": format_lazy(_("日期应为“月-日”格式，如 07-10：{v}"), v=v)}) from None
     return int(m[1]), int(m[2])
 
 
 def check_vacation(value) -> None:
     """A vacation as ["MM-DD", "MM-DD"], the start not after the end (same year)."""
     if not (isinstance(value, list) and len(value) == 2):
-        raise ValidationError({"value": '假期应为起止两个日期，如 ["07-10", "08-31"]'})
+        raise ValidationError({"value": _('假期应为起止两个日期，如 ["07-10", "08-31"]')})
     if _month_day(value[0]) > _month_day(value[1]):
-        raise ValidationError({"value": f"假期起始日期 {value[0]} 晚于截止日期 {value[1]}"})
+        raise ValidationError(
+            {
+                "value": format_lazy(
+                    _("假期起始日期 {value} 晚于截止日期 {value2}"), value=value[0], value2=value[1]
+                )
+            }
+        )
 
 
 def check_clock(value) -> None:
     m = re.fullmatch(r"([01]\d|2[0-3]):([0-5]\d)", value) if isinstance(value, str) else None
     if m is None:
-        raise ValidationError({"value": f"时间应为“时:分”格式，如 20:30：{value}"})
+        raise ValidationError(
+            {"value": format_lazy(_("时间应为“时:分”格式，如 20:30：{value}"), value=value)}
+        )
 
 
 def check_share_range(value) -> None:
@@ -43,7 +53,7 @@ def check_share_range(value) -> None:
         and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in value)
     )
     if not ok or not 0 <= value[0] <= value[1] <= 1:
-        raise ValidationError({"value": "抽查比例应为 [下限, 上限]，0 ≤ 下限 ≤ 上限 ≤ 1"})
+        raise ValidationError({"value": _("抽查比例应为 [下限, 上限]，0 ≤ 下限 ≤ 上限 ≤ 1")})
 
 
 class Default(NamedTuple):

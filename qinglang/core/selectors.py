@@ -4,6 +4,7 @@ same for every logged-in user; audit events are read through upper apps' selecto
 from datetime import date
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from .errors import NotFound
 from .models import Department, Division
@@ -25,7 +26,7 @@ def division_list(*, parent: str | None = None, level: int | None = None, q: str
 def division_get(*, code: str) -> Division:
     d = Division.objects.filter(code=code).first()
     if d is None:
-        raise NotFound("区划")
+        raise NotFound(_("区划"))
     return d
 
 

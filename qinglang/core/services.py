@@ -2,12 +2,12 @@
 
 import csv
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from qinglang.core.i18n import chinese_label
 
@@ -20,9 +20,8 @@ from .models import (
     DepartmentKind,
     Division,
     DivisionLevel,
-    PolicyParameter,
 )
-from .policy_defaults import BY_KEY, DEFAULTS
+from .services_policy import MAX_BASIS_CHARS, policy_seed_defaults, policy_set  # noqa: F401 (re-exported)
 from .validators import validate_phone
 from .xlsx import Col, read_table, template_xlsx
 
@@ -76,9 +75,9 @@ LOCAL_LABELS = {9: "乡镇(街道)", 12: "社区(村)"}
 def _clean_name(name: str) -> str:
     name = " ".join((name or "").split())
     if not name:
-        raise ValidationError({"name": "请填写区划名称"})
+        raise ValidationError({"name": gettext_lazy("请填写区划名称")})
     if len(name) > 64:
-        raise ValidationError({"name": "区划名称不超过64个字"})
+        raise ValidationError({"name": gettext_lazy("区划名称不超过64个字")})
     return name
 
 
@@ -156,7 +155,12 @@ def division_add(*, actor, code: str, name: str, under: str | None = None) -> Di
 def _division_for_change(code: str) -> Division:
     d = Division.objects.select_for_update().filter(code=code).first()
     if d is None:
-        raise DomainError("unknown_division", f"区划代码不存在：{code}", {"code": code}, status=404)
+        raise DomainError(
+            "unknown_division",
+            format_lazy(gettext_lazy("区划代码不存在：{code}"), code=code),
+            {"code": code},
+            status=404,
+        )
     return d
 
 
@@ -189,7 +193,7 @@ def division_retire(*, actor, code: str, retired: bool = True) -> Division:
     retires its communities too."""
     d = _division_for_change(code)
     if d.level not in (DivisionLevel.TOWNSHIP, DivisionLevel.COMMUNITY):
-        raise DomainError("not_local_division", "只能撤销乡镇(街道)或社区(村)", {"code": code})
+        raise DomainError("not_local_division", gettext_lazy("只能撤销乡镇(街道)或社区(村)"), {"code": code})
     if d.retired == retired:
         return d
     qs = Division.objects.filter(code__startswith=code) if retired else Division.objects.filter(code=code)
@@ -290,18 +294,20 @@ def division_ensure_county(
     A given name that differs renames it. Returns (county, created)."""
     code = (code or "").strip()
     if not code.isdigit() or len(code) != 6:
-        raise ValidationError({"code": "县级区划代码应为6位数字(GB/T 2260)"})
+        raise ValidationError({"code": gettext_lazy("县级区划代码应为6位数字(GB/T 2260)")})
     d = Division.objects.filter(code=code).first()
     if d is not None:
         if d.level != DivisionLevel.COUNTY:
-            raise DomainError("not_county", f"{code}不是县级区划", {"code": code})
+            raise DomainError(
+                "not_county", format_lazy(gettext_lazy("{code}不是县级区划"), code=code), {"code": code}
+            )
         if name and name.strip() != d.name:
             d = division_rename(actor=actor, code=code, name=name)
         return d, False
     if not (name or "").strip():
         raise DomainError(
             "unknown_county",
-            f"内置区划数据中没有{code}：请同时提供县级区划名称",
+            format_lazy(gettext_lazy("内置区划数据中没有{code}：请同时提供县级区划名称"), code=code),
             {"code": code},
         )
     parent = None
@@ -311,7 +317,11 @@ def division_ensure_county(
             if not (given or "").strip():
                 raise DomainError(
                     "unknown_parent",
-                    f"内置区划数据中没有{label}区划{code[:length]}：请提供其名称",
+                    format_lazy(
+                        gettext_lazy("内置区划数据中没有{label}区划{value}：请提供其名称"),
+                        label=label,
+                        value=code[:length],
+                    ),
                     {"code": code[:length]},
                 )
             up = Division(
@@ -359,22 +369,30 @@ def department_create(*, actor, division_code: str, kind: str, name: str = "") -
     """Add one department of a county (or a township's government)."""
     div = Division.objects.filter(code=division_code).first()
     if div is None:
-        raise DomainError("unknown_division", f"区划代码不存在：{division_code}", {"code": division_code})
+        raise DomainError(
+            "unknown_division",
+            format_lazy(gettext_lazy("区划代码不存在：{division_code}"), division_code=division_code),
+            {"code": division_code},
+        )
     if kind not in DepartmentKind.values:
-        raise ValidationError({"kind": f"未知部门类型：{kind}"})
+        raise ValidationError({"kind": format_lazy(gettext_lazy("未知部门类型：{kind}"), kind=kind)})
     township = div.level == DivisionLevel.TOWNSHIP
     if township != (kind == DepartmentKind.TOWNSHIP_GOVERNMENT):
         raise DomainError(
             "department_kind_level",
-            "乡镇(街道)只设乡镇人民政府(街道办事处)，县级及以上区划不设"
+            gettext_lazy("乡镇(街道)只设乡镇人民政府(街道办事处)，县级及以上区划不设")
             if township
-            else "乡镇人民政府(街道办事处)只能设在乡镇(街道)",
+            else gettext_lazy("乡镇人民政府(街道办事处)只能设在乡镇(街道)"),
             {"kind": kind, "division_code": division_code},
         )
     if Department.objects.filter(division=div, kind=kind).exists():
         raise DomainError(
             "duplicate_department",
-            f"{div.name}已有{chinese_label(DepartmentKind, kind)}",
+            format_lazy(
+                gettext_lazy("{name}已有{DepartmentKind}"),
+                name=div.name,
+                DepartmentKind=chinese_label(DepartmentKind, kind),
+            ),
             {"kind": kind, "division_code": division_code},
         )
     dep = Department(
@@ -397,15 +415,21 @@ def department_update(*, actor, department_id: int, data: dict) -> Department:
     """Rename a department, or set its contact details and person in charge."""
     dep = Department.objects.select_for_update().filter(pk=department_id).first()
     if dep is None:
-        raise DomainError("not_found", "部门不存在或无权查看", None, status=404)
+        raise DomainError("not_found", gettext_lazy("部门不存在或无权查看"), None, status=404)
     unknown = set(data) - set(DEPARTMENT_CONTACT_FIELDS)
     if unknown:
-        raise ValidationError({"__all__": f"不能修改的字段：{'、'.join(sorted(unknown))}"})
+        raise ValidationError(
+            {
+                "__all__": format_lazy(
+                    gettext_lazy("不能修改的字段：{value}"), value="、".join(sorted(unknown))
+                )
+            }
+        )
     before = snapshot(dep, list(data))
     for k, v in data.items():
         setattr(dep, k, " ".join(str(v or "").split()))
     if not dep.name:
-        raise ValidationError({"name": "请填写部门名称"})
+        raise ValidationError({"name": gettext_lazy("请填写部门名称")})
     for f in ("phone", "person_in_charge_phone"):
         if getattr(dep, f):
             try:
@@ -439,7 +463,11 @@ def department_ensure_for_division(*, actor, division_code: str) -> list[Departm
     government); existing ones are kept."""
     div = Division.objects.filter(code=division_code).first()
     if div is None:
-        raise DomainError("unknown_division", f"区划代码不存在：{division_code}", {"code": division_code})
+        raise DomainError(
+            "unknown_division",
+            format_lazy(gettext_lazy("区划代码不存在：{division_code}"), division_code=division_code),
+            {"code": division_code},
+        )
     if div.level == DivisionLevel.TOWNSHIP:
         kinds = [DepartmentKind.TOWNSHIP_GOVERNMENT]
     elif div.level in (DivisionLevel.PROVINCE, DivisionLevel.CITY, DivisionLevel.COUNTY):
@@ -463,102 +491,6 @@ def department_ensure_for_division(*, actor, division_code: str) -> list[Departm
             changes={"added": [d.kind for d in new]},
         )
     return list(Department.objects.filter(division=div))
-
-
-def _check_value_type(key: str, value) -> None:
-    default = BY_KEY[key].value
-    if default is None or value is None:
-        return
-    ok = (
-        (isinstance(default, bool) and isinstance(value, bool))
-        or (
-            not isinstance(default, bool)
-            and isinstance(default, int)
-            and isinstance(value, int)
-            and not isinstance(value, bool)
-        )
-        or (isinstance(default, float) and isinstance(value, (int, float)) and not isinstance(value, bool))
-        or (isinstance(default, str) and isinstance(value, str))
-        or (isinstance(default, list) and isinstance(value, list))
-        or (isinstance(default, dict) and isinstance(value, dict))
-    )
-    if not ok:
-        raise ValidationError({"value": f"参数 {key} 的取值类型应与默认值一致({type(default).__name__})"})
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value < 0:
-        raise ValidationError({"value": f"参数 {key} 的取值不能为负数"})
-    if BY_KEY[key].check is not None:
-        BY_KEY[key].check(value)
-
-
-@transaction.atomic
-def policy_seed_defaults(*, actor=None) -> int:
-    """Insert every national default that is missing (idempotent)."""
-    have = set(PolicyParameter.objects.filter(division_code="").values_list("key", flat=True))
-    new = [
-        PolicyParameter(
-            key=d.key,
-            division_code="",
-            value=d.value,
-            basis=d.basis,
-            effective_from=date(2021, 7, 24),
-        )
-        for d in DEFAULTS
-        if d.key not in have
-    ]
-    PolicyParameter.objects.bulk_create(new)
-    if new:
-        audit_record(
-            actor=actor,
-            action="policy.seed_defaults",
-            object_type="core.policyparameter",
-            object_id="*",
-            changes={"keys": [p.key for p in new]},
-        )
-    return len(new)
-
-
-# a legal basis names a document and its article: a few lines, never a whole text
-MAX_BASIS_CHARS = 500
-
-
-@transaction.atomic
-def policy_set(
-    *, actor, key: str, division_code: str, value, basis: str, effective_from: date | None = None
-) -> PolicyParameter:
-    """Set a division's own figure for a rule (an override of what it would inherit)."""
-    if key not in BY_KEY:
-        raise DomainError("unknown_policy_key", f"未知的政策参数：{key}", {"key": key})
-    if division_code and not Division.objects.filter(code=division_code).exists():
-        raise DomainError("unknown_division", f"区划代码不存在：{division_code}", {"code": division_code})
-    if not (basis or "").strip():
-        raise ValidationError({"basis": "必须注明依据"})
-    if len(basis.strip()) > MAX_BASIS_CHARS:
-        raise ValidationError({"basis": f"依据不超过{MAX_BASIS_CHARS}字(写明文件名称和条款即可)"})
-    _check_value_type(key, value)
-    effective_from = effective_from or timezone.localdate()
-    p = PolicyParameter.objects.filter(
-        key=key, division_code=division_code, effective_from=effective_from
-    ).first()
-    before = snapshot(p, ["value", "basis"]) if p else {}
-    if p is None:
-        p = PolicyParameter(key=key, division_code=division_code, effective_from=effective_from)
-    p.value = value
-    p.basis = basis.strip()
-    p.full_clean()
-    p.save()
-    audit_record(
-        actor=actor,
-        action="policy.set",
-        obj=p,
-        division_code=division_code,
-        changes={
-            "key": key,
-            "effective_from": str(effective_from),
-            "value": [before.get("value"), value],
-            "basis": [before.get("basis"), p.basis],
-        },
-    )
-    return p
 
 
 DIVISION_COLUMNS = [

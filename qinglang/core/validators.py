@@ -3,6 +3,8 @@
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError as StdnumError
 
@@ -15,7 +17,9 @@ def validate_uscc(value: str) -> str:
     try:
         return uscc.validate(value)
     except StdnumError:
-        raise ValidationError(f"统一社会信用代码无效：{value}", code="invalid_uscc")
+        raise ValidationError(
+            format_lazy(_("统一社会信用代码无效：{value}"), value=value), code="invalid_uscc"
+        )
 
 
 def validate_resident_id(value: str) -> str:
@@ -23,7 +27,7 @@ def validate_resident_id(value: str) -> str:
     try:
         return ric.validate(value)
     except StdnumError:
-        raise ValidationError("公民身份号码无效", code="invalid_resident_id")
+        raise ValidationError(_("公民身份号码无效"), code="invalid_resident_id")
 
 
 def validate_mobile(value: str) -> str:
@@ -31,7 +35,7 @@ def validate_mobile(value: str) -> str:
     if v.startswith("+86"):
         v = v[3:]
     if not MOBILE_RE.match(v):
-        raise ValidationError(f"手机号码无效：{value}", code="invalid_mobile")
+        raise ValidationError(format_lazy(_("手机号码无效：{value}"), value=value), code="invalid_mobile")
     return v
 
 

@@ -34,6 +34,8 @@ from io import BytesIO
 from typing import IO
 from xml.etree.ElementTree import iterparse
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
 from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -69,17 +71,17 @@ def _zip(source: bytes | IO[bytes]) -> zipfile.ZipFile:
         head = f.read(8)
         f.seek(0)
     except (AttributeError, OSError):
-        raise XlsxRefused("无法读取上传的文件")
+        raise XlsxRefused(gettext_lazy("无法读取上传的文件"))
     if not head:
-        raise XlsxRefused("上传的文件为空")
+        raise XlsxRefused(gettext_lazy("上传的文件为空"))
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise XlsxRefused("不支持旧版 .xls 格式，请在 Excel 中“另存为” .xlsx 后重新上传")
+        raise XlsxRefused(gettext_lazy("不支持旧版 .xls 格式，请在 Excel 中“另存为” .xlsx 后重新上传"))
     if not head.startswith(b"PK"):
-        raise XlsxRefused("文件不是有效的 Excel(.xlsx) 文件")
+        raise XlsxRefused(gettext_lazy("文件不是有效的 Excel(.xlsx) 文件"))
     try:
         return zipfile.ZipFile(f)
     except (zipfile.BadZipFile, OSError, ValueError):
-        raise XlsxRefused("文件不是有效的 Excel(.xlsx) 文件，或文件已损坏")
+        raise XlsxRefused(gettext_lazy("文件不是有效的 Excel(.xlsx) 文件，或文件已损坏"))
 
 
 def check_xlsx(
@@ -92,13 +94,17 @@ def check_xlsx(
     total = sum(i.file_size for i in infos)
     if total > max_unzipped_bytes:
         raise XlsxRefused(
-            f"文件解压后过大({total // (1024 * 1024)} MB，上限 {max_unzipped_bytes // (1024 * 1024)} MB)，请拆分后分别导入",
+            format_lazy(
+                gettext_lazy("文件解压后过大({value} MB，上限 {value2} MB)，请拆分后分别导入"),
+                value=total // (1024 * 1024),
+                value2=max_unzipped_bytes // (1024 * 1024),
+            ),
             {"unzipped_bytes": total, "limit": max_unzipped_bytes},
         )
     for i in infos:
         if i.file_size > RATIO_FLOOR_BYTES and i.file_size > max_ratio * max(i.compress_size, 1):
             raise XlsxRefused(
-                "文件压缩比异常(疑似压缩炸弹)，已拒绝",
+                gettext_lazy("文件压缩比异常(疑似压缩炸弹)，已拒绝"),
                 {"part": i.filename, "ratio": i.file_size // max(i.compress_size, 1), "limit": max_ratio},
             )
     if not isinstance(source, bytes | bytearray):
@@ -163,7 +169,12 @@ def _lxml_rows(
     rows = etree.iterparse(z.open(path), events=("end",), tag=f"{NS}row", resolve_entities=False)
     for n, (_, el) in enumerate(rows, start=1):
         if n > max_rows:
-            raise XlsxRefused(f"数据超过{max_rows}行，请拆分为多个文件后分别导入", {"limit": max_rows})
+            raise XlsxRefused(
+                format_lazy(
+                    gettext_lazy("数据超过{max_rows}行，请拆分为多个文件后分别导入"), max_rows=max_rows
+                ),
+                {"limit": max_rows},
+            )
         row: list = []
         for c in el.iterchildren(c_tag):
             ref = c.get("r")
@@ -175,7 +186,10 @@ def _lxml_rows(
             else:
                 i = len(row)
             if i >= max_columns:
-                raise XlsxRefused(f"列数超过{max_columns}列，请检查文件", {"limit": max_columns})
+                raise XlsxRefused(
+                    format_lazy(gettext_lazy("列数超过{max_columns}列，请检查文件"), max_columns=max_columns),
+                    {"limit": max_columns},
+                )
             t = c.get("t")
             if t == "inlineStr":
                 value = None
@@ -215,7 +229,7 @@ def iter_rows(
     except XlsxRefused:
         raise
     except Exception:  # zipfile, XML and value errors alike: the file is not a usable sheet
-        raise XlsxRefused("文件内容损坏，无法读取：请重新导出 .xlsx")
+        raise XlsxRefused(gettext_lazy("文件内容损坏，无法读取：请重新导出 .xlsx"))
 
 
 def _openpyxl_rows(z: zipfile.ZipFile, max_rows: int, max_columns: int) -> Iterator[list]:
@@ -225,9 +239,17 @@ def _openpyxl_rows(z: zipfile.ZipFile, max_rows: int, max_columns: int) -> Itera
     try:
         for n, r in enumerate(wb.worksheets[0].iter_rows(values_only=True), start=1):
             if n > max_rows:
-                raise XlsxRefused(f"数据超过{max_rows}行，请拆分为多个文件后分别导入", {"limit": max_rows})
+                raise XlsxRefused(
+                    format_lazy(
+                        gettext_lazy("数据超过{max_rows}行，请拆分为多个文件后分别导入"), max_rows=max_rows
+                    ),
+                    {"limit": max_rows},
+                )
             if len(r) > max_columns:
-                raise XlsxRefused(f"列数超过{max_columns}列，请检查文件", {"limit": max_columns})
+                raise XlsxRefused(
+                    format_lazy(gettext_lazy("列数超过{max_columns}列，请检查文件"), max_columns=max_columns),
+                    {"limit": max_columns},
+                )
             yield list(r)
     finally:
         wb.close()
@@ -311,15 +333,25 @@ def read_table(file_obj: IO[bytes], columns: list[Col], *, max_rows: int = 5000)
     fields = [by_header.get(_header(v)) for v in first]
     missing = [c.header for c in columns if c.required and c.field not in fields]
     if missing:
-        raise XlsxRefused(f"第1行缺少必需的列：{'、'.join(missing)}。请使用导入模板，不要修改表头。")
+        raise XlsxRefused(
+            format_lazy(
+                gettext_lazy("第1行缺少必需的列：{missing}。请使用导入模板，不要修改表头。"),
+                missing="、".join(missing),
+            )
+        )
     out = []
     for n, raw in enumerate(rows, start=2):
         values = {f: _cell(v) for f, v in zip(fields, raw, strict=False) if f}
         if not any(values.values()):
             continue
         if len(out) >= max_rows:
-            raise XlsxRefused(f"数据超过{max_rows}行，请拆分为多个文件后分别导入", {"limit": max_rows})
+            raise XlsxRefused(
+                format_lazy(
+                    gettext_lazy("数据超过{max_rows}行，请拆分为多个文件后分别导入"), max_rows=max_rows
+                ),
+                {"limit": max_rows},
+            )
         out.append((n, {c.field: values.get(c.field, "") for c in columns}))
     if not out:
-        raise XlsxRefused("文件中没有数据行")
+        raise XlsxRefused(gettext_lazy("文件中没有数据行"))
     return out

@@ -2,6 +2,7 @@
 cases (narrowed to their department), an institution its own cases."""
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import restrict
 from qinglang.core.errors import NotFound
@@ -19,7 +20,7 @@ def case_list(*, actor, status: str = "") -> QuerySet:
 def case_get(*, actor, case_id: int) -> PenaltyCase:
     c = case_list(actor=actor).filter(pk=case_id).first()
     if c is None:
-        raise NotFound("处罚案件")
+        raise NotFound(_("处罚案件"))
     return c
 
 

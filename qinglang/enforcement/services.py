@@ -7,6 +7,8 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from qinglang.accounts.permissions import (
     REGULATOR_WRITERS,
@@ -54,7 +56,12 @@ FINE_LADDER = {
 
 def _lock_case(actor, case_id: int) -> PenaltyCase:
     case = lock_in_scope(PenaltyCase, case_id, actor=actor, what="处罚案件")
-    require_role(actor, REGULATOR_WRITERS, division_code=case.division_code, message="无权执行办理处罚案件")
+    require_role(
+        actor,
+        REGULATOR_WRITERS,
+        division_code=case.division_code,
+        message=gettext_lazy("无权执行办理处罚案件"),
+    )
     return case
 
 
@@ -106,18 +113,24 @@ def case_file(
 ) -> PenaltyCase:
     """立案."""
     if case_type not in CaseType.values:
-        raise ValidationError({"case_type": f"未知的案件类型：{case_type}"})
+        raise ValidationError(
+            {"case_type": format_lazy(gettext_lazy("未知的案件类型：{case_type}"), case_type=case_type)}
+        )
     if origin not in Origin.values:
-        raise ValidationError({"origin": f"未知的案件来源：{origin}"})
+        raise ValidationError(
+            {"origin": format_lazy(gettext_lazy("未知的案件来源：{origin}"), origin=origin)}
+        )
     facts = (facts or "").strip()
     if not facts:
-        raise ValidationError({"facts": "请填写违法事实"})
+        raise ValidationError({"facts": gettext_lazy("请填写违法事实")})
     if illegal_gains_fen < 0:
-        raise ValidationError({"illegal_gains_fen": "违法所得不能为负数"})
+        raise ValidationError({"illegal_gains_fen": gettext_lazy("违法所得不能为负数")})
     inst = Institution.objects.select_for_update().filter(pk=institution_id).first()
     if inst is None or not in_scope(inst, actor, regulator_department=False):
-        raise NotFound("机构")
-    require_role(actor, REGULATOR_WRITERS, division_code=inst.division_code, message="无权执行立案")
+        raise NotFound(gettext_lazy("机构"))
+    require_role(
+        actor, REGULATOR_WRITERS, division_code=inst.division_code, message=gettext_lazy("无权执行立案")
+    )
     return _create_case(
         actor=actor,
         inst=inst,
@@ -141,7 +154,7 @@ def case_start_investigation(*, actor, case_id: int, note: str = "") -> PenaltyC
 def case_withdraw(*, actor, case_id: int, reason: str) -> PenaltyCase:
     case = _lock_case(actor, case_id)
     if not (reason or "").strip():
-        raise ValidationError({"reason": "请说明撤销立案的理由"})
+        raise ValidationError({"reason": gettext_lazy("请说明撤销立案的理由")})
     return CASE_STATES.move(case, CaseStatus.WITHDRAWN, actor=actor, reason=reason.strip())
 
 
@@ -155,10 +168,10 @@ def case_close(*, actor, case_id: int, note: str = "") -> PenaltyCase:
 def case_add_evidence(*, actor, case_id: int, description: str, upload=None) -> CaseEvidence:
     case = _lock_case(actor, case_id)
     if case.status not in (CaseStatus.FILED, CaseStatus.INVESTIGATING):
-        raise DomainError("case_evidence_closed", "案件已作出决定，不能再补充证据")
+        raise DomainError("case_evidence_closed", gettext_lazy("案件已作出决定，不能再补充证据"))
     description = (description or "").strip()
     if not description:
-        raise ValidationError({"description": "请说明证据内容"})
+        raise ValidationError({"description": gettext_lazy("请说明证据内容")})
     ev = None
     created = False
     if upload is not None:
@@ -199,22 +212,45 @@ def _check_penalties(
     for p in penalties:
         kind, amount = p.get("kind"), int(p.get("amount_fen") or 0)
         if kind not in PenaltyKind.values:
-            raise ValidationError({"penalties": f"未知的处罚种类：{kind}"})
+            raise ValidationError(
+                {"penalties": format_lazy(gettext_lazy("未知的处罚种类：{kind}"), kind=kind)}
+            )
         if kind in out:
-            raise ValidationError({"penalties": f"处罚种类重复：{chinese_label(PenaltyKind, kind)}"})
+            raise ValidationError(
+                {
+                    "penalties": format_lazy(
+                        gettext_lazy("处罚种类重复：{PenaltyKind}"),
+                        PenaltyKind=chinese_label(PenaltyKind, kind),
+                    )
+                }
+            )
         if kind in MONEY_KINDS and amount <= 0:
-            raise ValidationError({"penalties": f"{chinese_label(PenaltyKind, kind)}须填写金额"})
+            raise ValidationError(
+                {
+                    "penalties": format_lazy(
+                        gettext_lazy("{PenaltyKind}须填写金额"), PenaltyKind=chinese_label(PenaltyKind, kind)
+                    )
+                }
+            )
         if kind not in MONEY_KINDS and amount:
-            raise ValidationError({"penalties": f"{chinese_label(PenaltyKind, kind)}不涉及金额"})
+            raise ValidationError(
+                {
+                    "penalties": format_lazy(
+                        gettext_lazy("{PenaltyKind}不涉及金额"), PenaltyKind=chinese_label(PenaltyKind, kind)
+                    )
+                }
+            )
         out[kind] = amount
     if not out:
-        raise ValidationError({"penalties": "请至少选择一种处罚"})
+        raise ValidationError({"penalties": gettext_lazy("请至少选择一种处罚")})
     # fees already refunded for unused lessons are deducted from illegal gains
     net = max(0, case.illegal_gains_fen - refunded_fen)
     if PenaltyKind.CONFISCATION in out and out[PenaltyKind.CONFISCATION] > net:
         raise DomainError(
             "confiscation_exceeds_gains",
-            f"没收金额超过违法所得(扣除已退费后为{net / YUAN:.2f}元)",
+            format_lazy(
+                gettext_lazy("没收金额超过违法所得(扣除已退费后为{value}元)"), value=format(net / YUAN, ".2f")
+            ),
             {"net_gains_fen": net},
             status=422,
         )
@@ -222,12 +258,17 @@ def _check_penalties(
     if case.case_type == CaseType.UNAUTHORIZED:
         if PenaltyKind.STOP_OPERATION not in out:
             raise DomainError(
-                "stop_required", "擅自举办校外培训机构的，应当责令停止举办(第十七条)", status=422
+                "stop_required",
+                gettext_lazy("擅自举办校外培训机构的，应当责令停止举办(第十七条)"),
+                status=422,
             )
         if (fine and not (net <= fine <= 5 * net)) or (fine and net == 0):
             raise DomainError(
                 "fine_out_of_range",
-                f"罚款应为违法所得的1至5倍(违法所得扣除已退费后为{net / YUAN:.2f}元；第十七条)",
+                format_lazy(
+                    gettext_lazy("罚款应为违法所得的1至5倍(违法所得扣除已退费后为{value}元；第十七条)"),
+                    value=format(net / YUAN, ".2f"),
+                ),
                 {"min_fen": net, "max_fen": 5 * net},
                 status=422,
             )
@@ -282,7 +323,7 @@ def _apply_effects(*, actor, case: PenaltyCase, kinds: set[str], blacklist: bool
                 if exc.code != "no_custody_account":
                     raise
                 # nothing to freeze: an unlicensed operator has no custody account
-                effects.append({"effect": "funds_freeze", "applied": False, "why": exc.message})
+                effects.append({"effect": "funds_freeze", "applied": False, "why": exc.chinese_message})
             else:
                 effects.append({"effect": "funds_freeze", "applied": True})
     return effects
@@ -299,7 +340,9 @@ def _enter_bans(*, actor, case: PenaltyCase, decision: Decision, banned: list[di
         if b.get("staff_id"):
             staff = Staff.objects.filter(pk=b["staff_id"], institution_id=case.institution_id).first()
             if staff is None or not staff.resident_id_digest:
-                raise ValidationError({"banned": "被限制从业人员须为本机构登记了身份证号的从业人员"})
+                raise ValidationError(
+                    {"banned": gettext_lazy("被限制从业人员须为本机构登记了身份证号的从业人员")}
+                )
             kw = {"digest": staff.resident_id_digest, "name": staff.name}
         else:
             kw = {"resident_id": b.get("resident_id"), "name": b.get("name", "")}
@@ -338,19 +381,21 @@ def case_decide(
     [{"resident_id", "name"}]; each goes on the registry's practice-ban list."""
     case = _lock_case(actor, case_id)
     if gravity not in Gravity.values:
-        raise ValidationError({"gravity": f"未知的情节：{gravity}"})
+        raise ValidationError(
+            {"gravity": format_lazy(gettext_lazy("未知的情节：{gravity}"), gravity=gravity)}
+        )
     reasoning = (reasoning or "").strip()
     if not reasoning:
-        raise ValidationError({"reasoning": "请填写处罚理由和依据"})
+        raise ValidationError({"reasoning": gettext_lazy("请填写处罚理由和依据")})
     CASE_STATES.check(case.status, CaseStatus.DECIDED)
     if refunded_fen is not None:
         if refunded_fen < 0:
-            raise ValidationError({"refunded_fen": "退费金额不能为负数"})
+            raise ValidationError({"refunded_fen": gettext_lazy("退费金额不能为负数")})
         case.refunded_fen = refunded_fen
         case.save(update_fields=["refunded_fen"])
     checked = _check_penalties(case, penalties, gravity, case.refunded_fen)
     if any(k == PenaltyKind.PRACTICE_BAN for k, _ in checked) and not banned:
-        raise ValidationError({"banned": "限制从业须指明被限制从业的人员"})
+        raise ValidationError({"banned": gettext_lazy("限制从业须指明被限制从业的人员")})
     decision = Decision.objects.create(
         case=case,
         decided_on=decided_on or timezone.localdate(),
@@ -380,12 +425,12 @@ def case_publish(*, actor, case_id: int, title: str, summary: str) -> TypicalCas
     """Publish a decided case as a typical case (典型案例) on the public site."""
     case = _lock_case(actor, case_id)
     if case.status not in (CaseStatus.DECIDED, CaseStatus.CLOSED):
-        raise DomainError("case_not_decided", "只有已作出处罚决定的案件才能作为典型案例公开")
+        raise DomainError("case_not_decided", gettext_lazy("只有已作出处罚决定的案件才能作为典型案例公开"))
     if TypicalCase.objects.filter(case=case).exists():
-        raise DomainError("already_published", "该案件已公开")
+        raise DomainError("already_published", gettext_lazy("该案件已公开"))
     title, summary = (title or "").strip(), (summary or "").strip()
     if not title or not summary:
-        raise ValidationError({"title": "请填写标题和案情摘要"})
+        raise ValidationError({"title": gettext_lazy("请填写标题和案情摘要")})
     t = TypicalCase.objects.create(
         case=case,
         title=title[:200],

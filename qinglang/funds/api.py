@@ -8,6 +8,7 @@ import time
 from datetime import date, datetime
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.errors import AuthenticationError
 from ninja.files import UploadedFile
@@ -491,7 +492,7 @@ def bank_instruction_days(request: HttpRequest, bank_id: int):
 def deposit_get(request: HttpRequest, institution_id: int):
     d = selectors.institution_funds(actor=request.user, institution_id=institution_id, limit=0)
     if d["custody"] is None:
-        raise DomainError("no_custody_account", "机构未开立监管账户", None, status=404)
+        raise DomainError("no_custody_account", _("机构未开立监管账户"), None, status=404)
     return _deposit_out(d["institution"], d["custody"])
 
 

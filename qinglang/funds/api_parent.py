@@ -6,6 +6,7 @@ signed notification, and the public receipt check. Mounted under ``/api/funds`` 
 from datetime import date, datetime
 
 from django.http import Http404, HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema, Status
 
 from qinglang.core.errors import NotFound
@@ -75,7 +76,7 @@ def order_paying_in(request: HttpRequest, order_id: int):
     order = selectors.order_get(actor=request.user, order_id=order_id)
     pay = services.paying_in(order)
     if pay is None:
-        raise NotFound("监管账户")
+        raise NotFound(_("监管账户"))
     return {**pay.__dict__, "qr_text": pay.qr_text}
 
 

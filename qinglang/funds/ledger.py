@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from qinglang.core import bulk
 from qinglang.core.errors import DomainError
@@ -64,16 +65,18 @@ def _js(v) -> str:
 
 def _check_legs(spec: PostingSpec) -> None:
     if not spec.key or len(spec.key) > 120:
-        raise DomainError("bad_idempotency_key", "幂等键为空或过长", {"key": spec.key[:130]})
+        raise DomainError("bad_idempotency_key", gettext_lazy("幂等键为空或过长"), {"key": spec.key[:130]})
     if len(spec.legs) < 2:
-        raise DomainError("unbalanced_posting", "记账凭证至少两条分录", {"key": spec.key})
+        raise DomainError("unbalanced_posting", gettext_lazy("记账凭证至少两条分录"), {"key": spec.key})
     for _, amount in spec.legs:
         if type(amount) is not int or amount == 0:
             raise DomainError(
-                "bad_amount", "分录金额须为非零整数(分)", {"key": spec.key, "amount": str(amount)}
+                "bad_amount",
+                gettext_lazy("分录金额须为非零整数(分)"),
+                {"key": spec.key, "amount": str(amount)},
             )
     if sum(a for _, a in spec.legs) != 0:
-        raise DomainError("unbalanced_posting", "记账凭证借贷不平", {"key": spec.key})
+        raise DomainError("unbalanced_posting", gettext_lazy("记账凭证借贷不平"), {"key": spec.key})
 
 
 def _chunks(seq: Sequence, n: int = CHUNK) -> Iterable[Sequence]:
@@ -103,7 +106,7 @@ def lock_accounts(ids: Iterable[int]) -> dict[int, LedgerAccount]:
     out = {pk: LedgerAccount(id=pk, kind=kind, balance_fen=bal) for pk, kind, bal in rows}
     missing = set(ids) - set(out)
     if missing:
-        raise DomainError("unknown_account", "账户不存在", {"accounts": sorted(missing)})
+        raise DomainError("unknown_account", gettext_lazy("账户不存在"), {"accounts": sorted(missing)})
     return out
 
 
@@ -111,14 +114,14 @@ def check_balance_rules(account: LedgerAccount, new_balance: int) -> None:
     if account.kind in NON_NEGATIVE_DEBIT and new_balance < 0:
         raise DomainError(
             "insufficient_custody",
-            "监管账户余额不足",
+            gettext_lazy("监管账户余额不足"),
             {"account": account.id, "kind": account.kind, "balance": account.balance_fen},
             status=409,
         )
     if account.kind in NON_NEGATIVE_CREDIT and new_balance > 0:
         raise DomainError(
             "exceeds_balance",
-            "出账金额超过账户余额",
+            gettext_lazy("出账金额超过账户余额"),
             {"account": account.id, "kind": account.kind, "balance": -account.balance_fen},
             status=409,
         )

@@ -3,6 +3,7 @@
 from datetime import date
 
 from django.db.models import Count, Q, QuerySet, Sum
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.models import Membership, Role
 from qinglang.accounts.scope import restrict
@@ -45,7 +46,7 @@ def order_list(*, actor, status: str | None = None, institution_id: int | None =
 def order_get(*, actor, order_id: int) -> Order:
     o = restrict(Order.objects.select_related("institution", "course"), actor).filter(pk=order_id).first()
     if o is None:
-        raise NotFound("订单")
+        raise NotFound(_("订单"))
     return o
 
 
@@ -74,7 +75,7 @@ def institution_get(*, actor, institution_id: int) -> Institution:
         .first()
     )
     if inst is None:
-        raise NotFound("机构")
+        raise NotFound(_("机构"))
     return inst
 
 
@@ -113,7 +114,7 @@ def institution_funds(*, actor, institution_id: int, limit: int = 100) -> dict:
 def bank_get(*, actor, bank_id: int) -> Bank:
     b = restrict(Bank.objects.all(), actor).filter(pk=bank_id).first()
     if b is None:
-        raise NotFound("托管银行")
+        raise NotFound(_("托管银行"))
     return b
 
 
@@ -131,7 +132,7 @@ def difference_list(*, actor, resolved: bool = False) -> QuerySet[Reconciliation
 def batch_get(*, actor, batch_id: int) -> LessonBatch:
     b = restrict(LessonBatch.objects.all(), actor).filter(pk=batch_id).first()
     if b is None:
-        raise NotFound("消课批次")
+        raise NotFound(_("消课批次"))
     return b
 
 
@@ -193,7 +194,7 @@ def bank_operators(*, actor, bank_id: int) -> tuple[Bank, QuerySet[Membership]]:
     active memberships, with their accounts."""
     bank = banks_administered(actor).filter(pk=bank_id).first()
     if bank is None:
-        raise NotFound("托管银行")
+        raise NotFound(_("托管银行"))
     ms = Membership.objects.select_related("user").filter(
         role=Role.BANK_OPERATOR, bank_id=bank.pk, active=True
     )

@@ -4,6 +4,7 @@ board says of an institution's custody. Narrowed by ``restrict`` like every fund
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import restrict
 from qinglang.core.errors import NotFound
@@ -21,7 +22,7 @@ def receipt_list(*, actor, order_id: int | None = None) -> QuerySet[Receipt]:
 def receipt_get(*, actor, receipt_id: int) -> Receipt:
     r = receipt_list(actor=actor).filter(pk=receipt_id).first()
     if r is None:
-        raise NotFound("凭证")
+        raise NotFound(_("凭证"))
     return r
 
 

@@ -4,6 +4,7 @@ conflicts of interest (回避)."""
 
 from datetime import date, datetime
 
+from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema, Status
 
 from . import selectors, services
@@ -343,7 +344,7 @@ def _template_item(request, template_id: int, item_id: int):
     t = selectors.template_get(actor=request.user, template_id=template_id)
     item = t.items.filter(pk=item_id).first()
     if item is None:
-        raise NotFound("检查事项")
+        raise NotFound(_("检查事项"))
     return t, item
 
 

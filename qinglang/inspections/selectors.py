@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.permissions import REGULATOR_WRITERS, has_role
 from qinglang.accounts.scope import actor_for, restrict
@@ -38,7 +39,7 @@ def campaign_list(*, actor) -> QuerySet:
 def campaign_get(*, actor, campaign_id: int) -> Campaign:
     c = campaign_list(actor=actor).filter(pk=campaign_id).first()
     if c is None:
-        raise NotFound("专项行动")
+        raise NotFound(_("专项行动"))
     return c
 
 
@@ -114,7 +115,7 @@ def template_list(*, actor) -> QuerySet:
 def template_get(*, actor, template_id: int) -> ChecklistTemplate:
     t = template_list(actor=actor).filter(pk=template_id).first()
     if t is None:
-        raise NotFound("检查清单模板")
+        raise NotFound(_("检查清单模板"))
     return t
 
 
@@ -131,7 +132,7 @@ def task_list(*, actor) -> QuerySet:
 def task_get(*, actor, task_id: int) -> Task:
     t = task_list(actor=actor).filter(pk=task_id).first()
     if t is None:
-        raise NotFound("检查任务")
+        raise NotFound(_("检查任务"))
     return t
 
 
@@ -146,7 +147,7 @@ def notice_list(*, actor) -> QuerySet:
 def notice_get(*, actor, notice_id: int) -> Notice:
     n = notice_list(actor=actor).filter(pk=notice_id).first()
     if n is None:
-        raise NotFound("整改通知书")
+        raise NotFound(_("整改通知书"))
     return n
 
 
@@ -171,7 +172,7 @@ def rectification_list(
 def rectification_get(*, actor, item_id: int) -> RectificationItem:
     i = rectification_list(actor=actor).filter(pk=item_id).first()
     if i is None:
-        raise NotFound("整改事项")
+        raise NotFound(_("整改事项"))
     return i
 
 
@@ -182,18 +183,18 @@ def letter_get(*, actor, letter_id: int) -> Letter:
         .first()
     )
     if letter is None:
-        raise NotFound("函件")
+        raise NotFound(_("函件"))
     return letter
 
 
 def evidence_get(*, actor, evidence_id: int) -> Evidence:
     e = restrict(Evidence.objects.all(), actor, regulator_department=False).filter(pk=evidence_id).first()
     if e is None:
-        raise NotFound("证据文件")
+        raise NotFound(_("证据文件"))
     a = actor_for(actor)
     # institutions see the files they uploaded for their own items, not inspectors' photos
     if not (a.is_platform_admin or a.regulator) and e.rectification_item_id is None:
-        raise NotFound("证据文件")
+        raise NotFound(_("证据文件"))
     return e
 
 
@@ -207,7 +208,7 @@ def public_draw_list() -> QuerySet:
 def public_draw_get(*, draw_id: int) -> Draw:
     d = public_draw_list().filter(pk=draw_id).first()
     if d is None:
-        raise NotFound("抽查结果")
+        raise NotFound(_("抽查结果"))
     return d
 
 
@@ -258,7 +259,7 @@ def conflict_list(*, actor, include_withdrawn: bool = False, institution_id: int
 def conflict_get(*, actor, conflict_id: int):
     c = conflict_list(actor=actor, include_withdrawn=True).filter(pk=conflict_id).first()
     if c is None:
-        raise NotFound("回避申报")
+        raise NotFound(_("回避申报"))
     return c
 
 

@@ -5,6 +5,7 @@ import json
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from qinglang.core.money import yuan_to_fen
@@ -190,7 +191,10 @@ def parse_policy_value(key: str, text: str):
 
 
 class PolicyOverrideForm(BootstrapMixin, forms.Form):
-    key = forms.ChoiceField(label=_("参数"), choices=[(d.key, f"{d.label}({d.key})") for d in DEFAULTS])
+    # each rule's name in the reader's language (the catalogue holds them all), then its key
+    key = forms.ChoiceField(
+        label=_("参数"), choices=[(d.key, format_lazy("{}({})", _(d.label), d.key)) for d in DEFAULTS]
+    )
     value = forms.CharField(label=_("取值"), max_length=500, required=False)
     basis = forms.CharField(label=_("依据"), max_length=500)
     effective_from = forms.DateField(label=_("生效日期"), required=False, widget=DateInput)

@@ -199,10 +199,16 @@ def _whistles(user, out: Landing, now) -> None:
     ]
 
 
+def _sweeps(user) -> Todo:
+    from qinglang.screening.models import Sweep, SweepStatus
+
+    n = restrict(Sweep.objects.filter(status=SweepStatus.OPEN), user).count()
+    return Todo(_("专项摸排进行中"), n, reverse("portal:screening_sweeps"), key="sweeps")
+
+
 def _grid(user, out: Landing) -> None:
     from qinglang.clues.models import ClueReport
     from qinglang.risk.selectors import my_guardianships
-    from qinglang.screening.models import Sweep, SweepStatus
 
     out.todos += [
         Todo(
@@ -211,18 +217,35 @@ def _grid(user, out: Landing) -> None:
             reverse("portal:grid_report"),
             key="grid_reports",
         ),
-        Todo(
-            _("专项摸排进行中"),
-            restrict(Sweep.objects.filter(status=SweepStatus.OPEN), user).count(),
-            reverse("portal:screening_sweeps"),
-            key="sweeps",
-        ),
+        _sweeps(user),
         Todo(
             _("我的包保机构"),
             my_guardianships(user).count(),
             reverse("portal:risk_guardianships"),
             key="guardian",
         ),
+    ]
+
+
+def township_scoped(user) -> bool:
+    """A regulator whose every scope is a township or smaller (a 街道办事处's officer)."""
+    prefixes = [p for ps, _d in actor_for(user).regulator for p in ps]
+    return bool(prefixes) and all(len(p) >= 9 for p in prefixes)
+
+
+def _township(user, out: Landing) -> None:
+    """A township's officer: its grid workers' reports still open, its sweeps (专项摸排)."""
+    from qinglang.clues.models import OPEN_STATUSES, Channel, ClueReport
+
+    reports = restrict(ClueReport.objects.filter(channel=Channel.GRID, clue__status__in=OPEN_STATUSES), user)
+    out.todos += [
+        Todo(
+            _("本辖区网格上报办理中"),
+            reports.values("clue_id").distinct().count(),
+            reverse("portal:clue_list"),
+            key="township_reports",
+        ),
+        _sweeps(user),
     ]
 
 
@@ -236,6 +259,8 @@ def console_landing(user) -> Landing:
         _ledger(user, out, today)
         _decisions(user, out)
         _whistles(user, out, now)
+        if township_scoped(user):
+            _township(user, out)
         _campaigns(user, out)
     elif has_role(user, INSPECTORS):
         _tasks(user, out, today)

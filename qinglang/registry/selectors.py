@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.permissions import REGULATOR_WRITERS, has_role
 from qinglang.accounts.scope import actor_for, restrict
@@ -80,7 +81,7 @@ def institution_page(*, actor, filters: InstitutionFilter, fields: tuple[str, ..
 def institution_get(*, actor, institution_id: int) -> Institution:
     inst = institution_list(actor=actor).filter(pk=institution_id).first()
     if inst is None:
-        raise NotFound("机构")
+        raise NotFound(_("机构"))
     return inst
 
 
@@ -197,7 +198,7 @@ def public_institution_get(*, institution_id: int) -> Institution:
     """The public page shows whitelisted and blacklisted institutions only."""
     inst = Institution.objects.filter(Q(whitelisted=True) | Q(blacklisted=True), pk=institution_id).first()
     if inst is None:
-        raise NotFound("机构")
+        raise NotFound(_("机构"))
     return inst
 
 
@@ -235,7 +236,7 @@ def public_disclosure(*, institution_id: int) -> Disclosure:
 def course_get(*, actor, course_id: int) -> Course:
     c = restrict(Course.objects.filter(pk=course_id), actor, regulator_department=False).first()
     if c is None:
-        raise NotFound("课程")
+        raise NotFound(_("课程"))
     return c
 
 
@@ -257,7 +258,7 @@ def practice_bans(*, actor) -> QuerySet:
 def practice_ban_get(*, actor, ban_id: int) -> PracticeBan:
     b = practice_bans(actor=actor).filter(pk=ban_id).first()
     if b is None:
-        raise NotFound("限制从业记录")
+        raise NotFound(_("限制从业记录"))
     return b
 
 
@@ -294,7 +295,7 @@ def application_list(*, actor) -> QuerySet:
 def application_get(*, actor, application_id: int):
     a = application_list(actor=actor).filter(pk=application_id).first()
     if a is None:
-        raise NotFound("申请")
+        raise NotFound(_("申请"))
     return a
 
 

@@ -14,6 +14,8 @@ from io import BytesIO
 from typing import IO, Any
 
 from django.db.models import OuterRef, QuerySet, Subquery
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -226,7 +228,7 @@ def parse_institution_xlsx(file_obj: IO[bytes], *, max_rows: int = MAX_ROWS) -> 
     try:
         wb = load_workbook(file_obj, read_only=True, data_only=True)
     except Exception:  # zipfile, XML and openpyxl errors alike: the file is not a workbook
-        raise XlsxFormatError("文件不是有效的 Excel(.xlsx) 文件，或文件已损坏")
+        raise XlsxFormatError(gettext_lazy("文件不是有效的 Excel(.xlsx) 文件，或文件已损坏"))
     try:
         return _parse_workbook(wb, max_rows=max_rows)
     finally:
@@ -250,7 +252,7 @@ def _data_sheet(wb):
     for name in wb.sheetnames:
         if name not in (HELP_SHEET, TOWNSHIP_SHEET):
             return wb[name]
-    raise XlsxFormatError("文件中没有工作表")
+    raise XlsxFormatError(gettext_lazy("文件中没有工作表"))
 
 
 def _parse_workbook(wb, *, max_rows: int) -> ParsedSheet:
@@ -263,7 +265,10 @@ def _parse_workbook(wb, *, max_rows: int) -> ParsedSheet:
     missing = [c.header for c in IMPORT_COLUMNS if c.required and c.field not in present]
     if missing:
         raise XlsxFormatError(
-            f"缺少必需的列：{'、'.join(missing)}。请使用导入模板，不要修改表头。",
+            format_lazy(
+                gettext_lazy("缺少必需的列：{missing}。请使用导入模板，不要修改表头。"),
+                missing="、".join(missing),
+            ),
             row=header_row,
             missing=missing,
         )
@@ -273,10 +278,14 @@ def _parse_workbook(wb, *, max_rows: int) -> ParsedSheet:
         if not any(v is not None for v in values.values()):
             continue  # blank line (and the template's formatted but empty rows)
         if len(sheet.rows) >= max_rows:
-            raise XlsxFormatError(f"数据超过{max_rows}行，请拆分为多个文件后分别导入")
+            raise XlsxFormatError(
+                format_lazy(
+                    gettext_lazy("数据超过{max_rows}行，请拆分为多个文件后分别导入"), max_rows=max_rows
+                )
+            )
         sheet.rows.append(ParsedRow(row=header_row + offset, values=values))
     if not sheet.rows:
-        raise XlsxFormatError("文件中没有数据行", row=header_row)
+        raise XlsxFormatError(gettext_lazy("文件中没有数据行"), row=header_row)
     return sheet
 
 
@@ -292,7 +301,13 @@ def _find_header(rows: Iterator[tuple]) -> tuple[int, list[str | None]]:
                 f = _HEADER_LOOKUP.get(key)
                 if f and f in seen:
                     raise XlsxFormatError(
-                        f"表头中“{COLUMN_BY_FIELD[f].header}”列重复(“{seen[f]}”与“{key}”)", row=number
+                        format_lazy(
+                            gettext_lazy("表头中“{header}”列重复(“{value}”与“{key}”)"),
+                            header=COLUMN_BY_FIELD[f].header,
+                            value=seen[f],
+                            key=key,
+                        ),
+                        row=number,
                     )
                 if f:
                     seen[f] = key
@@ -301,7 +316,10 @@ def _find_header(rows: Iterator[tuple]) -> tuple[int, list[str | None]]:
         if number >= HEADER_SEARCH_ROWS:
             break
     raise XlsxFormatError(
-        f"找不到表头行(前{HEADER_SEARCH_ROWS}行中没有“机构名称”列)。请使用导入模板。",
+        format_lazy(
+            gettext_lazy("找不到表头行(前{HEADER_SEARCH_ROWS}行中没有“机构名称”列)。请使用导入模板。"),
+            HEADER_SEARCH_ROWS=HEADER_SEARCH_ROWS,
+        ),
         row=1,
         missing=list(REQUIRED_HEADERS),
     )

@@ -4,6 +4,7 @@ and check-ins, runaway, the task force's board."""
 
 from datetime import date
 
+from django.utils.translation import gettext_lazy as _
 from ninja import Router, Schema
 
 from qinglang.core.errors import PermissionDeniedError
@@ -235,7 +236,7 @@ def runaway(request, institution_id: int, body: RunawayIn):
 @router.get("/board", response=list[RiskBoardRow])
 def board(request):
     if not selectors.may_see_board(request.user):
-        raise PermissionDeniedError("风险看板仅向维稳专班开放")
+        raise PermissionDeniedError(_("风险看板仅向维稳专班开放"))
     return [
         {
             **{k: r[k] for k in RiskBoardRow.model_fields if k in r},

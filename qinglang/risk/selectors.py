@@ -5,6 +5,7 @@ guardian sees their own guardianships)."""
 from collections import defaultdict
 
 from django.db.models import Count, Q
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import actor_for, restrict
 from qinglang.core.errors import NotFound, PermissionDeniedError
@@ -38,7 +39,7 @@ def alerts_for(user, *, status: str = "", level: str = ""):
 def alert_get(user, alert_id: int) -> Alert:
     a = alerts_for(user).filter(pk=alert_id).first()
     if a is None:
-        raise NotFound("预警")
+        raise NotFound(_("预警"))
     return a
 
 
@@ -46,14 +47,14 @@ def institution_risk(user, institution_id: int) -> dict:
     """Level, today's signals with evidence, score history: for regulators in scope."""
     a = actor_for(user)
     if not (a.regulator or a.is_platform_admin):
-        raise NotFound("机构")  # an institution never sees its own risk level
+        raise NotFound(_("机构"))  # an institution never sees its own risk level
     inst = (
         restrict(Institution.objects.all(), user, regulator_department=False)
         .filter(pk=institution_id)
         .first()
     )
     if inst is None:
-        raise NotFound("机构")
+        raise NotFound(_("机构"))
     state = RiskState.objects.filter(institution_id=institution_id).first()
     history = list(RiskScore.objects.filter(institution_id=institution_id).order_by("-day")[:90])
     last_day = history[0].day if history else None
@@ -73,7 +74,7 @@ def my_guardianships(user):
 def guardian_get(user, guardian_id: int) -> Guardian:
     g = Guardian.objects.filter(pk=guardian_id, user_id=user.pk).select_related("institution").first()
     if g is None:
-        raise NotFound("包保任务")
+        raise NotFound(_("包保任务"))
     return g
 
 
@@ -84,7 +85,7 @@ def runaway_get(user, plan_id: int) -> RunawayPlan:
         .first()
     )
     if rp is None:
-        raise NotFound("跑路处置")
+        raise NotFound(_("跑路处置"))
     return rp
 
 
@@ -137,7 +138,7 @@ def board(user) -> dict:
 
     prefixes = _task_force_prefixes(user)
     if not prefixes:
-        raise PermissionDeniedError("风险看板仅向维稳专班开放")
+        raise PermissionDeniedError(_("风险看板仅向维稳专班开放"))
     q = Q()
     for p in prefixes:
         q |= Q(division_code__startswith=p)

@@ -14,6 +14,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from qinglang.accounts.permissions import REGULATOR_WRITERS, lock_in_scope, require_role
 from qinglang.accounts.scope import division_in_scope, restrict
@@ -46,7 +48,7 @@ BACKGROUND_FROM = 500  # an area with more open clues is re-triaged by the backg
 
 
 def _reason(reason: str) -> str:
-    return text_required(reason, "reason", "理由", max_len=MAX_REASON, min_len=2)
+    return text_required(reason, "reason", gettext_lazy("理由"), max_len=MAX_REASON, min_len=2)
 
 
 def _problem(c: Clue) -> str:
@@ -84,7 +86,7 @@ def duplicate_suggestions(*, actor, clue_id: int, limit: int = 8) -> list[dict]:
     intake would have joined them)."""
     clue = restrict(Clue.objects.select_related("institution"), actor).filter(pk=clue_id).first()
     if clue is None:
-        raise NotFound("线索")
+        raise NotFound(gettext_lazy("线索"))
     if clue.status not in MERGEABLE:
         return []
     window = timedelta(days=int(policy_value("clue.dedupe_window_days", clue.division_code[:6])))
@@ -125,7 +127,7 @@ def _similarity(a: Clue, b: Clue) -> float:
 def clue_merge(*, actor, clue_id: int, into_id: int, reason: str) -> Clue:
     """并案: every report of ``clue_id`` joins ``into_id`` (the case that is kept); the
     merged case is closed as 已并案 pointing at it. Both open, in scope, the same subject."""
-    require_role(actor, REGULATOR_WRITERS, message="只有监管领导和监管人员可以并案")
+    require_role(actor, REGULATOR_WRITERS, message=gettext_lazy("只有监管领导和监管人员可以并案"))
     reason = _reason(reason)
     # lock in id order (no deadlock between two merges), and in scope before anything is
     # said about the ids: another county's case answers 404 however it is named
@@ -134,20 +136,29 @@ def clue_merge(*, actor, clue_id: int, into_id: int, reason: str) -> Clue:
         for pk in sorted({clue_id, into_id})
     }
     if clue_id == into_id:
-        raise DomainError("same_case", "不能与自身并案")
+        raise DomainError("same_case", gettext_lazy("不能与自身并案"))
     clue, into = locked[clue_id], locked[into_id]
     for c in (clue, into):
         if c.status not in MERGEABLE:
-            raise DomainError("not_open", f"线索{c.reference}已{chinese_display(c, 'status')}，不能并案")
+            raise DomainError(
+                "not_open",
+                format_lazy(
+                    gettext_lazy("线索{reference}已{c}，不能并案"),
+                    reference=c.reference,
+                    c=chinese_display(c, "status"),
+                ),
+            )
     if clue.division_code[:6] != into.division_code[:6]:
-        raise DomainError("other_county", "不同区县的线索不能并案")
+        raise DomainError("other_county", gettext_lazy("不同区县的线索不能并案"))
     if clue.institution_id != into.institution_id:
         raise DomainError(
             "two_institutions",
-            "两条线索涉及不同机构(或一条为登记机构、一条为未登记经营者)，不能并案；请先更正机构匹配",
+            gettext_lazy(
+                "两条线索涉及不同机构(或一条为登记机构、一条为未登记经营者)，不能并案；请先更正机构匹配"
+            ),
         )
     if not clue.institution_id and not _same_subject(clue, into):
-        raise DomainError("two_operators", "两条线索涉及不同的经营者或地点，不能并案")
+        raise DomainError("two_operators", gettext_lazy("两条线索涉及不同的经营者或地点，不能并案"))
     similarity = _similarity(clue, into)
     # a merge the intake would not have made (first reports further apart than the window)
     # is allowed — the officer knows it is the same problem — and flagged, citing the rule
@@ -211,20 +222,23 @@ def clue_split(*, actor, clue_id: int, report_ids: list[int], reason: str) -> Cl
     """拆分: the chosen reports leave the case for a new one (another problem): classified
     afresh, routed to the same departments, its time limits from its first report. At
     least one report stays."""
-    require_role(actor, REGULATOR_WRITERS, message="只有监管领导和监管人员可以拆分线索")
+    require_role(actor, REGULATOR_WRITERS, message=gettext_lazy("只有监管领导和监管人员可以拆分线索"))
     reason = _reason(reason)
     ids = sorted({int(i) for i in report_ids or []})
     if not ids:
-        raise ValidationError({"report_ids": "请选择要拆出的举报"})
+        raise ValidationError({"report_ids": gettext_lazy("请选择要拆出的举报")})
     clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索", related=("institution",))
     if clue.status not in MERGEABLE:
-        raise DomainError("not_open", f"线索已{chinese_display(clue, 'status')}，不能拆分")
+        raise DomainError(
+            "not_open",
+            format_lazy(gettext_lazy("线索已{clue}，不能拆分"), clue=chinese_display(clue, "status")),
+        )
     reports = list(clue.reports.filter(pk__in=ids).order_by("received_at", "id"))
     if len(reports) != len(ids):
-        raise ValidationError({"report_ids": "所选举报不属于该线索"})
+        raise ValidationError({"report_ids": gettext_lazy("所选举报不属于该线索")})
     remaining = clue.reports.exclude(pk__in=ids)
     if not remaining.exists():
-        raise DomainError("split_all", "至少保留一条举报在原线索中")
+        raise DomainError("split_all", gettext_lazy("至少保留一条举报在原线索中"))
     first = reports[0]
     m = model()
     text = first.content
@@ -308,9 +322,9 @@ def clue_split(*, actor, clue_id: int, report_ids: list[int], reason: str) -> Cl
 def _area(actor, division_code: str) -> str:
     code = (division_code or "").strip()
     if len(code) < 6:
-        raise ValidationError({"division_code": "请选择区县或乡镇(街道)"})
+        raise ValidationError({"division_code": gettext_lazy("请选择区县或乡镇(街道)")})
     if not division_in_scope(actor, code):
-        raise PermissionDeniedError("只能重新研判本辖区的线索")
+        raise PermissionDeniedError(gettext_lazy("只能重新研判本辖区的线索"))
     return code
 
 
@@ -386,7 +400,7 @@ def retriage_compute(run: RetriageRun) -> RetriageRun:
 def retriage_start(*, actor, division_code: str) -> RetriageRun:
     """Start a re-triage of the area's open clues: computed now for a small area, else by
     the background job (``tasks.retriage``); the result page shows the proposals."""
-    require_role(actor, REGULATOR_WRITERS, message="只有监管领导和监管人员可以重新研判")
+    require_role(actor, REGULATOR_WRITERS, message=gettext_lazy("只有监管领导和监管人员可以重新研判"))
     code = _area(actor, division_code)
     n = Clue.objects.filter(division_code__startswith=code, status__in=MERGEABLE).count()
     run = RetriageRun.objects.create(division_code=code, actor_id=actor.pk, clues=n)
@@ -420,18 +434,23 @@ def retriage_apply(*, actor, run_id: int, accept: list[int], reason: str) -> Ret
     """Apply the chosen proposals (by their number) of a proposed run, each as the
     handler's own change (reclassification, merge) with the reason; a proposal whose case
     changed since (closed, merged, corrected) is skipped and listed. Once per run."""
-    require_role(actor, REGULATOR_WRITERS, message="只有监管领导和监管人员可以应用重新研判结果")
+    require_role(actor, REGULATOR_WRITERS, message=gettext_lazy("只有监管领导和监管人员可以应用重新研判结果"))
     reason = _reason(reason)
     run = lock_in_scope(RetriageRun, run_id, actor=actor, what="重新研判")
     if run.status != RetriageStatus.PROPOSED:
-        raise DomainError("not_proposed", f"该次研判{chinese_display(run, 'status')}，不能应用")
+        raise DomainError(
+            "not_proposed",
+            format_lazy(gettext_lazy("该次研判{run}，不能应用"), run=chinese_display(run, "status")),
+        )
     chosen = {int(n) for n in accept or []}
     if not chosen:
-        raise ValidationError({"accept": "请选择要应用的变更"})
+        raise ValidationError({"accept": gettext_lazy("请选择要应用的变更")})
     by_n = {p["n"]: p for p in run.proposals}
     unknown = sorted(chosen - set(by_n))
     if unknown:
-        raise ValidationError({"accept": f"没有这些变更：{unknown}"})
+        raise ValidationError(
+            {"accept": format_lazy(gettext_lazy("没有这些变更：{unknown}"), unknown=unknown)}
+        )
     applied, skipped = [], []
     for n in sorted(chosen):
         p = by_n[n]
@@ -443,7 +462,7 @@ def retriage_apply(*, actor, run_id: int, accept: list[int], reason: str) -> Ret
                     clue_merge(actor=actor, clue_id=p["clue"], into_id=p["into"], reason=reason)
             applied.append(n)
         except (DomainError, NotFound) as exc:
-            skipped.append({"n": n, "why": exc.message})
+            skipped.append({"n": n, "why": exc.chinese_message})
     run.applied = [{"n": n} for n in applied] + [{"skipped": s} for s in skipped]
     run.status = RetriageStatus.APPLIED
     run.applied_at = timezone.now()
@@ -461,9 +480,17 @@ def retriage_apply(*, actor, run_id: int, accept: list[int], reason: str) -> Ret
 def _apply_reclassify(actor, p: dict, reason: str) -> None:
     clue = lock_in_scope(Clue, p["clue"], actor=actor, what="线索")
     if clue.status not in OPEN_STATUSES or clue.category != p["old"]:
-        raise DomainError("changed", f"线索{clue.reference}已变化，未重新分类")
+        raise DomainError(
+            "changed",
+            format_lazy(gettext_lazy("线索{reference}已变化，未重新分类"), reference=clue.reference),
+        )
     if clue.category_source == CategorySource.REGULATOR:
-        raise DomainError("corrected", f"线索{clue.reference}的类别已由监管人员更正，未重新分类")
+        raise DomainError(
+            "corrected",
+            format_lazy(
+                gettext_lazy("线索{reference}的类别已由监管人员更正，未重新分类"), reference=clue.reference
+            ),
+        )
     clue.category, clue.category_source = p["new"], CategorySource.MODEL
     clue.category_confidence = p.get("confidence")
     clue.save(update_fields=["category", "category_source", "category_confidence"])

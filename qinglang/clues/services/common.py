@@ -5,6 +5,9 @@ import secrets
 from datetime import date
 from functools import lru_cache
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
 from qinglang.core.calendar import add_working_days
 from qinglang.core.policy import PolicyBatch, policy_value
 
@@ -37,7 +40,19 @@ def text_required(value: str, field: str, label: str, *, max_len: int, min_len: 
 
     v = (value or "").strip()
     if len(v) < min_len:
-        raise ValidationError({field: f"请填写{label}" if not v else f"{label}至少{min_len}个字"})
+        raise ValidationError(
+            {
+                field: format_lazy(_("请填写{label}"), label=label)
+                if not v
+                else format_lazy(_("{label}至少{min_len}个字"), label=label, min_len=min_len)
+            }
+        )
     if len(v) > max_len:
-        raise ValidationError({field: f"{label}不能超过{max_len}个字(当前{len(v)}字)"})
+        raise ValidationError(
+            {
+                field: format_lazy(
+                    _("{label}不能超过{max_len}个字(当前{n_v}字)"), label=label, max_len=max_len, n_v=len(v)
+                )
+            }
+        )
     return v

@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from qinglang.accounts.notifications import department_officers, notify_on_commit
 from qinglang.accounts.permissions import REGULATOR_WRITERS, lock_in_scope, require_role
@@ -57,7 +59,9 @@ def clue_investigate(
     task_id = None
     if open_inspection:
         if not clue.institution_id:
-            raise DomainError("no_institution", "线索未关联到登记机构，无法发起检查任务；请先现场核查")
+            raise DomainError(
+                "no_institution", gettext_lazy("线索未关联到登记机构，无法发起检查任务；请先现场核查")
+            )
         from qinglang.inspections.services import inspection_task_create_adhoc
 
         task = inspection_task_create_adhoc(
@@ -77,7 +81,7 @@ def clue_investigate(
 def clue_conclude(*, actor, clue_id: int, finding: str, substantiated: bool) -> Clue:
     """办结: record the finding."""
     require_role(actor, REGULATOR_WRITERS)
-    finding = text_required(finding, "finding", "办理结果", max_len=4000, min_len=2)
+    finding = text_required(finding, "finding", gettext_lazy("办理结果"), max_len=4000, min_len=2)
     clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
     return _move(
         actor,
@@ -93,7 +97,7 @@ def clue_conclude(*, actor, clue_id: int, finding: str, substantiated: bool) -> 
 def clue_feedback(*, actor, clue_id: int, feedback: str) -> Clue:
     """反馈: tell the reporter(s) the result; the case is closed."""
     require_role(actor, REGULATOR_WRITERS)
-    feedback = text_required(feedback, "feedback", "反馈内容", max_len=2000, min_len=2)
+    feedback = text_required(feedback, "feedback", gettext_lazy("反馈内容"), max_len=2000, min_len=2)
     clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
     return _move(actor, clue, ClueStatus.CLOSED, feedback=feedback, closed_at=timezone.now())
 
@@ -102,7 +106,7 @@ def _report_by_code(code: str) -> ClueReport:
     code = (code or "").strip().upper()
     r = ClueReport.objects.select_related("clue").filter(tracking_code=code).first() if code else None
     if r is None:
-        raise NotFound("查询码对应的举报")
+        raise NotFound(gettext_lazy("查询码对应的举报"))
     return r
 
 
@@ -111,9 +115,9 @@ def clue_satisfaction(*, tracking_code: str, score: int, comment: str = "") -> C
     """满意度: the reporter rates the handling once the case is closed."""
     r = _report_by_code(tracking_code)
     if r.clue.status != ClueStatus.CLOSED:
-        raise DomainError("not_closed", "办结反馈后才能评价")
+        raise DomainError("not_closed", gettext_lazy("办结反馈后才能评价"))
     if score not in (1, 2, 3, 4, 5):
-        raise ValidationError({"score": "满意度须为1到5"})
+        raise ValidationError({"score": gettext_lazy("满意度须为1到5")})
     r.satisfaction = score
     r.satisfaction_comment = (comment or "").strip()[:500]
     r.save(update_fields=["satisfaction", "satisfaction_comment"])
@@ -129,11 +133,11 @@ def clue_satisfaction(*, tracking_code: str, score: int, comment: str = "") -> C
 @transaction.atomic
 def clue_reopen(*, tracking_code: str, reason: str) -> Clue:
     """The reporter asks for the case to be handled again: once per case."""
-    reason = text_required(reason, "reason", "重新办理理由", max_len=1000, min_len=2)
+    reason = text_required(reason, "reason", gettext_lazy("重新办理理由"), max_len=1000, min_len=2)
     r = _report_by_code(tracking_code)
     clue = Clue.objects.select_for_update().get(pk=r.clue_id)
     if clue.reopened:
-        raise DomainError("reopen_used", "该线索已重新办理过一次，不能再次申请")
+        raise DomainError("reopen_used", gettext_lazy("该线索已重新办理过一次，不能再次申请"))
     if clue.status != ClueStatus.CLOSED:
         raise CLUE_STATES.refusal(clue.status, ClueStatus.ACCEPTED)
     r.reopen_reason = reason
@@ -143,11 +147,18 @@ def clue_reopen(*, tracking_code: str, reason: str) -> Clue:
 
 def _department(clue: Clue, kind: str) -> Department:
     if kind not in DepartmentKind.values:
-        raise ValidationError({"department_kind": f"未知部门：{kind}"})
+        raise ValidationError({"department_kind": format_lazy(gettext_lazy("未知部门：{kind}"), kind=kind)})
     div = clue.division_code[:9] if kind == DepartmentKind.TOWNSHIP_GOVERNMENT else clue.division_code[:6]
     dep = Department.objects.filter(division_id=div, kind=kind).first()
     if dep is None:
-        raise DomainError("no_department", f"{div}没有{chinese_label(DepartmentKind, kind)}")
+        raise DomainError(
+            "no_department",
+            format_lazy(
+                gettext_lazy("{div}没有{DepartmentKind}"),
+                div=div,
+                DepartmentKind=chinese_label(DepartmentKind, kind),
+            ),
+        )
     return dep
 
 
@@ -155,10 +166,10 @@ def _department(clue: Clue, kind: str) -> Department:
 def clue_transfer(*, actor, clue_id: int, department_kind: str, reason: str) -> Clue:
     """转办: the lead department hands the clue to another department of the same place."""
     require_role(actor, REGULATOR_WRITERS)
-    reason = text_required(reason, "reason", "转办理由", max_len=1000, min_len=2)
+    reason = text_required(reason, "reason", gettext_lazy("转办理由"), max_len=1000, min_len=2)
     clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
     if clue.status not in (ClueStatus.ROUTED, ClueStatus.RECEIVED, ClueStatus.ACCEPTED):
-        raise DomainError("cannot_transfer", "已进入核查或办结的线索不能转办")
+        raise DomainError("cannot_transfer", gettext_lazy("已进入核查或办结的线索不能转办"))
     dep = _department(clue, department_kind)
     before = clue.routed_kinds
     clue.routed_kinds = f"|{department_kind}|"
@@ -205,7 +216,7 @@ def _notify_departments(clue: Clue, kinds: list[str], kind: str, verb: str, reas
 def clue_return(*, actor, clue_id: int, reason: str) -> Clue:
     """退回: a department says the clue is not theirs; it goes back for re-routing."""
     require_role(actor, REGULATOR_WRITERS)
-    reason = text_required(reason, "reason", "退回理由", max_len=1000, min_len=2)
+    reason = text_required(reason, "reason", gettext_lazy("退回理由"), max_len=1000, min_len=2)
     clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
     ClueRouting.objects.create(
         clue=clue,
@@ -224,7 +235,7 @@ def clue_route(*, actor, clue_id: int, department_kinds_: list[str], reason: str
     """分办 by hand (a returned or unroutable clue)."""
     require_role(actor, REGULATOR_WRITERS)
     if not department_kinds_:
-        raise ValidationError({"department_kind": "请选择承办部门"})
+        raise ValidationError({"department_kind": gettext_lazy("请选择承办部门")})
     clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
     deps = [(k, _department(clue, k)) for k in dict.fromkeys(department_kinds_)]
     clue.routed_kinds = "|" + "|".join(k for k, _ in deps) + "|"
@@ -250,7 +261,9 @@ def clue_reclassify(*, actor, clue_id: int, category: str) -> Clue:
     learns from. Routing is not changed by itself (use transfer)."""
     require_role(actor, REGULATOR_WRITERS)
     if category not in ClueCategory.values:
-        raise ValidationError({"category": f"未知类别：{category}"})
+        raise ValidationError(
+            {"category": format_lazy(gettext_lazy("未知类别：{category}"), category=category)}
+        )
     clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
     before = clue.category
     clue.category = category
@@ -268,7 +281,7 @@ def clue_reporters_reveal(*, actor, clue_id: int) -> list[dict]:
     is an audit event."""
     if not (actor and actor.is_authenticated):
         raise PermissionDeniedError()
-    require_role(actor, REGULATOR_WRITERS, message="只有承办部门的监管人员可以查看举报人信息")
+    require_role(actor, REGULATOR_WRITERS, message=gettext_lazy("只有承办部门的监管人员可以查看举报人信息"))
     clue = lock_in_scope(Clue, clue_id, actor=actor, what="线索")
     out = [
         {

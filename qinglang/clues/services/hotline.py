@@ -9,6 +9,8 @@ from datetime import datetime
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from qinglang.accounts.permissions import REGULATOR_WRITERS, require_role
 from qinglang.accounts.scope import division_in_scope
@@ -32,7 +34,7 @@ def _safe(rows):
     except XlsxRefused:
         raise
     except Exception:
-        raise DomainError("bad_file", "文件内容损坏，无法读取：请重新导出 .xlsx", status=422)
+        raise DomainError("bad_file", gettext_lazy("文件内容损坏，无法读取：请重新导出 .xlsx"), status=422)
 
 
 def _parse_time(v, tz) -> datetime | None:
@@ -151,14 +153,20 @@ def _import_hotline(*, actor, division_code: str, filename: str, data: bytes) ->
 
 def _check_request(actor, division_code: str, data: bytes) -> str:
     """The actor may import for the division (stripped, returned) and the file is not too big."""
-    require_role(actor, REGULATOR_WRITERS, message="只有监管领导和监管人员可以导入热线工单")
+    require_role(actor, REGULATOR_WRITERS, message=gettext_lazy("只有监管领导和监管人员可以导入热线工单"))
     division_code = (division_code or "").strip()
     if not division_code or not Division.objects.filter(code=division_code).exists():
-        raise ValidationError({"division_code": f"所属区划无效：{division_code or '未填写'}"})
+        raise ValidationError(
+            {
+                "division_code": format_lazy(
+                    gettext_lazy("所属区划无效：{value}"), value=division_code or gettext_lazy("未填写")
+                )
+            }
+        )
     if not division_in_scope(actor, division_code):
-        raise PermissionDeniedError("只能导入本辖区的热线工单")
+        raise PermissionDeniedError(gettext_lazy("只能导入本辖区的热线工单"))
     if len(data) > MAX_FILE_BYTES:
-        raise ValidationError({"file": "文件超过50MB"})
+        raise ValidationError({"file": gettext_lazy("文件超过50MB")})
     return division_code
 
 
@@ -172,10 +180,15 @@ def _open_sheet(data: bytes):
     except XlsxRefused:  # a bomb, too many rows or columns: the guarded reader says which
         raise
     except Exception:
-        raise DomainError("bad_file", "无法读取文件：请上传 .xlsx 格式的热线工单", status=422)
+        raise DomainError("bad_file", gettext_lazy("无法读取文件：请上传 .xlsx 格式的热线工单"), status=422)
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        raise DomainError("bad_columns", f"缺少列：{'、'.join(missing)}", {"missing": missing}, status=422)
+        raise DomainError(
+            "bad_columns",
+            format_lazy(gettext_lazy("缺少列：{missing}"), missing="、".join(missing)),
+            {"missing": missing},
+            status=422,
+        )
     return rows, header
 
 

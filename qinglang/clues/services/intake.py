@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.permissions import INSPECTORS, REGULATORS, has_role, require_role
 from qinglang.accounts.scope import actor_for, division_in_scope
@@ -117,18 +119,18 @@ def clue_report_submit(*, actor, submission: Submission, source: str = "") -> Cl
     a = actor_for(actor)
     if s.channel == Channel.PARENT:
         if not a.is_parent:
-            raise PermissionDeniedError("只有家长账号可以从家长端举报")
+            raise PermissionDeniedError(_("只有家长账号可以从家长端举报"))
         s.submitted_by_id = actor.pk
     elif s.channel == Channel.GRID:
         if not has_role(actor, REGULATORS):
-            raise PermissionDeniedError("只有网格员和监管人员可以上报")
+            raise PermissionDeniedError(_("只有网格员和监管人员可以上报"))
         if not division_in_scope(actor, s.division_code or ""):
-            raise PermissionDeniedError("只能上报本网格(辖区)内的问题")
+            raise PermissionDeniedError(_("只能上报本网格(辖区)内的问题"))
         s.submitted_by_id = actor.pk
     elif s.channel == Channel.OPEN311:
         s.submitted_by_id = getattr(actor, "pk", None)
     elif s.channel != Channel.WEB:
-        raise DomainError("bad_channel", f"不支持的来源：{s.channel}")
+        raise DomainError("bad_channel", format_lazy(_("不支持的来源：{channel}"), channel=s.channel))
     if source:
         rate_limit(
             {Channel.WEB: "web", Channel.PARENT: "parent", Channel.GRID: "grid"}.get(s.channel, "open311"),
@@ -144,11 +146,11 @@ def clue_report_submit(*, actor, submission: Submission, source: str = "") -> Cl
 def clue_lead_create(*, actor, submission: Submission) -> ClueReport:
     """A covert-visit (暗访) or online-patrol (网上巡查) lead entered by a regulator."""
     s = submission
-    require_role(actor, INSPECTORS, message="只有监管人员可以录入暗访和网上巡查线索")
+    require_role(actor, INSPECTORS, message=_("只有监管人员可以录入暗访和网上巡查线索"))
     if s.channel not in (Channel.COVERT_VISIT, Channel.ONLINE_PATROL):
-        raise ValidationError({"channel": "线索来源须为暗访或网上巡查"})
+        raise ValidationError({"channel": _("线索来源须为暗访或网上巡查")})
     if not division_in_scope(actor, s.division_code or ""):
-        raise PermissionDeniedError("只能录入本辖区的线索")
+        raise PermissionDeniedError(_("只能录入本辖区的线索"))
     s.anonymous = True  # the regulator is not a reporter to protect; their id is on the audit event
     s.submitted_by_id = None
     validate_submission(s)

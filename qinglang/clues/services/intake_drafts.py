@@ -7,6 +7,8 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.core.models import Division
 from qinglang.core.validators import validate_phone, validate_uscc
@@ -43,7 +45,7 @@ class Submission:
 def validate_submission(s: Submission, *, phone_required: bool = False) -> Submission:
     errors = {}
     try:
-        s.content = text_required(s.content, "content", "举报内容", max_len=MAX_TEXT, min_len=MIN_TEXT)
+        s.content = text_required(s.content, "content", _("举报内容"), max_len=MAX_TEXT, min_len=MIN_TEXT)
     except ValidationError as e:
         errors.update(e.message_dict)
     s.institution_name = (s.institution_name or "").strip()[:200]
@@ -60,9 +62,11 @@ def validate_submission(s: Submission, *, phone_required: bool = False) -> Submi
         try:
             s.reporter_phone = validate_phone(s.reporter_phone)
         except ValidationError:
-            errors["reporter_phone"] = ["联系电话格式不正确(手机号码或带区号的固定电话)"]
+            errors["reporter_phone"] = [_("联系电话格式不正确(手机号码或带区号的固定电话)")]
     if not s.division_code or not Division.objects.filter(code=s.division_code).exists():
-        errors["division_code"] = [f"所属区域无效：{s.division_code or '未填写'}"]
+        errors["division_code"] = [
+            format_lazy(_("所属区域无效：{value}"), value=s.division_code or _("未填写"))
+        ]
     if errors:
         raise ValidationError(errors)
     return s

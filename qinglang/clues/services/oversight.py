@@ -11,6 +11,8 @@ from django.db import transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from qinglang.accounts.models import Membership, Role
 from qinglang.accounts.notifications import department_officers, notify_on_commit
@@ -244,31 +246,36 @@ def whistle_raise(
     """街乡吹哨: a township names the county departments that must report
     (``may_raise_whistle``: the township's own people, or leaders and officers over it)."""
     if not may_raise_whistle(actor):
-        raise PermissionDeniedError("只有乡镇(街道)的工作人员和监管领导、监管人员可以吹哨")
+        raise PermissionDeniedError(gettext_lazy("只有乡镇(街道)的工作人员和监管领导、监管人员可以吹哨"))
     division_code = (division_code or "").strip()
     if len(division_code) != 9:
-        raise ValidationError({"division_code": "吹哨须指定乡镇(街道)"})
+        raise ValidationError({"division_code": gettext_lazy("吹哨须指定乡镇(街道)")})
     if not may_raise_whistle(actor, division_code):
-        raise PermissionDeniedError("只能在本辖区吹哨")
-    title = text_required(title, "title", "事项", max_len=200, min_len=2)
-    problem = text_required(problem, "problem", "问题描述", max_len=2000, min_len=2)
+        raise PermissionDeniedError(gettext_lazy("只能在本辖区吹哨"))
+    title = text_required(title, "title", gettext_lazy("事项"), max_len=200, min_len=2)
+    problem = text_required(problem, "problem", gettext_lazy("问题描述"), max_len=2000, min_len=2)
     kinds = [k for k in dict.fromkeys(department_kinds or []) if k]
     if not kinds:
-        raise ValidationError({"department_kinds": "请至少点名一个部门"})
+        raise ValidationError({"department_kinds": gettext_lazy("请至少点名一个部门")})
     bad = [k for k in kinds if k not in DepartmentKind.values]
     if bad:
-        raise ValidationError({"department_kinds": f"未知部门：{'、'.join(bad)}"})
+        raise ValidationError(
+            {"department_kinds": format_lazy(gettext_lazy("未知部门：{bad}"), bad="、".join(bad))}
+        )
     deps = {d.kind: d for d in Department.objects.filter(division_id=division_code[:6], kind__in=kinds)}
     missing = [k for k in kinds if k not in deps]
     if missing:
-        raise DomainError("no_department", f"本区县没有这些部门：{'、'.join(missing)}")
+        raise DomainError(
+            "no_department",
+            format_lazy(gettext_lazy("本区县没有这些部门：{missing}"), missing="、".join(missing)),
+        )
     if institution_id is not None:
         from qinglang.registry.models import Institution
 
         if not Institution.objects.filter(
             pk=institution_id, division_code__startswith=division_code[:6]
         ).exists():
-            raise NotFound("机构")
+            raise NotFound(gettext_lazy("机构"))
     now = timezone.now()
     limit = policy_resolve("whistle.report_hours", division_code)
     hours = int(limit.value)
@@ -314,26 +321,26 @@ def _report_rule(limit) -> dict:
 @transaction.atomic
 def whistle_report(*, actor, whistle_id: int, department_kind: str, action: str) -> WhistleDepartment:
     """部门报到: a named department reports and records what it did."""
-    require_role(actor, REGULATOR_WRITERS, message="只有监管领导和监管人员可以报到")
+    require_role(actor, REGULATOR_WRITERS, message=gettext_lazy("只有监管领导和监管人员可以报到"))
     from qinglang.accounts.scope import restrict
 
     if not restrict(Whistle.objects.filter(pk=whistle_id), actor).exists():
-        raise NotFound("吹哨事项")
+        raise NotFound(gettext_lazy("吹哨事项"))
     w = Whistle.objects.select_for_update().get(pk=whistle_id)
     a = actor_for(actor)
     own = {d for _, d in a.regulator}
     if not a.is_platform_admin and "" not in own and department_kind not in own:
-        raise PermissionDeniedError("只能为本部门报到")
-    action = text_required(action, "action", "采取的措施", max_len=2000, min_len=2)
+        raise PermissionDeniedError(gettext_lazy("只能为本部门报到"))
+    action = text_required(action, "action", gettext_lazy("采取的措施"), max_len=2000, min_len=2)
     wd = (
         WhistleDepartment.objects.select_for_update()
         .filter(whistle=w, department_kind=department_kind)
         .first()
     )
     if wd is None:
-        raise DomainError("not_named", "该部门不在本次吹哨点名之列")
+        raise DomainError("not_named", gettext_lazy("该部门不在本次吹哨点名之列"))
     if wd.reported_at:
-        raise DomainError("already_reported", "本部门已报到")
+        raise DomainError("already_reported", gettext_lazy("本部门已报到"))
     wd.reported_at, wd.action, wd.reported_by_id = timezone.now(), action, actor.pk
     wd.save(update_fields=["reported_at", "action", "reported_by_id"])
     late = wd.reported_at > w.due_at

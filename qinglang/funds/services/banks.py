@@ -6,6 +6,8 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.administration import administered_prefixes, membership_add, user_get
 from qinglang.accounts.models import Membership, Role
@@ -27,12 +29,14 @@ def bank_create(*, actor, code: str, name: str, division_code: str, secret: str 
     secret (shown once)."""
     code, name = (code or "").strip(), (name or "").strip()
     if not code or not name:
-        raise ValidationError({"name": "银行编码和名称不能为空"})
+        raise ValidationError({"name": _("银行编码和名称不能为空")})
     with transaction.atomic():
         if not is_regulator_writer(actor, division_code):
-            raise PermissionDeniedError("无权登记托管银行")
+            raise PermissionDeniedError(_("无权登记托管银行"))
         if Bank.objects.filter(code=code).exists():
-            raise DomainError("duplicate_bank", f"银行编码已存在：{code}", {"code": code})
+            raise DomainError(
+                "duplicate_bank", format_lazy(_("银行编码已存在：{code}"), code=code), {"code": code}
+            )
         secret = secret or secrets.token_hex(32)
         bank = Bank.objects.create(
             code=code, name=name, division_code=division_code, secret_encrypted=crypto.encrypt(secret)
@@ -58,23 +62,28 @@ def custody_account_open(
     """Open an institution's custody account at a bank, in a mode the division allows
     (``custody.modes_allowed``)."""
     if mode not in CustodyMode.values:
-        raise ValidationError({"mode": f"未知的监管方式：{mode}"})
+        raise ValidationError({"mode": format_lazy(_("未知的监管方式：{mode}"), mode=mode)})
     if type(required_deposit_fen) is not int or required_deposit_fen < 0:
-        raise ValidationError({"required_deposit_fen": "保证金须为非负整数(分)"})
+        raise ValidationError({"required_deposit_fen": _("保证金须为非负整数(分)")})
     with transaction.atomic():
         inst = lock_institution_row(institution_id)
         if not is_regulator_writer(actor, inst.division_code):
             if not in_scope(inst, actor, regulator_department=False):
-                raise NotFound("机构")
+                raise NotFound(_("机构"))
             raise PermissionDeniedError()
         bank = Bank.objects.filter(pk=bank_id).first()
         if bank is None:
-            raise DomainError("unknown_bank", "托管银行不存在", {"bank_id": bank_id}, status=422)
+            raise DomainError("unknown_bank", _("托管银行不存在"), {"bank_id": bank_id}, status=422)
         allowed = policy_resolve("custody.modes_allowed", inst.division_code)
         if mode not in (allowed.value or []):
-            raise allowed.violation(f"本地不允许“{chinese_label(CustodyMode, mode)}”监管方式", mode=mode)
+            raise allowed.violation(
+                format_lazy(
+                    _("本地不允许“{CustodyMode}”监管方式"), CustodyMode=chinese_label(CustodyMode, mode)
+                ),
+                mode=mode,
+            )
         if CustodyAccount.objects.filter(institution_id=inst.pk).exists():
-            raise DomainError("custody_exists", "该机构已开立监管账户", None, status=409)
+            raise DomainError("custody_exists", _("该机构已开立监管账户"), None, status=409)
         acc = CustodyAccount(
             institution=inst,
             bank=bank,
@@ -104,14 +113,14 @@ def custody_account_open(
 def _set_frozen(*, actor, institution_id: int, reason: str, frozen: bool) -> CustodyAccount:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "请填写理由"})
+        raise ValidationError({"reason": _("请填写理由")})
     with transaction.atomic():
         inst = lock_institution_row(institution_id)
         if not is_regulator_writer(actor, inst.division_code):
-            raise PermissionDeniedError("无权暂停或恢复资金拨付")
+            raise PermissionDeniedError(_("无权暂停或恢复资金拨付"))
         acc = CustodyAccount.objects.select_for_update(no_key=True).filter(institution_id=inst.pk).first()
         if acc is None:
-            raise DomainError("no_custody_account", "机构未开立监管账户", None, status=422)
+            raise DomainError("no_custody_account", _("机构未开立监管账户"), None, status=422)
         before = acc.releases_frozen
         acc.releases_frozen = frozen
         acc.frozen_reason = reason if frozen else ""
@@ -198,12 +207,12 @@ def bank_operator_grant(*, actor, bank_id: int, user_id: int) -> Membership:
     prefixes and accounts they administer (``accounts.services.check_grant``)."""
     bank = banks_administered(actor).filter(pk=bank_id).first()
     if bank is None:
-        raise NotFound("托管银行")
+        raise NotFound(_("托管银行"))
     user = user_get(actor, user_id)  # an account the actor administers, or 404
     if user.memberships.filter(role=Role.BANK_OPERATOR, bank_id=bank.pk, active=True).exists():
         raise DomainError(
             "duplicate_membership",
-            f"该账号已是{bank.name}的银行操作员",
+            format_lazy(_("该账号已是{name}的银行操作员"), name=bank.name),
             {"bank_id": bank.pk, "user_id": user_id},
             status=409,
         )

@@ -1,5 +1,8 @@
 """Who may write what in funds, checked inside the write's transaction under lock."""
 
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
+
 from qinglang.accounts.permissions import (
     REGULATOR_WRITERS,
     has_role,
@@ -22,7 +25,7 @@ def is_regulator_writer(actor, division_code: str) -> bool:
 def lock_institution_row(institution_id: int) -> Institution:
     inst = Institution.objects.select_for_update(no_key=True).filter(pk=institution_id).first()
     if inst is None:
-        raise NotFound("机构")
+        raise NotFound(_("机构"))
     return inst
 
 
@@ -74,13 +77,13 @@ def institution_may_take_orders(inst: Institution) -> CustodyAccount:
     if inst.status != InstitutionStatus.ACTIVE:
         raise DomainError(
             "institution_not_active",
-            f"机构当前状态为“{chinese_display(inst, 'status')}”，不得收费",
+            format_lazy(_("机构当前状态为“{inst}”，不得收费"), inst=chinese_display(inst, "status")),
             {"status": inst.status},
             status=422,
         )
     if not inst.whitelisted:
-        raise DomainError("institution_not_whitelisted", "机构不在白名单内，不得收费", None, status=422)
+        raise DomainError("institution_not_whitelisted", _("机构不在白名单内，不得收费"), None, status=422)
     acc = CustodyAccount.objects.filter(institution_id=inst.pk).first()
     if acc is None:
-        raise DomainError("no_custody_account", "机构未开立预收费监管账户，不得收费", None, status=422)
+        raise DomainError("no_custody_account", _("机构未开立预收费监管账户，不得收费"), None, status=422)
     return acc

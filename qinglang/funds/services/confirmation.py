@@ -14,6 +14,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from qinglang.accounts.permissions import is_system, system
 from qinglang.accounts.scope import actor_for
@@ -138,7 +139,7 @@ def lock_lesson(*, actor, lesson_id: int, **roles) -> tuple[Lesson, Order]:
     """The order locked first (as every funds writer does), then the lesson, re-read."""
     order_id = Lesson.objects.filter(pk=lesson_id).values_list("order_id", flat=True)[:1]
     if not order_id:
-        raise NotFound("消课记录")
+        raise NotFound(gettext_lazy("消课记录"))
     order = lock_order(actor=actor, order_id=order_id[0], **roles)
     lesson = Lesson.objects.select_for_update(no_key=True).get(pk=lesson_id)
     return lesson, order
@@ -169,13 +170,15 @@ def lesson_dispute(*, actor, lesson_id: int, reason: str) -> Lesson:
     its release stays pending until the institution accepts or a regulator decides."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "请填写异议理由"})
+        raise ValidationError({"reason": gettext_lazy("请填写异议理由")})
     with transaction.atomic():
         lesson, _ = lock_lesson(actor=actor, lesson_id=lesson_id, parent=True)
         LESSON_STATES.check(lesson.status, LessonStatus.DISPUTED)
         if timezone.localdate() > lesson.confirm_by:
             r = policy_resolve(CONFIRM_DAYS, lesson.division_code)
-            raise r.violation("已过家长确认期限，视为确认", confirm_by=lesson.confirm_by.isoformat())
+            raise r.violation(
+                gettext_lazy("已过家长确认期限，视为确认"), confirm_by=lesson.confirm_by.isoformat()
+            )
         move(LESSON_STATES, lesson, LessonStatus.DISPUTED, actor=actor, reason=reason[:500])
         lesson.save(update_fields=["status"])
         audit_record(actor=actor, action="funds.lesson_dispute", obj=lesson, changes={"reason": reason})
@@ -198,7 +201,7 @@ def lesson_dispute_resolve(*, actor, lesson_id: int, upheld: bool, note: str = "
             and not a.is_platform_admin
             and not is_regulator_writer(actor, order.division_code)
         ):
-            raise PermissionDeniedError("驳回异议须由监管部门决定")
+            raise PermissionDeniedError(gettext_lazy("驳回异议须由监管部门决定"))
         target = LessonStatus.DISPUTE_UPHELD if upheld else LessonStatus.DISPUTE_REJECTED
         LESSON_STATES.check(lesson.status, target)
         before = lesson.status

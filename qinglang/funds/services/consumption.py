@@ -16,6 +16,8 @@ from functools import lru_cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from qinglang.accounts.permissions import is_system
 from qinglang.accounts.scope import actor_for
@@ -138,12 +140,12 @@ def _check_writer(actor, inst) -> None:
     if is_institution_user(actor, inst.pk):
         return
     if is_regulator_writer(actor, inst.division_code):
-        raise PermissionDeniedError("消课由机构记录")
+        raise PermissionDeniedError(gettext_lazy("消课由机构记录"))
     from qinglang.accounts.scope import in_scope
 
     if in_scope(inst, actor, regulator_department=False):
-        raise PermissionDeniedError("消课由机构记录")
-    raise NotFound("机构")
+        raise PermissionDeniedError(gettext_lazy("消课由机构记录"))
+    raise NotFound(gettext_lazy("机构"))
 
 
 def lesson_batch_import(
@@ -210,7 +212,10 @@ def _parse_rows(
     for n, row in enumerate(rows, start=1):
         if n > MAX_BATCH:
             raise DomainError(
-                "batch_too_large", f"单批最多 {MAX_BATCH} 条消课记录", {"max": MAX_BATCH}, status=422
+                "batch_too_large",
+                format_lazy(gettext_lazy("单批最多 {MAX_BATCH} 条消课记录"), MAX_BATCH=MAX_BATCH),
+                {"max": MAX_BATCH},
+                status=422,
             )
         p = _parse_row(n, row, now)
         if isinstance(p, EventResult):

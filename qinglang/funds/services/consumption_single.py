@@ -8,6 +8,7 @@ from datetime import date
 
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.core import bulk
 from qinglang.core.audit import audit_record
@@ -216,7 +217,7 @@ def _share_institution(cur, actor, institution_id: int, pg: bool) -> tuple[int, 
     )
     row = cur.fetchone()
     if row is None:
-        raise NotFound("机构")
+        raise NotFound(_("机构"))
     inst_pk, inst_division = row
     if not is_institution_user(actor, inst_pk):
         _check_writer(actor, Institution.objects.get(pk=inst_pk))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.permissions import is_system
 from qinglang.core.audit import audit_record
@@ -207,13 +208,13 @@ def contract_accept(*, actor, order_id: int) -> tuple[ContractAcceptance, bool]:
     with transaction.atomic():
         order = lock_order(actor=actor, order_id=order_id, parent=True)
         if is_system(actor) or order.parent_id != actor.pk:
-            raise PermissionDeniedError("合同由订单的家长本人签署")
+            raise PermissionDeniedError(_("合同由订单的家长本人签署"))
         prior = ContractAcceptance.objects.filter(order_id=order.pk).first()
         if prior is not None:
             return prior, False
         if order.status in CLOSED:
             raise DomainError(
-                "order_closed", "订单已取消或已退费，不能再签署合同", {"status": order.status}, status=409
+                "order_closed", _("订单已取消或已退费，不能再签署合同"), {"status": order.status}, status=409
             )
         sha = digest(particulars(order))
         acc = ContractAcceptance.objects.create(

@@ -9,6 +9,8 @@ from fractions import Fraction
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, PermissionDeniedError
@@ -53,7 +55,11 @@ def _ratio(r: Resolved) -> Fraction | None:
     if isinstance(r.value, bool) or not 0 <= ratio <= 1:
         raise DomainError(
             "policy_misconfigured",
-            f"风险保证金比例设置有误：{r.value}(应为0到1之间的小数，由{r.source_label}设定)",
+            format_lazy(
+                _("风险保证金比例设置有误：{value}(应为0到1之间的小数，由{source_label}设定)"),
+                value=r.value,
+                source_label=r.source_label,
+            ),
             {"rule": r.key, "value": r.value, "set_by": r.division_code or "national"},
             status=422,
         )
@@ -93,8 +99,11 @@ def check_deposit_sufficient(acc: CustodyAccount) -> None:
     req = deposit_requirement(acc)
     if req.shortfall_fen:
         raise req.ratio.violation(
-            f"风险保证金不足：应缴 {req.required_fen / 100:.2f} 元，已缴 {req.held_fen / 100:.2f} 元，"
-            "补足前不得收取新的预收费",
+            format_lazy(
+                _("风险保证金不足：应缴 {value} 元，已缴 {value2} 元，补足前不得收取新的预收费"),
+                value=format(req.required_fen / 100, ".2f"),
+                value2=format(req.held_fen / 100, ".2f"),
+            ),
             required_fen=req.required_fen,
             held_fen=req.held_fen,
             base_fen=req.base_fen,
@@ -109,19 +118,19 @@ def deposit_record(
     fen_checked(amount_fen, "amount_fen")
     key = (key or "").strip()
     if not key or len(key) > 80:
-        raise ValidationError({"key": "缺少或过长的请求编号"})
+        raise ValidationError({"key": _("缺少或过长的请求编号")})
     note = (note or "").strip()[:200]
     with transaction.atomic():
         inst = lock_institution_row(institution_id)
         acc = CustodyAccount.objects.select_for_update(no_key=True).filter(institution_id=inst.pk).first()
         if acc is None:
-            raise DomainError("no_custody_account", "机构未开立监管账户", None, status=422)
+            raise DomainError("no_custody_account", _("机构未开立监管账户"), None, status=422)
         if not (is_regulator_writer(actor, inst.division_code) or is_bank_operator(actor, acc.bank_id)):
-            raise PermissionDeniedError("保证金缴存由监管部门或托管银行登记")
+            raise PermissionDeniedError(_("保证金缴存由监管部门或托管银行登记"))
         if acc.mode != CustodyMode.RISK_DEPOSIT:
             raise DomainError(
                 "not_risk_deposit_mode",
-                "该机构为银行托管方式，无需缴存风险保证金",
+                _("该机构为银行托管方式，无需缴存风险保证金"),
                 {"mode": acc.mode},
                 status=409,
             )

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from qinglang.accounts.permissions import is_system
 from qinglang.accounts.scope import actor_for, in_scope
@@ -102,20 +103,20 @@ def declaration_submit(
     the one containing ``week_start`` (stored as its Monday). A later declaration for the
     same week replaces the earlier one; weeks that have not begun cannot be declared."""
     if type(declared_fen) is not int or declared_fen < 0:
-        raise ValidationError({"declared_fen": "申报金额须为非负整数(分)"})
+        raise ValidationError({"declared_fen": gettext_lazy("申报金额须为非负整数(分)")})
     if not isinstance(week_start, date):
-        raise ValidationError({"week_start": "请填写申报周"})
+        raise ValidationError({"week_start": gettext_lazy("请填写申报周")})
     monday = week_monday(week_start)
     if monday > timezone.localdate():
-        raise ValidationError({"week_start": "不能申报尚未开始的周"})
+        raise ValidationError({"week_start": gettext_lazy("不能申报尚未开始的周")})
     with transaction.atomic():
         inst = lock_institution_row(institution_id)
         if not (
             is_system(actor) or is_institution_user(actor, inst.pk) or actor_for(actor).is_platform_admin
         ):
             if not in_scope(inst, actor, regulator_department=False):
-                raise NotFound("机构")
-            raise PermissionDeniedError("预收费由机构申报")
+                raise NotFound(gettext_lazy("机构"))
+            raise PermissionDeniedError(gettext_lazy("预收费由机构申报"))
         prior = PrepaidDeclaration.objects.filter(institution_id=inst.pk, week_start=monday).first()
         d, _ = PrepaidDeclaration.objects.update_or_create(
             institution_id=inst.pk,

@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.notifications import notify_on_commit
 from qinglang.accounts.permissions import is_system
@@ -79,7 +81,7 @@ def charge_period_end(starts_on: date, months: int) -> date:
         day = min(starts_on.day, calendar.monthrange(year, month)[1])
         return date(year, month, day) - timedelta(days=1)
     except (ValueError, OverflowError):  # past the calendar's last year (9999)
-        raise ValidationError({"months": "开课日期加收费月数超出可用的日期范围"}) from None
+        raise ValidationError({"months": _("开课日期加收费月数超出可用的日期范围")}) from None
 
 
 def semester_boundary(start: date, end: date, starts: list) -> date | None:
@@ -133,14 +135,22 @@ def check_cross_semester(*, div: str, starts_on: date, ends_on: date) -> None:
     except (TypeError, ValueError):
         raise DomainError(
             "policy_misconfigured",
-            f"学期起始日参数设置有误：{s.value}(由{s.source_label}设定)",
+            format_lazy(
+                _("学期起始日参数设置有误：{value}(由{source_label}设定)"),
+                value=s.value,
+                source_label=s.source_label,
+            ),
             {"rule": s.key, "value": s.value, "set_by": s.division_code or "national"},
             status=422,
         )
     if boundary is not None:
         raise r.violation(
-            f"收费期 {starts_on.isoformat()} 至 {end.isoformat()} 跨越学期"
-            f"({boundary.isoformat()} 开始新学期)",
+            format_lazy(
+                _("收费期 {starts_on} 至 {end} 跨越学期({boundary} 开始新学期)"),
+                starts_on=starts_on.isoformat(),
+                end=end.isoformat(),
+                boundary=boundary.isoformat(),
+            ),
             period_end=end.isoformat(),
             semester_starts_on=boundary.isoformat(),
             semester_rule={
@@ -158,34 +168,46 @@ def check_fee_rules(*, inst, course: Course, data: OrderInput, today: date) -> N
     div = inst.division_code
     if course.approval_status != ApprovalStatus.APPROVED:
         raise DomainError(
-            "course_not_approved", "课程未经审核核准，不得收费", {"course_id": course.pk}, status=422
+            "course_not_approved", _("课程未经审核核准，不得收费"), {"course_id": course.pk}, status=422
         )
     registry_rules.course_sellable(course)  # materials reviewed (materials.review_required)
     r = policy_resolve("fees.max_lessons_per_charge", div)
     if r.value is not None and data.lessons > int(r.value):
-        raise r.violation(f"单次收费课时数 {data.lessons} 超过上限", lessons=data.lessons)
+        raise r.violation(
+            format_lazy(_("单次收费课时数 {lessons} 超过上限"), lessons=data.lessons), lessons=data.lessons
+        )
     r = policy_resolve("fees.max_months_per_charge", div)
     if r.value is not None and data.months > int(r.value):
-        raise r.violation(f"单次收费时间跨度 {data.months} 个月超过上限", months=data.months)
+        raise r.violation(
+            format_lazy(_("单次收费时间跨度 {months} 个月超过上限"), months=data.months), months=data.months
+        )
     amount = data.lessons * course.unit_price_fen
     r = policy_resolve("fees.max_amount_per_charge_fen", div)
     if r.value is not None and amount > int(r.value):
-        raise r.violation(f"单次收费金额 {format_yuan(amount)} 超过上限", amount_fen=amount)
+        raise r.violation(
+            format_lazy(_("单次收费金额 {amount} 超过上限"), amount=format_yuan(amount)), amount_fen=amount
+        )
     if course.kind == Kind.SUBJECT:
         r = policy_resolve("guided_price.subject_per_lesson_fen", div)
         if r.value is not None and course.unit_price_fen > int(r.value):
             raise r.violation(
-                f"课时单价 {course.unit_price_fen} 分高于政府指导价", unit_price_fen=course.unit_price_fen
+                format_lazy(
+                    _("课时单价 {unit_price_fen} 分高于政府指导价"), unit_price_fen=course.unit_price_fen
+                ),
+                unit_price_fen=course.unit_price_fen,
             )
     r = policy_resolve("fees.earliest_charge_before_start_days", div)
     days_before = (data.starts_on - today).days
     if r.value is not None and days_before > int(r.value):
-        raise r.violation(f"距开课还有 {days_before} 天，收费过早", days_before=days_before)
+        raise r.violation(
+            format_lazy(_("距开课还有 {days_before} 天，收费过早"), days_before=days_before),
+            days_before=days_before,
+        )
     check_cross_semester(div=div, starts_on=data.starts_on, ends_on=period_end(data))
     if data.training_loan:
         r = policy_resolve("fees.training_loans_allowed", div)
         if not r.value:
-            raise r.violation("不得使用培训贷缴费")
+            raise r.violation(_("不得使用培训贷缴费"))
     if data.top_up_of_id is not None:
         prev = (
             Order.objects.select_for_update(no_key=True)
@@ -194,12 +216,16 @@ def check_fee_rules(*, inst, course: Course, data: OrderInput, today: date) -> N
         )
         if prev is None:
             raise DomainError(
-                "unknown_order", "续费所依据的原订单不存在", {"top_up_of": data.top_up_of_id}, status=422
+                "unknown_order", _("续费所依据的原订单不存在"), {"top_up_of": data.top_up_of_id}, status=422
             )
         r = policy_resolve("fees.per_lesson_charge_when_remaining_at_most", div)
         if r.value is not None and prev.lessons_remaining > int(r.value):
             raise r.violation(
-                f"原订单剩余 {prev.lessons_remaining} 课时，尚不得续费", remaining=prev.lessons_remaining
+                format_lazy(
+                    _("原订单剩余 {lessons_remaining} 课时，尚不得续费"),
+                    lessons_remaining=prev.lessons_remaining,
+                ),
+                remaining=prev.lessons_remaining,
             )
 
 
@@ -211,7 +237,7 @@ def order_create(*, actor, data: OrderInput, today: date | None = None) -> Order
     with transaction.atomic():
         course = Course.objects.select_related("institution").filter(pk=data.course_id).first()
         if course is None:
-            raise NotFound("课程")
+            raise NotFound(_("课程"))
         inst = lock_institution_row(course.institution_id)
         parent_id = _buyer(actor, inst)
         _check_top_up_owner(data, parent_id)
@@ -258,17 +284,22 @@ def _check_order_input(data: OrderInput) -> None:
     """The order's own figures, before anything is read: lessons, months, the learner,
     and an end of the charge period within its months."""
     if type(data.lessons) is not int or data.lessons < 1:
-        raise ValidationError({"lessons": "课时数须为正整数"})
+        raise ValidationError({"lessons": _("课时数须为正整数")})
     if not _months_ok(data.months):
-        raise ValidationError({"months": "收费月数须为正整数"})
+        raise ValidationError({"months": _("收费月数须为正整数")})
     if not (data.learner_name or "").strip():
-        raise ValidationError({"learner_name": "请填写学员姓名"})
+        raise ValidationError({"learner_name": _("请填写学员姓名")})
     if data.ends_on is not None:
         if data.ends_on < data.starts_on:
-            raise ValidationError({"ends_on": "收费期截止日期不能早于开课日期"})
+            raise ValidationError({"ends_on": _("收费期截止日期不能早于开课日期")})
         if data.ends_on > charge_period_end(data.starts_on, data.months):
             raise ValidationError(
-                {"ends_on": f"收费期截止日期超出所填收费时长({data.months} 个月)，请增加月数或提前截止日期"}
+                {
+                    "ends_on": format_lazy(
+                        _("收费期截止日期超出所填收费时长({months} 个月)，请增加月数或提前截止日期"),
+                        months=data.months,
+                    )
+                }
             )
 
 
@@ -280,8 +311,8 @@ def _buyer(actor, inst) -> int | None:
         return a.user_id  # parents may buy from any whitelisted institution
     if not (is_system(actor) or (a and a.is_platform_admin) or is_institution_user(actor, inst.pk)):
         if a is None or not in_scope(inst, actor, regulator_department=False):
-            raise NotFound("课程")
-        raise PermissionDeniedError("仅家长或机构可以下单")
+            raise NotFound(_("课程"))
+        raise PermissionDeniedError(_("仅家长或机构可以下单"))
     return None
 
 
@@ -293,7 +324,7 @@ def _check_top_up_owner(data: OrderInput, parent_id: int | None) -> None:
         and not Order.objects.filter(pk=data.top_up_of_id, parent_id=parent_id).exists()
     ):
         raise DomainError(
-            "unknown_order", "续费所依据的原订单不存在", {"top_up_of": data.top_up_of_id}, status=422
+            "unknown_order", _("续费所依据的原订单不存在"), {"top_up_of": data.top_up_of_id}, status=422
         )
 
 
@@ -304,7 +335,11 @@ def _custody_taking_orders(inst):
     modes = policy_resolve("custody.modes_allowed", inst.division_code)
     if custody.mode not in (modes.value or []):
         raise modes.violation(
-            f"机构的监管方式“{chinese_label(CustodyMode, custody.mode)}”本地不允许", mode=custody.mode
+            format_lazy(
+                _("机构的监管方式“{CustodyMode}”本地不允许"),
+                CustodyMode=chinese_label(CustodyMode, custody.mode),
+            ),
+            mode=custody.mode,
         )
     return custody
 
@@ -460,13 +495,13 @@ def _check_payment_input(
     payer_account_name = (payer_account_name or "").strip()
     payer_bank = (payer_bank or "").strip()
     if len(payer_account) > 64 or len(payer_account_name) > 100 or len(payer_bank) > 100:
-        raise ValidationError({"payer_account": "付款账号、户名或开户行过长"})
+        raise ValidationError({"payer_account": _("付款账号、户名或开户行过长")})
     txn_id = (txn_id or "").strip()
     if not txn_id or len(txn_id) > 64:
-        raise ValidationError({"txn_id": "银行交易流水号为空或过长"})
+        raise ValidationError({"txn_id": _("银行交易流水号为空或过长")})
     if type(amount_fen) is not int or not 0 < amount_fen <= MAX_FEN:
         raise DomainError(
-            "bad_amount", "金额须为正整数(分)且不超过上限", {"amount_fen": str(amount_fen)}, status=422
+            "bad_amount", _("金额须为正整数(分)且不超过上限"), {"amount_fen": str(amount_fen)}, status=422
         )
     return payer_account, payer_account_name, payer_bank, txn_id
 
@@ -476,13 +511,13 @@ def _paying_bank(actor, bank_id: int, *, signed: bool) -> Bank:
     admin; unknown to anyone else."""
     bank = Bank.objects.filter(pk=bank_id).first()
     if bank is None:
-        raise NotFound("托管银行")
+        raise NotFound(_("托管银行"))
     if (
         not signed
         and not is_bank_operator(actor, bank.pk)
         and not (not is_system(actor) and actor_for(actor).is_platform_admin)
     ):
-        raise NotFound("托管银行")
+        raise NotFound(_("托管银行"))
     return bank
 
 
@@ -492,7 +527,7 @@ def _prior_payment(bank: Bank, txn_id: str, payload_hash: str) -> Payment | None
     prior = Payment.objects.filter(bank_id=bank.pk, txn_id=txn_id).first()
     if prior is not None and prior.payload_hash != payload_hash:
         raise DomainError(
-            "notification_altered", "同一交易流水号的通知内容不一致", {"txn_id": txn_id}, status=409
+            "notification_altered", _("同一交易流水号的通知内容不一致"), {"txn_id": txn_id}, status=409
         )
     return prior
 
@@ -501,13 +536,13 @@ def _lock_payable_order(bank: Bank, order_id: int, amount_fen: int) -> Order:
     """The order, locked: in custody at this bank, waiting for payment, of this amount."""
     order = Order.objects.select_for_update(no_key=True).filter(pk=order_id, bank_id=bank.pk).first()
     if order is None:
-        raise DomainError("unknown_order", "订单不存在或不在本行托管", {"order_id": order_id}, status=422)
+        raise DomainError("unknown_order", _("订单不存在或不在本行托管"), {"order_id": order_id}, status=422)
     if order.status != OrderStatus.PENDING_PAYMENT:
-        raise DomainError("order_not_payable", "订单不在待缴费状态", {"status": order.status}, status=409)
+        raise DomainError("order_not_payable", _("订单不在待缴费状态"), {"status": order.status}, status=409)
     if amount_fen != order.amount_fen:
         raise DomainError(
             "amount_mismatch",
-            "到账金额与订单金额不符",
+            _("到账金额与订单金额不符"),
             {"expected": order.amount_fen, "got": amount_fen},
             status=422,
         )

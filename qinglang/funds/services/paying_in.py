@@ -13,6 +13,8 @@ from datetime import date, datetime, time, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.permissions import is_system
 from qinglang.accounts.scope import actor_for
@@ -87,6 +89,34 @@ def _paid_at(paid_on: date) -> datetime:
     return timezone.make_aware(datetime.combine(paid_on, time(12)))
 
 
+def _entry_checked(*, note: str, reference: str, paid_on, amount_fen) -> int:
+    """The order id of an entry whose input is sound; else every problem at once."""
+    errors = {}
+    if not note:
+        errors["note"] = _("请填写补录依据(如对账单行、银行回单号)")
+    elif len(note) > 300:
+        errors["note"] = _("补录依据不超过 300 字")
+    order_id = order_id_of_reference(reference)
+    if order_id is None:
+        errors["reference"] = _("缴费参考号无效(格式 QL + 数字，末两位为校验位)")
+    if not isinstance(paid_on, date):
+        errors["paid_on"] = _("请填写到账日期")
+    elif paid_on > timezone.localdate():
+        errors["paid_on"] = _("到账日期不能晚于今天")
+    elif paid_on < timezone.localdate() - timedelta(days=ENTRY_MAX_AGE_DAYS):
+        errors["paid_on"] = format_lazy(
+            _("到账日期早于 {ENTRY_MAX_AGE_DAYS} 天前，请走对账差异处理"),
+            ENTRY_MAX_AGE_DAYS=ENTRY_MAX_AGE_DAYS,
+        )
+    try:
+        fen_checked(amount_fen, "amount_fen")
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
+    if errors:
+        raise ValidationError(errors)
+    return order_id
+
+
 def payment_enter(
     *,
     actor,
@@ -112,40 +142,25 @@ def payment_enter(
     from .recon import reconcile
 
     note = (note or "").strip()
-    errors = {}
-    if not note:
-        errors["note"] = "请填写补录依据(如对账单行、银行回单号)"
-    elif len(note) > 300:
-        errors["note"] = "补录依据不超过 300 字"
-    order_id = order_id_of_reference(reference)
-    if order_id is None:
-        errors["reference"] = "缴费参考号无效(格式 QL + 数字，末两位为校验位)"
-    if not isinstance(paid_on, date):
-        errors["paid_on"] = "请填写到账日期"
-    elif paid_on > timezone.localdate():
-        errors["paid_on"] = "到账日期不能晚于今天"
-    elif paid_on < timezone.localdate() - timedelta(days=ENTRY_MAX_AGE_DAYS):
-        errors["paid_on"] = f"到账日期早于 {ENTRY_MAX_AGE_DAYS} 天前，请走对账差异处理"
-    try:
-        fen_checked(amount_fen, "amount_fen")
-    except ValidationError as exc:
-        errors.update(exc.message_dict)
-    if errors:
-        raise ValidationError(errors)
+    order_id = _entry_checked(note=note, reference=reference, paid_on=paid_on, amount_fen=amount_fen)
     with transaction.atomic():
         bank = Bank.objects.filter(pk=bank_id).first()
         if bank is None or not (
             is_bank_operator(actor, bank.pk) or (not is_system(actor) and actor_for(actor).is_platform_admin)
         ):
-            raise NotFound("托管银行")
+            raise NotFound(_("托管银行"))
         line = StatementLine.objects.filter(bank=bank, txn_id=(txn_id or "").strip()).first()
         if line is not None and (
             line.direction != "in" or line.amount_fen != amount_fen or line.day != paid_on
         ):
             raise DomainError(
                 "statement_mismatch",
-                f"对账单中该流水为 {line.day:%Y-%m-%d} {'入账' if line.direction == 'in' else '出账'} "
-                f"{format_yuan(line.amount_fen)}，与补录内容不符",
+                format_lazy(
+                    _("对账单中该流水为 {day} {value} {amount_fen}，与补录内容不符"),
+                    day=format(line.day, "%Y-%m-%d"),
+                    value=_("入账") if line.direction == "in" else _("出账"),
+                    amount_fen=format_yuan(line.amount_fen),
+                ),
                 {"day": line.day.isoformat(), "direction": line.direction, "amount_fen": line.amount_fen},
                 status=422,
             )

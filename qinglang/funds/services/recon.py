@@ -12,6 +12,8 @@ from fractions import Fraction
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import F, Sum
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from qinglang.accounts.permissions import system
 from qinglang.accounts.scope import in_scope
@@ -334,7 +336,13 @@ def _refuse_other_days(bank: Bank, day: date, rows: list[tuple[int, str, str, in
     if taken:
         raise StatementRefused(
             [
-                {"row": i, "column": "txn_id", "message": f"流水号 {t} 已在 {taken[t]} 的对账单中"}
+                {
+                    "row": i,
+                    "column": "txn_id",
+                    "message": format_lazy(
+                        gettext_lazy("流水号 {t} 已在 {value} 的对账单中"), t=t, value=taken[t]
+                    ),
+                }
                 for i, t, _, _ in rows
                 if t in taken
             ]
@@ -354,7 +362,7 @@ def statement_import(*, actor, bank_id: int, day: date, text: str, progress=None
         if bank is None or not (
             is_bank_operator(actor, bank.pk) or is_regulator_writer(actor, bank.division_code)
         ):
-            raise NotFound("托管银行")
+            raise NotFound(gettext_lazy("托管银行"))
         StatementLine.objects.filter(bank=bank, day=day).delete()
         _refuse_other_days(bank, day, rows)
         StatementLine.objects.bulk_create(
@@ -476,24 +484,32 @@ def difference_resolve(
     entry between the institution's custody and suspense accounts (+ into custody)."""
     resolution = (resolution or "").strip()
     if not resolution:
-        raise ValidationError({"resolution": "请填写处理说明"})
+        raise ValidationError({"resolution": gettext_lazy("请填写处理说明")})
     fen_checked(correction_fen, "correction_fen", positive=False)
     with transaction.atomic():
         d = ReconciliationDifference.objects.select_for_update(no_key=True).filter(pk=difference_id).first()
         if d is None or not in_scope(d, actor):
-            raise NotFound("对账差异")
+            raise NotFound(gettext_lazy("对账差异"))
         if not is_regulator_writer(actor, d.division_code):
-            raise PermissionDeniedError("对账差异由监管部门处理")
+            raise PermissionDeniedError(gettext_lazy("对账差异由监管部门处理"))
         if d.resolved:
-            raise DomainError("already_resolved", "该差异已处理", None, status=409)
+            raise DomainError("already_resolved", gettext_lazy("该差异已处理"), None, status=409)
         if correction_fen:
             # a correction resolves the difference it names, and no more than its size
             # (either way: the bank may add the missing entry, or the ledger be corrected)
             gap = abs((d.bank_amount_fen or 0) - (d.ledger_amount_fen or 0))
             if abs(correction_fen) > gap:
-                raise ValidationError({"correction_fen": f"更正金额不得超过差异金额 {format_yuan(gap)}"})
+                raise ValidationError(
+                    {
+                        "correction_fen": format_lazy(
+                            gettext_lazy("更正金额不得超过差异金额 {gap}"), gap=format_yuan(gap)
+                        )
+                    }
+                )
             if not d.institution_id:
-                raise DomainError("no_institution", "该差异无对应机构，不能记更正分录", None, status=422)
+                raise DomainError(
+                    "no_institution", gettext_lazy("该差异无对应机构，不能记更正分录"), None, status=422
+                )
             from qinglang.registry.models import Institution
 
             inst = Institution.objects.get(pk=d.institution_id)

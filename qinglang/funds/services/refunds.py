@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.notifications import institution_users, notify_on_commit
 from qinglang.accounts.permissions import system
@@ -80,7 +81,7 @@ def destination_text(payer: dict[str, str]) -> str:
 def refund_request(*, actor, order_id: int, reason: str) -> Refund:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "请填写退费原因"})
+        raise ValidationError({"reason": _("请填写退费原因")})
     with transaction.atomic():
         order = lock_order(actor=actor, order_id=order_id, parent=True)
         ORDER_STATES.check(order.status, OrderStatus.REFUND_REQUESTED)
@@ -269,13 +270,13 @@ def refund_answer(*, actor, refund_id: int, agree: bool, answer: str = "") -> Re
     (with a reason; the parent may then complain)."""
     answer = (answer or "").strip()
     if not agree and not answer:
-        raise ValidationError({"answer": "不同意退费须说明理由"})
+        raise ValidationError({"answer": _("不同意退费须说明理由")})
     with transaction.atomic():
         refund = Refund.objects.filter(pk=refund_id).first()
         if refund is None:
             from qinglang.core.errors import NotFound
 
-            raise NotFound("退费申请")
+            raise NotFound(_("退费申请"))
         order = lock_order(actor=actor, order_id=refund.order_id, institution=True, regulator=True)
         refund = Refund.objects.select_for_update(no_key=True).get(pk=refund_id)
         return _decide(
@@ -326,7 +327,7 @@ def refund_pro_rata(*, actor, institution_id: int, reason: str) -> dict:
     learner gets the same share (largest remainders get the odd fen)."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "请填写理由"})
+        raise ValidationError({"reason": _("请填写理由")})
     with transaction.atomic():
         inst = lock_institution_row(institution_id)
         _check_pro_rata_allowed(actor, inst)
@@ -377,11 +378,11 @@ def _check_pro_rata_allowed(actor, inst) -> None:
         from qinglang.core.errors import NotFound
 
         if not in_scope(inst, actor, regulator_department=False):
-            raise NotFound("机构")
-        raise PermissionDeniedError("清退须由监管部门执行")
+            raise NotFound(_("机构"))
+        raise PermissionDeniedError(_("清退须由监管部门执行"))
     if inst.status not in PRO_RATA_STATUSES:
         raise DomainError(
-            "institution_operating", "机构仍在办学，不能统一清退", {"status": inst.status}, status=409
+            "institution_operating", _("机构仍在办学，不能统一清退"), {"status": inst.status}, status=409
         )
 
 

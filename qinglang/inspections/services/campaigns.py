@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.models import Membership, Role
 from qinglang.accounts.permissions import REGULATOR_WRITERS, has_role, lock_in_scope, require_role, user_id
@@ -42,7 +44,9 @@ def _clean_filter(f: dict, division_code: str) -> dict:
     f = dict(f or {})
     unknown = set(f) - FILTER_KEYS
     if unknown:
-        raise ValidationError({"target_filter": f"未知的筛选条件：{', '.join(sorted(unknown))}"})
+        raise ValidationError(
+            {"target_filter": format_lazy(_("未知的筛选条件：{value}"), value=", ".join(sorted(unknown)))}
+        )
     out: dict = {}
     for key in ("categories", "kinds", "licence_statuses", "townships"):
         vals = [str(v) for v in (f.get(key) or []) if str(v).strip()]
@@ -50,10 +54,12 @@ def _clean_filter(f: dict, division_code: str) -> dict:
             out[key] = sorted(set(vals))
     bad = set(out.get("licence_statuses", [])) - set(LicenceStatus.values)
     if bad:
-        raise ValidationError({"target_filter": f"未知的证照状态：{', '.join(sorted(bad))}"})
+        raise ValidationError(
+            {"target_filter": format_lazy(_("未知的证照状态：{value}"), value=", ".join(sorted(bad)))}
+        )
     for t in out.get("townships", []):
         if not t.startswith(division_code):
-            raise ValidationError({"target_filter": f"乡镇(街道) {t} 不在专项行动区划内"})
+            raise ValidationError({"target_filter": format_lazy(_("乡镇(街道) {t} 不在专项行动区划内"), t=t)})
     if f.get("whitelisted") is not None:
         out["whitelisted"] = bool(f["whitelisted"])
     return out
@@ -89,31 +95,33 @@ def campaign_create(*, actor, data: dict) -> Campaign:
     """Plan a campaign: period, division, target population, departments, checklist."""
     code = (data.get("division_code") or "").strip()
     if not Division.objects.filter(code=code).exists() or len(code) < 2:
-        raise ValidationError({"division_code": f"区划代码不存在：{code}"})
-    require_role(actor, REGULATOR_WRITERS, division_code=code, message="无权执行创建专项行动")
+        raise ValidationError({"division_code": format_lazy(_("区划代码不存在：{code}"), code=code)})
+    require_role(actor, REGULATOR_WRITERS, division_code=code, message=_("无权执行创建专项行动"))
     name = (data.get("name") or "").strip()
     if not name:
-        raise ValidationError({"name": "请填写专项行动名称"})
+        raise ValidationError({"name": _("请填写专项行动名称")})
     ctype = data.get("campaign_type") or CampaignType.GENERAL
     if ctype not in CampaignType.values:
-        raise ValidationError({"campaign_type": f"未知的专项类型：{ctype}"})
+        raise ValidationError({"campaign_type": format_lazy(_("未知的专项类型：{ctype}"), ctype=ctype)})
     starts, ends = data.get("starts_on"), data.get("ends_on")
     if not isinstance(starts, date) or not isinstance(ends, date) or ends < starts:
-        raise ValidationError({"ends_on": "请填写有效的起止日期(结束不早于开始)"})
+        raise ValidationError({"ends_on": _("请填写有效的起止日期(结束不早于开始)")})
     depts = sorted({str(d) for d in (data.get("departments") or [])})
     bad = set(depts) - set(DepartmentKind.values)
     if bad:
-        raise ValidationError({"departments": f"未知的部门：{', '.join(sorted(bad))}"})
+        raise ValidationError(
+            {"departments": format_lazy(_("未知的部门：{value}"), value=", ".join(sorted(bad)))}
+        )
     goal = int(data.get("coverage_goal") or 100)
     if not 1 <= goal <= 100:
-        raise ValidationError({"coverage_goal": "覆盖率目标应在1-100之间"})
+        raise ValidationError({"coverage_goal": _("覆盖率目标应在1-100之间")})
     if data.get("template_id"):
         from qinglang.accounts.scope import restrict
 
         tpl = restrict(ChecklistTemplate.objects.filter(pk=data["template_id"]), actor).first()
         tpl = tpl or ChecklistTemplate.objects.filter(pk=data["template_id"], division_code="").first()
         if tpl is None:
-            raise ValidationError({"template_id": "检查清单模板不存在"})
+            raise ValidationError({"template_id": _("检查清单模板不存在")})
     else:
         tpl = default_template(ctype)
     c = Campaign(
@@ -142,7 +150,7 @@ def campaign_create(*, actor, data: dict) -> Campaign:
 @transaction.atomic
 def campaign_close(*, actor, campaign_id: int) -> Campaign:
     c = lock_in_scope(Campaign, campaign_id, actor=actor, what="专项行动")
-    require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message="无权执行结束专项行动")
+    require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message=_("无权执行结束专项行动"))
     if c.status != CampaignStatus.DRAWN:
         raise IllegalTransition(
             "campaign", chinese_display(c, "status"), chinese_label(CampaignStatus, CampaignStatus.CLOSED), []
@@ -155,9 +163,11 @@ def campaign_close(*, actor, campaign_id: int) -> Campaign:
 
 def _check_reason(reason: str, label: str) -> None:
     if not reason:
-        raise ValidationError({"reason": f"请说明{label.removesuffix('理由')}理由"})
+        raise ValidationError(
+            {"reason": format_lazy(_("请说明{label}理由"), label=label.removesuffix("理由"))}
+        )
     if len(reason) > 300:
-        raise ValidationError({"reason": f"{label}不能超过300字"})
+        raise ValidationError({"reason": format_lazy(_("{label}不能超过300字"), label=label)})
 
 
 def _standing_conflicts():
@@ -176,19 +186,21 @@ def conflict_declare(
     reason = (reason or "").strip()
     inst = Institution.objects.filter(pk=institution_id).first()
     if inst is None or not in_scope(inst, actor, regulator_department=False):
-        raise NotFound("机构")
+        raise NotFound(_("机构"))
     target = inspector_id or user_id(actor)
     if target != user_id(actor):
-        require_role(actor, REGULATOR_WRITERS, division_code=inst.division_code, message="无权执行登记回避")
+        require_role(
+            actor, REGULATOR_WRITERS, division_code=inst.division_code, message=_("无权执行登记回避")
+        )
         if not any(
             inst.division_code.startswith(p)
             for m in Membership.objects.filter(user_id=target, role=Role.INSPECTOR, active=True)
             for p in (m.division_prefixes or [])
             if isinstance(p, str)
         ):
-            raise ValidationError({"inspector_id": "所选人员不是该机构所在区划的执法检查人员"})
+            raise ValidationError({"inspector_id": _("所选人员不是该机构所在区划的执法检查人员")})
     elif not has_role(actor, {Role.INSPECTOR, Role.REGULATOR_OFFICER}):
-        raise PermissionDeniedError("只有执法检查人员可以申报回避")
+        raise PermissionDeniedError(_("只有执法检查人员可以申报回避"))
     _check_reason(reason, "回避理由")
     coi = _standing_conflicts().filter(inspector_id=target, institution=inst).first()
     if coi is not None:
@@ -216,12 +228,12 @@ def conflict_withdraw(*, actor, conflict_id: int, reason: str) -> ConflictOfInte
     inspector may then be drawn there again). The row stays, with who, when and why."""
     coi = lock_in_scope(ConflictOfInterest, conflict_id, actor=actor, what="回避申报")
     inst = Institution.objects.get(pk=coi.institution_id)
-    require_role(actor, REGULATOR_WRITERS, division_code=inst.division_code, message="无权执行撤销回避")
+    require_role(actor, REGULATOR_WRITERS, division_code=inst.division_code, message=_("无权执行撤销回避"))
     reason = (reason or "").strip()
     _check_reason(reason, "撤销理由")
     if coi.withdrawn_at is not None:
         raise DomainError(
-            "conflict_withdrawn", "该回避申报已撤销", {"withdrawn_at": coi.withdrawn_at}, status=409
+            "conflict_withdrawn", _("该回避申报已撤销"), {"withdrawn_at": coi.withdrawn_at}, status=409
         )
     coi.withdrawn_at = timezone.now()
     coi.withdrawn_by_id = user_id(actor)
@@ -254,21 +266,23 @@ def inspection_task_create_adhoc(
 
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "请说明检查事由"})
+        raise ValidationError({"reason": _("请说明检查事由")})
     if origin not in TaskOrigin.values or origin == TaskOrigin.DRAW:
-        raise ValidationError({"origin": f"未知的任务来源：{origin}"})
+        raise ValidationError({"origin": format_lazy(_("未知的任务来源：{origin}"), origin=origin)})
     inst = Institution.objects.select_for_update().filter(pk=institution_id).first()
     if inst is None or not in_scope(inst, actor, regulator_department=False):
-        raise NotFound("机构")
-    require_role(actor, REGULATOR_WRITERS, division_code=inst.division_code, message="无权执行安排检查任务")
+        raise NotFound(_("机构"))
+    require_role(
+        actor, REGULATOR_WRITERS, division_code=inst.division_code, message=_("无权执行安排检查任务")
+    )
     site = None
     if site_id is not None:
         site = Site.objects.filter(pk=site_id, institution=inst).first()
         if site is None:
-            raise NotFound("场所")
+            raise NotFound(_("场所"))
     today = timezone.localdate()
     if due_on < today:
-        raise ValidationError({"due_on": "完成期限不能早于今天"})
+        raise ValidationError({"due_on": _("完成期限不能早于今天")})
     task = Task.objects.create(
         institution=inst,
         site=site,
@@ -292,21 +306,21 @@ def inspection_task_create_adhoc(
 def task_assign(*, actor, task_id: int, inspector_ids: list[int]) -> Task:
     """Assign a team (formed from the given inspectors) to a task."""
     task = lock_in_scope(Task, task_id, actor=actor, what="检查任务")
-    require_role(actor, REGULATOR_WRITERS, division_code=task.division_code, message="无权执行指派检查组")
+    require_role(actor, REGULATOR_WRITERS, division_code=task.division_code, message=_("无权执行指派检查组"))
     if task.status != TaskStatus.PLANNED:
         raise IllegalTransition("task", chinese_display(task, "status"), "已指派", [])
     ids = sorted({int(i) for i in inspector_ids})
     if not ids:
-        raise ValidationError({"inspector_ids": "请选择执法检查人员"})
+        raise ValidationError({"inspector_ids": _("请选择执法检查人员")})
     members = {
         m.user_id: m
         for m in Membership.objects.filter(user_id__in=ids, role=Role.INSPECTOR, active=True)
         if any(task.division_code.startswith(p) for p in (m.division_prefixes or []) if isinstance(p, str))
     }
     if set(ids) - set(members):
-        raise ValidationError({"inspector_ids": "所选人员不是该区划的执法检查人员"})
+        raise ValidationError({"inspector_ids": _("所选人员不是该区划的执法检查人员")})
     if _standing_conflicts().filter(inspector_id__in=ids, institution_id=task.institution_id).exists():
-        raise DomainError("conflict_of_interest", "所选人员已申报与该机构存在利害关系，应当回避")
+        raise DomainError("conflict_of_interest", _("所选人员已申报与该机构存在利害关系，应当回避"))
     team = Team.objects.create(
         campaign=task.campaign, division_code=task.division_code, name=f"任务{task.pk}检查组"
     )
@@ -329,9 +343,11 @@ def task_assign(*, actor, task_id: int, inspector_ids: list[int]) -> Task:
 @transaction.atomic
 def task_cancel(*, actor, task_id: int, reason: str) -> Task:
     task = lock_in_scope(Task, task_id, actor=actor, what="检查任务")
-    require_role(actor, REGULATOR_WRITERS, division_code=task.division_code, message="无权执行取消检查任务")
+    require_role(
+        actor, REGULATOR_WRITERS, division_code=task.division_code, message=_("无权执行取消检查任务")
+    )
     if not (reason or "").strip():
-        raise ValidationError({"reason": "请说明取消理由"})
+        raise ValidationError({"reason": _("请说明取消理由")})
     if task.status != TaskStatus.PLANNED:
         raise IllegalTransition(
             "task", chinese_display(task, "status"), chinese_label(TaskStatus, TaskStatus.CANCELLED), []
@@ -353,12 +369,12 @@ def task_cancel(*, actor, task_id: int, reason: str) -> Task:
 @transaction.atomic
 def checklist_template_copy(*, actor, template_id: int, division_code: str, name: str) -> ChecklistTemplate:
     """Copy a template (a national default or one of the division's) for local editing."""
-    require_role(actor, REGULATOR_WRITERS, division_code=division_code, message="无权执行编辑检查清单")
+    require_role(actor, REGULATOR_WRITERS, division_code=division_code, message=_("无权执行编辑检查清单"))
     src = ChecklistTemplate.objects.filter(pk=template_id).first()
     if src is None or not (src.division_code == "" or division_code.startswith(src.division_code)):
-        raise NotFound("检查清单模板")
+        raise NotFound(_("检查清单模板"))
     if not (name or "").strip():
-        raise ValidationError({"name": "请填写模板名称"})
+        raise ValidationError({"name": _("请填写模板名称")})
     t = ChecklistTemplate.objects.create(
         name=name.strip(), campaign_type=src.campaign_type, division_code=division_code
     )
@@ -381,11 +397,11 @@ def checklist_template_copy(*, actor, template_id: int, division_code: str, name
 
 def _lock_local_template(actor, template_id: int) -> ChecklistTemplate:
     if ChecklistTemplate.objects.filter(pk=template_id, division_code="").exists():
-        raise DomainError("template_national", "全国默认模板不能直接修改，请先复制为本地模板")
+        raise DomainError("template_national", _("全国默认模板不能直接修改，请先复制为本地模板"))
     t = lock_in_scope(ChecklistTemplate, template_id, actor=actor, what="检查清单模板")
     if t.division_code == "":
-        raise DomainError("template_national", "全国默认模板不能直接修改，请先复制为本地模板")
-    require_role(actor, REGULATOR_WRITERS, division_code=t.division_code, message="无权执行编辑检查清单")
+        raise DomainError("template_national", _("全国默认模板不能直接修改，请先复制为本地模板"))
+    require_role(actor, REGULATOR_WRITERS, division_code=t.division_code, message=_("无权执行编辑检查清单"))
     return t
 
 
@@ -403,10 +419,10 @@ def checklist_item_add(*, actor, template_id: int, data: dict) -> ChecklistItem:
         position=t.items.count(),
     )
     if not item.code:
-        raise ValidationError({"code": "请填写事项编号"})
+        raise ValidationError({"code": _("请填写事项编号")})
     _check_item_choices({k: getattr(item, k) for k in CHECKLIST_FIELDS})
     if t.items.filter(code=item.code).exists():
-        raise ValidationError({"code": f"事项编号 {item.code} 已存在"})
+        raise ValidationError({"code": format_lazy(_("事项编号 {code} 已存在"), code=item.code)})
     item.full_clean()
     item.save()
     audit_record(
@@ -420,9 +436,9 @@ def checklist_item_remove(*, actor, template_id: int, item_id: int) -> None:
     t = _lock_local_template(actor, template_id)
     item = t.items.filter(pk=item_id).first()
     if item is None:
-        raise NotFound("检查事项")
+        raise NotFound(_("检查事项"))
     if t.campaigns.exclude(status=CampaignStatus.DRAFT).exists():
-        raise DomainError("template_in_use", "模板已用于进行中的专项行动，不能删除事项")
+        raise DomainError("template_in_use", _("模板已用于进行中的专项行动，不能删除事项"))
     item.delete()
     audit_record(actor=actor, action="checklist.item_remove", obj=t, changes={"code": item.code})
 
@@ -432,15 +448,15 @@ CHECKLIST_FIELDS = ("domain", "title", "basis", "severity", "department_kind")
 
 def _check_item_choices(data: dict) -> None:
     if data.get("domain") not in Domain.values:
-        raise ValidationError({"domain": "请选择检查领域"})
+        raise ValidationError({"domain": _("请选择检查领域")})
     if data.get("severity") not in Severity.values:
-        raise ValidationError({"severity": "请选择严重程度"})
+        raise ValidationError({"severity": _("请选择严重程度")})
     if data.get("department_kind") not in DepartmentKind.values:
-        raise ValidationError({"department_kind": "请选择责任部门"})
+        raise ValidationError({"department_kind": _("请选择责任部门")})
     if not (data.get("title") or "").strip():
-        raise ValidationError({"title": "请填写检查事项"})
+        raise ValidationError({"title": _("请填写检查事项")})
     if not (data.get("basis") or "").strip():
-        raise ValidationError({"basis": "请填写法律依据"})
+        raise ValidationError({"basis": _("请填写法律依据")})
 
 
 @transaction.atomic
@@ -451,9 +467,9 @@ def checklist_item_update(*, actor, template_id: int, item_id: int, data: dict) 
     t = _lock_local_template(actor, template_id)
     item = t.items.select_for_update().filter(pk=item_id).first()
     if item is None:
-        raise NotFound("检查事项")
+        raise NotFound(_("检查事项"))
     if t.campaigns.exclude(status=CampaignStatus.DRAFT).exists():
-        raise DomainError("template_in_use", "模板已用于进行中的专项行动，不能修改事项")
+        raise DomainError("template_in_use", _("模板已用于进行中的专项行动，不能修改事项"))
     new = {k: (data.get(k) or "").strip() for k in CHECKLIST_FIELDS}
     _check_item_choices(new)
     before = {k: getattr(item, k) for k in CHECKLIST_FIELDS}
@@ -477,7 +493,7 @@ def checklist_item_retire(*, actor, template_id: int, item_id: int, retired: boo
     t = _lock_local_template(actor, template_id)
     item = t.items.select_for_update().filter(pk=item_id).first()
     if item is None:
-        raise NotFound("检查事项")
+        raise NotFound(_("检查事项"))
     if (item.retired_at is not None) == retired:
         raise DomainError(
             "item_already_retired" if retired else "item_not_retired",
@@ -486,7 +502,7 @@ def checklist_item_retire(*, actor, template_id: int, item_id: int, retired: boo
             status=409,
         )
     if retired and not t.active_items().exclude(pk=item.pk).exists():
-        raise DomainError("template_empty", "检查清单至少要保留一个启用的检查事项", {"code": item.code})
+        raise DomainError("template_empty", _("检查清单至少要保留一个启用的检查事项"), {"code": item.code})
     item.retired_at = timezone.now() if retired else None
     item.save(update_fields=["retired_at"])
     audit_record(

@@ -9,6 +9,8 @@ from datetime import date, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.models import Membership, Role
 from qinglang.accounts.permissions import REGULATOR_WRITERS, lock_in_scope, require_role, user_id
@@ -57,13 +59,15 @@ def _working_days(start: date, end: date) -> list[date]:
 
 def _check_draw_size(*, share: float | None, count: int | None, team_size: int) -> None:
     if share is not None and count is not None:
-        raise ValidationError({"share": "请指定抽取比例或抽取数量(二选一)；都不填则按年度抽查比例下限抽取"})
+        raise ValidationError(
+            {"share": _("请指定抽取比例或抽取数量(二选一)；都不填则按年度抽查比例下限抽取")}
+        )
     if share is not None and not 0 < share <= 1:
-        raise ValidationError({"share": "抽取比例应在0到1之间"})
+        raise ValidationError({"share": _("抽取比例应在0到1之间")})
     if count is not None and count < 1:
-        raise ValidationError({"count": "抽取数量至少为1"})
+        raise ValidationError({"count": _("抽取数量至少为1")})
     if not 1 <= team_size <= 10:
-        raise ValidationError({"team_size": "每组人数应在1-10之间"})
+        raise ValidationError({"team_size": _("每组人数应在1-10之间")})
 
 
 def _count_for_annual_share(c: Campaign, today: date) -> int:
@@ -72,7 +76,11 @@ def _count_for_annual_share(c: Campaign, today: date) -> int:
     annual = annual_share_status(division_code=c.division_code, year=today.year)
     if annual["short_of_min"] == 0:
         raise annual["rule"].violation(
-            f"本年度已抽查{annual['drawn']}/{annual['institutions']}家，已达到年度抽查比例下限",
+            format_lazy(
+                _("本年度已抽查{drawn}/{institutions}家，已达到年度抽查比例下限"),
+                drawn=annual["drawn"],
+                institutions=annual["institutions"],
+            ),
             drawn=annual["drawn"],
             institutions=annual["institutions"],
         )
@@ -179,7 +187,7 @@ def campaign_draw(
     nothing, in one transaction; ``progress(done, total)`` (a background job's) hears of
     the drawn institutions whose tasks are written."""
     c = lock_in_scope(Campaign, campaign_id, actor=actor, what="专项行动")
-    require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message="无权执行随机抽取")
+    require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message=_("无权执行随机抽取"))
     if c.status != CampaignStatus.DRAFT or Draw.objects.filter(campaign=c).exists():
         raise IllegalTransition(
             "campaign", chinese_display(c, "status"), chinese_label(CampaignStatus, CampaignStatus.DRAWN), []
@@ -190,13 +198,13 @@ def campaign_draw(
     divisions = dict(population_for(c).order_by("id").values_list("id", "division_code"))
     population = list(divisions)
     if not population:
-        raise DomainError("empty_population", "检查对象为空：没有符合条件的机构")
+        raise DomainError("empty_population", _("检查对象为空：没有符合条件的机构"))
     if share is None and count is None:
         count = _count_for_annual_share(c, today)
     k = target_count(len(population), share=share, count=count)
     pool = _inspector_pool(c)
     if not pool:
-        raise DomainError("no_inspectors", "没有可抽取的执法检查人员(请核对参与部门和人员区划)")
+        raise DomainError("no_inspectors", _("没有可抽取的执法检查人员(请核对参与部门和人员区划)"))
     pool_ids = [i.user_id for i in pool]
     gap, recent, conflicts = _excluded_pairs(c, pool_ids, today)
     result = compute_draw(
@@ -319,12 +327,12 @@ def draw_verify(*, draw: Draw) -> bool:
 def draw_publish(*, actor, campaign_id: int) -> Draw:
     """一公开: show the draw (seed, population, drawn institutions) on the public site."""
     c = lock_in_scope(Campaign, campaign_id, actor=actor, what="专项行动")
-    require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message="无权执行公开抽取结果")
+    require_role(actor, REGULATOR_WRITERS, division_code=c.division_code, message=_("无权执行公开抽取结果"))
     draw = Draw.objects.select_for_update().filter(campaign=c).first()
     if draw is None:
-        raise DomainError("not_drawn", "尚未抽取，不能公开")
+        raise DomainError("not_drawn", _("尚未抽取，不能公开"))
     if draw.published:
-        raise DomainError("already_published", "抽取结果已公开")
+        raise DomainError("already_published", _("抽取结果已公开"))
     draw.published = True
     draw.published_at = timezone.now()
     draw.save(update_fields=["published", "published_at"])

@@ -5,6 +5,8 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from qinglang.accounts.permissions import REGULATOR_WRITERS, has_role, lock_in_scope, system, user_id
 from qinglang.core import files
@@ -67,7 +69,7 @@ def inspection_record_submit(
     ``results``: [{"item_id", "outcome", "description", "requirement", "files": [UploadedFile]}]."""
     task = lock_in_scope(Task, task_id, actor=actor, what="检查任务", related=("institution", "site"))
     if not _may_inspect(actor, task):
-        raise PermissionDeniedError("只有本任务检查组成员或监管人员可以填报检查记录")
+        raise PermissionDeniedError(gettext_lazy("只有本任务检查组成员或监管人员可以填报检查记录"))
     if task.status != TaskStatus.PLANNED:
         raise IllegalTransition(
             "task", chinese_display(task, "status"), chinese_label(TaskStatus, TaskStatus.COMPLETED), []
@@ -78,24 +80,49 @@ def inspection_record_submit(
         try:
             iid = int(r.get("item_id"))
         except (TypeError, ValueError):
-            raise ValidationError({"results": "检查事项编号无效"}) from None
+            raise ValidationError({"results": gettext_lazy("检查事项编号无效")}) from None
         if iid not in items:
-            raise ValidationError({"results": f"检查事项 {iid} 不在本次检查清单中"})
+            raise ValidationError(
+                {"results": format_lazy(gettext_lazy("检查事项 {iid} 不在本次检查清单中"), iid=iid)}
+            )
         outcome = r.get("outcome")
         if outcome not in Outcome.values:
-            raise ValidationError({"results": f"“{items[iid].title}”的检查结论无效"})
+            raise ValidationError(
+                {"results": format_lazy(gettext_lazy("“{title}”的检查结论无效"), title=items[iid].title)}
+            )
         if outcome != Outcome.COMPLIANT and not (r.get("description") or "").strip():
-            raise ValidationError({"results": f"“{items[iid].title}”不符合要求，请描述问题"})
+            raise ValidationError(
+                {
+                    "results": format_lazy(
+                        gettext_lazy("“{title}”不符合要求，请描述问题"), title=items[iid].title
+                    )
+                }
+            )
         given[iid] = r
     missing = [i.title for k, i in items.items() if k not in given]
     if missing:
-        raise ValidationError({"results": f"尚有{len(missing)}个检查事项未填写：{missing[0]}等"})
+        raise ValidationError(
+            {
+                "results": format_lazy(
+                    gettext_lazy("尚有{n_missing}个检查事项未填写：{value}等"),
+                    n_missing=len(missing),
+                    value=missing[0],
+                )
+            }
+        )
     deadline_rule = None  # the inspector's own figure, or the rule in force that set it
     if deadline_days is None:
         rule = policy_resolve("rectification.default_deadline_days", task.division_code)
         deadline_days, deadline_rule = int(rule.value), rule.cite()
     if not 1 <= int(deadline_days) <= MAX_DEADLINE_DAYS:
-        raise ValidationError({"deadline_days": f"整改期限应为1-{MAX_DEADLINE_DAYS}个工作日"})
+        raise ValidationError(
+            {
+                "deadline_days": format_lazy(
+                    gettext_lazy("整改期限应为1-{MAX_DEADLINE_DAYS}个工作日"),
+                    MAX_DEADLINE_DAYS=MAX_DEADLINE_DAYS,
+                )
+            }
+        )
     # every file is checked before anything is written
     checked = {iid: [files.check_upload(f) for f in (r.get("files") or [])] for iid, r in given.items()}
     created_files: list[str] = []

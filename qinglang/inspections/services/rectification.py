@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from qinglang.accounts.permissions import (
     INSPECTORS,
@@ -59,7 +60,9 @@ def require_reinspector(*, actor, item: RectificationItem) -> None:
     regulator of the area who belongs to no single department (the task force, a
     county-wide leader) — and to the members of the joint team whose inspection issued
     the notice. Other departments of the county read the item but do not reinspect it."""
-    require_role(actor, INSPECTORS, division_code=item.division_code, message="无权执行检查或复查")
+    require_role(
+        actor, INSPECTORS, division_code=item.division_code, message=gettext_lazy("无权执行检查或复查")
+    )
     a = None if is_system(actor) else actor_for(actor)
     if a is None or a.is_platform_admin:
         return
@@ -69,7 +72,7 @@ def require_reinspector(*, actor, item: RectificationItem) -> None:
     team_id = item.notice.task.team_id
     if team_id and TeamMember.objects.filter(team_id=team_id, user_id=user_id(actor)).exists():
         return
-    raise PermissionDeniedError("只有责任部门或该次检查的联合检查组成员可以复查")
+    raise PermissionDeniedError(gettext_lazy("只有责任部门或该次检查的联合检查组成员可以复查"))
 
 
 def _lock_item(actor, item_id: int, **kw) -> RectificationItem:
@@ -81,13 +84,13 @@ def rectification_submit(*, actor, item_id: int, measures: str, uploads: list) -
     """The institution reports its rectification with evidence (机构端提交整改材料)."""
     item = _lock_item(actor, item_id)
     if not (actor_for(actor).is_platform_admin or is_institution_user(actor, item.institution_id)):
-        raise PermissionDeniedError("只有被检查机构可以提交整改材料")
+        raise PermissionDeniedError(gettext_lazy("只有被检查机构可以提交整改材料"))
     measures = (measures or "").strip()
     if not measures:
-        raise ValidationError({"measures": "请说明整改措施"})
+        raise ValidationError({"measures": gettext_lazy("请说明整改措施")})
     RECTIFICATION_STATES.check(item.status, RectificationStatus.SUBMITTED)
     if not uploads:
-        raise ValidationError({"files": "请上传整改证明材料(照片或文件)"})
+        raise ValidationError({"files": gettext_lazy("请上传整改证明材料(照片或文件)")})
     checked = [files.check_upload(f) for f in uploads]
     created: list[str] = []
     try:
@@ -144,7 +147,7 @@ def rectification_return(*, actor, item_id: int, reason: str) -> RectificationIt
     item = _lock_item(actor, item_id, regulator_department=False, related=("notice__task",))
     require_reinspector(actor=actor, item=item)
     if not (reason or "").strip():
-        raise ValidationError({"reason": "请说明退回理由"})
+        raise ValidationError({"reason": gettext_lazy("请说明退回理由")})
     return RECTIFICATION_STATES.move(item, RectificationStatus.RETURNED, actor=actor, reason=reason.strip())
 
 
@@ -152,7 +155,9 @@ def rectification_return(*, actor, item_id: int, reason: str) -> RectificationIt
 def rectification_close_out(*, actor, item_id: int, note: str = "") -> RectificationItem:
     """销号."""
     item = _lock_item(actor, item_id)
-    require_role(actor, REGULATOR_WRITERS, division_code=item.division_code, message="无权执行销号")
+    require_role(
+        actor, REGULATOR_WRITERS, division_code=item.division_code, message=gettext_lazy("无权执行销号")
+    )
     return RECTIFICATION_STATES.move(
         item, RectificationStatus.CLOSED_OUT, actor=actor, reason=(note or "整改到位，予以销号").strip()
     )

@@ -30,6 +30,7 @@ DEMO_USERS: list[tuple[str, str, str]] = [
     ("leader", Role.REGULATOR_LEADER, "武侯区教育局 监管领导"),
     ("officer", Role.REGULATOR_OFFICER, "武侯区教育局 监管人员"),
     ("inspector", Role.INSPECTOR, "武侯区教育局 执法检查人员"),
+    ("township", Role.REGULATOR_OFFICER, "浆洗街街道办事处 监管人员"),
     ("grid", Role.GRID_WORKER, "浆洗街街道 网格员"),
     ("inst-admin", Role.INSTITUTION_ADMIN, "机构管理员"),
     ("inst-staff", Role.INSTITUTION_STAFF, "机构工作人员"),

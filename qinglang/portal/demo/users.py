@@ -8,6 +8,7 @@ from django.db import transaction
 from qinglang.accounts.models import Membership, Role, User
 from qinglang.accounts.services import membership_grant, user_create
 from qinglang.core.i18n import chinese_labels
+from qinglang.core.models import DepartmentKind
 from qinglang.registry.models import Institution
 
 from .common import ACTOR, DEMO_COUNTY, DEMO_PASSWORD, DEMO_TOWNSHIP, DEMO_USERS
@@ -54,11 +55,13 @@ def ensure_demo_users(*, password: str = DEMO_PASSWORD) -> list[User]:
         Role.INSTITUTION_STAFF: {"institution_id": inst.pk if inst else None},
         Role.BANK_OPERATOR: {"bank_id": bank.pk},
     }
+    # the township's officer (街道办事处): a regulator officer scoped to the demo township
+    township = {"division_prefixes": [DEMO_TOWNSHIP], "department_kind": DepartmentKind.TOWNSHIP_GOVERNMENT}
     users = []
     for username, role, display in DEMO_USERS:
         user = User.objects.filter(username=username).first()
         if user is None:
-            kw = scope.get(role, {})
+            kw = township if username == "township" else scope.get(role, {})
             if role in (Role.INSTITUTION_ADMIN, Role.INSTITUTION_STAFF) and not kw["institution_id"]:
                 continue
             if role == Role.INSTITUTION_ADMIN and inst:

@@ -99,6 +99,35 @@ def test_a_township_whistles_from_its_menu(demo):
     assert Whistle.objects.count() == before + 1
 
 
+def test_the_township_officer_sees_its_township(demo):
+    """The township's officer (街道办事处) reads its township's whistles, grid reports and
+    sweeps from its menu and its to-do list, and raises a whistle there."""
+    from qinglang.clues.models import Whistle
+    from qinglang.portal.demo import DEMO_TOWNSHIP
+
+    menu = _menu("township")
+    assert {"whistle_board", "grid_report", "clue_list", "screening_sweeps", "home"} <= set(menu)
+    assert not {"policy", "admin_users", "clue_retriage", "analytics_ranking"} & set(menu)
+    client = _client("township")
+    home = client.get("/home/").content.decode()
+    for key in ("whistles_open", "township_reports", "sweeps"):
+        assert f'data-todo-key="{key}"' in home, key
+    page = client.get("/console/whistles/").content.decode()
+    assert f'value="{DEMO_TOWNSHIP}"' in page
+    before = Whistle.objects.filter(division_code=DEMO_TOWNSHIP).count()
+    r = client.post(
+        "/console/whistles/",
+        {
+            "division_code": DEMO_TOWNSHIP,
+            "title": "校外托管点消防隐患",
+            "problem": "请消防到场",
+            "department_kinds": ["fire"],
+        },
+    )
+    assert r.status_code == 302, r.content.decode()[:2000]
+    assert Whistle.objects.filter(division_code=DEMO_TOWNSHIP).count() == before + 1
+
+
 def test_every_entry_names_a_route():
     from django.urls import reverse
 
@@ -134,6 +163,10 @@ def test_landing_pages_are_to_do_lists(demo):
     assert 'data-todo-key="whistles_open"' in grid or "data-todo-empty" in grid
     inspector = _client("inspector").get("/home/").content.decode()
     assert 'data-todo-key="tasks_planned"' in inspector  # the demo inspector is drawn into a team
+    # the badge counts the items waiting: the sum of the listed counts, not how many kinds
+    badge = int(re.search(r"data-todo-total[^>]*>(\d+)<", leader).group(1))
+    counts = [int(n) for n in re.findall(r'<span class="todo-count[^"]*">(\d+)</span>', leader)]
+    assert len(counts) > 1 and badge == sum(counts) > len(counts)
 
 
 # --- names, not codes -------------------------------------------------------------------

@@ -5,6 +5,7 @@ import json
 from datetime import date
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 from ninja import Form, Schema, Status
 from ninja.errors import ValidationError as NinjaValidationError
 
@@ -52,9 +53,9 @@ def _json_field(raw: str) -> dict:
     try:
         v = json.loads(raw or "{}")
     except ValueError:
-        raise NinjaValidationError([{"loc": ["form", "data"], "msg": "data 须为 JSON 对象"}]) from None
+        raise NinjaValidationError([{"loc": ["form", "data"], "msg": _("data 须为 JSON 对象")}]) from None
     if not isinstance(v, dict):
-        raise NinjaValidationError([{"loc": ["form", "data"], "msg": "data 须为 JSON 对象"}])
+        raise NinjaValidationError([{"loc": ["form", "data"], "msg": _("data 须为 JSON 对象")}])
     return v
 
 

@@ -6,6 +6,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from qinglang.core import files as file_store
 from qinglang.core.errors import DomainError
@@ -85,10 +87,19 @@ def _check_documents(
 ) -> list[Document]:
     unknown = sorted(set(files) - set(DOC_LABELS))
     if unknown:
-        raise ValidationError({"documents": f"未知的材料类型：{'、'.join(unknown)}"})
+        raise ValidationError(
+            {"documents": format_lazy(gettext_lazy("未知的材料类型：{unknown}"), unknown="、".join(unknown))}
+        )
     missing = [d for d in required if d not in files and d not in held]
     if missing:
-        raise ValidationError({"documents": "缺少材料：" + "、".join(DOC_LABELS[d] for d in missing)})
+        raise ValidationError(
+            {
+                "documents": format_lazy(
+                    gettext_lazy("缺少材料：{documents}"),
+                    documents="、".join(str(DOC_LABELS[d]) for d in missing),
+                )
+            }
+        )
     errors: dict = {}
     docs = []
     for doc_type, f in files.items():

@@ -8,6 +8,8 @@ from datetime import date, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from qinglang.accounts.permissions import REGULATOR_WRITERS
 from qinglang.accounts.scope import actor_for
@@ -59,7 +61,7 @@ def _lock_for_review(actor, application_id: int) -> Application:
         Application.objects.select_for_update().select_related("department").filter(pk=application_id).first()
     )
     if app is None:
-        raise NotFound("申请")
+        raise NotFound(gettext_lazy("申请"))
     a = actor_for(actor)
     if a.is_platform_admin:
         return app
@@ -72,8 +74,8 @@ def _lock_for_review(actor, application_id: int) -> Application:
     if any(app.division_code.startswith(p) for ps, _ in a.regulator for p in ps) or (
         app.institution_id in a.institution_ids
     ):
-        raise PermissionDeniedError("仅审批部门可以审查该申请")
-    raise NotFound("申请")
+        raise PermissionDeniedError(gettext_lazy("仅审批部门可以审查该申请"))
+    raise NotFound(gettext_lazy("申请"))
 
 
 @transaction.atomic
@@ -82,7 +84,7 @@ def application_request_correction(*, actor, application_id: int, note: str) -> 
     app = _lock_for_review(actor, application_id)
     note = (note or "").strip()
     if not note:
-        raise ValidationError({"note": "请写明需要补正的内容"})
+        raise ValidationError({"note": gettext_lazy("请写明需要补正的内容")})
     app.correction_note = note
     _move(actor=actor, app=app, to=ApplicationStatus.CORRECTING, note=note, fields=["correction_note"])
     return app
@@ -163,7 +165,7 @@ def application_decide(
     app = _lock_for_review(actor, application_id)
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "请写明决定理由"})
+        raise ValidationError({"reason": gettext_lazy("请写明决定理由")})
     APPLICATION_STATES.check(app.status, ApplicationStatus.APPROVED)
     checklist = checklist or {}
     computed = _computed_checks(app)
@@ -175,18 +177,27 @@ def application_decide(
         elif item in checklist:
             results[item] = {"label": label, "ok": bool(checklist[item]), "note": "", "computed": False}
         elif approve:
-            raise ValidationError({"checklist": f"请核对审查要点：{label}"})
+            raise ValidationError(
+                {"checklist": format_lazy(gettext_lazy("请核对审查要点：{label}"), label=label)}
+            )
     if approve:
         failed = [k for k, r in results.items() if not r["ok"]]
         for k in failed:
             if k in computed:
                 raise computed[k]["rule"].violation(
-                    f"审查要点“{results[k]['label']}”不符合：{results[k]['note']}"
+                    format_lazy(
+                        gettext_lazy("审查要点“{label}”不符合：{note}"),
+                        label=results[k]["label"],
+                        note=results[k]["note"],
+                    )
                 )
         if failed:
             raise DomainError(
                 "checklist_failed",
-                "审查要点不符合，不能准予许可：" + "、".join(results[k]["label"] for k in failed),
+                format_lazy(
+                    gettext_lazy("审查要点不符合，不能准予许可：{failed}"),
+                    failed="、".join(str(results[k]["label"]) for k in failed),
+                ),
                 {"failed": failed},
                 status=422,
             )

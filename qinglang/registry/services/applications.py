@@ -14,6 +14,8 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.models import Role
 from qinglang.accounts.permissions import REGULATOR_WRITERS
@@ -63,14 +65,14 @@ def _int(data: dict, field: str, label: str, errors: dict, *, required: bool) ->
     v = data.get(field)
     if v in (None, ""):
         if required:
-            errors[field] = f"请填写{label}"
+            errors[field] = format_lazy(_("请填写{label}"), label=label)
         return None
     try:
         n = int(v)
         if n < 0 or isinstance(v, bool):
             raise ValueError
     except (TypeError, ValueError):
-        errors[field] = f"{label}须为非负整数"
+        errors[field] = format_lazy(_("{label}须为非负整数"), label=label)
         return None
     return n
 
@@ -86,15 +88,15 @@ def _clean_proposed(kind: str, data: dict, inst: Institution | None) -> dict:
         ):
             p[f] = (data.get(f) or "").strip()
             if not p[f]:
-                errors[f] = f"请填写{label}"
+                errors[f] = format_lazy(_("请填写{label}"), label=label)
         p["nature"] = data.get("nature") or Nature.NON_PROFIT
         p["mode"] = data.get("mode") or Mode.OFFLINE
         p["stages"] = list(data.get("stages") or ["primary"])
         p["uscc"] = (data.get("uscc") or "").strip() or None
         if p["nature"] not in Nature.values:
-            errors["nature"] = "性质应为营利性或非营利性"
+            errors["nature"] = _("性质应为营利性或非营利性")
         if p["mode"] not in Mode.values:
-            errors["mode"] = "办学形式应为线下或线上"
+            errors["mode"] = _("办学形式应为线下或线上")
     if kind in (ApplicationKind.ESTABLISH, ApplicationKind.FILING_TO_APPROVAL):
         required = kind == ApplicationKind.ESTABLISH
         p["site_area_sqm"] = _int(data, "site_area_sqm", "教学用房面积(平方米)", errors, required=required)
@@ -104,7 +106,7 @@ def _clean_proposed(kind: str, data: dict, inst: Institution | None) -> dict:
             data, "qualified_teachers", "持教师资格证教师人数", errors, required=True
         )
         if not errors and p["qualified_teachers"] > p["teachers"]:
-            errors["qualified_teachers"] = "持证教师人数不能多于教师人数"
+            errors["qualified_teachers"] = _("持证教师人数不能多于教师人数")
     if kind == ApplicationKind.CHANGE:
         changes = {
             k: (str(v).strip() if not isinstance(v, list) else v)
@@ -112,14 +114,14 @@ def _clean_proposed(kind: str, data: dict, inst: Institution | None) -> dict:
         }
         bad = sorted(set(changes) - set(CHANGE_FIELDS))
         if bad:
-            errors["changes"] = f"不可申请变更的事项：{'、'.join(bad)}"
+            errors["changes"] = format_lazy(_("不可申请变更的事项：{bad}"), bad="、".join(bad))
         elif not changes or not all(changes.values()):
-            errors["changes"] = "请填写变更事项及变更后的内容"
+            errors["changes"] = _("请填写变更事项及变更后的内容")
         p["changes"] = changes
     if kind == ApplicationKind.CONVERT_NONPROFIT and inst is not None and inst.nature == Nature.NON_PROFIT:
-        errors["kind"] = "该机构已是非营利性"
+        errors["kind"] = _("该机构已是非营利性")
     if kind == ApplicationKind.FILING_TO_APPROVAL and inst is not None and inst.mode != Mode.ONLINE:
-        errors["kind"] = "备改审仅适用于线上机构"
+        errors["kind"] = _("备改审仅适用于线上机构")
     if errors:
         raise ValidationError(errors)
     return p
@@ -151,7 +153,7 @@ def _may_submit(actor, kind: str, division_code: str, inst: Institution | None, 
             app is None or app.submitted_by_id == getattr(actor, "pk", None)
         ):
             return
-    raise PermissionDeniedError("无权提交该申请")
+    raise PermissionDeniedError(_("无权提交该申请"))
 
 
 def _move(*, actor, app: Application, to: str, note: str = "", fields=()) -> None:
@@ -161,17 +163,17 @@ def _move(*, actor, app: Application, to: str, note: str = "", fields=()) -> Non
 def _resolve(kind: str, data: dict) -> tuple[Institution | None, str, str, str]:
     """(institution, category, training kind, division) an application concerns."""
     if kind not in ApplicationKind.values:
-        raise ValidationError({"kind": f"未知的申请事项：{kind}"})
+        raise ValidationError({"kind": format_lazy(_("未知的申请事项：{kind}"), kind=kind)})
     if kind == ApplicationKind.ESTABLISH:
         category, training_kind = data.get("category") or "", data.get("kind") or ""
         if category not in InstitutionCategory.values:
-            raise ValidationError({"category": f"未知类别：{category}"})
+            raise ValidationError({"category": format_lazy(_("未知类别：{category}"), category=category)})
         if training_kind not in CATEGORY_KINDS[category]:
-            raise ValidationError({"kind": "培训类型与类别不符"})
+            raise ValidationError({"kind": _("培训类型与类别不符")})
         return None, category, training_kind, check_division(data.get("division_code") or "").code
     inst = Institution.objects.filter(pk=data.get("institution_id") or 0).first()
     if inst is None:
-        raise NotFound("机构")
+        raise NotFound(_("机构"))
     return inst, inst.category, inst.kind, inst.division_code
 
 
@@ -181,7 +183,7 @@ def _department(actor, training_kind: str, division_code: str):
         department_ensure_for_division(actor="system", division_code=division_code[:6])
         dept = competent_department_for(training_kind, division_code)
     if dept is None:
-        raise DomainError("no_department", "该区县尚未设置主管部门，无法受理", status=409)
+        raise DomainError("no_department", _("该区县尚未设置主管部门，无法受理"), status=409)
     return dept
 
 
@@ -253,9 +255,9 @@ def application_draft_save(
 def _lock_draft(actor, draft_id: int) -> Application:
     app = Application.objects.select_for_update().filter(pk=draft_id, status=ApplicationStatus.DRAFT).first()
     if app is None:
-        raise NotFound("草稿")
+        raise NotFound(_("草稿"))
     if app.submitted_by_id != getattr(actor, "pk", None) and not actor_for(actor).is_platform_admin:
-        raise NotFound("草稿")
+        raise NotFound(_("草稿"))
     return app
 
 
@@ -284,7 +286,7 @@ def application_submit(
     inst, category, training_kind, division_code = _resolve(kind, data)
     _may_submit(actor, kind, division_code, inst, app=draft)
     if inst is not None and inst.status in (InstitutionStatus.CLOSED, InstitutionStatus.BANNED):
-        raise DomainError("institution_closed", "机构已关停或取缔，不能再提出申请", status=409)
+        raise DomainError("institution_closed", _("机构已关停或取缔，不能再提出申请"), status=409)
     if category == InstitutionCategory.SUBJECT and kind in (
         ApplicationKind.ESTABLISH,
         ApplicationKind.FILING_TO_APPROVAL,
@@ -292,7 +294,10 @@ def application_submit(
         rule = policy_resolve("subject.new_approvals_allowed", division_code, on=today)
         if not rule.value:
             raise rule.violation(
-                f"不再受理学科类校外培训机构{chinese_label(ApplicationKind, kind)}申请",
+                format_lazy(
+                    _("不再受理学科类校外培训机构{ApplicationKind}申请"),
+                    ApplicationKind=chinese_label(ApplicationKind, kind),
+                ),
                 kind=kind,
                 category=category,
             )
@@ -305,7 +310,7 @@ def application_submit(
             institution=inst, status__in=[ApplicationStatus.SUBMITTED, ApplicationStatus.CORRECTING]
         ).exists()
     ):
-        raise DomainError("application_pending", "该机构已有在办的申请", status=409)
+        raise DomainError("application_pending", _("该机构已有在办的申请"), status=409)
     days = policy_resolve("approval.decision_days", division_code, on=today)
     with _undo_files() as created:
         fields = {
@@ -357,7 +362,7 @@ def application_resubmit(
     today = today or timezone.localdate()
     app = Application.objects.select_for_update().filter(pk=application_id).first()
     if app is None:
-        raise NotFound("申请")
+        raise NotFound(_("申请"))
     _may_submit(actor, app.kind, app.division_code, app.institution, app=app)
     if app.status != ApplicationStatus.CORRECTING:
         raise APPLICATION_STATES.refusal(app.status, ApplicationStatus.SUBMITTED)  # not awaiting correction
@@ -378,7 +383,7 @@ def application_resubmit(
 def application_withdraw(*, actor, application_id: int, reason: str = "") -> Application:
     app = Application.objects.select_for_update().filter(pk=application_id).first()
     if app is None:
-        raise NotFound("申请")
+        raise NotFound(_("申请"))
     _may_submit(actor, app.kind, app.division_code, app.institution, app=app)
     _move(actor=actor, app=app, to=ApplicationStatus.WITHDRAWN, note=(reason or "申请人撤回").strip())
     return app

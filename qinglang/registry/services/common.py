@@ -1,4 +1,6 @@
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.permissions import (
     INSTITUTION_ADMINS,
@@ -50,21 +52,27 @@ def may_decide_status(actor, inst: Institution) -> bool:
 def require_status_authority(actor, inst: Institution) -> None:
     if not may_decide_status(actor, inst):
         raise PermissionDeniedError(
-            "名单和办学状态由机构的主管部门或双减工作专班决定；其他部门请记录检查发现或移交线索"
+            _("名单和办学状态由机构的主管部门或双减工作专班决定；其他部门请记录检查发现或移交线索")
         )
 
 
 def require_regulator_for_division(*, actor, division_code: str) -> None:
-    require_role(actor, REGULATOR_WRITERS, division_code=division_code, message="无权在该区划登记机构")
+    require_role(actor, REGULATOR_WRITERS, division_code=division_code, message=_("无权在该区划登记机构"))
 
 
 def check_division(code: str, *, min_len: int = 6) -> Division:
     code = (code or "").strip()
     if not code.isdigit() or len(code) not in (6, 9, 12) or len(code) < min_len:
-        raise ValidationError({"division_code": f"区划代码应为6位(县)、9位(乡镇)或12位(社区)数字：{code}"})
+        raise ValidationError(
+            {
+                "division_code": format_lazy(
+                    _("区划代码应为6位(县)、9位(乡镇)或12位(社区)数字：{code}"), code=code
+                )
+            }
+        )
     d = Division.objects.filter(code=code).first()
     if d is None:
-        raise ValidationError({"division_code": f"区划代码不存在：{code}"})
+        raise ValidationError({"division_code": format_lazy(_("区划代码不存在：{code}"), code=code)})
     return d
 
 

@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.core.audit import audit_record
 from qinglang.core.i18n import chinese_display, chinese_labels
@@ -137,10 +139,10 @@ def disclosure_publish(*, actor, institution_id: int, items: dict[str, str]) -> 
     inst = lock_institution(actor=actor, institution_id=institution_id, institution_may_write=True)
     bad = [k for k in items if k not in DisclosureItem.values]
     if bad:
-        raise ValidationError({"items": f"未知的公示事项：{'、'.join(bad)}"})
+        raise ValidationError({"items": format_lazy(_("未知的公示事项：{bad}"), bad="、".join(bad))})
     too_long = [k for k, v in items.items() if len(v or "") > 2000]
     if too_long:
-        raise ValidationError({"items": "每项公示内容不超过2000字"})
+        raise ValidationError({"items": _("每项公示内容不超过2000字")})
     changes = {}
     for item, text in items.items():
         text = (text or "").strip()

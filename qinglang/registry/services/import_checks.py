@@ -11,6 +11,8 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from qinglang.accounts.scope import actor_for, division_in_scope
 from qinglang.core.i18n import chinese_label, chinese_labels
@@ -160,24 +162,32 @@ class _Townships:
         if m:
             d = self.by_code.get(m.group(1))
             if d is None:
-                raise ValueError(f"区划代码不存在：{m.group(1)}")
+                raise ValueError(format_lazy(gettext_lazy("区划代码不存在：{m}"), m=m.group(1)))
             if d.level < DivisionLevel.TOWNSHIP:
-                raise ValueError("请填写乡镇(街道)一级的区划")
+                raise ValueError(gettext_lazy("请填写乡镇(街道)一级的区划"))
             if not division_in_scope(self.actor, d.code):
-                raise ValueError(f"{d.name}({d.code})不在您的管辖范围内")
+                raise ValueError(
+                    format_lazy(gettext_lazy("{name}({code})不在您的管辖范围内"), name=d.name, code=d.code)
+                )
             return d.code
         name = normalise_text(raw)
         if name.isdigit():
-            raise ValueError(f"区划代码应为9位乡镇(街道)代码：{raw}")
+            raise ValueError(format_lazy(gettext_lazy("区划代码应为9位乡镇(街道)代码：{raw}"), raw=raw))
         found = self.by_name.get(name, [])
         if not found:
-            raise ValueError(f"未知的乡镇(街道)：{raw}")
+            raise ValueError(format_lazy(gettext_lazy("未知的乡镇(街道)：{raw}"), raw=raw))
         mine = [d for d in found if division_in_scope(self.actor, d.code)]
         if not mine:
-            raise ValueError(f"{raw}不在您的管辖范围内")
+            raise ValueError(format_lazy(gettext_lazy("{raw}不在您的管辖范围内"), raw=raw))
         if len(mine) > 1:
             codes = "、".join(d.code for d in mine[:5])
-            raise ValueError(f"“{raw}”对应多个乡镇(街道)({codes})，请改填9位区划代码")
+            raise ValueError(
+                format_lazy(
+                    gettext_lazy("“{raw}”对应多个乡镇(街道)({codes})，请改填9位区划代码"),
+                    raw=raw,
+                    codes=codes,
+                )
+            )
         return mine[0].code
 
 

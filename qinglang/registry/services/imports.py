@@ -11,6 +11,8 @@ from typing import IO, Any
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from qinglang.accounts.permissions import REGULATOR_WRITERS, require_role
 from qinglang.core.audit import Entry, audit_record, audit_record_many, diff, snapshot
@@ -96,7 +98,7 @@ def _errors_from(exc: Exception, row: int, column_field: str | None = None) -> l
         return [RowError(row, column, str(m)) for m in exc.messages]
     if isinstance(exc, DomainError):
         col = _h("uscc") if exc.code == "duplicate_uscc" else column
-        return [RowError(row, col, exc.message)]
+        return [RowError(row, col, exc.chinese_message)]
     return [RowError(row, column, "写入数据库失败(可能有人同时登记了同一机构)，请稍后重试")]
 
 
@@ -104,7 +106,7 @@ def institution_import_xlsx(*, actor, file_obj: IO[bytes], max_rows: int = MAX_R
     """Register every institution of an uploaded ledger, or none of them. Returns the
     result with every problem found; raises ``PermissionDeniedError`` for a user who may
     not register institutions at all."""
-    require_role(actor, REGULATOR_WRITERS, message="无权导入机构")
+    require_role(actor, REGULATOR_WRITERS, message=gettext_lazy("无权导入机构"))
     size = getattr(file_obj, "size", None)
     if size is None and hasattr(file_obj, "seek"):
         size = file_obj.seek(0, 2)
@@ -184,13 +186,16 @@ def _build_all(actor, good: list[_Row], today) -> Built:
         try:
             clean = clean_profile(r.data)
             if not clean.get("name"):
-                raise ValidationError({"name": "请填写机构名称"})
+                raise ValidationError({"name": gettext_lazy("请填写机构名称")})
             code = clean.get("division_code", "")
             if code not in divisions:
                 divisions[code] = check_division(code)
                 require_regulator_for_division(actor=actor, division_code=code)
             if clean.get("uscc") in taken:
-                raise DomainError("duplicate_uscc", f"统一社会信用代码已登记：{clean['uscc']}")
+                raise DomainError(
+                    "duplicate_uscc",
+                    format_lazy(gettext_lazy("统一社会信用代码已登记：{uscc}"), uscc=clean["uscc"]),
+                )
             inst = Institution(**clean)
             if inst.category == InstitutionCategory.SUBJECT and not inst.kind:
                 inst.kind = "subject"
@@ -231,7 +236,9 @@ def _insert_all(built: Built) -> None:
                 lic.institution_id = inst.pk
         Licence.objects.bulk_create([lic for _, _, licences in built for lic in licences])
     except DatabaseError as e:
-        raise _RowFailed([RowError(FILE_ROW, "", f"写入数据库失败，未导入任何机构：{e}")])
+        raise _RowFailed(
+            [RowError(FILE_ROW, "", format_lazy(gettext_lazy("写入数据库失败，未导入任何机构：{e}"), e=e))]
+        )
 
 
 def _audit_entries(built: Built) -> list[Entry]:

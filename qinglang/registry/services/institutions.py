@@ -5,6 +5,8 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.models import Role
 from qinglang.accounts.permissions import require_role, system
@@ -128,7 +130,7 @@ def clean_profile(data: dict) -> dict:
             stages = [s.strip() for s in stages.split(",") if s.strip()]
         bad = [s for s in stages if s not in Stage.values]
         if bad:
-            errors["stages"] = f"未知学段：{'、'.join(bad)}"
+            errors["stages"] = format_lazy(_("未知学段：{bad}"), bad="、".join(bad))
         out["stages"] = ",".join(s for s in Stage.values if s in stages)
     for f, choices in (
         ("category", InstitutionCategory),
@@ -137,7 +139,7 @@ def clean_profile(data: dict) -> dict:
         ("nonprofit_conversion", NonprofitConversion),
     ):
         if f in out and out[f] not in choices.values:
-            errors[f] = f"取值无效：{out[f]}"
+            errors[f] = format_lazy(_("取值无效：{value}"), value=out[f])
     if errors:
         raise ValidationError(errors)
     return out
@@ -147,7 +149,13 @@ def check_category_kind(inst: Institution) -> None:
     allowed = CATEGORY_KINDS.get(inst.category, set())
     if inst.kind not in allowed:
         raise ValidationError(
-            {"kind": f"培训类型与类别不符：{chinese_display(inst, 'category')}不含{inst.kind}"}
+            {
+                "kind": format_lazy(
+                    _("培训类型与类别不符：{inst}不含{kind}"),
+                    inst=chinese_display(inst, "category"),
+                    kind=inst.kind,
+                )
+            }
         )
 
 
@@ -167,12 +175,14 @@ def institution_create(*, actor, data: dict) -> Institution:
     who-supervises rule; the licence status starts as 无证无照 until licences are added."""
     clean = clean_profile(data)
     if not clean.get("name"):
-        raise ValidationError({"name": "请填写机构名称"})
+        raise ValidationError({"name": _("请填写机构名称")})
     div = check_division(clean.get("division_code", ""))
     require_regulator_for_division(actor=actor, division_code=div.code)
     if clean.get("uscc") and Institution.objects.filter(uscc=clean["uscc"]).exists():
         raise DomainError(
-            "duplicate_uscc", f"统一社会信用代码已登记：{clean['uscc']}", {"uscc": clean["uscc"]}
+            "duplicate_uscc",
+            format_lazy(_("统一社会信用代码已登记：{uscc}"), uscc=clean["uscc"]),
+            {"uscc": clean["uscc"]},
         )
     inst = Institution(**clean)
     if inst.category == InstitutionCategory.SUBJECT and not inst.kind:
@@ -206,7 +216,7 @@ def institution_update(*, actor, institution_id: int, data: dict) -> Institution
         if forbidden:
             raise DomainError(
                 "forbidden_fields",
-                f"机构用户不能修改：{'、'.join(forbidden)}",
+                format_lazy(_("机构用户不能修改：{forbidden}"), forbidden="、".join(forbidden)),
                 {"fields": forbidden},
                 status=403,
             )
@@ -216,10 +226,12 @@ def institution_update(*, actor, institution_id: int, data: dict) -> Institution
         # nobody can move an institution out of their own reach
         require_regulator_for_division(actor=actor, division_code=div.code)
         if div.code[:6] != old_place[:6]:
-            require_role(actor, {Role.PLATFORM_ADMIN}, message="只有平台管理员可以把机构迁移到其他区县")
+            require_role(actor, {Role.PLATFORM_ADMIN}, message=_("只有平台管理员可以把机构迁移到其他区县"))
     if clean.get("uscc") and Institution.objects.filter(uscc=clean["uscc"]).exclude(pk=inst.pk).exists():
         raise DomainError(
-            "duplicate_uscc", f"统一社会信用代码已登记：{clean['uscc']}", {"uscc": clean["uscc"]}
+            "duplicate_uscc",
+            format_lazy(_("统一社会信用代码已登记：{uscc}"), uscc=clean["uscc"]),
+            {"uscc": clean["uscc"]},
         )
     before = snapshot(inst, PROFILE_FIELDS)
     for k, v in clean.items():
@@ -245,9 +257,9 @@ def institution_set_competent_department(
     inst = lock_institution(actor=actor, institution_id=institution_id)
     dept = Department.objects.filter(pk=department_id).first()
     if dept is None or not inst.division_code.startswith(dept.division_id):
-        raise ValidationError({"department_id": "主管部门须为机构所在地的部门"})
+        raise ValidationError({"department_id": _("主管部门须为机构所在地的部门")})
     if not reason.strip():
-        raise ValidationError({"reason": "请说明指定主管部门的理由"})
+        raise ValidationError({"reason": _("请说明指定主管部门的理由")})
     before = inst.competent_department_id
     inst.competent_department = dept
     inst.competent_department_overridden = True
@@ -332,21 +344,27 @@ def licence_build(
     Bulk callers may leave the table constraints to the database (one query each here).
     ``business_scope`` None keeps what the licence already says."""
     if kind not in LicenceKind.values:
-        raise ValidationError({"kind": f"未知证照类型：{kind}"})
+        raise ValidationError({"kind": format_lazy(_("未知证照类型：{kind}"), kind=kind)})
     number = (number or "").strip()
     if not number:
-        raise ValidationError({"number": "请填写证号"})
+        raise ValidationError({"number": _("请填写证号")})
     if valid_from and valid_until and valid_until < valid_from:
-        raise ValidationError({"valid_until": "有效期至不能早于有效期起"})
+        raise ValidationError({"valid_until": _("有效期至不能早于有效期起")})
     lic = existing or Licence(institution=inst, kind=kind)
     if business_scope is not None:
         business_scope = business_scope.strip()
         if business_scope and kind not in SCOPE_KINDS:
             raise ValidationError(
-                {"business_scope": "只有营业执照和民办非企业单位登记证书载有经营(业务)范围"}
+                {"business_scope": _("只有营业执照和民办非企业单位登记证书载有经营(业务)范围")}
             )
         if len(business_scope) > MAX_SCOPE_CHARS:
-            raise ValidationError({"business_scope": f"经营范围不能超过{MAX_SCOPE_CHARS}字"})
+            raise ValidationError(
+                {
+                    "business_scope": format_lazy(
+                        _("经营范围不能超过{MAX_SCOPE_CHARS}字"), MAX_SCOPE_CHARS=MAX_SCOPE_CHARS
+                    )
+                }
+            )
         lic.business_scope = business_scope
     lic.number, lic.issuer, lic.valid_from, lic.valid_until, lic.revoked = (
         number,
@@ -422,9 +440,9 @@ def licence_remove(*, actor, institution_id: int, kind: str, reason: str) -> Non
     inst = lock_institution(actor=actor, institution_id=institution_id)
     lic = Licence.objects.filter(institution=inst, kind=kind).first()
     if lic is None:
-        raise DomainError("not_found", "该证照不存在", {"kind": kind}, status=404)
+        raise DomainError("not_found", _("该证照不存在"), {"kind": kind}, status=404)
     if not reason.strip():
-        raise ValidationError({"reason": "请说明理由"})
+        raise ValidationError({"reason": _("请说明理由")})
     lic.revoked = True
     lic.save(update_fields=["revoked"])
     audit_record(
@@ -441,9 +459,9 @@ def licence_remove(*, actor, institution_id: int, kind: str, reason: str) -> Non
 def institution_transition(*, actor, institution_id: int, to_status: str, reason: str) -> Institution:
     """Move an institution along the status state machine (one audited change)."""
     if to_status not in InstitutionStatus.values:
-        raise ValidationError({"to_status": f"未知状态：{to_status}"})
+        raise ValidationError({"to_status": format_lazy(_("未知状态：{to_status}"), to_status=to_status)})
     if not (reason or "").strip():
-        raise ValidationError({"reason": "请说明状态变更的理由"})
+        raise ValidationError({"reason": _("请说明状态变更的理由")})
     inst = lock_institution(actor=actor, institution_id=institution_id)
     require_status_authority(actor, inst)
     INSTITUTION_STATES.check(inst.status, to_status)

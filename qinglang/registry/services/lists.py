@@ -5,6 +5,8 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.permissions import system
 from qinglang.core.audit import audit_record
@@ -40,9 +42,11 @@ MAX_REASON_CHARS = 2000
 def _reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": "请填写理由"})
+        raise ValidationError({"reason": _("请填写理由")})
     if len(reason) > MAX_REASON_CHARS:
-        raise ValidationError({"reason": f"理由不超过{MAX_REASON_CHARS}字"})
+        raise ValidationError(
+            {"reason": format_lazy(_("理由不超过{MAX_REASON_CHARS}字"), MAX_REASON_CHARS=MAX_REASON_CHARS)}
+        )
     return reason
 
 
@@ -67,27 +71,29 @@ def whitelist_add(*, actor, institution_id: int, reason: str, day: date | None =
     require_status_authority(actor, inst)
     institution_refresh_licence_status(actor=actor, inst=inst, day=day)
     if inst.whitelisted:
-        raise DomainError("already_whitelisted", "该机构已在白名单中")
+        raise DomainError("already_whitelisted", _("该机构已在白名单中"))
     if inst.blacklisted:
-        raise DomainError("blacklisted", "黑名单中的机构不能列入白名单", status=409)
+        raise DomainError("blacklisted", _("黑名单中的机构不能列入白名单"), status=409)
     if inst.licence_status != LicenceStatus.FULLY_LICENSED:
         raise DomainError(
             "not_fully_licensed",
-            f"证照不全({chinese_display(inst, 'licence_status')})的机构不能列入白名单",
+            format_lazy(
+                _("证照不全({inst})的机构不能列入白名单"), inst=chinese_display(inst, "licence_status")
+            ),
             {"licence_status": inst.licence_status},
             status=409,
         )
     if inst.status != InstitutionStatus.ACTIVE:
         raise DomainError(
             "not_active",
-            f"办学状态为{chinese_display(inst, 'status')}的机构不能列入白名单",
+            format_lazy(_("办学状态为{inst}的机构不能列入白名单"), inst=chinese_display(inst, "status")),
             {"status": inst.status},
             status=409,
         )
     if inst.category == InstitutionCategory.SUBJECT and inst.nature != Nature.NON_PROFIT:
         rule = policy_resolve("subject.must_be_non_profit", inst.division_code)
         if rule.value:
-            raise rule.violation("学科类机构须为非营利性方可列入白名单")
+            raise rule.violation(_("学科类机构须为非营利性方可列入白名单"))
     whitelist_gate(inst, day)
     entry = _entry(actor=actor, inst=inst, kind=ListKind.WHITE, reason=reason, day=day)
     inst.whitelisted = True
@@ -107,7 +113,7 @@ def whitelist_remove(*, actor, institution_id: int, reason: str) -> Institution:
     inst = lock_institution(actor=actor, institution_id=institution_id)
     require_status_authority(actor, inst)
     if not inst.whitelisted:
-        raise DomainError("not_whitelisted", "该机构不在白名单中")
+        raise DomainError("not_whitelisted", _("该机构不在白名单中"))
     _close_list_entry(actor=actor, inst=inst, kind=ListKind.WHITE, reason=reason, day=timezone.localdate())
     inst.whitelisted = False
     institution_save(inst, ["whitelisted", "updated_at"])
@@ -128,7 +134,7 @@ def blacklist_add(*, actor, institution_id: int, reason: str, day: date | None =
     inst = lock_institution(actor=actor, institution_id=institution_id)
     require_status_authority(actor, inst)
     if inst.blacklisted:
-        raise DomainError("already_blacklisted", "该机构已在黑名单中")
+        raise DomainError("already_blacklisted", _("该机构已在黑名单中"))
     changes = {"blacklisted": [False, True], "reason": reason}
     if inst.whitelisted:
         _close_list_entry(
@@ -149,7 +155,7 @@ def blacklist_remove(*, actor, institution_id: int, reason: str) -> Institution:
     inst = lock_institution(actor=actor, institution_id=institution_id)
     require_status_authority(actor, inst)
     if not inst.blacklisted:
-        raise DomainError("not_blacklisted", "该机构不在黑名单中")
+        raise DomainError("not_blacklisted", _("该机构不在黑名单中"))
     _close_list_entry(actor=actor, inst=inst, kind=ListKind.BLACK, reason=reason, day=timezone.localdate())
     inst.blacklisted = False
     institution_save(inst, ["blacklisted", "updated_at"])

@@ -13,6 +13,7 @@ in ``NOT_AN_INSTITUTIONS_PLACE`` (a test holds every model to one of the two).""
 from django.apps import apps
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils.translation import gettext_lazy
 
 from qinglang.accounts.models import Role
 from qinglang.accounts.permissions import require_role
@@ -131,14 +132,14 @@ def institution_move(*, actor, institution_id: int, division_code: str, reason: 
     carries its place. The competent department is derived again in the new place."""
     from .institutions import competent_department
 
-    require_role(actor, {Role.PLATFORM_ADMIN}, message="只有平台管理员可以把机构迁移到其他区县")
+    require_role(actor, {Role.PLATFORM_ADMIN}, message=gettext_lazy("只有平台管理员可以把机构迁移到其他区县"))
     if not (reason or "").strip():
-        raise ValidationError({"reason": "请说明迁移的理由"})
+        raise ValidationError({"reason": gettext_lazy("请说明迁移的理由")})
     div = check_division(division_code)
     inst = lock_institution(actor=actor, institution_id=institution_id)
     old = inst.division_code
     if div.code == old:
-        raise ValidationError({"division_code": "机构已在该区划"})
+        raise ValidationError({"division_code": gettext_lazy("机构已在该区划")})
     before_dept = inst.competent_department_id
     inst.division_code = div.code
     if old[:6] != div.code[:6]:

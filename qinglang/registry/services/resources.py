@@ -6,6 +6,8 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.administration import initial_password, may_administer_accounts, membership_add
 from qinglang.accounts.models import INSTITUTION_ROLES, Membership, Role
@@ -90,9 +92,9 @@ def _site_apply(site: Site, inst, data: dict) -> None:
             setattr(site, f, data[f].strip() if isinstance(data[f], str) else data[f])
     d = check_division(site.division_code, min_len=9)
     if not d.code.startswith(inst.division_code[:6]):
-        raise ValidationError({"division_code": "场所须位于机构登记所在区县"})
+        raise ValidationError({"division_code": _("场所须位于机构登记所在区县")})
     if not site.address:
-        raise ValidationError({"address": "请填写场所地址"})
+        raise ValidationError({"address": _("请填写场所地址")})
 
 
 @transaction.atomic
@@ -128,16 +130,16 @@ def _staff_apply(staff: Staff, data: dict) -> None:
         if f in data:
             setattr(staff, f, data[f].strip() if isinstance(data[f], str) else data[f])
     if staff.role not in StaffRole.values:
-        raise ValidationError({"role": f"未知岗位：{staff.role}"})
+        raise ValidationError({"role": format_lazy(_("未知岗位：{role}"), role=staff.role)})
     if data.get("resident_id"):
         rid = validate_resident_id(str(data["resident_id"]).strip().upper())
         staff.resident_id_encrypted = encrypt(rid)
         staff.resident_id_digest = blind_index(rid)
         staff.resident_id_masked = mask_resident_id(rid)
     if not staff.name:
-        raise ValidationError({"name": "请填写姓名"})
+        raise ValidationError({"name": _("请填写姓名")})
     if staff.left_on and staff.hired_on and staff.left_on < staff.hired_on:
-        raise ValidationError({"left_on": "离职日期不能早于入职日期"})
+        raise ValidationError({"left_on": _("离职日期不能早于入职日期")})
 
 
 def _staff_admit(staff: Staff, actor, data: dict) -> None:
@@ -169,7 +171,7 @@ def _staff_create(*, actor, institution_id: int, data: dict) -> Staff:
         staff.resident_id_digest
         and Staff.objects.filter(institution=inst, resident_id_digest=staff.resident_id_digest).exists()
     ):
-        raise DomainError("duplicate_staff", "该身份证号的人员已登记")
+        raise DomainError("duplicate_staff", _("该身份证号的人员已登记"))
     staff.full_clean()
     staff.save()
     audit_record(
@@ -198,7 +200,7 @@ def staff_update(*, actor, staff_id: int, data: dict) -> Staff:
         .exclude(pk=staff.pk)
         .exists()
     ):
-        raise DomainError("duplicate_staff", "该身份证号的人员已登记")
+        raise DomainError("duplicate_staff", _("该身份证号的人员已登记"))
     staff.full_clean()
     staff.save()
     audit_record(
@@ -221,28 +223,30 @@ def _course_apply(course: Course, inst, data: dict) -> None:
             setattr(course, f, data[f].strip() if isinstance(data[f], str) else data[f])
     errors = {}
     if course.kind not in Kind.values:
-        errors["kind"] = f"未知培训类型：{course.kind}"
+        errors["kind"] = format_lazy(_("未知培训类型：{kind}"), kind=course.kind)
     if course.stage not in Stage.values:
-        errors["stage"] = f"未知学段：{course.stage}"
+        errors["stage"] = format_lazy(_("未知学段：{stage}"), stage=course.stage)
     for f in ("lessons", "lesson_minutes", "unit_price_fen"):
         v = getattr(course, f)
         if not isinstance(v, int) or isinstance(v, bool) or v < (0 if f == "unit_price_fen" else 1):
-            errors[f] = "须为正整数" + ("(单位：分)" if f == "unit_price_fen" else "")
+            errors[f] = _("须为正整数") + (_("(单位：分)") if f == "unit_price_fen" else "")
     if errors:
         raise ValidationError(errors)
     if course.kind == Kind.SUBJECT and inst.category != InstitutionCategory.SUBJECT:
         raise DomainError(
-            "kind_mismatch", "非学科类机构不得开设学科类课程", {"kind": course.kind}, status=422
+            "kind_mismatch", _("非学科类机构不得开设学科类课程"), {"kind": course.kind}, status=422
         )
     if course.kind == Kind.SUBJECT:
         if course.stage == Stage.PRESCHOOL:
             rule = policy_resolve("preschool.subject_training_allowed", inst.division_code)
             if not rule.value:
-                raise rule.violation("不得对学龄前儿童开展学科类培训")
+                raise rule.violation(_("不得对学龄前儿童开展学科类培训"))
         rule = policy_resolve("guided_price.subject_per_lesson_fen", inst.division_code)
         if rule.value is not None and course.unit_price_fen > int(rule.value):
             raise rule.violation(
-                f"课时单价{course.unit_price_fen}分高于政府指导价",
+                format_lazy(
+                    _("课时单价{unit_price_fen}分高于政府指导价"), unit_price_fen=course.unit_price_fen
+                ),
                 unit_price_fen=course.unit_price_fen,
             )
     for check in COURSE_CHECKERS:  # upper apps' checks of what a course says it teaches
@@ -331,7 +335,7 @@ def material_submit(*, actor, institution_id: int, data: dict) -> TrainingMateri
     if data.get("course_id"):
         course = Course.objects.filter(pk=data["course_id"], institution=inst).first()
         if course is None:
-            raise ValidationError({"course_id": "课程不存在或不属于本机构"})
+            raise ValidationError({"course_id": _("课程不存在或不属于本机构")})
     m = TrainingMaterial(
         institution=inst,
         course=course,
@@ -341,9 +345,9 @@ def material_submit(*, actor, institution_id: int, data: dict) -> TrainingMateri
         publisher=(data.get("publisher") or "").strip(),
     )
     if not m.title:
-        raise ValidationError({"title": "请填写材料名称"})
+        raise ValidationError({"title": _("请填写材料名称")})
     if m.stage and m.stage not in Stage.values:
-        raise ValidationError({"stage": f"未知学段：{m.stage}"})
+        raise ValidationError({"stage": format_lazy(_("未知学段：{stage}"), stage=m.stage)})
     m.full_clean()
     m.save()
     m.findings = check_texts(
@@ -371,7 +375,7 @@ def _material_move(
     m = TrainingMaterial.objects.select_for_update().get(pk=m.pk)
     MATERIAL_STATES.check(m.status, to)
     if to == MaterialStatus.REJECTED and not reason.strip():
-        raise ValidationError({"reason": "审核不通过须说明理由"})
+        raise ValidationError({"reason": _("审核不通过须说明理由")})
     m.reject_reason = reason.strip() if to == MaterialStatus.REJECTED else ""
     fields = ["reject_reason"]
     if regulator:
@@ -418,7 +422,7 @@ def institution_user_create(
         institution_admin_only=True,
     )
     if role not in (Role.INSTITUTION_ADMIN, Role.INSTITUTION_STAFF):
-        raise ValidationError({"role": "机构账号只能是机构管理员或机构工作人员"})
+        raise ValidationError({"role": _("机构账号只能是机构管理员或机构工作人员")})
     user = user_create(
         actor=actor,
         username=username,
@@ -439,7 +443,7 @@ def institution_admin_invite(*, actor, institution_id: int, username: str, displ
     returns ``(user, one-time password)``; the password is shown once and must be changed
     at first login. The name defaults to the record's legal representative."""
     if not is_system(actor) and not may_administer_accounts(actor):
-        raise PermissionDeniedError("只有平台管理员或监管领导可以邀请机构管理员")
+        raise PermissionDeniedError(_("只有平台管理员或监管领导可以邀请机构管理员"))
     inst = lock_institution(actor=actor, institution_id=institution_id)
     plain = initial_password()
     user = institution_user_create(
@@ -462,11 +466,15 @@ def institution_member_grant(*, actor, institution_id: int, user_id: int, role: 
     within their own prefixes. The institution is checked here (accounts, below the
     registry, cannot see it); the grant itself is the audited ``membership_add``."""
     if role not in INSTITUTION_ROLES:
-        raise ValidationError({"role": "只能授予机构管理员或机构工作人员角色"})
+        raise ValidationError({"role": _("只能授予机构管理员或机构工作人员角色")})
     if not is_system(actor) and not may_administer_accounts(actor):
-        raise PermissionDeniedError("只有平台管理员或监管领导可以为机构授权")
+        raise PermissionDeniedError(_("只有平台管理员或监管领导可以为机构授权"))
     inst = lock_institution(actor=actor, institution_id=institution_id)
     if Membership.objects.filter(user_id=user_id, role=role, institution_id=inst.pk, active=True).exists():
         label = chinese_label(Role, role)
-        raise DomainError("already_granted", f"该账号已是{inst.name}的{label}", {"institution_id": inst.pk})
+        raise DomainError(
+            "already_granted",
+            format_lazy(_("该账号已是{name}的{label}"), name=inst.name, label=label),
+            {"institution_id": inst.pk},
+        )
     return membership_add(actor=actor, user_id=user_id, role=role, institution_id=inst.pk)

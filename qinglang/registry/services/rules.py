@@ -15,6 +15,8 @@ from datetime import date, datetime, time, timedelta
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy
 
 from qinglang.accounts.permissions import is_system
 from qinglang.accounts.scope import in_scope
@@ -97,25 +99,25 @@ def _parse_slot(data: dict) -> dict:
         if not 1 <= out["weekday"] <= 7:
             raise ValueError
     except (TypeError, ValueError):
-        errors["weekday"] = "星期应为1(周一)到7(周日)"
+        errors["weekday"] = gettext_lazy("星期应为1(周一)到7(周日)")
     for f, label in (("starts_at", "开始时间"), ("ends_at", "结束时间")):
         v = data.get(f)
         try:
             out[f] = v if isinstance(v, time) else time.fromisoformat(str(v))
         except (TypeError, ValueError):
-            errors[f] = f"{label}应为“时:分”，如 18:30"
+            errors[f] = format_lazy(gettext_lazy("{label}应为“时:分”，如 18:30"), label=label)
     for f, label in (("term_start", "起始日期"), ("term_end", "截止日期")):
         v = data.get(f)
         try:
             out[f] = v if isinstance(v, date) else date.fromisoformat(str(v))
         except (TypeError, ValueError):
-            errors[f] = f"{label}应为 YYYY-MM-DD"
+            errors[f] = format_lazy(gettext_lazy("{label}应为 YYYY-MM-DD"), label=label)
     if errors:
         raise ValidationError(errors)
     if out["ends_at"] <= out["starts_at"]:
-        raise ValidationError({"ends_at": "结束时间须晚于开始时间"})
+        raise ValidationError({"ends_at": gettext_lazy("结束时间须晚于开始时间")})
     if out["term_end"] < out["term_start"]:
-        raise ValidationError({"term_end": "截止日期不能早于起始日期"})
+        raise ValidationError({"term_end": gettext_lazy("截止日期不能早于起始日期")})
     return out
 
 
@@ -127,7 +129,7 @@ def slot_create(*, actor, course_id: int, data: dict) -> CourseSlot:
     A non-subject line ending after the latest end is kept and recorded as a violation."""
     course = Course.objects.select_related("institution").filter(pk=course_id).first()
     if course is None:
-        raise NotFound("课程")
+        raise NotFound(gettext_lazy("课程"))
     inst = lock_institution(actor=actor, institution_id=course.institution_id, institution_may_write=True)
     course.institution = inst
     s = _parse_slot(data)
@@ -136,7 +138,7 @@ def slot_create(*, actor, course_id: int, data: dict) -> CourseSlot:
     if data.get("teacher_id"):
         teacher = Staff.objects.filter(pk=data["teacher_id"], institution_id=inst.pk).first()
         if teacher is None:
-            raise ValidationError({"teacher_id": "授课人员须为本机构从业人员"})
+            raise ValidationError({"teacher_id": gettext_lazy("授课人员须为本机构从业人员")})
     overlap = CourseSlot.objects.filter(
         weekday=s["weekday"],
         starts_at__lt=s["ends_at"],
@@ -145,24 +147,33 @@ def slot_create(*, actor, course_id: int, data: dict) -> CourseSlot:
         term_end__gte=s["term_start"],
     )
     if overlap.filter(course=course).exists():
-        raise ValidationError({"starts_at": "与本课程已有课表时间重叠"})
+        raise ValidationError({"starts_at": gettext_lazy("与本课程已有课表时间重叠")})
     if teacher and overlap.filter(teacher=teacher).exists():
-        raise ValidationError({"teacher_id": f"{teacher.name}在该时段已有其他课程"})
+        raise ValidationError(
+            {"teacher_id": format_lazy(gettext_lazy("{name}在该时段已有其他课程"), name=teacher.name)}
+        )
     subject = course.kind == Kind.SUBJECT
     if subject:
         rest = policy_resolve("subject.no_training_on_rest_days", inst.division_code)
         if rest.value:
             if s["weekday"] >= 6:
-                raise rest.violation("学科类课程不得安排在休息日(周六、周日)")
+                raise rest.violation(gettext_lazy("学科类课程不得安排在休息日(周六、周日)"))
             hit = _vacation_days(inst, s["term_start"], s["term_end"])
             if hit:
                 raise hit[1].violation(
-                    f"学科类课程不得安排在寒暑假({hit[0].isoformat()}在假期内)", date=hit[0].isoformat()
+                    format_lazy(
+                        gettext_lazy("学科类课程不得安排在寒暑假({value}在假期内)"), value=hit[0].isoformat()
+                    ),
+                    date=hit[0].isoformat(),
                 )
     latest = _latest_end(inst, s["term_start"])
     late = latest.value and s["ends_at"] > _clock(latest.value)
     if late and subject:
-        raise latest.violation(f"培训结束时间{s['ends_at']:%H:%M}晚于规定时间")
+        raise latest.violation(
+            format_lazy(
+                gettext_lazy("培训结束时间{ends_at}晚于规定时间"), ends_at=format(s["ends_at"], "%H:%M")
+            )
+        )
     if teacher:
         _check_teacher(course, teacher, today, actor)
     slot = CourseSlot(course=course, teacher=teacher, **s)
@@ -199,7 +210,7 @@ def slot_create(*, actor, course_id: int, data: dict) -> CourseSlot:
 def slot_delete(*, actor, slot_id: int) -> None:
     slot = CourseSlot.objects.select_related("course").filter(pk=slot_id).first()
     if slot is None:
-        raise NotFound("课表")
+        raise NotFound(gettext_lazy("课表"))
     inst = lock_institution(
         actor=actor, institution_id=slot.course.institution_id, institution_may_write=True
     )
@@ -431,7 +442,10 @@ def course_sellable(course: Course) -> None:
     if pending:
         labels = chinese_labels(MaterialStatus)
         names = "、".join(f"《{t}》({labels[s]})" for t, s in pending)
-        raise rule.violation(f"课程的培训材料{names}未通过审核，不得销售", materials=[t for t, _ in pending])
+        raise rule.violation(
+            format_lazy(gettext_lazy("课程的培训材料{names}未通过审核，不得销售"), names=names),
+            materials=[t for t, _ in pending],
+        )
 
 
 # --- whitelisting -----------------------------------------------------------------------
@@ -444,7 +458,11 @@ def whitelist_gate(inst: Institution, day: date) -> None:
         rule = policy_resolve("staff.background_check_required", inst.division_code)
         names = "、".join(s.name for s in unvetted[:5])
         raise rule.violation(
-            f"机构有{len(unvetted)}名从业人员未经无犯罪记录查询({names})，不能列入白名单",
+            format_lazy(
+                gettext_lazy("机构有{n_unvetted}名从业人员未经无犯罪记录查询({names})，不能列入白名单"),
+                n_unvetted=len(unvetted),
+                names=names,
+            ),
             staff_ids=[s.pk for s in unvetted],
         )
     gaps = disclosure_gaps(inst, day)
@@ -452,5 +470,9 @@ def whitelist_gate(inst: Institution, day: date) -> None:
         rule = policy_resolve("disclosure.required_items", inst.division_code)
         labels = chinese_labels(DisclosureItem)
         raise rule.violation(
-            f"公示栏缺少：{'、'.join(str(labels.get(g, g)) for g in gaps)}，不能列入白名单", missing=gaps
+            format_lazy(
+                gettext_lazy("公示栏缺少：{value}，不能列入白名单"),
+                value="、".join(str(labels.get(g, g)) for g in gaps),
+            ),
+            missing=gaps,
         )

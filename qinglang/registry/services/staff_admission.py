@@ -8,6 +8,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.permissions import is_system
 from qinglang.accounts.scope import actor_for
@@ -125,13 +127,13 @@ def practice_ban_enter(
         digest = blind_index(rid)
         masked = mask_resident_id(rid)
     if not digest:
-        raise ValidationError({"resident_id": "请填写被限制从业人员的身份证号"})
+        raise ValidationError({"resident_id": _("请填写被限制从业人员的身份证号")})
     errors = {}
     for field, v in (("authority", authority), ("decision_no", decision_no), ("basis", basis)):
         if not (v or "").strip():
-            errors[field] = "必填"
+            errors[field] = _("必填")
     if ends_on and ends_on < starts_on:
-        errors["ends_on"] = "截止日期不能早于起始日期"
+        errors["ends_on"] = _("截止日期不能早于起始日期")
     if errors:
         raise ValidationError(errors)
     if not masked:
@@ -159,7 +161,7 @@ def practice_ban_enter(
                 entered_by_id=getattr(actor, "pk", None),
             )
     except IntegrityError:
-        raise DomainError("duplicate_ban", "该人员已按此决定列入限制从业名单", status=409) from None
+        raise DomainError("duplicate_ban", _("该人员已按此决定列入限制从业名单"), status=409) from None
     audit_record(
         actor=actor,
         action="practice_ban.enter",
@@ -174,12 +176,12 @@ def practice_ban_enter(
 def practice_ban_lift(*, actor, ban_id: int, reason: str, day: date | None = None) -> PracticeBan:
     ban = PracticeBan.objects.select_for_update().filter(pk=ban_id).first()
     if ban is None:
-        raise NotFound("限制从业记录")
+        raise NotFound(_("限制从业记录"))
     require_regulator_for_division(actor=actor, division_code=ban.division_code)
     if not (reason or "").strip():
-        raise ValidationError({"reason": "请填写解除理由"})
+        raise ValidationError({"reason": _("请填写解除理由")})
     if ban.lifted_on:
-        raise DomainError("already_lifted", "该限制从业记录已解除")
+        raise DomainError("already_lifted", _("该限制从业记录已解除"))
     ban.lifted_on = day or timezone.localdate()
     ban.save(update_fields=["lifted_on"])
     audit_record(
@@ -210,17 +212,21 @@ def staff_unvetted(inst: Institution, day: date | None = None) -> list[Staff]:
 def _check_teacher(course: Course, teacher: Staff, day: date, actor) -> None:
     inst = course.institution
     if teacher.institution_id != inst.pk:
-        raise ValidationError({"teacher_id": "授课人员须为本机构从业人员"})
+        raise ValidationError({"teacher_id": _("授课人员须为本机构从业人员")})
     if teacher.left_on and teacher.left_on <= day:
-        raise ValidationError({"teacher_id": "该人员已离职"})
+        raise ValidationError({"teacher_id": _("该人员已离职")})
     practice_ban_check(actor=actor, digest=teacher.resident_id_digest, day=day)
     if course.kind == Kind.SUBJECT and not teacher.teacher_qualification_no:
         rule = policy_resolve("staff.subject_teacher_needs_qualification", inst.division_code)
         if rule.value:
-            raise rule.violation(f"{teacher.name}无教师资格证，不得担任学科类课程教学", staff_id=teacher.pk)
+            raise rule.violation(
+                format_lazy(_("{name}无教师资格证，不得担任学科类课程教学"), name=teacher.name),
+                staff_id=teacher.pk,
+            )
     if teacher.background_check_on is None:
         rule = policy_resolve("staff.background_check_required", inst.division_code)
         if rule.value:
             raise rule.violation(
-                f"{teacher.name}未经无犯罪记录查询，不得安排面向未成年人的课程", staff_id=teacher.pk
+                format_lazy(_("{name}未经无犯罪记录查询，不得安排面向未成年人的课程"), name=teacher.name),
+                staff_id=teacher.pk,
             )

@@ -6,6 +6,8 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.permissions import system
 from qinglang.core.audit import Entry, audit_record, audit_record_many
@@ -22,12 +24,12 @@ def alert_act(*, actor, alert_id: int, kind: str, note: str, due_on: date | None
     """One handling step. An on-site check opens an inspection task; a request to the
     custody bank freezes payouts; an order to stop enrolling goes through the registry."""
     if kind not in ActionKind.values:
-        raise ValidationError({"kind": f"未知的处置措施：{kind}"})
+        raise ValidationError({"kind": format_lazy(_("未知的处置措施：{kind}"), kind=kind)})
     note = _text(note, "note", "情况说明")
     with transaction.atomic():
         alert = _lock_alert(actor, alert_id)
         if alert.status == AlertStatus.CLOSED:
-            raise DomainError("alert_closed", "预警已办结，不能再添加处置措施", status=409)
+            raise DomainError("alert_closed", _("预警已办结，不能再添加处置措施"), status=409)
         inst = alert.institution
         ref = ""
         if kind == ActionKind.ONSITE_CHECK:
@@ -53,7 +55,7 @@ def alert_act(*, actor, alert_id: int, kind: str, note: str, due_on: date | None
                 if exc.code != "no_custody_account":
                     raise
                 raise DomainError(
-                    "no_custody_account", "机构未开立监管账户，无法函告银行暂停拨付", status=422
+                    "no_custody_account", _("机构未开立监管账户，无法函告银行暂停拨付"), status=422
                 ) from exc
             ref = "releases_frozen"
         elif kind == ActionKind.STOP_ENROLLING:

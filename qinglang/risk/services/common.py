@@ -5,6 +5,8 @@ from collections import defaultdict
 
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.models import Membership, Role
 from qinglang.accounts.notifications import notify
@@ -25,9 +27,11 @@ def _uid(actor) -> int | None:
 def _text(value, field: str, label: str, *, max_len: int = MAX_TEXT) -> str:
     value = (value or "").strip()
     if not value:
-        raise ValidationError({field: f"请填写{label}"})
+        raise ValidationError({field: format_lazy(_("请填写{label}"), label=label)})
     if len(value) > max_len:
-        raise ValidationError({field: f"{label}不能超过{max_len}字"})
+        raise ValidationError(
+            {field: format_lazy(_("{label}不能超过{max_len}字"), label=label, max_len=max_len)}
+        )
     return value
 
 
@@ -53,14 +57,14 @@ def may_handle(actor, alert: Alert) -> bool:
 def _lock_institution(actor, institution_id: int) -> Institution:
     inst = Institution.objects.select_for_update().filter(pk=institution_id).first()
     if inst is None or not in_scope(inst, actor, regulator_department=False):
-        raise NotFound("机构")
+        raise NotFound(_("机构"))
     return inst
 
 
 def _lock_alert(actor, alert_id: int) -> Alert:
     alert = lock_in_scope(Alert, alert_id, actor=actor, what="预警", related=("institution",))
     if not may_handle(actor, alert):
-        raise PermissionDeniedError("无权处置该预警")
+        raise PermissionDeniedError(_("无权处置该预警"))
     return alert
 
 

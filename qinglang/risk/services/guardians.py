@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.models import Membership, Role
 from qinglang.accounts.permissions import system
@@ -31,12 +33,12 @@ def guardian_assign(*, actor, institution_id: int, unit: str, user_id: int) -> G
     with transaction.atomic():
         inst = _lock_institution(actor, institution_id)
         if not is_task_force(actor, inst.division_code):
-            raise PermissionDeniedError("包保责任人由维稳专班指定")
+            raise PermissionDeniedError(_("包保责任人由维稳专班指定"))
         state = RiskState.objects.filter(institution_id=inst.pk).first()
         if state is None or state.level not in GUARDED_LEVELS:
             raise DomainError(
                 "not_at_risk",
-                "只有橙色、红色预警机构需要指定包保责任人",
+                _("只有橙色、红色预警机构需要指定包保责任人"),
                 {"level": getattr(state, "level", "blue")},
                 status=409,
             )
@@ -48,7 +50,7 @@ def guardian_assign(*, actor, institution_id: int, unit: str, user_id: int) -> G
         ).values_list("division_prefixes", flat=True)
         if not any(inst.division_code.startswith(p) for prefixes in covers for p in (prefixes or ())):
             raise ValidationError(
-                {"user_id": "包保责任人须为机构所在区域的监管人员或网格员(所选人员不在该区域)"}
+                {"user_id": _("包保责任人须为机构所在区域的监管人员或网格员(所选人员不在该区域)")}
             )
         previous = Guardian.objects.select_for_update().filter(institution=inst, active=True).first()
         today = timezone.localdate()
@@ -98,22 +100,26 @@ def checkin_record(*, actor, guardian_id: int, visited_on: date, seen: str, phot
     photo_files = files.read_photos(photos)
     today = timezone.localdate()
     if not isinstance(visited_on, date):
-        raise ValidationError({"visited_on": "请填写走访日期"})
+        raise ValidationError({"visited_on": _("请填写走访日期")})
     if visited_on > today:
-        raise ValidationError({"visited_on": "走访日期不能晚于今天"})
+        raise ValidationError({"visited_on": _("走访日期不能晚于今天")})
     with transaction.atomic():
         g = Guardian.objects.select_for_update().filter(pk=guardian_id, user_id=_uid(actor)).first()
         if g is None:
-            raise NotFound("包保任务")
+            raise NotFound(_("包保任务"))
         if not g.active:
             raise DomainError(
                 "not_at_risk",
-                f"该机构已不在橙色、红色预警(包保已于{g.ended_on}结束：{g.ended_reason})，无需再走访",
+                format_lazy(
+                    _("该机构已不在橙色、红色预警(包保已于{ended_on}结束：{ended_reason})，无需再走访"),
+                    ended_on=g.ended_on,
+                    ended_reason=g.ended_reason,
+                ),
                 {"ended_on": str(g.ended_on)},
                 status=409,
             )
         if visited_on < g.assigned_on:
-            raise ValidationError({"visited_on": "走访日期不能早于包保起始日期"})
+            raise ValidationError({"visited_on": _("走访日期不能早于包保起始日期")})
         stored = [
             {
                 "path": files.store(data, folder="risk", suffix=f".{ext}")[0],

@@ -6,6 +6,8 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.models import Role
 from qinglang.accounts.scope import actor_for, division_in_scope
@@ -39,7 +41,7 @@ def _source_of(actor, inst: Institution) -> str:
 
         if CustodyAccount.objects.filter(institution_id=inst.pk, bank_id__in=a.bank_ids).exists():
             return SignalSource.BANK
-    raise NotFound("机构")
+    raise NotFound(_("机构"))
 
 
 def report_create(
@@ -54,16 +56,16 @@ def report_create(
 ) -> RiskReport:
     """A signal entered by hand, with evidence (a description, and a photo or scan)."""
     if kind not in MANUAL_KINDS:
-        raise ValidationError({"kind": f"不能人工报送的信号类型：{kind}"})
+        raise ValidationError({"kind": format_lazy(_("不能人工报送的信号类型：{kind}"), kind=kind)})
     evidence = _text(evidence, "evidence", "证据说明(看到了什么、谁反映、何时何地)")
     if len(evidence) < 10:
-        raise ValidationError({"evidence": "证据说明过短：请写明看到了什么、谁反映、何时何地(至少10字)"})
+        raise ValidationError({"evidence": _("证据说明过短：请写明看到了什么、谁反映、何时何地(至少10字)")})
     reporter_unit = _text(reporter_unit, "reporter_unit", "报送单位", max_len=100)
     today = timezone.localdate()
     if not isinstance(observed_on, date):
-        raise ValidationError({"observed_on": "请填写发现日期"})
+        raise ValidationError({"observed_on": _("请填写发现日期")})
     if observed_on > today:
-        raise ValidationError({"observed_on": "发现日期不能晚于今天"})
+        raise ValidationError({"observed_on": _("发现日期不能晚于今天")})
     stored = ("", "")
     if photo is not None:
         data = photo.read() if hasattr(photo, "read") else photo
@@ -71,7 +73,7 @@ def report_create(
     with transaction.atomic():
         inst = Institution.objects.select_for_update().filter(pk=institution_id).first()
         if inst is None:
-            raise NotFound("机构")
+            raise NotFound(_("机构"))
         source = _source_of(actor, inst)
         r = RiskReport.objects.create(
             institution=inst,

@@ -3,6 +3,7 @@
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.permissions import REGULATOR_WRITERS, is_system
 from qinglang.accounts.scope import actor_for
@@ -28,9 +29,9 @@ def runaway_mark(*, actor, institution_id: int, reason: str) -> RunawayPlan:
         if not (is_system(actor) or is_task_force(actor, inst.division_code)):
             a = actor_for(actor)
             if not (a.roles & REGULATOR_WRITERS):
-                raise PermissionDeniedError("认定卷款跑路须由监管部门或专班作出")
+                raise PermissionDeniedError(_("认定卷款跑路须由监管部门或专班作出"))
         if RunawayPlan.objects.filter(institution=inst).exists():
-            raise DomainError("already_runaway", "该机构已认定卷款跑路", status=409)
+            raise DomainError("already_runaway", _("该机构已认定卷款跑路"), status=409)
         institution_mark_runaway(actor=actor, institution_id=inst.pk, reason=reason)
         stopped: list[str] = []
         if CustodyAccount.objects.filter(institution_id=inst.pk).exists():

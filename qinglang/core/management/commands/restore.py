@@ -1,4 +1,5 @@
 from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.core.backup import BackupError, restore
 
@@ -30,5 +31,5 @@ class Command(BaseCommand):
         if r.ledger:
             self.stdout.write(r.ledger)
         if not r.ok:
-            raise CommandError("恢复校验未通过")
+            raise CommandError(_("恢复校验未通过"))
         self.stdout.write("恢复校验通过：行数一致，审计链与资金台账校验通过")
