@@ -33,3 +33,17 @@ def chinese_display(obj, field: str) -> str:
     """``obj.get_<field>_display()`` in Chinese."""
     with translation.override(SOURCE_LANGUAGE):
         return str(getattr(obj, f"get_{field}_display")())
+
+
+def chinese_data(value):
+    """``value`` (JSON-like: dicts, lists, strings) with every lazy string read in Chinese,
+    for what is stored as JSON (a job's result, a record's payload)."""
+    from django.utils.functional import Promise
+
+    if isinstance(value, Promise):
+        return chinese(value)
+    if isinstance(value, dict):
+        return {chinese_data(k): chinese_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [chinese_data(v) for v in value]
+    return value

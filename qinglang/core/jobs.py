@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from . import files
 from .audit import audit_record
 from .errors import DomainError, NotFound
+from .i18n import chinese_data
 from .models import Job, JobStatus
 
 log = logging.getLogger(__name__)
@@ -178,6 +179,8 @@ def job_run(job_id) -> Job | None:
 
 
 def _finish(job: Job, status: str, **fields) -> Job:
+    if "result" in fields:  # row errors may carry lazy messages: stored in Chinese
+        fields["result"] = chinese_data(fields["result"])
     fields.update(status=status, finished_at=timezone.now())
     if status == JobStatus.DONE and job.total:
         fields["done"] = job.total

@@ -131,7 +131,6 @@ def _permit_number(app: Application) -> str:
     return f"教民{app.division_code[:6]}{app.submitted_on.year}{n:04d}"
 
 
-@transaction.atomic
 def _late(app: Application, today: date) -> str:
     """A decision after its time limit says so, naming the rule that set the limit (the
     figure in force on the day the application was received); on time: nothing."""
@@ -141,6 +140,7 @@ def _late(app: Application, today: date) -> str:
     return f"({rule.sentence(f'逾期{(today - app.due_on).days}天作出')})"
 
 
+@transaction.atomic
 def application_decide(
     *,
     actor,
