@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
+from functools import cached_property
 
 from django.db import connection, models
 from django.db.models.fields import NOT_PROVIDED
@@ -217,12 +218,11 @@ class Table:
         n = 0
         if is_pg():
             connection.ensure_connection()
-            adapters = [_pg_adapter(f) for f in self.fields]
-            prep = [(i, a) for i, a in enumerate(adapters) if a is not None]
+            prep, types = self._pg_copy
             sql = f"COPY {self.db_table} ({cols}) FROM STDIN (FORMAT BINARY)"
             # the raw psycopg connection is in the same transaction as Django's cursor
             with connection.connection.cursor() as cur, cur.copy(sql) as cp:
-                cp.set_types([_pg_type(f) for f in self.fields])
+                cp.set_types(types)
                 for r in self._as_rows(rows):
                     if prep:
                         r = list(r)
@@ -249,20 +249,29 @@ class Table:
             cur.executemany(f"INSERT INTO {self.db_table} ({cols}) VALUES ({marks})", list(adapted()))  # noqa: S608
         return n
 
+    @cached_property
+    def _pg_copy(self) -> tuple[list[tuple[int, Callable]], list[str]]:
+        """PostgreSQL: the columns' value adapters (where one is needed) and types for a
+        binary COPY, worked out once per table (a single-row insert on a hot path would
+        otherwise spend more on them than on its row)."""
+        adapters = [_pg_adapter(f) for f in self.fields]
+        return [(i, a) for i, a in enumerate(adapters) if a is not None], [_pg_type(f) for f in self.fields]
+
     def update(self, rows: Sequence[Sequence]) -> None:
         """``rows`` are (id, *values of the table's columns)."""
         if not rows:
             return
         with connection.cursor() as cur:
             if is_pg():
-                if any(_pg_adapter(f) for f in self.fields):  # e.g. JSON: a VALUES list
+                prep, types = self._pg_copy
+                if prep:  # e.g. JSON: a VALUES list
                     self._update_values(cur, rows)
                     return
                 # one array per column, unnested on the server: a few parameters per
                 # statement instead of one per value, whatever the number of rows
                 sets = ", ".join(f"{f.column} = v.{f.column}" for f in self.fields)
                 names = ", ".join(["id", *(f.column for f in self.fields)])
-                arrays = ", ".join(["%s::bigint[]", *(f"%s::{_pg_type(f)}[]" for f in self.fields)])
+                arrays = ", ".join(["%s::bigint[]", *(f"%s::{t}[]" for t in types)])
                 sql = (
                     f"UPDATE {self.db_table} AS t SET {sets} FROM unnest({arrays}) AS v({names}) "  # noqa: S608
                     "WHERE t.id = v.id"

@@ -23,7 +23,7 @@ from qinglang.core.audit import audit_record
 from qinglang.core.errors import NotFound, PermissionDeniedError
 from qinglang.core.policy import PolicyBatch, policy_resolve
 
-from ..ledger import PostingSpec, account_get_or_create, post, post_ids
+from ..ledger import PostingSpec, account_get_or_create, post, post_ids, post_one
 from ..models import (
     LESSON_PENDING,
     LESSON_STATES,
@@ -126,23 +126,39 @@ def _settle(*, lesson: Lesson, order: Order, target: str, actor, reason: str = "
     pending, settlement, prepaid = _accounts(order)
     s = settlement_of(lesson, target, pending_acc=pending, settlement_acc=settlement, prepaid_acc=prepaid)
     if s.spec is not None:
-        # the lesson is locked and still pending: its settling key was never posted
-        lesson.settled_posting_id = post_ids([s.spec], keys_new=True)[0]
+        # the lesson is locked and still pending: its settling key was never posted (if it
+        # were, the unique key refuses: AlreadyPosted rolls the whole call back)
+        p = post_one(s.spec, retry_ok=False)
+        p.apply()
+        lesson.settled_posting_id = p.posting_id
         order.pending_fen += s.pending_delta
         order.released_fen += s.released_delta
     move(LESSON_STATES, lesson, target, actor=actor, reason=reason)
-    lesson.save(update_fields=["status", "settled_posting_id"])
+    LESSON_SETTLED.update([(lesson.pk, lesson.status, lesson.settled_posting_id)])
     return -s.pending_delta
 
 
 def lock_lesson(*, actor, lesson_id: int, **roles) -> tuple[Lesson, Order]:
     """The order locked first (as every funds writer does), then the lesson, re-read."""
-    order_id = Lesson.objects.filter(pk=lesson_id).values_list("order_id", flat=True)[:1]
-    if not order_id:
+    with connection.cursor() as cur:
+        cur.execute(_ORDER_OF_SQL, [lesson_id])
+        row = cur.fetchone()
+    if row is None:
         raise NotFound(gettext_lazy("消课记录"))
-    order = lock_order(actor=actor, order_id=order_id[0], **roles)
-    lesson = Lesson.objects.select_for_update(no_key=True).get(pk=lesson_id)
+    order = lock_order(actor=actor, order_id=row[0], **roles)
+    lesson = next(iter(Lesson.objects.raw(_LESSON_FOR_UPDATE_SQL, [lesson_id])), None)
+    if lesson is None:
+        raise NotFound(gettext_lazy("消课记录"))
     return lesson, order
+
+
+_ORDER_OF_SQL = f"SELECT order_id FROM {Lesson._meta.db_table} WHERE id = %s"  # noqa: S608 - our table
+# every column, the row locked (a raw query: the lesson's own statement compiled once)
+_LESSON_FOR_UPDATE_SQL = (
+    f"SELECT {', '.join(f.column for f in Lesson._meta.concrete_fields)} "  # noqa: S608
+    f"FROM {Lesson._meta.db_table} WHERE id = %s"
+    + (" FOR NO KEY UPDATE" if connection.vendor == "postgresql" else "")
+)
 
 
 def lesson_confirm(*, actor, lesson_id: int) -> Lesson:
@@ -155,7 +171,7 @@ def lesson_confirm(*, actor, lesson_id: int) -> Lesson:
             return lesson
         before = lesson.status
         amount = _settle(lesson=lesson, order=order, target=LessonStatus.CONFIRMED, actor=actor)
-        order.save(update_fields=["pending_fen", "released_fen"])
+        ORDER_RELEASES.update([(order.pk, order.pending_fen, order.released_fen)])
         audit_record(
             actor=actor,
             action="funds.lesson_confirm",
