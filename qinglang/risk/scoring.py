@@ -1,5 +1,6 @@
 """Daily scoring: every computed signal once over the whole platform (set-based), the
-thresholds and weights of each institution's division applied, a score and a level per
+thresholds, weights and reports' days of each institution's division applied (each
+division's figures resolved once per run, not per institution), a score and a level per
 institution, its history, and what follows a change (alerts, guardians)."""
 
 import time as _time
