@@ -109,6 +109,15 @@ class Resolved:
         )
 
 
+def cited_stated(cite: dict) -> str:
+    """A rule as a record cites it (``Resolved.cite``: key, value, who set it, basis) in
+    words with its key, as officials read it on a page:
+    "规定：{名称} {值}({设定地区}；依据：{依据})[参数 key]"."""
+    set_by = "" if cite["set_by"] == "national" else cite["set_by"]
+    rule = Resolved(cite["rule"], cite["value"], set_by, cite["basis"], date.min)
+    return f"{rule.stated}{gettext(RULE_MARK)}{rule.key}]"
+
+
 def _violation_message(message, rule: Resolved) -> str:
     return gettext("{message}。{rule}[参数 {key}]").format(message=message, rule=rule.stated, key=rule.key)
 

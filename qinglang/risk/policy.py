@@ -10,7 +10,7 @@ from qinglang.core.models import PolicyParameter
 from qinglang.core.policy import division_chain
 from qinglang.core.policy_defaults import BY_KEY
 
-from .signals import KINDS
+from .signals import KINDS, ReportDays
 
 LARGE_MOVEMENT_KEY = "alerts.large_transaction_ratio"
 
@@ -120,3 +120,10 @@ class RiskPolicy:
     def levels(self, division_code: str) -> tuple[list[int], str]:
         v, where = self.get(LEVELS_KEY, division_code)
         return [int(x) for x in v], where
+
+    def report_days(self) -> ReportDays:
+        """How long a reported signal counts in each division (``risk.manual_signal_days``
+        resolved per division code, once each), bounded by the most days any division
+        in force gives."""
+        figures = [*self.rows[MANUAL_DAYS_KEY].values(), BY_KEY[MANUAL_DAYS_KEY].value]
+        return ReportDays(lambda code: int(self.value(MANUAL_DAYS_KEY, code)), max(int(v) for v in figures))

@@ -1,5 +1,6 @@
 """Daily scoring: every computed signal once over the whole platform (set-based), the
-thresholds and weights of each institution's division applied, a score and a level per
+thresholds, weights and reports' days of each institution's division applied (each
+division's figures resolved once per run, not per institution), a score and a level per
 institution, its history, and what follows a change (alerts, guardians)."""
 
 import time as _time
@@ -71,12 +72,13 @@ SCORES = bulk.Table(RiskScore)
 STATES = bulk.Table(RiskState)
 
 
-def _fired(day: date, pol: RiskPolicy, run: Run, manual_days: int) -> tuple[dict, dict, dict]:
+def _fired(day: date, pol: RiskPolicy, run: Run) -> tuple[dict, dict, dict]:
     """Every computed signal of ``day`` over the whole platform, kept where it reaches its
     threshold in the institution's division: (institution → fired signals, institution →
     (division, department), institution → the order ids that evidence its sales signals)."""
     w = Window(day)
     cache: dict = {}
+    manual_days = pol.report_days()  # how long a report counts, per division
     candidates: dict[str, list] = {}
     for kind, fn in COMPUTE.items():
         t = _time.monotonic()
@@ -122,9 +124,11 @@ def _states(day: date, fired: dict, info: dict) -> tuple[dict, dict]:
     return prev_scores, states
 
 
-def _explanation(score: int, sigs: list, thresholds, levels_set_in, manual_days: int, cited=()) -> dict:
-    """Why an institution has its score: each signal with the rule and division that set
-    its threshold and weight, and the level thresholds."""
+def _explanation(score: int, sigs: list, pol: RiskPolicy, div: str) -> dict:
+    """Why an institution has its score: each signal with the rules of its threshold and
+    weight as a record cites them (key, value, the division that set it, basis), the level
+    thresholds and how long a report counts, both of the institution's division."""
+    thresholds, levels_set_in = pol.levels(div)
     return {
         "score": score,
         "signals": [
@@ -138,6 +142,8 @@ def _explanation(score: int, sigs: list, thresholds, levels_set_in, manual_days:
                 "weight_rule": weight_key(k),
                 "weight": wt,
                 "weight_set_in": wsi,
+                "cited": pol.cite(threshold_key(k), div),
+                "weight_cited": pol.cite(weight_key(k), div),
             }
             for k, v, t, wt, si, wsi, _e in sigs
         ],
@@ -145,9 +151,10 @@ def _explanation(score: int, sigs: list, thresholds, levels_set_in, manual_days:
         "thresholds": thresholds,
         "thresholds_set_in": levels_set_in,
         "reports_rule": MANUAL_DAYS_KEY,
-        "reports_valid_days": manual_days,
+        "reports_valid_days": int(pol.value(MANUAL_DAYS_KEY, div)),
         # the level lines and the reports' validity as records cite a rule
-        **dict(zip(("thresholds_cited", "reports_cited"), cited, strict=False)),
+        "thresholds_cited": pol.cite(LEVELS_KEY, div),
+        "reports_cited": pol.cite(MANUAL_DAYS_KEY, div),
     }
 
 
@@ -167,7 +174,6 @@ def _score_rows(
     order_ids: dict,
     prev_scores: dict,
     states: dict,
-    manual_days: int,
 ) -> _Rows:
     """The signal, score and state rows of every institution that has a signal today or
     had a level above blue; level changes go to ``run.changes``."""
@@ -180,8 +186,7 @@ def _score_rows(
         div, dept = meta
         sigs = fired.get(inst, [])
         score = sum(s[3] for s in sigs)
-        thresholds, levels_set_in = pol.levels(div)
-        level = level_for(score, thresholds)
+        level = level_for(score, pol.levels(div)[0])
         old, since = states.get(inst, (Level.BLUE, day))
         old = prev_scores.get(inst, old)
         if not sigs and level == old:
@@ -203,14 +208,7 @@ def _score_rows(
                     department_kind=dept,
                 )
             )
-        explanation = _explanation(
-            score,
-            sigs,
-            thresholds,
-            levels_set_in,
-            manual_days,
-            (pol.cite(LEVELS_KEY, div), pol.cite(MANUAL_DAYS_KEY, "")),
-        )
+        explanation = _explanation(score, sigs, pol, div)
         out.scores.append(
             SCORES.row(
                 institution_id=inst,
@@ -289,8 +287,7 @@ def _score_day(day: date, *, actor, after_change: bool) -> Run:
     run = Run(day)
     pol = RiskPolicy(day)
     t0 = _time.monotonic()
-    manual_days = int(pol.value("risk.manual_signal_days", ""))
-    fired, info, order_ids = _fired(day, pol, run, manual_days)
+    fired, info, order_ids = _fired(day, pol, run)
     run.seconds["signals"] = round(_time.monotonic() - t0, 3)
 
     def lap(name: str, since: float) -> float:
@@ -310,7 +307,6 @@ def _score_day(day: date, *, actor, after_change: bool) -> Run:
             order_ids=order_ids,
             prev_scores=prev_scores,
             states=states,
-            manual_days=manual_days,
         )
         t = lap("rows", t)
         SIGNALS.insert(rows.signals)

@@ -6,7 +6,7 @@ Every function takes the day and yields ``(institution_id, value, evidence)``; e
 is ``{"model": "<app>.<model>", "ids": [...first 20 source rows...], ...figures}``."""
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -69,13 +69,35 @@ def _merge(*streams: Iterable[Row]) -> Iterator[Row]:
         yield inst, v, ({"sources": ev[inst]} if len(ev[inst]) > 1 else ev[inst][0])
 
 
-def _reports(kind: str, w: Window, manual_days: int) -> Iterator[Row]:
+class ReportDays:
+    """How long a reported signal counts (``risk.manual_signal_days``) in each
+    institution's division: ``figure(code)`` the days in force there, ``longest`` the
+    most days any division gives (bounding the query). The first day a report still
+    counts is worked out once per division and kept, not per report."""
+
+    def __init__(self, figure: Callable[[str], int], longest: int):
+        self.figure, self.longest = figure, int(longest)
+        self._first: dict[tuple[date, str], date] = {}
+
+    def first_day(self, day: date, division_code: str) -> date:
+        key = (day, division_code)
+        if key not in self._first:
+            self._first[key] = day - timedelta(days=int(self.figure(division_code)) - 1)
+        return self._first[key]
+
+
+def _reports(kind: str, w: Window, manual_days: ReportDays) -> Iterator[Row]:
+    """Reports seen within the days of the institution's division (the widest window
+    read, each report then held to its own division's first day)."""
     from .models import RiskReport
 
     rows = RiskReport.objects.filter(
-        kind=kind, observed_on__lte=w.day, observed_on__gt=w.day - timedelta(days=manual_days)
-    ).values_list("institution_id", "pk")
-    return _grouped(rows, "risk.riskreport")
+        kind=kind, observed_on__lte=w.day, observed_on__gt=w.day - timedelta(days=manual_days.longest)
+    ).values_list("institution_id", "pk", "observed_on", "institution__division_code")
+    return _grouped(
+        ((inst, pk) for inst, pk, seen, div in rows if seen >= manual_days.first_day(w.day, div)),
+        "risk.riskreport",
+    )
 
 
 def _clues_with(words: list[str], w: Window, days: int) -> Iterator[Row]:
@@ -324,22 +346,22 @@ def complaints_runaway(w: Window, **_) -> Iterator[Row]:
     return _grouped(rows, "clues.clue")
 
 
-def wage_arrears(w: Window, *, manual_days: int, **_) -> Iterator[Row]:
+def wage_arrears(w: Window, *, manual_days: ReportDays, **_) -> Iterator[Row]:
     return _merge(_clues_with(WAGE_WORDS, w, 30), _reports("wage_arrears", w, manual_days))
 
 
-def head_unreachable(w: Window, *, manual_days: int, **_) -> Iterator[Row]:
+def head_unreachable(w: Window, *, manual_days: ReportDays, **_) -> Iterator[Row]:
     return _merge(_clues_with(UNREACHABLE_WORDS, w, 14), _reports("head_unreachable", w, manual_days))
 
 
-def site_change(w: Window, *, manual_days: int, **_) -> Iterator[Row]:
+def site_change(w: Window, *, manual_days: ReportDays, **_) -> Iterator[Row]:
     return _reports("site_change", w, manual_days)
 
 
 # --- registry and inspections -------------------------------------------------------------
 
 
-def staff_leaving(w: Window, *, manual_days: int, **_) -> Iterator[Row]:
+def staff_leaving(w: Window, *, manual_days: ReportDays, **_) -> Iterator[Row]:
     from qinglang.registry.models import Staff
 
     rows = Staff.objects.filter(left_on__gt=w.day - timedelta(days=30), left_on__lte=w.day).values_list(

@@ -145,6 +145,15 @@ def policy_value(value, key: str = ""):
 
 
 @register.filter
+def rule_cited(cite) -> str:
+    """The rule a record cites (``{rule, value, set_by, basis}``) in words with its key;
+    nothing for a record that cites none (``core.policy.cited_stated``)."""
+    from qinglang.core.policy import cited_stated
+
+    return cited_stated(cite) if isinstance(cite, dict) and cite.get("rule") else ""
+
+
+@register.filter
 def department_names(kinds) -> str:
     """['education', 'market_regulation'] (or '|education|…|') -> '教育局、市场监督管理局'."""
     from qinglang.core.models import DepartmentKind

@@ -35,14 +35,15 @@ def test_every_test_the_doc_cites_exists():
 
 
 def test_every_key_has_a_test_in_its_row():
-    """Each key's row (or, for the risk signals, the table under the test it names) cites
-    a test."""
+    """Each key's row (or, for the risk signals, the table under the tests it names: the
+    portal's matrix and the app's own) cites a test."""
+    signals_table = DOC.split("test_signal_fires_at_the_city_threshold_and_not_short_of_it")[-1]
+    matrix = "test_rules_matrix_signals.py::test_a_signal_fires_at_and_beyond_its_threshold_naming_the_rules_in_force"
+    assert matrix in DOC.split("| signal | threshold key |")[0].split("## Risk early warning")[-1]
     for d in DEFAULTS:
         rows = [ln for ln in DOC.splitlines() if ln.startswith(f"| `{d.key}` |")]
         if d.key.startswith(("risk.threshold.", "risk.weight.")) or d.key == "alerts.large_transaction_ratio":
-            assert (
-                f"`{d.key}`" in DOC.split("test_signal_fires_at_the_city_threshold_and_not_short_of_it")[-1]
-            )
+            assert f"`{d.key}`" in signals_table, d.key
             continue
         assert rows, d.key
         assert any(TEST_REF.search(r) or r.rstrip().endswith("| as above |") for r in rows), d.key

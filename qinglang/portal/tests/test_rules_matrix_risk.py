@@ -2,13 +2,15 @@
 an alert (``risk.alert_days``), the guardian's visiting interval
 (``risk.guardian_checkin_days``) and how long a reported signal counts
 (``risk.manual_signal_days``). Each at, just inside and just beyond its figure, with
-成都市's own figure (the reports' validity is one national figure for the run); the
-score's explanation, the alert (through the API) and the guardian's records cite the key,
-the value, the division that set it and the basis."""
+成都市's own figure (a report counts for the days of its institution's division); the
+score's explanation, the alert (through the API), the institution's risk page and the
+guardian's records cite the key, the value, the division that set it and the basis."""
 
 from datetime import timedelta
 
 import pytest
+from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from qinglang.accounts.models import Role
@@ -18,9 +20,9 @@ from qinglang.core.policy import policy_resolve
 from qinglang.risk.models import Alert, RiskScore, RiskSignal, RiskState
 from qinglang.risk.scoring import score_day
 from qinglang.risk.tests import factories as f
-from qinglang.testing import make_institution, make_user
+from qinglang.testing import OTHER_COUNTY, make_institution, make_user
 
-from .rule_checks import CITY, CITY_BASIS, city_sets, post_json, token_client
+from .rule_checks import CITY, CITY_BASIS, assert_cites, city_sets, post_json, token_client
 
 pytestmark = pytest.mark.django_db
 LEVELS = "risk.level_thresholds"
@@ -150,3 +152,44 @@ def test_a_report_counts_for_its_days_and_not_one_more(admin, days, step):
         ex = RiskScore.objects.get(institution=inst, day=on).explanation
         basis = "全国规定(测试)" if days != 30 else policy_resolve(MANUAL, "").basis
         assert ex["reports_cited"] == {"rule": MANUAL, "value": days, "set_by": "national", "basis": basis}
+
+
+@pytest.mark.parametrize("step", ["inside", "at", "beyond"])
+def test_the_citys_report_days_decide_whether_a_report_still_counts(admin, step):
+    """成都市 keeps a report for 5 days and 锦江区 for 10: seen on D, a report about an
+    institution of 武侯区 counts on D + 3 (inside) and D + 4 (at), not on D + 5 (beyond),
+    while one about an institution of 锦江区 still counts on all three, in the same run.
+    The score's explanation (through the API) and the institution's risk page cite the
+    figure in force and the division that set it."""
+    city_sets(MANUAL, 5)
+    city_sets(MANUAL, 10, division=OTHER_COUNTY, basis="锦江区规定(测试)")
+    here, there = make_institution(admin), make_institution(admin, division_code=OTHER_COUNTY)
+    seen = timezone.localdate()
+    for inst in (here, there):
+        f.report(inst, kind="site_change", observed_on=seen, evidence="房东称租约月底到期不再续租")
+    on = seen + timedelta(days=4 + {"inside": -1, "at": 0, "beyond": 1}[step])
+    score_day(on)
+    fired = set(
+        RiskSignal.objects.filter(day=on, kind="site_change").values_list("institution_id", flat=True)
+    )
+    assert fired == ({here.pk, there.pk} if step != "beyond" else {there.pk})
+    there_ex = RiskScore.objects.get(institution=there, day=on).explanation
+    assert there_ex["reports_cited"] == {
+        "rule": MANUAL,
+        "value": 10,
+        "set_by": OTHER_COUNTY,
+        "basis": "锦江区规定(测试)",
+    }
+    if step == "beyond":
+        assert not RiskScore.objects.filter(institution=here, day=on).exists()
+        return
+    officer = make_user(Role.REGULATOR_OFFICER, department_kind=here.competent_department.kind)
+    (latest, *_) = token_client(officer).get(f"/api/risk/institutions/{here.pk}").json()["history"]
+    assert latest["day"] == on.isoformat()
+    assert latest["explanation"]["reports_cited"] == _cite(MANUAL, 5, CITY)
+    assert latest["explanation"]["reports_valid_days"] == 5
+    page = Client()
+    page.force_login(officer)
+    assert_cites(
+        page.get(reverse("portal:risk_institution", args=[here.pk])).content.decode(), MANUAL, 5, CITY
+    )

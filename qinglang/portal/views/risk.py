@@ -133,11 +133,15 @@ def institution_risk(request, pk: int):
             for m in candidates
             if any(inst.division_code.startswith(x) for x in m.division_prefixes or [])
         ]
+    # the latest score's reasons: each signal's threshold and weight rules, the reports' days
+    explained = data["history"][0].explanation if data["history"] else {}
     return render(
         request,
         "portal/risk/institution.html",
         {
             **data,
+            "explained": {e["kind"]: e for e in explained.get("signals", [])},
+            "reports_cited": explained.get("reports_cited"),
             "labels": KINDS,
             "manual_kinds": MANUAL_LABELS.items(),
             "can_write": can_write(request.user),
