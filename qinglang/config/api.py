@@ -127,6 +127,10 @@ def ping(request):
     return {"ok": True}
 
 
+# the funds routers first: Django tries URL patterns in turn, and lessons and confirmations
+# are the paths called hundreds of times a second at peak (no other prefix overlaps them)
+api.add_router("/funds", funds_router)
+api.add_router("/funds", funds_parent_router)
 api.add_router("/core", core_router)
 api.add_router("/accounts", accounts_router)
 api.add_router("/admin", admin_router)
@@ -135,8 +139,6 @@ api.add_router("/admin/banks", funds_admin_router)
 api.add_router("/notifications", notifications_router)
 api.add_router("/registry", registry_router)
 api.add_router("/public", registry_public_router)
-api.add_router("/funds", funds_router)
-api.add_router("/funds", funds_parent_router)
 api.add_router("/public", funds_public_router)
 api.add_router("/inspections", inspections_router)
 api.add_router("/clues", clues_router)

@@ -167,6 +167,26 @@ class StateMachine:
         # core.bulk: COPY on PostgreSQL, one executemany elsewhere
         return table.insert(out) if out else 0
 
+    def first_rows_sql(
+        self, ids_sql: str, status: str, *, actor, reason: str = "", at=None
+    ) -> tuple[str, list]:
+        """An ``INSERT … SELECT`` of the first transition rows (from = to = ``status``) of the
+        objects whose ids ``ids_sql`` selects (a ``SELECT id FROM …``, e.g. of a CTE that
+        inserted them), with its parameters: for a hot path that writes an object and its
+        first row in one statement (PostgreSQL's data-modifying CTEs)."""
+        from django.db import connection
+
+        h = self.history._meta
+        cols = [
+            h.get_field(c).column
+            for c in (self._subject_fk, "from_status", "to_status", "reason", "actor_id", "at")
+        ]
+        at = connection.ops.adapt_datetimefield_value(at or timezone.now())
+        return (
+            f"INSERT INTO {h.db_table} ({', '.join(cols)}) SELECT s.id, %s, %s, %s, %s, %s FROM ({ids_sql}) AS s",  # noqa: S608
+            [str(status), str(status), reason, _actor_id(actor), at],
+        )
+
     @cached_property
     def _history_table(self):
         from .bulk import Table

@@ -272,9 +272,47 @@ class Pending:
     delta: dict[int, int]
 
     def apply(self) -> None:
-        if self.delta:
+        if not self.delta:
+            return
+        if bulk.is_pg():
+            _lock_add_check(self.delta)
+        else:
             _write_deltas(_lock_and_check(self.delta), self.delta)
-            self.delta = {}
+        self.delta = {}
+
+
+# PostgreSQL: lock the accounts in id order (the materialized CTE sorts, then locks) and
+# add the deltas in the same statement, where the balance rules hold (the table's check
+# constraints would refuse the rest with a bare integrity error). An account the rules
+# refuse is left out; its balance, read under the lock, gives the rule's own refusal, and
+# the service's transaction takes back whatever the statement did change.
+_LOCK_ADD_SQL = (
+    f"WITH l AS MATERIALIZED (SELECT id FROM {LedgerAccount._meta.db_table} "  # noqa: S608 - our table
+    "WHERE id = ANY(%s::bigint[]) ORDER BY id FOR NO KEY UPDATE) "
+    f"UPDATE {LedgerAccount._meta.db_table} AS t SET balance_fen = t.balance_fen + v.d "
+    "FROM l, unnest(%s::bigint[], %s::bigint[]) AS v(id, d) WHERE t.id = l.id AND v.id = l.id "
+    "AND NOT (t.kind = ANY(%s) AND t.balance_fen + v.d < 0) "
+    "AND NOT (t.kind = ANY(%s) AND t.balance_fen + v.d > 0) "
+    "RETURNING t.id"
+)
+_DEBIT_KINDS = sorted(str(k) for k in NON_NEGATIVE_DEBIT)
+_CREDIT_KINDS = sorted(str(k) for k in NON_NEGATIVE_CREDIT)
+
+
+def _lock_add_check(delta: dict[int, int]) -> None:
+    """``_lock_and_check`` and ``_write_deltas`` in one statement (PostgreSQL, the
+    single-event hot paths)."""
+    ids = sorted(delta)
+    with connection.cursor() as cur:
+        cur.execute(_LOCK_ADD_SQL, [ids, ids, [delta[i] for i in ids], _DEBIT_KINDS, _CREDIT_KINDS])
+        written = {pk for (pk,) in cur.fetchall()}
+    if len(written) == len(ids):
+        return
+    # refused or unknown: the rules' own refusal (the rows are locked by the statement)
+    accounts = lock_accounts(set(ids) - written)
+    for pk, a in accounts.items():
+        check_balance_rules(a, a.balance_fen + delta[pk])
+    raise DomainError("unknown_account", gettext_lazy("账户不存在"), {"accounts": sorted(set(ids) - written)})
 
 
 class AlreadyPosted(Exception):

@@ -182,10 +182,11 @@ def _record_one(
             plan.pending_fen,
             plan.status,
         )
-        _insert_lesson_and_progress(cur, lesson, order, pg)
+        _insert_lesson_and_progress(cur, lesson, order, pg, actor=actor, now=now)
         if pending:
             pending.apply()
-        LESSON_STATES.record_many([(lesson.pk, lesson.status, lesson.status)], actor=actor, at=now)
+        if not pg:  # on PostgreSQL the lesson's statement inserted its first transition row
+            LESSON_STATES.record_many([(lesson.pk, lesson.status, lesson.status)], actor=actor, at=now)
         if plan.status != before_status:
             ORDER_STATES.record_many(
                 [(order.pk, before_status, plan.status)], actor=actor, reason="课时消完", at=now
@@ -327,9 +328,9 @@ def _stage_release(lesson: Lesson, order: Order, inst_division: str, read: _Orde
     return pending
 
 
-def _insert_lesson_and_progress(cur, lesson: Lesson, order: Order, pg: bool) -> None:
+def _insert_lesson_and_progress(cur, lesson: Lesson, order: Order, pg: bool, *, actor, now) -> None:
     """The lesson inserted and the order's counters and status updated: one statement on
-    PostgreSQL, two on SQLite."""
+    PostgreSQL, which also inserts the lesson's first transition row; two on SQLite."""
     ops = connection.ops
     values = {c: getattr(lesson, c) for c in LESSON_COLS}
     for c in ("given_at", "created_at"):
@@ -343,7 +344,13 @@ def _insert_lesson_and_progress(cur, lesson: Lesson, order: Order, pg: bool) -> 
     update = f"UPDATE {Order._meta.db_table} SET lessons_consumed = %s, pending_fen = %s, status = %s WHERE id = %s"  # noqa: S608
     order_values = [order.lessons_consumed, order.pending_fen, order.status, order.pk]
     if pg:  # one statement
-        cur.execute(f"WITH l AS ({insert}), o AS ({update}) SELECT id FROM l", [*values, *order_values])  # noqa: S608
+        first, first_params = LESSON_STATES.first_rows_sql(
+            "SELECT id FROM l", lesson.status, actor=actor, at=now
+        )
+        cur.execute(
+            f"WITH l AS ({insert}), o AS ({update}), t AS ({first}) SELECT id FROM l",  # noqa: S608
+            [*values, *order_values, *first_params],
+        )
         lesson.pk = cur.fetchone()[0]
     else:
         cur.execute(insert, values)
