@@ -19,6 +19,8 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.models import Membership, Role
 from qinglang.accounts.notifications import Message, notify_many
@@ -133,7 +135,7 @@ def is_unit_member(actor, division: str, department: str) -> bool:
 def _text(value, field: str, label: str) -> str:
     value = (value or "").strip()
     if len(value) > MAX_TEXT:
-        raise ValidationError({field: f"{label}不超过{MAX_TEXT}字"})
+        raise ValidationError({field: format_lazy(_("{label}不超过{limit}字"), label=label, limit=MAX_TEXT)})
     return value
 
 
@@ -151,7 +153,7 @@ def daily_report_submit(
     and the figures but keeps the first submission time, which decides on-time)."""
     today = timezone.localdate()
     if day > today:
-        raise ValidationError({"day": "不能报送未来日期的日报"})
+        raise ValidationError({"day": _("不能报送未来日期的日报")})
     texts = {
         f: _text(v, f, label)
         for (f, label), v in zip(TEXTS, (notable_events, measures, problems), strict=True)
@@ -160,11 +162,11 @@ def daily_report_submit(
         (u for u in units(division[:6]) if u["division"] == division and u["department"] == department), None
     )
     if unit is None:
-        raise ValidationError({"division": "不是日报报送单位"})
+        raise ValidationError({"division": _("不是日报报送单位")})
     if not is_unit_member(actor, division, department):
         if division_in_scope(actor, division):
-            raise PermissionDeniedError("日报由本单位报送")
-        raise NotFound("报送单位")
+            raise PermissionDeniedError(_("日报由本单位报送"))
+        raise NotFound(_("报送单位"))
     with transaction.atomic():
         report, created = DailyReport.objects.select_for_update().get_or_create(
             division_code=division,
@@ -229,7 +231,7 @@ def county_report(county: str, day: date) -> dict:
     unit's report (or its absence), and the dispatch notes of the day."""
     node = Division.objects.filter(code=county).first()
     if node is None or len(county) != 6:
-        raise NotFound("区县")
+        raise NotFound(_("区县"))
     reports = {
         (r.division_code, r.department_kind): r
         for r in DailyReport.objects.filter(division_code__startswith=county, report_on=day)
@@ -300,18 +302,18 @@ def county_report_docx(rep: dict) -> bytes:
 def dispatch_issue(*, actor, county: str, day: date, text: str, targets: list[tuple[str, str]]) -> Dispatch:
     """The leader's dispatch note on a day's reports to named units (each a (division,
     department) of the county's reporting units); each unit is notified."""
-    require_role(actor, {Role.REGULATOR_LEADER}, message="调度意见由监管领导下达")
+    require_role(actor, {Role.REGULATOR_LEADER}, message=_("调度意见由监管领导下达"))
     if not division_in_scope(actor, county):
-        raise NotFound("区县")
+        raise NotFound(_("区县"))
     text = (text or "").strip()
     if not text:
-        raise ValidationError({"text": "请填写调度意见"})
+        raise ValidationError({"text": _("请填写调度意见")})
     if len(text) > MAX_TEXT:
-        raise ValidationError({"text": f"调度意见不超过{MAX_TEXT}字"})
+        raise ValidationError({"text": format_lazy(_("调度意见不超过{limit}字"), limit=MAX_TEXT)})
     known = {(u["division"], u["department"]): u for u in units(county)}
     chosen = [known.get(tuple(t)) for t in targets]
     if not chosen or None in chosen:
-        raise ValidationError({"targets": "请选择本县(区)的报送单位"})
+        raise ValidationError({"targets": _("请选择本县(区)的报送单位")})
     with transaction.atomic():
         d = Dispatch.objects.create(
             division_code=county, report_on=day, text=text, issued_by_id=user_id(actor)
@@ -374,11 +376,11 @@ def dispatch_acknowledge(*, actor, target_id: int) -> DispatchTarget:
     with transaction.atomic():
         t = DispatchTarget.objects.select_for_update().filter(pk=target_id).first()
         if t is None or not dispatch_visible(actor).filter(pk=t.dispatch_id).exists():
-            raise NotFound("调度意见")
+            raise NotFound(_("调度意见"))
         if not is_unit_member(actor, t.division_code, t.department_kind):
-            raise PermissionDeniedError("调度意见由被调度单位签收")
+            raise PermissionDeniedError(_("调度意见由被调度单位签收"))
         if t.acknowledged_at:
-            raise ValidationError({"target": "该调度意见已签收"})
+            raise ValidationError({"target": _("该调度意见已签收")})
         t.acknowledged_at, t.acknowledged_by_id = timezone.now(), user_id(actor)
         t.save(update_fields=["acknowledged_at", "acknowledged_by_id"])
         audit_record(

@@ -17,6 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.models import Membership, Role
 from qinglang.accounts.notifications import Message, department_officers, notify_many_once
@@ -52,7 +54,7 @@ KIND_BY_LABEL = {label: value for value, label in chinese_labels(DepartmentKind)
 def _county(code: str) -> Division:
     county = Division.objects.filter(code=code, level=DivisionLevel.COUNTY).first()
     if county is None:
-        raise ValidationError({"division": "请选择县(区)"})
+        raise ValidationError({"division": _("请选择县(区)")})
     return county
 
 
@@ -63,23 +65,23 @@ def may_manage(actor, county: str) -> bool:
 
 def _require_manage(actor, county: str) -> None:
     if not division_in_scope(actor, county):
-        raise NotFound("区县")
+        raise NotFound(_("区县"))
     if not may_manage(actor, county):
-        raise PermissionDeniedError("工作台账和督查问题由专班(双减办)管理")
+        raise PermissionDeniedError(_("工作台账和督查问题由专班(双减办)管理"))
 
 
 def _text(value, name: str, label: str, *, required: bool = False, limit: int = MAX_TEXT) -> str:
     value = (value or "").strip()
     if required and not value:
-        raise ValidationError({name: f"请填写{label}"})
+        raise ValidationError({name: format_lazy(_("请填写{label}"), label=label)})
     if len(value) > limit:
-        raise ValidationError({name: f"{label}不超过{limit}字"})
+        raise ValidationError({name: format_lazy(_("{label}不超过{limit}字"), label=label, limit=limit)})
     return value
 
 
 def _department(kind: str) -> str:
     if kind not in DepartmentKind.values:
-        raise ValidationError({"department_kind": "请选择责任部门"})
+        raise ValidationError({"department_kind": _("请选择责任部门")})
     return kind
 
 
@@ -112,14 +114,14 @@ def work_task_create(
     _county(county)
     _require_manage(actor, county)
     if cadence not in WorkTaskCadence.values:
-        raise ValidationError({"cadence": "推进频次无效"})
+        raise ValidationError({"cadence": _("推进频次无效")})
     with transaction.atomic():
         t = WorkTask.objects.create(
             division_code=county,
             department_kind=_department(department_kind),
-            title=_text(title, "title", "工作任务", required=True, limit=200),
-            requirement=_text(requirement, "requirement", "工作要求"),
-            lead_leader=_text(lead_leader, "lead_leader", "牵头领导", limit=50),
+            title=_text(title, "title", _("工作任务"), required=True, limit=200),
+            requirement=_text(requirement, "requirement", _("工作要求")),
+            lead_leader=_text(lead_leader, "lead_leader", _("牵头领导"), limit=50),
             cadence=cadence,
             due_on=due_on,
             created_by_id=user_id(actor),
@@ -145,16 +147,16 @@ def work_task_create(
 def work_task_progress(*, actor, task_id: int, text: str, progress) -> WorkTask:
     """The department (or the task force) reports progress; 100% completes the task."""
     if type(progress) is not int or not 0 <= progress <= 100:
-        raise ValidationError({"progress": "完成进度须为0至100的整数"})
-    text = _text(text, "text", "推进情况", required=True)
+        raise ValidationError({"progress": _("完成进度须为0至100的整数")})
+    text = _text(text, "text", _("推进情况"), required=True)
     with transaction.atomic():
         t = visible_tasks(actor).select_for_update().filter(pk=task_id).first()
         if t is None:
-            raise NotFound("工作任务")
+            raise NotFound(_("工作任务"))
         if not competent_or_task_force(actor, t.division_code, t.department_kind):
-            raise PermissionDeniedError("推进情况由责任部门或专班报送")
+            raise PermissionDeniedError(_("推进情况由责任部门或专班报送"))
         if t.status == WorkTaskStatus.DONE:
-            raise ValidationError({"progress": "该任务已完成"})
+            raise ValidationError({"progress": _("该任务已完成")})
         before = t.progress
         WorkTaskNote.objects.create(
             task=t, text=text, progress=progress, author_id=user_id(actor), author_name=_author(actor)
@@ -216,18 +218,18 @@ def problem_create(
 
 def _clean_problem(county: str, d: dict) -> dict:
     if d.get("source") not in ProblemSource.values:
-        raise ValidationError({"source": "请选择问题来源"})
+        raise ValidationError({"source": _("请选择问题来源")})
     if not isinstance(d.get("deadline"), date):
-        raise ValidationError({"deadline": "请填写整改时限"})
+        raise ValidationError({"deadline": _("请填写整改时限")})
     out = {
         "division_code": county,
         "department_kind": _department(d.get("department_kind", "")),
         "source": d["source"],
-        "source_ref": _text(d.get("source_ref"), "source_ref", "问题清单名称", required=True, limit=200),
-        "number": _text(d.get("number"), "number", "序号", limit=32),
-        "description": _text(d.get("description"), "description", "问题描述", required=True),
-        "lead_leader": _text(d.get("lead_leader"), "lead_leader", "牵头领导", required=True, limit=50),
-        "measures": _text(d.get("measures"), "measures", "整改措施"),
+        "source_ref": _text(d.get("source_ref"), "source_ref", _("问题清单名称"), required=True, limit=200),
+        "number": _text(d.get("number"), "number", _("序号"), limit=32),
+        "description": _text(d.get("description"), "description", _("问题描述"), required=True),
+        "lead_leader": _text(d.get("lead_leader"), "lead_leader", _("牵头领导"), required=True, limit=50),
+        "measures": _text(d.get("measures"), "measures", _("整改措施")),
         "deadline": d["deadline"],
     }
     if (
@@ -236,7 +238,15 @@ def _clean_problem(county: str, d: dict) -> dict:
             division_code=county, source_ref=out["source_ref"], number=out["number"]
         ).exists()
     ):
-        raise ValidationError({"number": f"{out['source_ref']}第{out['number']}号问题已登记"})
+        raise ValidationError(
+            {
+                "number": format_lazy(
+                    _("{source_ref}第{number}号问题已登记"),
+                    source_ref=out["source_ref"],
+                    number=out["number"],
+                )
+            }
+        )
     return out
 
 
@@ -273,18 +283,18 @@ def _notify_assigned(problems: list[SupervisionProblem], actor) -> None:
 def _locked_problem(actor, problem_id: int) -> SupervisionProblem:
     p = visible_problems(actor).select_for_update().filter(pk=problem_id).first()
     if p is None:
-        raise NotFound("督查问题")
+        raise NotFound(_("督查问题"))
     return p
 
 
 def problem_note(*, actor, problem_id: int, text: str) -> ProblemNote:
-    text = _text(text, "text", "整改进展", required=True)
+    text = _text(text, "text", _("整改进展"), required=True)
     with transaction.atomic():
         p = _locked_problem(actor, problem_id)
         if not competent_or_task_force(actor, p.division_code, p.department_kind):
-            raise PermissionDeniedError("整改进展由责任部门或专班报送")
+            raise PermissionDeniedError(_("整改进展由责任部门或专班报送"))
         if p.status == ProblemStatus.CLOSED:
-            raise ValidationError({"text": "该问题已销号"})
+            raise ValidationError({"text": _("该问题已销号")})
         n = ProblemNote.objects.create(
             problem=p, text=text, author_id=user_id(actor), author_name=_author(actor)
         )
@@ -296,18 +306,18 @@ def problem_note(*, actor, problem_id: int, text: str) -> ProblemNote:
 def problem_submit(*, actor, problem_id: int, summary: str, uploads: list) -> SupervisionProblem:
     """The responsible department applies for close-out: what was done, with evidence
     (at least one file, photos or documents checked by content)."""
-    summary = _text(summary, "summary", "整改情况", required=True)
+    summary = _text(summary, "summary", _("整改情况"), required=True)
     if not uploads:
-        raise ValidationError({"evidence": "申请销号须上传整改佐证材料"})
+        raise ValidationError({"evidence": _("申请销号须上传整改佐证材料")})
     if len(uploads) > MAX_EVIDENCE:
-        raise ValidationError({"evidence": f"佐证材料最多{MAX_EVIDENCE}个"})
+        raise ValidationError({"evidence": format_lazy(_("佐证材料最多{n}个"), n=MAX_EVIDENCE)})
     checked = [files.check_upload(f, what="佐证材料") for f in uploads]
     stored = []
     try:
         with transaction.atomic():
             p = _locked_problem(actor, problem_id)
             if not competent_or_task_force(actor, p.division_code, p.department_kind):
-                raise PermissionDeniedError("销号申请由责任部门报送")
+                raise PermissionDeniedError(_("销号申请由责任部门报送"))
             PROBLEM_STATES.check(p.status, ProblemStatus.SUBMITTED)
             for c in checked:
                 rel, digest, created = files.store(c.data, folder="problems")
@@ -335,11 +345,11 @@ def problem_submit(*, actor, problem_id: int, summary: str, uploads: list) -> Su
 
 def problem_decide(*, actor, problem_id: int, close: bool, reason: str = "") -> SupervisionProblem:
     """The task force closes the problem (销号) or sends it back with the reason."""
-    reason = _text(reason, "reason", "审核意见", required=not close, limit=500)
+    reason = _text(reason, "reason", _("审核意见"), required=not close, limit=500)
     with transaction.atomic():
         p = _locked_problem(actor, problem_id)
         if not may_manage(actor, p.division_code):
-            raise PermissionDeniedError("销号由专班(双减办)审核")
+            raise PermissionDeniedError(_("销号由专班(双减办)审核"))
         to = ProblemStatus.CLOSED if close else ProblemStatus.OPEN
         fields = []
         if close:
@@ -438,8 +448,8 @@ def problem_import_xlsx(*, actor, county: str, source: str, source_ref: str, fil
     _county(county)
     _require_manage(actor, county)
     if source not in ProblemSource.values:
-        raise ValidationError({"source": "请选择问题来源"})
-    source_ref = _text(source_ref, "source_ref", "问题清单名称", required=True, limit=200)
+        raise ValidationError({"source": _("请选择问题来源")})
+    source_ref = _text(source_ref, "source_ref", _("问题清单名称"), required=True, limit=200)
     rows = read_table(file_obj, PROBLEM_COLUMNS, max_rows=1000)
     result = ProblemImportResult()
     plan, seen = [], {}

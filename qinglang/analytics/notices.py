@@ -19,6 +19,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.models import Membership, Role
 from qinglang.accounts.notifications import Message, notify_many
@@ -64,7 +66,7 @@ def ranking(county: str, week: date) -> dict:
     week = monday_of(week)
     node = Division.objects.filter(code=county).first()
     if node is None or len(county) != COUNTY:
-        raise NotFound("区县")
+        raise NotFound(_("区县"))
     towns = {d.code: d.name for d in Division.objects.filter(parent_id=county).order_by("code")}
     rows = IndicatorValue.objects.filter(
         Q(division_code__in=list(towns), department_kind="") | Q(division_code=county),
@@ -167,7 +169,7 @@ def notice_issue(*, actor, county: str, week: date, today: date | None = None) -
     today = today or timezone.localdate()
     week = monday_of(week)
     if week > monday_of(today):
-        raise ValidationError({"week": "不能通报尚未开始的周"})
+        raise ValidationError({"week": _("不能通报尚未开始的周")})
     data = ranking(county, week)
     series_key = {"division_code": county, "year": today.year}
     try:
@@ -191,7 +193,7 @@ def notice_issue(*, actor, county: str, week: date, today: date | None = None) -
         )
         from .documents import ranking_notice_docx
 
-        notice.file, notice.sha256, _ = files.store(
+        notice.file, notice.sha256, _size = files.store(
             ranking_notice_docx(notice), folder="analytics/notices", suffix=".docx"
         )
         notice.save(update_fields=["file", "sha256"])
@@ -251,13 +253,15 @@ def notice_issue(*, actor, county: str, week: date, today: date | None = None) -
 def notice_issue_on_demand(*, actor, county: str, week: date) -> RankingNotice:
     """The leader issues a week's notice now (this week so far, or a past week not yet
     issued)."""
-    require_role(actor, {Role.REGULATOR_LEADER}, message="通报由监管领导印发")
+    require_role(actor, {Role.REGULATOR_LEADER}, message=_("通报由监管领导印发"))
     if not division_in_scope(actor, county):
-        raise NotFound("区县")
+        raise NotFound(_("区县"))
     notice = notice_issue(actor=actor, county=county, week=week)
     if notice is None:
         existing = RankingNotice.objects.get(division_code=county, week_start=monday_of(week))
-        raise ValidationError({"week": f"该周通报已印发({existing.number})，不重复印发"})
+        raise ValidationError(
+            {"week": format_lazy(_("该周通报已印发({number})，不重复印发"), number=existing.number)}
+        )
     return notice
 
 
@@ -312,7 +316,7 @@ def weekly_notices(*, now: datetime | None = None) -> dict:
 def notices_visible(actor):
     """The notices of the counties in or above the user's scope (a township's officers
     read their county's notice)."""
-    require_role(actor, REGULATORS, message="通报仅对监管部门开放")
+    require_role(actor, REGULATORS, message=_("通报仅对监管部门开放"))
     a = actor_for(actor)
     qs = RankingNotice.objects.all()
     if a.is_platform_admin or is_system(actor):
@@ -327,7 +331,7 @@ def notices_visible(actor):
 def notice_get(actor, notice_id: int) -> RankingNotice:
     n = notices_visible(actor).filter(pk=notice_id).first()
     if n is None:
-        raise NotFound("通报")
+        raise NotFound(_("通报"))
     return n
 
 
@@ -366,14 +370,14 @@ def reminders_visible(actor):
 def reminder_get(actor, reminder_id: int) -> Reminder:
     r = reminders_visible(actor).filter(pk=reminder_id).first()
     if r is None:
-        raise NotFound("督办提醒")
+        raise NotFound(_("督办提醒"))
     return r
 
 
-def _lock_reminder(actor, reminder_id: int, refused: str) -> Reminder:
+def _lock_reminder(actor, reminder_id: int, refused) -> Reminder:
     r = reminders_visible(actor).select_for_update(of=("self",)).filter(pk=reminder_id).first()
     if r is None:
-        raise NotFound("督办提醒")
+        raise NotFound(_("督办提醒"))
     if not is_unit_member(actor, r):
         raise PermissionDeniedError(refused)
     return r
@@ -382,9 +386,9 @@ def _lock_reminder(actor, reminder_id: int, refused: str) -> Reminder:
 def reminder_acknowledge(*, actor, reminder_id: int) -> Reminder:
     """签收: once, by a member of the reminded unit."""
     with transaction.atomic():
-        r = _lock_reminder(actor, reminder_id, "督办提醒由被督办单位签收")
+        r = _lock_reminder(actor, reminder_id, _("督办提醒由被督办单位签收"))
         if r.acknowledged_at:
-            raise ValidationError({"reminder": "该督办提醒已签收"})
+            raise ValidationError({"reminder": _("该督办提醒已签收")})
         r.acknowledged_at = timezone.now()
         r.acknowledged_by_id = user_id(actor)
         r.save(update_fields=["acknowledged_at", "acknowledged_by_id"])
@@ -398,13 +402,13 @@ def reminder_follow_up(*, actor, reminder_id: int, text: str) -> Reminder:
     """整改落实情况, after the reminder was acknowledged (may be updated)."""
     text = (text or "").strip()
     if not text:
-        raise ValidationError({"follow_up": "请填写整改落实情况"})
+        raise ValidationError({"follow_up": _("请填写整改落实情况")})
     if len(text) > 2000:
-        raise ValidationError({"follow_up": "整改落实情况不超过2000字"})
+        raise ValidationError({"follow_up": _("整改落实情况不超过2000字")})
     with transaction.atomic():
-        r = _lock_reminder(actor, reminder_id, "整改落实情况由被督办单位报送")
+        r = _lock_reminder(actor, reminder_id, _("整改落实情况由被督办单位报送"))
         if not r.acknowledged_at:
-            raise ValidationError({"follow_up": "请先签收督办提醒"})
+            raise ValidationError({"follow_up": _("请先签收督办提醒")})
         before = r.follow_up
         r.follow_up, r.followed_up_at = text, timezone.now()
         r.save(update_fields=["follow_up", "followed_up_at"])

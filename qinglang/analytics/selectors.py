@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db.models import Max
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.permissions import REGULATORS, is_system, require_role
 from qinglang.accounts.scope import actor_for, division_in_scope, restrict
@@ -41,23 +42,23 @@ def home_division(actor) -> str:
 def own_department(actor) -> str:
     """The department a regulator belongs to ("" if none or several)."""
     a = actor_for(actor)
-    depts = {d for _, d in a.regulator}
+    depts = {d for _div, d in a.regulator}
     return depts.pop() if len(depts) == 1 else ""
 
 
 def _check(actor, division: str, period: str, department: str) -> None:
-    require_role(actor, REGULATORS, message="指标仅对监管部门开放")
+    require_role(actor, REGULATORS, message=_("指标仅对监管部门开放"))
     if period not in Period.values:
-        raise ValidationError({"period": "周期应为日、周或月"})
+        raise ValidationError({"period": _("周期应为日、周或月")})
     if department and department not in DepartmentKind.values:
-        raise ValidationError({"department": "主管部门不存在"})
+        raise ValidationError({"department": _("主管部门不存在")})
     if division and not (division.isdigit() and len(division) in (2, 4, 6, 9, 12)):
-        raise ValidationError({"division": "区划代码应为2、4、6、9或12位数字"})
+        raise ValidationError({"division": _("区划代码应为2、4、6、9或12位数字")})
     a = actor_for(actor)
     if not (a.is_platform_admin or is_system(actor)) and not (
         division and division_in_scope(actor, division)
     ):
-        raise NotFound("区划")
+        raise NotFound(_("区划"))
 
 
 def check_scope(actor, division: str) -> None:
@@ -109,7 +110,7 @@ def dashboard(actor, *, division: str, period: str, start: date | None, departme
     prev = shift(period, start, 1)
     node = Division.objects.filter(code=division).first() if division else None
     if division and node is None:
-        raise NotFound("区划")
+        raise NotFound(_("区划"))
     children = list(
         Division.objects.filter(parent_id=division) if division else Division.objects.filter(level=1)
     )
@@ -176,7 +177,7 @@ def drill(
     only the rows their own scope lets them see)."""
     ind = INDICATORS.get(key)
     if ind is None:
-        raise NotFound("指标")
+        raise NotFound(_("指标"))
     _check(actor, division, period, department)
     start = normalise_start(period, start)
     first, last = period_bounds(period, start)

@@ -6,6 +6,8 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.permissions import competent_or_task_force, user_id
 from qinglang.accounts.scope import division_in_scope
@@ -18,7 +20,7 @@ from .models import SchoolReport
 
 def _count(value, field: str, label: str) -> int:
     if type(value) is not int or value < 0:
-        raise ValidationError({field: f"{label}须为非负整数"})
+        raise ValidationError({field: format_lazy(_("{label}须为非负整数"), label=label)})
     return value
 
 
@@ -28,22 +30,22 @@ def school_report_submit(
     """The education department (or the task force) of a division reports its compulsory
     schools: how many, how many offer after-school service, how many keep homework within
     the limits. The latest report is the division's figure from its day on."""
-    schools = _count(schools, "schools", "义务教育学校数")
-    after_school = _count(after_school, "after_school", "开展课后服务学校数")
-    homework_ok = _count(homework_ok, "homework_ok", "作业时长达标学校数")
+    schools = _count(schools, "schools", _("义务教育学校数"))
+    after_school = _count(after_school, "after_school", _("开展课后服务学校数"))
+    homework_ok = _count(homework_ok, "homework_ok", _("作业时长达标学校数"))
     if after_school > schools:
-        raise ValidationError({"after_school": "开展课后服务学校数不能超过学校总数"})
+        raise ValidationError({"after_school": _("开展课后服务学校数不能超过学校总数")})
     if homework_ok > schools:
-        raise ValidationError({"homework_ok": "作业时长达标学校数不能超过学校总数"})
+        raise ValidationError({"homework_ok": _("作业时长达标学校数不能超过学校总数")})
     report_on = report_on or timezone.localdate()
     if report_on > timezone.localdate():
-        raise ValidationError({"report_on": "不能报送未来日期"})
+        raise ValidationError({"report_on": _("不能报送未来日期")})
     if not Division.objects.filter(code=division_code).exists():
-        raise ValidationError({"division_code": "区划不存在"})
+        raise ValidationError({"division_code": _("区划不存在")})
     if not division_in_scope(actor, division_code):
-        raise NotFound("区划")
+        raise NotFound(_("区划"))
     if not competent_or_task_force(actor, division_code, DepartmentKind.EDUCATION):
-        raise PermissionDeniedError("学校情况由教育部门或专班报送")
+        raise PermissionDeniedError(_("学校情况由教育部门或专班报送"))
     with transaction.atomic():
         r = SchoolReport.objects.create(
             division_code=division_code,

@@ -5,6 +5,7 @@ from datetime import date, datetime
 from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
@@ -17,7 +18,7 @@ router = Router(tags=["screening"])
 
 
 def _may_classify(request) -> None:
-    require_role(request.user, services.VISIT_ROLES, message="只有监管人员和网格员可以调用文本研判")
+    require_role(request.user, services.VISIT_ROLES, message=_("只有监管人员和网格员可以调用文本研判"))
 
 
 class ClassifyIn(Schema):

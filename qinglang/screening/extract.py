@@ -15,6 +15,8 @@ import re
 import zlib
 
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.core.files import sniff
 
@@ -28,18 +30,22 @@ MAX_TABLE_ROWS = 50_000
 def document_text(data: bytes, name: str = "") -> str:
     """The text of a .docx or .pdf (judged by content)."""
     if not data:
-        raise ValidationError({"file": "文件为空"})
+        raise ValidationError({"file": _("文件为空")})
     if len(data) > MAX_DOCUMENT_BYTES:
-        raise ValidationError({"file": f"文件“{name}”超过{MAX_DOCUMENT_BYTES // 2**20}MB"})
+        raise ValidationError(
+            {"file": format_lazy(_("文件“{name}”超过{mb}MB"), name=name, mb=MAX_DOCUMENT_BYTES // 2**20)}
+        )
     if data[:5] == b"%PDF-":
         text = pdf_text(data)
     elif data[:4] == b"PK\x03\x04":
         text = docx_text(data)
     else:
-        raise ValidationError({"file": f"文件“{name}”不是 Word(.docx) 或 PDF 文件"})
+        raise ValidationError({"file": format_lazy(_("文件“{name}”不是 Word(.docx) 或 PDF 文件"), name=name)})
     text = re.sub(r"[ \t\u3000]+", " ", text).strip()
     if not text:
-        raise ValidationError({"file": f"未能从“{name}”中读出文字(扫描件或图片请另行审核)"})
+        raise ValidationError(
+            {"file": format_lazy(_("未能从“{name}”中读出文字(扫描件或图片请另行审核)"), name=name)}
+        )
     return text
 
 
@@ -51,12 +57,12 @@ def docx_text(data: bytes) -> str:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as z:
             if "word/document.xml" not in z.namelist():
-                raise ValidationError({"file": "不是 Word(.docx) 文件"})
+                raise ValidationError({"file": _("不是 Word(.docx) 文件")})
             if sum(i.file_size for i in z.infolist()) > MAX_INFLATED_BYTES:
-                raise ValidationError({"file": "文件解压后过大"})
+                raise ValidationError({"file": _("文件解压后过大")})
         d = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise ValidationError({"file": "Word 文件已损坏，无法读取"}) from exc
+        raise ValidationError({"file": _("Word 文件已损坏，无法读取")}) from exc
     parts = [p.text for p in d.paragraphs]
     for table in d.tables:
         for row in table.rows:
@@ -85,7 +91,7 @@ def _inflate(d: bytes, raw: bytes) -> bytes:
     z = zlib.decompressobj()
     out = z.decompress(raw, MAX_INFLATED_BYTES)
     if z.unconsumed_tail:
-        raise ValidationError({"file": "PDF 内容解压后过大"})
+        raise ValidationError({"file": _("PDF 内容解压后过大")})
     return out
 
 
@@ -191,7 +197,7 @@ def pdf_text(data: bytes) -> str:
         return int(r.group(1)) if r else None
 
     fonts: dict[bytes, _Font] = {}
-    for d, _ in objs.values():  # resource names → font objects (inline or indirect dicts)
+    for d, _obj in objs.values():  # resource names → font objects (inline or indirect dicts)
         for fname, num in _FONT_RES.findall(d):
             fd = objs.get(int(num), (b"", None))[0]
             if not re.search(rb"/Type\s*/Font\b", fd) or fname in fonts:
@@ -252,25 +258,33 @@ def table(data: bytes, name: str = "", *, required: tuple[str, ...], optional: t
     """(kind, [(row number, {column: text})]) of a .csv or .xlsx whose first row names the
     columns; a missing required column, an empty file or too many rows is a clear error."""
     if not data:
-        raise ValidationError({"file": "文件为空"})
+        raise ValidationError({"file": _("文件为空")})
     if len(data) > MAX_TABLE_BYTES:
-        raise ValidationError({"file": f"文件超过{MAX_TABLE_BYTES // 2**20}MB"})
+        raise ValidationError({"file": format_lazy(_("文件超过{mb}MB"), mb=MAX_TABLE_BYTES // 2**20)})
     if data[:4] == b"PK\x03\x04":
         kind, rows = "xlsx", _xlsx_rows(data)
     elif sniff(data) is not None or b"\x00" in data[:4096]:
-        raise ValidationError({"file": f"文件“{name}”不是 CSV 或 Excel(.xlsx) 文件"})
+        raise ValidationError(
+            {"file": format_lazy(_("文件“{name}”不是 CSV 或 Excel(.xlsx) 文件"), name=name)}
+        )
     else:
         kind, rows = "csv", _csv_rows(data)
     try:
         header = next(rows)
     except StopIteration:
-        raise ValidationError({"file": "文件中没有数据"}) from None
+        raise ValidationError({"file": _("文件中没有数据")}) from None
     names = [str(h or "").strip().lstrip("\ufeff") for h in header]
     folded = [n.lower() for n in names]
     missing = [c for c in required if c.lower() not in folded]
     if missing:
         raise ValidationError(
-            {"columns": f"缺少列：{'、'.join(missing)}(首行须为列名：{'、'.join(required + optional)})"}
+            {
+                "columns": format_lazy(
+                    _("缺少列：{missing}(首行须为列名：{columns})"),
+                    missing="、".join(missing),
+                    columns="、".join(required + optional),
+                )
+            }
         )
     where = {c: folded.index(c.lower()) for c in required + optional if c.lower() in folded}
     out = []
@@ -278,17 +292,17 @@ def table(data: bytes, name: str = "", *, required: tuple[str, ...], optional: t
         if not any(v not in (None, "") for v in row):
             continue
         if len(out) >= MAX_TABLE_ROWS:
-            raise ValidationError({"file": f"文件超过{MAX_TABLE_ROWS}行"})
+            raise ValidationError({"file": format_lazy(_("文件超过{n}行"), n=MAX_TABLE_ROWS)})
         out.append((n, {c: "" if i >= len(row) or row[i] is None else str(row[i]) for c, i in where.items()}))
     if not out:
-        raise ValidationError({"file": "文件中没有数据行"})
+        raise ValidationError({"file": _("文件中没有数据行")})
     return kind, out
 
 
 def table_rows(data: bytes, name: str = "") -> tuple[str, list[tuple[str, str]]]:
     """(kind, [(id, text)]) of a .csv or .xlsx with the columns ``id`` and ``text``."""
     kind, rows = table(data, name, required=("id", "text"))
-    return kind, [(r["id"].strip(), r["text"]) for _, r in rows]
+    return kind, [(r["id"].strip(), r["text"]) for _n, r in rows]
 
 
 def _csv_rows(data: bytes):
@@ -299,7 +313,7 @@ def _csv_rows(data: bytes):
         except UnicodeDecodeError:
             continue
     else:
-        raise ValidationError({"file": "无法识别文件编码(请用 UTF-8 或 GBK 的 CSV)"})
+        raise ValidationError({"file": _("无法识别文件编码(请用 UTF-8 或 GBK 的 CSV)")})
     return iter(csv.reader(io.StringIO(text)))
 
 

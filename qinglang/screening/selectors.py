@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncMonth
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.scope import actor_for, restrict
 from qinglang.core.errors import NotFound
@@ -68,7 +69,7 @@ def sweep_list(*, actor):
 def sweep_get(*, actor, sweep_id: int) -> Sweep:
     s = sweep_list(actor=actor).filter(pk=sweep_id).first()
     if s is None:
-        raise NotFound("专项摸排")
+        raise NotFound(_("专项摸排"))
     return s
 
 
@@ -87,7 +88,7 @@ def place_list(*, actor, sweep_id: int):
 def place_get(*, actor, place_id: int) -> SweepPlace:
     p = restrict(SweepPlace.objects.select_related("sweep"), actor).filter(pk=place_id).first()
     if p is None:
-        raise NotFound("摸排场所")
+        raise NotFound(_("摸排场所"))
     return p
 
 

@@ -161,11 +161,9 @@ def campaign_close(*, actor, campaign_id: int) -> Campaign:
     return c
 
 
-def _check_reason(reason: str, label: str) -> None:
+def _check_reason(reason: str, label, missing) -> None:
     if not reason:
-        raise ValidationError(
-            {"reason": format_lazy(_("请说明{label}理由"), label=label.removesuffix("理由"))}
-        )
+        raise ValidationError({"reason": missing})
     if len(reason) > 300:
         raise ValidationError({"reason": format_lazy(_("{label}不能超过300字"), label=label)})
 
@@ -201,7 +199,7 @@ def conflict_declare(
             raise ValidationError({"inspector_id": _("所选人员不是该机构所在区划的执法检查人员")})
     elif not has_role(actor, {Role.INSPECTOR, Role.REGULATOR_OFFICER}):
         raise PermissionDeniedError(_("只有执法检查人员可以申报回避"))
-    _check_reason(reason, "回避理由")
+    _check_reason(reason, _("回避理由"), _("请说明回避理由"))
     coi = _standing_conflicts().filter(inspector_id=target, institution=inst).first()
     if coi is not None:
         return coi
@@ -230,7 +228,7 @@ def conflict_withdraw(*, actor, conflict_id: int, reason: str) -> ConflictOfInte
     inst = Institution.objects.get(pk=coi.institution_id)
     require_role(actor, REGULATOR_WRITERS, division_code=inst.division_code, message=_("无权执行撤销回避"))
     reason = (reason or "").strip()
-    _check_reason(reason, "撤销理由")
+    _check_reason(reason, _("撤销理由"), _("请说明撤销理由"))
     if coi.withdrawn_at is not None:
         raise DomainError(
             "conflict_withdrawn", _("该回避申报已撤销"), {"withdrawn_at": coi.withdrawn_at}, status=409

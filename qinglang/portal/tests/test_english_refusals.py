@@ -113,3 +113,23 @@ def test_a_lazy_message_is_stored_in_chinese():
         assert exc.chinese_message == "单次收费课时数 61 超过上限"
         assert NotFound(_("订单")).chinese_message == "订单不存在或无权查看"
     assert exc.message == "单次收费课时数 61 超过上限"
+
+
+def test_a_text_check_refusal_reads_in_english(county):
+    officer = make_user(Role.REGULATOR_OFFICER)
+    body = json.dumps({"texts": ["周末美术课", "   "]})
+    r = _client(officer).post("/api/risk/texts/classify", body, content_type="application/json")
+    assert r.status_code == 422, r.content
+    assert r.json()["code"] == "empty_text" and r.json()["message"] == "Text 2 is empty"
+    zh = _client(officer, "zh-hans").post("/api/risk/texts/classify", body, content_type="application/json")
+    assert zh.json()["message"] == "第2条文本为空"
+
+
+def test_an_indicator_refusal_reads_in_english(county):
+    officer = make_user(Role.REGULATOR_OFFICER)
+    r = _client(officer).get("/api/analytics/values", {"period": "year"})
+    assert r.status_code in (400, 422), r.content
+    text = json.dumps(r.json(), ensure_ascii=False)
+    assert "The period must be day, week or month" in text and not CJK.search(text), text
+    zh = _client(officer, "zh-hans").get("/api/analytics/values", {"period": "year"})
+    assert "周期应为日、周或月" in json.dumps(zh.json(), ensure_ascii=False)

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from qinglang.accounts.services import may_set_policy, policy_override
@@ -105,7 +106,7 @@ def course_review(request, pk: int, course_id: int):
         def act():
             # the course must belong to this (in-scope) institution
             if not registry.course_list(actor=request.user, institution_id=pk).filter(pk=course_id).exists():
-                raise NotFound("课程")
+                raise NotFound(_("课程"))
             services.course_review(actor=request.user, course_id=course_id, approve=approve)
 
         run_action(request, act, "课程已核准" if approve else "课程未予核准")
@@ -127,7 +128,7 @@ def material_review(request, pk: int, material_id: int):
                 .filter(pk=material_id)
                 .exists()
             ):
-                raise NotFound("培训材料")
+                raise NotFound(_("培训材料"))
             services.material_review(
                 actor=request.user,
                 material_id=material_id,

@@ -10,6 +10,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from qinglang.accounts.scope import actor_for, restrict
@@ -37,7 +38,7 @@ def _params(request) -> dict:
         try:
             start = date.fromisoformat(g["start"].strip())
         except ValueError as exc:
-            raise ValidationError({"start": "日期格式应为 YYYY-MM-DD"}) from exc
+            raise ValidationError({"start": _("日期格式应为 YYYY-MM-DD")}) from exc
     division = g.get("division")
     return {
         "division": selectors.home_division(request.user) if division is None else division.strip(),
@@ -119,7 +120,7 @@ def _week(value: str | None) -> date:
     try:
         return date.fromisoformat(value.strip())
     except ValueError as exc:
-        raise ValidationError({"week": "日期格式应为 YYYY-MM-DD"}) from exc
+        raise ValidationError({"week": _("日期格式应为 YYYY-MM-DD")}) from exc
 
 
 def _guarded(view):
@@ -213,7 +214,7 @@ def notice_docx(request, ranking_notice_id: int):
     except PermissionDeniedError as exc:
         raise PermissionDenied(exc.message) from exc
     except (OSError, DomainError) as exc:
-        raise Http404("文件不存在") from exc
+        raise Http404(_("文件不存在")) from exc
     return FileResponse(fh, as_attachment=True, filename=f"{n.number}.docx", content_type=DOCX)
 
 
@@ -258,7 +259,7 @@ def _day(value: str | None) -> date:
     try:
         return date.fromisoformat(value.strip())
     except ValueError as exc:
-        raise ValidationError({"day": "日期格式应为 YYYY-MM-DD"}) from exc
+        raise ValidationError({"day": _("日期格式应为 YYYY-MM-DD")}) from exc
 
 
 def _my_units(user) -> list[dict]:
@@ -329,7 +330,7 @@ def daily_submit(request):
     key = (d["division"], d["department"])
     unit = next((u for u in units if (u["division"], u["department"]) == key), units[0] if units else None)
     if unit is None:
-        raise PermissionDenied("您不属于日报报送单位")
+        raise PermissionDenied(_("您不属于日报报送单位"))
     day = d["day"] or timezone.localdate()
     if posted:
         ok = run_action(
@@ -398,7 +399,7 @@ def dispatch_issue(request):
 def dispatch_detail(request, dispatch_id: int):
     d = daily.dispatch_visible(request.user).filter(pk=dispatch_id).first()
     if d is None:
-        raise Http404("调度意见不存在或无权查看")
+        raise Http404(_("调度意见不存在或无权查看"))
     if request.method == "POST":
         form = DispatchAckForm(request.POST)
         if not form.is_valid():
@@ -413,7 +414,7 @@ def dispatch_detail(request, dispatch_id: int):
             ]
             t = (mine or targets or [None])[0]
         if t is None:
-            raise Http404("调度意见不存在或无权查看")
+            raise Http404(_("调度意见不存在或无权查看"))
         run_action(request, lambda: daily.dispatch_acknowledge(actor=request.user, target_id=t.pk), "已签收")
         return redirect("portal:analytics_dispatch", d.pk)
     targets = [

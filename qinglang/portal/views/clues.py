@@ -10,6 +10,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from qinglang.accounts.permissions import REGULATOR_WRITERS, REGULATORS, has_role
@@ -151,7 +152,7 @@ def parent_clues(request):
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not actor_for(request.user).is_parent:
-        raise PermissionDenied("仅限家长账号")
+        raise PermissionDenied(_("仅限家长账号"))
     form = ReportForm(request.POST or None, request.FILES or None, county=PUBLIC_COUNTY)
     if request.method == "POST" and form.is_valid():
         rep = _submit(request, form, Channel.PARENT, f"user:{request.user.pk}")
@@ -169,7 +170,7 @@ def grid_report(request):
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     if not has_role(request.user, REGULATORS):
-        raise PermissionDenied("仅限网格员和监管人员")
+        raise PermissionDenied(_("仅限网格员和监管人员"))
     a = actor_for(request.user)
     form = GridReportForm(
         request.POST or None, request.FILES or None, prefixes=a.division_prefixes or [PUBLIC_COUNTY]

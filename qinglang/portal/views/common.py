@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.permissions import CONSOLE, INSTITUTION_USERS, REGULATOR_WRITERS, has_role
 from qinglang.accounts.scope import actor_for
@@ -45,7 +46,7 @@ def role_required(roles: frozenset) -> Callable:
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
             if not (actor_for(request.user).roles & roles):
-                raise PermissionDenied("无权访问此页面")
+                raise PermissionDenied(_("无权访问此页面"))
             return view(request, *args, **kwargs)
 
         return wrapped
@@ -86,7 +87,7 @@ def run_action(request, fn: Callable, success: str) -> bool:
     try:
         fn()
     except NotFound:
-        raise Http404("不存在或无权查看")
+        raise Http404(_("不存在或无权查看"))
     except (DomainError, ValidationError) as exc:
         # officials and institutions also read the parameter's key; parents the rule in words
         official = request.user.is_authenticated and not actor_for(request.user).is_parent

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.core.errors import NotFound
 from qinglang.enforcement import selectors, services
@@ -48,7 +49,7 @@ def _effect_text(e: dict) -> str:
 def _file(user, d: dict):
     inst_id = inspection_selectors.institution_by_ref(actor=user, ref=d["ref"])
     if inst_id is None:
-        raise NotFound("机构")
+        raise NotFound(_("机构"))
     return services.case_file(
         actor=user,
         institution_id=inst_id,
@@ -108,7 +109,7 @@ CASE_ACTIONS = {
 def case_list(request):
     if request.method == "POST":
         if not can_write(request.user):
-            raise PermissionDenied("无权立案")
+            raise PermissionDenied(_("无权立案"))
         c = run_form(request, CaseFileForm, lambda d: _file(request.user, d), "已立案")
         if c is not None:
             return redirect("portal:case_detail", case_id=c.pk)
@@ -154,7 +155,7 @@ def case_detail(request, case_id: int):
             "decision": decision,
             "effects": [_effect_text(e) for e in decision.effects] if decision else [],
             "transitions": case.transitions.all(),
-            "next_statuses": [v for v, _ in CASE_STATES.allowed(case)],
+            "next_statuses": [v for v, _label in CASE_STATES.allowed(case)],
             "evidence": case.evidence.select_related("file"),
             "kinds": [(v, label, v in MONEY_KINDS) for v, label in PenaltyKind.choices],
             "gravities": Gravity.choices,

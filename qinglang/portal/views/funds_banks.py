@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.permissions import BANK_OPERATORS, CONSOLE, is_bank_operator
 from qinglang.accounts.scope import actor_for
@@ -127,7 +128,7 @@ def bank_statements(request, bank_id: int):
                     text=statement_text(f.read(), filename=f.name or ""),
                 )
             except NotFound:
-                raise Http404("托管银行不存在或无权查看")
+                raise Http404(_("托管银行不存在或无权查看"))
             except (DomainError, ValidationError) as exc:
                 apply_errors(form, exc)
             else:
@@ -180,7 +181,7 @@ def bank_payments(request, bank_id: int):
                 payer_bank=d["payer_bank"],
             )
         except NotFound:
-            raise Http404("托管银行不存在或无权查看")
+            raise Http404(_("托管银行不存在或无权查看"))
         except (DomainError, ValidationError) as exc:
             apply_errors(form, exc)
         else:

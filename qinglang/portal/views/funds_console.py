@@ -11,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from qinglang.core.models import DepartmentKind
@@ -126,7 +127,7 @@ def funds_pro_rata(request, pk: int):
 
     def act(d):
         if not CustodyAccount.objects.filter(institution_id=pk).exists():
-            raise ValidationError("该机构没有监管账户")
+            raise ValidationError(_("该机构没有监管账户"))
         out.update(services.refund_pro_rata(actor=request.user, institution_id=pk, reason=d["reason"]))
         return out
 
@@ -161,7 +162,7 @@ def funds_differences(request):
 @require_POST
 def funds_difference_resolve(request, difference_id: int):
     if not selectors.difference_list(actor=request.user).filter(pk=difference_id).exists():
-        raise Http404("差异不存在或无权查看")
+        raise Http404(_("差异不存在或无权查看"))
     form = ResolveForm(request.POST)
 
     def act():

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from qinglang.core.errors import DomainError, NotFound
@@ -50,7 +51,7 @@ def org_funds(request, pk: int):
     if request.method == "POST" and form.is_valid():
         d = form.cleaned_data
         try:
-            _, result = services.lesson_record(
+            _record, result = services.lesson_record(
                 actor=request.user,
                 institution_id=inst.pk,
                 order_id=d["order_id"],
@@ -58,7 +59,7 @@ def org_funds(request, pk: int):
                 given_at=d["given_at"],
             )
         except NotFound:
-            raise Http404("机构不存在或无权查看")
+            raise Http404(_("机构不存在或无权查看"))
         except (DomainError, ValidationError) as exc:
             apply_errors(form, exc)
         else:
@@ -99,7 +100,7 @@ def org_dispute_accept(request, pk: int, lesson_id: int):
             .filter(pk=lesson_id, institution_id=inst.pk)
             .exists()
         ):
-            raise NotFound("消课记录")
+            raise NotFound(_("消课记录"))
         services.lesson_dispute_resolve(
             actor=request.user, lesson_id=lesson_id, upheld=True, note="机构认可异议"
         )
@@ -126,7 +127,7 @@ def org_batch(request, pk: int):
                     filename=f.name or "upload",
                 )
             except NotFound:
-                raise Http404("机构不存在或无权查看")
+                raise Http404(_("机构不存在或无权查看"))
             except (DomainError, ValidationError) as exc:
                 apply_errors(form, exc)
             else:
@@ -154,7 +155,7 @@ def org_batch_report(request, pk: int, batch_id: int):
     inst = _inst(request, pk)
     batch = selectors.batch_get(actor=request.user, batch_id=batch_id)
     if batch.institution_id != inst.pk:
-        raise Http404("批次不存在或无权查看")
+        raise Http404(_("批次不存在或无权查看"))
     return render(request, "portal/funds/org_batch_report.html", _ctx(inst, "batch", batch=batch))
 
 
@@ -182,9 +183,9 @@ def org_refund_answer(request, pk: int, refund_id: int):
             .filter(pk=refund_id)
             .exists()
         ):
-            raise NotFound("退费申请")
+            raise NotFound(_("退费申请"))
         if not form.is_valid():
-            raise ValidationError({"agree": "请选择同意或不同意"})
+            raise ValidationError({"agree": _("请选择同意或不同意")})
         services.refund_answer(
             actor=request.user,
             refund_id=refund_id,
@@ -212,7 +213,7 @@ def org_declarations(request, pk: int):
                 declared_fen=form.cleaned_data["declared"],
             )
         except NotFound:
-            raise Http404("机构不存在或无权查看")
+            raise Http404(_("机构不存在或无权查看"))
         except (DomainError, ValidationError) as exc:
             apply_errors(form, exc)
         else:

@@ -8,6 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from qinglang.accounts.scope import actor_for
@@ -32,7 +33,7 @@ def parent_required(view):
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
         if not actor_for(request.user).is_parent:
-            raise PermissionDenied("仅家长可访问")
+            raise PermissionDenied(_("仅家长可访问"))
         return view(request, *args, **kwargs)
 
     wrapped.__name__ = view.__name__
@@ -134,7 +135,7 @@ def parent_order_create(request):
     if picked.is_valid() and picked.cleaned_data["institution"]:
         inst = registry.public_institution_get(institution_id=picked.cleaned_data["institution"])
         if not inst.whitelisted:
-            raise Http404("机构不在白名单内")
+            raise Http404(_("机构不在白名单内"))
     if inst is None:
         q = request.GET.get("q", "").strip()[:50]
         found = registry.public_whitelist_search(q=q).order_by("id")[:20] if q else []
@@ -158,7 +159,7 @@ def parent_order_create(request):
                 ),
             )
         except NotFound:
-            raise Http404("课程不存在")
+            raise Http404(_("课程不存在"))
         except (DomainError, ValidationError) as exc:
             apply_errors(form, exc, official=False)  # a parent reads the rule, not its key
         else:

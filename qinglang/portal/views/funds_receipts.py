@@ -9,6 +9,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET, require_POST
 
 from qinglang.core.errors import NotFound
@@ -27,7 +28,7 @@ def _receipt(request, receipt_id: int):
     try:
         return selectors_parent.receipt_get(actor=request.user, receipt_id=receipt_id)
     except NotFound:
-        raise Http404("凭证不存在或无权查看")
+        raise Http404(_("凭证不存在或无权查看"))
 
 
 def _verify_url(request, receipt) -> str:

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from qinglang.funds import selectors, services
@@ -51,7 +52,7 @@ def funds_disputes(request):
 @require_POST
 def funds_dispute_decide(request, lesson_id: int):
     if not selectors.lesson_list(actor=request.user).filter(pk=lesson_id).exists():
-        raise Http404("消课记录不存在或无权查看")
+        raise Http404(_("消课记录不存在或无权查看"))
     run_form(
         request,
         DisputeDecisionForm,

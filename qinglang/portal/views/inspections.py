@@ -53,7 +53,7 @@ def _area_choices(user) -> list[tuple[str, str]]:
 def campaign_board(request):
     if request.method == "POST":
         if not can_write(request.user):
-            raise PermissionDenied("无权创建专项行动")
+            raise PermissionDenied(_("无权创建专项行动"))
         c = run_form(
             request,
             CampaignForm,
@@ -184,7 +184,7 @@ def task_detail(request, task_id: int):
                 deadline_days=d["deadline_days"],
             )
         except NotFound:
-            raise Http404("不存在或无权查看")
+            raise Http404(_("不存在或无权查看"))
         except (DomainError, ValidationError) as exc:
             error = error_text(exc)
         else:
@@ -281,7 +281,7 @@ def _file_response(rel: str, name: str, content_type: str):
     try:
         fh = files.open_stored(rel)
     except (OSError, DomainError):
-        raise Http404("文件不存在")
+        raise Http404(_("文件不存在"))
     return FileResponse(fh, as_attachment=True, filename=name, content_type=content_type)
 
 
@@ -363,7 +363,7 @@ def org_item(request, item_id: int):
                 uploads=form.cleaned_data["files"],
             )
         except NotFound:
-            raise Http404("不存在或无权查看")
+            raise Http404(_("不存在或无权查看"))
         except (DomainError, ValidationError) as exc:
             error = error_text(exc)
         else:
@@ -423,7 +423,7 @@ def checklist_list(request):
     one to edit it locally."""
     if request.method == "POST":
         if not can_write(request.user):
-            raise PermissionDenied("无权编辑检查清单")
+            raise PermissionDenied(_("无权编辑检查清单"))
         t = run_form(
             request,
             TemplateCopyForm,
@@ -496,7 +496,7 @@ def checklist_detail(request, template_id: int):
     t = selectors.template_get(actor=request.user, template_id=template_id)
     if request.method == "POST":
         if not can_write(request.user):
-            raise PermissionDenied("无权编辑检查清单")
+            raise PermissionDenied(_("无权编辑检查清单"))
         action = request.POST.get("action")
         if action in CHECKLIST_ACTIONS:
             form_class, fn, done = CHECKLIST_ACTIONS[action]
@@ -535,7 +535,7 @@ def conflicts(request):
         inst_id = selectors.institution_by_ref(actor=request.user, ref=d["institution"])
         if inst_id is None:
             if d["institution"].strip():
-                raise Http404("不存在或无权查看")
+                raise Http404(_("不存在或无权查看"))
             messages.error(request, "操作未完成：请填写机构编号或统一社会信用代码")
             return back
         run_action(
@@ -564,7 +564,7 @@ def conflict_withdraw(request, conflict_id: int):
     """Leaders and officers withdraw a declaration (with a reason)."""
     c = selectors.conflict_get(actor=request.user, conflict_id=conflict_id)
     if not can_write(request.user):
-        raise PermissionDenied("无权撤销回避申报")
+        raise PermissionDenied(_("无权撤销回避申报"))
     run_form(
         request,
         WithdrawForm,

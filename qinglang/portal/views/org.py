@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from qinglang.core.errors import DomainError, NotFound
@@ -127,7 +128,7 @@ def org_material_resubmit(request, pk: int, material_id: int):
 
     def act():
         if not registry.material_list(actor=request.user, institution_id=pk).filter(pk=material_id).exists():
-            raise NotFound("培训材料")
+            raise NotFound(_("培训材料"))
         services.material_resubmit(actor=request.user, material_id=material_id)
 
     run_action(request, act, "培训材料已重新提交审核")

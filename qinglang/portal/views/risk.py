@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.models import Membership, Role
 from qinglang.core.money import format_yuan
@@ -153,7 +154,7 @@ def institution_risk(request, pk: int):
 
 def _board(request):
     if not selectors.may_see_board(request.user):
-        raise PermissionDenied("风险看板仅向维稳专班开放")
+        raise PermissionDenied(_("风险看板仅向维稳专班开放"))
     return selectors.board(request.user)
 
 

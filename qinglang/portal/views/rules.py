@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_GET
 
 from qinglang.core.errors import NotFound
@@ -38,7 +39,7 @@ def practice_bans(request):
     enters a ban from another authority (penalty decisions enter theirs themselves)."""
     if request.method == "POST":
         if not can_write(request.user):
-            raise PermissionDenied("无权录入")
+            raise PermissionDenied(_("无权录入"))
         run_form(
             request,
             PracticeBanForm,
@@ -88,7 +89,7 @@ def org_course_slots(request, pk: int, course_id: int):
     inst = registry.institution_get(actor=request.user, institution_id=pk)
     course = registry.course_get(actor=request.user, course_id=course_id)
     if course.institution_id != inst.pk:
-        raise NotFound("课程")
+        raise NotFound(_("课程"))
     if request.method == "POST":
         run_form(
             request,
@@ -221,7 +222,7 @@ def applications(request):
     pending ones per department with their deadlines and the 营转非 completion rate."""
     if request.method == "POST":
         if not can_write(request.user):
-            raise PermissionDenied("无权受理")
+            raise PermissionDenied(_("无权受理"))
         a = run_form(
             request,
             ApplicationDataForm,

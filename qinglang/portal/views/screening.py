@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from qinglang.accounts.scope import actor_for
@@ -238,7 +239,7 @@ def finding_close(request, visit_id: int, sweep_id: int):
 def _visitor(request):
     a = actor_for(request.user)
     if not (a.is_platform_admin or a.roles & VISITORS):
-        raise PermissionDenied("仅限网格员和监管人员")
+        raise PermissionDenied(_("仅限网格员和监管人员"))
 
 
 @console_required

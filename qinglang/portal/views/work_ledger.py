@@ -4,6 +4,7 @@ from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 
 from qinglang.analytics import ledger, selectors
@@ -175,7 +176,7 @@ def problem_export(request):
 def _problem(request, problem_id: int):
     p = ledger.visible_problems(request.user).filter(pk=problem_id).first()
     if p is None:
-        raise Http404("督查问题不存在或无权查看")
+        raise Http404(_("督查问题不存在或无权查看"))
     return p
 
 
@@ -242,11 +243,11 @@ def problem_evidence(request, problem_id: int, problem_evidence_id: int):
     p = _problem(request, problem_id)
     e = p.evidence.filter(pk=problem_evidence_id).first()
     if e is None:
-        raise Http404("文件不存在")
+        raise Http404(_("文件不存在"))
     try:
         fh = files.open_stored(e.path)
     except (OSError, DomainError):
-        raise Http404("文件不存在")
+        raise Http404(_("文件不存在"))
     return FileResponse(fh, as_attachment=True, filename=e.original_name, content_type=e.content_type)
 
 
@@ -321,7 +322,7 @@ def work_ledger_export(request):
 def work_task_detail(request, work_task_id: int):
     t = ledger.visible_tasks(request.user).filter(pk=work_task_id).first()
     if t is None:
-        raise Http404("工作任务不存在或无权查看")
+        raise Http404(_("工作任务不存在或无权查看"))
     if request.method == "POST":
         run_form(
             request,

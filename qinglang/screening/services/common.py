@@ -2,6 +2,8 @@
 a division code checked, and a file with bad rows refused whole."""
 
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.permissions import INSPECTORS, REGULATOR_WRITERS, REGULATORS
 from qinglang.core.errors import DomainError
@@ -19,7 +21,7 @@ VISIT_ROLES = REGULATORS  # visit places (grid workers included), call the class
 def _division(code: str, field: str = "division_code") -> str:
     code = (code or "").strip()
     if not code or not Division.objects.filter(code=code).exists():
-        raise ValidationError({field: f"所属区域无效：{code or '未填写'}"})
+        raise ValidationError({field: format_lazy(_("所属区域无效：{code}"), code=code or _("未填写"))})
     return code
 
 
@@ -30,7 +32,12 @@ def _refuse_rows(problems: list[dict]) -> None:
         msg = "；".join(f"{k}：{'，'.join(v)}" for k, v in first["errors"].items())
         raise DomainError(
             "bad_rows",
-            f"第{first['row']}行：{msg}(共{len(problems)}行有误，未导入)",
+            format_lazy(
+                _("第{row}行：{errors}(共{count}行有误，未导入)"),
+                row=first["row"],
+                errors=msg,
+                count=len(problems),
+            ),
             problems[:100],
             status=422,
         )

@@ -7,6 +7,8 @@ import hashlib
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.permissions import lock_in_scope, require_role, user_id
 from qinglang.accounts.scope import restrict
@@ -69,7 +71,7 @@ def hold_review(*, actor, hold_id: int, genuine: bool, note: str) -> TextHold:
     regulator reading what was published or filed, as a patrol does), which joins the open
     case of the same institution about the same problem instead of opening another."""
     hold = lock_in_scope(TextHold, hold_id, actor=actor, what="待复核文本")
-    require_role(actor, REVIEW_ROLES, message="只有监管人员可以复核")
+    require_role(actor, REVIEW_ROLES, message=_("只有监管人员可以复核"))
     to = HoldStatus.CLEARED if genuine else HoldStatus.CONFIRMED
     if to not in HOLD_TRANSITIONS[hold.status]:
         labels = chinese_labels(HoldStatus)
@@ -78,7 +80,7 @@ def hold_review(*, actor, hold_id: int, genuine: bool, note: str) -> TextHold:
         )
     note = (note or "").strip()
     if not note:
-        raise ValidationError({"note": "请填写复核意见"})
+        raise ValidationError({"note": _("请填写复核意见")})
     hold.status, hold.review_note = to, note[:2000]
     hold.reviewed_by_id, hold.reviewed_at = user_id(actor), timezone.now()
     hold.full_clean()
@@ -131,7 +133,7 @@ def material_file_screen(*, actor, material_id: int, data: bytes, name: str) -> 
 
     m = restrict(TrainingMaterial.objects.select_related("institution"), actor).filter(pk=material_id).first()
     if m is None:
-        raise NotFound("培训材料")
+        raise NotFound(_("培训材料"))
     text = extract.document_text(data, name)
     if m.institution.category == InstitutionCategory.SUBJECT:
         return None
@@ -156,13 +158,13 @@ def business_scope_screen(*, actor, institution_id: int, text: str) -> TextHold 
         .first()
     )
     if inst is None:
-        raise NotFound("机构")
-    require_role(actor, REVIEW_ROLES, message="只有监管人员可以研判经营范围")
+        raise NotFound(_("机构"))
+    require_role(actor, REVIEW_ROLES, message=_("只有监管人员可以研判经营范围"))
     text = (text or "").strip()
     if not text:
-        raise ValidationError({"text": "请填写经营范围"})
+        raise ValidationError({"text": _("请填写经营范围")})
     if len(text) > MAX_TEXT_CHARS:
-        raise ValidationError({"text": f"经营范围超过{MAX_TEXT_CHARS}字"})
+        raise ValidationError({"text": format_lazy(_("经营范围超过{limit}字"), limit=MAX_TEXT_CHARS)})
     if inst.category == InstitutionCategory.SUBJECT:
         return None
     lic = Licence.objects.filter(institution=inst, kind=LicenceKind.BUSINESS_LICENSE).first()

@@ -6,6 +6,8 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from qinglang.accounts.permissions import lock_in_scope, require_role, user_id
 from qinglang.accounts.scope import division_in_scope
@@ -26,25 +28,25 @@ def _clean_post(data: dict) -> dict:
     by_label = {label: value for value, label in chinese_labels(Platform).items()}
     platform = by_label.get(platform, platform)
     if platform not in Platform.values:
-        errors["platform"] = f"未知平台：{platform or '未填写'}"
+        errors["platform"] = format_lazy(_("未知平台：{platform}"), platform=platform or _("未填写"))
     text = (data.get("text") or "").strip()
     if not text:
-        errors["text"] = "请填写广告或帖子内容"
+        errors["text"] = _("请填写广告或帖子内容")
     elif len(text) > MAX_TEXT_CHARS:
-        errors["text"] = f"内容超过{MAX_TEXT_CHARS}字"
+        errors["text"] = format_lazy(_("内容超过{limit}字"), limit=MAX_TEXT_CHARS)
     seen = data.get("seen_on")
     if isinstance(seen, str):
         try:
             seen = date.fromisoformat(seen.strip())
         except ValueError:
-            errors["seen_on"] = f"发现日期格式不正确：{seen}(应为 2026-01-31)"
+            errors["seen_on"] = format_lazy(_("发现日期格式不正确：{seen}(应为 2026-01-31)"), seen=seen)
     if not isinstance(seen, date) and "seen_on" not in errors:
-        errors["seen_on"] = "请填写发现日期"
+        errors["seen_on"] = _("请填写发现日期")
     elif isinstance(seen, date) and seen > timezone.localdate():
-        errors["seen_on"] = "发现日期不能晚于今天"
+        errors["seen_on"] = _("发现日期不能晚于今天")
     url = (data.get("url") or "").strip()
     if url and not url.lower().startswith(("http://", "https://")):
-        errors["url"] = "网址须以 http:// 或 https:// 开头"
+        errors["url"] = _("网址须以 http:// 或 https:// 开头")
     try:
         division = _division(data.get("division_code"))
     except ValidationError as e:
@@ -115,10 +117,10 @@ def _patrol_store(actor, d: dict, r, screenshot: tuple | None) -> PatrolPost:
 @transaction.atomic
 def patrol_record(*, actor, data: dict, screenshot=None) -> PatrolPost:
     """Record one ad or post; a hit opens a lead or joins the operator's open case."""
-    require_role(actor, PATROL_ROLES, message="只有监管人员可以录入网上巡查")
+    require_role(actor, PATROL_ROLES, message=_("只有监管人员可以录入网上巡查"))
     d = _clean_post(data)
     if not division_in_scope(actor, d["division_code"]):
-        raise PermissionDeniedError("只能录入本辖区的巡查记录")
+        raise PermissionDeniedError(_("只能录入本辖区的巡查记录"))
     shot = files.store_photo(screenshot, folder="screening/patrol")[:2] if screenshot is not None else None
     r = classifier.classify(d["text"])
     return _patrol_store(actor, d, r, shot)
@@ -138,8 +140,8 @@ PATROL_COLUMNS = {
 def patrol_import(*, actor, data: bytes, name: str) -> list[PatrolPost]:
     """A .csv/.xlsx of posts (columns 平台, 网址, 内容, 发现日期, 发布主体, 区划代码): every
     row is checked first; one bad row refuses the file and nothing is recorded."""
-    require_role(actor, PATROL_ROLES, message="只有监管人员可以导入网上巡查")
-    _, rows = extract.table(
+    require_role(actor, PATROL_ROLES, message=_("只有监管人员可以导入网上巡查"))
+    _kind, rows = extract.table(
         data, name, required=("平台", "内容", "发现日期", "区划代码"), optional=("网址", "发布主体")
     )
     cleaned, problems = [], []
@@ -147,7 +149,7 @@ def patrol_import(*, actor, data: bytes, name: str) -> list[PatrolPost]:
         try:
             d = _clean_post({PATROL_COLUMNS[k]: v for k, v in row.items()})
             if not division_in_scope(actor, d["division_code"]):
-                raise ValidationError({"division_code": "不在本辖区"})
+                raise ValidationError({"division_code": _("不在本辖区")})
             cleaned.append(d)
         except ValidationError as e:
             problems.append({"row": n, "errors": e.message_dict})
@@ -165,9 +167,11 @@ def takedown_request(
     *, actor, post_id: int, sent_on: date | None = None, reference: str = ""
 ) -> TakedownRequest:
     post = _lock_post(actor, post_id)
-    require_role(actor, PATROL_ROLES, message="只有监管人员可以发起下架请求")
+    require_role(actor, PATROL_ROLES, message=_("只有监管人员可以发起下架请求"))
     if post.takedowns.filter(status=TakedownStatus.SENT).exists():
-        raise DomainError("takedown_pending", "该内容已有待答复的下架请求", {"post_id": post.pk}, status=409)
+        raise DomainError(
+            "takedown_pending", _("该内容已有待答复的下架请求"), {"post_id": post.pk}, status=409
+        )
     t = TakedownRequest(
         post=post,
         sent_on=sent_on or timezone.localdate(),
@@ -175,7 +179,7 @@ def takedown_request(
         sent_by_id=user_id(actor),
     )
     if t.sent_on > timezone.localdate():
-        raise ValidationError({"sent_on": "发函日期不能晚于今天"})
+        raise ValidationError({"sent_on": _("发函日期不能晚于今天")})
     t.full_clean()
     t.save()
     audit_record(
@@ -193,7 +197,7 @@ def takedown_answer(
     *, actor, takedown_id: int, status: str, answered_on: date | None = None, answer: str = ""
 ) -> TakedownRequest:
     t = lock_in_scope(TakedownRequest, takedown_id, actor=actor, what="下架请求", related=("post",))
-    require_role(actor, PATROL_ROLES, message="只有监管人员可以登记平台答复")
+    require_role(actor, PATROL_ROLES, message=_("只有监管人员可以登记平台答复"))
     if status not in TakedownStatus.values or status not in TAKEDOWN_TRANSITIONS[t.status]:
         labels = chinese_labels(TakedownStatus)
         raise IllegalTransition(
@@ -201,7 +205,7 @@ def takedown_answer(
         )
     answered_on = answered_on or timezone.localdate()
     if answered_on < t.sent_on:
-        raise ValidationError({"answered_on": "答复日期不能早于发函日期"})
+        raise ValidationError({"answered_on": _("答复日期不能早于发函日期")})
     old = t.status
     t.status, t.answered_on, t.answer = status, answered_on, (answer or "").strip()[:2000]
     t.full_clean()
