@@ -31,6 +31,7 @@ class ClueOut(Schema):
     category_source: str
     category_confidence: float | None
     needs_triage: bool
+    triage_rule: str  # the policy key that sent it to the manual queue, "" when none did
     source_refs: list[str]  # hotline work-order numbers, Open311 request ids of its reports
     summary: str
     first_channel: str

@@ -204,13 +204,31 @@ def whistle_board(*, actor) -> list[dict]:
 
 
 def late_departments(*, actor) -> list[dict]:
-    """Departments named in whistles that reported late or not yet past the limit."""
+    """Departments named in whistles that reported late or not yet past the limit, each
+    with the rule it passed (``whistle.report_hours`` as it stood when the whistle was
+    raised) in words: its figure, who set it, the basis and the key."""
+    from django.utils.translation import gettext
+
+    from qinglang.core.policy import RULE_MARK, policy_resolve
+
     now = timezone.now()
+    rules: dict[tuple, str] = {}
     rows = []
     for item in whistle_board(actor=actor):
+        w = item["whistle"]
+        k = (w.division_code, timezone.localdate(w.raised_at))
+        if item["late"] and k not in rules:
+            r = policy_resolve("whistle.report_hours", k[0], on=k[1])
+            rules[k] = f"{r.stated}{gettext(RULE_MARK)}{r.key}]"
         for d in item["late"]:
             rows.append(
-                {"whistle": item["whistle"], "department": d, "pending": d.reported_at is None, "now": now}
+                {
+                    "whistle": w,
+                    "department": d,
+                    "pending": d.reported_at is None,
+                    "now": now,
+                    "rule": rules[k],
+                }
             )
     return rows
 

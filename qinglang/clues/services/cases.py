@@ -164,16 +164,7 @@ def clue_merge(*, actor, clue_id: int, into_id: int, reason: str) -> Clue:
     # is allowed — the officer knows it is the same problem — and flagged, citing the rule
     window = policy_resolve("clue.dedupe_window_days", into.division_code[:6])
     apart = abs(clue.received_at - into.received_at)
-    beyond = (
-        {
-            "rule": window.key,
-            "value": window.value,
-            "set_by": window.division_code or "national",
-            "days_apart": apart.days,
-        }
-        if apart > timedelta(days=int(window.value))
-        else None
-    )
+    beyond = window.cite(days_apart=apart.days) if apart > timedelta(days=int(window.value)) else None
     report_ids = list(clue.reports.order_by("id").values_list("id", flat=True))
     ClueReport.objects.filter(pk__in=report_ids).update(clue=into)
     into.report_count = F("report_count") + len(report_ids)

@@ -21,6 +21,7 @@ from qinglang.accounts.scope import actor_for, division_in_scope
 from qinglang.core import ratelimit
 from qinglang.core.audit import Entry, audit_record_many
 from qinglang.core.errors import DomainError, PermissionDeniedError
+from qinglang.core.policy import PolicyBatch
 
 from ..models import Channel, Clue, ClueImport, ClueReport
 from .intake_classify import _problem_text, classify_and_dedupe
@@ -64,6 +65,7 @@ class IngestResult:
     merged: int
     timings: dict = field(default_factory=dict)
     missing_departments: list = field(default_factory=list)  # [{division_code, kind, clues}]
+    limits: PolicyBatch | None = None  # the policy figures the batch was decided by
 
 
 def ingest(*, actor, subs: list[Submission], import_batch: ClueImport | None = None) -> IngestResult:
@@ -81,11 +83,19 @@ def ingest(*, actor, subs: list[Submission], import_batch: ClueImport | None = N
     b.lap("route_open", t)
     reports = store_batch(drafts, b, created, touched, actor)  # laps its own steps
     missing = [{"division_code": div, "kind": k, "clues": n} for (div, k), n in sorted(b.missing.items())]
-    return IngestResult(landed, reports, len(created), len(subs) - len(created), b.timings, missing)
+    return IngestResult(landed, reports, len(created), len(subs) - len(created), b.timings, missing, b.limits)
 
 
-def _audit_single(actor, res: IngestResult, channel: str) -> None:
+def _audit_single(actor, res: IngestResult, s: Submission) -> None:
+    """A single report's event; a new case's also cites the rules that decided it: the
+    routing matrix that chose its departments and, when it went to the manual queue, the
+    confidence floor it fell short of."""
     case, rep = res.clues[0], res.reports[0]
+    rules = {}
+    if not res.merged:
+        rules["routing_rule"] = res.limits.resolve(ROUTING_RULE, s.division_code).cite()
+        if case.needs_triage:
+            rules["triage_rule"] = res.limits.resolve(TRIAGE_RULE, s.division_code).cite()
     audit_record_many(
         actor=actor,
         entries=[
@@ -95,12 +105,13 @@ def _audit_single(actor, res: IngestResult, channel: str) -> None:
                 str(case.pk),
                 case.division_code,
                 {
-                    "channel": channel,
+                    "channel": s.channel,
                     "report_id": rep.pk,
                     "category": case.category,
                     "institution_id": case.institution_id,
                     "merged": bool(res.merged),
                     "routed_kinds": case.routed_kinds,
+                    **rules,
                 },
             )
         ],
@@ -138,7 +149,7 @@ def clue_report_submit(*, actor, submission: Submission, source: str = "") -> Cl
         )
     validate_submission(s, phone_required=s.channel in (Channel.WEB, Channel.PARENT) and not s.anonymous)
     res = ingest(actor=actor, subs=[s])
-    _audit_single(actor, res, s.channel)
+    _audit_single(actor, res, s)
     return res.reports[0]
 
 
@@ -155,5 +166,5 @@ def clue_lead_create(*, actor, submission: Submission) -> ClueReport:
     s.submitted_by_id = None
     validate_submission(s)
     res = ingest(actor=actor, subs=[s])
-    _audit_single(actor, res, s.channel)
+    _audit_single(actor, res, s)
     return res.reports[0]

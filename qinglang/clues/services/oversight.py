@@ -314,8 +314,9 @@ def whistle_raise(
 
 
 def _report_rule(limit) -> dict:
-    """The rule that set a whistle's report deadline, as its records cite it."""
-    return {"rule": limit.key, "hours": limit.value, "set_by": limit.division_code or "national"}
+    """The rule that set a whistle's report deadline, as its records cite it: key, value,
+    who set it and the basis, with the hours it gave."""
+    return limit.cite(hours=limit.value)
 
 
 @transaction.atomic
@@ -345,9 +346,10 @@ def whistle_report(*, actor, whistle_id: int, department_kind: str, action: str)
     wd.save(update_fields=["reported_at", "action", "reported_by_id"])
     late = wd.reported_at > w.due_at
     changes = {"department": department_kind, "late": late}
-    if late:  # the flag names the rule it breaks, with the hours set when the whistle was raised
+    if late:  # the flag names the rule it breaks as it stood when the whistle was raised
+        limit = policy_resolve("whistle.report_hours", w.division_code, on=timezone.localdate(w.raised_at))
         hours = round((w.due_at - w.raised_at).total_seconds() / 3600)
-        changes.update(rule="whistle.report_hours", hours=hours, due_at=w.due_at)
+        changes.update(_report_rule(limit), hours=hours, due_at=w.due_at)
     audit_record(actor=actor, action="whistle.report", obj=w, changes=changes)
     if not w.departments.filter(reported_at__isnull=True).exists():
         w.status, w.closed_at = WhistleStatus.CLOSED, timezone.now()

@@ -84,7 +84,13 @@ def test_a_merge_beyond_the_city_dedupe_window_is_flagged_citing_the_rule(office
         actor=system("test"), key="clue.dedupe_window_days", division_code=CITY, value=5, basis="市规定"
     )
     flag = merge(*two_cases("W3", "W4"))["beyond_window"]
-    assert flag == {"rule": "clue.dedupe_window_days", "value": 5, "set_by": CITY, "days_apart": 10}
+    assert flag == {
+        "rule": "clue.dedupe_window_days",
+        "value": 5,
+        "set_by": CITY,
+        "basis": "市规定",
+        "days_apart": 10,
+    }
 
 
 def test_the_whistle_deadline_follows_the_city_and_a_late_report_is_flagged_citing_the_rule(officer):

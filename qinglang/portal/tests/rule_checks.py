@@ -36,6 +36,22 @@ def post_json(client: Client, url: str, body: dict):
     return client.post(url, data=json.dumps(body, default=str), content_type="application/json")
 
 
+def in_force(key: str, where: str, figures: dict) -> tuple:
+    """(figure, who set it) of ``key`` for a test ``where`` "national" or "city": the
+    city's own figure of ``figures`` is set first."""
+    if where == "city":
+        city_sets(key, figures["city"])
+        return figures["city"], CITY
+    return figures["national"], "national"
+
+
+def cited(key: str, value, set_by: str = "national") -> dict:
+    """The rule as a record it decided cites it (``Resolved.cite``): key, value, the
+    division that set it ("national" or 成都市's code) and the basis."""
+    basis = CITY_BASIS if set_by != "national" else policy_resolve(key, "").basis
+    return {"rule": key, "value": value, "set_by": set_by, "basis": basis}
+
+
 def _where(set_by: str) -> tuple[str, str]:
     """(division name, code in the refusal's detail) for "national" or a division code."""
     from qinglang.core.division_names import full_name
