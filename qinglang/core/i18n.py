@@ -35,6 +35,19 @@ def chinese_display(obj, field: str) -> str:
         return str(getattr(obj, f"get_{field}_display")())
 
 
+def choice_label(choices, value):
+    """The label of ``value`` in a choices class (or (value, label) pairs) as it was
+    declared: a lazy string read in the reader's language. For the values a refusal names
+    (``format_lazy``), whose stored copy is read in Chinese (``DomainError.chinese_message``)."""
+    return dict(getattr(choices, "choices", choices)).get(value, value)
+
+
+def choice_display(obj, field: str):
+    """``choice_label`` of ``obj``'s value in a choices ``field``."""
+    f = obj._meta.get_field(field)
+    return choice_label(f.flatchoices, getattr(obj, f.attname))
+
+
 def chinese_data(value):
     """``value`` (JSON-like: dicts, lists, strings) with every lazy string read in Chinese,
     for what is stored as JSON (a job's result, a record's payload)."""

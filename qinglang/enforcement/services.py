@@ -21,7 +21,7 @@ from qinglang.accounts.scope import in_scope
 from qinglang.core import files
 from qinglang.core.audit import Entry, audit_record, audit_record_many
 from qinglang.core.errors import DomainError, NotFound
-from qinglang.core.i18n import chinese_label
+from qinglang.core.i18n import chinese_label, choice_label
 from qinglang.core.models import DepartmentKind
 from qinglang.inspections.models import Evidence
 from qinglang.inspections.services import rectification_items_case_due, rectification_mark_cases_filed
@@ -220,7 +220,7 @@ def _check_penalties(
                 {
                     "penalties": format_lazy(
                         gettext_lazy("处罚种类重复：{PenaltyKind}"),
-                        PenaltyKind=chinese_label(PenaltyKind, kind),
+                        PenaltyKind=choice_label(PenaltyKind, kind),
                     )
                 }
             )
@@ -228,7 +228,7 @@ def _check_penalties(
             raise ValidationError(
                 {
                     "penalties": format_lazy(
-                        gettext_lazy("{PenaltyKind}须填写金额"), PenaltyKind=chinese_label(PenaltyKind, kind)
+                        gettext_lazy("{PenaltyKind}须填写金额"), PenaltyKind=choice_label(PenaltyKind, kind)
                     )
                 }
             )
@@ -236,7 +236,7 @@ def _check_penalties(
             raise ValidationError(
                 {
                     "penalties": format_lazy(
-                        gettext_lazy("{PenaltyKind}不涉及金额"), PenaltyKind=chinese_label(PenaltyKind, kind)
+                        gettext_lazy("{PenaltyKind}不涉及金额"), PenaltyKind=choice_label(PenaltyKind, kind)
                     )
                 }
             )

@@ -15,7 +15,7 @@ from qinglang.accounts.scope import in_scope
 from qinglang.core import crypto
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
-from qinglang.core.i18n import chinese_label
+from qinglang.core.i18n import choice_label
 from qinglang.core.policy import policy_resolve
 
 from ..ledger import institution_accounts
@@ -78,7 +78,7 @@ def custody_account_open(
         if mode not in (allowed.value or []):
             raise allowed.violation(
                 format_lazy(
-                    _("本地不允许“{CustodyMode}”监管方式"), CustodyMode=chinese_label(CustodyMode, mode)
+                    _("本地不允许“{CustodyMode}”监管方式"), CustodyMode=choice_label(CustodyMode, mode)
                 ),
                 mode=mode,
             )

@@ -12,7 +12,7 @@ from qinglang.accounts.permissions import (
 )
 from qinglang.accounts.scope import actor_for
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
-from qinglang.core.i18n import chinese_display
+from qinglang.core.i18n import choice_display
 from qinglang.registry.models import Institution, InstitutionStatus
 
 from ..models import CustodyAccount, Order
@@ -77,7 +77,7 @@ def institution_may_take_orders(inst: Institution) -> CustodyAccount:
     if inst.status != InstitutionStatus.ACTIVE:
         raise DomainError(
             "institution_not_active",
-            format_lazy(_("机构当前状态为“{inst}”，不得收费"), inst=chinese_display(inst, "status")),
+            format_lazy(_("机构当前状态为“{inst}”，不得收费"), inst=choice_display(inst, "status")),
             {"status": inst.status},
             status=422,
         )

@@ -18,7 +18,7 @@ from qinglang.accounts.permissions import is_system
 from qinglang.accounts.scope import actor_for, in_scope
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
-from qinglang.core.i18n import chinese_label
+from qinglang.core.i18n import choice_label
 from qinglang.core.money import MAX_FEN, format_yuan
 from qinglang.core.policy import policy_resolve
 from qinglang.registry.models import ApprovalStatus, Course, Kind
@@ -337,7 +337,7 @@ def _custody_taking_orders(inst):
         raise modes.violation(
             format_lazy(
                 _("机构的监管方式“{CustodyMode}”本地不允许"),
-                CustodyMode=chinese_label(CustodyMode, custody.mode),
+                CustodyMode=choice_label(CustodyMode, custody.mode),
             ),
             mode=custody.mode,
         )

@@ -17,7 +17,7 @@ from qinglang.accounts.services import api_token_create
 from qinglang.core.errors import DomainError, NotFound
 from qinglang.funds.services.orders import latest_end_in_semester
 from qinglang.funds.testing import funds_world
-from qinglang.testing import TOWNSHIP, admin_user, make_user
+from qinglang.testing import TOWNSHIP, admin_user, make_institution, make_user
 
 pytestmark = pytest.mark.django_db
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -133,3 +133,31 @@ def test_an_indicator_refusal_reads_in_english(county):
     assert "The period must be day, week or month" in text and not CJK.search(text), text
     zh = _client(officer, "zh-hans").get("/api/analytics/values", {"period": "year"})
     assert "周期应为日、周或月" in json.dumps(zh.json(), ensure_ascii=False)
+
+
+def test_a_status_named_in_a_refusal_reads_in_the_readers_language():
+    """The institution's status inside a refusal is its label in the reader's language
+    (not the Chinese pasted into an English sentence); the stored copy stays Chinese."""
+    from qinglang.registry import services as registry
+
+    admin = admin_user()
+    inst = make_institution(admin)
+    registry.institution_suspend(actor=admin, institution_id=inst.pk, reason="消防整改")
+    c = _client(admin)
+    r = c.post(
+        f"/api/registry/institutions/{inst.pk}/whitelist",
+        json.dumps({"reason": "核查通过"}),
+        content_type="application/json",
+    )
+    assert r.status_code == 409, r.content
+    message = r.json()["message"]
+    assert message == "An institution whose status is Suspended for rectification cannot be whitelisted"
+    zh = _client(admin, "zh-hans").post(
+        f"/api/registry/institutions/{inst.pk}/whitelist",
+        json.dumps({"reason": "核查通过"}),
+        content_type="application/json",
+    )
+    assert zh.json()["message"] == "办学状态为停业整顿的机构不能列入白名单"
+    with pytest.raises(DomainError) as e, translation.override("en"):
+        registry.whitelist_add(actor=admin, institution_id=inst.pk, reason="核查通过")
+    assert e.value.chinese_message == "办学状态为停业整顿的机构不能列入白名单"

@@ -23,7 +23,7 @@ from qinglang.accounts.scope import actor_for, division_in_scope
 from qinglang.core.audit import audit_record
 from qinglang.core.calendar import add_working_days
 from qinglang.core.errors import DomainError, NotFound, PermissionDeniedError
-from qinglang.core.i18n import chinese_label
+from qinglang.core.i18n import choice_label
 from qinglang.core.policy import policy_resolve
 from qinglang.core.services import department_ensure_for_division
 
@@ -296,7 +296,7 @@ def application_submit(
             raise rule.violation(
                 format_lazy(
                     _("不再受理学科类校外培训机构{ApplicationKind}申请"),
-                    ApplicationKind=chinese_label(ApplicationKind, kind),
+                    ApplicationKind=choice_label(ApplicationKind, kind),
                 ),
                 kind=kind,
                 category=category,

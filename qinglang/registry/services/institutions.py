@@ -13,7 +13,7 @@ from qinglang.accounts.permissions import require_role, system
 from qinglang.accounts.scope import actor_for
 from qinglang.core.audit import audit_record, diff, snapshot
 from qinglang.core.errors import DomainError
-from qinglang.core.i18n import chinese_display, chinese_label
+from qinglang.core.i18n import chinese_label, choice_display
 from qinglang.core.models import Department
 from qinglang.core.services import department_ensure_for_division
 from qinglang.core.validators import validate_phone, validate_uscc
@@ -152,7 +152,7 @@ def check_category_kind(inst: Institution) -> None:
             {
                 "kind": format_lazy(
                     _("培训类型与类别不符：{inst}不含{kind}"),
-                    inst=chinese_display(inst, "category"),
+                    inst=choice_display(inst, "category"),
                     kind=inst.kind,
                 )
             }

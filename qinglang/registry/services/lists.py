@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from qinglang.accounts.permissions import system
 from qinglang.core.audit import audit_record
 from qinglang.core.errors import DomainError
-from qinglang.core.i18n import chinese_display
+from qinglang.core.i18n import choice_display
 from qinglang.core.policy import policy_resolve
 
 from ..models import (
@@ -78,7 +78,7 @@ def whitelist_add(*, actor, institution_id: int, reason: str, day: date | None =
         raise DomainError(
             "not_fully_licensed",
             format_lazy(
-                _("证照不全({inst})的机构不能列入白名单"), inst=chinese_display(inst, "licence_status")
+                _("证照不全({inst})的机构不能列入白名单"), inst=choice_display(inst, "licence_status")
             ),
             {"licence_status": inst.licence_status},
             status=409,
@@ -86,7 +86,7 @@ def whitelist_add(*, actor, institution_id: int, reason: str, day: date | None =
     if inst.status != InstitutionStatus.ACTIVE:
         raise DomainError(
             "not_active",
-            format_lazy(_("办学状态为{inst}的机构不能列入白名单"), inst=chinese_display(inst, "status")),
+            format_lazy(_("办学状态为{inst}的机构不能列入白名单"), inst=choice_display(inst, "status")),
             {"status": inst.status},
             status=409,
         )
